@@ -1,0 +1,56 @@
+#include "amf/model/config.h"
+
+namespace amf::model {
+
+const NodeConfig* ClusterConfig::find_node(const NodeId& id) const {
+  for (const auto& node : nodes) {
+    if (node.id == id) return &node;
+  }
+  return nullptr;
+}
+
+std::vector<const SgConfig*> ClusterConfig::service_groups() const {
+  std::vector<const SgConfig*> out;
+  for (const auto& app : applications) {
+    for (const auto& sg : app.service_groups) out.push_back(&sg);
+  }
+  return out;
+}
+
+const SgConfig* ClusterConfig::find_sg(const SgId& id) const {
+  for (const SgConfig* sg : service_groups()) {
+    if (sg->id == id) return sg;
+  }
+  return nullptr;
+}
+
+const SuConfig* ClusterConfig::find_su(const SuId& id) const {
+  for (const SgConfig* sg : service_groups()) {
+    for (const auto& su : sg->sus) {
+      if (su.id == id) return &su;
+    }
+  }
+  return nullptr;
+}
+
+const SiConfig* ClusterConfig::find_si(const SiId& id) const {
+  for (const SgConfig* sg : service_groups()) {
+    for (const auto& si : sg->sis) {
+      if (si.id == id) return &si;
+    }
+  }
+  return nullptr;
+}
+
+const ComponentConfig* ClusterConfig::find_component(const CompId& id) const {
+  for (const SgConfig* sg : service_groups()) {
+    for (const auto& su : sg->sus) {
+      for (const auto& comp : su.components) {
+        if (comp.id == id) return &comp;
+      }
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace amf::model

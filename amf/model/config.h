@@ -1,0 +1,116 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "amf/core/id.h"
+#include "amf/model/states.h"
+
+namespace amf::model {
+
+// The typed, validated configuration of a cluster: what config/ produces from YAML and what
+// every core reads. Plain values, no YAML; built once at the boundary and then immutable.
+// Defaults follow the AMF specification / OpenSAF and are documented in config/README.md.
+
+struct ComponentTimeouts {
+  std::chrono::milliseconds instantiate{10'000};  // saAmfCompInstantiateTimeout
+  std::chrono::milliseconds terminate{5'000};     // saAmfCompTerminateTimeout
+  std::chrono::milliseconds cleanup{5'000};       // saAmfCompCleanupTimeout
+  std::chrono::milliseconds csi_set{5'000};       // saAmfCompCSISetCallbackTimeout
+  std::chrono::milliseconds csi_remove{5'000};    // saAmfCompCSIRmvCallbackTimeout
+};
+
+struct HealthCheckConfig {
+  std::string key;
+  std::chrono::milliseconds period{10'000};
+  std::chrono::milliseconds max_duration{6'000};
+};
+
+struct ComponentConfig {
+  CompId id;
+  std::string name;
+  std::string command;  // resolved on the node's PATH when it has no '/'
+  std::vector<std::string> args;
+  std::map<std::string, std::string> env;
+  std::vector<std::string> cs_types;  // the CS types this component can take CSIs of
+  ComponentTimeouts timeouts;
+  Recovery recovery = Recovery::kComponentFailover;  // saAmfCompRecoveryOnError
+  int instantiate_retries = 2;  // saAmfCompNumMaxInstantiateWithoutDelay
+  bool disable_restart = false;  // saAmfCompDisableRestart
+  std::optional<HealthCheckConfig> health_check;
+};
+
+struct SuConfig {
+  SuId id;
+  std::string name;
+  NodeId node;
+  int rank = 0;  // lower is preferred; 0 means "unranked" and sorts after ranked SUs
+  std::vector<ComponentConfig> components;
+};
+
+struct CsiConfig {
+  CsiId id;
+  std::string name;
+  std::string cs_type;
+  std::map<std::string, std::string> attributes;
+};
+
+struct SiConfig {
+  SiId id;
+  std::string name;
+  int rank = 0;  // lower is more important; 0 means "unranked"
+  int preferred_active_assignments = 1;   // N-way-active only
+  int preferred_standby_assignments = 1;  // N-way only
+  std::vector<CsiConfig> csis;
+};
+
+struct SgConfig {
+  SgId id;
+  AppId app;
+  std::string name;
+  RedundancyModel redundancy = RedundancyModel::kTwoN;
+  bool auto_repair = true;   // saAmfSGAutoRepair
+  bool auto_adjust = false;  // saAmfSGAutoAdjust
+  int preferred_active_sus = 1;     // N+M: N
+  int preferred_standby_sus = 1;    // N+M: M
+  int preferred_inservice_sus = 0;  // 0: all configured SUs
+  int preferred_assigned_sus = 0;   // N-way, N-way-active; 0: all in-service SUs
+  int max_active_sis_per_su = 0;    // 0: no limit
+  int max_standby_sis_per_su = 0;   // 0: no limit
+  std::vector<SuConfig> sus;
+  std::vector<SiConfig> sis;
+};
+
+struct ApplicationConfig {
+  AppId id;
+  std::string name;
+  std::vector<SgConfig> service_groups;
+};
+
+struct NodeConfig {
+  NodeId id;
+  std::string name;
+  std::string address;      // host or IP the node's amfd listens on (multi-node)
+  bool controller = false;  // may run the director (system controller)
+};
+
+struct ClusterConfig {
+  std::string name;
+  std::vector<NodeConfig> nodes;
+  std::vector<ApplicationConfig> applications;
+
+  // Lookups; nullptr when there is no such entity.
+  const NodeConfig* find_node(const NodeId& id) const;
+  const SgConfig* find_sg(const SgId& id) const;
+  const SuConfig* find_su(const SuId& id) const;
+  const SiConfig* find_si(const SiId& id) const;
+  const ComponentConfig* find_component(const CompId& id) const;
+
+  // All SGs across applications, in configuration order.
+  std::vector<const SgConfig*> service_groups() const;
+};
+
+}  // namespace amf::model

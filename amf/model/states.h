@@ -1,0 +1,58 @@
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+namespace amf::model {
+
+// State vocabulary of the SA Forum AMF specification (SAI-AIS-AMF), as OpenSAF names it.
+
+enum class AdminState { kUnlocked, kLocked, kLockedInstantiation, kShuttingDown };
+enum class OperState { kEnabled, kDisabled };
+enum class PresenceState {
+  kUninstantiated,
+  kInstantiating,
+  kInstantiated,
+  kTerminating,
+  kRestarting,
+  kInstantiationFailed,
+  kTerminationFailed,
+};
+enum class ReadinessState { kOutOfService, kInService, kStopping };
+enum class HaState { kActive, kStandby, kQuiescing, kQuiesced };
+
+// How a component's CSI assignment came about; passed to the component's CSI set callback so
+// a new active knows whether its predecessor handed over cleanly.
+enum class TransitionReason { kNewAssignment, kFailover, kSwitchover, kRestart };
+
+enum class RedundancyModel { kNoRedundancy, kTwoN, kNPlusM, kNWay, kNWayActive };
+
+// The recovery a component recommends for its own failure (saAmfCompRecoveryOnError).
+enum class Recovery {
+  kComponentRestart,
+  kComponentFailover,
+  kSuRestart,
+  kSuFailover,
+  kNodeSwitchover,
+  kNodeFailover,
+  kNodeFailfast,
+};
+
+std::string_view to_string(AdminState s);
+std::string_view to_string(OperState s);
+std::string_view to_string(PresenceState s);
+std::string_view to_string(ReadinessState s);
+std::string_view to_string(HaState s);
+std::string_view to_string(TransitionReason r);
+std::string_view to_string(RedundancyModel m);
+std::string_view to_string(Recovery r);
+
+std::optional<RedundancyModel> parse_redundancy_model(std::string_view text);
+std::optional<Recovery> parse_recovery(std::string_view text);
+
+// Readiness is derived, never stored (spec 3.2.1.4): an SU is in service only when it is
+// unlocked, enabled and instantiated on a node that is itself in service.
+ReadinessState derive_readiness(AdminState admin, OperState oper, PresenceState presence,
+                                bool node_in_service);
+
+}  // namespace amf::model
