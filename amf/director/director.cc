@@ -1,0 +1,242 @@
+#include "amf/director/director.h"
+
+#include <algorithm>
+#include <string>
+
+#include "amf/core/assert.h"
+
+namespace amf::director {
+
+using model::HaState;
+using model::PresenceState;
+
+namespace {
+
+std::string ha_name(std::optional<HaState> ha) {
+  return ha ? std::string(model::to_string(*ha)) : "unassigned";
+}
+
+std::optional<HaState> ha_of(const models::AssignmentTable& table, const SuId& su,
+                             const SiId& si) {
+  for (const auto& a : table) {
+    if (a.su == su && a.si == si) return a.ha;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<Director> Director::create(std::shared_ptr<const model::ClusterConfig> config) {
+  Director director(config);
+  for (const model::SgConfig* sg : config->service_groups()) {
+    auto policy = models::make_policy(sg->redundancy);
+    if (!policy) return tl::unexpected(policy.error().with_context("service group " + sg->id.str()));
+    director.sgs_[sg->id].policy = std::move(*policy);
+  }
+  return director;
+}
+
+Director::Director(std::shared_ptr<const model::ClusterConfig> config) : config_(std::move(config)) {
+  for (const model::SgConfig* sg : config_->service_groups()) {
+    sgs_[sg->id].config = sg;
+    for (const auto& su : sg->sus) {
+      SuState& state = sus_[su.id];
+      state.config = &su;
+      state.sg = sg->id;
+    }
+  }
+}
+
+void Director::handle(const Event& event, TimePoint now) {
+  std::visit([&](const auto& e) { on(e, now); }, event);
+}
+
+void Director::tick(TimePoint /*now*/) {
+  // No timers yet: callback timeouts are the node directors' (they turn a silent component
+  // into a fault report). Admin operation timeouts arrive with the admin operations.
+}
+
+std::optional<TimePoint> Director::next_deadline() const { return std::nullopt; }
+
+std::vector<Effect> Director::take_effects() { return std::exchange(effects_, {}); }
+
+void Director::on(const NodeUp& e, TimePoint now) {
+  for (auto& [id, su] : sus_) {
+    if (su.config->node != e.node) continue;
+    su.node_up = true;
+    update_readiness(su, "node " + e.node.str() + " up", now);
+    if (su.admin != model::AdminState::kLockedInstantiation &&
+        su.presence == PresenceState::kUninstantiated) {
+      effects_.push_back(ToNode{e.node, InstantiateSu{id}});
+    }
+  }
+}
+
+void Director::on(const SuStateReport& e, TimePoint now) {
+  auto it = sus_.find(e.su);
+  if (it == sus_.end()) {
+    notify(now, "protocol-error", e.su.str(), "", "", "", "state report for an unknown SU");
+    return;
+  }
+  SuState& su = it->second;
+  SgState& sg = sgs_.at(su.sg);
+  su.presence = e.presence;
+  su.oper = e.oper;
+  update_readiness(su, e.cause, now);
+  // The node director reports a non-instantiated SU only once none of its components runs
+  // (messages.h), so its assignments are gone and its SIs can move now.
+  if (su.presence != PresenceState::kInstantiated) drop_assignments(sg, e.su, e.cause, now);
+  // Fail over first, repair second: the promotion must not wait behind a process spawn.
+  reevaluate(sg, now);
+  if (su.oper == model::OperState::kDisabled && su.presence == PresenceState::kUninstantiated &&
+      sg.config->auto_repair && su.admin == model::AdminState::kUnlocked) {
+    notify(now, "recovery", e.su.str(), "", "disabled", "auto-repair", e.cause);
+    effects_.push_back(ToNode{su.config->node, RepairSu{e.su}});
+  }
+}
+
+void Director::on(const AssignmentDone& e, TimePoint now) {
+  auto su = sus_.find(e.su);
+  if (su == sus_.end()) return;
+  SgState& sg = sgs_.at(su->second.sg);
+  if (!erase_pending(sg, e.su, e.si, e.ha)) {
+    notify(now, "protocol-error", e.su.str(), e.si.str(), "", std::string(model::to_string(e.ha)),
+           "assignment acknowledged that was not requested");
+    return;
+  }
+  const std::optional<HaState> old = ha_of(sg.current, e.su, e.si);
+  std::erase_if(sg.current, [&](const auto& a) { return a.su == e.su && a.si == e.si; });
+  sg.current.push_back({e.si, e.su, e.ha});
+  std::string cause = "assigned";
+  if (e.ha == HaState::kActive && sg.lost_active.erase(e.si)) cause = "failover";
+  notify(now, "ha-state", e.su.str(), e.si.str(), ha_name(old), ha_name(e.ha), cause);
+  reevaluate(sg, now);
+}
+
+void Director::on(const RemovalDone& e, TimePoint now) {
+  auto su = sus_.find(e.su);
+  if (su == sus_.end()) return;
+  SgState& sg = sgs_.at(su->second.sg);
+  if (!erase_pending(sg, e.su, e.si, std::nullopt)) {
+    notify(now, "protocol-error", e.su.str(), e.si.str(), "", "unassigned",
+           "removal acknowledged that was not requested");
+    return;
+  }
+  const std::optional<HaState> old = ha_of(sg.current, e.su, e.si);
+  std::erase_if(sg.current, [&](const auto& a) { return a.su == e.su && a.si == e.si; });
+  notify(now, "ha-state", e.su.str(), e.si.str(), ha_name(old), "unassigned", "removed");
+  reevaluate(sg, now);
+}
+
+void Director::update_readiness(SuState& su, const std::string& cause, TimePoint now) {
+  const model::ReadinessState readiness =
+      model::derive_readiness(su.admin, su.oper, su.presence, su.node_up);
+  if (readiness == su.readiness) return;
+  notify(now, "readiness", su.config->id.str(), "", std::string(model::to_string(su.readiness)),
+         std::string(model::to_string(readiness)), cause);
+  su.readiness = readiness;
+}
+
+void Director::drop_assignments(SgState& sg, const SuId& su, const std::string& cause,
+                                TimePoint now) {
+  for (const auto& a : sg.current) {
+    if (a.su != su) continue;
+    if (a.ha == HaState::kActive) sg.lost_active.insert(a.si);
+    notify(now, "ha-state", su.str(), a.si.str(), ha_name(a.ha), "unassigned", cause);
+  }
+  std::erase_if(sg.current, [&](const auto& a) { return a.su == su; });
+  std::erase_if(sg.pending, [&](const PendingOp& op) { return op.su == su; });
+}
+
+bool Director::erase_pending(SgState& sg, const SuId& su, const SiId& si,
+                             std::optional<HaState> ha) {
+  auto it = std::find_if(sg.pending.begin(), sg.pending.end(), [&](const PendingOp& op) {
+    return op.su == su && op.si == si && op.ha == ha;
+  });
+  if (it == sg.pending.end()) return false;
+  sg.pending.erase(it);
+  return true;
+}
+
+void Director::reevaluate(SgState& sg, TimePoint now) {
+  (void)now;
+  if (!sg.pending.empty()) return;
+  std::vector<models::SuCandidate> candidates;
+  for (const auto& su_config : sg.config->sus) {
+    const SuState& su = sus_.at(su_config.id);
+    candidates.push_back(
+        {su_config.id, su_config.rank, su.readiness == model::ReadinessState::kInService});
+  }
+  const models::AssignmentTable target = sg.policy->target(*sg.config, candidates, sg.current);
+
+  // Phase 1: removals and demotions (a demotion is a removal followed by a new standby).
+  for (const auto& a : sg.current) {
+    const std::optional<HaState> wanted = ha_of(target, a.su, a.si);
+    const bool promotion = a.ha == HaState::kStandby && wanted == HaState::kActive;
+    if (wanted != a.ha && !promotion) sg.pending.push_back({a.su, a.si, std::nullopt});
+  }
+  // Phase 2: promotions and new actives. Phase 3: new standbys.
+  for (const HaState phase : {HaState::kActive, HaState::kStandby}) {
+    if (!sg.pending.empty()) break;
+    for (const auto& a : target) {
+      if (a.ha == phase && ha_of(sg.current, a.su, a.si) != phase) {
+        sg.pending.push_back({a.su, a.si, a.ha});
+      }
+    }
+  }
+
+  for (const PendingOp& op : sg.pending) {
+    const NodeId node = sus_.at(op.su).config->node;
+    if (!op.ha) {
+      effects_.push_back(ToNode{node, RemoveHa{op.su, op.si}});
+      continue;
+    }
+    model::TransitionReason reason = model::TransitionReason::kNewAssignment;
+    if (*op.ha == HaState::kActive) {
+      if (sg.lost_active.count(op.si)) {
+        reason = model::TransitionReason::kFailover;
+      } else if (ha_of(sg.current, op.su, op.si) == HaState::kStandby) {
+        reason = model::TransitionReason::kSwitchover;
+      }
+    }
+    effects_.push_back(ToNode{node, AssignHa{op.su, op.si, *op.ha, reason}});
+  }
+}
+
+void Director::notify(TimePoint now, std::string kind, std::string entity, std::string related,
+                      std::string from, std::string to, std::string cause) {
+  effects_.push_back(model::Notification{now, std::move(kind), std::move(entity),
+                                         std::move(related), std::move(from), std::move(to),
+                                         std::move(cause)});
+}
+
+std::vector<Director::SuView> Director::service_units() const {
+  std::vector<SuView> out;
+  for (const model::SgConfig* sg : config_->service_groups()) {
+    for (const auto& su_config : sg->sus) {
+      const SuState& su = sus_.at(su_config.id);
+      out.push_back({su_config.id, sg->id, su_config.node, su.admin, su.oper, su.presence,
+                     su.readiness});
+    }
+  }
+  return out;
+}
+
+models::AssignmentTable Director::assignments(const SgId& sg) const {
+  auto it = sgs_.find(sg);
+  if (it == sgs_.end()) return {};
+  models::AssignmentTable out;
+  for (const auto& si : it->second.config->sis) {
+    for (const auto& a : it->second.current) {
+      if (a.si == si.id) out.push_back(a);
+    }
+  }
+  return out;
+}
+
+bool Director::busy(const SgId& sg) const {
+  auto it = sgs_.find(sg);
+  return it != sgs_.end() && !it->second.pending.empty();
+}
+
+}  // namespace amf::director

@@ -1,0 +1,115 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <variant>
+#include <vector>
+
+#include "amf/core/id.h"
+#include "amf/core/result.h"
+#include "amf/core/time.h"
+#include "amf/director/messages.h"
+#include "amf/model/config.h"
+#include "amf/model/notification.h"
+#include "models/policy.h"
+
+namespace amf::director {
+
+// A node's amfd is up and its node director takes commands.
+struct NodeUp {
+  NodeId node;
+};
+
+using Event = std::variant<NodeUp, SuStateReport, AssignmentDone, RemovalDone>;
+
+// Send `command` to the node director of `node`.
+struct ToNode {
+  NodeId node;
+  NodeCommand command;
+};
+
+using Effect = std::variant<ToNode, model::Notification>;
+
+// The cluster-level core: owns admin state and SI assignments, asks each SG's redundancy
+// policy for the target assignment table and sequences the HA transitions towards it.
+//
+// Sequencing rule: an SG has at most one batch of commands outstanding. When every command of
+// the batch is acknowledged, the SG is re-evaluated and the next batch issued, in the order
+//   1. removals (and demotions) — nothing is promoted while an old holder may still act,
+//   2. promotions to active,
+//   3. new standby assignments.
+// Effects are emitted in the order they must be carried out.
+//
+// Single-threaded, sans-I/O, deterministic. Not thread-safe.
+class Director {
+ public:
+  struct SuView {
+    SuId id;
+    SgId sg;
+    NodeId node;
+    model::AdminState admin;
+    model::OperState oper;
+    model::PresenceState presence;
+    model::ReadinessState readiness;
+  };
+
+  // Fails when a service group uses a redundancy model this build does not implement.
+  static Result<Director> create(std::shared_ptr<const model::ClusterConfig> config);
+
+  void handle(const Event& event, TimePoint now);
+  void tick(TimePoint now);
+  std::optional<TimePoint> next_deadline() const;
+  std::vector<Effect> take_effects();
+
+  std::vector<SuView> service_units() const;
+  // Acknowledged assignments of an SG's SIs, in SI order.
+  models::AssignmentTable assignments(const SgId& sg) const;
+  // True while an SG has commands outstanding.
+  bool busy(const SgId& sg) const;
+
+ private:
+  struct SuState {
+    const model::SuConfig* config = nullptr;
+    SgId sg;
+    model::AdminState admin = model::AdminState::kUnlocked;
+    model::OperState oper = model::OperState::kEnabled;
+    model::PresenceState presence = model::PresenceState::kUninstantiated;
+    bool node_up = false;
+    model::ReadinessState readiness = model::ReadinessState::kOutOfService;
+  };
+  struct PendingOp {
+    SuId su;
+    SiId si;
+    std::optional<model::HaState> ha;  // nullopt: removal
+  };
+  struct SgState {
+    const model::SgConfig* config = nullptr;
+    std::unique_ptr<models::RedundancyPolicy> policy;
+    models::AssignmentTable current;  // acknowledged
+    std::vector<PendingOp> pending;
+    std::set<SiId> lost_active;  // SIs whose active was lost by a fault: next active fails over
+  };
+
+  explicit Director(std::shared_ptr<const model::ClusterConfig> config);
+
+  void on(const NodeUp& e, TimePoint now);
+  void on(const SuStateReport& e, TimePoint now);
+  void on(const AssignmentDone& e, TimePoint now);
+  void on(const RemovalDone& e, TimePoint now);
+
+  void update_readiness(SuState& su, const std::string& cause, TimePoint now);
+  void drop_assignments(SgState& sg, const SuId& su, const std::string& cause, TimePoint now);
+  void reevaluate(SgState& sg, TimePoint now);
+  bool erase_pending(SgState& sg, const SuId& su, const SiId& si, std::optional<model::HaState> ha);
+  void notify(TimePoint now, std::string kind, std::string entity, std::string related,
+              std::string from, std::string to, std::string cause);
+
+  std::shared_ptr<const model::ClusterConfig> config_;
+  std::map<SuId, SuState> sus_;
+  std::map<SgId, SgState> sgs_;
+  std::vector<Effect> effects_;
+};
+
+}  // namespace amf::director

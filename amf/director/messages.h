@@ -1,0 +1,64 @@
+#pragma once
+
+#include <string>
+#include <variant>
+
+#include "amf/core/id.h"
+#include "amf/model/states.h"
+
+// What the director and the node directors say to each other. Today both run in one amfd and
+// the daemon hands these across directly; with several nodes they travel in amf.v1 envelopes.
+namespace amf::director {
+
+// ---- node director -> director ----
+
+// The SU's presence or operational state changed. Contract: a node director reports an SU
+// out of its instantiated presence only once none of its components runs any more, so the
+// director may treat every assignment of that SU as gone and fail its SIs over at once
+// without risking two actives.
+struct SuStateReport {
+  SuId su;
+  model::PresenceState presence;
+  model::OperState oper;
+  std::string cause;
+};
+
+// Every CSI of `si` in `su` now has HA state `ha` (all components answered OK).
+struct AssignmentDone {
+  SuId su;
+  SiId si;
+  model::HaState ha;
+};
+
+// Every CSI of `si` has been removed from `su`.
+struct RemovalDone {
+  SuId su;
+  SiId si;
+};
+
+// ---- director -> node director ----
+
+struct InstantiateSu {
+  SuId su;
+};
+
+// Clear a disabled SU (auto-repair or the repair admin operation) and instantiate it again.
+struct RepairSu {
+  SuId su;
+};
+
+struct AssignHa {
+  SuId su;
+  SiId si;
+  model::HaState ha;
+  model::TransitionReason reason;
+};
+
+struct RemoveHa {
+  SuId su;
+  SiId si;
+};
+
+using NodeCommand = std::variant<InstantiateSu, RepairSu, AssignHa, RemoveHa>;
+
+}  // namespace amf::director

@@ -1,0 +1,532 @@
+#include "amf/node/node_director.h"
+
+#include <algorithm>
+#include <string>
+
+#include "amf/core/assert.h"
+
+namespace amf::node {
+
+using model::HaState;
+using model::OperState;
+using model::PresenceState;
+
+namespace {
+
+std::string ms_text(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
+
+bool starting(PresenceState p) {
+  return p == PresenceState::kInstantiating || p == PresenceState::kRestarting;
+}
+
+}  // namespace
+
+Event to_event(const director::NodeCommand& command) {
+  return std::visit([](const auto& c) -> Event { return c; }, command);
+}
+
+NodeDirector::NodeDirector(std::shared_ptr<const model::ClusterConfig> config, NodeId self)
+    : config_(std::move(config)), self_(std::move(self)) {
+  for (const model::SgConfig* sg : config_->service_groups()) {
+    for (const auto& su : sg->sus) {
+      if (su.node != self_) continue;
+      sus_[su.id].config = &su;
+      for (const auto& comp : su.components) {
+        CompState& state = comps_[comp.id];
+        state.config = &comp;
+        state.su = su.id;
+      }
+    }
+  }
+}
+
+void NodeDirector::handle(const Event& event, TimePoint now) {
+  std::visit([&](const auto& e) { on(e, now); }, event);
+  report_sus(now);
+}
+
+std::vector<Effect> NodeDirector::take_effects() {
+  std::vector<Effect> out = std::exchange(effects_, {});
+  for (auto& start : starts_) out.push_back(std::move(start));
+  starts_.clear();
+  return out;
+}
+
+void NodeDirector::emit(Effect effect) {
+  if (std::holds_alternative<StartProcess>(effect)) {
+    starts_.push_back(std::move(effect));
+  } else {
+    effects_.push_back(std::move(effect));
+  }
+}
+
+// ---- director commands ----
+
+void NodeDirector::on(const director::InstantiateSu& e, TimePoint now) {
+  auto it = sus_.find(e.su);
+  if (it == sus_.end() || it->second.oper != OperState::kEnabled || shutting_down_) return;
+  for (const auto& comp_config : it->second.config->components) {
+    CompState& comp = comps_.at(comp_config.id);
+    if (comp.presence != PresenceState::kUninstantiated) continue;
+    comp.attempts = 0;
+    instantiate(comp, now);
+  }
+}
+
+void NodeDirector::on(const director::RepairSu& e, TimePoint now) {
+  auto it = sus_.find(e.su);
+  if (it == sus_.end() || shutting_down_) return;
+  for (const auto& comp_config : it->second.config->components) {
+    CompState& comp = comps_.at(comp_config.id);
+    if (comp.presence == PresenceState::kInstantiationFailed ||
+        comp.presence == PresenceState::kTerminationFailed) {
+      set_presence(comp, PresenceState::kUninstantiated, "repair", now);
+    }
+  }
+  set_oper(it->second, OperState::kEnabled, "repair", now);
+  on(director::InstantiateSu{e.su}, now);
+}
+
+void NodeDirector::on(const director::AssignHa& e, TimePoint now) {
+  auto su_it = sus_.find(e.su);
+  const model::SiConfig* si = config_->find_si(e.si);
+  if (su_it == sus_.end() || si == nullptr) {
+    notify(now, "protocol-error", e.su.str(), e.si.str(), "", "",
+           "assignment for an SU or SI this node does not host");
+    return;
+  }
+  SuState& su = su_it->second;
+  if (su.oper != OperState::kEnabled) return;  // our report of the fault is on its way
+  for (const auto& csi : si->csis) {
+    for (const auto& comp_config : su.config->components) {
+      const auto& types = comp_config.cs_types;
+      if (std::find(types.begin(), types.end(), csi.cs_type) == types.end()) continue;
+      CompState& comp = comps_.at(comp_config.id);
+      comp.csis[csi.id] = {e.si, e.ha};
+      send_csi_set(comp, csi.id, e.reason, now);
+    }
+  }
+  su.awaiting[e.si] = e.ha;
+  complete_awaiting(su);
+}
+
+void NodeDirector::on(const director::RemoveHa& e, TimePoint now) {
+  auto su_it = sus_.find(e.su);
+  if (su_it == sus_.end()) return;
+  SuState& su = su_it->second;
+  for (const auto& comp_config : su.config->components) {
+    CompState& comp = comps_.at(comp_config.id);
+    for (auto it = comp.csis.begin(); it != comp.csis.end();) {
+      if (it->second.first != e.si) {
+        ++it;
+        continue;
+      }
+      if (comp.peer) {
+        const Invocation inv = next_invocation_++;
+        comp.callbacks[inv] = {it->first, e.si, std::nullopt,
+                               now + comp.config->timeouts.csi_remove};
+        emit(SendCsiRemove{*comp.peer, inv, comp.config->id, it->first});
+      }
+      it = comp.csis.erase(it);
+    }
+  }
+  su.awaiting[e.si] = std::nullopt;
+  complete_awaiting(su);
+}
+
+// ---- launcher events ----
+
+void NodeDirector::on(const ProcessStarted& e, TimePoint /*now*/) {
+  auto it = comps_.find(e.comp);
+  if (it != comps_.end()) it->second.running = true;
+}
+
+void NodeDirector::on(const ProcessStartFailed& e, TimePoint now) {
+  auto it = comps_.find(e.comp);
+  if (it == comps_.end()) return;
+  it->second.running = false;
+  instantiation_attempt_failed(it->second, "cannot start: " + e.reason, now);
+}
+
+void NodeDirector::on(const ProcessExited& e, TimePoint now) {
+  auto it = comps_.find(e.comp);
+  if (it == comps_.end()) return;
+  CompState& comp = it->second;
+  comp.running = false;
+  comp.killed = false;
+  comp.peer.reset();
+  comp.callbacks.clear();
+  comp.deadline.reset();
+  const AfterExit after = std::exchange(comp.after_exit, AfterExit::kNothing);
+  const std::string cause = "process " + e.status;
+  switch (comp.presence) {
+    case PresenceState::kTerminating:
+      set_presence(comp, PresenceState::kUninstantiated, cause, now);
+      if (after == AfterExit::kRestart && !shutting_down_) {
+        comp.attempts = 0;
+        set_presence(comp, PresenceState::kRestarting, "component-restart", now);
+        instantiate(comp, now);
+      }
+      break;
+    case PresenceState::kInstantiating:
+    case PresenceState::kRestarting:
+      if (after == AfterExit::kRestart) {
+        comp.attempts = 0;
+        instantiate(comp, now);
+      } else if (after == AfterExit::kRetryInstantiate) {
+        instantiation_attempt_failed(comp, cause, now);
+      } else {
+        instantiation_attempt_failed(comp, cause + " before registering", now);
+      }
+      break;
+    case PresenceState::kInstantiated:
+      component_failed(comp, cause, now);
+      break;
+    case PresenceState::kUninstantiated:
+    case PresenceState::kInstantiationFailed:
+    case PresenceState::kTerminationFailed:
+      break;
+  }
+}
+
+// ---- component messages ----
+
+void NodeDirector::on(const ComponentRegister& e, TimePoint now) {
+  auto refuse = [&](std::string why) {
+    notify(now, "error", e.name, "", "", "", "registration refused: " + why);
+    emit(SendRegisterReply{e.peer, false, std::move(why)});
+  };
+  if (CompState* already = find_by_peer(e.peer)) {
+    return refuse("this connection is already registered as component " +
+                  already->config->id.str());
+  }
+  auto it = comps_.find(CompId(e.name));
+  if (it == comps_.end()) {
+    return refuse("no component named '" + e.name + "' on node " + self_.str());
+  }
+  CompState& comp = it->second;
+  if (comp.peer) return refuse("component " + e.name + " is already registered");
+  if (!starting(comp.presence) || comp.killed) {
+    return refuse("component " + e.name + " is not being instantiated (presence " +
+                  std::string(model::to_string(comp.presence)) + ")");
+  }
+  const bool restarted = comp.presence == PresenceState::kRestarting;
+  comp.peer = e.peer;
+  comp.deadline.reset();
+  comp.attempts = 0;
+  emit(SendRegisterReply{e.peer, true, ""});
+  set_presence(comp, PresenceState::kInstantiated, "registered", now);
+  if (restarted) {
+    // A restarted component gets its CSIs back, as it had them.
+    for (const auto& [csi, assignment] : comp.csis) {
+      send_csi_set(comp, csi, model::TransitionReason::kRestart, now);
+    }
+  }
+  complete_awaiting(sus_.at(comp.su));
+}
+
+void NodeDirector::on(const ComponentResponse& e, TimePoint now) {
+  CompState* comp = find_by_peer(e.peer);
+  if (comp == nullptr) {
+    notify(now, "protocol-error", "peer " + std::to_string(e.peer), "", "", "",
+           "response from a connection that is not a registered component");
+    return;
+  }
+  auto cb = comp->callbacks.find(e.invocation);
+  if (cb == comp->callbacks.end()) {
+    notify(now, "protocol-error", comp->config->id.str(), "", "", "",
+           "response to unknown invocation " + std::to_string(e.invocation));
+    return;
+  }
+  const Callback callback = cb->second;
+  comp->callbacks.erase(cb);
+  if (!e.ok) {
+    const std::string what = callback.ha ? "CSI set (" +
+                                               std::string(model::to_string(*callback.ha)) + ")"
+                                         : "CSI remove";
+    return component_failed(*comp, what + " of " + callback.csi.str() + " failed", now);
+  }
+  complete_awaiting(sus_.at(comp->su));
+}
+
+void NodeDirector::on(const Shutdown&, TimePoint now) {
+  shutting_down_ = true;
+  for (auto& [id, comp] : comps_) {
+    comp.callbacks.clear();
+    comp.after_exit = AfterExit::kNothing;
+    if (!comp.running) {
+      if (comp.presence != PresenceState::kUninstantiated) {
+        set_presence(comp, PresenceState::kUninstantiated, "node shutdown", now);
+      }
+      continue;
+    }
+    if (comp.presence == PresenceState::kTerminating) continue;
+    set_presence(comp, PresenceState::kTerminating, "node shutdown", now);
+    comp.deadline = now + comp.config->timeouts.terminate;
+    emit(SignalProcess{id, Signal::kTerminate});
+  }
+  for (auto& [id, su] : sus_) su.awaiting.clear();
+}
+
+// ---- time ----
+
+void NodeDirector::tick(TimePoint now) {
+  for (auto& [id, comp] : comps_) {
+    for (auto cb = comp.callbacks.begin(); cb != comp.callbacks.end(); ++cb) {
+      if (cb->second.deadline > now) continue;
+      const auto timeout = cb->second.ha ? comp.config->timeouts.csi_set
+                                         : comp.config->timeouts.csi_remove;
+      component_failed(comp, "no response to the CSI callback for " + cb->second.csi.str() +
+                                 " within " + ms_text(timeout),
+                       now);
+      break;  // component_failed cleared the callbacks
+    }
+    if (!comp.deadline || *comp.deadline > now) continue;
+    comp.deadline.reset();
+    if (comp.killed) {
+      comp.running = false;  // we cannot reap it; never run it again without a repair
+      comp.killed = false;
+      set_presence(comp, PresenceState::kTerminationFailed,
+                   "still running " + ms_text(comp.config->timeouts.cleanup) + " after cleanup",
+                   now);
+      SuState& su = sus_.at(comp.su);
+      set_oper(su, OperState::kDisabled, "cleanup of " + id.str() + " failed", now);
+    } else if (comp.presence == PresenceState::kTerminating) {
+      kill(comp, now);  // did not stop within the terminate timeout: clean up
+    } else if (starting(comp.presence)) {
+      instantiation_attempt_failed(
+          comp, "not registered within " + ms_text(comp.config->timeouts.instantiate), now);
+    }
+  }
+  report_sus(now);
+}
+
+std::optional<TimePoint> NodeDirector::next_deadline() const {
+  std::optional<TimePoint> next;
+  auto consider = [&](TimePoint t) {
+    if (!next || t < *next) next = t;
+  };
+  for (const auto& [id, comp] : comps_) {
+    if (comp.deadline) consider(*comp.deadline);
+    for (const auto& [inv, cb] : comp.callbacks) consider(cb.deadline);
+  }
+  return next;
+}
+
+// ---- life cycle ----
+
+void NodeDirector::instantiate(CompState& comp, TimePoint now) {
+  ++comp.attempts;
+  if (comp.presence != PresenceState::kRestarting) {
+    set_presence(comp, PresenceState::kInstantiating,
+                 "attempt " + std::to_string(comp.attempts), now);
+  }
+  comp.deadline = now + comp.config->timeouts.instantiate;
+  StartProcess start{comp.config->id, comp.config->command, comp.config->args, comp.config->env};
+  start.env["AMF_COMPONENT_NAME"] = comp.config->id.str();
+  emit(std::move(start));
+}
+
+void NodeDirector::instantiation_attempt_failed(CompState& comp, const std::string& reason,
+                                                TimePoint now) {
+  notify(now, "error", comp.config->id.str(), "", "", "", "instantiation failed: " + reason);
+  if (comp.running) {
+    comp.after_exit = AfterExit::kRetryInstantiate;
+    kill(comp, now);
+    return;
+  }
+  if (comp.attempts <= comp.config->instantiate_retries && !shutting_down_) {
+    instantiate(comp, now);
+    return;
+  }
+  set_presence(comp, PresenceState::kInstantiationFailed,
+               std::to_string(comp.attempts) + " attempts failed, last: " + reason, now);
+  fail_over_su(sus_.at(comp.su), "instantiation of " + comp.config->id.str() + " failed", now);
+}
+
+void NodeDirector::component_failed(CompState& comp, const std::string& cause, TimePoint now) {
+  if (shutting_down_) return;
+  notify(now, "error", comp.config->id.str(), "", "", "", cause);
+  model::Recovery recovery = comp.config->recovery;
+  if (recovery == model::Recovery::kComponentRestart && comp.config->disable_restart) {
+    recovery = model::Recovery::kComponentFailover;  // spec: disable-restart escalates
+  }
+  if (recovery == model::Recovery::kComponentRestart) {
+    notify(now, "recovery", comp.config->id.str(), "", "", "component-restart", cause);
+    comp.callbacks.clear();
+    comp.peer.reset();
+    comp.attempts = 0;
+    if (comp.running) {
+      set_presence(comp, PresenceState::kTerminating, cause, now);
+      comp.after_exit = AfterExit::kRestart;
+      kill(comp, now);
+    } else {
+      set_presence(comp, PresenceState::kRestarting, cause, now);
+      instantiate(comp, now);
+    }
+    return;
+  }
+  notify(now, "recovery", comp.su.str(), "", "", std::string(model::to_string(recovery)),
+         comp.config->id.str() + ": " + cause);
+  fail_over_su(sus_.at(comp.su), comp.config->id.str() + ": " + cause, now);
+}
+
+void NodeDirector::fail_over_su(SuState& su, const std::string& cause, TimePoint now) {
+  set_oper(su, OperState::kDisabled, cause, now);
+  su.awaiting.clear();
+  for (const auto& comp_config : su.config->components) {
+    CompState& comp = comps_.at(comp_config.id);
+    comp.csis.clear();
+    comp.callbacks.clear();
+    comp.peer.reset();
+    comp.after_exit = AfterExit::kNothing;
+    if (comp.running) {
+      if (comp.presence != PresenceState::kTerminating) {
+        set_presence(comp, PresenceState::kTerminating, "cleanup: " + cause, now);
+      }
+      if (!comp.killed) kill(comp, now);
+    } else if (comp.presence != PresenceState::kInstantiationFailed &&
+               comp.presence != PresenceState::kTerminationFailed &&
+               comp.presence != PresenceState::kUninstantiated) {
+      set_presence(comp, PresenceState::kUninstantiated, cause, now);
+    }
+  }
+}
+
+void NodeDirector::kill(CompState& comp, TimePoint now) {
+  comp.killed = true;
+  comp.deadline = now + comp.config->timeouts.cleanup;
+  emit(SignalProcess{comp.config->id, Signal::kKill});
+}
+
+void NodeDirector::send_csi_set(CompState& comp, const CsiId& csi,
+                                model::TransitionReason reason, TimePoint now) {
+  if (!comp.peer) return;  // sent when the component (re)registers
+  const auto& [si, ha] = comp.csis.at(csi);
+  const model::SiConfig* si_config = config_->find_si(si);
+  AMF_ASSERT(si_config != nullptr);
+  std::map<std::string, std::string> attributes;
+  for (const auto& c : si_config->csis) {
+    if (c.id == csi) attributes = c.attributes;
+  }
+  const Invocation inv = next_invocation_++;
+  comp.callbacks[inv] = {csi, si, ha, now + comp.config->timeouts.csi_set};
+  emit(SendCsiSet{*comp.peer, inv, comp.config->id, csi, ha, reason, std::move(attributes)});
+}
+
+// An SU's request from the director is complete when every component holding a CSI of the SI
+// is registered and has answered every callback about it.
+void NodeDirector::complete_awaiting(SuState& su) {
+  for (auto it = su.awaiting.begin(); it != su.awaiting.end();) {
+    const SiId& si = it->first;
+    bool done = true;
+    for (const auto& comp_config : su.config->components) {
+      const CompState& comp = comps_.at(comp_config.id);
+      for (const auto& [inv, cb] : comp.callbacks) {
+        if (cb.si == si) done = false;
+      }
+      for (const auto& [csi, assignment] : comp.csis) {
+        if (assignment.first == si && !comp.peer) done = false;
+      }
+    }
+    if (!done) {
+      ++it;
+      continue;
+    }
+    if (it->second) {
+      emit(ToDirector{director::AssignmentDone{su.config->id, si, *it->second}});
+    } else {
+      emit(ToDirector{director::RemovalDone{su.config->id, si}});
+    }
+    it = su.awaiting.erase(it);
+  }
+}
+
+model::PresenceState NodeDirector::su_presence(const SuState& su) const {
+  bool all_uninstantiated = true;
+  bool any_instantiating = false;
+  bool any_terminating = false;
+  for (const auto& comp_config : su.config->components) {
+    const PresenceState p = comps_.at(comp_config.id).presence;
+    if (p == PresenceState::kInstantiationFailed || p == PresenceState::kTerminationFailed) {
+      return p;
+    }
+    if (p != PresenceState::kUninstantiated) all_uninstantiated = false;
+    if (p == PresenceState::kInstantiating) any_instantiating = true;
+    if (p == PresenceState::kTerminating) any_terminating = true;
+  }
+  if (all_uninstantiated) return PresenceState::kUninstantiated;
+  if (any_terminating) return PresenceState::kTerminating;
+  if (any_instantiating) return PresenceState::kInstantiating;
+  // Instantiated, or a component restarting in place: the SU keeps its assignments.
+  return PresenceState::kInstantiated;
+}
+
+void NodeDirector::report_sus(TimePoint now) {
+  for (auto& [id, su] : sus_) {
+    const PresenceState presence = su_presence(su);
+    // While a component is still being terminated the SU is in transition; it is reported
+    // once every process is gone (the contract in director/messages.h).
+    if (presence == PresenceState::kTerminating) continue;
+    if (presence == su.reported_presence && su.oper == su.reported_oper) continue;
+    notify(now, "presence", id.str(), "", std::string(model::to_string(su.reported_presence)),
+           std::string(model::to_string(presence)), su.cause);
+    su.reported_presence = presence;
+    su.reported_oper = su.oper;
+    emit(ToDirector{director::SuStateReport{id, presence, su.oper, su.cause}});
+  }
+}
+
+void NodeDirector::set_presence(CompState& comp, PresenceState presence, const std::string& cause,
+                                TimePoint now) {
+  if (comp.presence == presence) return;
+  notify(now, "presence", comp.config->id.str(), "", std::string(model::to_string(comp.presence)),
+         std::string(model::to_string(presence)), cause);
+  comp.presence = presence;
+  // A disabled SU keeps the cause of its fault for its report; cleanup steps do not replace it.
+  SuState& su = sus_.at(comp.su);
+  if (su.oper == OperState::kEnabled) su.cause = comp.config->id.str() + ": " + cause;
+}
+
+void NodeDirector::set_oper(SuState& su, OperState oper, const std::string& cause,
+                            TimePoint now) {
+  if (su.oper == oper) return;
+  notify(now, "oper", su.config->id.str(), "", std::string(model::to_string(su.oper)),
+         std::string(model::to_string(oper)), cause);
+  su.oper = oper;
+  su.cause = cause;
+}
+
+NodeDirector::CompState* NodeDirector::find_by_peer(PeerId peer) {
+  for (auto& [id, comp] : comps_) {
+    if (comp.peer == peer) return &comp;
+  }
+  return nullptr;
+}
+
+void NodeDirector::notify(TimePoint now, std::string kind, std::string entity,
+                          std::string related, std::string from, std::string to,
+                          std::string cause) {
+  emit(model::Notification{now, std::move(kind), std::move(entity), std::move(related),
+                           std::move(from), std::move(to), std::move(cause)});
+}
+
+std::vector<NodeDirector::ComponentView> NodeDirector::components() const {
+  std::vector<ComponentView> out;
+  for (const auto& [id, comp] : comps_) {
+    ComponentView view{id, comp.su, comp.presence, comp.peer.has_value(), {}};
+    for (const auto& [csi, assignment] : comp.csis) view.csis.emplace_back(csi, assignment.second);
+    out.push_back(std::move(view));
+  }
+  return out;
+}
+
+bool NodeDirector::stopped() const {
+  if (!shutting_down_) return false;
+  for (const auto& [id, comp] : comps_) {
+    if (comp.running) return false;
+  }
+  return true;
+}
+
+}  // namespace amf::node

@@ -1,0 +1,196 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "amf/core/id.h"
+#include "amf/core/time.h"
+#include "amf/director/messages.h"
+#include "amf/model/config.h"
+#include "amf/model/notification.h"
+
+namespace amf::node {
+
+// The adapter's handle for one connection from a component (a ZeroMQ routing id, say).
+using PeerId = std::uint64_t;
+// Identifies one callback to a component; the component echoes it in its response.
+using Invocation = std::uint64_t;
+
+// ---- events from the launcher ----
+struct ProcessStarted {
+  CompId comp;
+};
+struct ProcessStartFailed {
+  CompId comp;
+  std::string reason;
+};
+struct ProcessExited {
+  CompId comp;
+  std::string status;  // "killed by signal 9", "exited with code 1"
+};
+
+// ---- events from components (decoded by the adapter) ----
+struct ComponentRegister {
+  PeerId peer;
+  std::string name;  // what the component claims to be
+};
+struct ComponentResponse {
+  PeerId peer;
+  Invocation invocation;
+  bool ok;
+};
+
+// Terminate every component of the node (amfd is stopping).
+struct Shutdown {};
+
+using Event = std::variant<director::InstantiateSu, director::RepairSu, director::AssignHa,
+                           director::RemoveHa, ProcessStarted, ProcessStartFailed, ProcessExited,
+                           ComponentRegister, ComponentResponse, Shutdown>;
+
+Event to_event(const director::NodeCommand& command);
+
+// ---- effects ----
+struct StartProcess {
+  CompId comp;
+  std::string command;
+  std::vector<std::string> args;
+  std::map<std::string, std::string> env;  // the component's own; the adapter adds the socket
+};
+enum class Signal { kTerminate, kKill };
+// Signal the component's process (its whole process group).
+struct SignalProcess {
+  CompId comp;
+  Signal signal;
+};
+struct SendRegisterReply {
+  PeerId peer;
+  bool ok;
+  std::string message;
+};
+struct SendCsiSet {
+  PeerId peer;
+  Invocation invocation;
+  CompId comp;
+  CsiId csi;
+  model::HaState ha;
+  model::TransitionReason reason;
+  std::map<std::string, std::string> attributes;
+};
+struct SendCsiRemove {
+  PeerId peer;
+  Invocation invocation;
+  CompId comp;
+  CsiId csi;
+};
+struct ToDirector {
+  std::variant<director::SuStateReport, director::AssignmentDone, director::RemovalDone> message;
+};
+
+using Effect = std::variant<StartProcess, SignalProcess, SendRegisterReply, SendCsiSet,
+                            SendCsiRemove, ToDirector, model::Notification>;
+
+// The node director core: the life cycle of this node's components (instantiate, register,
+// terminate, cleanup, each with its timeout), their CSI callbacks, error detection and the
+// local recovery (component restart; component failover hands the SU to the director).
+//
+// Ordering rules of the effect batch: a CSI callback is emitted before any process start of
+// the same batch (a promotion is never delayed by spawning a repaired SU), and an SU is
+// reported out of its instantiated presence only once none of its processes runs.
+//
+// Single-threaded, sans-I/O, deterministic. Not thread-safe.
+class NodeDirector {
+ public:
+  struct ComponentView {
+    CompId id;
+    SuId su;
+    model::PresenceState presence;
+    bool registered;
+    std::vector<std::pair<CsiId, model::HaState>> csis;
+  };
+
+  NodeDirector(std::shared_ptr<const model::ClusterConfig> config, NodeId self);
+
+  void handle(const Event& event, TimePoint now);
+  void tick(TimePoint now);
+  std::optional<TimePoint> next_deadline() const;
+  std::vector<Effect> take_effects();
+
+  std::vector<ComponentView> components() const;
+  // True once Shutdown was handled and no component process runs any more.
+  bool stopped() const;
+
+ private:
+  struct Callback {
+    CsiId csi;
+    SiId si;
+    std::optional<model::HaState> ha;  // nullopt: CSI remove
+    TimePoint deadline;
+  };
+  enum class AfterExit { kNothing, kRetryInstantiate, kRestart };
+  struct CompState {
+    const model::ComponentConfig* config = nullptr;
+    SuId su;
+    model::PresenceState presence = model::PresenceState::kUninstantiated;
+    bool running = false;  // a process exists that has not been reaped
+    bool killed = false;   // cleanup (SIGKILL) sent for the running process
+    std::optional<PeerId> peer;
+    int attempts = 0;  // instantiation attempts in the current instantiation
+    std::optional<TimePoint> deadline;
+    AfterExit after_exit = AfterExit::kNothing;
+    std::map<CsiId, std::pair<SiId, model::HaState>> csis;  // assigned (acked or not)
+    std::map<Invocation, Callback> callbacks;               // outstanding
+  };
+  struct SuState {
+    const model::SuConfig* config = nullptr;
+    model::OperState oper = model::OperState::kEnabled;
+    model::PresenceState reported_presence = model::PresenceState::kUninstantiated;
+    model::OperState reported_oper = model::OperState::kEnabled;
+    std::map<SiId, std::optional<model::HaState>> awaiting;  // director requests in progress
+    std::string cause;  // why the SU last changed, for the next report
+  };
+
+  void on(const director::InstantiateSu& e, TimePoint now);
+  void on(const director::RepairSu& e, TimePoint now);
+  void on(const director::AssignHa& e, TimePoint now);
+  void on(const director::RemoveHa& e, TimePoint now);
+  void on(const ProcessStarted& e, TimePoint now);
+  void on(const ProcessStartFailed& e, TimePoint now);
+  void on(const ProcessExited& e, TimePoint now);
+  void on(const ComponentRegister& e, TimePoint now);
+  void on(const ComponentResponse& e, TimePoint now);
+  void on(const Shutdown& e, TimePoint now);
+
+  void instantiate(CompState& comp, TimePoint now);
+  void instantiation_attempt_failed(CompState& comp, const std::string& reason, TimePoint now);
+  void component_failed(CompState& comp, const std::string& cause, TimePoint now);
+  void fail_over_su(SuState& su, const std::string& cause, TimePoint now);
+  void kill(CompState& comp, TimePoint now);
+  void send_csi_set(CompState& comp, const CsiId& csi, model::TransitionReason reason,
+                    TimePoint now);
+  void set_presence(CompState& comp, model::PresenceState presence, const std::string& cause,
+                    TimePoint now);
+  void set_oper(SuState& su, model::OperState oper, const std::string& cause, TimePoint now);
+  void complete_awaiting(SuState& su);
+  void report_sus(TimePoint now);
+  model::PresenceState su_presence(const SuState& su) const;
+  CompState* find_by_peer(PeerId peer);
+  void notify(TimePoint now, std::string kind, std::string entity, std::string related,
+              std::string from, std::string to, std::string cause);
+  void emit(Effect effect);
+
+  std::shared_ptr<const model::ClusterConfig> config_;
+  NodeId self_;
+  std::map<SuId, SuState> sus_;
+  std::map<CompId, CompState> comps_;
+  Invocation next_invocation_ = 1;
+  bool shutting_down_ = false;
+  std::vector<Effect> effects_;
+  std::vector<Effect> starts_;  // StartProcess effects, appended after the rest of the batch
+};
+
+}  // namespace amf::node

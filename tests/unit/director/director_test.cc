@@ -1,0 +1,188 @@
+#include "amf/director/director.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/unit/support/test_config.h"
+
+namespace amf::director {
+namespace {
+
+using model::HaState;
+using model::OperState;
+using model::PresenceState;
+using model::TransitionReason;
+using test::si;
+using test::su;
+
+const TimePoint kT0{};
+
+// The commands of an effect batch, without notifications.
+std::vector<ToNode> commands(std::vector<Effect> effects) {
+  std::vector<ToNode> out;
+  for (auto& e : effects) {
+    if (auto* c = std::get_if<ToNode>(&e)) out.push_back(*c);
+  }
+  return out;
+}
+
+template <class T>
+const T& as(const ToNode& c) {
+  const T* t = std::get_if<T>(&c.command);
+  EXPECT_NE(t, nullptr) << "unexpected command alternative " << c.command.index();
+  static const T kEmpty{};
+  return t ? *t : kEmpty;
+}
+
+SuStateReport up(int i) { return {su(i), PresenceState::kInstantiated, OperState::kEnabled, ""}; }
+SuStateReport faulted(int i) {
+  return {su(i), PresenceState::kUninstantiated, OperState::kDisabled, "process died"};
+}
+
+class DirectorTest : public ::testing::Test {
+ protected:
+  void make(test::ClusterSpec spec) {
+    auto created = Director::create(test::make_cluster(spec));
+    ASSERT_TRUE(created) << created.error().message();
+    director_.emplace(std::move(*created));
+  }
+  std::vector<ToNode> handle(const Event& e) {
+    director_->handle(e, kT0);
+    return commands(director_->take_effects());
+  }
+  // Brings a 2N SG to steady state: su-1 active, su-2 standby.
+  void steady_two_n() {
+    make({});
+    handle(NodeUp{NodeId("node-1")});
+    handle(up(1));
+    handle(AssignmentDone{su(1), si(1), HaState::kActive});
+    handle(up(2));
+    handle(AssignmentDone{su(2), si(1), HaState::kStandby});
+  }
+  std::optional<Director> director_;
+};
+
+TEST_F(DirectorTest, NodeUpInstantiatesItsSus) {
+  make({});
+  auto cmds = handle(NodeUp{NodeId("node-1")});
+  ASSERT_EQ(cmds.size(), 2u);
+  EXPECT_EQ(as<InstantiateSu>(cmds[0]).su, su(1));
+  EXPECT_EQ(as<InstantiateSu>(cmds[1]).su, su(2));
+}
+
+TEST_F(DirectorTest, TwoNComesUpWithOneActiveAndOneStandby) {
+  make({});
+  handle(NodeUp{NodeId("node-1")});
+  auto cmds = handle(up(1));
+  ASSERT_EQ(cmds.size(), 1u);
+  EXPECT_EQ(as<AssignHa>(cmds[0]).su, su(1));
+  EXPECT_EQ(as<AssignHa>(cmds[0]).ha, HaState::kActive);
+  EXPECT_EQ(as<AssignHa>(cmds[0]).reason, TransitionReason::kNewAssignment);
+
+  // While the active assignment is outstanding the SG issues nothing else.
+  EXPECT_TRUE(handle(up(2)).empty());
+  EXPECT_TRUE(director_->busy(SgId("app")));
+
+  cmds = handle(AssignmentDone{su(1), si(1), HaState::kActive});
+  ASSERT_EQ(cmds.size(), 1u);
+  EXPECT_EQ(as<AssignHa>(cmds[0]).su, su(2));
+  EXPECT_EQ(as<AssignHa>(cmds[0]).ha, HaState::kStandby);
+
+  EXPECT_TRUE(handle(AssignmentDone{su(2), si(1), HaState::kStandby}).empty());
+  EXPECT_EQ(director_->assignments(SgId("app")),
+            (models::AssignmentTable{{si(1), su(1), HaState::kActive},
+                                     {si(1), su(2), HaState::kStandby}}));
+  EXPECT_FALSE(director_->busy(SgId("app")));
+}
+
+TEST_F(DirectorTest, ActiveSuFaultPromotesStandbyBeforeRepairingTheFailedSu) {
+  steady_two_n();
+  auto cmds = handle(faulted(1));
+  ASSERT_EQ(cmds.size(), 2u);
+  // Promotion first: repairing the failed SU must not delay the service.
+  EXPECT_EQ(as<AssignHa>(cmds[0]).su, su(2));
+  EXPECT_EQ(as<AssignHa>(cmds[0]).ha, HaState::kActive);
+  EXPECT_EQ(as<AssignHa>(cmds[0]).reason, TransitionReason::kFailover);
+  EXPECT_EQ(as<RepairSu>(cmds[1]).su, su(1));
+
+  EXPECT_TRUE(handle(AssignmentDone{su(2), si(1), HaState::kActive}).empty());
+  cmds = handle(up(1));
+  ASSERT_EQ(cmds.size(), 1u);
+  EXPECT_EQ(as<AssignHa>(cmds[0]).su, su(1));
+  EXPECT_EQ(as<AssignHa>(cmds[0]).ha, HaState::kStandby);
+  handle(AssignmentDone{su(1), si(1), HaState::kStandby});
+  EXPECT_EQ(director_->assignments(SgId("app")),
+            (models::AssignmentTable{{si(1), su(2), HaState::kActive},
+                                     {si(1), su(1), HaState::kStandby}}));
+}
+
+TEST_F(DirectorTest, StandbyFaultOnlyDropsTheStandby) {
+  steady_two_n();
+  auto cmds = handle(faulted(2));
+  ASSERT_EQ(cmds.size(), 1u);
+  EXPECT_EQ(as<RepairSu>(cmds[0]).su, su(2));
+  EXPECT_EQ(director_->assignments(SgId("app")),
+            (models::AssignmentTable{{si(1), su(1), HaState::kActive}}));
+}
+
+TEST_F(DirectorTest, FaultDuringOutstandingAssignmentCancelsIt) {
+  make({});
+  handle(NodeUp{NodeId("node-1")});
+  handle(up(1));
+  handle(up(2));
+  // su-1 dies before acknowledging its active assignment: su-2 becomes active instead.
+  auto cmds = handle(faulted(1));
+  ASSERT_EQ(cmds.size(), 2u);
+  EXPECT_EQ(as<AssignHa>(cmds[0]).su, su(2));
+  EXPECT_EQ(as<AssignHa>(cmds[0]).ha, HaState::kActive);
+  // A late acknowledgement from su-1 is refused, not believed.
+  director_->handle(AssignmentDone{su(1), si(1), HaState::kActive}, kT0);
+  bool flagged = false;
+  for (auto& e : director_->take_effects()) {
+    if (auto* n = std::get_if<model::Notification>(&e)) flagged |= n->kind == "protocol-error";
+  }
+  EXPECT_TRUE(flagged);
+  EXPECT_TRUE(director_->assignments(SgId("app")).empty());
+}
+
+TEST_F(DirectorTest, InstantiationFailedSuIsNotAutoRepaired) {
+  steady_two_n();
+  auto cmds = handle(
+      SuStateReport{su(2), PresenceState::kInstantiationFailed, OperState::kDisabled, "no binary"});
+  EXPECT_TRUE(cmds.empty());
+}
+
+TEST_F(DirectorTest, NoRedundancyMovesSiToSpare) {
+  make({.redundancy = model::RedundancyModel::kNoRedundancy, .sus = 2, .sis = 1});
+  handle(NodeUp{NodeId("node-1")});
+  handle(up(1));
+  handle(AssignmentDone{su(1), si(1), HaState::kActive});
+  EXPECT_TRUE(handle(up(2)).empty());  // a spare: no standby in this model
+  auto cmds = handle(faulted(1));
+  ASSERT_EQ(cmds.size(), 2u);
+  EXPECT_EQ(as<AssignHa>(cmds[0]).su, su(2));
+  EXPECT_EQ(as<AssignHa>(cmds[0]).reason, TransitionReason::kFailover);
+}
+
+TEST_F(DirectorTest, EmitsHaStateNotificationsWithCause) {
+  steady_two_n();
+  director_->handle(faulted(1), kT0);
+  std::vector<model::Notification> notes;
+  for (auto& e : director_->take_effects()) {
+    if (auto* n = std::get_if<model::Notification>(&e)) notes.push_back(*n);
+  }
+  bool dropped = false;
+  for (const auto& n : notes) {
+    dropped |= n.kind == "ha-state" && n.entity == "app/su-1" && n.related == "app/si-1" &&
+               n.from == "active" && n.to == "unassigned" && n.cause == "process died";
+  }
+  EXPECT_TRUE(dropped);
+}
+
+TEST(DirectorCreateTest, RefusesUnimplementedRedundancyModel) {
+  auto created = Director::create(test::make_cluster({.redundancy = model::RedundancyModel::kNPlusM}));
+  ASSERT_FALSE(created);
+  EXPECT_NE(created.error().message().find("service group app"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace amf::director

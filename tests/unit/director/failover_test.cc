@@ -1,0 +1,84 @@
+// The director and the node director together, on pretend processes: the whole decision path
+// of a failover, with no I/O.
+#include <gtest/gtest.h>
+
+#include "tests/unit/support/local_cluster.h"
+#include "tests/unit/support/test_config.h"
+
+namespace amf {
+namespace {
+
+using model::HaState;
+using test::comp;
+using test::si;
+using test::su;
+
+models::AssignmentTable table(test::LocalCluster& c) {
+  return c.director().assignments(SgId("app"));
+}
+
+TEST(FailoverTest, TwoNComesUpActiveStandby) {
+  test::LocalCluster c(test::make_cluster({}));
+  c.start();
+  EXPECT_EQ(table(c), (models::AssignmentTable{{si(1), su(1), HaState::kActive},
+                                               {si(1), su(2), HaState::kStandby}}));
+}
+
+TEST(FailoverTest, TwoNActiveDiesStandbyTakesOverAndFailedSuReturnsAsStandby) {
+  test::LocalCluster c(test::make_cluster({}));
+  c.start();
+  c.csi_sets().clear();
+  c.kill(comp(1));
+  EXPECT_EQ(table(c), (models::AssignmentTable{{si(1), su(2), HaState::kActive},
+                                               {si(1), su(1), HaState::kStandby}}));
+  // The standby was told it takes over by failover, and was told first.
+  ASSERT_GE(c.csi_sets().size(), 2u);
+  EXPECT_EQ(c.csi_sets()[0].comp, comp(2));
+  EXPECT_EQ(c.csi_sets()[0].ha, HaState::kActive);
+  EXPECT_EQ(c.csi_sets()[0].reason, model::TransitionReason::kFailover);
+  EXPECT_EQ(c.starts(comp(1)), 2);
+  EXPECT_TRUE(c.alive(comp(1)));
+}
+
+TEST(FailoverTest, TwoNSurvivesRepeatedCrashesOfWhicheverIsActive) {
+  test::LocalCluster c(test::make_cluster({}));
+  c.start();
+  for (int round = 0; round < 10; ++round) {
+    const SuId active = table(c).at(0).su;
+    c.kill(CompId(active.str() + "/server"));
+    auto t = table(c);
+    ASSERT_EQ(t.size(), 2u);
+    EXPECT_NE(t[0].su, active);
+    EXPECT_EQ(t[0].ha, HaState::kActive);
+    EXPECT_EQ(t[1].su, active);
+    EXPECT_EQ(t[1].ha, HaState::kStandby);
+  }
+}
+
+TEST(FailoverTest, NoRedundancyRestartsInPlace) {
+  test::LocalCluster c(test::make_cluster({.redundancy = model::RedundancyModel::kNoRedundancy,
+                                           .sus = 1,
+                                           .recovery = model::Recovery::kComponentRestart}));
+  c.start();
+  c.csi_sets().clear();
+  c.kill(comp(1));
+  EXPECT_EQ(c.starts(comp(1)), 2);
+  EXPECT_EQ(table(c), (models::AssignmentTable{{si(1), su(1), HaState::kActive}}));
+  ASSERT_EQ(c.csi_sets().size(), 1u);
+  EXPECT_EQ(c.csi_sets()[0].reason, model::TransitionReason::kRestart);
+}
+
+TEST(FailoverTest, SilentStandbyIsCleanedUpAndRetried) {
+  test::LocalCluster c(test::make_cluster({}));
+  c.start();
+  c.auto_respond = false;
+  c.kill(comp(1));  // su-2 is told to go active but never answers
+  c.auto_respond = true;
+  c.advance(std::chrono::milliseconds(5'000));  // callback timeout: su-2 cleaned up
+  // su-1 was repaired meanwhile and takes over; su-2 comes back as standby.
+  EXPECT_EQ(table(c), (models::AssignmentTable{{si(1), su(1), HaState::kActive},
+                                               {si(1), su(2), HaState::kStandby}}));
+}
+
+}  // namespace
+}  // namespace amf

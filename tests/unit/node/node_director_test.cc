@@ -1,0 +1,292 @@
+#include "amf/node/node_director.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/unit/support/test_config.h"
+
+namespace amf::node {
+namespace {
+
+using model::HaState;
+using model::OperState;
+using model::PresenceState;
+using test::comp;
+using test::si;
+using test::su;
+
+template <class T>
+std::vector<T> only(const std::vector<Effect>& effects) {
+  std::vector<T> out;
+  for (const auto& e : effects) {
+    if (const T* t = std::get_if<T>(&e)) out.push_back(*t);
+  }
+  return out;
+}
+
+std::vector<director::SuStateReport> reports(const std::vector<Effect>& effects) {
+  std::vector<director::SuStateReport> out;
+  for (const auto& t : only<ToDirector>(effects)) {
+    if (auto* r = std::get_if<director::SuStateReport>(&t.message)) out.push_back(*r);
+  }
+  return out;
+}
+
+class NodeDirectorTest : public ::testing::Test {
+ protected:
+  void make(test::ClusterSpec spec = {}) {
+    nd_.emplace(test::make_cluster(spec), NodeId("node-1"));
+  }
+  std::vector<Effect> handle(const Event& e) {
+    nd_->handle(e, now_);
+    return nd_->take_effects();
+  }
+  std::vector<Effect> advance(Duration d) {
+    now_ += d;
+    nd_->tick(now_);
+    return nd_->take_effects();
+  }
+  // Instantiates su-1 and registers its component as peer 1.
+  void instantiated_su1() {
+    handle(director::InstantiateSu{su(1)});
+    handle(ProcessStarted{comp(1)});
+    handle(ComponentRegister{1, comp(1).str()});
+  }
+  PresenceState presence(const CompId& id) {
+    for (const auto& c : nd_->components()) {
+      if (c.id == id) return c.presence;
+    }
+    return PresenceState::kUninstantiated;
+  }
+
+  TimePoint now_{};
+  std::optional<NodeDirector> nd_;
+};
+
+TEST_F(NodeDirectorTest, InstantiateSuStartsComponentWithItsName) {
+  make();
+  auto effects = handle(director::InstantiateSu{su(1)});
+  auto starts = only<StartProcess>(effects);
+  ASSERT_EQ(starts.size(), 1u);
+  EXPECT_EQ(starts[0].comp, comp(1));
+  EXPECT_EQ(starts[0].env.at("AMF_COMPONENT_NAME"), "app/su-1/server");
+  EXPECT_EQ(presence(comp(1)), PresenceState::kInstantiating);
+}
+
+TEST_F(NodeDirectorTest, RegistrationMakesComponentAndSuInstantiated) {
+  make();
+  handle(director::InstantiateSu{su(1)});
+  handle(ProcessStarted{comp(1)});
+  auto effects = handle(ComponentRegister{7, comp(1).str()});
+  auto replies = only<SendRegisterReply>(effects);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_TRUE(replies[0].ok);
+  EXPECT_EQ(replies[0].peer, 7u);
+  auto r = reports(effects);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].su, su(1));
+  EXPECT_EQ(r[0].presence, PresenceState::kInstantiated);
+  EXPECT_EQ(r[0].oper, OperState::kEnabled);
+}
+
+TEST_F(NodeDirectorTest, RegistrationUnderUnknownNameIsRefused) {
+  make();
+  auto replies = only<SendRegisterReply>(handle(ComponentRegister{3, "app/su-9/server"}));
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_FALSE(replies[0].ok);
+  EXPECT_EQ(replies[0].message, "no component named 'app/su-9/server' on node node-1");
+}
+
+TEST_F(NodeDirectorTest, RegistrationOfComponentNotBeingInstantiatedIsRefused) {
+  make();
+  auto replies = only<SendRegisterReply>(handle(ComponentRegister{3, comp(2).str()}));
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_FALSE(replies[0].ok);
+  EXPECT_EQ(replies[0].message,
+            "component app/su-2/server is not being instantiated (presence uninstantiated)");
+}
+
+TEST_F(NodeDirectorTest, SecondRegistrationIsRefusedAndFirstStands) {
+  make();
+  instantiated_su1();
+  auto replies = only<SendRegisterReply>(handle(ComponentRegister{2, comp(1).str()}));
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_FALSE(replies[0].ok);
+  EXPECT_EQ(replies[0].message, "component app/su-1/server is already registered");
+  // One connection cannot speak for a second component either.
+  handle(director::InstantiateSu{su(2)});
+  replies = only<SendRegisterReply>(handle(ComponentRegister{1, comp(2).str()}));
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].message, "this connection is already registered as component app/su-1/server");
+  EXPECT_EQ(presence(comp(1)), PresenceState::kInstantiated);
+}
+
+TEST_F(NodeDirectorTest, AssignHaSendsCsiSetAndReportsDoneOnResponse) {
+  make();
+  instantiated_su1();
+  auto effects = handle(director::AssignHa{su(1), si(1), HaState::kActive,
+                                           model::TransitionReason::kNewAssignment});
+  auto sets = only<SendCsiSet>(effects);
+  ASSERT_EQ(sets.size(), 1u);
+  EXPECT_EQ(sets[0].csi, CsiId("app/si-1/csi"));
+  EXPECT_EQ(sets[0].ha, HaState::kActive);
+  EXPECT_EQ(sets[0].attributes.at("port"), "7000");
+  EXPECT_TRUE(only<ToDirector>(effects).empty());
+
+  effects = handle(ComponentResponse{1, sets[0].invocation, true});
+  auto done = only<ToDirector>(effects);
+  ASSERT_EQ(done.size(), 1u);
+  auto* d = std::get_if<director::AssignmentDone>(&done[0].message);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->su, su(1));
+  EXPECT_EQ(d->ha, HaState::kActive);
+}
+
+TEST_F(NodeDirectorTest, ResponseToUnknownInvocationIsIgnoredAndFlagged) {
+  make();
+  instantiated_su1();
+  auto effects = handle(ComponentResponse{1, 999, true});
+  EXPECT_TRUE(only<ToDirector>(effects).empty());
+  auto notes = only<model::Notification>(effects);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0].kind, "protocol-error");
+  EXPECT_EQ(notes[0].cause, "response to unknown invocation 999");
+}
+
+TEST_F(NodeDirectorTest, ProcessDeathWithFailoverRecoveryReportsSuDisabled) {
+  make();
+  instantiated_su1();
+  auto sets = only<SendCsiSet>(handle(director::AssignHa{
+      su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment}));
+  handle(ComponentResponse{1, sets[0].invocation, true});
+  auto effects = handle(ProcessExited{comp(1), "killed by signal 9"});
+  auto r = reports(effects);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].presence, PresenceState::kUninstantiated);
+  EXPECT_EQ(r[0].oper, OperState::kDisabled);
+  EXPECT_EQ(r[0].cause, "app/su-1/server: process killed by signal 9");
+  EXPECT_TRUE(only<StartProcess>(effects).empty());  // the director decides on the repair
+
+  effects = handle(director::RepairSu{su(1)});
+  EXPECT_EQ(only<StartProcess>(effects).size(), 1u);
+}
+
+TEST_F(NodeDirectorTest, ComponentRestartReassignsItsCsisAfterRegistration) {
+  make({.recovery = model::Recovery::kComponentRestart});
+  instantiated_su1();
+  auto sets = only<SendCsiSet>(handle(director::AssignHa{
+      su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment}));
+  handle(ComponentResponse{1, sets[0].invocation, true});
+
+  auto effects = handle(ProcessExited{comp(1), "killed by signal 9"});
+  EXPECT_EQ(only<StartProcess>(effects).size(), 1u);
+  EXPECT_TRUE(reports(effects).empty());  // the SU keeps its assignment: nothing to report
+  EXPECT_EQ(presence(comp(1)), PresenceState::kRestarting);
+
+  handle(ProcessStarted{comp(1)});
+  sets = only<SendCsiSet>(handle(ComponentRegister{2, comp(1).str()}));
+  ASSERT_EQ(sets.size(), 1u);
+  EXPECT_EQ(sets[0].peer, 2u);
+  EXPECT_EQ(sets[0].ha, HaState::kActive);
+  EXPECT_EQ(sets[0].reason, model::TransitionReason::kRestart);
+}
+
+TEST_F(NodeDirectorTest, DisableRestartTurnsRestartIntoFailover) {
+  auto config = std::const_pointer_cast<model::ClusterConfig>(
+      test::make_cluster({.recovery = model::Recovery::kComponentRestart}));
+  config->applications[0].service_groups[0].sus[0].components[0].disable_restart = true;
+  nd_.emplace(config, NodeId("node-1"));
+  instantiated_su1();
+  auto r = reports(handle(ProcessExited{comp(1), "exited with code 3"}));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].oper, OperState::kDisabled);
+}
+
+TEST_F(NodeDirectorTest, InstantiationTimeoutRetriesThenFailsTheSu) {
+  make({.instantiate_retries = 1});
+  handle(director::InstantiateSu{su(1)});
+  handle(ProcessStarted{comp(1)});
+  // No registration within the instantiate timeout: cleanup, then a second attempt.
+  auto effects = advance(std::chrono::milliseconds(10'001));
+  auto signals = only<SignalProcess>(effects);
+  ASSERT_EQ(signals.size(), 1u);
+  EXPECT_EQ(signals[0].signal, Signal::kKill);
+  effects = handle(ProcessExited{comp(1), "killed by signal 9"});
+  EXPECT_EQ(only<StartProcess>(effects).size(), 1u);
+  handle(ProcessStarted{comp(1)});
+  advance(std::chrono::milliseconds(10'001));
+  effects = handle(ProcessExited{comp(1), "killed by signal 9"});
+  EXPECT_TRUE(only<StartProcess>(effects).empty());
+  auto r = reports(effects);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].presence, PresenceState::kInstantiationFailed);
+  EXPECT_EQ(r[0].oper, OperState::kDisabled);
+}
+
+TEST_F(NodeDirectorTest, StartFailureCountsAsFailedAttempt) {
+  make({.instantiate_retries = 0});
+  handle(director::InstantiateSu{su(1)});
+  auto effects = handle(ProcessStartFailed{comp(1), "No such file or directory"});
+  auto r = reports(effects);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].presence, PresenceState::kInstantiationFailed);
+  EXPECT_NE(r[0].cause.find("instantiation of app/su-1/server failed"), std::string::npos);
+}
+
+TEST_F(NodeDirectorTest, CsiCallbackTimeoutIsAComponentError) {
+  make();
+  instantiated_su1();
+  handle(director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment});
+  EXPECT_EQ(nd_->next_deadline(), now_ + std::chrono::milliseconds(5'000));
+  auto effects = advance(std::chrono::milliseconds(5'000));
+  auto signals = only<SignalProcess>(effects);
+  ASSERT_EQ(signals.size(), 1u);  // cleanup of the silent component
+  EXPECT_EQ(signals[0].signal, Signal::kKill);
+  EXPECT_TRUE(reports(effects).empty());  // not before the process is gone
+  auto r = reports(handle(ProcessExited{comp(1), "killed by signal 9"}));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].oper, OperState::kDisabled);
+  EXPECT_NE(r[0].cause.find("no response to the CSI callback for app/si-1/csi within 5000 ms"),
+            std::string::npos);
+}
+
+TEST_F(NodeDirectorTest, ErrorResponseIsAComponentError) {
+  make();
+  instantiated_su1();
+  auto sets = only<SendCsiSet>(handle(director::AssignHa{
+      su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment}));
+  auto effects = handle(ComponentResponse{1, sets[0].invocation, false});
+  EXPECT_TRUE(only<ToDirector>(effects).empty());
+  ASSERT_EQ(only<SignalProcess>(effects).size(), 1u);
+}
+
+TEST_F(NodeDirectorTest, ShutdownTerminatesThenKillsAfterTimeout) {
+  make();
+  instantiated_su1();
+  auto signals = only<SignalProcess>(handle(Shutdown{}));
+  ASSERT_EQ(signals.size(), 1u);
+  EXPECT_EQ(signals[0].signal, Signal::kTerminate);
+  EXPECT_FALSE(nd_->stopped());
+  signals = only<SignalProcess>(advance(std::chrono::milliseconds(5'000)));
+  ASSERT_EQ(signals.size(), 1u);
+  EXPECT_EQ(signals[0].signal, Signal::kKill);
+  auto effects = handle(ProcessExited{comp(1), "killed by signal 9"});
+  EXPECT_TRUE(only<StartProcess>(effects).empty());
+  EXPECT_TRUE(nd_->stopped());
+}
+
+TEST_F(NodeDirectorTest, CleanupThatNeverEndsMarksTerminationFailed) {
+  make();
+  instantiated_su1();
+  handle(ProcessExited{comp(1), "x"});  // not running: straight to failover, nothing to kill
+  make();
+  instantiated_su1();
+  handle(director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment});
+  advance(std::chrono::milliseconds(5'000));  // callback timeout -> cleanup (SIGKILL)
+  auto r = reports(advance(std::chrono::milliseconds(5'000)));  // process never goes away
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].presence, PresenceState::kTerminationFailed);
+  EXPECT_EQ(r[0].oper, OperState::kDisabled);
+}
+
+}  // namespace
+}  // namespace amf::node
