@@ -1,0 +1,78 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "amf/model/config.h"
+#include "config/document.h"
+#include "config/reader.h"
+
+// Internal to config/: the schema, one function per entity. Each parses what it can, reports
+// every problem to Diagnostics and keeps going; the result is only used when there were none.
+namespace amf::config::detail {
+
+// The nodes an SU may be placed on.
+struct KnownNodes {
+  NameSet names{"node name"};
+  bool complete = true;  // false when the nodes section had errors: skip reference checks
+
+  // Reports an unknown node `name` at `at`, referred to by `referrer`.
+  void check(const std::string& name, Mark at, std::string_view referrer, Diagnostics& diags) const;
+};
+
+// parse_cluster.cc: the whole document.
+model::ClusterConfig parse_cluster(const Node& root, Diagnostics& diags);
+
+// parse_component.cc: the `components` sequence of an SU or su_template. Component ids are left
+// empty; set_component_ids fills them once the SU's id is known.
+struct ParsedComponents {
+  std::vector<model::ComponentConfig> list;
+  bool complete = true;  // parsed without errors
+};
+ParsedComponents parse_components(const MapReader& owner, Diagnostics& diags);
+void set_component_ids(model::SuConfig& su);
+
+// Positions and parse status kept next to an SgConfig for the checks that span entities.
+struct SuSource {
+  Mark mark;
+  bool complete = true;  // the SU's components parsed without errors
+  bool from_template = false;
+};
+struct CsiSource {
+  Mark cs_type;
+  bool complete = true;  // cs_type was read
+};
+struct SiSource {
+  Mark mark;
+  std::optional<Mark> active_assignments;   // set when the key is present
+  std::optional<Mark> standby_assignments;  // set when the key is present
+  std::vector<CsiSource> csis;              // parallel to SiConfig::csis
+  bool counts_complete = true;              // both preferred_*_assignments could be read
+};
+struct SgSource {
+  Mark mark;
+  std::map<std::string, Mark, std::less<>> keys;  // value position of each key present
+  std::vector<SuSource> sus;                      // parallel to SgConfig::sus
+  std::vector<SiSource> sis;                      // parallel to SgConfig::sis
+
+  bool has(std::string_view key) const { return keys.contains(key); }
+  // The value position of `key`, or the SG's position when absent.
+  Mark at(std::string_view key) const;
+};
+
+// parse_service_group.cc: one entry of an application's `service_groups`.
+struct SgContext {
+  const KnownNodes& nodes;
+  NameSet& sg_names;  // cluster-wide
+};
+model::SgConfig parse_service_group(const Node& node, Mark at, const AppId& app, SgContext& ctx,
+                                    Diagnostics& diags);
+
+// check_service_group.cc: rules spanning a whole SG. Run only when its redundancy model was read.
+void check_counts(const model::SgConfig& sg, const SgSource& source, Diagnostics& diags);
+void check_cs_types(const model::SgConfig& sg, const SgSource& source, Diagnostics& diags);
+
+}  // namespace amf::config::detail

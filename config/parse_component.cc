@@ -1,0 +1,145 @@
+#include <algorithm>
+#include <cctype>
+#include <string>
+#include <utility>
+
+#include "config/parse.h"
+
+namespace amf::config::detail {
+namespace {
+
+constexpr std::string_view kRecoveryValues =
+    "component-restart, component-failover, su-restart, su-failover, node-switchover, "
+    "node-failover, node-failfast";
+
+// Variables the node director sets for every component (AMF_COMP_NAME, ...).
+constexpr std::string_view kReservedEnvPrefix = "AMF_";
+
+std::optional<std::string> env_name_problem(const std::string& name) {
+  auto is_start = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; };
+  auto is_char = [&](char c) { return is_start(c) || std::isdigit(static_cast<unsigned char>(c)); };
+  if (name.empty() || !is_start(name.front()) || !std::all_of(name.begin(), name.end(), is_char)) {
+    return "invalid environment variable name '" + name + "': must match [A-Za-z_][A-Za-z0-9_]*";
+  }
+  if (name.starts_with(kReservedEnvPrefix)) {
+    return "environment variable '" + name + "' is reserved: names starting with " +
+           std::string(kReservedEnvPrefix) + " are set by amf";
+  }
+  return std::nullopt;
+}
+
+void read_args(const MapReader& r, model::ComponentConfig& comp) {
+  const Node* args = r.sequence("args");
+  if (args == nullptr) return;
+  std::string what = "an entry of 'args' in " + r.label();
+  for (const Node& arg : args->items) {
+    if (auto text = read_string(arg, arg.mark, what, r.diags())) comp.args.push_back(*text);
+  }
+}
+
+void read_cs_types(const MapReader& r, model::ComponentConfig& comp) {
+  const Node* cs_types = r.nonempty_sequence("cs_types", "cs_type");
+  if (cs_types == nullptr) return;
+  std::string what = "a cs_type of " + r.label();
+  NameSet seen("cs_type", r.label());
+  for (const Node& item : cs_types->items) {
+    std::optional<std::string> cs_type = read_name(item, item.mark, what, r.diags());
+    if (cs_type && seen.add(*cs_type, item.mark, r.diags())) comp.cs_types.push_back(*cs_type);
+  }
+}
+
+void read_recovery(const MapReader& r, model::ComponentConfig& comp) {
+  std::optional<std::string> text = r.string("recovery");
+  if (!text) return;
+  if (auto recovery = model::parse_recovery(*text)) {
+    comp.recovery = *recovery;
+    return;
+  }
+  r.diags().error(r.value_mark("recovery"), "invalid recovery '" + *text + "' in " + r.label() +
+                                                "; valid values: " + std::string(kRecoveryValues));
+}
+
+void read_timeouts(const MapReader& owner, model::ComponentTimeouts& timeouts) {
+  const Node* node = owner.value("timeouts");
+  if (node == nullptr) return;
+  MapReader r(*node, owner.value_mark("timeouts"), "timeouts of " + owner.label(),
+              {"instantiate_ms", "terminate_ms", "cleanup_ms", "csi_set_ms", "csi_remove_ms"}, {},
+              owner.diags());
+  if (auto ms = r.duration("instantiate_ms")) timeouts.instantiate = *ms;
+  if (auto ms = r.duration("terminate_ms")) timeouts.terminate = *ms;
+  if (auto ms = r.duration("cleanup_ms")) timeouts.cleanup = *ms;
+  if (auto ms = r.duration("csi_set_ms")) timeouts.csi_set = *ms;
+  if (auto ms = r.duration("csi_remove_ms")) timeouts.csi_remove = *ms;
+}
+
+void read_health_check(const MapReader& owner, model::ComponentConfig& comp) {
+  const Node* node = owner.value("health_check");
+  if (node == nullptr) return;
+  MapReader r(*node, owner.value_mark("health_check"), "health_check of " + owner.label(),
+              {"key", "period_ms", "max_duration_ms"}, {"key"}, owner.diags());
+  if (!r.is_mapping()) return;
+  model::HealthCheckConfig check;
+  if (auto key = r.string("key")) {
+    if (key->empty())
+      r.diags().error(r.value_mark("key"), "'key' in " + r.label() + " must not be empty");
+    check.key = *key;
+  }
+  if (auto ms = r.duration("period_ms")) check.period = *ms;
+  if (auto ms = r.duration("max_duration_ms")) check.max_duration = *ms;
+  comp.health_check = std::move(check);
+}
+
+// `names` holds the names of the components before this one in the same SU.
+model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnostics& diags) {
+  MapReader r(node, node.mark, "component",
+              {"name", "command", "args", "env", "cs_types", "recovery", "instantiate_retries",
+               "disable_restart", "timeouts", "health_check"},
+              {"name", "command", "cs_types"}, diags);
+  model::ComponentConfig comp;
+  if (!r.is_mapping()) return comp;
+  if (auto name = r.name("name")) {
+    comp.name = *name;
+    names.add(*name, r.value_mark("name"), diags);
+  }
+  if (auto command = r.string("command")) {
+    if (command->empty()) {
+      diags.error(r.value_mark("command"), "'command' in " + r.label() + " must not be empty");
+    }
+    comp.command = *command;
+  }
+  read_args(r, comp);
+  if (auto env = r.string_map("env", env_name_problem)) comp.env = std::move(*env);
+  read_cs_types(r, comp);
+  read_recovery(r, comp);
+  if (auto retries = r.integer("instantiate_retries", 0, kMaxCount)) {
+    comp.instantiate_retries = *retries;
+  }
+  if (auto disable = r.boolean("disable_restart")) comp.disable_restart = *disable;
+  read_timeouts(r, comp.timeouts);
+  read_health_check(r, comp);
+  return comp;
+}
+
+}  // namespace
+
+ParsedComponents parse_components(const MapReader& owner, Diagnostics& diags) {
+  ParsedComponents out;
+  std::size_t errors_before = diags.count();
+  const Node* components = owner.nonempty_sequence("components", "component");
+  if (components != nullptr) {
+    NameSet names("component name", owner.label());
+    for (const Node& item : components->items) {
+      out.list.push_back(parse_component(item, names, diags));
+    }
+  }
+  out.complete = diags.count() == errors_before;
+  return out;
+}
+
+void set_component_ids(model::SuConfig& su) {
+  for (model::ComponentConfig& comp : su.components) {
+    comp.id = CompId(su.id.str() + "/" + comp.name);
+  }
+}
+
+}  // namespace amf::config::detail

@@ -1,0 +1,240 @@
+#include <string>
+#include <utility>
+
+#include "config/parse.h"
+
+namespace amf::config::detail {
+namespace {
+
+constexpr std::string_view kRedundancyValues = "no-redundancy, 2n, n+m, n-way, n-way-active";
+
+const MapReader::Keys kSgKeys = {
+    "name",
+    "redundancy",
+    "auto_repair",
+    "auto_adjust",
+    "preferred_active_sus",
+    "preferred_standby_sus",
+    "preferred_inservice_sus",
+    "preferred_assigned_sus",
+    "max_active_sis_per_su",
+    "max_standby_sis_per_su",
+    "su_template",
+    "service_units",
+    "service_instances",
+};
+
+std::optional<model::RedundancyModel> read_redundancy(const MapReader& r) {
+  std::optional<std::string> text = r.string("redundancy");
+  if (!text) return std::nullopt;
+  std::optional<model::RedundancyModel> model = model::parse_redundancy_model(*text);
+  if (!model) {
+    r.diags().error(r.value_mark("redundancy"),
+                    "invalid redundancy '" + *text + "' in " + r.label() +
+                        "; valid values: " + std::string(kRedundancyValues));
+  }
+  return model;
+}
+
+// The SG's own scalar settings; false when one of them could not be read.
+bool read_sg_options(const MapReader& r, model::SgConfig& sg) {
+  std::size_t errors_before = r.diags().count();
+  if (auto value = r.boolean("auto_repair")) sg.auto_repair = *value;
+  if (auto value = r.boolean("auto_adjust")) sg.auto_adjust = *value;
+  auto count = [&](std::string_view key, int& field) {
+    if (auto value = r.integer(key, 0, kMaxCount)) field = *value;
+  };
+  count("preferred_active_sus", sg.preferred_active_sus);
+  count("preferred_standby_sus", sg.preferred_standby_sus);
+  count("preferred_inservice_sus", sg.preferred_inservice_sus);
+  count("preferred_assigned_sus", sg.preferred_assigned_sus);
+  count("max_active_sis_per_su", sg.max_active_sis_per_su);
+  count("max_standby_sis_per_su", sg.max_standby_sis_per_su);
+  return r.diags().count() == errors_before;
+}
+
+struct SuContext {
+  model::SgConfig& sg;
+  SgSource& source;
+  NameSet& su_names;
+  const KnownNodes& nodes;
+};
+
+// su_template: SUs <prefix>-1, <prefix>-2, ... ranked 1, 2, ..., one per entry of `nodes`.
+void read_su_template(const MapReader& sg_reader, SuContext& ctx) {
+  const Node* node = sg_reader.value("su_template");
+  if (node == nullptr) return;
+  Diagnostics& diags = sg_reader.diags();
+  MapReader r(*node, sg_reader.value_mark("su_template"), "su_template of " + sg_reader.label(),
+              {"name_prefix", "nodes", "components"}, {"nodes", "components"}, diags);
+  if (!r.is_mapping()) return;
+  std::string prefix = r.name("name_prefix").value_or("su");
+  const Node* node_list = r.nonempty_sequence("nodes", "node");
+  ParsedComponents components = parse_components(r, diags);
+  if (node_list == nullptr) return;
+  std::string origin =
+      "stamped by su_template at line " + std::to_string(sg_reader.key_mark("su_template").line);
+  std::string what = "an entry of 'nodes' in " + r.label();
+  int rank = 0;
+  for (const Node& item : node_list->items) {
+    ++rank;
+    model::SuConfig su;
+    su.name = prefix + "-" + std::to_string(rank);
+    su.id = SuId(ctx.sg.name + "/" + su.name);
+    su.rank = rank;
+    if (auto node_name = read_name(item, item.mark, what, diags)) {
+      su.node = NodeId(*node_name);
+      ctx.nodes.check(*node_name, item.mark, r.label(), diags);
+    }
+    su.components = components.list;
+    set_component_ids(su);
+    ctx.su_names.add_with_origin(su.name, origin);
+    ctx.sg.sus.push_back(std::move(su));
+    ctx.source.sus.push_back(SuSource{item.mark, components.complete, /*from_template=*/true});
+  }
+}
+
+void read_service_unit(const Node& item, SuContext& ctx, Diagnostics& diags) {
+  MapReader r(item, item.mark, "service unit", {"name", "node", "rank", "components"},
+              {"name", "node", "components"}, diags);
+  model::SuConfig su;
+  SuSource source{item.mark, /*complete=*/false, /*from_template=*/false};
+  if (r.is_mapping()) {
+    if (auto name = r.name("name")) {
+      su.name = *name;
+      su.id = SuId(ctx.sg.name + "/" + su.name);
+      ctx.su_names.add(*name, r.value_mark("name"), diags);
+    }
+    if (auto node_name = r.name("node")) {
+      su.node = NodeId(*node_name);
+      ctx.nodes.check(*node_name, r.value_mark("node"), r.label(), diags);
+    }
+    if (auto rank = r.integer("rank", 0, kMaxCount)) su.rank = *rank;
+    ParsedComponents components = parse_components(r, diags);
+    su.components = std::move(components.list);
+    set_component_ids(su);
+    source.complete = components.complete && !su.name.empty();
+  }
+  ctx.sg.sus.push_back(std::move(su));
+  ctx.source.sus.push_back(source);
+}
+
+void read_service_units(const MapReader& r, SuContext& ctx) {
+  std::size_t errors_before = r.diags().count();
+  read_su_template(r, ctx);
+  if (const Node* list = r.sequence("service_units")) {
+    for (const Node& item : list->items) read_service_unit(item, ctx, r.diags());
+  }
+  if (ctx.sg.sus.empty() && r.diags().count() == errors_before) {
+    r.diags().error(r.mark(),
+                    r.label() + " has no service units; add 'su_template' or 'service_units'");
+  }
+}
+
+model::CsiConfig read_csi(const Node& item, const SiId& si, NameSet& names, SiSource& source,
+                          Diagnostics& diags) {
+  MapReader r(item, item.mark, "CSI", {"name", "cs_type", "attributes"}, {"name", "cs_type"},
+              diags);
+  model::CsiConfig csi;
+  CsiSource csi_source{r.value_mark("cs_type"), /*complete=*/false};
+  if (r.is_mapping()) {
+    if (auto name = r.name("name")) {
+      csi.name = *name;
+      csi.id = CsiId(si.str() + "/" + csi.name);
+      names.add(*name, r.value_mark("name"), diags);
+    }
+    if (auto cs_type = r.name("cs_type")) {
+      csi.cs_type = *cs_type;
+      csi_source.complete = true;
+    }
+    auto any_key = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+    if (auto attributes = r.string_map("attributes", any_key)) csi.attributes = *attributes;
+  }
+  source.csis.push_back(csi_source);
+  return csi;
+}
+
+void read_service_instance(const Node& item, model::SgConfig& sg, NameSet& names,
+                           SgSource& sg_source, Diagnostics& diags) {
+  MapReader r(
+      item, item.mark, "service instance",
+      {"name", "rank", "preferred_active_assignments", "preferred_standby_assignments", "csis"},
+      {"name", "csis"}, diags);
+  model::SiConfig si;
+  SiSource source{item.mark, std::nullopt, std::nullopt, {}, true};
+  if (r.is_mapping()) {
+    if (auto name = r.name("name")) {
+      si.name = *name;
+      si.id = SiId(sg.name + "/" + si.name);
+      names.add(*name, r.value_mark("name"), diags);
+    }
+    if (auto rank = r.integer("rank", 0, kMaxCount)) si.rank = *rank;
+    std::size_t errors_before = diags.count();
+    if (auto active = r.integer("preferred_active_assignments", 0, kMaxCount)) {
+      si.preferred_active_assignments = *active;
+      source.active_assignments = r.value_mark("preferred_active_assignments");
+    }
+    if (auto standby = r.integer("preferred_standby_assignments", 0, kMaxCount)) {
+      si.preferred_standby_assignments = *standby;
+      source.standby_assignments = r.value_mark("preferred_standby_assignments");
+    }
+    source.counts_complete = diags.count() == errors_before;
+    if (const Node* csis = r.nonempty_sequence("csis", "CSI")) {
+      NameSet csi_names("CSI name", r.label());
+      for (const Node& csi : csis->items) {
+        si.csis.push_back(read_csi(csi, si.id, csi_names, source, diags));
+      }
+    }
+  }
+  sg.sis.push_back(std::move(si));
+  sg_source.sis.push_back(std::move(source));
+}
+
+}  // namespace
+
+Mark SgSource::at(std::string_view key) const {
+  auto it = keys.find(key);
+  return it != keys.end() ? it->second : mark;
+}
+
+void KnownNodes::check(const std::string& name, Mark at, std::string_view referrer,
+                       Diagnostics& diags) const {
+  if (!complete || names.contains(name)) return;
+  diags.error(at, "unknown node '" + name + "' in " + std::string(referrer) +
+                      "; known nodes: " + join(names.names()));
+}
+
+model::SgConfig parse_service_group(const Node& node, Mark at, const AppId& app, SgContext& ctx,
+                                    Diagnostics& diags) {
+  MapReader r(node, at, "service group", kSgKeys, {"name", "redundancy", "service_instances"},
+              diags);
+  model::SgConfig sg;
+  sg.app = app;
+  if (!r.is_mapping()) return sg;
+  SgSource source{r.mark(), {}, {}, {}};
+  for (std::string_view key : kSgKeys) {
+    if (r.has(key)) source.keys.emplace(key, r.value_mark(key));
+  }
+  if (auto name = r.name("name")) {
+    sg.name = *name;
+    sg.id = SgId(*name);
+    ctx.sg_names.add(*name, r.value_mark("name"), diags);
+  }
+  std::optional<model::RedundancyModel> redundancy = read_redundancy(r);
+  if (redundancy) sg.redundancy = *redundancy;
+  bool options_read = read_sg_options(r, sg);
+
+  NameSet su_names("service unit name", r.label());
+  SuContext su_context{sg, source, su_names, ctx.nodes};
+  read_service_units(r, su_context);
+  if (const Node* sis = r.nonempty_sequence("service_instances", "service instance")) {
+    NameSet si_names("service instance name", r.label());
+    for (const Node& item : sis->items) read_service_instance(item, sg, si_names, source, diags);
+  }
+
+  if (redundancy && options_read) check_counts(sg, source, diags);
+  check_cs_types(sg, source, diags);
+  return sg;
+}
+
+}  // namespace amf::config::detail
