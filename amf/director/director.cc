@@ -86,13 +86,11 @@ void Director::on(const SuStateReport& e, TimePoint now) {
   // The node director reports a non-instantiated SU only once none of its components runs
   // (messages.h), so its assignments are gone and its SIs can move now.
   if (su.presence != PresenceState::kInstantiated) drop_assignments(sg, e.su, e.cause, now);
-  // Fail over first, repair second: the promotion must not wait behind a process spawn.
+  su.repair_wanted = su.oper == model::OperState::kDisabled &&
+                     su.presence == PresenceState::kUninstantiated && sg.config->auto_repair &&
+                     su.admin == model::AdminState::kUnlocked;
+  su.repair_cause = e.cause;
   reevaluate(sg, now);
-  if (su.oper == model::OperState::kDisabled && su.presence == PresenceState::kUninstantiated &&
-      sg.config->auto_repair && su.admin == model::AdminState::kUnlocked) {
-    notify(now, "recovery", e.su.str(), "", "disabled", "auto-repair", e.cause);
-    effects_.push_back(ToNode{su.config->node, RepairSu{e.su}});
-  }
 }
 
 void Director::on(const AssignmentDone& e, TimePoint now) {
@@ -159,8 +157,24 @@ bool Director::erase_pending(SgState& sg, const SuId& su, const SiId& si,
 }
 
 void Director::reevaluate(SgState& sg, TimePoint now) {
-  (void)now;
   if (!sg.pending.empty()) return;
+  issue_next_batch(sg);
+  if (sg.pending.empty()) repair_sus(sg, now);
+}
+
+// Fail over first, repair second: an SU is repaired only once its SG has nothing outstanding,
+// so spawning its processes never delays the promotion that restores the service.
+void Director::repair_sus(SgState& sg, TimePoint now) {
+  for (const auto& su_config : sg.config->sus) {
+    SuState& su = sus_.at(su_config.id);
+    if (!su.repair_wanted) continue;
+    su.repair_wanted = false;
+    notify(now, "recovery", su_config.id.str(), "", "disabled", "auto-repair", su.repair_cause);
+    effects_.push_back(ToNode{su_config.node, RepairSu{su_config.id}});
+  }
+}
+
+void Director::issue_next_batch(SgState& sg) {
   std::vector<models::SuCandidate> candidates;
   for (const auto& su_config : sg.config->sus) {
     const SuState& su = sus_.at(su_config.id);

@@ -40,7 +40,8 @@ using Effect = std::variant<ToNode, model::Notification>;
 //   1. removals (and demotions) — nothing is promoted while an old holder may still act,
 //   2. promotions to active,
 //   3. new standby assignments.
-// Effects are emitted in the order they must be carried out.
+// Effects are emitted in the order they must be carried out. A disabled SU is auto-repaired
+// only once its SG has nothing outstanding, so a repair never delays a failover.
 //
 // Single-threaded, sans-I/O, deterministic. Not thread-safe.
 class Director {
@@ -78,6 +79,8 @@ class Director {
     model::PresenceState presence = model::PresenceState::kUninstantiated;
     bool node_up = false;
     model::ReadinessState readiness = model::ReadinessState::kOutOfService;
+    bool repair_wanted = false;  // auto-repair once the SG has nothing outstanding
+    std::string repair_cause;
   };
   struct PendingOp {
     SuId su;
@@ -102,6 +105,8 @@ class Director {
   void update_readiness(SuState& su, const std::string& cause, TimePoint now);
   void drop_assignments(SgState& sg, const SuId& su, const std::string& cause, TimePoint now);
   void reevaluate(SgState& sg, TimePoint now);
+  void issue_next_batch(SgState& sg);
+  void repair_sus(SgState& sg, TimePoint now);
   bool erase_pending(SgState& sg, const SuId& su, const SiId& si, std::optional<model::HaState> ha);
   void notify(TimePoint now, std::string kind, std::string entity, std::string related,
               std::string from, std::string to, std::string cause);

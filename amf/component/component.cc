@@ -1,0 +1,134 @@
+#include "amf/component/component.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <deque>
+#include <zmq.hpp>
+
+#include "amf/wire/codec.h"
+
+namespace amf::component {
+
+struct Handle::Impl {
+  Callbacks callbacks;
+  std::string name;
+  zmq::context_t context{1};
+  zmq::socket_t socket{context, zmq::socket_type::dealer};
+  std::deque<wire::ComponentMessage> early;  // callbacks that arrived during registration
+
+  Result<void> send(const wire::ComponentMessage& message) {
+    const std::string bytes = wire::encode(message);
+    try {
+      socket.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+    } catch (const zmq::error_t& e) {
+      return fail(std::string("cannot send to the node director: ") + e.what());
+    }
+    return {};
+  }
+
+  // One message, if one is waiting. Malformed messages are an error, not a crash.
+  Result<std::optional<wire::ComponentMessage>> receive() {
+    zmq::message_t message;
+    try {
+      if (!socket.recv(message, zmq::recv_flags::dontwait)) return std::nullopt;
+    } catch (const zmq::error_t& e) {
+      return fail(std::string("cannot receive from the node director: ") + e.what());
+    }
+    auto decoded = wire::decode_component_message(message.to_string_view());
+    if (!decoded) return tl::unexpected(decoded.error());
+    return std::optional(std::move(*decoded));
+  }
+
+  void run(const wire::ComponentMessage& message) {
+    if (const auto* set = std::get_if<wire::CsiSet>(&message)) {
+      if (callbacks.csi_set) {
+        callbacks.csi_set(set->invocation, {set->csi, set->ha, set->reason, set->attributes});
+      }
+    } else if (const auto* remove = std::get_if<wire::CsiRemove>(&message)) {
+      if (callbacks.csi_remove) callbacks.csi_remove(remove->invocation, remove->csi);
+    }
+    // Register replies outside registration and messages meant for amfd are ignored.
+  }
+};
+
+Result<Handle> Handle::initialize(Callbacks callbacks) {
+  const char* name = std::getenv("AMF_COMPONENT_NAME");
+  const char* endpoint = std::getenv("AMF_COMPONENT_SOCKET");
+  if (name == nullptr || endpoint == nullptr) {
+    return fail(
+        "AMF_COMPONENT_NAME and AMF_COMPONENT_SOCKET are not set: this program must be started "
+        "by amfd as a component");
+  }
+  return initialize(std::move(callbacks), name, endpoint);
+}
+
+Result<Handle> Handle::initialize(Callbacks callbacks, std::string name, std::string endpoint) {
+  auto impl = std::make_unique<Impl>();
+  impl->callbacks = std::move(callbacks);
+  impl->name = std::move(name);
+  try {
+    impl->socket.set(zmq::sockopt::linger, 0);
+    impl->socket.connect(endpoint);
+  } catch (const zmq::error_t& e) {
+    return fail("cannot connect to node director at " + endpoint + ": " + e.what());
+  }
+  return Handle(std::move(impl));
+}
+
+Handle::Handle(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Handle::Handle(Handle&&) noexcept = default;
+Handle& Handle::operator=(Handle&&) noexcept = default;
+Handle::~Handle() = default;
+
+Result<void> Handle::register_component(std::chrono::milliseconds timeout) {
+  auto sent = impl_->send(wire::RegisterRequest{impl_->name, static_cast<std::int32_t>(getpid())});
+  if (!sent) return sent;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      return fail("no answer from the node director to the registration of " + impl_->name +
+                  " within " + std::to_string(timeout.count()) + " ms");
+    }
+    zmq::pollitem_t item{impl_->socket.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, left);
+    auto message = impl_->receive();
+    if (!message) return tl::unexpected(message.error());
+    if (!*message) continue;
+    if (const auto* reply = std::get_if<wire::RegisterReply>(&**message)) {
+      if (!reply->ok) return fail("registration of " + impl_->name + " refused: " + reply->error);
+      return {};
+    }
+    impl_->early.push_back(std::move(**message));
+  }
+}
+
+int Handle::selection_fd() const { return impl_->socket.get(zmq::sockopt::fd); }
+
+bool Handle::pending() const {
+  return !impl_->early.empty() || (impl_->socket.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
+}
+
+Result<void> Handle::dispatch() {
+  while (!impl_->early.empty()) {
+    const wire::ComponentMessage message = std::move(impl_->early.front());
+    impl_->early.pop_front();
+    impl_->run(message);
+  }
+  while (true) {
+    auto message = impl_->receive();
+    if (!message) return tl::unexpected(message.error());
+    if (!*message) return {};
+    impl_->run(**message);
+  }
+}
+
+Result<void> Handle::response(Invocation invocation, bool ok, const std::string& error) {
+  return impl_->send(wire::Response{invocation, ok, error});
+}
+
+const std::string& Handle::name() const { return impl_->name; }
+
+}  // namespace amf::component

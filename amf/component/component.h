@@ -1,0 +1,71 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "amf/core/result.h"
+#include "amf/model/states.h"
+
+namespace amf::component {
+
+using Invocation = std::uint64_t;
+
+struct CsiDescriptor {
+  std::string csi;  // e.g. "counter/si-1/endpoint"
+  model::HaState ha;
+  model::TransitionReason reason;  // kFailover: the previous active died without handing over
+  std::map<std::string, std::string> attributes;
+};
+
+// What the node director asks of the component. Every callback must be answered with
+// Handle::response(invocation, ...) within the component's configured callback timeout;
+// silence or an error answer is a component failure and triggers its recovery.
+struct Callbacks {
+  std::function<void(Invocation, const CsiDescriptor&)> csi_set;
+  std::function<void(Invocation, const std::string& csi)> csi_remove;
+};
+
+// A component's connection to its node director (the SA Forum AMF library handle).
+//
+// Usage, in the component's own event loop:
+//   auto handle = Handle::initialize(callbacks);      // reads AMF_COMPONENT_NAME/_SOCKET
+//   handle->register_component();                     // the component is now instantiated
+//   loop: poll selection_fd() for POLLIN together with your own fds, with a zero timeout
+//         while pending() is true; after every wake-up call dispatch(), which runs callbacks.
+// The descriptor is edge-like (a ZeroMQ socket's notification fd): it may stay quiet while
+// messages wait, which is what pending() tells.
+//
+// Thread-compatible: use one Handle from one thread. Movable, not copyable.
+class Handle {
+ public:
+  // Connects using AMF_COMPONENT_NAME and AMF_COMPONENT_SOCKET, which amfd sets for every
+  // component it starts.
+  static Result<Handle> initialize(Callbacks callbacks);
+  static Result<Handle> initialize(Callbacks callbacks, std::string name, std::string endpoint);
+
+  Handle(Handle&&) noexcept;
+  Handle& operator=(Handle&&) noexcept;
+  ~Handle();
+
+  // Registers with the node director and waits for its answer (bounded by `timeout`).
+  Result<void> register_component(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  int selection_fd() const;
+  bool pending() const;
+  // Runs the callbacks of every message waiting; never blocks.
+  Result<void> dispatch();
+  Result<void> response(Invocation invocation, bool ok, const std::string& error = "");
+
+  const std::string& name() const;
+
+ private:
+  struct Impl;
+  explicit Handle(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace amf::component

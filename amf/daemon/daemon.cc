@@ -1,0 +1,383 @@
+#include "amf/daemon/daemon.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include "amf/wire/codec.h"
+
+namespace amf::daemon {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Connections we have seen that are not (yet) tied to a component; beyond this, messages from
+// new connections are dropped and logged (a runaway client must not grow our tables forever).
+constexpr std::size_t kMaxPeers = 1024;
+
+std::string log_name(const CompId& comp) {
+  std::string name = comp.str();
+  std::replace(name.begin(), name.end(), '/', '_');
+  return name + ".log";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Daemon>> Daemon::create(const Options& options,
+                                               std::shared_ptr<const model::ClusterConfig> config,
+                                               NodeId self, std::shared_ptr<spdlog::logger> log) {
+  auto director = director::Director::create(config);
+  if (!director) return tl::unexpected(director.error());
+  std::unique_ptr<Daemon> daemon(
+      new Daemon(options, std::move(config), std::move(self), std::move(*director), std::move(log)));
+  if (auto bound = daemon->bind(); !bound) return tl::unexpected(bound.error());
+  return daemon;
+}
+
+Daemon::Daemon(const Options& options, std::shared_ptr<const model::ClusterConfig> config,
+               NodeId self, director::Director director, std::shared_ptr<spdlog::logger> log)
+    : options_(options),
+      config_(config),
+      self_(self),
+      log_(std::move(log)),
+      launcher_(io_, [this](pid_t pid, containers::ExitStatus s) { on_process_exit(pid, s); }),
+      director_(std::move(director)),
+      node_(config, self) {}
+
+Daemon::~Daemon() {
+  component_watch_.reset();
+  admin_watch_.reset();
+  component_socket_.close();
+  admin_socket_.close();
+  for (const std::string& endpoint : {component_endpoint_, admin_endpoint_}) {
+    if (endpoint.rfind("ipc://", 0) == 0) ::unlink(endpoint.substr(6).c_str());
+  }
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+Result<void> Daemon::bind() {
+  std::error_code ec;
+  for (const std::string& dir : {options_.runtime_dir, options_.log_dir}) {
+    fs::create_directories(dir, ec);
+    if (ec) return fail("cannot create directory " + dir + ": " + ec.message());
+  }
+  const std::string lock_path = options_.runtime_dir + "/amfd.lock";
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd_ < 0) return fail("cannot open " + lock_path + ": " + std::strerror(errno));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    return fail("another amfd is running with runtime directory " + options_.runtime_dir);
+  }
+  // We hold the lock, so sockets left here are stale (a crashed amfd): replace them.
+  const std::string component_path = options_.runtime_dir + "/components.sock";
+  const std::string admin_path = options_.runtime_dir + "/admin.sock";
+  ::unlink(component_path.c_str());
+  ::unlink(admin_path.c_str());
+  try {
+    for (zmq::socket_t* s : {&component_socket_, &admin_socket_}) {
+      s->set(zmq::sockopt::linger, 0);
+      s->set(zmq::sockopt::router_mandatory, true);
+    }
+    component_endpoint_ = "ipc://" + component_path;
+    admin_endpoint_ = "ipc://" + admin_path;
+    component_socket_.bind(component_endpoint_);
+    admin_socket_.bind(admin_endpoint_);
+  } catch (const zmq::error_t& e) {
+    return fail(std::string("cannot bind sockets in ") + options_.runtime_dir + ": " + e.what());
+  }
+  // The admin socket is guarded by file permissions: owner and group only.
+  ::chmod(admin_path.c_str(), 0660);
+  component_watch_ = std::make_unique<ZmqWatch>(
+      io_, component_socket_, [this](auto& frames) { on_component_frames(frames); });
+  admin_watch_ =
+      std::make_unique<ZmqWatch>(io_, admin_socket_, [this](auto& frames) { on_admin_frames(frames); });
+  return {};
+}
+
+void Daemon::run() {
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [this, &on_signal](const boost::system::error_code& ec, int signo) {
+        if (ec) return;
+        log_->info("signal {} received: terminating components", signo);
+        begin_shutdown();
+        signals_.async_wait(on_signal);
+      };
+  signals_.async_wait(on_signal);
+  start();
+  io_.run();
+  log_->info("all components terminated; amfd exits");
+}
+
+void Daemon::start() {
+  log_->info("amfd up on node {}: components at {}, admin at {}", self_.str(), component_endpoint_,
+             admin_endpoint_);
+  director_.handle(director::NodeUp{self_}, Clock::now());
+  pump();
+  sd_notify(0, "READY=1\nSTATUS=supervising components");
+}
+
+void Daemon::begin_shutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  sd_notify(0, "STOPPING=1\nSTATUS=terminating components");
+  post(node::Shutdown{});
+}
+
+// ---- routing ----
+
+void Daemon::post(node::Event event) {
+  queue_.push_back(std::move(event));
+  pump();
+}
+
+void Daemon::pump() {
+  if (pumping_) return;  // an effect posted an event: the running pump picks it up
+  pumping_ = true;
+  while (true) {
+    bool carried = false;
+    for (const auto& e : director_.take_effects()) {
+      carried = true;
+      carry_out(e);
+    }
+    for (const auto& e : node_.take_effects()) {
+      carried = true;
+      carry_out(e);
+    }
+    if (carried) continue;
+    if (queue_.empty()) break;
+    node::Event event = std::move(queue_.front());
+    queue_.pop_front();
+    node_.handle(event, Clock::now());
+  }
+  pumping_ = false;
+  arm_timer();
+  if (shutting_down_ && node_.stopped()) io_.stop();
+}
+
+void Daemon::carry_out(const director::Effect& effect) {
+  if (const auto* to_node = std::get_if<director::ToNode>(&effect)) {
+    if (to_node->node == self_) {
+      queue_.push_back(node::to_event(to_node->command));
+    } else {
+      log_->error("director command for node {} dropped: no transport to other nodes yet",
+                  to_node->node.str());
+    }
+    return;
+  }
+  record(std::get<model::Notification>(effect));
+}
+
+void Daemon::carry_out(const node::Effect& effect) {
+  struct Visitor {
+    Daemon& d;
+    void operator()(const node::StartProcess& e) { d.start_process(e); }
+    void operator()(const node::SignalProcess& e) {
+      auto it = d.pid_by_comp_.find(e.comp);
+      if (it == d.pid_by_comp_.end()) return;
+      d.launcher_.signal(it->second, e.signal == node::Signal::kKill ? SIGKILL : SIGTERM);
+    }
+    void operator()(const node::SendRegisterReply& e) {
+      d.send_to_component(e.peer, wire::RegisterReply{e.ok, e.message});
+    }
+    void operator()(const node::SendCsiSet& e) {
+      d.send_to_component(e.peer, wire::CsiSet{e.invocation, e.csi.str(), e.ha, e.reason,
+                                               e.attributes});
+    }
+    void operator()(const node::SendCsiRemove& e) {
+      d.send_to_component(e.peer, wire::CsiRemove{e.invocation, e.csi.str()});
+    }
+    void operator()(const node::ToDirector& e) {
+      std::visit([&](const auto& m) { d.director_.handle(m, Clock::now()); }, e.message);
+    }
+    void operator()(const model::Notification& n) { d.record(n); }
+  };
+  std::visit(Visitor{*this}, effect);
+}
+
+void Daemon::arm_timer() {
+  std::optional<TimePoint> next = node_.next_deadline();
+  if (auto d = director_.next_deadline(); d && (!next || *d < *next)) next = d;
+  if (!next) {
+    timer_.cancel();
+    return;
+  }
+  timer_.expires_at(*next);
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;  // re-armed or cancelled
+    const TimePoint now = Clock::now();
+    node_.tick(now);
+    director_.tick(now);
+    pump();
+  });
+}
+
+void Daemon::record(const model::Notification& n) {
+  const wire::EventRecord& e = events_.append(n);
+  log_->info("#{} {} {}{}{} {} -> {}{}", e.sequence, e.kind, e.entity,
+             e.related.empty() ? "" : " ", e.related, e.from.empty() ? "-" : e.from,
+             e.to.empty() ? "-" : e.to, e.cause.empty() ? "" : " (" + e.cause + ")");
+}
+
+// ---- processes ----
+
+void Daemon::start_process(const node::StartProcess& e) {
+  containers::ProcessSpec spec;
+  spec.command = e.command;
+  spec.args = e.args;
+  spec.env = e.env;
+  if (const char* path = std::getenv("PATH")) spec.env.emplace("PATH", path);
+  spec.env["AMF_COMPONENT_SOCKET"] = component_endpoint_;
+  spec.working_dir = options_.runtime_dir;
+  spec.log_path = options_.log_dir + "/" + log_name(e.comp);
+  auto pid = launcher_.start(spec);
+  if (!pid) {
+    log_->warn("component {}: {}", e.comp.str(), pid.error().message());
+    queue_.push_back(node::ProcessStartFailed{e.comp, pid.error().message()});
+    return;
+  }
+  pid_by_comp_[e.comp] = *pid;
+  comp_by_pid_[*pid] = e.comp;
+  queue_.push_back(node::ProcessStarted{e.comp});
+}
+
+void Daemon::on_process_exit(pid_t pid, containers::ExitStatus status) {
+  auto it = comp_by_pid_.find(pid);
+  if (it == comp_by_pid_.end()) return;
+  const CompId comp = it->second;
+  comp_by_pid_.erase(it);
+  pid_by_comp_.erase(comp);
+  // The connection of a dead component is of no further use.
+  if (auto peer = peer_by_component_.find(comp.str()); peer != peer_by_component_.end()) {
+    if (auto rid = routing_id_by_peer_.find(peer->second); rid != routing_id_by_peer_.end()) {
+      peer_by_routing_id_.erase(rid->second);
+      routing_id_by_peer_.erase(rid);
+    }
+    peer_by_component_.erase(peer);
+  }
+  post(node::ProcessExited{comp, status.describe()});
+}
+
+// ---- component socket ----
+
+void Daemon::on_component_frames(std::vector<zmq::message_t>& frames) {
+  if (frames.size() != 2) {
+    log_->warn("component socket: dropped a message of {} frames (expected 2)", frames.size());
+    return;
+  }
+  const std::string routing_id = frames[0].to_string();
+  auto decoded = wire::decode_component_message(frames[1].to_string_view());
+  if (!decoded) {
+    log_->warn("component socket: {}", decoded.error().message());
+    return;
+  }
+  node::PeerId peer = 0;
+  if (auto known = peer_by_routing_id_.find(routing_id); known != peer_by_routing_id_.end()) {
+    peer = known->second;
+  } else {
+    if (routing_id_by_peer_.size() >= kMaxPeers) {
+      log_->warn("component socket: {} connections already known; message dropped", kMaxPeers);
+      return;
+    }
+    peer = next_peer_++;
+    routing_id_by_peer_[peer] = routing_id;
+    peer_by_routing_id_[routing_id] = peer;
+  }
+  if (const auto* reg = std::get_if<wire::RegisterRequest>(&*decoded)) {
+    peer_by_component_[reg->component_name] = peer;
+    post(node::ComponentRegister{peer, reg->component_name});
+  } else if (const auto* resp = std::get_if<wire::Response>(&*decoded)) {
+    post(node::ComponentResponse{peer, resp->invocation, resp->ok});
+  } else {
+    log_->warn("component socket: connection {} sent a message only amfd may send", peer);
+  }
+}
+
+void Daemon::send_to_component(node::PeerId peer, const wire::ComponentMessage& message) {
+  auto it = routing_id_by_peer_.find(peer);
+  if (it == routing_id_by_peer_.end()) return;
+  const std::string bytes = wire::encode(message);
+  try {
+    component_socket_.send(zmq::buffer(it->second), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    component_socket_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+  } catch (const zmq::error_t& e) {
+    // Gone (EHOSTUNREACH) or not keeping up: the callback timeout turns silence into a fault.
+    log_->warn("component connection {}: send failed: {}", peer, e.what());
+  }
+  component_watch_->kick();
+}
+
+// ---- admin socket ----
+
+void Daemon::on_admin_frames(std::vector<zmq::message_t>& frames) {
+  if (frames.size() != 2) {
+    log_->warn("admin socket: dropped a message of {} frames (expected 2)", frames.size());
+    return;
+  }
+  wire::AdminReply reply = wire::AdminError{""};
+  auto request = wire::decode_admin_request(frames[1].to_string_view());
+  if (!request) {
+    reply = wire::AdminError{"bad request: " + request.error().message()};
+  } else if (std::holds_alternative<wire::StatusRequest>(*request)) {
+    reply = status();
+  } else {
+    const auto& r = std::get<wire::EventsRequest>(*request);
+    reply = wire::EventList{events_.read(r.after_sequence, r.max_events)};
+  }
+  const std::string bytes = wire::encode(reply);
+  try {
+    admin_socket_.send(frames[0], zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    admin_socket_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+  } catch (const zmq::error_t& e) {
+    log_->warn("admin socket: reply not sent: {}", e.what());
+  }
+}
+
+wire::ClusterStatus Daemon::status() const {
+  wire::ClusterStatus out{config_->name, self_.str(), {}};
+  const auto sus = director_.service_units();
+  const auto comps = node_.components();
+  for (const model::SgConfig* sg : config_->service_groups()) {
+    wire::ServiceGroupStatus s{sg->id.str(), std::string(model::to_string(sg->redundancy)),
+                               director_.busy(sg->id), {}, {}};
+    for (const auto& su : sus) {
+      if (su.sg != sg->id) continue;
+      wire::ServiceUnitStatus u{su.id.str(),
+                                su.node.str(),
+                                std::string(model::to_string(su.admin)),
+                                std::string(model::to_string(su.oper)),
+                                std::string(model::to_string(su.presence)),
+                                std::string(model::to_string(su.readiness)),
+                                {}};
+      for (const auto& c : comps) {
+        if (c.su != su.id) continue;
+        auto pid = pid_by_comp_.find(c.id);
+        u.components.push_back({c.id.str(), std::string(model::to_string(c.presence)),
+                                pid == pid_by_comp_.end() ? 0 : pid->second, c.registered});
+      }
+      s.service_units.push_back(std::move(u));
+    }
+    const auto assignments = director_.assignments(sg->id);
+    for (const auto& si : sg->sis) {
+      wire::ServiceInstanceStatus i{si.id.str(), {}};
+      for (const auto& a : assignments) {
+        if (a.si == si.id) i.assignments.push_back({a.su.str(), std::string(model::to_string(a.ha))});
+      }
+      s.service_instances.push_back(std::move(i));
+    }
+    out.service_groups.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace amf::daemon

@@ -1,0 +1,105 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <variant>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/logger.h>
+#include <zmq.hpp>
+
+#include "amf/core/result.h"
+#include "amf/daemon/event_log.h"
+#include "amf/daemon/zmq_watch.h"
+#include "amf/director/director.h"
+#include "amf/node/node_director.h"
+#include "containers/process_launcher.h"
+
+namespace amf::daemon {
+
+struct Options {
+  std::string config_path;
+  std::string runtime_dir;  // sockets, lock file, components' working directory
+  std::string log_dir;      // components' stdout/stderr
+};
+
+// amfd for one node: the node director and (on a controller) the director, wired to the Asio
+// loop, the process launcher, the component socket and the admin socket.
+//
+// All work happens on the thread that calls run(). Events from the outside are queued and
+// handed to the cores one at a time; effects are carried out in the order the cores emit them.
+class Daemon {
+ public:
+  // Binds the sockets and prepares the cores; nothing is started yet.
+  static Result<std::unique_ptr<Daemon>> create(const Options& options,
+                                                std::shared_ptr<const model::ClusterConfig> config,
+                                                NodeId self, std::shared_ptr<spdlog::logger> log);
+  ~Daemon();
+
+  // Runs until SIGTERM/SIGINT and every component has been terminated.
+  void run();
+
+ private:
+  Daemon(const Options& options, std::shared_ptr<const model::ClusterConfig> config, NodeId self,
+         director::Director director, std::shared_ptr<spdlog::logger> log);
+
+  Result<void> bind();
+  void start();
+  void begin_shutdown();
+
+  // Routing between cores and adapters.
+  void post(node::Event event);
+  void pump();
+  void carry_out(const director::Effect& effect);
+  void carry_out(const node::Effect& effect);
+  void arm_timer();
+  void record(const model::Notification& n);
+
+  // Adapters.
+  void on_component_frames(std::vector<zmq::message_t>& frames);
+  void on_admin_frames(std::vector<zmq::message_t>& frames);
+  void on_process_exit(pid_t pid, containers::ExitStatus status);
+  void start_process(const node::StartProcess& e);
+  void send_to_component(node::PeerId peer, const wire::ComponentMessage& message);
+  wire::ClusterStatus status() const;
+
+  Options options_;
+  std::shared_ptr<const model::ClusterConfig> config_;
+  NodeId self_;
+  std::shared_ptr<spdlog::logger> log_;
+
+  boost::asio::io_context io_;
+  boost::asio::signal_set signals_{io_};
+  boost::asio::steady_timer timer_{io_};
+  zmq::context_t zmq_{1};
+  zmq::socket_t component_socket_{zmq_, zmq::socket_type::router};
+  zmq::socket_t admin_socket_{zmq_, zmq::socket_type::router};
+  std::unique_ptr<ZmqWatch> component_watch_;
+  std::unique_ptr<ZmqWatch> admin_watch_;
+  containers::ProcessLauncher launcher_;
+
+  director::Director director_;
+  node::NodeDirector node_;
+  std::deque<node::Event> queue_;
+  bool pumping_ = false;
+  bool shutting_down_ = false;
+  EventLog events_;
+
+  std::map<std::string, node::PeerId> peer_by_routing_id_;
+  std::map<node::PeerId, std::string> routing_id_by_peer_;
+  std::map<std::string, node::PeerId> peer_by_component_;  // by the name a peer registered as
+  node::PeerId next_peer_ = 1;
+  std::map<CompId, pid_t> pid_by_comp_;
+  std::map<pid_t, CompId> comp_by_pid_;
+  std::string component_endpoint_;
+  std::string admin_endpoint_;
+  int lock_fd_ = -1;
+};
+
+}  // namespace amf::daemon

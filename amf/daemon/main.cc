@@ -1,0 +1,97 @@
+// amfd: the amf node daemon.
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/systemd_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "amf/daemon/daemon.h"
+#include "amf/daemon/runtime_dir.h"
+#include "amf/daemon/supported.h"
+#include "config/loader.h"
+
+namespace {
+
+std::shared_ptr<spdlog::logger> make_logger(const std::string& level) {
+  std::shared_ptr<spdlog::logger> log;
+  if (std::getenv("JOURNAL_STREAM") != nullptr) {  // started by systemd: log to the journal
+    log = std::make_shared<spdlog::logger>("amfd", std::make_shared<spdlog::sinks::systemd_sink_mt>());
+  } else {
+    log = std::make_shared<spdlog::logger>("amfd",
+                                           std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  }
+  log->set_level(spdlog::level::from_str(level));
+  log->flush_on(spdlog::level::warn);
+  return log;
+}
+
+// Loads and validates; prints every problem. Empty on failure.
+std::shared_ptr<const amf::model::ClusterConfig> load(const std::string& path) {
+  auto loaded = amf::config::load_file(path);
+  if (!loaded) {
+    for (const auto& d : loaded.error()) std::cerr << d.to_string() << "\n";
+    std::cerr << path << ": " << loaded.error().size() << " error(s)\n";
+    return nullptr;
+  }
+  return std::make_shared<const amf::model::ClusterConfig>(std::move(*loaded));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"amfd: the amf node daemon (availability management framework)"};
+  std::string config_path;
+  std::string check_path;
+  std::string node_name;
+  std::string log_level = "info";
+  amf::daemon::Options options;
+  options.runtime_dir = amf::daemon::default_runtime_dir();
+  app.add_option("-c,--config", config_path, "cluster configuration (YAML)");
+  app.add_option("--check-config", check_path,
+                 "validate a configuration, print its errors or a summary, and exit");
+  app.add_option("--node", node_name, "this node's name (default: the only node in the file)");
+  app.add_option("--runtime-dir", options.runtime_dir,
+                 "sockets, lock and components' working directory (default $AMF_RUNTIME_DIR, "
+                 "/run/amf as root, else $XDG_RUNTIME_DIR/amf)");
+  app.add_option("--log-dir", options.log_dir, "components' output (default RUNTIME_DIR/log)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  CLI11_PARSE(app, argc, argv);
+
+  if (!check_path.empty()) {
+    auto config = load(check_path);
+    if (!config) return 1;
+    std::cout << amf::config::summary(*config) << "\n";
+    for (const auto& problem : amf::daemon::unsupported_features(*config)) {
+      std::cout << "note: amfd cannot run this yet: " << problem << "\n";
+    }
+    return 0;
+  }
+  if (config_path.empty()) {
+    std::cerr << "amfd: --config FILE is required (or --check-config FILE)\n";
+    return 2;
+  }
+  auto config = load(config_path);
+  if (!config) return 1;
+  if (auto problems = amf::daemon::unsupported_features(*config); !problems.empty()) {
+    for (const auto& p : problems) std::cerr << config_path << ": " << p << "\n";
+    return 1;
+  }
+  if (node_name.empty()) node_name = config->nodes.front().name;
+  if (config->find_node(amf::NodeId(node_name)) == nullptr) {
+    std::cerr << "amfd: node '" << node_name << "' is not defined in " << config_path << "\n";
+    return 2;
+  }
+  if (options.log_dir.empty()) options.log_dir = options.runtime_dir + "/log";
+  options.config_path = config_path;
+
+  auto log = make_logger(log_level);
+  auto daemon = amf::daemon::Daemon::create(options, config, amf::NodeId(node_name), log);
+  if (!daemon) {
+    std::cerr << "amfd: " << daemon.error().message() << "\n";
+    return 1;
+  }
+  (*daemon)->run();
+  return 0;
+}

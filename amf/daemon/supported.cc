@@ -1,0 +1,37 @@
+#include "amf/daemon/supported.h"
+
+#include "models/policy.h"
+
+namespace amf::daemon {
+
+std::vector<std::string> unsupported_features(const model::ClusterConfig& config) {
+  std::vector<std::string> out;
+  if (config.nodes.size() > 1) {
+    out.push_back("the cluster has " + std::to_string(config.nodes.size()) +
+                  " nodes; this build runs single-node clusters only (multi-node needs the "
+                  "membership layer, not built yet)");
+  }
+  for (const model::SgConfig* sg : config.service_groups()) {
+    if (auto policy = models::make_policy(sg->redundancy); !policy) {
+      out.push_back("service group " + sg->id.str() + ": " + policy.error().message());
+    }
+    for (const auto& su : sg->sus) {
+      for (const auto& comp : su.components) {
+        if (comp.recovery != model::Recovery::kComponentRestart &&
+            comp.recovery != model::Recovery::kComponentFailover) {
+          out.push_back("component " + comp.id.str() + ": recovery '" +
+                        std::string(model::to_string(comp.recovery)) +
+                        "' is not implemented yet (implemented: component-restart, "
+                        "component-failover)");
+        }
+        if (comp.health_check) {
+          out.push_back("component " + comp.id.str() +
+                        ": health_check is not implemented yet; remove it to run this file");
+        }
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace amf::daemon

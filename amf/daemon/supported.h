@@ -1,0 +1,15 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "amf/model/config.h"
+
+namespace amf::daemon {
+
+// What a valid configuration may ask for that this build of amfd cannot do yet, one message
+// per problem (empty: amfd can run it). The loader accepts the whole AMF vocabulary; amfd
+// refuses at start-up rather than silently doing something else.
+std::vector<std::string> unsupported_features(const model::ClusterConfig& config);
+
+}  // namespace amf::daemon

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "amf/core/result.h"
+#include "amf/wire/messages.h"
+
+namespace amf::wire {
+
+// Binary protobuf encoding of each channel's messages. Decoders never throw: malformed bytes,
+// a missing body or another protocol version come back as an Error saying which.
+std::string encode(const ComponentMessage& message);
+Result<ComponentMessage> decode_component_message(std::string_view bytes);
+
+std::string encode(const AdminRequest& request);
+Result<AdminRequest> decode_admin_request(std::string_view bytes);
+
+std::string encode(const AdminReply& reply);
+Result<AdminReply> decode_admin_reply(std::string_view bytes);
+
+// JSON for `amfctl -o json` (protobuf's canonical JSON mapping, field names as in amf.proto),
+// and back, for tools and tests that read that output.
+std::string to_json(const ClusterStatus& status);
+std::string to_json(const EventList& events);
+Result<ClusterStatus> status_from_json(std::string_view json);
+
+}  // namespace amf::wire

@@ -1,0 +1,106 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "amf/model/states.h"
+
+// Plain C++ mirrors of amf.proto. Protobuf types never leave amf/wire: everything outside
+// speaks these structs and calls the codecs in codec.h.
+namespace amf::wire {
+
+inline constexpr std::uint32_t kProtocolVersion = 1;
+
+// ---- component channel ----
+struct RegisterRequest {
+  std::string component_name;
+  std::int32_t pid = 0;
+};
+struct RegisterReply {
+  bool ok = false;
+  std::string error;
+};
+struct CsiSet {
+  std::uint64_t invocation = 0;
+  std::string csi;
+  model::HaState ha = model::HaState::kActive;
+  model::TransitionReason reason = model::TransitionReason::kNewAssignment;
+  std::map<std::string, std::string> attributes;
+};
+struct CsiRemove {
+  std::uint64_t invocation = 0;
+  std::string csi;
+};
+struct Response {
+  std::uint64_t invocation = 0;
+  bool ok = false;
+  std::string error;
+};
+using ComponentMessage = std::variant<RegisterRequest, RegisterReply, CsiSet, CsiRemove, Response>;
+
+// ---- admin channel ----
+struct StatusRequest {};
+struct EventsRequest {
+  std::uint64_t after_sequence = 0;
+  std::uint32_t max_events = 0;
+};
+using AdminRequest = std::variant<StatusRequest, EventsRequest>;
+
+struct ComponentStatus {
+  std::string name;
+  std::string presence_state;
+  std::int32_t pid = 0;
+  bool registered = false;
+};
+struct ServiceUnitStatus {
+  std::string name;
+  std::string node;
+  std::string admin_state;
+  std::string oper_state;
+  std::string presence_state;
+  std::string readiness_state;
+  std::vector<ComponentStatus> components;
+};
+struct SiAssignmentStatus {
+  std::string service_unit;
+  std::string ha_state;
+};
+struct ServiceInstanceStatus {
+  std::string name;
+  std::vector<SiAssignmentStatus> assignments;
+};
+struct ServiceGroupStatus {
+  std::string name;
+  std::string redundancy_model;
+  bool busy = false;
+  std::vector<ServiceUnitStatus> service_units;
+  std::vector<ServiceInstanceStatus> service_instances;
+};
+struct ClusterStatus {
+  std::string cluster;
+  std::string node;
+  std::vector<ServiceGroupStatus> service_groups;
+};
+struct EventRecord {
+  std::uint64_t sequence = 0;
+  std::int64_t monotonic_ns = 0;
+  std::int64_t realtime_ns = 0;
+  std::string kind;
+  std::string entity;
+  std::string related;
+  std::string from;
+  std::string to;
+  std::string cause;
+};
+struct EventList {
+  std::vector<EventRecord> events;
+};
+struct AdminError {
+  std::string message;
+};
+using AdminReply = std::variant<ClusterStatus, EventList, AdminError>;
+
+}  // namespace amf::wire

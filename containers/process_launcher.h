@@ -1,0 +1,64 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "amf/core/result.h"
+
+namespace amf::containers {
+
+struct ProcessSpec {
+  std::string command;  // resolved on amfd's PATH when it has no '/'
+  std::vector<std::string> args;
+  std::map<std::string, std::string> env;  // the whole environment of the process
+  std::string working_dir;
+  std::string log_path;  // stdout and stderr are appended here; stdin is /dev/null
+};
+
+struct ExitStatus {
+  int code = 0;    // exit code when signal == 0
+  int signal = 0;  // terminating signal, or 0
+  std::string describe() const;  // "exited with code 3", "killed by signal 9 (Killed)"
+};
+
+// Starts processes, each in a process group of its own, and reports each one's end the moment
+// it happens: a pidfd per process is watched by the Asio loop, so there is no SIGCHLD handler
+// and no polling. The process is reaped before the exit handler runs.
+//
+// Runs on the io_context's thread; not thread-safe. Destroying the launcher stops watching;
+// it does not signal anything (the owner terminates components first).
+class ProcessLauncher {
+ public:
+  using ExitHandler = std::function<void(pid_t pid, ExitStatus status)>;
+
+  ProcessLauncher(boost::asio::io_context& io, ExitHandler on_exit);
+  ~ProcessLauncher();
+  ProcessLauncher(const ProcessLauncher&) = delete;
+  ProcessLauncher& operator=(const ProcessLauncher&) = delete;
+
+  // Fails (with the reason) when the program cannot be run: no such file, not executable,
+  // the log file cannot be opened.
+  Result<pid_t> start(const ProcessSpec& spec);
+
+  // Sends `signal` to the process's whole group. A process that is already gone is ignored.
+  void signal(pid_t pid, int signal);
+
+  std::size_t running() const;
+
+ private:
+  struct Watch;
+  void on_readable(pid_t pid);
+
+  boost::asio::io_context& io_;
+  ExitHandler on_exit_;
+  std::map<pid_t, std::unique_ptr<Watch>> watches_;
+};
+
+}  // namespace amf::containers

@@ -1,0 +1,126 @@
+#include "amf/wire/codec.h"
+
+#include <gtest/gtest.h>
+
+namespace amf::wire {
+namespace {
+
+template <class T>
+T round_trip_component(const T& in) {
+  auto decoded = decode_component_message(encode(ComponentMessage{in}));
+  EXPECT_TRUE(decoded) << decoded.error().message();
+  const T* out = decoded ? std::get_if<T>(&*decoded) : nullptr;
+  EXPECT_NE(out, nullptr);
+  return out ? *out : T{};
+}
+
+TEST(CodecTest, RegisterRequestRoundTrips) {
+  auto out = round_trip_component(RegisterRequest{"counter/su-1/server", 4242});
+  EXPECT_EQ(out.component_name, "counter/su-1/server");
+  EXPECT_EQ(out.pid, 4242);
+}
+
+TEST(CodecTest, RegisterReplyRoundTrips) {
+  auto out = round_trip_component(RegisterReply{false, "no such component"});
+  EXPECT_FALSE(out.ok);
+  EXPECT_EQ(out.error, "no such component");
+}
+
+TEST(CodecTest, CsiSetRoundTripsWithAttributes) {
+  auto out = round_trip_component(CsiSet{77, "counter/si-1/endpoint", model::HaState::kStandby,
+                                         model::TransitionReason::kFailover,
+                                         {{"port", "47011"}, {"state_file", "x"}}});
+  EXPECT_EQ(out.invocation, 77u);
+  EXPECT_EQ(out.csi, "counter/si-1/endpoint");
+  EXPECT_EQ(out.ha, model::HaState::kStandby);
+  EXPECT_EQ(out.reason, model::TransitionReason::kFailover);
+  EXPECT_EQ(out.attributes.size(), 2u);
+  EXPECT_EQ(out.attributes.at("port"), "47011");
+}
+
+TEST(CodecTest, CsiRemoveAndResponseRoundTrip) {
+  EXPECT_EQ(round_trip_component(CsiRemove{5, "a/b/c"}).csi, "a/b/c");
+  auto r = round_trip_component(Response{9, false, "busy"});
+  EXPECT_EQ(r.invocation, 9u);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error, "busy");
+}
+
+TEST(CodecTest, MalformedBytesAreAnErrorNotACrash) {
+  auto decoded = decode_component_message(std::string("\xff\xff\xff\xff garbage", 12));
+  ASSERT_FALSE(decoded);
+  EXPECT_EQ(decoded.error().message(),
+            "malformed component message (12 bytes that are not a protobuf message)");
+}
+
+TEST(CodecTest, EmptyMessageHasWrongVersion) {
+  auto decoded = decode_component_message("");
+  ASSERT_FALSE(decoded);
+  EXPECT_EQ(decoded.error().message(),
+            "component message has protocol version 0; this build speaks version 1");
+}
+
+TEST(CodecTest, CsiSetWithUnknownHaStateIsRefused) {
+  // A CsiSetCallback whose ha_state is unspecified (0): field 1 version, field 12 body.
+  std::string bytes = encode(ComponentMessage{CsiSet{1, "x", model::HaState::kActive,
+                                                     model::TransitionReason::kNewAssignment, {}}});
+  // Re-encode by hand: version=1, csi_set{invocation=1, csi_name="x"} with no ha_state.
+  const std::string manual("\x08\x01\x62\x05\x08\x01\x12\x01x", 9);
+  auto decoded = decode_component_message(manual);
+  ASSERT_FALSE(decoded);
+  EXPECT_EQ(decoded.error().message(), "CSI set callback: unknown HA state 0");
+  EXPECT_TRUE(decode_component_message(bytes));
+}
+
+TEST(CodecTest, AdminRequestsRoundTrip) {
+  auto status = decode_admin_request(encode(AdminRequest{StatusRequest{}}));
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(std::holds_alternative<StatusRequest>(*status));
+  auto events = decode_admin_request(encode(AdminRequest{EventsRequest{12, 100}}));
+  ASSERT_TRUE(events);
+  EXPECT_EQ(std::get<EventsRequest>(*events).after_sequence, 12u);
+  EXPECT_EQ(std::get<EventsRequest>(*events).max_events, 100u);
+}
+
+ClusterStatus sample_status() {
+  ClusterStatus s{"demo", "node-1", {}};
+  ServiceGroupStatus sg{"counter", "2n", false, {}, {}};
+  sg.service_units.push_back({"counter/su-1", "node-1", "unlocked", "enabled", "instantiated",
+                              "in-service", {{"counter/su-1/server", "instantiated", 99, true}}});
+  sg.service_instances.push_back({"counter/si-1", {{"counter/su-1", "active"}}});
+  s.service_groups.push_back(sg);
+  return s;
+}
+
+TEST(CodecTest, AdminRepliesRoundTrip) {
+  auto decoded = decode_admin_reply(encode(AdminReply{sample_status()}));
+  ASSERT_TRUE(decoded);
+  const auto& s = std::get<ClusterStatus>(*decoded);
+  ASSERT_EQ(s.service_groups.size(), 1u);
+  EXPECT_EQ(s.service_groups[0].service_units[0].components[0].pid, 99);
+  EXPECT_EQ(s.service_groups[0].service_instances[0].assignments[0].ha_state, "active");
+
+  auto err = decode_admin_reply(encode(AdminReply{AdminError{"nope"}}));
+  ASSERT_TRUE(err);
+  EXPECT_EQ(std::get<AdminError>(*err).message, "nope");
+
+  EventList list;
+  list.events.push_back({3, 100, 200, "ha-state", "a/su-1", "a/si-1", "standby", "active", "failover"});
+  auto ev = decode_admin_reply(encode(AdminReply{list}));
+  ASSERT_TRUE(ev);
+  ASSERT_EQ(std::get<EventList>(*ev).events.size(), 1u);
+  EXPECT_EQ(std::get<EventList>(*ev).events[0].cause, "failover");
+}
+
+TEST(CodecTest, StatusJsonRoundTripsAndUsesProtoFieldNames) {
+  const std::string json = to_json(sample_status());
+  EXPECT_NE(json.find("\"service_groups\""), std::string::npos);
+  EXPECT_NE(json.find("\"readiness_state\": \"in-service\""), std::string::npos);
+  auto back = status_from_json(json);
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(back->service_groups[0].service_units[0].name, "counter/su-1");
+  EXPECT_FALSE(status_from_json("{not json"));
+}
+
+}  // namespace
+}  // namespace amf::wire

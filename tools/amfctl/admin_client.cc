@@ -1,0 +1,60 @@
+#include "tools/amfctl/admin_client.h"
+
+#include <filesystem>
+#include <zmq.hpp>
+
+#include "amf/wire/codec.h"
+
+namespace amf::tools {
+
+std::string admin_socket_path(const std::string& runtime_dir) {
+  return runtime_dir + "/admin.sock";
+}
+
+Result<wire::AdminReply> admin_request(const std::string& runtime_dir,
+                                       const wire::AdminRequest& request,
+                                       std::chrono::milliseconds timeout) {
+  const std::string path = admin_socket_path(runtime_dir);
+  // ZeroMQ connects lazily and would wait for a socket that never appears: look first.
+  if (!std::filesystem::exists(path)) {
+    return fail("no amfd is running: " + path +
+                " does not exist (start amfd, or point --runtime-dir / AMF_RUNTIME_DIR at the "
+                "directory it was started with)");
+  }
+  try {
+    zmq::context_t context(1);
+    zmq::socket_t socket(context, zmq::socket_type::dealer);
+    socket.set(zmq::sockopt::linger, 0);
+    socket.connect("ipc://" + path);
+    const std::string bytes = wire::encode(request);
+    socket.send(zmq::buffer(bytes), zmq::send_flags::none);
+    zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, timeout) == 0) {
+      return fail("no answer from amfd at " + path + " within " +
+                  std::to_string(timeout.count()) + " ms (is it running, or is the socket stale?)");
+    }
+    zmq::message_t reply;
+    (void)socket.recv(reply, zmq::recv_flags::none);
+    return wire::decode_admin_reply(reply.to_string_view());
+  } catch (const zmq::error_t& e) {
+    return fail("cannot talk to amfd at " + path + ": " + e.what());
+  }
+}
+
+Result<wire::ClusterStatus> fetch_status(const std::string& runtime_dir) {
+  auto reply = admin_request(runtime_dir, wire::StatusRequest{});
+  if (!reply) return tl::unexpected(reply.error());
+  if (auto* error = std::get_if<wire::AdminError>(&*reply)) return fail(error->message);
+  if (auto* status = std::get_if<wire::ClusterStatus>(&*reply)) return *status;
+  return fail("amfd answered a status request with something else");
+}
+
+Result<wire::EventList> fetch_events(const std::string& runtime_dir, std::uint64_t after) {
+  auto reply = admin_request(runtime_dir, wire::EventsRequest{after, 0});
+  if (!reply) return tl::unexpected(reply.error());
+  if (auto* error = std::get_if<wire::AdminError>(&*reply)) return fail(error->message);
+  if (auto* events = std::get_if<wire::EventList>(&*reply)) return *events;
+  return fail("amfd answered an events request with something else");
+}
+
+}  // namespace amf::tools

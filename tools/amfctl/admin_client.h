@@ -1,0 +1,24 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "amf/core/result.h"
+#include "amf/wire/messages.h"
+
+namespace amf::tools {
+
+// The admin socket of a node's amfd: ipc://RUNTIME_DIR/admin.sock.
+std::string admin_socket_path(const std::string& runtime_dir);
+
+// Sends one request to amfd and waits (bounded) for its reply. The errors say plainly when no
+// daemon is there: no socket file, or no answer in time.
+Result<wire::AdminReply> admin_request(const std::string& runtime_dir,
+                                       const wire::AdminRequest& request,
+                                       std::chrono::milliseconds timeout = std::chrono::seconds(3));
+
+// Convenience wrappers that turn an AdminError reply into an Error.
+Result<wire::ClusterStatus> fetch_status(const std::string& runtime_dir);
+Result<wire::EventList> fetch_events(const std::string& runtime_dir, std::uint64_t after);
+
+}  // namespace amf::tools

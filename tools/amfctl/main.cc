@@ -1,0 +1,143 @@
+// amfctl: the amf admin console.
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <ctime>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "amf/daemon/runtime_dir.h"
+#include "amf/wire/codec.h"
+#include "tools/amfctl/admin_client.h"
+
+namespace {
+
+// Exit codes: 0 done, 1 amfd refused or failed, 2 usage, 3 no amfd reachable.
+constexpr int kNoDaemon = 3;
+
+// Prints rows as left-aligned columns two spaces apart.
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width;
+  for (const auto& row : rows) {
+    width.resize(std::max(width.size(), row.size()));
+    for (std::size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+    }
+    std::cout << line << "\n";
+  }
+}
+
+void print_status(const amf::wire::ClusterStatus& s) {
+  std::cout << "Cluster " << s.cluster << ", node " << s.node << "\n";
+  for (const auto& sg : s.service_groups) {
+    std::cout << "\nService group " << sg.name << " (" << sg.redundancy_model << ")"
+              << (sg.busy ? ", assignment change in progress" : "") << "\n\n";
+    std::vector<std::vector<std::string>> units{
+        {"SERVICE UNIT", "NODE", "ADMIN", "OPER", "PRESENCE", "READINESS"}};
+    std::vector<std::vector<std::string>> comps{{"COMPONENT", "PRESENCE", "PID", "REGISTERED"}};
+    for (const auto& su : sg.service_units) {
+      units.push_back({su.name, su.node, su.admin_state, su.oper_state, su.presence_state,
+                       su.readiness_state});
+      for (const auto& c : su.components) {
+        comps.push_back({c.name, c.presence_state, c.pid ? std::to_string(c.pid) : "-",
+                         c.registered ? "yes" : "no"});
+      }
+    }
+    print_table(units);
+    std::cout << "\n";
+    print_table(comps);
+    std::cout << "\n";
+    std::vector<std::vector<std::string>> sis{{"SERVICE INSTANCE", "ASSIGNMENTS"}};
+    for (const auto& si : sg.service_instances) {
+      std::string text;
+      for (const auto& a : si.assignments) {
+        text += (text.empty() ? "" : ", ") + a.service_unit + " " + a.ha_state;
+      }
+      sis.push_back({si.name, text.empty() ? "unassigned" : text});
+    }
+    print_table(sis);
+  }
+}
+
+std::string clock_text(std::int64_t realtime_ns) {
+  const std::time_t secs = static_cast<std::time_t>(realtime_ns / 1'000'000'000);
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%H:%M:%S", &tm);
+  char ms[8];
+  std::snprintf(ms, sizeof ms, ".%03d", static_cast<int>((realtime_ns / 1'000'000) % 1000));
+  return std::string(buf) + ms;
+}
+
+void print_events(const amf::wire::EventList& list, bool header) {
+  std::vector<std::vector<std::string>> rows;
+  if (header) rows.push_back({"SEQ", "TIME", "KIND", "ENTITY", "CHANGE", "CAUSE"});
+  for (const auto& e : list.events) {
+    std::string entity = e.entity + (e.related.empty() ? "" : " " + e.related);
+    std::string change = (e.from.empty() ? "-" : e.from) + " -> " + (e.to.empty() ? "-" : e.to);
+    rows.push_back({std::to_string(e.sequence), clock_text(e.realtime_ns), e.kind, entity, change,
+                    e.cause});
+  }
+  print_table(rows);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"amfctl: the amf admin console"};
+  app.require_subcommand(1);
+  std::string runtime_dir = amf::daemon::default_runtime_dir();
+  app.add_option("--runtime-dir", runtime_dir, "amfd's runtime directory (default " + runtime_dir + ")");
+
+  std::string output = "table";
+  auto* status = app.add_subcommand("status", "SGs, SUs, components and SI assignments");
+  status->add_option("-o,--output", output, "table or json")->check(CLI::IsMember({"table", "json"}));
+
+  std::uint64_t after = 0;
+  bool follow = false;
+  auto* events = app.add_subcommand("events", "the event log: state changes and recoveries");
+  events->add_option("-o,--output", output, "table or json")->check(CLI::IsMember({"table", "json"}));
+  events->add_option("--after", after, "only events with a sequence number above this");
+  events->add_flag("-f,--follow", follow, "keep printing new events until interrupted");
+  CLI11_PARSE(app, argc, argv);
+
+  if (status->parsed()) {
+    auto s = amf::tools::fetch_status(runtime_dir);
+    if (!s) {
+      std::cerr << "amfctl: " << s.error().message() << "\n";
+      return kNoDaemon;
+    }
+    if (output == "json") {
+      std::cout << amf::wire::to_json(*s);
+    } else {
+      print_status(*s);
+    }
+    return 0;
+  }
+
+  bool header = true;
+  while (true) {
+    auto list = amf::tools::fetch_events(runtime_dir, after);
+    if (!list) {
+      std::cerr << "amfctl: " << list.error().message() << "\n";
+      return kNoDaemon;
+    }
+    if (output == "json") {
+      std::cout << amf::wire::to_json(*list);
+    } else if (!list->events.empty() || header) {
+      print_events(*list, header);
+    }
+    header = false;
+    if (!list->events.empty()) after = list->events.back().sequence;
+    if (!follow) return 0;
+    std::cout.flush();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
