@@ -1,0 +1,340 @@
+// The real amfd, amfctl and demo component, on loopback and temp directories.
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <gtest/gtest.h>
+
+#include <zmq.hpp>
+
+#include "amf/wire/codec.h"
+#include "tests/integration/support.h"
+
+namespace amf::itest {
+namespace {
+
+std::string cluster_yaml(int port, const std::string& redundancy = "2n", int sus = 2,
+                         const std::string& recovery = "component-failover",
+                         const std::string& command = "amf-demo-counter") {
+  std::string nodes = "[";
+  for (int i = 0; i < sus; ++i) nodes += std::string(i ? ", " : "") + "node-1";
+  nodes += "]";
+  return "cluster:\n  name: itest\n"
+         "nodes:\n  - name: node-1\n    controller: true\n"
+         "applications:\n  - name: counter\n    service_groups:\n"
+         "      - name: counter\n        redundancy: " + redundancy + "\n"
+         "        su_template:\n          nodes: " + nodes + "\n"
+         "          components:\n            - name: server\n"
+         "              command: " + command + "\n"
+         "              cs_types: [counter]\n"
+         "              recovery: " + recovery + "\n"
+         "              instantiate_retries: 1\n"
+         "              timeouts: {instantiate_ms: 3000, csi_set_ms: 2000}\n"
+         "        service_instances:\n          - name: si-1\n            csis:\n"
+         "              - name: endpoint\n                cs_type: counter\n"
+         "                attributes: {port: \"" + std::to_string(port) + "\", state_file: counter.state}\n";
+}
+
+class AmfdTest : public ::testing::Test {
+ protected:
+  std::string runtime() const { return dir_.path() + "/run"; }
+
+  void start(const std::string& yaml, const std::map<std::string, std::string>& env = {}) {
+    const std::string config = dir_.file("cluster.yaml", yaml);
+    amfd_ = spawn({bin("amfd"), "--config", config, "--runtime-dir", runtime(), "--log-level", "debug"},
+                  env, dir_.path() + "/amfd.out", dir_.path() + "/amfd.err");
+    ASSERT_GT(amfd_, 0);
+  }
+
+  // SIGTERM and wait; the exit code, or -1 if it had to be killed.
+  int stop() {
+    if (amfd_ <= 0) return 0;
+    ::kill(amfd_, SIGTERM);
+    int status = 0;
+    const bool exited = eventually([&] { return ::waitpid(amfd_, &status, WNOHANG) == amfd_; },
+                                   std::chrono::seconds(20));
+    if (!exited) {
+      ::kill(amfd_, SIGKILL);
+      ::waitpid(amfd_, &status, 0);
+    }
+    amfd_ = -1;
+    return exited && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  void TearDown() override {
+    stop();
+    if (HasFailure()) {
+      std::cerr << "---- amfd stderr ----\n" << slurp(dir_.path() + "/amfd.err") << "\n";
+    }
+  }
+
+  // What `amfctl status -o json` says, parsed back.
+  std::optional<wire::ClusterStatus> status() {
+    Output o = run({bin("amfctl"), "--runtime-dir", runtime(), "status", "-o", "json"});
+    if (o.exit_code != 0) return std::nullopt;
+    auto parsed = wire::status_from_json(o.out);
+    EXPECT_TRUE(parsed) << parsed.error().message() << "\n" << o.out;
+    return parsed ? std::optional(*parsed) : std::nullopt;
+  }
+
+  // The SU holding `ha` for counter/si-1 in a settled SG, or "".
+  static std::string holder(const wire::ClusterStatus& s, const std::string& ha) {
+    for (const auto& sg : s.service_groups) {
+      if (sg.busy) return "";
+      for (const auto& si : sg.service_instances) {
+        for (const auto& a : si.assignments) {
+          if (a.ha_state == ha) return a.service_unit;
+        }
+      }
+    }
+    return "";
+  }
+
+  static int pid_of(const wire::ClusterStatus& s, const std::string& su) {
+    for (const auto& sg : s.service_groups) {
+      for (const auto& u : sg.service_units) {
+        if (u.name == su && !u.components.empty()) return u.components[0].pid;
+      }
+    }
+    return 0;
+  }
+
+  static std::string su_field(const wire::ClusterStatus& s, const std::string& su,
+                              std::string wire::ServiceUnitStatus::*field) {
+    for (const auto& sg : s.service_groups) {
+      for (const auto& u : sg.service_units) {
+        if (u.name == su) return u.*field;
+      }
+    }
+    return "";
+  }
+
+  // Waits for an active and a standby; returns {active, standby}.
+  std::pair<std::string, std::string> settled_pair() {
+    std::pair<std::string, std::string> out;
+    eventually([&] {
+      auto s = status();
+      if (!s) return false;
+      out = {holder(*s, "active"), holder(*s, "standby")};
+      return !out.first.empty() && !out.second.empty() && pid_of(*s, out.first) > 0;
+    });
+    return out;
+  }
+
+  TempDir dir_;
+  pid_t amfd_ = -1;
+};
+
+TEST_F(AmfdTest, TwoNStandbyTakesOverWhenActiveIsKilledAndFailedSuReturnsAsStandby) {
+  start(cluster_yaml(free_port()));
+  auto [active, standby] = settled_pair();
+  ASSERT_FALSE(active.empty()) << "no active+standby pair";
+  ASSERT_FALSE(standby.empty());
+  auto before = status();
+  ASSERT_TRUE(before);
+  const int victim = pid_of(*before, active);
+  ASSERT_GT(victim, 0);
+
+  ASSERT_EQ(::kill(victim, SIGKILL), 0);
+
+  std::optional<wire::ClusterStatus> after;
+  const bool swapped = eventually([&] {
+    after = status();
+    return after && holder(*after, "active") == standby && holder(*after, "standby") == active;
+  });
+  ASSERT_TRUE(swapped) << "roles did not swap";
+  EXPECT_NE(pid_of(*after, active), victim);  // the failed SU runs a new process
+  EXPECT_EQ(su_field(*after, active, &wire::ServiceUnitStatus::oper_state), "enabled");
+  EXPECT_EQ(su_field(*after, active, &wire::ServiceUnitStatus::readiness_state), "in-service");
+
+  // The event log tells the story, with the cause.
+  Output events = run({bin("amfctl"), "--runtime-dir", runtime(), "events"});
+  EXPECT_EQ(events.exit_code, 0);
+  EXPECT_NE(events.out.find("killed by signal 9"), std::string::npos) << events.out;
+  EXPECT_NE(events.out.find("auto-repair"), std::string::npos) << events.out;
+  EXPECT_EQ(stop(), 0);
+}
+
+TEST_F(AmfdTest, NoRedundancyComponentRestartKeepsTheSiOnItsSu) {
+  start(cluster_yaml(free_port(), "no-redundancy", 1, "component-restart"));
+  std::string su;
+  int pid = 0;
+  ASSERT_TRUE(eventually([&] {
+    auto s = status();
+    if (!s) return false;
+    su = holder(*s, "active");
+    pid = su.empty() ? 0 : pid_of(*s, su);
+    return pid > 0;
+  }));
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  EXPECT_TRUE(eventually([&] {
+    auto s = status();
+    return s && holder(*s, "active") == su && pid_of(*s, su) > 0 && pid_of(*s, su) != pid;
+  }));
+}
+
+TEST_F(AmfdTest, ComponentThatCannotStartEndsInstantiationFailedAndAmfdKeepsRunning) {
+  start(cluster_yaml(free_port(), "2n", 2, "component-failover", "/nonexistent/amf-component"));
+  std::optional<wire::ClusterStatus> s;
+  ASSERT_TRUE(eventually([&] {
+    s = status();
+    return s && su_field(*s, "counter/su-1", &wire::ServiceUnitStatus::presence_state) ==
+                    "instantiation-failed";
+  }));
+  EXPECT_EQ(su_field(*s, "counter/su-1", &wire::ServiceUnitStatus::oper_state), "disabled");
+  Output events = run({bin("amfctl"), "--runtime-dir", runtime(), "events"});
+  EXPECT_NE(events.out.find("cannot run '/nonexistent/amf-component': No such file or directory"),
+            std::string::npos)
+      << events.out;
+}
+
+TEST_F(AmfdTest, ShutdownTerminatesComponentsRemovesSocketsAndNotifiesSystemd) {
+  // A NOTIFY_SOCKET of our own, as systemd would provide.
+  const std::string notify_path = dir_.path() + "/notify.sock";
+  const int notify = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", notify_path.c_str());
+  ASSERT_EQ(::bind(notify, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::string received;
+  auto read_notify = [&] {
+    char buf[512];
+    pollfd p{notify, POLLIN, 0};
+    while (::poll(&p, 1, 0) > 0) {
+      const ssize_t n = ::recv(notify, buf, sizeof buf, 0);
+      if (n > 0) received.append(buf, static_cast<std::size_t>(n)).append("\n");
+    }
+  };
+
+  start(cluster_yaml(free_port()), {{"NOTIFY_SOCKET", notify_path}});
+  auto [active, standby] = settled_pair();
+  ASSERT_FALSE(active.empty());
+  auto s = status();
+  const int p1 = pid_of(*s, active), p2 = pid_of(*s, standby);
+  read_notify();
+  EXPECT_NE(received.find("READY=1"), std::string::npos) << received;
+
+  EXPECT_EQ(stop(), 0);
+  read_notify();
+  EXPECT_NE(received.find("STOPPING=1"), std::string::npos) << received;
+  EXPECT_FALSE(process_exists(p1));
+  EXPECT_FALSE(process_exists(p2));
+  EXPECT_FALSE(fs::exists(runtime() + "/admin.sock"));
+  EXPECT_FALSE(fs::exists(runtime() + "/components.sock"));
+  ::close(notify);
+}
+
+TEST_F(AmfdTest, SecondAmfdOnTheSameRuntimeDirectoryIsRefused) {
+  start(cluster_yaml(free_port()));
+  ASSERT_TRUE(eventually([&] { return status().has_value(); }));
+  Output second = run({bin("amfd"), "--config", dir_.path() + "/cluster.yaml", "--runtime-dir", runtime()});
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.err.find("another amfd is running with runtime directory " + runtime()),
+            std::string::npos)
+      << second.err;
+  EXPECT_TRUE(status().has_value());  // the first one is untouched
+}
+
+TEST_F(AmfdTest, ImpostorAndGarbageOnTheComponentSocketChangeNothing) {
+  start(cluster_yaml(free_port()));
+  auto [active, standby] = settled_pair();
+  ASSERT_FALSE(active.empty());
+
+  zmq::context_t ctx(1);
+  zmq::socket_t sock(ctx, zmq::socket_type::dealer);
+  sock.set(zmq::sockopt::linger, 0);
+  sock.set(zmq::sockopt::rcvtimeo, 5000);
+  sock.connect("ipc://" + runtime() + "/components.sock");
+  // Garbage first: amfd logs it and carries on.
+  sock.send(zmq::str_buffer("\xff\xfe not protobuf"), zmq::send_flags::none);
+  // Then a registration under the name of the running active component.
+  const std::string claim = active + "/server";
+  sock.send(zmq::buffer(wire::encode(wire::ComponentMessage{wire::RegisterRequest{claim, 1}})),
+            zmq::send_flags::none);
+  zmq::message_t reply;
+  ASSERT_TRUE(sock.recv(reply));
+  auto decoded = wire::decode_component_message(reply.to_string_view());
+  ASSERT_TRUE(decoded);
+  const auto* r = std::get_if<wire::RegisterReply>(&*decoded);
+  ASSERT_NE(r, nullptr);
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->error, "component " + claim + " is already registered");
+  // A response to a callback nobody sent.
+  sock.send(zmq::buffer(wire::encode(wire::ComponentMessage{wire::Response{424242, true, ""}})),
+            zmq::send_flags::none);
+
+  auto after = settled_pair();
+  EXPECT_EQ(after.first, active);
+  EXPECT_EQ(after.second, standby);
+  EXPECT_NE(slurp(dir_.path() + "/amfd.err").find("malformed component message"), std::string::npos);
+}
+
+// ---- bad input at the command line ----
+
+TEST(AmfdCommandLineTest, BrokenConfigIsRefusedWithEveryErrorAndItsPosition) {
+  TempDir dir;
+  const std::string path = dir.file("bad.yaml",
+                                    "cluster:\n  name: x\n"
+                                    "nodes:\n  - name: n1\n    controler: true\n"
+                                    "applications: 3\n");
+  Output o = run({bin("amfd"), "--config", path, "--runtime-dir", dir.path() + "/run"});
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_NE(o.err.find(path + ":5:5: unknown key 'controler'"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find(path + ":6:15:"), std::string::npos) << o.err;
+  EXPECT_FALSE(fs::exists(dir.path() + "/run"));  // nothing was started or created
+}
+
+TEST(AmfdCommandLineTest, CheckConfigPrintsASummary) {
+  Output o = run({bin("amfd"), "--check-config", std::string(AMF_SOURCE_DIR) + "/config/examples/demo.yaml"});
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(o.out,
+            "cluster 'demo': 1 node, 1 application, 1 service group (2n), 2 service units, "
+            "2 components, 1 service instance, 1 CSI\n");
+}
+
+TEST(AmfdCommandLineTest, ValidConfigThatThisBuildCannotRunIsRefusedAtStart) {
+  TempDir dir;
+  const std::string path = dir.file("nway.yaml", cluster_yaml(free_port(), "n-way", 2));
+  Output o = run({bin("amfd"), "--config", path, "--runtime-dir", dir.path() + "/run"});
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_NE(o.err.find("service group counter: redundancy model 'n-way' is not implemented yet"),
+            std::string::npos)
+      << o.err;
+  Output check = run({bin("amfd"), "--check-config", path});
+  EXPECT_EQ(check.exit_code, 0);
+  EXPECT_NE(check.out.find("note: amfd cannot run this yet"), std::string::npos);
+}
+
+TEST(AmfdCommandLineTest, UnknownNodeIsRefused) {
+  TempDir dir;
+  const std::string path = dir.file("c.yaml", cluster_yaml(free_port()));
+  Output o = run({bin("amfd"), "--config", path, "--node", "node-7", "--runtime-dir", dir.path()});
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_NE(o.err.find("node 'node-7' is not defined in " + path), std::string::npos) << o.err;
+}
+
+TEST(AmfctlTest, SaysClearlyWhenNoDaemonIsRunning) {
+  TempDir dir;
+  Output o = run({bin("amfctl"), "--runtime-dir", dir.path(), "status"});
+  EXPECT_EQ(o.exit_code, 3);
+  EXPECT_NE(o.err.find("no amfd is running: " + dir.path() + "/admin.sock does not exist"),
+            std::string::npos)
+      << o.err;
+}
+
+TEST(AmfctlTest, StaleSocketWithNobodyBehindItTimesOutWithAClearMessage) {
+  TempDir dir;
+  // A socket file that nothing listens on, as a crashed amfd leaves behind.
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s/admin.sock", dir.path().c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ::close(fd);
+  Output o = run({bin("amfctl"), "--runtime-dir", dir.path(), "status"});
+  EXPECT_EQ(o.exit_code, 3);
+  EXPECT_NE(o.err.find("no answer from amfd at " + dir.path() + "/admin.sock"), std::string::npos)
+      << o.err;
+}
+
+}  // namespace
+}  // namespace amf::itest

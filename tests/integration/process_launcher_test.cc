@@ -1,0 +1,104 @@
+// The process launcher on real processes: exit codes, signals, process groups, output capture.
+#include "containers/process_launcher.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "tests/integration/support.h"
+
+namespace amf::containers {
+namespace {
+
+class ProcessLauncherTest : public ::testing::Test {
+ protected:
+  ProcessSpec spec(std::vector<std::string> args) {
+    ProcessSpec s;
+    s.command = "/bin/sh";
+    s.args = {"-c"};
+    for (auto& a : args) s.args.push_back(std::move(a));
+    s.env = {{"PATH", "/usr/bin:/bin"}, {"GREETING", "hello"}};
+    s.working_dir = dir_.path();
+    s.log_path = dir_.path() + "/out.log";
+    return s;
+  }
+  // Runs the loop until the launcher has reported `count` exits (bounded).
+  void run_until_exits(std::size_t count) {
+    boost::asio::steady_timer guard(io_, std::chrono::seconds(20));
+    guard.async_wait([&](auto ec) {
+      if (!ec) io_.stop();
+    });
+    while (exits_.size() < count && !io_.stopped()) io_.run_one();
+    guard.cancel();
+  }
+
+  itest::TempDir dir_;
+  boost::asio::io_context io_;
+  std::vector<std::pair<pid_t, ExitStatus>> exits_;
+  ProcessLauncher launcher_{io_, [this](pid_t pid, ExitStatus s) { exits_.emplace_back(pid, s); }};
+};
+
+TEST_F(ProcessLauncherTest, ReportsExitCodeAndCapturesOutputInWorkingDir) {
+  auto pid = launcher_.start(spec({"echo $GREETING from $(pwd); echo oops >&2; exit 3"}));
+  ASSERT_TRUE(pid) << pid.error().message();
+  run_until_exits(1);
+  ASSERT_EQ(exits_.size(), 1u);
+  EXPECT_EQ(exits_[0].first, *pid);
+  EXPECT_EQ(exits_[0].second.code, 3);
+  EXPECT_EQ(exits_[0].second.describe(), "exited with code 3");
+  EXPECT_EQ(itest::slurp(dir_.path() + "/out.log"), "hello from " + dir_.path() + "\noops\n");
+  EXPECT_EQ(launcher_.running(), 0u);
+}
+
+TEST_F(ProcessLauncherTest, KillReachesTheWholeProcessGroup) {
+  // The shell forks a child that would outlive it; the group kill must take both.
+  auto pid = launcher_.start(spec({"sleep 300 & echo $! > child.pid; wait"}));
+  ASSERT_TRUE(pid);
+  ASSERT_TRUE(itest::eventually([&] { return itest::fs::exists(dir_.path() + "/child.pid"); }));
+  pid_t child = 0;
+  ASSERT_TRUE(itest::eventually([&] {
+    child = std::atoi(itest::slurp(dir_.path() + "/child.pid").c_str());
+    return child > 0;
+  }));
+  launcher_.signal(*pid, SIGKILL);
+  run_until_exits(1);
+  ASSERT_EQ(exits_.size(), 1u);
+  EXPECT_EQ(exits_[0].second.signal, SIGKILL);
+  EXPECT_EQ(exits_[0].second.describe(), "killed by signal 9 (Killed)");
+  // The orphaned sleep is reaped by init; it must be gone (or a zombie on its way out).
+  EXPECT_TRUE(itest::eventually([&] {
+    return ::kill(child, 0) != 0 ||
+           itest::slurp("/proc/" + std::to_string(child) + "/stat").find(") Z") != std::string::npos;
+  }));
+}
+
+TEST_F(ProcessLauncherTest, MissingProgramIsAnErrorWithTheReason) {
+  ProcessSpec s = spec({});
+  s.command = "amf-no-such-program";
+  s.args.clear();
+  auto pid = launcher_.start(s);
+  ASSERT_FALSE(pid);
+  EXPECT_EQ(pid.error().message(), "cannot run 'amf-no-such-program': No such file or directory");
+}
+
+TEST_F(ProcessLauncherTest, UnwritableLogIsAnErrorAndNothingRuns) {
+  ProcessSpec s = spec({"exit 0"});
+  s.log_path = dir_.path() + "/no/such/dir/out.log";
+  auto pid = launcher_.start(s);
+  ASSERT_FALSE(pid);
+  EXPECT_NE(pid.error().message().find("cannot open log file"), std::string::npos);
+  EXPECT_EQ(launcher_.running(), 0u);
+}
+
+TEST_F(ProcessLauncherTest, SignalAfterExitIsIgnored) {
+  auto pid = launcher_.start(spec({"exit 0"}));
+  ASSERT_TRUE(pid);
+  run_until_exits(1);
+  launcher_.signal(*pid, SIGKILL);  // reaped already: must not touch a recycled pid
+  EXPECT_EQ(exits_.size(), 1u);
+}
+
+}  // namespace
+}  // namespace amf::containers
