@@ -107,7 +107,7 @@ void NodeDirector::on(const director::AssignHa& e, TimePoint now) {
     }
   }
   su.awaiting[e.si] = e.ha;
-  complete_awaiting(su);
+  complete_awaiting(su, &e.si);
 }
 
 void NodeDirector::on(const director::RemoveHa& e, TimePoint now) {
@@ -131,7 +131,7 @@ void NodeDirector::on(const director::RemoveHa& e, TimePoint now) {
     }
   }
   su.awaiting[e.si] = std::nullopt;
-  complete_awaiting(su);
+  complete_awaiting(su, &e.si);
 }
 
 // ---- launcher events ----
@@ -246,7 +246,7 @@ void NodeDirector::on(const ComponentResponse& e, TimePoint now) {
                                          : "CSI remove";
     return component_failed(*comp, what + " of " + callback.csi.str() + " failed", now);
   }
-  complete_awaiting(sus_.at(comp->su));
+  complete_awaiting(sus_.at(comp->su), &callback.si);
 }
 
 void NodeDirector::on(const Shutdown&, TimePoint now) {
@@ -416,8 +416,9 @@ void NodeDirector::send_csi_set(CompState& comp, const CsiId& csi,
 
 // An SU's request from the director is complete when every component holding a CSI of the SI
 // is registered and has answered every callback about it.
-void NodeDirector::complete_awaiting(SuState& su) {
-  for (auto it = su.awaiting.begin(); it != su.awaiting.end();) {
+void NodeDirector::complete_awaiting(SuState& su, const SiId* only) {
+  for (auto it = only ? su.awaiting.find(*only) : su.awaiting.begin(); it != su.awaiting.end();) {
+    if (only && it->first != *only) break;
     const SiId& si = it->first;
     bool done = true;
     for (const auto& comp_config : su.config->components) {

@@ -175,7 +175,9 @@ class NodeDirector {
   void set_presence(CompState& comp, model::PresenceState presence, const std::string& cause,
                     TimePoint now);
   void set_oper(SuState& su, model::OperState oper, const std::string& cause, TimePoint now);
-  void complete_awaiting(SuState& su);
+  // Reports every director request of `su` that is complete (only the one for `*only`, if
+  // given).
+  void complete_awaiting(SuState& su, const SiId* only = nullptr);
   void report_sus(TimePoint now);
   model::PresenceState su_presence(const SuState& su) const;
   CompState* find_by_peer(PeerId peer);

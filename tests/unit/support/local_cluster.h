@@ -1,7 +1,5 @@
 #pragma once
 
-#include <gtest/gtest.h>
-
 #include <deque>
 #include <map>
 #include <memory>
@@ -9,6 +7,7 @@
 #include <variant>
 #include <vector>
 
+#include "amf/core/assert.h"
 #include "amf/director/director.h"
 #include "amf/node/node_director.h"
 
@@ -59,7 +58,7 @@ class LocalCluster {
       queue_.pop_front();
       nodes_.at(node).handle(event, now_);
     }
-    ADD_FAILURE() << "LocalCluster::run did not settle";
+    AMF_ASSERT(!"LocalCluster::run did not settle within 100000 steps");
   }
 
   director::Director& director() { return director_; }

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The dependency rules of DESIGN.md, checked on every test run:
+#  - cores (amf/core, amf/model, amf/director, amf/node, models) are sans-I/O: no Asio,
+#    ZeroMQ, protobuf, yaml-cpp, systemd, spdlog, sockets or files;
+#  - protobuf never leaves amf/wire; yaml-cpp never leaves config/.
+set -uo pipefail
+root=${1:?usage: check_layering.sh REPO_ROOT}
+cd "$root" || exit 2
+status=0
+
+report() {  # message, offending lines
+  if [ -n "$2" ]; then
+    printf '%s\n%s\n\n' "$1" "$2"
+    status=1
+  fi
+}
+
+cores=(amf/core amf/model amf/director amf/node models)
+io='#include[[:space:]]*[<"](boost/|zmq|google/protobuf|yaml-cpp|systemd/|spdlog|sys/socket|fcntl\.h|unistd\.h|fstream|thread|random|amf/wire/|amf/daemon/|amf/component/|config/|containers/)'
+report "core modules must stay sans-I/O; these includes break the rule:" \
+  "$(grep -rnE "$io" "${cores[@]}")"
+report "protobuf types must not leave amf/wire:" \
+  "$(grep -rnE '#include[[:space:]]*[<"](google/protobuf|.*\.pb\.h)' --include='*.h' --include='*.cc' . |
+     grep -vE '^\./(amf/wire/|build)')"
+report "yaml-cpp must not leave config/:" \
+  "$(grep -rnE '#include[[:space:]]*[<"]yaml-cpp' --include='*.h' --include='*.cc' . |
+     grep -vE '^\./(config/|build)')"
+
+[ $status -eq 0 ] && echo "layering: cores are sans-I/O, protobuf stays in amf/wire, yaml-cpp in config/"
+exit $status
