@@ -96,7 +96,8 @@ void NodeDirector::on(const director::AssignHa& e, TimePoint now) {
     return;
   }
   SuState& su = su_it->second;
-  if (su.oper != OperState::kEnabled) return;  // our report of the fault is on its way
+  // A disabled SU's fault report is on its way; a node shutting down takes no new work.
+  if (su.oper != OperState::kEnabled || shutting_down_) return;
   for (const auto& csi : si->csis) {
     for (const auto& comp_config : su.config->components) {
       const auto& types = comp_config.cs_types;

@@ -274,10 +274,17 @@ TEST_F(NodeDirectorTest, ShutdownTerminatesThenKillsAfterTimeout) {
   EXPECT_TRUE(nd_->stopped());
 }
 
-TEST_F(NodeDirectorTest, CleanupThatNeverEndsMarksTerminationFailed) {
+TEST_F(NodeDirectorTest, ShuttingDownNodeTakesNoNewAssignment) {
   make();
   instantiated_su1();
-  handle(ProcessExited{comp(1), "x"});  // not running: straight to failover, nothing to kill
+  handle(Shutdown{});
+  auto effects = handle(director::AssignHa{su(1), si(1), HaState::kActive,
+                                           model::TransitionReason::kFailover});
+  EXPECT_TRUE(only<SendCsiSet>(effects).empty());
+  EXPECT_TRUE(only<ToDirector>(effects).empty());
+}
+
+TEST_F(NodeDirectorTest, CleanupThatNeverEndsMarksTerminationFailed) {
   make();
   instantiated_su1();
   handle(director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment});
