@@ -4,7 +4,9 @@
 // Timing: amfd stamps every event with CLOCK_MONOTONIC (steady_clock), which this process
 // shares, so the outage splits into
 //   detection  kill() here -> amfd's node director handles the process's death (pidfd)
-//   recovery   that moment -> the standby's component answered its CSI set (active)
+//   recovery   that moment -> the standby's component answered its CSI set (active), split
+//              into the decision (until the director has dropped the dead SU's assignment and
+//              ordered the promotion) and the CSI callback round trip through the component
 // and, seen from a client, kill() -> the first INC the new active acknowledges.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -124,7 +126,8 @@ bool wait_for(std::chrono::milliseconds limit, Pred pred) {
 }
 
 struct Round {
-  double detection_ms = 0, recovery_ms = 0, client_ms = 0, repair_ms = 0;
+  double detection_ms = 0, recovery_ms = 0, decision_ms = 0, callback_ms = 0, client_ms = 0,
+         repair_ms = 0;
 };
 
 void summarize(const char* what, std::vector<double> v) {
@@ -231,7 +234,7 @@ int main(int argc, char** argv) {
     // First the client's view, with nothing else running here: reconnect until an INC is
     // served. amfd's own timestamps are read afterwards, so reading them costs the failover
     // nothing.
-    std::int64_t t_detect = 0, t_active = 0, t_back = 0, t_client = 0;
+    std::int64_t t_detect = 0, t_decide = 0, t_active = 0, t_back = 0, t_client = 0;
     std::optional<std::string> reply;
     const auto client_deadline = Clock::now() + std::chrono::seconds(10);
     while (!(reply = ask(shape->port, "INC")) && Clock::now() < client_deadline) {
@@ -245,10 +248,11 @@ int main(int argc, char** argv) {
       for (const auto& e : list->events) {
         seen = e.sequence;
         if (e.kind == "error" && e.entity == h->active_comp && t_detect == 0) t_detect = e.monotonic_ns;
+        if (e.kind == "ha-state" && e.related == shape->si && e.entity == h->active && e.to == "unassigned" && t_decide == 0) t_decide = e.monotonic_ns;
         if (e.kind == "ha-state" && e.related == shape->si && e.to == "active" && e.entity == h->standby) t_active = e.monotonic_ns;
         if (e.kind == "ha-state" && e.related == shape->si && e.to == "standby" && e.entity == h->active) t_back = e.monotonic_ns;
       }
-      return t_detect && t_active && t_back && t_client;
+      return t_detect && t_decide && t_active && t_back && t_client;
     });
     if (!done) {
       std::cerr << "round " << round << ": failover not seen within 10 s; see " << runtime << "/amfd.log\n";
@@ -256,7 +260,8 @@ int main(int argc, char** argv) {
       break;
     }
     const long now_value = std::atol(reply->c_str());
-    Round r{ms(t_detect - t_kill), ms(t_active - t_detect), ms(t_client - t_kill), ms(t_back - t_detect)};
+    Round r{ms(t_detect - t_kill), ms(t_active - t_detect), ms(t_decide - t_detect),
+            ms(t_active - t_decide), ms(t_client - t_kill), ms(t_back - t_detect)};
     results.push_back(r);
     std::printf(
         "round %2d: SIGKILL %s (pid %d): seen dead after %.3f ms, %s active after %.3f ms more; "
@@ -279,6 +284,8 @@ int main(int argc, char** argv) {
     };
     summarize("detection (kill -> amfd sees death)", column(&Round::detection_ms));
     summarize("recovery (death -> standby active)", column(&Round::recovery_ms));
+    summarize("  of which decision in amfd", column(&Round::decision_ms));
+    summarize("  of which CSI callback round trip", column(&Round::callback_ms));
     summarize("client-visible (kill -> INC served)", column(&Round::client_ms));
     summarize("repair (death -> old SU standby)", column(&Round::repair_ms));
   }
