@@ -24,6 +24,8 @@ namespace {
 // Connections we have seen that are not (yet) tied to a component; beyond this, messages from
 // new connections are dropped and logged (a runaway client must not grow our tables forever).
 constexpr std::size_t kMaxPeers = 1024;
+// Admin operations waiting for their result; more are refused with "try again".
+constexpr std::size_t kMaxAdminOperations = 64;
 
 std::string log_name(const CompId& comp) {
   std::string name = comp.str();
@@ -166,16 +168,20 @@ void Daemon::pump() {
 }
 
 void Daemon::carry_out(const director::Effect& effect) {
-  if (const auto* to_node = std::get_if<director::ToNode>(&effect)) {
-    if (to_node->node == self_) {
-      queue_.push_back(node::to_event(to_node->command));
-    } else {
-      log_->error("director command for node {} dropped: no transport to other nodes yet",
-                  to_node->node.str());
+  struct Visitor {
+    Daemon& d;
+    void operator()(const director::ToNode& e) {
+      if (e.node == d.self_) {
+        d.queue_.push_back(node::to_event(e.command));
+      } else {
+        d.log_->error("director command for node {} dropped: no transport to other nodes yet",
+                      e.node.str());
+      }
     }
-    return;
-  }
-  record(std::get<model::Notification>(effect));
+    void operator()(const director::AdminResult& e) { d.answer_admin(e); }
+    void operator()(const model::Notification& n) { d.record(n); }
+  };
+  std::visit(Visitor{*this}, effect);
 }
 
 void Daemon::carry_out(const node::Effect& effect) {
@@ -324,23 +330,60 @@ void Daemon::on_admin_frames(std::vector<zmq::message_t>& frames) {
     log_->warn("admin socket: dropped a message of {} frames (expected 2)", frames.size());
     return;
   }
-  wire::AdminReply reply = wire::AdminError{""};
+  const std::string routing_id = frames[0].to_string();
   auto request = wire::decode_admin_request(frames[1].to_string_view());
   if (!request) {
-    reply = wire::AdminError{"bad request: " + request.error().message()};
-  } else if (std::holds_alternative<wire::StatusRequest>(*request)) {
-    reply = status();
-  } else {
-    const auto& r = std::get<wire::EventsRequest>(*request);
-    reply = wire::EventList{events_.read(r.after_sequence, r.max_events)};
+    return send_admin_reply(routing_id, wire::AdminError{"bad request: " + request.error().message()});
   }
+  struct Visitor {
+    Daemon& d;
+    const std::string& routing_id;
+    void operator()(const wire::StatusRequest&) { d.send_admin_reply(routing_id, d.status()); }
+    void operator()(const wire::EventsRequest& r) {
+      d.send_admin_reply(routing_id, wire::EventList{d.events_.read(r.after_sequence, r.max_events)});
+    }
+    void operator()(const wire::AdminOperation& op) { d.start_admin_operation(routing_id, op); }
+  };
+  std::visit(Visitor{*this, routing_id}, *request);
+}
+
+void Daemon::start_admin_operation(const std::string& routing_id, const wire::AdminOperation& op) {
+  const auto parsed = director::parse_admin_op(op.operation);
+  if (!parsed) {
+    return send_admin_reply(routing_id,
+                            wire::AdminOperationResult{false, "unknown operation '" + op.operation +
+                                                                  "' (lock, unlock, lock-instantiation, "
+                                                                  "unlock-instantiation, shutdown, "
+                                                                  "repair, si-swap)"});
+  }
+  if (admin_waiting_.size() >= kMaxAdminOperations) {
+    return send_admin_reply(routing_id,
+                            wire::AdminOperationResult{false, "too many operations in progress; try again"});
+  }
+  const std::uint64_t id = next_admin_id_++;
+  admin_waiting_[id] = routing_id;
+  log_->info("admin operation {} {} {} (#{})", op.operation, op.entity_kind, op.entity, id);
+  director_.handle(director::AdminRequest{id, *parsed, op.entity_kind, op.entity}, Clock::now());
+  pump();
+}
+
+void Daemon::answer_admin(const director::AdminResult& result) {
+  auto it = admin_waiting_.find(result.id);
+  if (it == admin_waiting_.end()) return;
+  log_->info("admin operation #{}: {}{}", result.id, result.ok ? "done" : "failed: ", result.message);
+  send_admin_reply(it->second, wire::AdminOperationResult{result.ok, result.message});
+  admin_waiting_.erase(it);
+}
+
+void Daemon::send_admin_reply(const std::string& routing_id, const wire::AdminReply& reply) {
   const std::string bytes = wire::encode(reply);
   try {
-    admin_socket_.send(frames[0], zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    admin_socket_.send(zmq::buffer(routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
     admin_socket_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
   } catch (const zmq::error_t& e) {
-    log_->warn("admin socket: reply not sent: {}", e.what());
+    log_->warn("admin socket: reply not sent (client gone?): {}", e.what());
   }
+  admin_watch_->kick();
 }
 
 wire::ClusterStatus Daemon::status() const {

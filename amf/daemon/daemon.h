@@ -64,6 +64,9 @@ class Daemon {
   // Adapters.
   void on_component_frames(std::vector<zmq::message_t>& frames);
   void on_admin_frames(std::vector<zmq::message_t>& frames);
+  void start_admin_operation(const std::string& routing_id, const wire::AdminOperation& op);
+  void answer_admin(const director::AdminResult& result);
+  void send_admin_reply(const std::string& routing_id, const wire::AdminReply& reply);
   void on_process_exit(pid_t pid, containers::ExitStatus status);
   void start_process(const node::StartProcess& e);
   void send_to_component(node::PeerId peer, const wire::ComponentMessage& message);
@@ -97,6 +100,8 @@ class Daemon {
   node::PeerId next_peer_ = 1;
   std::map<CompId, pid_t> pid_by_comp_;
   std::map<pid_t, CompId> comp_by_pid_;
+  std::map<std::uint64_t, std::string> admin_waiting_;  // operation id -> client routing id
+  std::uint64_t next_admin_id_ = 1;
   std::string component_endpoint_;
   std::string admin_endpoint_;
   int lock_fd_ = -1;

@@ -57,7 +57,11 @@ int main(int argc, char** argv) {
   app.add_option("--log-dir", options.log_dir, "components' output (default RUNTIME_DIR/log)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help is not an error; every usage error exits 2
+  }
 
   if (!check_path.empty()) {
     auto config = load(check_path);

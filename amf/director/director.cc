@@ -49,14 +49,20 @@ Director::Director(std::shared_ptr<const model::ClusterConfig> config) : config_
 
 void Director::handle(const Event& event, TimePoint now) {
   std::visit([&](const auto& e) { on(e, now); }, event);
+  check_admin_ops(now);
 }
 
-void Director::tick(TimePoint /*now*/) {
-  // No timers yet: callback timeouts are the node directors' (they turn a silent component
-  // into a fault report). Admin operation timeouts arrive with the admin operations.
-}
+// The only timers are admin operations' time limits: callback timeouts are the node
+// directors' (they turn a silent component into a fault report).
+void Director::tick(TimePoint now) { check_admin_ops(now); }
 
-std::optional<TimePoint> Director::next_deadline() const { return std::nullopt; }
+std::optional<TimePoint> Director::next_deadline() const {
+  std::optional<TimePoint> next;
+  for (const auto& op : admin_ops_) {
+    if (!next || op.deadline < *next) next = op.deadline;
+  }
+  return next;
+}
 
 std::vector<Effect> Director::take_effects() { return std::exchange(effects_, {}); }
 
@@ -104,10 +110,12 @@ void Director::on(const AssignmentDone& e, TimePoint now) {
   }
   const std::optional<HaState> old = ha_of(sg.current, e.su, e.si);
   std::erase_if(sg.current, [&](const auto& a) { return a.su == e.su && a.si == e.si; });
-  sg.current.push_back({e.si, e.su, e.ha});
+  // A component answers a quiescing callback once it has finished its work: it is quiesced.
+  const HaState now_ha = e.ha == HaState::kQuiescing ? HaState::kQuiesced : e.ha;
+  sg.current.push_back({e.si, e.su, now_ha});
   std::string cause = "assigned";
   if (e.ha == HaState::kActive && sg.lost_active.erase(e.si)) cause = "failover";
-  notify(now, "ha-state", e.su.str(), e.si.str(), ha_name(old), ha_name(e.ha), cause);
+  notify(now, "ha-state", e.su.str(), e.si.str(), ha_name(old), ha_name(now_ha), cause);
   reevaluate(sg, now);
 }
 
@@ -181,20 +189,41 @@ void Director::issue_next_batch(SgState& sg) {
     candidates.push_back(
         {su_config.id, su_config.rank, su.readiness == model::ReadinessState::kInService});
   }
-  const models::AssignmentTable target = sg.policy->target(*sg.config, candidates, sg.current);
+  const models::AssignmentTable target =
+      sg.policy->target(*sg.config, candidates, policy_input(sg));
+  sg.swap.reset();
 
-  // Phase 1: removals and demotions (a demotion is a removal followed by a new standby).
+  // Phase 1, release: actives that must go are quiesced (quiescing when their SU shuts down),
+  // standbys that must go are removed.
   for (const auto& a : sg.current) {
     const std::optional<HaState> wanted = ha_of(target, a.su, a.si);
-    const bool promotion = a.ha == HaState::kStandby && wanted == HaState::kActive;
-    if (wanted != a.ha && !promotion) sg.pending.push_back({a.su, a.si, std::nullopt});
+    if (wanted == a.ha) continue;
+    if (a.ha == HaState::kActive) {
+      const bool graceful = sus_.at(a.su).admin == model::AdminState::kShuttingDown;
+      sg.pending.push_back({a.su, a.si, graceful ? HaState::kQuiescing : HaState::kQuiesced});
+    } else if (a.ha == HaState::kStandby && wanted != HaState::kActive) {
+      sg.pending.push_back({a.su, a.si, std::nullopt});
+    }
   }
-  // Phase 2: promotions and new actives. Phase 3: new standbys.
-  for (const HaState phase : {HaState::kActive, HaState::kStandby}) {
-    if (!sg.pending.empty()) break;
+  // Phase 2, promotions; phase 3, quiesced assignments settle; phase 4, new standbys.
+  if (sg.pending.empty()) {
     for (const auto& a : target) {
-      if (a.ha == phase && ha_of(sg.current, a.su, a.si) != phase) {
-        sg.pending.push_back({a.su, a.si, a.ha});
+      if (a.ha == HaState::kActive && ha_of(sg.current, a.su, a.si) != HaState::kActive) {
+        sg.pending.push_back({a.su, a.si, HaState::kActive});
+      }
+    }
+  }
+  if (sg.pending.empty()) {
+    for (const auto& a : sg.current) {
+      if (a.ha != HaState::kQuiesced) continue;
+      const std::optional<HaState> wanted = ha_of(target, a.su, a.si);
+      sg.pending.push_back({a.su, a.si, wanted == HaState::kStandby ? wanted : std::nullopt});
+    }
+  }
+  if (sg.pending.empty()) {
+    for (const auto& a : target) {
+      if (a.ha == HaState::kStandby && !ha_of(sg.current, a.su, a.si)) {
+        sg.pending.push_back({a.su, a.si, HaState::kStandby});
       }
     }
   }
@@ -212,6 +241,8 @@ void Director::issue_next_batch(SgState& sg) {
       } else if (ha_of(sg.current, op.su, op.si) == HaState::kStandby) {
         reason = model::TransitionReason::kSwitchover;
       }
+    } else if (*op.ha != HaState::kStandby) {
+      reason = model::TransitionReason::kSwitchover;  // quiescing / quiesced
     }
     effects_.push_back(ToNode{node, AssignHa{op.su, op.si, *op.ha, reason}});
   }

@@ -10,6 +10,7 @@
 #include "amf/core/id.h"
 #include "amf/core/result.h"
 #include "amf/core/time.h"
+#include "amf/director/admin.h"
 #include "amf/director/messages.h"
 #include "amf/model/config.h"
 #include "amf/model/notification.h"
@@ -22,7 +23,7 @@ struct NodeUp {
   NodeId node;
 };
 
-using Event = std::variant<NodeUp, SuStateReport, AssignmentDone, RemovalDone>;
+using Event = std::variant<NodeUp, SuStateReport, AssignmentDone, RemovalDone, AdminRequest>;
 
 // Send `command` to the node director of `node`.
 struct ToNode {
@@ -30,16 +31,20 @@ struct ToNode {
   NodeCommand command;
 };
 
-using Effect = std::variant<ToNode, model::Notification>;
+using Effect = std::variant<ToNode, AdminResult, model::Notification>;
 
 // The cluster-level core: owns admin state and SI assignments, asks each SG's redundancy
 // policy for the target assignment table and sequences the HA transitions towards it.
 //
 // Sequencing rule: an SG has at most one batch of commands outstanding. When every command of
 // the batch is acknowledged, the SG is re-evaluated and the next batch issued, in the order
-//   1. removals (and demotions) — nothing is promoted while an old holder may still act,
-//   2. promotions to active,
-//   3. new standby assignments.
+//   1. release: an active that must go is quiesced (quiescing when its SU is shutting down),
+//      a standby that must go is removed — nothing is promoted while an old active may act;
+//   2. promotions to active (switchover when the old active was quiesced, failover when it
+//      was lost);
+//   3. quiesced assignments become standby or are removed;
+//   4. new standby assignments.
+// A lost SU (fault) skips the quiesce: its assignments are gone when it is reported.
 // Effects are emitted in the order they must be carried out. A disabled SU is auto-repaired
 // only once its SG has nothing outstanding, so a repair never delays a failover.
 //
@@ -87,12 +92,18 @@ class Director {
     SiId si;
     std::optional<model::HaState> ha;  // nullopt: removal
   };
+  struct AdminInProgress {
+    AdminRequest request;
+    SgId sg;
+    TimePoint deadline;
+  };
   struct SgState {
     const model::SgConfig* config = nullptr;
     std::unique_ptr<models::RedundancyPolicy> policy;
     models::AssignmentTable current;  // acknowledged
     std::vector<PendingOp> pending;
     std::set<SiId> lost_active;  // SIs whose active was lost by a fault: next active fails over
+    std::optional<SiId> swap;    // an SI swap asked for and not yet started
   };
 
   explicit Director(std::shared_ptr<const model::ClusterConfig> config);
@@ -101,6 +112,16 @@ class Director {
   void on(const SuStateReport& e, TimePoint now);
   void on(const AssignmentDone& e, TimePoint now);
   void on(const RemovalDone& e, TimePoint now);
+  void on(const AdminRequest& e, TimePoint now);
+
+  // Admin operations (admin.cc).
+  std::optional<std::string> refuse_su_op(const AdminRequest& e, const SuState& su) const;
+  void start_su_op(const AdminRequest& e, SuState& su, TimePoint now);
+  std::optional<std::string> start_si_swap(const AdminRequest& e, TimePoint now);
+  void set_admin(SuState& su, model::AdminState admin, const std::string& cause, TimePoint now);
+  bool admin_op_complete(const AdminInProgress& op, std::string& message, TimePoint now);
+  void check_admin_ops(TimePoint now);
+  models::AssignmentTable policy_input(const SgState& sg) const;
 
   void update_readiness(SuState& su, const std::string& cause, TimePoint now);
   void drop_assignments(SgState& sg, const SuId& su, const std::string& cause, TimePoint now);
@@ -114,6 +135,7 @@ class Director {
   std::shared_ptr<const model::ClusterConfig> config_;
   std::map<SuId, SuState> sus_;
   std::map<SgId, SgState> sgs_;
+  std::vector<AdminInProgress> admin_ops_;  // at most one per SG
   std::vector<Effect> effects_;
 };
 

@@ -47,6 +47,11 @@ struct RepairSu {
   SuId su;
 };
 
+// Terminate the SU's components gracefully (terminate, then cleanup after the timeout).
+struct TerminateSu {
+  SuId su;
+};
+
 struct AssignHa {
   SuId su;
   SiId si;
@@ -59,6 +64,6 @@ struct RemoveHa {
   SiId si;
 };
 
-using NodeCommand = std::variant<InstantiateSu, RepairSu, AssignHa, RemoveHa>;
+using NodeCommand = std::variant<InstantiateSu, TerminateSu, RepairSu, AssignHa, RemoveHa>;
 
 }  // namespace amf::director

@@ -73,6 +73,15 @@ void NodeDirector::on(const director::InstantiateSu& e, TimePoint now) {
   }
 }
 
+void NodeDirector::on(const director::TerminateSu& e, TimePoint now) {
+  auto it = sus_.find(e.su);
+  if (it == sus_.end()) return;
+  it->second.awaiting.clear();
+  for (const auto& comp_config : it->second.config->components) {
+    terminate(comps_.at(comp_config.id), "lock-instantiation", now);
+  }
+}
+
 void NodeDirector::on(const director::RepairSu& e, TimePoint now) {
   auto it = sus_.find(e.su);
   if (it == sus_.end() || shutting_down_) return;
@@ -252,21 +261,25 @@ void NodeDirector::on(const ComponentResponse& e, TimePoint now) {
 
 void NodeDirector::on(const Shutdown&, TimePoint now) {
   shutting_down_ = true;
-  for (auto& [id, comp] : comps_) {
-    comp.callbacks.clear();
-    comp.after_exit = AfterExit::kNothing;
-    if (!comp.running) {
-      if (comp.presence != PresenceState::kUninstantiated) {
-        set_presence(comp, PresenceState::kUninstantiated, "node shutdown", now);
-      }
-      continue;
-    }
-    if (comp.presence == PresenceState::kTerminating) continue;
-    set_presence(comp, PresenceState::kTerminating, "node shutdown", now);
-    comp.deadline = now + comp.config->timeouts.terminate;
-    emit(SignalProcess{id, Signal::kTerminate});
-  }
+  for (auto& [id, comp] : comps_) terminate(comp, "node shutdown", now);
   for (auto& [id, su] : sus_) su.awaiting.clear();
+}
+
+void NodeDirector::terminate(CompState& comp, const std::string& cause, TimePoint now) {
+  comp.callbacks.clear();
+  comp.csis.clear();
+  comp.after_exit = AfterExit::kNothing;
+  if (!comp.running) {
+    if (comp.presence != PresenceState::kUninstantiated &&
+        comp.presence != PresenceState::kTerminationFailed) {
+      set_presence(comp, PresenceState::kUninstantiated, cause, now);
+    }
+    return;
+  }
+  if (comp.presence == PresenceState::kTerminating) return;
+  set_presence(comp, PresenceState::kTerminating, cause, now);
+  comp.deadline = now + comp.config->timeouts.terminate;
+  emit(SignalProcess{comp.config->id, Signal::kTerminate});
 }
 
 // ---- time ----

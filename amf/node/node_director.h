@@ -48,8 +48,8 @@ struct ComponentResponse {
 // Terminate every component of the node (amfd is stopping).
 struct Shutdown {};
 
-using Event = std::variant<director::InstantiateSu, director::RepairSu, director::AssignHa,
-                           director::RemoveHa, ProcessStarted, ProcessStartFailed, ProcessExited,
+using Event = std::variant<director::InstantiateSu, director::TerminateSu, director::RepairSu,
+                           director::AssignHa, director::RemoveHa, ProcessStarted, ProcessStartFailed, ProcessExited,
                            ComponentRegister, ComponentResponse, Shutdown>;
 
 Event to_event(const director::NodeCommand& command);
@@ -155,6 +155,7 @@ class NodeDirector {
   };
 
   void on(const director::InstantiateSu& e, TimePoint now);
+  void on(const director::TerminateSu& e, TimePoint now);
   void on(const director::RepairSu& e, TimePoint now);
   void on(const director::AssignHa& e, TimePoint now);
   void on(const director::RemoveHa& e, TimePoint now);
@@ -170,6 +171,8 @@ class NodeDirector {
   void component_failed(CompState& comp, const std::string& cause, TimePoint now);
   void fail_over_su(SuState& su, const std::string& cause, TimePoint now);
   void kill(CompState& comp, TimePoint now);
+  // Graceful termination: SIGTERM, then cleanup when the terminate timeout runs out.
+  void terminate(CompState& comp, const std::string& cause, TimePoint now);
   void send_csi_set(CompState& comp, const CsiId& csi, model::TransitionReason reason,
                     TimePoint now);
   void set_presence(CompState& comp, model::PresenceState presence, const std::string& cause,

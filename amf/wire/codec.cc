@@ -234,12 +234,20 @@ Result<ComponentMessage> decode_component_message(std::string_view bytes) {
 std::string encode(const AdminRequest& request) {
   pb::AdminRequest env;
   env.set_protocol_version(kProtocolVersion);
-  if (const auto* events = std::get_if<EventsRequest>(&request)) {
-    env.mutable_events()->set_after_sequence(events->after_sequence);
-    env.mutable_events()->set_max_events(events->max_events);
-  } else {
-    env.mutable_status();
-  }
+  struct Visitor {
+    pb::AdminRequest& env;
+    void operator()(const StatusRequest&) { env.mutable_status(); }
+    void operator()(const EventsRequest& e) {
+      env.mutable_events()->set_after_sequence(e.after_sequence);
+      env.mutable_events()->set_max_events(e.max_events);
+    }
+    void operator()(const AdminOperation& op) {
+      env.mutable_operation()->set_operation(op.operation);
+      env.mutable_operation()->set_entity_kind(op.entity_kind);
+      env.mutable_operation()->set_entity(op.entity);
+    }
+  };
+  std::visit(Visitor{env}, request);
   return env.SerializeAsString();
 }
 
@@ -250,6 +258,9 @@ Result<AdminRequest> decode_admin_request(std::string_view bytes) {
     case pb::AdminRequest::kStatus: return StatusRequest{};
     case pb::AdminRequest::kEvents:
       return EventsRequest{env->events().after_sequence(), env->events().max_events()};
+    case pb::AdminRequest::kOperation:
+      return AdminOperation{env->operation().operation(), env->operation().entity_kind(),
+                            env->operation().entity()};
     case pb::AdminRequest::BODY_NOT_SET: break;
   }
   return fail("admin request has no body");
@@ -263,6 +274,10 @@ std::string encode(const AdminReply& reply) {
     void operator()(const ClusterStatus& s) { fill(*env.mutable_status(), s); }
     void operator()(const EventList& e) { fill(*env.mutable_events(), e); }
     void operator()(const AdminError& e) { env.set_error(e.message); }
+    void operator()(const AdminOperationResult& r) {
+      env.mutable_operation_result()->set_ok(r.ok);
+      env.mutable_operation_result()->set_message(r.message);
+    }
   };
   std::visit(Visitor{env}, reply);
   return env.SerializeAsString();
@@ -275,6 +290,8 @@ Result<AdminReply> decode_admin_reply(std::string_view bytes) {
     case pb::AdminReply::kStatus: return from(env->status());
     case pb::AdminReply::kEvents: return from(env->events());
     case pb::AdminReply::kError: return AdminError{env->error()};
+    case pb::AdminReply::kOperationResult:
+      return AdminOperationResult{env->operation_result().ok(), env->operation_result().message()};
     case pb::AdminReply::BODY_NOT_SET: break;
   }
   return fail("admin reply has no body");

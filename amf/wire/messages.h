@@ -47,7 +47,12 @@ struct EventsRequest {
   std::uint64_t after_sequence = 0;
   std::uint32_t max_events = 0;
 };
-using AdminRequest = std::variant<StatusRequest, EventsRequest>;
+struct AdminOperation {
+  std::string operation;  // "lock", "si-swap", ... (see amf.proto)
+  std::string entity_kind;
+  std::string entity;
+};
+using AdminRequest = std::variant<StatusRequest, EventsRequest, AdminOperation>;
 
 struct ComponentStatus {
   std::string name;
@@ -101,6 +106,10 @@ struct EventList {
 struct AdminError {
   std::string message;
 };
-using AdminReply = std::variant<ClusterStatus, EventList, AdminError>;
+struct AdminOperationResult {
+  bool ok = false;
+  std::string message;
+};
+using AdminReply = std::variant<ClusterStatus, EventList, AdminError, AdminOperationResult>;
 
 }  // namespace amf::wire

@@ -268,6 +268,48 @@ TEST_F(AmfdTest, ImpostorAndGarbageOnTheComponentSocketChangeNothing) {
   EXPECT_NE(slurp(dir_.path() + "/amfd.err").find("malformed component message"), std::string::npos);
 }
 
+TEST_F(AmfdTest, AdminOperationsThroughAmfctl) {
+  start(cluster_yaml(free_port()));
+  auto [active, standby] = settled_pair();
+  ASSERT_FALSE(active.empty());
+  auto amfctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {bin("amfctl"), "--runtime-dir", runtime()});
+    return run(args, {}, std::chrono::seconds(90));
+  };
+
+  Output swap = amfctl({"si-swap", "counter/si-1"});
+  EXPECT_EQ(swap.exit_code, 0) << swap.err;
+  EXPECT_EQ(swap.out, "si-swap si counter/si-1: done\n");
+  auto [a1, s1] = settled_pair();
+  EXPECT_EQ(a1, standby);
+  EXPECT_EQ(s1, active);
+
+  // Lock the (new) active: the other SU takes over by switchover.
+  Output lock = amfctl({"lock", "su", a1});
+  EXPECT_EQ(lock.exit_code, 0) << lock.err;
+  auto s = status();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(holder(*s, "active"), s1);
+  EXPECT_EQ(holder(*s, "standby"), "");
+  EXPECT_EQ(su_field(*s, a1, &wire::ServiceUnitStatus::admin_state), "locked");
+
+  // Refusals: a clear message, exit 1, nothing changed.
+  Output again = amfctl({"lock", "su", a1});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_EQ(again.err, "amfctl: lock su " + a1 + ": it is already locked\n");
+  Output unknown = amfctl({"lock", "su", "counter/su-9"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_EQ(unknown.err, "amfctl: lock su counter/su-9: no service unit named 'counter/su-9'\n");
+  Output usage = amfctl({"frobnicate"});
+  EXPECT_EQ(usage.exit_code, 2);
+
+  Output unlock = amfctl({"unlock", "su", a1});
+  EXPECT_EQ(unlock.exit_code, 0) << unlock.err;
+  auto [a2, s2] = settled_pair();
+  EXPECT_EQ(a2, s1);
+  EXPECT_EQ(s2, a1);
+}
+
 // ---- bad input at the command line ----
 
 TEST(AmfdCommandLineTest, BrokenConfigIsRefusedWithEveryErrorAndItsPosition) {
@@ -293,12 +335,16 @@ TEST(AmfdCommandLineTest, CheckConfigPrintsASummary) {
 
 TEST(AmfdCommandLineTest, ValidConfigThatThisBuildCannotRunIsRefusedAtStart) {
   TempDir dir;
-  const std::string path = dir.file("nway.yaml", cluster_yaml(free_port(), "n-way", 2));
-  Output o = run({bin("amfd"), "--config", path, "--runtime-dir", dir.path() + "/run"});
+  const std::string path =
+      dir.file("nodefail.yaml", cluster_yaml(free_port(), "2n", 2, "node-failover"));
+  Output o = run({bin("amfd"), "--config", path, "--runtime-dir", dir.path() + "/run"},
+                 {}, std::chrono::seconds(10));
   EXPECT_EQ(o.exit_code, 1);
-  EXPECT_NE(o.err.find("service group counter: redundancy model 'n-way' is not implemented yet"),
+  EXPECT_NE(o.err.find("component counter/su-1/server: recovery 'node-failover' is not "
+                       "implemented yet"),
             std::string::npos)
       << o.err;
+  EXPECT_FALSE(fs::exists(dir.path() + "/run"));
   Output check = run({bin("amfd"), "--check-config", path});
   EXPECT_EQ(check.exit_code, 0);
   EXPECT_NE(check.out.find("note: amfd cannot run this yet"), std::string::npos);

@@ -57,4 +57,13 @@ Result<wire::EventList> fetch_events(const std::string& runtime_dir, std::uint64
   return fail("amfd answered an events request with something else");
 }
 
+Result<wire::AdminOperationResult> run_operation(const std::string& runtime_dir,
+                                                 const wire::AdminOperation& operation) {
+  auto reply = admin_request(runtime_dir, operation, std::chrono::seconds(75));
+  if (!reply) return tl::unexpected(reply.error());
+  if (auto* error = std::get_if<wire::AdminError>(&*reply)) return fail(error->message);
+  if (auto* result = std::get_if<wire::AdminOperationResult>(&*reply)) return *result;
+  return fail("amfd answered an admin operation with something else");
+}
+
 }  // namespace amf::tools

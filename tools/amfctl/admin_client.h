@@ -20,5 +20,10 @@ Result<wire::AdminReply> admin_request(const std::string& runtime_dir,
 // Convenience wrappers that turn an AdminError reply into an Error.
 Result<wire::ClusterStatus> fetch_status(const std::string& runtime_dir);
 Result<wire::EventList> fetch_events(const std::string& runtime_dir, std::uint64_t after);
+// Runs an admin operation and waits for amfd's answer (amfd gives up on an operation after
+// 60 s, so this waits a little longer). An Error means amfd could not be asked at all; a
+// refusal or failure comes back as a result with ok == false.
+Result<wire::AdminOperationResult> run_operation(const std::string& runtime_dir,
+                                                 const wire::AdminOperation& operation);
 
 }  // namespace amf::tools

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <ctime>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -106,7 +107,54 @@ int main(int argc, char** argv) {
   events->add_option("-o,--output", output, "table or json")->check(CLI::IsMember({"table", "json"}));
   events->add_option("--after", after, "only events with a sequence number above this");
   events->add_flag("-f,--follow", follow, "keep printing new events until interrupted");
-  CLI11_PARSE(app, argc, argv);
+  // Admin operations: amfctl OP KIND ENTITY (si-swap: amfctl si-swap SI).
+  struct OpCommand {
+    CLI::App* command;
+    std::string kind;
+    std::string entity;
+  };
+  std::vector<std::unique_ptr<OpCommand>> ops;
+  const std::vector<std::pair<std::string, std::string>> op_help{
+      {"lock", "switch an SU's assignments away (quiesce, promote its standby, remove)"},
+      {"unlock", "make a locked SU available for assignments again"},
+      {"lock-instantiation", "terminate a locked SU's components"},
+      {"unlock-instantiation", "instantiate a lock-instantiated SU again (it stays locked)"},
+      {"shutdown", "like lock, but the active finishes its work first (quiescing)"},
+      {"repair", "clear a disabled SU and instantiate it again"},
+  };
+  for (const auto& [name, help] : op_help) {
+    auto op = std::make_unique<OpCommand>();
+    op->command = app.add_subcommand(name, help);
+    op->command->add_option("kind", op->kind, "entity kind: su")->required();
+    op->command->add_option("entity", op->entity, "e.g. counter/su-1")->required();
+    ops.push_back(std::move(op));
+  }
+  auto swap = std::make_unique<OpCommand>();
+  swap->kind = "si";
+  swap->command = app.add_subcommand("si-swap", "swap an SI's active and standby (switchover)");
+  swap->command->add_option("si", swap->entity, "e.g. counter/si-1")->required();
+  ops.push_back(std::move(swap));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help is not an error; every usage error exits 2
+  }
+
+  for (const auto& op : ops) {
+    if (!op->command->parsed()) continue;
+    const std::string name = op->command->get_name();
+    auto result = amf::tools::run_operation(runtime_dir, {name, op->kind, op->entity});
+    if (!result) {
+      std::cerr << "amfctl: " << result.error().message() << "\n";
+      return kNoDaemon;
+    }
+    if (!result->ok) {
+      std::cerr << "amfctl: " << result->message << "\n";
+      return 1;
+    }
+    std::cout << name << " " << op->kind << " " << op->entity << ": done\n";
+    return 0;
+  }
 
   if (status->parsed()) {
     auto s = amf::tools::fetch_status(runtime_dir);

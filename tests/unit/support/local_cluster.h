@@ -2,6 +2,7 @@
 
 #include <deque>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <variant>
@@ -61,6 +62,19 @@ class LocalCluster {
     AMF_ASSERT(!"LocalCluster::run did not settle within 100000 steps");
   }
 
+  // Runs an admin operation to its end; the director's answer, if it gave one.
+  std::optional<director::AdminResult> admin(director::AdminOp op, const std::string& kind,
+                                             const std::string& entity) {
+    const std::uint64_t id = next_admin_id_++;
+    director_.handle(director::AdminRequest{id, op, kind, entity}, now_);
+    run();
+    for (const auto& r : results_) {
+      if (r.id == id) return r;
+    }
+    return std::nullopt;
+  }
+
+  const std::vector<director::AdminResult>& results() const { return results_; }
   director::Director& director() { return director_; }
   node::NodeDirector& node(const std::string& name) { return nodes_.at(NodeId(name)); }
   const std::vector<model::Notification>& notifications() const { return notes_; }
@@ -92,6 +106,8 @@ class LocalCluster {
     for (auto& effect : effects) {
       if (auto* cmd = std::get_if<director::ToNode>(&effect)) {
         queue_.push_back({cmd->node, node::to_event(cmd->command)});
+      } else if (auto* result = std::get_if<director::AdminResult>(&effect)) {
+        results_.push_back(*result);
       } else {
         notes_.push_back(std::get<model::Notification>(effect));
       }
@@ -147,6 +163,8 @@ class LocalCluster {
   node::PeerId next_peer_ = 1;
   std::vector<model::Notification> notes_;
   std::vector<node::SendCsiSet> csi_sets_;
+  std::vector<director::AdminResult> results_;
+  std::uint64_t next_admin_id_ = 1;
 };
 
 }  // namespace amf::test

@@ -82,6 +82,19 @@ TEST(CodecTest, AdminRequestsRoundTrip) {
   EXPECT_EQ(std::get<EventsRequest>(*events).max_events, 100u);
 }
 
+TEST(CodecTest, AdminOperationAndResultRoundTrip) {
+  auto req = decode_admin_request(encode(AdminRequest{AdminOperation{"lock", "su", "counter/su-1"}}));
+  ASSERT_TRUE(req);
+  const auto& op = std::get<AdminOperation>(*req);
+  EXPECT_EQ(op.operation, "lock");
+  EXPECT_EQ(op.entity_kind, "su");
+  EXPECT_EQ(op.entity, "counter/su-1");
+  auto reply = decode_admin_reply(encode(AdminReply{AdminOperationResult{false, "try again"}}));
+  ASSERT_TRUE(reply);
+  EXPECT_FALSE(std::get<AdminOperationResult>(*reply).ok);
+  EXPECT_EQ(std::get<AdminOperationResult>(*reply).message, "try again");
+}
+
 ClusterStatus sample_status() {
   ClusterStatus s{"demo", "node-1", {}};
   ServiceGroupStatus sg{"counter", "2n", false, {}, {}};

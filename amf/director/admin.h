@@ -1,0 +1,40 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace amf::director {
+
+// Administrative operations (SA Forum AMF, saAmf*AdminOp). Names as amfctl spells them.
+enum class AdminOp {
+  kLock,                 // switch the entity's assignments away (quiesce, promote, remove)
+  kUnlock,               // make it available for assignments again
+  kLockInstantiation,    // terminate a locked SU's components
+  kUnlockInstantiation,  // instantiate them again (the SU stays locked)
+  kShutdown,             // like lock, but actives finish their work first (quiescing)
+  kRepair,               // clear a disabled SU (fault, instantiation or termination failure)
+  kSiSwap,               // swap an SI's active and standby (2N, N+M: the SUs swap roles)
+};
+
+std::string_view to_string(AdminOp op);
+std::optional<AdminOp> parse_admin_op(std::string_view text);
+
+// An operator's request; `kind` is "su" or "si", `entity` the entity's id ("counter/su-1").
+// The director answers every request with exactly one AdminResult of the same id: at once
+// when it refuses, else when the operation has completed or its time limit has run out.
+struct AdminRequest {
+  std::uint64_t id = 0;
+  AdminOp op = AdminOp::kLock;
+  std::string kind;
+  std::string entity;
+};
+
+struct AdminResult {
+  std::uint64_t id = 0;
+  bool ok = false;
+  std::string message;  // on refusal: what and why, and "try again" when it is only "not now"
+};
+
+}  // namespace amf::director

@@ -1,0 +1,183 @@
+// Admin operations through the director and node director together (no I/O).
+#include <gtest/gtest.h>
+
+#include "tests/unit/support/local_cluster.h"
+#include "tests/unit/support/test_config.h"
+
+namespace amf {
+namespace {
+
+using director::AdminOp;
+using model::HaState;
+using model::TransitionReason;
+using test::comp;
+using test::si;
+using test::su;
+
+models::AssignmentTable table(test::LocalCluster& c) { return c.director().assignments(SgId("app")); }
+
+director::Director::SuView view(test::LocalCluster& c, int i) {
+  for (const auto& v : c.director().service_units()) {
+    if (v.id == su(i)) return v;
+  }
+  return {};
+}
+
+// The HA states one component was given, in order, from `from` on.
+std::vector<HaState> given(test::LocalCluster& c, int i, std::size_t from = 0) {
+  std::vector<HaState> out;
+  for (std::size_t k = from; k < c.csi_sets().size(); ++k) {
+    if (c.csi_sets()[k].comp == comp(i)) out.push_back(c.csi_sets()[k].ha);
+  }
+  return out;
+}
+
+class AdminTest : public ::testing::Test {
+ protected:
+  AdminTest() : c_(test::make_cluster({})) { c_.start(); }
+  test::LocalCluster c_;
+};
+
+TEST_F(AdminTest, LockActiveSuQuiescesItThenPromotesStandbyThenRemovesIt) {
+  const std::size_t mark = c_.csi_sets().size();
+  auto r = c_.admin(AdminOp::kLock, "su", "app/su-1");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->ok) << r->message;
+  EXPECT_EQ(given(c_, 1, mark), (std::vector<HaState>{HaState::kQuiesced}));
+  EXPECT_EQ(given(c_, 2, mark), (std::vector<HaState>{HaState::kActive}));
+  // The quiesce came first, then the promotion, which says it is a switchover.
+  EXPECT_EQ(c_.csi_sets()[mark].comp, comp(1));
+  EXPECT_EQ(c_.csi_sets()[mark + 1].reason, TransitionReason::kSwitchover);
+  EXPECT_EQ(table(c_), (models::AssignmentTable{{si(1), su(2), HaState::kActive}}));
+  EXPECT_EQ(view(c_, 1).admin, model::AdminState::kLocked);
+  EXPECT_EQ(view(c_, 1).readiness, model::ReadinessState::kOutOfService);
+  EXPECT_TRUE(c_.alive(comp(1)));  // locked, still instantiated
+}
+
+TEST_F(AdminTest, UnlockGivesTheSuItsStandbyBack) {
+  c_.admin(AdminOp::kLock, "su", "app/su-1");
+  auto r = c_.admin(AdminOp::kUnlock, "su", "app/su-1");
+  ASSERT_TRUE(r && r->ok);
+  EXPECT_EQ(table(c_), (models::AssignmentTable{{si(1), su(2), HaState::kActive},
+                                               {si(1), su(1), HaState::kStandby}}));
+}
+
+TEST_F(AdminTest, ShutdownLetsTheActiveFinishWorkFirstAndEndsLocked) {
+  const std::size_t mark = c_.csi_sets().size();
+  auto r = c_.admin(AdminOp::kShutdown, "su", "app/su-1");
+  ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
+  EXPECT_EQ(given(c_, 1, mark), (std::vector<HaState>{HaState::kQuiescing}));
+  EXPECT_EQ(view(c_, 1).admin, model::AdminState::kLocked);
+  EXPECT_EQ(table(c_), (models::AssignmentTable{{si(1), su(2), HaState::kActive}}));
+}
+
+TEST_F(AdminTest, LockInstantiationTerminatesAndUnlockInstantiationBringsItBack) {
+  c_.admin(AdminOp::kLock, "su", "app/su-2");  // the standby: simply removed
+  auto r = c_.admin(AdminOp::kLockInstantiation, "su", "app/su-2");
+  ASSERT_TRUE(r && r->ok) << r->message;
+  EXPECT_FALSE(c_.alive(comp(2)));
+  EXPECT_EQ(view(c_, 2).presence, model::PresenceState::kUninstantiated);
+  r = c_.admin(AdminOp::kUnlockInstantiation, "su", "app/su-2");
+  ASSERT_TRUE(r && r->ok) << r->message;
+  EXPECT_TRUE(c_.alive(comp(2)));
+  EXPECT_EQ(view(c_, 2).admin, model::AdminState::kLocked);
+  EXPECT_EQ(table(c_), (models::AssignmentTable{{si(1), su(1), HaState::kActive}}));
+}
+
+TEST_F(AdminTest, SiSwapSwapsActiveAndStandbyThroughQuiesce) {
+  const std::size_t mark = c_.csi_sets().size();
+  auto r = c_.admin(AdminOp::kSiSwap, "si", "app/si-1");
+  ASSERT_TRUE(r && r->ok) << r->message;
+  EXPECT_EQ(given(c_, 1, mark), (std::vector<HaState>{HaState::kQuiesced, HaState::kStandby}));
+  EXPECT_EQ(given(c_, 2, mark), (std::vector<HaState>{HaState::kActive}));
+  EXPECT_EQ(table(c_), (models::AssignmentTable{{si(1), su(2), HaState::kActive},
+                                               {si(1), su(1), HaState::kStandby}}));
+}
+
+TEST_F(AdminTest, RepairClearsALockedFaultySu) {
+  c_.admin(AdminOp::kLock, "su", "app/su-2");
+  c_.kill(comp(2));  // a locked SU is not auto-repaired
+  EXPECT_EQ(view(c_, 2).oper, model::OperState::kDisabled);
+  auto r = c_.admin(AdminOp::kRepair, "su", "app/su-2");
+  ASSERT_TRUE(r && r->ok) << r->message;
+  EXPECT_EQ(view(c_, 2).oper, model::OperState::kEnabled);
+  EXPECT_TRUE(c_.alive(comp(2)));
+}
+
+// ---- refusals: every one answered at once, nothing changed ----
+
+struct Refusal {
+  AdminOp op;
+  std::string kind, entity, message;
+};
+
+TEST_F(AdminTest, RefusalsSayWhatAndWhyAndChangeNothing) {
+  const std::vector<Refusal> cases{
+      {AdminOp::kLock, "su", "app/su-9", "lock su app/su-9: no service unit named 'app/su-9'"},
+      {AdminOp::kUnlock, "su", "app/su-1", "unlock su app/su-1: it is already unlocked"},
+      {AdminOp::kLockInstantiation, "su", "app/su-1",
+       "lock-instantiation su app/su-1: it is unlocked; lock it first"},
+      {AdminOp::kUnlockInstantiation, "su", "app/su-1",
+       "unlock-instantiation su app/su-1: it is unlocked"},
+      {AdminOp::kRepair, "su", "app/su-1", "repair su app/su-1: it is not disabled"},
+      {AdminOp::kLock, "node", "node-1",
+       "lock node node-1: this build implements lock on service units (su) only"},
+      {AdminOp::kSiSwap, "si", "app/si-7", "si-swap si app/si-7: no service instance named 'app/si-7'"},
+      {AdminOp::kSiSwap, "su", "app/su-1", "si-swap applies to a service instance (si), not su"},
+  };
+  const auto before = table(c_);
+  for (const auto& k : cases) {
+    auto r = c_.admin(k.op, k.kind, k.entity);
+    ASSERT_TRUE(r) << k.message;
+    EXPECT_FALSE(r->ok);
+    EXPECT_EQ(r->message, k.message);
+  }
+  EXPECT_EQ(table(c_), before);
+  EXPECT_EQ(view(c_, 1).admin, model::AdminState::kUnlocked);
+}
+
+TEST(AdminBusyTest, OperationOnAnSgMidTransitionIsRefusedWithTryAgain) {
+  test::LocalCluster c(test::make_cluster({}));
+  c.start();
+  c.auto_respond = false;  // the next CSI callback stays unanswered: the SG stays busy
+  c.kill(comp(1));
+  auto r = c.admin(AdminOp::kLock, "su", "app/su-2");
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->message, "lock su app/su-2: service group app is changing assignments; try again");
+  r = c.admin(AdminOp::kSiSwap, "si", "app/si-1");
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->ok);
+}
+
+TEST(AdminBusyTest, SiSwapInNoRedundancyIsRefused) {
+  test::LocalCluster c(test::make_cluster({.redundancy = model::RedundancyModel::kNoRedundancy}));
+  c.start();
+  auto r = c.admin(AdminOp::kSiSwap, "si", "app/si-1");
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->message,
+            "si-swap si app/si-1: service group app is no-redundancy: it has no standby to swap with");
+}
+
+TEST(AdminTimeoutTest, AnOperationThatCannotCompleteIsAnsweredAtItsTimeLimit) {
+  // A component allowed to take two minutes over a callback, and silent: the quiesce of the
+  // lock stays outstanding past the operation's 60 s limit.
+  auto config = std::const_pointer_cast<model::ClusterConfig>(test::make_cluster({}));
+  for (auto& su_config : config->applications[0].service_groups[0].sus) {
+    su_config.components[0].timeouts.csi_set = std::chrono::minutes(2);
+  }
+  test::LocalCluster c(config);
+  c.start();
+  c.auto_respond = false;
+  EXPECT_FALSE(c.admin(AdminOp::kLock, "su", "app/su-1"));  // not answered yet
+  c.advance(std::chrono::seconds(59));
+  EXPECT_TRUE(c.results().empty());
+  c.advance(std::chrono::seconds(1));
+  ASSERT_EQ(c.results().size(), 1u);
+  EXPECT_FALSE(c.results()[0].ok);
+  EXPECT_EQ(c.results()[0].message, "lock app/su-1 did not complete within 60 s; see amfctl events");
+}
+
+}  // namespace
+}  // namespace amf
