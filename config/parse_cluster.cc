@@ -11,7 +11,9 @@ constexpr std::string_view kDefaultAddress = "127.0.0.1";
 
 model::NodeConfig read_node(const Node& item, KnownNodes& known, bool& controller_unreadable,
                             Diagnostics& diags) {
-  MapReader r(item, item.mark, "node", {"name", "address", "controller"}, {"name"}, diags);
+  MapReader r(item, item.mark, "node",
+              {"name", "address", "controller", "su_failover_max", "su_failover_probation_ms"},
+              {"name"}, diags);
   model::NodeConfig node;
   node.address = kDefaultAddress;
   if (!r.is_mapping()) {
@@ -31,6 +33,8 @@ model::NodeConfig read_node(const Node& item, KnownNodes& known, bool& controlle
     }
     node.address = *address;
   }
+  if (auto max = r.integer("su_failover_max", 0, kMaxCount)) node.su_failover_max = *max;
+  if (auto ms = r.duration("su_failover_probation_ms")) node.su_failover_probation = *ms;
   if (auto controller = r.boolean("controller")) {
     node.controller = *controller;
   } else if (r.has("controller")) {

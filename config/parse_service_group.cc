@@ -19,6 +19,10 @@ const MapReader::Keys kSgKeys = {
     "preferred_assigned_sus",
     "max_active_sis_per_su",
     "max_standby_sis_per_su",
+    "comp_restart_max",
+    "comp_restart_probation_ms",
+    "su_restart_max",
+    "su_restart_probation_ms",
     "su_template",
     "service_units",
     "service_instances",
@@ -50,6 +54,10 @@ bool read_sg_options(const MapReader& r, model::SgConfig& sg) {
   count("preferred_assigned_sus", sg.preferred_assigned_sus);
   count("max_active_sis_per_su", sg.max_active_sis_per_su);
   count("max_standby_sis_per_su", sg.max_standby_sis_per_su);
+  count("comp_restart_max", sg.comp_restart_max);
+  count("su_restart_max", sg.su_restart_max);
+  if (auto ms = r.duration("comp_restart_probation_ms")) sg.comp_restart_probation = *ms;
+  if (auto ms = r.duration("su_restart_probation_ms")) sg.su_restart_probation = *ms;
   return r.diags().count() == errors_before;
 }
 

@@ -17,12 +17,11 @@ std::vector<std::string> unsupported_features(const model::ClusterConfig& config
     }
     for (const auto& su : sg->sus) {
       for (const auto& comp : su.components) {
-        if (comp.recovery != model::Recovery::kComponentRestart &&
-            comp.recovery != model::Recovery::kComponentFailover) {
-          out.push_back("component " + comp.id.str() + ": recovery '" +
-                        std::string(model::to_string(comp.recovery)) +
-                        "' is not implemented yet (implemented: component-restart, "
-                        "component-failover)");
+        if (comp.recovery == model::Recovery::kNodeSwitchover) {
+          out.push_back("component " + comp.id.str() +
+                        ": recovery 'node-switchover' is not implemented yet (implemented: "
+                        "component-restart, component-failover, su-restart, su-failover, "
+                        "node-failover, node-failfast)");
         }
         if (comp.health_check) {
           out.push_back("component " + comp.id.str() +

@@ -92,7 +92,7 @@ void Director::on(const SuStateReport& e, TimePoint now) {
   // The node director reports a non-instantiated SU only once none of its components runs
   // (messages.h), so its assignments are gone and its SIs can move now.
   if (su.presence != PresenceState::kInstantiated) drop_assignments(sg, e.su, e.cause, now);
-  su.repair_wanted = su.oper == model::OperState::kDisabled &&
+  su.repair_wanted = e.auto_repairable && su.oper == model::OperState::kDisabled &&
                      su.presence == PresenceState::kUninstantiated && sg.config->auto_repair &&
                      su.admin == model::AdminState::kUnlocked;
   su.repair_cause = e.cause;

@@ -21,6 +21,9 @@ struct SuStateReport {
   model::PresenceState presence;
   model::OperState oper;
   std::string cause;
+  // False after a node failover: the SU stays disabled until an operator repairs it, however
+  // its SG's auto_repair is set (repairing in a loop what the node itself broke helps nobody).
+  bool auto_repairable = true;
 };
 
 // Every CSI of `si` in `su` now has HA state `ha` (all components answered OK).

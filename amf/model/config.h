@@ -80,6 +80,14 @@ struct SgConfig {
   int preferred_assigned_sus = 0;   // N-way, N-way-active; 0: all in-service SUs
   int max_active_sis_per_su = 0;    // 0: no limit
   int max_standby_sis_per_su = 0;   // 0: no limit
+  // Recovery escalation (spec 3.11.2): more than `comp_restart_max` component restarts in one
+  // SU within the probation window escalate to an SU restart; more than `su_restart_max` SU
+  // restarts within theirs escalate to an SU failover. A window starts at the first counted
+  // recovery and the count resets when it has passed.
+  int comp_restart_max = 10;                                   // saAmfSGCompRestartMax
+  std::chrono::milliseconds comp_restart_probation{4'000};     // saAmfSGCompRestartProb
+  int su_restart_max = 10;                                     // saAmfSGSuRestartMax
+  std::chrono::milliseconds su_restart_probation{4'000};       // saAmfSGSuRestartProb
   std::vector<SuConfig> sus;
   std::vector<SiConfig> sis;
 };
@@ -95,6 +103,11 @@ struct NodeConfig {
   std::string name;
   std::string address;      // host or IP the node's amfd listens on (multi-node)
   bool controller = false;  // may run the director (system controller)
+  // More than `su_failover_max` SU failovers on this node within the probation window
+  // escalate to a node failover: every SU on the node is failed over and stays disabled until
+  // an operator repairs it.
+  int su_failover_max = 10;                                     // saAmfNodeSuFailoverMax
+  std::chrono::milliseconds su_failover_probation{1'200'000};  // saAmfNodeSuFailOverProb
 };
 
 struct ClusterConfig {

@@ -27,10 +27,13 @@ Event to_event(const director::NodeCommand& command) {
 
 NodeDirector::NodeDirector(std::shared_ptr<const model::ClusterConfig> config, NodeId self)
     : config_(std::move(config)), self_(std::move(self)) {
+  node_config_ = config_->find_node(self_);
+  AMF_ASSERT(node_config_ != nullptr);
   for (const model::SgConfig* sg : config_->service_groups()) {
     for (const auto& su : sg->sus) {
       if (su.node != self_) continue;
       sus_[su.id].config = &su;
+      sus_[su.id].sg = sg;
       for (const auto& comp : su.components) {
         CompState& state = comps_[comp.id];
         state.config = &comp;
@@ -92,6 +95,7 @@ void NodeDirector::on(const director::RepairSu& e, TimePoint now) {
       set_presence(comp, PresenceState::kUninstantiated, "repair", now);
     }
   }
+  it->second.auto_repairable = true;
   set_oper(it->second, OperState::kEnabled, "repair", now);
   on(director::InstantiateSu{e.su}, now);
 }
@@ -361,28 +365,104 @@ void NodeDirector::instantiation_attempt_failed(CompState& comp, const std::stri
 void NodeDirector::component_failed(CompState& comp, const std::string& cause, TimePoint now) {
   if (shutting_down_) return;
   notify(now, "error", comp.config->id.str(), "", "", "", cause);
-  model::Recovery recovery = comp.config->recovery;
-  if (recovery == model::Recovery::kComponentRestart && comp.config->disable_restart) {
-    recovery = model::Recovery::kComponentFailover;  // spec: disable-restart escalates
+  SuState& su = sus_.at(comp.su);
+  std::string why;
+  const model::Recovery recovery = escalate(comp, su, now, why);
+  const std::string entity =
+      recovery == model::Recovery::kComponentRestart ? comp.config->id.str() : comp.su.str();
+  notify(now, "recovery", entity, "", "", std::string(model::to_string(recovery)),
+         comp.config->id.str() + ": " + cause + (why.empty() ? "" : "; " + why));
+  switch (recovery) {
+    case model::Recovery::kComponentRestart: return restart_component(comp, cause, now);
+    case model::Recovery::kSuRestart: return restart_su(su, comp, cause, now);
+    case model::Recovery::kComponentFailover:
+    case model::Recovery::kSuFailover:
+      return fail_over_su(su, comp.config->id.str() + ": " + cause, now);
+    case model::Recovery::kNodeSwitchover:  // refused at start-up (daemon/supported.cc)
+    case model::Recovery::kNodeFailover:
+    case model::Recovery::kNodeFailfast:
+      return fail_over_node(comp.config->id.str() + ": " + cause, now);
   }
-  if (recovery == model::Recovery::kComponentRestart) {
-    notify(now, "recovery", comp.config->id.str(), "", "", "component-restart", cause);
+}
+
+model::Recovery NodeDirector::escalate(CompState& comp, SuState& su, TimePoint now,
+                                       std::string& why) {
+  using model::Recovery;
+  Recovery recovery = comp.config->recovery;
+  if (recovery == Recovery::kComponentRestart && comp.config->disable_restart) {
+    recovery = Recovery::kComponentFailover;  // spec: disable-restart turns restart into failover
+    why = "restart disabled";
+  }
+  auto window_text = [](int max, std::chrono::milliseconds probation) {
+    return "more than " + std::to_string(max) + " within " + std::to_string(probation.count()) +
+           " ms";
+  };
+  if (recovery == Recovery::kComponentRestart &&
+      su.comp_restarts.exceeded(now, su.sg->comp_restart_max, su.sg->comp_restart_probation)) {
+    recovery = Recovery::kSuRestart;
+    su.comp_restarts = {};  // the restarted SU's components start with a clean count
+    why = "escalated: component restarts " +
+          window_text(su.sg->comp_restart_max, su.sg->comp_restart_probation);
+  }
+  if (recovery == Recovery::kSuRestart &&
+      su.su_restarts.exceeded(now, su.sg->su_restart_max, su.sg->su_restart_probation)) {
+    recovery = Recovery::kSuFailover;
+    su.su_restarts = {};
+    su.comp_restarts = {};
+    why = "escalated: SU restarts " + window_text(su.sg->su_restart_max, su.sg->su_restart_probation);
+  }
+  if ((recovery == Recovery::kComponentFailover || recovery == Recovery::kSuFailover) &&
+      su_failovers_.exceeded(now, node_config_->su_failover_max,
+                             node_config_->su_failover_probation)) {
+    recovery = Recovery::kNodeFailover;
+    why = "escalated: SU failovers on node " + self_.str() + " " +
+          window_text(node_config_->su_failover_max, node_config_->su_failover_probation);
+  }
+  return recovery;
+}
+
+void NodeDirector::restart_component(CompState& comp, const std::string& cause, TimePoint now) {
+  comp.callbacks.clear();
+  comp.peer.reset();
+  comp.attempts = 0;
+  if (comp.running) {
+    set_presence(comp, PresenceState::kTerminating, cause, now);
+    comp.after_exit = AfterExit::kRestart;
+    kill(comp, now);
+  } else {
+    set_presence(comp, PresenceState::kRestarting, cause, now);
+    instantiate(comp, now);
+  }
+}
+
+// SU restart: the faulty component is cleaned up, the others terminated gracefully, and all
+// of them instantiated again; the SU keeps its assignments, which are given back to the
+// components as they register.
+void NodeDirector::restart_su(SuState& su, const CompState& faulty, const std::string& cause,
+                              TimePoint now) {
+  for (const auto& comp_config : su.config->components) {
+    CompState& comp = comps_.at(comp_config.id);
+    if (&comp == &faulty || !comp.running) {
+      restart_component(comp, cause, now);
+      continue;
+    }
     comp.callbacks.clear();
     comp.peer.reset();
     comp.attempts = 0;
-    if (comp.running) {
-      set_presence(comp, PresenceState::kTerminating, cause, now);
-      comp.after_exit = AfterExit::kRestart;
-      kill(comp, now);
-    } else {
-      set_presence(comp, PresenceState::kRestarting, cause, now);
-      instantiate(comp, now);
-    }
-    return;
+    set_presence(comp, PresenceState::kTerminating, "su-restart", now);
+    comp.after_exit = AfterExit::kRestart;
+    comp.deadline = now + comp.config->timeouts.terminate;
+    emit(SignalProcess{comp_config.id, Signal::kTerminate});
   }
-  notify(now, "recovery", comp.su.str(), "", "", std::string(model::to_string(recovery)),
-         comp.config->id.str() + ": " + cause);
-  fail_over_su(sus_.at(comp.su), comp.config->id.str() + ": " + cause, now);
+}
+
+void NodeDirector::fail_over_node(const std::string& cause, TimePoint now) {
+  notify(now, "recovery", self_.str(), "", "", "node-failover", cause);
+  for (auto& [id, su] : sus_) {
+    if (su.oper == OperState::kDisabled) continue;
+    su.auto_repairable = false;
+    fail_over_su(su, "node failover: " + cause, now);
+  }
 }
 
 void NodeDirector::fail_over_su(SuState& su, const std::string& cause, TimePoint now) {
@@ -488,7 +568,7 @@ void NodeDirector::report_sus(TimePoint now) {
            std::string(model::to_string(presence)), su.cause);
     su.reported_presence = presence;
     su.reported_oper = su.oper;
-    emit(ToDirector{director::SuStateReport{id, presence, su.oper, su.cause}});
+    emit(ToDirector{director::SuStateReport{id, presence, su.oper, su.cause, su.auto_repairable}});
   }
 }
 

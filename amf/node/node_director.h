@@ -96,7 +96,9 @@ using Effect = std::variant<StartProcess, SignalProcess, SendRegisterReply, Send
 
 // The node director core: the life cycle of this node's components (instantiate, register,
 // terminate, cleanup, each with its timeout), their CSI callbacks, error detection and the
-// local recovery (component restart; component failover hands the SU to the director).
+// local recovery with escalation (component restart -> SU restart -> SU failover -> node
+// failover, each level counted in its probation window; a failover hands the SU to the
+// director).
 //
 // Ordering rules of the effect batch: a CSI callback is emitted before any process start of
 // the same batch (a promotion is never delayed by spawning a repaired SU), and an SU is
@@ -132,6 +134,19 @@ class NodeDirector {
     TimePoint deadline;
   };
   enum class AfterExit { kNothing, kRetryInstantiate, kRestart };
+  // A probation window for recovery escalation: counts recoveries, and says when one more
+  // exceeds the maximum before the window (started by the first of them) has passed.
+  struct Window {
+    int count = 0;
+    TimePoint end{};
+    bool exceeded(TimePoint now, int max, Duration probation) {
+      if (count == 0 || now >= end) {
+        count = 0;
+        end = now + probation;
+      }
+      return ++count > max;
+    }
+  };
   struct CompState {
     const model::ComponentConfig* config = nullptr;
     SuId su;
@@ -152,6 +167,10 @@ class NodeDirector {
     model::OperState reported_oper = model::OperState::kEnabled;
     std::map<SiId, std::optional<model::HaState>> awaiting;  // director requests in progress
     std::string cause;  // why the SU last changed, for the next report
+    bool auto_repairable = true;  // false once a node failover disabled it
+    Window comp_restarts;
+    Window su_restarts;
+    const model::SgConfig* sg = nullptr;
   };
 
   void on(const director::InstantiateSu& e, TimePoint now);
@@ -169,7 +188,13 @@ class NodeDirector {
   void instantiate(CompState& comp, TimePoint now);
   void instantiation_attempt_failed(CompState& comp, const std::string& reason, TimePoint now);
   void component_failed(CompState& comp, const std::string& cause, TimePoint now);
+  // The recovery to carry out for a failure of `comp`: its recommended one, escalated when
+  // the probation windows say so (`why` then says why).
+  model::Recovery escalate(CompState& comp, SuState& su, TimePoint now, std::string& why);
+  void restart_component(CompState& comp, const std::string& cause, TimePoint now);
+  void restart_su(SuState& su, const CompState& faulty, const std::string& cause, TimePoint now);
   void fail_over_su(SuState& su, const std::string& cause, TimePoint now);
+  void fail_over_node(const std::string& cause, TimePoint now);
   void kill(CompState& comp, TimePoint now);
   // Graceful termination: SIGTERM, then cleanup when the terminate timeout runs out.
   void terminate(CompState& comp, const std::string& cause, TimePoint now);
@@ -192,6 +217,8 @@ class NodeDirector {
   NodeId self_;
   std::map<SuId, SuState> sus_;
   std::map<CompId, CompState> comps_;
+  const model::NodeConfig* node_config_ = nullptr;
+  Window su_failovers_;
   Invocation next_invocation_ = 1;
   bool shutting_down_ = false;
   std::vector<Effect> effects_;

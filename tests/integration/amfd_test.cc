@@ -336,11 +336,11 @@ TEST(AmfdCommandLineTest, CheckConfigPrintsASummary) {
 TEST(AmfdCommandLineTest, ValidConfigThatThisBuildCannotRunIsRefusedAtStart) {
   TempDir dir;
   const std::string path =
-      dir.file("nodefail.yaml", cluster_yaml(free_port(), "2n", 2, "node-failover"));
+      dir.file("nodeswitch.yaml", cluster_yaml(free_port(), "2n", 2, "node-switchover"));
   Output o = run({bin("amfd"), "--config", path, "--runtime-dir", dir.path() + "/run"},
                  {}, std::chrono::seconds(10));
   EXPECT_EQ(o.exit_code, 1);
-  EXPECT_NE(o.err.find("component counter/su-1/server: recovery 'node-failover' is not "
+  EXPECT_NE(o.err.find("component counter/su-1/server: recovery 'node-switchover' is not "
                        "implemented yet"),
             std::string::npos)
       << o.err;

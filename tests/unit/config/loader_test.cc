@@ -245,11 +245,14 @@ nodes:
     colour: red         # line 5: nothing close
 )");
   EXPECT_TRUE(has_error(diags,
-                        "unknown key 'nmae' in node; valid keys: name, address, controller; did "
-                        "you mean 'name'?",
+                        "unknown key 'nmae' in node; valid keys: name, address, controller, "
+                        "su_failover_max, su_failover_probation_ms; did you mean 'name'?",
                         3, 5));
   EXPECT_TRUE(has_error(
-      diags, "unknown key 'colour' in node; valid keys: name, address, controller", 5, 5));
+      diags,
+      "unknown key 'colour' in node; valid keys: name, address, controller, su_failover_max, "
+      "su_failover_probation_ms",
+      5, 5));
   for (const Diagnostic& d : diags) {
     if (d.line == 5) {
       EXPECT_EQ(d.message.find("did you mean"), std::string::npos) << d.message;
@@ -400,6 +403,45 @@ applications:
                         "expected an integer (milliseconds) for 'period_ms' in health_check of "
                         "component 'x', got '1.5'",
                         17, 49));
+}
+
+TEST(ConfigLoaderTest, EscalationSettingsAreReadWithDefaultsAndChecked) {
+  model::ClusterConfig config = config_of(R"(cluster: {name: c}
+nodes: [{name: n, controller: true, su_failover_max: 2, su_failover_probation_ms: 60000}]
+applications:
+  - name: a
+    service_groups:
+      - name: g
+        redundancy: 2n
+        comp_restart_max: 3
+        comp_restart_probation_ms: 1000
+        su_template: {nodes: [n, n], components: [{name: x, command: x, cs_types: [t]}]}
+        service_instances: [{name: i, csis: [{name: c, cs_type: t}]}]
+)");
+  const auto& sg = config.applications[0].service_groups[0];
+  EXPECT_EQ(sg.comp_restart_max, 3);
+  EXPECT_EQ(sg.comp_restart_probation, std::chrono::milliseconds(1000));
+  EXPECT_EQ(sg.su_restart_max, 10);  // default
+  EXPECT_EQ(sg.su_restart_probation, std::chrono::milliseconds(4000));
+  EXPECT_EQ(config.nodes[0].su_failover_max, 2);
+  EXPECT_EQ(config.nodes[0].su_failover_probation, std::chrono::milliseconds(60000));
+
+  std::vector<Diagnostic> diags = errors_of(R"(cluster: {name: c}
+nodes: [{name: n, controller: true, su_failover_max: -1}]
+applications:
+  - name: a
+    service_groups:
+      - name: g
+        redundancy: 2n
+        su_restart_probation_ms: 0
+        su_template: {nodes: [n, n], components: [{name: x, command: x, cs_types: [t]}]}
+        service_instances: [{name: i, csis: [{name: c, cs_type: t}]}]
+)");
+  EXPECT_TRUE(has_error(diags, "'su_failover_max' in node 'n' must be between 0 and", 2, 54));
+  EXPECT_TRUE(has_error(diags,
+                        "'su_restart_probation_ms' in service group 'g' must be a positive number "
+                        "of milliseconds",
+                        8, 34));
 }
 
 // ---- names ------------------------------------------------------------------------------------

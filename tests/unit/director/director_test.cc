@@ -183,11 +183,5 @@ TEST_F(DirectorTest, EmitsHaStateNotificationsWithCause) {
   EXPECT_TRUE(dropped);
 }
 
-TEST(DirectorCreateTest, RefusesUnimplementedRedundancyModel) {
-  auto created = Director::create(test::make_cluster({.redundancy = model::RedundancyModel::kNPlusM}));
-  ASSERT_FALSE(created);
-  EXPECT_NE(created.error().message().find("service group app"), std::string::npos);
-}
-
 }  // namespace
 }  // namespace amf::director
