@@ -354,7 +354,7 @@ void Daemon::start_admin_operation(const std::string& routing_id, const wire::Ad
                             wire::AdminOperationResult{false, "unknown operation '" + op.operation +
                                                                   "' (lock, unlock, lock-instantiation, "
                                                                   "unlock-instantiation, shutdown, "
-                                                                  "repair, si-swap)"});
+                                                                  "repair, si-swap, adjust)"});
   }
   if (admin_waiting_.size() >= kMaxAdminOperations) {
     return send_admin_reply(routing_id,

@@ -17,7 +17,7 @@ namespace {
 // How long an accepted operation may take before the operator is told it did not complete.
 constexpr std::chrono::seconds kAdminOpTimeout{60};
 
-constexpr std::array<std::pair<std::string_view, AdminOp>, 7> kOps{{
+constexpr std::array<std::pair<std::string_view, AdminOp>, 8> kOps{{
     {"lock", AdminOp::kLock},
     {"unlock", AdminOp::kUnlock},
     {"lock-instantiation", AdminOp::kLockInstantiation},
@@ -25,9 +25,26 @@ constexpr std::array<std::pair<std::string_view, AdminOp>, 7> kOps{{
     {"shutdown", AdminOp::kShutdown},
     {"repair", AdminOp::kRepair},
     {"si-swap", AdminOp::kSiSwap},
+    {"adjust", AdminOp::kAdjust},
 }};
 
 std::string state_text(AdminState s) { return std::string(model::to_string(s)); }
+
+// How restrictive an admin state is, for combining the levels.
+int restriction(AdminState s) {
+  switch (s) {
+    case AdminState::kUnlocked: return 0;
+    case AdminState::kShuttingDown: return 1;
+    case AdminState::kLocked: return 2;
+    case AdminState::kLockedInstantiation: return 3;
+  }
+  return 0;
+}
+
+bool settled_presence(PresenceState p) {
+  return p == PresenceState::kInstantiated || p == PresenceState::kInstantiationFailed ||
+         p == PresenceState::kTerminationFailed;
+}
 
 }  // namespace
 
@@ -45,95 +62,195 @@ std::optional<AdminOp> parse_admin_op(std::string_view text) {
   return std::nullopt;
 }
 
-void Director::on(const AdminRequest& e, TimePoint now) {
-  auto refuse = [&](std::string why) {
-    effects_.push_back(AdminResult{e.id, false, std::move(why)});
+AdminState Director::effective_admin(const SuState& su) const {
+  AdminState out = su.admin;
+  auto consider = [&](AdminState s) {
+    if (restriction(s) > restriction(out)) out = s;
   };
-  const std::string what = std::string(to_string(e.op)) + " " + e.kind + " " + e.entity;
-  if (e.op == AdminOp::kSiSwap) {
-    if (e.kind != "si") return refuse("si-swap applies to a service instance (si), not " + e.kind);
-    if (auto why = start_si_swap(e, now)) refuse(what + ": " + *why);
-    return;
-  }
-  if (e.kind != "su") {
-    return refuse(what + ": this build implements " + std::string(to_string(e.op)) +
-                  " on service units (su) only");
-  }
-  auto it = sus_.find(SuId(e.entity));
-  if (it == sus_.end()) return refuse(what + ": no service unit named '" + e.entity + "'");
-  if (auto why = refuse_su_op(e, it->second)) return refuse(what + ": " + *why);
-  start_su_op(e, it->second, now);
+  if (auto it = node_admin_.find(su.config->node); it != node_admin_.end()) consider(it->second);
+  const SgState& sg = sgs_.at(su.sg);
+  consider(sg.admin);
+  if (auto it = app_admin_.find(sg.config->app); it != app_admin_.end()) consider(it->second);
+  consider(cluster_admin_);
+  return out;
 }
 
-// Why an SU operation cannot start now, or nothing. Follows the admin state machine of the
-// spec (unlocked <-> locked <-> locked-instantiation, unlocked -> shutting-down -> locked).
-std::optional<std::string> Director::refuse_su_op(const AdminRequest& e, const SuState& su) const {
-  const std::string state = "it is " + state_text(su.admin);
+bool Director::holds_assignments(const SuId& su) const {
+  const SgState& sg = sgs_.at(sus_.at(su).sg);
+  return std::any_of(sg.current.begin(), sg.current.end(),
+                     [&](const auto& a) { return a.su == su; });
+}
+
+void Director::on(const AdminRequest& e, TimePoint now) {
+  auto refuse_with = [&](std::string why) {
+    effects_.push_back(AdminResult{e.id, false, std::move(why)});
+  };
+  const std::string what = std::string(to_string(e.op)) + " " + e.kind +
+                           (e.entity.empty() ? "" : " " + e.entity);
+  if (e.op == AdminOp::kSiSwap) {
+    if (e.kind != "si") return refuse_with("si-swap applies to a service instance (si), not " + e.kind);
+    if (auto why = start_si_swap(e, now)) refuse_with(what + ": " + *why);
+    return;
+  }
+  std::string error;
+  auto target = resolve(e, error);
+  if (!target) return refuse_with(what + ": " + error);
+  if (auto why = refuse(e, *target)) return refuse_with(what + ": " + *why);
+  start(e, *target, now);
+}
+
+// The admin state an operation changes and the SUs it reaches, or why there is none.
+std::optional<Director::AdminTarget> Director::resolve(const AdminRequest& e, std::string& error) {
+  AdminTarget t;
+  auto add_sus = [&](auto pred) {
+    for (auto& [id, su] : sus_) {
+      if (!pred(su)) continue;
+      t.sus.push_back(id);
+      t.sgs.insert(su.sg);
+    }
+  };
+  if (e.op == AdminOp::kAdjust && e.kind != "sg") {
+    error = "adjust applies to a service group (sg)";
+    return std::nullopt;
+  }
+  if (e.op == AdminOp::kRepair && e.kind != "su" && e.kind != "node") {
+    error = "repair applies to a service unit (su) or a node";
+    return std::nullopt;
+  }
+  if (e.kind == "su") {
+    auto it = sus_.find(SuId(e.entity));
+    if (it == sus_.end()) error = "no service unit named '" + e.entity + "'";
+    if (it == sus_.end()) return std::nullopt;
+    t.admin = &it->second.admin;
+    add_sus([&](const SuState& su) { return su.config->id == it->first; });
+  } else if (e.kind == "node") {
+    if (config_->find_node(NodeId(e.entity)) == nullptr) {
+      error = "no node named '" + e.entity + "'";
+      return std::nullopt;
+    }
+    t.admin = &node_admin_[NodeId(e.entity)];
+    add_sus([&](const SuState& su) { return su.config->node == NodeId(e.entity); });
+  } else if (e.kind == "sg") {
+    auto it = sgs_.find(SgId(e.entity));
+    if (it == sgs_.end()) error = "no service group named '" + e.entity + "'";
+    if (it == sgs_.end()) return std::nullopt;
+    t.admin = &it->second.admin;
+    add_sus([&](const SuState& su) { return su.sg == it->first; });
+    t.sgs.insert(it->first);
+  } else if (e.kind == "app") {
+    const bool known = std::any_of(config_->applications.begin(), config_->applications.end(),
+                                   [&](const auto& app) { return app.id == AppId(e.entity); });
+    if (!known) error = "no application named '" + e.entity + "'";
+    if (!known) return std::nullopt;
+    t.admin = &app_admin_[AppId(e.entity)];
+    add_sus([&](const SuState& su) { return sgs_.at(su.sg).config->app == AppId(e.entity); });
+  } else if (e.kind == "cluster") {
+    if (!e.entity.empty() && e.entity != config_->name) {
+      error = "the cluster is named '" + config_->name + "'";
+      return std::nullopt;
+    }
+    t.admin = &cluster_admin_;
+    add_sus([](const SuState&) { return true; });
+  } else {
+    error = "unknown entity kind '" + e.kind + "' (su, node, sg, app, cluster, si)";
+    return std::nullopt;
+  }
+  return t;
+}
+
+// Why the operation cannot start now, or nothing. The admin state machine of the spec:
+// unlocked <-> locked <-> locked-instantiation, unlocked -> shutting-down -> locked.
+std::optional<std::string> Director::refuse(const AdminRequest& e, const AdminTarget& t) const {
   for (const auto& op : admin_ops_) {
-    if (op.sg == su.sg) {
-      return "service group " + su.sg.str() + " is busy with '" +
-             std::string(to_string(op.request.op)) + " " + op.request.entity + "'; try again";
+    for (const SgId& sg : t.sgs) {
+      if (op.sgs.count(sg)) {
+        return "service group " + sg.str() + " is busy with '" + std::string(to_string(op.request.op)) +
+               " " + op.request.kind + " " + op.request.entity + "'; try again";
+      }
     }
   }
-  const bool busy = sgs_.at(su.sg).pending.size() > 0;
+  const AdminState admin = *t.admin;
+  const std::string state = "it is " + state_text(admin);
   switch (e.op) {
     case AdminOp::kLock:
-      if (su.admin == AdminState::kLocked) return "it is already locked";
-      if (su.admin == AdminState::kLockedInstantiation) return state;
+      if (admin == AdminState::kLocked) return "it is already locked";
+      if (admin == AdminState::kLockedInstantiation) return state;
       break;
     case AdminOp::kUnlock:
-      if (su.admin == AdminState::kUnlocked) return "it is already unlocked";
-      if (su.admin == AdminState::kLockedInstantiation) {
-        return state + "; unlock-instantiation first";
-      }
+      if (admin == AdminState::kUnlocked) return "it is already unlocked";
+      if (admin == AdminState::kLockedInstantiation) return state + "; unlock-instantiation first";
       break;
     case AdminOp::kLockInstantiation:
-      if (su.admin != AdminState::kLocked) return state + "; lock it first";
+      if (admin != AdminState::kLocked) return state + "; lock it first";
       break;
     case AdminOp::kUnlockInstantiation:
-      if (su.admin != AdminState::kLockedInstantiation) return state;
+      if (admin != AdminState::kLockedInstantiation) return state;
       break;
     case AdminOp::kShutdown:
-      if (su.admin != AdminState::kUnlocked) return state;
+      if (admin != AdminState::kUnlocked) return state;
       break;
-    case AdminOp::kRepair:
-      if (su.oper != model::OperState::kDisabled) return "it is not disabled";
-      if (su.presence != PresenceState::kUninstantiated &&
-          su.presence != PresenceState::kInstantiationFailed &&
-          su.presence != PresenceState::kTerminationFailed) {
-        return "it is still " + std::string(model::to_string(su.presence)) + "; try again";
+    case AdminOp::kRepair: {
+      bool any_disabled = false;
+      for (const SuId& id : t.sus) {
+        const SuState& su = sus_.at(id);
+        if (su.oper != model::OperState::kDisabled) continue;
+        any_disabled = true;
+        if (su.presence != PresenceState::kUninstantiated && !settled_presence(su.presence)) {
+          return id.str() + " is still " + std::string(model::to_string(su.presence)) + "; try again";
+        }
       }
-      return std::nullopt;  // repairing does not depend on the SG's assignments
+      if (!any_disabled) return e.kind == "su" ? "it is not disabled" : "no service unit on it is disabled";
+      return std::nullopt;  // repairing does not depend on the SGs' assignments
+    }
+    case AdminOp::kAdjust:
+      if (admin != AdminState::kUnlocked) return state;
+      break;
     case AdminOp::kSiSwap: return "si-swap applies to service instances";
   }
-  if (busy) return "service group " + su.sg.str() + " is changing assignments; try again";
+  for (const SgId& sg : t.sgs) {
+    if (!sgs_.at(sg).pending.empty()) {
+      return "service group " + sg.str() + " is changing assignments; try again";
+    }
+  }
   return std::nullopt;
 }
 
-void Director::start_su_op(const AdminRequest& e, SuState& su, TimePoint now) {
+void Director::start(const AdminRequest& e, const AdminTarget& t, TimePoint now) {
   const std::string cause = "admin " + std::string(to_string(e.op));
-  const SuId& id = su.config->id;
-  admin_ops_.push_back({e, su.sg, now + kAdminOpTimeout});
+  admin_ops_.push_back({e, t.sgs, t.sus, now + kAdminOpTimeout});
   switch (e.op) {
-    case AdminOp::kLock: set_admin(su, AdminState::kLocked, cause, now); break;
-    case AdminOp::kUnlock: set_admin(su, AdminState::kUnlocked, cause, now); break;
-    case AdminOp::kShutdown: set_admin(su, AdminState::kShuttingDown, cause, now); break;
+    case AdminOp::kLock: set_admin(e, t.admin, AdminState::kLocked, cause, now); break;
+    case AdminOp::kUnlock: set_admin(e, t.admin, AdminState::kUnlocked, cause, now); break;
+    case AdminOp::kShutdown: set_admin(e, t.admin, AdminState::kShuttingDown, cause, now); break;
     case AdminOp::kLockInstantiation:
-      set_admin(su, AdminState::kLockedInstantiation, cause, now);
-      effects_.push_back(ToNode{su.config->node, TerminateSu{id}});
+      set_admin(e, t.admin, AdminState::kLockedInstantiation, cause, now);
+      for (const SuId& id : t.sus) effects_.push_back(ToNode{sus_.at(id).config->node, TerminateSu{id}});
       break;
     case AdminOp::kUnlockInstantiation:
-      set_admin(su, AdminState::kLocked, cause, now);
-      if (su.node_up) effects_.push_back(ToNode{su.config->node, InstantiateSu{id}});
+      set_admin(e, t.admin, AdminState::kLocked, cause, now);
+      for (const SuId& id : t.sus) {
+        const SuState& su = sus_.at(id);
+        if (su.node_up && effective_admin(su) != AdminState::kLockedInstantiation) {
+          effects_.push_back(ToNode{su.config->node, InstantiateSu{id}});
+        }
+      }
       break;
     case AdminOp::kRepair:
-      su.repair_wanted = false;
-      notify(now, "recovery", id.str(), "", "disabled", "repair", cause);
-      effects_.push_back(ToNode{su.config->node, RepairSu{id}});
+      for (const SuId& id : t.sus) {
+        SuState& su = sus_.at(id);
+        if (su.oper != model::OperState::kDisabled) continue;
+        su.repair_wanted = false;
+        notify(now, "recovery", id.str(), "", "disabled", "repair", cause);
+        effects_.push_back(ToNode{su.config->node, RepairSu{id}});
+      }
+      break;
+    case AdminOp::kAdjust:
+      notify(now, "admin", e.entity, "", "", "adjust", cause);
+      sgs_.at(SgId(e.entity)).adjust = true;
       break;
     case AdminOp::kSiSwap: break;
   }
-  reevaluate(sgs_.at(su.sg), now);
+  for (const SgId& sg : t.sgs) reevaluate(sgs_.at(sg), now);
 }
 
 std::optional<std::string> Director::start_si_swap(const AdminRequest& e, TimePoint now) {
@@ -152,7 +269,7 @@ std::optional<std::string> Director::start_si_swap(const AdminRequest& e, TimePo
            std::string(model::to_string(model)) + ": it has no standby to swap with";
   }
   for (const auto& op : admin_ops_) {
-    if (op.sg == sg->config->id) return "service group is busy with another operation; try again";
+    if (op.sgs.count(sg->config->id)) return "service group is busy with another operation; try again";
   }
   if (!sg->pending.empty()) {
     return "service group " + sg->config->id.str() + " is changing assignments; try again";
@@ -164,7 +281,7 @@ std::optional<std::string> Director::start_si_swap(const AdminRequest& e, TimePo
     return a.si == si->id && a.ha == HaState::kStandby;
   });
   if (!has_active || !has_standby) return "it needs an active and a standby assignment to swap";
-  admin_ops_.push_back({e, sg->config->id, now + kAdminOpTimeout});
+  admin_ops_.push_back({e, {sg->config->id}, {}, now + kAdminOpTimeout});
   notify(now, "admin", e.entity, "", "", "si-swap", "admin si-swap");
   sg->swap = si->id;
   reevaluate(*sg, now);
@@ -173,8 +290,10 @@ std::optional<std::string> Director::start_si_swap(const AdminRequest& e, TimePo
 
 // What the SG's policy sees as current. For a pending swap the active and standby of the SI
 // trade places (in 2N and N+M the two SUs trade roles for all their SIs), so the sticky
-// policy aims at the swapped table and the director quiesces, promotes and re-assigns.
+// policy aims at the swapped table and the director quiesces, promotes and re-assigns. For a
+// pending adjust the policy sees nothing in force and so aims at the preferred SUs.
 models::AssignmentTable Director::policy_input(const SgState& sg) const {
+  if (sg.adjust) return {};
   if (!sg.swap) return sg.current;
   SuId active, standby;
   for (const auto& a : sg.current) {
@@ -196,43 +315,64 @@ models::AssignmentTable Director::policy_input(const SgState& sg) const {
   return swapped;
 }
 
-void Director::set_admin(SuState& su, AdminState admin, const std::string& cause, TimePoint now) {
-  if (su.admin == admin) return;
-  notify(now, "admin", su.config->id.str(), "", state_text(su.admin), state_text(admin), cause);
-  su.admin = admin;
-  update_readiness(su, cause, now);
+void Director::set_admin(const AdminRequest& e, AdminState* admin, AdminState to,
+                         const std::string& cause, TimePoint now) {
+  if (*admin == to) return;
+  const std::string entity = e.kind == "su" ? e.entity : e.kind + " " + e.entity;
+  notify(now, "admin", entity, "", state_text(*admin), state_text(to), cause);
+  *admin = to;
+  for (auto& [id, su] : sus_) update_readiness(su, cause, now);
 }
 
 // Whether an accepted operation has done what it set out to do; `message` says how it ended.
 bool Director::admin_op_complete(const AdminInProgress& op, std::string& message,
                                  TimePoint now) {
-  const SgState& sg = sgs_.at(op.sg);
-  if (!sg.pending.empty()) return false;
-  if (op.request.op == AdminOp::kSiSwap) return !sg.swap;
-  SuState& su = sus_.at(SuId(op.request.entity));
-  const bool holds = std::any_of(sg.current.begin(), sg.current.end(),
-                                 [&](const auto& a) { return a.su == su.config->id; });
+  for (const SgId& sg : op.sgs) {
+    if (!sgs_.at(sg).pending.empty()) return false;
+  }
+  const auto all = [&](auto pred) { return std::all_of(op.sus.begin(), op.sus.end(), pred); };
   switch (op.request.op) {
-    case AdminOp::kLock: return !holds;
+    case AdminOp::kSiSwap: return !sgs_.at(*op.sgs.begin()).swap;
+    case AdminOp::kAdjust: return !sgs_.at(*op.sgs.begin()).adjust;
+    case AdminOp::kLock: return all([&](const SuId& su) { return !holds_assignments(su); });
     case AdminOp::kUnlock: return true;
-    case AdminOp::kShutdown:
-      if (holds) return false;
-      set_admin(su, AdminState::kLocked, "shutdown complete", now);
+    case AdminOp::kShutdown: {
+      if (!all([&](const SuId& su) { return !holds_assignments(su); })) return false;
+      std::string error;
+      auto target = resolve(op.request, error);
+      if (target) set_admin(op.request, target->admin, AdminState::kLocked, "shutdown complete", now);
       return true;
-    case AdminOp::kLockInstantiation: return su.presence == PresenceState::kUninstantiated;
+    }
+    case AdminOp::kLockInstantiation:
+      return all([&](const SuId& id) {
+        const PresenceState p = sus_.at(id).presence;
+        return p == PresenceState::kUninstantiated || p == PresenceState::kTerminationFailed;
+      });
     case AdminOp::kUnlockInstantiation:
-    case AdminOp::kRepair:
-      if (su.presence == PresenceState::kInstantiated && su.oper == model::OperState::kEnabled) {
-        return true;
+    case AdminOp::kRepair: {
+      std::vector<std::string> failed;
+      for (const SuId& id : op.sus) {
+        const SuState& su = sus_.at(id);
+        const bool wanted = op.request.op == AdminOp::kRepair
+                                ? true
+                                : su.node_up && effective_admin(su) != AdminState::kLockedInstantiation;
+        if (!wanted) continue;
+        if (su.presence == PresenceState::kInstantiationFailed ||
+            su.presence == PresenceState::kTerminationFailed) {
+          failed.push_back(id.str() + " (" + std::string(model::to_string(su.presence)) + ")");
+        } else if (su.presence != PresenceState::kInstantiated &&
+                   !(op.request.op == AdminOp::kRepair && su.oper == model::OperState::kEnabled &&
+                     su.presence == PresenceState::kInstantiated)) {
+          return false;
+        }
       }
-      if (su.presence == PresenceState::kInstantiationFailed ||
-          su.presence == PresenceState::kTerminationFailed) {
-        message = "instantiation of " + su.config->id.str() + " failed (" +
-                  std::string(model::to_string(su.presence)) + "); see amfctl events";
-        return true;
+      if (!failed.empty()) {
+        message = "instantiation failed for";
+        for (const auto& f : failed) message += " " + f;
+        message += "; see amfctl events";
       }
-      return false;
-    case AdminOp::kSiSwap: return true;
+      return true;
+    }
   }
   return false;
 }
@@ -246,8 +386,9 @@ void Director::check_admin_ops(TimePoint now) {
     } else if (now >= it->deadline) {
       effects_.push_back(AdminResult{
           it->request.id, false,
-          std::string(to_string(it->request.op)) + " " + it->request.entity + " did not complete within " +
-              std::to_string(kAdminOpTimeout.count()) + " s; see amfctl events"});
+          std::string(to_string(it->request.op)) + " " + it->request.entity +
+              " did not complete within " + std::to_string(kAdminOpTimeout.count()) +
+              " s; see amfctl events"});
       it = admin_ops_.erase(it);
     } else {
       ++it;

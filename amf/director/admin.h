@@ -16,12 +16,17 @@ enum class AdminOp {
   kShutdown,             // like lock, but actives finish their work first (quiescing)
   kRepair,               // clear a disabled SU (fault, instantiation or termination failure)
   kSiSwap,               // swap an SI's active and standby (2N, N+M: the SUs swap roles)
+  kAdjust,               // move an SG's assignments to its preferred SUs (by rank)
 };
 
 std::string_view to_string(AdminOp op);
 std::optional<AdminOp> parse_admin_op(std::string_view text);
 
-// An operator's request; `kind` is "su" or "si", `entity` the entity's id ("counter/su-1").
+// An operator's request; `kind` is "su", "node", "sg", "app", "cluster" or "si", `entity`
+// the entity's id ("counter/su-1"; empty or the cluster's name for the cluster).
+// lock, unlock, shutdown, lock-instantiation and unlock-instantiation apply to su, node, sg,
+// app and cluster (an SU feels the most restrictive admin state of all the levels above it);
+// repair to su and node; si-swap to si; adjust to sg.
 // The director answers every request with exactly one AdminResult of the same id: at once
 // when it refuses, else when the operation has completed or its time limit has run out.
 struct AdminRequest {

@@ -71,7 +71,7 @@ void Director::on(const NodeUp& e, TimePoint now) {
     if (su.config->node != e.node) continue;
     su.node_up = true;
     update_readiness(su, "node " + e.node.str() + " up", now);
-    if (su.admin != model::AdminState::kLockedInstantiation &&
+    if (effective_admin(su) != model::AdminState::kLockedInstantiation &&
         su.presence == PresenceState::kUninstantiated) {
       effects_.push_back(ToNode{e.node, InstantiateSu{id}});
     }
@@ -94,7 +94,7 @@ void Director::on(const SuStateReport& e, TimePoint now) {
   if (su.presence != PresenceState::kInstantiated) drop_assignments(sg, e.su, e.cause, now);
   su.repair_wanted = e.auto_repairable && su.oper == model::OperState::kDisabled &&
                      su.presence == PresenceState::kUninstantiated && sg.config->auto_repair &&
-                     su.admin == model::AdminState::kUnlocked;
+                     effective_admin(su) == model::AdminState::kUnlocked;
   su.repair_cause = e.cause;
   reevaluate(sg, now);
 }
@@ -136,7 +136,7 @@ void Director::on(const RemovalDone& e, TimePoint now) {
 
 void Director::update_readiness(SuState& su, const std::string& cause, TimePoint now) {
   const model::ReadinessState readiness =
-      model::derive_readiness(su.admin, su.oper, su.presence, su.node_up);
+      model::derive_readiness(effective_admin(su), su.oper, su.presence, su.node_up);
   if (readiness == su.readiness) return;
   notify(now, "readiness", su.config->id.str(), "", std::string(model::to_string(su.readiness)),
          std::string(model::to_string(readiness)), cause);
@@ -192,6 +192,7 @@ void Director::issue_next_batch(SgState& sg) {
   const models::AssignmentTable target =
       sg.policy->target(*sg.config, candidates, policy_input(sg));
   sg.swap.reset();
+  sg.adjust = false;
 
   // Phase 1, release: actives that must go are quiesced (quiescing when their SU shuts down),
   // standbys that must go are removed.
@@ -199,7 +200,7 @@ void Director::issue_next_batch(SgState& sg) {
     const std::optional<HaState> wanted = ha_of(target, a.su, a.si);
     if (wanted == a.ha) continue;
     if (a.ha == HaState::kActive) {
-      const bool graceful = sus_.at(a.su).admin == model::AdminState::kShuttingDown;
+      const bool graceful = effective_admin(sus_.at(a.su)) == model::AdminState::kShuttingDown;
       sg.pending.push_back({a.su, a.si, graceful ? HaState::kQuiescing : HaState::kQuiesced});
     } else if (a.ha == HaState::kStandby && wanted != HaState::kActive) {
       sg.pending.push_back({a.su, a.si, std::nullopt});
@@ -260,7 +261,7 @@ std::vector<Director::SuView> Director::service_units() const {
   for (const model::SgConfig* sg : config_->service_groups()) {
     for (const auto& su_config : sg->sus) {
       const SuState& su = sus_.at(su_config.id);
-      out.push_back({su_config.id, sg->id, su_config.node, su.admin, su.oper, su.presence,
+      out.push_back({su_config.id, sg->id, su_config.node, effective_admin(su), su.oper, su.presence,
                      su.readiness});
     }
   }

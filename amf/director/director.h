@@ -92,9 +92,17 @@ class Director {
     SiId si;
     std::optional<model::HaState> ha;  // nullopt: removal
   };
+  // What an admin operation acts on: the admin state it changes, the SUs that feel it and
+  // their SGs.
+  struct AdminTarget {
+    model::AdminState* admin = nullptr;
+    std::vector<SuId> sus;
+    std::set<SgId> sgs;
+  };
   struct AdminInProgress {
     AdminRequest request;
-    SgId sg;
+    std::set<SgId> sgs;
+    std::vector<SuId> sus;
     TimePoint deadline;
   };
   struct SgState {
@@ -104,6 +112,8 @@ class Director {
     std::vector<PendingOp> pending;
     std::set<SiId> lost_active;  // SIs whose active was lost by a fault: next active fails over
     std::optional<SiId> swap;    // an SI swap asked for and not yet started
+    bool adjust = false;         // an SG adjust asked for and not yet started
+    model::AdminState admin = model::AdminState::kUnlocked;
   };
 
   explicit Director(std::shared_ptr<const model::ClusterConfig> config);
@@ -115,13 +125,19 @@ class Director {
   void on(const AdminRequest& e, TimePoint now);
 
   // Admin operations (admin.cc).
-  std::optional<std::string> refuse_su_op(const AdminRequest& e, const SuState& su) const;
-  void start_su_op(const AdminRequest& e, SuState& su, TimePoint now);
+  std::optional<AdminTarget> resolve(const AdminRequest& e, std::string& error);
+  std::optional<std::string> refuse(const AdminRequest& e, const AdminTarget& target) const;
+  void start(const AdminRequest& e, const AdminTarget& target, TimePoint now);
   std::optional<std::string> start_si_swap(const AdminRequest& e, TimePoint now);
-  void set_admin(SuState& su, model::AdminState admin, const std::string& cause, TimePoint now);
+  void set_admin(const AdminRequest& e, model::AdminState* admin, model::AdminState to,
+                 const std::string& cause, TimePoint now);
   bool admin_op_complete(const AdminInProgress& op, std::string& message, TimePoint now);
   void check_admin_ops(TimePoint now);
   models::AssignmentTable policy_input(const SgState& sg) const;
+  // The most restrictive of the SU's own admin state and those of its node, SG, application
+  // and the cluster: what the SU's readiness is derived from.
+  model::AdminState effective_admin(const SuState& su) const;
+  bool holds_assignments(const SuId& su) const;
 
   void update_readiness(SuState& su, const std::string& cause, TimePoint now);
   void drop_assignments(SgState& sg, const SuId& su, const std::string& cause, TimePoint now);
@@ -136,6 +152,9 @@ class Director {
   std::map<SuId, SuState> sus_;
   std::map<SgId, SgState> sgs_;
   std::vector<AdminInProgress> admin_ops_;  // at most one per SG
+  std::map<NodeId, model::AdminState> node_admin_;
+  std::map<AppId, model::AdminState> app_admin_;
+  model::AdminState cluster_admin_ = model::AdminState::kUnlocked;
   std::vector<Effect> effects_;
 };
 

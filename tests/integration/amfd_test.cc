@@ -308,6 +308,17 @@ TEST_F(AmfdTest, AdminOperationsThroughAmfctl) {
   auto [a2, s2] = settled_pair();
   EXPECT_EQ(a2, s1);
   EXPECT_EQ(s2, a1);
+
+  // The node level: locking the only node takes the service down; unlocking brings it back.
+  Output node_lock = amfctl({"lock", "node", "node-1"});
+  EXPECT_EQ(node_lock.exit_code, 0) << node_lock.err;
+  s = status();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(holder(*s, "active"), "");
+  EXPECT_EQ(amfctl({"unlock", "node", "node-1"}).exit_code, 0);
+  auto [a3, s3] = settled_pair();
+  EXPECT_FALSE(a3.empty());
+  EXPECT_EQ(amfctl({"lock", "sg"}).exit_code, 2);  // a name is needed
 }
 
 // ---- bad input at the command line ----

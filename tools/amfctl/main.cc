@@ -115,18 +115,22 @@ int main(int argc, char** argv) {
   };
   std::vector<std::unique_ptr<OpCommand>> ops;
   const std::vector<std::pair<std::string, std::string>> op_help{
-      {"lock", "switch an SU's assignments away (quiesce, promote its standby, remove)"},
-      {"unlock", "make a locked SU available for assignments again"},
-      {"lock-instantiation", "terminate a locked SU's components"},
-      {"unlock-instantiation", "instantiate a lock-instantiated SU again (it stays locked)"},
-      {"shutdown", "like lock, but the active finishes its work first (quiescing)"},
-      {"repair", "clear a disabled SU and instantiate it again"},
+      {"lock", "switch the entity's assignments away (quiesce, promote the standby, remove)"},
+      {"unlock", "make a locked entity available for assignments again"},
+      {"lock-instantiation", "terminate the components of a locked entity"},
+      {"unlock-instantiation", "instantiate them again (the entity stays locked)"},
+      {"shutdown", "like lock, but actives finish their work first (quiescing)"},
+      {"repair", "clear disabled SUs (of an su or a node) and instantiate them again"},
+      {"adjust", "move a service group's assignments to its preferred SUs (sg only)"},
   };
   for (const auto& [name, help] : op_help) {
     auto op = std::make_unique<OpCommand>();
     op->command = app.add_subcommand(name, help);
-    op->command->add_option("kind", op->kind, "entity kind: su")->required();
-    op->command->add_option("entity", op->entity, "e.g. counter/su-1")->required();
+    op->command->add_option("kind", op->kind, "su, node, sg, app or cluster")
+        ->required()
+        ->check(CLI::IsMember({"su", "node", "sg", "app", "cluster"}));
+    op->command->add_option("entity", op->entity,
+                            "e.g. counter/su-1, node-1, counter (none for the cluster)");
     ops.push_back(std::move(op));
   }
   auto swap = std::make_unique<OpCommand>();
@@ -143,6 +147,10 @@ int main(int argc, char** argv) {
   for (const auto& op : ops) {
     if (!op->command->parsed()) continue;
     const std::string name = op->command->get_name();
+    if (op->entity.empty() && op->kind != "cluster") {
+      std::cerr << "amfctl: " << name << " " << op->kind << " needs the entity's name\n";
+      return 2;
+    }
     auto result = amf::tools::run_operation(runtime_dir, {name, op->kind, op->entity});
     if (!result) {
       std::cerr << "amfctl: " << result.error().message() << "\n";
@@ -152,7 +160,8 @@ int main(int argc, char** argv) {
       std::cerr << "amfctl: " << result->message << "\n";
       return 1;
     }
-    std::cout << name << " " << op->kind << " " << op->entity << ": done\n";
+    std::cout << name << " " << op->kind << (op->entity.empty() ? "" : " " + op->entity)
+              << ": done\n";
     return 0;
   }
 

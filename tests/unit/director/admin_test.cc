@@ -120,8 +120,15 @@ TEST_F(AdminTest, RefusalsSayWhatAndWhyAndChangeNothing) {
       {AdminOp::kUnlockInstantiation, "su", "app/su-1",
        "unlock-instantiation su app/su-1: it is unlocked"},
       {AdminOp::kRepair, "su", "app/su-1", "repair su app/su-1: it is not disabled"},
-      {AdminOp::kLock, "node", "node-1",
-       "lock node node-1: this build implements lock on service units (su) only"},
+      {AdminOp::kLock, "rack", "r1",
+       "lock rack r1: unknown entity kind 'rack' (su, node, sg, app, cluster, si)"},
+      {AdminOp::kLock, "node", "node-9", "lock node node-9: no node named 'node-9'"},
+      {AdminOp::kLock, "sg", "nope", "lock sg nope: no service group named 'nope'"},
+      {AdminOp::kLock, "app", "nope", "lock app nope: no application named 'nope'"},
+      {AdminOp::kLock, "cluster", "other", "lock cluster other: the cluster is named 'test'"},
+      {AdminOp::kRepair, "sg", "app", "repair sg app: repair applies to a service unit (su) or a node"},
+      {AdminOp::kRepair, "node", "node-1", "repair node node-1: no service unit on it is disabled"},
+      {AdminOp::kAdjust, "su", "app/su-1", "adjust su app/su-1: adjust applies to a service group (sg)"},
       {AdminOp::kSiSwap, "si", "app/si-7", "si-swap si app/si-7: no service instance named 'app/si-7'"},
       {AdminOp::kSiSwap, "su", "app/su-1", "si-swap applies to a service instance (si), not su"},
   };
@@ -134,6 +141,70 @@ TEST_F(AdminTest, RefusalsSayWhatAndWhyAndChangeNothing) {
   }
   EXPECT_EQ(table(c_), before);
   EXPECT_EQ(view(c_, 1).admin, model::AdminState::kUnlocked);
+}
+
+TEST(AdminLevelsTest, LockingANodeMovesTheWorkToAnotherNode) {
+  test::LocalCluster c(test::make_cluster({.nodes = {"node-1", "node-2"}}));
+  c.start();
+  auto r = c.admin(AdminOp::kLock, "node", "node-1");
+  ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
+  EXPECT_EQ(table(c), (models::AssignmentTable{{si(1), su(2), HaState::kActive}}));
+  EXPECT_EQ(view(c, 1).admin, model::AdminState::kLocked);  // effective: its node is locked
+  r = c.admin(AdminOp::kUnlock, "node", "node-1");
+  ASSERT_TRUE(r && r->ok);
+  EXPECT_EQ(table(c), (models::AssignmentTable{{si(1), su(2), HaState::kActive},
+                                               {si(1), su(1), HaState::kStandby}}));
+}
+
+TEST(AdminLevelsTest, NodeLockInstantiationTerminatesEverySuOnIt) {
+  test::LocalCluster c(test::make_cluster({.nodes = {"node-1", "node-2"}}));
+  c.start();
+  ASSERT_TRUE(c.admin(AdminOp::kLock, "node", "node-2")->ok);
+  auto r = c.admin(AdminOp::kLockInstantiation, "node", "node-2");
+  ASSERT_TRUE(r && r->ok) << r->message;
+  EXPECT_FALSE(c.alive(comp(2)));
+  EXPECT_TRUE(c.alive(comp(1)));
+  r = c.admin(AdminOp::kUnlockInstantiation, "node", "node-2");
+  ASSERT_TRUE(r && r->ok) << r->message;
+  EXPECT_TRUE(c.alive(comp(2)));
+}
+
+TEST(AdminLevelsTest, SgAppAndClusterLocksTakeTheServiceDownAndUnlocksBringItBack) {
+  for (const std::string kind : {"sg", "app", "cluster"}) {
+    test::LocalCluster c(test::make_cluster({}));
+    c.start();
+    const std::string entity = kind == "cluster" ? "" : "app";
+    auto r = c.admin(AdminOp::kLock, kind, entity);
+    ASSERT_TRUE(r && r->ok) << kind << ": " << (r ? r->message : "no answer");
+    EXPECT_TRUE(table(c).empty()) << kind;
+    r = c.admin(AdminOp::kUnlock, kind, entity);
+    ASSERT_TRUE(r && r->ok) << kind;
+    EXPECT_EQ(table(c).size(), 2u) << kind;
+  }
+}
+
+TEST(AdminLevelsTest, ShutdownOfAnSgQuiescesGracefullyAndEndsLocked) {
+  test::LocalCluster c(test::make_cluster({}));
+  c.start();
+  const std::size_t mark = c.csi_sets().size();
+  auto r = c.admin(AdminOp::kShutdown, "sg", "app");
+  ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
+  EXPECT_EQ(given(c, 1, mark), (std::vector<HaState>{HaState::kQuiescing}));
+  EXPECT_TRUE(table(c).empty());
+  r = c.admin(AdminOp::kShutdown, "sg", "app");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->message, "shutdown sg app: it is locked");
+}
+
+TEST(AdminLevelsTest, AdjustMovesTheActiveBackToThePreferredSu) {
+  test::LocalCluster c(test::make_cluster({}));
+  c.start();
+  c.kill(comp(1));  // su-2 (rank 2) takes over; su-1 (rank 1) returns as standby
+  ASSERT_EQ(table(c).at(0).su, su(2));
+  auto r = c.admin(AdminOp::kAdjust, "sg", "app");
+  ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
+  EXPECT_EQ(table(c), (models::AssignmentTable{{si(1), su(1), HaState::kActive},
+                                               {si(1), su(2), HaState::kStandby}}));
 }
 
 TEST(AdminBusyTest, OperationOnAnSgMidTransitionIsRefusedWithTryAgain) {
