@@ -76,7 +76,7 @@ void read_health_check(const MapReader& owner, model::ComponentConfig& comp) {
   const Node* node = owner.value("health_check");
   if (node == nullptr) return;
   MapReader r(*node, owner.value_mark("health_check"), "health_check of " + owner.label(),
-              {"key", "period_ms", "max_duration_ms"}, {"key"}, owner.diags());
+              {"key", "period_ms", "max_duration_ms", "invoked_by"}, {"key"}, owner.diags());
   if (!r.is_mapping()) return;
   model::HealthCheckConfig check;
   if (auto key = r.string("key")) {
@@ -86,6 +86,14 @@ void read_health_check(const MapReader& owner, model::ComponentConfig& comp) {
   }
   if (auto ms = r.duration("period_ms")) check.period = *ms;
   if (auto ms = r.duration("max_duration_ms")) check.max_duration = *ms;
+  if (auto by = r.string("invoked_by")) {
+    if (*by == "component") {
+      check.component_invoked = true;
+    } else if (*by != "amf") {
+      r.diags().error(r.value_mark("invoked_by"), "invalid invoked_by '" + *by + "' in " +
+                                                      r.label() + "; valid values: amf, component");
+    }
+  }
   comp.health_check = std::move(check);
 }
 

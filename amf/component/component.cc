@@ -47,6 +47,12 @@ struct Handle::Impl {
       }
     } else if (const auto* remove = std::get_if<wire::CsiRemove>(&message)) {
       if (callbacks.csi_remove) callbacks.csi_remove(remove->invocation, remove->csi);
+    } else if (const auto* check = std::get_if<wire::HealthcheckCallback>(&message)) {
+      if (callbacks.healthcheck) {
+        callbacks.healthcheck(check->invocation, check->key);
+      } else {
+        (void)send(wire::Response{check->invocation, true, ""});
+      }
     }
     // Register replies outside registration and messages meant for amfd are ignored.
   }
@@ -127,6 +133,15 @@ Result<void> Handle::dispatch() {
 
 Result<void> Handle::response(Invocation invocation, bool ok, const std::string& error) {
   return impl_->send(wire::Response{invocation, ok, error});
+}
+
+Result<void> Handle::error_report(const std::string& recommended_recovery,
+                                  const std::string& reason) {
+  return impl_->send(wire::ErrorReport{recommended_recovery, reason});
+}
+
+Result<void> Handle::healthcheck_confirm(const std::string& key) {
+  return impl_->send(wire::HealthcheckConfirm{key});
 }
 
 const std::string& Handle::name() const { return impl_->name; }

@@ -27,6 +27,9 @@ struct CsiDescriptor {
 struct Callbacks {
   std::function<void(Invocation, const CsiDescriptor&)> csi_set;
   std::function<void(Invocation, const std::string& csi)> csi_remove;
+  // AMF-invoked health check (health_check with invoked_by: amf). Optional: without it the
+  // library answers "healthy" from dispatch(), which proves the component's loop is alive.
+  std::function<void(Invocation, const std::string& key)> healthcheck;
 };
 
 // A component's connection to its node director (the SA Forum AMF library handle).
@@ -59,6 +62,14 @@ class Handle {
   // Runs the callbacks of every message waiting; never blocks.
   Result<void> dispatch();
   Result<void> response(Invocation invocation, bool ok, const std::string& error = "");
+
+  // Reports the component's own failure (saAmfComponentErrorReport). `recommended_recovery`
+  // is a recovery name as in the configuration ("component-restart", "su-failover", ...) or
+  // empty for the configured one. amfd recovers the component as it would from a crash.
+  Result<void> error_report(const std::string& recommended_recovery, const std::string& reason);
+
+  // Confirms health for a component-invoked health check (invoked_by: component).
+  Result<void> healthcheck_confirm(const std::string& key);
 
   const std::string& name() const;
 

@@ -203,6 +203,9 @@ void Daemon::carry_out(const node::Effect& effect) {
     void operator()(const node::SendCsiRemove& e) {
       d.send_to_component(e.peer, wire::CsiRemove{e.invocation, e.csi.str()});
     }
+    void operator()(const node::SendHealthcheck& e) {
+      d.send_to_component(e.peer, wire::HealthcheckCallback{e.invocation, e.key});
+    }
     void operator()(const node::ToDirector& e) {
       std::visit([&](const auto& m) { d.director_.handle(m, Clock::now()); }, e.message);
     }
@@ -304,6 +307,10 @@ void Daemon::on_component_frames(std::vector<zmq::message_t>& frames) {
     post(node::ComponentRegister{peer, reg->component_name});
   } else if (const auto* resp = std::get_if<wire::Response>(&*decoded)) {
     post(node::ComponentResponse{peer, resp->invocation, resp->ok});
+  } else if (const auto* report = std::get_if<wire::ErrorReport>(&*decoded)) {
+    post(node::ComponentErrorReport{peer, report->recommended_recovery, report->reason});
+  } else if (const auto* confirm = std::get_if<wire::HealthcheckConfirm>(&*decoded)) {
+    post(node::ComponentHealthcheckConfirm{peer, confirm->key});
   } else {
     log_->warn("component socket: connection {} sent a message only amfd may send", peer);
   }

@@ -23,10 +23,6 @@ std::vector<std::string> unsupported_features(const model::ClusterConfig& config
                         "component-restart, component-failover, su-restart, su-failover, "
                         "node-failover, node-failfast)");
         }
-        if (comp.health_check) {
-          out.push_back("component " + comp.id.str() +
-                        ": health_check is not implemented yet; remove it to run this file");
-        }
       }
     }
   }

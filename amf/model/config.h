@@ -23,10 +23,14 @@ struct ComponentTimeouts {
   std::chrono::milliseconds csi_remove{5'000};    // saAmfCompCSIRmvCallbackTimeout
 };
 
+// AMF-invoked (the default): every `period` amfd asks the component, which must answer within
+// `max_duration`. Component-invoked: the component must confirm at least once every
+// `period` + `max_duration`. Either way a miss is a component failure.
 struct HealthCheckConfig {
   std::string key;
-  std::chrono::milliseconds period{10'000};
-  std::chrono::milliseconds max_duration{6'000};
+  std::chrono::milliseconds period{10'000};        // saAmfHealthcheckPeriod
+  std::chrono::milliseconds max_duration{6'000};   // saAmfHealthcheckMaxDuration
+  bool component_invoked = false;                  // SA_AMF_HEALTHCHECK_COMPONENT_INVOKED
 };
 
 struct ComponentConfig {

@@ -137,7 +137,7 @@ void NodeDirector::on(const director::RemoveHa& e, TimePoint now) {
       }
       if (comp.peer) {
         const Invocation inv = next_invocation_++;
-        comp.callbacks[inv] = {it->first, e.si, std::nullopt,
+        comp.callbacks[inv] = {CallbackKind::kCsiRemove, it->first, e.si, std::nullopt,
                                now + comp.config->timeouts.csi_remove};
         emit(SendCsiRemove{*comp.peer, inv, comp.config->id, it->first});
       }
@@ -168,8 +168,7 @@ void NodeDirector::on(const ProcessExited& e, TimePoint now) {
   CompState& comp = it->second;
   comp.running = false;
   comp.killed = false;
-  comp.peer.reset();
-  comp.callbacks.clear();
+  disconnect(comp);
   comp.deadline.reset();
   const AfterExit after = std::exchange(comp.after_exit, AfterExit::kNothing);
   const std::string cause = "process " + e.status;
@@ -230,6 +229,9 @@ void NodeDirector::on(const ComponentRegister& e, TimePoint now) {
   comp.attempts = 0;
   emit(SendRegisterReply{e.peer, true, ""});
   set_presence(comp, PresenceState::kInstantiated, "registered", now);
+  if (const auto& hc = comp.config->health_check) {
+    comp.healthcheck = now + hc->period + (hc->component_invoked ? hc->max_duration : Duration{});
+  }
   if (restarted) {
     // A restarted component gets its CSIs back, as it had them.
     for (const auto& [csi, assignment] : comp.csis) {
@@ -255,12 +257,49 @@ void NodeDirector::on(const ComponentResponse& e, TimePoint now) {
   const Callback callback = cb->second;
   comp->callbacks.erase(cb);
   if (!e.ok) {
-    const std::string what = callback.ha ? "CSI set (" +
-                                               std::string(model::to_string(*callback.ha)) + ")"
-                                         : "CSI remove";
-    return component_failed(*comp, what + " of " + callback.csi.str() + " failed", now);
+    switch (callback.kind) {
+      case CallbackKind::kCsiSet:
+        return component_failed(*comp, "CSI set (" + std::string(model::to_string(*callback.ha)) +
+                                           ") of " + callback.csi.str() + " failed",
+                                now);
+      case CallbackKind::kCsiRemove:
+        return component_failed(*comp, "CSI remove of " + callback.csi.str() + " failed", now);
+      case CallbackKind::kHealthcheck:
+        return component_failed(
+            *comp, "health check '" + comp->config->health_check->key + "' failed", now);
+    }
   }
-  complete_awaiting(sus_.at(comp->su), &callback.si);
+  if (callback.kind != CallbackKind::kHealthcheck) complete_awaiting(sus_.at(comp->su), &callback.si);
+}
+
+void NodeDirector::on(const ComponentErrorReport& e, TimePoint now) {
+  CompState* comp = find_by_peer(e.peer);
+  if (comp == nullptr) {
+    notify(now, "protocol-error", "peer " + std::to_string(e.peer), "", "", "",
+           "error report from a connection that is not a registered component");
+    return;
+  }
+  std::optional<model::Recovery> recommended;
+  if (!e.recommended_recovery.empty()) {
+    recommended = model::parse_recovery(e.recommended_recovery);
+    if (!recommended) {
+      notify(now, "protocol-error", comp->config->id.str(), "", "", "",
+             "error report recommends unknown recovery '" + e.recommended_recovery +
+                 "'; using the configured one");
+    }
+  }
+  component_failed(*comp, "error report: " + e.reason, now, recommended);
+}
+
+void NodeDirector::on(const ComponentHealthcheckConfirm& e, TimePoint now) {
+  CompState* comp = find_by_peer(e.peer);
+  const auto& hc = comp ? comp->config->health_check : std::nullopt;
+  if (comp == nullptr || !hc || !hc->component_invoked || hc->key != e.key) {
+    notify(now, "protocol-error", comp ? comp->config->id.str() : "peer " + std::to_string(e.peer),
+           "", "", "", "unexpected health check confirmation for key '" + e.key + "'");
+    return;
+  }
+  comp->healthcheck = now + hc->period + hc->max_duration;
 }
 
 void NodeDirector::on(const Shutdown&, TimePoint now) {
@@ -271,6 +310,7 @@ void NodeDirector::on(const Shutdown&, TimePoint now) {
 
 void NodeDirector::terminate(CompState& comp, const std::string& cause, TimePoint now) {
   comp.callbacks.clear();
+  comp.healthcheck.reset();
   comp.csis.clear();
   comp.after_exit = AfterExit::kNothing;
   if (!comp.running) {
@@ -292,13 +332,26 @@ void NodeDirector::tick(TimePoint now) {
   for (auto& [id, comp] : comps_) {
     for (auto cb = comp.callbacks.begin(); cb != comp.callbacks.end(); ++cb) {
       if (cb->second.deadline > now) continue;
-      const auto timeout = cb->second.ha ? comp.config->timeouts.csi_set
-                                         : comp.config->timeouts.csi_remove;
-      component_failed(comp, "no response to the CSI callback for " + cb->second.csi.str() +
-                                 " within " + ms_text(timeout),
-                       now);
+      switch (cb->second.kind) {
+        case CallbackKind::kCsiSet:
+        case CallbackKind::kCsiRemove: {
+          const bool set = cb->second.kind == CallbackKind::kCsiSet;
+          const auto timeout = set ? comp.config->timeouts.csi_set : comp.config->timeouts.csi_remove;
+          component_failed(comp, "no response to the CSI callback for " + cb->second.csi.str() +
+                                     " within " + ms_text(timeout),
+                           now);
+          break;
+        }
+        case CallbackKind::kHealthcheck:
+          component_failed(comp, "health check '" + comp.config->health_check->key +
+                                     "' not answered within " +
+                                     ms_text(comp.config->health_check->max_duration),
+                           now);
+          break;
+      }
       break;  // component_failed cleared the callbacks
     }
+    check_health(comp, now);
     if (!comp.deadline || *comp.deadline > now) continue;
     comp.deadline.reset();
     if (comp.killed) {
@@ -326,6 +379,7 @@ std::optional<TimePoint> NodeDirector::next_deadline() const {
   };
   for (const auto& [id, comp] : comps_) {
     if (comp.deadline) consider(*comp.deadline);
+    if (comp.healthcheck) consider(*comp.healthcheck);
     for (const auto& [inv, cb] : comp.callbacks) consider(cb.deadline);
   }
   return next;
@@ -362,12 +416,14 @@ void NodeDirector::instantiation_attempt_failed(CompState& comp, const std::stri
   fail_over_su(sus_.at(comp.su), "instantiation of " + comp.config->id.str() + " failed", now);
 }
 
-void NodeDirector::component_failed(CompState& comp, const std::string& cause, TimePoint now) {
+void NodeDirector::component_failed(CompState& comp, const std::string& cause, TimePoint now,
+                                    std::optional<model::Recovery> recommended) {
   if (shutting_down_) return;
   notify(now, "error", comp.config->id.str(), "", "", "", cause);
   SuState& su = sus_.at(comp.su);
   std::string why;
-  const model::Recovery recovery = escalate(comp, su, now, why);
+  const model::Recovery recovery =
+      escalate(comp, su, recommended.value_or(comp.config->recovery), now, why);
   const std::string entity =
       recovery == model::Recovery::kComponentRestart ? comp.config->id.str() : comp.su.str();
   notify(now, "recovery", entity, "", "", std::string(model::to_string(recovery)),
@@ -385,10 +441,9 @@ void NodeDirector::component_failed(CompState& comp, const std::string& cause, T
   }
 }
 
-model::Recovery NodeDirector::escalate(CompState& comp, SuState& su, TimePoint now,
-                                       std::string& why) {
+model::Recovery NodeDirector::escalate(CompState& comp, SuState& su, model::Recovery recovery,
+                                       TimePoint now, std::string& why) {
   using model::Recovery;
-  Recovery recovery = comp.config->recovery;
   if (recovery == Recovery::kComponentRestart && comp.config->disable_restart) {
     recovery = Recovery::kComponentFailover;  // spec: disable-restart turns restart into failover
     why = "restart disabled";
@@ -422,8 +477,7 @@ model::Recovery NodeDirector::escalate(CompState& comp, SuState& su, TimePoint n
 }
 
 void NodeDirector::restart_component(CompState& comp, const std::string& cause, TimePoint now) {
-  comp.callbacks.clear();
-  comp.peer.reset();
+  disconnect(comp);
   comp.attempts = 0;
   if (comp.running) {
     set_presence(comp, PresenceState::kTerminating, cause, now);
@@ -446,8 +500,7 @@ void NodeDirector::restart_su(SuState& su, const CompState& faulty, const std::s
       restart_component(comp, cause, now);
       continue;
     }
-    comp.callbacks.clear();
-    comp.peer.reset();
+    disconnect(comp);
     comp.attempts = 0;
     set_presence(comp, PresenceState::kTerminating, "su-restart", now);
     comp.after_exit = AfterExit::kRestart;
@@ -471,8 +524,7 @@ void NodeDirector::fail_over_su(SuState& su, const std::string& cause, TimePoint
   for (const auto& comp_config : su.config->components) {
     CompState& comp = comps_.at(comp_config.id);
     comp.csis.clear();
-    comp.callbacks.clear();
-    comp.peer.reset();
+    disconnect(comp);
     comp.after_exit = AfterExit::kNothing;
     if (comp.running) {
       if (comp.presence != PresenceState::kTerminating) {
@@ -485,6 +537,30 @@ void NodeDirector::fail_over_su(SuState& su, const std::string& cause, TimePoint
       set_presence(comp, PresenceState::kUninstantiated, cause, now);
     }
   }
+}
+
+void NodeDirector::disconnect(CompState& comp) {
+  comp.callbacks.clear();
+  comp.peer.reset();
+  comp.healthcheck.reset();
+}
+
+void NodeDirector::check_health(CompState& comp, TimePoint now) {
+  const auto& hc = comp.config->health_check;
+  if (!hc || !comp.healthcheck || *comp.healthcheck > now || !comp.peer) return;
+  if (hc->component_invoked) {
+    return component_failed(comp, "no health check confirmation for '" + hc->key + "' within " +
+                                      ms_text(hc->period + hc->max_duration),
+                            now);
+  }
+  comp.healthcheck = now + hc->period;
+  for (const auto& [inv, cb] : comp.callbacks) {
+    if (cb.kind == CallbackKind::kHealthcheck) return;  // the previous one is still running
+  }
+  const Invocation inv = next_invocation_++;
+  comp.callbacks[inv] = {CallbackKind::kHealthcheck, CsiId(), SiId(), std::nullopt,
+                         now + hc->max_duration};
+  emit(SendHealthcheck{*comp.peer, inv, comp.config->id, hc->key});
 }
 
 void NodeDirector::kill(CompState& comp, TimePoint now) {
@@ -504,7 +580,7 @@ void NodeDirector::send_csi_set(CompState& comp, const CsiId& csi,
     if (c.id == csi) attributes = c.attributes;
   }
   const Invocation inv = next_invocation_++;
-  comp.callbacks[inv] = {csi, si, ha, now + comp.config->timeouts.csi_set};
+  comp.callbacks[inv] = {CallbackKind::kCsiSet, csi, si, ha, now + comp.config->timeouts.csi_set};
   emit(SendCsiSet{*comp.peer, inv, comp.config->id, csi, ha, reason, std::move(attributes)});
 }
 

@@ -44,13 +44,26 @@ struct ComponentResponse {
   Invocation invocation;
   bool ok;
 };
+// The component reports its own failure; `recommended_recovery` is a recovery name as in the
+// configuration, or empty for the component's configured recovery.
+struct ComponentErrorReport {
+  PeerId peer;
+  std::string recommended_recovery;
+  std::string reason;
+};
+// A component-invoked health check confirmation.
+struct ComponentHealthcheckConfirm {
+  PeerId peer;
+  std::string key;
+};
 
 // Terminate every component of the node (amfd is stopping).
 struct Shutdown {};
 
 using Event = std::variant<director::InstantiateSu, director::TerminateSu, director::RepairSu,
-                           director::AssignHa, director::RemoveHa, ProcessStarted, ProcessStartFailed, ProcessExited,
-                           ComponentRegister, ComponentResponse, Shutdown>;
+                           director::AssignHa, director::RemoveHa, ProcessStarted,
+                           ProcessStartFailed, ProcessExited, ComponentRegister, ComponentResponse,
+                           ComponentErrorReport, ComponentHealthcheckConfirm, Shutdown>;
 
 Event to_event(const director::NodeCommand& command);
 
@@ -87,12 +100,19 @@ struct SendCsiRemove {
   CompId comp;
   CsiId csi;
 };
+// An AMF-invoked health check; the component answers with a ComponentResponse.
+struct SendHealthcheck {
+  PeerId peer;
+  Invocation invocation;
+  CompId comp;
+  std::string key;
+};
 struct ToDirector {
   std::variant<director::SuStateReport, director::AssignmentDone, director::RemovalDone> message;
 };
 
 using Effect = std::variant<StartProcess, SignalProcess, SendRegisterReply, SendCsiSet,
-                            SendCsiRemove, ToDirector, model::Notification>;
+                            SendCsiRemove, SendHealthcheck, ToDirector, model::Notification>;
 
 // The node director core: the life cycle of this node's components (instantiate, register,
 // terminate, cleanup, each with its timeout), their CSI callbacks, error detection and the
@@ -127,10 +147,12 @@ class NodeDirector {
   bool stopped() const;
 
  private:
+  enum class CallbackKind { kCsiSet, kCsiRemove, kHealthcheck };
   struct Callback {
-    CsiId csi;
-    SiId si;
-    std::optional<model::HaState> ha;  // nullopt: CSI remove
+    CallbackKind kind;
+    CsiId csi;  // CSI callbacks only
+    SiId si;    // CSI callbacks only
+    std::optional<model::HaState> ha;  // CSI set only
     TimePoint deadline;
   };
   enum class AfterExit { kNothing, kRetryInstantiate, kRestart };
@@ -159,6 +181,9 @@ class NodeDirector {
     AfterExit after_exit = AfterExit::kNothing;
     std::map<CsiId, std::pair<SiId, model::HaState>> csis;  // assigned (acked or not)
     std::map<Invocation, Callback> callbacks;               // outstanding
+    // Health check: AMF-invoked, when to ask next; component-invoked, when the next
+    // confirmation is due. Set while the component is registered.
+    std::optional<TimePoint> healthcheck;
   };
   struct SuState {
     const model::SuConfig* config = nullptr;
@@ -183,14 +208,21 @@ class NodeDirector {
   void on(const ProcessExited& e, TimePoint now);
   void on(const ComponentRegister& e, TimePoint now);
   void on(const ComponentResponse& e, TimePoint now);
+  void on(const ComponentErrorReport& e, TimePoint now);
+  void on(const ComponentHealthcheckConfirm& e, TimePoint now);
   void on(const Shutdown& e, TimePoint now);
 
   void instantiate(CompState& comp, TimePoint now);
   void instantiation_attempt_failed(CompState& comp, const std::string& reason, TimePoint now);
-  void component_failed(CompState& comp, const std::string& cause, TimePoint now);
-  // The recovery to carry out for a failure of `comp`: its recommended one, escalated when
-  // the probation windows say so (`why` then says why).
-  model::Recovery escalate(CompState& comp, SuState& su, TimePoint now, std::string& why);
+  void component_failed(CompState& comp, const std::string& cause, TimePoint now,
+                        std::optional<model::Recovery> recommended = std::nullopt);
+  // The recovery to carry out for a failure of `comp`: `recovery` (its configured one, or the
+  // one it recommended), escalated when the probation windows say so (`why` then says why).
+  model::Recovery escalate(CompState& comp, SuState& su, model::Recovery recovery,
+                           TimePoint now, std::string& why);
+  // Forget the component's connection: outstanding callbacks and health checks go with it.
+  void disconnect(CompState& comp);
+  void check_health(CompState& comp, TimePoint now);
   void restart_component(CompState& comp, const std::string& cause, TimePoint now);
   void restart_su(SuState& su, const CompState& faulty, const std::string& cause, TimePoint now);
   void fail_over_su(SuState& su, const std::string& cause, TimePoint now);

@@ -195,6 +195,15 @@ std::string encode(const ComponentMessage& message) {
       env.mutable_response()->set_ok(m.ok);
       env.mutable_response()->set_error(m.error);
     }
+    void operator()(const ErrorReport& m) {
+      env.mutable_error_report()->set_recommended_recovery(m.recommended_recovery);
+      env.mutable_error_report()->set_reason(m.reason);
+    }
+    void operator()(const HealthcheckCallback& m) {
+      env.mutable_healthcheck()->set_invocation(m.invocation);
+      env.mutable_healthcheck()->set_key(m.key);
+    }
+    void operator()(const HealthcheckConfirm& m) { env.mutable_healthcheck_confirm()->set_key(m.key); }
   };
   std::visit(Visitor{env}, message);
   return env.SerializeAsString();
@@ -224,6 +233,12 @@ Result<ComponentMessage> decode_component_message(std::string_view bytes) {
     case pb::ComponentEnvelope::kResponse:
       return Response{env->response().invocation(), env->response().ok(),
                       env->response().error()};
+    case pb::ComponentEnvelope::kErrorReport:
+      return ErrorReport{env->error_report().recommended_recovery(), env->error_report().reason()};
+    case pb::ComponentEnvelope::kHealthcheck:
+      return HealthcheckCallback{env->healthcheck().invocation(), env->healthcheck().key()};
+    case pb::ComponentEnvelope::kHealthcheckConfirm:
+      return HealthcheckConfirm{env->healthcheck_confirm().key()};
     case pb::ComponentEnvelope::BODY_NOT_SET: break;
   }
   return fail("component message has no body");

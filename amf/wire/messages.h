@@ -39,7 +39,19 @@ struct Response {
   bool ok = false;
   std::string error;
 };
-using ComponentMessage = std::variant<RegisterRequest, RegisterReply, CsiSet, CsiRemove, Response>;
+struct ErrorReport {
+  std::string recommended_recovery;  // empty: the component's configured recovery
+  std::string reason;
+};
+struct HealthcheckCallback {
+  std::uint64_t invocation = 0;
+  std::string key;
+};
+struct HealthcheckConfirm {
+  std::string key;
+};
+using ComponentMessage = std::variant<RegisterRequest, RegisterReply, CsiSet, CsiRemove, Response,
+                                      ErrorReport, HealthcheckCallback, HealthcheckConfirm>;
 
 // ---- admin channel ----
 struct StatusRequest {};

@@ -1,4 +1,5 @@
 // The real amfd, amfctl and demo component, on loopback and temp directories.
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -319,6 +320,63 @@ TEST_F(AmfdTest, AdminOperationsThroughAmfctl) {
   auto [a3, s3] = settled_pair();
   EXPECT_FALSE(a3.empty());
   EXPECT_EQ(amfctl({"lock", "sg"}).exit_code, 2);  // a name is needed
+}
+
+// Sends one line to the demo counter on 127.0.0.1:port; the reply, or "" if none.
+std::string ask(int port, const std::string& line) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string reply;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    const std::string out = line + "\n";
+    char buf[128];
+    if (::write(fd, out.data(), out.size()) == static_cast<ssize_t>(out.size())) {
+      const ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n > 0) reply.assign(buf, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fd);
+  return reply;
+}
+
+TEST_F(AmfdTest, HungActiveIsCaughtByItsHealthCheckAndFailedOver) {
+  const int port = free_port();
+  std::string yaml = cluster_yaml(port);
+  const std::string recovery_line = "              recovery: component-failover\n";
+  yaml.replace(yaml.find(recovery_line), recovery_line.size(),
+               recovery_line +
+                   "              health_check: {key: alive, period_ms: 200, max_duration_ms: 200}\n");
+  start(yaml);
+  auto [active, standby] = settled_pair();
+  ASSERT_FALSE(active.empty());
+  EXPECT_EQ(ask(port, "HANG"), "hanging\n");  // the process lives on, its loop is stuck
+  EXPECT_TRUE(eventually([&] {
+    auto s = status();
+    return s && holder(*s, "active") == standby && holder(*s, "standby") == active;
+  })) << "the hung active was not failed over";
+  Output events = run({bin("amfctl"), "--runtime-dir", runtime(), "events"});
+  EXPECT_NE(events.out.find("health check 'alive' not answered within 200 ms"), std::string::npos)
+      << events.out;
+}
+
+TEST_F(AmfdTest, ComponentErrorReportFailsItOver) {
+  const int port = free_port();
+  start(cluster_yaml(port));
+  auto [active, standby] = settled_pair();
+  ASSERT_FALSE(active.empty());
+  EXPECT_EQ(ask(port, "FAIL"), "reporting an error\n");
+  EXPECT_TRUE(eventually([&] {
+    auto s = status();
+    return s && holder(*s, "active") == standby && holder(*s, "standby") == active;
+  }));
+  Output events = run({bin("amfctl"), "--runtime-dir", runtime(), "events"});
+  EXPECT_NE(events.out.find("error report: asked to fail by a client"), std::string::npos)
+      << events.out;
 }
 
 // ---- bad input at the command line ----

@@ -7,6 +7,8 @@
 // a stand-in for the checkpoint service until that exists. A standby does not own the
 // service address; a connection still open to an instance that is no longer active is
 // answered "ERR not active" for every command.
+// Fault hooks for drills and tests: HANG stops the component's loop for good (only a health
+// check can notice), FAIL makes it report an error to amfd recommending a failover.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -39,6 +41,8 @@ struct Counter {
   std::string state_file;
   long value = 0;
   int listener = -1;
+  bool hang_requested = false;  // stop serving and dispatching: only a health check sees it
+  bool fail_requested = false;  // report an error to amfd (recommending a failover)
   std::map<int, std::string> clients;  // fd -> bytes read, not yet a full line
 
   void load() {
@@ -82,12 +86,16 @@ struct Counter {
   std::string answer(const std::string& line) {
     if (ha != amf::model::HaState::kActive) return "ERR not active";
     if (line == "GET") return std::to_string(value);
+    if (line == "HANG") hang_requested = true;  // fault injection for drills and tests
+    if (line == "HANG") return "hanging";
+    if (line == "FAIL") fail_requested = true;
+    if (line == "FAIL") return "reporting an error";
     if (line == "INC") {
       ++value;
       if (!save()) return "ERR cannot save state";
       return std::to_string(value);
     }
-    return "ERR unknown command (INC or GET)";
+    return "ERR unknown command (INC, GET, HANG or FAIL)";
   }
 
   void serve(int fd) {
@@ -181,6 +189,11 @@ int main() {
         counter.serve(fds[i].fd);
       }
     }
+    if (counter.fail_requested) {
+      counter.fail_requested = false;
+      (void)handle->error_report("component-failover", "asked to fail by a client");
+    }
+    while (counter.hang_requested && !g_stop) ::pause();  // hung: only a signal ends this
   }
   std::cerr << "terminating" << std::endl;
   return 0;

@@ -75,6 +75,7 @@ class LocalCluster {
   }
 
   const std::vector<director::AdminResult>& results() const { return results_; }
+  int healthchecks() const { return healthchecks_; }
   director::Director& director() { return director_; }
   node::NodeDirector& node(const std::string& name) { return nodes_.at(NodeId(name)); }
   const std::vector<model::Notification>& notifications() const { return notes_; }
@@ -148,6 +149,10 @@ class LocalCluster {
   void on_effect(const NodeId& id, const node::SendCsiRemove& e) {
     if (auto_respond) queue_.push_back({id, node::ComponentResponse{e.peer, e.invocation, true}});
   }
+  void on_effect(const NodeId& id, const node::SendHealthcheck& e) {
+    ++healthchecks_;
+    if (auto_respond) queue_.push_back({id, node::ComponentResponse{e.peer, e.invocation, true}});
+  }
   void on_effect(const NodeId&, const node::ToDirector& e) {
     std::visit([&](const auto& m) { director_.handle(m, now_); }, e.message);
   }
@@ -165,6 +170,7 @@ class LocalCluster {
   std::vector<node::SendCsiSet> csi_sets_;
   std::vector<director::AdminResult> results_;
   std::uint64_t next_admin_id_ = 1;
+  int healthchecks_ = 0;
 };
 
 }  // namespace amf::test

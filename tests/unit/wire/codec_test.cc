@@ -46,6 +46,16 @@ TEST(CodecTest, CsiRemoveAndResponseRoundTrip) {
   EXPECT_EQ(r.error, "busy");
 }
 
+TEST(CodecTest, ErrorReportAndHealthchecksRoundTrip) {
+  auto report = round_trip_component(ErrorReport{"su-restart", "lost its database"});
+  EXPECT_EQ(report.recommended_recovery, "su-restart");
+  EXPECT_EQ(report.reason, "lost its database");
+  auto hc = round_trip_component(HealthcheckCallback{12, "alive"});
+  EXPECT_EQ(hc.invocation, 12u);
+  EXPECT_EQ(hc.key, "alive");
+  EXPECT_EQ(round_trip_component(HealthcheckConfirm{"alive"}).key, "alive");
+}
+
 TEST(CodecTest, MalformedBytesAreAnErrorNotACrash) {
   auto decoded = decode_component_message(std::string("\xff\xff\xff\xff garbage", 12));
   ASSERT_FALSE(decoded);
