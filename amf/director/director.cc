@@ -90,8 +90,16 @@ void Director::on(const SuStateReport& e, TimePoint now) {
   su.oper = e.oper;
   update_readiness(su, e.cause, now);
   // The node director reports a non-instantiated SU only once none of its components runs
-  // (messages.h), so its assignments are gone and its SIs can move now.
-  if (su.presence != PresenceState::kInstantiated) drop_assignments(sg, e.su, e.cause, now);
+  // (messages.h), so its assignments are gone and its SIs can move now. Not after a failed
+  // cleanup: a process that survived it may still act on its assignments, so they stay, and
+  // their SIs are not moved anywhere, until an operator repairs the SU (spec 3.12.1.3).
+  if (su.presence == PresenceState::kTerminationFailed) {
+    notify(now, "error", e.su.str(), "", "", "",
+           "cleanup failed: its SIs stay assigned to it and are not failed over until it is "
+           "repaired (amfctl repair su " + e.su.str() + ")");
+  } else if (su.presence != PresenceState::kInstantiated) {
+    drop_assignments(sg, e.su, e.cause, now);
+  }
   su.repair_wanted = e.auto_repairable && su.oper == model::OperState::kDisabled &&
                      su.presence == PresenceState::kUninstantiated && sg.config->auto_repair &&
                      effective_admin(su) == model::AdminState::kUnlocked;
@@ -189,14 +197,22 @@ void Director::issue_next_batch(SgState& sg) {
     candidates.push_back(
         {su_config.id, su_config.rank, su.readiness == model::ReadinessState::kInService});
   }
-  const models::AssignmentTable target =
-      sg.policy->target(*sg.config, candidates, policy_input(sg));
+  models::AssignmentTable target = sg.policy->target(*sg.config, candidates, policy_input(sg));
   sg.swap.reset();
   sg.adjust = false;
 
+  // SIs held by an SU whose cleanup failed are frozen: nothing about them changes.
+  std::set<SiId> frozen;
+  for (const auto& a : sg.current) {
+    if (sus_.at(a.su).presence == PresenceState::kTerminationFailed) frozen.insert(a.si);
+  }
+  target.erase(std::remove_if(target.begin(), target.end(),
+                              [&](const auto& a) { return frozen.count(a.si) > 0; }),
+               target.end());
   // Phase 1, release: actives that must go are quiesced (quiescing when their SU shuts down),
   // standbys that must go are removed.
   for (const auto& a : sg.current) {
+    if (frozen.count(a.si)) continue;
     const std::optional<HaState> wanted = ha_of(target, a.su, a.si);
     if (wanted == a.ha) continue;
     if (a.ha == HaState::kActive) {
@@ -216,7 +232,7 @@ void Director::issue_next_batch(SgState& sg) {
   }
   if (sg.pending.empty()) {
     for (const auto& a : sg.current) {
-      if (a.ha != HaState::kQuiesced) continue;
+      if (a.ha != HaState::kQuiesced || frozen.count(a.si)) continue;
       const std::optional<HaState> wanted = ha_of(target, a.su, a.si);
       sg.pending.push_back({a.su, a.si, wanted == HaState::kStandby ? wanted : std::nullopt});
     }

@@ -80,5 +80,28 @@ TEST(FailoverTest, SilentStandbyIsCleanedUpAndRetried) {
                                                {si(1), su(2), HaState::kStandby}}));
 }
 
+TEST(FailoverTest, SisOfAnSuWhoseCleanupFailedAreNeverFailedOverUntilRepaired) {
+  test::LocalCluster c(test::make_cluster({}));
+  c.start();
+  c.unkillable.insert(comp(1));
+  c.auto_respond = false;
+  c.advance(std::chrono::milliseconds(1));
+  // The active stops answering; its cleanup (SIGKILL) does not end it.
+  c.to_node(NodeId("node-1"), node::ComponentErrorReport{*c.peer(comp(1)), "", "wedged"});
+  c.run();
+  c.auto_respond = true;
+  c.advance(std::chrono::milliseconds(5'000));  // cleanup timeout: termination-failed
+  EXPECT_EQ(table(c), (models::AssignmentTable{{si(1), su(1), HaState::kActive},
+                                               {si(1), su(2), HaState::kStandby}}))
+      << "the SI must not move while the old active may still run";
+  // Once the operator has made sure the process is gone, repair lets the SI move.
+  c.unkillable.clear();
+  c.kill(comp(1));
+  auto r = c.admin(director::AdminOp::kRepair, "su", "app/su-1");
+  ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
+  EXPECT_EQ(table(c), (models::AssignmentTable{{si(1), su(2), HaState::kActive},
+                                               {si(1), su(1), HaState::kStandby}}));
+}
+
 }  // namespace
 }  // namespace amf

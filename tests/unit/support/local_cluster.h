@@ -3,6 +3,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <memory>
 #include <string>
 #include <variant>
@@ -91,6 +92,7 @@ class LocalCluster {
 
   bool auto_register = true;
   bool auto_respond = true;
+  std::set<CompId> unkillable;  // processes that survive every signal
 
  private:
   NodeId node_of(const CompId& comp) {
@@ -135,7 +137,7 @@ class LocalCluster {
     }
   }
   void on_effect(const NodeId& id, const node::SignalProcess& e) {
-    if (!alive_[e.comp]) return;
+    if (!alive_[e.comp] || unkillable.count(e.comp)) return;
     alive_[e.comp] = false;
     queue_.push_back({id, node::ProcessExited{e.comp, e.signal == node::Signal::kKill
                                                           ? "killed by signal 9"
