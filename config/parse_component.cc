@@ -101,6 +101,7 @@ void read_health_check(const MapReader& owner, model::ComponentConfig& comp) {
 model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnostics& diags) {
   MapReader r(node, node.mark, "component",
               {"name", "command", "args", "env", "cs_types", "recovery", "instantiate_retries",
+               "instantiate_retries_with_delay", "instantiate_delay_ms",
                "disable_restart", "timeouts", "health_check"},
               {"name", "command", "cs_types"}, diags);
   model::ComponentConfig comp;
@@ -119,6 +120,10 @@ model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnos
   if (auto env = r.string_map("env", env_name_problem)) comp.env = std::move(*env);
   read_cs_types(r, comp);
   read_recovery(r, comp);
+  if (auto retries = r.integer("instantiate_retries_with_delay", 0, kMaxCount)) {
+    comp.instantiate_retries_with_delay = *retries;
+  }
+  if (auto ms = r.duration("instantiate_delay_ms")) comp.instantiate_delay = *ms;
   if (auto retries = r.integer("instantiate_retries", 0, kMaxCount)) {
     comp.instantiate_retries = *retries;
   }

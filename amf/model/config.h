@@ -43,6 +43,8 @@ struct ComponentConfig {
   ComponentTimeouts timeouts;
   Recovery recovery = Recovery::kComponentFailover;  // saAmfCompRecoveryOnError
   int instantiate_retries = 2;  // saAmfCompNumMaxInstantiateWithoutDelay
+  int instantiate_retries_with_delay = 0;  // saAmfCompNumMaxInstantiateWithDelay
+  std::chrono::milliseconds instantiate_delay{10'000};  // saAmfCompDelayBetweenInstantiateAttempts
   bool disable_restart = false;  // saAmfCompDisableRestart
   std::optional<HealthCheckConfig> health_check;
 };

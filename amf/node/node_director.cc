@@ -311,6 +311,7 @@ void NodeDirector::on(const Shutdown&, TimePoint now) {
 void NodeDirector::terminate(CompState& comp, const std::string& cause, TimePoint now) {
   comp.callbacks.clear();
   comp.healthcheck.reset();
+  comp.retry_at.reset();
   comp.csis.clear();
   comp.after_exit = AfterExit::kNothing;
   if (!comp.running) {
@@ -352,6 +353,10 @@ void NodeDirector::tick(TimePoint now) {
       break;  // component_failed cleared the callbacks
     }
     check_health(comp, now);
+    if (comp.retry_at && *comp.retry_at <= now) {
+      comp.retry_at.reset();
+      instantiate(comp, now);
+    }
     if (!comp.deadline || *comp.deadline > now) continue;
     comp.deadline.reset();
     if (comp.killed) {
@@ -380,6 +385,7 @@ std::optional<TimePoint> NodeDirector::next_deadline() const {
   for (const auto& [id, comp] : comps_) {
     if (comp.deadline) consider(*comp.deadline);
     if (comp.healthcheck) consider(*comp.healthcheck);
+    if (comp.retry_at) consider(*comp.retry_at);
     for (const auto& [inv, cb] : comp.callbacks) consider(cb.deadline);
   }
   return next;
@@ -409,6 +415,15 @@ void NodeDirector::instantiation_attempt_failed(CompState& comp, const std::stri
   }
   if (comp.attempts <= comp.config->instantiate_retries && !shutting_down_) {
     instantiate(comp, now);
+    return;
+  }
+  if (comp.attempts <= comp.config->instantiate_retries + comp.config->instantiate_retries_with_delay &&
+      !shutting_down_) {
+    comp.deadline.reset();
+    comp.retry_at = now + comp.config->instantiate_delay;
+    notify(now, "recovery", comp.config->id.str(), "", "", "instantiate-later",
+           "attempt " + std::to_string(comp.attempts + 1) + " in " +
+               ms_text(comp.config->instantiate_delay));
     return;
   }
   set_presence(comp, PresenceState::kInstantiationFailed,
@@ -543,6 +558,7 @@ void NodeDirector::disconnect(CompState& comp) {
   comp.callbacks.clear();
   comp.peer.reset();
   comp.healthcheck.reset();
+  comp.retry_at.reset();
 }
 
 void NodeDirector::check_health(CompState& comp, TimePoint now) {

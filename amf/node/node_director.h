@@ -184,6 +184,7 @@ class NodeDirector {
     // Health check: AMF-invoked, when to ask next; component-invoked, when the next
     // confirmation is due. Set while the component is registered.
     std::optional<TimePoint> healthcheck;
+    std::optional<TimePoint> retry_at;  // a delayed instantiation attempt is due then
   };
   struct SuState {
     const model::SuConfig* config = nullptr;

@@ -222,6 +222,27 @@ TEST_F(NodeDirectorTest, InstantiationTimeoutRetriesThenFailsTheSu) {
   EXPECT_EQ(r[0].oper, OperState::kDisabled);
 }
 
+TEST_F(NodeDirectorTest, RetriesWithDelayComeAfterTheImmediateOnes) {
+  auto config = std::const_pointer_cast<model::ClusterConfig>(
+      test::make_cluster({.instantiate_retries = 1}));
+  auto& c = config->applications[0].service_groups[0].sus[0].components[0];
+  c.instantiate_retries_with_delay = 1;
+  c.instantiate_delay = std::chrono::milliseconds(3'000);
+  nd_.emplace(config, NodeId("node-1"));
+  handle(director::InstantiateSu{su(1)});
+  // Attempt 1 fails: attempt 2 at once.
+  EXPECT_EQ(only<StartProcess>(handle(ProcessStartFailed{comp(1), "busy"})).size(), 1u);
+  // Attempt 2 fails: attempt 3 only after the delay.
+  EXPECT_TRUE(only<StartProcess>(handle(ProcessStartFailed{comp(1), "busy"})).empty());
+  EXPECT_EQ(nd_->next_deadline(), now_ + std::chrono::milliseconds(3'000));
+  EXPECT_TRUE(only<StartProcess>(advance(std::chrono::milliseconds(2'999))).empty());
+  EXPECT_EQ(only<StartProcess>(advance(std::chrono::milliseconds(1))).size(), 1u);
+  // Attempt 3 fails: nothing is left.
+  auto r = reports(handle(ProcessStartFailed{comp(1), "busy"}));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].presence, PresenceState::kInstantiationFailed);
+}
+
 TEST_F(NodeDirectorTest, StartFailureCountsAsFailedAttempt) {
   make({.instantiate_retries = 0});
   handle(director::InstantiateSu{su(1)});
