@@ -13,6 +13,7 @@ const MapReader::Keys kSgKeys = {
     "redundancy",
     "auto_repair",
     "auto_adjust",
+    "auto_adjust_probation_ms",
     "preferred_active_sus",
     "preferred_standby_sus",
     "preferred_inservice_sus",
@@ -45,6 +46,7 @@ bool read_sg_options(const MapReader& r, model::SgConfig& sg) {
   std::size_t errors_before = r.diags().count();
   if (auto value = r.boolean("auto_repair")) sg.auto_repair = *value;
   if (auto value = r.boolean("auto_adjust")) sg.auto_adjust = *value;
+  if (auto ms = r.duration("auto_adjust_probation_ms")) sg.auto_adjust_probation = *ms;
   auto count = [&](std::string_view key, int& field) {
     if (auto value = r.integer(key, 0, kMaxCount)) field = *value;
   };

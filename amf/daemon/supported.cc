@@ -15,11 +15,6 @@ std::vector<std::string> unsupported_features(const model::ClusterConfig& config
     if (auto policy = models::make_policy(sg->redundancy); !policy) {
       out.push_back("service group " + sg->id.str() + ": " + policy.error().message());
     }
-    if (sg->auto_adjust) {
-      out.push_back("service group " + sg->id.str() +
-                    ": auto_adjust is not implemented yet (use `amfctl adjust sg " +
-                    sg->id.str() + "`)");
-    }
     const int sus = static_cast<int>(sg->sus.size());
     if (sg->preferred_inservice_sus != 0 && sg->preferred_inservice_sus != sus) {
       out.push_back("service group " + sg->id.str() +

@@ -52,14 +52,35 @@ void Director::handle(const Event& event, TimePoint now) {
   check_admin_ops(now);
 }
 
-// The only timers are admin operations' time limits: callback timeouts are the node
-// directors' (they turn a silent component into a fault report).
-void Director::tick(TimePoint now) { check_admin_ops(now); }
+// The director's timers: admin operations' time limits and auto-adjust probations. Callback
+// timeouts are the node directors' (they turn a silent component into a fault report).
+void Director::tick(TimePoint now) {
+  for (auto& [id, sg] : sgs_) {
+    if (!sg.auto_adjust_at || *sg.auto_adjust_at > now || !sg.pending.empty()) continue;
+    const bool operated = std::any_of(admin_ops_.begin(), admin_ops_.end(),
+                                      [&](const auto& op) { return op.sgs.count(id) > 0; });
+    if (operated) continue;  // picked up when the operation is over
+    sg.auto_adjust_at.reset();
+    sg.adjust = true;
+    notify(now, "recovery", id.str(), "", "", "auto-adjust",
+           "an SU has been back in service for " +
+               std::to_string(sg.config->auto_adjust_probation.count()) + " ms");
+    reevaluate(sg, now);
+  }
+  check_admin_ops(now);
+}
 
 std::optional<TimePoint> Director::next_deadline() const {
   std::optional<TimePoint> next;
-  for (const auto& op : admin_ops_) {
-    if (!next || op.deadline < *next) next = op.deadline;
+  auto consider = [&](TimePoint t) {
+    if (!next || t < *next) next = t;
+  };
+  for (const auto& op : admin_ops_) consider(op.deadline);
+  for (const auto& [id, sg] : sgs_) {
+    // A busy SG's adjust waits for the SG, which calls for a new deadline when it settles.
+    const bool operated = std::any_of(admin_ops_.begin(), admin_ops_.end(),
+                                      [&](const auto& op) { return op.sgs.count(id) > 0; });
+    if (sg.auto_adjust_at && sg.pending.empty() && !operated) consider(*sg.auto_adjust_at);
   }
   return next;
 }
@@ -149,6 +170,10 @@ void Director::update_readiness(SuState& su, const std::string& cause, TimePoint
   notify(now, "readiness", su.config->id.str(), "", std::string(model::to_string(su.readiness)),
          std::string(model::to_string(readiness)), cause);
   su.readiness = readiness;
+  SgState& sg = sgs_.at(su.sg);
+  if (readiness == model::ReadinessState::kInService && sg.config->auto_adjust) {
+    sg.auto_adjust_at = now + sg.config->auto_adjust_probation;  // (re)start the probation
+  }
 }
 
 void Director::drop_assignments(SgState& sg, const SuId& su, const std::string& cause,

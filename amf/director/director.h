@@ -113,6 +113,7 @@ class Director {
     std::set<SiId> lost_active;  // SIs whose active was lost by a fault: next active fails over
     std::optional<SiId> swap;    // an SI swap asked for and not yet started
     bool adjust = false;         // an SG adjust asked for and not yet started
+    std::optional<TimePoint> auto_adjust_at;  // auto-adjust due then (once the SG is idle)
     model::AdminState admin = model::AdminState::kUnlocked;
   };
 

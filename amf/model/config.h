@@ -80,6 +80,9 @@ struct SgConfig {
   RedundancyModel redundancy = RedundancyModel::kTwoN;
   bool auto_repair = true;   // saAmfSGAutoRepair
   bool auto_adjust = false;  // saAmfSGAutoAdjust
+  // With auto_adjust, how long an SU must have been back in service before the SG moves its
+  // assignments back to the preferred SUs (saAmfSGAutoAdjustProb).
+  std::chrono::milliseconds auto_adjust_probation{10'000};
   int preferred_active_sus = 1;     // N+M: N
   int preferred_standby_sus = 1;    // N+M: M
   int preferred_inservice_sus = 0;  // 0: all configured SUs

@@ -16,16 +16,14 @@ TEST(SupportedTest, TheTestClusterIsRunnable) { EXPECT_TRUE(unsupported_features
 TEST(SupportedTest, EveryUnimplementedFeatureIsNamedWithItsEntity) {
   auto config = cluster();
   auto& sg = config->applications[0].service_groups[0];
-  sg.auto_adjust = true;
   sg.preferred_inservice_sus = 1;
   sg.sus[0].components[0].recovery = model::Recovery::kNodeSwitchover;
   config->nodes.push_back({NodeId("node-2"), "node-2", "127.0.0.2", false});
   const auto problems = unsupported_features(*config);
-  ASSERT_EQ(problems.size(), 4u);
+  ASSERT_EQ(problems.size(), 3u);
   EXPECT_NE(problems[0].find("2 nodes; this build runs single-node clusters only"), std::string::npos);
-  EXPECT_NE(problems[1].find("service group app: auto_adjust is not implemented yet"), std::string::npos);
-  EXPECT_NE(problems[2].find("service group app: preferred_inservice_sus"), std::string::npos);
-  EXPECT_NE(problems[3].find("component app/su-1/server: recovery 'node-switchover'"), std::string::npos);
+  EXPECT_NE(problems[1].find("service group app: preferred_inservice_sus"), std::string::npos);
+  EXPECT_NE(problems[2].find("component app/su-1/server: recovery 'node-switchover'"), std::string::npos);
 }
 
 TEST(SupportedTest, PreferredInServiceEqualToTheSuCountIsFine) {

@@ -207,6 +207,31 @@ TEST(AdminLevelsTest, AdjustMovesTheActiveBackToThePreferredSu) {
                                                {si(1), su(2), HaState::kStandby}}));
 }
 
+TEST(AutoAdjustTest, ActiveFailsBackToThePreferredSuAfterTheProbation) {
+  auto config = std::const_pointer_cast<model::ClusterConfig>(test::make_cluster({}));
+  auto& sg = config->applications[0].service_groups[0];
+  sg.auto_adjust = true;
+  sg.auto_adjust_probation = std::chrono::seconds(10);
+  test::LocalCluster c(config);
+  c.start();
+  c.kill(comp(1));  // su-2 takes over; su-1 (preferred) comes back as standby
+  ASSERT_EQ(table(c).at(0).su, su(2));
+  c.advance(std::chrono::seconds(9));
+  EXPECT_EQ(table(c).at(0).su, su(2)) << "not before the probation has passed";
+  c.advance(std::chrono::seconds(1));
+  EXPECT_EQ(table(c), (models::AssignmentTable{{si(1), su(1), HaState::kActive},
+                                               {si(1), su(2), HaState::kStandby}}));
+  EXPECT_FALSE(c.director().next_deadline());  // nothing more to do
+}
+
+TEST(AutoAdjustTest, WithoutAutoAdjustTheActiveStaysWhereItIs) {
+  test::LocalCluster c(test::make_cluster({}));
+  c.start();
+  c.kill(comp(1));
+  c.advance(std::chrono::minutes(5));
+  EXPECT_EQ(table(c).at(0).su, su(2));
+}
+
 TEST(AdminBusyTest, OperationOnAnSgMidTransitionIsRefusedWithTryAgain) {
   test::LocalCluster c(test::make_cluster({}));
   c.start();
