@@ -37,8 +37,8 @@ TEST(TwoNTest, PromotesStandbyWhenActiveSuIsLost) {
   // su-1 was active and is gone; su-3 was standby; su-2 is a spare with a better rank.
   const AssignmentTable current{{si(1), su(3), HaState::kStandby}};
   const AssignmentTable target = TwoN().target(sg, candidates({false, true, true}), current);
-  EXPECT_EQ(target, (AssignmentTable{{si(1), su(3), HaState::kActive},
-                                     {si(1), su(2), HaState::kStandby}}));
+  EXPECT_EQ(target,
+            (AssignmentTable{{si(1), su(3), HaState::kActive}, {si(1), su(2), HaState::kStandby}}));
 }
 
 TEST(TwoNTest, KeepsInServiceActiveEvenWhenBetterRankedSuReturns) {
@@ -46,8 +46,8 @@ TEST(TwoNTest, KeepsInServiceActiveEvenWhenBetterRankedSuReturns) {
   const auto& sg = config->applications[0].service_groups[0];
   const AssignmentTable current{{si(1), su(2), HaState::kActive}};
   const AssignmentTable target = TwoN().target(sg, candidates({true, true}), current);
-  EXPECT_EQ(target, (AssignmentTable{{si(1), su(2), HaState::kActive},
-                                     {si(1), su(1), HaState::kStandby}}));
+  EXPECT_EQ(target,
+            (AssignmentTable{{si(1), su(2), HaState::kActive}, {si(1), su(1), HaState::kStandby}}));
 }
 
 TEST(TwoNTest, NoInServiceSuMeansNoAssignment) {
@@ -61,8 +61,8 @@ TEST(NoRedundancyTest, OneSiPerSuHigherRankedSiServedFirst) {
       test::make_cluster({.redundancy = model::RedundancyModel::kNoRedundancy, .sus = 2, .sis = 3});
   const auto& sg = config->applications[0].service_groups[0];
   const AssignmentTable target = NoRedundancy().target(sg, candidates({true, true}), {});
-  EXPECT_EQ(target, (AssignmentTable{{si(1), su(1), HaState::kActive},
-                                     {si(2), su(2), HaState::kActive}}));
+  EXPECT_EQ(target,
+            (AssignmentTable{{si(1), su(1), HaState::kActive}, {si(2), su(2), HaState::kActive}}));
 }
 
 TEST(NoRedundancyTest, LostSuMovesItsSiToSpareAndOthersStay) {
@@ -70,15 +70,20 @@ TEST(NoRedundancyTest, LostSuMovesItsSiToSpareAndOthersStay) {
       test::make_cluster({.redundancy = model::RedundancyModel::kNoRedundancy, .sus = 3, .sis = 2});
   const auto& sg = config->applications[0].service_groups[0];
   const AssignmentTable current{{si(2), su(2), HaState::kActive}};  // si-1 lost su-1
-  const AssignmentTable target = NoRedundancy().target(sg, candidates({false, true, true}), current);
-  EXPECT_EQ(target, (AssignmentTable{{si(1), su(3), HaState::kActive},
-                                     {si(2), su(2), HaState::kActive}}));
+  const AssignmentTable target =
+      NoRedundancy().target(sg, candidates({false, true, true}), current);
+  EXPECT_EQ(target,
+            (AssignmentTable{{si(1), su(3), HaState::kActive}, {si(2), su(2), HaState::kActive}}));
 }
 
-TEST(PolicyFactoryTest, RefusesModelsNotYetImplemented) {
-  auto policy = make_policy(model::RedundancyModel::kNWay);
-  ASSERT_FALSE(policy);
-  EXPECT_NE(policy.error().message().find("'n-way' is not implemented"), std::string::npos);
+TEST(PolicyFactoryTest, ReturnsAPolicyForEveryModel) {
+  for (const auto model : {model::RedundancyModel::kNoRedundancy, model::RedundancyModel::kTwoN,
+                           model::RedundancyModel::kNPlusM, model::RedundancyModel::kNWay,
+                           model::RedundancyModel::kNWayActive}) {
+    auto policy = make_policy(model);
+    ASSERT_TRUE(policy) << model::to_string(model) << ": " << policy.error().message();
+    EXPECT_NE(*policy, nullptr) << model::to_string(model);
+  }
 }
 
 }  // namespace
