@@ -217,6 +217,14 @@ AssignmentTable live_assignments(const AssignmentTable& current,
   return out;
 }
 
+std::optional<model::HaState> ha_of(const AssignmentTable& table, const SuId& su,
+                                    const SiId& si) {
+  for (const auto& a : table) {
+    if (a.su == su && a.si == si) return a.ha;
+  }
+  return std::nullopt;
+}
+
 std::vector<SuId> holders(const AssignmentTable& table, const SiId& si, model::HaState ha,
                           const std::vector<SuId>& order) {
   std::vector<SuId> out;

@@ -3,6 +3,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <vector>
 
@@ -69,6 +70,9 @@ std::vector<const model::SiConfig*> sis_by_rank(const model::SgConfig& sg);
 // `in_service`. Quiescing and quiesced entries are leaving and are left out.
 AssignmentTable live_assignments(const AssignmentTable& current,
                                  const std::vector<SuId>& in_service);
+
+// The HA state `su` holds for `si` in `table`, if any.
+std::optional<model::HaState> ha_of(const AssignmentTable& table, const SuId& su, const SiId& si);
 
 // The SUs of `order` that hold `si` in state `ha` in `table`, in the order of `order`.
 std::vector<SuId> holders(const AssignmentTable& table, const SiId& si, model::HaState ha,

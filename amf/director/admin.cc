@@ -11,6 +11,7 @@ namespace amf::director {
 using model::AdminState;
 using model::HaState;
 using model::PresenceState;
+using models::ha_of;
 
 namespace {
 
@@ -305,11 +306,20 @@ models::AssignmentTable Director::policy_input(const SgState& sg) const {
     if (a.ha == HaState::kActive) active = a.su;
     if (a.ha == HaState::kStandby && standby.empty()) standby = a.su;
   }
+  // In 2N and N+M an SU is active or standby for all its SIs, so the two SUs trade roles for
+  // every SI they share as active and standby; in N-way only the one SI is swapped. An SI the
+  // standby SU backs for some third SU keeps its roles: swapping it would give it two actives.
   const bool whole_sus = sg.config->redundancy == model::RedundancyModel::kTwoN ||
                          sg.config->redundancy == model::RedundancyModel::kNPlusM;
+  std::set<SiId> shared;
+  for (const auto& a : sg.current) {
+    if (a.su != active || a.ha != HaState::kActive) continue;
+    if (!whole_sus && a.si != *sg.swap) continue;
+    if (ha_of(sg.current, standby, a.si) == HaState::kStandby) shared.insert(a.si);
+  }
   models::AssignmentTable swapped = sg.current;
   for (auto& a : swapped) {
-    if (!whole_sus && a.si != *sg.swap) continue;
+    if (!shared.count(a.si)) continue;
     if (a.su == active && a.ha == HaState::kActive) {
       a.ha = HaState::kStandby;
     } else if (a.su == standby && a.ha == HaState::kStandby) {

@@ -9,6 +9,7 @@ namespace amf::director {
 
 using model::HaState;
 using model::PresenceState;
+using models::ha_of;
 
 namespace {
 
@@ -16,13 +17,6 @@ std::string ha_name(std::optional<HaState> ha) {
   return ha ? std::string(model::to_string(*ha)) : "unassigned";
 }
 
-std::optional<HaState> ha_of(const models::AssignmentTable& table, const SuId& su,
-                             const SiId& si) {
-  for (const auto& a : table) {
-    if (a.su == su && a.si == si) return a.ha;
-  }
-  return std::nullopt;
-}
 
 }  // namespace
 

@@ -232,6 +232,30 @@ TEST(AutoAdjustTest, WithoutAutoAdjustTheActiveStaysWhereItIs) {
   EXPECT_EQ(table(c).at(0).su, su(2));
 }
 
+TEST(SiSwapTest, NPlusMSwapNeverGivesAnSiTwoActives) {
+  // N+M with 2 active SUs and 1 standby SU backing both: su-3 is standby for si-1 (active on
+  // one SU) and for si-2 (active on the other).
+  auto config = std::const_pointer_cast<model::ClusterConfig>(
+      test::make_cluster({.redundancy = model::RedundancyModel::kNPlusM, .sus = 3, .sis = 2}));
+  auto& sg = config->applications[0].service_groups[0];
+  sg.preferred_active_sus = 2;
+  sg.preferred_standby_sus = 1;
+  test::LocalCluster c(config);
+  c.start();
+  auto before = table(c);
+  ASSERT_EQ(before.size(), 4u) << ::testing::PrintToString(before);
+  const SuId standby = before[1].su;
+  auto r = c.admin(AdminOp::kSiSwap, "si", "app/si-1");
+  ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
+  const auto after = table(c);
+  for (const SiId& s : {si(1), si(2)}) {
+    int actives = 0;
+    for (const auto& a : after) actives += a.si == s && a.ha == HaState::kActive;
+    EXPECT_EQ(actives, 1) << s << " in " << ::testing::PrintToString(after);
+  }
+  EXPECT_EQ(models::ha_of(after, standby, si(1)), HaState::kActive);  // the swap happened
+}
+
 TEST(AdminBusyTest, OperationOnAnSgMidTransitionIsRefusedWithTryAgain) {
   test::LocalCluster c(test::make_cluster({}));
   c.start();

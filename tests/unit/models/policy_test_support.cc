@@ -49,13 +49,6 @@ std::string describe(const model::SgConfig& sg) {
   return os.str();
 }
 
-std::optional<HaState> ha_of(const AssignmentTable& table, const SuId& su, const SiId& si) {
-  for (const auto& a : table) {
-    if (a.su == su && a.si == si) return a.ha;
-  }
-  return std::nullopt;
-}
-
 int index_of(const std::vector<SuId>& sus, const SuId& su) {
   return static_cast<int>(std::find(sus.begin(), sus.end(), su) - sus.begin());
 }
