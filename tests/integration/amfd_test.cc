@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <zmq.hpp>
 
 #include "amf/wire/codec.h"
@@ -377,6 +379,118 @@ TEST_F(AmfdTest, ComponentErrorReportFailsItOver) {
   Output events = run({bin("amfctl"), "--runtime-dir", runtime(), "events"});
   EXPECT_NE(events.out.find("error report: asked to fail by a client"), std::string::npos)
       << events.out;
+}
+
+// ---- one test per redundancy model beyond 2N and no-redundancy ----
+
+// A cluster of `sus` SUs of the demo counter and one SI per port; `sg_extra` and `si_extra`
+// are YAML lines added to the SG and to every SI (indented to fit).
+std::string model_yaml(const std::string& redundancy, int sus, const std::vector<int>& ports,
+                       const std::string& sg_extra, const std::string& si_extra,
+                       const std::string& csi_extra = "") {
+  std::string nodes = "[";
+  for (int i = 0; i < sus; ++i) nodes += std::string(i ? ", " : "") + "node-1";
+  std::string yaml = "cluster: {name: itest}\n"
+                     "nodes: [{name: node-1, controller: true}]\n"
+                     "applications:\n  - name: counter\n    service_groups:\n"
+                     "      - name: counter\n        redundancy: " + redundancy + "\n" + sg_extra +
+                     "        su_template:\n          nodes: " + nodes + "]\n"
+                     "          components:\n            - name: server\n"
+                     "              command: amf-demo-counter\n"
+                     "              cs_types: [counter]\n"
+                     "        service_instances:\n";
+  for (std::size_t i = 0; i < ports.size(); ++i) {
+    yaml += "          - name: si-" + std::to_string(i + 1) + "\n" + si_extra +
+            "            csis:\n              - name: endpoint\n                cs_type: counter\n"
+            "                attributes: {port: \"" + std::to_string(ports[i]) + "\"" + csi_extra +
+            "}\n";
+  }
+  return yaml;
+}
+
+// HA state -> SUs, for one SI.
+std::map<std::string, std::vector<std::string>> roles(const wire::ClusterStatus& s,
+                                                      const std::string& si) {
+  std::map<std::string, std::vector<std::string>> out;
+  for (const auto& sg : s.service_groups) {
+    for (const auto& i : sg.service_instances) {
+      if (i.name != si) continue;
+      for (const auto& a : i.assignments) out[a.ha_state].push_back(a.service_unit);
+    }
+  }
+  return out;
+}
+
+class AmfdModelTest : public AmfdTest {
+ protected:
+  // Waits until the SG is settled and every SI has `actives` actives and `standbys` standbys.
+  std::optional<wire::ClusterStatus> settled(int sis, std::size_t actives, std::size_t standbys) {
+    std::optional<wire::ClusterStatus> out;
+    eventually([&] {
+      out = status();
+      if (!out || out->service_groups.empty() || out->service_groups[0].busy) return false;
+      for (int i = 1; i <= sis; ++i) {
+        auto r = roles(*out, "counter/si-" + std::to_string(i));
+        if (r["active"].size() != actives || r["standby"].size() != standbys) return false;
+      }
+      return true;
+    });
+    return out;
+  }
+};
+
+TEST_F(AmfdModelTest, NPlusMFailsAnActiveSusSiOverToTheStandbySu) {
+  const std::vector<int> ports{free_port(), free_port()};
+  start(model_yaml("n+m", 3, ports,
+                   "        preferred_active_sus: 2\n        preferred_standby_sus: 1\n", ""));
+  auto s = settled(2, 1, 1);
+  ASSERT_TRUE(s);
+  const std::string victim = roles(*s, "counter/si-1")["active"].at(0);
+  const std::string standby = roles(*s, "counter/si-1")["standby"].at(0);
+  ASSERT_EQ(ask(ports[0], "INC"), "1\n");
+  ::kill(pid_of(*s, victim), SIGKILL);
+  EXPECT_TRUE(eventually([&] {
+    auto now = status();
+    return now && !now->service_groups[0].busy &&
+           roles(*now, "counter/si-1")["active"] == std::vector<std::string>{standby};
+  }));
+  EXPECT_EQ(ask(ports[0], "INC"), "2\n");  // served by the promoted standby, state kept
+  EXPECT_EQ(ask(ports[1], "GET").empty(), false);
+}
+
+TEST_F(AmfdModelTest, NWayPromotesTheSisStandbyAndKeepsOneActivePerSi) {
+  const std::vector<int> ports{free_port(), free_port()};
+  start(model_yaml("n-way", 3, ports, "", "            preferred_standby_assignments: 1\n"));
+  auto s = settled(2, 1, 1);
+  ASSERT_TRUE(s);
+  const std::string victim = roles(*s, "counter/si-2")["active"].at(0);
+  const std::string standby = roles(*s, "counter/si-2")["standby"].at(0);
+  ::kill(pid_of(*s, victim), SIGKILL);
+  EXPECT_TRUE(eventually([&] {
+    auto now = status();
+    return now && !now->service_groups[0].busy &&
+           roles(*now, "counter/si-2")["active"] == std::vector<std::string>{standby};
+  }));
+  auto after = settled(2, 1, 1);  // and every SI is fully protected again
+  ASSERT_TRUE(after);
+  EXPECT_EQ(ask(ports[1], "INC"), "1\n");
+}
+
+TEST_F(AmfdModelTest, NWayActiveKeepsServingWhenOneActiveDies) {
+  const std::vector<int> ports{free_port()};
+  start(model_yaml("n-way-active", 2, ports, "", "            preferred_active_assignments: 2\n",
+                   ", shared: \"true\""));
+  auto s = settled(1, 2, 0);
+  ASSERT_TRUE(s) << "both SUs should be active for the SI";
+  ASSERT_EQ(ask(ports[0], "INC"), "1\n");
+  const auto actives = roles(*s, "counter/si-1")["active"];
+  ::kill(pid_of(*s, actives.at(0)), SIGKILL);
+  // The other active serves on, from the shared state. A connection may still reach the dying
+  // listener before the kernel has closed it, so the client retries, as a real one would.
+  std::string reply;
+  EXPECT_TRUE(eventually([&] { return (reply = ask(ports[0], "INC")) == "2\n"; }))
+      << "last reply: " << reply;
+  EXPECT_TRUE(settled(1, 2, 0).has_value()) << "the killed SU should come back active";
 }
 
 // ---- bad input at the command line ----

@@ -1,19 +1,20 @@
 // amf-demo-counter: a small stateful service for the demo, an SA-aware component.
 //
-// While active for its CSI it listens on 127.0.0.1:<port> (CSI attribute "port") and serves a
-// counter, one command per line:  INC -> the new value;  GET -> the value.  Every change is
-// saved to <state_file> (CSI attribute, relative to amfd's runtime directory) before it is
-// acknowledged, so the standby that takes over continues from the last acknowledged value:
-// a stand-in for the checkpoint service until that exists. A standby does not own the
-// service address; a connection still open to an instance that is no longer active is
-// answered "ERR not active" for every command.
+// Each CSI assigned to it is one counter service. While active for a CSI it listens on
+// 127.0.0.1:<port> (CSI attribute "port") and serves the counter, one command per line:
+// INC -> the new value; GET -> the value. Every change is saved to <state_file> (CSI attribute,
+// default "<port>.state", relative to amfd's runtime directory) before it is acknowledged, so
+// the standby that takes over continues from the last acknowledged value: a stand-in for the
+// checkpoint service until that exists. A standby does not own the service address; a
+// connection still open to an instance that is no longer active is answered "ERR not active".
+// With the CSI attribute shared: "true" (N-way-active) several actives listen on the same port
+// (SO_REUSEPORT) and the kernel spreads connections over them; without it a second active for
+// the same port fails to bind, which is the safety net that makes a double active visible.
 // Fault hooks for drills and tests: HANG stops the component's loop for good (only a health
 // check can notice), FAIL makes it report an error to amfd recommending a failover.
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,15 +36,14 @@ namespace {
 volatile sig_atomic_t g_stop = 0;
 void on_term(int) { g_stop = 1; }
 
-struct Counter {
-  std::optional<amf::model::HaState> ha;
-  std::string csi;
+// One CSI: one counter on one port.
+struct Service {
+  amf::model::HaState ha = amf::model::HaState::kStandby;
+  int port = 0;
+  bool shared = false;
   std::string state_file;
   long value = 0;
   int listener = -1;
-  bool hang_requested = false;  // stop serving and dispatching: only a health check sees it
-  bool fail_requested = false;  // report an error to amfd (recommending a failover)
-  std::map<int, std::string> clients;  // fd -> bytes read, not yet a full line
 
   void load() {
     std::ifstream in(state_file);
@@ -51,8 +51,8 @@ struct Counter {
     if (in >> v) value = v;
   }
 
-  bool save() {
-    const std::string tmp = state_file + ".tmp";
+  bool save() const {
+    const std::string tmp = state_file + ".tmp." + std::to_string(::getpid());
     {
       std::ofstream out(tmp, std::ios::trunc);
       out << value << "\n";
@@ -61,10 +61,12 @@ struct Counter {
     return std::rename(tmp.c_str(), state_file.c_str()) == 0;
   }
 
-  std::string listen_on(int port) {
+  std::string listen() {
+    if (listener >= 0) return "";
     listener = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     const int one = 1;
     ::setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (shared) ::setsockopt(listener, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -82,18 +84,34 @@ struct Counter {
     if (listener >= 0) ::close(listener);
     listener = -1;
   }
+};
 
-  std::string answer(const std::string& line) {
-    if (ha != amf::model::HaState::kActive) return "ERR not active";
-    if (line == "GET") return std::to_string(value);
-    if (line == "HANG") hang_requested = true;  // fault injection for drills and tests
-    if (line == "HANG") return "hanging";
-    if (line == "FAIL") fail_requested = true;
-    if (line == "FAIL") return "reporting an error";
+struct Counter {
+  std::map<std::string, Service> services;  // by CSI name
+  std::map<int, std::pair<std::string, std::string>> clients;  // fd -> (CSI, unread bytes)
+  bool hang_requested = false;
+  bool fail_requested = false;
+
+  std::string answer(const std::string& csi, const std::string& line) {
+    if (line == "HANG") {
+      hang_requested = true;
+      return "hanging";
+    }
+    if (line == "FAIL") {
+      fail_requested = true;
+      return "reporting an error";
+    }
+    auto it = services.find(csi);
+    if (it == services.end() || it->second.ha != amf::model::HaState::kActive) {
+      return "ERR not active";
+    }
+    Service& s = it->second;
+    if (line == "GET") return std::to_string(s.value);
     if (line == "INC") {
-      ++value;
-      if (!save()) return "ERR cannot save state";
-      return std::to_string(value);
+      if (s.shared) s.load();  // several actives share the file
+      ++s.value;
+      if (!s.save()) return "ERR cannot save state";
+      return std::to_string(s.value);
     }
     return "ERR unknown command (INC, GET, HANG or FAIL)";
   }
@@ -106,7 +124,7 @@ struct Counter {
       clients.erase(fd);
       return;
     }
-    std::string& pending = clients[fd];
+    auto& [csi, pending] = clients[fd];
     pending.append(buf, static_cast<std::size_t>(n));
     if (pending.size() > 4096) pending.clear();  // no line is that long: drop the garbage
     std::size_t nl;
@@ -114,9 +132,28 @@ struct Counter {
       std::string line = pending.substr(0, nl);
       pending.erase(0, nl + 1);
       if (!line.empty() && line.back() == '\r') line.pop_back();
-      const std::string reply = answer(line) + "\n";
+      const std::string reply = answer(csi, line) + "\n";
       (void)::write(fd, reply.data(), reply.size());
     }
+  }
+
+  // Sets CSI `d` to its HA state; an error text when the component cannot take it.
+  std::string assign(const amf::component::CsiDescriptor& d) {
+    auto port = d.attributes.find("port");
+    if (port == d.attributes.end()) return "CSI " + d.csi + " has no 'port' attribute";
+    Service& s = services[d.csi];
+    s.port = std::atoi(port->second.c_str());
+    auto shared = d.attributes.find("shared");
+    s.shared = shared != d.attributes.end() && shared->second == "true";
+    auto state = d.attributes.find("state_file");
+    s.state_file = state == d.attributes.end() ? port->second + ".state" : state->second;
+    s.ha = d.ha;
+    if (d.ha != amf::model::HaState::kActive) {
+      s.close_listener();  // standby / quiesced: the address belongs to the active
+      return "";
+    }
+    s.load();
+    return s.listen();
   }
 };
 
@@ -133,28 +170,19 @@ int main() {
   callbacks.csi_set = [&](amf::component::Invocation inv, const amf::component::CsiDescriptor& d) {
     std::cerr << "csi-set " << d.csi << " " << amf::model::to_string(d.ha) << " ("
               << amf::model::to_string(d.reason) << ")" << std::endl;
-    counter.csi = d.csi;
-    auto state = d.attributes.find("state_file");
-    counter.state_file = state == d.attributes.end() ? "counter.state" : state->second;
-    std::string error;
-    if (d.ha == amf::model::HaState::kActive) {
-      counter.load();
-      auto port = d.attributes.find("port");
-      if (port == d.attributes.end()) {
-        error = "CSI " + d.csi + " has no 'port' attribute";
-      } else if (counter.listener < 0) {
-        error = counter.listen_on(std::atoi(port->second.c_str()));
-      }
-    } else {
-      counter.close_listener();  // standby / quiesced: the address belongs to the active
+    const std::string error = counter.assign(d);
+    if (!error.empty()) {
+      std::cerr << error << std::endl;
+      counter.services.erase(d.csi);
     }
-    counter.ha = error.empty() ? std::optional(d.ha) : std::nullopt;
     (void)handle->response(inv, error.empty(), error);
   };
   callbacks.csi_remove = [&](amf::component::Invocation inv, const std::string& csi) {
     std::cerr << "csi-remove " << csi << std::endl;
-    counter.close_listener();
-    counter.ha.reset();
+    if (auto it = counter.services.find(csi); it != counter.services.end()) {
+      it->second.close_listener();
+      counter.services.erase(it);
+    }
     (void)handle->response(inv, true);
   };
 
@@ -172,8 +200,16 @@ int main() {
 
   while (!g_stop) {
     std::vector<pollfd> fds{{handle->selection_fd(), POLLIN, 0}};
-    if (counter.listener >= 0) fds.push_back({counter.listener, POLLIN, 0});
-    for (const auto& [fd, buffered] : counter.clients) fds.push_back({fd, POLLIN, 0});
+    std::vector<std::string> listener_csi{""};  // parallel to fds: the CSI of a listener
+    for (const auto& [csi, s] : counter.services) {
+      if (s.listener < 0) continue;
+      fds.push_back({s.listener, POLLIN, 0});
+      listener_csi.push_back(csi);
+    }
+    for (const auto& [fd, client] : counter.clients) {
+      fds.push_back({fd, POLLIN, 0});
+      listener_csi.push_back("");
+    }
     const int ready = ::poll(fds.data(), fds.size(), handle->pending() ? 0 : 1000);
     if (ready < 0 && errno != EINTR) break;
     if (auto dispatched = handle->dispatch(); !dispatched) {
@@ -182,10 +218,13 @@ int main() {
     }
     for (std::size_t i = 1; i < fds.size(); ++i) {
       if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      if (fds[i].fd == counter.listener) {
-        const int client = ::accept4(counter.listener, nullptr, nullptr, SOCK_CLOEXEC);
-        if (client >= 0) counter.clients[client] = "";
-      } else if (counter.clients.count(fds[i].fd)) {  // not a listener closed by dispatch()
+      if (!listener_csi[i].empty()) {
+        // The listener may have been closed by dispatch(): only accept on one still open.
+        auto it = counter.services.find(listener_csi[i]);
+        if (it == counter.services.end() || it->second.listener != fds[i].fd) continue;
+        const int client = ::accept4(fds[i].fd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (client >= 0) counter.clients[client] = {listener_csi[i], ""};
+      } else if (counter.clients.count(fds[i].fd)) {
         counter.serve(fds[i].fd);
       }
     }
