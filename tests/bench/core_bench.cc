@@ -47,6 +47,81 @@ void BM_DirectorFailoverDecision(benchmark::State& state) {
 }
 BENCHMARK(BM_DirectorFailoverDecision)->Arg(1)->Arg(10)->Arg(100)->Unit(benchmark::kMicrosecond);
 
+// `sgs` 2N SGs of `sis_per_sg` SIs each; every SG has su-1 on node-1 and su-2 on node-2.
+std::shared_ptr<const model::ClusterConfig> two_node_cluster(int sgs, int sis_per_sg) {
+  auto config = std::make_shared<model::ClusterConfig>();
+  config->name = "bench";
+  for (const char* n : {"node-1", "node-2"}) config->nodes.push_back({NodeId(n), n, "127.0.0.1", true});
+  model::ApplicationConfig app{AppId("app"), "app", {}};
+  for (int g = 0; g < sgs; ++g) {
+    model::SgConfig sg;
+    sg.name = "sg" + std::to_string(g);
+    sg.id = SgId(sg.name);
+    sg.app = app.id;
+    for (int u = 1; u <= 2; ++u) {
+      model::SuConfig su{SuId(sg.name + "/su-" + std::to_string(u)), "su-" + std::to_string(u),
+                         NodeId("node-" + std::to_string(u)), u, {}};
+      model::ComponentConfig comp;
+      comp.id = CompId(su.id.str() + "/server");
+      comp.name = "server";
+      comp.command = "server";
+      comp.cs_types = {"svc"};
+      su.components.push_back(comp);
+      sg.sus.push_back(su);
+    }
+    for (int i = 1; i <= sis_per_sg; ++i) {
+      model::SiConfig si;
+      si.name = "si-" + std::to_string(i);
+      si.id = SiId(sg.name + "/" + si.name);
+      si.csis.push_back({CsiId(si.id.str() + "/csi"), "csi", "svc", {}});
+      sg.sis.push_back(si);
+    }
+    app.service_groups.push_back(sg);
+  }
+  config->applications.push_back(app);
+  return config;
+}
+
+// Losing a node that hosts 100 SUs (the active of 100 2N SGs, 500 SIs): the time from the
+// first of the node's fault reports to the last promotion command, in the director alone.
+void BM_DirectorNodeLoss(benchmark::State& state) {
+  const int sgs = static_cast<int>(state.range(0));
+  auto config = two_node_cluster(sgs, 5);
+  using model::HaState;
+  using model::OperState;
+  using model::PresenceState;
+  std::size_t commands = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto director = std::move(*director::Director::create(config));
+    const TimePoint t{};
+    director.handle(director::NodeUp{NodeId("node-1")}, t);
+    director.handle(director::NodeUp{NodeId("node-2")}, t);
+    for (const auto* sg : config->service_groups()) {
+      const auto& s1 = sg->sus[0].id;
+      const auto& s2 = sg->sus[1].id;
+      director.handle(director::SuStateReport{s1, PresenceState::kInstantiated, OperState::kEnabled, ""}, t);
+      for (const auto& si : sg->sis) director.handle(director::AssignmentDone{s1, si.id, HaState::kActive}, t);
+      director.handle(director::SuStateReport{s2, PresenceState::kInstantiated, OperState::kEnabled, ""}, t);
+      for (const auto& si : sg->sis) director.handle(director::AssignmentDone{s2, si.id, HaState::kStandby}, t);
+    }
+    director.take_effects();
+    state.ResumeTiming();
+    for (const auto* sg : config->service_groups()) {
+      director.handle(director::SuStateReport{sg->sus[0].id, PresenceState::kUninstantiated,
+                                              OperState::kDisabled, "node-1 lost"},
+                      t);
+    }
+    auto effects = director.take_effects();
+    commands = 0;
+    for (const auto& e : effects) commands += std::holds_alternative<director::ToNode>(e);
+    benchmark::DoNotOptimize(effects);
+  }
+  state.SetLabel(std::to_string(sgs) + " SUs lost, " + std::to_string(commands) +
+                 " promotions ordered");
+}
+BENCHMARK(BM_DirectorNodeLoss)->Arg(10)->Arg(100)->Unit(benchmark::kMicrosecond);
+
 }  // namespace
 }  // namespace amf
 
