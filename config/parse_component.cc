@@ -101,8 +101,8 @@ void read_health_check(const MapReader& owner, model::ComponentConfig& comp) {
 model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnostics& diags) {
   MapReader r(node, node.mark, "component",
               {"name", "command", "args", "env", "cs_types", "recovery", "instantiate_retries",
-               "instantiate_retries_with_delay", "instantiate_delay_ms",
-               "disable_restart", "timeouts", "health_check"},
+               "instantiate_retries_with_delay", "instantiate_delay_ms", "disable_restart",
+               "timeouts", "health_check"},
               {"name", "command", "cs_types"}, diags);
   model::ComponentConfig comp;
   if (!r.is_mapping()) return comp;

@@ -67,8 +67,8 @@ Result<pid_t> ProcessLauncher::start(const ProcessSpec& spec) {
   sigemptyset(&empty);
   sigemptyset(&defaults);
   for (int s : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD}) sigaddset(&defaults, s);
-  posix_spawnattr_setflags(&setup.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                            POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&setup.attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawnattr_setpgroup(&setup.attr, 0);
   posix_spawnattr_setsigmask(&setup.attr, &empty);
   posix_spawnattr_setsigdefault(&setup.attr, &defaults);
@@ -83,8 +83,8 @@ Result<pid_t> ProcessLauncher::start(const ProcessSpec& spec) {
   envp.push_back(nullptr);
 
   pid_t pid = 0;
-  const int err =
-      posix_spawnp(&pid, spec.command.c_str(), &setup.actions, &setup.attr, argv.data(), envp.data());
+  const int err = posix_spawnp(&pid, spec.command.c_str(), &setup.actions, &setup.attr, argv.data(),
+                               envp.data());
   ::close(log_fd);
   if (err != 0) return fail("cannot run '" + spec.command + "': " + errno_text(err));
 
@@ -110,8 +110,8 @@ void ProcessLauncher::on_readable(pid_t pid) {
   if (it == watches_.end()) return;
   siginfo_t info{};
   ExitStatus status;
-  if (::waitid(static_cast<idtype_t>(P_PIDFD), it->second->pidfd.native_handle(), &info,
-               WEXITED) == 0) {
+  if (::waitid(static_cast<idtype_t>(P_PIDFD), it->second->pidfd.native_handle(), &info, WEXITED) ==
+      0) {
     if (info.si_code == CLD_EXITED) {
       status.code = info.si_status;
     } else {

@@ -2,13 +2,12 @@
 
 #include <sys/types.h>
 
+#include <boost/asio/io_context.hpp>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
 
 #include "amf/core/result.h"
 
@@ -23,8 +22,8 @@ struct ProcessSpec {
 };
 
 struct ExitStatus {
-  int code = 0;    // exit code when signal == 0
-  int signal = 0;  // terminating signal, or 0
+  int code = 0;                  // exit code when signal == 0
+  int signal = 0;                // terminating signal, or 0
   std::string describe() const;  // "exited with code 3", "killed by signal 9 (Killed)"
 };
 

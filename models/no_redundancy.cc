@@ -5,8 +5,7 @@
 
 namespace amf::models {
 
-AssignmentTable NoRedundancy::target(const model::SgConfig& sg,
-                                     const std::vector<SuCandidate>& sus,
+AssignmentTable NoRedundancy::target(const model::SgConfig& sg, const std::vector<SuCandidate>& sus,
                                      const AssignmentTable& current) const {
   const std::vector<SuId> ranked = in_service_by_rank(sus);
   const std::set<SuId> in_service(ranked.begin(), ranked.end());

@@ -217,8 +217,7 @@ AssignmentTable live_assignments(const AssignmentTable& current,
   return out;
 }
 
-std::optional<model::HaState> ha_of(const AssignmentTable& table, const SuId& su,
-                                    const SiId& si) {
+std::optional<model::HaState> ha_of(const AssignmentTable& table, const SuId& su, const SiId& si) {
   for (const auto& a : table) {
     if (a.su == su && a.si == si) return a.ha;
   }

@@ -40,8 +40,8 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const Options& options,
                                                NodeId self, std::shared_ptr<spdlog::logger> log) {
   auto director = director::Director::create(config);
   if (!director) return tl::unexpected(director.error());
-  std::unique_ptr<Daemon> daemon(
-      new Daemon(options, std::move(config), std::move(self), std::move(*director), std::move(log)));
+  std::unique_ptr<Daemon> daemon(new Daemon(options, std::move(config), std::move(self),
+                                            std::move(*director), std::move(log)));
   if (auto bound = daemon->bind(); !bound) return tl::unexpected(bound.error());
   return daemon;
 }
@@ -100,8 +100,8 @@ Result<void> Daemon::bind() {
   ::chmod(admin_path.c_str(), 0660);
   component_watch_ = std::make_unique<ZmqWatch>(
       io_, component_socket_, [this](auto& frames) { on_component_frames(frames); });
-  admin_watch_ =
-      std::make_unique<ZmqWatch>(io_, admin_socket_, [this](auto& frames) { on_admin_frames(frames); });
+  admin_watch_ = std::make_unique<ZmqWatch>(io_, admin_socket_,
+                                            [this](auto& frames) { on_admin_frames(frames); });
   return {};
 }
 
@@ -197,8 +197,8 @@ void Daemon::carry_out(const node::Effect& effect) {
       d.send_to_component(e.peer, wire::RegisterReply{e.ok, e.message});
     }
     void operator()(const node::SendCsiSet& e) {
-      d.send_to_component(e.peer, wire::CsiSet{e.invocation, e.csi.str(), e.ha, e.reason,
-                                               e.attributes});
+      d.send_to_component(e.peer,
+                          wire::CsiSet{e.invocation, e.csi.str(), e.ha, e.reason, e.attributes});
     }
     void operator()(const node::SendCsiRemove& e) {
       d.send_to_component(e.peer, wire::CsiRemove{e.invocation, e.csi.str()});
@@ -233,9 +233,9 @@ void Daemon::arm_timer() {
 
 void Daemon::record(const model::Notification& n) {
   const wire::EventRecord& e = events_.append(n);
-  log_->info("#{} {} {}{}{} {} -> {}{}", e.sequence, e.kind, e.entity,
-             e.related.empty() ? "" : " ", e.related, e.from.empty() ? "-" : e.from,
-             e.to.empty() ? "-" : e.to, e.cause.empty() ? "" : " (" + e.cause + ")");
+  log_->info("#{} {} {}{}{} {} -> {}{}", e.sequence, e.kind, e.entity, e.related.empty() ? "" : " ",
+             e.related, e.from.empty() ? "-" : e.from, e.to.empty() ? "-" : e.to,
+             e.cause.empty() ? "" : " (" + e.cause + ")");
 }
 
 // ---- processes ----
@@ -321,7 +321,8 @@ void Daemon::send_to_component(node::PeerId peer, const wire::ComponentMessage& 
   if (it == routing_id_by_peer_.end()) return;
   const std::string bytes = wire::encode(message);
   try {
-    component_socket_.send(zmq::buffer(it->second), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    component_socket_.send(zmq::buffer(it->second),
+                           zmq::send_flags::sndmore | zmq::send_flags::dontwait);
     component_socket_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
   } catch (const zmq::error_t& e) {
     // Gone (EHOSTUNREACH) or not keeping up: the callback timeout turns silence into a fault.
@@ -340,14 +341,16 @@ void Daemon::on_admin_frames(std::vector<zmq::message_t>& frames) {
   const std::string routing_id = frames[0].to_string();
   auto request = wire::decode_admin_request(frames[1].to_string_view());
   if (!request) {
-    return send_admin_reply(routing_id, wire::AdminError{"bad request: " + request.error().message()});
+    return send_admin_reply(routing_id,
+                            wire::AdminError{"bad request: " + request.error().message()});
   }
   struct Visitor {
     Daemon& d;
     const std::string& routing_id;
     void operator()(const wire::StatusRequest&) { d.send_admin_reply(routing_id, d.status()); }
     void operator()(const wire::EventsRequest& r) {
-      d.send_admin_reply(routing_id, wire::EventList{d.events_.read(r.after_sequence, r.max_events)});
+      d.send_admin_reply(routing_id,
+                         wire::EventList{d.events_.read(r.after_sequence, r.max_events)});
     }
     void operator()(const wire::AdminOperation& op) { d.start_admin_operation(routing_id, op); }
   };
@@ -357,15 +360,15 @@ void Daemon::on_admin_frames(std::vector<zmq::message_t>& frames) {
 void Daemon::start_admin_operation(const std::string& routing_id, const wire::AdminOperation& op) {
   const auto parsed = director::parse_admin_op(op.operation);
   if (!parsed) {
-    return send_admin_reply(routing_id,
-                            wire::AdminOperationResult{false, "unknown operation '" + op.operation +
-                                                                  "' (lock, unlock, lock-instantiation, "
-                                                                  "unlock-instantiation, shutdown, "
-                                                                  "repair, si-swap, adjust)"});
+    return send_admin_reply(
+        routing_id, wire::AdminOperationResult{false, "unknown operation '" + op.operation +
+                                                          "' (lock, unlock, lock-instantiation, "
+                                                          "unlock-instantiation, shutdown, "
+                                                          "repair, si-swap, adjust)"});
   }
   if (admin_waiting_.size() >= kMaxAdminOperations) {
-    return send_admin_reply(routing_id,
-                            wire::AdminOperationResult{false, "too many operations in progress; try again"});
+    return send_admin_reply(routing_id, wire::AdminOperationResult{
+                                            false, "too many operations in progress; try again"});
   }
   const std::uint64_t id = next_admin_id_++;
   admin_waiting_[id] = routing_id;
@@ -377,7 +380,8 @@ void Daemon::start_admin_operation(const std::string& routing_id, const wire::Ad
 void Daemon::answer_admin(const director::AdminResult& result) {
   auto it = admin_waiting_.find(result.id);
   if (it == admin_waiting_.end()) return;
-  log_->info("admin operation #{}: {}{}", result.id, result.ok ? "done" : "failed: ", result.message);
+  log_->info("admin operation #{}: {}{}", result.id,
+             result.ok ? "done" : "failed: ", result.message);
   send_admin_reply(it->second, wire::AdminOperationResult{result.ok, result.message});
   admin_waiting_.erase(it);
 }
@@ -385,7 +389,8 @@ void Daemon::answer_admin(const director::AdminResult& result) {
 void Daemon::send_admin_reply(const std::string& routing_id, const wire::AdminReply& reply) {
   const std::string bytes = wire::encode(reply);
   try {
-    admin_socket_.send(zmq::buffer(routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    admin_socket_.send(zmq::buffer(routing_id),
+                       zmq::send_flags::sndmore | zmq::send_flags::dontwait);
     admin_socket_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
   } catch (const zmq::error_t& e) {
     log_->warn("admin socket: reply not sent (client gone?): {}", e.what());
@@ -398,8 +403,11 @@ wire::ClusterStatus Daemon::status() const {
   const auto sus = director_.service_units();
   const auto comps = node_.components();
   for (const model::SgConfig* sg : config_->service_groups()) {
-    wire::ServiceGroupStatus s{sg->id.str(), std::string(model::to_string(sg->redundancy)),
-                               director_.busy(sg->id), {}, {}};
+    wire::ServiceGroupStatus s{sg->id.str(),
+                               std::string(model::to_string(sg->redundancy)),
+                               director_.busy(sg->id),
+                               {},
+                               {}};
     for (const auto& su : sus) {
       if (su.sg != sg->id) continue;
       wire::ServiceUnitStatus u{su.id.str(),
@@ -421,7 +429,8 @@ wire::ClusterStatus Daemon::status() const {
     for (const auto& si : sg->sis) {
       wire::ServiceInstanceStatus i{si.id.str(), {}};
       for (const auto& a : assignments) {
-        if (a.si == si.id) i.assignments.push_back({a.su.str(), std::string(model::to_string(a.ha))});
+        if (a.si == si.id)
+          i.assignments.push_back({a.su.str(), std::string(model::to_string(a.ha))});
       }
       s.service_instances.push_back(std::move(i));
     }

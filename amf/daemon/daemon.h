@@ -1,17 +1,16 @@
 #pragma once
 
+#include <spdlog/logger.h>
 #include <sys/types.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <deque>
 #include <map>
 #include <memory>
 #include <string>
 #include <variant>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <spdlog/logger.h>
 #include <zmq.hpp>
 
 #include "amf/core/result.h"

@@ -1,10 +1,11 @@
 // amfd: the amf node daemon.
-#include <CLI/CLI.hpp>
-#include <cstdlib>
-#include <iostream>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/systemd_sink.h>
 #include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
 
 #include "amf/daemon/daemon.h"
 #include "amf/daemon/runtime_dir.h"
@@ -16,7 +17,8 @@ namespace {
 std::shared_ptr<spdlog::logger> make_logger(const std::string& level) {
   std::shared_ptr<spdlog::logger> log;
   if (std::getenv("JOURNAL_STREAM") != nullptr) {  // started by systemd: log to the journal
-    log = std::make_shared<spdlog::logger>("amfd", std::make_shared<spdlog::sinks::systemd_sink_mt>());
+    log = std::make_shared<spdlog::logger>("amfd",
+                                           std::make_shared<spdlog::sinks::systemd_sink_mt>());
   } else {
     log = std::make_shared<spdlog::logger>("amfd",
                                            std::make_shared<spdlog::sinks::stderr_color_sink_mt>());

@@ -5,7 +5,10 @@
 namespace amf::daemon {
 
 ZmqWatch::ZmqWatch(boost::asio::io_context& io, zmq::socket_t& socket, Handler handler)
-    : io_(io), socket_(socket), handler_(std::move(handler)), fd_(io, socket.get(zmq::sockopt::fd)) {
+    : io_(io),
+      socket_(socket),
+      handler_(std::move(handler)),
+      fd_(io, socket.get(zmq::sockopt::fd)) {
   arm();
 }
 

@@ -1,10 +1,9 @@
 #pragma once
 
-#include <functional>
-#include <vector>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <functional>
+#include <vector>
 #include <zmq.hpp>
 
 namespace amf::daemon {

@@ -34,10 +34,14 @@ std::string state_text(AdminState s) { return std::string(model::to_string(s)); 
 // How restrictive an admin state is, for combining the levels.
 int restriction(AdminState s) {
   switch (s) {
-    case AdminState::kUnlocked: return 0;
-    case AdminState::kShuttingDown: return 1;
-    case AdminState::kLocked: return 2;
-    case AdminState::kLockedInstantiation: return 3;
+    case AdminState::kUnlocked:
+      return 0;
+    case AdminState::kShuttingDown:
+      return 1;
+    case AdminState::kLocked:
+      return 2;
+    case AdminState::kLockedInstantiation:
+      return 3;
   }
   return 0;
 }
@@ -86,10 +90,11 @@ void Director::on(const AdminRequest& e, TimePoint now) {
   auto refuse_with = [&](std::string why) {
     effects_.push_back(AdminResult{e.id, false, std::move(why)});
   };
-  const std::string what = std::string(to_string(e.op)) + " " + e.kind +
-                           (e.entity.empty() ? "" : " " + e.entity);
+  const std::string what =
+      std::string(to_string(e.op)) + " " + e.kind + (e.entity.empty() ? "" : " " + e.entity);
   if (e.op == AdminOp::kSiSwap) {
-    if (e.kind != "si") return refuse_with("si-swap applies to a service instance (si), not " + e.kind);
+    if (e.kind != "si")
+      return refuse_with("si-swap applies to a service instance (si), not " + e.kind);
     if (auto why = start_si_swap(e, now)) refuse_with(what + ": " + *why);
     return;
   }
@@ -165,8 +170,9 @@ std::optional<std::string> Director::refuse(const AdminRequest& e, const AdminTa
   for (const auto& op : admin_ops_) {
     for (const SgId& sg : t.sgs) {
       if (op.sgs.count(sg)) {
-        return "service group " + sg.str() + " is busy with '" + std::string(to_string(op.request.op)) +
-               " " + op.request.kind + " " + op.request.entity + "'; try again";
+        return "service group " + sg.str() + " is busy with '" +
+               std::string(to_string(op.request.op)) + " " + op.request.kind + " " +
+               op.request.entity + "'; try again";
       }
     }
   }
@@ -197,16 +203,19 @@ std::optional<std::string> Director::refuse(const AdminRequest& e, const AdminTa
         if (su.oper != model::OperState::kDisabled) continue;
         any_disabled = true;
         if (su.presence != PresenceState::kUninstantiated && !settled_presence(su.presence)) {
-          return id.str() + " is still " + std::string(model::to_string(su.presence)) + "; try again";
+          return id.str() + " is still " + std::string(model::to_string(su.presence)) +
+                 "; try again";
         }
       }
-      if (!any_disabled) return e.kind == "su" ? "it is not disabled" : "no service unit on it is disabled";
+      if (!any_disabled)
+        return e.kind == "su" ? "it is not disabled" : "no service unit on it is disabled";
       return std::nullopt;  // repairing does not depend on the SGs' assignments
     }
     case AdminOp::kAdjust:
       if (admin != AdminState::kUnlocked) return state;
       break;
-    case AdminOp::kSiSwap: return "si-swap applies to service instances";
+    case AdminOp::kSiSwap:
+      return "si-swap applies to service instances";
   }
   for (const SgId& sg : t.sgs) {
     if (!sgs_.at(sg).pending.empty()) {
@@ -220,12 +229,19 @@ void Director::start(const AdminRequest& e, const AdminTarget& t, TimePoint now)
   const std::string cause = "admin " + std::string(to_string(e.op));
   admin_ops_.push_back({e, t.sgs, t.sus, now + kAdminOpTimeout});
   switch (e.op) {
-    case AdminOp::kLock: set_admin(e, t.admin, AdminState::kLocked, cause, now); break;
-    case AdminOp::kUnlock: set_admin(e, t.admin, AdminState::kUnlocked, cause, now); break;
-    case AdminOp::kShutdown: set_admin(e, t.admin, AdminState::kShuttingDown, cause, now); break;
+    case AdminOp::kLock:
+      set_admin(e, t.admin, AdminState::kLocked, cause, now);
+      break;
+    case AdminOp::kUnlock:
+      set_admin(e, t.admin, AdminState::kUnlocked, cause, now);
+      break;
+    case AdminOp::kShutdown:
+      set_admin(e, t.admin, AdminState::kShuttingDown, cause, now);
+      break;
     case AdminOp::kLockInstantiation:
       set_admin(e, t.admin, AdminState::kLockedInstantiation, cause, now);
-      for (const SuId& id : t.sus) effects_.push_back(ToNode{sus_.at(id).config->node, TerminateSu{id}});
+      for (const SuId& id : t.sus)
+        effects_.push_back(ToNode{sus_.at(id).config->node, TerminateSu{id}});
       break;
     case AdminOp::kUnlockInstantiation:
       set_admin(e, t.admin, AdminState::kLocked, cause, now);
@@ -253,7 +269,8 @@ void Director::start(const AdminRequest& e, const AdminTarget& t, TimePoint now)
       notify(now, "admin", e.entity, "", "", "adjust", cause);
       sgs_.at(SgId(e.entity)).adjust = true;
       break;
-    case AdminOp::kSiSwap: break;
+    case AdminOp::kSiSwap:
+      break;
   }
   for (const SgId& sg : t.sgs) reevaluate(sgs_.at(sg), now);
 }
@@ -270,11 +287,12 @@ std::optional<std::string> Director::start_si_swap(const AdminRequest& e, TimePo
   const auto model = sg->config->redundancy;
   if (model == model::RedundancyModel::kNoRedundancy ||
       model == model::RedundancyModel::kNWayActive) {
-    return "service group " + sg->config->id.str() + " is " +
-           std::string(model::to_string(model)) + ": it has no standby to swap with";
+    return "service group " + sg->config->id.str() + " is " + std::string(model::to_string(model)) +
+           ": it has no standby to swap with";
   }
   for (const auto& op : admin_ops_) {
-    if (op.sgs.count(sg->config->id)) return "service group is busy with another operation; try again";
+    if (op.sgs.count(sg->config->id))
+      return "service group is busy with another operation; try again";
   }
   if (!sg->pending.empty()) {
     return "service group " + sg->config->id.str() + " is changing assignments; try again";
@@ -339,22 +357,26 @@ void Director::set_admin(const AdminRequest& e, AdminState* admin, AdminState to
 }
 
 // Whether an accepted operation has done what it set out to do; `message` says how it ended.
-bool Director::admin_op_complete(const AdminInProgress& op, std::string& message,
-                                 TimePoint now) {
+bool Director::admin_op_complete(const AdminInProgress& op, std::string& message, TimePoint now) {
   for (const SgId& sg : op.sgs) {
     if (!sgs_.at(sg).pending.empty()) return false;
   }
   const auto all = [&](auto pred) { return std::all_of(op.sus.begin(), op.sus.end(), pred); };
   switch (op.request.op) {
-    case AdminOp::kSiSwap: return !sgs_.at(*op.sgs.begin()).swap;
-    case AdminOp::kAdjust: return !sgs_.at(*op.sgs.begin()).adjust;
-    case AdminOp::kLock: return all([&](const SuId& su) { return !holds_assignments(su); });
-    case AdminOp::kUnlock: return true;
+    case AdminOp::kSiSwap:
+      return !sgs_.at(*op.sgs.begin()).swap;
+    case AdminOp::kAdjust:
+      return !sgs_.at(*op.sgs.begin()).adjust;
+    case AdminOp::kLock:
+      return all([&](const SuId& su) { return !holds_assignments(su); });
+    case AdminOp::kUnlock:
+      return true;
     case AdminOp::kShutdown: {
       if (!all([&](const SuId& su) { return !holds_assignments(su); })) return false;
       std::string error;
       auto target = resolve(op.request, error);
-      if (target) set_admin(op.request, target->admin, AdminState::kLocked, "shutdown complete", now);
+      if (target)
+        set_admin(op.request, target->admin, AdminState::kLocked, "shutdown complete", now);
       return true;
     }
     case AdminOp::kLockInstantiation:
@@ -367,9 +389,10 @@ bool Director::admin_op_complete(const AdminInProgress& op, std::string& message
       std::vector<std::string> failed;
       for (const SuId& id : op.sus) {
         const SuState& su = sus_.at(id);
-        const bool wanted = op.request.op == AdminOp::kRepair
-                                ? true
-                                : su.node_up && effective_admin(su) != AdminState::kLockedInstantiation;
+        const bool wanted =
+            op.request.op == AdminOp::kRepair
+                ? true
+                : su.node_up && effective_admin(su) != AdminState::kLockedInstantiation;
         if (!wanted) continue;
         if (su.presence == PresenceState::kInstantiationFailed ||
             su.presence == PresenceState::kTerminationFailed) {
@@ -398,11 +421,11 @@ void Director::check_admin_ops(TimePoint now) {
       effects_.push_back(AdminResult{it->request.id, failure.empty(), failure});
       it = admin_ops_.erase(it);
     } else if (now >= it->deadline) {
-      effects_.push_back(AdminResult{
-          it->request.id, false,
-          std::string(to_string(it->request.op)) + " " + it->request.entity +
-              " did not complete within " + std::to_string(kAdminOpTimeout.count()) +
-              " s; see amfctl events"});
+      effects_.push_back(AdminResult{it->request.id, false,
+                                     std::string(to_string(it->request.op)) + " " +
+                                         it->request.entity + " did not complete within " +
+                                         std::to_string(kAdminOpTimeout.count()) +
+                                         " s; see amfctl events"});
       it = admin_ops_.erase(it);
     } else {
       ++it;

@@ -17,20 +17,21 @@ std::string ha_name(std::optional<HaState> ha) {
   return ha ? std::string(model::to_string(*ha)) : "unassigned";
 }
 
-
 }  // namespace
 
 Result<Director> Director::create(std::shared_ptr<const model::ClusterConfig> config) {
   Director director(config);
   for (const model::SgConfig* sg : config->service_groups()) {
     auto policy = models::make_policy(sg->redundancy);
-    if (!policy) return tl::unexpected(policy.error().with_context("service group " + sg->id.str()));
+    if (!policy)
+      return tl::unexpected(policy.error().with_context("service group " + sg->id.str()));
     director.sgs_[sg->id].policy = std::move(*policy);
   }
   return director;
 }
 
-Director::Director(std::shared_ptr<const model::ClusterConfig> config) : config_(std::move(config)) {
+Director::Director(std::shared_ptr<const model::ClusterConfig> config)
+    : config_(std::move(config)) {
   for (const model::SgConfig* sg : config_->service_groups()) {
     sgs_[sg->id].config = sg;
     for (const auto& su : sg->sus) {
@@ -111,7 +112,8 @@ void Director::on(const SuStateReport& e, TimePoint now) {
   if (su.presence == PresenceState::kTerminationFailed) {
     notify(now, "error", e.su.str(), "", "", "",
            "cleanup failed: its SIs stay assigned to it and are not failed over until it is "
-           "repaired (amfctl repair su " + e.su.str() + ")");
+           "repaired (amfctl repair su " +
+               e.su.str() + ")");
   } else if (su.presence != PresenceState::kInstantiated) {
     drop_assignments(sg, e.su, e.cause, now);
   }
@@ -296,8 +298,8 @@ std::vector<Director::SuView> Director::service_units() const {
   for (const model::SgConfig* sg : config_->service_groups()) {
     for (const auto& su_config : sg->sus) {
       const SuState& su = sus_.at(su_config.id);
-      out.push_back({su_config.id, sg->id, su_config.node, effective_admin(su), su.oper, su.presence,
-                     su.readiness});
+      out.push_back({su_config.id, sg->id, su_config.node, effective_admin(su), su.oper,
+                     su.presence, su.readiness});
     }
   }
   return out;

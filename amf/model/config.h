@@ -28,9 +28,9 @@ struct ComponentTimeouts {
 // `period` + `max_duration`. Either way a miss is a component failure.
 struct HealthCheckConfig {
   std::string key;
-  std::chrono::milliseconds period{10'000};        // saAmfHealthcheckPeriod
-  std::chrono::milliseconds max_duration{6'000};   // saAmfHealthcheckMaxDuration
-  bool component_invoked = false;                  // SA_AMF_HEALTHCHECK_COMPONENT_INVOKED
+  std::chrono::milliseconds period{10'000};       // saAmfHealthcheckPeriod
+  std::chrono::milliseconds max_duration{6'000};  // saAmfHealthcheckMaxDuration
+  bool component_invoked = false;                 // SA_AMF_HEALTHCHECK_COMPONENT_INVOKED
 };
 
 struct ComponentConfig {
@@ -41,11 +41,11 @@ struct ComponentConfig {
   std::map<std::string, std::string> env;
   std::vector<std::string> cs_types;  // the CS types this component can take CSIs of
   ComponentTimeouts timeouts;
-  Recovery recovery = Recovery::kComponentFailover;  // saAmfCompRecoveryOnError
-  int instantiate_retries = 2;  // saAmfCompNumMaxInstantiateWithoutDelay
-  int instantiate_retries_with_delay = 0;  // saAmfCompNumMaxInstantiateWithDelay
+  Recovery recovery = Recovery::kComponentFailover;     // saAmfCompRecoveryOnError
+  int instantiate_retries = 2;                          // saAmfCompNumMaxInstantiateWithoutDelay
+  int instantiate_retries_with_delay = 0;               // saAmfCompNumMaxInstantiateWithDelay
   std::chrono::milliseconds instantiate_delay{10'000};  // saAmfCompDelayBetweenInstantiateAttempts
-  bool disable_restart = false;  // saAmfCompDisableRestart
+  bool disable_restart = false;                         // saAmfCompDisableRestart
   std::optional<HealthCheckConfig> health_check;
 };
 
@@ -67,7 +67,7 @@ struct CsiConfig {
 struct SiConfig {
   SiId id;
   std::string name;
-  int rank = 0;  // lower is more important; 0 means "unranked"
+  int rank = 0;                           // lower is more important; 0 means "unranked"
   int preferred_active_assignments = 1;   // N-way-active only
   int preferred_standby_assignments = 1;  // N-way only
   std::vector<CsiConfig> csis;
@@ -93,10 +93,10 @@ struct SgConfig {
   // SU within the probation window escalate to an SU restart; more than `su_restart_max` SU
   // restarts within theirs escalate to an SU failover. A window starts at the first counted
   // recovery and the count resets when it has passed.
-  int comp_restart_max = 10;                                   // saAmfSGCompRestartMax
-  std::chrono::milliseconds comp_restart_probation{4'000};     // saAmfSGCompRestartProb
-  int su_restart_max = 10;                                     // saAmfSGSuRestartMax
-  std::chrono::milliseconds su_restart_probation{4'000};       // saAmfSGSuRestartProb
+  int comp_restart_max = 10;                                // saAmfSGCompRestartMax
+  std::chrono::milliseconds comp_restart_probation{4'000};  // saAmfSGCompRestartProb
+  int su_restart_max = 10;                                  // saAmfSGSuRestartMax
+  std::chrono::milliseconds su_restart_probation{4'000};    // saAmfSGSuRestartProb
   std::vector<SuConfig> sus;
   std::vector<SiConfig> sis;
 };
@@ -115,7 +115,7 @@ struct NodeConfig {
   // More than `su_failover_max` SU failovers on this node within the probation window
   // escalate to a node failover: every SU on the node is failed over and stays disabled until
   // an operator repairs it.
-  int su_failover_max = 10;                                     // saAmfNodeSuFailoverMax
+  int su_failover_max = 10;                                    // saAmfNodeSuFailoverMax
   std::chrono::milliseconds su_failover_probation{1'200'000};  // saAmfNodeSuFailOverProb
 };
 

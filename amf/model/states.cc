@@ -28,60 +28,84 @@ constexpr std::array<std::pair<std::string_view, Recovery>, 7> kRecoveries{{
 
 std::string_view to_string(AdminState s) {
   switch (s) {
-    case AdminState::kUnlocked: return "unlocked";
-    case AdminState::kLocked: return "locked";
-    case AdminState::kLockedInstantiation: return "locked-instantiation";
-    case AdminState::kShuttingDown: return "shutting-down";
+    case AdminState::kUnlocked:
+      return "unlocked";
+    case AdminState::kLocked:
+      return "locked";
+    case AdminState::kLockedInstantiation:
+      return "locked-instantiation";
+    case AdminState::kShuttingDown:
+      return "shutting-down";
   }
   return "?";
 }
 
 std::string_view to_string(OperState s) {
   switch (s) {
-    case OperState::kEnabled: return "enabled";
-    case OperState::kDisabled: return "disabled";
+    case OperState::kEnabled:
+      return "enabled";
+    case OperState::kDisabled:
+      return "disabled";
   }
   return "?";
 }
 
 std::string_view to_string(PresenceState s) {
   switch (s) {
-    case PresenceState::kUninstantiated: return "uninstantiated";
-    case PresenceState::kInstantiating: return "instantiating";
-    case PresenceState::kInstantiated: return "instantiated";
-    case PresenceState::kTerminating: return "terminating";
-    case PresenceState::kRestarting: return "restarting";
-    case PresenceState::kInstantiationFailed: return "instantiation-failed";
-    case PresenceState::kTerminationFailed: return "termination-failed";
+    case PresenceState::kUninstantiated:
+      return "uninstantiated";
+    case PresenceState::kInstantiating:
+      return "instantiating";
+    case PresenceState::kInstantiated:
+      return "instantiated";
+    case PresenceState::kTerminating:
+      return "terminating";
+    case PresenceState::kRestarting:
+      return "restarting";
+    case PresenceState::kInstantiationFailed:
+      return "instantiation-failed";
+    case PresenceState::kTerminationFailed:
+      return "termination-failed";
   }
   return "?";
 }
 
 std::string_view to_string(ReadinessState s) {
   switch (s) {
-    case ReadinessState::kOutOfService: return "out-of-service";
-    case ReadinessState::kInService: return "in-service";
-    case ReadinessState::kStopping: return "stopping";
+    case ReadinessState::kOutOfService:
+      return "out-of-service";
+    case ReadinessState::kInService:
+      return "in-service";
+    case ReadinessState::kStopping:
+      return "stopping";
   }
   return "?";
 }
 
 std::string_view to_string(HaState s) {
   switch (s) {
-    case HaState::kActive: return "active";
-    case HaState::kStandby: return "standby";
-    case HaState::kQuiescing: return "quiescing";
-    case HaState::kQuiesced: return "quiesced";
+    case HaState::kActive:
+      return "active";
+    case HaState::kStandby:
+      return "standby";
+    case HaState::kQuiescing:
+      return "quiescing";
+    case HaState::kQuiesced:
+      return "quiesced";
   }
   return "?";
 }
 
 std::string_view to_string(TransitionReason r) {
   switch (r) {
-    case TransitionReason::kNewAssignment: return "new";
-    case TransitionReason::kFailover: return "failover";
-    case TransitionReason::kSwitchover: return "switchover";
-    case TransitionReason::kRestart: return "restart";
+    case TransitionReason::kNewAssignment:
+      return "new";
+    case TransitionReason::kFailover:
+      return "failover";
+    case TransitionReason::kSwitchover:
+      return "switchover";
+    case TransitionReason::kRestart:
+      return "restart";
   }
   return "?";
 }
@@ -121,10 +145,13 @@ ReadinessState derive_readiness(AdminState admin, OperState oper, PresenceState 
     return ReadinessState::kOutOfService;
   }
   switch (admin) {
-    case AdminState::kUnlocked: return ReadinessState::kInService;
-    case AdminState::kShuttingDown: return ReadinessState::kStopping;
+    case AdminState::kUnlocked:
+      return ReadinessState::kInService;
+    case AdminState::kShuttingDown:
+      return ReadinessState::kStopping;
     case AdminState::kLocked:
-    case AdminState::kLockedInstantiation: return ReadinessState::kOutOfService;
+    case AdminState::kLockedInstantiation:
+      return ReadinessState::kOutOfService;
   }
   return ReadinessState::kOutOfService;
 }

@@ -259,8 +259,9 @@ void NodeDirector::on(const ComponentResponse& e, TimePoint now) {
   if (!e.ok) {
     switch (callback.kind) {
       case CallbackKind::kCsiSet:
-        return component_failed(*comp, "CSI set (" + std::string(model::to_string(*callback.ha)) +
-                                           ") of " + callback.csi.str() + " failed",
+        return component_failed(*comp,
+                                "CSI set (" + std::string(model::to_string(*callback.ha)) +
+                                    ") of " + callback.csi.str() + " failed",
                                 now);
       case CallbackKind::kCsiRemove:
         return component_failed(*comp, "CSI remove of " + callback.csi.str() + " failed", now);
@@ -269,7 +270,8 @@ void NodeDirector::on(const ComponentResponse& e, TimePoint now) {
             *comp, "health check '" + comp->config->health_check->key + "' failed", now);
     }
   }
-  if (callback.kind != CallbackKind::kHealthcheck) complete_awaiting(sus_.at(comp->su), &callback.si);
+  if (callback.kind != CallbackKind::kHealthcheck)
+    complete_awaiting(sus_.at(comp->su), &callback.si);
 }
 
 void NodeDirector::on(const ComponentErrorReport& e, TimePoint now) {
@@ -337,16 +339,19 @@ void NodeDirector::tick(TimePoint now) {
         case CallbackKind::kCsiSet:
         case CallbackKind::kCsiRemove: {
           const bool set = cb->second.kind == CallbackKind::kCsiSet;
-          const auto timeout = set ? comp.config->timeouts.csi_set : comp.config->timeouts.csi_remove;
-          component_failed(comp, "no response to the CSI callback for " + cb->second.csi.str() +
-                                     " within " + ms_text(timeout),
+          const auto timeout =
+              set ? comp.config->timeouts.csi_set : comp.config->timeouts.csi_remove;
+          component_failed(comp,
+                           "no response to the CSI callback for " + cb->second.csi.str() +
+                               " within " + ms_text(timeout),
                            now);
           break;
         }
         case CallbackKind::kHealthcheck:
-          component_failed(comp, "health check '" + comp.config->health_check->key +
-                                     "' not answered within " +
-                                     ms_text(comp.config->health_check->max_duration),
+          component_failed(comp,
+                           "health check '" + comp.config->health_check->key +
+                               "' not answered within " +
+                               ms_text(comp.config->health_check->max_duration),
                            now);
           break;
       }
@@ -396,8 +401,8 @@ std::optional<TimePoint> NodeDirector::next_deadline() const {
 void NodeDirector::instantiate(CompState& comp, TimePoint now) {
   ++comp.attempts;
   if (comp.presence != PresenceState::kRestarting) {
-    set_presence(comp, PresenceState::kInstantiating,
-                 "attempt " + std::to_string(comp.attempts), now);
+    set_presence(comp, PresenceState::kInstantiating, "attempt " + std::to_string(comp.attempts),
+                 now);
   }
   comp.deadline = now + comp.config->timeouts.instantiate;
   StartProcess start{comp.config->id, comp.config->command, comp.config->args, comp.config->env};
@@ -417,7 +422,8 @@ void NodeDirector::instantiation_attempt_failed(CompState& comp, const std::stri
     instantiate(comp, now);
     return;
   }
-  if (comp.attempts <= comp.config->instantiate_retries + comp.config->instantiate_retries_with_delay &&
+  if (comp.attempts <=
+          comp.config->instantiate_retries + comp.config->instantiate_retries_with_delay &&
       !shutting_down_) {
     comp.deadline.reset();
     comp.retry_at = now + comp.config->instantiate_delay;
@@ -431,152 +437,11 @@ void NodeDirector::instantiation_attempt_failed(CompState& comp, const std::stri
   fail_over_su(sus_.at(comp.su), "instantiation of " + comp.config->id.str() + " failed", now);
 }
 
-void NodeDirector::component_failed(CompState& comp, const std::string& cause, TimePoint now,
-                                    std::optional<model::Recovery> recommended) {
-  if (shutting_down_) return;
-  notify(now, "error", comp.config->id.str(), "", "", "", cause);
-  SuState& su = sus_.at(comp.su);
-  std::string why;
-  const model::Recovery recovery =
-      escalate(comp, su, recommended.value_or(comp.config->recovery), now, why);
-  const std::string entity =
-      recovery == model::Recovery::kComponentRestart ? comp.config->id.str() : comp.su.str();
-  notify(now, "recovery", entity, "", "", std::string(model::to_string(recovery)),
-         comp.config->id.str() + ": " + cause + (why.empty() ? "" : "; " + why));
-  switch (recovery) {
-    case model::Recovery::kComponentRestart: return restart_component(comp, cause, now);
-    case model::Recovery::kSuRestart: return restart_su(su, comp, cause, now);
-    case model::Recovery::kComponentFailover:
-    case model::Recovery::kSuFailover:
-      return fail_over_su(su, comp.config->id.str() + ": " + cause, now);
-    case model::Recovery::kNodeSwitchover:  // refused at start-up (daemon/supported.cc)
-    case model::Recovery::kNodeFailover:
-    case model::Recovery::kNodeFailfast:
-      return fail_over_node(comp.config->id.str() + ": " + cause, now);
-  }
-}
-
-model::Recovery NodeDirector::escalate(CompState& comp, SuState& su, model::Recovery recovery,
-                                       TimePoint now, std::string& why) {
-  using model::Recovery;
-  if (recovery == Recovery::kComponentRestart && comp.config->disable_restart) {
-    recovery = Recovery::kComponentFailover;  // spec: disable-restart turns restart into failover
-    why = "restart disabled";
-  }
-  auto window_text = [](int max, std::chrono::milliseconds probation) {
-    return "more than " + std::to_string(max) + " within " + std::to_string(probation.count()) +
-           " ms";
-  };
-  if (recovery == Recovery::kComponentRestart &&
-      su.comp_restarts.exceeded(now, su.sg->comp_restart_max, su.sg->comp_restart_probation)) {
-    recovery = Recovery::kSuRestart;
-    su.comp_restarts = {};  // the restarted SU's components start with a clean count
-    why = "escalated: component restarts " +
-          window_text(su.sg->comp_restart_max, su.sg->comp_restart_probation);
-  }
-  if (recovery == Recovery::kSuRestart &&
-      su.su_restarts.exceeded(now, su.sg->su_restart_max, su.sg->su_restart_probation)) {
-    recovery = Recovery::kSuFailover;
-    su.su_restarts = {};
-    su.comp_restarts = {};
-    why = "escalated: SU restarts " + window_text(su.sg->su_restart_max, su.sg->su_restart_probation);
-  }
-  if ((recovery == Recovery::kComponentFailover || recovery == Recovery::kSuFailover) &&
-      su_failovers_.exceeded(now, node_config_->su_failover_max,
-                             node_config_->su_failover_probation)) {
-    recovery = Recovery::kNodeFailover;
-    why = "escalated: SU failovers on node " + self_.str() + " " +
-          window_text(node_config_->su_failover_max, node_config_->su_failover_probation);
-  }
-  return recovery;
-}
-
-void NodeDirector::restart_component(CompState& comp, const std::string& cause, TimePoint now) {
-  disconnect(comp);
-  comp.attempts = 0;
-  if (comp.running) {
-    set_presence(comp, PresenceState::kTerminating, cause, now);
-    comp.after_exit = AfterExit::kRestart;
-    kill(comp, now);
-  } else {
-    set_presence(comp, PresenceState::kRestarting, cause, now);
-    instantiate(comp, now);
-  }
-}
-
-// SU restart: the faulty component is cleaned up, the others terminated gracefully, and all
-// of them instantiated again; the SU keeps its assignments, which are given back to the
-// components as they register.
-void NodeDirector::restart_su(SuState& su, const CompState& faulty, const std::string& cause,
-                              TimePoint now) {
-  for (const auto& comp_config : su.config->components) {
-    CompState& comp = comps_.at(comp_config.id);
-    if (&comp == &faulty || !comp.running) {
-      restart_component(comp, cause, now);
-      continue;
-    }
-    disconnect(comp);
-    comp.attempts = 0;
-    set_presence(comp, PresenceState::kTerminating, "su-restart", now);
-    comp.after_exit = AfterExit::kRestart;
-    comp.deadline = now + comp.config->timeouts.terminate;
-    emit(SignalProcess{comp_config.id, Signal::kTerminate});
-  }
-}
-
-void NodeDirector::fail_over_node(const std::string& cause, TimePoint now) {
-  notify(now, "recovery", self_.str(), "", "", "node-failover", cause);
-  for (auto& [id, su] : sus_) {
-    if (su.oper == OperState::kDisabled) continue;
-    su.auto_repairable = false;
-    fail_over_su(su, "node failover: " + cause, now);
-  }
-}
-
-void NodeDirector::fail_over_su(SuState& su, const std::string& cause, TimePoint now) {
-  set_oper(su, OperState::kDisabled, cause, now);
-  su.awaiting.clear();
-  for (const auto& comp_config : su.config->components) {
-    CompState& comp = comps_.at(comp_config.id);
-    comp.csis.clear();
-    disconnect(comp);
-    comp.after_exit = AfterExit::kNothing;
-    if (comp.running) {
-      if (comp.presence != PresenceState::kTerminating) {
-        set_presence(comp, PresenceState::kTerminating, "cleanup: " + cause, now);
-      }
-      if (!comp.killed) kill(comp, now);
-    } else if (comp.presence != PresenceState::kInstantiationFailed &&
-               comp.presence != PresenceState::kTerminationFailed &&
-               comp.presence != PresenceState::kUninstantiated) {
-      set_presence(comp, PresenceState::kUninstantiated, cause, now);
-    }
-  }
-}
-
 void NodeDirector::disconnect(CompState& comp) {
   comp.callbacks.clear();
   comp.peer.reset();
   comp.healthcheck.reset();
   comp.retry_at.reset();
-}
-
-void NodeDirector::check_health(CompState& comp, TimePoint now) {
-  const auto& hc = comp.config->health_check;
-  if (!hc || !comp.healthcheck || *comp.healthcheck > now || !comp.peer) return;
-  if (hc->component_invoked) {
-    return component_failed(comp, "no health check confirmation for '" + hc->key + "' within " +
-                                      ms_text(hc->period + hc->max_duration),
-                            now);
-  }
-  comp.healthcheck = now + hc->period;
-  for (const auto& [inv, cb] : comp.callbacks) {
-    if (cb.kind == CallbackKind::kHealthcheck) return;  // the previous one is still running
-  }
-  const Invocation inv = next_invocation_++;
-  comp.callbacks[inv] = {CallbackKind::kHealthcheck, CsiId(), SiId(), std::nullopt,
-                         now + hc->max_duration};
-  emit(SendHealthcheck{*comp.peer, inv, comp.config->id, hc->key});
 }
 
 void NodeDirector::kill(CompState& comp, TimePoint now) {
@@ -585,8 +450,8 @@ void NodeDirector::kill(CompState& comp, TimePoint now) {
   emit(SignalProcess{comp.config->id, Signal::kKill});
 }
 
-void NodeDirector::send_csi_set(CompState& comp, const CsiId& csi,
-                                model::TransitionReason reason, TimePoint now) {
+void NodeDirector::send_csi_set(CompState& comp, const CsiId& csi, model::TransitionReason reason,
+                                TimePoint now) {
   if (!comp.peer) return;  // sent when the component (re)registers
   const auto& [si, ha] = comp.csis.at(csi);
   const model::SiConfig* si_config = config_->find_si(si);
@@ -675,8 +540,7 @@ void NodeDirector::set_presence(CompState& comp, PresenceState presence, const s
   if (su.oper == OperState::kEnabled) su.cause = comp.config->id.str() + ": " + cause;
 }
 
-void NodeDirector::set_oper(SuState& su, OperState oper, const std::string& cause,
-                            TimePoint now) {
+void NodeDirector::set_oper(SuState& su, OperState oper, const std::string& cause, TimePoint now) {
   if (su.oper == oper) return;
   notify(now, "oper", su.config->id.str(), "", std::string(model::to_string(su.oper)),
          std::string(model::to_string(oper)), cause);
@@ -691,9 +555,8 @@ NodeDirector::CompState* NodeDirector::find_by_peer(PeerId peer) {
   return nullptr;
 }
 
-void NodeDirector::notify(TimePoint now, std::string kind, std::string entity,
-                          std::string related, std::string from, std::string to,
-                          std::string cause) {
+void NodeDirector::notify(TimePoint now, std::string kind, std::string entity, std::string related,
+                          std::string from, std::string to, std::string cause) {
   emit(model::Notification{now, std::move(kind), std::move(entity), std::move(related),
                            std::move(from), std::move(to), std::move(cause)});
 }

@@ -150,8 +150,8 @@ class NodeDirector {
   enum class CallbackKind { kCsiSet, kCsiRemove, kHealthcheck };
   struct Callback {
     CallbackKind kind;
-    CsiId csi;  // CSI callbacks only
-    SiId si;    // CSI callbacks only
+    CsiId csi;                         // CSI callbacks only
+    SiId si;                           // CSI callbacks only
     std::optional<model::HaState> ha;  // CSI set only
     TimePoint deadline;
   };
@@ -192,7 +192,7 @@ class NodeDirector {
     model::PresenceState reported_presence = model::PresenceState::kUninstantiated;
     model::OperState reported_oper = model::OperState::kEnabled;
     std::map<SiId, std::optional<model::HaState>> awaiting;  // director requests in progress
-    std::string cause;  // why the SU last changed, for the next report
+    std::string cause;            // why the SU last changed, for the next report
     bool auto_repairable = true;  // false once a node failover disabled it
     Window comp_restarts;
     Window su_restarts;
@@ -219,8 +219,8 @@ class NodeDirector {
                         std::optional<model::Recovery> recommended = std::nullopt);
   // The recovery to carry out for a failure of `comp`: `recovery` (its configured one, or the
   // one it recommended), escalated when the probation windows say so (`why` then says why).
-  model::Recovery escalate(CompState& comp, SuState& su, model::Recovery recovery,
-                           TimePoint now, std::string& why);
+  model::Recovery escalate(CompState& comp, SuState& su, model::Recovery recovery, TimePoint now,
+                           std::string& why);
   // Forget the component's connection: outstanding callbacks and health checks go with it.
   void disconnect(CompState& comp);
   void check_health(CompState& comp, TimePoint now);

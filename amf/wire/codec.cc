@@ -11,41 +11,59 @@ namespace pb = ::amf::v1;
 
 pb::HaState to_pb(model::HaState ha) {
   switch (ha) {
-    case model::HaState::kActive: return pb::HA_STATE_ACTIVE;
-    case model::HaState::kStandby: return pb::HA_STATE_STANDBY;
-    case model::HaState::kQuiescing: return pb::HA_STATE_QUIESCING;
-    case model::HaState::kQuiesced: return pb::HA_STATE_QUIESCED;
+    case model::HaState::kActive:
+      return pb::HA_STATE_ACTIVE;
+    case model::HaState::kStandby:
+      return pb::HA_STATE_STANDBY;
+    case model::HaState::kQuiescing:
+      return pb::HA_STATE_QUIESCING;
+    case model::HaState::kQuiesced:
+      return pb::HA_STATE_QUIESCED;
   }
   return pb::HA_STATE_UNSPECIFIED;
 }
 
 Result<model::HaState> from_pb(pb::HaState ha) {
   switch (ha) {
-    case pb::HA_STATE_ACTIVE: return model::HaState::kActive;
-    case pb::HA_STATE_STANDBY: return model::HaState::kStandby;
-    case pb::HA_STATE_QUIESCING: return model::HaState::kQuiescing;
-    case pb::HA_STATE_QUIESCED: return model::HaState::kQuiesced;
-    default: return fail("unknown HA state " + std::to_string(static_cast<int>(ha)));
+    case pb::HA_STATE_ACTIVE:
+      return model::HaState::kActive;
+    case pb::HA_STATE_STANDBY:
+      return model::HaState::kStandby;
+    case pb::HA_STATE_QUIESCING:
+      return model::HaState::kQuiescing;
+    case pb::HA_STATE_QUIESCED:
+      return model::HaState::kQuiesced;
+    default:
+      return fail("unknown HA state " + std::to_string(static_cast<int>(ha)));
   }
 }
 
 pb::TransitionReason to_pb(model::TransitionReason r) {
   switch (r) {
-    case model::TransitionReason::kNewAssignment: return pb::TRANSITION_REASON_NEW;
-    case model::TransitionReason::kFailover: return pb::TRANSITION_REASON_FAILOVER;
-    case model::TransitionReason::kSwitchover: return pb::TRANSITION_REASON_SWITCHOVER;
-    case model::TransitionReason::kRestart: return pb::TRANSITION_REASON_RESTART;
+    case model::TransitionReason::kNewAssignment:
+      return pb::TRANSITION_REASON_NEW;
+    case model::TransitionReason::kFailover:
+      return pb::TRANSITION_REASON_FAILOVER;
+    case model::TransitionReason::kSwitchover:
+      return pb::TRANSITION_REASON_SWITCHOVER;
+    case model::TransitionReason::kRestart:
+      return pb::TRANSITION_REASON_RESTART;
   }
   return pb::TRANSITION_REASON_UNSPECIFIED;
 }
 
 Result<model::TransitionReason> from_pb(pb::TransitionReason r) {
   switch (r) {
-    case pb::TRANSITION_REASON_NEW: return model::TransitionReason::kNewAssignment;
-    case pb::TRANSITION_REASON_FAILOVER: return model::TransitionReason::kFailover;
-    case pb::TRANSITION_REASON_SWITCHOVER: return model::TransitionReason::kSwitchover;
-    case pb::TRANSITION_REASON_RESTART: return model::TransitionReason::kRestart;
-    default: return fail("unknown transition reason " + std::to_string(static_cast<int>(r)));
+    case pb::TRANSITION_REASON_NEW:
+      return model::TransitionReason::kNewAssignment;
+    case pb::TRANSITION_REASON_FAILOVER:
+      return model::TransitionReason::kFailover;
+    case pb::TRANSITION_REASON_SWITCHOVER:
+      return model::TransitionReason::kSwitchover;
+    case pb::TRANSITION_REASON_RESTART:
+      return model::TransitionReason::kRestart;
+    default:
+      return fail("unknown transition reason " + std::to_string(static_cast<int>(r)));
   }
 }
 
@@ -107,8 +125,12 @@ ClusterStatus from(const pb::ClusterStatus& in) {
   for (const auto& s : in.service_groups()) {
     ServiceGroupStatus sg{s.name(), s.redundancy_model(), s.busy(), {}, {}};
     for (const auto& u : s.service_units()) {
-      ServiceUnitStatus su{u.name(),           u.node(),           u.admin_state(),
-                           u.oper_state(),     u.presence_state(), u.readiness_state(),
+      ServiceUnitStatus su{u.name(),
+                           u.node(),
+                           u.admin_state(),
+                           u.oper_state(),
+                           u.presence_state(),
+                           u.readiness_state(),
                            {}};
       for (const auto& c : u.components()) {
         su.components.push_back({c.name(), c.presence_state(), c.pid(), c.registered()});
@@ -117,7 +139,8 @@ ClusterStatus from(const pb::ClusterStatus& in) {
     }
     for (const auto& i : s.service_instances()) {
       ServiceInstanceStatus si{i.name(), {}};
-      for (const auto& a : i.assignments()) si.assignments.push_back({a.service_unit(), a.ha_state()});
+      for (const auto& a : i.assignments())
+        si.assignments.push_back({a.service_unit(), a.ha_state()});
       sg.service_instances.push_back(std::move(si));
     }
     out.service_groups.push_back(std::move(sg));
@@ -203,7 +226,9 @@ std::string encode(const ComponentMessage& message) {
       env.mutable_healthcheck()->set_invocation(m.invocation);
       env.mutable_healthcheck()->set_key(m.key);
     }
-    void operator()(const HealthcheckConfirm& m) { env.mutable_healthcheck_confirm()->set_key(m.key); }
+    void operator()(const HealthcheckConfirm& m) {
+      env.mutable_healthcheck_confirm()->set_key(m.key);
+    }
   };
   std::visit(Visitor{env}, message);
   return env.SerializeAsString();
@@ -231,15 +256,15 @@ Result<ComponentMessage> decode_component_message(std::string_view bytes) {
     case pb::ComponentEnvelope::kCsiRemove:
       return CsiRemove{env->csi_remove().invocation(), env->csi_remove().csi_name()};
     case pb::ComponentEnvelope::kResponse:
-      return Response{env->response().invocation(), env->response().ok(),
-                      env->response().error()};
+      return Response{env->response().invocation(), env->response().ok(), env->response().error()};
     case pb::ComponentEnvelope::kErrorReport:
       return ErrorReport{env->error_report().recommended_recovery(), env->error_report().reason()};
     case pb::ComponentEnvelope::kHealthcheck:
       return HealthcheckCallback{env->healthcheck().invocation(), env->healthcheck().key()};
     case pb::ComponentEnvelope::kHealthcheckConfirm:
       return HealthcheckConfirm{env->healthcheck_confirm().key()};
-    case pb::ComponentEnvelope::BODY_NOT_SET: break;
+    case pb::ComponentEnvelope::BODY_NOT_SET:
+      break;
   }
   return fail("component message has no body");
 }
@@ -270,13 +295,15 @@ Result<AdminRequest> decode_admin_request(std::string_view bytes) {
   auto env = parse<pb::AdminRequest>(bytes, "admin request");
   if (!env) return tl::unexpected(env.error());
   switch (env->body_case()) {
-    case pb::AdminRequest::kStatus: return StatusRequest{};
+    case pb::AdminRequest::kStatus:
+      return StatusRequest{};
     case pb::AdminRequest::kEvents:
       return EventsRequest{env->events().after_sequence(), env->events().max_events()};
     case pb::AdminRequest::kOperation:
       return AdminOperation{env->operation().operation(), env->operation().entity_kind(),
                             env->operation().entity()};
-    case pb::AdminRequest::BODY_NOT_SET: break;
+    case pb::AdminRequest::BODY_NOT_SET:
+      break;
   }
   return fail("admin request has no body");
 }
@@ -302,12 +329,16 @@ Result<AdminReply> decode_admin_reply(std::string_view bytes) {
   auto env = parse<pb::AdminReply>(bytes, "admin reply");
   if (!env) return tl::unexpected(env.error());
   switch (env->body_case()) {
-    case pb::AdminReply::kStatus: return from(env->status());
-    case pb::AdminReply::kEvents: return from(env->events());
-    case pb::AdminReply::kError: return AdminError{env->error()};
+    case pb::AdminReply::kStatus:
+      return from(env->status());
+    case pb::AdminReply::kEvents:
+      return from(env->events());
+    case pb::AdminReply::kError:
+      return AdminError{env->error()};
     case pb::AdminReply::kOperationResult:
       return AdminOperationResult{env->operation_result().ok(), env->operation_result().message()};
-    case pb::AdminReply::BODY_NOT_SET: break;
+    case pb::AdminReply::BODY_NOT_SET:
+      break;
   }
   return fail("admin reply has no body");
 }

@@ -12,7 +12,8 @@ namespace {
 // One complete 2N failover cycle in the cores: the active's process dies, the standby is
 // promoted, the failed SU is repaired, re-instantiated and made standby again.
 void BM_TwoNFailoverCycle(benchmark::State& state) {
-  test::LocalCluster cluster(test::make_cluster({.sus = 2, .sis = static_cast<int>(state.range(0))}));
+  test::LocalCluster cluster(
+      test::make_cluster({.sus = 2, .sis = static_cast<int>(state.range(0))}));
   cluster.start();
   for (auto _ : state) {
     const SuId active = cluster.director().assignments(SgId("app")).at(0).su;
@@ -34,13 +35,21 @@ void BM_DirectorFailoverDecision(benchmark::State& state) {
     auto director = std::move(*director::Director::create(config));
     const TimePoint t{};
     director.handle(director::NodeUp{NodeId("node-1")}, t);
-    director.handle(director::SuStateReport{test::su(1), PresenceState::kInstantiated, OperState::kEnabled, ""}, t);
-    for (int i = 1; i <= sis; ++i) director.handle(director::AssignmentDone{test::su(1), test::si(i), HaState::kActive}, t);
-    director.handle(director::SuStateReport{test::su(2), PresenceState::kInstantiated, OperState::kEnabled, ""}, t);
-    for (int i = 1; i <= sis; ++i) director.handle(director::AssignmentDone{test::su(2), test::si(i), HaState::kStandby}, t);
+    director.handle(
+        director::SuStateReport{test::su(1), PresenceState::kInstantiated, OperState::kEnabled, ""},
+        t);
+    for (int i = 1; i <= sis; ++i)
+      director.handle(director::AssignmentDone{test::su(1), test::si(i), HaState::kActive}, t);
+    director.handle(
+        director::SuStateReport{test::su(2), PresenceState::kInstantiated, OperState::kEnabled, ""},
+        t);
+    for (int i = 1; i <= sis; ++i)
+      director.handle(director::AssignmentDone{test::su(2), test::si(i), HaState::kStandby}, t);
     director.take_effects();
     state.ResumeTiming();
-    director.handle(director::SuStateReport{test::su(1), PresenceState::kUninstantiated, OperState::kDisabled, "died"}, t);
+    director.handle(director::SuStateReport{test::su(1), PresenceState::kUninstantiated,
+                                            OperState::kDisabled, "died"},
+                    t);
     benchmark::DoNotOptimize(director.take_effects());
   }
   state.SetLabel(std::to_string(sis) + " SIs");
@@ -51,7 +60,8 @@ BENCHMARK(BM_DirectorFailoverDecision)->Arg(1)->Arg(10)->Arg(100)->Unit(benchmar
 std::shared_ptr<const model::ClusterConfig> two_node_cluster(int sgs, int sis_per_sg) {
   auto config = std::make_shared<model::ClusterConfig>();
   config->name = "bench";
-  for (const char* n : {"node-1", "node-2"}) config->nodes.push_back({NodeId(n), n, "127.0.0.1", true});
+  for (const char* n : {"node-1", "node-2"})
+    config->nodes.push_back({NodeId(n), n, "127.0.0.1", true});
   model::ApplicationConfig app{AppId("app"), "app", {}};
   for (int g = 0; g < sgs; ++g) {
     model::SgConfig sg;
@@ -59,8 +69,11 @@ std::shared_ptr<const model::ClusterConfig> two_node_cluster(int sgs, int sis_pe
     sg.id = SgId(sg.name);
     sg.app = app.id;
     for (int u = 1; u <= 2; ++u) {
-      model::SuConfig su{SuId(sg.name + "/su-" + std::to_string(u)), "su-" + std::to_string(u),
-                         NodeId("node-" + std::to_string(u)), u, {}};
+      model::SuConfig su{SuId(sg.name + "/su-" + std::to_string(u)),
+                         "su-" + std::to_string(u),
+                         NodeId("node-" + std::to_string(u)),
+                         u,
+                         {}};
       model::ComponentConfig comp;
       comp.id = CompId(su.id.str() + "/server");
       comp.name = "server";
@@ -100,10 +113,14 @@ void BM_DirectorNodeLoss(benchmark::State& state) {
     for (const auto* sg : config->service_groups()) {
       const auto& s1 = sg->sus[0].id;
       const auto& s2 = sg->sus[1].id;
-      director.handle(director::SuStateReport{s1, PresenceState::kInstantiated, OperState::kEnabled, ""}, t);
-      for (const auto& si : sg->sis) director.handle(director::AssignmentDone{s1, si.id, HaState::kActive}, t);
-      director.handle(director::SuStateReport{s2, PresenceState::kInstantiated, OperState::kEnabled, ""}, t);
-      for (const auto& si : sg->sis) director.handle(director::AssignmentDone{s2, si.id, HaState::kStandby}, t);
+      director.handle(
+          director::SuStateReport{s1, PresenceState::kInstantiated, OperState::kEnabled, ""}, t);
+      for (const auto& si : sg->sis)
+        director.handle(director::AssignmentDone{s1, si.id, HaState::kActive}, t);
+      director.handle(
+          director::SuStateReport{s2, PresenceState::kInstantiated, OperState::kEnabled, ""}, t);
+      for (const auto& si : sg->sis)
+        director.handle(director::AssignmentDone{s2, si.id, HaState::kStandby}, t);
     }
     director.take_effects();
     state.ResumeTiming();

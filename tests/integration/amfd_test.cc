@@ -1,12 +1,10 @@
 // The real amfd, amfctl and demo component, on loopback and temp directories.
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include <gtest/gtest.h>
-
 #include <map>
-
 #include <zmq.hpp>
 
 #include "amf/wire/codec.h"
@@ -24,17 +22,26 @@ std::string cluster_yaml(int port, const std::string& redundancy = "2n", int sus
   return "cluster:\n  name: itest\n"
          "nodes:\n  - name: node-1\n    controller: true\n"
          "applications:\n  - name: counter\n    service_groups:\n"
-         "      - name: counter\n        redundancy: " + redundancy + "\n"
-         "        su_template:\n          nodes: " + nodes + "\n"
+         "      - name: counter\n        redundancy: " +
+         redundancy +
+         "\n"
+         "        su_template:\n          nodes: " +
+         nodes +
+         "\n"
          "          components:\n            - name: server\n"
-         "              command: " + command + "\n"
+         "              command: " +
+         command +
+         "\n"
          "              cs_types: [counter]\n"
-         "              recovery: " + recovery + "\n"
+         "              recovery: " +
+         recovery +
+         "\n"
          "              instantiate_retries: 1\n"
          "              timeouts: {instantiate_ms: 3000, csi_set_ms: 2000}\n"
          "        service_instances:\n          - name: si-1\n            csis:\n"
          "              - name: endpoint\n                cs_type: counter\n"
-         "                attributes: {port: \"" + std::to_string(port) + "\", state_file: counter.state}\n";
+         "                attributes: {port: \"" +
+         std::to_string(port) + "\", state_file: counter.state}\n";
 }
 
 class AmfdTest : public ::testing::Test {
@@ -43,8 +50,9 @@ class AmfdTest : public ::testing::Test {
 
   void start(const std::string& yaml, const std::map<std::string, std::string>& env = {}) {
     const std::string config = dir_.file("cluster.yaml", yaml);
-    amfd_ = spawn({bin("amfd"), "--config", config, "--runtime-dir", runtime(), "--log-level", "debug"},
-                  env, dir_.path() + "/amfd.out", dir_.path() + "/amfd.err");
+    amfd_ =
+        spawn({bin("amfd"), "--config", config, "--runtime-dir", runtime(), "--log-level", "debug"},
+              env, dir_.path() + "/amfd.out", dir_.path() + "/amfd.err");
     ASSERT_GT(amfd_, 0);
   }
 
@@ -229,7 +237,8 @@ TEST_F(AmfdTest, ShutdownTerminatesComponentsRemovesSocketsAndNotifiesSystemd) {
 TEST_F(AmfdTest, SecondAmfdOnTheSameRuntimeDirectoryIsRefused) {
   start(cluster_yaml(free_port()));
   ASSERT_TRUE(eventually([&] { return status().has_value(); }));
-  Output second = run({bin("amfd"), "--config", dir_.path() + "/cluster.yaml", "--runtime-dir", runtime()});
+  Output second =
+      run({bin("amfd"), "--config", dir_.path() + "/cluster.yaml", "--runtime-dir", runtime()});
   EXPECT_EQ(second.exit_code, 1);
   EXPECT_NE(second.err.find("another amfd is running with runtime directory " + runtime()),
             std::string::npos)
@@ -268,7 +277,8 @@ TEST_F(AmfdTest, ImpostorAndGarbageOnTheComponentSocketChangeNothing) {
   auto after = settled_pair();
   EXPECT_EQ(after.first, active);
   EXPECT_EQ(after.second, standby);
-  EXPECT_NE(slurp(dir_.path() + "/amfd.err").find("malformed component message"), std::string::npos);
+  EXPECT_NE(slurp(dir_.path() + "/amfd.err").find("malformed component message"),
+            std::string::npos);
 }
 
 TEST_F(AmfdTest, AdminOperationsThroughAmfctl) {
@@ -350,9 +360,10 @@ TEST_F(AmfdTest, HungActiveIsCaughtByItsHealthCheckAndFailedOver) {
   const int port = free_port();
   std::string yaml = cluster_yaml(port);
   const std::string recovery_line = "              recovery: component-failover\n";
-  yaml.replace(yaml.find(recovery_line), recovery_line.size(),
-               recovery_line +
-                   "              health_check: {key: alive, period_ms: 200, max_duration_ms: 200}\n");
+  yaml.replace(
+      yaml.find(recovery_line), recovery_line.size(),
+      recovery_line +
+          "              health_check: {key: alive, period_ms: 200, max_duration_ms: 200}\n");
   start(yaml);
   auto [active, standby] = settled_pair();
   ASSERT_FALSE(active.empty());
@@ -390,20 +401,22 @@ std::string model_yaml(const std::string& redundancy, int sus, const std::vector
                        const std::string& csi_extra = "") {
   std::string nodes = "[";
   for (int i = 0; i < sus; ++i) nodes += std::string(i ? ", " : "") + "node-1";
-  std::string yaml = "cluster: {name: itest}\n"
-                     "nodes: [{name: node-1, controller: true}]\n"
-                     "applications:\n  - name: counter\n    service_groups:\n"
-                     "      - name: counter\n        redundancy: " + redundancy + "\n" + sg_extra +
-                     "        su_template:\n          nodes: " + nodes + "]\n"
-                     "          components:\n            - name: server\n"
-                     "              command: amf-demo-counter\n"
-                     "              cs_types: [counter]\n"
-                     "        service_instances:\n";
+  std::string yaml =
+      "cluster: {name: itest}\n"
+      "nodes: [{name: node-1, controller: true}]\n"
+      "applications:\n  - name: counter\n    service_groups:\n"
+      "      - name: counter\n        redundancy: " +
+      redundancy + "\n" + sg_extra + "        su_template:\n          nodes: " + nodes +
+      "]\n"
+      "          components:\n            - name: server\n"
+      "              command: amf-demo-counter\n"
+      "              cs_types: [counter]\n"
+      "        service_instances:\n";
   for (std::size_t i = 0; i < ports.size(); ++i) {
     yaml += "          - name: si-" + std::to_string(i + 1) + "\n" + si_extra +
             "            csis:\n              - name: endpoint\n                cs_type: counter\n"
-            "                attributes: {port: \"" + std::to_string(ports[i]) + "\"" + csi_extra +
-            "}\n";
+            "                attributes: {port: \"" +
+            std::to_string(ports[i]) + "\"" + csi_extra + "}\n";
   }
   return yaml;
 }
@@ -509,7 +522,8 @@ TEST(AmfdCommandLineTest, BrokenConfigIsRefusedWithEveryErrorAndItsPosition) {
 }
 
 TEST(AmfdCommandLineTest, CheckConfigPrintsASummary) {
-  Output o = run({bin("amfd"), "--check-config", std::string(AMF_SOURCE_DIR) + "/config/examples/demo.yaml"});
+  Output o = run(
+      {bin("amfd"), "--check-config", std::string(AMF_SOURCE_DIR) + "/config/examples/demo.yaml"});
   EXPECT_EQ(o.exit_code, 0) << o.err;
   EXPECT_EQ(o.out,
             "cluster 'demo': 1 node, 1 application, 1 service group (2n), 2 service units, "
@@ -520,8 +534,8 @@ TEST(AmfdCommandLineTest, ValidConfigThatThisBuildCannotRunIsRefusedAtStart) {
   TempDir dir;
   const std::string path =
       dir.file("nodeswitch.yaml", cluster_yaml(free_port(), "2n", 2, "node-switchover"));
-  Output o = run({bin("amfd"), "--config", path, "--runtime-dir", dir.path() + "/run"},
-                 {}, std::chrono::seconds(10));
+  Output o = run({bin("amfd"), "--config", path, "--runtime-dir", dir.path() + "/run"}, {},
+                 std::chrono::seconds(10));
   EXPECT_EQ(o.exit_code, 1);
   EXPECT_NE(o.err.find("component counter/su-1/server: recovery 'node-switchover' is not "
                        "implemented yet"),

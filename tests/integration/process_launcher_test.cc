@@ -70,7 +70,8 @@ TEST_F(ProcessLauncherTest, KillReachesTheWholeProcessGroup) {
   // The orphaned sleep is reaped by init; it must be gone (or a zombie on its way out).
   EXPECT_TRUE(itest::eventually([&] {
     return ::kill(child, 0) != 0 ||
-           itest::slurp("/proc/" + std::to_string(child) + "/stat").find(") Z") != std::string::npos;
+           itest::slurp("/proc/" + std::to_string(child) + "/stat").find(") Z") !=
+               std::string::npos;
   }));
 }
 

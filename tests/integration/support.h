@@ -72,15 +72,17 @@ inline std::vector<std::string> environment(const std::map<std::string, std::str
     auto eq = kv.find('=');
     if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
-  env["PATH"] = std::string(AMF_BIN_DIR) + ":" + (env.count("PATH") ? env["PATH"] : "/usr/bin:/bin");
+  env["PATH"] =
+      std::string(AMF_BIN_DIR) + ":" + (env.count("PATH") ? env["PATH"] : "/usr/bin:/bin");
   for (const auto& [k, v] : extra) env[k] = v;
   std::vector<std::string> out;
   for (const auto& [k, v] : env) out.push_back(k + "=" + v);
   return out;
 }
 
-inline pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-                   const std::string& out_path, const std::string& err_path) {
+inline pid_t spawn(const std::vector<std::string>& args,
+                   const std::map<std::string, std::string>& env, const std::string& out_path,
+                   const std::string& err_path) {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -91,10 +93,13 @@ inline pid_t spawn(const std::vector<std::string>& args, const std::map<std::str
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
   pid_t pid = -1;
-  if (posix_spawn(&pid, args[0].c_str(), &actions, nullptr, argv.data(), envp.data()) != 0) pid = -1;
+  if (posix_spawn(&pid, args[0].c_str(), &actions, nullptr, argv.data(), envp.data()) != 0)
+    pid = -1;
   posix_spawn_file_actions_destroy(&actions);
   return pid;
 }

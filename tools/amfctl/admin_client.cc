@@ -30,8 +30,8 @@ Result<wire::AdminReply> admin_request(const std::string& runtime_dir,
     socket.send(zmq::buffer(bytes), zmq::send_flags::none);
     zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
     if (zmq::poll(&item, 1, timeout) == 0) {
-      return fail("no answer from amfd at " + path + " within " +
-                  std::to_string(timeout.count()) + " ms (is it running, or is the socket stale?)");
+      return fail("no answer from amfd at " + path + " within " + std::to_string(timeout.count()) +
+                  " ms (is it running, or is the socket stale?)");
     }
     zmq::message_t reply;
     (void)socket.recv(reply, zmq::recv_flags::none);

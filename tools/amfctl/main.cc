@@ -43,8 +43,8 @@ void print_status(const amf::wire::ClusterStatus& s) {
         {"SERVICE UNIT", "NODE", "ADMIN", "OPER", "PRESENCE", "READINESS"}};
     std::vector<std::vector<std::string>> comps{{"COMPONENT", "PRESENCE", "PID", "REGISTERED"}};
     for (const auto& su : sg.service_units) {
-      units.push_back({su.name, su.node, su.admin_state, su.oper_state, su.presence_state,
-                       su.readiness_state});
+      units.push_back(
+          {su.name, su.node, su.admin_state, su.oper_state, su.presence_state, su.readiness_state});
       for (const auto& c : su.components) {
         comps.push_back({c.name, c.presence_state, c.pid ? std::to_string(c.pid) : "-",
                          c.registered ? "yes" : "no"});
@@ -83,8 +83,8 @@ void print_events(const amf::wire::EventList& list, bool header) {
   for (const auto& e : list.events) {
     std::string entity = e.entity + (e.related.empty() ? "" : " " + e.related);
     std::string change = (e.from.empty() ? "-" : e.from) + " -> " + (e.to.empty() ? "-" : e.to);
-    rows.push_back({std::to_string(e.sequence), clock_text(e.realtime_ns), e.kind, entity, change,
-                    e.cause});
+    rows.push_back(
+        {std::to_string(e.sequence), clock_text(e.realtime_ns), e.kind, entity, change, e.cause});
   }
   print_table(rows);
 }
@@ -95,16 +95,19 @@ int main(int argc, char** argv) {
   CLI::App app{"amfctl: the amf admin console"};
   app.require_subcommand(1);
   std::string runtime_dir = amf::daemon::default_runtime_dir();
-  app.add_option("--runtime-dir", runtime_dir, "amfd's runtime directory (default " + runtime_dir + ")");
+  app.add_option("--runtime-dir", runtime_dir,
+                 "amfd's runtime directory (default " + runtime_dir + ")");
 
   std::string output = "table";
   auto* status = app.add_subcommand("status", "SGs, SUs, components and SI assignments");
-  status->add_option("-o,--output", output, "table or json")->check(CLI::IsMember({"table", "json"}));
+  status->add_option("-o,--output", output, "table or json")
+      ->check(CLI::IsMember({"table", "json"}));
 
   std::uint64_t after = 0;
   bool follow = false;
   auto* events = app.add_subcommand("events", "the event log: state changes and recoveries");
-  events->add_option("-o,--output", output, "table or json")->check(CLI::IsMember({"table", "json"}));
+  events->add_option("-o,--output", output, "table or json")
+      ->check(CLI::IsMember({"table", "json"}));
   events->add_option("--after", after, "only events with a sequence number above this");
   events->add_flag("-f,--follow", follow, "keep printing new events until interrupted");
   // Admin operations: amfctl OP KIND ENTITY (si-swap: amfctl si-swap SI).

@@ -87,7 +87,7 @@ struct Service {
 };
 
 struct Counter {
-  std::map<std::string, Service> services;  // by CSI name
+  std::map<std::string, Service> services;                     // by CSI name
   std::map<int, std::pair<std::string, std::string>> clients;  // fd -> (CSI, unread bytes)
   bool hang_requested = false;
   bool fail_requested = false;

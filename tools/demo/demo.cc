@@ -102,7 +102,8 @@ std::optional<Holders> holders(const std::string& runtime, const Shape& shape) {
     if (sg.name != shape.sg || sg.busy) continue;
     for (const auto& si : sg.service_instances) {
       if (si.name != shape.si) continue;
-      for (const auto& a : si.assignments) (a.ha_state == "active" ? h.active : h.standby) = a.service_unit;
+      for (const auto& a : si.assignments)
+        (a.ha_state == "active" ? h.active : h.standby) = a.service_unit;
     }
     for (const auto& su : sg.service_units) {
       if (su.name == h.active && !su.components.empty()) {
@@ -132,7 +133,8 @@ struct Round {
 
 void summarize(const char* what, std::vector<double> v) {
   std::sort(v.begin(), v.end());
-  const double median = v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  const double median =
+      v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
   std::printf("  %-34s median %8.3f ms   worst %8.3f ms\n", what, median, v.back());
 }
 
@@ -149,7 +151,8 @@ pid_t spawn_amfd(const fs::path& bin, const std::string& config, const std::stri
   ::setenv("PATH", new_path.c_str(), 1);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   pid_t pid = 0;
   const int err = posix_spawn(&pid, amfd.c_str(), &actions, nullptr, argv.data(), environ);
@@ -194,7 +197,8 @@ int main(int argc, char** argv) {
   char tmpl[] = "/tmp/amf-demo-XXXXXX";
   const std::string runtime = ::mkdtemp(tmpl);
 
-  std::printf("Starting amfd with %s (runtime directory %s)\n", config_path.c_str(), runtime.c_str());
+  std::printf("Starting amfd with %s (runtime directory %s)\n", config_path.c_str(),
+              runtime.c_str());
   const pid_t amfd = spawn_amfd(bin, fs::absolute(config_path).string(), runtime);
   if (amfd < 0) {
     std::cerr << "cannot start " << (bin / "amfd").string() << "\n";
@@ -203,13 +207,15 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   std::vector<Round> results;
   std::optional<Holders> h;
-  if (!wait_for(std::chrono::seconds(10), [&] { return (h = holders(runtime, *shape)).has_value(); })) {
+  if (!wait_for(std::chrono::seconds(10),
+                [&] { return (h = holders(runtime, *shape)).has_value(); })) {
     std::cerr << "the service group did not reach active+standby within 10 s; see " << runtime
               << "/amfd.log\n";
     stop_amfd(amfd);
     return 1;
   }
-  std::printf("%s: %s is active, %s is standby\n", shape->si.c_str(), h->active.c_str(), h->standby.c_str());
+  std::printf("%s: %s is active, %s is standby\n", shape->si.c_str(), h->active.c_str(),
+              h->standby.c_str());
 
   long value = 0;
   for (int i = 0; i < 3; ++i) {
@@ -223,7 +229,8 @@ int main(int argc, char** argv) {
     seen = all->events.back().sequence;
   }
   for (int round = 1; round <= rounds && exit_code == 0; ++round) {
-    if (!wait_for(std::chrono::seconds(10), [&] { return (h = holders(runtime, *shape)).has_value(); })) {
+    if (!wait_for(std::chrono::seconds(10),
+                  [&] { return (h = holders(runtime, *shape)).has_value(); })) {
       std::cerr << "round " << round << ": no active+standby pair within 10 s\n";
       exit_code = 1;
       break;
@@ -247,25 +254,34 @@ int main(int argc, char** argv) {
       if (!list) return false;
       for (const auto& e : list->events) {
         seen = e.sequence;
-        if (e.kind == "error" && e.entity == h->active_comp && t_detect == 0) t_detect = e.monotonic_ns;
-        if (e.kind == "ha-state" && e.related == shape->si && e.entity == h->active && e.to == "unassigned" && t_decide == 0) t_decide = e.monotonic_ns;
-        if (e.kind == "ha-state" && e.related == shape->si && e.to == "active" && e.entity == h->standby) t_active = e.monotonic_ns;
-        if (e.kind == "ha-state" && e.related == shape->si && e.to == "standby" && e.entity == h->active) t_back = e.monotonic_ns;
+        if (e.kind == "error" && e.entity == h->active_comp && t_detect == 0)
+          t_detect = e.monotonic_ns;
+        if (e.kind == "ha-state" && e.related == shape->si && e.entity == h->active &&
+            e.to == "unassigned" && t_decide == 0)
+          t_decide = e.monotonic_ns;
+        if (e.kind == "ha-state" && e.related == shape->si && e.to == "active" &&
+            e.entity == h->standby)
+          t_active = e.monotonic_ns;
+        if (e.kind == "ha-state" && e.related == shape->si && e.to == "standby" &&
+            e.entity == h->active)
+          t_back = e.monotonic_ns;
       }
       return t_detect && t_decide && t_active && t_back && t_client;
     });
     if (!done) {
-      std::cerr << "round " << round << ": failover not seen within 10 s; see " << runtime << "/amfd.log\n";
+      std::cerr << "round " << round << ": failover not seen within 10 s; see " << runtime
+                << "/amfd.log\n";
       exit_code = 1;
       break;
     }
     const long now_value = std::atol(reply->c_str());
-    Round r{ms(t_detect - t_kill), ms(t_active - t_detect), ms(t_decide - t_detect),
-            ms(t_active - t_decide), ms(t_client - t_kill), ms(t_back - t_detect)};
+    Round r{ms(t_detect - t_kill),   ms(t_active - t_detect), ms(t_decide - t_detect),
+            ms(t_active - t_decide), ms(t_client - t_kill),   ms(t_back - t_detect)};
     results.push_back(r);
     std::printf(
         "round %2d: SIGKILL %s (pid %d): seen dead after %.3f ms, %s active after %.3f ms more; "
-        "client served again %.3f ms after the kill, counter %ld -> %ld; %s back as standby after %.1f ms\n",
+        "client served again %.3f ms after the kill, counter %ld -> %ld; %s back as standby after "
+        "%.1f ms\n",
         round, h->active_comp.c_str(), h->active_pid, r.detection_ms, h->standby.c_str(),
         r.recovery_ms, r.client_ms, value, now_value, h->active.c_str(), r.repair_ms);
     if (now_value != value + 1) {

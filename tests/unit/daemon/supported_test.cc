@@ -11,7 +11,9 @@ std::shared_ptr<model::ClusterConfig> cluster() {
   return std::const_pointer_cast<model::ClusterConfig>(test::make_cluster({}));
 }
 
-TEST(SupportedTest, TheTestClusterIsRunnable) { EXPECT_TRUE(unsupported_features(*cluster()).empty()); }
+TEST(SupportedTest, TheTestClusterIsRunnable) {
+  EXPECT_TRUE(unsupported_features(*cluster()).empty());
+}
 
 TEST(SupportedTest, EveryUnimplementedFeatureIsNamedWithItsEntity) {
   auto config = cluster();
@@ -21,9 +23,11 @@ TEST(SupportedTest, EveryUnimplementedFeatureIsNamedWithItsEntity) {
   config->nodes.push_back({NodeId("node-2"), "node-2", "127.0.0.2", false});
   const auto problems = unsupported_features(*config);
   ASSERT_EQ(problems.size(), 3u);
-  EXPECT_NE(problems[0].find("2 nodes; this build runs single-node clusters only"), std::string::npos);
+  EXPECT_NE(problems[0].find("2 nodes; this build runs single-node clusters only"),
+            std::string::npos);
   EXPECT_NE(problems[1].find("service group app: preferred_inservice_sus"), std::string::npos);
-  EXPECT_NE(problems[2].find("component app/su-1/server: recovery 'node-switchover'"), std::string::npos);
+  EXPECT_NE(problems[2].find("component app/su-1/server: recovery 'node-switchover'"),
+            std::string::npos);
 }
 
 TEST(SupportedTest, PreferredInServiceEqualToTheSuCountIsFine) {

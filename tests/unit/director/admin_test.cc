@@ -14,7 +14,9 @@ using test::comp;
 using test::si;
 using test::su;
 
-models::AssignmentTable table(test::LocalCluster& c) { return c.director().assignments(SgId("app")); }
+models::AssignmentTable table(test::LocalCluster& c) {
+  return c.director().assignments(SgId("app"));
+}
 
 director::Director::SuView view(test::LocalCluster& c, int i) {
   for (const auto& v : c.director().service_units()) {
@@ -59,7 +61,7 @@ TEST_F(AdminTest, UnlockGivesTheSuItsStandbyBack) {
   auto r = c_.admin(AdminOp::kUnlock, "su", "app/su-1");
   ASSERT_TRUE(r && r->ok);
   EXPECT_EQ(table(c_), (models::AssignmentTable{{si(1), su(2), HaState::kActive},
-                                               {si(1), su(1), HaState::kStandby}}));
+                                                {si(1), su(1), HaState::kStandby}}));
 }
 
 TEST_F(AdminTest, ShutdownLetsTheActiveFinishWorkFirstAndEndsLocked) {
@@ -91,7 +93,7 @@ TEST_F(AdminTest, SiSwapSwapsActiveAndStandbyThroughQuiesce) {
   EXPECT_EQ(given(c_, 1, mark), (std::vector<HaState>{HaState::kQuiesced, HaState::kStandby}));
   EXPECT_EQ(given(c_, 2, mark), (std::vector<HaState>{HaState::kActive}));
   EXPECT_EQ(table(c_), (models::AssignmentTable{{si(1), su(2), HaState::kActive},
-                                               {si(1), su(1), HaState::kStandby}}));
+                                                {si(1), su(1), HaState::kStandby}}));
 }
 
 TEST_F(AdminTest, RepairClearsALockedFaultySu) {
@@ -126,10 +128,13 @@ TEST_F(AdminTest, RefusalsSayWhatAndWhyAndChangeNothing) {
       {AdminOp::kLock, "sg", "nope", "lock sg nope: no service group named 'nope'"},
       {AdminOp::kLock, "app", "nope", "lock app nope: no application named 'nope'"},
       {AdminOp::kLock, "cluster", "other", "lock cluster other: the cluster is named 'test'"},
-      {AdminOp::kRepair, "sg", "app", "repair sg app: repair applies to a service unit (su) or a node"},
+      {AdminOp::kRepair, "sg", "app",
+       "repair sg app: repair applies to a service unit (su) or a node"},
       {AdminOp::kRepair, "node", "node-1", "repair node node-1: no service unit on it is disabled"},
-      {AdminOp::kAdjust, "su", "app/su-1", "adjust su app/su-1: adjust applies to a service group (sg)"},
-      {AdminOp::kSiSwap, "si", "app/si-7", "si-swap si app/si-7: no service instance named 'app/si-7'"},
+      {AdminOp::kAdjust, "su", "app/su-1",
+       "adjust su app/su-1: adjust applies to a service group (sg)"},
+      {AdminOp::kSiSwap, "si", "app/si-7",
+       "si-swap si app/si-7: no service instance named 'app/si-7'"},
       {AdminOp::kSiSwap, "su", "app/su-1", "si-swap applies to a service instance (si), not su"},
   };
   const auto before = table(c_);
@@ -276,8 +281,9 @@ TEST(AdminBusyTest, SiSwapInNoRedundancyIsRefused) {
   auto r = c.admin(AdminOp::kSiSwap, "si", "app/si-1");
   ASSERT_TRUE(r);
   EXPECT_FALSE(r->ok);
-  EXPECT_EQ(r->message,
-            "si-swap si app/si-1: service group app is no-redundancy: it has no standby to swap with");
+  EXPECT_EQ(
+      r->message,
+      "si-swap si app/si-1: service group app is no-redundancy: it has no standby to swap with");
 }
 
 TEST(AdminTimeoutTest, AnOperationThatCannotCompleteIsAnsweredAtItsTimeLimit) {
@@ -296,7 +302,8 @@ TEST(AdminTimeoutTest, AnOperationThatCannotCompleteIsAnsweredAtItsTimeLimit) {
   c.advance(std::chrono::seconds(1));
   ASSERT_EQ(c.results().size(), 1u);
   EXPECT_FALSE(c.results()[0].ok);
-  EXPECT_EQ(c.results()[0].message, "lock app/su-1 did not complete within 60 s; see amfctl events");
+  EXPECT_EQ(c.results()[0].message,
+            "lock app/su-1 did not complete within 60 s; see amfctl events");
 }
 
 }  // namespace

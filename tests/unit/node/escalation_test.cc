@@ -23,8 +23,8 @@ struct Limits {
 };
 
 std::shared_ptr<const model::ClusterConfig> cluster(const Limits& l) {
-  auto config = std::const_pointer_cast<model::ClusterConfig>(
-      test::make_cluster({.recovery = l.recovery}));
+  auto config =
+      std::const_pointer_cast<model::ClusterConfig>(test::make_cluster({.recovery = l.recovery}));
   auto& sg = config->applications[0].service_groups[0];
   sg.comp_restart_max = l.comp_restart_max;
   sg.comp_restart_probation = 4s;

@@ -13,11 +13,12 @@ using test::comp;
 using test::su;
 
 std::shared_ptr<const model::ClusterConfig> with_health_check(bool component_invoked,
-                                                               model::Recovery recovery) {
-  auto config = std::const_pointer_cast<model::ClusterConfig>(
-      test::make_cluster({.recovery = recovery}));
+                                                              model::Recovery recovery) {
+  auto config =
+      std::const_pointer_cast<model::ClusterConfig>(test::make_cluster({.recovery = recovery}));
   for (auto& s : config->applications[0].service_groups[0].sus) {
-    s.components[0].health_check = model::HealthCheckConfig{"alive", 1000ms, 500ms, component_invoked};
+    s.components[0].health_check =
+        model::HealthCheckConfig{"alive", 1000ms, 500ms, component_invoked};
   }
   return config;
 }
@@ -75,7 +76,8 @@ TEST_F(HealthcheckTest, UnansweredCheckIsAFailureHandledByTheComponentsRecovery)
   auto checks = only<SendHealthcheck>(advance(1000ms));
   ASSERT_EQ(checks.size(), 1u);
   auto effects = advance(500ms);
-  EXPECT_EQ(errors(effects), (std::vector<std::string>{"health check 'alive' not answered within 500 ms"}));
+  EXPECT_EQ(errors(effects),
+            (std::vector<std::string>{"health check 'alive' not answered within 500 ms"}));
   auto signals = only<SignalProcess>(effects);
   ASSERT_EQ(signals.size(), 1u);  // a hung process is cleaned up, then restarted
   EXPECT_EQ(signals[0].signal, Signal::kKill);
@@ -125,8 +127,9 @@ TEST_F(HealthcheckTest, ErrorReportWithUnknownRecoveryFallsBackToTheConfiguredOn
   bool flagged = false, restarted = false;
   for (const auto& n : only<model::Notification>(effects)) {
     flagged |= n.kind == "protocol-error" &&
-               n.cause == "error report recommends unknown recovery 'reboot-the-world'; using the "
-                          "configured one";
+               n.cause ==
+                   "error report recommends unknown recovery 'reboot-the-world'; using the "
+                   "configured one";
     restarted |= n.kind == "recovery" && n.to == "component-restart";
   }
   EXPECT_TRUE(flagged);
@@ -148,7 +151,7 @@ TEST(HealthcheckClusterTest, HungActiveIsDetectedByItsHealthCheckAndFailedOver) 
   c.auto_respond = false;  // every component hangs
   c.advance(1000ms);       // checks sent, unanswered
   c.auto_respond = true;
-  c.advance(500ms);        // both time out: both SUs fail over and are repaired
+  c.advance(500ms);  // both time out: both SUs fail over and are repaired
   int detected = 0;
   for (const auto& n : c.notifications()) {
     detected += n.kind == "error" && n.cause == "health check 'alive' not answered within 500 ms";

@@ -116,15 +116,16 @@ TEST_F(NodeDirectorTest, SecondRegistrationIsRefusedAndFirstStands) {
   handle(director::InstantiateSu{su(2)});
   replies = only<SendRegisterReply>(handle(ComponentRegister{1, comp(2).str()}));
   ASSERT_EQ(replies.size(), 1u);
-  EXPECT_EQ(replies[0].message, "this connection is already registered as component app/su-1/server");
+  EXPECT_EQ(replies[0].message,
+            "this connection is already registered as component app/su-1/server");
   EXPECT_EQ(presence(comp(1)), PresenceState::kInstantiated);
 }
 
 TEST_F(NodeDirectorTest, AssignHaSendsCsiSetAndReportsDoneOnResponse) {
   make();
   instantiated_su1();
-  auto effects = handle(director::AssignHa{su(1), si(1), HaState::kActive,
-                                           model::TransitionReason::kNewAssignment});
+  auto effects = handle(
+      director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment});
   auto sets = only<SendCsiSet>(effects);
   ASSERT_EQ(sets.size(), 1u);
   EXPECT_EQ(sets[0].csi, CsiId("app/si-1/csi"));
@@ -155,8 +156,8 @@ TEST_F(NodeDirectorTest, ResponseToUnknownInvocationIsIgnoredAndFlagged) {
 TEST_F(NodeDirectorTest, ProcessDeathWithFailoverRecoveryReportsSuDisabled) {
   make();
   instantiated_su1();
-  auto sets = only<SendCsiSet>(handle(director::AssignHa{
-      su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment}));
+  auto sets = only<SendCsiSet>(handle(
+      director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment}));
   handle(ComponentResponse{1, sets[0].invocation, true});
   auto effects = handle(ProcessExited{comp(1), "killed by signal 9"});
   auto r = reports(effects);
@@ -173,8 +174,8 @@ TEST_F(NodeDirectorTest, ProcessDeathWithFailoverRecoveryReportsSuDisabled) {
 TEST_F(NodeDirectorTest, ComponentRestartReassignsItsCsisAfterRegistration) {
   make({.recovery = model::Recovery::kComponentRestart});
   instantiated_su1();
-  auto sets = only<SendCsiSet>(handle(director::AssignHa{
-      su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment}));
+  auto sets = only<SendCsiSet>(handle(
+      director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment}));
   handle(ComponentResponse{1, sets[0].invocation, true});
 
   auto effects = handle(ProcessExited{comp(1), "killed by signal 9"});
@@ -223,8 +224,8 @@ TEST_F(NodeDirectorTest, InstantiationTimeoutRetriesThenFailsTheSu) {
 }
 
 TEST_F(NodeDirectorTest, RetriesWithDelayComeAfterTheImmediateOnes) {
-  auto config = std::const_pointer_cast<model::ClusterConfig>(
-      test::make_cluster({.instantiate_retries = 1}));
+  auto config =
+      std::const_pointer_cast<model::ClusterConfig>(test::make_cluster({.instantiate_retries = 1}));
   auto& c = config->applications[0].service_groups[0].sus[0].components[0];
   c.instantiate_retries_with_delay = 1;
   c.instantiate_delay = std::chrono::milliseconds(3'000);
@@ -256,7 +257,8 @@ TEST_F(NodeDirectorTest, StartFailureCountsAsFailedAttempt) {
 TEST_F(NodeDirectorTest, CsiCallbackTimeoutIsAComponentError) {
   make();
   instantiated_su1();
-  handle(director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment});
+  handle(
+      director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment});
   EXPECT_EQ(nd_->next_deadline(), now_ + std::chrono::milliseconds(5'000));
   auto effects = advance(std::chrono::milliseconds(5'000));
   auto signals = only<SignalProcess>(effects);
@@ -273,8 +275,8 @@ TEST_F(NodeDirectorTest, CsiCallbackTimeoutIsAComponentError) {
 TEST_F(NodeDirectorTest, ErrorResponseIsAComponentError) {
   make();
   instantiated_su1();
-  auto sets = only<SendCsiSet>(handle(director::AssignHa{
-      su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment}));
+  auto sets = only<SendCsiSet>(handle(
+      director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment}));
   auto effects = handle(ComponentResponse{1, sets[0].invocation, false});
   EXPECT_TRUE(only<ToDirector>(effects).empty());
   ASSERT_EQ(only<SignalProcess>(effects).size(), 1u);
@@ -299,8 +301,8 @@ TEST_F(NodeDirectorTest, ShuttingDownNodeTakesNoNewAssignment) {
   make();
   instantiated_su1();
   handle(Shutdown{});
-  auto effects = handle(director::AssignHa{su(1), si(1), HaState::kActive,
-                                           model::TransitionReason::kFailover});
+  auto effects = handle(
+      director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kFailover});
   EXPECT_TRUE(only<SendCsiSet>(effects).empty());
   EXPECT_TRUE(only<ToDirector>(effects).empty());
 }
@@ -308,7 +310,8 @@ TEST_F(NodeDirectorTest, ShuttingDownNodeTakesNoNewAssignment) {
 TEST_F(NodeDirectorTest, CleanupThatNeverEndsMarksTerminationFailed) {
   make();
   instantiated_su1();
-  handle(director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment});
+  handle(
+      director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment});
   advance(std::chrono::milliseconds(5'000));  // callback timeout -> cleanup (SIGKILL)
   auto r = reports(advance(std::chrono::milliseconds(5'000)));  // process never goes away
   ASSERT_EQ(r.size(), 1u);

@@ -2,9 +2,9 @@
 
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
-#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
@@ -139,9 +139,9 @@ class LocalCluster {
   void on_effect(const NodeId& id, const node::SignalProcess& e) {
     if (!alive_[e.comp] || unkillable.count(e.comp)) return;
     alive_[e.comp] = false;
-    queue_.push_back({id, node::ProcessExited{e.comp, e.signal == node::Signal::kKill
-                                                          ? "killed by signal 9"
-                                                          : "exited with code 0"}});
+    queue_.push_back(
+        {id, node::ProcessExited{e.comp, e.signal == node::Signal::kKill ? "killed by signal 9"
+                                                                         : "exited with code 0"}});
   }
   void on_effect(const NodeId&, const node::SendRegisterReply&) {}
   void on_effect(const NodeId& id, const node::SendCsiSet& e) {

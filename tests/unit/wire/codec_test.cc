@@ -27,7 +27,9 @@ TEST(CodecTest, RegisterReplyRoundTrips) {
 }
 
 TEST(CodecTest, CsiSetRoundTripsWithAttributes) {
-  auto out = round_trip_component(CsiSet{77, "counter/si-1/endpoint", model::HaState::kStandby,
+  auto out = round_trip_component(CsiSet{77,
+                                         "counter/si-1/endpoint",
+                                         model::HaState::kStandby,
                                          model::TransitionReason::kFailover,
                                          {{"port", "47011"}, {"state_file", "x"}}});
   EXPECT_EQ(out.invocation, 77u);
@@ -72,8 +74,8 @@ TEST(CodecTest, EmptyMessageHasWrongVersion) {
 
 TEST(CodecTest, CsiSetWithUnknownHaStateIsRefused) {
   // A CsiSetCallback whose ha_state is unspecified (0): field 1 version, field 12 body.
-  std::string bytes = encode(ComponentMessage{CsiSet{1, "x", model::HaState::kActive,
-                                                     model::TransitionReason::kNewAssignment, {}}});
+  std::string bytes = encode(ComponentMessage{
+      CsiSet{1, "x", model::HaState::kActive, model::TransitionReason::kNewAssignment, {}}});
   // Re-encode by hand: version=1, csi_set{invocation=1, csi_name="x"} with no ha_state.
   const std::string manual("\x08\x01\x62\x05\x08\x01\x12\x01x", 9);
   auto decoded = decode_component_message(manual);
@@ -93,7 +95,8 @@ TEST(CodecTest, AdminRequestsRoundTrip) {
 }
 
 TEST(CodecTest, AdminOperationAndResultRoundTrip) {
-  auto req = decode_admin_request(encode(AdminRequest{AdminOperation{"lock", "su", "counter/su-1"}}));
+  auto req =
+      decode_admin_request(encode(AdminRequest{AdminOperation{"lock", "su", "counter/su-1"}}));
   ASSERT_TRUE(req);
   const auto& op = std::get<AdminOperation>(*req);
   EXPECT_EQ(op.operation, "lock");
@@ -108,8 +111,13 @@ TEST(CodecTest, AdminOperationAndResultRoundTrip) {
 ClusterStatus sample_status() {
   ClusterStatus s{"demo", "node-1", {}};
   ServiceGroupStatus sg{"counter", "2n", false, {}, {}};
-  sg.service_units.push_back({"counter/su-1", "node-1", "unlocked", "enabled", "instantiated",
-                              "in-service", {{"counter/su-1/server", "instantiated", 99, true}}});
+  sg.service_units.push_back({"counter/su-1",
+                              "node-1",
+                              "unlocked",
+                              "enabled",
+                              "instantiated",
+                              "in-service",
+                              {{"counter/su-1/server", "instantiated", 99, true}}});
   sg.service_instances.push_back({"counter/si-1", {{"counter/su-1", "active"}}});
   s.service_groups.push_back(sg);
   return s;
@@ -128,7 +136,8 @@ TEST(CodecTest, AdminRepliesRoundTrip) {
   EXPECT_EQ(std::get<AdminError>(*err).message, "nope");
 
   EventList list;
-  list.events.push_back({3, 100, 200, "ha-state", "a/su-1", "a/si-1", "standby", "active", "failover"});
+  list.events.push_back(
+      {3, 100, 200, "ha-state", "a/su-1", "a/si-1", "standby", "active", "failover"});
   auto ev = decode_admin_reply(encode(AdminReply{list}));
   ASSERT_TRUE(ev);
   ASSERT_EQ(std::get<EventList>(*ev).events.size(), 1u);

@@ -1,0 +1,159 @@
+// Error handling of the node director: what to do when a component fails, escalation through
+// the probation windows, and the restarts and failovers themselves; and health checks.
+#include <string>
+
+#include "amf/node/node_director.h"
+
+namespace amf::node {
+
+using model::OperState;
+using model::PresenceState;
+
+namespace {
+
+std::string ms_text(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
+
+}  // namespace
+
+void NodeDirector::component_failed(CompState& comp, const std::string& cause, TimePoint now,
+                                    std::optional<model::Recovery> recommended) {
+  if (shutting_down_) return;
+  notify(now, "error", comp.config->id.str(), "", "", "", cause);
+  SuState& su = sus_.at(comp.su);
+  std::string why;
+  const model::Recovery recovery =
+      escalate(comp, su, recommended.value_or(comp.config->recovery), now, why);
+  const std::string entity =
+      recovery == model::Recovery::kComponentRestart ? comp.config->id.str() : comp.su.str();
+  notify(now, "recovery", entity, "", "", std::string(model::to_string(recovery)),
+         comp.config->id.str() + ": " + cause + (why.empty() ? "" : "; " + why));
+  switch (recovery) {
+    case model::Recovery::kComponentRestart: return restart_component(comp, cause, now);
+    case model::Recovery::kSuRestart: return restart_su(su, comp, cause, now);
+    case model::Recovery::kComponentFailover:
+    case model::Recovery::kSuFailover:
+      return fail_over_su(su, comp.config->id.str() + ": " + cause, now);
+    case model::Recovery::kNodeSwitchover:  // refused at start-up (daemon/supported.cc)
+    case model::Recovery::kNodeFailover:
+    case model::Recovery::kNodeFailfast:
+      return fail_over_node(comp.config->id.str() + ": " + cause, now);
+  }
+}
+
+model::Recovery NodeDirector::escalate(CompState& comp, SuState& su, model::Recovery recovery,
+                                       TimePoint now, std::string& why) {
+  using model::Recovery;
+  if (recovery == Recovery::kComponentRestart && comp.config->disable_restart) {
+    recovery = Recovery::kComponentFailover;  // spec: disable-restart turns restart into failover
+    why = "restart disabled";
+  }
+  auto window_text = [](int max, std::chrono::milliseconds probation) {
+    return "more than " + std::to_string(max) + " within " + std::to_string(probation.count()) +
+           " ms";
+  };
+  if (recovery == Recovery::kComponentRestart &&
+      su.comp_restarts.exceeded(now, su.sg->comp_restart_max, su.sg->comp_restart_probation)) {
+    recovery = Recovery::kSuRestart;
+    su.comp_restarts = {};  // the restarted SU's components start with a clean count
+    why = "escalated: component restarts " +
+          window_text(su.sg->comp_restart_max, su.sg->comp_restart_probation);
+  }
+  if (recovery == Recovery::kSuRestart &&
+      su.su_restarts.exceeded(now, su.sg->su_restart_max, su.sg->su_restart_probation)) {
+    recovery = Recovery::kSuFailover;
+    su.su_restarts = {};
+    su.comp_restarts = {};
+    why = "escalated: SU restarts " + window_text(su.sg->su_restart_max, su.sg->su_restart_probation);
+  }
+  if ((recovery == Recovery::kComponentFailover || recovery == Recovery::kSuFailover) &&
+      su_failovers_.exceeded(now, node_config_->su_failover_max,
+                             node_config_->su_failover_probation)) {
+    recovery = Recovery::kNodeFailover;
+    why = "escalated: SU failovers on node " + self_.str() + " " +
+          window_text(node_config_->su_failover_max, node_config_->su_failover_probation);
+  }
+  return recovery;
+}
+
+void NodeDirector::restart_component(CompState& comp, const std::string& cause, TimePoint now) {
+  disconnect(comp);
+  comp.attempts = 0;
+  if (comp.running) {
+    set_presence(comp, PresenceState::kTerminating, cause, now);
+    comp.after_exit = AfterExit::kRestart;
+    kill(comp, now);
+  } else {
+    set_presence(comp, PresenceState::kRestarting, cause, now);
+    instantiate(comp, now);
+  }
+}
+
+// SU restart: the faulty component is cleaned up, the others terminated gracefully, and all
+// of them instantiated again; the SU keeps its assignments, which are given back to the
+// components as they register.
+void NodeDirector::restart_su(SuState& su, const CompState& faulty, const std::string& cause,
+                              TimePoint now) {
+  for (const auto& comp_config : su.config->components) {
+    CompState& comp = comps_.at(comp_config.id);
+    if (&comp == &faulty || !comp.running) {
+      restart_component(comp, cause, now);
+      continue;
+    }
+    disconnect(comp);
+    comp.attempts = 0;
+    set_presence(comp, PresenceState::kTerminating, "su-restart", now);
+    comp.after_exit = AfterExit::kRestart;
+    comp.deadline = now + comp.config->timeouts.terminate;
+    emit(SignalProcess{comp_config.id, Signal::kTerminate});
+  }
+}
+
+void NodeDirector::fail_over_node(const std::string& cause, TimePoint now) {
+  notify(now, "recovery", self_.str(), "", "", "node-failover", cause);
+  for (auto& [id, su] : sus_) {
+    if (su.oper == OperState::kDisabled) continue;
+    su.auto_repairable = false;
+    fail_over_su(su, "node failover: " + cause, now);
+  }
+}
+
+void NodeDirector::fail_over_su(SuState& su, const std::string& cause, TimePoint now) {
+  set_oper(su, OperState::kDisabled, cause, now);
+  su.awaiting.clear();
+  for (const auto& comp_config : su.config->components) {
+    CompState& comp = comps_.at(comp_config.id);
+    comp.csis.clear();
+    disconnect(comp);
+    comp.after_exit = AfterExit::kNothing;
+    if (comp.running) {
+      if (comp.presence != PresenceState::kTerminating) {
+        set_presence(comp, PresenceState::kTerminating, "cleanup: " + cause, now);
+      }
+      if (!comp.killed) kill(comp, now);
+    } else if (comp.presence != PresenceState::kInstantiationFailed &&
+               comp.presence != PresenceState::kTerminationFailed &&
+               comp.presence != PresenceState::kUninstantiated) {
+      set_presence(comp, PresenceState::kUninstantiated, cause, now);
+    }
+  }
+}
+
+void NodeDirector::check_health(CompState& comp, TimePoint now) {
+  const auto& hc = comp.config->health_check;
+  if (!hc || !comp.healthcheck || *comp.healthcheck > now || !comp.peer) return;
+  if (hc->component_invoked) {
+    return component_failed(comp, "no health check confirmation for '" + hc->key + "' within " +
+                                      ms_text(hc->period + hc->max_duration),
+                            now);
+  }
+  comp.healthcheck = now + hc->period;
+  for (const auto& [inv, cb] : comp.callbacks) {
+    if (cb.kind == CallbackKind::kHealthcheck) return;  // the previous one is still running
+  }
+  const Invocation inv = next_invocation_++;
+  comp.callbacks[inv] = {CallbackKind::kHealthcheck, CsiId(), SiId(), std::nullopt,
+                         now + hc->max_duration};
+  emit(SendHealthcheck{*comp.peer, inv, comp.config->id, hc->key});
+}
+
+}  // namespace amf::node
