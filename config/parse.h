@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -64,10 +65,23 @@ struct SgSource {
 };
 
 // parse_service_group.cc: one entry of an application's `service_groups`.
+// An SI's dependency as written, resolved once every SI of the cluster is known.
+struct DependencyRef {
+  SiId dependent;
+  std::string sponsor;  // "si-1" (same SG) or "sg/si-1"
+  std::string sg;       // the dependent's SG
+  std::chrono::milliseconds tolerance;
+  Mark at;
+};
 struct SgContext {
   const KnownNodes& nodes;
   NameSet& sg_names;  // cluster-wide
+  std::vector<DependencyRef>& dependencies;
 };
+// parse_cluster.cc: resolves every DependencyRef into its SI's `dependencies` and checks the
+// references (an SI that exists, not itself, no cycle).
+void resolve_dependencies(model::ClusterConfig& config, const std::vector<DependencyRef>& refs,
+                          Diagnostics& diags);
 model::SgConfig parse_service_group(const Node& node, Mark at, const AppId& app, SgContext& ctx,
                                     Diagnostics& diags);
 

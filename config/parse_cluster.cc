@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <functional>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -104,12 +106,64 @@ model::ClusterConfig parse_cluster(const Node& root, Diagnostics& diags) {
   if (const Node* apps = top.sequence("applications")) {
     NameSet app_names("application name");
     NameSet sg_names("service group name", "the cluster");
-    SgContext ctx{nodes, sg_names};
+    std::vector<DependencyRef> dependencies;
+    SgContext ctx{nodes, sg_names, dependencies};
     for (const Node& item : apps->items) {
       config.applications.push_back(read_application(item, app_names, ctx, diags));
     }
+    resolve_dependencies(config, dependencies, diags);
   }
   return config;
+}
+
+void resolve_dependencies(model::ClusterConfig& config, const std::vector<DependencyRef>& refs,
+                          Diagnostics& diags) {
+  // A sponsor is named within the dependent's SG ("si-1") or across SGs ("sg/si-1").
+  auto find_si = [&](const SiId& id) -> model::SiConfig* {
+    for (auto& app : config.applications) {
+      for (auto& sg : app.service_groups) {
+        for (auto& si : sg.sis) {
+          if (si.id == id) return &si;
+        }
+      }
+    }
+    return nullptr;
+  };
+  for (const DependencyRef& ref : refs) {
+    const SiId sponsor(ref.sponsor.find('/') == std::string::npos ? ref.sg + "/" + ref.sponsor
+                                                                  : ref.sponsor);
+    model::SiConfig* dependent = find_si(ref.dependent);
+    if (dependent == nullptr) continue;  // the SI itself had errors
+    if (sponsor == ref.dependent) {
+      diags.error(ref.at, "service instance '" + ref.dependent.str() + "' cannot depend on itself");
+    } else if (find_si(sponsor) == nullptr) {
+      diags.error(ref.at, "unknown sponsor '" + ref.sponsor + "' in the dependencies of '" +
+                              ref.dependent.str() +
+                              "' (name an SI of the same service group, or "
+                              "another group's as 'group/si')");
+    } else {
+      dependent->dependencies.push_back({sponsor, ref.tolerance});
+    }
+  }
+  // No cycles: follow sponsors from every SI; meeting the start again is a cycle.
+  for (const DependencyRef& ref : refs) {
+    std::vector<SiId> path{ref.dependent};
+    std::set<SiId> seen;
+    bool cycle = false;
+    std::function<void(const SiId&)> walk = [&](const SiId& id) {
+      const model::SiConfig* si = find_si(id);
+      if (si == nullptr || cycle || !seen.insert(id).second) return;
+      for (const auto& d : si->dependencies) {
+        if (d.sponsor == ref.dependent) cycle = true;
+        walk(d.sponsor);
+      }
+    };
+    walk(ref.dependent);
+    if (cycle) {
+      diags.error(ref.at, "the dependencies of '" + ref.dependent.str() +
+                              "' lead back to it (a dependency cycle)");
+    }
+  }
 }
 
 }  // namespace amf::config::detail

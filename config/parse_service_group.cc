@@ -164,12 +164,29 @@ model::CsiConfig read_csi(const Node& item, const SiId& si, NameSet& names, SiSo
   return csi;
 }
 
+void read_dependencies(const MapReader& si_reader, const SiId& dependent, const std::string& sg,
+                       std::vector<DependencyRef>& refs) {
+  const Node* list = si_reader.sequence("dependencies");
+  if (list == nullptr) return;
+  for (const Node& item : list->items) {
+    MapReader r(item, item.mark, "dependency of " + si_reader.label(), {"sponsor", "tolerance_ms"},
+                {"sponsor"}, si_reader.diags());
+    if (!r.is_mapping()) continue;
+    std::chrono::milliseconds tolerance{1'000};
+    if (auto ms = r.duration("tolerance_ms")) tolerance = *ms;
+    if (auto sponsor = r.string("sponsor")) {
+      refs.push_back({dependent, *sponsor, sg, tolerance, r.value_mark("sponsor")});
+    }
+  }
+}
+
 void read_service_instance(const Node& item, model::SgConfig& sg, NameSet& names,
-                           SgSource& sg_source, Diagnostics& diags) {
-  MapReader r(
-      item, item.mark, "service instance",
-      {"name", "rank", "preferred_active_assignments", "preferred_standby_assignments", "csis"},
-      {"name", "csis"}, diags);
+                           SgSource& sg_source, std::vector<DependencyRef>& refs,
+                           Diagnostics& diags) {
+  MapReader r(item, item.mark, "service instance",
+              {"name", "rank", "preferred_active_assignments", "preferred_standby_assignments",
+               "dependencies", "csis"},
+              {"name", "csis"}, diags);
   model::SiConfig si;
   SiSource source{item.mark, std::nullopt, std::nullopt, {}, true};
   if (r.is_mapping()) {
@@ -189,6 +206,7 @@ void read_service_instance(const Node& item, model::SgConfig& sg, NameSet& names
       source.standby_assignments = r.value_mark("preferred_standby_assignments");
     }
     source.counts_complete = diags.count() == errors_before;
+    read_dependencies(r, si.id, sg.name, refs);  // resolved once the whole cluster is read
     if (const Node* csis = r.nonempty_sequence("csis", "CSI")) {
       NameSet csi_names("CSI name", r.label());
       for (const Node& csi : csis->items) {
@@ -239,7 +257,9 @@ model::SgConfig parse_service_group(const Node& node, Mark at, const AppId& app,
   read_service_units(r, su_context);
   if (const Node* sis = r.nonempty_sequence("service_instances", "service instance")) {
     NameSet si_names("service instance name", r.label());
-    for (const Node& item : sis->items) read_service_instance(item, sg, si_names, source, diags);
+    for (const Node& item : sis->items) {
+      read_service_instance(item, sg, si_names, source, ctx.dependencies, diags);
+    }
   }
 
   if (redundancy && options_read) check_counts(sg, source, diags);

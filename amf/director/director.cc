@@ -33,6 +33,14 @@ Result<Director> Director::create(std::shared_ptr<const model::ClusterConfig> co
 Director::Director(std::shared_ptr<const model::ClusterConfig> config)
     : config_(std::move(config)) {
   for (const model::SgConfig* sg : config_->service_groups()) {
+    for (const auto& si : sg->sis) sg_of_si_[si.id] = sg->id;
+  }
+  for (const model::SgConfig* sg : config_->service_groups()) {
+    for (const auto& si : sg->sis) {
+      for (const auto& d : si.dependencies) dependent_sgs_[sg_of_si_.at(d.sponsor)].insert(sg->id);
+    }
+  }
+  for (const model::SgConfig* sg : config_->service_groups()) {
     sgs_[sg->id].config = sg;
     for (const auto& su : sg->sus) {
       SuState& state = sus_[su.id];
@@ -50,6 +58,14 @@ void Director::handle(const Event& event, TimePoint now) {
 // The director's timers: admin operations' time limits and auto-adjust probations. Callback
 // timeouts are the node directors' (they turn a silent component into a fault report).
 void Director::tick(TimePoint now) {
+  for (auto& [id, sg] : sgs_) {
+    for (const auto& [si, deadline] : sg.dependency_deadline) {
+      if (deadline <= now) {
+        reevaluate(sg, now);
+        break;
+      }
+    }
+  }
   for (auto& [id, sg] : sgs_) {
     if (!sg.auto_adjust_at || *sg.auto_adjust_at > now || !sg.pending.empty()) continue;
     const bool operated = std::any_of(admin_ops_.begin(), admin_ops_.end(),
@@ -76,6 +92,9 @@ std::optional<TimePoint> Director::next_deadline() const {
     const bool operated = std::any_of(admin_ops_.begin(), admin_ops_.end(),
                                       [&](const auto& op) { return op.sgs.count(id) > 0; });
     if (sg.auto_adjust_at && sg.pending.empty() && !operated) consider(*sg.auto_adjust_at);
+    if (sg.pending.empty()) {
+      for (const auto& [si, deadline] : sg.dependency_deadline) consider(deadline);
+    }
   }
   return next;
 }
@@ -122,6 +141,7 @@ void Director::on(const SuStateReport& e, TimePoint now) {
                      effective_admin(su) == model::AdminState::kUnlocked;
   su.repair_cause = e.cause;
   reevaluate(sg, now);
+  reevaluate_dependents(sg.config->id, now);
 }
 
 void Director::on(const AssignmentDone& e, TimePoint now) {
@@ -142,6 +162,7 @@ void Director::on(const AssignmentDone& e, TimePoint now) {
   if (e.ha == HaState::kActive && sg.lost_active.erase(e.si)) cause = "failover";
   notify(now, "ha-state", e.su.str(), e.si.str(), ha_name(old), ha_name(now_ha), cause);
   reevaluate(sg, now);
+  reevaluate_dependents(sg.config->id, now);
 }
 
 void Director::on(const RemovalDone& e, TimePoint now) {
@@ -157,6 +178,7 @@ void Director::on(const RemovalDone& e, TimePoint now) {
   std::erase_if(sg.current, [&](const auto& a) { return a.su == e.su && a.si == e.si; });
   notify(now, "ha-state", e.su.str(), e.si.str(), ha_name(old), "unassigned", "removed");
   reevaluate(sg, now);
+  reevaluate_dependents(sg.config->id, now);
 }
 
 void Director::update_readiness(SuState& su, const std::string& cause, TimePoint now) {
@@ -195,7 +217,7 @@ bool Director::erase_pending(SgState& sg, const SuId& su, const SiId& si,
 
 void Director::reevaluate(SgState& sg, TimePoint now) {
   if (!sg.pending.empty()) return;
-  issue_next_batch(sg);
+  issue_next_batch(sg, now);
   if (sg.pending.empty()) repair_sus(sg, now);
 }
 
@@ -211,7 +233,7 @@ void Director::repair_sus(SgState& sg, TimePoint now) {
   }
 }
 
-void Director::issue_next_batch(SgState& sg) {
+void Director::issue_next_batch(SgState& sg, TimePoint now) {
   std::vector<models::SuCandidate> candidates;
   for (const auto& su_config : sg.config->sus) {
     const SuState& su = sus_.at(su_config.id);
@@ -221,6 +243,7 @@ void Director::issue_next_batch(SgState& sg) {
   models::AssignmentTable target = sg.policy->target(*sg.config, candidates, policy_input(sg));
   sg.swap.reset();
   sg.adjust = false;
+  apply_dependencies(sg, target, now);
 
   // SIs held by an SU whose cleanup failed are frozen: nothing about them changes.
   std::set<SiId> frozen;
@@ -283,6 +306,55 @@ void Director::issue_next_batch(SgState& sg) {
       reason = model::TransitionReason::kSwitchover;  // quiescing / quiesced
     }
     effects_.push_back(ToNode{node, AssignHa{op.su, op.si, *op.ha, reason}});
+  }
+}
+
+bool Director::has_active(const SiId& si) const {
+  const SgState& sg = sgs_.at(sg_of_si_.at(si));
+  return std::any_of(sg.current.begin(), sg.current.end(),
+                     [&](const auto& a) { return a.si == si && a.ha == HaState::kActive; });
+}
+
+void Director::apply_dependencies(SgState& sg, models::AssignmentTable& target, TimePoint now) {
+  for (const auto& si : sg.config->sis) {
+    if (si.dependencies.empty()) continue;
+    std::optional<std::chrono::milliseconds> tolerance;  // the shortest of the missing sponsors
+    std::string missing;
+    for (const auto& d : si.dependencies) {
+      if (has_active(d.sponsor)) continue;
+      if (!tolerance || d.tolerance < *tolerance) tolerance = d.tolerance;
+      missing += (missing.empty() ? "" : ", ") + d.sponsor.str();
+    }
+    if (!tolerance) {
+      sg.dependency_deadline.erase(si.id);
+      continue;
+    }
+    const bool active_now = has_active(si.id);
+    if (!active_now) {
+      sg.dependency_deadline.erase(si.id);
+    } else if (!sg.dependency_deadline.count(si.id)) {
+      sg.dependency_deadline[si.id] = now + *tolerance;
+    }
+    const bool expired = active_now && sg.dependency_deadline.at(si.id) <= now;
+    if (expired) {
+      notify(now, "recovery", si.id.str(), "", "", "dependency-removal",
+             "sponsor " + missing + " has had no active for " + std::to_string(tolerance->count()) +
+                 " ms");
+      sg.dependency_deadline.erase(si.id);
+    }
+    // No new active while a sponsor has none; the existing ones go once the tolerance is spent.
+    std::erase_if(target, [&](const models::Assignment& a) {
+      if (a.si != si.id || a.ha != HaState::kActive) return false;
+      return expired || ha_of(sg.current, a.su, a.si) != HaState::kActive;
+    });
+  }
+}
+
+void Director::reevaluate_dependents(const SgId& sponsor_sg, TimePoint now) {
+  auto it = dependent_sgs_.find(sponsor_sg);
+  if (it == dependent_sgs_.end()) return;
+  for (const SgId& dependent : it->second) {
+    if (dependent != sponsor_sg) reevaluate(sgs_.at(dependent), now);
   }
 }
 

@@ -114,6 +114,8 @@ class Director {
     std::optional<SiId> swap;    // an SI swap asked for and not yet started
     bool adjust = false;         // an SG adjust asked for and not yet started
     std::optional<TimePoint> auto_adjust_at;  // auto-adjust due then (once the SG is idle)
+    // Dependent SIs whose sponsor lost its active: when their actives must go.
+    std::map<SiId, TimePoint> dependency_deadline;
     model::AdminState admin = model::AdminState::kUnlocked;
   };
 
@@ -143,7 +145,12 @@ class Director {
   void update_readiness(SuState& su, const std::string& cause, TimePoint now);
   void drop_assignments(SgState& sg, const SuId& su, const std::string& cause, TimePoint now);
   void reevaluate(SgState& sg, TimePoint now);
-  void issue_next_batch(SgState& sg);
+  void issue_next_batch(SgState& sg, TimePoint now);
+  // SI dependencies: drops from `target` the actives a dependent SI may not have now.
+  void apply_dependencies(SgState& sg, models::AssignmentTable& target, TimePoint now);
+  bool has_active(const SiId& si) const;
+  // Re-evaluates the SGs with SIs that depend on an SI of `sponsor_sg`.
+  void reevaluate_dependents(const SgId& sponsor_sg, TimePoint now);
   void repair_sus(SgState& sg, TimePoint now);
   bool erase_pending(SgState& sg, const SuId& su, const SiId& si, std::optional<model::HaState> ha);
   void notify(TimePoint now, std::string kind, std::string entity, std::string related,
@@ -155,6 +162,8 @@ class Director {
   std::vector<AdminInProgress> admin_ops_;  // at most one per SG
   std::map<NodeId, model::AdminState> node_admin_;
   std::map<AppId, model::AdminState> app_admin_;
+  std::map<SiId, SgId> sg_of_si_;
+  std::map<SgId, std::set<SgId>> dependent_sgs_;  // sponsor's SG -> SGs of its dependents
   model::AdminState cluster_admin_ = model::AdminState::kUnlocked;
   std::vector<Effect> effects_;
 };

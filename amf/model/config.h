@@ -64,12 +64,21 @@ struct CsiConfig {
   std::map<std::string, std::string> attributes;
 };
 
+// The SI depends on `sponsor` (saAmfSIDependency): it may be active only while the sponsor has
+// an active assignment; when the sponsor loses it, the dependent's actives are removed once
+// `tolerance` has passed without the sponsor recovering (saAmfToleranceTime).
+struct SiDependency {
+  SiId sponsor;
+  std::chrono::milliseconds tolerance{1'000};
+};
+
 struct SiConfig {
   SiId id;
   std::string name;
   int rank = 0;                           // lower is more important; 0 means "unranked"
   int preferred_active_assignments = 1;   // N-way-active only
   int preferred_standby_assignments = 1;  // N-way only
+  std::vector<SiDependency> dependencies;
   std::vector<CsiConfig> csis;
 };
 

@@ -444,6 +444,58 @@ applications:
                         8, 34));
 }
 
+TEST(ConfigLoaderTest, SiDependenciesResolveWithinAndAcrossServiceGroups) {
+  model::ClusterConfig config = config_of(R"(cluster: {name: c}
+nodes: [{name: n, controller: true}]
+applications:
+  - name: a
+    service_groups:
+      - name: db
+        redundancy: 2n
+        su_template: {nodes: [n, n], components: [{name: x, command: x, cs_types: [t]}]}
+        service_instances: [{name: data, csis: [{name: c, cs_type: t}]}]
+      - name: web
+        redundancy: 2n
+        su_template: {nodes: [n, n], components: [{name: x, command: x, cs_types: [t]}]}
+        service_instances:
+          - name: front
+            dependencies: [{sponsor: db/data, tolerance_ms: 2500}, {sponsor: api}]
+            csis: [{name: c, cs_type: t}]
+          - name: api
+            csis: [{name: c, cs_type: t}]
+)");
+  const auto& front = config.applications[0].service_groups[1].sis[0];
+  ASSERT_EQ(front.dependencies.size(), 2u);
+  EXPECT_EQ(front.dependencies[0].sponsor, SiId("db/data"));
+  EXPECT_EQ(front.dependencies[0].tolerance, std::chrono::milliseconds(2500));
+  EXPECT_EQ(front.dependencies[1].sponsor, SiId("web/api"));
+  EXPECT_EQ(front.dependencies[1].tolerance, std::chrono::milliseconds(1000));  // default
+}
+
+TEST(ConfigLoaderTest, BadSiDependenciesAreReportedAtTheSponsor) {
+  std::vector<Diagnostic> diags = errors_of(R"(cluster: {name: c}
+nodes: [{name: n, controller: true}]
+applications:
+  - name: a
+    service_groups:
+      - name: g
+        redundancy: 2n
+        su_template: {nodes: [n, n], components: [{name: x, command: x, cs_types: [t]}]}
+        service_instances:
+          - {name: a, dependencies: [{sponsor: b}], csis: [{name: c, cs_type: t}]}
+          - {name: b, dependencies: [{sponsor: a}], csis: [{name: c, cs_type: t}]}
+          - {name: s, dependencies: [{sponsor: s}], csis: [{name: c, cs_type: t}]}
+          - {name: u, dependencies: [{sponsor: nope}], csis: [{name: c, cs_type: t}]}
+)");
+  ASSERT_EQ(diags.size(), 4u) << dump(diags);
+  EXPECT_TRUE(
+      has_error(diags, "the dependencies of 'g/a' lead back to it (a dependency cycle)", 10, 48));
+  EXPECT_TRUE(
+      has_error(diags, "the dependencies of 'g/b' lead back to it (a dependency cycle)", 11, 48));
+  EXPECT_TRUE(has_error(diags, "service instance 'g/s' cannot depend on itself", 12, 48));
+  EXPECT_TRUE(has_error(diags, "unknown sponsor 'nope' in the dependencies of 'g/u'", 13, 48));
+}
+
 // ---- names ------------------------------------------------------------------------------------
 
 TEST(ConfigLoaderTest, NamesMustBeValid) {
