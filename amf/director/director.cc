@@ -240,19 +240,25 @@ void Director::issue_next_batch(SgState& sg, TimePoint now) {
     candidates.push_back(
         {su_config.id, su_config.rank, su.readiness == model::ReadinessState::kInService});
   }
-  models::AssignmentTable target = sg.policy->target(*sg.config, candidates, policy_input(sg));
-  sg.swap.reset();
-  sg.adjust = false;
-  apply_dependencies(sg, target, now);
-
-  // SIs held by an SU whose cleanup failed are frozen: nothing about them changes.
+  // SIs held by an SU whose cleanup failed are frozen: nothing about them changes. The policy
+  // plans the SG without them, so it spends no capacity on an SI that cannot move.
   std::set<SiId> frozen;
   for (const auto& a : sg.current) {
     if (sus_.at(a.su).presence == PresenceState::kTerminationFailed) frozen.insert(a.si);
   }
-  target.erase(std::remove_if(target.begin(), target.end(),
-                              [&](const auto& a) { return frozen.count(a.si) > 0; }),
-               target.end());
+  models::AssignmentTable input = policy_input(sg);
+  models::AssignmentTable target;
+  if (frozen.empty()) {
+    target = sg.policy->target(*sg.config, candidates, input);
+  } else {
+    model::SgConfig unfrozen = *sg.config;
+    std::erase_if(unfrozen.sis, [&](const auto& si) { return frozen.count(si.id) > 0; });
+    std::erase_if(input, [&](const auto& a) { return frozen.count(a.si) > 0; });
+    target = sg.policy->target(unfrozen, candidates, input);
+  }
+  sg.swap.reset();
+  sg.adjust = false;
+  apply_dependencies(sg, target, now);
   // Phase 1, release: actives that must go are quiesced (quiescing when their SU shuts down),
   // standbys that must go are removed.
   for (const auto& a : sg.current) {

@@ -103,5 +103,28 @@ TEST(FailoverTest, SisOfAnSuWhoseCleanupFailedAreNeverFailedOverUntilRepaired) {
                                                {si(1), su(1), HaState::kStandby}}));
 }
 
+TEST(FailoverTest, AFrozenSiTakesNoCapacityFromTheOthers) {
+  // N-way, one active SI per SU, no standbys. su-1's cleanup fails while it holds an SI: that
+  // SI is frozen there. When su-3 fails and returns, the other two SIs must both be served by
+  // su-2 and su-3; planning the frozen SI onto su-3 would leave one of them unserved.
+  auto config = std::const_pointer_cast<model::ClusterConfig>(
+      test::make_cluster({.redundancy = model::RedundancyModel::kNWay, .sus = 3, .sis = 3}));
+  auto& sg = config->applications[0].service_groups[0];
+  sg.max_active_sis_per_su = 1;
+  for (auto& s : sg.sis) s.preferred_standby_assignments = 0;
+  test::LocalCluster c(config);
+  c.start();
+  ASSERT_EQ(table(c).size(), 3u);
+  c.unkillable.insert(comp(1));
+  c.to_node(NodeId("node-1"), node::ComponentErrorReport{*c.peer(comp(1)), "", "wedged"});
+  c.run();
+  c.advance(std::chrono::milliseconds(5'000));  // cleanup timeout: su-1 termination-failed
+  c.kill(comp(3));
+  int served = 0;
+  for (const auto& a : table(c)) served += a.ha == HaState::kActive;
+  EXPECT_EQ(served, 3) << "the frozen SI on su-1 and one SI each on su-2 and su-3: "
+                       << ::testing::PrintToString(table(c));
+}
+
 }  // namespace
 }  // namespace amf
