@@ -227,7 +227,8 @@ std::optional<std::string> Director::refuse(const AdminRequest& e, const AdminTa
 
 void Director::start(const AdminRequest& e, const AdminTarget& t, TimePoint now) {
   const std::string cause = "admin " + std::string(to_string(e.op));
-  admin_ops_.push_back({e, t.sgs, t.sus, now + kAdminOpTimeout});
+  admin_ops_.push_back({e, t.sgs, t.sus, now + kAdminOpTimeout, {}});
+  auto& waiting = admin_ops_.back().waiting;
   switch (e.op) {
     case AdminOp::kLock:
       set_admin(e, t.admin, AdminState::kLocked, cause, now);
@@ -247,7 +248,9 @@ void Director::start(const AdminRequest& e, const AdminTarget& t, TimePoint now)
       set_admin(e, t.admin, AdminState::kLocked, cause, now);
       for (const SuId& id : t.sus) {
         const SuState& su = sus_.at(id);
-        if (su.node_up && effective_admin(su) != AdminState::kLockedInstantiation) {
+        if (su.node_up && effective_admin(su) != AdminState::kLockedInstantiation &&
+            su.presence == PresenceState::kUninstantiated) {
+          waiting[id] = su.reports;
           effects_.push_back(ToNode{su.config->node, InstantiateSu{id}});
         }
       }
@@ -262,6 +265,7 @@ void Director::start(const AdminRequest& e, const AdminTarget& t, TimePoint now)
           drop_assignments(sgs_.at(su.sg), id, "repair after failed cleanup", now);
         }
         notify(now, "recovery", id.str(), "", "disabled", "repair", cause);
+        waiting[id] = su.reports;
         effects_.push_back(ToNode{su.config->node, RepairSu{id}});
       }
       break;
@@ -304,7 +308,7 @@ std::optional<std::string> Director::start_si_swap(const AdminRequest& e, TimePo
     return a.si == si->id && a.ha == HaState::kStandby;
   });
   if (!has_active || !has_standby) return "it needs an active and a standby assignment to swap";
-  admin_ops_.push_back({e, {sg->config->id}, {}, now + kAdminOpTimeout});
+  admin_ops_.push_back({e, {sg->config->id}, {}, now + kAdminOpTimeout, {}});
   notify(now, "admin", e.entity, "", "", "si-swap", "admin si-swap");
   sg->swap = si->id;
   reevaluate(*sg, now);
@@ -387,19 +391,13 @@ bool Director::admin_op_complete(const AdminInProgress& op, std::string& message
     case AdminOp::kUnlockInstantiation:
     case AdminOp::kRepair: {
       std::vector<std::string> failed;
-      for (const SuId& id : op.sus) {
+      for (const auto& [id, reports_then] : op.waiting) {
         const SuState& su = sus_.at(id);
-        const bool wanted =
-            op.request.op == AdminOp::kRepair
-                ? true
-                : su.node_up && effective_admin(su) != AdminState::kLockedInstantiation;
-        if (!wanted) continue;
+        if (su.reports == reports_then) return false;  // no news since the operation began
         if (su.presence == PresenceState::kInstantiationFailed ||
             su.presence == PresenceState::kTerminationFailed) {
           failed.push_back(id.str() + " (" + std::string(model::to_string(su.presence)) + ")");
-        } else if (su.presence != PresenceState::kInstantiated &&
-                   !(op.request.op == AdminOp::kRepair && su.oper == model::OperState::kEnabled &&
-                     su.presence == PresenceState::kInstantiated)) {
+        } else if (su.presence != PresenceState::kInstantiated) {
           return false;
         }
       }

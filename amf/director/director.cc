@@ -121,6 +121,7 @@ void Director::on(const SuStateReport& e, TimePoint now) {
   }
   SuState& su = it->second;
   SgState& sg = sgs_.at(su.sg);
+  ++su.reports;
   su.presence = e.presence;
   su.oper = e.oper;
   update_readiness(su, e.cause, now);
@@ -133,6 +134,15 @@ void Director::on(const SuStateReport& e, TimePoint now) {
            "cleanup failed: its SIs stay assigned to it and are not failed over until it is "
            "repaired (amfctl repair su " +
                e.su.str() + ")");
+    // Commands to it will never be answered. Its component may have acted on them, so it is
+    // taken to hold what it was told (its SIs freeze with it) and the SG carries on.
+    for (const PendingOp& op : sg.pending) {
+      if (op.su != e.su || !op.ha) continue;
+      std::erase_if(sg.current, [&](const auto& a) { return a.su == op.su && a.si == op.si; });
+      sg.current.push_back(
+          {op.si, op.su, *op.ha == HaState::kQuiescing ? HaState::kQuiesced : *op.ha});
+    }
+    std::erase_if(sg.pending, [&](const PendingOp& op) { return op.su == e.su; });
   } else if (su.presence != PresenceState::kInstantiated) {
     drop_assignments(sg, e.su, e.cause, now);
   }

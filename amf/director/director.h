@@ -84,6 +84,7 @@ class Director {
     model::PresenceState presence = model::PresenceState::kUninstantiated;
     bool node_up = false;
     model::ReadinessState readiness = model::ReadinessState::kOutOfService;
+    std::uint64_t reports = 0;   // SuStateReports received
     bool repair_wanted = false;  // auto-repair once the SG has nothing outstanding
     std::string repair_cause;
   };
@@ -104,6 +105,9 @@ class Director {
     std::set<SgId> sgs;
     std::vector<SuId> sus;
     TimePoint deadline;
+    // Repair and unlock-instantiation: the SUs told to instantiate, with their report count
+    // then; an SU is judged only on a report that came after.
+    std::map<SuId, std::uint64_t> waiting;
   };
   struct SgState {
     const model::SgConfig* config = nullptr;

@@ -88,8 +88,12 @@ void NodeDirector::on(const director::TerminateSu& e, TimePoint now) {
 void NodeDirector::on(const director::RepairSu& e, TimePoint now) {
   auto it = sus_.find(e.su);
   if (it == sus_.end() || shutting_down_) return;
+  // A repaired SU starts afresh: the director has dropped its assignments, so no component
+  // may get old CSIs back when it next registers.
+  it->second.awaiting.clear();
   for (const auto& comp_config : it->second.config->components) {
     CompState& comp = comps_.at(comp_config.id);
+    comp.csis.clear();
     if (comp.presence == PresenceState::kInstantiationFailed ||
         comp.presence == PresenceState::kTerminationFailed) {
       set_presence(comp, PresenceState::kUninstantiated, "repair", now);
@@ -498,17 +502,21 @@ model::PresenceState NodeDirector::su_presence(const SuState& su) const {
   bool all_uninstantiated = true;
   bool any_instantiating = false;
   bool any_terminating = false;
+  std::optional<PresenceState> failed;
   for (const auto& comp_config : su.config->components) {
     const PresenceState p = comps_.at(comp_config.id).presence;
     if (p == PresenceState::kInstantiationFailed || p == PresenceState::kTerminationFailed) {
-      return p;
+      if (!failed || p == PresenceState::kTerminationFailed) failed = p;
     }
     if (p != PresenceState::kUninstantiated) all_uninstantiated = false;
     if (p == PresenceState::kInstantiating) any_instantiating = true;
     if (p == PresenceState::kTerminating) any_terminating = true;
   }
-  if (all_uninstantiated) return PresenceState::kUninstantiated;
+  // While a sibling is still being terminated the SU is in transition, failed or not: it is
+  // reported only once none of its processes runs (director/messages.h).
   if (any_terminating) return PresenceState::kTerminating;
+  if (failed) return *failed;
+  if (all_uninstantiated) return PresenceState::kUninstantiated;
   if (any_instantiating) return PresenceState::kInstantiating;
   // Instantiated, or a component restarting in place: the SU keeps its assignments.
   return PresenceState::kInstantiated;

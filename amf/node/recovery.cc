@@ -28,8 +28,10 @@ void NodeDirector::component_failed(CompState& comp, const std::string& cause, T
   notify(now, "recovery", entity, "", "", std::string(model::to_string(recovery)),
          comp.config->id.str() + ": " + cause + (why.empty() ? "" : "; " + why));
   switch (recovery) {
-    case model::Recovery::kComponentRestart: return restart_component(comp, cause, now);
-    case model::Recovery::kSuRestart: return restart_su(su, comp, cause, now);
+    case model::Recovery::kComponentRestart:
+      return restart_component(comp, cause, now);
+    case model::Recovery::kSuRestart:
+      return restart_su(su, comp, cause, now);
     case model::Recovery::kComponentFailover:
     case model::Recovery::kSuFailover:
       return fail_over_su(su, comp.config->id.str() + ": " + cause, now);
@@ -63,7 +65,8 @@ model::Recovery NodeDirector::escalate(CompState& comp, SuState& su, model::Reco
     recovery = Recovery::kSuFailover;
     su.su_restarts = {};
     su.comp_restarts = {};
-    why = "escalated: SU restarts " + window_text(su.sg->su_restart_max, su.sg->su_restart_probation);
+    why =
+        "escalated: SU restarts " + window_text(su.sg->su_restart_max, su.sg->su_restart_probation);
   }
   if ((recovery == Recovery::kComponentFailover || recovery == Recovery::kSuFailover) &&
       su_failovers_.exceeded(now, node_config_->su_failover_max,
@@ -142,8 +145,9 @@ void NodeDirector::check_health(CompState& comp, TimePoint now) {
   const auto& hc = comp.config->health_check;
   if (!hc || !comp.healthcheck || *comp.healthcheck > now || !comp.peer) return;
   if (hc->component_invoked) {
-    return component_failed(comp, "no health check confirmation for '" + hc->key + "' within " +
-                                      ms_text(hc->period + hc->max_duration),
+    return component_failed(comp,
+                            "no health check confirmation for '" + hc->key + "' within " +
+                                ms_text(hc->period + hc->max_duration),
                             now);
   }
   comp.healthcheck = now + hc->period;
