@@ -2,6 +2,7 @@
 # The dependency rules of DESIGN.md, checked on every test run:
 #  - cores (amf/core, amf/model, amf/director, amf/node, models) are sans-I/O: no Asio,
 #    ZeroMQ, protobuf, yaml-cpp, systemd, spdlog, sockets or files;
+#  - so is the simulator (sim/), which links cores only;
 #  - protobuf never leaves amf/wire; yaml-cpp never leaves config/.
 set -uo pipefail
 root=${1:?usage: check_layering.sh REPO_ROOT}
@@ -19,6 +20,9 @@ cores=(amf/core amf/model amf/director amf/node models)
 io='#include[[:space:]]*[<"](boost/|zmq|google/protobuf|yaml-cpp|systemd/|spdlog|sys/socket|fcntl\.h|unistd\.h|fstream|thread|random|amf/wire/|amf/daemon/|amf/component/|config/|containers/)'
 report "core modules must stay sans-I/O; these includes break the rule:" \
   "$(grep -rnE "$io" "${cores[@]}")"
+# The simulator links cores only and is sans-I/O too; it may name the seeded generator type.
+report "the simulator must stay sans-I/O; these includes break the rule:" \
+  "$(grep -rnE "$io" sim | grep -v '<random>')"
 report "protobuf types must not leave amf/wire:" \
   "$(grep -rnE '#include[[:space:]]*[<"](google/protobuf|.*\.pb\.h)' --include='*.h' --include='*.cc' . |
      grep -vE '^\./(amf/wire/|build)')"

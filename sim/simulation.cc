@@ -1,0 +1,439 @@
+// The simulator's loop: simulated time, the scheduled events, the routing between the cores
+// (a copy of Daemon::pump/carry_out), and the invariant checks after every step.
+#include "sim/simulation.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "sim/duration.h"
+#include "sim/format.h"
+#include "sim/supported.h"
+
+namespace amf::sim {
+
+namespace {
+
+// The longest a component's life cycle can keep the cores busy without any new fault: every
+// instantiation attempt, then a graceful termination that ends in cleanup, then a callback
+// timeout of each kind. Liveness waits at least twice this long.
+Duration busy_bound(const model::ClusterConfig& config) {
+  Duration bound{0};
+  for (const model::SgConfig* sg : config.service_groups()) {
+    for (const auto& su : sg->sus) {
+      for (const auto& c : su.components) {
+        const auto& t = c.timeouts;
+        const Duration d = t.instantiate * (c.instantiate_retries + 1) + t.terminate + t.cleanup +
+                           t.csi_set + t.csi_remove;
+        bound = std::max(bound, d);
+      }
+    }
+  }
+  return bound;
+}
+
+}  // namespace
+
+std::string Violation::describe() const {
+  return "VIOLATION of " + invariant + " at step " + std::to_string(step) +
+         ", t=" + format_time(time) + " (seed " + std::to_string(seed) + "):\n  " + message +
+         "\nlast trace lines:\n" + trace;
+}
+
+Result<std::unique_ptr<Simulation>> Simulation::create(
+    std::shared_ptr<const model::ClusterConfig> config, std::uint64_t seed, Options options) {
+  const std::vector<std::string> problems = unsupported_features(*config);
+  if (!problems.empty()) {
+    std::string text = "the simulator cannot run this configuration:";
+    for (const auto& p : problems) text += "\n  " + p;
+    return fail(text);
+  }
+  auto director = director::Director::create(config);
+  if (!director) return tl::unexpected(director.error());
+  return std::unique_ptr<Simulation>(
+      new Simulation(std::move(config), std::move(*director), seed, std::move(options)));
+}
+
+Simulation::Simulation(std::shared_ptr<const model::ClusterConfig> config,
+                       director::Director director, std::uint64_t seed, Options options)
+    : config_(std::move(config)),
+      director_(std::move(director)),
+      seed_(seed),
+      options_(std::move(options)),
+      rng_(seed),
+      faults_(options_.faults),
+      ledger_(options_.admin_answer_limit),
+      trace_(options_.trace_lines, options_.keep_full_trace) {
+  for (const auto& node : config_->nodes)
+    nodes_.emplace(node.id, node::NodeDirector(config_, node.id));
+  for (const model::SgConfig* sg : config_->service_groups()) {
+    for (const auto& su : sg->sus) {
+      all_sus_.push_back(su.id);
+      for (const auto& comp : su.components) {
+        all_comps_.push_back(comp.id);
+        comp_config_[comp.id] = &comp;
+        sg_of_comp_[comp.id] = sg->id;
+      }
+    }
+    for (const auto& si : sg->sis) all_sis_.push_back(si.id);
+  }
+  quiet_period_ =
+      std::max(options_.quiet_period, 2 * busy_bound(*config_) + options_.admin_answer_limit);
+  trace_.set_sink(options_.trace_sink);
+}
+
+// ---- the loop ----
+
+void Simulation::start() {
+  ++stats_.steps;
+  line(header() + "start: every node is up");
+  for (const auto& node : config_->nodes) {
+    line("  director <- NodeUp " + node.id.str());
+    director_.handle(director::NodeUp{node.id}, now_);
+  }
+  pump();
+  if (!violation_) check_invariants();
+  schedule_next_fault();
+}
+
+void Simulation::run_until(TimePoint end) {
+  while (!violation_ && step(end)) {
+  }
+  if (!violation_) now_ = std::max(now_, end);
+}
+
+std::optional<TimePoint> Simulation::core_deadline() const {
+  std::optional<TimePoint> next = director_.next_deadline();
+  for (const auto& [id, nd] : nodes_) {
+    if (auto d = nd.next_deadline(); d && (!next || *d < *next)) next = d;
+  }
+  return next;
+}
+
+bool Simulation::step(TimePoint limit) {
+  const std::optional<TimePoint> deadline = core_deadline();
+  if (!deadline && queue_.empty()) return false;
+  const bool tick = deadline && (queue_.empty() || *deadline <= queue_.top().time);
+  const TimePoint t = std::max(now_, tick ? *deadline : queue_.top().time);
+  if (t > limit) return false;
+  if (t == now_) {
+    if (++same_instant_steps_ > options_.max_steps_per_instant) {
+      violate("livelock",
+              "simulated time does not advance: " + std::to_string(same_instant_steps_) +
+                  " steps at " + format_time(now_));
+      return false;
+    }
+  } else {
+    same_instant_steps_ = 0;
+  }
+  now_ = t;
+  ++stats_.steps;
+  if (tick) {
+    line(header() + "tick");
+    for (auto& [id, nd] : nodes_) nd.tick(now_);
+    director_.tick(now_);
+  } else {
+    Entry entry = queue_.top();
+    queue_.pop();
+    if (entry.what.index() < kWorkKinds) --scheduled_work_;
+    handle(entry.what);
+  }
+  pump();
+  if (!violation_) check_invariants();
+  return !violation_;
+}
+
+void Simulation::handle(const Scheduled& what) {
+  std::visit([&](const auto& e) { on(e); }, what);
+}
+
+void Simulation::schedule(Duration after, Scheduled what) {
+  if (queue_.size() >= options_.max_scheduled) {
+    violate("limit", "more than " + std::to_string(options_.max_scheduled) + " events scheduled");
+    return;
+  }
+  if (what.index() < kWorkKinds) ++scheduled_work_;
+  queue_.push(Entry{now_ + after, next_seq_++, std::move(what)});
+}
+
+// Daemon::pump: the director's effects, then each node director's; when neither has any,
+// the next event queued for this instant.
+void Simulation::pump() {
+  for (std::uint64_t round = 0; !violation_; ++round) {
+    if (round > options_.max_steps_per_instant) {
+      violate("livelock", "the cores kept producing effects for " + std::to_string(round) +
+                              " rounds at " + format_time(now_));
+      return;
+    }
+    bool carried = false;
+    for (const auto& effect : director_.take_effects()) {
+      carried = true;
+      carry_out(effect);
+    }
+    for (auto& [id, nd] : nodes_) {
+      for (const auto& effect : nd.take_effects()) {
+        carried = true;
+        carry_out(id, effect);
+      }
+    }
+    if (carried) continue;
+    if (immediate_.empty()) break;
+    auto [node, event] = std::move(immediate_.front());
+    immediate_.pop_front();
+    line("  " + node.str() + " <- " + sim::describe(event));
+    nodes_.at(node).handle(event, now_);
+  }
+}
+
+void Simulation::deliver(const NodeId& node, node::Event event) {
+  immediate_.emplace_back(node, std::move(event));
+}
+
+// Daemon::carry_out for the director's effects.
+void Simulation::carry_out(const director::Effect& effect) {
+  struct Visitor {
+    Simulation& s;
+    void operator()(const director::ToNode& e) {
+      s.line("  director -> " + sim::describe(director::Effect(e)));
+      if (s.nodes_.count(e.node)) {
+        s.deliver(e.node, node::to_event(e.command));
+      } else {
+        s.line("  (dropped: no node " + e.node.str() + ")");
+      }
+    }
+    void operator()(const director::AdminResult& r) {
+      s.line("  director -> " + sim::describe(r));
+      s.results_[r.id] = r;
+      if (auto asked = s.asked_.find(r.id); asked != s.asked_.end()) {
+        if (r.ok) s.remember_admin_state(asked->second);
+        s.asked_.erase(asked);
+      }
+      ++(r.ok ? s.stats_.admin_ok : s.stats_.admin_failed);
+      if (auto wrong = s.ledger_.answered(r.id)) s.violate("admin", *wrong);
+      if (s.options_.on_admin_result) s.options_.on_admin_result(r);
+    }
+    void operator()(const model::Notification& n) { s.note(n); }
+  };
+  std::visit(Visitor{*this}, effect);
+}
+
+void Simulation::note(const model::Notification& n) {
+  line("  note " + sim::describe(n));
+  ++stats_.notifications;
+  if (n.kind == "ha-state" && n.to == "active") {
+    if (n.cause == "failover") ++stats_.failovers;
+    if (n.from == "standby" && n.cause == "assigned") ++stats_.switchovers;
+  } else if (n.kind == "recovery") {
+    if (n.to == "component-restart" || n.to == "su-restart") ++stats_.restarts;
+    if (n.to == "component-failover" || n.to == "su-failover" || n.to == "node-failover") {
+      ++stats_.su_failovers;
+    }
+    if (n.to == "auto-repair" || n.to == "repair") ++stats_.repairs;
+  }
+  if (n.kind == "error" || (n.kind == "recovery" && n.to != "auto-repair" && n.to != "repair")) {
+    last_error_ = n;
+  }
+  if (options_.on_notification) options_.on_notification(n);
+}
+
+// ---- invariants ----
+
+void Simulation::check_invariants() {
+  if (beliefs_changed_) {
+    beliefs_changed_ = false;
+    if (auto wrong = check_safety(*config_, processes())) return violate("safety", *wrong);
+  }
+  const auto sus = director_.service_units();
+  const std::set<SiId> served = served_anywhere();
+  for (const model::SgConfig* sg : config_->service_groups()) {
+    if (director_.busy(sg->id) || ledger_.outstanding(sg->id)) continue;
+    std::vector<director::Director::SuView> mine;
+    for (const auto& su : sus) {
+      if (su.sg == sg->id) mine.push_back(su);
+    }
+    if (auto wrong =
+            check_settled_sg(*sg, director_.assignments(sg->id), mine, blocked_sis(*sg, served))) {
+      return violate("settled", *wrong);
+    }
+  }
+  if (auto wrong = ledger_.overdue(now_)) violate("admin", *wrong);
+}
+
+std::optional<std::string> Simulation::check_liveness_now() const {
+  const auto sus = director_.service_units();
+  const auto procs = processes();
+  std::map<CompId, model::PresenceState> presence;
+  for (const auto& [id, nd] : nodes_) {
+    for (const auto& view : nd.components()) presence[view.id] = view.presence;
+  }
+  for (const model::SgConfig* sg : config_->service_groups()) {
+    LivenessInput in;
+    in.sg = sg;
+    in.busy = director_.busy(sg->id);
+    in.admin_outstanding = ledger_.outstanding(sg->id);
+    in.table = director_.assignments(sg->id);
+    for (const auto& su : sus) {
+      if (su.sg == sg->id) in.sus.push_back(su);
+    }
+    for (const auto& p : procs) {
+      if (sg_of_comp_.at(p.comp) == sg->id) in.processes.push_back(p);
+    }
+    in.presence = presence;
+    in.served_anywhere = served_anywhere();
+    if (auto wrong = check_liveness(in)) return wrong;
+  }
+  return std::nullopt;
+}
+
+// Liveness after a quiet period. Unless the cluster is idle (nothing can happen any more),
+// components must also have stopped failing: an error or recovery in the second half of the
+// quiet period, with no fault injected, is a loop that never settles.
+void Simulation::check_quiet(const std::string& when) {
+  if (!idle() && last_error_ && now_ - last_error_->time < quiet_period_ / 2) {
+    return violate("liveness", when +
+                                   ", components still fail without any fault injected; the "
+                                   "last at " +
+                                   format_time(last_error_->time) + ": " +
+                                   sim::describe(*last_error_));
+  }
+  if (auto wrong = check_liveness_now()) violate("liveness", when + ": " + *wrong);
+}
+
+void Simulation::violate(std::string invariant, std::string message) {
+  if (violation_) return;
+  line("VIOLATION of " + invariant + ": " + message);
+  violation_ = Violation{std::move(invariant),
+                         std::move(message),
+                         seed_,
+                         stats_.steps,
+                         now_,
+                         trace_.tail(options_.trace_lines)};
+}
+
+bool Simulation::idle() const {
+  return scheduled_work_ == 0 && immediate_.empty() && !core_deadline();
+}
+
+// A fault or an admin operation happened: liveness is judged a quiet period after the last one.
+void Simulation::disturbed() { schedule(quiet_period_, QuietCheck{++quiet_epoch_}); }
+
+void Simulation::on(const QuietCheck& e) {
+  if (e.epoch != quiet_epoch_) return;
+  line(header() + "quiet for " + format_duration(quiet_period_) + ": liveness check");
+  check_quiet("quiet for " + format_duration(quiet_period_));
+}
+
+void Simulation::on(const AdminCheck&) {}  // check_invariants() looks for overdue requests
+
+Duration Simulation::settle() {
+  const TimePoint begin = now_;
+  faults_on_ = false;
+  ++fault_epoch_;
+  random_armed_.clear();
+  line(header() + "settle: random faults off");
+  const TimePoint end = begin + quiet_period_;
+  while (!violation_ && !idle() && step(end)) {
+  }
+  if (!violation_ && !idle()) now_ = std::max(now_, end);  // periodic work only (health checks)
+  if (!violation_) check_quiet("settling for " + format_duration(now_ - begin));
+  faults_on_ = true;
+  schedule_next_fault();
+  return now_ - begin;
+}
+
+// ---- admin operations ----
+
+std::uint64_t Simulation::admin(director::AdminOp op, const std::string& kind,
+                                const std::string& entity) {
+  const std::uint64_t id = next_admin_id_++;
+  director::AdminRequest request{id, op, kind, entity};
+  ledger_.asked(id, affected_sgs(kind, entity), sim::describe(request), now_);
+  ++stats_.admin_requests;
+  asked_[id] = request;
+  disturbed();
+  schedule(Duration(0), AdminAsk{std::move(request)});
+  schedule(options_.admin_answer_limit + std::chrono::milliseconds(1), AdminCheck{});
+  return id;
+}
+
+void Simulation::on(const AdminAsk& e) {
+  line(header() + "admin: " + sim::describe(e.request));
+  if (e.request.op == director::AdminOp::kRepair)
+    clean_up_before_repair(e.request.kind, e.request.entity);
+  director_.handle(e.request, now_);
+}
+
+// The SGs an admin operation on (kind, entity) reaches; none for an unknown entity.
+std::set<SgId> Simulation::affected_sgs(const std::string& kind, const std::string& entity) const {
+  std::set<SgId> out;
+  for (const model::SgConfig* sg : config_->service_groups()) {
+    bool reached = kind == "cluster" || (kind == "sg" && sg->id.str() == entity) ||
+                   (kind == "app" && sg->app.str() == entity);
+    for (const auto& su : sg->sus) {
+      if ((kind == "su" && su.id.str() == entity) || (kind == "node" && su.node.str() == entity)) {
+        reached = true;
+      }
+    }
+    for (const auto& si : sg->sis) {
+      if (kind == "si" && si.id.str() == entity) reached = true;
+    }
+    if (reached) out.insert(sg->id);
+  }
+  return out;
+}
+
+std::optional<director::AdminResult> Simulation::admin_result(std::uint64_t id) const {
+  auto it = results_.find(id);
+  if (it == results_.end()) return std::nullopt;
+  return it->second;
+}
+
+// ---- views ----
+
+std::vector<node::NodeDirector::ComponentView> Simulation::components() const {
+  std::vector<node::NodeDirector::ComponentView> out;
+  for (const auto& [id, nd] : nodes_) {
+    for (auto& view : nd.components()) out.push_back(std::move(view));
+  }
+  return out;
+}
+
+std::vector<ProcessView> Simulation::processes() const {
+  std::vector<ProcessView> out;
+  out.reserve(processes_.size());
+  for (const auto& [pid, p] : processes_) {
+    auto cur = current_pid_.find(p.comp);
+    out.push_back({pid, p.comp, cur != current_pid_.end() && cur->second == pid, p.hung, p.stuck,
+                   p.registered, p.beliefs});
+  }
+  return out;
+}
+
+// ---- helpers ----
+
+std::set<SiId> Simulation::served_anywhere() const {
+  std::set<SiId> out;
+  for (const model::SgConfig* sg : config_->service_groups()) {
+    for (const auto& a : director_.assignments(sg->id)) {
+      if (a.ha == model::HaState::kActive) out.insert(a.si);
+    }
+  }
+  return out;
+}
+
+void Simulation::line(std::string text) { trace_.add(std::move(text)); }
+
+std::string Simulation::header() const {
+  return "[#" + std::to_string(stats_.steps) + " " + format_time(now_) + "] ";
+}
+
+std::uint64_t Simulation::uniform(std::uint64_t n) { return n <= 1 ? 0 : rng_() % n; }
+
+// Whole milliseconds, so that transcripts stay readable.
+Duration Simulation::draw(const LatencyRange& range) {
+  const auto lo = std::chrono::duration_cast<std::chrono::milliseconds>(range.min).count();
+  const auto hi = std::chrono::duration_cast<std::chrono::milliseconds>(range.max).count();
+  if (hi <= lo) return std::chrono::milliseconds(lo);
+  return std::chrono::milliseconds(lo + static_cast<std::int64_t>(uniform(hi - lo + 1)));
+}
+
+}  // namespace amf::sim

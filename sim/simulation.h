@@ -1,0 +1,343 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <random>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "amf/core/result.h"
+#include "amf/core/time.h"
+#include "amf/director/director.h"
+#include "amf/model/config.h"
+#include "amf/node/node_director.h"
+#include "sim/faults.h"
+#include "sim/invariants.h"
+#include "sim/trace.h"
+
+namespace amf::sim {
+
+// How long simulated things take; each draw is uniform in [min, max] from the run's generator.
+struct LatencyRange {
+  Duration min;
+  Duration max;
+};
+
+struct Latencies {
+  // Spawn -> ProcessStarted. {0, 0} (the default) delivers it at once, in the same pump, as
+  // amfd does after its synchronous posix_spawn; more models an asynchronous launcher (OCI).
+  LatencyRange start{Duration(0), Duration(0)};
+  LatencyRange registration{std::chrono::milliseconds(10), std::chrono::milliseconds(100)};
+  LatencyRange callback{std::chrono::milliseconds(1), std::chrono::milliseconds(20)};
+  LatencyRange kill{std::chrono::milliseconds(1), std::chrono::milliseconds(5)};
+  LatencyRange terminate{std::chrono::milliseconds(10), std::chrono::milliseconds(300)};
+  LatencyRange early_exit{std::chrono::milliseconds(1), std::chrono::milliseconds(30)};
+};
+
+struct Options {
+  FaultSpec faults;  // random faults while running (run_for/run_until), none while settling
+  Latencies latencies;
+  // Liveness is judged once no fault and no admin operation has happened for this long.
+  Duration quiet_period = std::chrono::minutes(5);
+  // An admin request must be answered within this (the director's own limit is 60 s).
+  Duration admin_answer_limit = std::chrono::seconds(90);
+  std::size_t trace_lines = 400;  // kept for the violation report
+  bool keep_full_trace = false;   // keep every line (tests comparing whole traces)
+  // Limits: steps at one simulated instant (a core that never lets time advance), scheduled
+  // events, processes that ignored SIGKILL and run on. Exceeding one is a violation.
+  std::uint64_t max_steps_per_instant = 100'000;
+  std::size_t max_scheduled = 1'000'000;
+  std::size_t max_stuck_processes = 1'000;
+  std::function<void(const std::string&)> trace_sink;  // every trace line, as it happens
+  std::function<void(const model::Notification&)> on_notification;
+  std::function<void(const director::AdminResult&)> on_admin_result;
+};
+
+struct Stats {
+  std::uint64_t steps = 0;
+  std::array<std::uint64_t, kFaultKinds> faults{};  // injected (armed or struck), by kind
+  std::uint64_t failovers = 0;     // an SI's active assigned after its active was lost
+  std::uint64_t switchovers = 0;   // an SI's active moved by an admin operation
+  std::uint64_t restarts = 0;      // component-restart recoveries
+  std::uint64_t su_failovers = 0;  // component-failover recoveries
+  std::uint64_t repairs = 0;       // auto-repairs and repair operations
+  std::uint64_t admin_requests = 0;
+  std::uint64_t admin_ok = 0;
+  std::uint64_t admin_failed = 0;  // refused, failed or timed out
+  std::uint64_t process_starts = 0;
+  std::uint64_t notifications = 0;
+};
+
+struct Violation {
+  std::string invariant;  // safety, settled, admin, liveness, process, livelock, limit
+  std::string message;
+  std::uint64_t seed = 0;
+  std::uint64_t step = 0;
+  TimePoint time;
+  std::string trace;  // the last trace lines up to the violation
+
+  // "VIOLATION of safety at step 12, t=62.013s (seed 42): ...", then the trace.
+  std::string describe() const;
+};
+
+// The deterministic whole-cluster simulator: the real director and node director cores, wired
+// as amfd wires them (Daemon::pump/carry_out), with simulated time, simulated processes and
+// components, injected faults, and the invariants of invariants.h checked after every step.
+//
+// A step is one scheduled event (a process starting, registering, answering, exiting; a fault;
+// an admin request) or one tick of the cores at their next deadline, plus everything it sets
+// off at the same instant (the pump). Ticks run before events due at the same instant; events
+// of one instant run in the order they were scheduled. Randomness comes only from a
+// std::mt19937_64 seeded with `seed`: the same seed, configuration and options give a
+// byte-identical trace. The first violation stops the run (violation() says which).
+//
+// Single-threaded; not thread-safe. Owns its cores; borrows nothing.
+class Simulation {
+ public:
+  // Fails when the configuration uses something the cores cannot run (supported.h).
+  static Result<std::unique_ptr<Simulation>> create(
+      std::shared_ptr<const model::ClusterConfig> config, std::uint64_t seed, Options options = {});
+
+  // Every node comes up (NodeUp); instantiation begins. Runs the start-up instant.
+  void start();
+  void run_for(Duration d) { run_until(now_ + d); }
+  void run_until(TimePoint end);
+  // Random faults off (those the random injector armed are disarmed; faults asked for with
+  // the calls below stay armed); runs until nothing is scheduled and no core has a
+  // deadline, at most the quiet period, then checks liveness. Returns the simulated time taken.
+  Duration settle();
+  void set_faults(const FaultSpec& faults);
+
+  // Faults on demand, at the current instant (scripts and tests). The first two return false
+  // when the component has no process to strike.
+  bool crash(const CompId& comp);
+  bool hang(const CompId& comp);
+  void fail_starts(const CompId& comp, int count);
+  void slow_callbacks(const CompId& comp, int count);
+  void fail_callbacks(const CompId& comp, int count);
+  void fail_cleanup(const CompId& comp);
+  // The component reports an error about itself (saAmfComponentErrorReport); false when it
+  // has no registered process.
+  bool report_error(const CompId& comp);
+  // A misbehaving component takes an HA state nobody gave it (tests of the safety check).
+  bool force_belief(const CompId& comp, const CsiId& csi, model::HaState ha);
+
+  // Sends an admin request now; its id. The result arrives as the operation ends.
+  std::uint64_t admin(director::AdminOp op, const std::string& kind, const std::string& entity);
+  std::optional<director::AdminResult> admin_result(std::uint64_t id) const;
+
+  // Nothing scheduled but bookkeeping, and no core has a deadline.
+  bool idle() const;
+  const std::optional<Violation>& violation() const { return violation_; }
+  const Trace& trace() const { return trace_; }
+  const Stats& stats() const { return stats_; }
+  TimePoint now() const { return now_; }
+  std::uint64_t seed() const { return seed_; }
+  const model::ClusterConfig& config() const { return *config_; }
+  const director::Director& director() const { return director_; }
+  std::vector<node::NodeDirector::ComponentView> components() const;
+  // Every process that has not exited.
+  std::vector<ProcessView> processes() const;
+  // Checks liveness now, as after a quiet period (nothing when it holds).
+  std::optional<std::string> check_liveness_now() const;
+
+ private:
+  struct Process {
+    std::uint64_t pid = 0;
+    CompId comp;
+    NodeId node;
+    bool started_reported = false;
+    bool exiting = false;  // a graceful exit is scheduled
+    bool hung = false;
+    bool ignores_kill = false;
+    bool stuck = false;
+    bool fail_before_register = false;
+    std::optional<node::PeerId> peer;
+    bool registered = false;
+    // A component handles its callbacks one at a time, in the order they arrive (one
+    // connection, one dispatch thread): the next answer comes no earlier than this.
+    TimePoint answered_until{};
+    std::map<CsiId, model::HaState> beliefs;
+  };
+  // Faults waiting for their moment: the next starts, callbacks or process of a component.
+  struct Armed {
+    int fail_starts = 0;
+    int slow = 0;
+    int errors = 0;
+    int cleanup = 0;
+  };
+
+  // Scheduled events.
+  struct ProcStarts {
+    std::uint64_t pid;
+  };
+  struct ProcRegisters {
+    std::uint64_t pid;
+  };
+  struct ProcExits {
+    std::uint64_t pid;
+    std::string status;
+  };
+  struct ProcApplies {  // a slow component takes the state long before it answers
+    std::uint64_t pid;
+    CsiId csi;
+    std::optional<model::HaState> ha;
+  };
+  struct ProcAnswers {
+    std::uint64_t pid;
+    node::Invocation invocation;
+    bool ok;
+    CsiId csi;
+    std::optional<model::HaState> ha;  // nullopt: the CSI is removed
+    bool apply;                        // take the state now (unless it errs)
+  };
+  struct NextFault {
+    std::uint64_t epoch;
+  };
+  struct QuietCheck {
+    std::uint64_t epoch;
+  };
+  struct ProcReports {  // the component reports an error about itself
+    std::uint64_t pid;
+  };
+  struct AdminAsk {
+    director::AdminRequest request;
+  };
+  struct ProcConfirms {  // a component-invoked health check confirmation, every period
+    std::uint64_t pid;
+  };
+  struct AdminCheck {};
+  // The first kWorkKinds alternatives are work (idle() waits for them); the rest are
+  // bookkeeping or periodic and change nothing.
+  using Scheduled =
+      std::variant<ProcStarts, ProcRegisters, ProcExits, ProcApplies, ProcAnswers, ProcReports,
+                   AdminAsk, ProcConfirms, NextFault, QuietCheck, AdminCheck>;
+  static constexpr std::size_t kWorkKinds = 7;
+  struct Entry {
+    TimePoint time;
+    std::uint64_t seq;
+    Scheduled what;
+  };
+  struct Later {
+    bool operator()(const Entry& a, const Entry& b) const {
+      return a.time != b.time ? a.time > b.time : a.seq > b.seq;
+    }
+  };
+
+  Simulation(std::shared_ptr<const model::ClusterConfig> config, director::Director director,
+             std::uint64_t seed, Options options);
+
+  // ---- the loop (simulation.cc) ----
+  bool step(TimePoint limit);
+  std::optional<TimePoint> core_deadline() const;
+  void pump();
+  void carry_out(const director::Effect& effect);
+  void deliver(const NodeId& node, node::Event event);
+  void schedule(Duration after, Scheduled what);
+  void handle(const Scheduled& what);
+  void note(const model::Notification& n);
+  void check_invariants();
+  void check_quiet(const std::string& when);
+  void violate(std::string invariant, std::string message);
+  void disturbed();
+  void line(std::string text);
+  std::string header() const;
+  std::set<SiId> served_anywhere() const;
+
+  // ---- simulated processes (processes.cc) ----
+  void carry_out(const NodeId& node, const node::Effect& effect);
+  void start_process(const NodeId& node, const node::StartProcess& e);
+  void started(Process& p);
+  void signal(const node::SignalProcess& e);
+  // A CSI set/remove (csi non-empty) or health check callback reaches a component.
+  void callback(node::PeerId peer, node::Invocation invocation, const CsiId& csi,
+                std::optional<model::HaState> ha);
+  void registered(node::PeerId peer, bool ok);
+  // The delay until `p` answers a callback that takes `work` to handle, after those before it.
+  Duration in_turn(Process& p, Duration work);
+  void on(const ProcStarts& e);
+  void on(const ProcRegisters& e);
+  void on(const ProcExits& e);
+  void on(const ProcApplies& e);
+  void on(const ProcAnswers& e);
+  void on(const ProcReports& e);
+  void on(const AdminAsk& e);
+  void on(const ProcConfirms& e);
+  void on(const NextFault& e);
+  void on(const QuietCheck& e);
+  void on(const AdminCheck& e);
+  // Consumes one armed fault of `field` for `comp`, if any (asked-for ones first).
+  bool take_armed(const CompId& comp, int Armed::*field);
+  Armed& arms(const CompId& comp) { return injecting_ ? random_armed_[comp] : armed_[comp]; }
+  void set_belief(Process& p, const CsiId& csi, std::optional<model::HaState> ha);
+  Process* current(const CompId& comp);
+  void inject_random_fault();
+  void random_admin();
+  void remember_admin_state(const director::AdminRequest& request);
+  // Before a repair the operator ends what survived a failed cleanup on the SUs it repairs.
+  void clean_up_before_repair(const std::string& kind, const std::string& entity);
+  std::set<SgId> affected_sgs(const std::string& kind, const std::string& entity) const;
+  void schedule_next_fault();
+
+  Duration draw(const LatencyRange& range);
+  std::uint64_t uniform(std::uint64_t n);  // in [0, n)
+
+  std::shared_ptr<const model::ClusterConfig> config_;
+  director::Director director_;
+  std::map<NodeId, node::NodeDirector> nodes_;
+  std::uint64_t seed_;
+  Options options_;
+  std::mt19937_64 rng_;
+  TimePoint now_{};
+  std::uint64_t same_instant_steps_ = 0;
+
+  std::priority_queue<Entry, std::vector<Entry>, Later> queue_;
+  std::uint64_t next_seq_ = 0;
+  std::size_t scheduled_work_ = 0;                        // queued process events (not bookkeeping)
+  std::deque<std::pair<NodeId, node::Event>> immediate_;  // amfd's queue_: this instant
+
+  std::map<std::uint64_t, Process> processes_;  // by pid; exited ones are erased
+  std::map<CompId, std::uint64_t> current_pid_;
+  std::map<node::PeerId, std::uint64_t> pid_by_peer_;
+  std::map<CompId, Armed> armed_;         // asked for (scripts, tests)
+  std::map<CompId, Armed> random_armed_;  // armed by the random injector; settle() drops them
+  bool injecting_ = false;                // the random injector is arming
+  std::map<CompId, const model::ComponentConfig*> comp_config_;
+  std::map<CompId, SgId> sg_of_comp_;
+  std::vector<CompId> all_comps_;
+  std::vector<SuId> all_sus_;
+  std::vector<SiId> all_sis_;
+  Duration quiet_period_;
+  std::uint64_t next_pid_ = 1;
+  node::PeerId next_peer_ = 1;
+  std::size_t stuck_processes_ = 0;
+  bool beliefs_changed_ = false;
+  std::optional<model::Notification> last_error_;  // the last error or recovery notification
+
+  FaultSpec faults_;
+  bool faults_on_ = true;
+  std::uint64_t fault_epoch_ = 0;
+  std::uint64_t quiet_epoch_ = 0;
+
+  AdminLedger ledger_;
+  std::uint64_t next_admin_id_ = 1;
+  std::map<std::uint64_t, director::AdminResult> results_;
+  std::map<std::uint64_t, director::AdminRequest> asked_;  // unanswered requests
+  // Entities the random injector has left locked (kind, entity) -> their admin state, so it
+  // can undo what it did: without that a cluster soon stays locked for the rest of the run.
+  std::map<std::pair<std::string, std::string>, model::AdminState> left_locked_;
+
+  Trace trace_;
+  Stats stats_;
+  std::optional<Violation> violation_;
+};
+
+}  // namespace amf::sim

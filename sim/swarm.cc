@@ -1,0 +1,163 @@
+#include "sim/swarm.h"
+
+#include <cmath>
+#include <random>
+
+#include "models/policy.h"
+#include "sim/duration.h"
+
+namespace amf::sim {
+
+namespace {
+
+using model::RedundancyModel;
+
+class Draw {
+ public:
+  // A generator apart from the simulation's own (seeded with the same seed), so the case and
+  // the run do not share a stream.
+  explicit Draw(std::uint64_t seed) : rng_(seed ^ 0x9e3779b97f4a7c15ULL) {}
+  int between(int lo, int hi) {  // inclusive
+    return hi <= lo ? lo : lo + static_cast<int>(rng_() % static_cast<std::uint64_t>(hi - lo + 1));
+  }
+  bool chance(double p) { return unit() < p; }
+  double unit() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
+  // Log-uniform in [lo, hi].
+  double rate(double lo, double hi) { return lo * std::pow(hi / lo, unit()); }
+  std::chrono::milliseconds ms(int lo, int hi) {
+    return std::chrono::milliseconds(between(lo, hi));
+  }
+
+ private:
+  std::mt19937_64 rng_;
+};
+
+model::Recovery draw_recovery(Draw& d) {
+  const int r = d.between(0, 99);
+  if (r < 35) return model::Recovery::kComponentRestart;
+  if (r < 70) return model::Recovery::kComponentFailover;
+  if (r < 82) return model::Recovery::kSuRestart;
+  if (r < 97) return model::Recovery::kSuFailover;
+  return model::Recovery::kNodeFailover;
+}
+
+void draw_model_settings(Draw& d, SgSpec& sg) {
+  switch (sg.model) {
+    case RedundancyModel::kTwoN:
+      break;
+    case RedundancyModel::kNoRedundancy:
+      sg.sis = d.between(1, sg.sus);
+      break;
+    case RedundancyModel::kNPlusM:
+      sg.active_sus = d.between(1, sg.sus - 1);
+      sg.standby_sus = d.between(0, sg.sus - sg.active_sus);
+      sg.max_active_per_su = d.chance(0.3) ? d.between(1, 3) : 0;
+      sg.max_standby_per_su = d.chance(0.3) ? d.between(1, 3) : 0;
+      break;
+    case RedundancyModel::kNWay:
+      sg.assigned_sus = d.chance(0.3) ? d.between(1, sg.sus) : 0;
+      sg.standby_assignments = d.between(0, sg.sus - 1);
+      sg.max_active_per_su = d.chance(0.3) ? d.between(1, 3) : 0;
+      sg.max_standby_per_su = d.chance(0.3) ? d.between(1, 3) : 0;
+      break;
+    case RedundancyModel::kNWayActive:
+      sg.assigned_sus = d.chance(0.3) ? d.between(1, sg.sus) : 0;
+      sg.active_assignments = d.between(1, sg.sus);
+      sg.max_active_per_su = d.chance(0.3) ? d.between(1, 3) : 0;
+      break;
+  }
+}
+
+SgSpec draw_sg(Draw& d, const SwarmOptions& options, const std::vector<RedundancyModel>& models,
+               int index) {
+  SgSpec sg;
+  sg.name = "sg-" + std::to_string(index);
+  sg.model = models[static_cast<std::size_t>(d.between(0, static_cast<int>(models.size()) - 1))];
+  sg.sus = d.between(sg.model == RedundancyModel::kNPlusM ? 2 : 1, 5);
+  sg.sis = d.between(1, 4);
+  sg.components = d.between(1, std::max(1, options.max_components));
+  sg.recovery = draw_recovery(d);
+  sg.instantiate_retries = d.between(0, 3);
+  sg.auto_repair = d.chance(0.85);
+  sg.timeouts.instantiate = d.ms(500, 10'000);
+  sg.timeouts.terminate = d.ms(500, 5'000);
+  sg.timeouts.cleanup = d.ms(500, 5'000);
+  sg.timeouts.csi_set = d.ms(200, 5'000);
+  sg.timeouts.csi_remove = d.ms(200, 5'000);
+  if (d.chance(0.3)) {
+    sg.comp_restart_max = d.between(0, 3);
+    sg.su_restart_max = d.between(0, 3);
+  }
+  const int health = d.between(0, 3);
+  if (health == 1) sg.health = SgSpec::Health::kAmfInvoked;
+  if (health == 2) sg.health = SgSpec::Health::kComponentInvoked;
+  sg.health_period = d.ms(1'000, 20'000);
+  sg.health_max_duration = d.ms(200, 5'000);
+  if (sg.sis > 1 && d.chance(0.2)) sg.chain_tolerance = d.ms(0, 5'000);
+  draw_model_settings(d, sg);
+  return sg;
+}
+
+}  // namespace
+
+std::vector<RedundancyModel> supported_models() {
+  std::vector<RedundancyModel> out;
+  for (RedundancyModel m :
+       {RedundancyModel::kNoRedundancy, RedundancyModel::kTwoN, RedundancyModel::kNPlusM,
+        RedundancyModel::kNWay, RedundancyModel::kNWayActive}) {
+    if (models::make_policy(m)) out.push_back(m);
+  }
+  return out;
+}
+
+SwarmCase make_swarm_case(std::uint64_t seed, const SwarmOptions& options) {
+  Draw d(seed);
+  SwarmCase c;
+  c.seed = seed;
+  const auto models = options.models.empty() ? supported_models() : options.models;
+  c.cluster.nodes = d.chance(0.8) ? 1 : d.between(2, 3);
+  const int sgs = d.between(1, 3);
+  for (int i = 1; i <= sgs; ++i) c.cluster.sgs.push_back(draw_sg(d, options, models, i));
+  int components = 0;
+  for (const SgSpec& sg : c.cluster.sgs) components += sg.sus * sg.components;
+  for (std::size_t k = 0; k < kFaultKinds; ++k) {
+    const auto kind = static_cast<FaultKind>(k);
+    if (kind == FaultKind::kCleanup && !options.cleanup) continue;
+    if (kind == FaultKind::kAdmin) {
+      // Per cluster: scaled with its size, so the operator keeps up with the repairs.
+      if (d.chance(0.7)) c.faults[kind] = d.rate(1e-3, 5e-2) * std::max(1, components / 4);
+    } else if (d.chance(0.6)) {
+      c.faults[kind] = d.rate(1e-4, 2e-2);
+    }
+  }
+  c.duration = std::chrono::minutes(d.between(5, 30));
+  return c;
+}
+
+std::string SwarmCase::describe() const {
+  std::string out = std::to_string(cluster.nodes) + (cluster.nodes == 1 ? " node, " : " nodes, ");
+  out += std::to_string(cluster.sgs.size()) + (cluster.sgs.size() == 1 ? " SG (" : " SGs (");
+  for (std::size_t i = 0; i < cluster.sgs.size(); ++i) {
+    out += (i ? "; " : "") + sim::describe(cluster.sgs[i]);
+  }
+  return out + "), faults " + faults.to_string() + ", " + format_duration(duration);
+}
+
+RunOutcome run_case(const SwarmCase& c, Options options) {
+  options.faults = c.faults;
+  auto sim = Simulation::create(build(c.cluster), c.seed, std::move(options));
+  RunOutcome out;
+  if (!sim) {
+    out.violation = Violation{"config", sim.error().message(), c.seed, 0, TimePoint{}, ""};
+    return out;
+  }
+  (*sim)->start();
+  (*sim)->run_for(c.duration);
+  if (!(*sim)->violation()) (*sim)->settle();
+  out.violation = (*sim)->violation();
+  out.stats = (*sim)->stats();
+  out.end = (*sim)->now();
+  return out;
+}
+
+}  // namespace amf::sim

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "amf/model/states.h"
+#include "sim/cluster_spec.h"
+#include "sim/faults.h"
+#include "sim/simulation.h"
+
+namespace amf::sim {
+
+// Swarm testing (as in TigerBeetle's VOPR): every run draws its own configuration (models,
+// SU/SI/component counts, timeouts, recoveries, escalation, health checks) and fault rates
+// from its seed, so one seed names a whole case and replays it exactly.
+struct SwarmOptions {
+  // The models to draw from; empty: every model models::make_policy accepts.
+  std::vector<model::RedundancyModel> models;
+  // Cleanup failures (FaultKind::kCleanup) are left out unless asked for: see sim/README.md,
+  // "Known core findings" 9 and 10.
+  bool cleanup = false;
+  int max_components = 2;  // per SU
+};
+
+struct SwarmCase {
+  std::uint64_t seed = 0;
+  ClusterSpec cluster;
+  FaultSpec faults;
+  Duration duration{};
+  // "3 SGs (2n sus=2 sis=1; ...), faults crash=0.01,..., 20m"
+  std::string describe() const;
+};
+
+SwarmCase make_swarm_case(std::uint64_t seed, const SwarmOptions& options = {});
+
+struct RunOutcome {
+  std::optional<Violation> violation;
+  Stats stats;
+  TimePoint end{};  // simulated time at the end
+};
+
+// Starts the case's cluster, runs it with its faults for its duration, then settles it.
+RunOutcome run_case(const SwarmCase& c, Options options = {});
+
+// Models this build's policies accept.
+std::vector<model::RedundancyModel> supported_models();
+
+}  // namespace amf::sim

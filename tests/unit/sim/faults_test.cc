@@ -1,0 +1,203 @@
+// Each fault kind happens, and the cores recover from it (or, for a failed cleanup, hold on
+// to the SI as the spec says until a repair).
+#include <gtest/gtest.h>
+
+#include "sim/cluster_spec.h"
+#include "sim/simulation.h"
+
+namespace amf::sim {
+namespace {
+
+using model::HaState;
+
+class SimFaultTest : public ::testing::Test {
+ protected:
+  void start(SgSpec sg = {}, const std::string& faults = "none") {
+    Options options;
+    options.faults = *FaultSpec::parse(faults);
+    options.on_notification = [this](const model::Notification& n) { notes_.push_back(n); };
+    auto sim = Simulation::create(build({"sim", 1, {sg}}), 1, std::move(options));
+    ASSERT_TRUE(sim) << sim.error().message();
+    sim_ = std::move(*sim);
+    sim_->start();
+    sim_->settle();
+    ASSERT_FALSE(sim_->violation());
+  }
+  std::optional<HaState> ha(int si, int su) const {
+    for (const auto& a : sim_->director().assignments(SgId("app"))) {
+      if (a.si == SiId("app/si-" + std::to_string(si)) &&
+          a.su == SuId("app/su-" + std::to_string(su))) {
+        return a.ha;
+      }
+    }
+    return std::nullopt;
+  }
+  int active_su(int si = 1) const {
+    for (int su = 1; su <= 5; ++su) {
+      if (ha(si, su) == HaState::kActive) return su;
+    }
+    return 0;
+  }
+  static CompId comp(int su) { return CompId("app/su-" + std::to_string(su) + "/server"); }
+  bool noted(const std::string& kind, const std::string& to) const {
+    for (const auto& n : notes_) {
+      if (n.kind == kind && n.to == to) return true;
+    }
+    return false;
+  }
+  bool noted_cause(const std::string& text) const {
+    for (const auto& n : notes_) {
+      if (n.cause.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+  void settle_clean() {
+    sim_->settle();
+    ASSERT_FALSE(sim_->violation()) << sim_->violation()->describe();
+  }
+  std::string presence(int su) const {
+    for (const auto& v : sim_->director().service_units()) {
+      if (v.id == SuId("app/su-" + std::to_string(su)))
+        return std::string(model::to_string(v.presence));
+    }
+    return "?";
+  }
+
+  std::unique_ptr<Simulation> sim_;
+  std::vector<model::Notification> notes_;
+};
+
+TEST_F(SimFaultTest, CrashOfTheActiveFailsOverAndTheSuIsRepaired) {
+  start();
+  const int active = active_su();
+  ASSERT_TRUE(sim_->crash(comp(active)));
+  settle_clean();
+  EXPECT_NE(active_su(), active);
+  EXPECT_EQ(ha(1, active), HaState::kStandby);
+  EXPECT_EQ(sim_->stats().failovers, 1u);
+  EXPECT_TRUE(noted("recovery", "auto-repair"));
+}
+
+TEST_F(SimFaultTest, HungStandbyIsFoundByTheCallbackTimeoutOfItsPromotion) {
+  start();
+  const int active = active_su(), standby = 3 - active;
+  ASSERT_TRUE(sim_->hang(comp(standby)));
+  sim_->admin(director::AdminOp::kSiSwap, "si", "app/si-1");
+  settle_clean();
+  EXPECT_TRUE(noted_cause("no response to the CSI callback"));
+  EXPECT_TRUE(active_su() != 0);
+}
+
+TEST_F(SimFaultTest, HungActiveIsFoundByItsHealthCheckAndRestarted) {
+  SgSpec sg;
+  sg.recovery = model::Recovery::kComponentRestart;
+  sg.health = SgSpec::Health::kAmfInvoked;
+  sg.health_period = std::chrono::seconds(1);
+  sg.health_max_duration = std::chrono::milliseconds(500);
+  start(sg);
+  const int active = active_su();
+  ASSERT_TRUE(sim_->hang(comp(active)));
+  sim_->run_for(std::chrono::seconds(5));
+  settle_clean();
+  EXPECT_TRUE(noted_cause("health check"));
+  EXPECT_TRUE(noted("recovery", "component-restart"));
+  EXPECT_EQ(active_su(), active);  // restarted in place
+}
+
+TEST_F(SimFaultTest, ComponentInvokedHealthCheckMissIsAFailure) {
+  SgSpec sg;
+  sg.health = SgSpec::Health::kComponentInvoked;
+  sg.health_period = std::chrono::seconds(1);
+  sg.health_max_duration = std::chrono::milliseconds(500);
+  start(sg);
+  sim_->run_for(std::chrono::seconds(30));  // confirmations keep it healthy
+  EXPECT_FALSE(noted_cause("health check"));
+  ASSERT_TRUE(sim_->hang(comp(active_su())));
+  sim_->run_for(std::chrono::seconds(5));
+  settle_clean();
+  EXPECT_TRUE(noted_cause("no health check confirmation"));
+  EXPECT_EQ(sim_->stats().failovers, 1u);
+}
+
+TEST_F(SimFaultTest, InstantiationFailureEndsInstantiationFailedUntilRepaired) {
+  start();
+  const int standby = 3 - active_su();
+  sim_->fail_starts(comp(standby), 3);
+  ASSERT_TRUE(sim_->crash(comp(standby)));
+  settle_clean();
+  EXPECT_EQ(presence(standby), "instantiation-failed");
+  EXPECT_EQ(ha(1, standby), std::nullopt);
+  sim_->admin(director::AdminOp::kRepair, "su", "app/su-" + std::to_string(standby));
+  settle_clean();
+  EXPECT_EQ(presence(standby), "instantiated");
+  EXPECT_EQ(ha(1, standby), HaState::kStandby);
+}
+
+TEST_F(SimFaultTest, SlowCallbackIsATimeout) {
+  start();
+  sim_->slow_callbacks(comp(3 - active_su()), 1);
+  sim_->admin(director::AdminOp::kSiSwap, "si", "app/si-1");
+  settle_clean();
+  EXPECT_TRUE(noted_cause("no response to the CSI callback"));
+  EXPECT_NE(active_su(), 0);
+}
+
+TEST_F(SimFaultTest, CallbackErrorIsAFailure) {
+  start();
+  sim_->fail_callbacks(comp(3 - active_su()), 1);
+  sim_->admin(director::AdminOp::kSiSwap, "si", "app/si-1");
+  settle_clean();
+  EXPECT_TRUE(noted_cause("failed"));
+  EXPECT_NE(active_su(), 0);
+}
+
+TEST_F(SimFaultTest, ErrorReportTriggersTheConfiguredRecovery) {
+  start();
+  const int active = active_su();
+  ASSERT_TRUE(sim_->report_error(comp(active)));
+  settle_clean();
+  EXPECT_TRUE(noted_cause("error report"));
+  EXPECT_NE(active_su(), active);
+}
+
+TEST_F(SimFaultTest, CleanupFailureEndsTerminationFailedAndFreezesTheSi) {
+  SgSpec sg;
+  sg.timeouts.cleanup = std::chrono::seconds(1);
+  start(sg);
+  const int active = active_su();
+  sim_->fail_cleanup(comp(active));
+  ASSERT_TRUE(sim_->report_error(comp(active)));
+  settle_clean();
+  EXPECT_EQ(presence(active), "termination-failed");
+  EXPECT_EQ(active_su(), active);  // frozen: not failed over while the process may still act
+  bool survivor = false;
+  for (const auto& p : sim_->processes()) survivor |= p.stuck;
+  EXPECT_TRUE(survivor);
+  sim_->admin(director::AdminOp::kRepair, "su", "app/su-" + std::to_string(active));
+  settle_clean();
+  EXPECT_EQ(active_su(), 3 - active);
+  for (const auto& p : sim_->processes()) EXPECT_FALSE(p.stuck);
+}
+
+TEST_F(SimFaultTest, EveryRandomFaultKindIsInjected) {
+  SgSpec sg;
+  sg.sus = 3;
+  sg.sis = 2;
+  start(sg, "crash=0.01,hang=0.01,instantiate=0.01,slow=0.01,error=0.01,report=0.01,admin=0.05");
+  sim_->run_for(std::chrono::minutes(30));
+  settle_clean();
+  for (std::size_t k = 0; k < kFaultKinds; ++k) {
+    if (static_cast<FaultKind>(k) == FaultKind::kCleanup) continue;
+    EXPECT_GT(sim_->stats().faults[k], 0u) << to_string(static_cast<FaultKind>(k));
+  }
+  EXPECT_GT(sim_->stats().admin_requests, 0u);
+}
+
+TEST_F(SimFaultTest, RandomCleanupFailuresAreInjected) {
+  start({}, "cleanup=0.05,report=0.002");
+  sim_->run_for(std::chrono::minutes(20));
+  EXPECT_GT(sim_->stats().faults[static_cast<std::size_t>(FaultKind::kCleanup)], 0u);
+}
+
+}  // namespace
+}  // namespace amf::sim

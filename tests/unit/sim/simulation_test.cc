@@ -1,0 +1,136 @@
+// The simulator itself: determinism, the step loop, the routing between the cores.
+#include "sim/simulation.h"
+
+#include <gtest/gtest.h>
+
+#include "sim/cluster_spec.h"
+#include "sim/swarm.h"
+
+namespace amf::sim {
+namespace {
+
+std::shared_ptr<const model::ClusterConfig> two_n() { return build({"sim", 1, {SgSpec{}}}); }
+
+std::unique_ptr<Simulation> make(std::shared_ptr<const model::ClusterConfig> config,
+                                 std::uint64_t seed, const std::string& faults) {
+  Options options;
+  options.faults = *FaultSpec::parse(faults);
+  options.keep_full_trace = true;
+  auto sim = Simulation::create(std::move(config), seed, std::move(options));
+  EXPECT_TRUE(sim) << (sim ? "" : sim.error().message());
+  return std::move(*sim);
+}
+
+constexpr const char* kFaults =
+    "crash=0.01,hang=0.002,instantiate=0.003,slow=0.003,error=0.003,"
+    "report=0.002,admin=0.02";
+
+std::string run(std::uint64_t seed) {
+  auto sim = make(two_n(), seed, kFaults);
+  sim->start();
+  sim->run_for(std::chrono::minutes(30));
+  sim->settle();
+  EXPECT_FALSE(sim->violation()) << "seed " << seed << "\n" << sim->violation()->describe();
+  return sim->trace().all();
+}
+
+TEST(SimDeterminismTest, SameSeedGivesAByteIdenticalTrace) {
+  const std::string a = run(42);
+  const std::string b = run(42);
+  EXPECT_GT(a.size(), 10'000u);
+  EXPECT_EQ(a, b);
+}
+
+TEST(SimDeterminismTest, DifferentSeedsGiveDifferentTraces) { EXPECT_NE(run(42), run(43)); }
+
+TEST(SimDeterminismTest, SwarmCasesAreAFunctionOfTheirSeed) {
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    const SwarmCase a = make_swarm_case(seed);
+    const SwarmCase b = make_swarm_case(seed);
+    EXPECT_EQ(a.describe(), b.describe());
+    const RunOutcome ra = run_case(a);
+    const RunOutcome rb = run_case(b);
+    EXPECT_EQ(ra.stats.steps, rb.stats.steps) << "seed " << seed;
+    EXPECT_EQ(ra.end, rb.end) << "seed " << seed;
+  }
+  EXPECT_NE(make_swarm_case(1).describe(), make_swarm_case(2).describe());
+}
+
+TEST(SimulationTest, StartsTheClusterAndSettles) {
+  auto sim = make(two_n(), 1, "none");
+  sim->start();
+  EXPECT_FALSE(sim->idle());
+  const Duration took = sim->settle();
+  EXPECT_TRUE(sim->idle());
+  EXPECT_LT(took, std::chrono::seconds(1));
+  EXPECT_FALSE(sim->violation());
+  const auto table = sim->director().assignments(SgId("app"));
+  ASSERT_EQ(table.size(), 2u);
+  EXPECT_EQ(table[0].ha, model::HaState::kActive);
+  EXPECT_EQ(table[1].ha, model::HaState::kStandby);
+  // The components believe what the director says.
+  int active = 0, standby = 0;
+  for (const auto& p : sim->processes()) {
+    for (const auto& [csi, ha] : p.beliefs) {
+      active += ha == model::HaState::kActive;
+      standby += ha == model::HaState::kStandby;
+    }
+  }
+  EXPECT_EQ(active, 1);
+  EXPECT_EQ(standby, 1);
+}
+
+TEST(SimulationTest, TimeOnlyMovesForward) {
+  auto sim = make(two_n(), 7, kFaults);
+  sim->start();
+  TimePoint last = sim->now();
+  for (int i = 0; i < 100; ++i) {
+    sim->run_for(std::chrono::seconds(7));
+    EXPECT_GE(sim->now(), last);
+    last = sim->now();
+  }
+  EXPECT_EQ(sim->now(), TimePoint{} + std::chrono::seconds(700));
+}
+
+TEST(SimulationTest, RefusesWhatTheCoresCannotRun) {
+  SgSpec sg;
+  sg.recovery = model::Recovery::kNodeSwitchover;
+  auto sim = Simulation::create(build({"sim", 1, {sg}}), 1);
+  ASSERT_FALSE(sim);
+  EXPECT_NE(sim.error().message().find("node-switchover"), std::string::npos);
+}
+
+TEST(SimulationTest, AdminRequestsAreAnsweredOnce) {
+  auto sim = make(two_n(), 1, "none");
+  sim->start();
+  sim->settle();
+  const auto lock = sim->admin(director::AdminOp::kLock, "su", "app/su-1");
+  const auto bogus = sim->admin(director::AdminOp::kLock, "su", "app/su-9");
+  sim->settle();
+  ASSERT_TRUE(sim->admin_result(lock));
+  EXPECT_TRUE(sim->admin_result(lock)->ok);
+  ASSERT_TRUE(sim->admin_result(bogus));
+  EXPECT_FALSE(sim->admin_result(bogus)->ok);
+  EXPECT_EQ(sim->stats().admin_requests, 2u);
+  EXPECT_EQ(sim->stats().admin_ok + sim->stats().admin_failed, 2u);
+  EXPECT_FALSE(sim->violation());
+}
+
+TEST(SimulationTest, ALargerClusterRunsClean) {
+  ClusterSpec cluster;
+  for (int i = 1; i <= 20; ++i) {
+    SgSpec sg;
+    sg.name = "sg-" + std::to_string(i);
+    sg.sis = 2;
+    cluster.sgs.push_back(sg);
+  }
+  auto sim = make(build(cluster), 5, kFaults);
+  sim->start();
+  sim->run_for(std::chrono::minutes(10));
+  sim->settle();
+  EXPECT_FALSE(sim->violation()) << sim->violation()->describe();
+  EXPECT_GT(sim->stats().failovers, 0u);
+}
+
+}  // namespace
+}  // namespace amf::sim

@@ -1,0 +1,72 @@
+// Fault specs, durations and service group specs: parsing and validation.
+#include <gtest/gtest.h>
+
+#include "sim/cluster_spec.h"
+#include "sim/duration.h"
+#include "sim/faults.h"
+
+namespace amf::sim {
+namespace {
+
+TEST(SimSpecTest, FaultSpecParsesAndPrintsBack) {
+  auto f = FaultSpec::parse("crash=0.01,hang=0.001,admin=0.5");
+  ASSERT_TRUE(f);
+  EXPECT_DOUBLE_EQ((*f)[FaultKind::kCrash], 0.01);
+  EXPECT_DOUBLE_EQ((*f)[FaultKind::kAdmin], 0.5);
+  EXPECT_EQ(f->to_string(), "crash=0.01,hang=0.001,admin=0.5");
+  EXPECT_EQ(FaultSpec::parse(f->to_string())->to_string(), f->to_string());
+  EXPECT_FALSE(FaultSpec::parse("none")->any());
+}
+
+TEST(SimSpecTest, FaultSpecRefusesUnknownAndUnsupportedFaults) {
+  EXPECT_FALSE(FaultSpec::parse("crash"));
+  EXPECT_FALSE(FaultSpec::parse("crash=-1"));
+  EXPECT_FALSE(FaultSpec::parse("crash=lots"));
+  auto unknown = FaultSpec::parse("meteor=0.1");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message().find("unknown fault"), std::string::npos);
+  auto node = FaultSpec::parse("node-crash=0.1");
+  ASSERT_FALSE(node);
+  EXPECT_NE(node.error().message().find("not supported"), std::string::npos);
+  EXPECT_FALSE(FaultSpec::parse("partition=0.1"));
+}
+
+TEST(SimSpecTest, Durations) {
+  EXPECT_EQ(parse_duration("1h"), Duration(std::chrono::hours(1)));
+  EXPECT_EQ(parse_duration("1h30m"), Duration(std::chrono::minutes(90)));
+  EXPECT_EQ(parse_duration("250ms"), Duration(std::chrono::milliseconds(250)));
+  EXPECT_EQ(parse_duration("1.5s"), Duration(std::chrono::milliseconds(1500)));
+  EXPECT_FALSE(parse_duration(""));
+  EXPECT_FALSE(parse_duration("10"));
+  EXPECT_FALSE(parse_duration("5 weeks"));
+  EXPECT_FALSE(parse_duration("100000h"));
+  EXPECT_EQ(format_time(TimePoint{} + std::chrono::milliseconds(62013)), "62.013s");
+}
+
+TEST(SimSpecTest, SgSpecsFollowTheModelsRules) {
+  auto sg = parse_sg_spec({"n+m", "sus=4", "sis=3", "active-sus=2", "standby-sus=2"});
+  ASSERT_TRUE(sg) << sg.error().message();
+  EXPECT_EQ(describe(*sg), "n+m sus=4 sis=3 active-sus=2 standby-sus=2");
+  EXPECT_FALSE(parse_sg_spec({"n+m", "sus=3", "active-sus=2", "standby-sus=2"}));
+  EXPECT_FALSE(parse_sg_spec({"no-redundancy", "sus=1", "sis=2"}));
+  EXPECT_FALSE(parse_sg_spec({"2n", "actives=2"}));
+  EXPECT_FALSE(parse_sg_spec({"n-way", "sus=2", "standbys=2"}));
+  EXPECT_FALSE(parse_sg_spec({"2n", "sus=0"}));
+  EXPECT_FALSE(parse_sg_spec({"2n", "csi-set=soon"}));
+  EXPECT_FALSE(parse_sg_spec({}));
+}
+
+TEST(SimSpecTest, BuildNamesEntitiesPredictably) {
+  auto sg = parse_sg_spec({"2n", "sus=2", "sis=2", "components=2", "csi-set=1s"});
+  ASSERT_TRUE(sg);
+  auto c = build({"sim", 1, {*sg}});
+  ASSERT_NE(c->find_component(CompId("app/su-2/server-2")), nullptr);
+  EXPECT_EQ(c->find_component(CompId("app/su-2/server-2"))->timeouts.csi_set,
+            std::chrono::milliseconds(1000));
+  ASSERT_NE(c->find_si(SiId("app/si-2")), nullptr);
+  EXPECT_EQ(c->find_si(SiId("app/si-2"))->csis.size(), 2u);
+  EXPECT_EQ(c->find_si(SiId("app/si-2"))->csis[1].id, CsiId("app/si-2/csi-2"));
+}
+
+}  // namespace
+}  // namespace amf::sim
