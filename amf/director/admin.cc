@@ -260,10 +260,7 @@ void Director::start(const AdminRequest& e, const AdminTarget& t, TimePoint now)
         SuState& su = sus_.at(id);
         if (su.oper != model::OperState::kDisabled) continue;
         su.repair_wanted = false;
-        // The operator vouches that nothing of the SU runs any more: its frozen SIs may move.
-        if (su.presence == PresenceState::kTerminationFailed) {
-          drop_assignments(sgs_.at(su.sg), id, "repair after failed cleanup", now);
-        }
+        // Its frozen SIs move when the node director reports that nothing of it runs.
         notify(now, "recovery", id.str(), "", "disabled", "repair", cause);
         waiting[id] = su.reports;
         effects_.push_back(ToNode{su.config->node, RepairSu{id}});

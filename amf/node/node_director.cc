@@ -88,20 +88,42 @@ void NodeDirector::on(const director::TerminateSu& e, TimePoint now) {
 void NodeDirector::on(const director::RepairSu& e, TimePoint now) {
   auto it = sus_.find(e.su);
   if (it == sus_.end() || shutting_down_) return;
-  // A repaired SU starts afresh: the director has dropped its assignments, so no component
-  // may get old CSIs back when it next registers.
-  it->second.awaiting.clear();
-  for (const auto& comp_config : it->second.config->components) {
+  SuState& su = it->second;
+  // A repaired SU starts afresh: no component may get old CSIs back when it next registers.
+  // The operator vouches that a process which survived its cleanup is gone.
+  su.awaiting.clear();
+  bool any_running = false;
+  for (const auto& comp_config : su.config->components) {
     CompState& comp = comps_.at(comp_config.id);
     comp.csis.clear();
     if (comp.presence == PresenceState::kInstantiationFailed ||
         comp.presence == PresenceState::kTerminationFailed) {
       set_presence(comp, PresenceState::kUninstantiated, "repair", now);
     }
+    if (!comp.running) continue;
+    // A sibling still running would go on acting on assignments the director is about to
+    // move: it is cleaned up first, and the repair completes once nothing of the SU runs.
+    any_running = true;
+    disconnect(comp);
+    comp.after_exit = AfterExit::kNothing;
+    if (!comp.killed) {
+      set_presence(comp, PresenceState::kTerminating, "cleanup before repair", now);
+      kill(comp, now);
+    }
   }
-  it->second.auto_repairable = true;
-  set_oper(it->second, OperState::kEnabled, "repair", now);
-  on(director::InstantiateSu{e.su}, now);
+  if (any_running) {
+    su.repair_pending = true;
+    return;
+  }
+  complete_repair(su, now);
+}
+
+void NodeDirector::complete_repair(SuState& su, TimePoint now) {
+  su.repair_pending = false;
+  su.auto_repairable = true;
+  set_oper(su, OperState::kEnabled, "repair", now);
+  on(director::InstantiateSu{su.config->id}, now);
+  su.cause = "repair";  // what the director sees as the reason its assignments went
 }
 
 void NodeDirector::on(const director::AssignHa& e, TimePoint now) {
@@ -528,12 +550,17 @@ void NodeDirector::report_sus(TimePoint now) {
     // While a component is still being terminated the SU is in transition; it is reported
     // once every process is gone (the contract in director/messages.h).
     if (presence == PresenceState::kTerminating) continue;
-    if (presence == su.reported_presence && su.oper == su.reported_oper) continue;
-    notify(now, "presence", id.str(), "", std::string(model::to_string(su.reported_presence)),
-           std::string(model::to_string(presence)), su.cause);
-    su.reported_presence = presence;
-    su.reported_oper = su.oper;
-    emit(ToDirector{director::SuStateReport{id, presence, su.oper, su.cause, su.auto_repairable}});
+    if (presence != su.reported_presence || su.oper != su.reported_oper) {
+      notify(now, "presence", id.str(), "", std::string(model::to_string(su.reported_presence)),
+             std::string(model::to_string(presence)), su.cause);
+      su.reported_presence = presence;
+      su.reported_oper = su.oper;
+      // While a repair waits for the SU's processes to end, the director must not repair it.
+      emit(ToDirector{director::SuStateReport{id, presence, su.oper, su.cause,
+                                              su.auto_repairable && !su.repair_pending}});
+    }
+    // The director has been told that nothing of the SU runs: the repair can go on.
+    if (su.repair_pending) complete_repair(su, now);
   }
 }
 

@@ -194,6 +194,7 @@ class NodeDirector {
     std::map<SiId, std::optional<model::HaState>> awaiting;  // director requests in progress
     std::string cause;            // why the SU last changed, for the next report
     bool auto_repairable = true;  // false once a node failover disabled it
+    bool repair_pending = false;  // a repair waits for the SU's processes to end
     Window comp_restarts;
     Window su_restarts;
     const model::SgConfig* sg = nullptr;
@@ -228,6 +229,7 @@ class NodeDirector {
   void restart_su(SuState& su, const CompState& faulty, const std::string& cause, TimePoint now);
   void fail_over_su(SuState& su, const std::string& cause, TimePoint now);
   void fail_over_node(const std::string& cause, TimePoint now);
+  void complete_repair(SuState& su, TimePoint now);
   void kill(CompState& comp, TimePoint now);
   // Graceful termination: SIGTERM, then cleanup when the terminate timeout runs out.
   void terminate(CompState& comp, const std::string& cause, TimePoint now);

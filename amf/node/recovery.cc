@@ -20,6 +20,20 @@ void NodeDirector::component_failed(CompState& comp, const std::string& cause, T
   if (shutting_down_) return;
   notify(now, "error", comp.config->id.str(), "", "", "", cause);
   SuState& su = sus_.at(comp.su);
+  if (su.oper == OperState::kDisabled) {
+    // The SU is already out of service (failed over, or a cleanup failed): nothing in it is
+    // restarted until it is repaired; the failed component is only cleaned up.
+    disconnect(comp);
+    comp.after_exit = AfterExit::kNothing;
+    if (comp.running && !comp.killed) {
+      set_presence(comp, PresenceState::kTerminating, "cleanup: SU disabled", now);
+      kill(comp, now);
+    } else if (!comp.running && comp.presence != PresenceState::kTerminationFailed &&
+               comp.presence != PresenceState::kInstantiationFailed) {
+      set_presence(comp, PresenceState::kUninstantiated, cause, now);
+    }
+    return;
+  }
   std::string why;
   const model::Recovery recovery =
       escalate(comp, su, recommended.value_or(comp.config->recovery), now, why);
@@ -98,6 +112,7 @@ void NodeDirector::restart_su(SuState& su, const CompState& faulty, const std::s
                               TimePoint now) {
   for (const auto& comp_config : su.config->components) {
     CompState& comp = comps_.at(comp_config.id);
+    if (comp.presence == PresenceState::kTerminationFailed) continue;  // only a repair may
     if (&comp == &faulty || !comp.running) {
       restart_component(comp, cause, now);
       continue;
