@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "amf/director/supported.h"
 #include "sim/duration.h"
 #include "sim/format.h"
-#include "sim/supported.h"
 
 namespace amf::sim {
 
@@ -41,7 +41,7 @@ std::string Violation::describe() const {
 
 Result<std::unique_ptr<Simulation>> Simulation::create(
     std::shared_ptr<const model::ClusterConfig> config, std::uint64_t seed, Options options) {
-  const std::vector<std::string> problems = unsupported_features(*config);
+  const std::vector<std::string> problems = director::unsupported_features(*config);
   if (!problems.empty()) {
     std::string text = "the simulator cannot run this configuration:";
     for (const auto& p : problems) text += "\n  " + p;

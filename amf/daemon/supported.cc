@@ -1,6 +1,6 @@
 #include "amf/daemon/supported.h"
 
-#include "models/policy.h"
+#include "amf/director/supported.h"
 
 namespace amf::daemon {
 
@@ -11,27 +11,7 @@ std::vector<std::string> unsupported_features(const model::ClusterConfig& config
                   " nodes; this build runs single-node clusters only (multi-node needs the "
                   "membership layer, not built yet)");
   }
-  for (const model::SgConfig* sg : config.service_groups()) {
-    if (auto policy = models::make_policy(sg->redundancy); !policy) {
-      out.push_back("service group " + sg->id.str() + ": " + policy.error().message());
-    }
-    const int sus = static_cast<int>(sg->sus.size());
-    if (sg->preferred_inservice_sus != 0 && sg->preferred_inservice_sus != sus) {
-      out.push_back("service group " + sg->id.str() +
-                    ": preferred_inservice_sus below the number of SUs (spares left "
-                    "uninstantiated) is not implemented yet; every SU is instantiated");
-    }
-    for (const auto& su : sg->sus) {
-      for (const auto& comp : su.components) {
-        if (comp.recovery == model::Recovery::kNodeSwitchover) {
-          out.push_back("component " + comp.id.str() +
-                        ": recovery 'node-switchover' is not implemented yet (implemented: "
-                        "component-restart, component-failover, su-restart, su-failover, "
-                        "node-failover, node-failfast)");
-        }
-      }
-    }
-  }
+  for (auto& problem : director::unsupported_features(config)) out.push_back(std::move(problem));
   return out;
 }
 

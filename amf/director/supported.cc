@@ -1,14 +1,20 @@
-#include "sim/supported.h"
+#include "amf/director/supported.h"
 
 #include "models/policy.h"
 
-namespace amf::sim {
+namespace amf::director {
 
 std::vector<std::string> unsupported_features(const model::ClusterConfig& config) {
   std::vector<std::string> out;
   for (const model::SgConfig* sg : config.service_groups()) {
     if (auto policy = models::make_policy(sg->redundancy); !policy) {
       out.push_back("service group " + sg->id.str() + ": " + policy.error().message());
+    }
+    const int sus = static_cast<int>(sg->sus.size());
+    if (sg->preferred_inservice_sus != 0 && sg->preferred_inservice_sus != sus) {
+      out.push_back("service group " + sg->id.str() +
+                    ": preferred_inservice_sus below the number of SUs (spares left "
+                    "uninstantiated) is not implemented yet; every SU is instantiated");
     }
     for (const auto& su : sg->sus) {
       for (const auto& comp : su.components) {
@@ -24,4 +30,4 @@ std::vector<std::string> unsupported_features(const model::ClusterConfig& config
   return out;
 }
 
-}  // namespace amf::sim
+}  // namespace amf::director
