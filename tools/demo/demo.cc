@@ -270,7 +270,13 @@ int main(int argc, char** argv) {
     });
     if (!done) {
       std::cerr << "round " << round << ": failover not seen within 10 s; see " << runtime
-                << "/amfd.log\n";
+                << "/amfd.log. The last events:\n";
+      if (auto recent = amf::tools::fetch_events(runtime, seen > 10 ? seen - 10 : 0)) {
+        for (const auto& e : recent->events) {
+          std::cerr << "  " << e.kind << " " << e.entity << " " << e.related << " " << e.from
+                    << " -> " << e.to << " (" << e.cause << ")\n";
+        }
+      }
       exit_code = 1;
       break;
     }
