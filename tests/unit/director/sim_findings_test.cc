@@ -4,6 +4,7 @@
 
 #include "amf/node/node_director.h"
 #include "tests/unit/support/local_cluster.h"
+#include "tests/unit/support/node_driver.h"
 #include "tests/unit/support/test_config.h"
 
 namespace amf {
@@ -12,18 +13,10 @@ namespace {
 using model::HaState;
 using model::PresenceState;
 using test::comp;
+using test::only;
 using test::si;
 using test::su;
 using namespace std::chrono_literals;
-
-template <class T>
-std::vector<T> only(const std::vector<node::Effect>& effects) {
-  std::vector<T> out;
-  for (const auto& e : effects) {
-    if (const T* t = std::get_if<T>(&e)) out.push_back(*t);
-  }
-  return out;
-}
 
 // Finding 1: an SU with two components is reported failed only once its sibling is gone.
 TEST(SimFindingsTest, FailedMultiComponentSuIsReportedOnlyWhenNoSiblingRuns) {

@@ -3,6 +3,7 @@
 
 #include "amf/node/node_director.h"
 #include "tests/unit/support/local_cluster.h"
+#include "tests/unit/support/node_driver.h"
 #include "tests/unit/support/test_config.h"
 
 namespace amf::node {
@@ -10,6 +11,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::comp;
+using test::only;
 using test::su;
 
 std::shared_ptr<const model::ClusterConfig> with_health_check(bool component_invoked,
@@ -23,31 +25,13 @@ std::shared_ptr<const model::ClusterConfig> with_health_check(bool component_inv
   return config;
 }
 
-template <class T>
-std::vector<T> only(const std::vector<Effect>& effects) {
-  std::vector<T> out;
-  for (const auto& e : effects) {
-    if (const T* t = std::get_if<T>(&e)) out.push_back(*t);
-  }
-  return out;
-}
-
-class HealthcheckTest : public ::testing::Test {
+class HealthcheckTest : public ::testing::Test, protected test::NodeDriver {
  protected:
   void make(bool component_invoked, model::Recovery recovery = model::Recovery::kComponentRestart) {
     nd_.emplace(with_health_check(component_invoked, recovery), NodeId("node-1"));
-    step(director::InstantiateSu{su(1)});
-    step(ProcessStarted{comp(1)});
-    step(ComponentRegister{1, comp(1).str()});
-  }
-  std::vector<Effect> step(const Event& e) {
-    nd_->handle(e, now_);
-    return nd_->take_effects();
-  }
-  std::vector<Effect> advance(Duration d) {
-    now_ += d;
-    nd_->tick(now_);
-    return nd_->take_effects();
+    handle(director::InstantiateSu{su(1)});
+    handle(ProcessStarted{comp(1)});
+    handle(ComponentRegister{1, comp(1).str()});
   }
   std::vector<std::string> errors(const std::vector<Effect>& effects) {
     std::vector<std::string> out;
@@ -56,8 +40,6 @@ class HealthcheckTest : public ::testing::Test {
     }
     return out;
   }
-  TimePoint now_{};
-  std::optional<NodeDirector> nd_;
 };
 
 TEST_F(HealthcheckTest, AmfInvokedCheckIsSentEveryPeriodAndAnswersKeepTheComponentHealthy) {
@@ -67,7 +49,7 @@ TEST_F(HealthcheckTest, AmfInvokedCheckIsSentEveryPeriodAndAnswersKeepTheCompone
     auto checks = only<SendHealthcheck>(advance(1000ms));
     ASSERT_EQ(checks.size(), 1u) << "period " << i;
     EXPECT_EQ(checks[0].key, "alive");
-    EXPECT_TRUE(errors(step(ComponentResponse{1, checks[0].invocation, true})).empty());
+    EXPECT_TRUE(errors(handle(ComponentResponse{1, checks[0].invocation, true})).empty());
   }
 }
 
@@ -81,20 +63,20 @@ TEST_F(HealthcheckTest, UnansweredCheckIsAFailureHandledByTheComponentsRecovery)
   auto signals = only<SignalProcess>(effects);
   ASSERT_EQ(signals.size(), 1u);  // a hung process is cleaned up, then restarted
   EXPECT_EQ(signals[0].signal, Signal::kKill);
-  EXPECT_EQ(only<StartProcess>(step(ProcessExited{comp(1), "killed by signal 9"})).size(), 1u);
+  EXPECT_EQ(only<StartProcess>(handle(ProcessExited{comp(1), "killed by signal 9"})).size(), 1u);
 }
 
 TEST_F(HealthcheckTest, FailedAnswerIsAFailure) {
   make(false);
   auto checks = only<SendHealthcheck>(advance(1000ms));
-  auto effects = step(ComponentResponse{1, checks[0].invocation, false});
+  auto effects = handle(ComponentResponse{1, checks[0].invocation, false});
   EXPECT_EQ(errors(effects), (std::vector<std::string>{"health check 'alive' failed"}));
 }
 
 TEST_F(HealthcheckTest, ComponentInvokedConfirmationsMustKeepComing) {
   make(true);
   advance(1000ms);
-  EXPECT_TRUE(errors(step(ComponentHealthcheckConfirm{1, "alive"})).empty());
+  EXPECT_TRUE(errors(handle(ComponentHealthcheckConfirm{1, "alive"})).empty());
   EXPECT_TRUE(errors(advance(1400ms)).empty());  // within period + max duration of the last
   auto effects = advance(200ms);
   EXPECT_EQ(errors(effects),
@@ -103,7 +85,7 @@ TEST_F(HealthcheckTest, ComponentInvokedConfirmationsMustKeepComing) {
 
 TEST_F(HealthcheckTest, ConfirmationWithAWrongKeyIsFlaggedAndDoesNotCount) {
   make(true);
-  auto effects = step(ComponentHealthcheckConfirm{1, "other"});
+  auto effects = handle(ComponentHealthcheckConfirm{1, "other"});
   auto notes = only<model::Notification>(effects);
   ASSERT_EQ(notes.size(), 1u);
   EXPECT_EQ(notes[0].kind, "protocol-error");
@@ -112,7 +94,7 @@ TEST_F(HealthcheckTest, ConfirmationWithAWrongKeyIsFlaggedAndDoesNotCount) {
 
 TEST_F(HealthcheckTest, ErrorReportUsesTheRecommendedRecovery) {
   make(false, model::Recovery::kComponentRestart);
-  auto effects = step(ComponentErrorReport{1, "su-failover", "lost its database"});
+  auto effects = handle(ComponentErrorReport{1, "su-failover", "lost its database"});
   EXPECT_EQ(errors(effects), (std::vector<std::string>{"error report: lost its database"}));
   bool failover = false;
   for (const auto& n : only<model::Notification>(effects)) {
@@ -123,7 +105,7 @@ TEST_F(HealthcheckTest, ErrorReportUsesTheRecommendedRecovery) {
 
 TEST_F(HealthcheckTest, ErrorReportWithUnknownRecoveryFallsBackToTheConfiguredOne) {
   make(false, model::Recovery::kComponentRestart);
-  auto effects = step(ComponentErrorReport{1, "reboot-the-world", "oops"});
+  auto effects = handle(ComponentErrorReport{1, "reboot-the-world", "oops"});
   bool flagged = false, restarted = false;
   for (const auto& n : only<model::Notification>(effects)) {
     flagged |= n.kind == "protocol-error" &&
@@ -138,7 +120,7 @@ TEST_F(HealthcheckTest, ErrorReportWithUnknownRecoveryFallsBackToTheConfiguredOn
 
 TEST_F(HealthcheckTest, ErrorReportFromAnUnregisteredConnectionIsIgnored) {
   make(false);
-  auto effects = step(ComponentErrorReport{99, "", "not me"});
+  auto effects = handle(ComponentErrorReport{99, "", "not me"});
   EXPECT_TRUE(errors(effects).empty());
   EXPECT_TRUE(only<SignalProcess>(effects).empty());
 }

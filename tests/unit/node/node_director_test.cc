@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/support/node_driver.h"
 #include "tests/unit/support/test_config.h"
 
 namespace amf::node {
@@ -11,17 +12,9 @@ using model::HaState;
 using model::OperState;
 using model::PresenceState;
 using test::comp;
+using test::only;
 using test::si;
 using test::su;
-
-template <class T>
-std::vector<T> only(const std::vector<Effect>& effects) {
-  std::vector<T> out;
-  for (const auto& e : effects) {
-    if (const T* t = std::get_if<T>(&e)) out.push_back(*t);
-  }
-  return out;
-}
 
 std::vector<director::SuStateReport> reports(const std::vector<Effect>& effects) {
   std::vector<director::SuStateReport> out;
@@ -31,19 +24,10 @@ std::vector<director::SuStateReport> reports(const std::vector<Effect>& effects)
   return out;
 }
 
-class NodeDirectorTest : public ::testing::Test {
+class NodeDirectorTest : public ::testing::Test, protected test::NodeDriver {
  protected:
   void make(test::ClusterSpec spec = {}) {
     nd_.emplace(test::make_cluster(spec), NodeId("node-1"));
-  }
-  std::vector<Effect> handle(const Event& e) {
-    nd_->handle(e, now_);
-    return nd_->take_effects();
-  }
-  std::vector<Effect> advance(Duration d) {
-    now_ += d;
-    nd_->tick(now_);
-    return nd_->take_effects();
   }
   // Instantiates su-1 and registers its component as peer 1.
   void instantiated_su1() {
@@ -57,9 +41,6 @@ class NodeDirectorTest : public ::testing::Test {
     }
     return PresenceState::kUninstantiated;
   }
-
-  TimePoint now_{};
-  std::optional<NodeDirector> nd_;
 };
 
 TEST_F(NodeDirectorTest, InstantiateSuStartsComponentWithItsName) {
