@@ -6,6 +6,7 @@
 #include <deque>
 #include <zmq.hpp>
 
+#include "amf/core/time.h"
 #include "amf/wire/codec.h"
 
 namespace amf::component {
@@ -96,7 +97,7 @@ Result<void> Handle::register_component(std::chrono::milliseconds timeout) {
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       return fail("no answer from the node director to the registration of " + impl_->name +
-                  " within " + std::to_string(timeout.count()) + " ms");
+                  " within " + ms_text(timeout));
     }
     zmq::pollitem_t item{impl_->socket.handle(), 0, ZMQ_POLLIN, 0};
     zmq::poll(&item, 1, left);

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 namespace amf {
 
@@ -18,5 +19,10 @@ inline std::int64_t to_ns(TimePoint t) {
 }
 
 inline TimePoint from_ns(std::int64_t ns) { return TimePoint(std::chrono::nanoseconds(ns)); }
+
+// "250 ms": how durations read in events and error messages.
+inline std::string ms_text(std::chrono::milliseconds d) {
+  return std::to_string(d.count()) + " ms";
+}
 
 }  // namespace amf

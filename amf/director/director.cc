@@ -74,8 +74,7 @@ void Director::tick(TimePoint now) {
     sg.auto_adjust_at.reset();
     sg.adjust = true;
     notify(now, "recovery", id.str(), "", "", "auto-adjust",
-           "an SU has been back in service for " +
-               std::to_string(sg.config->auto_adjust_probation.count()) + " ms");
+           "an SU has been back in service for " + ms_text(sg.config->auto_adjust_probation));
     reevaluate(sg, now);
   }
   check_admin_ops(now);
@@ -354,8 +353,7 @@ void Director::apply_dependencies(SgState& sg, models::AssignmentTable& target, 
     const bool expired = active_now && sg.dependency_deadline.at(si.id) <= now;
     if (expired) {
       notify(now, "recovery", si.id.str(), "", "", "dependency-removal",
-             "sponsor " + missing + " has had no active for " + std::to_string(tolerance->count()) +
-                 " ms");
+             "sponsor " + missing + " has had no active for " + ms_text(*tolerance));
       sg.dependency_deadline.erase(si.id);
     }
     // No new active while a sponsor has none; the existing ones go once the tolerance is spent.

@@ -13,8 +13,6 @@ using model::PresenceState;
 
 namespace {
 
-std::string ms_text(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
-
 bool starting(PresenceState p) {
   return p == PresenceState::kInstantiating || p == PresenceState::kRestarting;
 }

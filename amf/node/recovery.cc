@@ -9,12 +9,6 @@ namespace amf::node {
 using model::OperState;
 using model::PresenceState;
 
-namespace {
-
-std::string ms_text(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
-
-}  // namespace
-
 void NodeDirector::component_failed(CompState& comp, const std::string& cause, TimePoint now,
                                     std::optional<model::Recovery> recommended) {
   if (shutting_down_) return;
@@ -64,8 +58,7 @@ model::Recovery NodeDirector::escalate(CompState& comp, SuState& su, model::Reco
     why = "restart disabled";
   }
   auto window_text = [](int max, std::chrono::milliseconds probation) {
-    return "more than " + std::to_string(max) + " within " + std::to_string(probation.count()) +
-           " ms";
+    return "more than " + std::to_string(max) + " within " + ms_text(probation);
   };
   if (recovery == Recovery::kComponentRestart &&
       su.comp_restarts.exceeded(now, su.sg->comp_restart_max, su.sg->comp_restart_probation)) {
