@@ -28,12 +28,13 @@ constexpr std::array<KindInfo, kFaultKinds> kKinds{{
      "the component reports an error; its configured recovery follows"},
     {FaultKind::kAdmin, "admin",
      "a random admin operation on a random entity (rate per cluster, not per component)"},
+    {FaultKind::kNode, "node",
+     "a node crashes (rate per node): every process on it ends at once, the director learns it "
+     "after the detection latency, the node boots again after the boot latency"},
 }};
 
 // Keys people will try that the cores cannot handle yet, with why.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 6> kUnsupported{{
-    {"node", "node faults need the director's NodeDown, which does not exist yet"},
-    {"node-crash", "node faults need the director's NodeDown, which does not exist yet"},
+constexpr std::array<std::pair<std::string_view, std::string_view>, 4> kUnsupported{{
     {"partition", "network partitions need the membership layer, which is not built yet"},
     {"network", "network faults need the membership layer, which is not built yet"},
     {"drift", "clock drift needs the membership layer, which is not built yet"},
@@ -67,7 +68,7 @@ Result<FaultSpec> FaultSpec::parse(std::string_view text) {
     }
     if (info == nullptr) {
       return fail("unknown fault '" + std::string(key) +
-                  "' (known: crash, hang, instantiate, slow, error, cleanup, report, admin)");
+                  "' (known: crash, hang, instantiate, slow, error, cleanup, report, admin, node)");
     }
     char* end = nullptr;
     const double rate = std::strtod(value.c_str(), &end);

@@ -380,7 +380,75 @@ bool Simulation::force_belief(const CompId& comp, const CsiId& csi, HaState ha) 
   return true;
 }
 
+// ---- node crashes ----
+
+bool Simulation::crash_node(const NodeId& node) {
+  auto nd = nodes_.find(node);
+  if (nd == nodes_.end()) return false;
+  ++stats_.faults[static_cast<std::size_t>(FaultKind::kNode)];
+  ++stats_.node_crashes;
+  disturbed();
+  std::size_t ended = 0;
+  for (auto it = processes_.begin(); it != processes_.end();) {
+    Process& p = it->second;
+    if (p.node != node) {
+      ++it;
+      continue;
+    }
+    ++ended;
+    if (!p.beliefs.empty()) beliefs_changed_ = true;
+    if (p.stuck) --stuck_processes_;
+    if (p.peer) pid_by_peer_.erase(*p.peer);
+    if (auto cur = current_pid_.find(p.comp); cur != current_pid_.end() && cur->second == p.pid) {
+      current_pid_.erase(cur);
+    }
+    it = processes_.erase(it);
+  }
+  nodes_.erase(nd);
+  const std::uint64_t incarnation = ++incarnation_[node];
+  line("[" + format_time(now_) + "] fault: " + node.str() + " crashes; " + std::to_string(ended) +
+       (ended == 1 ? " process ends" : " processes end"));
+  schedule(draw(options_.latencies.node_detect), NodeLeaves{node, incarnation});
+  return true;
+}
+
+bool Simulation::boot_node(const NodeId& node) {
+  if (nodes_.count(node) || config_->find_node(node) == nullptr) return false;
+  schedule(Duration(0), NodeBoots{node, incarnation_[node]});
+  return true;
+}
+
+void Simulation::on(const NodeLeaves& e) {
+  // Stale when the node has booted again since: its NodeUp told the director already.
+  if (incarnation_[e.node] != e.incarnation || nodes_.count(e.node)) return;
+  line(header() + "membership: " + e.node.str() + " has left the cluster");
+  line("  director <- NodeDown " + e.node.str());
+  director_.handle(director::NodeDown{e.node, "node " + e.node.str() + " left the cluster"}, now_);
+}
+
+void Simulation::on(const NodeBoots& e) {
+  if (incarnation_[e.node] != e.incarnation || nodes_.count(e.node)) return;
+  ++stats_.node_boots;
+  disturbed();
+  nodes_.emplace(e.node, node::NodeDirector(config_, e.node));
+  line(header() + e.node.str() + " boots");
+  line("  director <- NodeUp " + e.node.str());
+  director_.handle(director::NodeUp{e.node}, now_);
+}
+
 // ---- random faults ----
+
+double Simulation::fault_weight(FaultKind kind) const {
+  const double rate = faults_[kind];
+  switch (kind) {
+    case FaultKind::kAdmin:
+      return rate;
+    case FaultKind::kNode:
+      return rate * static_cast<double>(config_->nodes.size());
+    default:
+      return rate * static_cast<double>(all_comps_.size());
+  }
+}
 
 void Simulation::set_faults(const FaultSpec& faults) {
   faults_ = faults;
@@ -391,10 +459,7 @@ void Simulation::set_faults(const FaultSpec& faults) {
 void Simulation::schedule_next_fault() {
   if (!faults_on_) return;
   double total = 0;
-  for (std::size_t k = 0; k < kFaultKinds; ++k) {
-    const bool per_cluster = static_cast<FaultKind>(k) == FaultKind::kAdmin;
-    total += faults_.rate[k] * (per_cluster ? 1.0 : static_cast<double>(all_comps_.size()));
-  }
+  for (std::size_t k = 0; k < kFaultKinds; ++k) total += fault_weight(static_cast<FaultKind>(k));
   if (total <= 0) return;
   const double u = static_cast<double>(rng_() >> 11) * 0x1.0p-53;
   const double seconds = std::min(-std::log1p(-u) / total, 1e7);
@@ -413,8 +478,7 @@ void Simulation::inject_random_fault() {
   std::array<double, kFaultKinds> weight{};
   double total = 0;
   for (std::size_t k = 0; k < kFaultKinds; ++k) {
-    const bool per_cluster = static_cast<FaultKind>(k) == FaultKind::kAdmin;
-    weight[k] = faults_.rate[k] * (per_cluster ? 1.0 : static_cast<double>(all_comps_.size()));
+    weight[k] = fault_weight(static_cast<FaultKind>(k));
     total += weight[k];
   }
   double x = static_cast<double>(rng_() >> 11) * 0x1.0p-53 * total;
@@ -424,6 +488,13 @@ void Simulation::inject_random_fault() {
     ++kind;
   }
   if (static_cast<FaultKind>(kind) == FaultKind::kAdmin) return random_admin();
+  if (static_cast<FaultKind>(kind) == FaultKind::kNode) {
+    const NodeId& node = config_->nodes[uniform(config_->nodes.size())].id;
+    if (crash_node(node)) {
+      schedule(draw(options_.latencies.node_boot), NodeBoots{node, incarnation_[node]});
+    }
+    return;
+  }
   const CompId& comp = all_comps_[uniform(all_comps_.size())];
   switch (static_cast<FaultKind>(kind)) {
     case FaultKind::kCrash:
@@ -450,6 +521,7 @@ void Simulation::inject_random_fault() {
       report_error(comp);
       break;
     case FaultKind::kAdmin:
+    case FaultKind::kNode:
       break;
   }
 }

@@ -111,6 +111,7 @@ class Runner {
     if (c == "admin") return admin(w);
     if (c == "expect") return expect(w);
     if (c == "rogue") return rogue(w);
+    if (c == "crash-node" || c == "boot-node") return node_fault(w);
     return fault(w);
   }
 
@@ -161,14 +162,16 @@ class Runner {
     Latencies& l = options_.latencies;
     const std::map<std::string, LatencyRange*> names{
         {"start", &l.start}, {"registration", &l.registration}, {"callback", &l.callback},
-        {"kill", &l.kill},   {"terminate", &l.terminate},       {"early-exit", &l.early_exit}};
+        {"kill", &l.kill},   {"terminate", &l.terminate},       {"early-exit", &l.early_exit},
+        {"node-detect", &l.node_detect}, {"node-boot", &l.node_boot}};
     for (std::size_t i = 1; i < w.size(); ++i) {
       const std::size_t eq = w[i].find('=');
       auto it = names.find(w[i].substr(0, eq));
       if (eq == std::string::npos || it == names.end()) {
         return error("latency: '" + w[i] +
                      "' is not NAME=MIN[..MAX] with NAME one of start, "
-                     "registration, callback, kill, terminate, early-exit");
+                     "registration, callback, kill, terminate, early-exit, node-detect, "
+                     "node-boot");
       }
       const std::string value = w[i].substr(eq + 1);
       const std::size_t dots = value.find("..");
@@ -251,6 +254,19 @@ class Runner {
       if (!sim_->report_error(comp)) out("  (" + w[1] + " is not registered)");
     } else {
       return error("unknown command '" + c + "'");
+    }
+    sim_->run_until(sim_->now());
+  }
+
+  // crash-node NODE / boot-node NODE.
+  void node_fault(const Words& w) {
+    if (w.size() != 2) return error("usage: " + w[0] + " NODE");
+    const NodeId node(w[1]);
+    if (sim_->config().find_node(node) == nullptr) return error("no node " + w[1]);
+    if (w[0] == "crash-node") {
+      if (!sim_->crash_node(node)) out("  (" + w[1] + " is down already)");
+    } else if (!sim_->boot_node(node)) {
+      out("  (" + w[1] + " is up already)");
     }
     sim_->run_until(sim_->now());
   }

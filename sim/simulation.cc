@@ -76,8 +76,11 @@ Simulation::Simulation(std::shared_ptr<const model::ClusterConfig> config,
     }
     for (const auto& si : sg->sis) all_sis_.push_back(si.id);
   }
-  quiet_period_ =
-      std::max(options_.quiet_period, 2 * busy_bound(*config_) + options_.admin_answer_limit);
+  // A crashed node is noticed, boots again and instantiates its SUs within the quiet period.
+  const Duration node_bound =
+      options_.latencies.node_detect.max + options_.latencies.node_boot.max;
+  quiet_period_ = std::max(options_.quiet_period,
+                           2 * busy_bound(*config_) + options_.admin_answer_limit + node_bound);
   trace_.set_sink(options_.trace_sink);
 }
 
@@ -179,8 +182,13 @@ void Simulation::pump() {
     if (immediate_.empty()) break;
     auto [node, event] = std::move(immediate_.front());
     immediate_.pop_front();
+    auto nd = nodes_.find(node);
+    if (nd == nodes_.end()) {
+      line("  (dropped: " + node.str() + " is down) " + sim::describe(event));
+      continue;
+    }
     line("  " + node.str() + " <- " + sim::describe(event));
-    nodes_.at(node).handle(event, now_);
+    nd->second.handle(event, now_);
   }
 }
 
@@ -197,7 +205,7 @@ void Simulation::carry_out(const director::Effect& effect) {
       if (s.nodes_.count(e.node)) {
         s.deliver(e.node, node::to_event(e.command));
       } else {
-        s.line("  (dropped: no node " + e.node.str() + ")");
+        s.line("  (dropped: " + e.node.str() + " is down)");
       }
     }
     void operator()(const director::AdminResult& r) {
@@ -242,16 +250,26 @@ void Simulation::check_invariants() {
     beliefs_changed_ = false;
     if (auto wrong = check_safety(*config_, processes())) return violate("safety", *wrong);
   }
+  // service_units() lists the SUs SG by SG, in configuration order.
   const auto sus = director_.service_units();
-  const std::set<SiId> served = served_anywhere();
-  for (const model::SgConfig* sg : config_->service_groups()) {
-    if (director_.busy(sg->id) || ledger_.outstanding(sg->id)) continue;
-    std::vector<director::Director::SuView> mine;
-    for (const auto& su : sus) {
-      if (su.sg == sg->id) mine.push_back(su);
+  const auto& sgs = config_->service_groups();
+  std::vector<models::AssignmentTable> tables;
+  tables.reserve(sgs.size());
+  std::set<SiId> served;
+  for (const model::SgConfig* sg : sgs) {
+    tables.push_back(director_.assignments(sg->id));
+    for (const auto& a : tables.back()) {
+      if (a.ha == model::HaState::kActive) served.insert(a.si);
     }
-    if (auto wrong =
-            check_settled_sg(*sg, director_.assignments(sg->id), mine, blocked_sis(*sg, served))) {
+  }
+  auto next = sus.begin();
+  for (std::size_t i = 0; i < sgs.size(); ++i) {
+    const model::SgConfig* sg = sgs[i];
+    const auto first = next;
+    while (next != sus.end() && next->sg == sg->id) ++next;
+    if (director_.busy(sg->id) || ledger_.outstanding(sg->id)) continue;
+    const std::vector<director::Director::SuView> mine(first, next);
+    if (auto wrong = check_settled_sg(*sg, tables[i], mine, blocked_sis(*sg, served))) {
       return violate("settled", *wrong);
     }
   }

@@ -40,6 +40,10 @@ struct Latencies {
   LatencyRange kill{std::chrono::milliseconds(1), std::chrono::milliseconds(5)};
   LatencyRange terminate{std::chrono::milliseconds(10), std::chrono::milliseconds(300)};
   LatencyRange early_exit{std::chrono::milliseconds(1), std::chrono::milliseconds(30)};
+  // A node crashes -> the director is told (NodeDown): the membership's failure detection.
+  LatencyRange node_detect{std::chrono::milliseconds(10), std::chrono::milliseconds(30)};
+  // A node crashed by a random fault -> it boots again (NodeUp with a fresh node director).
+  LatencyRange node_boot{std::chrono::seconds(5), std::chrono::seconds(30)};
 };
 
 struct Options {
@@ -74,6 +78,8 @@ struct Stats {
   std::uint64_t admin_failed = 0;  // refused, failed or timed out
   std::uint64_t process_starts = 0;
   std::uint64_t notifications = 0;
+  std::uint64_t node_crashes = 0;
+  std::uint64_t node_boots = 0;
 };
 
 struct Violation {
@@ -129,6 +135,14 @@ class Simulation {
   bool report_error(const CompId& comp);
   // A misbehaving component takes an HA state nobody gave it (tests of the safety check).
   bool force_belief(const CompId& comp, const CsiId& csi, model::HaState ha);
+  // The node crashes: every process on it ends at once (those that ignore SIGKILL too), its
+  // node director is gone, and the director learns it (NodeDown) after the detection latency.
+  // False when the node is down already. boot_node: it comes back with a fresh node director
+  // and says NodeUp; false when it is up. A node crashed by a random fault boots by itself
+  // after the boot latency.
+  bool crash_node(const NodeId& node);
+  bool boot_node(const NodeId& node);
+  bool node_up(const NodeId& node) const { return nodes_.count(node) > 0; }
 
   // Sends an admin request now; its id. The result arrives as the operation ends.
   std::uint64_t admin(director::AdminOp op, const std::string& kind, const std::string& entity);
@@ -215,12 +229,21 @@ class Simulation {
     std::uint64_t pid;
   };
   struct AdminCheck {};
+  struct NodeLeaves {  // the director learns that a node crashed
+    NodeId node;
+    std::uint64_t incarnation;  // the node's, when it crashed; stale once it has booted again
+  };
+  struct NodeBoots {
+    NodeId node;
+    std::uint64_t incarnation;  // the node's, when it crashed; stale if it has booted already
+  };
   // The first kWorkKinds alternatives are work (idle() waits for them); the rest are
   // bookkeeping or periodic and change nothing.
   using Scheduled =
       std::variant<ProcStarts, ProcRegisters, ProcExits, ProcApplies, ProcAnswers, ProcReports,
-                   AdminAsk, ProcConfirms, NextFault, QuietCheck, AdminCheck>;
-  static constexpr std::size_t kWorkKinds = 7;
+                   AdminAsk, NodeLeaves, NodeBoots, ProcConfirms, NextFault, QuietCheck,
+                   AdminCheck>;
+  static constexpr std::size_t kWorkKinds = 9;
   struct Entry {
     TimePoint time;
     std::uint64_t seq;
@@ -274,12 +297,16 @@ class Simulation {
   void on(const NextFault& e);
   void on(const QuietCheck& e);
   void on(const AdminCheck& e);
+  void on(const NodeLeaves& e);
+  void on(const NodeBoots& e);
   // Consumes one armed fault of `field` for `comp`, if any (asked-for ones first).
   bool take_armed(const CompId& comp, int Armed::*field);
   Armed& arms(const CompId& comp) { return injecting_ ? random_armed_[comp] : armed_[comp]; }
   void set_belief(Process& p, const CsiId& csi, std::optional<model::HaState> ha);
   Process* current(const CompId& comp);
   void inject_random_fault();
+  // A fault kind's share of the fault rate: rate x components, nodes, or 1 (admin).
+  double fault_weight(FaultKind kind) const;
   void random_admin();
   void remember_admin_state(const director::AdminRequest& request);
   // Before a repair the operator ends what survived a failed cleanup on the SUs it repairs.
@@ -292,7 +319,8 @@ class Simulation {
 
   std::shared_ptr<const model::ClusterConfig> config_;
   director::Director director_;
-  std::map<NodeId, node::NodeDirector> nodes_;
+  std::map<NodeId, node::NodeDirector> nodes_;  // the nodes that are up
+  std::map<NodeId, std::uint64_t> incarnation_;  // bumped by every crash
   std::uint64_t seed_;
   Options options_;
   std::mt19937_64 rng_;

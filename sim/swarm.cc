@@ -123,6 +123,7 @@ SwarmCase make_swarm_case(std::uint64_t seed, const SwarmOptions& options) {
   for (std::size_t k = 0; k < kFaultKinds; ++k) {
     const auto kind = static_cast<FaultKind>(k);
     if (kind == FaultKind::kCleanup && !options.cleanup) continue;
+    if (kind == FaultKind::kNode) continue;  // drawn last, so older cases keep their draws
     if (kind == FaultKind::kAdmin) {
       // Per cluster: scaled with its size, so the operator keeps up with the repairs.
       if (d.chance(0.7)) c.faults[kind] = d.rate(1e-3, 5e-2) * std::max(1, components / 4);
@@ -131,6 +132,10 @@ SwarmCase make_swarm_case(std::uint64_t seed, const SwarmOptions& options) {
     }
   }
   c.duration = std::chrono::minutes(d.between(5, 30));
+  // Node crashes where another node can take over; a node comes back after 5 to 30 s.
+  if (c.cluster.nodes > 1 && options.node_crashes && d.chance(0.6)) {
+    c.faults[FaultKind::kNode] = d.rate(1e-4, 5e-3);
+  }
   return c;
 }
 

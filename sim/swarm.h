@@ -22,6 +22,7 @@ struct SwarmOptions {
   // "Known core findings" 9 and 10.
   bool cleanup = false;
   int max_components = 2;  // per SU
+  bool node_crashes = true;  // in clusters of more than one node
 };
 
 struct SwarmCase {

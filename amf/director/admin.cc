@@ -390,6 +390,10 @@ bool Director::admin_op_complete(const AdminInProgress& op, std::string& message
       std::vector<std::string> failed;
       for (const auto& [id, reports_then] : op.waiting) {
         const SuState& su = sus_.at(id);
+        if (!su.node_up) {
+          failed.push_back(id.str() + " (its node left the cluster)");
+          continue;
+        }
         if (su.reports == reports_then) return false;  // no news since the operation began
         if (su.presence == PresenceState::kInstantiationFailed ||
             su.presence == PresenceState::kTerminationFailed) {
@@ -399,7 +403,7 @@ bool Director::admin_op_complete(const AdminInProgress& op, std::string& message
         }
       }
       if (!failed.empty()) {
-        message = "instantiation failed for";
+        message = "not instantiated:";
         for (const auto& f : failed) message += " " + f;
         message += "; see amfctl events";
       }

@@ -101,6 +101,10 @@ std::optional<TimePoint> Director::next_deadline() const {
 std::vector<Effect> Director::take_effects() { return std::exchange(effects_, {}); }
 
 void Director::on(const NodeUp& e, TimePoint now) {
+  const bool restarted = std::any_of(sus_.begin(), sus_.end(), [&](const auto& entry) {
+    return entry.second.config->node == e.node && entry.second.node_up;
+  });
+  if (restarted) on(NodeDown{e.node, "node " + e.node.str() + " restarted"}, now);
   for (auto& [id, su] : sus_) {
     if (su.config->node != e.node) continue;
     su.node_up = true;
@@ -112,6 +116,33 @@ void Director::on(const NodeUp& e, TimePoint now) {
   }
 }
 
+// Everything on the node is gone, the processes of a failed cleanup included: a node that
+// leaves the cluster is rebooted or fenced, which is also the repair of what was disabled on
+// it. Its SUs come back enabled and uninstantiated when it rejoins.
+void Director::on(const NodeDown& e, TimePoint now) {
+  const bool was_up = std::any_of(sus_.begin(), sus_.end(), [&](const auto& entry) {
+    return entry.second.config->node == e.node && entry.second.node_up;
+  });
+  if (!was_up) return;
+  notify(now, "node", e.node.str(), "", "up", "down", e.cause);
+  std::set<SgId> touched;
+  for (auto& [id, su] : sus_) {
+    if (su.config->node != e.node || !su.node_up) continue;
+    su.node_up = false;
+    su.presence = PresenceState::kUninstantiated;
+    su.oper = model::OperState::kEnabled;
+    su.repair_wanted = false;
+    SgState& sg = sgs_.at(su.sg);
+    drop_assignments(sg, id, e.cause, now);
+    update_readiness(su, e.cause, now);
+    touched.insert(su.sg);
+  }
+  // Commands to other nodes may still be outstanding in these SGs; each goes on when they are
+  // answered.
+  for (const SgId& id : touched) reevaluate(sgs_.at(id), now);
+  for (const SgId& id : touched) reevaluate_dependents(id, now);
+}
+
 void Director::on(const SuStateReport& e, TimePoint now) {
   auto it = sus_.find(e.su);
   if (it == sus_.end()) {
@@ -119,6 +150,7 @@ void Director::on(const SuStateReport& e, TimePoint now) {
     return;
   }
   SuState& su = it->second;
+  if (!su.node_up) return;  // sent before its node left the cluster: nothing of it runs
   SgState& sg = sgs_.at(su.sg);
   ++su.reports;
   su.presence = e.presence;
@@ -155,7 +187,7 @@ void Director::on(const SuStateReport& e, TimePoint now) {
 
 void Director::on(const AssignmentDone& e, TimePoint now) {
   auto su = sus_.find(e.su);
-  if (su == sus_.end()) return;
+  if (su == sus_.end() || !su->second.node_up) return;
   SgState& sg = sgs_.at(su->second.sg);
   if (!erase_pending(sg, e.su, e.si, e.ha)) {
     notify(now, "protocol-error", e.su.str(), e.si.str(), "", std::string(model::to_string(e.ha)),
@@ -176,7 +208,7 @@ void Director::on(const AssignmentDone& e, TimePoint now) {
 
 void Director::on(const RemovalDone& e, TimePoint now) {
   auto su = sus_.find(e.su);
-  if (su == sus_.end()) return;
+  if (su == sus_.end() || !su->second.node_up) return;
   SgState& sg = sgs_.at(su->second.sg);
   if (!erase_pending(sg, e.su, e.si, std::nullopt)) {
     notify(now, "protocol-error", e.su.str(), e.si.str(), "", "unassigned",
@@ -361,6 +393,13 @@ void Director::apply_dependencies(SgState& sg, models::AssignmentTable& target, 
       if (a.si != si.id || a.ha != HaState::kActive) return false;
       return expired || ha_of(sg.current, a.su, a.si) != HaState::kActive;
     });
+    // Nor a standby without an active: the policy would promote it at the next evaluation, the
+    // promotion would be dropped above and the standby removed, again and again for as long as
+    // the sponsor has no active (sim finding 11).
+    const bool keeps_active = std::any_of(target.begin(), target.end(), [&](const auto& a) {
+      return a.si == si.id && a.ha == HaState::kActive;
+    });
+    if (!keeps_active) std::erase_if(target, [&](const auto& a) { return a.si == si.id; });
   }
 }
 

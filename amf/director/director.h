@@ -23,7 +23,19 @@ struct NodeUp {
   NodeId node;
 };
 
-using Event = std::variant<NodeUp, SuStateReport, AssignmentDone, RemovalDone, AdminRequest>;
+// A node has left the cluster (it crashed, its amfd died, or the membership lost it): nothing
+// on it runs any more as far as the cluster is concerned, so every assignment of its SUs is
+// gone and their SIs fail over at once. Membership guarantees that (a node cut off from the
+// cluster fences itself). When it comes back it says NodeUp and its SUs are instantiated
+// afresh. A NodeUp for a node that is up means it restarted unnoticed: it is taken as a
+// NodeDown first.
+struct NodeDown {
+  NodeId node;
+  std::string cause;
+};
+
+using Event =
+    std::variant<NodeUp, NodeDown, SuStateReport, AssignmentDone, RemovalDone, AdminRequest>;
 
 // Send `command` to the node director of `node`.
 struct ToNode {
@@ -69,6 +81,7 @@ class Director {
   std::optional<TimePoint> next_deadline() const;
   std::vector<Effect> take_effects();
 
+  // Every SU, SG by SG in configuration order, each SG's SUs in configuration order.
   std::vector<SuView> service_units() const;
   // Acknowledged assignments of an SG's SIs, in SI order.
   models::AssignmentTable assignments(const SgId& sg) const;
@@ -126,6 +139,7 @@ class Director {
   explicit Director(std::shared_ptr<const model::ClusterConfig> config);
 
   void on(const NodeUp& e, TimePoint now);
+  void on(const NodeDown& e, TimePoint now);
   void on(const SuStateReport& e, TimePoint now);
   void on(const AssignmentDone& e, TimePoint now);
   void on(const RemovalDone& e, TimePoint now);

@@ -36,6 +36,7 @@ struct Args {
   std::string config;
   std::vector<std::string> specs;
   int copies = 1;
+  int nodes = 1;
   std::string faults =
       "crash=0.001,hang=0.0002,instantiate=0.0005,slow=0.0005,error=0.0005,report=0.0002,admin=0."
       "005";
@@ -88,7 +89,8 @@ std::string summary(const sim::Stats& s, amf::Duration simulated, double wall_s)
       << " (" << s.admin_ok << " done, " << s.admin_failed << " refused or failed). "
       << "Failovers " << s.failovers << ", switchovers " << s.switchovers
       << ", component/SU restarts " << s.restarts << ", SU failovers " << s.su_failovers
-      << ", repairs " << s.repairs << "; " << s.process_starts << " process starts, "
+      << ", repairs " << s.repairs << ", node crashes " << s.node_crashes << " (boots "
+      << s.node_boots << "); " << s.process_starts << " process starts, "
       << s.notifications << " notifications. Wall time " << std::fixed << std::setprecision(3)
       << wall_s << " s: " << static_cast<long long>(wall_s > 0 ? sim_s / wall_s : 0)
       << " simulated seconds per wall second.";
@@ -106,6 +108,7 @@ std::shared_ptr<const amf::model::ClusterConfig> single_config(const Args& a) {
     return std::make_shared<amf::model::ClusterConfig>(std::move(*loaded));
   }
   sim::ClusterSpec cluster;
+  cluster.nodes = a.nodes;
   for (const auto& text : a.specs) {
     std::istringstream in(text);
     std::vector<std::string> words;
@@ -290,8 +293,8 @@ int main(int argc, char** argv) {
   CLI::App app{"amf-sim: the deterministic cluster simulator (sim/README.md)"};
   app.footer(
       "Fault keys for --faults (rates per simulated second, per component; admin per "
-      "cluster):\n" +
-      sim::fault_keys_help() + "Not supported (refused): node, partition, clock drift faults.");
+      "cluster, node per node):\n" +
+      sim::fault_keys_help() + "Not supported (refused): partition and clock drift faults.");
   app.add_option("--seed", a.seed, "seed of the run (with --swarm: the master seed)");
   app.add_option("--config", a.config, "YAML configuration file");
   app.add_option("--spec", a.specs,
@@ -299,6 +302,8 @@ int main(int argc, char** argv) {
                  "\"2n sus=2 sis=1\" (repeatable; instead of --config)");
   app.add_option("--copies", a.copies, "stamp each --spec this many times")
       ->check(CLI::Range(1, 1000));
+  app.add_option("--nodes", a.nodes, "spread the SUs of the --spec SGs over this many nodes")
+      ->check(CLI::Range(1, 64));
   app.add_option("--faults", a.faults, "fault rates, e.g. crash=0.01,hang=0.001 (default: a mix)");
   app.add_option("--duration", a.duration, "simulated time with faults (then 5 min settling)");
   app.add_option("--quiet", a.quiet, "quiet period after which liveness is judged (default 5m)");

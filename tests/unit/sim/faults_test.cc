@@ -12,11 +12,11 @@ using model::HaState;
 
 class SimFaultTest : public ::testing::Test {
  protected:
-  void start(SgSpec sg = {}, const std::string& faults = "none") {
+  void start(SgSpec sg = {}, const std::string& faults = "none", int nodes = 1) {
     Options options;
     options.faults = *FaultSpec::parse(faults);
     options.on_notification = [this](const model::Notification& n) { notes_.push_back(n); };
-    auto sim = Simulation::create(build({"sim", 1, {sg}}), 1, std::move(options));
+    auto sim = Simulation::create(build({"sim", nodes, {sg}}), 1, std::move(options));
     ASSERT_TRUE(sim) << sim.error().message();
     sim_ = std::move(*sim);
     sim_->start();
@@ -187,10 +187,48 @@ TEST_F(SimFaultTest, EveryRandomFaultKindIsInjected) {
   sim_->run_for(std::chrono::minutes(30));
   settle_clean();
   for (std::size_t k = 0; k < kFaultKinds; ++k) {
-    if (static_cast<FaultKind>(k) == FaultKind::kCleanup) continue;
+    const auto kind = static_cast<FaultKind>(k);
+    if (kind == FaultKind::kCleanup || kind == FaultKind::kNode) continue;  // tests of their own
     EXPECT_GT(sim_->stats().faults[k], 0u) << to_string(static_cast<FaultKind>(k));
   }
   EXPECT_GT(sim_->stats().admin_requests, 0u);
+}
+
+TEST_F(SimFaultTest, RandomNodeCrashesAreRecoveredFrom) {
+  SgSpec sg;
+  sg.sus = 3;
+  sg.sis = 2;
+  sg.model = model::RedundancyModel::kNWay;
+  sg.standby_assignments = 1;
+  start(sg, "node=0.01,crash=0.001", 3);
+  sim_->run_for(std::chrono::minutes(30));
+  settle_clean();
+  const auto& stats = sim_->stats();
+  EXPECT_GT(stats.node_crashes, 5u);
+  EXPECT_EQ(stats.node_boots, stats.node_crashes);  // every node is back after settling
+  EXPECT_GT(stats.failovers, 0u);
+  EXPECT_TRUE(noted("node", "down"));
+  for (int si = 1; si <= 2; ++si) EXPECT_NE(active_su(si), 0) << si;
+}
+
+TEST_F(SimFaultTest, NodeCrashEndsEveryProcessOnItAtOnce) {
+  SgSpec sg;
+  sg.sus = 2;
+  start(sg, "none", 2);
+  const int active = active_su();
+  ASSERT_NE(active, 0);
+  const NodeId node("node-" + std::to_string(active));  // su-N is on node-N
+  ASSERT_TRUE(sim_->crash_node(node));
+  EXPECT_FALSE(sim_->crash_node(node));
+  EXPECT_FALSE(sim_->node_up(node));
+  for (const auto& p : sim_->processes()) EXPECT_NE(p.comp, comp(active));
+  settle_clean();
+  EXPECT_EQ(active_su(), 3 - active);
+  EXPECT_EQ(presence(active), "uninstantiated");
+  ASSERT_TRUE(sim_->boot_node(node));
+  settle_clean();
+  EXPECT_EQ(presence(active), "instantiated");
+  EXPECT_EQ(ha(1, active), HaState::kStandby);
 }
 
 TEST_F(SimFaultTest, RandomCleanupFailuresAreInjected) {

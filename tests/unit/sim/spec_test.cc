@@ -25,10 +25,13 @@ TEST(SimSpecTest, FaultSpecRefusesUnknownAndUnsupportedFaults) {
   auto unknown = FaultSpec::parse("meteor=0.1");
   ASSERT_FALSE(unknown);
   EXPECT_NE(unknown.error().message().find("unknown fault"), std::string::npos);
-  auto node = FaultSpec::parse("node-crash=0.1");
-  ASSERT_FALSE(node);
-  EXPECT_NE(node.error().message().find("not supported"), std::string::npos);
-  EXPECT_FALSE(FaultSpec::parse("partition=0.1"));
+  auto partition = FaultSpec::parse("partition=0.1");
+  ASSERT_FALSE(partition);
+  EXPECT_NE(partition.error().message().find("not supported"), std::string::npos);
+  auto node = FaultSpec::parse("node=0.25");
+  ASSERT_TRUE(node);
+  EXPECT_DOUBLE_EQ((*node)[FaultKind::kNode], 0.25);
+  EXPECT_EQ(node->to_string(), "node=0.25");
 }
 
 TEST(SimSpecTest, Durations) {
