@@ -96,7 +96,7 @@ std::shared_ptr<const model::ClusterConfig> two_node_cluster(int sgs, int sis_pe
 }
 
 // Losing a node that hosts 100 SUs (the active of 100 2N SGs, 500 SIs): the time from the
-// first of the node's fault reports to the last promotion command, in the director alone.
+// membership's NodeDown to the last promotion command, in the director alone.
 void BM_DirectorNodeLoss(benchmark::State& state) {
   const int sgs = static_cast<int>(state.range(0));
   auto config = two_node_cluster(sgs, 5);
@@ -124,11 +124,7 @@ void BM_DirectorNodeLoss(benchmark::State& state) {
     }
     director.take_effects();
     state.ResumeTiming();
-    for (const auto* sg : config->service_groups()) {
-      director.handle(director::SuStateReport{sg->sus[0].id, PresenceState::kUninstantiated,
-                                              OperState::kDisabled, "node-1 lost"},
-                      t);
-    }
+    director.handle(director::NodeDown{NodeId("node-1"), "node-1 left the cluster"}, t);
     auto effects = director.take_effects();
     commands = 0;
     for (const auto& e : effects) commands += std::holds_alternative<director::ToNode>(e);
