@@ -20,7 +20,7 @@ struct IntKey {
   int min;
 };
 
-constexpr std::array<IntKey, 13> kIntKeys{{
+constexpr std::array<IntKey, 14> kIntKeys{{
     {"sus", &SgSpec::sus, 1},
     {"sis", &SgSpec::sis, 1},
     {"components", &SgSpec::components, 1},
@@ -34,6 +34,7 @@ constexpr std::array<IntKey, 13> kIntKeys{{
     {"standbys", &SgSpec::standby_assignments, 0},
     {"comp-restart-max", &SgSpec::comp_restart_max, 0},
     {"su-restart-max", &SgSpec::su_restart_max, 0},
+    {"inservice", &SgSpec::inservice_sus, 0},
 }};
 
 struct TimeoutKey {
@@ -123,7 +124,8 @@ Result<void> set_word(SgSpec& sg, std::string_view key, const std::string& value
               "' (name, sus, sis, components, recovery, retries, auto-repair, instantiate, "
               "terminate, cleanup, csi-set, csi-remove, active-sus, standby-sus, assigned-sus, "
               "max-active, max-standby, actives, standbys, comp-restart-max, su-restart-max, "
-              "health, health-period, health-max, restart-probation, chain-tolerance)");
+              "health, health-period, health-max, restart-probation, chain-tolerance, "
+              "inservice)");
 }
 
 }  // namespace
@@ -152,6 +154,7 @@ Result<void> validate(const SgSpec& sg) {
     return fail(where + "assigned-sus applies to n-way and n-way-active only");
   }
   if (sg.assigned_sus > sg.sus) return fail(where + "assigned-sus exceeds sus");
+  if (sg.inservice_sus > sg.sus) return fail(where + "inservice exceeds sus");
   if (!n_plus_m && !n_way && !n_way_active && sg.max_active_per_su != 0) {
     return fail(where + "max-active applies to n+m, n-way and n-way-active only");
   }
@@ -211,6 +214,7 @@ model::SgConfig build_sg(const SgSpec& spec, const std::vector<model::NodeConfig
   sg.preferred_active_sus = spec.active_sus;
   sg.preferred_standby_sus = spec.standby_sus;
   sg.preferred_assigned_sus = spec.assigned_sus;
+  sg.preferred_inservice_sus = spec.inservice_sus;
   sg.max_active_sis_per_su = spec.max_active_per_su;
   sg.max_standby_sis_per_su = spec.max_standby_per_su;
   sg.comp_restart_max = spec.comp_restart_max;

@@ -34,6 +34,7 @@ struct SgSpec {
   int max_standby_per_su = 0;   // n+m, n-way; 0: no limit
   int active_assignments = 1;   // n-way-active, per SI
   int standby_assignments = 1;  // n-way, per SI
+  int inservice_sus = 0;        // preferred in-service SUs; 0: all (no spares)
   int comp_restart_max = 10;    // recovery escalation (SgConfig)
   int su_restart_max = 10;
   std::chrono::milliseconds restart_probation{4'000};  // both escalation windows

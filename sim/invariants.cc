@@ -397,6 +397,23 @@ std::optional<std::string> check_liveness(const LivenessInput& in) {
            std::to_string(in_service) + " SUs in service can serve " + std::to_string(capacity) +
            ". SUs:" + states;
   }
+  const int preferred = sg.preferred_inservice_sus;
+  if (preferred > 0) {
+    // Spares: as many SUs as preferred serve, of those that could (unlocked, enabled, on a
+    // node that is up, not failed).
+    int able = 0;
+    for (const auto& su : in.sus) {
+      able += su.node_up && su.admin == model::AdminState::kUnlocked &&
+              su.oper == model::OperState::kEnabled &&
+              su.presence != model::PresenceState::kInstantiationFailed &&
+              su.presence != model::PresenceState::kTerminationFailed;
+    }
+    if (in_service < std::min(preferred, able)) {
+      return where + "only " + std::to_string(in_service) + " SUs in service, but " +
+             std::to_string(preferred) + " are preferred and " + std::to_string(able) +
+             " could serve. SUs:" + states;
+    }
+  }
   if (auto e = check_processes(in)) return where + *e;
   return std::nullopt;
 }

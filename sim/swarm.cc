@@ -136,6 +136,10 @@ SwarmCase make_swarm_case(std::uint64_t seed, const SwarmOptions& options) {
   if (c.cluster.nodes > 1 && options.node_crashes && d.chance(0.6)) {
     c.faults[FaultKind::kNode] = d.rate(1e-4, 5e-3);
   }
+  // Spares: fewer preferred in-service SUs than configured.
+  for (SgSpec& sg : c.cluster.sgs) {
+    if (sg.sus > 1 && d.chance(0.25)) sg.inservice_sus = d.between(1, sg.sus - 1);
+  }
   return c;
 }
 

@@ -105,14 +105,68 @@ void Director::on(const NodeUp& e, TimePoint now) {
     return entry.second.config->node == e.node && entry.second.node_up;
   });
   if (restarted) on(NodeDown{e.node, "node " + e.node.str() + " restarted"}, now);
+  std::set<SgId> with_spares;
   for (auto& [id, su] : sus_) {
     if (su.config->node != e.node) continue;
     su.node_up = true;
     update_readiness(su, "node " + e.node.str() + " up", now);
-    if (effective_admin(su) != model::AdminState::kLockedInstantiation &&
-        su.presence == PresenceState::kUninstantiated) {
+    SgState& sg = sgs_.at(su.sg);
+    if (has_spares(sg)) {
+      with_spares.insert(su.sg);
+    } else if (effective_admin(su) != model::AdminState::kLockedInstantiation &&
+               su.presence == PresenceState::kUninstantiated) {
       effects_.push_back(ToNode{e.node, InstantiateSu{id}});
     }
+  }
+  for (const SgId& id : with_spares) keep_preferred_in_service(sgs_.at(id), now);
+}
+
+bool Director::has_spares(const SgState& sg) const {
+  const int preferred = sg.config->preferred_inservice_sus;
+  return preferred > 0 && preferred < static_cast<int>(sg.config->sus.size());
+}
+
+void Director::keep_preferred_in_service(SgState& sg, TimePoint now) {
+  if (!has_spares(sg)) return;
+  const int preferred = sg.config->preferred_inservice_sus;
+  std::vector<std::pair<SuId, SuState*>> by_rank;
+  for (const auto& su_config : sg.config->sus) by_rank.emplace_back(su_config.id, &sus_.at(su_config.id));
+  std::stable_sort(by_rank.begin(), by_rank.end(), [](const auto& a, const auto& b) {
+    return a.second->config->rank < b.second->config->rank;
+  });
+  // Able to serve: unlocked at every level, enabled, on a node that is up.
+  auto able = [&](const SuState& su) {
+    return su.node_up && su.oper == model::OperState::kEnabled &&
+           effective_admin(su) == model::AdminState::kUnlocked;
+  };
+  auto running = [](const SuState& su) {
+    return su.instantiate_sent || su.presence == PresenceState::kInstantiating ||
+           su.presence == PresenceState::kInstantiated || su.presence == PresenceState::kRestarting;
+  };
+  int live = 0;
+  for (const auto& [id, su] : by_rank) live += able(*su) && running(*su);
+  const std::string count = std::to_string(live) + " of " + std::to_string(preferred) +
+                            " preferred in-service SUs";
+  for (auto& [id, su] : by_rank) {
+    if (live >= preferred) break;
+    if (!able(*su) || running(*su) || su->presence != PresenceState::kUninstantiated) continue;
+    notify(now, "recovery", id.str(), "", "spare", "instantiate", count);
+    su->instantiate_sent = true;
+    effects_.push_back(ToNode{su->config->node, InstantiateSu{id}});
+    ++live;
+  }
+  // A surplus (a repaired or unlocked SU is back) gives up its lowest-ranked idle SUs, once
+  // the SG has nothing outstanding.
+  if (!sg.pending.empty()) return;
+  for (auto it = by_rank.rbegin(); it != by_rank.rend() && live > preferred; ++it) {
+    SuState& su = *it->second;
+    if (!able(su) || su.instantiate_sent || su.presence != PresenceState::kInstantiated ||
+        holds_assignments(it->first)) {
+      continue;
+    }
+    notify(now, "recovery", it->first.str(), "", "in-service", "spare", count);
+    effects_.push_back(ToNode{su.config->node, TerminateSu{it->first}});
+    --live;
   }
 }
 
@@ -129,6 +183,7 @@ void Director::on(const NodeDown& e, TimePoint now) {
   for (auto& [id, su] : sus_) {
     if (su.config->node != e.node || !su.node_up) continue;
     su.node_up = false;
+    su.instantiate_sent = false;
     su.presence = PresenceState::kUninstantiated;
     su.oper = model::OperState::kEnabled;
     su.repair_wanted = false;
@@ -153,6 +208,7 @@ void Director::on(const SuStateReport& e, TimePoint now) {
   if (!su.node_up) return;  // sent before its node left the cluster: nothing of it runs
   SgState& sg = sgs_.at(su.sg);
   ++su.reports;
+  su.instantiate_sent = false;
   su.presence = e.presence;
   su.oper = e.oper;
   update_readiness(su, e.cause, now);
@@ -257,9 +313,11 @@ bool Director::erase_pending(SgState& sg, const SuId& su, const SiId& si,
 }
 
 void Director::reevaluate(SgState& sg, TimePoint now) {
-  if (!sg.pending.empty()) return;
-  issue_next_batch(sg, now);
-  if (sg.pending.empty()) repair_sus(sg, now);
+  if (sg.pending.empty()) {
+    issue_next_batch(sg, now);
+    if (sg.pending.empty()) repair_sus(sg, now);
+  }
+  keep_preferred_in_service(sg, now);
 }
 
 // Fail over first, repair second: an SU is repaired only once its SG has nothing outstanding,
@@ -377,12 +435,17 @@ void Director::apply_dependencies(SgState& sg, models::AssignmentTable& target, 
       continue;
     }
     const bool active_now = has_active(si.id);
-    if (!active_now) {
+    // An SI frozen by an SU whose cleanup failed keeps its active until that SU is repaired: no
+    // timer for it (it would expire, be noted and start again every tolerance, for nothing).
+    const bool frozen = std::any_of(sg.current.begin(), sg.current.end(), [&](const auto& a) {
+      return a.si == si.id && sus_.at(a.su).presence == PresenceState::kTerminationFailed;
+    });
+    if (!active_now || frozen) {
       sg.dependency_deadline.erase(si.id);
     } else if (!sg.dependency_deadline.count(si.id)) {
       sg.dependency_deadline[si.id] = now + *tolerance;
     }
-    const bool expired = active_now && sg.dependency_deadline.at(si.id) <= now;
+    const bool expired = active_now && !frozen && sg.dependency_deadline.at(si.id) <= now;
     if (expired) {
       notify(now, "recovery", si.id.str(), "", "", "dependency-removal",
              "sponsor " + missing + " has had no active for " + ms_text(*tolerance));
@@ -424,7 +487,7 @@ std::vector<Director::SuView> Director::service_units() const {
     for (const auto& su_config : sg->sus) {
       const SuState& su = sus_.at(su_config.id);
       out.push_back({su_config.id, sg->id, su_config.node, effective_admin(su), su.oper,
-                     su.presence, su.readiness});
+                     su.presence, su.readiness, su.node_up});
     }
   }
   return out;

@@ -71,6 +71,7 @@ class Director {
     model::OperState oper;
     model::PresenceState presence;
     model::ReadinessState readiness;
+    bool node_up = false;
   };
 
   // Fails when a service group uses a redundancy model this build does not implement.
@@ -100,6 +101,7 @@ class Director {
     std::uint64_t reports = 0;   // SuStateReports received
     bool repair_wanted = false;  // auto-repair once the SG has nothing outstanding
     std::string repair_cause;
+    bool instantiate_sent = false;  // InstantiateSu sent and not yet reported on
   };
   struct PendingOp {
     SuId su;
@@ -170,6 +172,11 @@ class Director {
   // Re-evaluates the SGs with SIs that depend on an SI of `sponsor_sg`.
   void reevaluate_dependents(const SgId& sponsor_sg, TimePoint now);
   void repair_sus(SgState& sg, TimePoint now);
+  // Preferred in-service SUs (saAmfSGNumPrefInserviceSUs) below the SG's SU count: keeps that
+  // many SUs instantiated and able to serve, by rank; spares stay uninstantiated until one is
+  // lost or locked, and a surplus SU that holds nothing is terminated again.
+  bool has_spares(const SgState& sg) const;
+  void keep_preferred_in_service(SgState& sg, TimePoint now);
   bool erase_pending(SgState& sg, const SuId& su, const SiId& si, std::optional<model::HaState> ha);
   void notify(TimePoint now, std::string kind, std::string entity, std::string related,
               std::string from, std::string to, std::string cause);

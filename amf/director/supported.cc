@@ -10,12 +10,6 @@ std::vector<std::string> unsupported_features(const model::ClusterConfig& config
     if (auto policy = models::make_policy(sg->redundancy); !policy) {
       out.push_back("service group " + sg->id.str() + ": " + policy.error().message());
     }
-    const int sus = static_cast<int>(sg->sus.size());
-    if (sg->preferred_inservice_sus != 0 && sg->preferred_inservice_sus != sus) {
-      out.push_back("service group " + sg->id.str() +
-                    ": preferred_inservice_sus below the number of SUs (spares left "
-                    "uninstantiated) is not implemented yet; every SU is instantiated");
-    }
     for (const auto& su : sg->sus) {
       for (const auto& comp : su.components) {
         if (comp.recovery == model::Recovery::kNodeSwitchover) {

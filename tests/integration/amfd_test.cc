@@ -506,6 +506,30 @@ TEST_F(AmfdModelTest, NWayActiveKeepsServingWhenOneActiveDies) {
   EXPECT_TRUE(settled(1, 2, 0).has_value()) << "the killed SU should come back active";
 }
 
+// Preferred in-service SUs: of three 2N SUs two run; the third is a spare that amfd starts
+// when one of the two is locked.
+TEST_F(AmfdModelTest, SpareSuIsInstantiatedOnlyWhenNeeded) {
+  const std::vector<int> ports{free_port()};
+  start(model_yaml("2n", 3, ports, "        preferred_inservice_sus: 2\n", ""));
+  auto s = settled(1, 1, 1);
+  ASSERT_TRUE(s);
+  std::vector<std::string> spares;
+  for (const char* su : {"counter/su-1", "counter/su-2", "counter/su-3"}) {
+    if (su_field(*s, su, &wire::ServiceUnitStatus::presence_state) == "uninstantiated") {
+      spares.push_back(su);
+    }
+  }
+  ASSERT_EQ(spares, std::vector<std::string>{"counter/su-3"});
+  EXPECT_EQ(pid_of(*s, "counter/su-3"), 0);
+  const std::string standby = roles(*s, "counter/si-1")["standby"].at(0);
+  Output lock = run({bin("amfctl"), "--runtime-dir", runtime(), "lock", "su", standby});
+  EXPECT_EQ(lock.exit_code, 0) << lock.out << lock.err;
+  auto after = settled(1, 1, 1);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(roles(*after, "counter/si-1")["standby"], std::vector<std::string>{"counter/su-3"});
+  EXPECT_GT(pid_of(*after, "counter/su-3"), 0);
+}
+
 // ---- bad input at the command line ----
 
 TEST(AmfdCommandLineTest, BrokenConfigIsRefusedWithEveryErrorAndItsPosition) {

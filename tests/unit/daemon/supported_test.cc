@@ -18,21 +18,19 @@ TEST(SupportedTest, TheTestClusterIsRunnable) {
 TEST(SupportedTest, EveryUnimplementedFeatureIsNamedWithItsEntity) {
   auto config = cluster();
   auto& sg = config->applications[0].service_groups[0];
-  sg.preferred_inservice_sus = 1;
   sg.sus[0].components[0].recovery = model::Recovery::kNodeSwitchover;
   config->nodes.push_back({NodeId("node-2"), "node-2", "127.0.0.2", false});
   const auto problems = unsupported_features(*config);
-  ASSERT_EQ(problems.size(), 3u);
+  ASSERT_EQ(problems.size(), 2u);
   EXPECT_NE(problems[0].find("2 nodes; this build runs single-node clusters only"),
             std::string::npos);
-  EXPECT_NE(problems[1].find("service group app: preferred_inservice_sus"), std::string::npos);
-  EXPECT_NE(problems[2].find("component app/su-1/server: recovery 'node-switchover'"),
+  EXPECT_NE(problems[1].find("component app/su-1/server: recovery 'node-switchover'"),
             std::string::npos);
 }
 
-TEST(SupportedTest, PreferredInServiceEqualToTheSuCountIsFine) {
+TEST(SupportedTest, SparesAreRunnable) {
   auto config = cluster();
-  config->applications[0].service_groups[0].preferred_inservice_sus = 2;
+  config->applications[0].service_groups[0].preferred_inservice_sus = 1;
   EXPECT_TRUE(unsupported_features(*config).empty());
 }
 
