@@ -372,6 +372,12 @@ std::optional<std::string> check_liveness(const LivenessInput& in) {
     }
   }
   frozen.insert(blocked.begin(), blocked.end());
+  for (const auto& a : in.table) {
+    if (in.locked.count(a.si) && !frozen.count(a.si)) {
+      return where + a.si.str() + " is locked, but still " + ha_text(a.ha) + " on " + a.su.str();
+    }
+  }
+  frozen.insert(in.locked.begin(), in.locked.end());
   std::set<SiId> served, frozen_in_service;
   std::set<SuId> serving_sus;
   for (const auto& su : in.sus) {

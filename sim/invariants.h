@@ -88,6 +88,7 @@ struct LivenessInput {
   std::vector<ProcessView> processes;               // live processes of this SG
   std::map<CompId, model::PresenceState> presence;  // node directors' view of each component
   std::set<SiId> served_anywhere;                   // SIs with an active, cluster-wide
+  std::set<SiId> locked;                            // SIs an operator locked or shuts down
 };
 std::optional<std::string> check_liveness(const LivenessInput& in);
 

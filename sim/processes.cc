@@ -604,7 +604,13 @@ void Simulation::random_admin() {
       break;
   }
   const std::uint64_t where = uniform(20);
-  if (where < 14) return void(admin(op, "su", random_su()));
+  if (where < 13) return void(admin(op, "su", random_su()));
+  if (where < 14) {
+    if (op != AdminOp::kLock && op != AdminOp::kUnlock && op != AdminOp::kShutdown) {
+      return void(admin(op, "su", random_su()));
+    }
+    return void(admin(op, "si", all_sis_[uniform(all_sis_.size())].str()));
+  }
   if (where < 16) return void(admin(op, "node", random_node()));
   if (where < 18) return void(admin(op, "sg", random_sg()));
   if (where < 19) return void(admin(op, "app", sgs[uniform(sgs.size())]->app.str()));

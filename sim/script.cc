@@ -454,8 +454,13 @@ bool Runner::expect_state(const Words& w) {
         if (c.id.str() == w[2]) got = std::string(model::to_string(c.presence));
       }
     }
+    if (!got && what == "admin" && sim_->config().find_si(SiId(w[2])) != nullptr) {
+      got = std::string(model::to_string(sim_->director().si_admin(SiId(w[2]))));
+    }
     if (!got) {
-      error("no SU" + std::string(what == "presence" ? " or component " : " ") + w[2]);
+      error("no SU" +
+            std::string(what == "presence" ? " or component " : what == "admin" ? " or SI " : " ") +
+            w[2]);
       return true;
     }
     expectation(*got == w[3], what + " of " + w[2] + " is " + *got);

@@ -296,6 +296,9 @@ std::optional<std::string> Simulation::check_liveness_now() const {
       if (sg_of_comp_.at(p.comp) == sg->id) in.processes.push_back(p);
     }
     in.presence = presence;
+    for (const auto& si : sg->sis) {
+      if (director_.si_admin(si.id) != model::AdminState::kUnlocked) in.locked.insert(si.id);
+    }
     in.served_anywhere = served_anywhere();
     if (auto wrong = check_liveness(in)) return wrong;
   }

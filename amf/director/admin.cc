@@ -80,6 +80,12 @@ AdminState Director::effective_admin(const SuState& su) const {
   return out;
 }
 
+bool Director::si_assigned(const SiId& si) const {
+  const SgState& sg = sgs_.at(sg_of_si_.at(si));
+  return std::any_of(sg.current.begin(), sg.current.end(),
+                     [&](const auto& a) { return a.si == si; });
+}
+
 bool Director::holds_assignments(const SuId& su) const {
   const SgState& sg = sgs_.at(sus_.at(su).sg);
   return std::any_of(sg.current.begin(), sg.current.end(),
@@ -150,6 +156,17 @@ std::optional<Director::AdminTarget> Director::resolve(const AdminRequest& e, st
     if (!known) return std::nullopt;
     t.admin = &app_admin_[AppId(e.entity)];
     add_sus([&](const SuState& su) { return sgs_.at(su.sg).config->app == AppId(e.entity); });
+  } else if (e.kind == "si") {
+    if (e.op != AdminOp::kLock && e.op != AdminOp::kUnlock && e.op != AdminOp::kShutdown) {
+      error = std::string(to_string(e.op)) +
+              " does not apply to a service instance (lock, unlock, shutdown and si-swap do)";
+      return std::nullopt;
+    }
+    auto it = sg_of_si_.find(SiId(e.entity));
+    if (it == sg_of_si_.end()) error = "no service instance named '" + e.entity + "'";
+    if (it == sg_of_si_.end()) return std::nullopt;
+    t.admin = &si_admin_[it->first];
+    t.sgs.insert(it->second);
   } else if (e.kind == "cluster") {
     if (!e.entity.empty() && e.entity != config_->name) {
       error = "the cluster is named '" + config_->name + "'";
@@ -369,10 +386,12 @@ bool Director::admin_op_complete(const AdminInProgress& op, std::string& message
     case AdminOp::kAdjust:
       return !sgs_.at(*op.sgs.begin()).adjust;
     case AdminOp::kLock:
+      if (op.request.kind == "si") return !si_assigned(SiId(op.request.entity));
       return all([&](const SuId& su) { return !holds_assignments(su); });
     case AdminOp::kUnlock:
       return true;
     case AdminOp::kShutdown: {
+      if (op.request.kind == "si" && si_assigned(SiId(op.request.entity))) return false;
       if (!all([&](const SuId& su) { return !holds_assignments(su); })) return false;
       std::string error;
       auto target = resolve(op.request, error);

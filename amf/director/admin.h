@@ -26,7 +26,8 @@ std::optional<AdminOp> parse_admin_op(std::string_view text);
 // the entity's id ("counter/su-1"; empty or the cluster's name for the cluster).
 // lock, unlock, shutdown, lock-instantiation and unlock-instantiation apply to su, node, sg,
 // app and cluster (an SU feels the most restrictive admin state of all the levels above it);
-// repair to su and node; si-swap to si; adjust to sg.
+// lock, unlock and shutdown also to si (a locked SI is assigned nowhere; shutdown lets its
+// active finish its work first); repair to su and node; si-swap to si; adjust to sg.
 // The director answers every request with exactly one AdminResult of the same id: at once
 // when it refuses, else when the operation has completed or its time limit has run out.
 struct AdminRequest {

@@ -345,15 +345,20 @@ void Director::issue_next_batch(SgState& sg, TimePoint now) {
   for (const auto& a : sg.current) {
     if (sus_.at(a.su).presence == PresenceState::kTerminationFailed) frozen.insert(a.si);
   }
+  // A locked or shutting-down SI is planned nowhere: its assignments are released below.
+  std::set<SiId> left_out = frozen;
+  for (const auto& si : sg.config->sis) {
+    if (si_admin(si.id) != model::AdminState::kUnlocked) left_out.insert(si.id);
+  }
   models::AssignmentTable input = policy_input(sg);
   models::AssignmentTable target;
-  if (frozen.empty()) {
+  if (left_out.empty()) {
     target = sg.policy->target(*sg.config, candidates, input);
   } else {
-    model::SgConfig unfrozen = *sg.config;
-    std::erase_if(unfrozen.sis, [&](const auto& si) { return frozen.count(si.id) > 0; });
-    std::erase_if(input, [&](const auto& a) { return frozen.count(a.si) > 0; });
-    target = sg.policy->target(unfrozen, candidates, input);
+    model::SgConfig planned = *sg.config;
+    std::erase_if(planned.sis, [&](const auto& si) { return left_out.count(si.id) > 0; });
+    std::erase_if(input, [&](const auto& a) { return left_out.count(a.si) > 0; });
+    target = sg.policy->target(planned, candidates, input);
   }
   sg.swap.reset();
   sg.adjust = false;
@@ -365,7 +370,8 @@ void Director::issue_next_batch(SgState& sg, TimePoint now) {
     const std::optional<HaState> wanted = ha_of(target, a.su, a.si);
     if (wanted == a.ha) continue;
     if (a.ha == HaState::kActive) {
-      const bool graceful = effective_admin(sus_.at(a.su)) == model::AdminState::kShuttingDown;
+      const bool graceful = effective_admin(sus_.at(a.su)) == model::AdminState::kShuttingDown ||
+                            si_admin(a.si) == model::AdminState::kShuttingDown;
       sg.pending.push_back({a.su, a.si, graceful ? HaState::kQuiescing : HaState::kQuiesced});
     } else if (a.ha == HaState::kStandby && wanted != HaState::kActive) {
       sg.pending.push_back({a.su, a.si, std::nullopt});
@@ -503,6 +509,11 @@ models::AssignmentTable Director::assignments(const SgId& sg) const {
     }
   }
   return out;
+}
+
+model::AdminState Director::si_admin(const SiId& si) const {
+  auto it = si_admin_.find(si);
+  return it == si_admin_.end() ? model::AdminState::kUnlocked : it->second;
 }
 
 bool Director::busy(const SgId& sg) const {

@@ -88,6 +88,9 @@ class Director {
   models::AssignmentTable assignments(const SgId& sg) const;
   // True while an SG has commands outstanding.
   bool busy(const SgId& sg) const;
+  // An SI's own admin state (lock, unlock, shutdown on the SI): unlocked, shutting-down or
+  // locked. A locked SI is assigned nowhere.
+  model::AdminState si_admin(const SiId& si) const;
 
  private:
   struct SuState {
@@ -161,6 +164,7 @@ class Director {
   // and the cluster: what the SU's readiness is derived from.
   model::AdminState effective_admin(const SuState& su) const;
   bool holds_assignments(const SuId& su) const;
+  bool si_assigned(const SiId& si) const;
 
   void update_readiness(SuState& su, const std::string& cause, TimePoint now);
   void drop_assignments(SgState& sg, const SuId& su, const std::string& cause, TimePoint now);
@@ -187,6 +191,7 @@ class Director {
   std::vector<AdminInProgress> admin_ops_;  // at most one per SG
   std::map<NodeId, model::AdminState> node_admin_;
   std::map<AppId, model::AdminState> app_admin_;
+  std::map<SiId, model::AdminState> si_admin_;
   std::map<SiId, SgId> sg_of_si_;
   std::map<SgId, std::set<SgId>> dependent_sgs_;  // sponsor's SG -> SGs of its dependents
   model::AdminState cluster_admin_ = model::AdminState::kUnlocked;

@@ -332,6 +332,21 @@ TEST_F(AmfdTest, AdminOperationsThroughAmfctl) {
   auto [a3, s3] = settled_pair();
   EXPECT_FALSE(a3.empty());
   EXPECT_EQ(amfctl({"lock", "sg"}).exit_code, 2);  // a name is needed
+
+  // The SI level: a locked SI is assigned nowhere; lock-instantiation does not apply to it.
+  Output si_lock = amfctl({"lock", "si", "counter/si-1"});
+  EXPECT_EQ(si_lock.exit_code, 0) << si_lock.err;
+  s = status();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(holder(*s, "active"), "");
+  EXPECT_EQ(holder(*s, "standby"), "");
+  Output si_inst = amfctl({"lock-instantiation", "si", "counter/si-1"});
+  EXPECT_EQ(si_inst.exit_code, 1);
+  EXPECT_NE(si_inst.err.find("does not apply to a service instance"), std::string::npos)
+      << si_inst.err;
+  EXPECT_EQ(amfctl({"unlock", "si", "counter/si-1"}).exit_code, 0);
+  auto [a4, s4] = settled_pair();
+  EXPECT_FALSE(a4.empty());
 }
 
 // Sends one line to the demo counter on 127.0.0.1:port; the reply, or "" if none.

@@ -129,11 +129,12 @@ int main(int argc, char** argv) {
   for (const auto& [name, help] : op_help) {
     auto op = std::make_unique<OpCommand>();
     op->command = app.add_subcommand(name, help);
-    op->command->add_option("kind", op->kind, "su, node, sg, app or cluster")
+    op->command->add_option("kind", op->kind, "su, node, sg, app, cluster or si")
         ->required()
-        ->check(CLI::IsMember({"su", "node", "sg", "app", "cluster"}));
+        ->check(CLI::IsMember({"su", "node", "sg", "app", "cluster", "si"}));
     op->command->add_option("entity", op->entity,
-                            "e.g. counter/su-1, node-1, counter (none for the cluster)");
+                            "e.g. counter/su-1, node-1, counter, counter/si-1 (none for the "
+                            "cluster)");
     ops.push_back(std::move(op));
   }
   auto swap = std::make_unique<OpCommand>();

@@ -286,6 +286,65 @@ TEST(AdminBusyTest, SiSwapInNoRedundancyIsRefused) {
       "si-swap si app/si-1: service group app is no-redundancy: it has no standby to swap with");
 }
 
+TEST(SiAdminTest, LockedSiIsAssignedNowhereWhileTheOthersCarryOn) {
+  test::LocalCluster c(test::make_cluster({.sis = 2}));
+  c.start();
+  const std::size_t mark = c.csi_sets().size();
+  auto r = c.admin(AdminOp::kLock, "si", "app/si-1");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->ok) << r->message;
+  // The active was quiesced before its removal; nothing was promoted.
+  EXPECT_EQ(given(c, 1, mark), (std::vector<HaState>{HaState::kQuiesced}));
+  EXPECT_TRUE(given(c, 2, mark).empty());
+  EXPECT_EQ(table(c), (models::AssignmentTable{{si(2), su(1), HaState::kActive},
+                                               {si(2), su(2), HaState::kStandby}}));
+  EXPECT_EQ(c.director().si_admin(si(1)), model::AdminState::kLocked);
+  // A swap of the other SI moves only that one; the locked SI stays unassigned.
+  r = c.admin(AdminOp::kSiSwap, "si", "app/si-2");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->ok) << r->message;
+  EXPECT_EQ(models::ha_of(table(c), su(2), si(2)), HaState::kActive);
+  EXPECT_FALSE(models::ha_of(table(c), su(1), si(1)));
+  EXPECT_FALSE(models::ha_of(table(c), su(2), si(1)));
+  r = c.admin(AdminOp::kUnlock, "si", "app/si-1");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->ok) << r->message;
+  EXPECT_EQ(models::ha_of(table(c), su(2), si(1)), HaState::kActive);
+  EXPECT_EQ(models::ha_of(table(c), su(1), si(1)), HaState::kStandby);
+}
+
+TEST(SiAdminTest, ShutdownQuiescesTheActiveGracefullyAndEndsLocked) {
+  test::LocalCluster c(test::make_cluster({}));
+  c.start();
+  const std::size_t mark = c.csi_sets().size();
+  auto r = c.admin(AdminOp::kShutdown, "si", "app/si-1");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->ok) << r->message;
+  EXPECT_EQ(given(c, 1, mark), (std::vector<HaState>{HaState::kQuiescing}));
+  EXPECT_TRUE(table(c).empty());
+  EXPECT_EQ(c.director().si_admin(si(1)), model::AdminState::kLocked);
+}
+
+TEST(SiAdminTest, RefusalsSayWhatAndWhy) {
+  test::LocalCluster c(test::make_cluster({}));
+  c.start();
+  auto r = c.admin(AdminOp::kLockInstantiation, "si", "app/si-1");
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->message,
+            "lock-instantiation si app/si-1: lock-instantiation does not apply to a service "
+            "instance (lock, unlock, shutdown and si-swap do)");
+  r = c.admin(AdminOp::kLock, "si", "app/si-9");
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->message, "lock si app/si-9: no service instance named 'app/si-9'");
+  r = c.admin(AdminOp::kUnlock, "si", "app/si-1");
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->message, "unlock si app/si-1: it is already unlocked");
+  EXPECT_EQ(table(c).size(), 2u);  // nothing changed
+}
+
 TEST(AdminTimeoutTest, AnOperationThatCannotCompleteIsAnsweredAtItsTimeLimit) {
   // A component allowed to take two minutes over a callback, and silent: the quiesce of the
   // lock stays outstanding past the operation's 60 s limit.
