@@ -102,10 +102,10 @@ Result<void> set_word(SgSpec& sg, std::string_view key, const std::string& value
     }
     return {};
   }
-  if (key == "auto-repair") {
+  if (key == "auto-repair" || key == "disable-restart") {
     if (value != "on" && value != "off")
-      return fail("auto-repair is on or off, not '" + value + "'");
-    sg.auto_repair = value == "on";
+      return fail(std::string(key) + " is on or off, not '" + value + "'");
+    (key == "auto-repair" ? sg.auto_repair : sg.disable_restart) = value == "on";
     return {};
   }
   for (const IntKey& k : kIntKeys) {
@@ -121,7 +121,8 @@ Result<void> set_word(SgSpec& sg, std::string_view key, const std::string& value
   }
   if (auto done = set_duration_word(sg, key, value)) return *done;
   return fail("unknown setting '" + std::string(key) +
-              "' (name, sus, sis, components, recovery, retries, auto-repair, instantiate, "
+              "' (name, sus, sis, components, recovery, retries, auto-repair, disable-restart, "
+              "instantiate, "
               "terminate, cleanup, csi-set, csi-remove, active-sus, standby-sus, assigned-sus, "
               "max-active, max-standby, actives, standbys, comp-restart-max, su-restart-max, "
               "health, health-period, health-max, restart-probation, chain-tolerance, "
@@ -193,6 +194,7 @@ model::ComponentConfig build_component(const SgSpec& spec, const model::SuConfig
   comp.cs_types = {numbered("svc", c)};
   comp.timeouts = spec.timeouts;
   comp.recovery = spec.recovery;
+  comp.disable_restart = spec.disable_restart;
   comp.instantiate_retries = spec.instantiate_retries;
   if (spec.health != SgSpec::Health::kNone) {
     comp.health_check =
@@ -257,6 +259,8 @@ std::shared_ptr<const model::ClusterConfig> build(const ClusterSpec& cluster) {
   for (int n = 1; n <= cluster.nodes; ++n) {
     const std::string name = "node-" + std::to_string(n);
     config->nodes.push_back({NodeId(name), name, "127.0.0.1", n == 1});
+    config->nodes.back().su_failover_max = cluster.su_failover_max;
+    config->nodes.back().su_failover_probation = cluster.su_failover_probation;
   }
   model::ApplicationConfig app{AppId("app"), "app", {}};
   std::size_t placed = 0;
@@ -305,6 +309,7 @@ std::string describe(const SgSpec& sg) {
     add("health-max", std::to_string(sg.health_max_duration.count()) + "ms");
   }
   if (sg.auto_repair != d.auto_repair) add("auto-repair", sg.auto_repair ? "on" : "off");
+  if (sg.disable_restart) add("disable-restart", "on");
   if (sg.chain_tolerance)
     add("chain-tolerance", std::to_string(sg.chain_tolerance->count()) + "ms");
   if (sg.restart_probation != d.restart_probation) {

@@ -26,6 +26,7 @@ struct SgSpec {
   model::Recovery recovery = model::Recovery::kComponentFailover;
   int instantiate_retries = 2;
   bool auto_repair = true;
+  bool disable_restart = false;  // every component's saAmfCompDisableRestart
   model::ComponentTimeouts timeouts;
   int active_sus = 1;           // n+m: N
   int standby_sus = 1;          // n+m: M
@@ -49,6 +50,9 @@ struct SgSpec {
 struct ClusterSpec {
   std::string name = "sim";
   int nodes = 1;  // SUs are spread over the nodes round robin
+  // Every node's escalation of SU failovers to a node failover (NodeConfig).
+  int su_failover_max = 10;
+  std::chrono::milliseconds su_failover_probation{1'200'000};
   std::vector<SgSpec> sgs;
 };
 

@@ -96,8 +96,8 @@ class Runner {
 
   void command(const Words& w) {
     const std::string& c = w[0];
-    if (c == "config" || c == "config-file" || c == "nodes" || c == "seed" || c == "faults" ||
-        c == "latency" || c == "start") {
+    if (c == "config" || c == "config-file" || c == "nodes" || c == "node-escalation" ||
+        c == "seed" || c == "faults" || c == "latency" || c == "start") {
       return setup(w);
     }
     if (!sim_ && (c == "fail-start" || c == "slow" || c == "error" || c == "fail-cleanup")) {
@@ -141,6 +141,14 @@ class Runner {
       auto n = count_arg(w, 1, 0);
       if (w.size() != 2 || !n || *n > 64) return error("usage: nodes N (1 to 64)");
       spec_.nodes = *n;
+      return;
+    }
+    if (c == "node-escalation") {
+      const auto max = count_arg(w, 1, 0);
+      const auto window = w.size() == 3 ? parse_duration(w[2]) : std::nullopt;
+      if (!max || !window) return error("usage: node-escalation SU_FAILOVER_MAX PROBATION");
+      spec_.su_failover_max = *max;
+      spec_.su_failover_probation = std::chrono::duration_cast<std::chrono::milliseconds>(*window);
       return;
     }
     if (c == "latency") return latency(w);
