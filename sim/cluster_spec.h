@@ -50,10 +50,10 @@ struct SgSpec {
 struct ClusterSpec {
   std::string name = "sim";
   int nodes = 1;  // SUs are spread over the nodes round robin
+  std::vector<SgSpec> sgs;
   // Every node's escalation of SU failovers to a node failover (NodeConfig).
   int su_failover_max = 10;
   std::chrono::milliseconds su_failover_probation{1'200'000};
-  std::vector<SgSpec> sgs;
 };
 
 // The rules of config/README.md ("Counts for the redundancy model") and our limits
