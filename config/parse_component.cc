@@ -97,12 +97,50 @@ void read_health_check(const MapReader& owner, model::ComponentConfig& comp) {
   comp.health_check = std::move(check);
 }
 
+void read_runtime(const MapReader& r, model::ComponentConfig& comp) {
+  if (auto runtime = r.string("runtime")) {
+    if (*runtime == "oci") {
+      comp.runtime = model::Runtime::kOci;
+    } else if (*runtime != "process") {
+      r.diags().error(r.value_mark("runtime"), "invalid runtime '" + *runtime + "' in " +
+                                                   r.label() + "; valid values: process, oci");
+    }
+  }
+  const Node* node = r.value("container");
+  if (node == nullptr) return;
+  if (comp.runtime != model::Runtime::kOci) {
+    r.diags().error(r.key_mark("container"),
+                    "'container' in " + r.label() + " needs 'runtime: oci'");
+  }
+  MapReader c(*node, r.value_mark("container"), "container of " + r.label(),
+              {"rootfs", "network", "memory_limit_mb", "pids_limit"}, {}, r.diags());
+  if (!c.is_mapping()) return;
+  if (auto rootfs = c.string("rootfs")) {
+    if (*rootfs != "host" && !rootfs->starts_with("/")) {
+      c.diags().error(c.value_mark("rootfs"), "'rootfs' in " + c.label() +
+                                                  " must be an absolute directory or 'host', not '" +
+                                                  *rootfs + "'");
+    }
+    comp.container.rootfs = *rootfs;
+  }
+  if (auto network = c.string("network")) {
+    if (*network == "none") {
+      comp.container.own_network = true;
+    } else if (*network != "host") {
+      c.diags().error(c.value_mark("network"), "invalid network '" + *network + "' in " +
+                                                   c.label() + "; valid values: host, none");
+    }
+  }
+  if (auto mb = c.integer("memory_limit_mb", 4, 1'048'576)) comp.container.memory_limit_mb = *mb;
+  if (auto pids = c.integer("pids_limit", 1, 1'000'000)) comp.container.pids_limit = *pids;
+}
+
 // `names` holds the names of the components before this one in the same SU.
 model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnostics& diags) {
   MapReader r(node, node.mark, "component",
               {"name", "command", "args", "env", "cs_types", "recovery", "instantiate_retries",
                "instantiate_retries_with_delay", "instantiate_delay_ms", "disable_restart",
-               "timeouts", "health_check"},
+               "timeouts", "health_check", "runtime", "container"},
               {"name", "command", "cs_types"}, diags);
   model::ComponentConfig comp;
   if (!r.is_mapping()) return comp;
@@ -130,6 +168,7 @@ model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnos
   if (auto disable = r.boolean("disable_restart")) comp.disable_restart = *disable;
   read_timeouts(r, comp.timeouts);
   read_health_check(r, comp);
+  read_runtime(r, comp);
   return comp;
 }
 

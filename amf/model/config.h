@@ -33,6 +33,19 @@ struct HealthCheckConfig {
   bool component_invoked = false;                 // SA_AMF_HEALTHCHECK_COMPONENT_INVOKED
 };
 
+// How the component is hosted: a plain process, or an OCI container run by runc.
+enum class Runtime { kProcess, kOci };
+
+// An OCI container (runtime: oci). Namespaces pid, mount, uts and ipc always; the network
+// namespace too when `own_network` (then the container has only loopback). The root file
+// system is read-only with a writable tmpfs at /tmp and /run.
+struct ContainerConfig {
+  std::string rootfs = "host";  // an absolute directory, or "host": the host's /usr and /etc
+  bool own_network = false;     // network: none (own namespace) rather than host
+  std::optional<int> memory_limit_mb;
+  std::optional<int> pids_limit;
+};
+
 struct ComponentConfig {
   CompId id;
   std::string name;
@@ -47,6 +60,8 @@ struct ComponentConfig {
   std::chrono::milliseconds instantiate_delay{10'000};  // saAmfCompDelayBetweenInstantiateAttempts
   bool disable_restart = false;                         // saAmfCompDisableRestart
   std::optional<HealthCheckConfig> health_check;
+  Runtime runtime = Runtime::kProcess;
+  ContainerConfig container;  // runtime kOci only
 };
 
 struct SuConfig {

@@ -1022,5 +1022,67 @@ applications:
             "components, 0 service instances, 0 CSIs");
 }
 
+// ---- containers (runtime: oci) --------------------------------------------------------------
+
+constexpr std::string_view kOciHead = R"(cluster: {name: c}
+nodes: [{name: node-1, controller: true}]
+applications:
+  - name: a
+    service_groups:
+      - name: g
+        redundancy: 2n
+        su_template:
+          nodes: [node-1, node-1]
+          components:
+            - name: server
+              command: amf-demo-counter
+              cs_types: [t]
+)";
+
+TEST(ConfigLoaderTest, ReadsAContainerComponent) {
+  const std::string yaml = std::string(kOciHead) + R"(              runtime: oci
+              container: {rootfs: /srv/rootfs, network: none, memory_limit_mb: 64, pids_limit: 32}
+        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
+)";
+  const model::ClusterConfig config = config_of(yaml);
+  ASSERT_EQ(config.applications.size(), 1u);
+  const auto& comp = config.applications[0].service_groups[0].sus[0].components[0];
+  EXPECT_EQ(comp.runtime, model::Runtime::kOci);
+  EXPECT_EQ(comp.container.rootfs, "/srv/rootfs");
+  EXPECT_TRUE(comp.container.own_network);
+  EXPECT_EQ(comp.container.memory_limit_mb, 64);
+  EXPECT_EQ(comp.container.pids_limit, 32);
+}
+
+TEST(ConfigLoaderTest, ContainerDefaultsToTheHostRootAndNetwork) {
+  const std::string yaml = std::string(kOciHead) + R"(              runtime: oci
+        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
+)";
+  const model::ClusterConfig config = config_of(yaml);
+  ASSERT_EQ(config.applications.size(), 1u);
+  const auto& comp = config.applications[0].service_groups[0].sus[0].components[0];
+  EXPECT_EQ(comp.container.rootfs, "host");
+  EXPECT_FALSE(comp.container.own_network);
+  EXPECT_FALSE(comp.container.memory_limit_mb);
+}
+
+TEST(ConfigLoaderTest, BrokenContainerSettingsAreReportedWhereTheyAre) {
+  const std::string yaml = std::string(kOciHead) + R"(              runtime: docker
+              container: {rootfs: srv/rootfs, network: bridge, memory_limit_mb: 1}
+        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
+)";
+  std::vector<Diagnostic> diags = errors_of(yaml);
+  EXPECT_TRUE(has_error(diags, "invalid runtime 'docker' in component 'server'; valid values: "
+                               "process, oci", 14, 24));
+  EXPECT_TRUE(has_error(diags, "'container' in component 'server' needs 'runtime: oci'", 15, 15));
+  EXPECT_TRUE(has_error(diags,
+                        "'rootfs' in container of component 'server' must be an absolute "
+                        "directory or 'host', not 'srv/rootfs'",
+                        15, 35));
+  EXPECT_TRUE(has_error(diags, "invalid network 'bridge' in container of component 'server'", 15,
+                        56));
+  EXPECT_TRUE(has_error(diags, "memory_limit_mb", 15, 81));
+}
+
 }  // namespace
 }  // namespace amf::config
