@@ -1,0 +1,861 @@
+#include "containers/oci_launcher.h"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+extern char** environ;
+
+namespace amf::containers {
+
+namespace fs = std::filesystem;
+
+struct OciLauncher::Watch {
+  Watch(boost::asio::io_context& io, int fd, pid_t p) : pidfd(io, fd), pid(p) {}
+  boost::asio::posix::stream_descriptor pidfd;
+  pid_t pid;
+};
+
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+// Bounds on the scratch file systems (tmpfs pages also count against the memory limit).
+constexpr const char* kTmpSize = "size=65536k";
+constexpr const char* kRunSize = "size=16384k";
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
+// ---------------------------------------------------------------------------------------
+// A minimal JSON reader, enough for `runc list --format json` and runc's JSON log lines:
+// an array of flat objects (or one flat object). Scalar members are kept (strings unescaped,
+// numbers and literals as written); nested values are skipped.
+
+using JsonObject = std::map<std::string, std::string>;
+
+class JsonReader {
+ public:
+  explicit JsonReader(std::string_view text) : s_(text) {}
+
+  // Top level: null, an object, or an array of objects.
+  std::optional<std::vector<JsonObject>> objects() {
+    std::vector<JsonObject> out;
+    ws();
+    if (literal("null")) return out;
+    if (peek() == '{') {
+      JsonObject o;
+      if (!object(&o)) return std::nullopt;
+      out.push_back(std::move(o));
+      return out;
+    }
+    if (!eat('[')) return std::nullopt;
+    ws();
+    if (eat(']')) return out;
+    for (;;) {
+      JsonObject o;
+      ws();
+      if (!object(&o)) return std::nullopt;
+      out.push_back(std::move(o));
+      ws();
+      if (eat(']')) return out;
+      if (!eat(',')) return std::nullopt;
+    }
+  }
+
+ private:
+  char peek() const { return i_ < s_.size() ? s_[i_] : '\0'; }
+  bool eat(char c) {
+    if (peek() != c) return false;
+    ++i_;
+    return true;
+  }
+  void ws() {
+    while (i_ < s_.size() && std::strchr(" \t\r\n", s_[i_]) != nullptr) ++i_;
+  }
+  bool literal(std::string_view word) {
+    if (s_.substr(i_, word.size()) != word) return false;
+    i_ += word.size();
+    return true;
+  }
+  bool string(std::string* out) {
+    if (!eat('"')) return false;
+    while (i_ < s_.size()) {
+      const char c = s_[i_++];
+      if (c == '"') return true;
+      if (c != '\\') {
+        out->push_back(c);
+        continue;
+      }
+      if (i_ >= s_.size()) return false;
+      const char e = s_[i_++];
+      switch (e) {
+        case 'n':
+          out->push_back('\n');
+          break;
+        case 't':
+          out->push_back('\t');
+          break;
+        case 'r':
+          out->push_back('\r');
+          break;
+        case 'b':
+          out->push_back('\b');
+          break;
+        case 'f':
+          out->push_back('\f');
+          break;
+        case 'u': {
+          if (i_ + 4 > s_.size()) return false;
+          const unsigned cp = std::stoul(std::string(s_.substr(i_, 4)), nullptr, 16);
+          i_ += 4;
+          // Enough for messages: BMP code points as UTF-8 (surrogate pairs left as they are).
+          if (cp < 0x80) {
+            out->push_back(static_cast<char>(cp));
+          } else if (cp < 0x800) {
+            out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+            out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+          } else {
+            out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+            out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+            out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+          }
+          break;
+        }
+        default:
+          out->push_back(e);
+          break;  // '"', '\\', '/'
+      }
+    }
+    return false;
+  }
+  // Skips any value; a scalar's text is stored in `out` when given.
+  bool value(std::string* out, int depth) {
+    if (depth > 32) return false;
+    ws();
+    const char c = peek();
+    if (c == '"') {
+      std::string tmp;
+      if (!string(&tmp)) return false;
+      if (out) *out = std::move(tmp);
+      return true;
+    }
+    if (c == '{' || c == '[') {
+      const char close = c == '{' ? '}' : ']';
+      ++i_;
+      ws();
+      if (eat(close)) return true;
+      for (;;) {
+        ws();
+        if (c == '{') {
+          std::string key;
+          if (!string(&key)) return false;
+          ws();
+          if (!eat(':')) return false;
+        }
+        if (!value(nullptr, depth + 1)) return false;
+        ws();
+        if (eat(close)) return true;
+        if (!eat(',')) return false;
+      }
+    }
+    const std::size_t start = i_;
+    while (i_ < s_.size() && std::strchr(",}] \t\r\n", s_[i_]) == nullptr) ++i_;
+    if (i_ == start) return false;
+    if (out) *out = std::string(s_.substr(start, i_ - start));
+    return true;
+  }
+  bool object(JsonObject* out) {
+    if (!eat('{')) return false;
+    ws();
+    if (eat('}')) return true;
+    for (;;) {
+      ws();
+      std::string key, val;
+      if (!string(&key)) return false;
+      ws();
+      if (!eat(':')) return false;
+      if (!value(&val, 1)) return false;
+      (*out)[key] = std::move(val);
+      ws();
+      if (eat('}')) return true;
+      if (!eat(',')) return false;
+    }
+  }
+
+  std::string_view s_;
+  std::size_t i_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------
+// Running runc: posix_spawn, output into memfds, a wait bounded by a pidfd poll.
+
+struct RuncRun {
+  int exit_code = -1;  // 128 + signal when killed
+  std::string out, err;
+};
+
+std::string read_memfd(int fd) {
+  std::string text;
+  char buf[4096];
+  off_t off = 0;
+  for (;;) {
+    const ssize_t n = ::pread(fd, buf, sizeof buf, off);
+    if (n <= 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+    off += n;
+  }
+  return text;
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  std::size_t b = 0;
+  while (b < s.size() && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  return s.substr(b);
+}
+
+// Waits for child `pid` at most `limit`; kills it when the limit passes.
+Result<int> wait_child(pid_t pid, std::chrono::milliseconds limit, const std::string& what) {
+  const int pfd = pidfd_open(pid);
+  if (pfd >= 0) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      pollfd p{pfd, POLLIN, 0};
+      const int r = ::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(0, left.count())));
+      if (r > 0) break;
+      if (r < 0 && errno == EINTR) continue;
+      ::syscall(SYS_pidfd_send_signal, pfd, SIGKILL, nullptr, 0);
+      siginfo_t info{};
+      ::waitid(static_cast<idtype_t>(P_PIDFD), pfd, &info, WEXITED);
+      ::close(pfd);
+      return fail(what + " did not finish within " + std::to_string(limit.count()) +
+                  " ms (killed)");
+    }
+  }
+  siginfo_t info{};
+  const int rc = pfd >= 0 ? ::waitid(static_cast<idtype_t>(P_PIDFD), pfd, &info, WEXITED)
+                          : ::waitid(P_PID, pid, &info, WEXITED);
+  const int wait_err = errno;
+  if (pfd >= 0) ::close(pfd);
+  if (rc != 0) return fail("waiting for " + what + ": " + errno_text(wait_err));
+  return info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
+}
+
+// Runs `runc <args>`. stdout/stderr go to `output_fd` when given (the container inherits them
+// from `runc run --detach`), else they are captured.
+Result<RuncRun> run_runc(const OciLauncher::Options& options, const std::vector<std::string>& args,
+                         int output_fd = -1) {
+  std::string what = "runc";
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i].rfind("--", 0) == 0) {
+      ++i;  // every global option we pass takes a value
+      continue;
+    }
+    what += " " + args[i];
+    break;
+  }
+  int out_fd = output_fd, err_fd = output_fd;
+  if (output_fd < 0) {
+    out_fd = ::memfd_create("runc-stdout", MFD_CLOEXEC);
+    err_fd = ::memfd_create("runc-stderr", MFD_CLOEXEC);
+    if (out_fd < 0 || err_fd < 0) {
+      const int e = errno;
+      if (out_fd >= 0) ::close(out_fd);
+      if (err_fd >= 0) ::close(err_fd);
+      return fail("memfd_create for " + what + ": " + errno_text(e));
+    }
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, err_fd, STDERR_FILENO);
+  // The container init inherits these through runc: nothing blocked, default dispositions.
+  sigset_t empty, defaults;
+  sigemptyset(&empty);
+  sigemptyset(&defaults);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD}) sigaddset(&defaults, s);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setsigmask(&attr, &empty);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+
+  std::vector<char*> argv{const_cast<char*>(options.runc.c_str())};
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int err = ::posix_spawnp(&pid, options.runc.c_str(), &actions, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  RuncRun run;
+  Result<int> code =
+      err != 0 ? Result<int>(fail("cannot run runc '" + options.runc + "': " + errno_text(err) +
+                                  " (Debian package runc: tools/run setup)"))
+               : wait_child(pid, options.runc_timeout, what);
+  if (output_fd < 0) {
+    run.out = read_memfd(out_fd);
+    run.err = trim(read_memfd(err_fd));
+    ::close(out_fd);
+    ::close(err_fd);
+  }
+  if (!code) return tl::unexpected(code.error());
+  run.exit_code = *code;
+  return run;
+}
+
+// The message of runc's last error in its JSON log (`--log-format json`).
+std::string last_runc_error(const std::string& log_path) {
+  std::ifstream in(log_path);
+  std::string line, message;
+  while (std::getline(in, line)) {
+    auto objects = JsonReader(line).objects();
+    if (!objects || objects->size() != 1) continue;
+    const auto& o = objects->front();
+    auto level = o.find("level"), msg = o.find("msg");
+    if (level != o.end() && msg != o.end() &&
+        (level->second == "error" || level->second == "fatal"))
+      message = msg->second;
+  }
+  return message;
+}
+
+bool has_mounts_under(const std::string& dir) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, mount_point;
+    fields >> id >> parent >> dev >> root >> mount_point;
+    if (mount_point == dir || mount_point.rfind(dir + "/", 0) == 0) return true;
+  }
+  return false;
+}
+
+bool is_child_of_this_process(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), {});
+  const auto paren = stat.rfind(')');
+  if (paren == std::string::npos) return false;
+  std::istringstream rest(stat.substr(paren + 1));
+  std::string state;
+  pid_t ppid = 0;
+  rest >> state >> ppid;
+  return ppid == ::getpid();
+}
+
+std::uint32_t fnv1a(std::string_view text) {
+  std::uint32_t h = 2166136261u;
+  for (unsigned char c : text) h = (h ^ c) * 16777619u;
+  return h;
+}
+
+// ---------------------------------------------------------------------------------------
+// config.json
+
+std::string json_array(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + json_quote(items[i]);
+  return out + "]";
+}
+
+struct Mount {
+  std::string destination, type, source;
+  std::vector<std::string> options;
+  std::string json() const {
+    return "{\"destination\":" + json_quote(destination) + ",\"type\":" + json_quote(type) +
+           ",\"source\":" + json_quote(source) + ",\"options\":" + json_array(options) + "}";
+  }
+};
+
+// `kind` is "bind" or "rbind" (with the mounts beneath; read-only applies to the top one:
+// runc 1.1 has no recursive read-only).
+Mount bind_mount(const std::string& host, const std::string& container, bool read_only,
+                 const char* kind = "bind") {
+  std::vector<std::string> opts{kind, "nosuid", "nodev"};
+  opts.push_back(read_only ? "ro" : "rw");
+  return {container, "bind", host, opts};
+}
+
+std::string config_json(const OciSpec& spec, const std::string& root_path,
+                        const std::vector<Mount>& extra_mounts, bool memory, bool pids) {
+  std::vector<std::string> env;
+  bool has_path = false;
+  for (const auto& [k, v] : spec.env) {
+    env.push_back(k + "=" + v);
+    has_path = has_path || k == "PATH";
+  }
+  if (!has_path) env.push_back(std::string("PATH=") + kDefaultPath);
+  std::vector<std::string> args{spec.command};
+  args.insert(args.end(), spec.args.begin(), spec.args.end());
+
+  std::vector<Mount> mounts{
+      {"/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}},
+      {"/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}},
+      {"/dev/pts",
+       "devpts",
+       "devpts",
+       {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+      {"/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+      {"/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}},
+      // The default spec's "cgroup" mount is left out: it fails on hybrid hosts.
+      {"/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}},
+  };
+  mounts.insert(mounts.end(), extra_mounts.begin(), extra_mounts.end());
+
+  std::string caps =
+      "{\"bounding\":[],\"effective\":[],\"inheritable\":[],\"permitted\":[],"
+      "\"ambient\":[]}";
+  std::string namespaces =
+      "[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"uts\"},"
+      "{\"type\":\"ipc\"}";
+  if (spec.network == OciSpec::Network::kNone) namespaces += ",{\"type\":\"network\"}";
+  namespaces += "]";
+  std::string resources = "{\"devices\":[{\"allow\":false,\"access\":\"rwm\"}]";
+  if (memory && spec.memory_limit_bytes) {
+    resources += ",\"memory\":{\"limit\":" + std::to_string(*spec.memory_limit_bytes) + "}";
+  }
+  if (pids && spec.pids_limit) {
+    resources += ",\"pids\":{\"limit\":" + std::to_string(*spec.pids_limit) + "}";
+  }
+  resources += "}";
+
+  std::string out = "{\"ociVersion\":\"1.0.2\",";
+  out += "\"process\":{\"terminal\":false,\"user\":{\"uid\":0,\"gid\":0},";
+  out += "\"args\":" + json_array(args) + ",\"env\":" + json_array(env) + ",";
+  out += "\"cwd\":" + json_quote(spec.working_dir.empty() ? "/" : spec.working_dir) + ",";
+  out += "\"capabilities\":" + caps + ",";
+  out += "\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"hard\":1024,\"soft\":1024}],";
+  out += "\"noNewPrivileges\":true},";
+  out += "\"root\":{\"path\":" + json_quote(root_path) + ",\"readonly\":true},";
+  out += "\"hostname\":" + json_quote(spec.hostname) + ",";
+  out += "\"mounts\":[";
+  for (std::size_t i = 0; i < mounts.size(); ++i) out += (i ? "," : "") + mounts[i].json();
+  out += "],";
+  out += "\"linux\":{\"resources\":" + resources + ",\"namespaces\":" + namespaces + ",";
+  out += "\"maskedPaths\":" +
+         json_array({"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+                     "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                     "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}) +
+         ",";
+  out += "\"readonlyPaths\":" +
+         json_array({"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"});
+  out += "}}\n";
+  return out;
+}
+
+// The host's root made into a rootfs: /usr and /etc bound read-only; /bin, /sbin, /lib* the
+// same symlinks as on the host (Debian's merged /usr) or read-only binds where directories.
+Result<std::vector<Mount>> prepare_host_rootfs(const std::string& rootfs) {
+  std::vector<Mount> mounts{bind_mount("/usr", "/usr", true), bind_mount("/etc", "/etc", true)};
+  for (const char* top : {"bin", "sbin", "lib", "lib32", "lib64", "libx32"}) {
+    const fs::path host = fs::path("/") / top;
+    std::error_code ec;
+    const auto st = fs::symlink_status(host, ec);
+    if (ec || !fs::exists(st)) continue;
+    if (fs::is_symlink(st)) {
+      const auto target = fs::read_symlink(host, ec);
+      if (!ec) fs::create_symlink(target, fs::path(rootfs) / top, ec);
+      if (ec) return fail("creating symlink " + rootfs + "/" + top + ": " + ec.message());
+    } else if (fs::is_directory(st)) {
+      mounts.push_back(bind_mount(host.string(), host.string(), true));
+    }
+  }
+  return mounts;
+}
+
+// Writes bundle/config.json (and bundle/rootfs for the host root).
+Result<void> write_bundle(const OciSpec& spec, const std::string& bundle,
+                          const CgroupSupport& cgroups) {
+  const bool host_root = spec.rootfs == OciSpec::kHostRootfs;
+  const std::string rootfs = host_root ? bundle + "/rootfs" : spec.rootfs;
+  std::error_code ec;
+  fs::create_directories(host_root ? rootfs : bundle, ec);
+  if (ec) return fail("creating bundle " + bundle + ": " + ec.message());
+  std::vector<Mount> mounts;
+  if (host_root) {
+    auto host = prepare_host_rootfs(rootfs);
+    if (!host) return tl::unexpected(host.error());
+    mounts = std::move(*host);
+  }
+  mounts.push_back({"/tmp", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=1777", kTmpSize}});
+  mounts.push_back({"/run", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=755", kRunSize}});
+  for (const auto& b : spec.binds) {
+    mounts.push_back(bind_mount(b.host_path, b.container_path,
+                                b.access == BindMount::Access::kReadOnly, "rbind"));
+  }
+  OciSpec named = spec;
+  if (named.hostname.empty()) named.hostname = sanitize_container_name(spec.name);
+  std::ofstream config(bundle + "/config.json");
+  config << config_json(named, rootfs, mounts, cgroups.memory, cgroups.pids);
+  if (!config.flush()) return fail("cannot write " + bundle + "/config.json");
+  return {};
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+
+std::string json_quote(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out.push_back('"');
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      default:
+        if (c < 0x20) {
+          static constexpr char kHex[] = "0123456789abcdef";
+          out += "\\u00";
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 0xF]);
+        } else {
+          out.push_back(ch);
+        }
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string sanitize_container_name(std::string_view name) {
+  std::string out;
+  for (const char c : name) {
+    if (out.size() == 40) break;
+    out.push_back(
+        std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-' ? c : '-');
+  }
+  return out.empty() ? "container" : out;
+}
+
+std::string CgroupSupport::describe() const {
+  const char* layout_text = layout == Layout::kV1       ? "cgroup v1"
+                            : layout == Layout::kHybrid ? "cgroup v1 + unified (hybrid)"
+                            : layout == Layout::kV2     ? "cgroup v2 (unified)"
+                                                        : "no cgroup controllers found";
+  return std::string(layout_text) + ": memory " + (memory ? "yes" : "no") + ", pids " +
+         (pids ? "yes" : "no");
+}
+
+CgroupSupport OciLauncher::detect_cgroups(const std::string& root) {
+  CgroupSupport s;
+  struct statfs st {};
+  if (::statfs(root.c_str(), &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC) {
+    s.layout = CgroupSupport::Layout::kV2;
+    std::ifstream in(root + "/cgroup.controllers");
+    std::string word;
+    while (in >> word) {
+      s.memory = s.memory || word == "memory";
+      s.pids = s.pids || word == "pids";
+    }
+    return s;
+  }
+  // v1 (or hybrid, where runc 1.1 uses the v1 controllers): one directory per controller.
+  s.memory = fs::exists(root + "/memory/memory.limit_in_bytes");
+  s.pids = fs::exists(root + "/pids/cgroup.procs");
+  const bool any_v1 = s.memory || s.pids || fs::exists(root + "/cpu/cgroup.procs");
+  if (any_v1) {
+    s.layout = fs::exists(root + "/unified/cgroup.controllers") ? CgroupSupport::Layout::kHybrid
+                                                                : CgroupSupport::Layout::kV1;
+  }
+  return s;
+}
+
+Result<void> OciLauncher::become_child_subreaper() {
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
+    return fail("prctl(PR_SET_CHILD_SUBREAPER): " + errno_text(errno));
+  }
+  return {};
+}
+
+std::vector<pid_t> OciLauncher::reap_stray_children(const std::function<bool(pid_t)>& watched) {
+  std::vector<pid_t> reaped;
+  std::error_code ec;
+  for (const auto& task : fs::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream in(task.path() / "children");
+    pid_t pid = 0;
+    while (in >> pid) {
+      std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+      std::string text((std::istreambuf_iterator<char>(stat)), {});
+      const auto paren = text.rfind(')');
+      const bool zombie = paren != std::string::npos && text.substr(paren + 1, 3) == " Z ";
+      if (zombie && !watched(pid) && ::waitpid(pid, nullptr, WNOHANG) == pid) {
+        reaped.push_back(pid);
+      }
+    }
+  }
+  return reaped;
+}
+
+OciLauncher::OciLauncher(boost::asio::io_context& io, Options options, ExitHandler on_exit)
+    : io_(io),
+      options_(std::move(options)),
+      on_exit_(std::move(on_exit)),
+      cgroups_(detect_cgroups(options_.cgroup_root)),
+      bundles_dir_(options_.state_dir + "/bundles"),
+      runc_root_(options_.state_dir + "/runc") {
+  char tag[16];
+  std::snprintf(tag, sizeof tag, "%08x", fnv1a(options_.state_dir));
+  tag_ = tag;
+}
+
+OciLauncher::~OciLauncher() = default;
+
+std::string OciLauncher::bundle_dir(const std::string& id) const { return bundles_dir_ + "/" + id; }
+
+std::string OciLauncher::next_id(const std::string& name) {
+  for (;;) {
+    std::string id =
+        "amf-" + sanitize_container_name(name) + "-" + tag_ + "-" + std::to_string(++counter_);
+    if (!watches_.count(id) && !fs::exists(bundle_dir(id))) return id;
+  }
+}
+
+Result<StartedContainer> OciLauncher::start(const OciSpec& spec) {
+  int subreaper = 0;
+  if (::prctl(PR_GET_CHILD_SUBREAPER, &subreaper, 0, 0, 0) != 0 || subreaper == 0) {
+    return fail("container '" + spec.name +
+                "': this process is not a child subreaper, so it could not reap the "
+                "container init (call OciLauncher::become_child_subreaper() at start)");
+  }
+  if (spec.command.empty()) return fail("container '" + spec.name + "': no command");
+  if (!spec.working_dir.empty() && spec.working_dir[0] != '/') {
+    return fail("container '" + spec.name + "': working directory '" + spec.working_dir +
+                "' is not absolute");
+  }
+  const bool host_root = spec.rootfs == OciSpec::kHostRootfs;
+  if (!host_root) {
+    if (spec.rootfs.empty() || spec.rootfs[0] != '/') {
+      return fail("container '" + spec.name + "': rootfs '" + spec.rootfs +
+                  "' is neither \"host\" nor an absolute path");
+    }
+    std::error_code ec;
+    if (!fs::is_directory(spec.rootfs, ec)) {
+      return fail("container '" + spec.name + "': rootfs directory '" + spec.rootfs + "' " +
+                  (fs::exists(spec.rootfs, ec) ? "is not a directory" : "does not exist"));
+    }
+  }
+  for (const auto& b : spec.binds) {
+    if (b.container_path.empty() || b.container_path[0] != '/') {
+      return fail("container '" + spec.name + "': bind mount target '" + b.container_path +
+                  "' is not absolute");
+    }
+  }
+  std::error_code ec;
+  fs::create_directories(bundles_dir_, ec);
+  if (!ec) fs::create_directories(runc_root_, ec);
+  if (ec) return fail("creating " + options_.state_dir + ": " + ec.message());
+
+  const std::string id = next_id(spec.name);
+  const std::string bundle = bundle_dir(id);
+  auto context = [&](const std::string& what) {
+    return "container " + id + " ('" + spec.name + "'): " + what;
+  };
+
+  StartedContainer started{id, 0, {}};
+  if (spec.memory_limit_bytes && !cgroups_.memory) {
+    started.warnings.push_back("memory limit not applied: no memory controller under " +
+                               options_.cgroup_root + " (" + cgroups_.describe() + ")");
+  }
+  if (spec.pids_limit && !cgroups_.pids) {
+    started.warnings.push_back("pids limit not applied: no pids controller under " +
+                               options_.cgroup_root + " (" + cgroups_.describe() + ")");
+  }
+
+  // The bundle. From here on every failure removes it again.
+  auto abandon = [&](const std::string& message) {
+    (void)run_runc(options_, {"--root", runc_root_, "delete", "--force", id});
+    fs::remove_all(bundle, ec);
+    return fail(context(message));
+  };
+  if (auto written = write_bundle(spec, bundle, cgroups_); !written) {
+    return abandon(written.error().message());
+  }
+
+  const int log_fd = ::open(spec.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (log_fd < 0) {
+    return abandon("cannot open log file " + spec.log_path + ": " + errno_text(errno));
+  }
+  const std::string runc_log = bundle + "/runc.log";
+  const std::string pid_file = bundle + "/init.pid";
+  auto run = run_runc(options_,
+                      {"--root", runc_root_, "--log", runc_log, "--log-format", "json", "run",
+                       "--detach", "--pid-file", pid_file, "--bundle", bundle, id},
+                      log_fd);
+  ::close(log_fd);
+  if (!run) return abandon(run.error().message());
+  if (run->exit_code != 0) {
+    std::string why = last_runc_error(runc_log);
+    if (why.empty()) why = "no message from runc (see " + spec.log_path + ")";
+    return abandon("runc run failed (exit code " + std::to_string(run->exit_code) + "): " + why);
+  }
+  std::ifstream pid_in(pid_file);
+  pid_t pid = 0;
+  if (!(pid_in >> pid) || pid <= 0) return abandon("runc wrote no init pid to " + pid_file);
+
+  // The init is our child now (runc has exited and we are a subreaper), so it stays a
+  // zombie until we reap it: the pidfd cannot refer to a recycled pid.
+  const int pidfd = pidfd_open(pid);
+  if (pidfd < 0) {
+    const int err = errno;
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return abandon("pidfd_open on init pid " + std::to_string(pid) + ": " + errno_text(err));
+  }
+  auto watch = std::make_unique<Watch>(io_, pidfd, pid);
+  watch->pidfd.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                          [this, id](const boost::system::error_code& e) {
+                            if (!e) on_readable(id);
+                          });
+  watches_[id] = std::move(watch);
+  started.pid = pid;
+  return started;
+}
+
+void OciLauncher::on_readable(const std::string& id) {
+  auto it = watches_.find(id);
+  if (it == watches_.end()) return;
+  const pid_t pid = it->second->pid;
+  siginfo_t info{};
+  ExitStatus status;
+  if (::waitid(static_cast<idtype_t>(P_PIDFD), it->second->pidfd.native_handle(), &info, WEXITED) ==
+      0) {
+    if (info.si_code == CLD_EXITED) {
+      status.code = info.si_status;
+    } else {
+      status.signal = info.si_status;
+    }
+  }
+  watches_.erase(it);  // closes the pidfd
+  on_exit_(id, pid, status);
+  if (auto removed = remove_container(id); !removed && options_.on_warning) {
+    options_.on_warning(removed.error().message());
+  }
+}
+
+Result<void> OciLauncher::remove_container(const std::string& id) {
+  auto run = run_runc(options_, {"--root", runc_root_, "delete", "--force", id});
+  std::string problem;
+  if (!run) {
+    problem = run.error().message();
+  } else if (run->exit_code != 0 && run->err.find("does not exist") == std::string::npos) {
+    problem = "runc delete failed: " + run->err;
+  }
+  const std::string bundle = bundle_dir(id);
+  if (has_mounts_under(bundle)) {
+    return fail("container " + id + ": not removing bundle " + bundle +
+                ": something is mounted under it" + (problem.empty() ? "" : "; " + problem));
+  }
+  std::error_code ec;
+  fs::remove_all(bundle, ec);
+  if (ec) problem += (problem.empty() ? "" : "; ") + ("removing " + bundle + ": " + ec.message());
+  if (!problem.empty()) return fail("container " + id + ": " + problem);
+  return {};
+}
+
+void OciLauncher::signal(const std::string& id, int sig) {
+  auto it = watches_.find(id);
+  if (it == watches_.end()) return;  // reaped already
+  ::syscall(SYS_pidfd_send_signal, it->second->pidfd.native_handle(), sig, nullptr, 0);
+}
+
+void OciLauncher::signal(pid_t pid, int sig) {
+  for (const auto& [id, watch] : watches_) {
+    if (watch->pid == pid) return signal(id, sig);
+  }
+}
+
+std::size_t OciLauncher::running() const { return watches_.size(); }
+
+Result<OrphanCleanup> OciLauncher::cleanup_orphans() {
+  OrphanCleanup report;
+  std::error_code ec;
+  if (fs::exists(runc_root_, ec)) {
+    auto list = run_runc(options_, {"--root", runc_root_, "list", "--format", "json"});
+    if (!list) return tl::unexpected(list.error().with_context("listing orphaned containers"));
+    if (list->exit_code != 0) {
+      return fail("listing orphaned containers: runc list failed: " + list->err);
+    }
+    auto containers = JsonReader(list->out).objects();
+    if (!containers) return fail("listing orphaned containers: cannot parse: " + list->out);
+    for (const auto& c : *containers) {
+      auto id_it = c.find("id");
+      if (id_it == c.end() || watches_.count(id_it->second)) continue;
+      const std::string& id = id_it->second;
+      pid_t pid = 0;
+      if (auto p = c.find("pid"); p != c.end())
+        pid = static_cast<pid_t>(std::atoi(p->second.c_str()));
+      const auto status = c.count("status") ? c.at("status") : std::string();
+      // When the init is our own child (we started it and forgot it), we must reap it, or
+      // `runc delete --force` would wait for a zombie that never goes away.
+      if (status != "stopped" && pid > 0) {
+        const bool ours = is_child_of_this_process(pid);
+        (void)run_runc(options_, {"--root", runc_root_, "kill", id, "KILL"});
+        if (ours) (void)wait_child(pid, options_.runc_timeout, "orphaned container init");
+      }
+      if (auto removed = remove_container(id); !removed) {
+        return tl::unexpected(removed.error().with_context("removing orphaned container"));
+      }
+      report.containers.push_back(id);
+    }
+  }
+  if (fs::exists(bundles_dir_, ec)) {
+    for (const auto& entry : fs::directory_iterator(bundles_dir_, ec)) {
+      const std::string id = entry.path().filename().string();
+      if (watches_.count(id)) continue;
+      const std::string bundle = entry.path().string();
+      if (has_mounts_under(bundle)) {
+        return fail("removing orphaned bundle " + bundle + ": something is mounted under it");
+      }
+      fs::remove_all(bundle, ec);
+      if (ec) return fail("removing orphaned bundle " + bundle + ": " + ec.message());
+      report.bundles.push_back(bundle);
+    }
+  }
+  return report;
+}
+
+}  // namespace amf::containers
