@@ -174,16 +174,35 @@ void NodeDirector::on(const director::RemoveHa& e, TimePoint now) {
 
 // ---- launcher events ----
 
-void NodeDirector::on(const ProcessStarted& e, TimePoint /*now*/) {
+void NodeDirector::on(const ProcessStarted& e, TimePoint now) {
   auto it = comps_.find(e.comp);
-  if (it != comps_.end()) it->second.running = true;
+  if (it == comps_.end()) return;
+  CompState& comp = it->second;
+  comp.running = true;
+  comp.start_reported = true;
+  // It was to be terminated or cleaned up while its start was not reported: now it can be.
+  // Its timeout counts from now, when the signal can reach it.
+  if (const auto pending = std::exchange(comp.pending_signal, std::nullopt)) {
+    comp.deadline = now + (*pending == Signal::kKill ? comp.config->timeouts.cleanup
+                                                     : comp.config->timeouts.terminate);
+    emit(SignalProcess{comp.config->id, *pending});
+  }
 }
 
 void NodeDirector::on(const ProcessStartFailed& e, TimePoint now) {
   auto it = comps_.find(e.comp);
   if (it == comps_.end()) return;
-  it->second.running = false;
-  instantiation_attempt_failed(it->second, "cannot start: " + e.reason, now);
+  CompState& comp = it->second;
+  if (!starting(comp.presence) || comp.killed || comp.after_exit != AfterExit::kNothing) {
+    // Given up on before its start failed (a restart, cleanup or termination in between): the
+    // process that was to be stopped never existed.
+    return on(ProcessExited{e.comp, "failed to start: " + e.reason}, now);
+  }
+  comp.running = false;
+  comp.start_reported = false;
+  comp.pending_signal.reset();
+  comp.deadline.reset();
+  instantiation_attempt_failed(comp, "cannot start: " + e.reason, now);
 }
 
 void NodeDirector::on(const ProcessExited& e, TimePoint now) {
@@ -191,7 +210,9 @@ void NodeDirector::on(const ProcessExited& e, TimePoint now) {
   if (it == comps_.end()) return;
   CompState& comp = it->second;
   comp.running = false;
+  comp.start_reported = false;
   comp.killed = false;
+  comp.pending_signal.reset();
   disconnect(comp);
   comp.deadline.reset();
   const AfterExit after = std::exchange(comp.after_exit, AfterExit::kNothing);
@@ -294,6 +315,16 @@ void NodeDirector::on(const ComponentResponse& e, TimePoint now) {
             *comp, "health check '" + comp->config->health_check->key + "' failed", now);
     }
   }
+  // A component answers a quiescing callback once its work is done: it is quiesced now (as the
+  // director counts it), and a restart must not hand it "quiescing" (still serving) back.
+  // Unless a later request for the CSI replaced the quiescing one meanwhile.
+  if (callback.kind == CallbackKind::kCsiSet && callback.ha == HaState::kQuiescing) {
+    auto csi = comp->csis.find(callback.csi);
+    if (csi != comp->csis.end() && csi->second.first == callback.si &&
+        csi->second.second == HaState::kQuiescing) {
+      csi->second.second = HaState::kQuiesced;
+    }
+  }
   if (callback.kind != CallbackKind::kHealthcheck)
     complete_awaiting(sus_.at(comp->su), &callback.si);
 }
@@ -350,7 +381,7 @@ void NodeDirector::terminate(CompState& comp, const std::string& cause, TimePoin
   if (comp.presence == PresenceState::kTerminating) return;
   set_presence(comp, PresenceState::kTerminating, cause, now);
   comp.deadline = now + comp.config->timeouts.terminate;
-  emit(SignalProcess{comp.config->id, Signal::kTerminate});
+  send_signal(comp, Signal::kTerminate);
 }
 
 // ---- time ----
@@ -423,12 +454,16 @@ std::optional<TimePoint> NodeDirector::next_deadline() const {
 // ---- life cycle ----
 
 void NodeDirector::instantiate(CompState& comp, TimePoint now) {
+  AMF_ASSERT(!comp.running);  // a second process would orphan the first
   ++comp.attempts;
   if (comp.presence != PresenceState::kRestarting) {
     set_presence(comp, PresenceState::kInstantiating, "attempt " + std::to_string(comp.attempts),
                  now);
   }
   comp.deadline = now + comp.config->timeouts.instantiate;
+  comp.running = true;  // from now on, until the launcher says it failed or it is reaped
+  comp.start_reported = false;
+  comp.pending_signal.reset();
   StartProcess start{comp.config->id, comp.config->command, comp.config->args, comp.config->env};
   start.env["AMF_COMPONENT_NAME"] = comp.config->id.str();
   emit(std::move(start));
@@ -456,6 +491,7 @@ void NodeDirector::instantiation_attempt_failed(CompState& comp, const std::stri
                ms_text(comp.config->instantiate_delay));
     return;
   }
+  comp.deadline.reset();  // nothing is left to time out
   set_presence(comp, PresenceState::kInstantiationFailed,
                std::to_string(comp.attempts) + " attempts failed, last: " + reason, now);
   fail_over_su(sus_.at(comp.su), "instantiation of " + comp.config->id.str() + " failed", now);
@@ -471,7 +507,12 @@ void NodeDirector::disconnect(CompState& comp) {
 void NodeDirector::kill(CompState& comp, TimePoint now) {
   comp.killed = true;
   comp.deadline = now + comp.config->timeouts.cleanup;
-  emit(SignalProcess{comp.config->id, Signal::kKill});
+  send_signal(comp, Signal::kKill);
+}
+
+void NodeDirector::send_signal(CompState& comp, Signal signal) {
+  if (comp.start_reported) return emit(SignalProcess{comp.config->id, signal});
+  if (!comp.pending_signal || signal == Signal::kKill) comp.pending_signal = signal;
 }
 
 void NodeDirector::send_csi_set(CompState& comp, const CsiId& csi, model::TransitionReason reason,

@@ -173,8 +173,14 @@ class NodeDirector {
     const model::ComponentConfig* config = nullptr;
     SuId su;
     model::PresenceState presence = model::PresenceState::kUninstantiated;
-    bool running = false;  // a process exists that has not been reaped
-    bool killed = false;   // cleanup (SIGKILL) sent for the running process
+    // A process exists that has not been reaped, or its start was asked for and the launcher
+    // has not reported it yet (an asynchronous launcher reports ProcessStarted or
+    // ProcessStartFailed later): either way one may run, and no second one is started.
+    bool running = false;
+    bool start_reported = false;  // ProcessStarted seen: the launcher can signal the process
+    bool killed = false;          // cleanup (SIGKILL) asked for the running process
+    // A signal asked for before the start was reported; sent when it is (SIGKILL wins).
+    std::optional<Signal> pending_signal;
     std::optional<PeerId> peer;
     int attempts = 0;  // instantiation attempts in the current instantiation
     std::optional<TimePoint> deadline;
@@ -231,6 +237,9 @@ class NodeDirector {
   void fail_over_node(const std::string& cause, TimePoint now);
   void complete_repair(SuState& su, TimePoint now);
   void kill(CompState& comp, TimePoint now);
+  // Signals the component's process, or once its start is reported (the launcher knows no
+  // process to signal before).
+  void send_signal(CompState& comp, Signal signal);
   // Graceful termination: SIGTERM, then cleanup when the terminate timeout runs out.
   void terminate(CompState& comp, const std::string& cause, TimePoint now);
   void send_csi_set(CompState& comp, const CsiId& csi, model::TransitionReason reason,

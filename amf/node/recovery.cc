@@ -115,7 +115,7 @@ void NodeDirector::restart_su(SuState& su, const CompState& faulty, const std::s
     set_presence(comp, PresenceState::kTerminating, "su-restart", now);
     comp.after_exit = AfterExit::kRestart;
     comp.deadline = now + comp.config->timeouts.terminate;
-    emit(SignalProcess{comp_config.id, Signal::kTerminate});
+    send_signal(comp, Signal::kTerminate);
   }
 }
 

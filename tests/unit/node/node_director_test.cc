@@ -300,5 +300,118 @@ TEST_F(NodeDirectorTest, CleanupThatNeverEndsMarksTerminationFailed) {
   EXPECT_EQ(r[0].oper, OperState::kDisabled);
 }
 
+// ---- an asynchronous launcher: a start is reported later (sim/README.md finding 6) ----
+
+TEST_F(NodeDirectorTest, InstantiationTimeoutBeforeTheStartIsReportedStartsNoSecondProcess) {
+  make({.instantiate_retries = 1});
+  handle(director::InstantiateSu{su(1)});
+  // Not registered within the instantiate timeout, and the start is not reported yet.
+  auto effects = advance(std::chrono::milliseconds(10'000));
+  EXPECT_TRUE(only<StartProcess>(effects).empty()) << "the first process may run";
+  EXPECT_TRUE(only<SignalProcess>(effects).empty()) << "the launcher knows no process yet";
+  // Once the start is reported the process is cleaned up, and only then comes attempt 2.
+  auto signals = only<SignalProcess>(handle(ProcessStarted{comp(1)}));
+  ASSERT_EQ(signals.size(), 1u);
+  EXPECT_EQ(signals[0].signal, Signal::kKill);
+  EXPECT_EQ(nd_->next_deadline(), now_ + std::chrono::milliseconds(5'000));  // the cleanup's
+  effects = handle(ProcessExited{comp(1), "killed by signal 9"});
+  EXPECT_EQ(only<StartProcess>(effects).size(), 1u);
+}
+
+TEST_F(NodeDirectorTest, TerminationBeforeTheStartIsReportedWaitsForTheProcess) {
+  make();
+  handle(director::InstantiateSu{su(1)});
+  auto effects = handle(director::TerminateSu{su(1)});
+  EXPECT_TRUE(only<SignalProcess>(effects).empty());
+  EXPECT_TRUE(reports(effects).empty()) << "not uninstantiated while a process may run";
+  EXPECT_EQ(presence(comp(1)), PresenceState::kTerminating);
+  auto signals = only<SignalProcess>(handle(ProcessStarted{comp(1)}));
+  ASSERT_EQ(signals.size(), 1u);
+  EXPECT_EQ(signals[0].signal, Signal::kTerminate);
+  auto r = reports(handle(ProcessExited{comp(1), "exited with code 0"}));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].presence, PresenceState::kUninstantiated);
+}
+
+TEST_F(NodeDirectorTest, StartFailureAfterATerminationWasAskedEndsTheTermination) {
+  make();
+  handle(director::InstantiateSu{su(1)});
+  handle(director::TerminateSu{su(1)});
+  auto effects = handle(ProcessStartFailed{comp(1), "No such file or directory"});
+  EXPECT_TRUE(only<StartProcess>(effects).empty());
+  EXPECT_TRUE(only<SignalProcess>(effects).empty());
+  auto r = reports(effects);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].presence, PresenceState::kUninstantiated);
+  EXPECT_FALSE(nd_->next_deadline());
+}
+
+TEST_F(NodeDirectorTest, SuRestartWhileASiblingsStartIsNotReportedStartsItOnce) {
+  auto config = std::const_pointer_cast<model::ClusterConfig>(
+      test::make_cluster({.recovery = model::Recovery::kSuRestart}));
+  auto& components = config->applications[0].service_groups[0].sus[0].components;
+  components.push_back(components[0]);
+  components[1].id = CompId("app/su-1/server-2");
+  components[1].name = "server-2";
+  const CompId second = components[1].id;
+  nd_.emplace(config, NodeId("node-1"));
+  handle(director::InstantiateSu{su(1)});
+  handle(ProcessStarted{comp(1)});
+  handle(ProcessStarted{second});
+  handle(ComponentRegister{1, comp(1).str()});
+  handle(ComponentRegister{2, second.str()});
+  // server-2 dies: SU restart. server is terminated, server-2 started again (not reported).
+  auto effects = handle(ProcessExited{second, "killed by signal 11"});
+  ASSERT_EQ(only<StartProcess>(effects).size(), 1u);
+  effects = handle(ProcessExited{comp(1), "exited with code 0"});
+  ASSERT_EQ(only<StartProcess>(effects).size(), 1u);
+  handle(ProcessStarted{comp(1)});
+  handle(ComponentRegister{3, comp(1).str()});
+  // server fails again while server-2's start is still not reported: a second SU restart.
+  effects = handle(ComponentErrorReport{3, "", "broken"});
+  for (const auto& start : only<StartProcess>(effects)) {
+    EXPECT_NE(start.comp, second) << "a second process of server-2 would orphan the first";
+  }
+  EXPECT_EQ(presence(second), PresenceState::kTerminating);
+  auto signals = only<SignalProcess>(handle(ProcessStarted{second}));
+  ASSERT_EQ(signals.size(), 1u);
+  EXPECT_EQ(signals[0].comp, second);
+  EXPECT_EQ(signals[0].signal, Signal::kTerminate);
+  auto starts = only<StartProcess>(handle(ProcessExited{second, "exited with code 0"}));
+  ASSERT_EQ(starts.size(), 1u);
+  EXPECT_EQ(starts[0].comp, second);
+}
+
+// ---- sim/README.md findings 7 and 8 ----
+
+TEST_F(NodeDirectorTest, RestartedComponentGetsQuiescedBackOnceItAnsweredQuiescing) {
+  make({.recovery = model::Recovery::kComponentRestart});
+  instantiated_su1();
+  auto sets = only<SendCsiSet>(handle(
+      director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment}));
+  handle(ComponentResponse{1, sets[0].invocation, true});
+  sets = only<SendCsiSet>(handle(
+      director::AssignHa{su(1), si(1), HaState::kQuiescing, model::TransitionReason::kSwitchover}));
+  ASSERT_EQ(sets.size(), 1u);
+  handle(ComponentResponse{1, sets[0].invocation, true});  // its work is done: quiesced
+
+  handle(ProcessExited{comp(1), "killed by signal 11"});
+  handle(ProcessStarted{comp(1)});
+  sets = only<SendCsiSet>(handle(ComponentRegister{2, comp(1).str()}));
+  ASSERT_EQ(sets.size(), 1u);
+  EXPECT_EQ(sets[0].ha, HaState::kQuiesced) << "quiescing would mean: still serving";
+  EXPECT_EQ(sets[0].reason, model::TransitionReason::kRestart);
+}
+
+TEST_F(NodeDirectorTest, SpawnFailureThatEndsTheInstantiationLeavesNoDeadline) {
+  make({.instantiate_retries = 0});
+  handle(director::InstantiateSu{su(1)});
+  EXPECT_EQ(nd_->next_deadline(), now_ + std::chrono::milliseconds(10'000));
+  auto r = reports(handle(ProcessStartFailed{comp(1), "No such file or directory"}));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].presence, PresenceState::kInstantiationFailed);
+  EXPECT_FALSE(nd_->next_deadline()) << "nothing is left to time out";
+}
+
 }  // namespace
 }  // namespace amf::node
