@@ -140,6 +140,7 @@ void Director::keep_preferred_in_service(SgState& sg, TimePoint now) {
            effective_admin(su) == model::AdminState::kUnlocked;
   };
   auto running = [](const SuState& su) {
+    if (su.leaving) return false;
     return su.instantiate_sent || su.presence == PresenceState::kInstantiating ||
            su.presence == PresenceState::kInstantiated || su.presence == PresenceState::kRestarting;
   };
@@ -160,11 +161,12 @@ void Director::keep_preferred_in_service(SgState& sg, TimePoint now) {
   if (!sg.pending.empty()) return;
   for (auto it = by_rank.rbegin(); it != by_rank.rend() && live > preferred; ++it) {
     SuState& su = *it->second;
-    if (!able(su) || su.instantiate_sent || su.presence != PresenceState::kInstantiated ||
-        holds_assignments(it->first)) {
+    if (!able(su) || su.instantiate_sent || su.leaving ||
+        su.presence != PresenceState::kInstantiated || holds_assignments(it->first)) {
       continue;
     }
     notify(now, "recovery", it->first.str(), "", "in-service", "spare", count);
+    su.leaving = true;
     effects_.push_back(ToNode{su.config->node, TerminateSu{it->first}});
     --live;
   }
@@ -184,6 +186,7 @@ void Director::on(const NodeDown& e, TimePoint now) {
     if (su.config->node != e.node || !su.node_up) continue;
     su.node_up = false;
     su.instantiate_sent = false;
+    su.leaving = false;
     su.presence = PresenceState::kUninstantiated;
     su.oper = model::OperState::kEnabled;
     su.repair_wanted = false;
@@ -209,6 +212,7 @@ void Director::on(const SuStateReport& e, TimePoint now) {
   SgState& sg = sgs_.at(su.sg);
   ++su.reports;
   su.instantiate_sent = false;
+  if (e.presence != PresenceState::kInstantiated) su.leaving = false;
   su.presence = e.presence;
   su.oper = e.oper;
   update_readiness(su, e.cause, now);
@@ -336,8 +340,8 @@ void Director::issue_next_batch(SgState& sg, TimePoint now) {
   std::vector<models::SuCandidate> candidates;
   for (const auto& su_config : sg.config->sus) {
     const SuState& su = sus_.at(su_config.id);
-    candidates.push_back(
-        {su_config.id, su_config.rank, su.readiness == model::ReadinessState::kInService});
+    candidates.push_back({su_config.id, su_config.rank,
+                          su.readiness == model::ReadinessState::kInService && !su.leaving});
   }
   // SIs held by an SU whose cleanup failed are frozen: nothing about them changes. The policy
   // plans the SG without them, so it spends no capacity on an SI that cannot move.

@@ -90,6 +90,26 @@ TEST_F(SparesTest, LockingBringsASpareInAndUnlockingGivesTheSurplusBack) {
   EXPECT_TRUE(sus_of<InstantiateSu>(cmds).empty());
 }
 
+// Found by the swarm: an SU told to terminate as a surplus was given an assignment before it
+// reported itself down, and its component took it back at a later restart (two actives).
+TEST_F(SparesTest, ASurplusSuBeingTerminatedIsGivenNothing) {
+  steady();
+  handle(AdminRequest{1, AdminOp::kLock, "su", su(2).str()});
+  handle(RemovalDone{su(2), si(1)});
+  handle(report(3, PresenceState::kInstantiated));
+  handle(AssignmentDone{su(3), si(1), HaState::kStandby});
+  auto cmds = handle(AdminRequest{2, AdminOp::kUnlock, "su", su(2).str()});
+  ASSERT_EQ(sus_of<TerminateSu>(cmds), (std::vector<SuId>{su(2)}));
+  // Before su-2 reports, the standby su-3 fails: the new standby must not be su-2.
+  cmds = handle(report(3, PresenceState::kUninstantiated, OperState::kDisabled));
+  for (const auto& c : cmds) {
+    if (auto* a = std::get_if<AssignHa>(&c.command)) {
+      EXPECT_NE(a->su, su(2));
+    }
+  }
+  EXPECT_EQ(sus_of<InstantiateSu>(cmds), (std::vector<SuId>{su(4)}));  // a spare instead
+}
+
 TEST_F(SparesTest, ASpareOnANodeThatIsDownIsSkipped) {
   auto config = std::const_pointer_cast<model::ClusterConfig>(test::make_cluster(
       {.redundancy = model::RedundancyModel::kTwoN,
