@@ -16,6 +16,9 @@ struct CommandText {
     return "TerminateSu " + c.su.str();
   }
   std::string operator()(const director::RepairSu& c) const { return "RepairSu " + c.su.str(); }
+  std::string operator()(const director::RestartSu& c) const {
+    return "RestartSu " + c.su.str() + (c.comp ? " " + c.comp->str() : std::string());
+  }
   std::string operator()(const director::AssignHa& c) const {
     return "AssignHa " + c.su.str() + " " + c.si.str() + " " + ha(c.ha) + " (" +
            std::string(model::to_string(c.reason)) + ")";
@@ -42,6 +45,7 @@ struct NodeEventText {
   std::string operator()(const director::InstantiateSu& c) const { return CommandText{}(c); }
   std::string operator()(const director::TerminateSu& c) const { return CommandText{}(c); }
   std::string operator()(const director::RepairSu& c) const { return CommandText{}(c); }
+  std::string operator()(const director::RestartSu& c) const { return CommandText{}(c); }
   std::string operator()(const director::AssignHa& c) const { return CommandText{}(c); }
   std::string operator()(const director::RemoveHa& c) const { return CommandText{}(c); }
   std::string operator()(const node::ProcessStarted& e) const {

@@ -547,6 +547,7 @@ void Simulation::remember_admin_state(const director::AdminRequest& r) {
     case AdminOp::kRepair:
     case AdminOp::kSiSwap:
     case AdminOp::kAdjust:
+    case AdminOp::kRestart:
       break;
   }
 }
@@ -575,10 +576,10 @@ void Simulation::random_admin() {
           it->first.second);
     return;
   }
-  static constexpr std::array<AdminOp, 8> kOps{AdminOp::kLock,     AdminOp::kUnlock,
-                                               AdminOp::kShutdown, AdminOp::kSiSwap,
-                                               AdminOp::kRepair,   AdminOp::kLockInstantiation,
-                                               AdminOp::kAdjust,   AdminOp::kUnlockInstantiation};
+  static constexpr std::array<AdminOp, 9> kOps{
+      AdminOp::kLock,   AdminOp::kUnlock,            AdminOp::kShutdown,
+      AdminOp::kSiSwap, AdminOp::kRepair,            AdminOp::kLockInstantiation,
+      AdminOp::kAdjust, AdminOp::kUnlockInstantiation, AdminOp::kRestart};
   ++stats_.faults[static_cast<std::size_t>(FaultKind::kAdmin)];
   const AdminOp op = kOps[uniform(kOps.size())];
   const auto& sgs = config_->service_groups();
@@ -594,6 +595,10 @@ void Simulation::random_admin() {
       return;
     case AdminOp::kRepair:
       if (uniform(4) == 0) return void(admin(op, "node", random_node()));
+      admin(op, "su", random_su());
+      return;
+    case AdminOp::kRestart:
+      if (uniform(2) == 0) return void(admin(op, "comp", all_comps_[uniform(all_comps_.size())].str()));
       admin(op, "su", random_su());
       return;
     case AdminOp::kLock:

@@ -393,6 +393,9 @@ std::set<SgId> Simulation::affected_sgs(const std::string& kind, const std::stri
       if ((kind == "su" && su.id.str() == entity) || (kind == "node" && su.node.str() == entity)) {
         reached = true;
       }
+      for (const auto& comp : su.components) {
+        if (kind == "comp" && comp.id.str() == entity) reached = true;
+      }
     }
     for (const auto& si : sg->sis) {
       if (kind == "si" && si.id.str() == entity) reached = true;

@@ -18,7 +18,7 @@ namespace {
 // How long an accepted operation may take before the operator is told it did not complete.
 constexpr std::chrono::seconds kAdminOpTimeout{60};
 
-constexpr std::array<std::pair<std::string_view, AdminOp>, 8> kOps{{
+constexpr std::array<std::pair<std::string_view, AdminOp>, 9> kOps{{
     {"lock", AdminOp::kLock},
     {"unlock", AdminOp::kUnlock},
     {"lock-instantiation", AdminOp::kLockInstantiation},
@@ -27,6 +27,7 @@ constexpr std::array<std::pair<std::string_view, AdminOp>, 8> kOps{{
     {"repair", AdminOp::kRepair},
     {"si-swap", AdminOp::kSiSwap},
     {"adjust", AdminOp::kAdjust},
+    {"restart", AdminOp::kRestart},
 }};
 
 std::string state_text(AdminState s) { return std::string(model::to_string(s)); }
@@ -129,6 +130,10 @@ std::optional<Director::AdminTarget> Director::resolve(const AdminRequest& e, st
     error = "repair applies to a service unit (su) or a node";
     return std::nullopt;
   }
+  if (e.op == AdminOp::kRestart && e.kind != "su" && e.kind != "comp") {
+    error = "restart applies to a service unit (su) or a component (comp)";
+    return std::nullopt;
+  }
   if (e.kind == "su") {
     auto it = sus_.find(SuId(e.entity));
     if (it == sus_.end()) error = "no service unit named '" + e.entity + "'";
@@ -156,6 +161,20 @@ std::optional<Director::AdminTarget> Director::resolve(const AdminRequest& e, st
     if (!known) return std::nullopt;
     t.admin = &app_admin_[AppId(e.entity)];
     add_sus([&](const SuState& su) { return sgs_.at(su.sg).config->app == AppId(e.entity); });
+  } else if (e.kind == "comp") {
+    if (e.op != AdminOp::kRestart) {
+      error = std::string(to_string(e.op)) + " does not apply to a component (restart does)";
+      return std::nullopt;
+    }
+    const auto it = std::find_if(sus_.begin(), sus_.end(), [&](const auto& entry) {
+      const auto& comps = entry.second.config->components;
+      return std::any_of(comps.begin(), comps.end(),
+                         [&](const auto& c) { return c.id == CompId(e.entity); });
+    });
+    if (it == sus_.end()) error = "no component named '" + e.entity + "'";
+    if (it == sus_.end()) return std::nullopt;
+    t.admin = &it->second.admin;
+    add_sus([&](const SuState& su) { return su.config->id == it->first; });
   } else if (e.kind == "si") {
     if (e.op != AdminOp::kLock && e.op != AdminOp::kUnlock && e.op != AdminOp::kShutdown) {
       error = std::string(to_string(e.op)) +
@@ -231,6 +250,18 @@ std::optional<std::string> Director::refuse(const AdminRequest& e, const AdminTa
     case AdminOp::kAdjust:
       if (admin != AdminState::kUnlocked) return state;
       break;
+    case AdminOp::kRestart:
+      for (const SuId& id : t.sus) {
+        const SuState& su = sus_.at(id);
+        if (!su.node_up) return "its node " + su.config->node.str() + " is not up";
+        if (su.oper == model::OperState::kDisabled) return "it is disabled; repair it instead";
+        if (su.presence != PresenceState::kInstantiated) {
+          const std::string p(model::to_string(su.presence));
+          return su.presence == PresenceState::kUninstantiated ? "it is not instantiated"
+                                                               : "it is " + p + "; try again";
+        }
+      }
+      break;
     case AdminOp::kSiSwap:
       return "si-swap applies to service instances";
   }
@@ -286,6 +317,16 @@ void Director::start(const AdminRequest& e, const AdminTarget& t, TimePoint now)
     case AdminOp::kAdjust:
       notify(now, "admin", e.entity, "", "", "adjust", cause);
       sgs_.at(SgId(e.entity)).adjust = true;
+      break;
+    case AdminOp::kRestart:
+      for (const SuId& id : t.sus) {
+        const SuState& su = sus_.at(id);
+        notify(now, "admin", e.entity, "", "", "restart", cause);
+        waiting[id] = su.reports;
+        std::optional<CompId> comp;
+        if (e.kind == "comp") comp = CompId(e.entity);
+        effects_.push_back(ToNode{su.config->node, RestartSu{id, comp}});
+      }
       break;
     case AdminOp::kSiSwap:
       break;
@@ -405,7 +446,8 @@ bool Director::admin_op_complete(const AdminInProgress& op, std::string& message
         return p == PresenceState::kUninstantiated || p == PresenceState::kTerminationFailed;
       });
     case AdminOp::kUnlockInstantiation:
-    case AdminOp::kRepair: {
+    case AdminOp::kRepair:
+    case AdminOp::kRestart: {
       std::vector<std::string> failed;
       for (const auto& [id, reports_then] : op.waiting) {
         const SuState& su = sus_.at(id);
@@ -414,6 +456,10 @@ bool Director::admin_op_complete(const AdminInProgress& op, std::string& message
           continue;
         }
         if (su.reports == reports_then) return false;  // no news since the operation began
+        if (op.request.op == AdminOp::kRestart && su.oper == model::OperState::kDisabled) {
+          failed.push_back(id.str() + " (disabled while it restarted)");
+          continue;
+        }
         if (su.presence == PresenceState::kInstantiationFailed ||
             su.presence == PresenceState::kTerminationFailed) {
           failed.push_back(id.str() + " (" + std::string(model::to_string(su.presence)) + ")");
@@ -422,7 +468,7 @@ bool Director::admin_op_complete(const AdminInProgress& op, std::string& message
         }
       }
       if (!failed.empty()) {
-        message = "not instantiated:";
+        message = op.request.op == AdminOp::kRestart ? "restart failed:" : "not instantiated:";
         for (const auto& f : failed) message += " " + f;
         message += "; see amfctl events";
       }

@@ -17,6 +17,7 @@ enum class AdminOp {
   kRepair,               // clear a disabled SU (fault, instantiation or termination failure)
   kSiSwap,               // swap an SI's active and standby (2N, N+M: the SUs swap roles)
   kAdjust,               // move an SG's assignments to its preferred SUs (by rank)
+  kRestart,              // restart an SU's (or one component's) processes in place
 };
 
 std::string_view to_string(AdminOp op);
@@ -27,7 +28,8 @@ std::optional<AdminOp> parse_admin_op(std::string_view text);
 // lock, unlock, shutdown, lock-instantiation and unlock-instantiation apply to su, node, sg,
 // app and cluster (an SU feels the most restrictive admin state of all the levels above it);
 // lock, unlock and shutdown also to si (a locked SI is assigned nowhere; shutdown lets its
-// active finish its work first); repair to su and node; si-swap to si; adjust to sg.
+// active finish its work first); repair to su and node; si-swap to si; adjust to sg; restart
+// to su and comp (a component, "app/su-1/server": only the kind restart applies to).
 // The director answers every request with exactly one AdminResult of the same id: at once
 // when it refuses, else when the operation has completed or its time limit has run out.
 struct AdminRequest {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -55,6 +56,15 @@ struct TerminateSu {
   SuId su;
 };
 
+// The restart admin operation: the SU's components (or only `comp`) are terminated gracefully
+// and instantiated again in place; the SU keeps its assignments, given back to the
+// components as they register. The node director reports the SU once the restart is over
+// (an SuStateReport even when nothing changed), so the director can answer the operation.
+struct RestartSu {
+  SuId su;
+  std::optional<CompId> comp;
+};
+
 struct AssignHa {
   SuId su;
   SiId si;
@@ -67,6 +77,7 @@ struct RemoveHa {
   SiId si;
 };
 
-using NodeCommand = std::variant<InstantiateSu, TerminateSu, RepairSu, AssignHa, RemoveHa>;
+using NodeCommand =
+    std::variant<InstantiateSu, TerminateSu, RepairSu, RestartSu, AssignHa, RemoveHa>;
 
 }  // namespace amf::director

@@ -116,6 +116,54 @@ void NodeDirector::on(const director::RepairSu& e, TimePoint now) {
   complete_repair(su, now);
 }
 
+// The restart admin operation: graceful termination, then instantiation in place; the SU
+// keeps its assignments (the components get their CSIs back as they register). Not counted
+// towards escalation: nothing failed.
+void NodeDirector::on(const director::RestartSu& e, TimePoint now) {
+  auto it = sus_.find(e.su);
+  if (it == sus_.end()) {
+    notify(now, "protocol-error", e.su.str(), "", "", "", "restart of an SU this node does not host");
+    return;
+  }
+  SuState& su = it->second;
+  su.force_report = true;  // whatever happens, the director hears of the SU
+  if (su.oper != OperState::kEnabled || su_presence(su) != PresenceState::kInstantiated ||
+      shutting_down_) {
+    return;
+  }
+  const std::string cause = e.comp ? "admin restart of " + e.comp->str() : "admin restart";
+  for (const auto& comp_config : su.config->components) {
+    if (e.comp && comp_config.id != *e.comp) continue;
+    CompState& comp = comps_.at(comp_config.id);
+    if (comp.presence == PresenceState::kTerminationFailed) continue;
+    disconnect(comp);
+    comp.attempts = 0;
+    if (!comp.running) {
+      set_presence(comp, PresenceState::kRestarting, cause, now);
+      instantiate(comp, now);
+      continue;
+    }
+    set_presence(comp, PresenceState::kTerminating, cause, now);
+    comp.after_exit = AfterExit::kRestart;
+    comp.deadline = now + comp.config->timeouts.terminate;
+    send_signal(comp, Signal::kTerminate);
+  }
+  su.admin_restart = true;
+  su.force_report = false;
+}
+
+bool NodeDirector::restart_done(const SuState& su) const {
+  if (!su.awaiting.empty()) return false;
+  for (const auto& comp_config : su.config->components) {
+    const CompState& comp = comps_.at(comp_config.id);
+    if (comp.presence != PresenceState::kInstantiated || !comp.peer) return false;
+    for (const auto& [inv, cb] : comp.callbacks) {
+      if (cb.kind != CallbackKind::kHealthcheck) return false;
+    }
+  }
+  return true;
+}
+
 void NodeDirector::complete_repair(SuState& su, TimePoint now) {
   su.repair_pending = false;
   su.auto_repairable = true;
@@ -589,9 +637,17 @@ void NodeDirector::report_sus(TimePoint now) {
     // While a component is still being terminated the SU is in transition; it is reported
     // once every process is gone (the contract in director/messages.h).
     if (presence == PresenceState::kTerminating) continue;
-    if (presence != su.reported_presence || su.oper != su.reported_oper) {
-      notify(now, "presence", id.str(), "", std::string(model::to_string(su.reported_presence)),
-             std::string(model::to_string(presence)), su.cause);
+    if (su.admin_restart && (su.oper != OperState::kEnabled || restart_done(su))) {
+      su.admin_restart = false;  // over, or failed: either way the director is told
+      su.force_report = true;
+      if (su.oper == OperState::kEnabled) su.cause = "admin restart done";
+    }
+    if (presence != su.reported_presence || su.oper != su.reported_oper || su.force_report) {
+      su.force_report = false;
+      if (presence != su.reported_presence) {
+        notify(now, "presence", id.str(), "", std::string(model::to_string(su.reported_presence)),
+               std::string(model::to_string(presence)), su.cause);
+      }
       su.reported_presence = presence;
       su.reported_oper = su.oper;
       // While a repair waits for the SU's processes to end, the director must not repair it.

@@ -61,7 +61,8 @@ struct ComponentHealthcheckConfirm {
 struct Shutdown {};
 
 using Event = std::variant<director::InstantiateSu, director::TerminateSu, director::RepairSu,
-                           director::AssignHa, director::RemoveHa, ProcessStarted,
+                           director::RestartSu, director::AssignHa, director::RemoveHa,
+                           ProcessStarted,
                            ProcessStartFailed, ProcessExited, ComponentRegister, ComponentResponse,
                            ComponentErrorReport, ComponentHealthcheckConfirm, Shutdown>;
 
@@ -201,6 +202,8 @@ class NodeDirector {
     std::string cause;            // why the SU last changed, for the next report
     bool auto_repairable = true;  // false once a node failover disabled it
     bool repair_pending = false;  // a repair waits for the SU's processes to end
+    bool admin_restart = false;   // a restart admin operation is in progress
+    bool force_report = false;    // report the SU even if nothing changed (restart done)
     Window comp_restarts;
     Window su_restarts;
     const model::SgConfig* sg = nullptr;
@@ -209,6 +212,7 @@ class NodeDirector {
   void on(const director::InstantiateSu& e, TimePoint now);
   void on(const director::TerminateSu& e, TimePoint now);
   void on(const director::RepairSu& e, TimePoint now);
+  void on(const director::RestartSu& e, TimePoint now);
   void on(const director::AssignHa& e, TimePoint now);
   void on(const director::RemoveHa& e, TimePoint now);
   void on(const ProcessStarted& e, TimePoint now);
@@ -236,6 +240,9 @@ class NodeDirector {
   void fail_over_su(SuState& su, const std::string& cause, TimePoint now);
   void fail_over_node(const std::string& cause, TimePoint now);
   void complete_repair(SuState& su, TimePoint now);
+  // The restart admin operation is over once every component of the SU is instantiated,
+  // registered and has answered for its CSIs again.
+  bool restart_done(const SuState& su) const;
   void kill(CompState& comp, TimePoint now);
   // Signals the component's process, or once its start is reported (the launcher knows no
   // process to signal before).

@@ -347,6 +347,24 @@ TEST_F(AmfdTest, AdminOperationsThroughAmfctl) {
   EXPECT_EQ(amfctl({"unlock", "si", "counter/si-1"}).exit_code, 0);
   auto [a4, s4] = settled_pair();
   EXPECT_FALSE(a4.empty());
+
+  // Restart: the standby SU's process is replaced, and it is the standby again.
+  s = status();
+  ASSERT_TRUE(s);
+  const int old_pid = pid_of(*s, s4);
+  Output restart = amfctl({"restart", "su", s4});
+  EXPECT_EQ(restart.exit_code, 0) << restart.err;
+  auto [a5, s5] = settled_pair();
+  EXPECT_EQ(a5, a4);
+  EXPECT_EQ(s5, s4);
+  s = status();
+  ASSERT_TRUE(s);
+  EXPECT_NE(pid_of(*s, s4), old_pid);
+  EXPECT_GT(pid_of(*s, s4), 0);
+  Output bad = amfctl({"restart", "comp", "counter/su-1/nope"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.err,
+            "amfctl: restart comp counter/su-1/nope: no component named 'counter/su-1/nope'\n");
 }
 
 // Sends one line to the demo counter on 127.0.0.1:port; the reply, or "" if none.

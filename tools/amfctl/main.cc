@@ -125,13 +125,14 @@ int main(int argc, char** argv) {
       {"shutdown", "like lock, but actives finish their work first (quiescing)"},
       {"repair", "clear disabled SUs (of an su or a node) and instantiate them again"},
       {"adjust", "move a service group's assignments to its preferred SUs (sg only)"},
+      {"restart", "restart an SU's or a component's processes in place (su, comp)"},
   };
   for (const auto& [name, help] : op_help) {
     auto op = std::make_unique<OpCommand>();
     op->command = app.add_subcommand(name, help);
-    op->command->add_option("kind", op->kind, "su, node, sg, app, cluster or si")
+    op->command->add_option("kind", op->kind, "su, node, sg, app, cluster, si or comp")
         ->required()
-        ->check(CLI::IsMember({"su", "node", "sg", "app", "cluster", "si"}));
+        ->check(CLI::IsMember({"su", "node", "sg", "app", "cluster", "si", "comp"}));
     op->command->add_option("entity", op->entity,
                             "e.g. counter/su-1, node-1, counter, counter/si-1 (none for the "
                             "cluster)");

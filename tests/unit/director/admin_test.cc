@@ -345,6 +345,40 @@ TEST(SiAdminTest, RefusalsSayWhatAndWhy) {
   EXPECT_EQ(table(c).size(), 2u);  // nothing changed
 }
 
+TEST_F(AdminTest, RestartOfAnSuStartsItsProcessesAgainAndKeepsItsAssignments) {
+  const int before = c_.starts(comp(1));
+  const std::size_t mark = c_.csi_sets().size();
+  auto r = c_.admin(AdminOp::kRestart, "su", "app/su-1");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->ok) << r->message;
+  EXPECT_EQ(c_.starts(comp(1)), before + 1);
+  EXPECT_TRUE(c_.alive(comp(1)));
+  // The new process got its CSI back as active; nothing moved.
+  EXPECT_EQ(given(c_, 1, mark), (std::vector<HaState>{HaState::kActive}));
+  EXPECT_TRUE(given(c_, 2, mark).empty());
+  EXPECT_EQ(table(c_), (models::AssignmentTable{{si(1), su(1), HaState::kActive},
+                                                {si(1), su(2), HaState::kStandby}}));
+  EXPECT_EQ(view(c_, 1).oper, model::OperState::kEnabled);
+}
+
+TEST_F(AdminTest, RestartOfAComponentAndItsRefusals) {
+  auto r = c_.admin(AdminOp::kRestart, "comp", "app/su-2/server");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->ok) << r->message;
+  r = c_.admin(AdminOp::kLock, "comp", "app/su-2/server");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->message, "lock comp app/su-2/server: lock does not apply to a component (restart does)");
+  r = c_.admin(AdminOp::kRestart, "node", "node-1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->message,
+            "restart node node-1: restart applies to a service unit (su) or a component (comp)");
+  c_.admin(AdminOp::kLock, "su", "app/su-2");
+  c_.admin(AdminOp::kLockInstantiation, "su", "app/su-2");
+  r = c_.admin(AdminOp::kRestart, "su", "app/su-2");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->message, "restart su app/su-2: it is not instantiated");
+}
+
 TEST(AdminTimeoutTest, AnOperationThatCannotCompleteIsAnsweredAtItsTimeLimit) {
   // A component allowed to take two minutes over a callback, and silent: the quiesce of the
   // lock stays outstanding past the operation's 60 s limit.
