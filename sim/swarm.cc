@@ -38,6 +38,7 @@ model::Recovery draw_recovery(Draw& d) {
   if (r < 70) return model::Recovery::kComponentFailover;
   if (r < 82) return model::Recovery::kSuRestart;
   if (r < 97) return model::Recovery::kSuFailover;
+  if (r < 98) return model::Recovery::kNodeSwitchover;
   return model::Recovery::kNodeFailover;
 }
 

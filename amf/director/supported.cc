@@ -10,16 +10,6 @@ std::vector<std::string> unsupported_features(const model::ClusterConfig& config
     if (auto policy = models::make_policy(sg->redundancy); !policy) {
       out.push_back("service group " + sg->id.str() + ": " + policy.error().message());
     }
-    for (const auto& su : sg->sus) {
-      for (const auto& comp : su.components) {
-        if (comp.recovery == model::Recovery::kNodeSwitchover) {
-          out.push_back("component " + comp.id.str() +
-                        ": recovery 'node-switchover' is not implemented yet (implemented: "
-                        "component-restart, component-failover, su-restart, su-failover, "
-                        "node-failover, node-failfast)");
-        }
-      }
-    }
   }
   return out;
 }

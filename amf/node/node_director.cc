@@ -166,6 +166,7 @@ bool NodeDirector::restart_done(const SuState& su) const {
 
 void NodeDirector::complete_repair(SuState& su, TimePoint now) {
   su.repair_pending = false;
+  su.switching_over = false;
   su.auto_repairable = true;
   set_oper(su, OperState::kEnabled, "repair", now);
   on(director::InstantiateSu{su.config->id}, now);
@@ -181,8 +182,12 @@ void NodeDirector::on(const director::AssignHa& e, TimePoint now) {
     return;
   }
   SuState& su = su_it->second;
-  // A disabled SU's fault report is on its way; a node shutting down takes no new work.
-  if (su.oper != OperState::kEnabled || shutting_down_) return;
+  // A disabled SU's fault report is on its way; a node shutting down takes no new work. An SU
+  // being switched over (node switchover) still takes the quiesce of its actives.
+  const bool releasing = e.ha == HaState::kQuiesced || e.ha == HaState::kQuiescing;
+  if ((su.oper != OperState::kEnabled && !(su.switching_over && releasing)) || shutting_down_) {
+    return;
+  }
   for (const auto& csi : si->csis) {
     for (const auto& comp_config : su.config->components) {
       const auto& types = comp_config.cs_types;
@@ -656,6 +661,7 @@ void NodeDirector::report_sus(TimePoint now) {
     }
     // The director has been told that nothing of the SU runs: the repair can go on.
     if (su.repair_pending) complete_repair(su, now);
+    finish_switchover(su, now);
   }
 }
 

@@ -203,6 +203,9 @@ class NodeDirector {
     bool auto_repairable = true;  // false once a node failover disabled it
     bool repair_pending = false;  // a repair waits for the SU's processes to end
     bool admin_restart = false;   // a restart admin operation is in progress
+    // Disabled by a node switchover, still running: its assignments are being switched over,
+    // then it is terminated.
+    bool switching_over = false;
     bool force_report = false;    // report the SU even if nothing changed (restart done)
     Window comp_restarts;
     Window su_restarts;
@@ -239,6 +242,8 @@ class NodeDirector {
   void restart_su(SuState& su, const CompState& faulty, const std::string& cause, TimePoint now);
   void fail_over_su(SuState& su, const std::string& cause, TimePoint now);
   void fail_over_node(const std::string& cause, TimePoint now);
+  void switch_over_node(SuState& faulty, const std::string& cause, TimePoint now);
+  void finish_switchover(SuState& su, TimePoint now);
   void complete_repair(SuState& su, TimePoint now);
   // The restart admin operation is over once every component of the SU is instantiated,
   // registered and has answered for its CSIs again.

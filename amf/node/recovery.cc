@@ -14,6 +14,18 @@ void NodeDirector::component_failed(CompState& comp, const std::string& cause, T
   if (shutting_down_) return;
   notify(now, "error", comp.config->id.str(), "", "", "", cause);
   SuState& su = sus_.at(comp.su);
+  if (comp.presence == PresenceState::kTerminating && comp.after_exit == AfterExit::kNothing) {
+    // Being stopped for good (lock-instantiation, a spare given back, a switched-over SU): a
+    // failure now ends in its cleanup, never in a recovery that would start it again.
+    disconnect(comp);
+    if (comp.running && !comp.killed) kill(comp, now);
+    return;
+  }
+  if (su.switching_over) {
+    // It cannot hand its work over gracefully any more: it is failed over like the rest.
+    su.switching_over = false;
+    return fail_over_su(su, "node switchover: " + comp.config->id.str() + ": " + cause, now);
+  }
   if (su.oper == OperState::kDisabled) {
     // The SU is already out of service (failed over, or a cleanup failed): nothing in it is
     // restarted until it is repaired; the failed component is only cleaned up.
@@ -43,7 +55,8 @@ void NodeDirector::component_failed(CompState& comp, const std::string& cause, T
     case model::Recovery::kComponentFailover:
     case model::Recovery::kSuFailover:
       return fail_over_su(su, comp.config->id.str() + ": " + cause, now);
-    case model::Recovery::kNodeSwitchover:  // refused at start-up (daemon/supported.cc)
+    case model::Recovery::kNodeSwitchover:
+      return switch_over_node(su, comp.config->id.str() + ": " + cause, now);
     case model::Recovery::kNodeFailover:
     case model::Recovery::kNodeFailfast:
       return fail_over_node(comp.config->id.str() + ": " + cause, now);
@@ -125,6 +138,41 @@ void NodeDirector::fail_over_node(const std::string& cause, TimePoint now) {
     if (su.oper == OperState::kDisabled) continue;
     su.auto_repairable = false;
     fail_over_su(su, "node failover: " + cause, now);
+  }
+}
+
+// Node switchover (spec 3.11.1.3): the faulty component's SU is failed over; every other SU
+// of the node is disabled but keeps running, so that the director switches its actives over
+// gracefully (quiesce, promote elsewhere, remove) instead of losing them; once an SU holds
+// nothing any more its components are terminated. All stay disabled until the node is
+// repaired.
+void NodeDirector::switch_over_node(SuState& faulty, const std::string& cause, TimePoint now) {
+  notify(now, "recovery", self_.str(), "", "", "node-switchover", cause);
+  for (auto& [id, su] : sus_) {
+    if (su.oper == OperState::kDisabled) continue;
+    su.auto_repairable = false;
+    if (&su == &faulty) {
+      fail_over_su(su, "node switchover: " + cause, now);
+      continue;
+    }
+    su.switching_over = true;
+    set_oper(su, OperState::kDisabled, "node switchover: " + cause, now);
+  }
+}
+
+// A switched-over SU that holds nothing and waits for nothing is terminated.
+void NodeDirector::finish_switchover(SuState& su, TimePoint now) {
+  if (!su.switching_over || !su.awaiting.empty()) return;
+  for (const auto& comp_config : su.config->components) {
+    const CompState& comp = comps_.at(comp_config.id);
+    if (!comp.csis.empty() || !comp.callbacks.empty()) return;
+  }
+  su.switching_over = false;
+  for (const auto& comp_config : su.config->components) {
+    CompState& comp = comps_.at(comp_config.id);
+    if (comp.running && comp.presence != PresenceState::kTerminating) {
+      terminate(comp, "node switchover done", now);
+    }
   }
 }
 

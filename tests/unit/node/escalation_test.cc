@@ -106,5 +106,36 @@ TEST(EscalationTest, TooManySuFailoversFailTheNodeOverAndNothingIsAutoRepaired) 
   EXPECT_EQ(c.director().assignments(SgId("app")).at(0).su, su(1));
 }
 
+TEST(NodeSwitchoverTest, HealthySusOfTheNodeAreSwitchedOverGracefullyThenTerminated) {
+  // 2N: su-1 (active) and su-2 (standby) on node-1, su-3 a third SU on node-2.
+  auto config = std::const_pointer_cast<model::ClusterConfig>(test::make_cluster(
+      {.sus = 3, .recovery = Recovery::kNodeSwitchover, .nodes = {"node-1", "node-1", "node-2"}}));
+  test::LocalCluster c(config);
+  c.start();
+  ASSERT_EQ(c.director().assignments(SgId("app")).size(), 2u);
+  const std::size_t mark = c.csi_sets().size();
+  c.kill(comp(2));  // the standby's component fails: node-1 is switched over
+  // su-1 was quiesced (not killed: nothing is lost), and only then su-3 on node-2 made active.
+  std::vector<std::pair<CompId, model::HaState>> sets;
+  for (std::size_t k = mark; k < c.csi_sets().size(); ++k) {
+    sets.emplace_back(c.csi_sets()[k].comp, c.csi_sets()[k].ha);
+  }
+  ASSERT_GE(sets.size(), 2u);
+  EXPECT_EQ(sets[0], std::pair(comp(1), model::HaState::kQuiesced));
+  EXPECT_EQ(sets[1], std::pair(comp(3), model::HaState::kActive));
+  c.advance(10s);
+  const auto table = c.director().assignments(SgId("app"));
+  ASSERT_EQ(table.size(), 1u);
+  EXPECT_EQ(table[0].su, su(3));
+  EXPECT_FALSE(c.alive(comp(1)));  // terminated once it held nothing
+  EXPECT_FALSE(c.alive(comp(2)));
+  for (const auto& v : c.director().service_units()) {
+    if (v.node == NodeId("node-1")) {
+      EXPECT_EQ(v.oper, OperState::kDisabled) << v.id.str();  // until the node is repaired
+      EXPECT_EQ(v.presence, PresenceState::kUninstantiated) << v.id.str();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace amf::node

@@ -413,5 +413,49 @@ TEST_F(NodeDirectorTest, SpawnFailureThatEndsTheInstantiationLeavesNoDeadline) {
   EXPECT_FALSE(nd_->next_deadline()) << "nothing is left to time out";
 }
 
+// Found by the swarm: a component that failed while the director had it terminated (a spare
+// given back, lock-instantiation) was restarted by its recovery, so the SU never went down.
+TEST_F(NodeDirectorTest, FailureDuringAnOrderedTerminationEndsInCleanupNotARestart) {
+  make({.recovery = model::Recovery::kSuRestart});
+  instantiated_su1();
+  auto effects = handle(director::TerminateSu{su(1)});
+  ASSERT_EQ(only<SignalProcess>(effects).size(), 1u);
+  effects = handle(ComponentErrorReport{1, "", "broken while stopping"});
+  auto signals = only<SignalProcess>(effects);
+  ASSERT_EQ(signals.size(), 1u);
+  EXPECT_EQ(signals[0].signal, Signal::kKill);
+  effects = handle(ProcessExited{comp(1), "killed by signal 9"});
+  EXPECT_TRUE(only<StartProcess>(effects).empty());
+  EXPECT_EQ(presence(comp(1)), PresenceState::kUninstantiated);
+  auto r = reports(effects);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].presence, PresenceState::kUninstantiated);
+}
+
+TEST_F(NodeDirectorTest, RestartSuTerminatesGracefullyAndReportsWhenDone) {
+  make();
+  instantiated_su1();
+  handle(director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment});
+  handle(ComponentResponse{1, 1, true});
+  auto effects = handle(director::RestartSu{su(1), std::nullopt});
+  auto signals = only<SignalProcess>(effects);
+  ASSERT_EQ(signals.size(), 1u);
+  EXPECT_EQ(signals[0].signal, Signal::kTerminate);
+  EXPECT_TRUE(reports(effects).empty());
+  effects = handle(ProcessExited{comp(1), "exited with code 0"});
+  ASSERT_EQ(only<StartProcess>(effects).size(), 1u);
+  handle(ProcessStarted{comp(1)});
+  effects = handle(ComponentRegister{2, comp(1).str()});
+  auto sets = only<SendCsiSet>(effects);
+  ASSERT_EQ(sets.size(), 1u);  // its CSI given back
+  EXPECT_EQ(sets[0].ha, HaState::kActive);
+  EXPECT_TRUE(reports(effects).empty());  // not done before it answered
+  effects = handle(ComponentResponse{2, sets[0].invocation, true});
+  auto r = reports(effects);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].presence, PresenceState::kInstantiated);
+  EXPECT_EQ(r[0].cause, "admin restart done");
+}
+
 }  // namespace
 }  // namespace amf::node
