@@ -54,7 +54,24 @@ Daemon::Daemon(const Options& options, std::shared_ptr<const model::ClusterConfi
       log_(std::move(log)),
       launcher_(io_, [this](pid_t pid, containers::ExitStatus s) { on_process_exit(pid, s); }),
       director_(std::move(director)),
-      node_(config, self) {}
+      node_(config, self) {
+  for (const model::SgConfig* sg : config_->service_groups()) {
+    for (const auto& su : sg->sus) {
+      for (const auto& comp : su.components) comp_config_[comp.id] = &comp;
+    }
+  }
+}
+
+// amfd is the child subreaper of its containers' inits (main.cc); orphans of other components
+// come to it too and are reaped here, never a child a launcher watches.
+void Daemon::reap_strays() {
+  const auto reaped = containers::OciLauncher::reap_stray_children(
+      [this](pid_t pid) { return comp_by_pid_.count(pid) > 0; });
+  for (pid_t pid : reaped) log_->debug("reaped orphan process {}", pid);
+  sigchld_.async_wait([this](const boost::system::error_code& ec, int) {
+    if (!ec) reap_strays();
+  });
+}
 
 Daemon::~Daemon() {
   component_watch_.reset();
@@ -98,6 +115,27 @@ Result<void> Daemon::bind() {
   }
   // The admin socket is guarded by file permissions: owner and group only.
   ::chmod(admin_path.c_str(), 0660);
+  const bool containers = std::any_of(comp_config_.begin(), comp_config_.end(), [](const auto& c) {
+    return c.second->runtime == model::Runtime::kOci;
+  });
+  if (containers) {
+    containers::OciLauncher::Options oci;
+    oci.state_dir = fs::absolute(options_.runtime_dir).string() + "/containers";
+    oci.on_warning = [this](const std::string& w) { log_->warn("containers: {}", w); };
+    oci_ = std::make_unique<containers::OciLauncher>(
+        io_, oci, [this](const std::string&, pid_t pid, containers::ExitStatus s) {
+          on_process_exit(pid, s);
+        });
+    // We hold the lock: containers left under our runtime directory are a crashed amfd's.
+    auto orphans = oci_->cleanup_orphans();
+    if (!orphans) return fail("cannot clean up containers of an earlier amfd: " +
+                              orphans.error().message());
+    for (const auto& id : orphans->containers) log_->warn("removed orphan container {}", id);
+    for (const auto& b : orphans->bundles) log_->warn("removed orphan container bundle {}", b);
+    log_->info("containers: runc state in {}; {}", oci.state_dir, oci_->cgroups().describe());
+    sigchld_.add(SIGCHLD);
+    reap_strays();
+  }
   component_watch_ = std::make_unique<ZmqWatch>(
       io_, component_socket_, [this](auto& frames) { on_component_frames(frames); });
   admin_watch_ = std::make_unique<ZmqWatch>(io_, admin_socket_,
@@ -189,9 +227,7 @@ void Daemon::carry_out(const node::Effect& effect) {
     Daemon& d;
     void operator()(const node::StartProcess& e) { d.start_process(e); }
     void operator()(const node::SignalProcess& e) {
-      auto it = d.pid_by_comp_.find(e.comp);
-      if (it == d.pid_by_comp_.end()) return;
-      d.launcher_.signal(it->second, e.signal == node::Signal::kKill ? SIGKILL : SIGTERM);
+      d.signal_component(e.comp, e.signal == node::Signal::kKill ? SIGKILL : SIGTERM);
     }
     void operator()(const node::SendRegisterReply& e) {
       d.send_to_component(e.peer, wire::RegisterReply{e.ok, e.message});
@@ -240,7 +276,22 @@ void Daemon::record(const model::Notification& n) {
 
 // ---- processes ----
 
+void Daemon::signal_component(const CompId& comp, int signal) {
+  auto it = pid_by_comp_.find(comp);
+  if (it == pid_by_comp_.end()) return;
+  auto config = comp_config_.find(comp);
+  if (oci_ && config != comp_config_.end() && config->second->runtime == model::Runtime::kOci) {
+    oci_->signal(it->second, signal);
+  } else {
+    launcher_.signal(it->second, signal);
+  }
+}
+
 void Daemon::start_process(const node::StartProcess& e) {
+  if (auto config = comp_config_.find(e.comp);
+      config != comp_config_.end() && config->second->runtime == model::Runtime::kOci) {
+    return start_container(e, *config->second);
+  }
   containers::ProcessSpec spec;
   spec.command = e.command;
   spec.args = e.args;
@@ -257,6 +308,72 @@ void Daemon::start_process(const node::StartProcess& e) {
   }
   pid_by_comp_[e.comp] = *pid;
   comp_by_pid_[*pid] = e.comp;
+  queue_.push_back(node::ProcessStarted{e.comp});
+}
+
+// A component of runtime oci: the same command, environment and log, inside a container.
+// The container sees the host's /usr and /etc (or its own rootfs), the component socket, the
+// directory the program lives in when that is outside /usr (a build tree, say), and
+// RUNTIME_DIR/work as its working directory, shared by the node's containers.
+void Daemon::start_container(const node::StartProcess& e, const model::ComponentConfig& comp) {
+  auto failed = [&](const std::string& why) {
+    log_->warn("component {}: {}", e.comp.str(), why);
+    queue_.push_back(node::ProcessStartFailed{e.comp, why});
+  };
+  containers::OciSpec spec;
+  spec.name = e.comp.str();
+  spec.command = e.command;
+  spec.args = e.args;
+  spec.env = e.env;
+  if (const char* path = std::getenv("PATH")) spec.env.emplace("PATH", path);
+  spec.env["AMF_COMPONENT_SOCKET"] = component_endpoint_;
+  spec.log_path = options_.log_dir + "/" + log_name(e.comp);
+  spec.rootfs = comp.container.rootfs;
+  spec.network = comp.container.own_network ? containers::OciSpec::Network::kNone
+                                            : containers::OciSpec::Network::kHost;
+  if (comp.container.memory_limit_mb) {
+    spec.memory_limit_bytes = static_cast<std::uint64_t>(*comp.container.memory_limit_mb) << 20;
+  }
+  if (comp.container.pids_limit) {
+    spec.pids_limit = static_cast<std::uint64_t>(*comp.container.pids_limit);
+  }
+  const std::string socket = component_endpoint_.substr(6);  // ipc://
+  spec.binds.push_back({socket, socket, containers::BindMount::Access::kReadWrite});
+  const std::string work = fs::absolute(options_.runtime_dir).string() + "/work";
+  std::error_code ec;
+  fs::create_directories(work, ec);
+  if (ec) return failed("cannot create " + work + ": " + ec.message());
+  spec.binds.push_back({work, work, containers::BindMount::Access::kReadWrite});
+  spec.working_dir = work;
+  // With the host's root, a program outside /usr (found on amfd's PATH) is mounted in.
+  if (spec.rootfs == containers::OciSpec::kHostRootfs) {
+    std::string program = e.command;
+    if (program.find('/') == std::string::npos) {
+      if (const char* path = std::getenv("PATH")) {
+        std::string_view dirs(path);
+        while (!dirs.empty()) {
+          const std::string dir(dirs.substr(0, dirs.find(':')));
+          dirs = dirs.find(':') == std::string_view::npos ? "" : dirs.substr(dirs.find(':') + 1);
+          if (!dir.empty() && ::access((dir + "/" + program).c_str(), X_OK) == 0) {
+            program = dir + "/" + program;
+            break;
+          }
+        }
+      }
+    }
+    const std::string dir = fs::path(program).parent_path().string();
+    if (program.find('/') != std::string::npos && !dir.starts_with("/usr/") && dir != "/usr" &&
+        fs::is_directory(dir)) {
+      spec.binds.push_back({dir, dir, containers::BindMount::Access::kReadOnly});
+      spec.command = program;
+    }
+  }
+  auto started = oci_->start(spec);
+  if (!started) return failed(started.error().message());
+  for (const auto& w : started->warnings) log_->warn("component {}: {}", e.comp.str(), w);
+  log_->info("component {}: container {} (init pid {})", e.comp.str(), started->id, started->pid);
+  pid_by_comp_[e.comp] = started->pid;
+  comp_by_pid_[started->pid] = e.comp;
   queue_.push_back(node::ProcessStarted{e.comp});
 }
 

@@ -18,6 +18,7 @@
 #include "amf/daemon/zmq_watch.h"
 #include "amf/director/director.h"
 #include "amf/node/node_director.h"
+#include "containers/oci_launcher.h"
 #include "containers/process_launcher.h"
 
 namespace amf::daemon {
@@ -68,6 +69,9 @@ class Daemon {
   void send_admin_reply(const std::string& routing_id, const wire::AdminReply& reply);
   void on_process_exit(pid_t pid, containers::ExitStatus status);
   void start_process(const node::StartProcess& e);
+  void start_container(const node::StartProcess& e, const model::ComponentConfig& comp);
+  void signal_component(const CompId& comp, int signal);
+  void reap_strays();
   void send_to_component(node::PeerId peer, const wire::ComponentMessage& message);
   wire::ClusterStatus status() const;
 
@@ -85,6 +89,11 @@ class Daemon {
   std::unique_ptr<ZmqWatch> component_watch_;
   std::unique_ptr<ZmqWatch> admin_watch_;
   containers::ProcessLauncher launcher_;
+  // Only when a component has runtime oci: then amfd is a child subreaper (main.cc) and reaps
+  // the orphans that come to it on SIGCHLD.
+  std::unique_ptr<containers::OciLauncher> oci_;
+  boost::asio::signal_set sigchld_{io_};
+  std::map<CompId, const model::ComponentConfig*> comp_config_;
 
   director::Director director_;
   node::NodeDirector node_;

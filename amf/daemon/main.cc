@@ -90,6 +90,19 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (options.log_dir.empty()) options.log_dir = options.runtime_dir + "/log";
+  // Container inits are reparented to amfd when runc detaches: amfd must be their subreaper
+  // before the first one starts.
+  for (const amf::model::SgConfig* sg : config->service_groups()) {
+    for (const auto& su : sg->sus) {
+      for (const auto& comp : su.components) {
+        if (comp.runtime != amf::model::Runtime::kOci) continue;
+        if (auto ok = amf::containers::OciLauncher::become_child_subreaper(); !ok) {
+          std::cerr << "amfd: " << ok.error().message() << "\n";
+          return 1;
+        }
+      }
+    }
+  }
   options.config_path = config_path;
 
   auto log = make_logger(log_level);

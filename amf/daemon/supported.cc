@@ -12,17 +12,6 @@ std::vector<std::string> unsupported_features(const model::ClusterConfig& config
                   "membership layer, not built yet)");
   }
   for (auto& problem : director::unsupported_features(config)) out.push_back(std::move(problem));
-  for (const model::SgConfig* sg : config.service_groups()) {
-    for (const auto& su : sg->sus) {
-      for (const auto& comp : su.components) {
-        if (comp.runtime == model::Runtime::kOci) {
-          out.push_back("component " + comp.id.str() +
-                        ": runtime 'oci' is not wired into amfd yet (containers/ has the "
-                        "launcher)");
-        }
-      }
-    }
-  }
   return out;
 }
 

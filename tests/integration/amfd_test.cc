@@ -563,6 +563,72 @@ TEST_F(AmfdModelTest, SpareSuIsInstantiatedOnlyWhenNeeded) {
   EXPECT_GT(pid_of(*after, "counter/su-3"), 0);
 }
 
+// ---- components in OCI containers (real runc) ----
+
+std::string container_yaml(int port) {
+  std::string yaml = cluster_yaml(port);
+  const std::string cs = "              cs_types: [counter]\n";
+  yaml.replace(yaml.find(cs), cs.size(),
+               cs + "              runtime: oci\n"
+                    "              container: {memory_limit_mb: 256, pids_limit: 64}\n");
+  return yaml;
+}
+
+// What runc and the bundle directory still hold under amfd's runtime directory.
+std::string containers_left(const std::string& runtime_dir) {
+  Output list = run({"runc", "--root", runtime_dir + "/containers/runc", "list", "-q"});
+  std::string out = list.out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(runtime_dir + "/containers/bundles", ec)) {
+    out += "bundle " + e.path().filename().string() + "\n";
+  }
+  return out;
+}
+
+TEST_F(AmfdTest, TwoNPairOfContainersFailsOverAndLeavesNothingBehind) {
+  const int port = free_port();
+  start(container_yaml(port));
+  auto [active, standby] = settled_pair();
+  ASSERT_FALSE(active.empty()) << "no active+standby pair of containers";
+  ASSERT_EQ(ask(port, "INC"), "1\n");
+  auto before = status();
+  ASSERT_TRUE(before);
+  const int victim = pid_of(*before, active);  // the container's init: the counter itself
+  ASSERT_GT(victim, 0);
+  // It runs in its own pid namespace: pid 1 in there.
+  const std::string nspid = slurp("/proc/" + std::to_string(victim) + "/status");
+  EXPECT_NE(nspid.find("NSpid:\t" + std::to_string(victim) + "\t1"), std::string::npos) << nspid;
+  ASSERT_EQ(::kill(victim, SIGKILL), 0);
+  EXPECT_TRUE(eventually([&] {
+    auto s = status();
+    return s && holder(*s, "active") == standby && holder(*s, "standby") == active;
+  }));
+  EXPECT_EQ(ask(port, "INC"), "2\n");  // served by the other container, state kept
+  EXPECT_EQ(stop(), 0);
+  EXPECT_EQ(containers_left(runtime()), "");
+}
+
+TEST_F(AmfdTest, OrphanContainersOfAKilledAmfdAreRemovedAtTheNextStart) {
+  const int port = free_port();
+  start(container_yaml(port));
+  auto [active, standby] = settled_pair();
+  ASSERT_FALSE(active.empty());
+  auto before = status();
+  ASSERT_TRUE(before);
+  const int orphan = pid_of(*before, active);
+  ::kill(amfd_, SIGKILL);
+  ::waitpid(amfd_, nullptr, 0);
+  amfd_ = -1;
+  EXPECT_NE(containers_left(runtime()), "");  // the containers outlived it
+  start(container_yaml(port));
+  auto [a2, s2] = settled_pair();
+  EXPECT_FALSE(a2.empty());
+  EXPECT_TRUE(eventually([&] { return ::kill(orphan, 0) != 0; }));  // the old one is gone
+  EXPECT_NE(slurp(dir_.path() + "/amfd.err").find("removed orphan container"), std::string::npos);
+  EXPECT_EQ(stop(), 0);
+  EXPECT_EQ(containers_left(runtime()), "");
+}
+
 // ---- bad input at the command line ----
 
 TEST(AmfdCommandLineTest, BrokenConfigIsRefusedWithEveryErrorAndItsPosition) {
