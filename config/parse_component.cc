@@ -135,12 +135,42 @@ void read_runtime(const MapReader& r, model::ComponentConfig& comp) {
   if (auto pids = c.integer("pids_limit", 1, 1'000'000)) comp.container.pids_limit = *pids;
 }
 
+void read_lifecycle(const MapReader& r, model::ComponentConfig& comp) {
+  if (auto when = r.string("instantiated_when")) {
+    if (*when == "notified") {
+      comp.instantiated_when = model::InstantiatedWhen::kNotified;
+    } else if (*when == "started") {
+      comp.instantiated_when = model::InstantiatedWhen::kStarted;
+    } else if (*when != "registered") {
+      r.diags().error(r.value_mark("instantiated_when"),
+                      "invalid instantiated_when '" + *when + "' in " + r.label() +
+                          "; valid values: registered, notified, started");
+    }
+  }
+  if (r.has("health_check") && !comp.sa_aware()) {
+    r.diags().error(r.key_mark("health_check"),
+                    "'health_check' in " + r.label() +
+                        " needs 'instantiated_when: registered' (only an SA-aware component "
+                        "answers health checks; use watchdog_ms with notified)");
+  }
+  if (auto ms = r.duration("watchdog_ms")) {
+    if (comp.instantiated_when != model::InstantiatedWhen::kNotified) {
+      r.diags().error(r.key_mark("watchdog_ms"),
+                      "'watchdog_ms' in " + r.label() + " needs 'instantiated_when: notified'");
+    } else {
+      comp.health_check = model::HealthCheckConfig{"watchdog", *ms, std::chrono::milliseconds(0),
+                                                   true};
+    }
+  }
+}
+
 // `names` holds the names of the components before this one in the same SU.
 model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnostics& diags) {
   MapReader r(node, node.mark, "component",
               {"name", "command", "args", "env", "cs_types", "recovery", "instantiate_retries",
                "instantiate_retries_with_delay", "instantiate_delay_ms", "disable_restart",
-               "timeouts", "health_check", "runtime", "container"},
+               "timeouts", "health_check", "runtime", "container", "instantiated_when",
+               "watchdog_ms"},
               {"name", "command", "cs_types"}, diags);
   model::ComponentConfig comp;
   if (!r.is_mapping()) return comp;
@@ -169,6 +199,7 @@ model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnos
   read_timeouts(r, comp.timeouts);
   read_health_check(r, comp);
   read_runtime(r, comp);
+  read_lifecycle(r, comp);
   return comp;
 }
 

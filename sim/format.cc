@@ -68,6 +68,11 @@ struct NodeEventText {
     return "ComponentErrorReport peer " + std::to_string(e.peer) + " (" + e.reason + ")" +
            (e.recommended_recovery.empty() ? "" : " recommends " + e.recommended_recovery);
   }
+  std::string operator()(const node::ComponentNotify& e) const {
+    return "ComponentNotify " + e.comp.str() + (e.ready ? " READY=1" : "") +
+           (e.watchdog ? " WATCHDOG=1" : "") + (e.watchdog_trigger ? " WATCHDOG=trigger" : "") +
+           (e.stopping ? " STOPPING=1" : "") + (e.status ? " STATUS=" + *e.status : "");
+  }
   std::string operator()(const node::ComponentHealthcheckConfirm& e) const {
     return "ComponentHealthcheckConfirm peer " + std::to_string(e.peer) + " " + e.key;
   }

@@ -136,6 +136,11 @@ Result<void> Daemon::bind() {
     sigchld_.add(SIGCHLD);
     reap_strays();
   }
+  notify_ = std::make_unique<NotifySockets>(
+      io_, fs::absolute(options_.runtime_dir).string() + "/notify",
+      [this](const CompId& comp, pid_t sender, const Result<NotifyMessage>& m) {
+        on_notify(comp, sender, m);
+      });
   component_watch_ = std::make_unique<ZmqWatch>(
       io_, component_socket_, [this](auto& frames) { on_component_frames(frames); });
   admin_watch_ = std::make_unique<ZmqWatch>(io_, admin_socket_,
@@ -296,6 +301,11 @@ void Daemon::start_process(const node::StartProcess& e) {
   spec.command = e.command;
   spec.args = e.args;
   spec.env = e.env;
+  if (auto ok = prepare_notify(e.comp, spec.env, nullptr); !ok) {
+    log_->warn("component {}: {}", e.comp.str(), ok.error().message());
+    queue_.push_back(node::ProcessStartFailed{e.comp, ok.error().message()});
+    return;
+  }
   if (const char* path = std::getenv("PATH")) spec.env.emplace("PATH", path);
   spec.env["AMF_COMPONENT_SOCKET"] = component_endpoint_;
   spec.working_dir = options_.runtime_dir;
@@ -327,6 +337,7 @@ void Daemon::start_container(const node::StartProcess& e, const model::Component
   spec.env = e.env;
   if (const char* path = std::getenv("PATH")) spec.env.emplace("PATH", path);
   spec.env["AMF_COMPONENT_SOCKET"] = component_endpoint_;
+  if (auto ok = prepare_notify(e.comp, spec.env, &spec.binds); !ok) return failed(ok.error().message());
   spec.log_path = options_.log_dir + "/" + log_name(e.comp);
   spec.rootfs = comp.container.rootfs;
   spec.network = comp.container.own_network ? containers::OciSpec::Network::kNone
@@ -375,6 +386,45 @@ void Daemon::start_container(const node::StartProcess& e, const model::Component
   pid_by_comp_[e.comp] = started->pid;
   comp_by_pid_[started->pid] = e.comp;
   queue_.push_back(node::ProcessStarted{e.comp});
+}
+
+Result<void> Daemon::prepare_notify(const CompId& comp, std::map<std::string, std::string>& env,
+                                    std::vector<containers::BindMount>* binds) {
+  const model::ComponentConfig* config = comp_config_.at(comp);
+  if (config->instantiated_when != model::InstantiatedWhen::kNotified) return {};
+  auto path = notify_->open(comp);
+  if (!path) return tl::unexpected(path.error());
+  env["NOTIFY_SOCKET"] = *path;
+  if (config->health_check) {
+    const auto usec = std::chrono::duration_cast<std::chrono::microseconds>(
+        config->health_check->period);
+    env["WATCHDOG_USEC"] = std::to_string(usec.count());
+  }
+  if (binds != nullptr) binds->push_back({*path, *path, containers::BindMount::Access::kReadWrite});
+  return {};
+}
+
+// A datagram on a component's NOTIFY_SOCKET. Only the component's process, or a process of
+// its group (a shell script's systemd-notify, say), may speak for it.
+void Daemon::on_notify(const CompId& comp, pid_t sender, const Result<NotifyMessage>& message) {
+  auto pid = pid_by_comp_.find(comp);
+  const bool own = pid != pid_by_comp_.end() && sender > 0 &&
+                   (sender == pid->second || ::getpgid(sender) == pid->second);
+  auto complain = [&](const std::string& why) {
+    log_->warn("component {}: {}", comp.str(), why);
+    record(model::Notification{Clock::now(), "protocol-error", comp.str(), "", "", "", why});
+  };
+  if (!own) {
+    return complain("sd_notify from pid " + std::to_string(sender) + ", which is not " +
+                    (pid == pid_by_comp_.end() ? std::string("a running process of it")
+                                               : "its process " + std::to_string(pid->second) +
+                                                     " or of its group") +
+                    ": ignored");
+  }
+  if (!message) return complain("malformed sd_notify message: " + message.error().message());
+  log_->debug("component {}: sd_notify {}", comp.str(), describe(*message));
+  post(node::ComponentNotify{comp, message->ready, message->watchdog, message->watchdog_trigger,
+                             message->stopping, message->status});
 }
 
 void Daemon::on_process_exit(pid_t pid, containers::ExitStatus status) {

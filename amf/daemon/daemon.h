@@ -15,6 +15,7 @@
 
 #include "amf/core/result.h"
 #include "amf/daemon/event_log.h"
+#include "amf/daemon/notify_socket.h"
 #include "amf/daemon/zmq_watch.h"
 #include "amf/director/director.h"
 #include "amf/node/node_director.h"
@@ -72,6 +73,11 @@ class Daemon {
   void start_container(const node::StartProcess& e, const model::ComponentConfig& comp);
   void signal_component(const CompId& comp, int signal);
   void reap_strays();
+  // NOTIFY_SOCKET (and WATCHDOG_USEC) for a component that is instantiated when notified;
+  // nothing for others. Fails when the socket cannot be made.
+  Result<void> prepare_notify(const CompId& comp, std::map<std::string, std::string>& env,
+                              std::vector<containers::BindMount>* binds);
+  void on_notify(const CompId& comp, pid_t sender, const Result<NotifyMessage>& message);
   void send_to_component(node::PeerId peer, const wire::ComponentMessage& message);
   wire::ClusterStatus status() const;
 
@@ -94,6 +100,7 @@ class Daemon {
   std::unique_ptr<containers::OciLauncher> oci_;
   boost::asio::signal_set sigchld_{io_};
   std::map<CompId, const model::ComponentConfig*> comp_config_;
+  std::unique_ptr<NotifySockets> notify_;  // one NOTIFY_SOCKET per component that uses it
 
   director::Director director_;
   node::NodeDirector node_;

@@ -33,6 +33,12 @@ struct HealthCheckConfig {
   bool component_invoked = false;                 // SA_AMF_HEALTHCHECK_COMPONENT_INVOKED
 };
 
+// When a started component counts as instantiated. kRegistered: it is SA-aware, links our
+// library and registers (then CSIs are set through callbacks). The others are components that
+// do not link it (non-SA-aware): kNotified, once it sends READY=1 to its NOTIFY_SOCKET
+// (sd_notify); kStarted, as soon as its process runs. Their CSIs are taken at once.
+enum class InstantiatedWhen { kRegistered, kNotified, kStarted };
+
 // How the component is hosted: a plain process, or an OCI container run by runc.
 enum class Runtime { kProcess, kOci };
 
@@ -62,6 +68,12 @@ struct ComponentConfig {
   std::optional<HealthCheckConfig> health_check;
   Runtime runtime = Runtime::kProcess;
   ContainerConfig container;  // runtime kOci only
+  // A kNotified component's watchdog (watchdog_ms in YAML: it must send WATCHDOG=1 at least
+  // that often, and is told in WATCHDOG_USEC) is kept in health_check as a component-invoked
+  // check with that period, key "watchdog" and max_duration 0: a miss is a failure.
+  InstantiatedWhen instantiated_when = InstantiatedWhen::kRegistered;
+
+  bool sa_aware() const { return instantiated_when == InstantiatedWhen::kRegistered; }
 };
 
 struct SuConfig {

@@ -156,7 +156,7 @@ bool NodeDirector::restart_done(const SuState& su) const {
   if (!su.awaiting.empty()) return false;
   for (const auto& comp_config : su.config->components) {
     const CompState& comp = comps_.at(comp_config.id);
-    if (comp.presence != PresenceState::kInstantiated || !comp.peer) return false;
+    if (!ready(comp)) return false;
     for (const auto& [inv, cb] : comp.callbacks) {
       if (cb.kind != CallbackKind::kHealthcheck) return false;
     }
@@ -239,6 +239,11 @@ void NodeDirector::on(const ProcessStarted& e, TimePoint now) {
     comp.deadline = now + (*pending == Signal::kKill ? comp.config->timeouts.cleanup
                                                      : comp.config->timeouts.terminate);
     emit(SignalProcess{comp.config->id, *pending});
+    return;
+  }
+  if (comp.config->instantiated_when == model::InstantiatedWhen::kStarted &&
+      starting(comp.presence) && !comp.killed) {
+    became_instantiated(comp, "started", now);
   }
 }
 
@@ -321,12 +326,28 @@ void NodeDirector::on(const ComponentRegister& e, TimePoint now) {
     return refuse("component " + e.name + " is not being instantiated (presence " +
                   std::string(model::to_string(comp.presence)) + ")");
   }
-  const bool restarted = comp.presence == PresenceState::kRestarting;
+  if (!comp.config->sa_aware()) {
+    return refuse("component " + e.name + " is not SA-aware (instantiated_when: " +
+                  (comp.config->instantiated_when == model::InstantiatedWhen::kNotified
+                       ? "notified"
+                       : "started") +
+                  ")");
+  }
   comp.peer = e.peer;
+  emit(SendRegisterReply{e.peer, true, ""});
+  became_instantiated(comp, "registered", now);
+}
+
+bool NodeDirector::ready(const CompState& comp) {
+  return comp.config->sa_aware() ? comp.peer.has_value()
+                                 : comp.presence == PresenceState::kInstantiated;
+}
+
+void NodeDirector::became_instantiated(CompState& comp, const std::string& cause, TimePoint now) {
+  const bool restarted = comp.presence == PresenceState::kRestarting;
   comp.deadline.reset();
   comp.attempts = 0;
-  emit(SendRegisterReply{e.peer, true, ""});
-  set_presence(comp, PresenceState::kInstantiated, "registered", now);
+  set_presence(comp, PresenceState::kInstantiated, cause, now);
   if (const auto& hc = comp.config->health_check) {
     comp.healthcheck = now + hc->period + (hc->component_invoked ? hc->max_duration : Duration{});
   }
@@ -337,6 +358,30 @@ void NodeDirector::on(const ComponentRegister& e, TimePoint now) {
     }
   }
   complete_awaiting(sus_.at(comp.su));
+}
+
+void NodeDirector::on(const ComponentNotify& e, TimePoint now) {
+  auto it = comps_.find(e.comp);
+  if (it == comps_.end()) return;
+  CompState& comp = it->second;
+  const std::string who = comp.config->id.str();
+  if (e.status) notify(now, "status", who, "", "", *e.status, "STATUS= (sd_notify)");
+  if (e.stopping) notify(now, "status", who, "", "", "stopping", "STOPPING=1 (sd_notify)");
+  if (comp.config->instantiated_when != model::InstantiatedWhen::kNotified) {
+    if (e.ready || e.watchdog || e.watchdog_trigger) {
+      notify(now, "protocol-error", who, "", "", "",
+             "sd_notify READY/WATCHDOG from a component that is not instantiated_when: notified");
+    }
+    return;
+  }
+  if (!comp.running || comp.killed || comp.presence == PresenceState::kTerminating) return;
+  if (e.watchdog_trigger) return component_failed(comp, "WATCHDOG=trigger (sd_notify)", now);
+  if (e.ready && starting(comp.presence)) became_instantiated(comp, "READY=1", now);
+  if (e.watchdog && comp.presence == PresenceState::kInstantiated) {
+    if (const auto& hc = comp.config->health_check) {
+      comp.healthcheck = now + hc->period + hc->max_duration;
+    }
+  }
 }
 
 void NodeDirector::on(const ComponentResponse& e, TimePoint now) {
@@ -570,7 +615,8 @@ void NodeDirector::send_signal(CompState& comp, Signal signal) {
 
 void NodeDirector::send_csi_set(CompState& comp, const CsiId& csi, model::TransitionReason reason,
                                 TimePoint now) {
-  if (!comp.peer) return;  // sent when the component (re)registers
+  // Sent when the component (re)registers; a non-SA-aware component takes it at once.
+  if (!comp.peer) return;
   const auto& [si, ha] = comp.csis.at(csi);
   const model::SiConfig* si_config = config_->find_si(si);
   AMF_ASSERT(si_config != nullptr);
@@ -596,7 +642,7 @@ void NodeDirector::complete_awaiting(SuState& su, const SiId* only) {
         if (cb.si == si) done = false;
       }
       for (const auto& [csi, assignment] : comp.csis) {
-        if (assignment.first == si && !comp.peer) done = false;
+        if (assignment.first == si && !ready(comp)) done = false;
       }
     }
     if (!done) {

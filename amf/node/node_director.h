@@ -57,6 +57,17 @@ struct ComponentHealthcheckConfirm {
   std::string key;
 };
 
+// What a component that does not link our library said on its NOTIFY_SOCKET (sd_notify).
+// amfd has checked that the sender is the component's process or one of its group.
+struct ComponentNotify {
+  CompId comp;
+  bool ready = false;             // READY=1
+  bool watchdog = false;          // WATCHDOG=1
+  bool watchdog_trigger = false;  // WATCHDOG=trigger: it asks to be treated as failed
+  bool stopping = false;          // STOPPING=1
+  std::optional<std::string> status;  // STATUS=
+};
+
 // Terminate every component of the node (amfd is stopping).
 struct Shutdown {};
 
@@ -64,7 +75,8 @@ using Event = std::variant<director::InstantiateSu, director::TerminateSu, direc
                            director::RestartSu, director::AssignHa, director::RemoveHa,
                            ProcessStarted,
                            ProcessStartFailed, ProcessExited, ComponentRegister, ComponentResponse,
-                           ComponentErrorReport, ComponentHealthcheckConfirm, Shutdown>;
+                           ComponentErrorReport, ComponentHealthcheckConfirm, ComponentNotify,
+                           Shutdown>;
 
 Event to_event(const director::NodeCommand& command);
 
@@ -225,6 +237,11 @@ class NodeDirector {
   void on(const ComponentResponse& e, TimePoint now);
   void on(const ComponentErrorReport& e, TimePoint now);
   void on(const ComponentHealthcheckConfirm& e, TimePoint now);
+  void on(const ComponentNotify& e, TimePoint now);
+  // Registered (SA-aware), notified READY=1, or started (non-SA-aware): instantiated now.
+  void became_instantiated(CompState& comp, const std::string& cause, TimePoint now);
+  // Instantiated and able to take its CSIs: registered when SA-aware, else instantiated.
+  static bool ready(const CompState& comp);
   void on(const Shutdown& e, TimePoint now);
 
   void instantiate(CompState& comp, TimePoint now);

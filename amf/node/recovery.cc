@@ -199,11 +199,12 @@ void NodeDirector::fail_over_su(SuState& su, const std::string& cause, TimePoint
 
 void NodeDirector::check_health(CompState& comp, TimePoint now) {
   const auto& hc = comp.config->health_check;
-  if (!hc || !comp.healthcheck || *comp.healthcheck > now || !comp.peer) return;
+  if (!hc || !comp.healthcheck || *comp.healthcheck > now || !ready(comp)) return;
   if (hc->component_invoked) {
-    return component_failed(comp,
-                            "no health check confirmation for '" + hc->key + "' within " +
-                                ms_text(hc->period + hc->max_duration),
+    const std::string what = comp.config->sa_aware()
+                                 ? "no health check confirmation for '" + hc->key + "'"
+                                 : std::string("no WATCHDOG=1 (sd_notify)");
+    return component_failed(comp, what + " within " + ms_text(hc->period + hc->max_duration),
                             now);
   }
   comp.healthcheck = now + hc->period;

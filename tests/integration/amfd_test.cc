@@ -629,6 +629,91 @@ TEST_F(AmfdTest, OrphanContainersOfAKilledAmfdAreRemovedAtTheNextStart) {
   EXPECT_EQ(containers_left(runtime()), "");
 }
 
+// ---- components that do not link our library: sd_notify ----
+
+std::string notify_yaml(int port, int ready_delay_ms) {
+  return "cluster: {name: itest}\n"
+         "nodes: [{name: node-1, controller: true}]\n"
+         "applications:\n  - name: web\n    service_groups:\n"
+         "      - name: web\n        redundancy: no-redundancy\n"
+         "        su_template:\n          nodes: [node-1]\n"
+         "          components:\n            - name: server\n"
+         "              command: amf-demo-notify\n"
+         "              args: [\"" + std::to_string(port) + "\", \"" + std::to_string(ready_delay_ms) +
+         "\"]\n"
+         "              cs_types: [web]\n"
+         "              instantiated_when: notified\n"
+         "              watchdog_ms: 400\n"
+         "              recovery: component-restart\n"
+         "              timeouts: {instantiate_ms: 5000}\n"
+         "        service_instances: [{name: si-1, csis: [{name: c, cs_type: web}]}]\n";
+}
+
+std::string component_presence(const wire::ClusterStatus& s) {
+  return s.service_groups.empty() || s.service_groups[0].service_units.empty() ||
+                 s.service_groups[0].service_units[0].components.empty()
+             ? ""
+             : s.service_groups[0].service_units[0].components[0].presence_state;
+}
+
+TEST_F(AmfdTest, NotifyComponentIsInstantiatedOnReadyAndRestartedWhenItsWatchdogStops) {
+  const int port = free_port();
+  start(notify_yaml(port, 300));
+  // Not instantiated before it says READY=1 (300 ms after it started).
+  std::optional<wire::ClusterStatus> s;
+  ASSERT_TRUE(eventually([&] {
+    s = status();
+    return s && component_presence(*s) == "instantiating";
+  }));
+  ASSERT_TRUE(eventually([&] {
+    s = status();
+    return s && component_presence(*s) == "instantiated" &&
+           !s->service_groups[0].service_instances[0].assignments.empty();
+  }));
+  const std::string first = ask(port, "PID");
+  ASSERT_FALSE(first.empty());
+  Output events = run({bin("amfctl"), "--runtime-dir", runtime(), "events"});
+  EXPECT_NE(events.out.find("READY=1"), std::string::npos) << events.out;
+  EXPECT_NE(events.out.find("serving"), std::string::npos) << events.out;  // its STATUS=
+  // It goes on running but stops its watchdog: amfd restarts it.
+  EXPECT_EQ(ask(port, "HANG"), "hanging\n");
+  EXPECT_TRUE(eventually([&] {
+    const std::string now = ask(port, "PID");
+    return !now.empty() && now != first;
+  }));
+  events = run({bin("amfctl"), "--runtime-dir", runtime(), "events"});
+  EXPECT_NE(events.out.find("no WATCHDOG=1 (sd_notify) within 400 ms"), std::string::npos)
+      << events.out;
+  EXPECT_NE(events.out.find("component-restart"), std::string::npos) << events.out;
+}
+
+TEST_F(AmfdTest, NotifyFromAProcessThatIsNotTheComponentIsIgnoredAndReported) {
+  const int port = free_port();
+  start(notify_yaml(port, 0));
+  ASSERT_TRUE(eventually([&] {
+    auto s = status();
+    return s && component_presence(*s) == "instantiated";
+  }));
+  const std::string socket = runtime() + "/notify/web_su-1_server.notify";
+  ASSERT_TRUE(fs::exists(socket));
+  // This test process is not the component: it must not be able to speak for it.
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, socket.c_str(), sizeof addr.sun_path - 1);
+  const std::string lie = "WATCHDOG=trigger";
+  ASSERT_EQ(::sendto(fd, lie.data(), lie.size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr),
+            static_cast<ssize_t>(lie.size()));
+  ::close(fd);
+  EXPECT_TRUE(eventually([&] {
+    Output events = run({bin("amfctl"), "--runtime-dir", runtime(), "events"});
+    return events.out.find("sd_notify from pid " + std::to_string(::getpid())) != std::string::npos;
+  }));
+  Output events = run({bin("amfctl"), "--runtime-dir", runtime(), "events"});
+  EXPECT_EQ(events.out.find("WATCHDOG=trigger (sd_notify)"), std::string::npos) << events.out;
+  EXPECT_EQ(events.out.find("component-restart"), std::string::npos) << events.out;
+}
+
 // ---- bad input at the command line ----
 
 TEST(AmfdCommandLineTest, BrokenConfigIsRefusedWithEveryErrorAndItsPosition) {

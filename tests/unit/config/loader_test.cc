@@ -1084,5 +1084,38 @@ TEST(ConfigLoaderTest, BrokenContainerSettingsAreReportedWhereTheyAre) {
   EXPECT_TRUE(has_error(diags, "memory_limit_mb", 15, 81));
 }
 
+TEST(ConfigLoaderTest, ReadsANotifiedComponentWithItsWatchdog) {
+  const std::string yaml = std::string(kOciHead) + R"(              instantiated_when: notified
+              watchdog_ms: 500
+        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
+)";
+  const model::ClusterConfig config = config_of(yaml);
+  ASSERT_EQ(config.applications.size(), 1u);
+  const auto& comp = config.applications[0].service_groups[0].sus[0].components[0];
+  EXPECT_EQ(comp.instantiated_when, model::InstantiatedWhen::kNotified);
+  EXPECT_FALSE(comp.sa_aware());
+  ASSERT_TRUE(comp.health_check);
+  EXPECT_EQ(comp.health_check->period, std::chrono::milliseconds(500));
+  EXPECT_TRUE(comp.health_check->component_invoked);
+}
+
+TEST(ConfigLoaderTest, LifecycleMistakesAreReportedWhereTheyAre) {
+  const std::string yaml = std::string(kOciHead) + R"(              instantiated_when: started
+              watchdog_ms: 500
+              health_check: {key: k}
+        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
+)";
+  std::vector<Diagnostic> diags = errors_of(yaml);
+  EXPECT_TRUE(has_error(diags, "'watchdog_ms' in component 'server' needs 'instantiated_when: "
+                               "notified'", 15, 15));
+  EXPECT_TRUE(has_error(diags, "'health_check' in component 'server' needs 'instantiated_when: "
+                               "registered'", 16, 15));
+  diags = errors_of(std::string(kOciHead) + R"(              instantiated_when: soon
+        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
+)");
+  EXPECT_TRUE(has_error(diags, "invalid instantiated_when 'soon' in component 'server'; valid "
+                               "values: registered, notified, started", 14, 34));
+}
+
 }  // namespace
 }  // namespace amf::config

@@ -457,5 +457,81 @@ TEST_F(NodeDirectorTest, RestartSuTerminatesGracefullyAndReportsWhenDone) {
   EXPECT_EQ(r[0].cause, "admin restart done");
 }
 
+// ---- components that do not link the library (non-SA-aware) ----
+
+std::shared_ptr<const model::ClusterConfig> non_sa_aware(model::InstantiatedWhen when,
+                                                         std::optional<Duration> watchdog = {}) {
+  auto config = std::const_pointer_cast<model::ClusterConfig>(test::make_cluster({}));
+  for (auto& su_config : config->applications[0].service_groups[0].sus) {
+    auto& c = su_config.components[0];
+    c.instantiated_when = when;
+    if (watchdog) {
+      c.health_check = model::HealthCheckConfig{
+          "watchdog", std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog),
+          std::chrono::milliseconds(0), true};
+    }
+  }
+  return config;
+}
+
+TEST_F(NodeDirectorTest, NotifiedComponentIsInstantiatedOnReadyAndTakesItsCsiAtOnce) {
+  nd_.emplace(non_sa_aware(model::InstantiatedWhen::kNotified), NodeId("node-1"));
+  handle(director::InstantiateSu{su(1)});
+  auto effects = handle(ProcessStarted{comp(1)});
+  EXPECT_TRUE(reports(effects).empty());
+  EXPECT_EQ(presence(comp(1)), PresenceState::kInstantiating);
+  // It cannot register: it does not link the library.
+  auto replies = only<SendRegisterReply>(handle(ComponentRegister{5, comp(1).str()}));
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_FALSE(replies[0].ok);
+  EXPECT_EQ(replies[0].message,
+            "component app/su-1/server is not SA-aware (instantiated_when: notified)");
+  effects = handle(ComponentNotify{comp(1), true, false, false, false, "serving"});
+  EXPECT_EQ(presence(comp(1)), PresenceState::kInstantiated);
+  ASSERT_EQ(reports(effects).size(), 1u);
+  effects = handle(
+      director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment});
+  EXPECT_TRUE(only<SendCsiSet>(effects).empty());  // nobody to call back
+  auto done = only<ToDirector>(effects);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<director::AssignmentDone>(done[0].message));
+}
+
+TEST_F(NodeDirectorTest, MissingWatchdogIsAFailureAfterOnePeriod) {
+  nd_.emplace(non_sa_aware(model::InstantiatedWhen::kNotified, std::chrono::milliseconds(400)),
+              NodeId("node-1"));
+  handle(director::InstantiateSu{su(1)});
+  handle(ProcessStarted{comp(1)});
+  handle(ComponentNotify{comp(1), true, false, false, false, std::nullopt});
+  // Each WATCHDOG=1 buys one more period.
+  advance(std::chrono::milliseconds(300));
+  handle(ComponentNotify{comp(1), false, true, false, false, std::nullopt});
+  EXPECT_TRUE(only<SignalProcess>(advance(std::chrono::milliseconds(399))).empty());
+  auto signals = only<SignalProcess>(advance(std::chrono::milliseconds(1)));
+  ASSERT_EQ(signals.size(), 1u);  // 400 ms after the last WATCHDOG=1: failed, cleaned up
+  EXPECT_EQ(signals[0].signal, Signal::kKill);
+}
+
+TEST_F(NodeDirectorTest, WatchdogTriggerIsAFailure) {
+  nd_.emplace(non_sa_aware(model::InstantiatedWhen::kNotified), NodeId("node-1"));
+  handle(director::InstantiateSu{su(1)});
+  handle(ProcessStarted{comp(1)});
+  handle(ComponentNotify{comp(1), true, false, false, false, std::nullopt});
+  auto effects = handle(ComponentNotify{comp(1), false, false, true, false, std::nullopt});
+  EXPECT_EQ(only<SignalProcess>(effects).size(), 1u);
+}
+
+TEST_F(NodeDirectorTest, StartedComponentIsInstantiatedWhenItsProcessRuns) {
+  nd_.emplace(non_sa_aware(model::InstantiatedWhen::kStarted), NodeId("node-1"));
+  handle(director::InstantiateSu{su(1)});
+  auto effects = handle(ProcessStarted{comp(1)});
+  EXPECT_EQ(presence(comp(1)), PresenceState::kInstantiated);
+  ASSERT_EQ(reports(effects).size(), 1u);
+  EXPECT_EQ(reports(effects)[0].presence, PresenceState::kInstantiated);
+  // READY=1 from a component that is not instantiated_when: notified means nothing.
+  effects = handle(ComponentNotify{comp(1), true, false, false, false, std::nullopt});
+  EXPECT_TRUE(reports(effects).empty());
+}
+
 }  // namespace
 }  // namespace amf::node
