@@ -636,13 +636,23 @@ OciLauncher::OciLauncher(boost::asio::io_context& io, Options options, ExitHandl
       on_exit_(std::move(on_exit)),
       cgroups_(detect_cgroups(options_.cgroup_root)),
       bundles_dir_(options_.state_dir + "/bundles"),
-      runc_root_(options_.state_dir + "/runc") {
+      runc_root_(options_.state_dir + "/runc"),
+      removal_timer_(io) {
   char tag[16];
   std::snprintf(tag, sizeof tag, "%08x", fnv1a(options_.state_dir));
   tag_ = tag;
 }
 
-OciLauncher::~OciLauncher() = default;
+OciLauncher::~OciLauncher() { remove_exited(); }
+
+void OciLauncher::remove_exited() {
+  removal_timer_.cancel();
+  for (const std::string& id : std::exchange(exited_, {})) {
+    if (auto removed = remove_container(id); !removed && options_.on_warning) {
+      options_.on_warning(removed.error().message());
+    }
+  }
+}
 
 std::string OciLauncher::bundle_dir(const std::string& id) const { return bundles_dir_ + "/" + id; }
 
@@ -771,8 +781,12 @@ void OciLauncher::on_readable(const std::string& id) {
   }
   watches_.erase(it);  // closes the pidfd
   on_exit_(id, pid, status);
-  if (auto removed = remove_container(id); !removed && options_.on_warning) {
-    options_.on_warning(removed.error().message());
+  exited_.push_back(id);
+  if (exited_.size() == 1) {
+    removal_timer_.expires_after(kRemovalDelay);
+    removal_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) remove_exited();
+    });
   }
 }
 
@@ -811,6 +825,7 @@ void OciLauncher::signal(pid_t pid, int sig) {
 std::size_t OciLauncher::running() const { return watches_.size(); }
 
 Result<OrphanCleanup> OciLauncher::cleanup_orphans() {
+  remove_exited();  // ours, merely not deleted yet: not orphans
   OrphanCleanup report;
   std::error_code ec;
   if (fs::exists(runc_root_, ec)) {

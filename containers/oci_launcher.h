@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -96,9 +97,13 @@ struct CgroupSupport {
 // delete, list) are synchronous and bounded by Options::runc_timeout; each takes tens of
 // milliseconds (tools/bench/oci_start measures them).
 //
-// Destroying the launcher stops watching; it neither signals nor deletes anything (the owner
-// terminates components first; after a crash, cleanup_orphans() at the next start removes
-// what is left).
+// After an init dies, `runc delete` and the bundle's removal (5 to 10 ms of blocking runc)
+// wait kRemovalDelay, so that they never hold up the failover the exit sets off; several
+// exits share one removal. remove_exited() does them at once.
+//
+// Destroying the launcher stops watching and removes exited containers; it neither signals
+// nor deletes running ones (the owner terminates components first; after a crash,
+// cleanup_orphans() at the next start removes what is left).
 class OciLauncher {
  public:
   struct Options {
@@ -149,6 +154,11 @@ class OciLauncher {
   // starting containers. A container init that is our child is reaped here.
   Result<OrphanCleanup> cleanup_orphans();
 
+  // Deletes the containers whose init has died and their bundles now, instead of after
+  // kRemovalDelay (amfd before it exits; tests).
+  void remove_exited();
+  static constexpr std::chrono::milliseconds kRemovalDelay{50};
+
   std::size_t running() const;
   const CgroupSupport& cgroups() const { return cgroups_; }
   const std::string& runc_root() const { return runc_root_; }
@@ -169,6 +179,8 @@ class OciLauncher {
   std::string tag_;
   std::uint64_t counter_ = 0;
   std::map<std::string, std::unique_ptr<Watch>> watches_;
+  std::vector<std::string> exited_;  // inits reaped, containers not yet deleted
+  boost::asio::steady_timer removal_timer_;
 };
 
 // JSON string literal for `text`, quotes included: '"', '\\' and control characters

@@ -127,6 +127,8 @@ class OciLauncherTest : public ::testing::Test {
 
   // No runc state, no bundle, no mount, no cgroup directory left for `id`.
   void expect_nothing_left(const std::string& id, const std::vector<std::string>& cgroups = {}) {
+    // Exited containers are deleted kRemovalDelay after their exit (off the failover path).
+    run_for(OciLauncher::kRemovalDelay + std::chrono::milliseconds(200));
     EXPECT_FALSE(fs::exists(launcher_->runc_root() + "/" + id)) << "runc state left for " << id;
     EXPECT_FALSE(fs::exists(launcher_->bundle_dir(id))) << "bundle left for " << id;
     EXPECT_EQ(itest::slurp("/proc/self/mountinfo").find(dir_.path()), std::string::npos)
