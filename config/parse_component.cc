@@ -164,13 +164,39 @@ void read_lifecycle(const MapReader& r, model::ComponentConfig& comp) {
   }
 }
 
+void read_hooks(const MapReader& owner, model::ComponentConfig& comp) {
+  const Node* node = owner.value("hooks");
+  if (node == nullptr) return;
+  if (comp.sa_aware()) {
+    owner.diags().error(owner.key_mark("hooks"),
+                        "'hooks' in " + owner.label() +
+                            " needs 'instantiated_when: notified' or 'started' (an SA-aware "
+                            "component takes its HA states through callbacks)");
+  }
+  MapReader r(*node, owner.value_mark("hooks"), "hooks of " + owner.label(),
+              {"on_active", "on_standby", "on_quiesced", "on_remove"}, {}, owner.diags());
+  if (!r.is_mapping()) return;
+  for (auto [key, field] : {std::pair{"on_active", &model::ComponentConfig::Hooks::on_active},
+                            std::pair{"on_standby", &model::ComponentConfig::Hooks::on_standby},
+                            std::pair{"on_quiesced", &model::ComponentConfig::Hooks::on_quiesced},
+                            std::pair{"on_remove", &model::ComponentConfig::Hooks::on_remove}}) {
+    if (auto command = r.string(key)) {
+      if (command->empty()) {
+        r.diags().error(r.value_mark(key),
+                        "'" + std::string(key) + "' in " + r.label() + " must not be empty");
+      }
+      comp.hooks.*field = *command;
+    }
+  }
+}
+
 // `names` holds the names of the components before this one in the same SU.
 model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnostics& diags) {
   MapReader r(node, node.mark, "component",
               {"name", "command", "args", "env", "cs_types", "recovery", "instantiate_retries",
                "instantiate_retries_with_delay", "instantiate_delay_ms", "disable_restart",
                "timeouts", "health_check", "runtime", "container", "instantiated_when",
-               "watchdog_ms"},
+               "watchdog_ms", "hooks"},
               {"name", "command", "cs_types"}, diags);
   model::ComponentConfig comp;
   if (!r.is_mapping()) return comp;
@@ -200,6 +226,7 @@ model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnos
   read_health_check(r, comp);
   read_runtime(r, comp);
   read_lifecycle(r, comp);
+  read_hooks(r, comp);
   return comp;
 }
 

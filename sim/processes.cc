@@ -37,6 +37,10 @@ void Simulation::carry_out(const NodeId& node, const node::Effect& effect) {
     void operator()(const node::SendCsiRemove& e) {
       s.callback(e.peer, e.invocation, e.csi, std::nullopt);
     }
+    // The simulated components are SA-aware: no hooks run; were one asked for, it succeeds.
+    void operator()(const node::RunHook& e) {
+      s.deliver(node, node::HookDone{e.comp, e.invocation, true, "exit 0 (simulated)"});
+    }
     void operator()(const node::SendHealthcheck& e) {
       s.callback(e.peer, e.invocation, CsiId(), std::nullopt);
     }

@@ -66,7 +66,7 @@ Daemon::Daemon(const Options& options, std::shared_ptr<const model::ClusterConfi
 // come to it too and are reaped here, never a child a launcher watches.
 void Daemon::reap_strays() {
   const auto reaped = containers::OciLauncher::reap_stray_children(
-      [this](pid_t pid) { return comp_by_pid_.count(pid) > 0; });
+      [this](pid_t pid) { return comp_by_pid_.count(pid) > 0 || hooks_.count(pid) > 0; });
   for (pid_t pid : reaped) log_->debug("reaped orphan process {}", pid);
   sigchld_.async_wait([this](const boost::system::error_code& ec, int) {
     if (!ec) reap_strays();
@@ -74,6 +74,7 @@ void Daemon::reap_strays() {
 }
 
 Daemon::~Daemon() {
+  for (const auto& [pid, hook] : hooks_) launcher_.signal(pid, SIGKILL);  // none outlives amfd
   component_watch_.reset();
   admin_watch_.reset();
   component_socket_.close();
@@ -247,6 +248,7 @@ void Daemon::carry_out(const node::Effect& effect) {
     void operator()(const node::SendHealthcheck& e) {
       d.send_to_component(e.peer, wire::HealthcheckCallback{e.invocation, e.key});
     }
+    void operator()(const node::RunHook& e) { d.run_hook(e); }
     void operator()(const node::ToDirector& e) {
       std::visit([&](const auto& m) { d.director_.handle(m, Clock::now()); }, e.message);
     }
@@ -427,7 +429,41 @@ void Daemon::on_notify(const CompId& comp, pid_t sender, const Result<NotifyMess
                              message->stopping, message->status});
 }
 
+// An HA-state hook: /bin/sh -c COMMAND on the node (also for a component in a container),
+// with the component's environment, its output in the component's log. Killed when it
+// outlives its timeout; the node director has given up on it by then.
+void Daemon::run_hook(const node::RunHook& e) {
+  const model::ComponentConfig* config = comp_config_.at(e.comp);
+  containers::ProcessSpec spec;
+  spec.command = "/bin/sh";
+  spec.args = {"-c", e.command};
+  spec.env = config->env;
+  if (const char* path = std::getenv("PATH")) spec.env.emplace("PATH", path);
+  spec.env["AMF_COMPONENT_NAME"] = e.comp.str();
+  for (const auto& [k, v] : e.env) spec.env[k] = v;
+  spec.working_dir = options_.runtime_dir;
+  spec.log_path = options_.log_dir + "/" + log_name(e.comp);
+  auto pid = launcher_.start(spec);
+  if (!pid) {
+    post(node::HookDone{e.comp, e.invocation, false, "cannot run: " + pid.error().message()});
+    return;
+  }
+  log_->debug("component {}: hook {} (pid {}): {}", e.comp.str(), e.invocation, *pid, e.command);
+  Hook hook{e.comp, e.invocation, std::make_unique<boost::asio::steady_timer>(io_)};
+  hook.deadline->expires_after(e.timeout + std::chrono::milliseconds(100));
+  hook.deadline->async_wait([this, p = *pid](const boost::system::error_code& ec) {
+    if (!ec && hooks_.count(p)) launcher_.signal(p, SIGKILL);
+  });
+  hooks_.emplace(*pid, std::move(hook));
+}
+
 void Daemon::on_process_exit(pid_t pid, containers::ExitStatus status) {
+  if (auto hook = hooks_.find(pid); hook != hooks_.end()) {
+    const bool ok = status.signal == 0 && status.code == 0;
+    post(node::HookDone{hook->second.comp, hook->second.invocation, ok, status.describe()});
+    hooks_.erase(hook);
+    return;
+  }
   auto it = comp_by_pid_.find(pid);
   if (it == comp_by_pid_.end()) return;
   const CompId comp = it->second;

@@ -78,6 +78,7 @@ class Daemon {
   Result<void> prepare_notify(const CompId& comp, std::map<std::string, std::string>& env,
                               std::vector<containers::BindMount>* binds);
   void on_notify(const CompId& comp, pid_t sender, const Result<NotifyMessage>& message);
+  void run_hook(const node::RunHook& e);
   void send_to_component(node::PeerId peer, const wire::ComponentMessage& message);
   wire::ClusterStatus status() const;
 
@@ -101,6 +102,12 @@ class Daemon {
   boost::asio::signal_set sigchld_{io_};
   std::map<CompId, const model::ComponentConfig*> comp_config_;
   std::unique_ptr<NotifySockets> notify_;  // one NOTIFY_SOCKET per component that uses it
+  struct Hook {
+    CompId comp;
+    node::Invocation invocation;
+    std::unique_ptr<boost::asio::steady_timer> deadline;  // SIGKILL then
+  };
+  std::map<pid_t, Hook> hooks_;  // HA-state hooks running, by pid
 
   director::Director director_;
   node::NodeDirector node_;

@@ -72,6 +72,14 @@ struct ComponentConfig {
   // that often, and is told in WATCHDOG_USEC) is kept in health_check as a component-invoked
   // check with that period, key "watchdog" and max_duration 0: a miss is a failure.
   InstantiatedWhen instantiated_when = InstantiatedWhen::kRegistered;
+  // HA-state hooks of a non-SA-aware component: shell commands (/bin/sh -c) run when one of
+  // its CSIs is set to active, standby, quiesced (also for quiescing) or removed, with the
+  // component's environment plus AMF_CSI_NAME, AMF_HA_STATE and AMF_CSI_<ATTRIBUTE>; within
+  // the CSI set/remove timeout, and exit 0, or the component has failed. Empty: none (the
+  // state is taken at once).
+  struct Hooks {
+    std::string on_active, on_standby, on_quiesced, on_remove;
+  } hooks;
 
   bool sa_aware() const { return instantiated_when == InstantiatedWhen::kRegistered; }
 };

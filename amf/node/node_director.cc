@@ -217,6 +217,8 @@ void NodeDirector::on(const director::RemoveHa& e, TimePoint now) {
         comp.callbacks[inv] = {CallbackKind::kCsiRemove, it->first, e.si, std::nullopt,
                                now + comp.config->timeouts.csi_remove};
         emit(SendCsiRemove{*comp.peer, inv, comp.config->id, it->first});
+      } else if (!comp.config->sa_aware() && ready(comp)) {
+        run_hook(comp, it->first, e.si, std::nullopt, now);
       }
       it = comp.csis.erase(it);
     }
@@ -391,23 +393,66 @@ void NodeDirector::on(const ComponentResponse& e, TimePoint now) {
            "response from a connection that is not a registered component");
     return;
   }
-  auto cb = comp->callbacks.find(e.invocation);
+  answered(*comp, e.invocation, e.ok, "", now);
+}
+
+void NodeDirector::on(const HookDone& e, TimePoint now) {
+  auto it = comps_.find(e.comp);
+  if (it == comps_.end() || !it->second.callbacks.count(e.invocation)) return;  // given up on
+  answered(it->second, e.invocation, e.ok, e.detail, now);
+}
+
+void NodeDirector::run_hook(CompState& comp, const CsiId& csi, const SiId& si,
+                            std::optional<HaState> ha, TimePoint now) {
+  const auto& hooks = comp.config->hooks;
+  std::string command = hooks.on_remove;
+  if (ha == HaState::kActive) command = hooks.on_active;
+  if (ha == HaState::kStandby) command = hooks.on_standby;
+  if (ha == HaState::kQuiesced || ha == HaState::kQuiescing) command = hooks.on_quiesced;
+  if (command.empty()) return;  // taken at once
+  std::map<std::string, std::string> env{
+      {"AMF_CSI_NAME", csi.str()},
+      {"AMF_HA_STATE", ha ? std::string(model::to_string(*ha)) : "removed"}};
+  if (const model::SiConfig* si_config = config_->find_si(si)) {
+    for (const auto& c : si_config->csis) {
+      if (c.id != csi) continue;
+      for (const auto& [key, value] : c.attributes) {
+        std::string name = "AMF_CSI_";
+        for (char ch : key) name += std::isalnum(static_cast<unsigned char>(ch)) ? static_cast<char>(std::toupper(static_cast<unsigned char>(ch))) : '_';
+        env[name] = value;
+      }
+    }
+  }
+  const Duration timeout =
+      ha ? Duration(comp.config->timeouts.csi_set) : Duration(comp.config->timeouts.csi_remove);
+  const Invocation inv = next_invocation_++;
+  comp.callbacks[inv] = {ha ? CallbackKind::kCsiSet : CallbackKind::kCsiRemove, csi, si, ha,
+                         now + timeout};
+  emit(RunHook{inv, comp.config->id, std::move(command), std::move(env), timeout});
+}
+
+void NodeDirector::answered(CompState& comp_state, Invocation invocation, bool ok,
+                            const std::string& detail, TimePoint now) {
+  CompState* comp = &comp_state;
+  auto cb = comp->callbacks.find(invocation);
   if (cb == comp->callbacks.end()) {
     notify(now, "protocol-error", comp->config->id.str(), "", "", "",
-           "response to unknown invocation " + std::to_string(e.invocation));
+           "response to unknown invocation " + std::to_string(invocation));
     return;
   }
   const Callback callback = cb->second;
   comp->callbacks.erase(cb);
-  if (!e.ok) {
+  const std::string how = comp->config->sa_aware() ? "" : " (hook: " + detail + ")";
+  if (!ok) {
     switch (callback.kind) {
       case CallbackKind::kCsiSet:
         return component_failed(*comp,
                                 "CSI set (" + std::string(model::to_string(*callback.ha)) +
-                                    ") of " + callback.csi.str() + " failed",
+                                    ") of " + callback.csi.str() + " failed" + how,
                                 now);
       case CallbackKind::kCsiRemove:
-        return component_failed(*comp, "CSI remove of " + callback.csi.str() + " failed", now);
+        return component_failed(*comp, "CSI remove of " + callback.csi.str() + " failed" + how,
+                                now);
       case CallbackKind::kHealthcheck:
         return component_failed(
             *comp, "health check '" + comp->config->health_check->key + "' failed", now);
@@ -615,7 +660,11 @@ void NodeDirector::send_signal(CompState& comp, Signal signal) {
 
 void NodeDirector::send_csi_set(CompState& comp, const CsiId& csi, model::TransitionReason reason,
                                 TimePoint now) {
-  // Sent when the component (re)registers; a non-SA-aware component takes it at once.
+  // Sent when the component (re)registers; a non-SA-aware component runs its hook, if any.
+  if (!comp.config->sa_aware() && ready(comp)) {
+    const auto& [si, ha] = comp.csis.at(csi);
+    return run_hook(comp, csi, si, ha, now);
+  }
   if (!comp.peer) return;
   const auto& [si, ha] = comp.csis.at(csi);
   const model::SiConfig* si_config = config_->find_si(si);

@@ -68,6 +68,14 @@ struct ComponentNotify {
   std::optional<std::string> status;  // STATUS=
 };
 
+// An HA-state hook ended (RunHook): exit 0 is ok; `detail` says how it ended otherwise.
+struct HookDone {
+  CompId comp;
+  Invocation invocation;
+  bool ok;
+  std::string detail;
+};
+
 // Terminate every component of the node (amfd is stopping).
 struct Shutdown {};
 
@@ -76,7 +84,7 @@ using Event = std::variant<director::InstantiateSu, director::TerminateSu, direc
                            ProcessStarted,
                            ProcessStartFailed, ProcessExited, ComponentRegister, ComponentResponse,
                            ComponentErrorReport, ComponentHealthcheckConfirm, ComponentNotify,
-                           Shutdown>;
+                           HookDone, Shutdown>;
 
 Event to_event(const director::NodeCommand& command);
 
@@ -124,8 +132,21 @@ struct ToDirector {
   std::variant<director::SuStateReport, director::AssignmentDone, director::RemovalDone> message;
 };
 
+// Run an HA-state hook of a non-SA-aware component (`command` with /bin/sh -c, `env` added to
+// the component's environment); its end comes back as HookDone with the same invocation. The
+// node director times it out itself (the CSI timeout); `timeout` is for the adapter, which
+// kills a hook still running then.
+struct RunHook {
+  Invocation invocation;
+  CompId comp;
+  std::string command;
+  std::map<std::string, std::string> env;
+  Duration timeout;
+};
+
 using Effect = std::variant<StartProcess, SignalProcess, SendRegisterReply, SendCsiSet,
-                            SendCsiRemove, SendHealthcheck, ToDirector, model::Notification>;
+                            SendCsiRemove, SendHealthcheck, RunHook, ToDirector,
+                            model::Notification>;
 
 // The node director core: the life cycle of this node's components (instantiate, register,
 // terminate, cleanup, each with its timeout), their CSI callbacks, error detection and the
@@ -238,6 +259,13 @@ class NodeDirector {
   void on(const ComponentErrorReport& e, TimePoint now);
   void on(const ComponentHealthcheckConfirm& e, TimePoint now);
   void on(const ComponentNotify& e, TimePoint now);
+  void on(const HookDone& e, TimePoint now);
+  // A callback of `comp` was answered (a component's response, or a hook's end).
+  void answered(CompState& comp, Invocation invocation, bool ok, const std::string& detail,
+                TimePoint now);
+  // Runs the hook for `csi` going to `ha` (nullopt: removed), if the component has one.
+  void run_hook(CompState& comp, const CsiId& csi, const SiId& si, std::optional<model::HaState> ha,
+                TimePoint now);
   // Registered (SA-aware), notified READY=1, or started (non-SA-aware): instantiated now.
   void became_instantiated(CompState& comp, const std::string& cause, TimePoint now);
   // Instantiated and able to take its CSIs: registered when SA-aware, else instantiated.

@@ -714,6 +714,75 @@ TEST_F(AmfdTest, NotifyFromAProcessThatIsNotTheComponentIsIgnoredAndReported) {
   EXPECT_EQ(events.out.find("component-restart"), std::string::npos) << events.out;
 }
 
+// ---- HA-state hooks: a 2N pair of ordinary daemons, promoted and demoted by hooks ----
+
+std::string hooks_yaml(int port1, int port2) {
+  auto su = [](int i, int port) {
+    const std::string p = std::to_string(port);
+    return "          - name: su-" + std::to_string(i) +
+           "\n            node: node-1\n            rank: " + std::to_string(i) +
+           "\n            components:\n              - name: server\n"
+           "                command: amf-demo-notify\n                args: [\"" + p + "\"]\n"
+           "                env: {PORT: \"" + p + "\"}\n"
+           "                cs_types: [db]\n                instantiated_when: started\n"
+           "                hooks:\n"
+           "                  on_active: 'echo active > role.$PORT'\n"
+           "                  on_standby: 'echo \"standby of $AMF_CSI_PRIMARY\" > role.$PORT'\n"
+           "                  on_quiesced: 'echo quiesced > role.$PORT'\n"
+           "                  on_remove: 'rm -f role.$PORT'\n";
+  };
+  return "cluster: {name: itest}\n"
+         "nodes: [{name: node-1, controller: true}]\n"
+         "applications:\n  - name: db\n    service_groups:\n"
+         "      - name: db\n        redundancy: 2n\n        service_units:\n" +
+         su(1, port1) + su(2, port2) +
+         "        service_instances:\n          - name: si-1\n            csis:\n"
+         "              - {name: c, cs_type: db, attributes: {primary: main}}\n";
+}
+
+TEST_F(AmfdTest, TwoNPairOfOrdinaryDaemonsIsPromotedByItsHooks) {
+  const int p1 = free_port(), p2 = free_port();
+  start(hooks_yaml(p1, p2));
+  auto [active, standby] = settled_pair();
+  ASSERT_FALSE(active.empty());
+  const int active_port = active == "db/su-1" ? p1 : p2;
+  const int standby_port = active == "db/su-1" ? p2 : p1;
+  EXPECT_EQ(ask(active_port, "ROLE"), "active\n");
+  EXPECT_EQ(ask(standby_port, "ROLE"), "standby of main\n");  // CSI attributes in the env
+  auto s = status();
+  ASSERT_TRUE(s);
+  ASSERT_EQ(::kill(pid_of(*s, active), SIGKILL), 0);
+  EXPECT_TRUE(eventually([&] {
+    auto now = status();
+    return now && holder(*now, "active") == standby && holder(*now, "standby") == active;
+  }));
+  EXPECT_EQ(ask(standby_port, "ROLE"), "active\n");  // promoted by its on_active hook
+  EXPECT_TRUE(eventually([&] { return ask(active_port, "ROLE") == "standby of main\n"; }));
+  // A switchover runs on_quiesced on the old active first, then on_active on the new one.
+  Output swap = run({bin("amfctl"), "--runtime-dir", runtime(), "si-swap", "db/si-1"});
+  EXPECT_EQ(swap.exit_code, 0) << swap.err;
+  EXPECT_EQ(ask(active_port, "ROLE"), "active\n");
+  EXPECT_EQ(ask(standby_port, "ROLE"), "standby of main\n");
+}
+
+TEST_F(AmfdTest, FailingHookIsAComponentFailure) {
+  const int p1 = free_port(), p2 = free_port();
+  std::string yaml = hooks_yaml(p1, p2);
+  const std::string good = "on_active: 'echo active > role.$PORT'";
+  yaml.replace(yaml.find(good), good.size(), "on_active: 'echo refusing; exit 3'");
+  start(yaml);
+  // su-1's component refuses to become active: it fails (component-failover) and su-2 gets
+  // its chance, with the hook that works.
+  EXPECT_TRUE(eventually([&] {
+    auto s = status();
+    return s && holder(*s, "active") == "db/su-2";
+  }));
+  Output events = run({bin("amfctl"), "--runtime-dir", runtime(), "events"});
+  EXPECT_NE(events.out.find("CSI set (active) of db/si-1/c failed (hook: exited with code 3)"),
+            std::string::npos)
+      << events.out;
+}
+
 // ---- bad input at the command line ----
 
 TEST(AmfdCommandLineTest, BrokenConfigIsRefusedWithEveryErrorAndItsPosition) {

@@ -3,7 +3,10 @@
 //
 //   amf-demo-notify PORT [READY_DELAY_MS]
 //
-// Listens on 127.0.0.1:PORT and answers each line: PING -> PONG, PID -> its pid. After
+// Listens on 127.0.0.1:PORT and answers each line: PING -> PONG, PID -> its pid, ROLE -> the
+// first line of the file role.PORT in its working directory ("none" without one), which
+// HA-state hooks write (on_active: echo active > role.$PORT), as a primary/replica pair's
+// promotion script would reconfigure the daemon. After
 // READY_DELAY_MS (default 0) it sends READY=1 and STATUS=serving to $NOTIFY_SOCKET; when
 // $WATCHDOG_USEC is set it sends WATCHDOG=1 three times per period. HANG stops the watchdog
 // (and STATUS=hung), as a process stuck in a loop would; TRIGGER sends WATCHDOG=trigger. On
@@ -19,6 +22,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <string>
 
@@ -84,6 +88,11 @@ int main(int argc, char** argv) {
     std::string reply = "ERR unknown command\n";
     if (line == "PING") reply = "PONG\n";
     if (line == "PID") reply = std::to_string(::getpid()) + "\n";
+    if (line == "ROLE") {
+      std::ifstream in("role." + std::string(argv[1]));
+      std::string role;
+      reply = (std::getline(in, role) ? role : std::string("none")) + "\n";
+    }
     if (line == "HANG") {
       hung = true;
       sd_notify(0, "STATUS=hung");

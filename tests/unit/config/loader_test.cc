@@ -1117,5 +1117,24 @@ TEST(ConfigLoaderTest, LifecycleMistakesAreReportedWhereTheyAre) {
                                "values: registered, notified, started", 14, 34));
 }
 
+TEST(ConfigLoaderTest, HooksAreForComponentsThatDoNotRegister) {
+  const model::ClusterConfig config = config_of(std::string(kOciHead) +
+                                                R"(              instantiated_when: started
+              hooks: {on_active: promote.sh, on_remove: "rm -f x"}
+        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
+)");
+  ASSERT_EQ(config.applications.size(), 1u);
+  const auto& hooks = config.applications[0].service_groups[0].sus[0].components[0].hooks;
+  EXPECT_EQ(hooks.on_active, "promote.sh");
+  EXPECT_EQ(hooks.on_remove, "rm -f x");
+  EXPECT_EQ(hooks.on_standby, "");
+  std::vector<Diagnostic> diags = errors_of(std::string(kOciHead) + R"(              hooks: {on_active: x, on_promote: y}
+        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
+)");
+  EXPECT_TRUE(has_error(diags, "'hooks' in component 'server' needs 'instantiated_when: notified' "
+                               "or 'started'", 14, 15));
+  EXPECT_TRUE(has_error(diags, "unknown key 'on_promote' in hooks of component 'server'", 14, 37));
+}
+
 }  // namespace
 }  // namespace amf::config

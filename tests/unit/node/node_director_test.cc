@@ -533,5 +533,58 @@ TEST_F(NodeDirectorTest, StartedComponentIsInstantiatedWhenItsProcessRuns) {
   EXPECT_TRUE(reports(effects).empty());
 }
 
+TEST_F(NodeDirectorTest, HooksCarryOutTheHaStatesOfANonSaAwareComponent) {
+  auto config = std::const_pointer_cast<model::ClusterConfig>(
+      non_sa_aware(model::InstantiatedWhen::kStarted));
+  for (auto& su_config : config->applications[0].service_groups[0].sus) {
+    su_config.components[0].hooks.on_active = "promote";
+    su_config.components[0].timeouts.csi_set = std::chrono::milliseconds(500);
+  }
+  nd_.emplace(config, NodeId("node-1"));
+  handle(director::InstantiateSu{su(1)});
+  handle(ProcessStarted{comp(1)});
+  auto effects = handle(
+      director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kFailover});
+  auto hooks = only<RunHook>(effects);
+  ASSERT_EQ(hooks.size(), 1u);
+  EXPECT_EQ(hooks[0].command, "promote");
+  EXPECT_EQ(hooks[0].env.at("AMF_HA_STATE"), "active");
+  EXPECT_EQ(hooks[0].env.at("AMF_CSI_NAME"), "app/si-1/csi");
+  EXPECT_EQ(hooks[0].env.at("AMF_CSI_PORT"), "7000");  // the CSI's attributes
+  EXPECT_TRUE(only<ToDirector>(effects).empty());      // not before the hook is done
+  effects = handle(HookDone{comp(1), hooks[0].invocation, true, "exited with code 0"});
+  ASSERT_EQ(only<ToDirector>(effects).size(), 1u);
+  // No hook for standby: taken at once.
+  effects = handle(
+      director::AssignHa{su(1), si(1), HaState::kStandby, model::TransitionReason::kNewAssignment});
+  EXPECT_TRUE(only<RunHook>(effects).empty());
+  EXPECT_EQ(only<ToDirector>(effects).size(), 1u);
+}
+
+TEST_F(NodeDirectorTest, FailedOrSlowHookIsAComponentFailure) {
+  auto config = std::const_pointer_cast<model::ClusterConfig>(
+      non_sa_aware(model::InstantiatedWhen::kStarted));
+  for (auto& su_config : config->applications[0].service_groups[0].sus) {
+    su_config.components[0].hooks.on_active = "promote";
+    su_config.components[0].timeouts.csi_set = std::chrono::milliseconds(500);
+  }
+  nd_.emplace(config, NodeId("node-1"));
+  handle(director::InstantiateSu{su(1)});
+  handle(ProcessStarted{comp(1)});
+  auto hooks = only<RunHook>(handle(
+      director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kFailover}));
+  ASSERT_EQ(hooks.size(), 1u);
+  auto effects = handle(HookDone{comp(1), hooks[0].invocation, false, "exited with code 3"});
+  EXPECT_EQ(only<SignalProcess>(effects).size(), 1u);  // failed: cleaned up (failover)
+  // A second SU whose hook never ends: failed at the CSI set timeout.
+  handle(director::InstantiateSu{su(2)});
+  handle(ProcessStarted{comp(2)});
+  hooks = only<RunHook>(handle(
+      director::AssignHa{su(2), si(1), HaState::kActive, model::TransitionReason::kFailover}));
+  ASSERT_EQ(hooks.size(), 1u);
+  EXPECT_TRUE(only<SignalProcess>(advance(std::chrono::milliseconds(499))).empty());
+  EXPECT_EQ(only<SignalProcess>(advance(std::chrono::milliseconds(1))).size(), 1u);
+}
+
 }  // namespace
 }  // namespace amf::node

@@ -89,6 +89,7 @@ class LocalCluster {
     return std::nullopt;
   }
   std::vector<node::SendCsiSet>& csi_sets() { return csi_sets_; }
+  std::vector<node::RunHook>& hooks() { return hooks_; }
 
   bool auto_register = true;
   bool auto_respond = true;
@@ -155,6 +156,10 @@ class LocalCluster {
     ++healthchecks_;
     if (auto_respond) queue_.push_back({id, node::ComponentResponse{e.peer, e.invocation, true}});
   }
+  void on_effect(const NodeId& id, const node::RunHook& e) {
+    hooks_.push_back(e);
+    if (auto_respond) queue_.push_back({id, node::HookDone{e.comp, e.invocation, true, "exit 0"}});
+  }
   void on_effect(const NodeId&, const node::ToDirector& e) {
     std::visit([&](const auto& m) { director_.handle(m, now_); }, e.message);
   }
@@ -170,6 +175,7 @@ class LocalCluster {
   node::PeerId next_peer_ = 1;
   std::vector<model::Notification> notes_;
   std::vector<node::SendCsiSet> csi_sets_;
+  std::vector<node::RunHook> hooks_;
   std::vector<director::AdminResult> results_;
   std::uint64_t next_admin_id_ = 1;
   int healthchecks_ = 0;
