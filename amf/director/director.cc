@@ -354,15 +354,37 @@ void Director::issue_next_batch(SgState& sg, TimePoint now) {
   for (const auto& si : sg.config->sis) {
     if (si_admin(si.id) != model::AdminState::kUnlocked) left_out.insert(si.id);
   }
-  models::AssignmentTable input = policy_input(sg);
-  models::AssignmentTable target;
-  if (left_out.empty()) {
-    target = sg.policy->target(*sg.config, candidates, input);
-  } else {
+  const models::AssignmentTable input = policy_input(sg);
+  const auto plan = [&] {
+    if (left_out.empty()) return sg.policy->target(*sg.config, candidates, input);
     model::SgConfig planned = *sg.config;
     std::erase_if(planned.sis, [&](const auto& si) { return left_out.count(si.id) > 0; });
-    std::erase_if(input, [&](const auto& a) { return left_out.count(a.si) > 0; });
-    target = sg.policy->target(planned, candidates, input);
+    models::AssignmentTable planned_input = input;
+    std::erase_if(planned_input, [&](const auto& a) { return left_out.count(a.si) > 0; });
+    return sg.policy->target(planned, candidates, planned_input);
+  };
+  models::AssignmentTable target = plan();
+  // Nor is an SI that may get no active (see apply_dependencies): it has none, and a sponsor
+  // has none, now or in this target. The policy would spend a slot on it that
+  // apply_dependencies empties, while a servable SI goes without (sim finding 12). An SI whose
+  // missing sponsors this target makes active keeps its slot: it gets its active once theirs
+  // are acknowledged. Each pass leaves out at least one SI more or ends: at most one per SI.
+  for (std::size_t pass = 0; pass < sg.config->sis.size(); ++pass) {
+    std::set<SiId> planned_active;
+    for (const auto& a : target) {
+      if (a.ha == HaState::kActive) planned_active.insert(a.si);
+    }
+    bool more = false;
+    for (const auto& si : sg.config->sis) {
+      if (left_out.count(si.id) || has_active(si.id)) continue;
+      for (const auto& d : si.dependencies) {
+        if (!has_active(d.sponsor) && !planned_active.count(d.sponsor)) {
+          more |= left_out.insert(si.id).second;
+        }
+      }
+    }
+    if (!more) break;
+    target = plan();
   }
   sg.swap.reset();
   sg.adjust = false;
