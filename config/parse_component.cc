@@ -190,13 +190,62 @@ void read_hooks(const MapReader& owner, model::ComponentConfig& comp) {
   }
 }
 
+void read_probe(const MapReader& owner, model::ComponentConfig& comp) {
+  const Node* node = owner.value("probe");
+  if (node == nullptr) return;
+  MapReader r(*node, owner.value_mark("probe"), "probe of " + owner.label(),
+              {"exec", "tcp_port", "http_port", "http_path", "period_ms", "timeout_ms",
+               "failure_threshold"},
+              {}, owner.diags());
+  if (!r.is_mapping()) return;
+  const std::size_t errors_before = r.diags().count();
+  model::ProbeConfig probe;
+  int kinds = 0;
+  if (const Node* exec = r.sequence("exec")) {
+    ++kinds;
+    probe.kind = model::ProbeConfig::Kind::kExec;
+    for (const Node& arg : exec->items) {
+      if (auto text = read_string(arg, arg.mark, "an entry of 'exec' in " + r.label(), r.diags())) {
+        probe.command.push_back(*text);
+      }
+    }
+    if (probe.command.empty()) {
+      r.diags().error(r.value_mark("exec"), "'exec' in " + r.label() + " needs a command");
+    }
+  }
+  if (auto port = r.integer("tcp_port", 1, 65535)) {
+    ++kinds;
+    probe.kind = model::ProbeConfig::Kind::kTcp;
+    probe.port = *port;
+  }
+  if (auto port = r.integer("http_port", 1, 65535)) {
+    ++kinds;
+    probe.kind = model::ProbeConfig::Kind::kHttp;
+    probe.port = *port;
+  }
+  if (auto path = r.string("http_path")) {
+    if (probe.kind != model::ProbeConfig::Kind::kHttp || !path->starts_with("/")) {
+      r.diags().error(r.value_mark("http_path"),
+                      "'http_path' in " + r.label() + " needs http_port and must start with '/'");
+    }
+    probe.path = *path;
+  }
+  if (kinds != 1 && r.diags().count() == errors_before) {
+    r.diags().error(r.mark(), r.label() + " needs exactly one of exec, tcp_port, http_port");
+  }
+  if (auto ms = r.duration("period_ms")) probe.period = *ms;
+  if (auto ms = r.duration("timeout_ms")) probe.timeout = *ms;
+  if (auto n = r.integer("failure_threshold", 1, 1000)) probe.failure_threshold = *n;
+  comp.probe = std::move(probe);
+}
+
 // `names` holds the names of the components before this one in the same SU.
 model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnostics& diags) {
   MapReader r(node, node.mark, "component",
               {"name", "command", "args", "env", "cs_types", "recovery", "instantiate_retries",
                "instantiate_retries_with_delay", "instantiate_delay_ms", "disable_restart",
                "timeouts", "health_check", "runtime", "container", "instantiated_when",
-               "watchdog_ms", "hooks"},
+               "watchdog_ms", "hooks", "probe"},
               {"name", "command", "cs_types"}, diags);
   model::ComponentConfig comp;
   if (!r.is_mapping()) return comp;
@@ -227,6 +276,7 @@ model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnos
   read_runtime(r, comp);
   read_lifecycle(r, comp);
   read_hooks(r, comp);
+  read_probe(r, comp);
   return comp;
 }
 

@@ -68,6 +68,10 @@ struct NodeEventText {
     return "ComponentErrorReport peer " + std::to_string(e.peer) + " (" + e.reason + ")" +
            (e.recommended_recovery.empty() ? "" : " recommends " + e.recommended_recovery);
   }
+  std::string operator()(const node::ProbeDone& e) const {
+    return "ProbeDone " + e.comp.str() + " invocation " + std::to_string(e.invocation) +
+           (e.ok ? " ok" : " failed: " + e.detail);
+  }
   std::string operator()(const node::HookDone& e) const {
     return "HookDone " + e.comp.str() + " invocation " + std::to_string(e.invocation) +
            (e.ok ? " ok" : " failed: " + e.detail);
@@ -107,6 +111,9 @@ struct NodeEffectText {
   std::string operator()(const node::SendHealthcheck& e) const {
     return "SendHealthcheck peer " + std::to_string(e.peer) + " invocation " +
            std::to_string(e.invocation) + " " + e.comp.str() + " " + e.key;
+  }
+  std::string operator()(const node::RunProbe& e) const {
+    return "RunProbe invocation " + std::to_string(e.invocation) + " " + e.comp.str();
   }
   std::string operator()(const node::RunHook& e) const {
     return "RunHook invocation " + std::to_string(e.invocation) + " " + e.comp.str() + " " +

@@ -41,6 +41,10 @@ void Simulation::carry_out(const NodeId& node, const node::Effect& effect) {
     void operator()(const node::RunHook& e) {
       s.deliver(node, node::HookDone{e.comp, e.invocation, true, "exit 0 (simulated)"});
     }
+    // Nor probes (not in the simulated configurations); were one asked for, it succeeds.
+    void operator()(const node::RunProbe& e) {
+      s.deliver(node, node::ProbeDone{e.comp, e.invocation, true, "simulated"});
+    }
     void operator()(const node::SendHealthcheck& e) {
       s.callback(e.peer, e.invocation, CsiId(), std::nullopt);
     }

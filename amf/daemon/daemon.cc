@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "amf/daemon/net_probe.h"
 #include "amf/wire/codec.h"
 
 namespace amf::daemon {
@@ -66,7 +67,9 @@ Daemon::Daemon(const Options& options, std::shared_ptr<const model::ClusterConfi
 // come to it too and are reaped here, never a child a launcher watches.
 void Daemon::reap_strays() {
   const auto reaped = containers::OciLauncher::reap_stray_children(
-      [this](pid_t pid) { return comp_by_pid_.count(pid) > 0 || hooks_.count(pid) > 0; });
+      [this](pid_t pid) {
+        return comp_by_pid_.count(pid) > 0 || hooks_.count(pid) > 0 || probes_.count(pid) > 0;
+      });
   for (pid_t pid : reaped) log_->debug("reaped orphan process {}", pid);
   sigchld_.async_wait([this](const boost::system::error_code& ec, int) {
     if (!ec) reap_strays();
@@ -75,6 +78,7 @@ void Daemon::reap_strays() {
 
 Daemon::~Daemon() {
   for (const auto& [pid, hook] : hooks_) launcher_.signal(pid, SIGKILL);  // none outlives amfd
+  for (const auto& [pid, probe] : probes_) launcher_.signal(pid, SIGKILL);
   component_watch_.reset();
   admin_watch_.reset();
   component_socket_.close();
@@ -249,6 +253,7 @@ void Daemon::carry_out(const node::Effect& effect) {
       d.send_to_component(e.peer, wire::HealthcheckCallback{e.invocation, e.key});
     }
     void operator()(const node::RunHook& e) { d.run_hook(e); }
+    void operator()(const node::RunProbe& e) { d.run_probe(e); }
     void operator()(const node::ToDirector& e) {
       std::visit([&](const auto& m) { d.director_.handle(m, Clock::now()); }, e.message);
     }
@@ -457,7 +462,52 @@ void Daemon::run_hook(const node::RunHook& e) {
   hooks_.emplace(*pid, std::move(hook));
 }
 
+// A liveness probe: TCP and HTTP on the loop, exec as a process of its own (like a hook).
+void Daemon::run_probe(const node::RunProbe& e) {
+  const model::ProbeConfig& probe = *comp_config_.at(e.comp)->probe;
+  auto done = [this, comp = e.comp, inv = e.invocation](bool ok, const std::string& detail) {
+    post(node::ProbeDone{comp, inv, ok, detail});
+  };
+  switch (probe.kind) {
+    case model::ProbeConfig::Kind::kTcp:
+      return probe_tcp(io_, probe.port, probe.timeout, done);
+    case model::ProbeConfig::Kind::kHttp:
+      return probe_http(io_, probe.port, probe.path, probe.timeout, done);
+    case model::ProbeConfig::Kind::kExec:
+      break;
+  }
+  containers::ProcessSpec spec;
+  spec.command = probe.command.at(0);
+  spec.args.assign(probe.command.begin() + 1, probe.command.end());
+  spec.env = comp_config_.at(e.comp)->env;
+  if (const char* path = std::getenv("PATH")) spec.env.emplace("PATH", path);
+  spec.env["AMF_COMPONENT_NAME"] = e.comp.str();
+  spec.working_dir = options_.runtime_dir;
+  spec.log_path = options_.log_dir + "/" + log_name(e.comp);
+  auto pid = launcher_.start(spec);
+  if (!pid) return done(false, "cannot run: " + pid.error().message());
+  Hook hook{e.comp, e.invocation, std::make_unique<boost::asio::steady_timer>(io_)};
+  hook.deadline->expires_after(probe.timeout);
+  hook.deadline->async_wait([this, p = *pid, timeout = probe.timeout](const boost::system::error_code& ec) {
+    auto it = probes_.find(p);
+    if (ec || it == probes_.end()) return;
+    post(node::ProbeDone{it->second.comp, it->second.invocation, false,
+                         "no answer within " + ms_text(timeout)});
+    it->second.invocation = 0;  // answered; its exit is only reaped
+    launcher_.signal(p, SIGKILL);
+  });
+  probes_.emplace(*pid, std::move(hook));
+}
+
 void Daemon::on_process_exit(pid_t pid, containers::ExitStatus status) {
+  if (auto probe = probes_.find(pid); probe != probes_.end()) {
+    if (probe->second.invocation != 0) {
+      const bool ok = status.signal == 0 && status.code == 0;
+      post(node::ProbeDone{probe->second.comp, probe->second.invocation, ok, status.describe()});
+    }
+    probes_.erase(probe);
+    return;
+  }
   if (auto hook = hooks_.find(pid); hook != hooks_.end()) {
     const bool ok = status.signal == 0 && status.code == 0;
     post(node::HookDone{hook->second.comp, hook->second.invocation, ok, status.describe()});

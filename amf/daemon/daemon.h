@@ -79,6 +79,7 @@ class Daemon {
                               std::vector<containers::BindMount>* binds);
   void on_notify(const CompId& comp, pid_t sender, const Result<NotifyMessage>& message);
   void run_hook(const node::RunHook& e);
+  void run_probe(const node::RunProbe& e);
   void send_to_component(node::PeerId peer, const wire::ComponentMessage& message);
   wire::ClusterStatus status() const;
 
@@ -107,7 +108,8 @@ class Daemon {
     node::Invocation invocation;
     std::unique_ptr<boost::asio::steady_timer> deadline;  // SIGKILL then
   };
-  std::map<pid_t, Hook> hooks_;  // HA-state hooks running, by pid
+  std::map<pid_t, Hook> hooks_;   // HA-state hooks running, by pid
+  std::map<pid_t, Hook> probes_;  // exec probes running, by pid
 
   director::Director director_;
   node::NodeDirector node_;

@@ -33,6 +33,19 @@ struct HealthCheckConfig {
   bool component_invoked = false;                 // SA_AMF_HEALTHCHECK_COMPONENT_INVOKED
 };
 
+// A liveness probe, as Kubernetes has them: every `period` amfd runs it (within `timeout`);
+// `failure_threshold` failures in a row are a component failure, handled by its recovery.
+struct ProbeConfig {
+  enum class Kind { kExec, kTcp, kHttp };
+  Kind kind = Kind::kExec;
+  std::vector<std::string> command;  // kExec: argv, run on the node with the component's env
+  int port = 0;                      // kTcp, kHttp: on 127.0.0.1
+  std::string path = "/";            // kHttp: GET path; 2xx and 3xx are success
+  std::chrono::milliseconds period{10'000};
+  std::chrono::milliseconds timeout{1'000};
+  int failure_threshold = 3;
+};
+
 // When a started component counts as instantiated. kRegistered: it is SA-aware, links our
 // library and registers (then CSIs are set through callbacks). The others are components that
 // do not link it (non-SA-aware): kNotified, once it sends READY=1 to its NOTIFY_SOCKET
@@ -80,6 +93,8 @@ struct ComponentConfig {
   struct Hooks {
     std::string on_active, on_standby, on_quiesced, on_remove;
   } hooks;
+
+  std::optional<ProbeConfig> probe;
 
   bool sa_aware() const { return instantiated_when == InstantiatedWhen::kRegistered; }
 };

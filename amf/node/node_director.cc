@@ -183,11 +183,9 @@ void NodeDirector::on(const director::AssignHa& e, TimePoint now) {
   }
   SuState& su = su_it->second;
   // A disabled SU's fault report is on its way; a node shutting down takes no new work. An SU
-  // being switched over (node switchover) still takes the quiesce of its actives.
-  const bool releasing = e.ha == HaState::kQuiesced || e.ha == HaState::kQuiescing;
-  if ((su.oper != OperState::kEnabled && !(su.switching_over && releasing)) || shutting_down_) {
-    return;
-  }
+  // being switched over (node switchover) is healthy and still running: it carries out what
+  // the director asked before it heard of the switchover (and is then asked to let go).
+  if ((su.oper != OperState::kEnabled && !su.switching_over) || shutting_down_) return;
   for (const auto& csi : si->csis) {
     for (const auto& comp_config : su.config->components) {
       const auto& types = comp_config.cs_types;
@@ -353,6 +351,10 @@ void NodeDirector::became_instantiated(CompState& comp, const std::string& cause
   if (const auto& hc = comp.config->health_check) {
     comp.healthcheck = now + hc->period + (hc->component_invoked ? hc->max_duration : Duration{});
   }
+  if (comp.config->probe) {
+    comp.probe_at = now + comp.config->probe->period;
+    comp.probe_failures = 0;
+  }
   if (restarted) {
     // A restarted component gets its CSIs back, as it had them.
     for (const auto& [csi, assignment] : comp.csis) {
@@ -400,6 +402,23 @@ void NodeDirector::on(const HookDone& e, TimePoint now) {
   auto it = comps_.find(e.comp);
   if (it == comps_.end() || !it->second.callbacks.count(e.invocation)) return;  // given up on
   answered(it->second, e.invocation, e.ok, e.detail, now);
+}
+
+void NodeDirector::on(const ProbeDone& e, TimePoint now) {
+  auto it = comps_.find(e.comp);
+  if (it == comps_.end() || it->second.probe_running != e.invocation) return;  // stale
+  CompState& comp = it->second;
+  comp.probe_running.reset();
+  if (e.ok) {
+    comp.probe_failures = 0;
+    return;
+  }
+  const auto& probe = *comp.config->probe;
+  if (++comp.probe_failures < probe.failure_threshold) return;
+  component_failed(comp,
+                   "liveness probe failed " + std::to_string(comp.probe_failures) +
+                       " times in a row, last: " + e.detail,
+                   now);
 }
 
 void NodeDirector::run_hook(CompState& comp, const CsiId& csi, const SiId& si,
@@ -556,6 +575,13 @@ void NodeDirector::tick(TimePoint now) {
       break;  // component_failed cleared the callbacks
     }
     check_health(comp, now);
+    if (comp.probe_at && *comp.probe_at <= now && comp.presence == PresenceState::kInstantiated) {
+      comp.probe_at = now + comp.config->probe->period;
+      if (!comp.probe_running) {  // the adapter answers within the timeout, shorter than a period
+        comp.probe_running = next_invocation_++;
+        emit(RunProbe{*comp.probe_running, comp.config->id});
+      }
+    }
     if (comp.retry_at && *comp.retry_at <= now) {
       comp.retry_at.reset();
       instantiate(comp, now);
@@ -589,6 +615,7 @@ std::optional<TimePoint> NodeDirector::next_deadline() const {
     if (comp.deadline) consider(*comp.deadline);
     if (comp.healthcheck) consider(*comp.healthcheck);
     if (comp.retry_at) consider(*comp.retry_at);
+    if (comp.probe_at) consider(*comp.probe_at);
     for (const auto& [inv, cb] : comp.callbacks) consider(cb.deadline);
   }
   return next;
@@ -645,6 +672,9 @@ void NodeDirector::disconnect(CompState& comp) {
   comp.peer.reset();
   comp.healthcheck.reset();
   comp.retry_at.reset();
+  comp.probe_at.reset();
+  comp.probe_running.reset();
+  comp.probe_failures = 0;
 }
 
 void NodeDirector::kill(CompState& comp, TimePoint now) {

@@ -76,6 +76,15 @@ struct HookDone {
   std::string detail;
 };
 
+// A probe ended: ok, or why not ("connection refused", "HTTP 503", "exited with code 1",
+// "no answer within 1000 ms").
+struct ProbeDone {
+  CompId comp;
+  Invocation invocation;
+  bool ok;
+  std::string detail;
+};
+
 // Terminate every component of the node (amfd is stopping).
 struct Shutdown {};
 
@@ -84,7 +93,7 @@ using Event = std::variant<director::InstantiateSu, director::TerminateSu, direc
                            ProcessStarted,
                            ProcessStartFailed, ProcessExited, ComponentRegister, ComponentResponse,
                            ComponentErrorReport, ComponentHealthcheckConfirm, ComponentNotify,
-                           HookDone, Shutdown>;
+                           HookDone, ProbeDone, Shutdown>;
 
 Event to_event(const director::NodeCommand& command);
 
@@ -144,8 +153,15 @@ struct RunHook {
   Duration timeout;
 };
 
+// Run the component's liveness probe once (its configuration says how); the result comes back
+// as ProbeDone with the same invocation, within the probe's timeout.
+struct RunProbe {
+  Invocation invocation;
+  CompId comp;
+};
+
 using Effect = std::variant<StartProcess, SignalProcess, SendRegisterReply, SendCsiSet,
-                            SendCsiRemove, SendHealthcheck, RunHook, ToDirector,
+                            SendCsiRemove, SendHealthcheck, RunHook, RunProbe, ToDirector,
                             model::Notification>;
 
 // The node director core: the life cycle of this node's components (instantiate, register,
@@ -225,6 +241,9 @@ class NodeDirector {
     // confirmation is due. Set while the component is registered.
     std::optional<TimePoint> healthcheck;
     std::optional<TimePoint> retry_at;  // a delayed instantiation attempt is due then
+    std::optional<TimePoint> probe_at;         // the next liveness probe, while instantiated
+    std::optional<Invocation> probe_running;   // a probe asked for and not yet done
+    int probe_failures = 0;                    // in a row
   };
   struct SuState {
     const model::SuConfig* config = nullptr;
@@ -260,6 +279,7 @@ class NodeDirector {
   void on(const ComponentHealthcheckConfirm& e, TimePoint now);
   void on(const ComponentNotify& e, TimePoint now);
   void on(const HookDone& e, TimePoint now);
+  void on(const ProbeDone& e, TimePoint now);
   // A callback of `comp` was answered (a component's response, or a hook's end).
   void answered(CompState& comp, Invocation invocation, bool ok, const std::string& detail,
                 TimePoint now);

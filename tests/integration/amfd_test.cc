@@ -5,6 +5,7 @@
 #include <sys/un.h>
 
 #include <map>
+#include <thread>
 #include <zmq.hpp>
 
 #include "amf/wire/codec.h"
@@ -781,6 +782,71 @@ TEST_F(AmfdTest, FailingHookIsAComponentFailure) {
   EXPECT_NE(events.out.find("CSI set (active) of db/si-1/c failed (hook: exited with code 3)"),
             std::string::npos)
       << events.out;
+}
+
+// ---- liveness probes ----
+
+std::string probe_yaml(int port, const std::string& probe) {
+  return "cluster: {name: itest}\n"
+         "nodes: [{name: node-1, controller: true}]\n"
+         "applications:\n  - name: web\n    service_groups:\n"
+         "      - name: web\n        redundancy: no-redundancy\n"
+         "        su_template:\n          nodes: [node-1]\n"
+         "          components:\n            - name: server\n"
+         "              command: amf-demo-notify\n"
+         "              args: [\"" + std::to_string(port) + "\"]\n"
+         "              cs_types: [web]\n"
+         "              instantiated_when: started\n"
+         "              recovery: component-restart\n"
+         "              probe: " + probe + "\n"
+         "        service_instances: [{name: si-1, csis: [{name: c, cs_type: web}]}]\n";
+}
+
+TEST_F(AmfdTest, HttpProbeThatFailsRepeatedlyRestartsTheComponent) {
+  const int port = free_port();
+  start(probe_yaml(port, "{http_port: " + std::to_string(port) +
+                             ", http_path: /healthz, period_ms: 200, timeout_ms: 500, "
+                             "failure_threshold: 2}"));
+  std::string first;
+  ASSERT_TRUE(eventually([&] {
+    first = ask(port, "PID");
+    return !first.empty();
+  }));
+  EXPECT_EQ(ask(port, "HANG"), "hanging\n");  // its health endpoint now says 503
+  EXPECT_TRUE(eventually([&] {
+    const std::string now = ask(port, "PID");
+    return !now.empty() && now != first;
+  }));
+  Output events = run({bin("amfctl"), "--runtime-dir", runtime(), "events"});
+  EXPECT_NE(events.out.find("liveness probe failed 2 times in a row, last: HTTP 503"),
+            std::string::npos)
+      << events.out;
+}
+
+TEST_F(AmfdTest, ExecAndTcpProbesOfAHealthyComponentChangeNothing) {
+  const int port = free_port();
+  start(probe_yaml(port, "{exec: [/bin/sh, -c, 'test \"$AMF_COMPONENT_NAME\" = web/su-1/server'], "
+                         "period_ms: 100, timeout_ms: 1000, failure_threshold: 1}"));
+  std::string first;
+  ASSERT_TRUE(eventually([&] {
+    first = ask(port, "PID");
+    return !first.empty();
+  }));
+  // Ten periods later: the same process, and no failure on record.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  EXPECT_EQ(ask(port, "PID"), first);
+  Output events = run({bin("amfctl"), "--runtime-dir", runtime(), "events"});
+  EXPECT_EQ(events.out.find("liveness probe failed"), std::string::npos) << events.out;
+  EXPECT_EQ(stop(), 0);
+  // A TCP probe on a port where nothing listens fails at once: restarted each time.
+  const int nothing = free_port();
+  start(probe_yaml(port, "{tcp_port: " + std::to_string(nothing) +
+                             ", period_ms: 100, failure_threshold: 1}"));
+  EXPECT_TRUE(eventually([&] {
+    Output e = run({bin("amfctl"), "--runtime-dir", runtime(), "events"});
+    return e.out.find("liveness probe failed 1 times in a row, last: Connection refused") !=
+           std::string::npos;
+  }));
 }
 
 // ---- bad input at the command line ----

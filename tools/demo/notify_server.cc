@@ -9,7 +9,8 @@
 // promotion script would reconfigure the daemon. After
 // READY_DELAY_MS (default 0) it sends READY=1 and STATUS=serving to $NOTIFY_SOCKET; when
 // $WATCHDOG_USEC is set it sends WATCHDOG=1 three times per period. HANG stops the watchdog
-// (and STATUS=hung), as a process stuck in a loop would; TRIGGER sends WATCHDOG=trigger. On
+// (and STATUS=hung), as a process stuck in a loop would, and makes GET (an HTTP request, for
+// probes) answer 503 instead of 200; TRIGGER sends WATCHDOG=trigger. On
 // SIGTERM it sends STOPPING=1 and exits 0.
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -84,9 +85,13 @@ int main(int argc, char** argv) {
     char buf[64] = {};
     const ssize_t n = ::recv(conn, buf, sizeof buf - 1, 0);
     std::string line(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    line = line.substr(0, line.find_first_of("\r\n"));
     std::string reply = "ERR unknown command\n";
     if (line == "PING") reply = "PONG\n";
+    // An HTTP health endpoint for probes: 200 while healthy, 503 once hung.
+    if (line.rfind("GET ", 0) == 0) {
+      reply = hung ? "HTTP/1.0 503 Service Unavailable\r\n\r\nhung\n" : "HTTP/1.0 200 OK\r\n\r\nok\n";
+    }
     if (line == "PID") reply = std::to_string(::getpid()) + "\n";
     if (line == "ROLE") {
       std::ifstream in("role." + std::string(argv[1]));

@@ -1136,5 +1136,30 @@ TEST(ConfigLoaderTest, HooksAreForComponentsThatDoNotRegister) {
   EXPECT_TRUE(has_error(diags, "unknown key 'on_promote' in hooks of component 'server'", 14, 37));
 }
 
+TEST(ConfigLoaderTest, ReadsProbesAndReportsBrokenOnes) {
+  const model::ClusterConfig config = config_of(std::string(kOciHead) +
+                                                R"(              probe: {http_port: 8080, http_path: /healthz, period_ms: 2000, failure_threshold: 5}
+        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
+)");
+  ASSERT_EQ(config.applications.size(), 1u);
+  const auto& probe = config.applications[0].service_groups[0].sus[0].components[0].probe;
+  ASSERT_TRUE(probe);
+  EXPECT_EQ(probe->kind, model::ProbeConfig::Kind::kHttp);
+  EXPECT_EQ(probe->port, 8080);
+  EXPECT_EQ(probe->path, "/healthz");
+  EXPECT_EQ(probe->period, std::chrono::milliseconds(2000));
+  EXPECT_EQ(probe->timeout, std::chrono::milliseconds(1000));
+  EXPECT_EQ(probe->failure_threshold, 5);
+  std::vector<Diagnostic> diags = errors_of(std::string(kOciHead) + R"(              probe: {tcp_port: 80, exec: [true]}
+        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
+)");
+  EXPECT_TRUE(has_error(diags, "probe of component 'server' needs exactly one of exec, "
+                               "tcp_port, http_port", 14, 22));
+  diags = errors_of(std::string(kOciHead) + R"(              probe: {tcp_port: 70000}
+        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
+)");
+  EXPECT_TRUE(has_error(diags, "tcp_port", 14, 33));
+}
+
 }  // namespace
 }  // namespace amf::config

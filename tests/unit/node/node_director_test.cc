@@ -586,5 +586,61 @@ TEST_F(NodeDirectorTest, FailedOrSlowHookIsAComponentFailure) {
   EXPECT_EQ(only<SignalProcess>(advance(std::chrono::milliseconds(1))).size(), 1u);
 }
 
+// Found by the swarm (case 16774014946425679049): the director, not yet told of a node
+// switchover, asked an SU being switched over to take an active; ignored, the request stayed
+// outstanding forever. Healthy and running, the SU carries it out (and is then released).
+TEST_F(NodeDirectorTest, SuBeingSwitchedOverStillCarriesOutWhatItIsAsked) {
+  make({.recovery = model::Recovery::kNodeSwitchover});
+  instantiated_su1();
+  handle(director::InstantiateSu{su(2)});
+  handle(ProcessStarted{comp(2)});
+  handle(ComponentRegister{2, comp(2).str()});
+  auto standby = only<SendCsiSet>(handle(director::AssignHa{
+      su(2), si(1), HaState::kStandby, model::TransitionReason::kNewAssignment}));
+  ASSERT_EQ(standby.size(), 1u);
+  handle(ComponentResponse{2, standby[0].invocation, true});
+  // su-1's component dies: node switchover. The director, which has not heard of it yet,
+  // promotes the standby on su-2 (same node).
+  auto effects = handle(ProcessExited{comp(1), "killed by signal 9"});
+  bool su2_disabled = false;
+  for (const auto& r : reports(effects)) {
+    su2_disabled |= r.su == su(2) && r.oper == OperState::kDisabled &&
+                    r.presence == PresenceState::kInstantiated;
+  }
+  EXPECT_TRUE(su2_disabled);
+  effects = handle(
+      director::AssignHa{su(2), si(1), HaState::kActive, model::TransitionReason::kFailover});
+  auto sets = only<SendCsiSet>(effects);
+  ASSERT_EQ(sets.size(), 1u);
+  effects = handle(ComponentResponse{2, sets[0].invocation, true});
+  ASSERT_EQ(only<ToDirector>(effects).size(), 1u);  // answered: nothing stays outstanding
+}
+
+TEST_F(NodeDirectorTest, ProbeFailuresInARowUpToTheThresholdAreAFailure) {
+  auto config = std::const_pointer_cast<model::ClusterConfig>(test::make_cluster({}));
+  model::ProbeConfig probe;
+  probe.kind = model::ProbeConfig::Kind::kTcp;
+  probe.port = 8080;
+  probe.period = std::chrono::milliseconds(100);
+  probe.failure_threshold = 2;
+  config->applications[0].service_groups[0].sus[0].components[0].probe = probe;
+  nd_.emplace(config, NodeId("node-1"));
+  instantiated_su1();
+  auto probes = only<RunProbe>(advance(std::chrono::milliseconds(100)));
+  ASSERT_EQ(probes.size(), 1u);
+  handle(ProbeDone{comp(1), probes[0].invocation, false, "Connection refused"});
+  probes = only<RunProbe>(advance(std::chrono::milliseconds(100)));
+  ASSERT_EQ(probes.size(), 1u);
+  handle(ProbeDone{comp(1), probes[0].invocation, true, "connected"});  // the count restarts
+  probes = only<RunProbe>(advance(std::chrono::milliseconds(100)));
+  auto effects = handle(ProbeDone{comp(1), probes.at(0).invocation, false, "Connection refused"});
+  EXPECT_TRUE(only<SignalProcess>(effects).empty());
+  probes = only<RunProbe>(advance(std::chrono::milliseconds(100)));
+  effects = handle(ProbeDone{comp(1), probes.at(0).invocation, false, "Connection refused"});
+  EXPECT_EQ(only<SignalProcess>(effects).size(), 1u);  // second in a row: failed
+  // A late answer to a probe of the old process changes nothing.
+  EXPECT_TRUE(handle(ProbeDone{comp(1), probes[0].invocation, false, "late"}).empty());
+}
+
 }  // namespace
 }  // namespace amf::node

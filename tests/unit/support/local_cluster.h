@@ -160,6 +160,12 @@ class LocalCluster {
     hooks_.push_back(e);
     if (auto_respond) queue_.push_back({id, node::HookDone{e.comp, e.invocation, true, "exit 0"}});
   }
+  void on_effect(const NodeId& id, const node::RunProbe& e) {
+    ++probes_;
+    if (auto_respond) {
+      queue_.push_back({id, node::ProbeDone{e.comp, e.invocation, probes_ok, "simulated"}});
+    }
+  }
   void on_effect(const NodeId&, const node::ToDirector& e) {
     std::visit([&](const auto& m) { director_.handle(m, now_); }, e.message);
   }
@@ -176,6 +182,12 @@ class LocalCluster {
   std::vector<model::Notification> notes_;
   std::vector<node::SendCsiSet> csi_sets_;
   std::vector<node::RunHook> hooks_;
+  int probes_ = 0;
+
+ public:
+  bool probes_ok = true;  // what every probe answers
+
+ private:
   std::vector<director::AdminResult> results_;
   std::uint64_t next_admin_id_ = 1;
   int healthchecks_ = 0;
