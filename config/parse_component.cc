@@ -245,7 +245,7 @@ model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnos
               {"name", "command", "args", "env", "cs_types", "recovery", "instantiate_retries",
                "instantiate_retries_with_delay", "instantiate_delay_ms", "disable_restart",
                "timeouts", "health_check", "runtime", "container", "instantiated_when",
-               "watchdog_ms", "hooks", "probe"},
+               "watchdog_ms", "hooks", "probe", "terminate_command", "cleanup_command"},
               {"name", "command", "cs_types"}, diags);
   model::ComponentConfig comp;
   if (!r.is_mapping()) return comp;
@@ -277,6 +277,16 @@ model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnos
   read_lifecycle(r, comp);
   read_hooks(r, comp);
   read_probe(r, comp);
+  for (auto [key, field] : {std::pair{"terminate_command", &model::ComponentConfig::terminate_command},
+                            std::pair{"cleanup_command", &model::ComponentConfig::cleanup_command}}) {
+    if (auto command = r.string(key)) {
+      if (command->empty()) {
+        r.diags().error(r.value_mark(key),
+                        "'" + std::string(key) + "' in " + r.label() + " must not be empty");
+      }
+      comp.*field = *command;
+    }
+  }
   return comp;
 }
 

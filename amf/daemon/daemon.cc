@@ -68,7 +68,8 @@ Daemon::Daemon(const Options& options, std::shared_ptr<const model::ClusterConfi
 void Daemon::reap_strays() {
   const auto reaped = containers::OciLauncher::reap_stray_children(
       [this](pid_t pid) {
-        return comp_by_pid_.count(pid) > 0 || hooks_.count(pid) > 0 || probes_.count(pid) > 0;
+        return comp_by_pid_.count(pid) > 0 || hooks_.count(pid) > 0 || probes_.count(pid) > 0 ||
+               clc_.count(pid) > 0;
       });
   for (pid_t pid : reaped) log_->debug("reaped orphan process {}", pid);
   sigchld_.async_wait([this](const boost::system::error_code& ec, int) {
@@ -79,6 +80,7 @@ void Daemon::reap_strays() {
 Daemon::~Daemon() {
   for (const auto& [pid, hook] : hooks_) launcher_.signal(pid, SIGKILL);  // none outlives amfd
   for (const auto& [pid, probe] : probes_) launcher_.signal(pid, SIGKILL);
+  for (const auto& [pid, clc] : clc_) launcher_.signal(pid, SIGKILL);
   component_watch_.reset();
   admin_watch_.reset();
   component_socket_.close();
@@ -292,6 +294,15 @@ void Daemon::signal_component(const CompId& comp, int signal) {
   auto it = pid_by_comp_.find(comp);
   if (it == pid_by_comp_.end()) return;
   auto config = comp_config_.find(comp);
+  if (config != comp_config_.end()) {
+    const model::ComponentConfig& c = *config->second;
+    if (signal == SIGTERM && !c.terminate_command.empty()) {
+      return run_clc(comp, it->second, c.terminate_command, false, c.timeouts.terminate);
+    }
+    if (signal == SIGKILL && !c.cleanup_command.empty()) {
+      return run_clc(comp, it->second, c.cleanup_command, true, c.timeouts.cleanup);
+    }
+  }
   if (oci_ && config != comp_config_.end() && config->second->runtime == model::Runtime::kOci) {
     oci_->signal(it->second, signal);
   } else {
@@ -462,6 +473,45 @@ void Daemon::run_hook(const node::RunHook& e) {
   hooks_.emplace(*pid, std::move(hook));
 }
 
+void Daemon::run_clc(const CompId& comp, pid_t pid, const std::string& command, bool kill_after,
+                     Duration limit) {
+  auto kill_target = [this, comp, pid] {
+    if (auto it = pid_by_comp_.find(comp); it != pid_by_comp_.end() && it->second == pid) {
+      auto config = comp_config_.find(comp);
+      if (oci_ && config->second->runtime == model::Runtime::kOci) {
+        oci_->signal(pid, SIGKILL);
+      } else {
+        launcher_.signal(pid, SIGKILL);
+      }
+    }
+  };
+  containers::ProcessSpec spec;
+  spec.command = "/bin/sh";
+  spec.args = {"-c", command};
+  spec.env = comp_config_.at(comp)->env;
+  if (const char* path = std::getenv("PATH")) spec.env.emplace("PATH", path);
+  spec.env["AMF_COMPONENT_NAME"] = comp.str();
+  spec.env["AMF_COMPONENT_PID"] = std::to_string(pid);
+  spec.working_dir = options_.runtime_dir;
+  spec.log_path = options_.log_dir + "/" + log_name(comp);
+  auto started = launcher_.start(spec);
+  if (!started) {
+    log_->warn("component {}: cannot run '{}': {}", comp.str(), command, started.error().message());
+    if (kill_after) kill_target();  // cleanup must happen regardless
+    return;
+  }
+  log_->info("component {}: running '{}' (pid {})", comp.str(), command, *started);
+  Clc clc{comp, pid, kill_after, std::make_unique<boost::asio::steady_timer>(io_)};
+  clc.deadline->expires_after(limit);
+  clc.deadline->async_wait([this, p = *started, kill_target](const boost::system::error_code& ec) {
+    auto it = clc_.find(p);
+    if (ec || it == clc_.end()) return;
+    launcher_.signal(p, SIGKILL);  // the command itself overran
+    if (it->second.kill_after) kill_target();
+  });
+  clc_.emplace(*started, std::move(clc));
+}
+
 // A liveness probe: TCP and HTTP on the loop, exec as a process of its own (like a hook).
 void Daemon::run_probe(const node::RunProbe& e) {
   const model::ProbeConfig& probe = *comp_config_.at(e.comp)->probe;
@@ -500,6 +550,24 @@ void Daemon::run_probe(const node::RunProbe& e) {
 }
 
 void Daemon::on_process_exit(pid_t pid, containers::ExitStatus status) {
+  if (auto clc = clc_.find(pid); clc != clc_.end()) {
+    if (status.signal != 0 || status.code != 0) {
+      log_->warn("component {}: CLC-CLI command {}", clc->second.comp.str(), status.describe());
+    }
+    const Clc done = std::move(clc->second);
+    clc_.erase(clc);
+    if (done.kill_after) {
+      if (auto it = pid_by_comp_.find(done.comp); it != pid_by_comp_.end() && it->second == done.target) {
+        auto config = comp_config_.find(done.comp);
+        if (oci_ && config->second->runtime == model::Runtime::kOci) {
+          oci_->signal(done.target, SIGKILL);
+        } else {
+          launcher_.signal(done.target, SIGKILL);
+        }
+      }
+    }
+    return;
+  }
   if (auto probe = probes_.find(pid); probe != probes_.end()) {
     if (probe->second.invocation != 0) {
       const bool ok = status.signal == 0 && status.code == 0;

@@ -80,6 +80,11 @@ class Daemon {
   void on_notify(const CompId& comp, pid_t sender, const Result<NotifyMessage>& message);
   void run_hook(const node::RunHook& e);
   void run_probe(const node::RunProbe& e);
+  // A CLC-CLI command (terminate_command, cleanup_command) for the component running as
+  // `pid`; with `kill_after`, its process group is killed when the command ends or after
+  // `limit`.
+  void run_clc(const CompId& comp, pid_t pid, const std::string& command, bool kill_after,
+               Duration limit);
   void send_to_component(node::PeerId peer, const wire::ComponentMessage& message);
   wire::ClusterStatus status() const;
 
@@ -110,6 +115,13 @@ class Daemon {
   };
   std::map<pid_t, Hook> hooks_;   // HA-state hooks running, by pid
   std::map<pid_t, Hook> probes_;  // exec probes running, by pid
+  struct Clc {
+    CompId comp;
+    pid_t target;     // the component's process
+    bool kill_after;  // cleanup: SIGKILL the component when the command ends
+    std::unique_ptr<boost::asio::steady_timer> deadline;
+  };
+  std::map<pid_t, Clc> clc_;  // CLC-CLI commands running, by pid
 
   director::Director director_;
   node::NodeDirector node_;

@@ -95,6 +95,11 @@ struct ComponentConfig {
   } hooks;
 
   std::optional<ProbeConfig> probe;
+  // CLC-CLI commands (/bin/sh -c) in place of amfd's defaults: terminate_command instead of
+  // SIGTERM; cleanup_command before the SIGKILL of the component's process group (which
+  // follows when the command ends, or at the cleanup timeout). Empty: the default.
+  std::string terminate_command;
+  std::string cleanup_command;
 
   bool sa_aware() const { return instantiated_when == InstantiatedWhen::kRegistered; }
 };

@@ -849,6 +849,46 @@ TEST_F(AmfdTest, ExecAndTcpProbesOfAHealthyComponentChangeNothing) {
   }));
 }
 
+// ---- CLC-CLI commands ----
+
+TEST_F(AmfdTest, TerminateAndCleanupCommandsReplaceTheSignals) {
+  const int port = free_port();
+  std::string yaml = probe_yaml(port, "{http_port: " + std::to_string(port) +
+                                          ", period_ms: 200, failure_threshold: 1}");
+  const std::string at = "              recovery: component-restart\n";
+  yaml.replace(yaml.find(at), at.size(),
+               at + "              env: {PORT: \"" + std::to_string(port) + "\"}\n"
+                    "              terminate_command: 'echo $AMF_COMPONENT_PID > term.$PORT; "
+                    "kill -TERM $AMF_COMPONENT_PID'\n"
+                    "              cleanup_command: 'echo $AMF_COMPONENT_PID > clean.$PORT'\n");
+  start(yaml);
+  std::string first;
+  ASSERT_TRUE(eventually([&] {
+    first = ask(port, "PID");
+    return !first.empty();
+  }));
+  // A failure (its probe) ends in cleanup: the command runs, then the process is killed.
+  EXPECT_EQ(ask(port, "HANG"), "hanging\n");
+  const std::string clean = runtime() + "/clean." + std::to_string(port);
+  EXPECT_TRUE(eventually([&] { return fs::exists(clean); }));
+  EXPECT_EQ(slurp(clean), first);  // it was told which process
+  std::string second;
+  EXPECT_TRUE(eventually([&] {
+    second = ask(port, "PID");
+    return !second.empty() && second != first;
+  }));
+  // Lock-instantiation terminates it with the terminate command, which stops it by itself.
+  Output lock = run({bin("amfctl"), "--runtime-dir", runtime(), "lock", "su", "web/su-1"});
+  EXPECT_EQ(lock.exit_code, 0) << lock.err;
+  Output down = run({bin("amfctl"), "--runtime-dir", runtime(), "lock-instantiation", "su",
+                     "web/su-1"});
+  EXPECT_EQ(down.exit_code, 0) << down.err;
+  const std::string term = runtime() + "/term." + std::to_string(port);
+  EXPECT_TRUE(fs::exists(term));
+  EXPECT_EQ(slurp(term), second);
+  EXPECT_EQ(ask(port, "PID"), "");  // gone
+}
+
 // ---- bad input at the command line ----
 
 TEST(AmfdCommandLineTest, BrokenConfigIsRefusedWithEveryErrorAndItsPosition) {
@@ -875,13 +915,15 @@ TEST(AmfdCommandLineTest, CheckConfigPrintsASummary) {
 
 TEST(AmfdCommandLineTest, ValidConfigThatThisBuildCannotRunIsRefusedAtStart) {
   TempDir dir;
-  const std::string path =
-      dir.file("nodeswitch.yaml", cluster_yaml(free_port(), "2n", 2, "node-switchover"));
+  // Two nodes are valid, but amfd runs single-node clusters until membership exists.
+  std::string yaml = cluster_yaml(free_port());
+  const std::string one = "nodes:\n  - name: node-1\n    controller: true\n";
+  yaml.replace(yaml.find(one), one.size(), one + "  - name: node-2\n");
+  const std::string path = dir.file("two-nodes.yaml", yaml);
   Output o = run({bin("amfd"), "--config", path, "--runtime-dir", dir.path() + "/run"}, {},
                  std::chrono::seconds(10));
   EXPECT_EQ(o.exit_code, 1);
-  EXPECT_NE(o.err.find("component counter/su-1/server: recovery 'node-switchover' is not "
-                       "implemented yet"),
+  EXPECT_NE(o.err.find("the cluster has 2 nodes; this build runs single-node clusters only"),
             std::string::npos)
       << o.err;
   EXPECT_FALSE(fs::exists(dir.path() + "/run"));
