@@ -1161,5 +1161,22 @@ TEST(ConfigLoaderTest, ReadsProbesAndReportsBrokenOnes) {
   EXPECT_TRUE(has_error(diags, "tcp_port", 14, 33));
 }
 
+TEST(ConfigLoaderTest, ReadsClcCliCommandsAndRefusesEmptyOnes) {
+  const model::ClusterConfig config = config_of(std::string(kOciHead) +
+                                                R"(              terminate_command: "stop.sh"
+              cleanup_command: "kill.sh"
+        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
+)");
+  ASSERT_EQ(config.applications.size(), 1u);
+  const auto& comp = config.applications[0].service_groups[0].sus[0].components[0];
+  EXPECT_EQ(comp.terminate_command, "stop.sh");
+  EXPECT_EQ(comp.cleanup_command, "kill.sh");
+  std::vector<Diagnostic> diags = errors_of(std::string(kOciHead) + R"(              cleanup_command: ""
+        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
+)");
+  EXPECT_TRUE(has_error(diags, "'cleanup_command' in component 'server' must not be empty", 14,
+                        32));
+}
+
 }  // namespace
 }  // namespace amf::config
