@@ -245,7 +245,8 @@ model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnos
               {"name", "command", "args", "env", "cs_types", "recovery", "instantiate_retries",
                "instantiate_retries_with_delay", "instantiate_delay_ms", "disable_restart",
                "timeouts", "health_check", "runtime", "container", "instantiated_when",
-               "watchdog_ms", "hooks", "probe", "terminate_command", "cleanup_command"},
+               "watchdog_ms", "hooks", "probe", "terminate_command", "cleanup_command",
+               "pid_file"},
               {"name", "command", "cs_types"}, diags);
   model::ComponentConfig comp;
   if (!r.is_mapping()) return comp;
@@ -278,7 +279,8 @@ model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnos
   read_hooks(r, comp);
   read_probe(r, comp);
   for (auto [key, field] : {std::pair{"terminate_command", &model::ComponentConfig::terminate_command},
-                            std::pair{"cleanup_command", &model::ComponentConfig::cleanup_command}}) {
+                            std::pair{"cleanup_command", &model::ComponentConfig::cleanup_command},
+                            std::pair{"pid_file", &model::ComponentConfig::pid_file}}) {
     if (auto command = r.string(key)) {
       if (command->empty()) {
         r.diags().error(r.value_mark(key),
@@ -286,6 +288,10 @@ model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnos
       }
       comp.*field = *command;
     }
+  }
+  if (!comp.pid_file.empty() && comp.runtime == model::Runtime::kOci) {
+    r.diags().error(r.key_mark("pid_file"),
+                    "'pid_file' in " + r.label() + " is for processes, not 'runtime: oci'");
   }
   return comp;
 }

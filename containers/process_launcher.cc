@@ -122,9 +122,22 @@ void ProcessLauncher::on_readable(pid_t pid) {
   on_exit_(pid, status);
 }
 
+Result<void> ProcessLauncher::adopt(pid_t pid) {
+  if (pid <= 1 || watches_.count(pid)) return fail("pid " + std::to_string(pid) + " cannot be adopted");
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) return fail("no process " + std::to_string(pid) + ": " + errno_text(errno));
+  auto watch = std::make_unique<Watch>(io_, pidfd);
+  watch->pidfd.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                          [this, pid](const boost::system::error_code& ec) {
+                            if (!ec) on_readable(pid);
+                          });
+  watches_[pid] = std::move(watch);
+  return {};
+}
+
 void ProcessLauncher::signal(pid_t pid, int sig) {
   if (!watches_.count(pid)) return;  // reaped already: the pid may belong to someone else now
-  ::kill(-pid, sig);
+  if (::kill(-pid, sig) != 0) ::kill(pid, sig);  // an adopted daemon may lead no group
 }
 
 std::size_t ProcessLauncher::running() const { return watches_.size(); }

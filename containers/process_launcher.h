@@ -46,7 +46,14 @@ class ProcessLauncher {
   // the log file cannot be opened.
   Result<pid_t> start(const ProcessSpec& spec);
 
-  // Sends `signal` to the process's whole group. A process that is already gone is ignored.
+  // Watches a process this launcher did not start (a daemon that an instantiate command
+  // left behind) as if it had: its end is reported through the exit handler. Its exit status
+  // is known only when it is our child (amfd is a child subreaper then); otherwise it is
+  // reported as exited with code 0. Fails when there is no such process.
+  Result<void> adopt(pid_t pid);
+
+  // Sends `signal` to the process's whole group (or to the process alone when it leads no
+  // group). A process that is already gone is ignored.
   void signal(pid_t pid, int signal);
 
   std::size_t running() const;

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "amf/daemon/net_probe.h"
 #include "amf/wire/codec.h"
@@ -69,7 +70,7 @@ void Daemon::reap_strays() {
   const auto reaped = containers::OciLauncher::reap_stray_children(
       [this](pid_t pid) {
         return comp_by_pid_.count(pid) > 0 || hooks_.count(pid) > 0 || probes_.count(pid) > 0 ||
-               clc_.count(pid) > 0;
+               clc_.count(pid) > 0 || daemonizing_.count(pid) > 0;
       });
   for (pid_t pid : reaped) log_->debug("reaped orphan process {}", pid);
   sigchld_.async_wait([this](const boost::system::error_code& ec, int) {
@@ -125,6 +126,12 @@ Result<void> Daemon::bind() {
   const bool containers = std::any_of(comp_config_.begin(), comp_config_.end(), [](const auto& c) {
     return c.second->runtime == model::Runtime::kOci;
   });
+  const bool daemons = std::any_of(comp_config_.begin(), comp_config_.end(),
+                                   [](const auto& c) { return !c.second->pid_file.empty(); });
+  if (daemons && !containers) {  // orphaned daemons come to amfd (main.cc): reap the rest
+    sigchld_.add(SIGCHLD);
+    reap_strays();
+  }
   if (containers) {
     containers::OciLauncher::Options oci;
     oci.state_dir = fs::absolute(options_.runtime_dir).string() + "/containers";
@@ -334,9 +341,36 @@ void Daemon::start_process(const node::StartProcess& e) {
     queue_.push_back(node::ProcessStartFailed{e.comp, pid.error().message()});
     return;
   }
+  if (!comp_config_.at(e.comp)->pid_file.empty()) {
+    daemonizing_[*pid] = e.comp;  // started once it has left its daemon behind
+    return;
+  }
   pid_by_comp_[e.comp] = *pid;
   comp_by_pid_[*pid] = e.comp;
   queue_.push_back(node::ProcessStarted{e.comp});
+}
+
+// The instantiate command of a component with a pid_file ended: on success the daemon named
+// in the file is adopted as the component's process.
+void Daemon::daemonized(const CompId& comp, containers::ExitStatus status) {
+  const std::string path = (fs::path(options_.runtime_dir) / comp_config_.at(comp)->pid_file).string();
+  auto failed = [&](const std::string& why) {
+    log_->warn("component {}: {}", comp.str(), why);
+    post(node::ProcessStartFailed{comp, why});
+  };
+  if (status.signal != 0 || status.code != 0) {
+    return failed("the instantiate command " + status.describe());
+  }
+  std::ifstream in(path);
+  long pid = 0;
+  if (!(in >> pid) || pid <= 1) return failed("no PID in " + path + " after the instantiate command");
+  if (auto adopted = launcher_.adopt(static_cast<pid_t>(pid)); !adopted) {
+    return failed(path + ": " + adopted.error().message());
+  }
+  log_->info("component {}: daemon pid {} (from {})", comp.str(), pid, path);
+  pid_by_comp_[comp] = static_cast<pid_t>(pid);
+  comp_by_pid_[static_cast<pid_t>(pid)] = comp;
+  post(node::ProcessStarted{comp});
 }
 
 // A component of runtime oci: the same command, environment and log, inside a container.
@@ -550,6 +584,11 @@ void Daemon::run_probe(const node::RunProbe& e) {
 }
 
 void Daemon::on_process_exit(pid_t pid, containers::ExitStatus status) {
+  if (auto d = daemonizing_.find(pid); d != daemonizing_.end()) {
+    const CompId comp = d->second;
+    daemonizing_.erase(d);
+    return daemonized(comp, status);
+  }
   if (auto clc = clc_.find(pid); clc != clc_.end()) {
     if (status.signal != 0 || status.code != 0) {
       log_->warn("component {}: CLC-CLI command {}", clc->second.comp.str(), status.describe());

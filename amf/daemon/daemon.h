@@ -80,6 +80,7 @@ class Daemon {
   void on_notify(const CompId& comp, pid_t sender, const Result<NotifyMessage>& message);
   void run_hook(const node::RunHook& e);
   void run_probe(const node::RunProbe& e);
+  void daemonized(const CompId& comp, containers::ExitStatus status);
   // A CLC-CLI command (terminate_command, cleanup_command) for the component running as
   // `pid`; with `kill_after`, its process group is killed when the command ends or after
   // `limit`.
@@ -122,6 +123,7 @@ class Daemon {
     std::unique_ptr<boost::asio::steady_timer> deadline;
   };
   std::map<pid_t, Clc> clc_;  // CLC-CLI commands running, by pid
+  std::map<pid_t, CompId> daemonizing_;  // instantiate commands with a pid_file, by pid
 
   director::Director director_;
   node::NodeDirector node_;

@@ -95,7 +95,8 @@ int main(int argc, char** argv) {
   for (const amf::model::SgConfig* sg : config->service_groups()) {
     for (const auto& su : sg->sus) {
       for (const auto& comp : su.components) {
-        if (comp.runtime != amf::model::Runtime::kOci) continue;
+        // And a daemonizing instantiate command's daemon, to be its parent (and reaper).
+        if (comp.runtime != amf::model::Runtime::kOci && comp.pid_file.empty()) continue;
         if (auto ok = amf::containers::OciLauncher::become_child_subreaper(); !ok) {
           std::cerr << "amfd: " << ok.error().message() << "\n";
           return 1;

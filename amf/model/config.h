@@ -100,6 +100,10 @@ struct ComponentConfig {
   // follows when the command ends, or at the cleanup timeout). Empty: the default.
   std::string terminate_command;
   std::string cleanup_command;
+  // The instantiate command (`command`) daemonizes: it exits 0 once the daemon runs, with the
+  // daemon's PID in this file (relative to amfd's runtime directory), and that process is the
+  // component from then on. Processes only. Empty: `command` is the component's process.
+  std::string pid_file;
 
   bool sa_aware() const { return instantiated_when == InstantiatedWhen::kRegistered; }
 };

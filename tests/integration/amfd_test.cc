@@ -889,6 +889,59 @@ TEST_F(AmfdTest, TerminateAndCleanupCommandsReplaceTheSignals) {
   EXPECT_EQ(ask(port, "PID"), "");  // gone
 }
 
+// ---- an instantiate command that daemonizes (pid_file) ----
+
+TEST_F(AmfdTest, DaemonLeftByTheInstantiateCommandIsTheComponent) {
+  const int port = free_port();
+  std::string yaml = probe_yaml(port, "{tcp_port: " + std::to_string(port) + ", period_ms: 1000}");
+  const std::string cmd = "              command: amf-demo-notify\n              args: [\"" +
+                          std::to_string(port) + "\"]\n";
+  yaml.replace(yaml.find(cmd), cmd.size(),
+               "              command: /bin/sh\n"
+               "              args: [-c, 'amf-demo-notify " + std::to_string(port) +
+               " & echo $! > daemon.pid']\n"
+               "              pid_file: daemon.pid\n");
+  start(yaml);
+  std::optional<wire::ClusterStatus> s;
+  ASSERT_TRUE(eventually([&] {
+    s = status();
+    return s && component_presence(*s) == "instantiated";
+  }));
+  // The component is the daemon, not the shell that started it and is gone.
+  const std::string daemon = ask(port, "PID");
+  ASSERT_FALSE(daemon.empty());
+  EXPECT_EQ(std::to_string(pid_of(*s, "web/su-1")) + "\n", daemon);
+  EXPECT_EQ(slurp(runtime() + "/daemon.pid"), daemon);
+  // Its death is seen (it is watched like any component process) and it is restarted.
+  ASSERT_EQ(::kill(std::stoi(daemon), SIGKILL), 0);
+  EXPECT_TRUE(eventually([&] {
+    const std::string now = ask(port, "PID");
+    return !now.empty() && now != daemon;
+  }));
+  Output events = run({bin("amfctl"), "--runtime-dir", runtime(), "events"});
+  EXPECT_NE(events.out.find("killed by signal 9"), std::string::npos) << events.out;
+  const std::string last = ask(port, "PID");
+  ASSERT_FALSE(last.empty());
+  EXPECT_EQ(stop(), 0);
+  EXPECT_NE(::kill(std::stoi(last), 0), 0);  // amfd's shutdown ended the daemon too
+}
+
+TEST_F(AmfdTest, InstantiateCommandWithoutItsPidFileFailsTheInstantiation) {
+  const int port = free_port();
+  std::string yaml = probe_yaml(port, "{tcp_port: 1, period_ms: 1000}");
+  const std::string cmd = "              command: amf-demo-notify\n              args: [\"" +
+                          std::to_string(port) + "\"]\n";
+  yaml.replace(yaml.find(cmd), cmd.size(),
+               "              command: /bin/sh\n              args: [-c, 'true']\n"
+               "              pid_file: never-written.pid\n");
+  start(yaml);
+  EXPECT_TRUE(eventually([&] {
+    Output events = run({bin("amfctl"), "--runtime-dir", runtime(), "events"});
+    return events.out.find("never-written.pid after the instantiate command") !=
+           std::string::npos;
+  }));
+}
+
 // ---- bad input at the command line ----
 
 TEST(AmfdCommandLineTest, BrokenConfigIsRefusedWithEveryErrorAndItsPosition) {

@@ -1178,5 +1178,21 @@ TEST(ConfigLoaderTest, ReadsClcCliCommandsAndRefusesEmptyOnes) {
                         32));
 }
 
+TEST(ConfigLoaderTest, PidFileIsForProcessesOnly) {
+  const model::ClusterConfig config = config_of(std::string(kOciHead) +
+                                                R"(              pid_file: run/server.pid
+        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
+)");
+  ASSERT_EQ(config.applications.size(), 1u);
+  EXPECT_EQ(config.applications[0].service_groups[0].sus[0].components[0].pid_file,
+            "run/server.pid");
+  std::vector<Diagnostic> diags = errors_of(std::string(kOciHead) + R"(              runtime: oci
+              pid_file: x.pid
+        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
+)");
+  EXPECT_TRUE(has_error(diags, "'pid_file' in component 'server' is for processes, not "
+                               "'runtime: oci'", 15, 15));
+}
+
 }  // namespace
 }  // namespace amf::config
