@@ -769,16 +769,7 @@ void OciLauncher::on_readable(const std::string& id) {
   auto it = watches_.find(id);
   if (it == watches_.end()) return;
   const pid_t pid = it->second->pid;
-  siginfo_t info{};
-  ExitStatus status;
-  if (::waitid(static_cast<idtype_t>(P_PIDFD), it->second->pidfd.native_handle(), &info, WEXITED) ==
-      0) {
-    if (info.si_code == CLD_EXITED) {
-      status.code = info.si_status;
-    } else {
-      status.signal = info.si_status;
-    }
-  }
+  const ExitStatus status = reap(it->second->pidfd.native_handle());
   watches_.erase(it);  // closes the pidfd
   on_exit_(id, pid, status);
   exited_.push_back(id);

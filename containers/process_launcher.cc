@@ -105,19 +105,23 @@ Result<pid_t> ProcessLauncher::start(const ProcessSpec& spec) {
   return pid;
 }
 
-void ProcessLauncher::on_readable(pid_t pid) {
-  auto it = watches_.find(pid);
-  if (it == watches_.end()) return;
+ExitStatus reap(int pidfd) {
   siginfo_t info{};
   ExitStatus status;
-  if (::waitid(static_cast<idtype_t>(P_PIDFD), it->second->pidfd.native_handle(), &info, WEXITED) ==
-      0) {
+  if (::waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &info, WEXITED) == 0) {
     if (info.si_code == CLD_EXITED) {
       status.code = info.si_status;
     } else {
       status.signal = info.si_status;
     }
   }
+  return status;
+}
+
+void ProcessLauncher::on_readable(pid_t pid) {
+  auto it = watches_.find(pid);
+  if (it == watches_.end()) return;
+  const ExitStatus status = reap(it->second->pidfd.native_handle());
   watches_.erase(it);  // closes the pidfd
   on_exit_(pid, status);
 }

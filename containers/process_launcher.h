@@ -27,6 +27,10 @@ struct ExitStatus {
   std::string describe() const;  // "exited with code 3", "killed by signal 9 (Killed)"
 };
 
+// Reaps the process behind `pidfd`, which has exited (its pidfd was readable), and says how it
+// ended. Not a child of ours: nothing to reap, reported as exited with code 0.
+ExitStatus reap(int pidfd);
+
 // Starts processes, each in a process group of its own, and reports each one's end the moment
 // it happens: a pidfd per process is watched by the Asio loop, so there is no SIGCHLD handler
 // and no polling. The process is reaped before the exit handler runs.

@@ -310,11 +310,31 @@ void Daemon::signal_component(const CompId& comp, int signal) {
       return run_clc(comp, it->second, c.cleanup_command, true, c.timeouts.cleanup);
     }
   }
-  if (oci_ && config != comp_config_.end() && config->second->runtime == model::Runtime::kOci) {
-    oci_->signal(it->second, signal);
+  signal_process(comp, it->second, signal);
+}
+
+void Daemon::signal_process(const CompId& comp, pid_t pid, int signal) {
+  auto it = pid_by_comp_.find(comp);
+  if (it == pid_by_comp_.end() || it->second != pid) return;  // gone, or restarted since
+  if (oci_ && comp_config_.at(comp)->runtime == model::Runtime::kOci) {
+    oci_->signal(pid, signal);
   } else {
-    launcher_.signal(it->second, signal);
+    launcher_.signal(pid, signal);
   }
+}
+
+containers::ProcessSpec Daemon::helper_spec(const CompId& comp, std::vector<std::string> argv,
+                                            const std::map<std::string, std::string>& extra) const {
+  containers::ProcessSpec spec;
+  spec.command = argv.at(0);
+  spec.args.assign(argv.begin() + 1, argv.end());
+  spec.env = comp_config_.at(comp)->env;
+  if (const char* path = std::getenv("PATH")) spec.env.emplace("PATH", path);
+  spec.env["AMF_COMPONENT_NAME"] = comp.str();
+  for (const auto& [k, v] : extra) spec.env[k] = v;
+  spec.working_dir = options_.runtime_dir;
+  spec.log_path = options_.log_dir + "/" + log_name(comp);
+  return spec;
 }
 
 void Daemon::start_process(const node::StartProcess& e) {
@@ -483,17 +503,7 @@ void Daemon::on_notify(const CompId& comp, pid_t sender, const Result<NotifyMess
 // with the component's environment, its output in the component's log. Killed when it
 // outlives its timeout; the node director has given up on it by then.
 void Daemon::run_hook(const node::RunHook& e) {
-  const model::ComponentConfig* config = comp_config_.at(e.comp);
-  containers::ProcessSpec spec;
-  spec.command = "/bin/sh";
-  spec.args = {"-c", e.command};
-  spec.env = config->env;
-  if (const char* path = std::getenv("PATH")) spec.env.emplace("PATH", path);
-  spec.env["AMF_COMPONENT_NAME"] = e.comp.str();
-  for (const auto& [k, v] : e.env) spec.env[k] = v;
-  spec.working_dir = options_.runtime_dir;
-  spec.log_path = options_.log_dir + "/" + log_name(e.comp);
-  auto pid = launcher_.start(spec);
+  auto pid = launcher_.start(helper_spec(e.comp, {"/bin/sh", "-c", e.command}, e.env));
   if (!pid) {
     post(node::HookDone{e.comp, e.invocation, false, "cannot run: " + pid.error().message()});
     return;
@@ -509,26 +519,9 @@ void Daemon::run_hook(const node::RunHook& e) {
 
 void Daemon::run_clc(const CompId& comp, pid_t pid, const std::string& command, bool kill_after,
                      Duration limit) {
-  auto kill_target = [this, comp, pid] {
-    if (auto it = pid_by_comp_.find(comp); it != pid_by_comp_.end() && it->second == pid) {
-      auto config = comp_config_.find(comp);
-      if (oci_ && config->second->runtime == model::Runtime::kOci) {
-        oci_->signal(pid, SIGKILL);
-      } else {
-        launcher_.signal(pid, SIGKILL);
-      }
-    }
-  };
-  containers::ProcessSpec spec;
-  spec.command = "/bin/sh";
-  spec.args = {"-c", command};
-  spec.env = comp_config_.at(comp)->env;
-  if (const char* path = std::getenv("PATH")) spec.env.emplace("PATH", path);
-  spec.env["AMF_COMPONENT_NAME"] = comp.str();
-  spec.env["AMF_COMPONENT_PID"] = std::to_string(pid);
-  spec.working_dir = options_.runtime_dir;
-  spec.log_path = options_.log_dir + "/" + log_name(comp);
-  auto started = launcher_.start(spec);
+  auto kill_target = [this, comp, pid] { signal_process(comp, pid, SIGKILL); };
+  auto started = launcher_.start(helper_spec(comp, {"/bin/sh", "-c", command},
+                                             {{"AMF_COMPONENT_PID", std::to_string(pid)}}));
   if (!started) {
     log_->warn("component {}: cannot run '{}': {}", comp.str(), command, started.error().message());
     if (kill_after) kill_target();  // cleanup must happen regardless
@@ -560,15 +553,7 @@ void Daemon::run_probe(const node::RunProbe& e) {
     case model::ProbeConfig::Kind::kExec:
       break;
   }
-  containers::ProcessSpec spec;
-  spec.command = probe.command.at(0);
-  spec.args.assign(probe.command.begin() + 1, probe.command.end());
-  spec.env = comp_config_.at(e.comp)->env;
-  if (const char* path = std::getenv("PATH")) spec.env.emplace("PATH", path);
-  spec.env["AMF_COMPONENT_NAME"] = e.comp.str();
-  spec.working_dir = options_.runtime_dir;
-  spec.log_path = options_.log_dir + "/" + log_name(e.comp);
-  auto pid = launcher_.start(spec);
+  auto pid = launcher_.start(helper_spec(e.comp, probe.command));
   if (!pid) return done(false, "cannot run: " + pid.error().message());
   Hook hook{e.comp, e.invocation, std::make_unique<boost::asio::steady_timer>(io_)};
   hook.deadline->expires_after(probe.timeout);
@@ -595,16 +580,7 @@ void Daemon::on_process_exit(pid_t pid, containers::ExitStatus status) {
     }
     const Clc done = std::move(clc->second);
     clc_.erase(clc);
-    if (done.kill_after) {
-      if (auto it = pid_by_comp_.find(done.comp); it != pid_by_comp_.end() && it->second == done.target) {
-        auto config = comp_config_.find(done.comp);
-        if (oci_ && config->second->runtime == model::Runtime::kOci) {
-          oci_->signal(done.target, SIGKILL);
-        } else {
-          launcher_.signal(done.target, SIGKILL);
-        }
-      }
-    }
+    if (done.kill_after) signal_process(done.comp, done.target, SIGKILL);
     return;
   }
   if (auto probe = probes_.find(pid); probe != probes_.end()) {

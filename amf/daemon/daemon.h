@@ -72,6 +72,14 @@ class Daemon {
   void start_process(const node::StartProcess& e);
   void start_container(const node::StartProcess& e, const model::ComponentConfig& comp);
   void signal_component(const CompId& comp, int signal);
+  // Sends `signal` to `pid` if it is still the process of `comp`, through the launcher that
+  // started it (the OCI launcher for runtime oci).
+  void signal_process(const CompId& comp, pid_t pid, int signal);
+  // A helper process for `comp` (hook, exec probe, CLC-CLI command): `argv` run on the node
+  // with the component's env, PATH and AMF_COMPONENT_NAME plus `extra`, in the runtime
+  // directory, with its output in the component's log.
+  containers::ProcessSpec helper_spec(const CompId& comp, std::vector<std::string> argv,
+                                      const std::map<std::string, std::string>& extra = {}) const;
   void reap_strays();
   // NOTIFY_SOCKET (and WATCHDOG_USEC) for a component that is instantiated when notified;
   // nothing for others. Fails when the socket cannot be made.

@@ -101,10 +101,8 @@ std::optional<TimePoint> Director::next_deadline() const {
 std::vector<Effect> Director::take_effects() { return std::exchange(effects_, {}); }
 
 void Director::on(const NodeUp& e, TimePoint now) {
-  const bool restarted = std::any_of(sus_.begin(), sus_.end(), [&](const auto& entry) {
-    return entry.second.config->node == e.node && entry.second.node_up;
-  });
-  if (restarted) on(NodeDown{e.node, "node " + e.node.str() + " restarted"}, now);
+  // Up already: it restarted unnoticed (NodeDown does nothing for a node that is down).
+  on(NodeDown{e.node, "node " + e.node.str() + " restarted"}, now);
   std::set<SgId> with_spares;
   for (auto& [id, su] : sus_) {
     if (su.config->node != e.node) continue;

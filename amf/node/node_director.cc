@@ -136,17 +136,11 @@ void NodeDirector::on(const director::RestartSu& e, TimePoint now) {
     if (e.comp && comp_config.id != *e.comp) continue;
     CompState& comp = comps_.at(comp_config.id);
     if (comp.presence == PresenceState::kTerminationFailed) continue;
-    disconnect(comp);
-    comp.attempts = 0;
-    if (!comp.running) {
-      set_presence(comp, PresenceState::kRestarting, cause, now);
-      instantiate(comp, now);
-      continue;
+    if (comp.running) {
+      terminate_for_restart(comp, cause, now);
+    } else {
+      restart_component(comp, cause, now);
     }
-    set_presence(comp, PresenceState::kTerminating, cause, now);
-    comp.after_exit = AfterExit::kRestart;
-    comp.deadline = now + comp.config->timeouts.terminate;
-    send_signal(comp, Signal::kTerminate);
   }
   su.admin_restart = true;
   su.force_report = false;

@@ -305,6 +305,9 @@ class NodeDirector {
   void check_health(CompState& comp, TimePoint now);
   void restart_component(CompState& comp, const std::string& cause, TimePoint now);
   void restart_su(SuState& su, const CompState& faulty, const std::string& cause, TimePoint now);
+  // A running, healthy component is terminated gracefully (SIGTERM, cleanup after the
+  // terminate timeout) and instantiated again once it has exited; its CSIs stay with it.
+  void terminate_for_restart(CompState& comp, const std::string& cause, TimePoint now);
   void fail_over_su(SuState& su, const std::string& cause, TimePoint now);
   void fail_over_node(const std::string& cause, TimePoint now);
   void switch_over_node(SuState& faulty, const std::string& cause, TimePoint now);

@@ -121,15 +121,19 @@ void NodeDirector::restart_su(SuState& su, const CompState& faulty, const std::s
     if (comp.presence == PresenceState::kTerminationFailed) continue;  // only a repair may
     if (&comp == &faulty || !comp.running) {
       restart_component(comp, cause, now);
-      continue;
+    } else {
+      terminate_for_restart(comp, "su-restart", now);
     }
-    disconnect(comp);
-    comp.attempts = 0;
-    set_presence(comp, PresenceState::kTerminating, "su-restart", now);
-    comp.after_exit = AfterExit::kRestart;
-    comp.deadline = now + comp.config->timeouts.terminate;
-    send_signal(comp, Signal::kTerminate);
   }
+}
+
+void NodeDirector::terminate_for_restart(CompState& comp, const std::string& cause, TimePoint now) {
+  disconnect(comp);
+  comp.attempts = 0;
+  set_presence(comp, PresenceState::kTerminating, cause, now);
+  comp.after_exit = AfterExit::kRestart;
+  comp.deadline = now + comp.config->timeouts.terminate;
+  send_signal(comp, Signal::kTerminate);
 }
 
 void NodeDirector::fail_over_node(const std::string& cause, TimePoint now) {

@@ -533,14 +533,19 @@ TEST_F(NodeDirectorTest, StartedComponentIsInstantiatedWhenItsProcessRuns) {
   EXPECT_TRUE(reports(effects).empty());
 }
 
-TEST_F(NodeDirectorTest, HooksCarryOutTheHaStatesOfANonSaAwareComponent) {
+// Started components whose on_active hook is "promote", with a 500 ms CSI set timeout.
+std::shared_ptr<const model::ClusterConfig> with_active_hook() {
   auto config = std::const_pointer_cast<model::ClusterConfig>(
       non_sa_aware(model::InstantiatedWhen::kStarted));
   for (auto& su_config : config->applications[0].service_groups[0].sus) {
     su_config.components[0].hooks.on_active = "promote";
     su_config.components[0].timeouts.csi_set = std::chrono::milliseconds(500);
   }
-  nd_.emplace(config, NodeId("node-1"));
+  return config;
+}
+
+TEST_F(NodeDirectorTest, HooksCarryOutTheHaStatesOfANonSaAwareComponent) {
+  nd_.emplace(with_active_hook(), NodeId("node-1"));
   handle(director::InstantiateSu{su(1)});
   handle(ProcessStarted{comp(1)});
   auto effects = handle(
@@ -562,13 +567,7 @@ TEST_F(NodeDirectorTest, HooksCarryOutTheHaStatesOfANonSaAwareComponent) {
 }
 
 TEST_F(NodeDirectorTest, FailedOrSlowHookIsAComponentFailure) {
-  auto config = std::const_pointer_cast<model::ClusterConfig>(
-      non_sa_aware(model::InstantiatedWhen::kStarted));
-  for (auto& su_config : config->applications[0].service_groups[0].sus) {
-    su_config.components[0].hooks.on_active = "promote";
-    su_config.components[0].timeouts.csi_set = std::chrono::milliseconds(500);
-  }
-  nd_.emplace(config, NodeId("node-1"));
+  nd_.emplace(with_active_hook(), NodeId("node-1"));
   handle(director::InstantiateSu{su(1)});
   handle(ProcessStarted{comp(1)});
   auto hooks = only<RunHook>(handle(
