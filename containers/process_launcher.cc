@@ -2,14 +2,17 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <linux/sched.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 namespace amf::containers {
 
@@ -21,20 +24,6 @@ struct ProcessLauncher::Watch {
 namespace {
 
 std::string errno_text(int err) { return std::strerror(err); }
-
-// RAII for the posix_spawn attribute objects.
-struct SpawnSetup {
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  SpawnSetup() {
-    posix_spawn_file_actions_init(&actions);
-    posix_spawnattr_init(&attr);
-  }
-  ~SpawnSetup() {
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-  }
-};
 
 }  // namespace
 
@@ -50,28 +39,37 @@ ProcessLauncher::ProcessLauncher(boost::asio::io_context& io, ExitHandler on_exi
 
 ProcessLauncher::~ProcessLauncher() = default;
 
-Result<pid_t> ProcessLauncher::start(const ProcessSpec& spec) {
-  const int log_fd = ::open(spec.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (log_fd < 0) return fail("cannot open log file " + spec.log_path + ": " + errno_text(errno));
+namespace {
 
-  SpawnSetup setup;
-  posix_spawn_file_actions_addopen(&setup.actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&setup.actions, log_fd, STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&setup.actions, log_fd, STDERR_FILENO);
-  if (!spec.working_dir.empty()) {
-    posix_spawn_file_actions_addchdir_np(&setup.actions, spec.working_dir.c_str());
+// The program to execute: `command` itself when it names a path, else the first executable
+// of that name on amfd's PATH (as posix_spawnp and execvp look it up).
+Result<std::string> resolve(const std::string& command) {
+  if (command.empty()) return fail("no command");
+  if (command.find('/') != std::string::npos) return command;
+  const char* path = std::getenv("PATH");
+  std::string_view dirs(path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin");
+  while (true) {
+    const auto colon = dirs.find(':');
+    std::string dir(dirs.substr(0, colon));
+    if (dir.empty()) dir = ".";
+    const std::string candidate = dir + "/" + command;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (colon == std::string_view::npos) break;
+    dirs.remove_prefix(colon + 1);
   }
-  // Own process group (so terminate and cleanup reach every process the component forks),
-  // an empty signal mask, and default dispositions for what amfd itself handles.
-  sigset_t empty, defaults;
-  sigemptyset(&empty);
-  sigemptyset(&defaults);
-  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD}) sigaddset(&defaults, s);
-  posix_spawnattr_setflags(&setup.attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&setup.attr, 0);
-  posix_spawnattr_setsigmask(&setup.attr, &empty);
-  posix_spawnattr_setsigdefault(&setup.attr, &defaults);
+  return fail("cannot run '" + command + "': " + errno_text(ENOENT));
+}
+
+}  // namespace
+
+Result<pid_t> ProcessLauncher::start(const ProcessSpec& spec) {
+  auto program = resolve(spec.command);
+  if (!program) return tl::unexpected(program.error());
+  // A log file that is a symbolic link is refused: whoever can write to the log directory
+  // must not be able to make amfd append to a file of its choice.
+  const int log_fd = ::open(spec.log_path.c_str(),
+                            O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+  if (log_fd < 0) return fail("cannot open log file " + spec.log_path + ": " + errno_text(errno));
 
   std::vector<std::string> env_strings;
   for (const auto& [k, v] : spec.env) env_strings.push_back(k + "=" + v);
@@ -82,27 +80,72 @@ Result<pid_t> ProcessLauncher::start(const ProcessSpec& spec) {
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
 
-  pid_t pid = 0;
-  const int err = posix_spawnp(&pid, spec.command.c_str(), &setup.actions, &setup.attr, argv.data(),
-                               envp.data());
+  // clone3 rather than posix_spawn: only it can start the process inside its cgroup
+  // (CLONE_INTO_CGROUP), so that not even a fork right after exec escapes, and it hands back
+  // a pidfd with no window for the PID to be reused. CLONE_VFORK keeps posix_spawn's
+  // contract: when it returns, the child has exec'd or failed. The child runs only
+  // async-signal-safe calls; an exec failure comes back through a close-on-exec pipe.
+  int error_pipe[2];
+  if (::pipe2(error_pipe, O_CLOEXEC) != 0) {
+    const int err = errno;
+    ::close(log_fd);
+    return fail("cannot run '" + spec.command + "': pipe: " + errno_text(err));
+  }
+  sigset_t all, saved;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &saved);  // no handler of amfd's runs in the child
+  int pidfd = -1;
+  clone_args args{};
+  args.flags = CLONE_PIDFD | CLONE_VFORK | (spec.cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
+  args.pidfd = reinterpret_cast<std::uint64_t>(&pidfd);
+  args.exit_signal = SIGCHLD;
+  args.cgroup = spec.cgroup_fd >= 0 ? static_cast<std::uint64_t>(spec.cgroup_fd) : 0;
+  const long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  if (pid == 0) {
+    // The child: default dispositions for what amfd handles or ignores, an empty mask, its
+    // own process group, stdin from /dev/null, stdout and stderr to the log.
+    for (int s : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD}) ::signal(s, SIG_DFL);
+    sigset_t empty;
+    sigemptyset(&empty);
+    ::sigprocmask(SIG_SETMASK, &empty, nullptr);
+    ::setpgid(0, 0);
+    int err = 0;
+    const int in = ::open("/dev/null", O_RDONLY);
+    if (in < 0 || ::dup2(in, STDIN_FILENO) < 0 || ::dup2(log_fd, STDOUT_FILENO) < 0 ||
+        ::dup2(log_fd, STDERR_FILENO) < 0 ||
+        (!spec.working_dir.empty() && ::chdir(spec.working_dir.c_str()) != 0)) {
+      err = errno;
+    } else {
+      ::execve(program->c_str(), argv.data(), envp.data());
+      err = errno;
+    }
+    [[maybe_unused]] auto n = ::write(error_pipe[1], &err, sizeof err);
+    ::_exit(127);
+  }
+  const int clone_err = errno;
+  ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
   ::close(log_fd);
-  if (err != 0) return fail("cannot run '" + spec.command + "': " + errno_text(err));
-
-  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) {
-    // Without a pidfd we could not see the process die: do not leave it unsupervised.
-    const int open_err = errno;
-    ::kill(-pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    return fail("pidfd_open failed for '" + spec.command + "': " + errno_text(open_err));
+  ::close(error_pipe[1]);
+  if (pid < 0) {
+    ::close(error_pipe[0]);
+    return fail("cannot run '" + spec.command + "': clone3: " + errno_text(clone_err));
+  }
+  int exec_err = 0;
+  const bool failed = ::read(error_pipe[0], &exec_err, sizeof exec_err) == sizeof exec_err;
+  ::close(error_pipe[0]);
+  if (failed) {
+    siginfo_t info{};
+    ::waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &info, WEXITED);
+    ::close(pidfd);
+    return fail("cannot run '" + spec.command + "': " + errno_text(exec_err));
   }
   auto watch = std::make_unique<Watch>(io_, pidfd);
   watch->pidfd.async_wait(boost::asio::posix::stream_descriptor::wait_read,
                           [this, pid](const boost::system::error_code& ec) {
-                            if (!ec) on_readable(pid);
+                            if (!ec) on_readable(static_cast<pid_t>(pid));
                           });
-  watches_[pid] = std::move(watch);
-  return pid;
+  watches_[static_cast<pid_t>(pid)] = std::move(watch);
+  return static_cast<pid_t>(pid);
 }
 
 ExitStatus reap(int pidfd) {

@@ -18,7 +18,9 @@ struct ProcessSpec {
   std::vector<std::string> args;
   std::map<std::string, std::string> env;  // the whole environment of the process
   std::string working_dir;
-  std::string log_path;  // stdout and stderr are appended here; stdin is /dev/null
+  std::string log_path;  // stdout and stderr are appended here (never through a symbolic
+                         // link); stdin is /dev/null
+  int cgroup_fd = -1;    // >= 0: started inside this cgroup (CgroupTree::create)
 };
 
 struct ExitStatus {

@@ -76,6 +76,8 @@ Result<Handle> Handle::initialize(Callbacks callbacks, std::string name, std::st
   impl->name = std::move(name);
   try {
     impl->socket.set(zmq::sockopt::linger, 0);
+    // A bound on what the component will hold of one message (a CSI set with its attributes).
+    impl->socket.set(zmq::sockopt::maxmsgsize, std::int64_t{16} << 20);
     impl->socket.connect(endpoint);
   } catch (const zmq::error_t& e) {
     return fail("cannot connect to node director at " + endpoint + ": " + e.what());

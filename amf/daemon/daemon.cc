@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -13,7 +14,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <thread>
 
+#include "amf/core/assert.h"
 #include "amf/daemon/net_probe.h"
 #include "amf/wire/codec.h"
 
@@ -23,9 +27,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Connections we have seen that are not (yet) tied to a component; beyond this, messages from
-// new connections are dropped and logged (a runaway client must not grow our tables forever).
-constexpr std::size_t kMaxPeers = 1024;
+// The largest message amfd reads on each socket; a longer one closes that connection (ZeroMQ's
+// maxmsgsize), so a peer cannot make amfd hold a frame of any size it declares. A CSI set is
+// what components receive, not send; what they send is a few names and numbers.
+constexpr std::int64_t kMaxComponentMessageBytes = 64 * 1024;
+constexpr std::int64_t kMaxAdminMessageBytes = 64 * 1024;
+// The environment variable that marks every process of a component instance.
+constexpr const char* kInstanceVariable = "AMF_COMPONENT_INSTANCE";
 // Admin operations waiting for their result; more are refused with "try again".
 constexpr std::size_t kMaxAdminOperations = 64;
 
@@ -89,38 +97,238 @@ Daemon::~Daemon() {
   for (const std::string& endpoint : {component_endpoint_, admin_endpoint_}) {
     if (endpoint.rfind("ipc://", 0) == 0) ::unlink(endpoint.substr(6).c_str());
   }
+  // Nothing of a component outlives amfd: descendants that escaped the terminations end here.
+  if (cgroups_) {
+    if (auto ended = cgroups_->sweep(500); ended) {
+      for (const auto& e : *ended) {
+        log_->warn("ended process {} ({}) of {} at exit", e.pid, e.command, e.cgroup);
+      }
+    }
+    ::rmdir(cgroups_->path().c_str());
+  }
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
-Result<void> Daemon::bind() {
-  std::error_code ec;
+// The runtime and log directories: owner rwx, group rx, nothing for others, whatever the
+// umask; refused when they are symbolic links or belong to another user, since whoever can
+// write there could plant sockets, or links for amfd to follow.
+Result<void> Daemon::make_private_dirs() {
   for (const std::string& dir : {options_.runtime_dir, options_.log_dir}) {
-    fs::create_directories(dir, ec);
-    if (ec) return fail("cannot create directory " + dir + ": " + ec.message());
+    if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) {
+      std::error_code ec;
+      fs::create_directories(dir, ec);  // missing parents: made as usual, then the leaf
+      if (ec) return fail("cannot create directory " + dir + ": " + ec.message());
+    }
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) != 0) {
+      return fail("cannot create directory " + dir + ": " + std::strerror(errno));
+    }
+    if (S_ISLNK(st.st_mode)) return fail(dir + " is a symbolic link; amfd needs a directory");
+    if (!S_ISDIR(st.st_mode)) return fail(dir + " exists and is not a directory");
+    if (st.st_uid != ::geteuid()) {
+      return fail(dir + " belongs to uid " + std::to_string(st.st_uid) + ", not to amfd's uid " +
+                  std::to_string(::geteuid()) + "; remove it or choose another --runtime-dir");
+    }
+    if (::chmod(dir.c_str(), 0750) != 0) {
+      return fail("cannot set the mode of " + dir + ": " + std::strerror(errno));
+    }
   }
+  return {};
+}
+
+namespace {
+
+std::string random_hex(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  std::size_t got = 0;
+  while (got < bytes) {
+    const ssize_t n = ::getrandom(raw.data() + got, bytes - got, 0);
+    AMF_ASSERT(n > 0 || errno == EINTR);
+    if (n > 0) got += static_cast<std::size_t>(n);
+  }
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : raw) {
+    hex += kDigits[c >> 4];
+    hex += kDigits[c & 15];
+  }
+  return hex;
+}
+
+// The parent of `pid` (0 when it is gone).
+pid_t parent_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  const auto paren = text.rfind(')');
+  if (paren == std::string::npos) return 0;
+  std::istringstream rest(text.substr(paren + 1));
+  char state = 0;
+  pid_t ppid = 0;
+  rest >> state >> ppid;
+  return state == 'Z' ? 0 : ppid;
+}
+
+bool gone(pid_t pid) { return ::kill(pid, 0) != 0 || parent_of(pid) == 0; }
+
+// SIGKILLs `pids` and waits (at most 2 s) until they are gone, so that what they held (a port,
+// a lock) is free before anything new starts.
+void kill_and_wait(const std::vector<pid_t>& pids) {
+  for (pid_t pid : pids) ::kill(pid, SIGKILL);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (pid_t pid : pids) {
+    while (!gone(pid) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+}
+
+}  // namespace
+
+Result<void> Daemon::end_leftovers() {
+  auto tell = [this](pid_t pid, const std::string& instance, const std::string& command) {
+    const std::string what = "ended process " + std::to_string(pid) + " (" + command +
+                             ") of component instance " + instance +
+                             ", left running by an earlier amfd on " + options_.runtime_dir;
+    log_->warn("{}", what);
+    record(model::Notification{Clock::now(), "leftover", instance, "", "running", "ended", what});
+  };
+  if (options_.use_cgroups) {
+    auto tree = containers::CgroupTree::open(options_.runtime_dir);
+    if (tree) {
+      auto ended = tree->sweep();
+      if (!ended) return fail("cannot end what an earlier amfd left running: " +
+                              ended.error().message());
+      for (const auto& e : *ended) tell(e.pid, e.cgroup, e.command);
+      log_->info("components are contained in cgroup {}", tree->path());
+      cgroups_ = std::move(*tree);
+    } else {
+      log_->warn("no cgroup for components ({}): a component's processes are found by their "
+                 "process group and the {} mark in their environment instead",
+                 tree.error().message(), kInstanceVariable);
+    }
+  }
+  // Instances that an earlier amfd recorded by their mark (it ran without cgroups, or the
+  // marked processes moved out of the tree).
+  std::ifstream in(options_.runtime_dir + "/instances");
+  std::string mark, comp;
+  while (in >> mark >> comp) {
+    const std::vector<pid_t> pids =
+        containers::processes_with_mark(std::string(kInstanceVariable) + "=" + mark);
+    for (pid_t pid : pids) tell(pid, comp, containers::command_line(pid));
+    kill_and_wait(pids);
+  }
+  ::unlink((options_.runtime_dir + "/instances").c_str());
+  return {};
+}
+
+// The marks of the running instances, for the next amfd should this one die without ending
+// them. Only without cgroups: the cgroup tree is the record otherwise.
+void Daemon::write_marks() const {
+  if (cgroups_) return;
+  const std::string path = options_.runtime_dir + "/instances";
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    log_->warn("cannot write {}: {}", tmp, std::strerror(errno));
+    return;
+  }
+  std::string text;
+  for (const auto& [comp, instance] : instances_) {
+    text += instance.mark.substr(instance.mark.find('=') + 1) + " " + comp.str() + "\n";
+  }
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    log_->warn("cannot write {}: {}", path, std::strerror(errno));
+  }
+}
+
+Result<Daemon::Instance> Daemon::new_instance(const CompId& comp) {
+  end_instance(comp);  // a component has one instance at a time
+  Instance instance;
+  instance.mark = std::string(kInstanceVariable) + "=" + random_hex(16);
+  if (cgroups_) {
+    // Leaves of ended instances whose processes have died by now.
+    for (const std::string& leaf : dying_leaves_) cgroups_->remove(leaf);
+    dying_leaves_.clear();
+    instance.leaf = containers::path_element(comp.str()) + "." + std::to_string(next_instance_++);
+  }
+  instances_[comp] = instance;
+  write_marks();
+  return instance;
+}
+
+void Daemon::end_instance(const CompId& comp) {
+  auto ended = instances_.extract(comp);
+  if (!ended) return;
+  write_marks();
+  kill_instance(ended.mapped());
+}
+
+void Daemon::kill_instance(const Instance& instance) {
+  if (cgroups_) {
+    cgroups_->kill(instance.leaf);
+    dying_leaves_.push_back(instance.leaf);
+  } else {
+    for (pid_t pid : containers::processes_with_mark(instance.mark)) ::kill(pid, SIGKILL);
+  }
+}
+
+bool Daemon::belongs(const CompId& comp, pid_t pid) const {
+  if (pid <= 0) return false;
+  auto instance = instances_.find(comp);
+  if (instance == instances_.end()) return false;
+  if (cgroups_ && cgroups_->contains(instance->second.leaf, pid)) return true;
+  std::vector<pid_t> roots;
+  if (auto it = pid_by_comp_.find(comp); it != pid_by_comp_.end()) roots.push_back(it->second);
+  for (const auto& [p, c] : daemonizing_) {
+    if (c == comp) roots.push_back(p);
+  }
+  // A descendant (a container's processes descend from its init); bounded walk up.
+  pid_t at = pid;
+  for (int depth = 0; at > 1 && depth < 64; ++depth, at = parent_of(at)) {
+    if (std::find(roots.begin(), roots.end(), at) != roots.end()) return true;
+  }
+  if (cgroups_) return false;  // the cgroup is the authority where there is one
+  const auto marked = containers::processes_with_mark(instance->second.mark);
+  return std::find(marked.begin(), marked.end(), pid) != marked.end();
+}
+
+Result<void> Daemon::bind() {
+  if (auto made = make_private_dirs(); !made) return made;
   const std::string lock_path = options_.runtime_dir + "/amfd.lock";
-  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (lock_fd_ < 0) return fail("cannot open " + lock_path + ": " + std::strerror(errno));
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     return fail("another amfd is running with runtime directory " + options_.runtime_dir);
   }
+  // We hold the lock: whatever an earlier amfd on this directory left running is unsupervised.
+  if (auto ended = end_leftovers(); !ended) return ended;
   // We hold the lock, so sockets left here are stale (a crashed amfd): replace them.
   const std::string component_path = options_.runtime_dir + "/components.sock";
   const std::string admin_path = options_.runtime_dir + "/admin.sock";
   ::unlink(component_path.c_str());
   ::unlink(admin_path.c_str());
+  // The sockets are created with no access for others (no window in which the umask decides),
+  // then opened to the group: owner and group only, as for the admin socket.
+  const mode_t umask_before = ::umask(0077);
   try {
     for (zmq::socket_t* s : {&component_socket_, &admin_socket_}) {
       s->set(zmq::sockopt::linger, 0);
       s->set(zmq::sockopt::router_mandatory, true);
     }
+    component_socket_.set(zmq::sockopt::maxmsgsize, kMaxComponentMessageBytes);
+    admin_socket_.set(zmq::sockopt::maxmsgsize, kMaxAdminMessageBytes);
     component_endpoint_ = "ipc://" + component_path;
     admin_endpoint_ = "ipc://" + admin_path;
     component_socket_.bind(component_endpoint_);
     admin_socket_.bind(admin_endpoint_);
   } catch (const zmq::error_t& e) {
+    ::umask(umask_before);
     return fail(std::string("cannot bind sockets in ") + options_.runtime_dir + ": " + e.what());
   }
+  ::umask(umask_before);
+  ::chmod(component_path.c_str(), 0660);
   // The admin socket is guarded by file permissions: owner and group only.
   ::chmod(admin_path.c_str(), 0660);
   const bool containers = std::any_of(comp_config_.begin(), comp_config_.end(), [](const auto& c) {
@@ -250,6 +458,7 @@ void Daemon::carry_out(const node::Effect& effect) {
     }
     void operator()(const node::SendRegisterReply& e) {
       d.send_to_component(e.peer, wire::RegisterReply{e.ok, e.message});
+      d.registration_answered(e.peer, e.ok);
     }
     void operator()(const node::SendCsiSet& e) {
       d.send_to_component(e.peer,
@@ -320,6 +529,10 @@ void Daemon::signal_process(const CompId& comp, pid_t pid, int signal) {
     oci_->signal(pid, signal);
   } else {
     launcher_.signal(pid, signal);
+    // Cleanup reaches every process of the component, also those outside its process group.
+    if (signal == SIGKILL) {
+      if (auto it = instances_.find(comp); it != instances_.end()) kill_instance(it->second);
+    }
   }
 }
 
@@ -355,12 +568,21 @@ void Daemon::start_process(const node::StartProcess& e) {
   spec.env["AMF_COMPONENT_SOCKET"] = component_endpoint_;
   spec.working_dir = options_.runtime_dir;
   spec.log_path = options_.log_dir + "/" + log_name(e.comp);
-  auto pid = launcher_.start(spec);
-  if (!pid) {
-    log_->warn("component {}: {}", e.comp.str(), pid.error().message());
-    queue_.push_back(node::ProcessStartFailed{e.comp, pid.error().message()});
-    return;
+  auto start_failed = [&](const std::string& why) {
+    log_->warn("component {}: {}", e.comp.str(), why);
+    end_instance(e.comp);
+    queue_.push_back(node::ProcessStartFailed{e.comp, why});
+  };
+  auto instance = new_instance(e.comp);
+  if (!instance) return start_failed(instance.error().message());
+  spec.env[kInstanceVariable] = instance->mark.substr(instance->mark.find('=') + 1);
+  if (cgroups_) {
+    auto fd = cgroups_->create(instance->leaf);
+    if (!fd) return start_failed(fd.error().message());
+    spec.cgroup_fd = *fd;
   }
+  auto pid = launcher_.start(spec);
+  if (!pid) return start_failed(pid.error().message());
   if (!comp_config_.at(e.comp)->pid_file.empty()) {
     daemonizing_[*pid] = e.comp;  // started once it has left its daemon behind
     return;
@@ -376,6 +598,7 @@ void Daemon::daemonized(const CompId& comp, containers::ExitStatus status) {
   const std::string path = (fs::path(options_.runtime_dir) / comp_config_.at(comp)->pid_file).string();
   auto failed = [&](const std::string& why) {
     log_->warn("component {}: {}", comp.str(), why);
+    end_instance(comp);  // whatever the command left behind goes with it
     post(node::ProcessStartFailed{comp, why});
   };
   if (status.signal != 0 || status.code != 0) {
@@ -384,6 +607,12 @@ void Daemon::daemonized(const CompId& comp, containers::ExitStatus status) {
   std::ifstream in(path);
   long pid = 0;
   if (!(in >> pid) || pid <= 1) return failed("no PID in " + path + " after the instantiate command");
+  // Only a process the instantiate command started may become the component: a PID file can
+  // name any process on the node, and amfd would signal whatever it adopted.
+  if (!belongs(comp, static_cast<pid_t>(pid))) {
+    return failed(path + " names pid " + std::to_string(pid) +
+                  ", which is not a process that the instantiate command started; not adopted");
+  }
   if (auto adopted = launcher_.adopt(static_cast<pid_t>(pid)); !adopted) {
     return failed(path + ": " + adopted.error().message());
   }
@@ -410,6 +639,10 @@ void Daemon::start_container(const node::StartProcess& e, const model::Component
   if (const char* path = std::getenv("PATH")) spec.env.emplace("PATH", path);
   spec.env["AMF_COMPONENT_SOCKET"] = component_endpoint_;
   if (auto ok = prepare_notify(e.comp, spec.env, &spec.binds); !ok) return failed(ok.error().message());
+  // Contained by its own pid namespace; the instance still has a mark, for registration.
+  auto instance = new_instance(e.comp);
+  if (!instance) return failed(instance.error().message());
+  spec.env[kInstanceVariable] = instance->mark.substr(instance->mark.find('=') + 1);
   spec.log_path = options_.log_dir + "/" + log_name(e.comp);
   spec.rootfs = comp.container.rootfs;
   spec.network = comp.container.own_network ? containers::OciSpec::Network::kNone
@@ -452,7 +685,10 @@ void Daemon::start_container(const node::StartProcess& e, const model::Component
     }
   }
   auto started = oci_->start(spec);
-  if (!started) return failed(started.error().message());
+  if (!started) {
+    end_instance(e.comp);
+    return failed(started.error().message());
+  }
   for (const auto& w : started->warnings) log_->warn("component {}: {}", e.comp.str(), w);
   log_->info("component {}: container {} (init pid {})", e.comp.str(), started->id, started->pid);
   pid_by_comp_[e.comp] = started->pid;
@@ -610,11 +846,36 @@ void Daemon::on_process_exit(pid_t pid, containers::ExitStatus status) {
     }
     peer_by_component_.erase(peer);
   }
+  // The rest of the component (children it forked, daemons it left) ends with it; after the
+  // core has heard of the death, so that the failover is not held up.
+  auto instance = instances_.extract(comp);
+  if (instance) write_marks();
   post(node::ProcessExited{comp, status.describe()});
+  if (instance) kill_instance(instance.mapped());
 }
 
 // ---- component socket ----
 
+namespace {
+
+// The PID of the process that opened the connection a message came on: the kernel's
+// SO_PEERCRED, which ZeroMQ appends to an ipc peer's address (":uid:gid:pid"). 0 if unknown.
+pid_t peer_pid(zmq::message_t& message) {
+  try {
+    const std::string address = message.gets("Peer-Address");
+    const auto colon = address.rfind(':');
+    if (colon == std::string::npos) return 0;
+    return static_cast<pid_t>(std::strtol(address.c_str() + colon + 1, nullptr, 10));
+  } catch (const zmq::error_t&) {
+    return 0;
+  }
+}
+
+}  // namespace
+
+// Connections are known only once registered: a message from any other connection is dropped,
+// so the tables hold at most one connection per component (plus the one being registered),
+// whatever connects and leaves.
 void Daemon::on_component_frames(std::vector<zmq::message_t>& frames) {
   if (frames.size() != 2) {
     log_->warn("component socket: dropped a message of {} frames (expected 2)", frames.size());
@@ -626,22 +887,38 @@ void Daemon::on_component_frames(std::vector<zmq::message_t>& frames) {
     log_->warn("component socket: {}", decoded.error().message());
     return;
   }
-  node::PeerId peer = 0;
-  if (auto known = peer_by_routing_id_.find(routing_id); known != peer_by_routing_id_.end()) {
-    peer = known->second;
-  } else {
-    if (routing_id_by_peer_.size() >= kMaxPeers) {
-      log_->warn("component socket: {} connections already known; message dropped", kMaxPeers);
-      return;
-    }
-    peer = next_peer_++;
-    routing_id_by_peer_[peer] = routing_id;
-    peer_by_routing_id_[routing_id] = peer;
-  }
+  auto known = peer_by_routing_id_.find(routing_id);
   if (const auto* reg = std::get_if<wire::RegisterRequest>(&*decoded)) {
-    peer_by_component_[reg->component_name] = peer;
+    const pid_t sender = peer_pid(frames[1]);
+    const CompId comp(reg->component_name);
+    // Only the process amfd started for the component, or one of its descendants, may
+    // register as it; anyone else would be handed the component's CSI assignments.
+    if (comp_config_.count(comp) && !belongs(comp, sender)) {
+      const std::string why =
+          "registration as " + reg->component_name + " refused: process " +
+          std::to_string(sender) + " is not one that amfd started for this component";
+      log_->warn("component socket: {}", why);
+      record(model::Notification{Clock::now(), "error", reg->component_name, "", "", "", why});
+      return send_to_routing_id(routing_id, wire::RegisterReply{false, why});
+    }
+    node::PeerId peer = 0;
+    if (known != peer_by_routing_id_.end()) {
+      peer = known->second;
+    } else {
+      peer = next_peer_++;
+      routing_id_by_peer_[peer] = routing_id;
+      peer_by_routing_id_[routing_id] = peer;
+    }
+    registering_[peer] = reg->component_name;
     post(node::ComponentRegister{peer, reg->component_name});
-  } else if (const auto* resp = std::get_if<wire::Response>(&*decoded)) {
+    return;
+  }
+  if (known == peer_by_routing_id_.end()) {
+    log_->debug("component socket: message from a connection that has not registered; dropped");
+    return;
+  }
+  const node::PeerId peer = known->second;
+  if (const auto* resp = std::get_if<wire::Response>(&*decoded)) {
     post(node::ComponentResponse{peer, resp->invocation, resp->ok});
   } else if (const auto* report = std::get_if<wire::ErrorReport>(&*decoded)) {
     post(node::ComponentErrorReport{peer, report->recommended_recovery, report->reason});
@@ -652,17 +929,42 @@ void Daemon::on_component_frames(std::vector<zmq::message_t>& frames) {
   }
 }
 
+// The node director answered a registration: an accepted connection is the component's from
+// now on; a refused one that holds no other registration is forgotten.
+void Daemon::registration_answered(node::PeerId peer, bool ok) {
+  auto it = registering_.find(peer);
+  if (it == registering_.end()) return;
+  const std::string name = it->second;
+  registering_.erase(it);
+  if (ok) {
+    peer_by_component_[name] = peer;
+    return;
+  }
+  for (const auto& [comp, p] : peer_by_component_) {
+    if (p == peer) return;
+  }
+  if (auto rid = routing_id_by_peer_.find(peer); rid != routing_id_by_peer_.end()) {
+    peer_by_routing_id_.erase(rid->second);
+    routing_id_by_peer_.erase(rid);
+  }
+}
+
 void Daemon::send_to_component(node::PeerId peer, const wire::ComponentMessage& message) {
   auto it = routing_id_by_peer_.find(peer);
   if (it == routing_id_by_peer_.end()) return;
+  send_to_routing_id(it->second, message);
+}
+
+void Daemon::send_to_routing_id(const std::string& routing_id,
+                                const wire::ComponentMessage& message) {
   const std::string bytes = wire::encode(message);
   try {
-    component_socket_.send(zmq::buffer(it->second),
+    component_socket_.send(zmq::buffer(routing_id),
                            zmq::send_flags::sndmore | zmq::send_flags::dontwait);
     component_socket_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
   } catch (const zmq::error_t& e) {
     // Gone (EHOSTUNREACH) or not keeping up: the callback timeout turns silence into a fault.
-    log_->warn("component connection {}: send failed: {}", peer, e.what());
+    log_->warn("component connection: send failed: {}", e.what());
   }
   component_watch_->kick();
 }

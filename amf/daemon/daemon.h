@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <zmq.hpp>
@@ -19,6 +20,7 @@
 #include "amf/daemon/zmq_watch.h"
 #include "amf/director/director.h"
 #include "amf/node/node_director.h"
+#include "containers/cgroup.h"
 #include "containers/oci_launcher.h"
 #include "containers/process_launcher.h"
 
@@ -28,6 +30,10 @@ struct Options {
   std::string config_path;
   std::string runtime_dir;  // sockets, lock file, components' working directory
   std::string log_dir;      // components' stdout/stderr
+  // Contain each component instance in a cgroup of its own (where the host has a writable
+  // cgroup2 hierarchy); false: process groups and instance marks only (as on a host without
+  // cgroup2, and for testing that fallback).
+  bool use_cgroups = true;
 };
 
 // amfd for one node: the node director and (on a controller) the director, wired to the Asio
@@ -51,6 +57,10 @@ class Daemon {
          director::Director director, std::shared_ptr<spdlog::logger> log);
 
   Result<void> bind();
+  Result<void> make_private_dirs();
+  // Ends every process that an earlier amfd on this runtime directory left running (its
+  // cgroup tree, its recorded instance marks), saying what it ended; before anything starts.
+  Result<void> end_leftovers();
   void start();
   void begin_shutdown();
 
@@ -69,6 +79,20 @@ class Daemon {
   void answer_admin(const director::AdminResult& result);
   void send_admin_reply(const std::string& routing_id, const wire::AdminReply& reply);
   void on_process_exit(pid_t pid, containers::ExitStatus status);
+  // A component instance: its cgroup leaf, or (without cgroups) the mark in its environment.
+  struct Instance {
+    std::string leaf;  // empty without cgroups
+    std::string mark;  // "AMF_COMPONENT_INSTANCE=<random>", in the environment of all of it
+  };
+  Result<Instance> new_instance(const CompId& comp);
+  // Ends every process of the component's current instance (the whole tree, not only the
+  // process amfd watches) and forgets the instance.
+  void end_instance(const CompId& comp);
+  void kill_instance(const Instance& instance);
+  // Whether `pid` belongs to the component's current instance: in its cgroup, marked as it,
+  // or a descendant of its process (or of its daemonizing instantiate command).
+  bool belongs(const CompId& comp, pid_t pid) const;
+  void write_marks() const;
   void start_process(const node::StartProcess& e);
   void start_container(const node::StartProcess& e, const model::ComponentConfig& comp);
   void signal_component(const CompId& comp, int signal);
@@ -95,6 +119,8 @@ class Daemon {
   void run_clc(const CompId& comp, pid_t pid, const std::string& command, bool kill_after,
                Duration limit);
   void send_to_component(node::PeerId peer, const wire::ComponentMessage& message);
+  void send_to_routing_id(const std::string& routing_id, const wire::ComponentMessage& message);
+  void registration_answered(node::PeerId peer, bool ok);
   wire::ClusterStatus status() const;
 
   Options options_;
@@ -142,7 +168,8 @@ class Daemon {
 
   std::map<std::string, node::PeerId> peer_by_routing_id_;
   std::map<node::PeerId, std::string> routing_id_by_peer_;
-  std::map<std::string, node::PeerId> peer_by_component_;  // by the name a peer registered as
+  std::map<std::string, node::PeerId> peer_by_component_;  // accepted registrations, by name
+  std::map<node::PeerId, std::string> registering_;  // registrations the core has not answered
   node::PeerId next_peer_ = 1;
   std::map<CompId, pid_t> pid_by_comp_;
   std::map<pid_t, CompId> comp_by_pid_;
@@ -151,6 +178,11 @@ class Daemon {
   std::string component_endpoint_;
   std::string admin_endpoint_;
   int lock_fd_ = -1;
+
+  std::optional<containers::CgroupTree> cgroups_;  // none: marks and process groups only
+  std::map<CompId, Instance> instances_;
+  std::vector<std::string> dying_leaves_;  // killed, removed once empty
+  std::uint64_t next_instance_ = 1;
 };
 
 }  // namespace amf::daemon

@@ -57,6 +57,10 @@ int main(int argc, char** argv) {
                  "sockets, lock and components' working directory (default $AMF_RUNTIME_DIR, "
                  "/run/amf as root, else $XDG_RUNTIME_DIR/amf)");
   app.add_option("--log-dir", options.log_dir, "components' output (default RUNTIME_DIR/log)");
+  bool no_cgroups = false;
+  app.add_flag("--no-cgroups", no_cgroups,
+               "contain components by process group and an environment mark only, as on a host "
+               "without a writable cgroup2 hierarchy (default: a cgroup per component)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   try {
@@ -105,6 +109,7 @@ int main(int argc, char** argv) {
     }
   }
   options.config_path = config_path;
+  options.use_cgroups = !no_cgroups;
 
   auto log = make_logger(log_level);
   auto daemon = amf::daemon::Daemon::create(options, config, amf::NodeId(node_name), log);

@@ -1,6 +1,8 @@
 // The process launcher on real processes: exit codes, signals, process groups, output capture.
 #include "containers/process_launcher.h"
 
+#include "containers/cgroup.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -99,6 +101,56 @@ TEST_F(ProcessLauncherTest, SignalAfterExitIsIgnored) {
   run_until_exits(1);
   launcher_.signal(*pid, SIGKILL);  // reaped already: must not touch a recycled pid
   EXPECT_EQ(exits_.size(), 1u);
+}
+
+TEST_F(ProcessLauncherTest, StartsInsideItsCgroupAndTheCgroupEndsEveryDescendant) {
+  auto tree = CgroupTree::open(dir_.path());
+  if (!tree) GTEST_SKIP() << "no cgroup here: " << tree.error().message();
+  auto fd = tree->create("c.1");
+  ASSERT_TRUE(fd) << fd.error().message();
+  ProcessSpec s = spec({"sleep 600 & setsid sleep 600 & echo started; wait"});
+  s.cgroup_fd = *fd;
+  auto pid = launcher_.start(s);
+  ASSERT_TRUE(pid) << pid.error().message();
+  EXPECT_TRUE(tree->contains("c.1", *pid));  // from its first instruction on
+  ASSERT_TRUE(itest::eventually([&] { return tree->members("c.1").size() == 3; }));
+  tree->kill("c.1");
+  run_until_exits(1);
+  EXPECT_TRUE(itest::eventually([&] { return tree->members("c.1").empty(); }));
+  auto swept = tree->sweep();
+  ASSERT_TRUE(swept) << swept.error().message();
+  EXPECT_TRUE(swept->empty());
+  EXPECT_FALSE(std::filesystem::exists(tree->path() + "/c.1"));
+  ::rmdir(tree->path().c_str());
+}
+
+TEST_F(ProcessLauncherTest, SweepEndsAndNamesWhatAnEarlierOwnerLeftInTheTree) {
+  auto tree = CgroupTree::open(dir_.path());
+  if (!tree) GTEST_SKIP() << "no cgroup here: " << tree.error().message();
+  auto fd = tree->create("left.1");
+  ASSERT_TRUE(fd);
+  ProcessSpec s = spec({"exec sleep 600"});
+  s.cgroup_fd = *fd;
+  auto pid = launcher_.start(s);
+  ASSERT_TRUE(pid);
+  // A new owner of the same tree (an amfd started again on the same runtime directory).
+  auto again = CgroupTree::open(dir_.path());
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->path(), tree->path());
+  auto swept = again->sweep();
+  ASSERT_TRUE(swept) << swept.error().message();
+  ASSERT_EQ(swept->size(), 1u);
+  EXPECT_EQ((*swept)[0].pid, *pid);
+  EXPECT_EQ((*swept)[0].cgroup, "left.1");
+  EXPECT_EQ((*swept)[0].command, "sleep 600");
+  run_until_exits(1);
+  EXPECT_EQ(exits_[0].second.signal, SIGKILL);
+  ::rmdir(tree->path().c_str());
+}
+
+TEST(PathElementTest, DistinctNamesStayDistinct) {
+  EXPECT_EQ(path_element("app/su-1/c"), "app%2Fsu-1%2Fc");
+  EXPECT_NE(path_element("a%2Fb"), path_element("a/b"));
 }
 
 }  // namespace

@@ -11,6 +11,15 @@ namespace amf::tools {
 // The admin socket of a node's amfd: ipc://RUNTIME_DIR/admin.sock.
 std::string admin_socket_path(const std::string& runtime_dir);
 
+// Whether this process may talk to the admin socket, tried with a plain connect() (ZeroMQ's
+// own connect is lazy and would only time out): no amfd there, or no permission to use it.
+struct SocketAccess {
+  enum class Kind { kReachable, kNoDaemon, kPermissionDenied };
+  Kind kind;
+  std::string message;  // what is wrong, for the user; empty when reachable
+};
+SocketAccess probe_admin_socket(const std::string& runtime_dir);
+
 // Sends one request to amfd and waits (bounded) for its reply. The errors say plainly when no
 // daemon is there: no socket file, or no answer in time.
 Result<wire::AdminReply> admin_request(const std::string& runtime_dir,

@@ -14,7 +14,9 @@
 
 namespace {
 
-// Exit codes: 0 done, 1 amfd refused or failed, 2 usage, 3 no amfd reachable.
+// Exit codes: 0 done, 1 amfd refused or failed, 2 usage or no permission to use the admin
+// socket, 3 no amfd reachable.
+constexpr int kUsage = 2;
 constexpr int kNoDaemon = 3;
 
 // Prints rows as left-aligned columns two spaces apart.
@@ -147,6 +149,13 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;  // --help is not an error; every usage error exits 2
+  }
+
+  // One answer for "may not" and one for "nobody there", before any request times out.
+  if (const auto access = amf::tools::probe_admin_socket(runtime_dir);
+      access.kind != amf::tools::SocketAccess::Kind::kReachable) {
+    std::cerr << "amfctl: " << access.message << "\n";
+    return access.kind == amf::tools::SocketAccess::Kind::kPermissionDenied ? kUsage : kNoDaemon;
   }
 
   for (const auto& op : ops) {

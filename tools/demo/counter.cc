@@ -13,6 +13,7 @@
 // Fault hooks for drills and tests: HANG stops the component's loop for good (only a health
 // check can notice), FAIL makes it report an error to amfd recommending a failover.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -51,14 +52,22 @@ struct Service {
     if (in >> v) value = v;
   }
 
+  // Written to a new file, flushed to the disk and renamed over the old one: an increment is
+  // acknowledged only once it is stored (a full disk must not leave an empty file behind and
+  // an acknowledged value that a failover loses).
   bool save() const {
     const std::string tmp = state_file + ".tmp." + std::to_string(::getpid());
-    {
-      std::ofstream out(tmp, std::ios::trunc);
-      out << value << "\n";
-      if (!out) return false;
+    const std::string text = std::to_string(value) + "\n";
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0) return false;
+    const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                         ::fsync(fd) == 0;
+    const bool closed = ::close(fd) == 0;
+    if (!written || !closed || std::rename(tmp.c_str(), state_file.c_str()) != 0) {
+      ::unlink(tmp.c_str());
+      return false;
     }
-    return std::rename(tmp.c_str(), state_file.c_str()) == 0;
+    return true;
   }
 
   std::string listen() {
@@ -110,7 +119,10 @@ struct Counter {
     if (line == "INC") {
       if (s.shared) s.load();  // several actives share the file
       ++s.value;
-      if (!s.save()) return "ERR cannot save state";
+      if (!s.save()) {
+        --s.value;  // not stored, so not counted: the next INC gives the same value again
+        return "ERR cannot save state";
+      }
       return std::to_string(s.value);
     }
     return "ERR unknown command (INC, GET, HANG or FAIL)";
