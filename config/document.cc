@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "config/text.h"
+
 namespace amf::config::detail {
 namespace {
 
@@ -50,7 +52,7 @@ class Converter {
 };
 
 tl::unexpected<Diagnostic> error(const std::string& file, Mark at, std::string message) {
-  return tl::unexpected(Diagnostic{file, at.line, at.column, std::move(message)});
+  return tl::unexpected(make_diagnostic(file, at.line, at.column, message));
 }
 
 }  // namespace

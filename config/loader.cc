@@ -12,6 +12,7 @@
 #include "config/document.h"
 #include "config/parse.h"
 #include "config/reader.h"
+#include "config/text.h"
 
 namespace amf::config {
 namespace {
@@ -21,7 +22,7 @@ constexpr std::size_t kMaxFileBytes = 4 * 1024 * 1024;
 
 LoadResult fail(const std::string& file, int line, int column, std::string message) {
   return tl::unexpected(
-      std::vector<Diagnostic>{Diagnostic{file, line, column, std::move(message)}});
+      std::vector<Diagnostic>{detail::make_diagnostic(file, line, column, message)});
 }
 
 std::string os_reason(int error) { return std::system_category().message(error); }
@@ -94,7 +95,8 @@ std::string summary(const model::ClusterConfig& config) {
     model_list += (model_list.empty() ? " (" : ", ") + std::string(model::to_string(model));
   }
   if (!model_list.empty()) model_list += ")";
-  return "cluster '" + config.name + "': " + count(config.nodes.size(), "node", "nodes") + ", " +
+  return "cluster '" + detail::printable(config.name) +
+         "': " + count(config.nodes.size(), "node", "nodes") + ", " +
          count(config.applications.size(), "application", "applications") + ", " +
          count(sgs.size(), "service group", "service groups") + model_list + ", " +
          count(sus, "service unit", "service units") + ", " +

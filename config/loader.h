@@ -17,7 +17,8 @@ namespace amf::config {
 // Thread-safety: the functions are pure (no shared state) and may run concurrently.
 // Errors: expected failures come back as diagnostics; nothing throws out of these functions.
 
-// One problem in a configuration file.
+// One problem in a configuration file. `file` and `message` are safe to print: control
+// characters and bytes that are not UTF-8 in them, user text included, are escaped (\x1b, \n).
 struct Diagnostic {
   std::string file;
   int line = 0;    // 1-based; 0 when the problem is with the file as a whole (unreadable)
@@ -39,7 +40,8 @@ LoadResult load_file(const std::string& path);
 LoadResult load_string(std::string_view yaml, const std::string& file_name);
 
 // One line describing a configuration, e.g. "cluster 'demo': 1 node, 1 application,
-// 1 service group (2n), 2 service units, 2 components, 1 service instance, 1 CSI".
+// 1 service group (2n), 2 service units, 2 components, 1 service instance, 1 CSI". The cluster
+// name is escaped as in Diagnostic.
 std::string summary(const model::ClusterConfig& config);
 
 }  // namespace amf::config

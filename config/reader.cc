@@ -5,6 +5,8 @@
 #include <charconv>
 #include <utility>
 
+#include "config/text.h"
+
 namespace amf::config::detail {
 namespace {
 
@@ -37,13 +39,16 @@ bool is_name_char(char c) { return is_name_start(c) || c == '.' || c == '_' || c
 
 std::string quoted(std::string_view text) {
   if (text.size() <= kMaxQuotedChars) return "'" + std::string(text) + "'";
-  return "'" + std::string(text.substr(0, kMaxQuotedChars)) + "...'";
+  // Cut before a character, not inside one (the message would show its first bytes as \xNN).
+  std::size_t cut = kMaxQuotedChars;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return "'" + std::string(text.substr(0, cut)) + "...'";
 }
 
 }  // namespace
 
 void Diagnostics::error(Mark at, std::string message) {
-  list_.push_back(Diagnostic{file_, at.line, at.column, std::move(message)});
+  list_.push_back(make_diagnostic(file_, at.line, at.column, message));
 }
 
 std::vector<Diagnostic> Diagnostics::take() {

@@ -26,6 +26,8 @@ class Diagnostics {
  public:
   explicit Diagnostics(std::string file) : file_(std::move(file)) {}
 
+  // Records a problem. The message and file name are escaped (printable() in text.h), so a
+  // message may quote user text as it is.
   void error(Mark at, std::string message);
   std::size_t count() const { return list_.size(); }
 

@@ -3,52 +3,21 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "tests/unit/config/support.h"
 
 namespace amf::config {
 namespace {
 
 using std::chrono::milliseconds;
 
-// Loads YAML text that must fail and returns its diagnostics.
-std::vector<Diagnostic> errors_of(std::string_view yaml) {
-  LoadResult result = load_string(yaml, "test.yaml");
-  EXPECT_FALSE(result.has_value()) << "the configuration loaded but should not have";
-  return result.has_value() ? std::vector<Diagnostic>{} : result.error();
-}
-
-// Loads YAML text that must succeed.
-model::ClusterConfig config_of(std::string_view yaml) {
-  LoadResult result = load_string(yaml, "test.yaml");
-  if (!result.has_value()) {
-    for (const Diagnostic& d : result.error()) ADD_FAILURE() << d.to_string();
-    return {};
-  }
-  return *result;
-}
-
-std::string dump(const std::vector<Diagnostic>& diags) {
-  std::ostringstream out;
-  for (const Diagnostic& d : diags) out << "  " << d.to_string() << "\n";
-  return out.str();
-}
-
-// True when one diagnostic contains `text` at `line` (and `column`, unless it is 0).
-testing::AssertionResult has_error(const std::vector<Diagnostic>& diags, std::string_view text,
-                                   int line, int column = 0) {
-  for (const Diagnostic& d : diags) {
-    if (d.message.find(text) != std::string::npos && d.line == line &&
-        (column == 0 || d.column == column)) {
-      return testing::AssertionSuccess();
-    }
-  }
-  return testing::AssertionFailure() << "no diagnostic containing \"" << text << "\" at line "
-                                     << line << " column " << column << "; got:\n"
-                                     << dump(diags);
-}
+using testing_support::config_of;
+using testing_support::dump;
+using testing_support::errors_of;
+using testing_support::has_error;
 
 // ---- loading valid configurations ------------------------------------------------------------
 
