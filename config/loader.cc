@@ -68,6 +68,7 @@ LoadResult load_string(std::string_view yaml, const std::string& file_name) {
     tl::expected<detail::Node, Diagnostic> document = detail::parse_document(yaml, file_name);
     if (!document) return tl::unexpected(std::vector<Diagnostic>{document.error()});
     detail::Diagnostics diags(file_name);
+    detail::check_text(*document, diags);
     model::ClusterConfig config = detail::parse_cluster(*document, diags);
     if (diags.count() > 0) return tl::unexpected(diags.take());
     return config;

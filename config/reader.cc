@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
+#include <set>
 #include <utility>
 
 #include "config/text.h"
@@ -45,7 +47,48 @@ std::string quoted(std::string_view text) {
   return "'" + std::string(text.substr(0, cut)) + "...'";
 }
 
+void check_scalars(const Node& node, std::set<std::pair<int, int>>& seen, Diagnostics& diags) {
+  switch (node.kind) {
+    case Node::Kind::kNull:
+      return;
+    case Node::Kind::kScalar:
+      break;
+    case Node::Kind::kSequence:
+      for (const Node& item : node.items) check_scalars(item, seen, diags);
+      return;
+    case Node::Kind::kMapping:
+      for (const MapEntry& entry : node.entries) {
+        check_scalars(entry.key, seen, diags);
+        check_scalars(entry.value, seen, diags);
+      }
+      return;
+  }
+  const std::string& text = node.scalar;
+  std::optional<std::size_t> bad = first_invalid_utf8(text);
+  std::size_t nul = text.find('\0');
+  if (!bad && nul == std::string::npos) return;
+  if (!seen.emplace(node.mark.line, node.mark.column).second) return;  // a copy made by an alias
+  if (bad) {
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(text[*bad]));
+    diags.error(node.mark,
+                "string " + quoted(text) + " is not valid UTF-8 (byte " + byte + " at offset " +
+                    std::to_string(*bad) +
+                    "); amf carries strings in protobuf messages, which take UTF-8 only");
+  } else {
+    diags.error(node.mark, "string " + quoted(text) + " contains a NUL character (at offset " +
+                               std::to_string(nul) +
+                               "), which commands, arguments and environment variables cannot "
+                               "carry");
+  }
+}
+
 }  // namespace
+
+void check_text(const Node& root, Diagnostics& diags) {
+  std::set<std::pair<int, int>> seen;
+  check_scalars(root, seen, diags);
+}
 
 void Diagnostics::error(Mark at, std::string message) {
   list_.push_back(make_diagnostic(file_, at.line, at.column, message));

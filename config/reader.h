@@ -39,6 +39,12 @@ class Diagnostics {
   std::vector<Diagnostic> list_;
 };
 
+// Reports every scalar of the document, key or value, that is not well-formed UTF-8 or holds a
+// NUL character, at the scalar (once per position, however many aliases copy it). Every string
+// the loader keeps ends up in a protobuf message (names, CSI attributes, commands in events),
+// whose string fields must be UTF-8, or in a command line or environment, which end at a NUL.
+void check_text(const Node& root, Diagnostics& diags);
+
 // "'text'" for a scalar (shortened when long), "a mapping", "a sequence", "nothing".
 std::string describe(const Node& node);
 
