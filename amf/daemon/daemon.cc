@@ -712,12 +712,11 @@ Result<void> Daemon::prepare_notify(const CompId& comp, std::map<std::string, st
   return {};
 }
 
-// A datagram on a component's NOTIFY_SOCKET. Only the component's process, or a process of
-// its group (a shell script's systemd-notify, say), may speak for it.
+// A datagram on a component's NOTIFY_SOCKET. Only the component's own processes (a shell
+// script's systemd-notify, say) may speak for it.
 void Daemon::on_notify(const CompId& comp, pid_t sender, const Result<NotifyMessage>& message) {
   auto pid = pid_by_comp_.find(comp);
-  const bool own = pid != pid_by_comp_.end() && sender > 0 &&
-                   (sender == pid->second || ::getpgid(sender) == pid->second);
+  const bool own = pid != pid_by_comp_.end() && belongs(comp, sender);
   auto complain = [&](const std::string& why) {
     log_->warn("component {}: {}", comp.str(), why);
     record(model::Notification{Clock::now(), "protocol-error", comp.str(), "", "", "", why});
@@ -726,7 +725,7 @@ void Daemon::on_notify(const CompId& comp, pid_t sender, const Result<NotifyMess
     return complain("sd_notify from pid " + std::to_string(sender) + ", which is not " +
                     (pid == pid_by_comp_.end() ? std::string("a running process of it")
                                                : "its process " + std::to_string(pid->second) +
-                                                     " or of its group") +
+                                                     " or one of its descendants") +
                     ": ignored");
   }
   if (!message) return complain("malformed sd_notify message: " + message.error().message());
