@@ -28,6 +28,11 @@ struct Node {
   std::vector<Node> items;        // kSequence
   std::vector<MapEntry> entries;  // kMapping, in document order; duplicates kept
 
+  // Used by parse_document while it builds the tree; 0 in every tree it returns. `anchor`: the
+  // YAML anchor (&a) this node defines; `alias`: for a kNull placeholder, the anchor it names.
+  std::size_t anchor = 0;
+  std::size_t alias = 0;
+
   bool is_null() const { return kind == Kind::kNull; }
   bool is_scalar() const { return kind == Kind::kScalar; }
   bool is_sequence() const { return kind == Kind::kSequence; }
@@ -39,13 +44,18 @@ struct MapEntry {
   Node value;
 };
 
-// Bounds on what parse_document accepts. Aliases are expanded into copies, so the node bound
-// also stops "billion laughs" documents; both bounds are far above any real configuration.
+// Bounds on what parse_document builds, all far above any real configuration. Aliases are
+// expanded into copies, and the bounds count the copies, so a "billion laughs" document (aliases
+// of aliases, or of one long value) is refused too. They are checked while yaml-cpp parses,
+// event by event, before anything past them is built: a hostile file costs little memory.
 inline constexpr std::size_t kMaxDocumentNodes = 200'000;
-inline constexpr int kMaxDocumentDepth = 64;
+inline constexpr std::size_t kMaxDocumentTextBytes = 16 * 1024 * 1024;  // all scalars together
+inline constexpr std::size_t kMaxScalarBytes = 64 * 1024;               // one scalar
+inline constexpr int kMaxDocumentDepth = 64;  // collections around a node; the root is at 0
 
 // Parses one YAML document (an empty text gives a kNull root). Syntax errors, a second
-// document and the bounds above give one Diagnostic. Never throws.
+// document, a recursive alias and the bounds above give one Diagnostic, at the node where the
+// bound was crossed. Never throws.
 tl::expected<Node, Diagnostic> parse_document(std::string_view text, const std::string& file);
 
 }  // namespace amf::config::detail
