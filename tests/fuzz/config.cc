@@ -1,0 +1,64 @@
+// Fuzz target config: YAML text through config::load_string, the path amfd --config and
+// --check-config take after reading the file (bounded there at 4 MiB; parse_document bounds
+// nodes after alias expansion and depth). A refused configuration must come back as
+// diagnostics in document order, each with a message; an accepted one must be one the cores
+// can take: if director::unsupported_features() has nothing against it, Director::create must
+// succeed and the whole cluster must start in memory (director and node directors wired by
+// tests/unit/support/local_cluster.h) without an assertion.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "amf/core/assert.h"
+#include "amf/director/director.h"
+#include "amf/director/supported.h"
+#include "config/loader.h"
+#include "tests/unit/support/local_cluster.h"
+
+namespace {
+
+// Starting a cluster costs time in its size; far above what a fuzzed input of -max_len bytes
+// usually declares, and keeps a slow input from hiding behind a large template.
+constexpr std::size_t kMaxComponentsToStart = 64;
+
+std::size_t components(const amf::model::ClusterConfig& config) {
+  std::size_t n = 0;
+  for (const amf::model::SgConfig* sg : config.service_groups()) {
+    for (const amf::model::SuConfig& su : sg->sus) n += su.components.size();
+  }
+  return n;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view yaml(reinterpret_cast<const char*>(data), size);
+  amf::config::LoadResult loaded = amf::config::load_string(yaml, "fuzz.yaml");
+  if (!loaded) {
+    const auto& diags = loaded.error();
+    AMF_ASSERT(!diags.empty());
+    for (std::size_t i = 0; i < diags.size(); ++i) {
+      AMF_ASSERT(!diags[i].message.empty());
+      AMF_ASSERT(diags[i].line >= 0 && diags[i].column >= 0);
+      AMF_ASSERT(diags[i].line != 0 || diags[i].column == 0);
+      AMF_ASSERT(!diags[i].to_string().empty());
+      if (i > 0) {
+        AMF_ASSERT(std::pair(diags[i - 1].line, diags[i - 1].column) <=
+                   std::pair(diags[i].line, diags[i].column));
+      }
+    }
+    return 0;
+  }
+  AMF_ASSERT(!amf::config::summary(*loaded).empty());
+  if (!amf::director::unsupported_features(*loaded).empty()) return 0;
+
+  auto config = std::make_shared<const amf::model::ClusterConfig>(std::move(*loaded));
+  AMF_ASSERT(amf::director::Director::create(config).has_value());
+  if (components(*config) > kMaxComponentsToStart) return 0;
+  amf::test::LocalCluster cluster(config);
+  cluster.start();
+  return 0;
+}

@@ -1,0 +1,194 @@
+// Writes the seed corpus of the wire and admin fuzz targets with the encoders, so that every
+// seed is a message amfd, amfctl or a component really sends:
+//
+//   fuzz_make_corpus tests/fuzz/corpus
+//
+// writes corpus/{wire_component,wire_admin_request,wire_admin_reply,admin}/<name>, replacing
+// files of the same name and leaving others (checked-in findings turned regression inputs)
+// alone. The config and notify seeds are text, checked in as written.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "amf/wire/codec.h"
+#include "tests/fuzz/admin_input.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace input = amf::fuzz::admin_input;
+using namespace amf::wire;
+
+void write(const fs::path& dir, const std::string& name, const std::string& bytes) {
+  fs::create_directories(dir);
+  std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
+  out << bytes;
+  if (!out) {
+    std::fprintf(stderr, "fuzz_make_corpus: cannot write %s\n", (dir / name).c_str());
+    std::exit(1);
+  }
+}
+
+void component_seeds(const fs::path& dir) {
+  using amf::model::HaState;
+  using amf::model::TransitionReason;
+  write(dir, "register-request", encode(ComponentMessage{RegisterRequest{"app/su-1/server", 4242}}));
+  write(dir, "register-reply-ok", encode(ComponentMessage{RegisterReply{true, ""}}));
+  write(dir, "register-reply-error",
+        encode(ComponentMessage{RegisterReply{false, "no such component"}}));
+  write(dir, "csi-set-active",
+        encode(ComponentMessage{CsiSet{1, "counter/si-1/endpoint", HaState::kActive,
+                                       TransitionReason::kNewAssignment,
+                                       {{"port", "47011"}, {"state_file", "counter.state"}}}}));
+  write(dir, "csi-set-standby-failover",
+        encode(ComponentMessage{
+            CsiSet{77, "app/si-1/csi", HaState::kStandby, TransitionReason::kFailover, {}}}));
+  write(dir, "csi-set-quiescing-switchover",
+        encode(ComponentMessage{CsiSet{3, "app/si-2/csi", HaState::kQuiescing,
+                                       TransitionReason::kSwitchover, {{"k", "v"}}}}));
+  write(dir, "csi-set-quiesced-restart",
+        encode(ComponentMessage{
+            CsiSet{4, "app/si-1/csi", HaState::kQuiesced, TransitionReason::kRestart, {}}}));
+  write(dir, "csi-remove", encode(ComponentMessage{CsiRemove{5, "app/si-1/csi"}}));
+  write(dir, "response-ok", encode(ComponentMessage{Response{9, true, ""}}));
+  write(dir, "response-error", encode(ComponentMessage{Response{9, false, "busy"}}));
+  write(dir, "error-report", encode(ComponentMessage{ErrorReport{"su-restart", "lost its database"}}));
+  write(dir, "error-report-default", encode(ComponentMessage{ErrorReport{"", "wedged"}}));
+  write(dir, "healthcheck", encode(ComponentMessage{HealthcheckCallback{12, "alive"}}));
+  write(dir, "healthcheck-confirm", encode(ComponentMessage{HealthcheckConfirm{"alive"}}));
+}
+
+std::vector<std::pair<std::string, AdminOperation>> operations() {
+  return {
+      {"lock-su", {"lock", "su", "app/su-1"}},
+      {"unlock-su", {"unlock", "su", "app/su-1"}},
+      {"shutdown-su", {"shutdown", "su", "app/su-2"}},
+      {"lock-instantiation-su", {"lock-instantiation", "su", "app/su-2"}},
+      {"unlock-instantiation-su", {"unlock-instantiation", "su", "app/su-2"}},
+      {"repair-su", {"repair", "su", "app/su-1"}},
+      {"restart-su", {"restart", "su", "app/su-1"}},
+      {"restart-comp", {"restart", "comp", "app/su-2/server"}},
+      {"lock-node", {"lock", "node", "node-1"}},
+      {"repair-node", {"repair", "node", "node-2"}},
+      {"lock-sg", {"lock", "sg", "app"}},
+      {"adjust-sg", {"adjust", "sg", "app"}},
+      {"shutdown-app", {"shutdown", "app", "app"}},
+      {"lock-cluster", {"lock", "cluster", "test"}},
+      {"lock-instantiation-cluster", {"lock-instantiation", "cluster", ""}},
+      {"si-swap", {"si-swap", "si", "app/si-1"}},
+      {"lock-si", {"lock", "si", "app/si-2"}},
+      {"shutdown-si", {"shutdown", "si", "app/si-1"}},
+      {"lock-unknown-su", {"lock", "su", "app/su-9"}},
+      {"swap-unknown-si", {"si-swap", "si", "nope/si-1"}},
+      {"swap-su", {"si-swap", "su", "app/su-1"}},
+      {"unknown-kind", {"lock", "pony", "app"}},
+      {"unknown-operation", {"frobnicate", "su", "app/su-1"}},
+      {"empty-operation", {"", "", ""}},
+  };
+}
+
+void admin_request_seeds(const fs::path& dir) {
+  write(dir, "status", encode(AdminRequest{StatusRequest{}}));
+  write(dir, "events", encode(AdminRequest{EventsRequest{12, 100}}));
+  write(dir, "events-all", encode(AdminRequest{EventsRequest{0, 0}}));
+  for (const auto& [name, op] : operations()) write(dir, name, encode(AdminRequest{op}));
+}
+
+void admin_reply_seeds(const fs::path& dir) {
+  const ClusterStatus status{
+      "demo",
+      "node-1",
+      {{"counter",
+        "2n",
+        false,
+        {{"counter/su-1",
+          "node-1",
+          "unlocked",
+          "enabled",
+          "instantiated",
+          "in-service",
+          {{"counter/su-1/server", "instantiated", 5666, true}}},
+         {"counter/su-2",
+          "node-1",
+          "locked",
+          "disabled",
+          "uninstantiated",
+          "out-of-service",
+          {{"counter/su-2/server", "uninstantiated", 0, false}}}},
+        {{"counter/si-1", {{"counter/su-1", "active"}}}}}}};
+  write(dir, "status", encode(AdminReply{status}));
+  write(dir, "status-empty", encode(AdminReply{ClusterStatus{"test", "node-1", {}}}));
+  write(dir, "events",
+        encode(AdminReply{EventList{
+            {{1, 1000, 1700000000000000000, "su-presence", "counter/su-1", "", "uninstantiated",
+              "instantiating", "instantiate"},
+             {2, 2000, 1700000000000001000, "si-assignment", "counter/si-1", "counter/su-1", "",
+              "active", "new assignment"}}}}));
+  write(dir, "events-empty", encode(AdminReply{EventList{}}));
+  write(dir, "error", encode(AdminReply{AdminError{"bad request: admin request has no body"}}));
+  write(dir, "operation-ok", encode(AdminReply{AdminOperationResult{true, ""}}));
+  write(dir, "operation-refused",
+        encode(AdminReply{AdminOperationResult{false, "lock su app/su-9: no such SU"}}));
+}
+
+std::string op_record(const AdminOperation& op) {
+  return input::request_record(encode(AdminRequest{op}));
+}
+
+void admin_seeds(const fs::path& dir) {
+  // One request on each configuration it means something for.
+  const auto ops = operations();
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const char configuration = static_cast<char>(i % 6);
+    write(dir, "one-" + ops[i].first, std::string(1, configuration) + op_record(ops[i].second));
+  }
+  write(dir, "status-after-lock",
+        std::string(1, '\0') + op_record({"lock", "su", "app/su-1"}) +
+            input::request_record(encode(AdminRequest{StatusRequest{}})));
+  // Sequences: a fault in the middle of an operation, the time limit, undoing it.
+  write(dir, "lock-kill-unlock",
+        std::string(1, '\0') + op_record({"lock", "su", "app/su-1"}) +
+            std::string(1, static_cast<char>(input::kKill + 1)) +
+            op_record({"unlock", "su", "app/su-1"}));
+  write(dir, "swap-kill-swap-npm",
+        std::string(1, '\1') + op_record({"si-swap", "si", "app/si-1"}) +
+            std::string(1, static_cast<char>(input::kKill)) +
+            op_record({"si-swap", "si", "app/si-1"}) +
+            std::string(1, static_cast<char>(input::kAdminTimeLimit)));
+  write(dir, "lock-instantiation-repair-nway",
+        std::string(1, '\2') + op_record({"lock", "su", "app/su-3"}) +
+            op_record({"lock-instantiation", "su", "app/su-3"}) +
+            op_record({"repair", "su", "app/su-3"}) +
+            op_record({"unlock-instantiation", "su", "app/su-3"}) +
+            op_record({"unlock", "su", "app/su-3"}));
+  write(dir, "sponsor-lock-dependency",
+        std::string(1, '\4') + op_record({"lock", "si", "app/si-1"}) +
+            std::string(1, static_cast<char>(input::kSecond)) +
+            std::string(1, static_cast<char>(input::kSecond)) +
+            op_record({"unlock", "si", "app/si-1"}));
+  write(dir, "spare-node-lock-adjust",
+        std::string(1, '\5') + op_record({"lock", "node", "node-1"}) +
+            std::string(1, static_cast<char>(input::kTenMinutes)) +
+            op_record({"unlock", "node", "node-1"}) + op_record({"adjust", "sg", "app"}));
+  write(dir, "cluster-levels",
+        std::string(1, '\3') + op_record({"shutdown", "cluster", "test"}) +
+            op_record({"lock", "app", "app"}) + op_record({"unlock", "cluster", "test"}) +
+            op_record({"unlock", "app", "app"}) + op_record({"restart", "comp", "app/su-1/server"}));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s CORPUS_DIR (tests/fuzz/corpus)\n", argv[0]);
+    return 2;
+  }
+  const fs::path root = argv[1];
+  component_seeds(root / "wire_component");
+  admin_request_seeds(root / "wire_admin_request");
+  admin_reply_seeds(root / "wire_admin_reply");
+  admin_seeds(root / "admin");
+  return 0;
+}
