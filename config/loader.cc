@@ -1,10 +1,12 @@
 #include "config/loader.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <exception>
-#include <memory>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -27,6 +29,41 @@ LoadResult fail(const std::string& file, int line, int column, std::string messa
 
 std::string os_reason(int error) { return std::system_category().message(error); }
 
+// What a file that is not a regular one is, for the message.
+std::string file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a file";
+}
+
+LoadResult not_regular(const std::string& path, mode_t mode) {
+  return fail(
+      path, 0, 0,
+      "not a regular file (" + file_kind(mode) + "); the configuration must be a regular file");
+}
+
+LoadResult too_large(const std::string& path) {
+  return fail(path, 0, 0,
+              "configuration file is larger than " + std::to_string(kMaxFileBytes) + " bytes");
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
 std::string count(std::size_t n, std::string_view one, std::string_view many) {
   return std::to_string(n) + " " + std::string(n == 1 ? one : many);
 }
@@ -39,22 +76,31 @@ std::string Diagnostic::to_string() const {
 }
 
 LoadResult load_file(const std::string& path) {
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
-                                                       &std::fclose);
-  if (!file) return fail(path, 0, 0, "cannot open configuration: " + os_reason(errno));
+  // Look before opening: opening a FIFO blocks until a writer comes, and opening a device can
+  // do things (a tape rewinds, a terminal becomes ours).
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) {
+    return fail(path, 0, 0, "cannot open configuration: " + os_reason(errno));
+  }
+  if (!S_ISREG(info.st_mode)) return not_regular(path, info.st_mode);
+  if (static_cast<unsigned long long>(info.st_size) > kMaxFileBytes) return too_large(path);
+  // O_NONBLOCK in case the path was replaced by something else since: open never waits, and
+  // what was opened is checked again.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  if (fd.get() < 0) return fail(path, 0, 0, "cannot open configuration: " + os_reason(errno));
+  if (::fstat(fd.get(), &info) != 0) {
+    return fail(path, 0, 0, "cannot read configuration: " + os_reason(errno));
+  }
+  if (!S_ISREG(info.st_mode)) return not_regular(path, info.st_mode);
   std::string text;
   char buffer[64 * 1024];
   while (true) {
-    std::size_t n = std::fread(buffer, 1, sizeof buffer, file.get());
-    text.append(buffer, n);
-    if (text.size() > kMaxFileBytes) {
-      return fail(path, 0, 0,
-                  "configuration file is larger than " + std::to_string(kMaxFileBytes) + " bytes");
-    }
-    if (n < sizeof buffer) break;
-  }
-  if (std::ferror(file.get())) {
-    return fail(path, 0, 0, "cannot read configuration: " + os_reason(errno));
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(path, 0, 0, "cannot read configuration: " + os_reason(errno));
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+    if (text.size() > kMaxFileBytes) return too_large(path);  // it grew since fstat
   }
   return load_string(text, path);
 }

@@ -33,7 +33,9 @@ struct Diagnostic {
 using LoadResult = tl::expected<model::ClusterConfig, std::vector<Diagnostic>>;
 
 // Reads and loads `path`. An unreadable file gives one Diagnostic with line 0, column 0 and the
-// operating system's reason. Files larger than 4 MiB are refused.
+// operating system's reason. Only a regular file (or a symlink to one) is read: a directory, a
+// FIFO or a device is refused without being read, and nothing here blocks. Files larger than
+// 4 MiB are refused.
 LoadResult load_file(const std::string& path);
 
 // Loads YAML text; `file_name` is only used to label diagnostics.
