@@ -3,6 +3,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,10 +32,25 @@ model::ClusterConfig parse_cluster(const Node& root, Diagnostics& diags);
 // empty; set_component_ids fills them once the SU's id is known.
 struct ParsedComponents {
   std::vector<model::ComponentConfig> list;
-  bool complete = true;  // parsed without errors
+  std::vector<Mark> name_marks;  // parallel to list: where each component's name is
+  bool complete = true;          // parsed without errors
 };
 ParsedComponents parse_components(const MapReader& owner, Diagnostics& diags);
 void set_component_ids(model::SuConfig& su);
+
+// amfd keeps files named after each component's identifier with '/' as '_': its log file
+// (<name>.log) and, for a notified component, its sd_notify socket (<name>.notify). Checks
+// that every identifier is at most kMaxComponentIdLength long.
+class ComponentFiles {
+ public:
+  // Checks the components of `su`, whose ids are set; `name_marks` is parallel to its
+  // components. Components whose SG, SU or own name had errors are skipped. A problem is
+  // reported once per position (the SUs of one template share their components' positions).
+  void check(const model::SuConfig& su, const std::vector<Mark>& name_marks, Diagnostics& diags);
+
+ private:
+  std::set<std::pair<int, int>> reported_;
+};
 
 // Positions and parse status kept next to an SgConfig for the checks that span entities.
 struct SuSource {
@@ -77,6 +93,7 @@ struct SgContext {
   const KnownNodes& nodes;
   NameSet& sg_names;  // cluster-wide
   std::vector<DependencyRef>& dependencies;
+  ComponentFiles& files;  // cluster-wide
 };
 // parse_cluster.cc: resolves every DependencyRef into its SI's `dependencies` and checks the
 // references (an SI that exists, not itself, no cycle).

@@ -22,7 +22,7 @@ model::NodeConfig read_node(const Node& item, KnownNodes& known, bool& controlle
     known.complete = false;
     return node;
   }
-  if (auto name = r.name("name")) {
+  if (auto name = r.name("name", kNodeName)) {
     node.name = *name;
     node.id = NodeId(*name);
     known.names.add(*name, r.value_mark("name"), diags);
@@ -72,7 +72,7 @@ model::ApplicationConfig read_application(const Node& item, NameSet& app_names, 
               {"name", "service_groups"}, diags);
   model::ApplicationConfig app;
   if (!r.is_mapping()) return app;
-  if (auto name = r.name("name")) {
+  if (auto name = r.name("name", kApplicationName)) {
     app.name = *name;
     app.id = AppId(*name);
     app_names.add(*name, r.value_mark("name"), diags);
@@ -100,14 +100,15 @@ model::ClusterConfig parse_cluster(const Node& root, Diagnostics& diags) {
   if (!top.is_mapping()) return config;
   if (const Node* cluster = top.value("cluster")) {
     MapReader r(*cluster, top.value_mark("cluster"), "cluster", {"name"}, {"name"}, diags);
-    if (auto name = r.name("name")) config.name = *name;
+    if (auto name = r.name("name", kClusterName)) config.name = *name;
   }
   KnownNodes nodes = read_nodes(top, config, diags);
   if (const Node* apps = top.sequence("applications")) {
     NameSet app_names("application name");
     NameSet sg_names("service group name", "the cluster");
     std::vector<DependencyRef> dependencies;
-    SgContext ctx{nodes, sg_names, dependencies};
+    ComponentFiles files;
+    SgContext ctx{nodes, sg_names, dependencies, files};
     for (const Node& item : apps->items) {
       config.applications.push_back(read_application(item, app_names, ctx, diags));
     }

@@ -43,7 +43,7 @@ void read_cs_types(const MapReader& r, model::ComponentConfig& comp) {
   std::string what = "a cs_type of " + r.label();
   NameSet seen("cs_type", r.label());
   for (const Node& item : cs_types->items) {
-    std::optional<std::string> cs_type = read_name(item, item.mark, what, r.diags());
+    std::optional<std::string> cs_type = read_name(item, item.mark, what, kCsTypeName, r.diags());
     if (cs_type && seen.add(*cs_type, item.mark, r.diags())) comp.cs_types.push_back(*cs_type);
   }
 }
@@ -239,6 +239,16 @@ void read_probe(const MapReader& owner, model::ComponentConfig& comp) {
   comp.probe = std::move(probe);
 }
 
+// Where a component's name is (where the component is, when it has none).
+Mark name_position(const Node& item) {
+  for (const MapEntry& entry : item.entries) {
+    if (entry.key.is_scalar() && entry.key.scalar == "name") {
+      return value_position(entry.value, entry.key.mark);
+    }
+  }
+  return item.mark;
+}
+
 // `names` holds the names of the components before this one in the same SU.
 model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnostics& diags) {
   MapReader r(node, node.mark, "component",
@@ -250,7 +260,7 @@ model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnos
               {"name", "command", "cs_types"}, diags);
   model::ComponentConfig comp;
   if (!r.is_mapping()) return comp;
-  if (auto name = r.name("name")) {
+  if (auto name = r.name("name", kComponentName)) {
     comp.name = *name;
     names.add(*name, r.value_mark("name"), diags);
   }
@@ -306,6 +316,7 @@ ParsedComponents parse_components(const MapReader& owner, Diagnostics& diags) {
     NameSet names("component name", owner.label());
     for (const Node& item : components->items) {
       out.list.push_back(parse_component(item, names, diags));
+      out.name_marks.push_back(name_position(item));
     }
   }
   out.complete = diags.count() == errors_before;
@@ -315,6 +326,29 @@ ParsedComponents parse_components(const MapReader& owner, Diagnostics& diags) {
 void set_component_ids(model::SuConfig& su) {
   for (model::ComponentConfig& comp : su.components) {
     comp.id = CompId(su.id.str() + "/" + comp.name);
+  }
+}
+
+void ComponentFiles::check(const model::SuConfig& su, const std::vector<Mark>& name_marks,
+                           Diagnostics& diags) {
+  // An SU or SG name with errors is left empty; a stamped SU name may be too long (reported at
+  // its template's name_prefix).
+  const std::string& su_id = su.id.str();
+  if (su.name.empty() || su.name.size() > kSuName.max_length || su_id.starts_with("/")) return;
+  for (std::size_t i = 0; i < su.components.size() && i < name_marks.size(); ++i) {
+    const model::ComponentConfig& comp = su.components[i];
+    if (comp.name.empty()) continue;
+    const std::string& id = comp.id.str();
+    const Mark at = name_marks[i];
+    if (id.size() > kMaxComponentIdLength) {
+      if (reported_.emplace(at.line, at.column).second) {
+        diags.error(at, "component identifier '" + id + "' is " + std::to_string(id.size()) +
+                            " characters long; at most " + std::to_string(kMaxComponentIdLength) +
+                            ": amfd names the component's log file and sd_notify socket after "
+                            "it, and a socket's path is at most 107 bytes. Shorten the service "
+                            "group, service unit or component name");
+      }
+    }
   }
 }
 

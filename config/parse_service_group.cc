@@ -68,6 +68,7 @@ struct SuContext {
   SgSource& source;
   NameSet& su_names;
   const KnownNodes& nodes;
+  ComponentFiles& files;
 };
 
 // su_template: SUs <prefix>-1, <prefix>-2, ... ranked 1, 2, ..., one per entry of `nodes`.
@@ -78,10 +79,18 @@ void read_su_template(const MapReader& sg_reader, SuContext& ctx) {
   MapReader r(*node, sg_reader.value_mark("su_template"), "su_template of " + sg_reader.label(),
               {"name_prefix", "nodes", "components"}, {"nodes", "components"}, diags);
   if (!r.is_mapping()) return;
-  std::string prefix = r.name("name_prefix").value_or("su");
+  std::string prefix = r.name("name_prefix", kSuName).value_or("su");
   const Node* node_list = r.nonempty_sequence("nodes", "node");
   ParsedComponents components = parse_components(r, diags);
   if (node_list == nullptr) return;
+  // The last stamped name is the longest.
+  const std::string last = prefix + "-" + std::to_string(node_list->items.size());
+  if (last.size() > kSuName.max_length) {
+    diags.error(r.value_mark("name_prefix"),
+                "stamped service unit name '" + last + "' is " + std::to_string(last.size()) +
+                    " characters long; " + std::string(kSuName.plural) + " are at most " +
+                    std::to_string(kSuName.max_length) + " characters");
+  }
   std::string origin =
       "stamped by su_template at line " + std::to_string(sg_reader.key_mark("su_template").line);
   std::string what = "an entry of 'nodes' in " + r.label();
@@ -92,12 +101,13 @@ void read_su_template(const MapReader& sg_reader, SuContext& ctx) {
     su.name = prefix + "-" + std::to_string(rank);
     su.id = SuId(ctx.sg.name + "/" + su.name);
     su.rank = rank;
-    if (auto node_name = read_name(item, item.mark, what, diags)) {
+    if (auto node_name = read_name(item, item.mark, what, kNodeName, diags)) {
       su.node = NodeId(*node_name);
       ctx.nodes.check(*node_name, item.mark, r.label(), diags);
     }
     su.components = components.list;
     set_component_ids(su);
+    ctx.files.check(su, components.name_marks, diags);
     ctx.su_names.add_with_origin(su.name, origin);
     ctx.sg.sus.push_back(std::move(su));
     ctx.source.sus.push_back(SuSource{item.mark, components.complete, /*from_template=*/true});
@@ -110,12 +120,12 @@ void read_service_unit(const Node& item, SuContext& ctx, Diagnostics& diags) {
   model::SuConfig su;
   SuSource source{item.mark, /*complete=*/false, /*from_template=*/false};
   if (r.is_mapping()) {
-    if (auto name = r.name("name")) {
+    if (auto name = r.name("name", kSuName)) {
       su.name = *name;
       su.id = SuId(ctx.sg.name + "/" + su.name);
       ctx.su_names.add(*name, r.value_mark("name"), diags);
     }
-    if (auto node_name = r.name("node")) {
+    if (auto node_name = r.name("node", kNodeName)) {
       su.node = NodeId(*node_name);
       ctx.nodes.check(*node_name, r.value_mark("node"), r.label(), diags);
     }
@@ -123,6 +133,7 @@ void read_service_unit(const Node& item, SuContext& ctx, Diagnostics& diags) {
     ParsedComponents components = parse_components(r, diags);
     su.components = std::move(components.list);
     set_component_ids(su);
+    ctx.files.check(su, components.name_marks, diags);
     source.complete = components.complete && !su.name.empty();
   }
   ctx.sg.sus.push_back(std::move(su));
@@ -148,12 +159,12 @@ model::CsiConfig read_csi(const Node& item, const SiId& si, NameSet& names, SiSo
   model::CsiConfig csi;
   CsiSource csi_source{r.value_mark("cs_type"), /*complete=*/false};
   if (r.is_mapping()) {
-    if (auto name = r.name("name")) {
+    if (auto name = r.name("name", kCsiName)) {
       csi.name = *name;
       csi.id = CsiId(si.str() + "/" + csi.name);
       names.add(*name, r.value_mark("name"), diags);
     }
-    if (auto cs_type = r.name("cs_type")) {
+    if (auto cs_type = r.name("cs_type", kCsTypeName)) {
       csi.cs_type = *cs_type;
       csi_source.complete = true;
     }
@@ -190,7 +201,7 @@ void read_service_instance(const Node& item, model::SgConfig& sg, NameSet& names
   model::SiConfig si;
   SiSource source{item.mark, std::nullopt, std::nullopt, {}, true};
   if (r.is_mapping()) {
-    if (auto name = r.name("name")) {
+    if (auto name = r.name("name", kSiName)) {
       si.name = *name;
       si.id = SiId(sg.name + "/" + si.name);
       names.add(*name, r.value_mark("name"), diags);
@@ -243,7 +254,7 @@ model::SgConfig parse_service_group(const Node& node, Mark at, const AppId& app,
   for (std::string_view key : kSgKeys) {
     if (r.has(key)) source.keys.emplace(key, r.value_mark(key));
   }
-  if (auto name = r.name("name")) {
+  if (auto name = r.name("name", kSgName)) {
     sg.name = *name;
     sg.id = SgId(*name);
     ctx.sg_names.add(*name, r.value_mark("name"), diags);
@@ -253,7 +264,7 @@ model::SgConfig parse_service_group(const Node& node, Mark at, const AppId& app,
   bool options_read = read_sg_options(r, sg);
 
   NameSet su_names("service unit name", r.label());
-  SuContext su_context{sg, source, su_names, ctx.nodes};
+  SuContext su_context{sg, source, su_names, ctx.nodes, ctx.files};
   read_service_units(r, su_context);
   if (const Node* sis = r.nonempty_sequence("service_instances", "service instance")) {
     NameSet si_names("service instance name", r.label());

@@ -161,7 +161,7 @@ std::optional<std::string> read_string(const Node& node, Mark at, std::string_vi
 }
 
 std::optional<std::string> read_name(const Node& node, Mark at, std::string_view what,
-                                     Diagnostics& diags) {
+                                     NameKind kind, Diagnostics& diags) {
   std::optional<std::string> text = read_string(node, at, what, diags);
   if (!text) return std::nullopt;
   if (text->empty()) {
@@ -171,6 +171,12 @@ std::optional<std::string> read_name(const Node& node, Mark at, std::string_view
   if (!is_valid_name(*text)) {
     diags.error(at, "invalid name " + quoted(*text) + " for " + std::string(what) +
                         ": names must match " + std::string(kNamePattern) + " (no '/' or spaces)");
+    return std::nullopt;
+  }
+  if (text->size() > kind.max_length) {
+    diags.error(at, std::string(what) + " is " + std::to_string(text->size()) +
+                        " characters long; " + std::string(kind.plural) + " are at most " +
+                        std::to_string(kind.max_length) + " characters");
     return std::nullopt;
   }
   return text;
@@ -264,10 +270,10 @@ std::optional<std::string> MapReader::string(std::string_view key) const {
   return read_string(*node, value_mark(key), key_label(key), *diags_);
 }
 
-std::optional<std::string> MapReader::name(std::string_view key) const {
+std::optional<std::string> MapReader::name(std::string_view key, NameKind kind) const {
   const Node* node = value(key);
   if (node == nullptr) return std::nullopt;
-  return read_name(*node, value_mark(key), key_label(key), *diags_);
+  return read_name(*node, value_mark(key), key_label(key), kind, *diags_);
 }
 
 std::optional<int> MapReader::integer(std::string_view key, int min, int max) const {

@@ -67,9 +67,33 @@ Mark value_position(const Node& node, Mark key_mark);
 std::optional<std::string> read_string(const Node& node, Mark at, std::string_view what,
                                        Diagnostics& diags);
 
-// A non-empty string matching kNamePattern; reports otherwise.
+// The longest name of each kind (config/README.md, "Names"), in characters (names are ASCII).
+// Service groups, service units and components are shorter: amfd names per-component files
+// after <sg>/<su>/<component> (see kMaxComponentIdLength).
+struct NameKind {
+  std::string_view plural;  // "service unit names"
+  std::size_t max_length;
+};
+inline constexpr NameKind kClusterName{"cluster names", 64};
+inline constexpr NameKind kNodeName{"node names", 64};
+inline constexpr NameKind kApplicationName{"application names", 64};
+inline constexpr NameKind kSgName{"service group names", 32};
+inline constexpr NameKind kSuName{"service unit names", 32};
+inline constexpr NameKind kComponentName{"component names", 32};
+inline constexpr NameKind kSiName{"service instance names", 64};
+inline constexpr NameKind kCsiName{"CSI names", 64};
+inline constexpr NameKind kCsTypeName{"CS type names", 64};
+
+// A component's identifier <sg>/<su>/<component> names its log file (the id with '/' as '_',
+// plus ".log") and, for a notified component, its sd_notify socket <runtime dir>/notify/<the
+// same>.notify, whose whole path must fit sun_path (107 bytes). 64 leaves 28 bytes for the
+// runtime directory (/run/amf is 8, /run/user/<uid>/amf at most 20).
+inline constexpr std::size_t kMaxComponentIdLength = 64;
+
+// A non-empty string matching kNamePattern and at most `kind.max_length` long; reports
+// otherwise.
 std::optional<std::string> read_name(const Node& node, Mark at, std::string_view what,
-                                     Diagnostics& diags);
+                                     NameKind kind, Diagnostics& diags);
 
 // Reads one mapping of the schema. The constructor reports a value that is not a mapping,
 // unknown keys (with the valid ones and a suggestion), duplicate keys and missing required
@@ -98,7 +122,7 @@ class MapReader {
   Mark value_mark(std::string_view key) const;
 
   std::optional<std::string> string(std::string_view key) const;
-  std::optional<std::string> name(std::string_view key) const;
+  std::optional<std::string> name(std::string_view key, NameKind kind) const;
   std::optional<int> integer(std::string_view key, int min, int max) const;
   std::optional<bool> boolean(std::string_view key) const;
   // `<key>` holds positive milliseconds, at most kMaxDurationMs.
