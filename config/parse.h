@@ -39,8 +39,9 @@ ParsedComponents parse_components(const MapReader& owner, Diagnostics& diags);
 void set_component_ids(model::SuConfig& su);
 
 // amfd keeps files named after each component's identifier with '/' as '_': its log file
-// (<name>.log) and, for a notified component, its sd_notify socket (<name>.notify). Checks
-// that every identifier is at most kMaxComponentIdLength long.
+// (<name>.log) and, for a notified component, its sd_notify socket (<name>.notify). Checks,
+// cluster-wide, that every identifier is at most kMaxComponentIdLength long and that no two
+// components share a file name ("a/b_c/d" and "a_b/c/d" would).
 class ComponentFiles {
  public:
   // Checks the components of `su`, whose ids are set; `name_marks` is parallel to its
@@ -49,6 +50,11 @@ class ComponentFiles {
   void check(const model::SuConfig& su, const std::vector<Mark>& name_marks, Diagnostics& diags);
 
  private:
+  struct Owner {
+    std::string id;
+    int line = 0;
+  };
+  std::map<std::string, Owner, std::less<>> owners_;  // by file name
   std::set<std::pair<int, int>> reported_;
 };
 

@@ -348,6 +348,16 @@ void ComponentFiles::check(const model::SuConfig& su, const std::vector<Mark>& n
                             "it, and a socket's path is at most 107 bytes. Shorten the service "
                             "group, service unit or component name");
       }
+      continue;
+    }
+    std::string file = id;
+    std::replace(file.begin(), file.end(), '/', '_');
+    auto [it, inserted] = owners_.emplace(file, Owner{id, at.line});
+    if (!inserted && it->second.id != id && reported_.emplace(at.line, at.column).second) {
+      diags.error(at, "component '" + id + "' and component '" + it->second.id + "' (line " +
+                          std::to_string(it->second.line) + ") would share the file name " + file +
+                          " (amfd's " + file + ".log and " + file +
+                          ".notify, where '/' becomes '_'); rename one");
     }
   }
 }

@@ -118,5 +118,30 @@ applications:
   EXPECT_TRUE(has_error(diags, "service unit names are at most 32", 9, 24));
 }
 
+TEST(ConfigNameLengthTest, ComponentsMustNotShareTheirFileNames) {
+  // amfd names a component's log file and notify socket after its identifier with '/' as '_':
+  // a/b_c/d and a_b/c/d would both be a_b_c_d.log.
+  const std::string yaml = R"(cluster: {name: c}
+nodes: [{name: n, controller: true}]
+applications:
+  - name: app
+    service_groups:
+      - name: a
+        redundancy: no-redundancy
+        service_units: [{name: b_c, node: n, components: [{name: d, command: x, cs_types: [t]}]}]
+        service_instances: [{name: si, csis: [{name: csi, cs_type: t}]}]
+      - name: a_b
+        redundancy: no-redundancy
+        service_units: [{name: c, node: n, components: [{name: d, command: x, cs_types: [t]}]}]
+        service_instances: [{name: si, csis: [{name: csi, cs_type: t}]}]
+)";
+  std::vector<Diagnostic> diags = errors_of(yaml);
+  ASSERT_EQ(diags.size(), 1u) << dump(diags);
+  EXPECT_TRUE(has_error(diags,
+                        "component 'a_b/c/d' and component 'a/b_c/d' (line 8) would share the "
+                        "file name a_b_c_d",
+                        12, 64));
+}
+
 }  // namespace
 }  // namespace amf::config
