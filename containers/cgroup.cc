@@ -242,8 +242,8 @@ Result<int> CgroupTree::create(const std::string& leaf) {
     // Left over and still busy: end what is in it, it is ours.
     write_kill(dir);
   }
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return fail("cannot open cgroup " + dir + ": " + errno_text(errno));
+  const int fd = ::open((dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return fail("cannot open " + dir + "/cgroup.procs: " + errno_text(errno));
   fds_.emplace_back(leaf, fd);
   return fd;
 }

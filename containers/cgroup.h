@@ -26,7 +26,7 @@ struct EndedProcess {
 // from the runtime directory, so an amfd started again on the same directory after a crash
 // finds everything its predecessor left running and can end it before it starts anything.
 //
-// Not thread-safe; held by the daemon's loop thread. Owns an O_DIRECTORY descriptor per leaf
+// Not thread-safe; held by the daemon's loop thread. Owns a cgroup.procs descriptor per leaf
 // handed out by create() until remove().
 class CgroupTree {
  public:
@@ -50,9 +50,10 @@ class CgroupTree {
   // is reported as an error naming the leaves.
   Result<std::vector<EndedProcess>> sweep(int limit_ms = 2000);
 
-  // A fresh, empty leaf named `leaf` (an old one of that name is swept first) and an
-  // O_DIRECTORY descriptor on it, for clone3's CLONE_INTO_CGROUP. The descriptor stays owned
-  // by the tree.
+  // A fresh, empty leaf named `leaf` (an old one of that name is killed first) and a
+  // descriptor on its cgroup.procs, open for writing, through which a new process moves
+  // itself in before it execs (ProcessSpec::cgroup_procs_fd). The descriptor stays owned by
+  // the tree.
   Result<int> create(const std::string& leaf);
 
   // SIGKILLs every process in the leaf at once (cgroup.kill); the leaf itself stays until
@@ -75,7 +76,7 @@ class CgroupTree {
 
   std::string path_;      // absolute path in the cgroup2 mount
   std::string relative_;  // the same as /proc/PID/cgroup shows it ("/amf-...")
-  std::vector<std::pair<std::string, int>> fds_;  // leaf -> O_DIRECTORY fd
+  std::vector<std::pair<std::string, int>> fds_;  // leaf -> its cgroup.procs, open to write
 };
 
 // A name usable as one path element (a cgroup leaf, a file name) for `name`: '%' and '/'

@@ -2,7 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <linux/sched.h>
+#include <sched.h>
 #include <pthread.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -60,6 +60,54 @@ Result<std::string> resolve(const std::string& command) {
   return fail("cannot run '" + command + "': " + errno_text(ENOENT));
 }
 
+// What the child of start() needs, prepared by the parent; `error` is written by the child
+// (the memory is shared until it execs).
+struct Child {
+  const char* program;
+  char* const* argv;
+  char* const* envp;
+  int log_fd;
+  const char* working_dir;  // or null
+  int cgroup_procs_fd;      // or -1
+  int error;
+};
+
+constexpr std::size_t kChildStackBytes = 64 * 1024;
+
+// The child between clone and exec: it shares amfd's memory and runs on its own small stack,
+// so it makes raw system calls only (no allocation, no libc state, no sanitizer interceptor),
+// in this order: into its cgroup, default signal dispositions and an empty mask, its own
+// process group, stdin from /dev/null, stdout and stderr to the log, its working directory,
+// exec. Any failure is left in `error` for the parent.
+__attribute__((no_sanitize("address", "undefined"))) int run_child(void* arg) {
+  auto* c = static_cast<Child*>(arg);
+  constexpr unsigned long kSigsetBytes = 8;
+  struct KernelSigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)();
+    unsigned long mask;
+  } dfl{SIG_DFL, 0, nullptr, 0};
+  long rc = 0;
+  if (c->cgroup_procs_fd >= 0) rc = ::syscall(SYS_write, c->cgroup_procs_fd, "0", 1);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD}) {
+    if (rc >= 0) rc = ::syscall(SYS_rt_sigaction, s, &dfl, nullptr, kSigsetBytes);
+  }
+  const unsigned long empty = 0;
+  if (rc >= 0) rc = ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, nullptr, kSigsetBytes);
+  if (rc >= 0) rc = ::syscall(SYS_setpgid, 0, 0);
+  long in = -1;
+  if (rc >= 0) rc = in = ::syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC);
+  if (rc >= 0) rc = ::syscall(SYS_dup2, in, STDIN_FILENO);
+  if (rc >= 0) rc = ::syscall(SYS_dup2, c->log_fd, STDOUT_FILENO);
+  if (rc >= 0) rc = ::syscall(SYS_dup2, c->log_fd, STDERR_FILENO);
+  if (rc >= 0 && c->working_dir != nullptr) rc = ::syscall(SYS_chdir, c->working_dir);
+  if (rc >= 0) ::syscall(SYS_execve, c->program, c->argv, c->envp);
+  c->error = errno;
+  ::syscall(SYS_exit_group, 127);
+  return 127;
+}
+
 }  // namespace
 
 Result<pid_t> ProcessLauncher::start(const ProcessSpec& spec) {
@@ -80,72 +128,44 @@ Result<pid_t> ProcessLauncher::start(const ProcessSpec& spec) {
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
 
-  // clone3 rather than posix_spawn: only it can start the process inside its cgroup
-  // (CLONE_INTO_CGROUP), so that not even a fork right after exec escapes, and it hands back
-  // a pidfd with no window for the PID to be reused. CLONE_VFORK keeps posix_spawn's
-  // contract: when it returns, the child has exec'd or failed. The child runs only
-  // async-signal-safe calls; an exec failure comes back through a close-on-exec pipe.
-  int error_pipe[2];
-  if (::pipe2(error_pipe, O_CLOEXEC) != 0) {
-    const int err = errno;
-    ::close(log_fd);
-    return fail("cannot run '" + spec.command + "': pipe: " + errno_text(err));
-  }
+  // Our own vfork-style clone rather than posix_spawn: only a child of our own can move
+  // itself into its cgroup before it executes anything of the program, so that not even a
+  // fork right after exec escapes. CLONE_VM | CLONE_VFORK as posix_spawn does (nothing is
+  // copied, which keeps a start cheap however large amfd is); the parent waits until the
+  // child has exec'd or failed, and reads the child's errno from the memory they share.
+  Child child{program->c_str(), argv.data(), envp.data(), log_fd,
+              spec.working_dir.empty() ? nullptr : spec.working_dir.c_str(), spec.cgroup_procs_fd,
+              0};
+  std::vector<char> stack(kChildStackBytes);
   sigset_t all, saved;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &saved);  // no handler of amfd's runs in the child
-  int pidfd = -1;
-  clone_args args{};
-  args.flags = CLONE_PIDFD | CLONE_VFORK | (spec.cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
-  args.pidfd = reinterpret_cast<std::uint64_t>(&pidfd);
-  args.exit_signal = SIGCHLD;
-  args.cgroup = spec.cgroup_fd >= 0 ? static_cast<std::uint64_t>(spec.cgroup_fd) : 0;
-  const long pid = ::syscall(SYS_clone3, &args, sizeof args);
-  if (pid == 0) {
-    // The child: default dispositions for what amfd handles or ignores, an empty mask, its
-    // own process group, stdin from /dev/null, stdout and stderr to the log.
-    for (int s : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD}) ::signal(s, SIG_DFL);
-    sigset_t empty;
-    sigemptyset(&empty);
-    ::sigprocmask(SIG_SETMASK, &empty, nullptr);
-    ::setpgid(0, 0);
-    int err = 0;
-    const int in = ::open("/dev/null", O_RDONLY);
-    if (in < 0 || ::dup2(in, STDIN_FILENO) < 0 || ::dup2(log_fd, STDOUT_FILENO) < 0 ||
-        ::dup2(log_fd, STDERR_FILENO) < 0 ||
-        (!spec.working_dir.empty() && ::chdir(spec.working_dir.c_str()) != 0)) {
-      err = errno;
-    } else {
-      ::execve(program->c_str(), argv.data(), envp.data());
-      err = errno;
-    }
-    [[maybe_unused]] auto n = ::write(error_pipe[1], &err, sizeof err);
-    ::_exit(127);
-  }
+  const pid_t pid = ::clone(run_child, stack.data() + stack.size(), CLONE_VM | CLONE_VFORK | SIGCHLD,
+                            &child);
   const int clone_err = errno;
   ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
   ::close(log_fd);
-  ::close(error_pipe[1]);
-  if (pid < 0) {
-    ::close(error_pipe[0]);
-    return fail("cannot run '" + spec.command + "': clone3: " + errno_text(clone_err));
+  if (pid < 0) return fail("cannot run '" + spec.command + "': clone: " + errno_text(clone_err));
+  if (child.error != 0) {
+    ::waitpid(pid, nullptr, 0);
+    return fail("cannot run '" + spec.command + "': " + errno_text(child.error));
   }
-  int exec_err = 0;
-  const bool failed = ::read(error_pipe[0], &exec_err, sizeof exec_err) == sizeof exec_err;
-  ::close(error_pipe[0]);
-  if (failed) {
-    siginfo_t info{};
-    ::waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &info, WEXITED);
-    ::close(pidfd);
-    return fail("cannot run '" + spec.command + "': " + errno_text(exec_err));
+  // Our child, not reaped yet: its PID cannot have been reused.
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) {
+    // Without a pidfd we could not see the process die: do not leave it unsupervised.
+    const int open_err = errno;
+    ::kill(-pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return fail("pidfd_open failed for '" + spec.command + "': " + errno_text(open_err));
   }
   auto watch = std::make_unique<Watch>(io_, pidfd);
   watch->pidfd.async_wait(boost::asio::posix::stream_descriptor::wait_read,
                           [this, pid](const boost::system::error_code& ec) {
-                            if (!ec) on_readable(static_cast<pid_t>(pid));
+                            if (!ec) on_readable(pid);
                           });
-  watches_[static_cast<pid_t>(pid)] = std::move(watch);
-  return static_cast<pid_t>(pid);
+  watches_[pid] = std::move(watch);
+  return pid;
 }
 
 ExitStatus reap(int pidfd) {

@@ -20,7 +20,8 @@ struct ProcessSpec {
   std::string working_dir;
   std::string log_path;  // stdout and stderr are appended here (never through a symbolic
                          // link); stdin is /dev/null
-  int cgroup_fd = -1;    // >= 0: started inside this cgroup (CgroupTree::create)
+  int cgroup_procs_fd = -1;  // >= 0: the cgroup.procs of the cgroup to start in (written
+                             // by the child before it execs; CgroupTree::create)
 };
 
 struct ExitStatus {

@@ -17,6 +17,8 @@
 #include <sstream>
 #include <thread>
 
+#include <boost/asio/post.hpp>
+
 #include "amf/core/assert.h"
 #include "amf/daemon/net_probe.h"
 #include "amf/wire/codec.h"
@@ -32,6 +34,8 @@ namespace {
 // what components receive, not send; what they send is a few names and numbers.
 constexpr std::int64_t kMaxComponentMessageBytes = 64 * 1024;
 constexpr std::int64_t kMaxAdminMessageBytes = 64 * 1024;
+// Events handed to the cores in one turn of the event loop (Daemon::pump).
+constexpr std::size_t kMaxEventsPerPump = 64;
 // The environment variable that marks every process of a component instance.
 constexpr const char* kInstanceVariable = "AMF_COMPONENT_INSTANCE";
 // Admin operations waiting for their result; more are refused with "try again".
@@ -408,9 +412,15 @@ void Daemon::post(node::Event event) {
   pump();
 }
 
+// Hands queued events to the cores and carries out their effects, in order. At most
+// kMaxEventsPerPump events per turn of the loop: the rest waits for the next turn (posted to
+// the loop), so a start-up of thousands of SGs or a storm of exits never keeps amfd from its
+// sockets, timers and process exits for long. Order is kept: the queue is FIFO and a turn
+// always finishes carrying out the effects it took.
 void Daemon::pump() {
   if (pumping_) return;  // an effect posted an event: the running pump picks it up
   pumping_ = true;
+  std::size_t handled = 0;
   while (true) {
     bool carried = false;
     for (const auto& e : director_.take_effects()) {
@@ -422,12 +432,20 @@ void Daemon::pump() {
       carry_out(e);
     }
     if (carried) continue;
-    if (queue_.empty()) break;
+    if (queue_.empty() || handled == kMaxEventsPerPump) break;
     node::Event event = std::move(queue_.front());
     queue_.pop_front();
     node_.handle(event, Clock::now());
+    ++handled;
   }
   pumping_ = false;
+  if (!queue_.empty() && !resume_posted_) {
+    resume_posted_ = true;
+    boost::asio::post(io_, [this] {
+      resume_posted_ = false;
+      pump();
+    });
+  }
   arm_timer();
   if (shutting_down_ && node_.stopped()) io_.stop();
 }
@@ -579,7 +597,7 @@ void Daemon::start_process(const node::StartProcess& e) {
   if (cgroups_) {
     auto fd = cgroups_->create(instance->leaf);
     if (!fd) return start_failed(fd.error().message());
-    spec.cgroup_fd = *fd;
+    spec.cgroup_procs_fd = *fd;
   }
   auto pid = launcher_.start(spec);
   if (!pid) return start_failed(pid.error().message());

@@ -163,6 +163,7 @@ class Daemon {
   node::NodeDirector node_;
   std::deque<node::Event> queue_;
   bool pumping_ = false;
+  bool resume_posted_ = false;  // a pump is posted for the events left over
   bool shutting_down_ = false;
   EventLog events_;
 

@@ -109,7 +109,7 @@ TEST_F(ProcessLauncherTest, StartsInsideItsCgroupAndTheCgroupEndsEveryDescendant
   auto fd = tree->create("c.1");
   ASSERT_TRUE(fd) << fd.error().message();
   ProcessSpec s = spec({"sleep 600 & setsid sleep 600 & echo started; wait"});
-  s.cgroup_fd = *fd;
+  s.cgroup_procs_fd = *fd;
   auto pid = launcher_.start(s);
   ASSERT_TRUE(pid) << pid.error().message();
   EXPECT_TRUE(tree->contains("c.1", *pid));  // from its first instruction on
@@ -129,8 +129,10 @@ TEST_F(ProcessLauncherTest, SweepEndsAndNamesWhatAnEarlierOwnerLeftInTheTree) {
   if (!tree) GTEST_SKIP() << "no cgroup here: " << tree.error().message();
   auto fd = tree->create("left.1");
   ASSERT_TRUE(fd);
-  ProcessSpec s = spec({"exec sleep 600"});
-  s.cgroup_fd = *fd;
+  ProcessSpec s = spec({});
+  s.command = "/bin/sleep";  // its command line is known from the first instant
+  s.args = {"600"};
+  s.cgroup_procs_fd = *fd;
   auto pid = launcher_.start(s);
   ASSERT_TRUE(pid);
   // A new owner of the same tree (an amfd started again on the same runtime directory).
@@ -142,7 +144,7 @@ TEST_F(ProcessLauncherTest, SweepEndsAndNamesWhatAnEarlierOwnerLeftInTheTree) {
   ASSERT_EQ(swept->size(), 1u);
   EXPECT_EQ((*swept)[0].pid, *pid);
   EXPECT_EQ((*swept)[0].cgroup, "left.1");
-  EXPECT_EQ((*swept)[0].command, "sleep 600");
+  EXPECT_EQ((*swept)[0].command, "/bin/sleep 600");
   run_until_exits(1);
   EXPECT_EQ(exits_[0].second.signal, SIGKILL);
   ::rmdir(tree->path().c_str());
