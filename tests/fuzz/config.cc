@@ -1,10 +1,12 @@
 // Fuzz target config: YAML text through config::load_string, the path amfd --config and
 // --check-config take after reading the file (bounded there at 4 MiB; parse_document bounds
 // nodes after alias expansion and depth). A refused configuration must come back as
-// diagnostics in document order, each with a message; an accepted one must be one the cores
-// can take: if director::unsupported_features() has nothing against it, Director::create must
-// succeed and the whole cluster must start in memory (director and node directors wired by
-// tests/unit/support/local_cluster.h) without an assertion.
+// diagnostics in document order, each with a message; an accepted one must be one amfd can
+// speak and the cores can take: every component's name and every CSI with its attributes
+// encodes into the component-channel message that carries it, and that message decodes
+// (protobuf strings must be UTF-8); if director::unsupported_features() has nothing against
+// it, Director::create must succeed and the whole cluster must start in memory (director and
+// node directors wired by tests/unit/support/local_cluster.h) without an assertion.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -15,6 +17,7 @@
 #include "amf/core/assert.h"
 #include "amf/director/director.h"
 #include "amf/director/supported.h"
+#include "amf/wire/codec.h"
 #include "config/loader.h"
 #include "tests/unit/support/local_cluster.h"
 
@@ -30,6 +33,29 @@ std::size_t components(const amf::model::ClusterConfig& config) {
     for (const amf::model::SuConfig& su : sg->sus) n += su.components.size();
   }
   return n;
+}
+
+// What amfd sends a component about it (RegisterReply carries no name), and what the
+// component sends back, through the codec.
+void check_wire(const amf::model::ClusterConfig& config) {
+  namespace wire = amf::wire;
+  for (const amf::model::SgConfig* sg : config.service_groups()) {
+    for (const amf::model::SuConfig& su : sg->sus) {
+      for (const amf::model::ComponentConfig& comp : su.components) {
+        AMF_ASSERT(wire::decode_component_message(
+                       wire::encode(wire::ComponentMessage{wire::RegisterRequest{comp.id.str(), 1}}))
+                       .has_value());
+      }
+    }
+    for (const amf::model::SiConfig& si : sg->sis) {
+      for (const amf::model::CsiConfig& csi : si.csis) {
+        const wire::CsiSet set{1, csi.id.str(), amf::model::HaState::kActive,
+                               amf::model::TransitionReason::kNewAssignment, csi.attributes};
+        AMF_ASSERT(wire::decode_component_message(wire::encode(wire::ComponentMessage{set}))
+                       .has_value());
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -53,6 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   AMF_ASSERT(!amf::config::summary(*loaded).empty());
+  check_wire(*loaded);
   if (!amf::director::unsupported_features(*loaded).empty()) return 0;
 
   auto config = std::make_shared<const amf::model::ClusterConfig>(std::move(*loaded));
