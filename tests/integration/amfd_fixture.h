@@ -16,8 +16,8 @@
 namespace amf::itest {
 
 inline std::string cluster_yaml(int port, const std::string& redundancy = "2n", int sus = 2,
-                         const std::string& recovery = "component-failover",
-                         const std::string& command = "amf-demo-counter") {
+                                const std::string& recovery = "component-failover",
+                                const std::string& command = "amf-demo-counter") {
   std::string nodes = "[";
   for (int i = 0; i < sus; ++i) nodes += std::string(i ? ", " : "") + "node-1";
   nodes += "]";

@@ -22,11 +22,13 @@ std::string shell_yaml(const std::string& script, const std::string& extra = "")
          "        su_template:\n          nodes: [node-1]\n"
          "          components:\n            - name: c\n"
          "              command: /bin/sh\n"
-         "              args: [-c, '" + script + "']\n"
+         "              args: [-c, '" +
+         script +
+         "']\n"
          "              cs_types: [t]\n"
          "              instantiated_when: started\n"
-         "              recovery: component-restart\n" + extra +
-         "        service_instances: [{name: si-1, csis: [{name: c, cs_type: t}]}]\n";
+         "              recovery: component-restart\n" +
+         extra + "        service_instances: [{name: si-1, csis: [{name: c, cs_type: t}]}]\n";
 }
 
 pid_t read_pid(const std::string& path) {
@@ -51,8 +53,8 @@ class ContainmentTest : public AmfdTest, public ::testing::WithParamInterface<bo
  protected:
   void start_contained(const std::string& yaml) {
     const std::string config = dir_.file("cluster.yaml", yaml);
-    std::vector<std::string> args{bin("amfd"), "--config", config, "--runtime-dir", runtime(),
-                                  "--log-level", "debug"};
+    std::vector<std::string> args{bin("amfd"), "--config",    config, "--runtime-dir",
+                                  runtime(),   "--log-level", "debug"};
     if (!GetParam()) args.push_back("--no-cgroups");
     amfd_ = spawn(args, {}, dir_.path() + "/amfd.out", dir_.path() + "/amfd.err");
     ASSERT_GT(amfd_, 0);
@@ -133,8 +135,9 @@ TEST_F(AmfdTest, PidFileNamingAProcessTheCommandDidNotStartIsNotAdopted) {
                    "              pid_file: daemon.pid\n"));
   EXPECT_TRUE(eventually([&] {
     Output e = run({bin("amfctl"), "--runtime-dir", runtime(), "events"});
-    return e.out.find("which is not a process that the instantiate command started; not "
-                      "adopted") != std::string::npos;
+    return e.out.find(
+               "which is not a process that the instantiate command started; not "
+               "adopted") != std::string::npos;
   }));
   EXPECT_TRUE(alive(::getpid()));  // and it was never signalled (we would not be here)
 }
@@ -167,8 +170,7 @@ TEST_F(AmfdTest, ConnectionsThatComeAndGoDoNotFillAmfdsTables) {
     return now && holder(*now, "standby") == standby && pid_of(*now, standby) != old_standby &&
            pid_of(*now, standby) > 0;
   }));
-  EXPECT_EQ(slurp(dir_.path() + "/amfd.err").find("connections already known"),
-            std::string::npos);
+  EXPECT_EQ(slurp(dir_.path() + "/amfd.err").find("connections already known"), std::string::npos);
 }
 
 long peak_rss_kb(pid_t pid) {
@@ -197,8 +199,8 @@ TEST_F(AmfdTest, AHugeMessageIsRefusedOnEverySocketWithoutBeingHeld) {
   auto after = settled_pair();
   EXPECT_EQ(after.first, active);
   const long peak = peak_rss_kb(amfd_);
-  EXPECT_LT(peak - before, 100 * 1024) << "amfd's peak RSS grew from " << before << " kB to "
-                                       << peak << " kB";
+  EXPECT_LT(peak - before, 100 * 1024)
+      << "amfd's peak RSS grew from " << before << " kB to " << peak << " kB";
 }
 
 // ---- files and permissions ----

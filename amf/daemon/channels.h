@@ -1,0 +1,123 @@
+#pragma once
+
+#include <spdlog/logger.h>
+#include <sys/types.h>
+
+#include <boost/asio/io_context.hpp>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+#include "amf/core/result.h"
+#include "amf/daemon/zmq_watch.h"
+#include "amf/director/director.h"
+#include "amf/model/notification.h"
+#include "amf/node/node_director.h"
+#include "amf/wire/messages.h"
+
+namespace amf::daemon {
+
+// Binds a ROUTER socket at ipc://`path` for local clients: created with no access for others
+// (no window in which the umask decides), then opened to the group (mode 0660); a stale file
+// there is replaced (the caller holds the runtime directory's lock); messages longer than
+// `max_message_bytes` close their connection instead of being held. Returns the endpoint.
+Result<std::string> bind_local_router(zmq::socket_t& socket, const std::string& path,
+                                      std::int64_t max_message_bytes);
+
+// components.sock: the node director's side of the component protocol (amf/wire). Turns what
+// components send into node events and carries the node director's messages to them.
+//
+// Connections are known only once registered: a message from any other connection is dropped,
+// so the tables hold at most one connection per component (plus the one being registered),
+// whatever connects and leaves. Only the process amfd started for a component, or one of its
+// descendants, may register as it (the kernel's SO_PEERCRED, through `belongs`).
+//
+// Runs on the io_context's thread; not thread-safe.
+class ComponentChannel {
+ public:
+  struct Callbacks {
+    std::function<bool(const CompId&)> known;           // a component of this node
+    std::function<bool(const CompId&, pid_t)> belongs;  // ProcessHost::belongs
+    std::function<void(node::Event)> post;              // to the node director
+    std::function<void(const model::Notification&)> record;
+    std::function<TimePoint()> now;
+  };
+
+  ComponentChannel(boost::asio::io_context& io, zmq::context_t& zmq, Callbacks callbacks,
+                   std::shared_ptr<spdlog::logger> log);
+  ~ComponentChannel();  // closes the socket and removes its file
+  ComponentChannel(const ComponentChannel&) = delete;
+  ComponentChannel& operator=(const ComponentChannel&) = delete;
+
+  Result<void> bind(const std::string& path);
+  const std::string& endpoint() const { return endpoint_; }
+
+  void send(node::PeerId peer, const wire::ComponentMessage& message);
+  // The node director answered a registration: an accepted connection is the component's from
+  // now on; a refused one that holds no other registration is forgotten.
+  void registration_answered(node::PeerId peer, bool ok);
+  // The component's process is gone: its connection is of no further use.
+  void forget(const CompId& comp);
+
+ private:
+  void on_frames(std::vector<zmq::message_t>& frames);
+  void send_to(const std::string& routing_id, const wire::ComponentMessage& message);
+  void drop_peer(node::PeerId peer);
+
+  boost::asio::io_context& io_;
+  zmq::socket_t socket_;
+  Callbacks callbacks_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::unique_ptr<ZmqWatch> watch_;
+  std::string endpoint_;
+  std::map<std::string, node::PeerId> peer_by_routing_id_;
+  std::map<node::PeerId, std::string> routing_id_by_peer_;
+  std::map<std::string, node::PeerId> peer_by_component_;  // accepted registrations, by name
+  std::map<node::PeerId, std::string> registering_;  // registrations the core has not answered
+  node::PeerId next_peer_ = 1;
+};
+
+// admin.sock: status and events are answered at once; an admin operation is handed to the
+// director and answered when the director reports its result. At most kMaxOperations wait at
+// a time; more are refused with "try again", never queued.
+//
+// Runs on the io_context's thread; not thread-safe.
+class AdminChannel {
+ public:
+  static constexpr std::size_t kMaxOperations = 64;
+  struct Callbacks {
+    std::function<wire::ClusterStatus()> status;
+    std::function<std::vector<wire::EventRecord>(std::uint64_t after, std::size_t max)> events;
+    std::function<void(const director::AdminRequest&)> start;  // to the director
+  };
+
+  AdminChannel(boost::asio::io_context& io, zmq::context_t& zmq, Callbacks callbacks,
+               std::shared_ptr<spdlog::logger> log);
+  ~AdminChannel();  // closes the socket and removes its file
+  AdminChannel(const AdminChannel&) = delete;
+  AdminChannel& operator=(const AdminChannel&) = delete;
+
+  Result<void> bind(const std::string& path);
+  const std::string& endpoint() const { return endpoint_; }
+  void answer(const director::AdminResult& result);
+
+ private:
+  void on_frames(std::vector<zmq::message_t>& frames);
+  void start_operation(const std::string& routing_id, const wire::AdminOperation& op);
+  void reply(const std::string& routing_id, const wire::AdminReply& reply);
+
+  boost::asio::io_context& io_;
+  zmq::socket_t socket_;
+  Callbacks callbacks_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::unique_ptr<ZmqWatch> watch_;
+  std::string endpoint_;
+  std::map<std::uint64_t, std::string> waiting_;  // operation id -> client routing id
+  std::uint64_t next_id_ = 1;
+};
+
+}  // namespace amf::daemon
