@@ -21,6 +21,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 extern char** environ;
@@ -45,166 +46,6 @@ constexpr const char* kRunSize = "size=16384k";
 std::string errno_text(int err) { return std::strerror(err); }
 
 int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
-
-// ---------------------------------------------------------------------------------------
-// A minimal JSON reader, enough for `runc list --format json` and runc's JSON log lines:
-// an array of flat objects (or one flat object). Scalar members are kept (strings unescaped,
-// numbers and literals as written); nested values are skipped.
-
-using JsonObject = std::map<std::string, std::string>;
-
-class JsonReader {
- public:
-  explicit JsonReader(std::string_view text) : s_(text) {}
-
-  // Top level: null, an object, or an array of objects.
-  std::optional<std::vector<JsonObject>> objects() {
-    std::vector<JsonObject> out;
-    ws();
-    if (literal("null")) return out;
-    if (peek() == '{') {
-      JsonObject o;
-      if (!object(&o)) return std::nullopt;
-      out.push_back(std::move(o));
-      return out;
-    }
-    if (!eat('[')) return std::nullopt;
-    ws();
-    if (eat(']')) return out;
-    for (;;) {
-      JsonObject o;
-      ws();
-      if (!object(&o)) return std::nullopt;
-      out.push_back(std::move(o));
-      ws();
-      if (eat(']')) return out;
-      if (!eat(',')) return std::nullopt;
-    }
-  }
-
- private:
-  char peek() const { return i_ < s_.size() ? s_[i_] : '\0'; }
-  bool eat(char c) {
-    if (peek() != c) return false;
-    ++i_;
-    return true;
-  }
-  void ws() {
-    while (i_ < s_.size() && std::strchr(" \t\r\n", s_[i_]) != nullptr) ++i_;
-  }
-  bool literal(std::string_view word) {
-    if (s_.substr(i_, word.size()) != word) return false;
-    i_ += word.size();
-    return true;
-  }
-  bool string(std::string* out) {
-    if (!eat('"')) return false;
-    while (i_ < s_.size()) {
-      const char c = s_[i_++];
-      if (c == '"') return true;
-      if (c != '\\') {
-        out->push_back(c);
-        continue;
-      }
-      if (i_ >= s_.size()) return false;
-      const char e = s_[i_++];
-      switch (e) {
-        case 'n':
-          out->push_back('\n');
-          break;
-        case 't':
-          out->push_back('\t');
-          break;
-        case 'r':
-          out->push_back('\r');
-          break;
-        case 'b':
-          out->push_back('\b');
-          break;
-        case 'f':
-          out->push_back('\f');
-          break;
-        case 'u': {
-          if (i_ + 4 > s_.size()) return false;
-          const unsigned cp = std::stoul(std::string(s_.substr(i_, 4)), nullptr, 16);
-          i_ += 4;
-          // Enough for messages: BMP code points as UTF-8 (surrogate pairs left as they are).
-          if (cp < 0x80) {
-            out->push_back(static_cast<char>(cp));
-          } else if (cp < 0x800) {
-            out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-            out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-          } else {
-            out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-            out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-            out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-          }
-          break;
-        }
-        default:
-          out->push_back(e);
-          break;  // '"', '\\', '/'
-      }
-    }
-    return false;
-  }
-  // Skips any value; a scalar's text is stored in `out` when given.
-  bool value(std::string* out, int depth) {
-    if (depth > 32) return false;
-    ws();
-    const char c = peek();
-    if (c == '"') {
-      std::string tmp;
-      if (!string(&tmp)) return false;
-      if (out) *out = std::move(tmp);
-      return true;
-    }
-    if (c == '{' || c == '[') {
-      const char close = c == '{' ? '}' : ']';
-      ++i_;
-      ws();
-      if (eat(close)) return true;
-      for (;;) {
-        ws();
-        if (c == '{') {
-          std::string key;
-          if (!string(&key)) return false;
-          ws();
-          if (!eat(':')) return false;
-        }
-        if (!value(nullptr, depth + 1)) return false;
-        ws();
-        if (eat(close)) return true;
-        if (!eat(',')) return false;
-      }
-    }
-    const std::size_t start = i_;
-    while (i_ < s_.size() && std::strchr(",}] \t\r\n", s_[i_]) == nullptr) ++i_;
-    if (i_ == start) return false;
-    if (out) *out = std::string(s_.substr(start, i_ - start));
-    return true;
-  }
-  bool object(JsonObject* out) {
-    if (!eat('{')) return false;
-    ws();
-    if (eat('}')) return true;
-    for (;;) {
-      ws();
-      std::string key, val;
-      if (!string(&key)) return false;
-      ws();
-      if (!eat(':')) return false;
-      if (!value(&val, 1)) return false;
-      (*out)[key] = std::move(val);
-      ws();
-      if (eat('}')) return true;
-      if (!eat(',')) return false;
-    }
-  }
-
-  std::string_view s_;
-  std::size_t i_ = 0;
-};
 
 // ---------------------------------------------------------------------------------------
 // Running runc: posix_spawn, output into memfds, a wait bounded by a pidfd poll.
@@ -326,20 +167,47 @@ Result<RuncRun> run_runc(const OciLauncher::Options& options, const std::vector<
   return run;
 }
 
-// The message of runc's last error in its JSON log (`--log-format json`).
+// The message of runc's last error in its JSON log (`--log-format json`): one object a line,
+// {"level":"error","msg":"...","time":"..."}. Lines that are not such objects are skipped.
 std::string last_runc_error(const std::string& log_path) {
   std::ifstream in(log_path);
   std::string line, message;
   while (std::getline(in, line)) {
-    auto objects = JsonReader(line).objects();
-    if (!objects || objects->size() != 1) continue;
-    const auto& o = objects->front();
-    auto level = o.find("level"), msg = o.find("msg");
-    if (level != o.end() && msg != o.end() &&
-        (level->second == "error" || level->second == "fatal"))
-      message = msg->second;
+    const auto entry = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!entry.is_object()) continue;  // also a line that did not parse (is_discarded())
+    const auto level = entry.find("level"), msg = entry.find("msg");
+    if (level == entry.end() || msg == entry.end() || !level->is_string() || !msg->is_string())
+      continue;
+    if (*level == "error" || *level == "fatal") message = msg->get<std::string>();
   }
   return message;
+}
+
+// One container in `runc list --format json`.
+struct ListedContainer {
+  std::string id;
+  pid_t pid = 0;       // 0 when runc gives none
+  std::string status;  // "running", "stopped", ...
+};
+
+// `runc list --format json` prints `null` for no containers, else an array of objects.
+// Members we do not use are ignored; an entry without an id is skipped.
+Result<std::vector<ListedContainer>> parse_runc_list(const std::string& text) {
+  try {
+    const auto listed = nlohmann::json::parse(text);
+    std::vector<ListedContainer> out;
+    if (listed.is_null()) return out;
+    if (!listed.is_array()) return fail("not an array");
+    for (const auto& c : listed) {
+      if (!c.is_object()) return fail("an entry that is not an object: " + c.dump());
+      if (!c.contains("id")) continue;
+      out.push_back({c.at("id").get<std::string>(), c.value("pid", pid_t{0}),
+                     c.value("status", std::string())});
+    }
+    return out;
+  } catch (const nlohmann::json::exception& e) {
+    return fail(e.what());
+  }
 }
 
 bool has_mounts_under(const std::string& dir) {
@@ -375,18 +243,14 @@ std::uint32_t fnv1a(std::string_view text) {
 // ---------------------------------------------------------------------------------------
 // config.json
 
-std::string json_array(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + json_quote(items[i]);
-  return out + "]";
-}
+// Key order as written (the OCI spec's order), not sorted: easier to read next to the spec.
+using Json = nlohmann::ordered_json;
 
 struct Mount {
   std::string destination, type, source;
   std::vector<std::string> options;
-  std::string json() const {
-    return "{\"destination\":" + json_quote(destination) + ",\"type\":" + json_quote(type) +
-           ",\"source\":" + json_quote(source) + ",\"options\":" + json_array(options) + "}";
+  Json json() const {
+    return {{"destination", destination}, {"type", type}, {"source", source}, {"options", options}};
   }
 };
 
@@ -399,8 +263,8 @@ Mount bind_mount(const std::string& host, const std::string& container, bool rea
   return {container, "bind", host, opts};
 }
 
-std::string config_json(const OciSpec& spec, const std::string& root_path,
-                        const std::vector<Mount>& extra_mounts, bool memory, bool pids) {
+Json config_json(const OciSpec& spec, const std::string& root_path,
+                 const std::vector<Mount>& extra_mounts, bool memory, bool pids) {
   std::vector<std::string> env;
   bool has_path = false;
   for (const auto& [k, v] : spec.env) {
@@ -424,46 +288,54 @@ std::string config_json(const OciSpec& spec, const std::string& root_path,
       {"/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}},
   };
   mounts.insert(mounts.end(), extra_mounts.begin(), extra_mounts.end());
+  Json mounts_json = Json::array();
+  for (const auto& m : mounts) mounts_json.push_back(m.json());
 
-  std::string caps =
-      "{\"bounding\":[],\"effective\":[],\"inheritable\":[],\"permitted\":[],"
-      "\"ambient\":[]}";
-  std::string namespaces =
-      "[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"uts\"},"
-      "{\"type\":\"ipc\"}";
-  if (spec.network == OciSpec::Network::kNone) namespaces += ",{\"type\":\"network\"}";
-  namespaces += "]";
-  std::string resources = "{\"devices\":[{\"allow\":false,\"access\":\"rwm\"}]";
+  const Json no_caps = Json::array();
+  Json namespaces = Json::array();
+  for (const char* type : {"pid", "mount", "uts", "ipc"}) {
+    namespaces.push_back(Json::object({{"type", type}}));
+  }
+  if (spec.network == OciSpec::Network::kNone) {
+    namespaces.push_back(Json::object({{"type", "network"}}));
+  }
+  Json resources = {
+      {"devices", Json::array({Json::object({{"allow", false}, {"access", "rwm"}})})}};
   if (memory && spec.memory_limit_bytes) {
-    resources += ",\"memory\":{\"limit\":" + std::to_string(*spec.memory_limit_bytes) + "}";
+    resources["memory"] = {{"limit", *spec.memory_limit_bytes}};
   }
-  if (pids && spec.pids_limit) {
-    resources += ",\"pids\":{\"limit\":" + std::to_string(*spec.pids_limit) + "}";
-  }
-  resources += "}";
+  if (pids && spec.pids_limit) resources["pids"] = {{"limit", *spec.pids_limit}};
 
-  std::string out = "{\"ociVersion\":\"1.0.2\",";
-  out += "\"process\":{\"terminal\":false,\"user\":{\"uid\":0,\"gid\":0},";
-  out += "\"args\":" + json_array(args) + ",\"env\":" + json_array(env) + ",";
-  out += "\"cwd\":" + json_quote(spec.working_dir.empty() ? "/" : spec.working_dir) + ",";
-  out += "\"capabilities\":" + caps + ",";
-  out += "\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"hard\":1024,\"soft\":1024}],";
-  out += "\"noNewPrivileges\":true},";
-  out += "\"root\":{\"path\":" + json_quote(root_path) + ",\"readonly\":true},";
-  out += "\"hostname\":" + json_quote(spec.hostname) + ",";
-  out += "\"mounts\":[";
-  for (std::size_t i = 0; i < mounts.size(); ++i) out += (i ? "," : "") + mounts[i].json();
-  out += "],";
-  out += "\"linux\":{\"resources\":" + resources + ",\"namespaces\":" + namespaces + ",";
-  out += "\"maskedPaths\":" +
-         json_array({"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
-                     "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-                     "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}) +
-         ",";
-  out += "\"readonlyPaths\":" +
-         json_array({"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"});
-  out += "}}\n";
-  return out;
+  return {
+      {"ociVersion", "1.0.2"},
+      {"process",
+       {{"terminal", false},
+        {"user", {{"uid", 0}, {"gid", 0}}},
+        {"args", args},
+        {"env", env},
+        {"cwd", spec.working_dir.empty() ? "/" : spec.working_dir},
+        {"capabilities",
+         {{"bounding", no_caps},
+          {"effective", no_caps},
+          {"inheritable", no_caps},
+          {"permitted", no_caps},
+          {"ambient", no_caps}}},
+        {"rlimits",
+         Json::array({Json::object({{"type", "RLIMIT_NOFILE"}, {"hard", 1024}, {"soft", 1024}})})},
+        {"noNewPrivileges", true}}},
+      {"root", {{"path", root_path}, {"readonly", true}}},
+      {"hostname", spec.hostname},
+      {"mounts", mounts_json},
+      {"linux",
+       {{"resources", resources},
+        {"namespaces", namespaces},
+        {"maskedPaths",
+         std::vector<std::string>{"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+                                  "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                                  "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
+        {"readonlyPaths", std::vector<std::string>{"/proc/bus", "/proc/fs", "/proc/irq",
+                                                   "/proc/sys", "/proc/sysrq-trigger"}}}},
+  };
 }
 
 // The host's root made into a rootfs: /usr and /etc bound read-only; /bin, /sbin, /lib* the
@@ -509,7 +381,11 @@ Result<void> write_bundle(const OciSpec& spec, const std::string& bundle,
   OciSpec named = spec;
   if (named.hostname.empty()) named.hostname = sanitize_container_name(spec.name);
   std::ofstream config(bundle + "/config.json");
-  config << config_json(named, rootfs, mounts, cgroups.memory, cgroups.pids);
+  // Bytes that are not UTF-8 (in an env value, say) become U+FFFD rather than an exception:
+  // what runc's Go decoder makes of them anyway.
+  config << config_json(named, rootfs, mounts, cgroups.memory, cgroups.pids)
+                .dump(-1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace)
+         << '\n';
   if (!config.flush()) return fail("cannot write " + bundle + "/config.json");
   return {};
 }
@@ -517,49 +393,6 @@ Result<void> write_bundle(const OciSpec& spec, const std::string& bundle,
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
-
-std::string json_quote(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 2);
-  out.push_back('"');
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (c < 0x20) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0xF]);
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-  out.push_back('"');
-  return out;
-}
 
 std::string sanitize_container_name(std::string_view name) {
   std::string out;
@@ -825,16 +658,13 @@ Result<OrphanCleanup> OciLauncher::cleanup_orphans() {
     if (list->exit_code != 0) {
       return fail("listing orphaned containers: runc list failed: " + list->err);
     }
-    auto containers = JsonReader(list->out).objects();
-    if (!containers) return fail("listing orphaned containers: cannot parse: " + list->out);
-    for (const auto& c : *containers) {
-      auto id_it = c.find("id");
-      if (id_it == c.end() || watches_.count(id_it->second)) continue;
-      const std::string& id = id_it->second;
-      pid_t pid = 0;
-      if (auto p = c.find("pid"); p != c.end())
-        pid = static_cast<pid_t>(std::atoi(p->second.c_str()));
-      const auto status = c.count("status") ? c.at("status") : std::string();
+    auto containers = parse_runc_list(list->out);
+    if (!containers) {
+      return fail("listing orphaned containers: cannot parse runc list output (" +
+                  containers.error().message() + "): " + list->out);
+    }
+    for (const auto& [id, pid, status] : *containers) {
+      if (watches_.count(id)) continue;
       // When the init is our own child (we started it and forgot it), we must reap it, or
       // `runc delete --force` would wait for a zombie that never goes away.
       if (status != "stopped" && pid > 0) {

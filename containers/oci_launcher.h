@@ -183,10 +183,6 @@ class OciLauncher {
   boost::asio::steady_timer removal_timer_;
 };
 
-// JSON string literal for `text`, quotes included: '"', '\\' and control characters
-// escaped (\n, \t, ..., \u00XX); other bytes, UTF-8 included, pass through.
-std::string json_quote(std::string_view text);
-
 // The container id part made from a component name: [A-Za-z0-9_.-] kept, the rest '-',
 // at most 40 characters.
 std::string sanitize_container_name(std::string_view name);

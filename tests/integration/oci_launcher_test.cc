@@ -201,13 +201,19 @@ TEST_F(OciLauncherTest, EnvironmentValuesSurviveJsonEscaping) {
   EXPECT_EQ(itest::slurp(out_dir() + "/env"), tricky);
 }
 
-TEST(OciJsonTest, QuotesEscapesAndPassesUtf8Through) {
-  EXPECT_EQ(json_quote(""), "\"\"");
-  EXPECT_EQ(json_quote("plain"), "\"plain\"");
-  EXPECT_EQ(json_quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
-  EXPECT_EQ(json_quote("\n\t\r\b\f"), "\"\\n\\t\\r\\b\\f\"");
-  EXPECT_EQ(json_quote(std::string("\x01\x1f\x00", 3)), "\"\\u0001\\u001f\\u0000\"");
-  EXPECT_EQ(json_quote("\x7f \xc3\xa9"), "\"\x7f \xc3\xa9\"");
+TEST_F(OciLauncherTest, EnvironmentBytesThatAreNotUtf8BecomeReplacementCharacters) {
+  // runc's (Go) JSON decoder would make U+FFFD of them; config.json carries U+FFFD itself.
+  OciSpec s = spec("printf '%s' \"$RAW\" > /out/env");
+  s.env["RAW"] = std::string("a\xff\xc3") + "b";  // a byte never in UTF-8, a sequence cut short
+  auto started = launcher_->start(s);
+  ASSERT_TRUE(started) << started.error().message();
+  run_until_exits(1);
+  ASSERT_EQ(exits_.size(), 1u);
+  EXPECT_EQ(exits_[0].status.code, 0);
+  EXPECT_EQ(itest::slurp(out_dir() + "/env"), std::string("a\xef\xbf\xbd\xef\xbf\xbd") + "b");
+}
+
+TEST(OciNameTest, SanitizesComponentNamesIntoContainerIds) {
   EXPECT_EQ(sanitize_container_name("app/sg-1 su.2_x"), "app-sg-1-su.2_x");
   EXPECT_EQ(sanitize_container_name(""), "container");
   EXPECT_EQ(sanitize_container_name(std::string(100, 'a')).size(), 40u);
@@ -417,6 +423,24 @@ TEST_F(OciLauncherTest, HangingRuncIsKilledAfterTheTimeout) {
             std::string::npos)
       << started.error().message();
   launcher_ = make_launcher();
+}
+
+TEST_F(OciLauncherTest, RuncListOutputThatIsNotAListOfContainersIsAnError) {
+  fs::create_directories(state_dir() + "/runc");  // a runc root: cleanup_orphans asks runc
+  const std::string output = dir_.path() + "/list-output";
+  const std::string fake = dir_.file("fake-runc", "#!/bin/sh\ncat " + output + "\n");
+  fs::permissions(fake, fs::perms::owner_all);
+  launcher_ = make_launcher({.runc = fake});
+  for (const std::string bad : {"[{\"id\":\"amf-cut-1\",", "{\"id\":\"amf-object-1\"}",
+                                "[\"amf-string-1\"]", "[{\"id\":7}]", ""}) {
+    std::ofstream(output) << bad;
+    auto report = launcher_->cleanup_orphans();
+    ASSERT_FALSE(report) << bad;
+    const std::string& m = report.error().message();
+    EXPECT_EQ(m.rfind("listing orphaned containers: cannot parse runc list output (", 0), 0u) << m;
+    EXPECT_NE(m.find("): " + bad), std::string::npos) << m;
+  }
+  launcher_ = make_launcher();  // TearDown cleans up with a real runc
 }
 
 TEST_F(OciLauncherTest, StartIsRefusedWhenNotASubreaper) {
