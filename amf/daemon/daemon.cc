@@ -12,16 +12,11 @@
 #include <cstring>
 #include <filesystem>
 
+#include "amf/core/assert.h"
+
 namespace amf::daemon {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-// Events handed to the cores in one turn of the event loop (Daemon::pump).
-constexpr std::size_t kMaxEventsPerPump = 64;
-
-}  // namespace
 
 Result<std::unique_ptr<Daemon>> Daemon::create(const Options& options,
                                                std::shared_ptr<const model::ClusterConfig> config,
@@ -40,8 +35,7 @@ Daemon::Daemon(const Options& options, std::shared_ptr<const model::ClusterConfi
       config_(config),
       self_(self),
       log_(std::move(log)),
-      director_(std::move(director)),
-      node_(config, self) {}
+      runtime_(config, self, std::move(director), *this, *this, options_.clock) {}
 
 Daemon::~Daemon() {
   // The adapters go while the runtime directory is still locked: what the process host sweeps
@@ -108,7 +102,7 @@ Result<void> Daemon::bind() {
                            std::size_t max) { return events_.read(after, max); },
           .start =
               [this](const director::AdminRequest& r) {
-                director_.handle(r, options_.clock());
+                runtime_.to_director(r);
                 pump();
               }},
       log_);
@@ -146,7 +140,7 @@ void Daemon::run() {
 void Daemon::start() {
   log_->info("amfd up on node {}: components at {}, admin at {}", self_.str(),
              components_->endpoint(), admin_->endpoint());
-  director_.handle(director::NodeUp{self_}, options_.clock());
+  runtime_.to_director(director::NodeUp{self_});
   pump();
   sd_notify(0, "READY=1\nSTATUS=supervising components");
 }
@@ -158,41 +152,18 @@ void Daemon::begin_shutdown() {
   post(node::Shutdown{});
 }
 
-// ---- routing ----
+// ---- routing: the node runtime carries the cores' effects here ----
 
 void Daemon::post(node::Event event) {
-  queue_.push_back(std::move(event));
+  runtime_.post(std::move(event));
   pump();
 }
 
-// Hands queued events to the cores and carries out their effects, in order. At most
-// kMaxEventsPerPump events per turn of the loop: the rest waits for the next turn (posted to
-// the loop), so a start-up of thousands of SGs or a storm of exits never keeps amfd from its
-// sockets, timers and process exits for long. Order is kept: the queue is FIFO and a turn
-// always finishes carrying out the effects it took.
+// The runtime hands the cores at most its bound of events per call; the rest waits for the
+// next turn of the loop (posted), so a start-up of thousands of SGs or a storm of exits never
+// keeps amfd from its sockets, timers and process exits for long.
 void Daemon::pump() {
-  if (pumping_) return;  // an effect posted an event: the running pump picks it up
-  pumping_ = true;
-  std::size_t handled = 0;
-  while (true) {
-    bool carried = false;
-    for (const auto& e : director_.take_effects()) {
-      carried = true;
-      carry_out(e);
-    }
-    for (const auto& e : node_.take_effects()) {
-      carried = true;
-      carry_out(e);
-    }
-    if (carried) continue;
-    if (queue_.empty() || handled == kMaxEventsPerPump) break;
-    node::Event event = std::move(queue_.front());
-    queue_.pop_front();
-    node_.handle(event, options_.clock());
-    ++handled;
-  }
-  pumping_ = false;
-  if (!queue_.empty() && !resume_posted_) {
+  if (runtime_.pump() && !resume_posted_) {
     resume_posted_ = true;
     boost::asio::post(io_, [this] {
       resume_posted_ = false;
@@ -200,25 +171,21 @@ void Daemon::pump() {
     });
   }
   arm_timer();
-  if (shutting_down_ && node_.stopped()) io_.stop();
+  if (shutting_down_ && runtime_.node().stopped()) io_.stop();
 }
 
-void Daemon::carry_out(const director::Effect& effect) {
-  struct Visitor {
-    Daemon& d;
-    void operator()(const director::ToNode& e) {
-      if (e.node == d.self_) {
-        d.queue_.push_back(node::to_event(e.command));
-      } else {
-        d.log_->error("director command for node {} dropped: no transport to other nodes yet",
-                      e.node.str());
-      }
-    }
-    void operator()(const director::AdminResult& e) { d.admin_->answer(e); }
-    void operator()(const model::Notification& n) { d.record(n); }
-  };
-  std::visit(Visitor{*this}, effect);
+void Daemon::to_node(const NodeId& node, const director::NodeCommand&) {
+  log_->error("director command for node {} dropped: no transport to other nodes yet", node.str());
 }
+
+void Daemon::to_director(const NodeId& from, const runtime::ToDirectorMessage&) {
+  log_->error("report from node {} for a director elsewhere dropped: this node holds the director",
+              from.str());
+}
+
+void Daemon::admin_result(const director::AdminResult& result) { admin_->answer(result); }
+
+void Daemon::notify(const model::Notification& n) { record(n); }
 
 void Daemon::carry_out(const node::Effect& effect) {
   struct Visitor {
@@ -241,17 +208,14 @@ void Daemon::carry_out(const node::Effect& effect) {
     }
     void operator()(const node::RunHook& e) { d.processes_->run_hook(e); }
     void operator()(const node::RunProbe& e) { d.processes_->run_probe(e); }
-    void operator()(const node::ToDirector& e) {
-      std::visit([&](const auto& m) { d.director_.handle(m, d.options_.clock()); }, e.message);
-    }
+    void operator()(const node::ToDirector&) { AMF_ASSERT(!"the runtime routes reports"); }
     void operator()(const model::Notification& n) { d.record(n); }
   };
   std::visit(Visitor{*this}, effect);
 }
 
 void Daemon::arm_timer() {
-  std::optional<TimePoint> next = node_.next_deadline();
-  if (auto d = director_.next_deadline(); d && (!next || *d < *next)) next = d;
+  const std::optional<TimePoint> next = runtime_.next_deadline();
   if (!next) {
     timer_.cancel();
     return;
@@ -259,9 +223,7 @@ void Daemon::arm_timer() {
   timer_.expires_at(*next);
   timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;  // re-armed or cancelled
-    const TimePoint now = options_.clock();
-    node_.tick(now);
-    director_.tick(now);
+    runtime_.tick();
     pump();
   });
 }
@@ -275,14 +237,12 @@ void Daemon::record(const model::Notification& n) {
 
 wire::ClusterStatus Daemon::status() const {
   wire::ClusterStatus out{config_->name, self_.str(), {}};
-  const auto sus = director_.service_units();
-  const auto comps = node_.components();
+  const director::Director& director = runtime_.director();
+  const auto sus = director.service_units();
+  const auto comps = runtime_.node().components();
   for (const model::SgConfig* sg : config_->service_groups()) {
-    wire::ServiceGroupStatus s{sg->id.str(),
-                               std::string(model::to_string(sg->redundancy)),
-                               director_.busy(sg->id),
-                               {},
-                               {}};
+    wire::ServiceGroupStatus s{
+        sg->id.str(), std::string(model::to_string(sg->redundancy)), director.busy(sg->id), {}, {}};
     for (const auto& su : sus) {
       if (su.sg != sg->id) continue;
       wire::ServiceUnitStatus u{su.id.str(),
@@ -299,7 +259,7 @@ wire::ClusterStatus Daemon::status() const {
       }
       s.service_units.push_back(std::move(u));
     }
-    const auto assignments = director_.assignments(sg->id);
+    const auto assignments = director.assignments(sg->id);
     for (const auto& si : sg->sis) {
       wire::ServiceInstanceStatus i{si.id.str(), {}};
       for (const auto& a : assignments) {

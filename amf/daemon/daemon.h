@@ -21,6 +21,7 @@
 #include "amf/daemon/process_host.h"
 #include "amf/director/director.h"
 #include "amf/node/node_director.h"
+#include "amf/runtime/node_runtime.h"
 
 namespace amf::daemon {
 
@@ -44,7 +45,7 @@ struct Options {
 //
 // All work happens on the thread that calls run(). Events from the outside are queued and
 // handed to the cores one at a time; effects are carried out in the order the cores emit them.
-class Daemon {
+class Daemon : private runtime::Host, private runtime::Transport {
  public:
   // Binds the sockets and prepares the cores; nothing is started yet.
   static Result<std::unique_ptr<Daemon>> create(const Options& options,
@@ -67,9 +68,14 @@ class Daemon {
   // Routing between cores and adapters.
   void post(node::Event event);
   void pump();
-  void carry_out(const director::Effect& effect);
-  void carry_out(const node::Effect& effect);
   void arm_timer();
+  // runtime::Host
+  void carry_out(const node::Effect& effect) override;
+  void admin_result(const director::AdminResult& result) override;
+  void notify(const model::Notification& n) override;
+  // runtime::Transport: none yet, this is a one-node cluster (amfd refuses more)
+  void to_node(const NodeId& node, const director::NodeCommand& command) override;
+  void to_director(const NodeId& from, const runtime::ToDirectorMessage& message) override;
   void record(const model::Notification& n);
   wire::ClusterStatus status() const;
 
@@ -83,11 +89,8 @@ class Daemon {
   boost::asio::steady_timer timer_{io_};
   zmq::context_t zmq_{1};
 
-  director::Director director_;
-  node::NodeDirector node_;
-  std::deque<node::Event> queue_;
-  bool pumping_ = false;
-  bool resume_posted_ = false;  // a pump is posted for the events left over
+  runtime::NodeRuntime runtime_;  // this node's cores: the director and the node director
+  bool resume_posted_ = false;    // a pump is posted for the events left over
   bool shutting_down_ = false;
   EventLog events_;
   int lock_fd_ = -1;

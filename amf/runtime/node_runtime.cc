@@ -1,0 +1,97 @@
+#include "amf/runtime/node_runtime.h"
+
+#include "amf/core/assert.h"
+
+namespace amf::runtime {
+
+NodeRuntime::NodeRuntime(std::shared_ptr<const model::ClusterConfig> config, NodeId self,
+                         std::optional<director::Director> director, Host& host,
+                         Transport& transport, Clock clock, Options options)
+    : self_(self),
+      director_(std::move(director)),
+      node_(std::move(config), self),
+      host_(host),
+      transport_(transport),
+      clock_(std::move(clock)),
+      options_(options) {
+  AMF_ASSERT(options_.max_events_per_pump >= 1);
+}
+
+void NodeRuntime::post(node::Event event) { queue_.push_back(std::move(event)); }
+
+void NodeRuntime::to_director(const director::Event& event) {
+  AMF_ASSERT(director_.has_value());
+  director_->handle(event, clock_());
+}
+
+void NodeRuntime::tick() {
+  const TimePoint now = clock_();
+  node_.tick(now);
+  if (director_) director_->tick(now);
+}
+
+std::optional<TimePoint> NodeRuntime::next_deadline() const {
+  std::optional<TimePoint> next = node_.next_deadline();
+  if (director_) {
+    if (auto d = director_->next_deadline(); d && (!next || *d < *next)) next = d;
+  }
+  return next;
+}
+
+bool NodeRuntime::carry_out_director_effects() {
+  if (!director_) return false;
+  auto effects = director_->take_effects();
+  for (const auto& effect : effects) {
+    struct Visitor {
+      NodeRuntime& r;
+      void operator()(const director::ToNode& e) {
+        if (e.node == r.self_) {
+          r.queue_.push_back(node::to_event(e.command));
+        } else {
+          r.transport_.to_node(e.node, e.command);
+        }
+      }
+      void operator()(const director::AdminResult& e) { r.host_.admin_result(e); }
+      void operator()(const model::Notification& n) { r.host_.notify(n); }
+    };
+    std::visit(Visitor{*this}, effect);
+  }
+  return !effects.empty();
+}
+
+bool NodeRuntime::carry_out_node_effects() {
+  auto effects = node_.take_effects();
+  for (const auto& effect : effects) {
+    if (const auto* report = std::get_if<node::ToDirector>(&effect)) {
+      if (director_) {
+        std::visit([&](const auto& m) { director_->handle(m, clock_()); }, report->message);
+      } else {
+        transport_.to_director(self_, report->message);
+      }
+    } else if (const auto* n = std::get_if<model::Notification>(&effect)) {
+      host_.notify(*n);
+    } else {
+      host_.carry_out(effect);
+    }
+  }
+  return !effects.empty();
+}
+
+bool NodeRuntime::pump() {
+  if (pumping_) return !queue_.empty();  // a host's effect posted: the running pump goes on
+  pumping_ = true;
+  std::size_t handled = 0;
+  while (true) {
+    if (carry_out_director_effects()) continue;
+    if (carry_out_node_effects()) continue;
+    if (queue_.empty() || handled == options_.max_events_per_pump) break;
+    node::Event event = std::move(queue_.front());
+    queue_.pop_front();
+    node_.handle(event, clock_());
+    ++handled;
+  }
+  pumping_ = false;
+  return !queue_.empty();
+}
+
+}  // namespace amf::runtime

@@ -1,0 +1,112 @@
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "amf/core/id.h"
+#include "amf/core/time.h"
+#include "amf/director/director.h"
+#include "amf/model/config.h"
+#include "amf/node/node_director.h"
+
+namespace amf::runtime {
+
+// A message between the director and a node director, as it travels between nodes.
+using ToDirectorMessage = decltype(node::ToDirector::message);
+
+// Where a node's runtime sends what is for the cores of another node. Implementations: the
+// tests' in-memory network, the simulator's network, and (with several nodes) the daemon's
+// sockets. Calls are made from inside NodeRuntime::pump; an implementation queues, it never
+// calls back into a runtime synchronously.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // A director command for the node director of `node` (another node).
+  virtual void to_node(const NodeId& node, const director::NodeCommand& command) = 0;
+  // A node director's report for the director, which runs on another node.
+  virtual void to_director(const NodeId& from, const ToDirectorMessage& message) = 0;
+};
+
+// The node's adapters: whatever a core's effect asks for that is not routing between cores.
+class Host {
+ public:
+  virtual ~Host() = default;
+  // Every node effect but ToDirector (the runtime routes those), in the order emitted.
+  virtual void carry_out(const node::Effect& effect) = 0;
+  virtual void admin_result(const director::AdminResult& result) = 0;
+  virtual void notify(const model::Notification& notification) = 0;  // from either core
+};
+
+struct Options {
+  // Events handed to the node director in one pump(); the rest wait for the next call, so a
+  // host keeps serving its other inputs (sockets, timers) during a storm. Must be >= 1.
+  std::size_t max_events_per_pump = 64;
+};
+
+// One node's cores and the order in which their effects are carried out: the director's (where
+// this node holds the director role) and the node director's. amfd, the tests' local cluster
+// and the simulator host it, so that one routing serves all three.
+//
+// Ordering rules, which every host relies on:
+// 1. pump() first carries out the director's effects, then the node director's, until neither
+//    has any; only then does it hand the next queued event to the node director.
+// 2. A director command for this node is queued behind the events already queued; one for
+//    another node goes to the transport. A node director's report goes to the local director
+//    at once (handled before pump() moves on) or to the transport.
+// 3. Queued events are handed over in the order they were posted (FIFO).
+//
+// Not thread-safe. Bounded: at most Options::max_events_per_pump events per pump(); the
+// queue itself holds what the host posts (the host bounds its inputs).
+class NodeRuntime {
+ public:
+  using Clock = std::function<TimePoint()>;
+
+  NodeRuntime(std::shared_ptr<const model::ClusterConfig> config, NodeId self,
+              std::optional<director::Director> director, Host& host, Transport& transport,
+              Clock clock, Options options = {});
+
+  const NodeId& self() const { return self_; }
+
+  // An event for this node's node director (from its adapters, or a director command that
+  // arrived through the transport): queued until pump().
+  void post(node::Event event);
+  // An event for the director (NodeUp, NodeDown, an admin request, or a node director's report
+  // that arrived through the transport). Handled at once; its effects wait for pump(). This
+  // node must hold the director.
+  void to_director(const director::Event& event);
+  // Time passed: both cores look at their deadlines. Effects wait for pump().
+  void tick();
+
+  // Carries out effects and hands over queued events (the rules above). Returns whether events
+  // are still queued (call it again). Re-entrant calls (from a host's carry_out) return at once:
+  // the running pump picks up what they posted.
+  bool pump();
+
+  std::optional<TimePoint> next_deadline() const;
+  bool idle() const { return queue_.empty(); }
+
+  bool has_director() const { return director_.has_value(); }
+  director::Director& director() { return *director_; }
+  const director::Director& director() const { return *director_; }
+  node::NodeDirector& node() { return node_; }
+  const node::NodeDirector& node() const { return node_; }
+
+ private:
+  bool carry_out_director_effects();
+  bool carry_out_node_effects();
+
+  NodeId self_;
+  std::optional<director::Director> director_;
+  node::NodeDirector node_;
+  Host& host_;
+  Transport& transport_;
+  Clock clock_;
+  Options options_;
+  std::deque<node::Event> queue_;
+  bool pumping_ = false;
+};
+
+}  // namespace amf::runtime
