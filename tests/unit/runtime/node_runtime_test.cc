@@ -1,0 +1,195 @@
+// The node runtime's routing and bounds, with recording hosts and an in-memory network.
+#include "amf/runtime/node_runtime.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <map>
+
+#include "tests/unit/support/test_config.h"
+
+namespace amf::runtime {
+namespace {
+
+using test::comp;
+using test::make_cluster;
+using test::su;
+
+// Records what a runtime hands its host; optionally answers like a process launcher and a
+// component that registers and accepts every callback at once.
+struct RecordingHost : Host {
+  NodeRuntime* runtime = nullptr;
+  bool answer = false;
+  std::vector<node::Effect> effects;
+  std::vector<model::Notification> notes;
+  std::vector<director::AdminResult> results;
+  node::PeerId next_peer = 1;
+
+  void carry_out(const node::Effect& effect) override {
+    effects.push_back(effect);
+    if (!answer) return;
+    if (const auto* start = std::get_if<node::StartProcess>(&effect)) {
+      runtime->post(node::ProcessStarted{start->comp});
+      runtime->post(node::ComponentRegister{next_peer++, start->comp.str()});
+    } else if (const auto* set = std::get_if<node::SendCsiSet>(&effect)) {
+      runtime->post(node::ComponentResponse{set->peer, set->invocation, true});
+    }
+  }
+  void admin_result(const director::AdminResult& r) override { results.push_back(r); }
+  void notify(const model::Notification& n) override { notes.push_back(n); }
+
+  template <class T>
+  int count() const {
+    int n = 0;
+    for (const auto& e : effects) n += std::holds_alternative<T>(e) ? 1 : 0;
+    return n;
+  }
+};
+
+// An in-memory network between runtimes: messages wait until deliver().
+struct Network : Transport {
+  std::map<NodeId, NodeRuntime*> runtimes;
+  NodeId director_node;
+  std::deque<std::pair<NodeId, director::NodeCommand>> commands;
+  std::deque<std::pair<NodeId, ToDirectorMessage>> reports;
+
+  void to_node(const NodeId& node, const director::NodeCommand& c) override {
+    commands.emplace_back(node, c);
+  }
+  void to_director(const NodeId& from, const ToDirectorMessage& m) override {
+    reports.emplace_back(from, m);
+  }
+  // Delivers everything in flight and pumps every runtime until the cluster is quiet.
+  void settle() {
+    for (int guard = 0; guard < 10000; ++guard) {
+      bool busy = false;
+      for (auto& [id, r] : runtimes) busy |= r->pump();
+      while (!commands.empty()) {
+        auto [node, c] = commands.front();
+        commands.pop_front();
+        runtimes.at(node)->post(node::to_event(c));
+        busy = true;
+      }
+      while (!reports.empty()) {
+        auto [from, m] = reports.front();
+        reports.pop_front();
+        std::visit([&](const auto& msg) { runtimes.at(director_node)->to_director(msg); }, m);
+        busy = true;
+      }
+      if (!busy) return;
+    }
+    FAIL() << "the network did not settle";
+  }
+};
+
+TimePoint now() { return TimePoint{}; }
+
+TEST(NodeRuntimeTest, ACommandForItsOwnNodeGoesThroughItsQueueNotTheTransport) {
+  auto config = make_cluster({});
+  RecordingHost host;
+  Network net;
+  NodeRuntime r(config, NodeId("node-1"), *director::Director::create(config), host, net, now);
+  host.runtime = &r;
+  r.to_director(director::NodeUp{NodeId("node-1")});
+  EXPECT_FALSE(r.pump());
+  EXPECT_EQ(host.count<node::StartProcess>(), 2);  // both SUs of the 2N SG
+  EXPECT_TRUE(net.commands.empty());
+  EXPECT_TRUE(net.reports.empty());
+  EXPECT_FALSE(host.notes.empty());  // the node director's presence changes
+}
+
+TEST(NodeRuntimeTest, ACommandForAnotherNodeGoesToTheTransport) {
+  auto config = make_cluster({.nodes = {"node-1", "node-2"}});
+  RecordingHost host;
+  Network net;
+  NodeRuntime r(config, NodeId("node-1"), *director::Director::create(config), host, net, now);
+  r.to_director(director::NodeUp{NodeId("node-1")});
+  r.to_director(director::NodeUp{NodeId("node-2")});
+  r.pump();
+  ASSERT_EQ(net.commands.size(), 1u);
+  EXPECT_EQ(net.commands[0].first, NodeId("node-2"));
+  ASSERT_TRUE(std::holds_alternative<director::InstantiateSu>(net.commands[0].second));
+  EXPECT_EQ(std::get<director::InstantiateSu>(net.commands[0].second).su, su(2));
+  EXPECT_EQ(host.count<node::StartProcess>(), 1);  // su-1, here
+}
+
+TEST(NodeRuntimeTest, AReportGoesToTheTransportWhenTheDirectorIsElsewhere) {
+  auto config = make_cluster({.nodes = {"node-1", "node-2"}});
+  RecordingHost host;
+  host.answer = true;
+  Network net;
+  NodeRuntime r(config, NodeId("node-2"), std::nullopt, host, net, now);
+  host.runtime = &r;
+  EXPECT_FALSE(r.has_director());
+  r.post(node::to_event(director::InstantiateSu{su(2)}));
+  r.pump();
+  ASSERT_FALSE(net.reports.empty());
+  EXPECT_EQ(net.reports.back().first, NodeId("node-2"));
+  const auto* report = std::get_if<director::SuStateReport>(&net.reports.back().second);
+  ASSERT_NE(report, nullptr);
+  EXPECT_EQ(report->su, su(2));
+  EXPECT_EQ(report->presence, model::PresenceState::kInstantiated);
+}
+
+TEST(NodeRuntimeTest, HandsAtMostItsBoundOfEventsPerPumpAndKeepsTheirOrder) {
+  auto config = make_cluster({});
+  RecordingHost host;
+  Network net;
+  NodeRuntime r(config, NodeId("node-1"), *director::Director::create(config), host, net, now,
+                Options{.max_events_per_pump = 1});
+  host.runtime = &r;
+  r.post(node::to_event(director::InstantiateSu{su(1)}));
+  r.post(node::to_event(director::InstantiateSu{su(2)}));
+  EXPECT_TRUE(r.pump());  // one event: su-1's start
+  ASSERT_EQ(host.count<node::StartProcess>(), 1);
+  EXPECT_EQ(std::get<node::StartProcess>(host.effects[0]).comp, comp(1));
+  EXPECT_FALSE(r.pump());  // the second, and the queue is empty
+  ASSERT_EQ(host.count<node::StartProcess>(), 2);
+  EXPECT_EQ(std::get<node::StartProcess>(host.effects.back()).comp, comp(2));
+}
+
+TEST(NodeRuntimeTest, APumpCalledFromTheHostReturnsAndTheRunningPumpGoesOn) {
+  auto config = make_cluster({});
+  struct ReentrantHost : RecordingHost {
+    bool inner_result = true;
+    void carry_out(const node::Effect& effect) override {
+      RecordingHost::carry_out(effect);
+      if (std::holds_alternative<node::StartProcess>(effect)) inner_result = runtime->pump();
+    }
+  } host;
+  host.answer = true;
+  Network net;
+  NodeRuntime r(config, NodeId("node-1"), *director::Director::create(config), host, net, now);
+  host.runtime = &r;
+  r.post(node::to_event(director::InstantiateSu{su(1)}));
+  EXPECT_FALSE(r.pump());
+  EXPECT_TRUE(host.inner_result);  // the inner call saw the posted events and left them
+  EXPECT_TRUE(r.idle());           // the outer call handled them
+  EXPECT_EQ(r.node().components().front().presence, model::PresenceState::kInstantiated);
+}
+
+TEST(NodeRuntimeTest, TwoRuntimesOverAnInMemoryNetworkAssignActiveAndStandby) {
+  auto config = make_cluster({.nodes = {"node-1", "node-2"}});
+  RecordingHost host1, host2;
+  host1.answer = host2.answer = true;
+  Network net;
+  NodeRuntime r1(config, NodeId("node-1"), *director::Director::create(config), host1, net, now);
+  NodeRuntime r2(config, NodeId("node-2"), std::nullopt, host2, net, now);
+  host1.runtime = &r1;
+  host2.runtime = &r2;
+  net.runtimes = {{NodeId("node-1"), &r1}, {NodeId("node-2"), &r2}};
+  net.director_node = NodeId("node-1");
+  r1.to_director(director::NodeUp{NodeId("node-1")});
+  r1.to_director(director::NodeUp{NodeId("node-2")});
+  net.settle();
+  const auto table = r1.director().assignments(SgId("app"));
+  ASSERT_EQ(table.size(), 2u);
+  std::map<SuId, model::HaState> ha;
+  for (const auto& a : table) ha[a.su] = a.ha;
+  EXPECT_EQ(ha[su(1)], model::HaState::kActive);  // rank 1
+  EXPECT_EQ(ha[su(2)], model::HaState::kStandby);
+  EXPECT_EQ(host2.count<node::SendCsiSet>(), 1);  // node-2's component got its standby
+}
+
+}  // namespace
+}  // namespace amf::runtime
