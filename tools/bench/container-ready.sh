@@ -4,7 +4,7 @@
 #   tools/bench/container-ready.sh [RUNS]      (root, runc; after tools/run build)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
-bin=$here/build/bin
+bin=${AMF_BIN_DIR:-$here/build/bin}  # ctest passes its own build tree
 runs=${1:-20}
 dir=$(mktemp -d /tmp/amf-ready-XXXXXX)
 port=$((20000 + RANDOM % 20000))

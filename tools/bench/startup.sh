@@ -6,7 +6,7 @@
 #   tools/bench/startup.sh [N ...]        default: 100 1000 5000 (after tools/run build)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
-bin=$here/build/bin
+bin=${AMF_BIN_DIR:-$here/build/bin}  # ctest passes its own build tree
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(100 1000 5000)
 dir=$(mktemp -d /tmp/amf-startup-XXXXXX)
