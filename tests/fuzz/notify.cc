@@ -2,13 +2,20 @@
 // NOTIFY_SOCKET, through parse_notify (amf/daemon/notify_socket.h), then describe() as the
 // event log does. A datagram that parses must mean the same when written back out in
 // canonical form (one assignment a line) and parsed again; one that does not must say why.
+//
+// With AMF_FUZZ_OPEN_FINDINGS=1 in the environment it also checks what is not true yet
+// (notify/findings/README.md): that what the datagram puts in the event log (its STATUS text,
+// or the parse error amfd records as a protocol error) reaches amfctl, i.e. encodes into an
+// EventList reply that decodes.
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 
 #include "amf/core/assert.h"
 #include "amf/daemon/notify_socket.h"
+#include "amf/wire/codec.h"
 
 namespace {
 
@@ -36,6 +43,16 @@ bool same(const NotifyMessage& a, const NotifyMessage& b) {
          a.mainpid == b.mainpid && a.other == b.other;
 }
 
+// The event amfd records, as `amfctl events` reads it.
+void check_event_reaches_amfctl(const std::string& to, const std::string& cause) {
+  static const bool open_findings = std::getenv("AMF_FUZZ_OPEN_FINDINGS") != nullptr;
+  if (!open_findings) return;
+  const amf::wire::EventRecord event{1, 0, 0, "status", "app/su-1/server", "", "", to, cause};
+  AMF_ASSERT(amf::wire::decode_admin_reply(
+                 amf::wire::encode(amf::wire::AdminReply{amf::wire::EventList{{event}}}))
+                 .has_value());
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -43,9 +60,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto parsed = amf::daemon::parse_notify(datagram);
   if (!parsed) {
     AMF_ASSERT(!parsed.error().message().empty());
+    check_event_reaches_amfctl("", "malformed sd_notify message: " + parsed.error().message());
     return 0;
   }
   AMF_ASSERT(!amf::daemon::describe(*parsed).empty());
+  if (parsed->status) check_event_reaches_amfctl(*parsed->status, "STATUS= (sd_notify)");
   // What the header promises of an accepted datagram.
   AMF_ASSERT(!datagram.empty() && datagram.find('\0') == std::string_view::npos);
   AMF_ASSERT(!parsed->errno_value || *parsed->errno_value >= 0);
