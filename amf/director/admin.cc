@@ -308,6 +308,7 @@ void Director::start(const AdminRequest& e, const AdminTarget& t, TimePoint now)
         SuState& su = sus_.at(id);
         if (su.oper != model::OperState::kDisabled) continue;
         su.repair_wanted = false;
+        su.auto_repairs.reset();  // an operator's repair clears the recovery ceiling
         // Its frozen SIs move when the node director reports that nothing of it runs.
         notify(now, "recovery", id.str(), "", "disabled", "repair", cause);
         waiting[id] = su.reports;

@@ -188,6 +188,7 @@ void Director::on(const NodeDown& e, TimePoint now) {
     su.presence = PresenceState::kUninstantiated;
     su.oper = model::OperState::kEnabled;
     su.repair_wanted = false;
+    su.auto_repairs.reset();  // the node's reboot repairs it
     SgState& sg = sgs_.at(su.sg);
     drop_assignments(sg, id, e.cause, now);
     update_readiness(su, e.cause, now);
@@ -323,12 +324,25 @@ void Director::reevaluate(SgState& sg, TimePoint now) {
 }
 
 // Fail over first, repair second: an SU is repaired only once its SG has nothing outstanding,
-// so spawning its processes never delays the promotion that restores the service.
+// so spawning its processes never delays the promotion that restores the service. An SU that
+// keeps failing over is auto-repaired at most kSuAutoRepairCeiling times without a quiet
+// period in between: the failover loop ends there, however the escalation is configured.
 void Director::repair_sus(SgState& sg, TimePoint now) {
   for (const auto& su_config : sg.config->sus) {
     SuState& su = sus_.at(su_config.id);
     if (!su.repair_wanted) continue;
     su.repair_wanted = false;
+    if (su.auto_repairs.exceeded(now, model::kSuAutoRepairCeiling)) {
+      const std::string id = su_config.id.str();
+      notify(now, "recovery", id, "", "disabled", "left-disabled",
+             su.repair_cause + "; recovery ceiling: auto-repaired " +
+                 std::to_string(model::kSuAutoRepairCeiling) + " times without " +
+                 std::to_string(model::kRecoveryCeilingQuiet.count()) +
+                 " min between two: it stays disabled until an operator repairs it (amfctl "
+                 "repair su " +
+                 id + ")");
+      continue;
+    }
     notify(now, "recovery", su_config.id.str(), "", "disabled", "auto-repair", su.repair_cause);
     effects_.push_back(ToNode{su_config.node, RepairSu{su_config.id}});
   }

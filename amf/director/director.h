@@ -14,6 +14,7 @@
 #include "amf/director/messages.h"
 #include "amf/model/config.h"
 #include "amf/model/notification.h"
+#include "amf/model/recovery_ceiling.h"
 #include "models/policy.h"
 
 namespace amf::director {
@@ -58,7 +59,9 @@ using Effect = std::variant<ToNode, AdminResult, model::Notification>;
 //   4. new standby assignments.
 // A lost SU (fault) skips the quiesce: its assignments are gone when it is reported.
 // Effects are emitted in the order they must be carried out. A disabled SU is auto-repaired
-// only once its SG has nothing outstanding, so a repair never delays a failover.
+// only once its SG has nothing outstanding, so a repair never delays a failover; and at most
+// kSuAutoRepairCeiling times without a quiet period in between, whatever the configuration:
+// past that it stays disabled until an operator repairs it (amf/model/recovery_ceiling.h).
 //
 // Single-threaded, sans-I/O, deterministic. Not thread-safe.
 class Director {
@@ -104,6 +107,7 @@ class Director {
     std::uint64_t reports = 0;   // SuStateReports received
     bool repair_wanted = false;  // auto-repair once the SG has nothing outstanding
     std::string repair_cause;
+    model::RecoveryStreak auto_repairs;  // towards kSuAutoRepairCeiling
     bool instantiate_sent = false;  // InstantiateSu sent and not yet reported on
     // A surplus SU told to terminate (it goes back to being a spare): given nothing new, even
     // while it still reports itself instantiated.

@@ -641,13 +641,18 @@ void NodeDirector::instantiation_attempt_failed(CompState& comp, const std::stri
     kill(comp, now);
     return;
   }
-  if (comp.attempts <= comp.config->instantiate_retries && !shutting_down_) {
+  // The hard ceiling (amf/model/recovery_ceiling.h): however many retries are configured, an
+  // SU restarted too often in a row is not instantiated once more.
+  SuState& su = sus_.at(comp.su);
+  const bool retry =
+      !shutting_down_ && comp.attempts <= comp.config->instantiate_retries +
+                                              comp.config->instantiate_retries_with_delay;
+  const bool ceiling = retry && su.restarts.exceeded(now, model::kSuRestartCeiling);
+  if (retry && !ceiling && comp.attempts <= comp.config->instantiate_retries) {
     instantiate(comp, now);
     return;
   }
-  if (comp.attempts <=
-          comp.config->instantiate_retries + comp.config->instantiate_retries_with_delay &&
-      !shutting_down_) {
+  if (retry && !ceiling) {
     comp.deadline.reset();
     comp.retry_at = now + comp.config->instantiate_delay;
     notify(now, "recovery", comp.config->id.str(), "", "", "instantiate-later",
@@ -657,8 +662,10 @@ void NodeDirector::instantiation_attempt_failed(CompState& comp, const std::stri
   }
   comp.deadline.reset();  // nothing is left to time out
   set_presence(comp, PresenceState::kInstantiationFailed,
-               std::to_string(comp.attempts) + " attempts failed, last: " + reason, now);
-  fail_over_su(sus_.at(comp.su), "instantiation of " + comp.config->id.str() + " failed", now);
+               std::to_string(comp.attempts) + " attempts failed, last: " + reason +
+                   (ceiling ? "; no more: " + restart_ceiling_text(su) : ""),
+               now);
+  fail_over_su(su, "instantiation of " + comp.config->id.str() + " failed", now);
 }
 
 void NodeDirector::disconnect(CompState& comp) {

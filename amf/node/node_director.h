@@ -13,6 +13,7 @@
 #include "amf/director/messages.h"
 #include "amf/model/config.h"
 #include "amf/model/notification.h"
+#include "amf/model/recovery_ceiling.h"
 
 namespace amf::node {
 
@@ -168,7 +169,9 @@ using Effect = std::variant<StartProcess, SignalProcess, SendRegisterReply, Send
 // terminate, cleanup, each with its timeout), their CSI callbacks, error detection and the
 // local recovery with escalation (component restart -> SU restart -> SU failover -> node
 // failover, each level counted in its probation window; a failover hands the SU to the
-// director).
+// director). Whatever the escalation settings, an SU restarted in place more than
+// kSuRestartCeiling times without a quiet period in between is failed over instead
+// (amf/model/recovery_ceiling.h).
 //
 // Ordering rules of the effect batch: a CSI callback is emitted before any process start of
 // the same batch (a promotion is never delayed by spawning a repaired SU), and an SU is
@@ -261,6 +264,8 @@ class NodeDirector {
     bool force_report = false;    // report the SU even if nothing changed (restart done)
     Window comp_restarts;
     Window su_restarts;
+    // Restarts in place since the last quiet period or SU failover, towards kSuRestartCeiling.
+    model::RecoveryStreak restarts;
     const model::SgConfig* sg = nullptr;
   };
 
@@ -309,6 +314,8 @@ class NodeDirector {
   // terminate timeout) and instantiated again once it has exited; its CSIs stay with it.
   void terminate_for_restart(CompState& comp, const std::string& cause, TimePoint now);
   void fail_over_su(SuState& su, const std::string& cause, TimePoint now);
+  // "recovery ceiling: more than 100 restarts of app/su-1 without 10 min between two"
+  static std::string restart_ceiling_text(const SuState& su);
   void fail_over_node(const std::string& cause, TimePoint now);
   void switch_over_node(SuState& faulty, const std::string& cause, TimePoint now);
   void finish_switchover(SuState& su, TimePoint now);

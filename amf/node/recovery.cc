@@ -88,6 +88,15 @@ model::Recovery NodeDirector::escalate(CompState& comp, SuState& su, model::Reco
     why =
         "escalated: SU restarts " + window_text(su.sg->su_restart_max, su.sg->su_restart_probation);
   }
+  // The hard ceiling (amf/model/recovery_ceiling.h): however the maxima and probations above
+  // are set, a restart that keeps failing ends in a failover.
+  if ((recovery == Recovery::kComponentRestart || recovery == Recovery::kSuRestart) &&
+      su.restarts.exceeded(now, model::kSuRestartCeiling)) {
+    recovery = Recovery::kSuFailover;
+    su.su_restarts = {};
+    su.comp_restarts = {};
+    why = "escalated: " + restart_ceiling_text(su);
+  }
   if ((recovery == Recovery::kComponentFailover || recovery == Recovery::kSuFailover) &&
       su_failovers_.exceeded(now, node_config_->su_failover_max,
                              node_config_->su_failover_probation)) {
@@ -180,7 +189,14 @@ void NodeDirector::finish_switchover(SuState& su, TimePoint now) {
   }
 }
 
+std::string NodeDirector::restart_ceiling_text(const SuState& su) {
+  return "recovery ceiling: more than " + std::to_string(model::kSuRestartCeiling) +
+         " restarts of " + su.config->id.str() + " without " +
+         std::to_string(model::kRecoveryCeilingQuiet.count()) + " min between two";
+}
+
 void NodeDirector::fail_over_su(SuState& su, const std::string& cause, TimePoint now) {
+  su.restarts.reset();  // repaired, it starts afresh
   set_oper(su, OperState::kDisabled, cause, now);
   su.awaiting.clear();
   for (const auto& comp_config : su.config->components) {
