@@ -237,10 +237,25 @@ void Simulation::note(const model::Notification& n) {
     }
     if (n.to == "auto-repair" || n.to == "repair") ++stats_.repairs;
   }
-  if (n.kind == "error" || (n.kind == "recovery" && n.to != "auto-repair" && n.to != "repair")) {
+  if ((n.kind == "error" || (n.kind == "recovery" && n.to != "auto-repair" && n.to != "repair")) &&
+      !fault_pending(n.entity)) {
     last_error_ = n;
   }
   if (options_.on_notification) options_.on_notification(n);
+}
+
+bool Simulation::fault_pending(const std::string& entity) const {
+  if (armed_.empty()) return false;
+  auto pending = [&](const CompId& comp) {
+    auto it = armed_.find(comp);
+    return it != armed_.end() &&
+           (it->second.errors > 0 || it->second.slow > 0 || it->second.fail_starts > 0);
+  };
+  if (pending(CompId(entity))) return true;
+  const model::SuConfig* su = config_->find_su(SuId(entity));
+  if (su == nullptr) return false;
+  return std::any_of(su->components.begin(), su->components.end(),
+                     [&](const auto& c) { return pending(c.id); });
 }
 
 // ---- invariants ----

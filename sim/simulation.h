@@ -301,6 +301,9 @@ class Simulation {
   void on(const NodeBoots& e);
   // Consumes one armed fault of `field` for `comp`, if any (asked-for ones first).
   bool take_armed(const CompId& comp, int Armed::*field);
+  // The entity (a component or an SU) has faults armed by a script or a test still to come:
+  // its failures are injected, not a loop of the cores.
+  bool fault_pending(const std::string& entity) const;
   Armed& arms(const CompId& comp) { return injecting_ ? random_armed_[comp] : armed_[comp]; }
   void set_belief(Process& p, const CsiId& csi, std::optional<model::HaState> ha);
   Process* current(const CompId& comp);

@@ -141,6 +141,23 @@ SwarmCase make_swarm_case(std::uint64_t seed, const SwarmOptions& options) {
   for (SgSpec& sg : c.cluster.sgs) {
     if (sg.sus > 1 && d.chance(0.25)) sg.inservice_sus = d.between(1, sg.sus - 1);
   }
+  // A component that fails every callback, with the escalation raised half the time so that
+  // only the recovery ceilings end its loop.
+  if (d.chance(0.1)) {
+    const SgSpec& sg = c.cluster.sgs[static_cast<std::size_t>(
+        d.between(0, static_cast<int>(c.cluster.sgs.size()) - 1))];
+    const int su = d.between(1, sg.sus);
+    const int comp = d.between(1, sg.components);
+    c.broken.push_back(CompId(sg.name + "/su-" + std::to_string(su) + "/server" +
+                              (comp == 1 ? "" : "-" + std::to_string(comp))));
+    if (d.chance(0.5)) {  // as far as scenario scripts can write it
+      c.cluster.su_failover_max = 1000;
+      for (SgSpec& s : c.cluster.sgs) {
+        s.comp_restart_max = 64;
+        s.su_restart_max = 64;
+      }
+    }
+  }
   return c;
 }
 
@@ -150,7 +167,12 @@ std::string SwarmCase::describe() const {
   for (std::size_t i = 0; i < cluster.sgs.size(); ++i) {
     out += (i ? "; " : "") + sim::describe(cluster.sgs[i]);
   }
-  return out + "), faults " + faults.to_string() + ", " + format_duration(duration);
+  out += "), faults " + faults.to_string() + ", " + format_duration(duration);
+  for (const CompId& comp : broken) out += ", " + comp.str() + " fails every callback";
+  if (cluster.su_failover_max != ClusterSpec{}.su_failover_max) {
+    out += ", node escalation " + std::to_string(cluster.su_failover_max);
+  }
+  return out;
 }
 
 RunOutcome run_case(const SwarmCase& c, Options options) {
@@ -161,6 +183,7 @@ RunOutcome run_case(const SwarmCase& c, Options options) {
     out.violation = Violation{"config", sim.error().message(), c.seed, 0, TimePoint{}, ""};
     return out;
   }
+  for (const CompId& comp : c.broken) (*sim)->fail_callbacks(comp, 1'000'000'000);
   (*sim)->start();
   (*sim)->run_for(c.duration);
   if (!(*sim)->violation()) (*sim)->settle();

@@ -30,6 +30,10 @@ struct SwarmCase {
   ClusterSpec cluster;
   FaultSpec faults;
   Duration duration{};
+  // Components that answer every callback with an error from the start: a failure that repeats
+  // every time, which the recovery ceilings (amf/model/recovery_ceiling.h) must end however
+  // the escalation is set (the case may raise it until it never ends anything).
+  std::vector<CompId> broken;
   // "3 SGs (2n sus=2 sis=1; ...), faults crash=0.01,..., 20m"
   std::string describe() const;
 };

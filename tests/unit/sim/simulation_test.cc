@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "amf/model/recovery_ceiling.h"
 #include "sim/cluster_spec.h"
 #include "sim/swarm.h"
 
@@ -134,6 +135,77 @@ TEST(SimulationTest, ALargerClusterRunsClean) {
   sim->settle();
   EXPECT_FALSE(sim->violation()) << sim->violation()->describe();
   EXPECT_GT(sim->stats().failovers, 0u);
+}
+
+// A failure that repeats every time ends, whatever the escalation settings: with every CSI
+// set failing and the escalation raised until it never ends anything, the recovery ceilings
+// (amf/model/recovery_ceiling.h) leave both SUs disabled for the operator; the SG is then
+// stable, and liveness holds (an SU left for the operator counts as one that cannot serve).
+TEST(SimulationTest, AFailureThatRepeatsEveryTimeEndsAndTheClusterSettles) {
+  for (const auto recovery : {model::Recovery::kComponentFailover,
+                              model::Recovery::kComponentRestart, model::Recovery::kSuRestart}) {
+    ClusterSpec cluster;
+    cluster.nodes = 2;
+    cluster.su_failover_max = 1'000'000;
+    SgSpec sg;
+    sg.recovery = recovery;
+    sg.comp_restart_max = 1'000'000;
+    sg.su_restart_max = 1'000'000;
+    cluster.sgs.push_back(sg);
+    auto sim = make(build(cluster), 1, "none");
+    for (const char* comp : {"app/su-1/server", "app/su-2/server"}) {
+      sim->fail_callbacks(CompId(comp), 1'000'000'000);
+    }
+    const std::string name(model::to_string(recovery));
+    sim->start();
+    sim->run_for(std::chrono::hours(24));
+    // Without the ceilings: thousands of starts a simulated minute, for the whole day.
+    EXPECT_LE(sim->stats().process_starts,
+              2u * (model::kSuAutoRepairCeiling + 1) * (model::kSuRestartCeiling + 1) + 2)
+        << name;
+    const std::uint64_t steps = sim->stats().steps;
+    sim->run_for(std::chrono::hours(24));
+    EXPECT_EQ(sim->stats().steps, steps) << name << ": nothing happens any more";
+    sim->settle();
+    EXPECT_FALSE(sim->violation()) << name << "\n" << sim->violation()->describe();
+    for (const auto& su : sim->director().service_units()) {
+      EXPECT_EQ(su.oper, model::OperState::kDisabled) << name << " " << su.id.str();
+      EXPECT_EQ(su.presence, model::PresenceState::kUninstantiated) << name << " " << su.id.str();
+    }
+    EXPECT_TRUE(sim->director().assignments(SgId("app")).empty()) << name;
+  }
+}
+
+// A slow failure that repeats every time: an SU with no assignment (2N uses two of three)
+// whose component fails every health check, restarted once per health check period. The
+// ceiling ends that only after hours; meanwhile its failures are an injected fault still
+// pending, not a loop of the cores, and the liveness check must not take them for one.
+TEST(SimulationTest, FailuresOfAFaultStillArmedAreNoLivenessViolation) {
+  ClusterSpec cluster;
+  SgSpec sg;
+  sg.sus = 3;
+  sg.recovery = model::Recovery::kComponentRestart;
+  sg.health = SgSpec::Health::kAmfInvoked;
+  cluster.sgs.push_back(sg);
+  auto sim = make(build(cluster), 1, "none");
+  sim->start();
+  sim->run_for(std::chrono::minutes(1));
+  // The SU 2N leaves without an assignment: its component fails health checks only.
+  const auto table = sim->director().assignments(SgId("app"));
+  ASSERT_EQ(table.size(), 2u);
+  std::optional<SuId> spare;
+  for (const auto& su : sim->director().service_units()) {
+    if (std::none_of(table.begin(), table.end(), [&](const auto& a) { return a.su == su.id; })) {
+      spare = su.id;
+    }
+  }
+  ASSERT_TRUE(spare);
+  sim->fail_callbacks(CompId(spare->str() + "/server"), 1'000'000'000);
+  sim->run_for(std::chrono::minutes(4));
+  sim->settle();
+  EXPECT_FALSE(sim->violation()) << sim->violation()->describe();
+  EXPECT_GT(sim->stats().restarts, 40u);
+  EXPECT_EQ(sim->stats().su_failovers, 0u);  // not yet: the ceiling ends it only after hours
 }
 
 }  // namespace
