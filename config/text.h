@@ -5,18 +5,15 @@
 #include <string>
 #include <string_view>
 
+#include "amf/core/utf8.h"
 #include "config/loader.h"
 
 // Internal to config/: what the loader requires of text, and how it shows text it did not write.
 namespace amf::config::detail {
 
-// Length of the well-formed UTF-8 sequence at text[at] (1 to 4), or 0 when the byte there does
-// not start one. Well-formed as RFC 3629 and protobuf's validator have it: no overlong forms, no
-// surrogates (U+D800..U+DFFF), nothing above U+10FFFF.
-std::size_t utf8_sequence_length(std::string_view text, std::size_t at);
-
-// Offset of the first byte of `text` that is not part of well-formed UTF-8; nullopt when all is.
-std::optional<std::size_t> first_invalid_utf8(std::string_view text);
+// The UTF-8 rules are amf/core/utf8.h's (utf8_sequence_length, first_invalid_utf8).
+using amf::first_invalid_utf8;
+using amf::utf8_sequence_length;
 
 // `text` made safe for a terminal: control characters are escaped (\n, \r, \t; other C0 and DEL
 // as \xNN; C1 controls U+0080..U+009F as \u00NN), bytes that are not UTF-8 become \xNN, the rest

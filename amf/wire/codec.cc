@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "amf/core/utf8.h"
 #include "amf/wire/amf.pb.h"
 
 namespace amf::wire {
@@ -154,12 +155,14 @@ void fill(pb::EventList& out, const EventList& in) {
     r->set_sequence(e.sequence);
     r->set_monotonic_ns(e.monotonic_ns);
     r->set_realtime_ns(e.realtime_ns);
-    r->set_kind(e.kind);
-    r->set_entity(e.entity);
-    r->set_related(e.related);
-    r->set_from(e.from);
-    r->set_to(e.to);
-    r->set_cause(e.cause);
+    // Event text can come from outside (a component's sd_notify STATUS, a quoted malformed
+    // line): made well-formed here, or amfctl could not decode the whole list.
+    r->set_kind(valid_utf8(e.kind));
+    r->set_entity(valid_utf8(e.entity));
+    r->set_related(valid_utf8(e.related));
+    r->set_from(valid_utf8(e.from));
+    r->set_to(valid_utf8(e.to));
+    r->set_cause(valid_utf8(e.cause));
   }
 }
 
@@ -199,7 +202,7 @@ std::string encode(const ComponentMessage& message) {
     }
     void operator()(const RegisterReply& m) {
       env.mutable_register_reply()->set_ok(m.ok);
-      env.mutable_register_reply()->set_error(m.error);
+      env.mutable_register_reply()->set_error(valid_utf8(m.error));
     }
     void operator()(const CsiSet& m) {
       pb::CsiSetCallback* cb = env.mutable_csi_set();
@@ -216,11 +219,11 @@ std::string encode(const ComponentMessage& message) {
     void operator()(const Response& m) {
       env.mutable_response()->set_invocation(m.invocation);
       env.mutable_response()->set_ok(m.ok);
-      env.mutable_response()->set_error(m.error);
+      env.mutable_response()->set_error(valid_utf8(m.error));
     }
     void operator()(const ErrorReport& m) {
       env.mutable_error_report()->set_recommended_recovery(m.recommended_recovery);
-      env.mutable_error_report()->set_reason(m.reason);
+      env.mutable_error_report()->set_reason(valid_utf8(m.reason));
     }
     void operator()(const HealthcheckCallback& m) {
       env.mutable_healthcheck()->set_invocation(m.invocation);
@@ -315,10 +318,10 @@ std::string encode(const AdminReply& reply) {
     pb::AdminReply& env;
     void operator()(const ClusterStatus& s) { fill(*env.mutable_status(), s); }
     void operator()(const EventList& e) { fill(*env.mutable_events(), e); }
-    void operator()(const AdminError& e) { env.set_error(e.message); }
+    void operator()(const AdminError& e) { env.set_error(valid_utf8(e.message)); }
     void operator()(const AdminOperationResult& r) {
       env.mutable_operation_result()->set_ok(r.ok);
-      env.mutable_operation_result()->set_message(r.message);
+      env.mutable_operation_result()->set_message(valid_utf8(r.message));
     }
   };
   std::visit(Visitor{env}, reply);

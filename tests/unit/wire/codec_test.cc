@@ -1,5 +1,7 @@
 #include "amf/wire/codec.h"
 
+#include "amf/core/utf8.h"
+
 #include <gtest/gtest.h>
 
 namespace amf::wire {
@@ -142,6 +144,27 @@ TEST(CodecTest, AdminRepliesRoundTrip) {
   ASSERT_TRUE(ev);
   ASSERT_EQ(std::get<EventList>(*ev).events.size(), 1u);
   EXPECT_EQ(std::get<EventList>(*ev).events[0].cause, "failover");
+}
+
+TEST(CodecTest, EventTextThatIsNotUtf8ReachesTheReaderWithReplacementCharacters) {
+  // A component's sd_notify STATUS in Latin-1, and a quote cut inside a character: the list
+  // must still decode (protobuf refuses to parse a string that is not UTF-8).
+  const EventRecord status{1, 0, 0, "status", "app/su-1/c", "", "", "\xff\xfe serving", ""};
+  const EventRecord cut{2, 0, 0, "error", "app/su-1/c", "", "", "", "bad line 'caf\xc3'"};
+  auto decoded = decode_admin_reply(encode(AdminReply{EventList{{status, cut}}}));
+  ASSERT_TRUE(decoded) << decoded.error().message();
+  const auto& events = std::get<EventList>(*decoded).events;
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].to, "\xef\xbf\xbd\xef\xbf\xbd serving");
+  EXPECT_EQ(events[1].cause, "bad line 'caf\xef\xbf\xbd'");
+}
+
+TEST(Utf8Test, ValidTextIsKeptAndEveryBadByteIsReplaced) {
+  EXPECT_EQ(valid_utf8("plain \xc3\xa9t\xc3\xa9"), "plain \xc3\xa9t\xc3\xa9");
+  EXPECT_EQ(valid_utf8("\xc0\xaf"), "\xef\xbf\xbd\xef\xbf\xbd");          // overlong '/'
+  EXPECT_EQ(valid_utf8("\xed\xa0\x80"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // surrogate
+  EXPECT_EQ(first_invalid_utf8("ok\xf5"), 2u);
+  EXPECT_EQ(first_invalid_utf8("ok"), std::nullopt);
 }
 
 TEST(CodecTest, StatusJsonRoundTripsAndUsesProtoFieldNames) {
