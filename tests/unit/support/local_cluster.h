@@ -12,24 +12,34 @@
 #include "amf/core/assert.h"
 #include "amf/director/director.h"
 #include "amf/node/node_director.h"
+#include "amf/runtime/node_runtime.h"
 
 namespace amf::test {
 
-// The director and every node director of a cluster wired together in memory, with pretend
-// processes and components that register and answer at once unless told otherwise. This is
-// the routing amfd does, minus the I/O; the simulator of issue #4 grows out of it.
-class LocalCluster {
+// A cluster in memory: one node runtime per node (amf/runtime, the routing amfd uses), the
+// first node holding the director, over an in-memory network that delivers in FIFO order,
+// with pretend processes and components that register and answer at once unless told
+// otherwise.
+class LocalCluster : private runtime::Transport {
  public:
-  explicit LocalCluster(std::shared_ptr<const model::ClusterConfig> config)
-      : director_(std::move(*director::Director::create(config))) {
+  explicit LocalCluster(std::shared_ptr<const model::ClusterConfig> config) {
+    director_node_ = config->nodes.front().id;
+    auto director = director::Director::create(config);
     for (const auto& node : config->nodes) {
-      nodes_.emplace(node.id, node::NodeDirector(config, node.id));
+      hosts_.emplace(node.id, std::make_unique<NodeHost>(*this, node.id));
+      runtimes_.emplace(node.id, std::make_unique<runtime::NodeRuntime>(
+                                     config, node.id,
+                                     node.id == director_node_
+                                         ? std::optional<director::Director>(std::move(*director))
+                                         : std::nullopt,
+                                     *hosts_.at(node.id), static_cast<runtime::Transport&>(*this),
+                                     [this] { return now_; }));
     }
   }
 
   // Bring every node up and run until nothing is left to do.
   void start() {
-    for (auto& [id, nd] : nodes_) director_.handle(director::NodeUp{id}, now_);
+    for (auto& [id, r] : runtimes_) to_the_director(director::NodeUp{id});
     run();
   }
 
@@ -42,32 +52,40 @@ class LocalCluster {
 
   void advance(Duration d) {
     now_ += d;
-    for (auto& [id, nd] : nodes_) nd.tick(now_);
-    director_.tick(now_);
+    for (auto& [id, r] : runtimes_) r->tick();
     run();
   }
 
-  // Deliver an event to the node director hosting `comp` and run.
-  void to_node(const NodeId& node, node::Event e) { queue_.push_back({node, std::move(e)}); }
+  // Queue an event for the node director of `node` (it is handed over by run()).
+  void to_node(const NodeId& node, node::Event e) { runtimes_.at(node)->post(std::move(e)); }
 
+  // Pumps every node and delivers what they send each other until nothing is left to do.
   void run() {
     for (int guard = 0; guard < 100000; ++guard) {
-      bool drained = drain_director();
-      for (auto& [id, nd] : nodes_) drained |= drain_node(id, nd);
-      if (drained) continue;
-      if (queue_.empty()) return;
-      auto [node, event] = std::move(queue_.front());
-      queue_.pop_front();
-      nodes_.at(node).handle(event, now_);
+      bool busy = false;
+      for (auto& [id, r] : runtimes_) busy |= r->pump();
+      while (!commands_.empty()) {
+        auto [node, command] = std::move(commands_.front());
+        commands_.pop_front();
+        runtimes_.at(node)->post(node::to_event(command));
+        busy = true;
+      }
+      while (!reports_.empty()) {
+        auto report = std::move(reports_.front());
+        reports_.pop_front();
+        std::visit([&](const auto& m) { to_the_director(m); }, report);
+        busy = true;
+      }
+      if (!busy) return;
     }
-    AMF_ASSERT(!"LocalCluster::run did not settle within 100000 steps");
+    AMF_ASSERT(!"LocalCluster::run did not settle within 100000 rounds");
   }
 
   // Runs an admin operation to its end; the director's answer, if it gave one.
   std::optional<director::AdminResult> admin(director::AdminOp op, const std::string& kind,
                                              const std::string& entity) {
     const std::uint64_t id = next_admin_id_++;
-    director_.handle(director::AdminRequest{id, op, kind, entity}, now_);
+    to_the_director(director::AdminRequest{id, op, kind, entity});
     run();
     for (const auto& r : results_) {
       if (r.id == id) return r;
@@ -77,8 +95,8 @@ class LocalCluster {
 
   const std::vector<director::AdminResult>& results() const { return results_; }
   int healthchecks() const { return healthchecks_; }
-  director::Director& director() { return director_; }
-  node::NodeDirector& node(const std::string& name) { return nodes_.at(NodeId(name)); }
+  director::Director& director() { return runtimes_.at(director_node_)->director(); }
+  node::NodeDirector& node(const std::string& name) { return runtimes_.at(NodeId(name))->node(); }
   const std::vector<model::Notification>& notifications() const { return notes_; }
   int starts(const CompId& comp) { return starts_[comp]; }
   bool alive(const CompId& comp) { return alive_[comp]; }
@@ -96,85 +114,89 @@ class LocalCluster {
   std::set<CompId> unkillable;  // processes that survive every signal
 
  private:
+  // A node's adapters: pretend processes and components.
+  struct NodeHost : runtime::Host {
+    NodeHost(LocalCluster& c, NodeId id) : cluster(c), node(std::move(id)) {}
+    void carry_out(const node::Effect& effect) override {
+      std::visit([&](const auto& e) { cluster.on_effect(node, e); }, effect);
+    }
+    void admin_result(const director::AdminResult& r) override { cluster.results_.push_back(r); }
+    void notify(const model::Notification& n) override { cluster.notes_.push_back(n); }
+    LocalCluster& cluster;
+    NodeId node;
+  };
+
+  // runtime::Transport: FIFO, delivered by run().
+  void to_node(const NodeId& node, const director::NodeCommand& command) override {
+    commands_.emplace_back(node, command);
+  }
+  void to_director(const NodeId&, const runtime::ToDirectorMessage& message) override {
+    reports_.push_back(message);
+  }
+  void to_the_director(const director::Event& e) {
+    runtimes_.at(director_node_)->to_director(e);
+  }
+
   NodeId node_of(const CompId& comp) {
-    for (auto& [id, nd] : nodes_) {
-      for (const auto& view : nd.components()) {
+    for (auto& [id, r] : runtimes_) {
+      for (const auto& view : r->node().components()) {
         if (view.id == comp) return id;
       }
     }
     return NodeId();
   }
 
-  bool drain_director() {
-    auto effects = director_.take_effects();
-    for (auto& effect : effects) {
-      if (auto* cmd = std::get_if<director::ToNode>(&effect)) {
-        queue_.push_back({cmd->node, node::to_event(cmd->command)});
-      } else if (auto* result = std::get_if<director::AdminResult>(&effect)) {
-        results_.push_back(*result);
-      } else {
-        notes_.push_back(std::get<model::Notification>(effect));
-      }
-    }
-    return !effects.empty();
-  }
-
-  bool drain_node(const NodeId& id, node::NodeDirector& nd) {
-    auto effects = nd.take_effects();
-    for (auto& effect : effects) {
-      std::visit([&](auto& e) { on_effect(id, e); }, effect);
-    }
-    return !effects.empty();
-  }
-
   void on_effect(const NodeId& id, const node::StartProcess& e) {
     ++starts_[e.comp];
     alive_[e.comp] = true;
-    queue_.push_back({id, node::ProcessStarted{e.comp}});
+    to_node(id, node::ProcessStarted{e.comp});
     if (auto_register) {
       const node::PeerId p = next_peer_++;
       peers_[p] = e.comp;
-      queue_.push_back({id, node::ComponentRegister{p, e.comp.str()}});
+      to_node(id, node::ComponentRegister{p, e.comp.str()});
     }
   }
   void on_effect(const NodeId& id, const node::SignalProcess& e) {
     if (!alive_[e.comp] || unkillable.count(e.comp)) return;
     alive_[e.comp] = false;
-    queue_.push_back(
-        {id, node::ProcessExited{e.comp, e.signal == node::Signal::kKill ? "killed by signal 9"
-                                                                         : "exited with code 0"}});
+    to_node(id, node::ProcessExited{e.comp, e.signal == node::Signal::kKill ? "killed by signal 9"
+                                                                            : "exited with code 0"});
   }
   void on_effect(const NodeId&, const node::SendRegisterReply&) {}
   void on_effect(const NodeId& id, const node::SendCsiSet& e) {
     csi_sets_.push_back(e);
-    if (auto_respond) queue_.push_back({id, node::ComponentResponse{e.peer, e.invocation, true}});
+    if (auto_respond) to_node(id, node::ComponentResponse{e.peer, e.invocation, true});
   }
   void on_effect(const NodeId& id, const node::SendCsiRemove& e) {
-    if (auto_respond) queue_.push_back({id, node::ComponentResponse{e.peer, e.invocation, true}});
+    if (auto_respond) to_node(id, node::ComponentResponse{e.peer, e.invocation, true});
   }
   void on_effect(const NodeId& id, const node::SendHealthcheck& e) {
     ++healthchecks_;
-    if (auto_respond) queue_.push_back({id, node::ComponentResponse{e.peer, e.invocation, true}});
+    if (auto_respond) to_node(id, node::ComponentResponse{e.peer, e.invocation, true});
   }
   void on_effect(const NodeId& id, const node::RunHook& e) {
     hooks_.push_back(e);
-    if (auto_respond) queue_.push_back({id, node::HookDone{e.comp, e.invocation, true, "exit 0"}});
+    if (auto_respond) to_node(id, node::HookDone{e.comp, e.invocation, true, "exit 0"});
   }
   void on_effect(const NodeId& id, const node::RunProbe& e) {
     ++probes_;
     if (auto_respond) {
-      queue_.push_back({id, node::ProbeDone{e.comp, e.invocation, probes_ok, "simulated"}});
+      to_node(id, node::ProbeDone{e.comp, e.invocation, probes_ok, "simulated"});
     }
   }
-  void on_effect(const NodeId&, const node::ToDirector& e) {
-    std::visit([&](const auto& m) { director_.handle(m, now_); }, e.message);
+  void on_effect(const NodeId&, const node::ToDirector&) {
+    AMF_ASSERT(!"the runtime routes reports");
   }
-  void on_effect(const NodeId&, const model::Notification& n) { notes_.push_back(n); }
+  void on_effect(const NodeId&, const model::Notification&) {
+    AMF_ASSERT(!"the runtime hands notifications to notify()");
+  }
 
   TimePoint now_{};
-  director::Director director_;
-  std::map<NodeId, node::NodeDirector> nodes_;
-  std::deque<std::pair<NodeId, node::Event>> queue_;
+  NodeId director_node_;
+  std::map<NodeId, std::unique_ptr<NodeHost>> hosts_;
+  std::map<NodeId, std::unique_ptr<runtime::NodeRuntime>> runtimes_;
+  std::deque<std::pair<NodeId, director::NodeCommand>> commands_;
+  std::deque<runtime::ToDirectorMessage> reports_;
   std::map<CompId, int> starts_;
   std::map<CompId, bool> alive_;
   std::map<node::PeerId, CompId> peers_;
