@@ -28,6 +28,7 @@ NodeDirector::NodeDirector(std::shared_ptr<const model::ClusterConfig> config, N
   node_config_ = config_->find_node(self_);
   AMF_ASSERT(node_config_ != nullptr);
   for (const model::SgConfig* sg : config_->service_groups()) {
+    for (const auto& si : sg->sis) sis_.emplace(si.id, &si);
     for (const auto& su : sg->sus) {
       if (su.node != self_) continue;
       sus_[su.id].config = &su;
@@ -42,8 +43,77 @@ NodeDirector::NodeDirector(std::shared_ptr<const model::ClusterConfig> config, N
 }
 
 void NodeDirector::handle(const Event& event, TimePoint now) {
+  touch(event);
   std::visit([&](const auto& e) { on(e, now); }, event);
+  flush(now);
+}
+
+void NodeDirector::touch(const Event& event) {
+  struct Visitor {
+    NodeDirector& nd;
+    void comp(const CompId& id) {
+      if (auto it = nd.comps_.find(id); it != nd.comps_.end()) nd.touch(it->second.su);
+    }
+    void peer(PeerId p) {
+      if (auto it = nd.peers_.find(p); it != nd.peers_.end()) comp(it->second);
+    }
+    void operator()(const director::InstantiateSu& e) { nd.touch(e.su); }
+    void operator()(const director::TerminateSu& e) { nd.touch(e.su); }
+    void operator()(const director::RepairSu& e) { nd.touch(e.su); }
+    void operator()(const director::RestartSu& e) { nd.touch(e.su); }
+    void operator()(const director::AssignHa& e) { nd.touch(e.su); }
+    void operator()(const director::RemoveHa& e) { nd.touch(e.su); }
+    void operator()(const ProcessStarted& e) { comp(e.comp); }
+    void operator()(const ProcessStartFailed& e) { comp(e.comp); }
+    void operator()(const ProcessExited& e) { comp(e.comp); }
+    void operator()(const ComponentRegister& e) { comp(CompId(e.name)); }
+    void operator()(const ComponentResponse& e) { peer(e.peer); }
+    void operator()(const ComponentErrorReport& e) { peer(e.peer); }
+    void operator()(const ComponentHealthcheckConfirm& e) { peer(e.peer); }
+    void operator()(const ComponentNotify& e) { comp(e.comp); }
+    void operator()(const HookDone& e) { comp(e.comp); }
+    void operator()(const ProbeDone& e) { comp(e.comp); }
+    void operator()(const Shutdown&) { nd.touch_all(); }
+  };
+  std::visit(Visitor{*this}, event);
+}
+
+void NodeDirector::touch_all() {
+  for (const auto& [id, su] : sus_) dirty_.insert(dirty_.end(), id);
+}
+
+// Reports the touched SUs whose presence or state changed, in SuId order, then re-indexes
+// their components' deadlines. Reporting may carry a repair or a switchover on, in the same
+// SU: it is indexed after.
+void NodeDirector::flush(TimePoint now) {
   report_sus(now);
+  for (const SuId& id : dirty_) {
+    for (const auto& comp_config : sus_.at(id).config->components) {
+      reindex(comp_config.id, comps_.at(comp_config.id));
+    }
+  }
+  dirty_.clear();
+}
+
+std::optional<TimePoint> NodeDirector::earliest_deadline(const CompState& comp) {
+  std::optional<TimePoint> next;
+  auto consider = [&](const std::optional<TimePoint>& t) {
+    if (t && (!next || *t < *next)) next = t;
+  };
+  consider(comp.deadline);
+  consider(comp.healthcheck);
+  consider(comp.retry_at);
+  consider(comp.probe_at);
+  for (const auto& [inv, cb] : comp.callbacks) consider(cb.deadline);
+  return next;
+}
+
+void NodeDirector::reindex(const CompId& id, CompState& comp) {
+  const std::optional<TimePoint> next = earliest_deadline(comp);
+  if (next == comp.indexed) return;
+  if (comp.indexed) deadlines_.erase({*comp.indexed, id});
+  if (next) deadlines_.emplace(*next, id);
+  comp.indexed = next;
 }
 
 std::vector<Effect> NodeDirector::take_effects() {
@@ -169,7 +239,8 @@ void NodeDirector::complete_repair(SuState& su, TimePoint now) {
 
 void NodeDirector::on(const director::AssignHa& e, TimePoint now) {
   auto su_it = sus_.find(e.su);
-  const model::SiConfig* si = config_->find_si(e.si);
+  const auto si_it = sis_.find(e.si);
+  const model::SiConfig* si = si_it == sis_.end() ? nullptr : si_it->second;
   if (su_it == sus_.end() || si == nullptr) {
     notify(now, "protocol-error", e.su.str(), e.si.str(), "", "",
            "assignment for an SU or SI this node does not host");
@@ -328,6 +399,7 @@ void NodeDirector::on(const ComponentRegister& e, TimePoint now) {
                   ")");
   }
   comp.peer = e.peer;
+  peers_[e.peer] = it->first;
   emit(SendRegisterReply{e.peer, true, ""});
   became_instantiated(comp, "registered", now);
 }
@@ -426,8 +498,8 @@ void NodeDirector::run_hook(CompState& comp, const CsiId& csi, const SiId& si,
   std::map<std::string, std::string> env{
       {"AMF_CSI_NAME", csi.str()},
       {"AMF_HA_STATE", ha ? std::string(model::to_string(*ha)) : "removed"}};
-  if (const model::SiConfig* si_config = config_->find_si(si)) {
-    for (const auto& c : si_config->csis) {
+  if (auto si_config = sis_.find(si); si_config != sis_.end()) {
+    for (const auto& c : si_config->second->csis) {
       if (c.id != csi) continue;
       for (const auto& [key, value] : c.attributes) {
         std::string name = "AMF_CSI_";
@@ -543,7 +615,16 @@ void NodeDirector::terminate(CompState& comp, const std::string& cause, TimePoin
 // ---- time ----
 
 void NodeDirector::tick(TimePoint now) {
-  for (auto& [id, comp] : comps_) {
+  // Only the components with a deadline due (deadlines_ knows them), in CompId order as when
+  // every component was looked at; each is judged on its state now, which the ones before it
+  // may have changed.
+  std::set<CompId> due;
+  for (auto it = deadlines_.begin(); it != deadlines_.end() && it->first <= now; ++it) {
+    due.insert(it->second);
+  }
+  for (const CompId& id : due) {
+    CompState& comp = comps_.at(id);
+    touch(comp.su);
     for (auto cb = comp.callbacks.begin(); cb != comp.callbacks.end(); ++cb) {
       if (cb->second.deadline > now) continue;
       switch (cb->second.kind) {
@@ -597,22 +678,12 @@ void NodeDirector::tick(TimePoint now) {
           comp, "not registered within " + ms_text(comp.config->timeouts.instantiate), now);
     }
   }
-  report_sus(now);
+  flush(now);
 }
 
 std::optional<TimePoint> NodeDirector::next_deadline() const {
-  std::optional<TimePoint> next;
-  auto consider = [&](TimePoint t) {
-    if (!next || t < *next) next = t;
-  };
-  for (const auto& [id, comp] : comps_) {
-    if (comp.deadline) consider(*comp.deadline);
-    if (comp.healthcheck) consider(*comp.healthcheck);
-    if (comp.retry_at) consider(*comp.retry_at);
-    if (comp.probe_at) consider(*comp.probe_at);
-    for (const auto& [inv, cb] : comp.callbacks) consider(cb.deadline);
-  }
-  return next;
+  if (deadlines_.empty()) return std::nullopt;
+  return deadlines_.begin()->first;
 }
 
 // ---- life cycle ----
@@ -670,6 +741,7 @@ void NodeDirector::instantiation_attempt_failed(CompState& comp, const std::stri
 
 void NodeDirector::disconnect(CompState& comp) {
   comp.callbacks.clear();
+  if (comp.peer) peers_.erase(*comp.peer);
   comp.peer.reset();
   comp.healthcheck.reset();
   comp.retry_at.reset();
@@ -698,8 +770,7 @@ void NodeDirector::send_csi_set(CompState& comp, const CsiId& csi, model::Transi
   }
   if (!comp.peer) return;
   const auto& [si, ha] = comp.csis.at(csi);
-  const model::SiConfig* si_config = config_->find_si(si);
-  AMF_ASSERT(si_config != nullptr);
+  const model::SiConfig* si_config = sis_.at(si);
   std::map<std::string, std::string> attributes;
   for (const auto& c : si_config->csis) {
     if (c.id == csi) attributes = c.attributes;
@@ -763,7 +834,8 @@ model::PresenceState NodeDirector::su_presence(const SuState& su) const {
 }
 
 void NodeDirector::report_sus(TimePoint now) {
-  for (auto& [id, su] : sus_) {
+  for (const SuId& id : dirty_) {
+    SuState& su = sus_.at(id);
     const PresenceState presence = su_presence(su);
     // While a component is still being terminated the SU is in transition; it is reported
     // once every process is gone (the contract in director/messages.h).
@@ -811,10 +883,8 @@ void NodeDirector::set_oper(SuState& su, OperState oper, const std::string& caus
 }
 
 NodeDirector::CompState* NodeDirector::find_by_peer(PeerId peer) {
-  for (auto& [id, comp] : comps_) {
-    if (comp.peer == peer) return &comp;
-  }
-  return nullptr;
+  auto it = peers_.find(peer);
+  return it == peers_.end() ? nullptr : &comps_.at(it->second);
 }
 
 void NodeDirector::notify(TimePoint now, std::string kind, std::string entity, std::string related,

@@ -146,6 +146,7 @@ void NodeDirector::terminate_for_restart(CompState& comp, const std::string& cau
 }
 
 void NodeDirector::fail_over_node(const std::string& cause, TimePoint now) {
+  touch_all();
   notify(now, "recovery", self_.str(), "", "", "node-failover", cause);
   for (auto& [id, su] : sus_) {
     if (su.oper == OperState::kDisabled) continue;
@@ -160,6 +161,7 @@ void NodeDirector::fail_over_node(const std::string& cause, TimePoint now) {
 // nothing any more its components are terminated. All stay disabled until the node is
 // repaired.
 void NodeDirector::switch_over_node(SuState& faulty, const std::string& cause, TimePoint now) {
+  touch_all();
   notify(now, "recovery", self_.str(), "", "", "node-switchover", cause);
   for (auto& [id, su] : sus_) {
     if (su.oper == OperState::kDisabled) continue;
