@@ -484,6 +484,7 @@ void Director::check_admin_ops(TimePoint now) {
     std::string failure;
     if (admin_op_complete(*it, failure, now)) {
       effects_.push_back(AdminResult{it->request.id, failure.empty(), failure});
+      touched_.insert(it->sgs.begin(), it->sgs.end());  // an auto-adjust may go on
       it = admin_ops_.erase(it);
     } else if (now >= it->deadline) {
       effects_.push_back(AdminResult{it->request.id, false,
@@ -491,6 +492,7 @@ void Director::check_admin_ops(TimePoint now) {
                                          it->request.entity + " did not complete within " +
                                          std::to_string(kAdminOpTimeout.count()) +
                                          " s; see amfctl events"});
+      touched_.insert(it->sgs.begin(), it->sgs.end());
       it = admin_ops_.erase(it);
     } else {
       ++it;

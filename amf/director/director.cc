@@ -53,6 +53,7 @@ Director::Director(std::shared_ptr<const model::ClusterConfig> config)
 void Director::handle(const Event& event, TimePoint now) {
   std::visit([&](const auto& e) { on(e, now); }, event);
   check_admin_ops(now);
+  retime();
 }
 
 // The director's timers: admin operations' time limits and auto-adjust probations. Callback
@@ -78,6 +79,7 @@ void Director::tick(TimePoint now) {
     reevaluate(sg, now);
   }
   check_admin_ops(now);
+  retime();
 }
 
 std::optional<TimePoint> Director::next_deadline() const {
@@ -85,17 +87,35 @@ std::optional<TimePoint> Director::next_deadline() const {
   auto consider = [&](TimePoint t) {
     if (!next || t < *next) next = t;
   };
-  for (const auto& op : admin_ops_) consider(op.deadline);
-  for (const auto& [id, sg] : sgs_) {
-    // A busy SG's adjust waits for the SG, which calls for a new deadline when it settles.
-    const bool operated = std::any_of(admin_ops_.begin(), admin_ops_.end(),
-                                      [&](const auto& op) { return op.sgs.count(id) > 0; });
-    if (sg.auto_adjust_at && sg.pending.empty() && !operated) consider(*sg.auto_adjust_at);
-    if (sg.pending.empty()) {
-      for (const auto& [si, deadline] : sg.dependency_deadline) consider(deadline);
-    }
-  }
+  for (const auto& op : admin_ops_) consider(op.deadline);  // at most one per SG, few
+  if (!timers_.empty()) consider(timers_.begin()->first);
   return next;
+}
+
+std::optional<TimePoint> Director::sg_timer(const SgId& id, const SgState& sg) const {
+  // A busy SG's adjust waits for the SG, which calls for a new deadline when it settles.
+  if (!sg.pending.empty()) return std::nullopt;
+  std::optional<TimePoint> next;
+  auto consider = [&](TimePoint t) {
+    if (!next || t < *next) next = t;
+  };
+  const bool operated = std::any_of(admin_ops_.begin(), admin_ops_.end(),
+                                    [&](const auto& op) { return op.sgs.count(id) > 0; });
+  if (sg.auto_adjust_at && !operated) consider(*sg.auto_adjust_at);
+  for (const auto& [si, deadline] : sg.dependency_deadline) consider(deadline);
+  return next;
+}
+
+void Director::retime() {
+  for (const SgId& id : touched_) {
+    SgState& sg = sgs_.at(id);
+    const std::optional<TimePoint> timer = sg_timer(id, sg);
+    if (timer == sg.timer) continue;
+    if (sg.timer) timers_.erase({*sg.timer, id});
+    if (timer) timers_.emplace(*timer, id);
+    sg.timer = timer;
+  }
+  touched_.clear();
 }
 
 std::vector<Effect> Director::take_effects() { return std::exchange(effects_, {}); }
@@ -282,6 +302,7 @@ void Director::on(const RemovalDone& e, TimePoint now) {
 }
 
 void Director::update_readiness(SuState& su, const std::string& cause, TimePoint now) {
+  touched_.insert(su.sg);
   const model::ReadinessState readiness =
       model::derive_readiness(effective_admin(su), su.oper, su.presence, su.node_up);
   if (readiness == su.readiness) return;
@@ -316,6 +337,7 @@ bool Director::erase_pending(SgState& sg, const SuId& su, const SiId& si,
 }
 
 void Director::reevaluate(SgState& sg, TimePoint now) {
+  touched_.insert(sg.config->id);
   if (sg.pending.empty()) {
     issue_next_batch(sg, now);
     if (sg.pending.empty()) repair_sus(sg, now);

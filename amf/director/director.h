@@ -146,6 +146,7 @@ class Director {
     // Dependent SIs whose sponsor lost its active: when their actives must go.
     std::map<SiId, TimePoint> dependency_deadline;
     model::AdminState admin = model::AdminState::kUnlocked;
+    std::optional<TimePoint> timer;  // its entry in timers_, if it has one
   };
 
   explicit Director(std::shared_ptr<const model::ClusterConfig> config);
@@ -189,6 +190,14 @@ class Director {
   bool has_spares(const SgState& sg) const;
   void keep_preferred_in_service(SgState& sg, TimePoint now);
   bool erase_pending(SgState& sg, const SuId& su, const SiId& si, std::optional<model::HaState> ha);
+  // An SG's timer for next_deadline(): its auto-adjust, unless an admin operation holds the SG,
+  // and its dependency tolerances; neither while commands are outstanding (the SG asks again
+  // when it settles). What it depends on changes only where the SG is re-evaluated, an SU of
+  // it changes readiness, or an admin operation of it ends: those mark it (touched_), and
+  // retime() re-indexes the marked SGs at the end of handle() and tick(), so that amfd, which
+  // asks for the next deadline after every event, does not look at every SG each time.
+  std::optional<TimePoint> sg_timer(const SgId& id, const SgState& sg) const;
+  void retime();
   void notify(TimePoint now, std::string kind, std::string entity, std::string related,
               std::string from, std::string to, std::string cause);
 
@@ -203,6 +212,8 @@ class Director {
   std::map<SgId, std::set<SgId>> dependent_sgs_;  // sponsor's SG -> SGs of its dependents
   model::AdminState cluster_admin_ = model::AdminState::kUnlocked;
   std::vector<Effect> effects_;
+  std::set<std::pair<TimePoint, SgId>> timers_;  // every SG's timer (SgState::timer)
+  std::set<SgId> touched_;                       // to re-index at the end of handle()/tick()
 };
 
 }  // namespace amf::director

@@ -183,5 +183,36 @@ TEST_F(DirectorTest, EmitsHaStateNotificationsWithCause) {
   EXPECT_TRUE(dropped);
 }
 
+// The director keeps its SGs' timers in an index (amfd asks for the next deadline after every
+// event): an auto-adjust counts only while its SG is idle and no admin operation holds it, and
+// comes back when the operation ends.
+TEST(DirectorTimerTest, AutoAdjustCountsOnlyWhileTheSgIsIdleAndNoOperationHoldsIt) {
+  using namespace std::chrono_literals;
+  auto config = std::const_pointer_cast<model::ClusterConfig>(test::make_cluster({}));
+  config->applications[0].service_groups[0].auto_adjust = true;
+  config->applications[0].service_groups[0].auto_adjust_probation = 10s;
+  auto director = std::move(*Director::create(config));
+  TimePoint now = kT0;
+  director.handle(NodeUp{NodeId("node-1")}, now);
+  director.handle(up(1), now);  // in service: the probation starts; the active is outstanding
+  EXPECT_EQ(director.next_deadline(), std::nullopt) << "busy";
+  director.handle(AssignmentDone{su(1), si(1), HaState::kActive}, now);
+  EXPECT_EQ(director.next_deadline(), kT0 + 10s) << "idle";
+  now += 1s;
+  director.handle(AdminRequest{1, AdminOp::kRestart, "su", "app/su-1"}, now);
+  EXPECT_EQ(director.next_deadline(), now + 60s) << "only the operation's time limit";
+  // No report comes: the operation runs out of time, and the auto-adjust it held is due.
+  now += 60s;
+  director.tick(now);
+  EXPECT_EQ(director.next_deadline(), kT0 + 10s) << "the operation is over";
+  director.take_effects();
+  director.tick(now);
+  bool adjusted = false;
+  for (const auto& e : director.take_effects()) {
+    if (const auto* n = std::get_if<model::Notification>(&e)) adjusted |= n->to == "auto-adjust";
+  }
+  EXPECT_TRUE(adjusted);
+}
+
 }  // namespace
 }  // namespace amf::director
