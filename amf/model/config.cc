@@ -17,36 +17,47 @@ std::vector<const SgConfig*> ClusterConfig::service_groups() const {
   return out;
 }
 
+// Lookups walk the configuration in place (no list of SGs is built for each): linear, and
+// meant for what is looked up once (an admin request, a script). A core that looks entities up
+// per event keeps its own index (NodeDirector: its SIs, components and peers).
 const SgConfig* ClusterConfig::find_sg(const SgId& id) const {
-  for (const SgConfig* sg : service_groups()) {
-    if (sg->id == id) return sg;
+  for (const auto& app : applications) {
+    for (const auto& sg : app.service_groups) {
+      if (sg.id == id) return &sg;
+    }
   }
   return nullptr;
 }
 
 const SuConfig* ClusterConfig::find_su(const SuId& id) const {
-  for (const SgConfig* sg : service_groups()) {
-    for (const auto& su : sg->sus) {
-      if (su.id == id) return &su;
+  for (const auto& app : applications) {
+    for (const auto& sg : app.service_groups) {
+      for (const auto& su : sg.sus) {
+        if (su.id == id) return &su;
+      }
     }
   }
   return nullptr;
 }
 
 const SiConfig* ClusterConfig::find_si(const SiId& id) const {
-  for (const SgConfig* sg : service_groups()) {
-    for (const auto& si : sg->sis) {
-      if (si.id == id) return &si;
+  for (const auto& app : applications) {
+    for (const auto& sg : app.service_groups) {
+      for (const auto& si : sg.sis) {
+        if (si.id == id) return &si;
+      }
     }
   }
   return nullptr;
 }
 
 const ComponentConfig* ClusterConfig::find_component(const CompId& id) const {
-  for (const SgConfig* sg : service_groups()) {
-    for (const auto& su : sg->sus) {
-      for (const auto& comp : su.components) {
-        if (comp.id == id) return &comp;
+  for (const auto& app : applications) {
+    for (const auto& sg : app.service_groups) {
+      for (const auto& su : sg.sus) {
+        for (const auto& comp : su.components) {
+          if (comp.id == id) return &comp;
+        }
       }
     }
   }
