@@ -10,6 +10,7 @@
 #include "amf/daemon/daemon.h"
 #include "amf/daemon/runtime_dir.h"
 #include "amf/daemon/supported.h"
+#include "amf/wire/codec.h"
 #include "config/loader.h"
 
 namespace {
@@ -112,6 +113,7 @@ int main(int argc, char** argv) {
   options.use_cgroups = !no_cgroups;
 
   auto log = make_logger(log_level);
+  amf::wire::silence_library_log();  // peers' malformed strings must not fill our log
   auto daemon = amf::daemon::Daemon::create(options, config, amf::NodeId(node_name), log);
   if (!daemon) {
     std::cerr << "amfd: " << daemon.error().message() << "\n";

@@ -1,5 +1,6 @@
 #include "amf/wire/codec.h"
 
+#include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/util/json_util.h>
 
 #include "amf/core/utf8.h"
@@ -190,6 +191,8 @@ std::string json_of(const Message& message) {
 }  // namespace
 
 // ---- component channel ----
+
+void silence_library_log() { google::protobuf::SetLogHandler(nullptr); }
 
 std::string encode(const ComponentMessage& message) {
   pb::ComponentEnvelope env;

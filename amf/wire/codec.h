@@ -19,6 +19,11 @@ Result<AdminRequest> decode_admin_request(std::string_view bytes);
 std::string encode(const AdminReply& reply);
 Result<AdminReply> decode_admin_reply(std::string_view bytes);
 
+// Protobuf logs every malformed string it is asked to parse on stderr, so any local peer could
+// fill a daemon's log at will; our decoders already say what was wrong, once per message, in
+// the daemon's own log. A daemon calls this once at start: protobuf's own log is dropped.
+void silence_library_log();
+
 // JSON for `amfctl -o json` (protobuf's canonical JSON mapping, field names as in amf.proto),
 // and back, for tools and tests that read that output.
 std::string to_json(const ClusterStatus& status);

@@ -173,6 +173,25 @@ TEST_F(AmfdTest, ConnectionsThatComeAndGoDoNotFillAmfdsTables) {
   EXPECT_EQ(slurp(dir_.path() + "/amfd.err").find("connections already known"), std::string::npos);
 }
 
+TEST_F(AmfdTest, MalformedStringsFromAPeerReachTheLogOnlyAsAmfdsOwnLine) {
+  start(cluster_yaml(free_port()));
+  ASSERT_FALSE(settled_pair().first.empty());
+  zmq::context_t ctx(1);
+  zmq::socket_t sock(ctx, zmq::socket_type::dealer);
+  sock.set(zmq::sockopt::linger, 1000);
+  sock.connect("ipc://" + runtime() + "/components.sock");
+  // A registration whose name is not UTF-8: protobuf refuses to parse it, and used to say so
+  // on amfd's stderr, once per message, as often as any local peer liked.
+  const std::string bytes =
+      wire::encode(wire::ComponentMessage{wire::RegisterRequest{"counter/\xff\xfe", 1}});
+  for (int i = 0; i < 20; ++i) sock.send(zmq::buffer(bytes), zmq::send_flags::none);
+  EXPECT_TRUE(eventually([&] {
+    return slurp(dir_.path() + "/amfd.err").find("malformed component message") !=
+           std::string::npos;
+  }));
+  EXPECT_EQ(slurp(dir_.path() + "/amfd.err").find("libprotobuf"), std::string::npos);
+}
+
 long peak_rss_kb(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
