@@ -10,17 +10,18 @@ namespace amf::model {
 // su_restart_max, su_failover_max and their probations) are the policy and the operator's to
 // tune, but they cannot be trusted to end a failure that repeats every time: maxima can be
 // raised, and a probation window shorter than one recovery cycle never sees its maximum
-// exceeded (with the defaults, 10 SU restarts within 4 s, an SU whose restart takes more than
-// 0.4 s is restarted for ever, while the SI it holds goes unserved). A component that fails
-// each CSI set is then restarted, or failed over and auto-repaired, without end, thousands of
-// times a second. These ceilings end such a loop whatever the configuration says; they are
-// not configurable.
+// exceeded (with the defaults, more than 10 restarts within 4 s, a component that takes 0.4 s
+// or more to fail again after each restart is restarted for ever, while the SI its SU holds
+// goes unserved). A component that fails each CSI set is then restarted, or failed over and
+// auto-repaired, without end, at thousands of events a second. These ceilings end such a loop
+// whatever the configuration says; they are not configurable.
 //
 //   Node director: at most kSuRestartCeiling restarts in place of one SU (component restarts,
 //   SU restarts, instantiation attempts after the first) without kRecoveryCeilingQuiet between
 //   two of them. Past it a failure escalates to an SU failover (counted towards the node's
 //   su_failover_max like any other), and a failed instantiation is not retried: the SU is
-//   instantiation-failed. An SU failover starts the count afresh.
+//   instantiation-failed, which is never auto-repaired. An SU failover starts the count
+//   afresh.
 //   Director: at most kSuAutoRepairCeiling auto-repairs of one SU without
 //   kRecoveryCeilingQuiet between two. Past it the SU stays disabled, left for the operator
 //   with a notification that says why and that `amfctl repair su ...` clears it. Its SG goes
