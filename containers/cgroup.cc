@@ -253,12 +253,16 @@ void CgroupTree::kill(const std::string& leaf) {
   if (populated(dir)) write_kill(dir);
 }
 
-void CgroupTree::remove(const std::string& leaf) {
+void CgroupTree::close_procs(const std::string& leaf) {
   auto it = std::find_if(fds_.begin(), fds_.end(), [&](const auto& e) { return e.first == leaf; });
   if (it != fds_.end()) {
     ::close(it->second);
     fds_.erase(it);
   }
+}
+
+void CgroupTree::remove(const std::string& leaf) {
+  close_procs(leaf);
   ::rmdir((path_ + "/" + leaf).c_str());  // EBUSY while processes die: the next sweep
 }
 

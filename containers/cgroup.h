@@ -56,6 +56,11 @@ class CgroupTree {
   // the tree.
   Result<int> create(const std::string& leaf);
 
+  // Closes the descriptor create() handed out, once the process has moved in: every open
+  // descriptor of amfd's is copied at each process start, and a node may run thousands of
+  // components. The leaf stays.
+  void close_procs(const std::string& leaf);
+
   // SIGKILLs every process in the leaf at once (cgroup.kill); the leaf itself stays until
   // remove(). Nothing happens for an unknown leaf.
   void kill(const std::string& leaf);

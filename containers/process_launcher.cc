@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sched.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -69,6 +70,7 @@ struct Child {
   int log_fd;
   const char* working_dir;  // or null
   int cgroup_procs_fd;      // or -1
+  std::uint64_t fd_limit;   // soft RLIMIT_NOFILE, or 0 to keep amfd's
   int error;
 };
 
@@ -90,6 +92,14 @@ __attribute__((no_sanitize("address", "undefined"))) int run_child(void* arg) {
   } dfl{SIG_DFL, 0, nullptr, 0};
   long rc = 0;
   if (c->cgroup_procs_fd >= 0) rc = ::syscall(SYS_write, c->cgroup_procs_fd, "0", 1);
+  if (rc >= 0 && c->fd_limit != 0) {
+    struct rlimit64 limit {};
+    rc = ::syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, &limit);
+    if (rc >= 0 && c->fd_limit < limit.rlim_cur) {
+      limit.rlim_cur = c->fd_limit;
+      rc = ::syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &limit, nullptr);
+    }
+  }
   for (int s : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD}) {
     if (rc >= 0) rc = ::syscall(SYS_rt_sigaction, s, &dfl, nullptr, kSigsetBytes);
   }
@@ -135,7 +145,7 @@ Result<pid_t> ProcessLauncher::start(const ProcessSpec& spec) {
   // child has exec'd or failed, and reads the child's errno from the memory they share.
   Child child{program->c_str(), argv.data(), envp.data(), log_fd,
               spec.working_dir.empty() ? nullptr : spec.working_dir.c_str(), spec.cgroup_procs_fd,
-              0};
+              child_fd_limit_, 0};
   std::vector<char> stack(kChildStackBytes);
   sigset_t all, saved;
   sigfillset(&all);

@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include <boost/asio/io_context.hpp>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -65,6 +66,11 @@ class ProcessLauncher {
 
   std::size_t running() const;
 
+  // The soft limit of open files the started processes get (amfd raises its own to supervise
+  // thousands of components; a program started with a huge limit may loop over all of it).
+  // 0, the default: they inherit amfd's.
+  void set_child_fd_limit(std::uint64_t soft) { child_fd_limit_ = soft; }
+
  private:
   struct Watch;
   void on_readable(pid_t pid);
@@ -72,6 +78,7 @@ class ProcessLauncher {
   boost::asio::io_context& io_;
   ExitHandler on_exit_;
   std::map<pid_t, std::unique_ptr<Watch>> watches_;
+  std::uint64_t child_fd_limit_ = 0;
 };
 
 }  // namespace amf::containers

@@ -33,6 +33,8 @@ struct Options {
   // cgroup2 hierarchy); false: process groups and instance marks only (as on a host without
   // cgroup2, and for testing that fallback).
   bool use_cgroups = true;
+  // The soft limit of open files that components get (amfd raises its own, main.cc); 0: amfd's.
+  std::uint64_t child_fd_limit = 0;
   // The one clock of the daemon: every event and effect is stamped with it, and the cores'
   // deadlines are on it.
   std::function<TimePoint()> clock = [] { return Clock::now(); };

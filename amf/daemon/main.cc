@@ -2,6 +2,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/systemd_sink.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
@@ -111,6 +112,15 @@ int main(int argc, char** argv) {
   }
   options.config_path = config_path;
   options.use_cgroups = !no_cgroups;
+  // A pidfd per component (and a socket per notified one): thousands of components need more
+  // than the usual soft limit of 1,024 open files. Raised to the hard limit for amfd; the
+  // processes it starts get the limit amfd was given.
+  if (rlimit nofile{};
+      ::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    options.child_fd_limit = nofile.rlim_cur;
+    nofile.rlim_cur = nofile.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &nofile);
+  }
 
   auto log = make_logger(log_level);
   amf::wire::silence_library_log();  // peers' malformed strings must not fill our log

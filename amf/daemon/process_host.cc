@@ -87,6 +87,7 @@ ProcessHost::ProcessHost(boost::asio::io_context& io, const model::ClusterConfig
       callbacks_(std::move(callbacks)),
       log_(std::move(log)),
       launcher_(io_, [this](pid_t pid, containers::ExitStatus s) { on_exit(pid, s); }) {
+  launcher_.set_child_fd_limit(options_.child_fd_limit);
   for (const model::SgConfig* sg : config.service_groups()) {
     for (const auto& su : sg->sus) {
       for (const auto& comp : su.components) comp_config_[comp.id] = &comp;
@@ -357,6 +358,7 @@ void ProcessHost::start(const node::StartProcess& e) {
     spec.cgroup_procs_fd = *fd;
   }
   auto pid = launcher_.start(spec);
+  if (cgroups_) cgroups_->close_procs(instance->leaf);  // moved in (or failed): not needed
   if (!pid) return start_failed(pid.error().message());
   if (!config_of(e.comp).pid_file.empty()) {
     daemonizing_[*pid] = e.comp;  // started once it has left its daemon behind

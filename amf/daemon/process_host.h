@@ -39,6 +39,7 @@ class ProcessHost {
     std::string log_dir;             // <component>.log per component, helpers' output too
     std::string component_endpoint;  // AMF_COMPONENT_SOCKET for SA-aware components
     bool use_cgroups = true;
+    std::uint64_t child_fd_limit = 0;  // soft RLIMIT_NOFILE of what it starts; 0: amfd's
   };
   struct Callbacks {
     std::function<void(node::Event)> post;                   // to the node director
@@ -67,6 +68,8 @@ class ProcessHost {
   // Whether `pid` belongs to the component's current instance: in its cgroup, marked as it,
   // or a descendant of its process (or of its daemonizing instantiate command).
   bool belongs(const CompId& comp, pid_t pid) const;
+  // Whether `comp` is a component of this node's configuration.
+  bool hosts(const CompId& comp) const { return comp_config_.count(comp) > 0; }
   // The component's process (a container's init), 0 when it has none.
   pid_t pid_of(const CompId& comp) const;
 
