@@ -57,9 +57,16 @@ void Director::handle(const Event& event, TimePoint now) {
 }
 
 // The director's timers: admin operations' time limits and auto-adjust probations. Callback
-// timeouts are the node directors' (they turn a silent component into a fault report).
+// timeouts are the node directors' (they turn a silent component into a fault report). Only
+// the SGs whose timer is due are looked at (timers_), in SgId order: a tick costs what is due,
+// not the number of SGs.
 void Director::tick(TimePoint now) {
-  for (auto& [id, sg] : sgs_) {
+  std::set<SgId> due;
+  for (auto it = timers_.begin(); it != timers_.end() && it->first <= now; ++it) {
+    due.insert(it->second);
+  }
+  for (const SgId& id : due) {
+    SgState& sg = sgs_.at(id);
     for (const auto& [si, deadline] : sg.dependency_deadline) {
       if (deadline <= now) {
         reevaluate(sg, now);
@@ -67,7 +74,8 @@ void Director::tick(TimePoint now) {
       }
     }
   }
-  for (auto& [id, sg] : sgs_) {
+  for (const SgId& id : due) {
+    SgState& sg = sgs_.at(id);
     if (!sg.auto_adjust_at || *sg.auto_adjust_at > now || !sg.pending.empty()) continue;
     const bool operated = std::any_of(admin_ops_.begin(), admin_ops_.end(),
                                       [&](const auto& op) { return op.sgs.count(id) > 0; });

@@ -25,12 +25,21 @@ void NodeRuntime::to_director(const director::Event& event) {
 }
 
 void NodeRuntime::tick() {
+  if (queue_.empty()) tick_cores();  // else the pump that empties the queue (rule 4)
+}
+
+void NodeRuntime::tick_cores() {
   const TimePoint now = clock_();
   node_.tick(now);
   if (director_) director_->tick(now);
 }
 
 std::optional<TimePoint> NodeRuntime::next_deadline() const {
+  if (!queue_.empty()) return std::nullopt;
+  return cores_next_deadline();
+}
+
+std::optional<TimePoint> NodeRuntime::cores_next_deadline() const {
   std::optional<TimePoint> next = node_.next_deadline();
   if (director_) {
     if (auto d = director_->next_deadline(); d && (!next || *d < *next)) next = d;
@@ -81,9 +90,19 @@ bool NodeRuntime::pump() {
   if (pumping_) return !queue_.empty();  // a host's effect posted: the running pump goes on
   pumping_ = true;
   std::size_t handled = 0;
+  bool ticked = false;
   while (true) {
     if (carry_out_director_effects()) continue;
     if (carry_out_node_effects()) continue;
+    // The queue is empty after handing over events: the deadlines that fell due meanwhile are
+    // judged now (rule 4), once per pump.
+    if (queue_.empty() && handled > 0 && !ticked) {
+      ticked = true;
+      if (const auto due = cores_next_deadline(); due && *due <= clock_()) {
+        tick_cores();
+        continue;
+      }
+    }
     if (queue_.empty() || handled == options_.max_events_per_pump) break;
     node::Event event = std::move(queue_.front());
     queue_.pop_front();

@@ -57,6 +57,12 @@ struct Options {
 //    another node goes to the transport. A node director's report goes to the local director
 //    at once (handled before pump() moves on) or to the transport.
 // 3. Queued events are handed over in the order they were posted (FIFO).
+// 4. Deadlines are judged only once the node director has seen every queued event: what is
+//    queued has already happened (a process that started, a component that registered), and a
+//    timeout must not fire because the evidence is still in this node's queue. While events
+//    are queued, tick() waits; the pump() that hands over the last of them ticks if a deadline
+//    is due by then. (amfd starting 5,000 SGs queues 10,000 instantiations; each component's
+//    ProcessStarted queues behind them, and its instantiate timeout would otherwise run out.)
 //
 // Not thread-safe. Bounded: at most Options::max_events_per_pump events per pump(); the
 // queue itself holds what the host posts (the host bounds its inputs).
@@ -77,7 +83,8 @@ class NodeRuntime {
   // that arrived through the transport). Handled at once; its effects wait for pump(). This
   // node must hold the director.
   void to_director(const director::Event& event);
-  // Time passed: both cores look at their deadlines. Effects wait for pump().
+  // Time passed: both cores look at their deadlines, now or, while events are queued, in the
+  // pump() that empties the queue (rule 4). Effects wait for pump().
   void tick();
 
   // Carries out effects and hands over queued events (the rules above). Returns whether events
@@ -85,6 +92,9 @@ class NodeRuntime {
   // the running pump picks up what they posted.
   bool pump();
 
+  // When the host should call tick(): the cores' earliest deadline, or none while events are
+  // queued (the pump that hands over the last of them ticks when one is due; a host keeps
+  // pumping while pump() returns true).
   std::optional<TimePoint> next_deadline() const;
   bool idle() const { return queue_.empty(); }
 
@@ -97,6 +107,8 @@ class NodeRuntime {
  private:
   bool carry_out_director_effects();
   bool carry_out_node_effects();
+  std::optional<TimePoint> cores_next_deadline() const;
+  void tick_cores();
 
   NodeId self_;
   std::optional<director::Director> director_;

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 
@@ -166,6 +167,51 @@ TEST(NodeRuntimeTest, APumpCalledFromTheHostReturnsAndTheRunningPumpGoesOn) {
   EXPECT_TRUE(host.inner_result);  // the inner call saw the posted events and left them
   EXPECT_TRUE(r.idle());           // the outer call handled them
   EXPECT_EQ(r.node().components().front().presence, model::PresenceState::kInstantiated);
+}
+
+// Rule 4: a timeout does not fire while the evidence that would stop it is still queued. su-1's
+// component starts and registers, but both reports wait behind su-2's instantiation when the
+// instantiate timeout runs out; the tick waits for the queue, and su-1 is instantiated. A
+// deadline with nothing queued still fires at once: su-2's component never registers.
+TEST(NodeRuntimeTest, ATimeoutWaitsForTheEventsQueuedBeforeIt) {
+  auto config = make_cluster({});
+  struct OnlyFirstAnswers : RecordingHost {
+    void carry_out(const node::Effect& effect) override {
+      const auto* start = std::get_if<node::StartProcess>(&effect);
+      answer = start != nullptr && start->comp == comp(1);
+      RecordingHost::carry_out(effect);
+    }
+  } host;
+  Network net;
+  TimePoint t{};
+  NodeRuntime r(config, NodeId("node-1"), std::nullopt, host, net, [&] { return t; },
+                Options{.max_events_per_pump = 1});
+  host.runtime = &r;
+  auto failed = [&](const CompId& c) {
+    return std::any_of(host.notes.begin(), host.notes.end(), [&](const model::Notification& n) {
+      return n.entity == c.str() && n.cause.find("not registered within") != std::string::npos;
+    });
+  };
+  r.post(node::to_event(director::InstantiateSu{su(1)}));
+  r.post(node::to_event(director::InstantiateSu{su(2)}));
+  EXPECT_TRUE(r.pump());  // su-1 started; its ProcessStarted and registration queue behind su-2
+  t += std::chrono::minutes(1);  // far past the instantiate timeout
+  EXPECT_FALSE(r.next_deadline().has_value());  // nothing to wake for while events are queued
+  r.tick();
+  EXPECT_FALSE(failed(comp(1)));
+  while (r.pump()) {
+  }
+  EXPECT_FALSE(failed(comp(1)));
+  const auto views = r.node().components();
+  ASSERT_FALSE(views.empty());
+  EXPECT_EQ(views.front().id, comp(1));
+  EXPECT_EQ(views.front().presence, model::PresenceState::kInstantiated);
+
+  ASSERT_TRUE(r.next_deadline().has_value());  // su-2's component, started a minute late
+  t = *r.next_deadline();
+  r.tick();
+  r.pump();
+  EXPECT_TRUE(failed(comp(2)));
 }
 
 TEST(NodeRuntimeTest, TwoRuntimesOverAnInMemoryNetworkAssignActiveAndStandby) {
