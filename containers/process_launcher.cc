@@ -9,6 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/close_range.h>
+
+#include <algorithm>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <cerrno>
 #include <cstdlib>
@@ -35,10 +38,33 @@ std::string ExitStatus::describe() const {
   return "exited with code " + std::to_string(code);
 }
 
-ProcessLauncher::ProcessLauncher(boost::asio::io_context& io, ExitHandler on_exit)
-    : io_(io), on_exit_(std::move(on_exit)) {}
+// The three lowest free descriptors: /dev/null and two copies of it, held for the life of the
+// launcher (a launcher is made early, while amfd has few descriptors open).
+Result<ProcessLauncher::Slots> ProcessLauncher::make_slots() {
+  Slots s;
+  s.null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (s.null_fd < 0) return fail("cannot open /dev/null: " + errno_text(errno));
+  s.log_fd = ::fcntl(s.null_fd, F_DUPFD_CLOEXEC, 0);
+  s.cgroup_fd = s.log_fd < 0 ? -1 : ::fcntl(s.null_fd, F_DUPFD_CLOEXEC, 0);
+  if (s.cgroup_fd < 0) {
+    const int err = errno;
+    for (int fd : {s.null_fd, s.log_fd}) {
+      if (fd >= 0) ::close(fd);
+    }
+    return fail("cannot reserve descriptors for started processes: " + errno_text(err));
+  }
+  s.keep_below = std::max({s.null_fd, s.log_fd, s.cgroup_fd}) + 1;
+  return s;
+}
 
-ProcessLauncher::~ProcessLauncher() = default;
+ProcessLauncher::ProcessLauncher(boost::asio::io_context& io, ExitHandler on_exit)
+    : io_(io), on_exit_(std::move(on_exit)), slots_(make_slots()) {}
+
+ProcessLauncher::~ProcessLauncher() {
+  if (slots_) {
+    for (int fd : {slots_->null_fd, slots_->log_fd, slots_->cgroup_fd}) ::close(fd);
+  }
+}
 
 namespace {
 
@@ -67,20 +93,29 @@ struct Child {
   const char* program;
   char* const* argv;
   char* const* envp;
-  int log_fd;
+  int keep_below;           // the child's file table is amfd's descriptors below this one
+  int null_fd;              // /dev/null, for stdin
+  int log_fd;               // below keep_below
   const char* working_dir;  // or null
-  int cgroup_procs_fd;      // or -1
+  int cgroup_procs_fd;      // below keep_below, or -1
   std::uint64_t fd_limit;   // soft RLIMIT_NOFILE, or 0 to keep amfd's
   int error;
 };
 
 constexpr std::size_t kChildStackBytes = 64 * 1024;
 
-// The child between clone and exec: it shares amfd's memory and runs on its own small stack,
-// so it makes raw system calls only (no allocation, no libc state, no sanitizer interceptor),
-// in this order: into its cgroup, default signal dispositions and an empty mask, its own
-// process group, stdin from /dev/null, stdout and stderr to the log, its working directory,
-// exec. Any failure is left in `error` for the parent.
+// The child between clone and exec: it shares amfd's memory and its file table, and runs on
+// its own small stack, so it makes raw system calls only (no allocation, no libc state, no
+// sanitizer interceptor), in this order: a file table of its own holding only amfd's lowest
+// descriptors, into its cgroup, default signal dispositions and an empty mask, its own process
+// group, stdin from /dev/null, stdout and stderr to the log, every other descriptor closed, its
+// working directory, exec. Any failure is left in `error` for the parent.
+//
+// The file table: a child that copied amfd's whole table (one pidfd per component, a socket
+// per connected component) and closed it again at exec made each start cost as much as amfd
+// has descriptors, and starting 10,000 processes quadratic. close_range(CLOSE_RANGE_UNSHARE)
+// copies only the descriptors below `keep_below`, where the launcher keeps the few the child
+// needs (ProcessLauncher::slots_). Kernels before 5.9 lack it: then the whole table is copied.
 __attribute__((no_sanitize("address", "undefined"))) int run_child(void* arg) {
   auto* c = static_cast<Child*>(arg);
   constexpr unsigned long kSigsetBytes = 8;
@@ -90,7 +125,8 @@ __attribute__((no_sanitize("address", "undefined"))) int run_child(void* arg) {
     void (*restorer)();
     unsigned long mask;
   } dfl{SIG_DFL, 0, nullptr, 0};
-  long rc = 0;
+  long rc = ::syscall(SYS_close_range, c->keep_below, ~0U, CLOSE_RANGE_UNSHARE);
+  if (rc < 0) rc = ::syscall(SYS_unshare, CLONE_FILES);
   if (c->cgroup_procs_fd >= 0) rc = ::syscall(SYS_write, c->cgroup_procs_fd, "0", 1);
   if (rc >= 0 && c->fd_limit != 0) {
     struct rlimit64 limit {};
@@ -106,11 +142,12 @@ __attribute__((no_sanitize("address", "undefined"))) int run_child(void* arg) {
   const unsigned long empty = 0;
   if (rc >= 0) rc = ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, nullptr, kSigsetBytes);
   if (rc >= 0) rc = ::syscall(SYS_setpgid, 0, 0);
-  long in = -1;
-  if (rc >= 0) rc = in = ::syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC);
-  if (rc >= 0) rc = ::syscall(SYS_dup2, in, STDIN_FILENO);
+  // The slots come from the lowest free descriptors, /dev/null first, so stdin is set before
+  // anything can overwrite its source, and the log before its own slot is overwritten.
+  if (rc >= 0) rc = ::syscall(SYS_dup2, c->null_fd, STDIN_FILENO);
   if (rc >= 0) rc = ::syscall(SYS_dup2, c->log_fd, STDOUT_FILENO);
   if (rc >= 0) rc = ::syscall(SYS_dup2, c->log_fd, STDERR_FILENO);
+  if (rc >= 0) rc = ::syscall(SYS_close_range, 3, ~0U, 0);
   if (rc >= 0 && c->working_dir != nullptr) rc = ::syscall(SYS_chdir, c->working_dir);
   if (rc >= 0) ::syscall(SYS_execve, c->program, c->argv, c->envp);
   c->error = errno;
@@ -143,17 +180,40 @@ Result<pid_t> ProcessLauncher::start(const ProcessSpec& spec) {
   // fork right after exec escapes. CLONE_VM | CLONE_VFORK as posix_spawn does (nothing is
   // copied, which keeps a start cheap however large amfd is); the parent waits until the
   // child has exec'd or failed, and reads the child's errno from the memory they share.
-  Child child{program->c_str(), argv.data(), envp.data(), log_fd,
-              spec.working_dir.empty() ? nullptr : spec.working_dir.c_str(), spec.cgroup_procs_fd,
-              child_fd_limit_, 0};
+  // The descriptors the child needs go to the launcher's low slots, which its file table keeps.
+  if (!slots_) return fail("cannot run '" + spec.command + "': " + slots_.error().message());
+  const Slots& slots = *slots_;
+  auto release_slots = [&] {  // the log and cgroup stay open only as long as they are needed
+    ::dup3(slots.null_fd, slots.log_fd, O_CLOEXEC);
+    ::dup3(slots.null_fd, slots.cgroup_fd, O_CLOEXEC);
+  };
+  if (::dup3(log_fd, slots.log_fd, O_CLOEXEC) < 0 ||
+      (spec.cgroup_procs_fd >= 0 &&
+       ::dup3(spec.cgroup_procs_fd, slots.cgroup_fd, O_CLOEXEC) < 0)) {
+    const int dup_err = errno;
+    release_slots();
+    ::close(log_fd);
+    return fail("cannot run '" + spec.command + "': dup3: " + errno_text(dup_err));
+  }
+  Child child{program->c_str(),
+              argv.data(),
+              envp.data(),
+              slots.keep_below,
+              slots.null_fd,
+              slots.log_fd,
+              spec.working_dir.empty() ? nullptr : spec.working_dir.c_str(),
+              spec.cgroup_procs_fd >= 0 ? slots.cgroup_fd : -1,
+              child_fd_limit_,
+              0};
   std::vector<char> stack(kChildStackBytes);
   sigset_t all, saved;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &saved);  // no handler of amfd's runs in the child
-  const pid_t pid = ::clone(run_child, stack.data() + stack.size(), CLONE_VM | CLONE_VFORK | SIGCHLD,
-                            &child);
+  const pid_t pid = ::clone(run_child, stack.data() + stack.size(),
+                            CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &child);
   const int clone_err = errno;
   ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  release_slots();
   ::close(log_fd);
   if (pid < 0) return fail("cannot run '" + spec.command + "': clone: " + errno_text(clone_err));
   if (child.error != 0) {

@@ -73,10 +73,20 @@ class ProcessLauncher {
 
  private:
   struct Watch;
+  // Descriptors start() moves what a child needs into, low enough that the child's own file
+  // table need hold nothing above them (run_child in the .cc says why).
+  struct Slots {
+    int null_fd = -1;    // /dev/null, the child's stdin
+    int log_fd = -1;     // the log file, for the duration of a start
+    int cgroup_fd = -1;  // the cgroup.procs, for the duration of a start
+    int keep_below = 0;  // one above the highest of the three
+  };
+  static Result<Slots> make_slots();
   void on_readable(pid_t pid);
 
   boost::asio::io_context& io_;
   ExitHandler on_exit_;
+  Result<Slots> slots_;
   std::map<pid_t, std::unique_ptr<Watch>> watches_;
   std::uint64_t child_fd_limit_ = 0;
 };

@@ -3,8 +3,10 @@
 
 #include "containers/cgroup.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -75,6 +77,24 @@ TEST_F(ProcessLauncherTest, KillReachesTheWholeProcessGroup) {
            itest::slurp("/proc/" + std::to_string(child) + "/stat").find(") Z") !=
                std::string::npos;
   }));
+}
+
+// A started process holds stdin, stdout and stderr and nothing of amfd's: not a descriptor
+// amfd forgot to mark close-on-exec, not the launcher's own slots. (The child builds a file
+// table of only amfd's lowest descriptors, so that a start costs the same whatever amfd holds.)
+TEST_F(ProcessLauncherTest, TheProcessHoldsOnlyItsStandardDescriptors) {
+  const int null_fd = ::open("/dev/null", O_RDONLY);  // inheritable on purpose
+  ASSERT_GE(null_fd, 0);
+  const int high = ::fcntl(null_fd, F_DUPFD, 200);
+  ASSERT_GE(high, 200);
+  auto pid = launcher_.start(spec({"ls /proc/$$/fd"}));
+  ::close(high);
+  ::close(null_fd);
+  ASSERT_TRUE(pid) << pid.error().message();
+  run_until_exits(1);
+  ASSERT_EQ(exits_.size(), 1u);
+  EXPECT_EQ(exits_[0].second.code, 0);
+  EXPECT_EQ(itest::slurp(dir_.path() + "/out.log"), "0\n1\n2\n");
 }
 
 TEST_F(ProcessLauncherTest, MissingProgramIsAnErrorWithTheReason) {
