@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "amf/core/assert.h"
 #include "sim/duration.h"
 #include "sim/format.h"
 #include "sim/simulation.h"
@@ -48,9 +49,7 @@ void Simulation::carry_out(const NodeId& node, const node::Effect& effect) {
     void operator()(const node::SendHealthcheck& e) {
       s.callback(e.peer, e.invocation, CsiId(), std::nullopt);
     }
-    void operator()(const node::ToDirector& e) {
-      std::visit([&](const auto& m) { s.director_.handle(m, s.now_); }, e.message);
-    }
+    void operator()(const node::ToDirector&) { AMF_ASSERT(!"the runtime routes reports"); }
     void operator()(const model::Notification& n) { s.note(n); }
   };
   if (!std::holds_alternative<model::Notification>(effect)) {
@@ -412,7 +411,8 @@ bool Simulation::crash_node(const NodeId& node) {
     }
     it = processes_.erase(it);
   }
-  nodes_.erase(nd);
+  nodes_.erase(nd);  // its runtime, with whatever was queued for it
+  std::erase(delivered_, node);
   const std::uint64_t incarnation = ++incarnation_[node];
   line("[" + format_time(now_) + "] fault: " + node.str() + " crashes; " + std::to_string(ended) +
        (ended == 1 ? " process ends" : " processes end"));
@@ -431,17 +431,17 @@ void Simulation::on(const NodeLeaves& e) {
   if (incarnation_[e.node] != e.incarnation || nodes_.count(e.node)) return;
   line(header() + "membership: " + e.node.str() + " has left the cluster");
   line("  director <- NodeDown " + e.node.str());
-  director_.handle(director::NodeDown{e.node, "node " + e.node.str() + " left the cluster"}, now_);
+  to_the_director(director::NodeDown{e.node, "node " + e.node.str() + " left the cluster"});
 }
 
 void Simulation::on(const NodeBoots& e) {
   if (incarnation_[e.node] != e.incarnation || nodes_.count(e.node)) return;
   ++stats_.node_boots;
   disturbed();
-  nodes_.emplace(e.node, node::NodeDirector(config_, e.node));
+  nodes_.emplace(e.node, std::make_unique<SimNode>(*this, e.node));
   line(header() + e.node.str() + " boots");
   line("  director <- NodeUp " + e.node.str());
-  director_.handle(director::NodeUp{e.node}, now_);
+  to_the_director(director::NodeUp{e.node});
 }
 
 // ---- random faults ----
@@ -567,7 +567,7 @@ void Simulation::random_admin() {
   const std::uint64_t choice = uniform(3);
   if (choice == 0) {
     std::vector<SuId> disabled;
-    for (const auto& su : director_.service_units()) {
+    for (const auto& su : director().service_units()) {
       if (su.oper == model::OperState::kDisabled) disabled.push_back(su.id);
     }
     if (!disabled.empty()) {

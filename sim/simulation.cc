@@ -1,10 +1,11 @@
-// The simulator's loop: simulated time, the scheduled events, the routing between the cores
-// (a copy of Daemon::pump/carry_out), and the invariant checks after every step.
+// The simulator's loop: simulated time, the scheduled events, the runtimes' transport and the
+// order in which their queued events are handed over, and the invariant checks after every step.
 #include "sim/simulation.h"
 
 #include <algorithm>
 #include <cmath>
 
+#include "amf/core/assert.h"
 #include "amf/director/supported.h"
 #include "sim/duration.h"
 #include "sim/format.h"
@@ -56,15 +57,16 @@ Result<std::unique_ptr<Simulation>> Simulation::create(
 Simulation::Simulation(std::shared_ptr<const model::ClusterConfig> config,
                        director::Director director, std::uint64_t seed, Options options)
     : config_(std::move(config)),
-      director_(std::move(director)),
+      seat_(std::make_unique<runtime::NodeRuntime>(runtime::NodeRuntime::director_seat(
+          config_, NodeId("director"), std::move(director), seat_host_,
+          static_cast<runtime::Transport&>(*this), [this] { return now_; }))),
       seed_(seed),
       options_(std::move(options)),
       rng_(seed),
       faults_(options_.faults),
       ledger_(options_.admin_answer_limit),
       trace_(options_.trace_lines, options_.keep_full_trace) {
-  for (const auto& node : config_->nodes)
-    nodes_.emplace(node.id, node::NodeDirector(config_, node.id));
+  for (const auto& node : config_->nodes) nodes_.emplace(node.id, std::make_unique<SimNode>(*this, node.id));
   for (const model::SgConfig* sg : config_->service_groups()) {
     for (const auto& su : sg->sus) {
       all_sus_.push_back(su.id);
@@ -91,7 +93,7 @@ void Simulation::start() {
   line(header() + "start: every node is up");
   for (const auto& node : config_->nodes) {
     line("  director <- NodeUp " + node.id.str());
-    director_.handle(director::NodeUp{node.id}, now_);
+    to_the_director(director::NodeUp{node.id});
   }
   pump();
   if (!violation_) check_invariants();
@@ -105,9 +107,9 @@ void Simulation::run_until(TimePoint end) {
 }
 
 std::optional<TimePoint> Simulation::core_deadline() const {
-  std::optional<TimePoint> next = director_.next_deadline();
-  for (const auto& [id, nd] : nodes_) {
-    if (auto d = nd.next_deadline(); d && (!next || *d < *next)) next = d;
+  std::optional<TimePoint> next = seat_->next_deadline();
+  for (const auto& [id, n] : nodes_) {
+    if (auto d = n->runtime.next_deadline(); d && (!next || *d < *next)) next = d;
   }
   return next;
 }
@@ -132,8 +134,8 @@ bool Simulation::step(TimePoint limit) {
   ++stats_.steps;
   if (tick) {
     line(header() + "tick");
-    for (auto& [id, nd] : nodes_) nd.tick(now_);
-    director_.tick(now_);
+    for (auto& [id, n] : nodes_) n->runtime.tick();
+    seat_->tick();
   } else {
     Entry entry = queue_.top();
     queue_.pop();
@@ -158,8 +160,9 @@ void Simulation::schedule(Duration after, Scheduled what) {
   queue_.push(Entry{now_ + after, next_seq_++, std::move(what)});
 }
 
-// Daemon::pump: the director's effects, then each node director's; when neither has any,
-// the next event queued for this instant.
+// The runtimes' effects, the director's seat first and then each node's, until none has any;
+// then the next event delivered at this instant, whichever node it is for (first in, first
+// out over all nodes, as one network would deliver them), through that node's runtime.
 void Simulation::pump() {
   for (std::uint64_t round = 0; !violation_; ++round) {
     if (round > options_.max_steps_per_instant) {
@@ -167,61 +170,70 @@ void Simulation::pump() {
                               " rounds at " + format_time(now_));
       return;
     }
-    bool carried = false;
-    for (const auto& effect : director_.take_effects()) {
-      carried = true;
-      carry_out(effect);
-    }
-    for (auto& [id, nd] : nodes_) {
-      for (const auto& effect : nd.take_effects()) {
-        carried = true;
-        carry_out(id, effect);
-      }
-    }
+    bool carried = seat_->carry_out_effects();
+    for (auto& [id, n] : nodes_) carried |= n->runtime.carry_out_effects();
     if (carried) continue;
-    if (immediate_.empty()) break;
-    auto [node, event] = std::move(immediate_.front());
-    immediate_.pop_front();
-    auto nd = nodes_.find(node);
-    if (nd == nodes_.end()) {
-      line("  (dropped: " + node.str() + " is down) " + sim::describe(event));
-      continue;
-    }
-    line("  " + node.str() + " <- " + sim::describe(event));
-    nd->second.handle(event, now_);
+    if (delivered_.empty()) break;
+    const NodeId node = delivered_.front();
+    delivered_.pop_front();
+    auto n = nodes_.find(node);
+    AMF_ASSERT(n != nodes_.end());  // a crash forgets what was delivered to the node
+    const node::Event* event = n->second->runtime.next_event();
+    AMF_ASSERT(event != nullptr);
+    line("  " + node.str() + " <- " + sim::describe(*event));
+    n->second->runtime.hand_over_one();
   }
 }
 
 void Simulation::deliver(const NodeId& node, node::Event event) {
-  immediate_.emplace_back(node, std::move(event));
+  auto n = nodes_.find(node);
+  if (n == nodes_.end()) {
+    line("  (dropped: " + node.str() + " is down) " + sim::describe(event));
+    return;
+  }
+  n->second->runtime.post(std::move(event));
+  delivered_.push_back(node);
 }
 
-// Daemon::carry_out for the director's effects.
-void Simulation::carry_out(const director::Effect& effect) {
-  struct Visitor {
-    Simulation& s;
-    void operator()(const director::ToNode& e) {
-      s.line("  director -> " + sim::describe(director::Effect(e)));
-      if (s.nodes_.count(e.node)) {
-        s.deliver(e.node, node::to_event(e.command));
-      } else {
-        s.line("  (dropped: " + e.node.str() + " is down)");
-      }
-    }
-    void operator()(const director::AdminResult& r) {
-      s.line("  director -> " + sim::describe(r));
-      s.results_[r.id] = r;
-      if (auto asked = s.asked_.find(r.id); asked != s.asked_.end()) {
-        if (r.ok) s.remember_admin_state(asked->second);
-        s.asked_.erase(asked);
-      }
-      ++(r.ok ? s.stats_.admin_ok : s.stats_.admin_failed);
-      if (auto wrong = s.ledger_.answered(r.id)) s.violate("admin", *wrong);
-      if (s.options_.on_admin_result) s.options_.on_admin_result(r);
-    }
-    void operator()(const model::Notification& n) { s.note(n); }
-  };
-  std::visit(Visitor{*this}, effect);
+Simulation::SimNode::SimNode(Simulation& s, const NodeId& id)
+    : host(s, id),
+      runtime(s.config_, id, std::nullopt, host, static_cast<runtime::Transport&>(s),
+              [&s] { return s.now_; }, runtime::Options{.max_events_per_pump = 1}) {}
+
+void Simulation::SeatHost::carry_out(const node::Effect&) {
+  AMF_ASSERT(!"the director's seat has no node director");
+}
+
+void Simulation::NodeHost::admin_result(const director::AdminResult&) {
+  AMF_ASSERT(!"only the director's seat answers admin requests");
+}
+
+void Simulation::to_node(const NodeId& node, const director::NodeCommand& command) {
+  line("  director -> " + sim::describe(director::Effect(director::ToNode{node, command})));
+  if (!nodes_.count(node)) {
+    line("  (dropped: " + node.str() + " is down)");
+    return;
+  }
+  deliver(node, node::to_event(command));
+}
+
+void Simulation::to_director(const NodeId& from, const runtime::ToDirectorMessage& message) {
+  line("  " + from.str() + " -> " + sim::describe(node::Effect(node::ToDirector{message})));
+  std::visit([&](const auto& m) { to_the_director(m); }, message);
+}
+
+void Simulation::to_the_director(const director::Event& event) { seat_->to_director(event); }
+
+void Simulation::answered(const director::AdminResult& r) {
+  line("  director -> " + sim::describe(r));
+  results_[r.id] = r;
+  if (auto asked = asked_.find(r.id); asked != asked_.end()) {
+    if (r.ok) remember_admin_state(asked->second);
+    asked_.erase(asked);
+  }
+  ++(r.ok ? stats_.admin_ok : stats_.admin_failed);
+  if (auto wrong = ledger_.answered(r.id)) violate("admin", *wrong);
+  if (options_.on_admin_result) options_.on_admin_result(r);
 }
 
 void Simulation::note(const model::Notification& n) {
@@ -266,13 +278,13 @@ void Simulation::check_invariants() {
     if (auto wrong = check_safety(*config_, processes())) return violate("safety", *wrong);
   }
   // service_units() lists the SUs SG by SG, in configuration order.
-  const auto sus = director_.service_units();
+  const auto sus = director().service_units();
   const auto& sgs = config_->service_groups();
   std::vector<models::AssignmentTable> tables;
   tables.reserve(sgs.size());
   std::set<SiId> served;
   for (const model::SgConfig* sg : sgs) {
-    tables.push_back(director_.assignments(sg->id));
+    tables.push_back(director().assignments(sg->id));
     for (const auto& a : tables.back()) {
       if (a.ha == model::HaState::kActive) served.insert(a.si);
     }
@@ -282,7 +294,7 @@ void Simulation::check_invariants() {
     const model::SgConfig* sg = sgs[i];
     const auto first = next;
     while (next != sus.end() && next->sg == sg->id) ++next;
-    if (director_.busy(sg->id) || ledger_.outstanding(sg->id)) continue;
+    if (director().busy(sg->id) || ledger_.outstanding(sg->id)) continue;
     const std::vector<director::Director::SuView> mine(first, next);
     if (auto wrong = check_settled_sg(*sg, tables[i], mine, blocked_sis(*sg, served))) {
       return violate("settled", *wrong);
@@ -292,18 +304,18 @@ void Simulation::check_invariants() {
 }
 
 std::optional<std::string> Simulation::check_liveness_now() const {
-  const auto sus = director_.service_units();
+  const auto sus = director().service_units();
   const auto procs = processes();
   std::map<CompId, model::PresenceState> presence;
-  for (const auto& [id, nd] : nodes_) {
-    for (const auto& view : nd.components()) presence[view.id] = view.presence;
+  for (const auto& [id, n] : nodes_) {
+    for (const auto& view : n->runtime.node().components()) presence[view.id] = view.presence;
   }
   for (const model::SgConfig* sg : config_->service_groups()) {
     LivenessInput in;
     in.sg = sg;
-    in.busy = director_.busy(sg->id);
+    in.busy = director().busy(sg->id);
     in.admin_outstanding = ledger_.outstanding(sg->id);
-    in.table = director_.assignments(sg->id);
+    in.table = director().assignments(sg->id);
     for (const auto& su : sus) {
       if (su.sg == sg->id) in.sus.push_back(su);
     }
@@ -312,7 +324,7 @@ std::optional<std::string> Simulation::check_liveness_now() const {
     }
     in.presence = presence;
     for (const auto& si : sg->sis) {
-      if (director_.si_admin(si.id) != model::AdminState::kUnlocked) in.locked.insert(si.id);
+      if (director().si_admin(si.id) != model::AdminState::kUnlocked) in.locked.insert(si.id);
     }
     in.served_anywhere = served_anywhere();
     if (auto wrong = check_liveness(in)) return wrong;
@@ -346,7 +358,7 @@ void Simulation::violate(std::string invariant, std::string message) {
 }
 
 bool Simulation::idle() const {
-  return scheduled_work_ == 0 && immediate_.empty() && !core_deadline();
+  return scheduled_work_ == 0 && delivered_.empty() && !core_deadline();
 }
 
 // A fault or an admin operation happened: liveness is judged a quiet period after the last one.
@@ -395,7 +407,7 @@ void Simulation::on(const AdminAsk& e) {
   line(header() + "admin: " + sim::describe(e.request));
   if (e.request.op == director::AdminOp::kRepair)
     clean_up_before_repair(e.request.kind, e.request.entity);
-  director_.handle(e.request, now_);
+  to_the_director(e.request);
 }
 
 // The SGs an admin operation on (kind, entity) reaches; none for an unknown entity.
@@ -430,8 +442,8 @@ std::optional<director::AdminResult> Simulation::admin_result(std::uint64_t id) 
 
 std::vector<node::NodeDirector::ComponentView> Simulation::components() const {
   std::vector<node::NodeDirector::ComponentView> out;
-  for (const auto& [id, nd] : nodes_) {
-    for (auto& view : nd.components()) out.push_back(std::move(view));
+  for (const auto& [id, n] : nodes_) {
+    for (auto& view : n->runtime.node().components()) out.push_back(std::move(view));
   }
   return out;
 }
@@ -452,7 +464,7 @@ std::vector<ProcessView> Simulation::processes() const {
 std::set<SiId> Simulation::served_anywhere() const {
   std::set<SiId> out;
   for (const model::SgConfig* sg : config_->service_groups()) {
-    for (const auto& a : director_.assignments(sg->id)) {
+    for (const auto& a : director().assignments(sg->id)) {
       if (a.ha == model::HaState::kActive) out.insert(a.si);
     }
   }

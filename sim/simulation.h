@@ -19,6 +19,7 @@
 #include "amf/director/director.h"
 #include "amf/model/config.h"
 #include "amf/node/node_director.h"
+#include "amf/runtime/node_runtime.h"
 #include "sim/faults.h"
 #include "sim/invariants.h"
 #include "sim/trace.h"
@@ -94,9 +95,12 @@ struct Violation {
   std::string describe() const;
 };
 
-// The deterministic whole-cluster simulator: the real director and node director cores, wired
-// as amfd wires them (Daemon::pump/carry_out), with simulated time, simulated processes and
-// components, injected faults, and the invariants of invariants.h checked after every step.
+// The deterministic whole-cluster simulator: the real director and node director cores, hosted
+// by the runtime amfd hosts them in (amf/runtime: one runtime per node that is up, the director
+// in a seat of its own), with simulated time, simulated processes and components, injected
+// faults, and the invariants of invariants.h checked after every step. The simulator is the
+// runtimes' host and transport: it carries out the node effects with simulated processes and
+// delivers between the runtimes at once, every node's events first in, first out.
 //
 // A step is one scheduled event (a process starting, registering, answering, exiting; a fault;
 // an admin request) or one tick of the cores at their next deadline, plus everything it sets
@@ -106,7 +110,7 @@ struct Violation {
 // byte-identical trace. The first violation stops the run (violation() says which).
 //
 // Single-threaded; not thread-safe. Owns its cores; borrows nothing.
-class Simulation {
+class Simulation : private runtime::Transport {
  public:
   // Fails when the configuration uses something the cores cannot run (supported.h).
   static Result<std::unique_ptr<Simulation>> create(
@@ -156,7 +160,7 @@ class Simulation {
   TimePoint now() const { return now_; }
   std::uint64_t seed() const { return seed_; }
   const model::ClusterConfig& config() const { return *config_; }
-  const director::Director& director() const { return director_; }
+  const director::Director& director() const { return seat_->director(); }
   std::vector<node::NodeDirector::ComponentView> components() const;
   // Every process that has not exited.
   std::vector<ProcessView> processes() const;
@@ -255,14 +259,42 @@ class Simulation {
     }
   };
 
+  // The hosts of the runtimes: the director's seat, and each node that is up.
+  struct SeatHost : runtime::Host {
+    explicit SeatHost(Simulation& s) : sim(s) {}
+    void carry_out(const node::Effect&) override;  // a seat has no node director
+    void admin_result(const director::AdminResult& r) override { sim.answered(r); }
+    void notify(const model::Notification& n) override { sim.note(n); }
+    Simulation& sim;
+  };
+  struct NodeHost : runtime::Host {
+    NodeHost(Simulation& s, NodeId n) : sim(s), node(std::move(n)) {}
+    void carry_out(const node::Effect& effect) override { sim.carry_out(node, effect); }
+    void admin_result(const director::AdminResult&) override;  // only the seat answers
+    void notify(const model::Notification& n) override { sim.note(n); }
+    Simulation& sim;
+    NodeId node;
+  };
+  struct SimNode {
+    SimNode(Simulation& s, const NodeId& id);
+    NodeHost host;
+    runtime::NodeRuntime runtime;
+  };
+
   Simulation(std::shared_ptr<const model::ClusterConfig> config, director::Director director,
              std::uint64_t seed, Options options);
+
+  // runtime::Transport: delivered at once (commands into the node's queue, reports to the
+  // director), with a trace line; a command for a node that is down is dropped.
+  void to_node(const NodeId& node, const director::NodeCommand& command) override;
+  void to_director(const NodeId& from, const runtime::ToDirectorMessage& message) override;
+  void to_the_director(const director::Event& event);
+  void answered(const director::AdminResult& r);
 
   // ---- the loop (simulation.cc) ----
   bool step(TimePoint limit);
   std::optional<TimePoint> core_deadline() const;
   void pump();
-  void carry_out(const director::Effect& effect);
   void deliver(const NodeId& node, node::Event event);
   void schedule(Duration after, Scheduled what);
   void handle(const Scheduled& what);
@@ -321,8 +353,9 @@ class Simulation {
   std::uint64_t uniform(std::uint64_t n);  // in [0, n)
 
   std::shared_ptr<const model::ClusterConfig> config_;
-  director::Director director_;
-  std::map<NodeId, node::NodeDirector> nodes_;  // the nodes that are up
+  SeatHost seat_host_{*this};
+  std::unique_ptr<runtime::NodeRuntime> seat_;           // the director's
+  std::map<NodeId, std::unique_ptr<SimNode>> nodes_;  // the nodes that are up
   std::map<NodeId, std::uint64_t> incarnation_;  // bumped by every crash
   std::uint64_t seed_;
   Options options_;
@@ -333,7 +366,8 @@ class Simulation {
   std::priority_queue<Entry, std::vector<Entry>, Later> queue_;
   std::uint64_t next_seq_ = 0;
   std::size_t scheduled_work_ = 0;                        // queued process events (not bookkeeping)
-  std::deque<std::pair<NodeId, node::Event>> immediate_;  // amfd's queue_: this instant
+  // Whose queued event is next, over all nodes: this instant's events, first in, first out.
+  std::deque<NodeId> delivered_;
 
   std::map<std::uint64_t, Process> processes_;  // by pid; exited ones are erased
   std::map<CompId, std::uint64_t> current_pid_;

@@ -9,7 +9,7 @@ NodeRuntime::NodeRuntime(std::shared_ptr<const model::ClusterConfig> config, Nod
                          Transport& transport, Clock clock, Options options)
     : self_(self),
       director_(std::move(director)),
-      node_(std::move(config), self),
+      node_(std::in_place, std::move(config), self),
       host_(host),
       transport_(transport),
       clock_(std::move(clock)),
@@ -17,7 +17,26 @@ NodeRuntime::NodeRuntime(std::shared_ptr<const model::ClusterConfig> config, Nod
   AMF_ASSERT(options_.max_events_per_pump >= 1);
 }
 
-void NodeRuntime::post(node::Event event) { queue_.push_back(std::move(event)); }
+NodeRuntime::NodeRuntime(SeatTag, std::shared_ptr<const model::ClusterConfig>, NodeId self,
+                         director::Director director, Host& host, Transport& transport,
+                         Clock clock)
+    : self_(std::move(self)),
+      director_(std::move(director)),
+      host_(host),
+      transport_(transport),
+      clock_(std::move(clock)) {}
+
+NodeRuntime NodeRuntime::director_seat(std::shared_ptr<const model::ClusterConfig> config,
+                                       NodeId self, director::Director director, Host& host,
+                                       Transport& transport, Clock clock) {
+  return NodeRuntime(SeatTag{}, std::move(config), std::move(self), std::move(director), host,
+                     transport, std::move(clock));
+}
+
+void NodeRuntime::post(node::Event event) {
+  AMF_ASSERT(node_.has_value());  // a director's seat has no node director to hand it to
+  queue_.push_back(std::move(event));
+}
 
 void NodeRuntime::to_director(const director::Event& event) {
   AMF_ASSERT(director_.has_value());
@@ -30,7 +49,7 @@ void NodeRuntime::tick() {
 
 void NodeRuntime::tick_cores() {
   const TimePoint now = clock_();
-  node_.tick(now);
+  if (node_) node_->tick(now);
   if (director_) director_->tick(now);
 }
 
@@ -40,7 +59,7 @@ std::optional<TimePoint> NodeRuntime::next_deadline() const {
 }
 
 std::optional<TimePoint> NodeRuntime::cores_next_deadline() const {
-  std::optional<TimePoint> next = node_.next_deadline();
+  std::optional<TimePoint> next = node_ ? node_->next_deadline() : std::nullopt;
   if (director_) {
     if (auto d = director_->next_deadline(); d && (!next || *d < *next)) next = d;
   }
@@ -54,7 +73,7 @@ bool NodeRuntime::carry_out_director_effects() {
     struct Visitor {
       NodeRuntime& r;
       void operator()(const director::ToNode& e) {
-        if (e.node == r.self_) {
+        if (e.node == r.self_ && r.node_) {
           r.queue_.push_back(node::to_event(e.command));
         } else {
           r.transport_.to_node(e.node, e.command);
@@ -69,7 +88,8 @@ bool NodeRuntime::carry_out_director_effects() {
 }
 
 bool NodeRuntime::carry_out_node_effects() {
-  auto effects = node_.take_effects();
+  if (!node_) return false;
+  auto effects = node_->take_effects();
   for (const auto& effect : effects) {
     if (const auto* report = std::get_if<node::ToDirector>(&effect)) {
       if (director_) {
@@ -104,13 +124,25 @@ bool NodeRuntime::pump() {
       }
     }
     if (queue_.empty() || handled == options_.max_events_per_pump) break;
-    node::Event event = std::move(queue_.front());
-    queue_.pop_front();
-    node_.handle(event, clock_());
+    hand_over_one();
     ++handled;
   }
   pumping_ = false;
   return !queue_.empty();
+}
+
+bool NodeRuntime::carry_out_effects() {
+  bool any = false;
+  while (carry_out_director_effects() || carry_out_node_effects()) any = true;
+  return any;
+}
+
+bool NodeRuntime::hand_over_one() {
+  if (queue_.empty()) return false;
+  node::Event event = std::move(queue_.front());
+  queue_.pop_front();
+  node_->handle(event, clock_());
+  return true;
 }
 
 }  // namespace amf::runtime

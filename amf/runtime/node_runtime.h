@@ -64,15 +64,27 @@ struct Options {
 //    is due by then. (amfd starting 5,000 SGs queues 10,000 instantiations; each component's
 //    ProcessStarted queues behind them, and its instantiate timeout would otherwise run out.)
 //
+// A runtime holds a node director (the node `self`), a director, or both. amfd and the local
+// cluster give every node one with a node director and one of them the director; the
+// simulator keeps its director in a seat of its own (a runtime without a node director), so
+// that crashing any node leaves the director as it is (until the director moves between
+// controllers, a node crash there stands for the director's node being replaced at once).
+//
 // Not thread-safe. Bounded: at most Options::max_events_per_pump events per pump(); the
 // queue itself holds what the host posts (the host bounds its inputs).
 class NodeRuntime {
  public:
   using Clock = std::function<TimePoint()>;
 
+  // A node's runtime: its node director, and the director where it holds the role.
   NodeRuntime(std::shared_ptr<const model::ClusterConfig> config, NodeId self,
               std::optional<director::Director> director, Host& host, Transport& transport,
               Clock clock, Options options = {});
+  // A director's seat: the director alone, every command through the transport. `self` names
+  // the seat in what it sends.
+  static NodeRuntime director_seat(std::shared_ptr<const model::ClusterConfig> config,
+                                   NodeId self, director::Director director, Host& host,
+                                   Transport& transport, Clock clock);
 
   const NodeId& self() const { return self_; }
 
@@ -92,6 +104,15 @@ class NodeRuntime {
   // the running pump picks up what they posted.
   bool pump();
 
+  // pump() in single steps, for a host that interleaves several runtimes in one global order
+  // (the simulator delivers the events of every node first in, first out): carry_out_effects()
+  // carries out both cores' effects until neither has any and says whether there were any;
+  // hand_over_one() hands the next queued event to the node director (false: none queued);
+  // its effects wait for carry_out_effects(). next_event() is the event it would hand over.
+  bool carry_out_effects();
+  bool hand_over_one();
+  const node::Event* next_event() const { return queue_.empty() ? nullptr : &queue_.front(); }
+
   // When the host should call tick(): the cores' earliest deadline, or none while events are
   // queued (the pump that hands over the last of them ticks when one is due; a host keeps
   // pumping while pump() returns true).
@@ -99,10 +120,11 @@ class NodeRuntime {
   bool idle() const { return queue_.empty(); }
 
   bool has_director() const { return director_.has_value(); }
+  bool has_node() const { return node_.has_value(); }
   director::Director& director() { return *director_; }
   const director::Director& director() const { return *director_; }
-  node::NodeDirector& node() { return node_; }
-  const node::NodeDirector& node() const { return node_; }
+  node::NodeDirector& node() { return *node_; }
+  const node::NodeDirector& node() const { return *node_; }
 
  private:
   bool carry_out_director_effects();
@@ -110,9 +132,13 @@ class NodeRuntime {
   std::optional<TimePoint> cores_next_deadline() const;
   void tick_cores();
 
+  struct SeatTag {};
+  NodeRuntime(SeatTag, std::shared_ptr<const model::ClusterConfig> config, NodeId self,
+              director::Director director, Host& host, Transport& transport, Clock clock);
+
   NodeId self_;
   std::optional<director::Director> director_;
-  node::NodeDirector node_;
+  std::optional<node::NodeDirector> node_;  // none in a director's seat
   Host& host_;
   Transport& transport_;
   Clock clock_;
