@@ -117,9 +117,9 @@ void read_runtime(const MapReader& r, model::ComponentConfig& comp) {
   if (!c.is_mapping()) return;
   if (auto rootfs = c.string("rootfs")) {
     if (*rootfs != "host" && !rootfs->starts_with("/")) {
-      c.diags().error(c.value_mark("rootfs"), "'rootfs' in " + c.label() +
-                                                  " must be an absolute directory or 'host', not '" +
-                                                  *rootfs + "'");
+      c.diags().error(c.value_mark("rootfs"),
+                      "'rootfs' in " + c.label() +
+                          " must be an absolute directory or 'host', not '" + *rootfs + "'");
     }
     comp.container.rootfs = *rootfs;
   }
@@ -158,8 +158,8 @@ void read_lifecycle(const MapReader& r, model::ComponentConfig& comp) {
       r.diags().error(r.key_mark("watchdog_ms"),
                       "'watchdog_ms' in " + r.label() + " needs 'instantiated_when: notified'");
     } else {
-      comp.health_check = model::HealthCheckConfig{"watchdog", *ms, std::chrono::milliseconds(0),
-                                                   true};
+      comp.health_check =
+          model::HealthCheckConfig{"watchdog", *ms, std::chrono::milliseconds(0), true};
     }
   }
 }
@@ -252,10 +252,26 @@ Mark name_position(const Node& item) {
 // `names` holds the names of the components before this one in the same SU.
 model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnostics& diags) {
   MapReader r(node, node.mark, "component",
-              {"name", "command", "args", "env", "cs_types", "recovery", "instantiate_retries",
-               "instantiate_retries_with_delay", "instantiate_delay_ms", "disable_restart",
-               "timeouts", "health_check", "runtime", "container", "instantiated_when",
-               "watchdog_ms", "hooks", "probe", "terminate_command", "cleanup_command",
+              {"name",
+               "command",
+               "args",
+               "env",
+               "cs_types",
+               "recovery",
+               "instantiate_retries",
+               "instantiate_retries_with_delay",
+               "instantiate_delay_ms",
+               "disable_restart",
+               "timeouts",
+               "health_check",
+               "runtime",
+               "container",
+               "instantiated_when",
+               "watchdog_ms",
+               "hooks",
+               "probe",
+               "terminate_command",
+               "cleanup_command",
                "pid_file"},
               {"name", "command", "cs_types"}, diags);
   model::ComponentConfig comp;
@@ -288,9 +304,10 @@ model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnos
   read_lifecycle(r, comp);
   read_hooks(r, comp);
   read_probe(r, comp);
-  for (auto [key, field] : {std::pair{"terminate_command", &model::ComponentConfig::terminate_command},
-                            std::pair{"cleanup_command", &model::ComponentConfig::cleanup_command},
-                            std::pair{"pid_file", &model::ComponentConfig::pid_file}}) {
+  for (auto [key, field] :
+       {std::pair{"terminate_command", &model::ComponentConfig::terminate_command},
+        std::pair{"cleanup_command", &model::ComponentConfig::cleanup_command},
+        std::pair{"pid_file", &model::ComponentConfig::pid_file}}) {
     if (auto command = r.string(key)) {
       if (command->empty()) {
         r.diags().error(r.value_mark(key),

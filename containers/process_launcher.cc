@@ -1,15 +1,14 @@
 #include "containers/process_launcher.h"
 
 #include <fcntl.h>
-#include <signal.h>
-#include <sched.h>
+#include <linux/close_range.h>
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <linux/close_range.h>
 
 #include <algorithm>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -162,8 +161,8 @@ Result<pid_t> ProcessLauncher::start(const ProcessSpec& spec) {
   if (!program) return tl::unexpected(program.error());
   // A log file that is a symbolic link is refused: whoever can write to the log directory
   // must not be able to make amfd append to a file of its choice.
-  const int log_fd = ::open(spec.log_path.c_str(),
-                            O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+  const int log_fd =
+      ::open(spec.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
   if (log_fd < 0) return fail("cannot open log file " + spec.log_path + ": " + errno_text(errno));
 
   std::vector<std::string> env_strings;
@@ -188,8 +187,7 @@ Result<pid_t> ProcessLauncher::start(const ProcessSpec& spec) {
     ::dup3(slots.null_fd, slots.cgroup_fd, O_CLOEXEC);
   };
   if (::dup3(log_fd, slots.log_fd, O_CLOEXEC) < 0 ||
-      (spec.cgroup_procs_fd >= 0 &&
-       ::dup3(spec.cgroup_procs_fd, slots.cgroup_fd, O_CLOEXEC) < 0)) {
+      (spec.cgroup_procs_fd >= 0 && ::dup3(spec.cgroup_procs_fd, slots.cgroup_fd, O_CLOEXEC) < 0)) {
     const int dup_err = errno;
     release_slots();
     ::close(log_fd);
@@ -260,7 +258,8 @@ void ProcessLauncher::on_readable(pid_t pid) {
 }
 
 Result<void> ProcessLauncher::adopt(pid_t pid) {
-  if (pid <= 1 || watches_.count(pid)) return fail("pid " + std::to_string(pid) + " cannot be adopted");
+  if (pid <= 1 || watches_.count(pid))
+    return fail("pid " + std::to_string(pid) + " cannot be adopted");
   const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   if (pidfd < 0) return fail("no process " + std::to_string(pid) + ": " + errno_text(errno));
   auto watch = std::make_unique<Watch>(io_, pidfd);

@@ -19,8 +19,8 @@ struct ProcessSpec {
   std::vector<std::string> args;
   std::map<std::string, std::string> env;  // the whole environment of the process
   std::string working_dir;
-  std::string log_path;  // stdout and stderr are appended here (never through a symbolic
-                         // link); stdin is /dev/null
+  std::string log_path;      // stdout and stderr are appended here (never through a symbolic
+                             // link); stdin is /dev/null
   int cgroup_procs_fd = -1;  // >= 0: the cgroup.procs of the cgroup to start in (written
                              // by the child before it execs; CgroupTree::create)
 };

@@ -27,9 +27,9 @@ inline constexpr std::size_t kFaultKinds = 9;
 std::string_view to_string(FaultKind kind);
 
 // Fault rates, each in events per simulated second: per component for the component faults,
-// per cluster for kAdmin, per node for kNode. "crash=0.01,hang=0.001,admin=0.02"; keys as to_string(FaultKind)
-// spells them. Faults the cores cannot handle yet (partitions, clock drift) are refused with
-// the reason.
+// per cluster for kAdmin, per node for kNode. "crash=0.01,hang=0.001,admin=0.02"; keys as
+// to_string(FaultKind) spells them. Faults the cores cannot handle yet (partitions, clock drift)
+// are refused with the reason.
 struct FaultSpec {
   std::array<double, kFaultKinds> rate{};
 

@@ -584,10 +584,11 @@ void Simulation::random_admin() {
           it->first.second);
     return;
   }
-  static constexpr std::array<AdminOp, 9> kOps{
-      AdminOp::kLock,   AdminOp::kUnlock,            AdminOp::kShutdown,
-      AdminOp::kSiSwap, AdminOp::kRepair,            AdminOp::kLockInstantiation,
-      AdminOp::kAdjust, AdminOp::kUnlockInstantiation, AdminOp::kRestart};
+  static constexpr std::array<AdminOp, 9> kOps{AdminOp::kLock,     AdminOp::kUnlock,
+                                               AdminOp::kShutdown, AdminOp::kSiSwap,
+                                               AdminOp::kRepair,   AdminOp::kLockInstantiation,
+                                               AdminOp::kAdjust,   AdminOp::kUnlockInstantiation,
+                                               AdminOp::kRestart};
   ++stats_.faults[static_cast<std::size_t>(FaultKind::kAdmin)];
   const AdminOp op = kOps[uniform(kOps.size())];
   const auto& sgs = config_->service_groups();
@@ -606,7 +607,8 @@ void Simulation::random_admin() {
       admin(op, "su", random_su());
       return;
     case AdminOp::kRestart:
-      if (uniform(2) == 0) return void(admin(op, "comp", all_comps_[uniform(all_comps_.size())].str()));
+      if (uniform(2) == 0)
+        return void(admin(op, "comp", all_comps_[uniform(all_comps_.size())].str()));
       admin(op, "su", random_su());
       return;
     case AdminOp::kLock:

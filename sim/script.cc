@@ -168,10 +168,14 @@ class Runner {
   void latency(const Words& w) {
     if (w.size() < 2) return error("usage: latency NAME=MIN[..MAX] ...");
     Latencies& l = options_.latencies;
-    const std::map<std::string, LatencyRange*> names{
-        {"start", &l.start}, {"registration", &l.registration}, {"callback", &l.callback},
-        {"kill", &l.kill},   {"terminate", &l.terminate},       {"early-exit", &l.early_exit},
-        {"node-detect", &l.node_detect}, {"node-boot", &l.node_boot}};
+    const std::map<std::string, LatencyRange*> names{{"start", &l.start},
+                                                     {"registration", &l.registration},
+                                                     {"callback", &l.callback},
+                                                     {"kill", &l.kill},
+                                                     {"terminate", &l.terminate},
+                                                     {"early-exit", &l.early_exit},
+                                                     {"node-detect", &l.node_detect},
+                                                     {"node-boot", &l.node_boot}};
     for (std::size_t i = 1; i < w.size(); ++i) {
       const std::size_t eq = w[i].find('=');
       auto it = names.find(w[i].substr(0, eq));
@@ -467,7 +471,9 @@ bool Runner::expect_state(const Words& w) {
     }
     if (!got) {
       error("no SU" +
-            std::string(what == "presence" ? " or component " : what == "admin" ? " or SI " : " ") +
+            std::string(what == "presence" ? " or component "
+                        : what == "admin"  ? " or SI "
+                                           : " ") +
             w[2]);
       return true;
     }

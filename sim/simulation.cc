@@ -66,7 +66,8 @@ Simulation::Simulation(std::shared_ptr<const model::ClusterConfig> config,
       faults_(options_.faults),
       ledger_(options_.admin_answer_limit),
       trace_(options_.trace_lines, options_.keep_full_trace) {
-  for (const auto& node : config_->nodes) nodes_.emplace(node.id, std::make_unique<SimNode>(*this, node.id));
+  for (const auto& node : config_->nodes)
+    nodes_.emplace(node.id, std::make_unique<SimNode>(*this, node.id));
   for (const model::SgConfig* sg : config_->service_groups()) {
     for (const auto& su : sg->sus) {
       all_sus_.push_back(su.id);
@@ -79,8 +80,7 @@ Simulation::Simulation(std::shared_ptr<const model::ClusterConfig> config,
     for (const auto& si : sg->sis) all_sis_.push_back(si.id);
   }
   // A crashed node is noticed, boots again and instantiates its SUs within the quiet period.
-  const Duration node_bound =
-      options_.latencies.node_detect.max + options_.latencies.node_boot.max;
+  const Duration node_bound = options_.latencies.node_detect.max + options_.latencies.node_boot.max;
   quiet_period_ = std::max(options_.quiet_period,
                            2 * busy_bound(*config_) + options_.admin_answer_limit + node_bound);
   trace_.set_sink(options_.trace_sink);
@@ -197,8 +197,9 @@ void Simulation::deliver(const NodeId& node, node::Event event) {
 
 Simulation::SimNode::SimNode(Simulation& s, const NodeId& id)
     : host(s, id),
-      runtime(s.config_, id, std::nullopt, host, static_cast<runtime::Transport&>(s),
-              [&s] { return s.now_; }, runtime::Options{.max_events_per_pump = 1}) {}
+      runtime(
+          s.config_, id, std::nullopt, host, static_cast<runtime::Transport&>(s),
+          [&s] { return s.now_; }, runtime::Options{.max_events_per_pump = 1}) {}
 
 void Simulation::SeatHost::carry_out(const node::Effect&) {
   AMF_ASSERT(!"the director's seat has no node director");

@@ -243,10 +243,9 @@ class Simulation : private runtime::Transport {
   };
   // The first kWorkKinds alternatives are work (idle() waits for them); the rest are
   // bookkeeping or periodic and change nothing.
-  using Scheduled =
-      std::variant<ProcStarts, ProcRegisters, ProcExits, ProcApplies, ProcAnswers, ProcReports,
-                   AdminAsk, NodeLeaves, NodeBoots, ProcConfirms, NextFault, QuietCheck,
-                   AdminCheck>;
+  using Scheduled = std::variant<ProcStarts, ProcRegisters, ProcExits, ProcApplies, ProcAnswers,
+                                 ProcReports, AdminAsk, NodeLeaves, NodeBoots, ProcConfirms,
+                                 NextFault, QuietCheck, AdminCheck>;
   static constexpr std::size_t kWorkKinds = 9;
   struct Entry {
     TimePoint time;
@@ -354,9 +353,9 @@ class Simulation : private runtime::Transport {
 
   std::shared_ptr<const model::ClusterConfig> config_;
   SeatHost seat_host_{*this};
-  std::unique_ptr<runtime::NodeRuntime> seat_;           // the director's
+  std::unique_ptr<runtime::NodeRuntime> seat_;        // the director's
   std::map<NodeId, std::unique_ptr<SimNode>> nodes_;  // the nodes that are up
-  std::map<NodeId, std::uint64_t> incarnation_;  // bumped by every crash
+  std::map<NodeId, std::uint64_t> incarnation_;       // bumped by every crash
   std::uint64_t seed_;
   Options options_;
   std::mt19937_64 rng_;
@@ -365,7 +364,7 @@ class Simulation : private runtime::Transport {
 
   std::priority_queue<Entry, std::vector<Entry>, Later> queue_;
   std::uint64_t next_seq_ = 0;
-  std::size_t scheduled_work_ = 0;                        // queued process events (not bookkeeping)
+  std::size_t scheduled_work_ = 0;  // queued process events (not bookkeeping)
   // Whose queued event is next, over all nodes: this instant's events, first in, first out.
   std::deque<NodeId> delivered_;
 

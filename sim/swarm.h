@@ -21,7 +21,7 @@ struct SwarmOptions {
   // Cleanup failures (FaultKind::kCleanup) are left out unless asked for: see sim/README.md,
   // "Known core findings" 9 and 10.
   bool cleanup = false;
-  int max_components = 2;  // per SU
+  int max_components = 2;    // per SU
   bool node_crashes = true;  // in clusters of more than one node
 };
 

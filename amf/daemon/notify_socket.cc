@@ -60,11 +60,11 @@ Result<NotifyMessage> parse_notify(std::string_view datagram) {
         return {};
       }
       if (!also.empty() && value == also) return {};
-      return fail(std::string(name) + "=" + std::string(value.substr(0, 20)) + ": only " +
-                  std::string(name) + "=1" +
-                  (also.empty() ? std::string() : " or " + std::string(name) + "=" +
-                                                      std::string(also)) +
-                  " means something");
+      return fail(
+          std::string(name) + "=" + std::string(value.substr(0, 20)) + ": only " +
+          std::string(name) + "=1" +
+          (also.empty() ? std::string() : " or " + std::string(name) + "=" + std::string(also)) +
+          " means something");
     };
     if (name == "READY") {
       if (auto ok = flag(m.ready); !ok) return tl::unexpected(ok.error());
@@ -79,7 +79,8 @@ Result<NotifyMessage> parse_notify(std::string_view datagram) {
       m.status = std::string(value);
     } else if (name == "ERRNO") {
       m.errno_value = number<int>(value);
-      if (!m.errno_value) return fail("ERRNO=" + std::string(value.substr(0, 20)) + " is not a number");
+      if (!m.errno_value)
+        return fail("ERRNO=" + std::string(value.substr(0, 20)) + " is not a number");
     } else if (name == "MAINPID") {
       m.mainpid = number<pid_t>(value);
       if (!m.mainpid) return fail("MAINPID=" + std::string(value.substr(0, 20)) + " is not a PID");

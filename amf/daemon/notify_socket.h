@@ -19,11 +19,11 @@ namespace amf::daemon {
 
 // What one sd_notify datagram says (sd_notify(3)): newline-separated KEY=VALUE assignments.
 struct NotifyMessage {
-  bool ready = false;             // READY=1: start-up is finished
-  bool watchdog = false;          // WATCHDOG=1: alive
-  bool watchdog_trigger = false;  // WATCHDOG=trigger: treat me as failed now
-  bool stopping = false;          // STOPPING=1: shutting down
-  bool reloading = false;         // RELOADING=1
+  bool ready = false;                 // READY=1: start-up is finished
+  bool watchdog = false;              // WATCHDOG=1: alive
+  bool watchdog_trigger = false;      // WATCHDOG=trigger: treat me as failed now
+  bool stopping = false;              // STOPPING=1: shutting down
+  bool reloading = false;             // RELOADING=1
   std::optional<std::string> status;  // STATUS=free text
   std::optional<int> errno_value;     // ERRNO=n
   std::optional<pid_t> mainpid;       // MAINPID=n (recorded; amf keeps the PID it started)

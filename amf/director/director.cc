@@ -156,7 +156,8 @@ void Director::keep_preferred_in_service(SgState& sg, TimePoint now) {
   if (!has_spares(sg)) return;
   const int preferred = sg.config->preferred_inservice_sus;
   std::vector<std::pair<SuId, SuState*>> by_rank;
-  for (const auto& su_config : sg.config->sus) by_rank.emplace_back(su_config.id, &sus_.at(su_config.id));
+  for (const auto& su_config : sg.config->sus)
+    by_rank.emplace_back(su_config.id, &sus_.at(su_config.id));
   std::stable_sort(by_rank.begin(), by_rank.end(), [](const auto& a, const auto& b) {
     return a.second->config->rank < b.second->config->rank;
   });
@@ -172,8 +173,8 @@ void Director::keep_preferred_in_service(SgState& sg, TimePoint now) {
   };
   int live = 0;
   for (const auto& [id, su] : by_rank) live += able(*su) && running(*su);
-  const std::string count = std::to_string(live) + " of " + std::to_string(preferred) +
-                            " preferred in-service SUs";
+  const std::string count =
+      std::to_string(live) + " of " + std::to_string(preferred) + " preferred in-service SUs";
   for (auto& [id, su] : by_rank) {
     if (live >= preferred) break;
     if (!able(*su) || running(*su) || su->presence != PresenceState::kUninstantiated) continue;

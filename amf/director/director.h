@@ -108,7 +108,7 @@ class Director {
     bool repair_wanted = false;  // auto-repair once the SG has nothing outstanding
     std::string repair_cause;
     model::RecoveryStreak auto_repairs;  // towards kSuAutoRepairCeiling
-    bool instantiate_sent = false;  // InstantiateSu sent and not yet reported on
+    bool instantiate_sent = false;       // InstantiateSu sent and not yet reported on
     // A surplus SU told to terminate (it goes back to being a spare): given nothing new, even
     // while it still reports itself instantiated.
     bool leaving = false;

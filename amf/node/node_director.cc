@@ -192,7 +192,8 @@ void NodeDirector::on(const director::RepairSu& e, TimePoint now) {
 void NodeDirector::on(const director::RestartSu& e, TimePoint now) {
   auto it = sus_.find(e.su);
   if (it == sus_.end()) {
-    notify(now, "protocol-error", e.su.str(), "", "", "", "restart of an SU this node does not host");
+    notify(now, "protocol-error", e.su.str(), "", "", "",
+           "restart of an SU this node does not host");
     return;
   }
   SuState& su = it->second;
@@ -503,7 +504,10 @@ void NodeDirector::run_hook(CompState& comp, const CsiId& csi, const SiId& si,
       if (c.id != csi) continue;
       for (const auto& [key, value] : c.attributes) {
         std::string name = "AMF_CSI_";
-        for (char ch : key) name += std::isalnum(static_cast<unsigned char>(ch)) ? static_cast<char>(std::toupper(static_cast<unsigned char>(ch))) : '_';
+        for (char ch : key)
+          name += std::isalnum(static_cast<unsigned char>(ch))
+                      ? static_cast<char>(std::toupper(static_cast<unsigned char>(ch)))
+                      : '_';
         env[name] = value;
       }
     }

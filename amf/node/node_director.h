@@ -64,10 +64,10 @@ struct ComponentHealthcheckConfirm {
 // amfd has checked that the sender is the component's process or one of its group.
 struct ComponentNotify {
   CompId comp;
-  bool ready = false;             // READY=1
-  bool watchdog = false;          // WATCHDOG=1
-  bool watchdog_trigger = false;  // WATCHDOG=trigger: it asks to be treated as failed
-  bool stopping = false;          // STOPPING=1
+  bool ready = false;                 // READY=1
+  bool watchdog = false;              // WATCHDOG=1
+  bool watchdog_trigger = false;      // WATCHDOG=trigger: it asks to be treated as failed
+  bool stopping = false;              // STOPPING=1
   std::optional<std::string> status;  // STATUS=
 };
 
@@ -93,10 +93,9 @@ struct Shutdown {};
 
 using Event = std::variant<director::InstantiateSu, director::TerminateSu, director::RepairSu,
                            director::RestartSu, director::AssignHa, director::RemoveHa,
-                           ProcessStarted,
-                           ProcessStartFailed, ProcessExited, ComponentRegister, ComponentResponse,
-                           ComponentErrorReport, ComponentHealthcheckConfirm, ComponentNotify,
-                           HookDone, ProbeDone, Shutdown>;
+                           ProcessStarted, ProcessStartFailed, ProcessExited, ComponentRegister,
+                           ComponentResponse, ComponentErrorReport, ComponentHealthcheckConfirm,
+                           ComponentNotify, HookDone, ProbeDone, Shutdown>;
 
 Event to_event(const director::NodeCommand& command);
 
@@ -163,9 +162,9 @@ struct RunProbe {
   CompId comp;
 };
 
-using Effect = std::variant<StartProcess, SignalProcess, SendRegisterReply, SendCsiSet,
-                            SendCsiRemove, SendHealthcheck, RunHook, RunProbe, ToDirector,
-                            model::Notification>;
+using Effect =
+    std::variant<StartProcess, SignalProcess, SendRegisterReply, SendCsiSet, SendCsiRemove,
+                 SendHealthcheck, RunHook, RunProbe, ToDirector, model::Notification>;
 
 // The node director core: the life cycle of this node's components (instantiate, register,
 // terminate, cleanup, each with its timeout), their CSI callbacks, error detection and the
@@ -245,11 +244,11 @@ class NodeDirector {
     // Health check: AMF-invoked, when to ask next; component-invoked, when the next
     // confirmation is due. Set while the component is registered.
     std::optional<TimePoint> healthcheck;
-    std::optional<TimePoint> retry_at;  // a delayed instantiation attempt is due then
-    std::optional<TimePoint> probe_at;         // the next liveness probe, while instantiated
-    std::optional<Invocation> probe_running;   // a probe asked for and not yet done
-    int probe_failures = 0;                    // in a row
-    std::optional<TimePoint> indexed;          // its entry in deadlines_, if it has one
+    std::optional<TimePoint> retry_at;        // a delayed instantiation attempt is due then
+    std::optional<TimePoint> probe_at;        // the next liveness probe, while instantiated
+    std::optional<Invocation> probe_running;  // a probe asked for and not yet done
+    int probe_failures = 0;                   // in a row
+    std::optional<TimePoint> indexed;         // its entry in deadlines_, if it has one
   };
   struct SuState {
     const model::SuConfig* config = nullptr;
@@ -264,7 +263,7 @@ class NodeDirector {
     // Disabled by a node switchover, still running: its assignments are being switched over,
     // then it is terminated.
     bool switching_over = false;
-    bool force_report = false;    // report the SU even if nothing changed (restart done)
+    bool force_report = false;  // report the SU even if nothing changed (restart done)
     Window comp_restarts;
     Window su_restarts;
     // Restarts in place since the last quiet period or SU failover, towards kSuRestartCeiling.

@@ -226,8 +226,7 @@ void NodeDirector::check_health(CompState& comp, TimePoint now) {
     const std::string what = comp.config->sa_aware()
                                  ? "no health check confirmation for '" + hc->key + "'"
                                  : std::string("no WATCHDOG=1 (sd_notify)");
-    return component_failed(comp, what + " within " + ms_text(hc->period + hc->max_duration),
-                            now);
+    return component_failed(comp, what + " within " + ms_text(hc->period + hc->max_duration), now);
   }
   comp.healthcheck = now + hc->period;
   for (const auto& [inv, cb] : comp.callbacks) {

@@ -18,8 +18,7 @@ NodeRuntime::NodeRuntime(std::shared_ptr<const model::ClusterConfig> config, Nod
 }
 
 NodeRuntime::NodeRuntime(SeatTag, std::shared_ptr<const model::ClusterConfig>, NodeId self,
-                         director::Director director, Host& host, Transport& transport,
-                         Clock clock)
+                         director::Director director, Host& host, Transport& transport, Clock clock)
     : self_(std::move(self)),
       director_(std::move(director)),
       host_(host),

@@ -82,9 +82,9 @@ class NodeRuntime {
               Clock clock, Options options = {});
   // A director's seat: the director alone, every command through the transport. `self` names
   // the seat in what it sends.
-  static NodeRuntime director_seat(std::shared_ptr<const model::ClusterConfig> config,
-                                   NodeId self, director::Director director, Host& host,
-                                   Transport& transport, Clock clock);
+  static NodeRuntime director_seat(std::shared_ptr<const model::ClusterConfig> config, NodeId self,
+                                   director::Director director, Host& host, Transport& transport,
+                                   Clock clock);
 
   const NodeId& self() const { return self_; }
 

@@ -159,8 +159,11 @@ std::shared_ptr<const model::ClusterConfig> one_node_cluster(int sgs) {
     sg.id = SgId(sg.name);
     sg.app = app.id;
     for (int u = 1; u <= 2; ++u) {
-      model::SuConfig su{SuId(sg.name + "/su-" + std::to_string(u)), "su-" + std::to_string(u),
-                         NodeId("node-1"), u, {}};
+      model::SuConfig su{SuId(sg.name + "/su-" + std::to_string(u)),
+                         "su-" + std::to_string(u),
+                         NodeId("node-1"),
+                         u,
+                         {}};
       model::ComponentConfig comp;
       comp.id = CompId(su.id.str() + "/server");
       comp.name = "server";
@@ -188,7 +191,8 @@ std::shared_ptr<const model::ClusterConfig> one_node_cluster(int sgs) {
 class StartUp {
  public:
   explicit StartUp(std::shared_ptr<const model::ClusterConfig> config)
-      : director_(std::move(*director::Director::create(config))), node_(config, NodeId("node-1")) {}
+      : director_(std::move(*director::Director::create(config))),
+        node_(config, NodeId("node-1")) {}
 
   // NodeUp, then everything it sets off until nothing is left; the events handled.
   std::size_t run() {
@@ -287,12 +291,7 @@ void BM_StartUp(benchmark::State& state) {
   state.SetLabel(std::to_string(sgs) + " SGs, " + std::to_string(2 * sgs) + " processes, " +
                  std::to_string(events) + " events");
 }
-BENCHMARK(BM_StartUp)
-    ->Arg(100)
-    ->Arg(1000)
-    ->Arg(5000)
-    ->Unit(benchmark::kMillisecond)
-    ->Complexity();
+BENCHMARK(BM_StartUp)->Arg(100)->Arg(1000)->Arg(5000)->Unit(benchmark::kMillisecond)->Complexity();
 
 // What amfctl status reads from the cores once 5000 SGs are up: every SU, every SG's
 // assignments, every component of the node.

@@ -9,6 +9,8 @@
 // Checked: nothing asserts or crashes; the cluster always settles; every request the director
 // was given is answered by exactly one AdminResult of its id once the 60 s time limit has
 // passed (admin.h); every answer and status encodes to an admin reply that decodes.
+#include "amf/director/admin.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -19,7 +21,6 @@
 #include <vector>
 
 #include "amf/core/assert.h"
-#include "amf/director/admin.h"
 #include "amf/director/director.h"
 #include "amf/wire/codec.h"
 #include "tests/fuzz/admin_input.h"

@@ -42,8 +42,8 @@ void check_wire(const amf::model::ClusterConfig& config) {
   for (const amf::model::SgConfig* sg : config.service_groups()) {
     for (const amf::model::SuConfig& su : sg->sus) {
       for (const amf::model::ComponentConfig& comp : su.components) {
-        AMF_ASSERT(wire::decode_component_message(
-                       wire::encode(wire::ComponentMessage{wire::RegisterRequest{comp.id.str(), 1}}))
+        AMF_ASSERT(wire::decode_component_message(wire::encode(wire::ComponentMessage{
+                                                      wire::RegisterRequest{comp.id.str(), 1}}))
                        .has_value());
       }
     }
@@ -51,8 +51,8 @@ void check_wire(const amf::model::ClusterConfig& config) {
       for (const amf::model::CsiConfig& csi : si.csis) {
         const wire::CsiSet set{1, csi.id.str(), amf::model::HaState::kActive,
                                amf::model::TransitionReason::kNewAssignment, csi.attributes};
-        AMF_ASSERT(wire::decode_component_message(wire::encode(wire::ComponentMessage{set}))
-                       .has_value());
+        AMF_ASSERT(
+            wire::decode_component_message(wire::encode(wire::ComponentMessage{set})).has_value());
       }
     }
   }

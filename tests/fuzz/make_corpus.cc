@@ -34,27 +34,31 @@ void write(const fs::path& dir, const std::string& name, const std::string& byte
 void component_seeds(const fs::path& dir) {
   using amf::model::HaState;
   using amf::model::TransitionReason;
-  write(dir, "register-request", encode(ComponentMessage{RegisterRequest{"app/su-1/server", 4242}}));
+  write(dir, "register-request",
+        encode(ComponentMessage{RegisterRequest{"app/su-1/server", 4242}}));
   write(dir, "register-reply-ok", encode(ComponentMessage{RegisterReply{true, ""}}));
   write(dir, "register-reply-error",
         encode(ComponentMessage{RegisterReply{false, "no such component"}}));
   write(dir, "csi-set-active",
-        encode(ComponentMessage{CsiSet{1, "counter/si-1/endpoint", HaState::kActive,
+        encode(ComponentMessage{CsiSet{1,
+                                       "counter/si-1/endpoint",
+                                       HaState::kActive,
                                        TransitionReason::kNewAssignment,
                                        {{"port", "47011"}, {"state_file", "counter.state"}}}}));
   write(dir, "csi-set-standby-failover",
         encode(ComponentMessage{
             CsiSet{77, "app/si-1/csi", HaState::kStandby, TransitionReason::kFailover, {}}}));
   write(dir, "csi-set-quiescing-switchover",
-        encode(ComponentMessage{CsiSet{3, "app/si-2/csi", HaState::kQuiescing,
-                                       TransitionReason::kSwitchover, {{"k", "v"}}}}));
+        encode(ComponentMessage{CsiSet{
+            3, "app/si-2/csi", HaState::kQuiescing, TransitionReason::kSwitchover, {{"k", "v"}}}}));
   write(dir, "csi-set-quiesced-restart",
         encode(ComponentMessage{
             CsiSet{4, "app/si-1/csi", HaState::kQuiesced, TransitionReason::kRestart, {}}}));
   write(dir, "csi-remove", encode(ComponentMessage{CsiRemove{5, "app/si-1/csi"}}));
   write(dir, "response-ok", encode(ComponentMessage{Response{9, true, ""}}));
   write(dir, "response-error", encode(ComponentMessage{Response{9, false, "busy"}}));
-  write(dir, "error-report", encode(ComponentMessage{ErrorReport{"su-restart", "lost its database"}}));
+  write(dir, "error-report",
+        encode(ComponentMessage{ErrorReport{"su-restart", "lost its database"}}));
   write(dir, "error-report-default", encode(ComponentMessage{ErrorReport{"", "wedged"}}));
   write(dir, "healthcheck", encode(ComponentMessage{HealthcheckCallback{12, "alive"}}));
   write(dir, "healthcheck-confirm", encode(ComponentMessage{HealthcheckConfirm{"alive"}}));
@@ -97,35 +101,33 @@ void admin_request_seeds(const fs::path& dir) {
 }
 
 void admin_reply_seeds(const fs::path& dir) {
-  const ClusterStatus status{
-      "demo",
-      "node-1",
-      {{"counter",
-        "2n",
-        false,
-        {{"counter/su-1",
-          "node-1",
-          "unlocked",
-          "enabled",
-          "instantiated",
-          "in-service",
-          {{"counter/su-1/server", "instantiated", 5666, true}}},
-         {"counter/su-2",
-          "node-1",
-          "locked",
-          "disabled",
-          "uninstantiated",
-          "out-of-service",
-          {{"counter/su-2/server", "uninstantiated", 0, false}}}},
-        {{"counter/si-1", {{"counter/su-1", "active"}}}}}}};
+  const ClusterStatus status{"demo",
+                             "node-1",
+                             {{"counter",
+                               "2n",
+                               false,
+                               {{"counter/su-1",
+                                 "node-1",
+                                 "unlocked",
+                                 "enabled",
+                                 "instantiated",
+                                 "in-service",
+                                 {{"counter/su-1/server", "instantiated", 5666, true}}},
+                                {"counter/su-2",
+                                 "node-1",
+                                 "locked",
+                                 "disabled",
+                                 "uninstantiated",
+                                 "out-of-service",
+                                 {{"counter/su-2/server", "uninstantiated", 0, false}}}},
+                               {{"counter/si-1", {{"counter/su-1", "active"}}}}}}};
   write(dir, "status", encode(AdminReply{status}));
   write(dir, "status-empty", encode(AdminReply{ClusterStatus{"test", "node-1", {}}}));
   write(dir, "events",
-        encode(AdminReply{EventList{
-            {{1, 1000, 1700000000000000000, "su-presence", "counter/su-1", "", "uninstantiated",
-              "instantiating", "instantiate"},
-             {2, 2000, 1700000000000001000, "si-assignment", "counter/si-1", "counter/su-1", "",
-              "active", "new assignment"}}}}));
+        encode(AdminReply{EventList{{{1, 1000, 1700000000000000000, "su-presence", "counter/su-1",
+                                      "", "uninstantiated", "instantiating", "instantiate"},
+                                     {2, 2000, 1700000000000001000, "si-assignment", "counter/si-1",
+                                      "counter/su-1", "", "active", "new assignment"}}}}));
   write(dir, "events-empty", encode(AdminReply{EventList{}}));
   write(dir, "error", encode(AdminReply{AdminError{"bad request: admin request has no body"}}));
   write(dir, "operation-ok", encode(AdminReply{AdminOperationResult{true, ""}}));
@@ -175,7 +177,8 @@ void admin_seeds(const fs::path& dir) {
   write(dir, "cluster-levels",
         std::string(1, '\3') + op_record({"shutdown", "cluster", "test"}) +
             op_record({"lock", "app", "app"}) + op_record({"unlock", "cluster", "test"}) +
-            op_record({"unlock", "app", "app"}) + op_record({"restart", "comp", "app/su-1/server"}));
+            op_record({"unlock", "app", "app"}) +
+            op_record({"restart", "comp", "app/su-1/server"}));
 }
 
 }  // namespace

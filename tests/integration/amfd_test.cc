@@ -499,7 +499,8 @@ std::string notify_yaml(int port, int ready_delay_ms) {
          "        su_template:\n          nodes: [node-1]\n"
          "          components:\n            - name: server\n"
          "              command: amf-demo-notify\n"
-         "              args: [\"" + std::to_string(port) + "\", \"" + std::to_string(ready_delay_ms) +
+         "              args: [\"" +
+         std::to_string(port) + "\", \"" + std::to_string(ready_delay_ms) +
          "\"]\n"
          "              cs_types: [web]\n"
          "              instantiated_when: notified\n"
@@ -562,8 +563,9 @@ TEST_F(AmfdTest, NotifyFromAProcessThatIsNotTheComponentIsIgnoredAndReported) {
   addr.sun_family = AF_UNIX;
   std::strncpy(addr.sun_path, socket.c_str(), sizeof addr.sun_path - 1);
   const std::string lie = "WATCHDOG=trigger";
-  ASSERT_EQ(::sendto(fd, lie.data(), lie.size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr),
-            static_cast<ssize_t>(lie.size()));
+  ASSERT_EQ(
+      ::sendto(fd, lie.data(), lie.size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr),
+      static_cast<ssize_t>(lie.size()));
   ::close(fd);
   EXPECT_TRUE(eventually([&] {
     Output events = run({bin("amfctl"), "--runtime-dir", runtime(), "events"});
@@ -582,8 +584,12 @@ std::string hooks_yaml(int port1, int port2) {
     return "          - name: su-" + std::to_string(i) +
            "\n            node: node-1\n            rank: " + std::to_string(i) +
            "\n            components:\n              - name: server\n"
-           "                command: amf-demo-notify\n                args: [\"" + p + "\"]\n"
-           "                env: {PORT: \"" + p + "\"}\n"
+           "                command: amf-demo-notify\n                args: [\"" +
+           p +
+           "\"]\n"
+           "                env: {PORT: \"" +
+           p +
+           "\"}\n"
            "                cs_types: [db]\n                instantiated_when: started\n"
            "                hooks:\n"
            "                  on_active: 'echo active > role.$PORT'\n"
@@ -653,11 +659,15 @@ std::string probe_yaml(int port, const std::string& probe) {
          "        su_template:\n          nodes: [node-1]\n"
          "          components:\n            - name: server\n"
          "              command: amf-demo-notify\n"
-         "              args: [\"" + std::to_string(port) + "\"]\n"
+         "              args: [\"" +
+         std::to_string(port) +
+         "\"]\n"
          "              cs_types: [web]\n"
          "              instantiated_when: started\n"
          "              recovery: component-restart\n"
-         "              probe: " + probe + "\n"
+         "              probe: " +
+         probe +
+         "\n"
          "        service_instances: [{name: si-1, csis: [{name: c, cs_type: web}]}]\n";
 }
 
@@ -684,8 +694,9 @@ TEST_F(AmfdTest, HttpProbeThatFailsRepeatedlyRestartsTheComponent) {
 
 TEST_F(AmfdTest, ExecAndTcpProbesOfAHealthyComponentChangeNothing) {
   const int port = free_port();
-  start(probe_yaml(port, "{exec: [/bin/sh, -c, 'test \"$AMF_COMPONENT_NAME\" = web/su-1/server'], "
-                         "period_ms: 100, timeout_ms: 1000, failure_threshold: 1}"));
+  start(probe_yaml(port,
+                   "{exec: [/bin/sh, -c, 'test \"$AMF_COMPONENT_NAME\" = web/su-1/server'], "
+                   "period_ms: 100, timeout_ms: 1000, failure_threshold: 1}"));
   std::string first;
   ASSERT_TRUE(eventually([&] {
     first = ask(port, "PID");
@@ -699,8 +710,8 @@ TEST_F(AmfdTest, ExecAndTcpProbesOfAHealthyComponentChangeNothing) {
   EXPECT_EQ(stop(), 0);
   // A TCP probe on a port where nothing listens fails at once: restarted each time.
   const int nothing = free_port();
-  start(probe_yaml(port, "{tcp_port: " + std::to_string(nothing) +
-                             ", period_ms: 100, failure_threshold: 1}"));
+  start(probe_yaml(
+      port, "{tcp_port: " + std::to_string(nothing) + ", period_ms: 100, failure_threshold: 1}"));
   EXPECT_TRUE(eventually([&] {
     Output e = run({bin("amfctl"), "--runtime-dir", runtime(), "events"});
     return e.out.find("liveness probe failed 1 times in a row, last: Connection refused") !=
@@ -712,14 +723,15 @@ TEST_F(AmfdTest, ExecAndTcpProbesOfAHealthyComponentChangeNothing) {
 
 TEST_F(AmfdTest, TerminateAndCleanupCommandsReplaceTheSignals) {
   const int port = free_port();
-  std::string yaml = probe_yaml(port, "{http_port: " + std::to_string(port) +
-                                          ", period_ms: 200, failure_threshold: 1}");
+  std::string yaml = probe_yaml(
+      port, "{http_port: " + std::to_string(port) + ", period_ms: 200, failure_threshold: 1}");
   const std::string at = "              recovery: component-restart\n";
   yaml.replace(yaml.find(at), at.size(),
-               at + "              env: {PORT: \"" + std::to_string(port) + "\"}\n"
-                    "              terminate_command: 'echo $AMF_COMPONENT_PID > term.$PORT; "
-                    "kill -TERM $AMF_COMPONENT_PID'\n"
-                    "              cleanup_command: 'echo $AMF_COMPONENT_PID > clean.$PORT'\n");
+               at + "              env: {PORT: \"" + std::to_string(port) +
+                   "\"}\n"
+                   "              terminate_command: 'echo $AMF_COMPONENT_PID > term.$PORT; "
+                   "kill -TERM $AMF_COMPONENT_PID'\n"
+                   "              cleanup_command: 'echo $AMF_COMPONENT_PID > clean.$PORT'\n");
   start(yaml);
   std::string first;
   ASSERT_TRUE(eventually([&] {
@@ -739,8 +751,8 @@ TEST_F(AmfdTest, TerminateAndCleanupCommandsReplaceTheSignals) {
   // Lock-instantiation terminates it with the terminate command, which stops it by itself.
   Output lock = run({bin("amfctl"), "--runtime-dir", runtime(), "lock", "su", "web/su-1"});
   EXPECT_EQ(lock.exit_code, 0) << lock.err;
-  Output down = run({bin("amfctl"), "--runtime-dir", runtime(), "lock-instantiation", "su",
-                     "web/su-1"});
+  Output down =
+      run({bin("amfctl"), "--runtime-dir", runtime(), "lock-instantiation", "su", "web/su-1"});
   EXPECT_EQ(down.exit_code, 0) << down.err;
   const std::string term = runtime() + "/term." + std::to_string(port);
   EXPECT_TRUE(fs::exists(term));
@@ -757,9 +769,10 @@ TEST_F(AmfdTest, DaemonLeftByTheInstantiateCommandIsTheComponent) {
                           std::to_string(port) + "\"]\n";
   yaml.replace(yaml.find(cmd), cmd.size(),
                "              command: /bin/sh\n"
-               "              args: [-c, 'amf-demo-notify " + std::to_string(port) +
-               " & echo $! > daemon.pid']\n"
-               "              pid_file: daemon.pid\n");
+               "              args: [-c, 'amf-demo-notify " +
+                   std::to_string(port) +
+                   " & echo $! > daemon.pid']\n"
+                   "              pid_file: daemon.pid\n");
   start(yaml);
   std::optional<wire::ClusterStatus> s;
   ASSERT_TRUE(eventually([&] {
@@ -796,8 +809,7 @@ TEST_F(AmfdTest, InstantiateCommandWithoutItsPidFileFailsTheInstantiation) {
   start(yaml);
   EXPECT_TRUE(eventually([&] {
     Output events = run({bin("amfctl"), "--runtime-dir", runtime(), "events"});
-    return events.out.find("never-written.pid after the instantiate command") !=
-           std::string::npos;
+    return events.out.find("never-written.pid after the instantiate command") != std::string::npos;
   }));
 }
 

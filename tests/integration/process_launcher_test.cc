@@ -1,8 +1,6 @@
 // The process launcher on real processes: exit codes, signals, process groups, output capture.
 #include "containers/process_launcher.h"
 
-#include "containers/cgroup.h"
-
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -11,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "containers/cgroup.h"
 #include "tests/integration/support.h"
 
 namespace amf::containers {

@@ -59,7 +59,8 @@ Result<wire::AdminReply> admin_request(const std::string& runtime_dir,
   const std::string path = admin_socket_path(runtime_dir);
   // ZeroMQ connects lazily and would wait for a socket that never appears, or that it may
   // not use: try the socket ourselves first, so that each case gets its own answer.
-  if (auto access = probe_admin_socket(runtime_dir); access.kind != SocketAccess::Kind::kReachable) {
+  if (auto access = probe_admin_socket(runtime_dir);
+      access.kind != SocketAccess::Kind::kReachable) {
     return fail(access.message);
   }
   try {

@@ -32,8 +32,8 @@ int main(int argc, char** argv) {
     }
     auto result = amf::tools::run_operation(runtime, {"restart", "comp", comp});
     if (!result || !result->ok) {
-      std::cerr << "restart " << comp << " failed: "
-                << (result ? result->message : result.error().message()) << "\n";
+      std::cerr << "restart " << comp
+                << " failed: " << (result ? result->message : result.error().message()) << "\n";
       return 1;
     }
     auto list = amf::tools::fetch_events(runtime, seen);

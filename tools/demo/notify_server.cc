@@ -61,9 +61,11 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, on_term);
   std::signal(SIGPIPE, SIG_IGN);
   const int listener = listen_on(std::atoi(argv[1]));
-  const auto ready_at = Clock::now() + std::chrono::milliseconds(argc == 3 ? std::atoi(argv[2]) : 0);
+  const auto ready_at =
+      Clock::now() + std::chrono::milliseconds(argc == 3 ? std::atoi(argv[2]) : 0);
   std::chrono::microseconds watchdog{0};
-  if (const char* usec = std::getenv("WATCHDOG_USEC")) watchdog = std::chrono::microseconds(std::atoll(usec));
+  if (const char* usec = std::getenv("WATCHDOG_USEC"))
+    watchdog = std::chrono::microseconds(std::atoll(usec));
   bool ready = false;
   bool hung = false;
   auto next_watchdog = Clock::now();
@@ -90,7 +92,8 @@ int main(int argc, char** argv) {
     if (line == "PING") reply = "PONG\n";
     // An HTTP health endpoint for probes: 200 while healthy, 503 once hung.
     if (line.rfind("GET ", 0) == 0) {
-      reply = hung ? "HTTP/1.0 503 Service Unavailable\r\n\r\nhung\n" : "HTTP/1.0 200 OK\r\n\r\nok\n";
+      reply =
+          hung ? "HTTP/1.0 503 Service Unavailable\r\n\r\nhung\n" : "HTTP/1.0 200 OK\r\n\r\nok\n";
     }
     if (line == "PID") reply = std::to_string(::getpid()) + "\n";
     if (line == "ROLE") {

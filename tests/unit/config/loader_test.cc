@@ -1041,15 +1041,17 @@ TEST(ConfigLoaderTest, BrokenContainerSettingsAreReportedWhereTheyAre) {
         service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
 )";
   std::vector<Diagnostic> diags = errors_of(yaml);
-  EXPECT_TRUE(has_error(diags, "invalid runtime 'docker' in component 'server'; valid values: "
-                               "process, oci", 14, 24));
+  EXPECT_TRUE(has_error(diags,
+                        "invalid runtime 'docker' in component 'server'; valid values: "
+                        "process, oci",
+                        14, 24));
   EXPECT_TRUE(has_error(diags, "'container' in component 'server' needs 'runtime: oci'", 15, 15));
   EXPECT_TRUE(has_error(diags,
                         "'rootfs' in container of component 'server' must be an absolute "
                         "directory or 'host', not 'srv/rootfs'",
                         15, 35));
-  EXPECT_TRUE(has_error(diags, "invalid network 'bridge' in container of component 'server'", 15,
-                        56));
+  EXPECT_TRUE(
+      has_error(diags, "invalid network 'bridge' in container of component 'server'", 15, 56));
   EXPECT_TRUE(has_error(diags, "memory_limit_mb", 15, 81));
 }
 
@@ -1075,15 +1077,21 @@ TEST(ConfigLoaderTest, LifecycleMistakesAreReportedWhereTheyAre) {
         service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
 )";
   std::vector<Diagnostic> diags = errors_of(yaml);
-  EXPECT_TRUE(has_error(diags, "'watchdog_ms' in component 'server' needs 'instantiated_when: "
-                               "notified'", 15, 15));
-  EXPECT_TRUE(has_error(diags, "'health_check' in component 'server' needs 'instantiated_when: "
-                               "registered'", 16, 15));
+  EXPECT_TRUE(has_error(diags,
+                        "'watchdog_ms' in component 'server' needs 'instantiated_when: "
+                        "notified'",
+                        15, 15));
+  EXPECT_TRUE(has_error(diags,
+                        "'health_check' in component 'server' needs 'instantiated_when: "
+                        "registered'",
+                        16, 15));
   diags = errors_of(std::string(kOciHead) + R"(              instantiated_when: soon
         service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
 )");
-  EXPECT_TRUE(has_error(diags, "invalid instantiated_when 'soon' in component 'server'; valid "
-                               "values: registered, notified, started", 14, 34));
+  EXPECT_TRUE(has_error(diags,
+                        "invalid instantiated_when 'soon' in component 'server'; valid "
+                        "values: registered, notified, started",
+                        14, 34));
 }
 
 TEST(ConfigLoaderTest, HooksAreForComponentsThatDoNotRegister) {
@@ -1097,17 +1105,21 @@ TEST(ConfigLoaderTest, HooksAreForComponentsThatDoNotRegister) {
   EXPECT_EQ(hooks.on_active, "promote.sh");
   EXPECT_EQ(hooks.on_remove, "rm -f x");
   EXPECT_EQ(hooks.on_standby, "");
-  std::vector<Diagnostic> diags = errors_of(std::string(kOciHead) + R"(              hooks: {on_active: x, on_promote: y}
+  std::vector<Diagnostic> diags =
+      errors_of(std::string(kOciHead) + R"(              hooks: {on_active: x, on_promote: y}
         service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
 )");
-  EXPECT_TRUE(has_error(diags, "'hooks' in component 'server' needs 'instantiated_when: notified' "
-                               "or 'started'", 14, 15));
+  EXPECT_TRUE(has_error(diags,
+                        "'hooks' in component 'server' needs 'instantiated_when: notified' "
+                        "or 'started'",
+                        14, 15));
   EXPECT_TRUE(has_error(diags, "unknown key 'on_promote' in hooks of component 'server'", 14, 37));
 }
 
 TEST(ConfigLoaderTest, ReadsProbesAndReportsBrokenOnes) {
-  const model::ClusterConfig config = config_of(std::string(kOciHead) +
-                                                R"(              probe: {http_port: 8080, http_path: /healthz, period_ms: 2000, failure_threshold: 5}
+  const model::ClusterConfig config = config_of(
+      std::string(kOciHead) +
+      R"(              probe: {http_port: 8080, http_path: /healthz, period_ms: 2000, failure_threshold: 5}
         service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
 )");
   ASSERT_EQ(config.applications.size(), 1u);
@@ -1119,11 +1131,14 @@ TEST(ConfigLoaderTest, ReadsProbesAndReportsBrokenOnes) {
   EXPECT_EQ(probe->period, std::chrono::milliseconds(2000));
   EXPECT_EQ(probe->timeout, std::chrono::milliseconds(1000));
   EXPECT_EQ(probe->failure_threshold, 5);
-  std::vector<Diagnostic> diags = errors_of(std::string(kOciHead) + R"(              probe: {tcp_port: 80, exec: [true]}
+  std::vector<Diagnostic> diags =
+      errors_of(std::string(kOciHead) + R"(              probe: {tcp_port: 80, exec: [true]}
         service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
 )");
-  EXPECT_TRUE(has_error(diags, "probe of component 'server' needs exactly one of exec, "
-                               "tcp_port, http_port", 14, 22));
+  EXPECT_TRUE(has_error(diags,
+                        "probe of component 'server' needs exactly one of exec, "
+                        "tcp_port, http_port",
+                        14, 22));
   diags = errors_of(std::string(kOciHead) + R"(              probe: {tcp_port: 70000}
         service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
 )");
@@ -1140,11 +1155,12 @@ TEST(ConfigLoaderTest, ReadsClcCliCommandsAndRefusesEmptyOnes) {
   const auto& comp = config.applications[0].service_groups[0].sus[0].components[0];
   EXPECT_EQ(comp.terminate_command, "stop.sh");
   EXPECT_EQ(comp.cleanup_command, "kill.sh");
-  std::vector<Diagnostic> diags = errors_of(std::string(kOciHead) + R"(              cleanup_command: ""
+  std::vector<Diagnostic> diags =
+      errors_of(std::string(kOciHead) + R"(              cleanup_command: ""
         service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
 )");
-  EXPECT_TRUE(has_error(diags, "'cleanup_command' in component 'server' must not be empty", 14,
-                        32));
+  EXPECT_TRUE(
+      has_error(diags, "'cleanup_command' in component 'server' must not be empty", 14, 32));
 }
 
 TEST(ConfigLoaderTest, PidFileIsForProcessesOnly) {
@@ -1159,8 +1175,10 @@ TEST(ConfigLoaderTest, PidFileIsForProcessesOnly) {
               pid_file: x.pid
         service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
 )");
-  EXPECT_TRUE(has_error(diags, "'pid_file' in component 'server' is for processes, not "
-                               "'runtime: oci'", 15, 15));
+  EXPECT_TRUE(has_error(diags,
+                        "'pid_file' in component 'server' is for processes, not "
+                        "'runtime: oci'",
+                        15, 15));
 }
 
 }  // namespace

@@ -1,5 +1,3 @@
-#include "amf/daemon/notify_socket.h"
-
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -10,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+
+#include "amf/daemon/notify_socket.h"
 
 namespace amf::daemon {
 namespace {

@@ -367,7 +367,8 @@ TEST_F(AdminTest, RestartOfAComponentAndItsRefusals) {
   EXPECT_TRUE(r->ok) << r->message;
   r = c_.admin(AdminOp::kLock, "comp", "app/su-2/server");
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->message, "lock comp app/su-2/server: lock does not apply to a component (restart does)");
+  EXPECT_EQ(r->message,
+            "lock comp app/su-2/server: lock does not apply to a component (restart does)");
   r = c_.admin(AdminOp::kRestart, "node", "node-1");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->message,

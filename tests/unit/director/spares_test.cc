@@ -72,8 +72,7 @@ TEST_F(SparesTest, ALostSuBringsTheNextSpareIn) {
 TEST_F(SparesTest, AnInstantiationFailureBringsTheNextSpareIn) {
   handle(NodeUp{NodeId("node-1")});
   handle(report(1, PresenceState::kInstantiated));
-  const auto cmds =
-      handle(report(2, PresenceState::kInstantiationFailed, OperState::kDisabled));
+  const auto cmds = handle(report(2, PresenceState::kInstantiationFailed, OperState::kDisabled));
   EXPECT_EQ(sus_of<InstantiateSu>(cmds), (std::vector<SuId>{su(3)}));
 }
 
@@ -111,10 +110,10 @@ TEST_F(SparesTest, ASurplusSuBeingTerminatedIsGivenNothing) {
 }
 
 TEST_F(SparesTest, ASpareOnANodeThatIsDownIsSkipped) {
-  auto config = std::const_pointer_cast<model::ClusterConfig>(test::make_cluster(
-      {.redundancy = model::RedundancyModel::kTwoN,
-       .sus = 3,
-       .nodes = {"node-1", "node-2", "node-3"}}));
+  auto config = std::const_pointer_cast<model::ClusterConfig>(
+      test::make_cluster({.redundancy = model::RedundancyModel::kTwoN,
+                          .sus = 3,
+                          .nodes = {"node-1", "node-2", "node-3"}}));
   config->applications[0].service_groups[0].preferred_inservice_sus = 2;
   director_.emplace(std::move(*Director::create(config)));
   EXPECT_EQ(sus_of<InstantiateSu>(handle(NodeUp{NodeId("node-1")})), std::vector<SuId>{su(1)});

@@ -435,7 +435,8 @@ TEST_F(NodeDirectorTest, FailureDuringAnOrderedTerminationEndsInCleanupNotAResta
 TEST_F(NodeDirectorTest, RestartSuTerminatesGracefullyAndReportsWhenDone) {
   make();
   instantiated_su1();
-  handle(director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment});
+  handle(
+      director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment});
   handle(ComponentResponse{1, 1, true});
   auto effects = handle(director::RestartSu{su(1), std::nullopt});
   auto signals = only<SignalProcess>(effects);

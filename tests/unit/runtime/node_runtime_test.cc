@@ -184,8 +184,9 @@ TEST(NodeRuntimeTest, ATimeoutWaitsForTheEventsQueuedBeforeIt) {
   } host;
   Network net;
   TimePoint t{};
-  NodeRuntime r(config, NodeId("node-1"), std::nullopt, host, net, [&] { return t; },
-                Options{.max_events_per_pump = 1});
+  NodeRuntime r(
+      config, NodeId("node-1"), std::nullopt, host, net, [&] { return t; },
+      Options{.max_events_per_pump = 1});
   host.runtime = &r;
   auto failed = [&](const CompId& c) {
     return std::any_of(host.notes.begin(), host.notes.end(), [&](const model::Notification& n) {
@@ -195,7 +196,7 @@ TEST(NodeRuntimeTest, ATimeoutWaitsForTheEventsQueuedBeforeIt) {
   r.post(node::to_event(director::InstantiateSu{su(1)}));
   r.post(node::to_event(director::InstantiateSu{su(2)}));
   EXPECT_TRUE(r.pump());  // su-1 started; its ProcessStarted and registration queue behind su-2
-  t += std::chrono::minutes(1);  // far past the instantiate timeout
+  t += std::chrono::minutes(1);                 // far past the instantiate timeout
   EXPECT_FALSE(r.next_deadline().has_value());  // nothing to wake for while events are queued
   r.tick();
   EXPECT_FALSE(failed(comp(1)));

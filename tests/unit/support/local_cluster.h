@@ -133,9 +133,7 @@ class LocalCluster : private runtime::Transport {
   void to_director(const NodeId&, const runtime::ToDirectorMessage& message) override {
     reports_.push_back(message);
   }
-  void to_the_director(const director::Event& e) {
-    runtimes_.at(director_node_)->to_director(e);
-  }
+  void to_the_director(const director::Event& e) { runtimes_.at(director_node_)->to_director(e); }
 
   NodeId node_of(const CompId& comp) {
     for (auto& [id, r] : runtimes_) {
@@ -159,8 +157,9 @@ class LocalCluster : private runtime::Transport {
   void on_effect(const NodeId& id, const node::SignalProcess& e) {
     if (!alive_[e.comp] || unkillable.count(e.comp)) return;
     alive_[e.comp] = false;
-    to_node(id, node::ProcessExited{e.comp, e.signal == node::Signal::kKill ? "killed by signal 9"
-                                                                            : "exited with code 0"});
+    to_node(id,
+            node::ProcessExited{e.comp, e.signal == node::Signal::kKill ? "killed by signal 9"
+                                                                        : "exited with code 0"});
   }
   void on_effect(const NodeId&, const node::SendRegisterReply&) {}
   void on_effect(const NodeId& id, const node::SendCsiSet& e) {

@@ -1,8 +1,8 @@
 #include "amf/wire/codec.h"
 
-#include "amf/core/utf8.h"
-
 #include <gtest/gtest.h>
+
+#include "amf/core/utf8.h"
 
 namespace amf::wire {
 namespace {
@@ -161,7 +161,7 @@ TEST(CodecTest, EventTextThatIsNotUtf8ReachesTheReaderWithReplacementCharacters)
 
 TEST(Utf8Test, ValidTextIsKeptAndEveryBadByteIsReplaced) {
   EXPECT_EQ(valid_utf8("plain \xc3\xa9t\xc3\xa9"), "plain \xc3\xa9t\xc3\xa9");
-  EXPECT_EQ(valid_utf8("\xc0\xaf"), "\xef\xbf\xbd\xef\xbf\xbd");          // overlong '/'
+  EXPECT_EQ(valid_utf8("\xc0\xaf"), "\xef\xbf\xbd\xef\xbf\xbd");                  // overlong '/'
   EXPECT_EQ(valid_utf8("\xed\xa0\x80"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // surrogate
   EXPECT_EQ(first_invalid_utf8("ok\xf5"), 2u);
   EXPECT_EQ(first_invalid_utf8("ok"), std::nullopt);
