@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -471,12 +472,22 @@ OciLauncher::OciLauncher(boost::asio::io_context& io, Options options, ExitHandl
       bundles_dir_(options_.state_dir + "/bundles"),
       runc_root_(options_.state_dir + "/runc"),
       removal_timer_(io) {
+  // One worker thread for runc, which never takes a signal meant for the loop's thread.
+  sigset_t all, saved;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &saved);
+  worker_.emplace(1);
+  ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
   char tag[16];
   std::snprintf(tag, sizeof tag, "%08x", fnv1a(options_.state_dir));
   tag_ = tag;
 }
 
-OciLauncher::~OciLauncher() { remove_exited(); }
+OciLauncher::~OciLauncher() {
+  worker_->join();  // a start or a removal under way finishes first
+  alive_.reset();
+  remove_exited();
+}
 
 void OciLauncher::remove_exited() {
   removal_timer_.cancel();
@@ -497,7 +508,8 @@ std::string OciLauncher::next_id(const std::string& name) {
   }
 }
 
-Result<StartedContainer> OciLauncher::start(const OciSpec& spec) {
+// The checks and the container's id, on the loop's thread: everything that needs no runc.
+Result<OciLauncher::Prepared> OciLauncher::prepare(const OciSpec& spec) {
   int subreaper = 0;
   if (::prctl(PR_GET_CHILD_SUBREAPER, &subreaper, 0, 0, 0) != 0 || subreaper == 0) {
     return fail("container '" + spec.name +
@@ -532,32 +544,37 @@ Result<StartedContainer> OciLauncher::start(const OciSpec& spec) {
   if (!ec) fs::create_directories(runc_root_, ec);
   if (ec) return fail("creating " + options_.state_dir + ": " + ec.message());
 
-  const std::string id = next_id(spec.name);
+  Prepared prepared{spec, StartedContainer{next_id(spec.name), 0, {}}};
+  if (spec.memory_limit_bytes && !cgroups_.memory) {
+    prepared.started.warnings.push_back("memory limit not applied: no memory controller under " +
+                                        options_.cgroup_root + " (" + cgroups_.describe() + ")");
+  }
+  if (spec.pids_limit && !cgroups_.pids) {
+    prepared.started.warnings.push_back("pids limit not applied: no pids controller under " +
+                                        options_.cgroup_root + " (" + cgroups_.describe() + ")");
+  }
+  return prepared;
+}
+
+// The bundle and `runc run --detach`: tens of milliseconds of runc, on any thread (it reads
+// only what does not change after construction). Returns the init's pid and a pidfd on it;
+// every failure removes what it made.
+Result<std::pair<pid_t, int>> OciLauncher::launch(const Prepared& prepared) const {
+  const OciSpec& spec = prepared.spec;
+  const std::string& id = prepared.started.id;
   const std::string bundle = bundle_dir(id);
   auto context = [&](const std::string& what) {
     return "container " + id + " ('" + spec.name + "'): " + what;
   };
-
-  StartedContainer started{id, 0, {}};
-  if (spec.memory_limit_bytes && !cgroups_.memory) {
-    started.warnings.push_back("memory limit not applied: no memory controller under " +
-                               options_.cgroup_root + " (" + cgroups_.describe() + ")");
-  }
-  if (spec.pids_limit && !cgroups_.pids) {
-    started.warnings.push_back("pids limit not applied: no pids controller under " +
-                               options_.cgroup_root + " (" + cgroups_.describe() + ")");
-  }
-
-  // The bundle. From here on every failure removes it again.
   auto abandon = [&](const std::string& message) {
     (void)run_runc(options_, {"--root", runc_root_, "delete", "--force", id});
+    std::error_code ec;
     fs::remove_all(bundle, ec);
     return fail(context(message));
   };
   if (auto written = write_bundle(spec, bundle, cgroups_); !written) {
     return abandon(written.error().message());
   }
-
   const int log_fd = ::open(spec.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (log_fd < 0) {
     return abandon("cannot open log file " + spec.log_path + ": " + errno_text(errno));
@@ -588,14 +605,61 @@ Result<StartedContainer> OciLauncher::start(const OciSpec& spec) {
     ::waitpid(pid, nullptr, 0);
     return abandon("pidfd_open on init pid " + std::to_string(pid) + ": " + errno_text(err));
   }
+  return std::pair{pid, pidfd};
+}
+
+// Back on the loop's thread: the init is watched from now on.
+StartedContainer OciLauncher::watch(Prepared prepared, pid_t pid, int pidfd) {
+  const std::string id = prepared.started.id;
   auto watch = std::make_unique<Watch>(io_, pidfd, pid);
   watch->pidfd.async_wait(boost::asio::posix::stream_descriptor::wait_read,
                           [this, id](const boost::system::error_code& e) {
                             if (!e) on_readable(id);
                           });
   watches_[id] = std::move(watch);
-  started.pid = pid;
-  return started;
+  prepared.started.pid = pid;
+  return std::move(prepared.started);
+}
+
+Result<StartedContainer> OciLauncher::start(const OciSpec& spec) {
+  auto prepared = prepare(spec);
+  if (!prepared) return tl::unexpected(prepared.error());
+  auto launched = launch(*prepared);
+  if (!launched) return tl::unexpected(launched.error());
+  return watch(std::move(*prepared), launched->first, launched->second);
+}
+
+std::string OciLauncher::start_async(const OciSpec& spec, StartHandler done) {
+  auto prepared = prepare(spec);
+  if (!prepared) {
+    boost::asio::post(
+        io_, [done = std::move(done), error = prepared.error()] { done(tl::unexpected(error)); });
+    return "";
+  }
+  std::string id = prepared->started.id;
+  ++in_flight_;  // until the init is watched, on the loop's thread
+  boost::asio::post(*worker_, [this, alive = std::weak_ptr<bool>(alive_),
+                               prepared = std::move(*prepared), done = std::move(done)]() mutable {
+    auto launched = launch(prepared);  // the worker's thread: runc
+    boost::asio::post(io_, [this, alive, prepared = std::move(prepared),
+                            launched = std::move(launched), done = std::move(done)]() mutable {
+      if (alive.expired()) {  // the launcher is gone: the next cleanup_orphans() removes it
+        if (launched) ::close(launched->second);
+        return;
+      }
+      --in_flight_;
+      if (!launched) return done(tl::unexpected(launched.error()));
+      done(watch(std::move(prepared), launched->first, launched->second));
+    });
+  });
+  return id;
+}
+
+std::optional<pid_t> OciLauncher::starting_init_pid(const std::string& id) const {
+  std::ifstream in(bundle_dir(id) + "/init.pid");
+  pid_t pid = 0;
+  if (in >> pid && pid > 0) return pid;
+  return std::nullopt;
 }
 
 void OciLauncher::on_readable(const std::string& id) {
@@ -609,9 +673,30 @@ void OciLauncher::on_readable(const std::string& id) {
   if (exited_.size() == 1) {
     removal_timer_.expires_after(kRemovalDelay);
     removal_timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (!ec) remove_exited();
+      if (!ec) remove_exited_in_background();
     });
   }
+}
+
+// `runc delete` and the bundles' removal on the worker (its runc calls run one after the
+// other), the warnings back on the loop's thread.
+void OciLauncher::remove_exited_in_background() {
+  ++in_flight_;  // until runc delete has been reaped, on the worker
+  boost::asio::post(*worker_,
+                    [this, alive = std::weak_ptr<bool>(alive_), ids = std::exchange(exited_, {})] {
+                      std::vector<std::string> problems;
+                      for (const std::string& id : ids) {
+                        if (auto removed = remove_container(id); !removed) {
+                          problems.push_back(removed.error().message());
+                        }
+                      }
+                      --in_flight_;
+                      if (problems.empty()) return;
+                      boost::asio::post(io_, [this, alive, problems = std::move(problems)] {
+                        if (alive.expired() || !options_.on_warning) return;
+                        for (const auto& p : problems) options_.on_warning(p);
+                      });
+                    });
 }
 
 Result<void> OciLauncher::remove_container(const std::string& id) {

@@ -2,8 +2,10 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -93,13 +95,15 @@ struct CgroupSupport {
 //   bundles/<id>/config.json, bundles/<id>/rootfs/, bundles/<id>/runc.log
 //   runc/      private runc state root (`runc --root`): only our containers live there
 //
-// Threading: runs on the io_context's thread; not thread-safe. runc invocations (create,
-// delete, list) are synchronous and bounded by Options::runc_timeout; each takes tens of
-// milliseconds (tools/bench/oci_start measures them).
+// Threading: called on the io_context's thread; not thread-safe. Each runc invocation takes
+// tens of milliseconds (tools/bench/oci_start measures them) and is bounded by
+// Options::runc_timeout. start_async() and the removal of exited containers run runc on the
+// launcher's one worker thread, so the loop never waits for runc; start(), cleanup_orphans()
+// and remove_exited() run it on the calling thread (tests, start-up, exit).
 //
-// After an init dies, `runc delete` and the bundle's removal (5 to 10 ms of blocking runc)
-// wait kRemovalDelay, so that they never hold up the failover the exit sets off; several
-// exits share one removal. remove_exited() does them at once.
+// After an init dies, `runc delete` and the bundle's removal wait kRemovalDelay, so that they
+// never compete with the failover the exit sets off; several exits share one removal.
+// remove_exited() does them at once.
 //
 // Destroying the launcher stops watching and removes exited containers; it neither signals
 // nor deletes running ones (the owner terminates components first; after a crash,
@@ -140,6 +144,21 @@ class OciLauncher {
   // included: a command not found inside the container is reported here), or this process is
   // not a child subreaper.
   Result<StartedContainer> start(const OciSpec& spec);
+  // The same, with runc on the worker thread: `done` is called on the io_context's thread
+  // once the container runs (it is watched from then on) or has failed, never from inside
+  // this call, and not at all when the launcher is destroyed first (a container started
+  // meanwhile is left to the next cleanup_orphans()).
+  // Returns the container's id ("" when refused before runc: `done` says why).
+  using StartHandler = std::function<void(Result<StartedContainer>)>;
+  std::string start_async(const OciSpec& spec, StartHandler done);
+  // The init pid runc wrote for a container whose start_async() has not answered yet (its
+  // processes may already talk to the owner); nullopt before runc has written it.
+  std::optional<pid_t> starting_init_pid(const std::string& id) const;
+  // runc work is under way on the worker (a start not yet answered, a removal): its runc
+  // processes and a container init not yet watched are children of this process that only
+  // the launcher may reap. A stray reaper (reap_stray_children) leaves every zombie alone
+  // while this holds; the next SIGCHLD after it ends reaps them.
+  bool busy() const { return in_flight_ > 0; }
 
   // Sends `signal` to the container's init through its pidfd (pidfd_send_signal: no runc
   // round trip, and never a recycled pid). The init is pid 1 of its namespace: the kernel
@@ -166,6 +185,14 @@ class OciLauncher {
 
  private:
   struct Watch;
+  struct Prepared {
+    OciSpec spec;
+    StartedContainer started;  // its id and warnings; no pid yet
+  };
+  Result<Prepared> prepare(const OciSpec& spec);
+  Result<std::pair<pid_t, int>> launch(const Prepared& prepared) const;
+  StartedContainer watch(Prepared prepared, pid_t pid, int pidfd);
+  void remove_exited_in_background();
   void on_readable(const std::string& id);
   Result<void> remove_container(const std::string& id);
   std::string next_id(const std::string& name);
@@ -181,6 +208,9 @@ class OciLauncher {
   std::map<std::string, std::unique_ptr<Watch>> watches_;
   std::vector<std::string> exited_;  // inits reaped, containers not yet deleted
   boost::asio::steady_timer removal_timer_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for work finishing late
+  std::atomic<int> in_flight_ = 0;  // starts not answered and removals not done (busy())
+  std::optional<boost::asio::thread_pool> worker_;  // runc, one call at a time
 };
 
 // The container id part made from a component name: [A-Za-z0-9_.-] kept, the rest '-',

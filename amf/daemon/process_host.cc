@@ -160,7 +160,7 @@ Result<void> ProcessHost::open() {
 void ProcessHost::reap_strays() {
   const auto reaped = containers::OciLauncher::reap_stray_children([this](pid_t pid) {
     return comp_by_pid_.count(pid) > 0 || hooks_.count(pid) > 0 || probes_.count(pid) > 0 ||
-           clc_.count(pid) > 0 || daemonizing_.count(pid) > 0;
+           clc_.count(pid) > 0 || daemonizing_.count(pid) > 0 || (oci_ && oci_->busy());
   });
   for (pid_t pid : reaped) log_->debug("reaped orphan process {}", pid);
   sigchld_.async_wait([this](const boost::system::error_code& ec, int) {
@@ -267,6 +267,11 @@ bool ProcessHost::belongs(const CompId& comp, pid_t pid) const {
   if (cgroups_ && cgroups_->contains(instance->second.leaf, pid)) return true;
   std::vector<pid_t> roots;
   if (auto it = pid_by_comp_.find(comp); it != pid_by_comp_.end()) roots.push_back(it->second);
+  // A container whose start has not been answered yet may register already: its init pid is
+  // in the bundle runc wrote.
+  if (auto it = starting_containers_.find(comp); it != starting_containers_.end() && oci_) {
+    if (auto init = oci_->starting_init_pid(it->second)) roots.push_back(*init);
+  }
   for (const auto& [p, c] : daemonizing_) {
     if (c == comp) roots.push_back(p);
   }
@@ -463,16 +468,25 @@ void ProcessHost::start_container(const node::StartProcess& e, const model::Comp
       spec.command = program;
     }
   }
-  auto started = oci_->start(spec);
-  if (!started) {
-    end_instance(e.comp);
-    return failed(started.error().message());
-  }
-  for (const auto& w : started->warnings) log_->warn("component {}: {}", e.comp.str(), w);
-  log_->info("component {}: container {} (init pid {})", e.comp.str(), started->id, started->pid);
-  pid_by_comp_[e.comp] = started->pid;
-  comp_by_pid_[started->pid] = e.comp;
-  callbacks_.post(node::ProcessStarted{e.comp});
+  // runc takes tens of milliseconds: on the launcher's worker, the loop goes on meanwhile. The
+  // node director waits for ProcessStarted (or ProcessStartFailed) before it signals.
+  const std::string id =
+      oci_->start_async(spec, [this, comp = e.comp](Result<containers::StartedContainer> started) {
+        starting_containers_.erase(comp);
+        if (!started) {
+          log_->warn("component {}: {}", comp.str(), started.error().message());
+          end_instance(comp);
+          callbacks_.post(node::ProcessStartFailed{comp, started.error().message()});
+          return;
+        }
+        for (const auto& w : started->warnings) log_->warn("component {}: {}", comp.str(), w);
+        log_->info("component {}: container {} (init pid {})", comp.str(), started->id,
+                   started->pid);
+        pid_by_comp_[comp] = started->pid;
+        comp_by_pid_[started->pid] = comp;
+        callbacks_.post(node::ProcessStarted{comp});
+      });
+  if (!id.empty()) starting_containers_[e.comp] = id;
 }
 
 Result<void> ProcessHost::prepare_notify(const CompId& comp,

@@ -142,9 +142,10 @@ class ProcessHost {
   std::map<CompId, pid_t> pid_by_comp_;
   std::map<pid_t, CompId> comp_by_pid_;
   std::map<pid_t, CompId> daemonizing_;  // instantiate commands with a pid_file, by pid
-  std::map<pid_t, Helper> hooks_;        // HA-state hooks running, by pid
-  std::map<pid_t, Helper> probes_;       // exec probes running, by pid
-  std::map<pid_t, Clc> clc_;             // CLC-CLI commands running, by pid
+  std::map<CompId, std::string> starting_containers_;  // container starts not answered yet
+  std::map<pid_t, Helper> hooks_;                      // HA-state hooks running, by pid
+  std::map<pid_t, Helper> probes_;                     // exec probes running, by pid
+  std::map<pid_t, Clc> clc_;                           // CLC-CLI commands running, by pid
 };
 
 }  // namespace amf::daemon

@@ -8,8 +8,11 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <fstream>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -127,16 +130,24 @@ class OciLauncherTest : public ::testing::Test {
 
   // No runc state, no bundle, no mount, no cgroup directory left for `id`.
   void expect_nothing_left(const std::string& id, const std::vector<std::string>& cgroups = {}) {
-    // Exited containers are deleted kRemovalDelay after their exit (off the failover path).
+    // Exited containers are deleted kRemovalDelay after their exit (off the failover path),
+    // on the launcher's worker thread.
     run_for(OciLauncher::kRemovalDelay + std::chrono::milliseconds(200));
-    EXPECT_FALSE(fs::exists(launcher_->runc_root() + "/" + id)) << "runc state left for " << id;
-    EXPECT_FALSE(fs::exists(launcher_->bundle_dir(id))) << "bundle left for " << id;
+    EXPECT_TRUE(itest::eventually([&] { return !fs::exists(launcher_->runc_root() + "/" + id); }))
+        << "runc state left for " << id;
+    EXPECT_TRUE(itest::eventually([&] { return !fs::exists(launcher_->bundle_dir(id)); }))
+        << "bundle left for " << id;
     EXPECT_EQ(itest::slurp("/proc/self/mountinfo").find(dir_.path()), std::string::npos)
         << "a mount under the test directory is left";
     for (const auto& dir : cgroups) EXPECT_FALSE(fs::exists(dir)) << "cgroup left: " << dir;
-    auto list = itest::run(
-        {"/bin/sh", "-c", "runc --root " + launcher_->runc_root() + " list --format json"});
-    EXPECT_EQ(list.out, "null\n") << "runc still lists containers";
+    std::string listed;
+    EXPECT_TRUE(itest::eventually([&] {
+      listed = itest::run({"/bin/sh", "-c",
+                           "runc --root " + launcher_->runc_root() + " list --format json"})
+                   .out;
+      return listed == "null\n";
+    })) << "runc still lists containers: "
+        << listed;
   }
 
   struct Exit {
@@ -386,6 +397,70 @@ TEST_F(OciLauncherTest, CommandNotFoundInsideTheContainerIsAnErrorAndLeavesNothi
   EXPECT_EQ(launcher_->running(), 0u);
   EXPECT_TRUE(fs::is_empty(state_dir() + "/bundles"));
   expect_nothing_left("none");
+}
+
+// start_async: runc runs on the launcher's worker; the answer comes on the loop's thread,
+// never from inside the call, a failure with the same message as start()'s.
+TEST_F(OciLauncherTest, StartAsyncAnswersOnTheLoop) {
+  std::vector<Result<StartedContainer>> answers;
+  auto answer = [&](Result<StartedContainer> r) { answers.push_back(std::move(r)); };
+  OciSpec no_root = spec("exit 0");
+  no_root.rootfs = dir_.path() + "/no-such-root";
+  launcher_->start_async(no_root, answer);
+  launcher_->start_async(spec("echo started > /out/async; exit 4"), answer);
+  OciSpec bad = spec("");
+  bad.command = "/opt/amf-no-such-program";
+  bad.args.clear();
+  launcher_->start_async(bad, answer);
+  EXPECT_TRUE(answers.empty());
+  boost::asio::steady_timer guard(io_, std::chrono::seconds(20));
+  guard.async_wait([&](auto ec) {
+    if (!ec) io_.stop();
+  });
+  while (answers.size() < 3 && !io_.stopped()) io_.run_one();
+  guard.cancel();
+  io_.restart();
+  ASSERT_EQ(answers.size(), 3u);
+  ASSERT_FALSE(answers[0]);  // refused before runc
+  EXPECT_EQ(answers[0].error().message(), "container 'test/component 1': rootfs directory '" +
+                                              dir_.path() + "/no-such-root' does not exist");
+  ASSERT_TRUE(answers[1]) << answers[1].error().message();  // runc calls run in order
+  ASSERT_FALSE(answers[2]);
+  EXPECT_NE(answers[2].error().message().find("runc run failed (exit code 1)"), std::string::npos)
+      << answers[2].error().message();
+  run_until_exits(1);
+  ASSERT_EQ(exits_.size(), 1u);
+  EXPECT_EQ(exits_[0].id, answers[1]->id);
+  EXPECT_EQ(exits_[0].pid, answers[1]->pid);
+  EXPECT_EQ(exits_[0].status.code, 4);
+  EXPECT_EQ(itest::slurp(out_dir() + "/async"), "started\n");
+  expect_nothing_left(answers[1]->id);  // removed on the worker too
+}
+
+// While runc works the loop goes on: here runc waits for a file that only a handler on the
+// loop creates. A start that blocked the loop would run into the runc timeout instead.
+TEST_F(OciLauncherTest, StartAsyncLeavesTheLoopFreeWhileRuncRuns) {
+  const std::string go = dir_.path() + "/go";
+  const std::string fake = dir_.file(
+      "fake-runc", "#!/bin/sh\nwhile [ ! -e " + go +
+                       " ]; do sleep 0.01; done\necho 'fake runc: done waiting' >&2\nexit 1\n");
+  fs::permissions(fake, fs::perms::owner_all);
+  launcher_ = make_launcher({.runc = fake, .runc_timeout = std::chrono::seconds(10)});
+  std::optional<Result<StartedContainer>> answer;
+  launcher_->start_async(spec("exit 0"), [&](Result<StartedContainer> r) { answer = r; });
+  boost::asio::post(io_, [&] { std::ofstream(go).put('1'); });
+  boost::asio::steady_timer guard(io_, std::chrono::seconds(20));
+  guard.async_wait([&](auto ec) {
+    if (!ec) io_.stop();
+  });
+  while (!answer && !io_.stopped()) io_.run_one();
+  guard.cancel();
+  io_.restart();
+  ASSERT_TRUE(answer.has_value());
+  ASSERT_FALSE(*answer);
+  EXPECT_NE(answer->error().message().find("runc run failed (exit code 1)"), std::string::npos)
+      << answer->error().message();
+  launcher_ = make_launcher();
 }
 
 TEST_F(OciLauncherTest, MissingRuncIsAnError) {
