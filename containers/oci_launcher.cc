@@ -647,9 +647,14 @@ std::string OciLauncher::start_async(const OciSpec& spec, StartHandler done) {
         if (launched) ::close(launched->second);
         return;
       }
-      --in_flight_;
-      if (!launched) return done(tl::unexpected(launched.error()));
-      done(watch(std::move(prepared), launched->first, launched->second));
+      Result<StartedContainer> answer = tl::unexpected(Error(""));
+      if (launched) {
+        answer = watch(std::move(prepared), launched->first, launched->second);
+      } else {
+        answer = tl::unexpected(launched.error());
+      }
+      done(std::move(answer));  // the owner knows the init from now on
+      work_done();
     });
   });
   return id;
@@ -681,22 +686,27 @@ void OciLauncher::on_readable(const std::string& id) {
 // `runc delete` and the bundles' removal on the worker (its runc calls run one after the
 // other), the warnings back on the loop's thread.
 void OciLauncher::remove_exited_in_background() {
-  ++in_flight_;  // until runc delete has been reaped, on the worker
-  boost::asio::post(*worker_,
-                    [this, alive = std::weak_ptr<bool>(alive_), ids = std::exchange(exited_, {})] {
-                      std::vector<std::string> problems;
-                      for (const std::string& id : ids) {
-                        if (auto removed = remove_container(id); !removed) {
-                          problems.push_back(removed.error().message());
-                        }
-                      }
-                      --in_flight_;
-                      if (problems.empty()) return;
-                      boost::asio::post(io_, [this, alive, problems = std::move(problems)] {
-                        if (alive.expired() || !options_.on_warning) return;
-                        for (const auto& p : problems) options_.on_warning(p);
-                      });
-                    });
+  ++in_flight_;  // until the pass is over (its runc deletes reaped on the worker)
+  auto pass = [this, alive = std::weak_ptr<bool>(alive_), ids = std::exchange(exited_, {})] {
+    std::vector<std::string> problems;
+    for (const std::string& id : ids) {
+      if (auto removed = remove_container(id); !removed) {
+        problems.push_back(removed.error().message());
+      }
+    }
+    boost::asio::post(io_, [this, alive, problems = std::move(problems)] {
+      if (alive.expired()) return;
+      if (options_.on_warning) {
+        for (const auto& p : problems) options_.on_warning(p);
+      }
+      work_done();
+    });
+  };
+  boost::asio::post(*worker_, std::move(pass));
+}
+
+void OciLauncher::work_done() {
+  if (--in_flight_ == 0 && options_.on_idle) options_.on_idle();
 }
 
 Result<void> OciLauncher::remove_container(const std::string& id) {

@@ -2,7 +2,6 @@
 
 #include <sys/types.h>
 
-#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -118,6 +117,9 @@ class OciLauncher {
     // Told about problems nobody waits for (a container that could not be deleted after its
     // init died). May be empty.
     std::function<void(const std::string&)> on_warning;
+    // Called on the io_context's thread when the runc work in flight is over (busy() has
+    // turned false): a stray reaper reaps what it left alone meanwhile. May be empty.
+    std::function<void()> on_idle;
   };
   // Called once per started container, after its init has been reaped and before the
   // container state and bundle are removed. The handler must not destroy the launcher.
@@ -147,7 +149,7 @@ class OciLauncher {
   // The same, with runc on the worker thread: `done` is called on the io_context's thread
   // once the container runs (it is watched from then on) or has failed, never from inside
   // this call, and not at all when the launcher is destroyed first (a container started
-  // meanwhile is left to the next cleanup_orphans()).
+  // meanwhile is left to the next cleanup_orphans()). `done` must not destroy the launcher.
   // Returns the container's id ("" when refused before runc: `done` says why).
   using StartHandler = std::function<void(Result<StartedContainer>)>;
   std::string start_async(const OciSpec& spec, StartHandler done);
@@ -157,7 +159,7 @@ class OciLauncher {
   // runc work is under way on the worker (a start not yet answered, a removal): its runc
   // processes and a container init not yet watched are children of this process that only
   // the launcher may reap. A stray reaper (reap_stray_children) leaves every zombie alone
-  // while this holds; the next SIGCHLD after it ends reaps them.
+  // while this holds, and reaps them in Options::on_idle.
   bool busy() const { return in_flight_ > 0; }
 
   // Sends `signal` to the container's init through its pidfd (pidfd_send_signal: no runc
@@ -193,6 +195,7 @@ class OciLauncher {
   Result<std::pair<pid_t, int>> launch(const Prepared& prepared) const;
   StartedContainer watch(Prepared prepared, pid_t pid, int pidfd);
   void remove_exited_in_background();
+  void work_done();  // one start or removal pass over, on the loop's thread
   void on_readable(const std::string& id);
   Result<void> remove_container(const std::string& id);
   std::string next_id(const std::string& name);
@@ -209,7 +212,7 @@ class OciLauncher {
   std::vector<std::string> exited_;  // inits reaped, containers not yet deleted
   boost::asio::steady_timer removal_timer_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for work finishing late
-  std::atomic<int> in_flight_ = 0;  // starts not answered and removals not done (busy())
+  int in_flight_ = 0;  // starts not answered and removal passes not done (busy())
   std::optional<boost::asio::thread_pool> worker_;  // runc, one call at a time
 };
 

@@ -114,7 +114,8 @@ constexpr std::size_t kChildStackBytes = 64 * 1024;
 // per connected component) and closed it again at exec made each start cost as much as amfd
 // has descriptors, and starting 10,000 processes quadratic. close_range(CLOSE_RANGE_UNSHARE)
 // copies only the descriptors below `keep_below`, where the launcher keeps the few the child
-// needs (ProcessLauncher::slots_). Kernels before 5.9 lack it: then the whole table is copied.
+// needs (ProcessLauncher::slots_). Kernels before 5.9 lack it: then unshare(CLONE_FILES)
+// copies the whole table and exec closes what is marked close-on-exec.
 __attribute__((no_sanitize("address", "undefined"))) int run_child(void* arg) {
   auto* c = static_cast<Child*>(arg);
   constexpr unsigned long kSigsetBytes = 8;
@@ -124,9 +125,10 @@ __attribute__((no_sanitize("address", "undefined"))) int run_child(void* arg) {
     void (*restorer)();
     unsigned long mask;
   } dfl{SIG_DFL, 0, nullptr, 0};
+  // Nothing may touch the file table before it is the child's own: it is amfd's until then.
   long rc = ::syscall(SYS_close_range, c->keep_below, ~0U, CLOSE_RANGE_UNSHARE);
   if (rc < 0) rc = ::syscall(SYS_unshare, CLONE_FILES);
-  if (c->cgroup_procs_fd >= 0) rc = ::syscall(SYS_write, c->cgroup_procs_fd, "0", 1);
+  if (rc >= 0 && c->cgroup_procs_fd >= 0) rc = ::syscall(SYS_write, c->cgroup_procs_fd, "0", 1);
   if (rc >= 0 && c->fd_limit != 0) {
     struct rlimit64 limit {};
     rc = ::syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, &limit);
@@ -146,7 +148,14 @@ __attribute__((no_sanitize("address", "undefined"))) int run_child(void* arg) {
   if (rc >= 0) rc = ::syscall(SYS_dup2, c->null_fd, STDIN_FILENO);
   if (rc >= 0) rc = ::syscall(SYS_dup2, c->log_fd, STDOUT_FILENO);
   if (rc >= 0) rc = ::syscall(SYS_dup2, c->log_fd, STDERR_FILENO);
-  if (rc >= 0) rc = ::syscall(SYS_close_range, 3, ~0U, 0);
+  // dup2 onto itself keeps close-on-exec (a slot that is 0, 1 or 2 when amfd was started
+  // with them closed): clear it on the three.
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (rc >= 0) rc = ::syscall(SYS_fcntl, fd, F_SETFD, 0);
+  }
+  // The rest goes (close-on-exec would take all but what amfd forgot to mark). Without
+  // close_range (before Linux 5.9, or refused by a seccomp policy) close-on-exec has to do.
+  if (rc >= 0) (void)::syscall(SYS_close_range, 3, ~0U, 0);
   if (rc >= 0 && c->working_dir != nullptr) rc = ::syscall(SYS_chdir, c->working_dir);
   if (rc >= 0) ::syscall(SYS_execve, c->program, c->argv, c->envp);
   c->error = errno;

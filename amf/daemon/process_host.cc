@@ -134,6 +134,7 @@ Result<void> ProcessHost::open() {
     containers::OciLauncher::Options oci;
     oci.state_dir = fs::absolute(options_.runtime_dir).string() + "/containers";
     oci.on_warning = [this](const std::string& w) { log_->warn("containers: {}", w); };
+    oci.on_idle = [this] { reap_strays_now(); };
     oci_ = std::make_unique<containers::OciLauncher>(
         io_, oci,
         [this](const std::string&, pid_t pid, containers::ExitStatus s) { on_exit(pid, s); });
@@ -158,14 +159,20 @@ Result<void> ProcessHost::open() {
 // amfd is the child subreaper of its containers' inits (main.cc); orphans of other components
 // come to it too and are reaped here, never a child a launcher watches.
 void ProcessHost::reap_strays() {
+  reap_strays_now();
+  sigchld_.async_wait([this](const boost::system::error_code& ec, int) {
+    if (!ec) reap_strays();
+  });
+}
+
+// While the OCI launcher has runc work in flight every zombie is left alone (runc's processes
+// and an init not yet watched are its own); it calls this when that work is over.
+void ProcessHost::reap_strays_now() {
   const auto reaped = containers::OciLauncher::reap_stray_children([this](pid_t pid) {
     return comp_by_pid_.count(pid) > 0 || hooks_.count(pid) > 0 || probes_.count(pid) > 0 ||
            clc_.count(pid) > 0 || daemonizing_.count(pid) > 0 || (oci_ && oci_->busy());
   });
   for (pid_t pid : reaped) log_->debug("reaped orphan process {}", pid);
-  sigchld_.async_wait([this](const boost::system::error_code& ec, int) {
-    if (!ec) reap_strays();
-  });
 }
 
 Result<void> ProcessHost::end_leftovers() {

@@ -120,7 +120,8 @@ class ProcessHost {
   void run_clc(const CompId& comp, pid_t pid, const std::string& command, bool kill_after,
                Duration limit);
   void on_exit(pid_t pid, containers::ExitStatus status);
-  void reap_strays();
+  void reap_strays();  // and again at the next SIGCHLD
+  void reap_strays_now();
 
   boost::asio::io_context& io_;
   Options options_;
