@@ -63,6 +63,9 @@ struct Options {
 //    are queued, tick() waits; the pump() that hands over the last of them ticks if a deadline
 //    is due by then. (amfd starting 5,000 SGs queues 10,000 instantiations; each component's
 //    ProcessStarted queues behind them, and its instantiate timeout would otherwise run out.)
+//    The price: a host whose queue never empties (inputs faster than the cores, for good)
+//    holds every deadline off. Only the host's queue is seen: work a host keeps elsewhere
+//    (the OCI launcher's runc worker) still counts against the timeouts.
 //
 // A runtime holds a node director (the node `self`), a director, or both. amfd and the local
 // cluster give every node one with a node director and one of them the director; the
