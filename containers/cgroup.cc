@@ -127,6 +127,19 @@ std::string command_line(pid_t pid) {
   return text;
 }
 
+bool process_has_mark(pid_t pid, const std::string& mark) {
+  const std::string env = read_text("/proc/" + std::to_string(pid) + "/environ");
+  std::size_t at = 0;
+  while (at < env.size()) {
+    const std::size_t next = env.find('\0', at);
+    const std::size_t len = (next == std::string::npos ? env.size() : next) - at;
+    if (env.compare(at, len, mark) == 0) return true;
+    if (next == std::string::npos) break;
+    at = next + 1;
+  }
+  return false;
+}
+
 std::vector<pid_t> processes_with_mark(const std::string& mark) {
   std::vector<pid_t> found;
   DIR* proc = ::opendir("/proc");
@@ -135,18 +148,7 @@ std::vector<pid_t> processes_with_mark(const std::string& mark) {
     char* end = nullptr;
     const long pid = std::strtol(entry->d_name, &end, 10);
     if (*end != '\0' || pid <= 1 || pid == ::getpid()) continue;
-    const std::string env = read_text("/proc/" + std::to_string(pid) + "/environ");
-    std::size_t at = 0;
-    while (at < env.size()) {
-      const std::size_t next = env.find('\0', at);
-      const std::size_t len = (next == std::string::npos ? env.size() : next) - at;
-      if (env.compare(at, len, mark) == 0) {
-        found.push_back(static_cast<pid_t>(pid));
-        break;
-      }
-      if (next == std::string::npos) break;
-      at = next + 1;
-    }
+    if (process_has_mark(static_cast<pid_t>(pid), mark)) found.push_back(static_cast<pid_t>(pid));
   }
   ::closedir(proc);
   return found;

@@ -94,5 +94,7 @@ std::string command_line(pid_t pid);
 // Without cgroups: the processes whose environment holds `mark` ("NAME=VALUE"), found
 // through /proc. Processes of other users are not readable and so never found.
 std::vector<pid_t> processes_with_mark(const std::string& mark);
+// Whether `pid` has the environment entry `mark` ("NAME=value").
+bool process_has_mark(pid_t pid, const std::string& mark);
 
 }  // namespace amf::containers

@@ -274,9 +274,11 @@ bool ProcessHost::belongs(const CompId& comp, pid_t pid) const {
   if (cgroups_ && cgroups_->contains(instance->second.leaf, pid)) return true;
   std::vector<pid_t> roots;
   if (auto it = pid_by_comp_.find(comp); it != pid_by_comp_.end()) roots.push_back(it->second);
-  // A container whose start has not been answered yet may register already: its init pid is
-  // in the bundle runc wrote.
+  // A container whose start has not been answered yet may register already: before runc has
+  // written its init pid into the bundle (runc writes it after the program runs), only the
+  // instance's secret in the process's environment says it is ours.
   if (auto it = starting_containers_.find(comp); it != starting_containers_.end() && oci_) {
+    if (containers::process_has_mark(pid, instance->second.mark)) return true;
     if (auto init = oci_->starting_init_pid(it->second)) roots.push_back(*init);
   }
   for (const auto& [p, c] : daemonizing_) {
@@ -518,7 +520,8 @@ Result<void> ProcessHost::prepare_notify(const CompId& comp,
 void ProcessHost::on_notify(const CompId& comp, pid_t sender,
                             const Result<NotifyMessage>& message) {
   auto pid = pid_by_comp_.find(comp);
-  const bool own = pid != pid_by_comp_.end() && belongs(comp, sender);
+  // belongs() knows a container whose start is not answered yet: it may say READY=1 first.
+  const bool own = belongs(comp, sender);
   auto complain = [&](const std::string& why) {
     log_->warn("component {}: {}", comp.str(), why);
     callbacks_.record(

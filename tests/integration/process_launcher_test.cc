@@ -149,11 +149,14 @@ TEST_F(ProcessLauncherTest, SweepEndsAndNamesWhatAnEarlierOwnerLeftInTheTree) {
   auto fd = tree->create("left.1");
   ASSERT_TRUE(fd);
   ProcessSpec s = spec({});
-  s.command = "/bin/sleep";  // its command line is known from the first instant
+  s.command = "/bin/sleep";
   s.args = {"600"};
   s.cgroup_procs_fd = *fd;
   auto pid = launcher_.start(s);
   ASSERT_TRUE(pid);
+  // start() returns once the child is in execve; its command line is there a moment later.
+  ASSERT_TRUE(itest::eventually(
+      [&] { return !itest::slurp("/proc/" + std::to_string(*pid) + "/cmdline").empty(); }));
   // A new owner of the same tree (an amfd started again on the same runtime directory).
   auto again = CgroupTree::open(dir_.path());
   ASSERT_TRUE(again);
