@@ -647,14 +647,12 @@ std::string OciLauncher::start_async(const OciSpec& spec, StartHandler done) {
         if (launched) ::close(launched->second);
         return;
       }
-      Result<StartedContainer> answer = tl::unexpected(Error(""));
       if (launched) {
-        answer = watch(std::move(prepared), launched->first, launched->second);
+        done(watch(std::move(prepared), launched->first, launched->second));
       } else {
-        answer = tl::unexpected(launched.error());
+        done(tl::unexpected(launched.error()));
       }
-      done(std::move(answer));  // the owner knows the init from now on
-      work_done();
+      work_done();  // after done(): the owner knows the init before its strays are reaped
     });
   });
   return id;

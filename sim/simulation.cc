@@ -211,11 +211,7 @@ void Simulation::NodeHost::admin_result(const director::AdminResult&) {
 
 void Simulation::to_node(const NodeId& node, const director::NodeCommand& command) {
   line("  director -> " + sim::describe(director::Effect(director::ToNode{node, command})));
-  if (!nodes_.count(node)) {
-    line("  (dropped: " + node.str() + " is down)");
-    return;
-  }
-  deliver(node, node::to_event(command));
+  deliver(node, node::to_event(command));  // dropped there when the node is down
 }
 
 void Simulation::to_director(const NodeId& from, const runtime::ToDirectorMessage& message) {
