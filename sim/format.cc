@@ -9,45 +9,52 @@ namespace {
 std::string ha(model::HaState s) { return std::string(model::to_string(s)); }
 
 struct CommandText {
-  std::string operator()(const director::InstantiateSu& c) const {
+  std::string operator()(const protocol::InstantiateSu& c) const {
     return "InstantiateSu " + c.su.str();
   }
-  std::string operator()(const director::TerminateSu& c) const {
+  std::string operator()(const protocol::TerminateSu& c) const {
     return "TerminateSu " + c.su.str();
   }
-  std::string operator()(const director::RepairSu& c) const { return "RepairSu " + c.su.str(); }
-  std::string operator()(const director::RestartSu& c) const {
+  std::string operator()(const protocol::RepairSu& c) const { return "RepairSu " + c.su.str(); }
+  std::string operator()(const protocol::RestartSu& c) const {
     return "RestartSu " + c.su.str() + (c.comp ? " " + c.comp->str() : std::string());
   }
-  std::string operator()(const director::AssignHa& c) const {
+  std::string operator()(const protocol::AssignHa& c) const {
     return "AssignHa " + c.su.str() + " " + c.si.str() + " " + ha(c.ha) + " (" +
            std::string(model::to_string(c.reason)) + ")";
   }
-  std::string operator()(const director::RemoveHa& c) const {
+  std::string operator()(const protocol::RemoveHa& c) const {
     return "RemoveHa " + c.su.str() + " " + c.si.str();
+  }
+  std::string operator()(const protocol::SnapshotRequest& c) const {
+    return "SnapshotRequest " + std::to_string(c.id);
   }
 };
 
 struct ReportText {
-  std::string operator()(const director::SuStateReport& r) const {
+  std::string operator()(const protocol::SuStateReport& r) const {
     return "SuStateReport " + r.su.str() + " " + std::string(model::to_string(r.presence)) + " " +
            std::string(model::to_string(r.oper)) + " (" + r.cause + ")";
   }
-  std::string operator()(const director::AssignmentDone& r) const {
+  std::string operator()(const protocol::AssignmentDone& r) const {
     return "AssignmentDone " + r.su.str() + " " + r.si.str() + " " + ha(r.ha);
   }
-  std::string operator()(const director::RemovalDone& r) const {
+  std::string operator()(const protocol::RemovalDone& r) const {
     return "RemovalDone " + r.su.str() + " " + r.si.str();
+  }
+  std::string operator()(const protocol::NodeSnapshot& r) const {
+    return "NodeSnapshot " + r.node.str() + " (" + std::to_string(r.sus.size()) + " SUs)";
   }
 };
 
 struct NodeEventText {
-  std::string operator()(const director::InstantiateSu& c) const { return CommandText{}(c); }
-  std::string operator()(const director::TerminateSu& c) const { return CommandText{}(c); }
-  std::string operator()(const director::RepairSu& c) const { return CommandText{}(c); }
-  std::string operator()(const director::RestartSu& c) const { return CommandText{}(c); }
-  std::string operator()(const director::AssignHa& c) const { return CommandText{}(c); }
-  std::string operator()(const director::RemoveHa& c) const { return CommandText{}(c); }
+  std::string operator()(const protocol::InstantiateSu& c) const { return CommandText{}(c); }
+  std::string operator()(const protocol::TerminateSu& c) const { return CommandText{}(c); }
+  std::string operator()(const protocol::RepairSu& c) const { return CommandText{}(c); }
+  std::string operator()(const protocol::RestartSu& c) const { return CommandText{}(c); }
+  std::string operator()(const protocol::AssignHa& c) const { return CommandText{}(c); }
+  std::string operator()(const protocol::RemoveHa& c) const { return CommandText{}(c); }
+  std::string operator()(const protocol::SnapshotRequest& c) const { return CommandText{}(c); }
   std::string operator()(const node::ProcessStarted& e) const {
     return "ProcessStarted " + e.comp.str();
   }
@@ -144,7 +151,7 @@ std::string describe(const node::Effect& effect) { return std::visit(NodeEffectT
 std::string describe(const director::Effect& effect) {
   return std::visit(DirectorEffectText{}, effect);
 }
-std::string describe(const director::NodeCommand& command) {
+std::string describe(const protocol::NodeCommand& command) {
   return std::visit(CommandText{}, command);
 }
 

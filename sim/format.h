@@ -13,7 +13,7 @@ namespace amf::sim {
 std::string describe(const node::Event& event);
 std::string describe(const node::Effect& effect);
 std::string describe(const director::Effect& effect);
-std::string describe(const director::NodeCommand& command);
+std::string describe(const protocol::NodeCommand& command);
 std::string describe(const director::AdminRequest& request);
 std::string describe(const director::AdminResult& result);
 // "presence app/su-1/server instantiated -> terminating (cause)", no time.

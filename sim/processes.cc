@@ -441,7 +441,7 @@ void Simulation::on(const NodeBoots& e) {
   nodes_.emplace(e.node, std::make_unique<SimNode>(*this, e.node));
   line(header() + e.node.str() + " boots");
   line("  director <- NodeUp " + e.node.str());
-  to_the_director(director::NodeUp{e.node});
+  to_the_director(director::NodeUp{e.node, incarnation_[e.node]});
 }
 
 // ---- random faults ----

@@ -93,7 +93,7 @@ void Simulation::start() {
   line(header() + "start: every node is up");
   for (const auto& node : config_->nodes) {
     line("  director <- NodeUp " + node.id.str());
-    to_the_director(director::NodeUp{node.id});
+    to_the_director(director::NodeUp{node.id, incarnation_[node.id]});
   }
   pump();
   if (!violation_) check_invariants();
@@ -199,7 +199,8 @@ Simulation::SimNode::SimNode(Simulation& s, const NodeId& id)
     : host(s, id),
       runtime(
           s.config_, id, std::nullopt, host, static_cast<runtime::Transport&>(s),
-          [&s] { return s.now_; }, runtime::Options{.max_events_per_pump = 1}) {}
+          [&s] { return s.now_; },
+          runtime::Options{.max_events_per_pump = 1, .incarnation = s.incarnation_[id]}) {}
 
 void Simulation::SeatHost::carry_out(const node::Effect&) {
   AMF_ASSERT(!"the director's seat has no node director");
@@ -209,14 +210,40 @@ void Simulation::NodeHost::admin_result(const director::AdminResult&) {
   AMF_ASSERT(!"only the director's seat answers admin requests");
 }
 
-void Simulation::to_node(const NodeId& node, const director::NodeCommand& command) {
-  line("  director -> " + sim::describe(director::Effect(director::ToNode{node, command})));
-  deliver(node, node::to_event(command));  // dropped there when the node is down
+void Simulation::send(const protocol::Envelope& e) {
+  if (e.message) {
+    if (const auto* command = std::get_if<protocol::NodeCommand>(&*e.message)) {
+      line("  director -> " +
+           sim::describe(director::Effect(director::ToNode{e.to.node, *command})));
+    } else {
+      line("  " + e.from.node.str() + " -> " +
+           sim::describe(
+               node::Effect(node::ToDirector{std::get<protocol::NodeReport>(*e.message)})));
+    }
+  }
+  arrive(e);
 }
 
-void Simulation::to_director(const NodeId& from, const runtime::ToDirectorMessage& message) {
-  line("  " + from.str() + " -> " + sim::describe(node::Effect(node::ToDirector{message})));
-  std::visit([&](const auto& m) { to_the_director(m); }, message);
+// An envelope reaches its runtime: the seat's, or that of the node, if the node is up (in its
+// current life: a node that crashed and booted again has a new runtime, which drops what was
+// for the old one).
+void Simulation::arrive(const protocol::Envelope& e) {
+  if (e.to.node == seat_->self()) {
+    seat_->receive(e);
+    return;
+  }
+  auto n = nodes_.find(e.to.node);
+  if (n == nodes_.end()) {
+    if (e.message) {
+      line("  (dropped: " + e.to.node.str() + " is down) " +
+           sim::describe(node::to_event(std::get<protocol::NodeCommand>(*e.message))));
+    }
+    return;
+  }
+  runtime::NodeRuntime& r = n->second->runtime;
+  const std::size_t before = r.queued();
+  r.receive(e);
+  for (std::size_t i = before; i < r.queued(); ++i) delivered_.push_back(e.to.node);
 }
 
 void Simulation::to_the_director(const director::Event& event) { seat_->to_director(event); }

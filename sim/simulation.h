@@ -283,10 +283,10 @@ class Simulation : private runtime::Transport {
   Simulation(std::shared_ptr<const model::ClusterConfig> config, director::Director director,
              std::uint64_t seed, Options options);
 
-  // runtime::Transport: delivered at once (commands into the node's queue, reports to the
-  // director), with a trace line; a command for a node that is down is dropped.
-  void to_node(const NodeId& node, const director::NodeCommand& command) override;
-  void to_director(const NodeId& from, const runtime::ToDirectorMessage& message) override;
+  // runtime::Transport: a trace line for each message, then the network (delivered at once, in
+  // the order sent, when no network fault is set).
+  void send(const protocol::Envelope& envelope) override;
+  void arrive(const protocol::Envelope& envelope);
   void to_the_director(const director::Event& event);
   void answered(const director::AdminResult& r);
 

@@ -175,13 +175,9 @@ void Daemon::pump() {
   if (shutting_down_ && runtime_.node().stopped()) io_.stop();
 }
 
-void Daemon::to_node(const NodeId& node, const director::NodeCommand&) {
-  log_->error("director command for node {} dropped: no transport to other nodes yet", node.str());
-}
-
-void Daemon::to_director(const NodeId& from, const runtime::ToDirectorMessage&) {
-  log_->error("report from node {} for a director elsewhere dropped: this node holds the director",
-              from.str());
+void Daemon::send(const protocol::Envelope& envelope) {
+  log_->error("message for node {} dropped: no transport to other nodes yet",
+              envelope.to.node.str());
 }
 
 void Daemon::admin_result(const director::AdminResult& result) { admin_->answer(result); }

@@ -76,8 +76,7 @@ class Daemon : private runtime::Host, private runtime::Transport {
   void admin_result(const director::AdminResult& result) override;
   void notify(const model::Notification& n) override;
   // runtime::Transport: none yet, this is a one-node cluster (amfd refuses more)
-  void to_node(const NodeId& node, const director::NodeCommand& command) override;
-  void to_director(const NodeId& from, const runtime::ToDirectorMessage& message) override;
+  void send(const protocol::Envelope& envelope) override;
   void record(const model::Notification& n);
   wire::ClusterStatus status() const;
 

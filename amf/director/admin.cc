@@ -12,6 +12,15 @@ using model::AdminState;
 using model::HaState;
 using model::PresenceState;
 using models::ha_of;
+using protocol::AssignHa;
+using protocol::AssignmentDone;
+using protocol::InstantiateSu;
+using protocol::RemovalDone;
+using protocol::RemoveHa;
+using protocol::RepairSu;
+using protocol::RestartSu;
+using protocol::SuStateReport;
+using protocol::TerminateSu;
 
 namespace {
 

@@ -10,6 +10,15 @@ namespace amf::director {
 using model::HaState;
 using model::PresenceState;
 using models::ha_of;
+using protocol::AssignHa;
+using protocol::AssignmentDone;
+using protocol::InstantiateSu;
+using protocol::RemovalDone;
+using protocol::RemoveHa;
+using protocol::RepairSu;
+using protocol::RestartSu;
+using protocol::SuStateReport;
+using protocol::TerminateSu;
 
 namespace {
 
@@ -277,9 +286,10 @@ void Director::on(const AssignmentDone& e, TimePoint now) {
   auto su = sus_.find(e.su);
   if (su == sus_.end() || !su->second.node_up) return;
   SgState& sg = sgs_.at(su->second.sg);
-  if (!erase_pending(sg, e.su, e.si, e.ha)) {
+  if (!erase_pending(sg, e.command, e.su, e.si, e.ha)) {
     notify(now, "protocol-error", e.su.str(), e.si.str(), "", std::string(model::to_string(e.ha)),
-           "assignment acknowledged that was not requested");
+           "assignment acknowledged that was not requested (command " + std::to_string(e.command) +
+               ")");
     return;
   }
   const std::optional<HaState> old = ha_of(sg.current, e.su, e.si);
@@ -298,9 +308,10 @@ void Director::on(const RemovalDone& e, TimePoint now) {
   auto su = sus_.find(e.su);
   if (su == sus_.end() || !su->second.node_up) return;
   SgState& sg = sgs_.at(su->second.sg);
-  if (!erase_pending(sg, e.su, e.si, std::nullopt)) {
-    notify(now, "protocol-error", e.su.str(), e.si.str(), "", "unassigned",
-           "removal acknowledged that was not requested");
+  if (!erase_pending(sg, e.command, e.su, e.si, std::nullopt)) {
+    notify(
+        now, "protocol-error", e.su.str(), e.si.str(), "", "unassigned",
+        "removal acknowledged that was not requested (command " + std::to_string(e.command) + ")");
     return;
   }
   const std::optional<HaState> old = ha_of(sg.current, e.su, e.si);
@@ -335,10 +346,10 @@ void Director::drop_assignments(SgState& sg, const SuId& su, const std::string& 
   std::erase_if(sg.pending, [&](const PendingOp& op) { return op.su == su; });
 }
 
-bool Director::erase_pending(SgState& sg, const SuId& su, const SiId& si,
+bool Director::erase_pending(SgState& sg, protocol::CommandId id, const SuId& su, const SiId& si,
                              std::optional<HaState> ha) {
   auto it = std::find_if(sg.pending.begin(), sg.pending.end(), [&](const PendingOp& op) {
-    return op.su == su && op.si == si && op.ha == ha;
+    return op.id == id && op.su == su && op.si == si && op.ha == ha;
   });
   if (it == sg.pending.end()) return false;
   sg.pending.erase(it);
@@ -469,10 +480,11 @@ void Director::issue_next_batch(SgState& sg, TimePoint now) {
     }
   }
 
-  for (const PendingOp& op : sg.pending) {
+  for (PendingOp& op : sg.pending) {
     const NodeId node = sus_.at(op.su).config->node;
+    op.id = next_command_++;
     if (!op.ha) {
-      effects_.push_back(ToNode{node, RemoveHa{op.su, op.si}});
+      effects_.push_back(ToNode{node, RemoveHa{op.su, op.si, op.id}});
       continue;
     }
     model::TransitionReason reason = model::TransitionReason::kNewAssignment;
@@ -485,7 +497,7 @@ void Director::issue_next_batch(SgState& sg, TimePoint now) {
     } else if (*op.ha != HaState::kStandby) {
       reason = model::TransitionReason::kSwitchover;  // quiescing / quiesced
     }
-    effects_.push_back(ToNode{node, AssignHa{op.su, op.si, *op.ha, reason}});
+    effects_.push_back(ToNode{node, AssignHa{op.su, op.si, *op.ha, reason, op.id}});
   }
 }
 

@@ -11,10 +11,10 @@
 #include "amf/core/result.h"
 #include "amf/core/time.h"
 #include "amf/director/admin.h"
-#include "amf/director/messages.h"
 #include "amf/model/config.h"
 #include "amf/model/notification.h"
 #include "amf/model/recovery_ceiling.h"
+#include "amf/protocol/messages.h"
 #include "models/policy.h"
 
 namespace amf::director {
@@ -22,6 +22,9 @@ namespace amf::director {
 // A node's amfd is up and its node director takes commands.
 struct NodeUp {
   NodeId node;
+  // The node's life (a new one each time its amfd starts): the runtime opens its link to this
+  // life of the node.
+  std::uint64_t incarnation = 0;
 };
 
 // A node has left the cluster (it crashed, its amfd died, or the membership lost it): nothing
@@ -35,13 +38,13 @@ struct NodeDown {
   std::string cause;
 };
 
-using Event =
-    std::variant<NodeUp, NodeDown, SuStateReport, AssignmentDone, RemovalDone, AdminRequest>;
+using Event = std::variant<NodeUp, NodeDown, protocol::SuStateReport, protocol::AssignmentDone,
+                           protocol::RemovalDone, AdminRequest>;
 
 // Send `command` to the node director of `node`.
 struct ToNode {
   NodeId node;
-  NodeCommand command;
+  protocol::NodeCommand command;
 };
 
 using Effect = std::variant<ToNode, AdminResult, model::Notification>;
@@ -117,6 +120,7 @@ class Director {
     SuId su;
     SiId si;
     std::optional<model::HaState> ha;  // nullopt: removal
+    protocol::CommandId id = 0;        // the command's, once issued
   };
   // What an admin operation acts on: the admin state it changes, the SUs that feel it and
   // their SGs.
@@ -153,9 +157,9 @@ class Director {
 
   void on(const NodeUp& e, TimePoint now);
   void on(const NodeDown& e, TimePoint now);
-  void on(const SuStateReport& e, TimePoint now);
-  void on(const AssignmentDone& e, TimePoint now);
-  void on(const RemovalDone& e, TimePoint now);
+  void on(const protocol::SuStateReport& e, TimePoint now);
+  void on(const protocol::AssignmentDone& e, TimePoint now);
+  void on(const protocol::RemovalDone& e, TimePoint now);
   void on(const AdminRequest& e, TimePoint now);
 
   // Admin operations (admin.cc).
@@ -189,7 +193,10 @@ class Director {
   // lost or locked, and a surplus SU that holds nothing is terminated again.
   bool has_spares(const SgState& sg) const;
   void keep_preferred_in_service(SgState& sg, TimePoint now);
-  bool erase_pending(SgState& sg, const SuId& su, const SiId& si, std::optional<model::HaState> ha);
+  // Completes the outstanding command `id`, which must be for `su`, `si` and `ha`; false when
+  // no such command is outstanding (a late or duplicated answer, or a node that lies).
+  bool erase_pending(SgState& sg, protocol::CommandId id, const SuId& su, const SiId& si,
+                     std::optional<model::HaState> ha);
   // An SG's timer for next_deadline(): its auto-adjust, unless an admin operation holds the SG,
   // and its dependency tolerances; neither while commands are outstanding (the SG asks again
   // when it settles). What it depends on changes only where the SG is re-evaluated, an SU of
@@ -212,6 +219,7 @@ class Director {
   std::map<SgId, std::set<SgId>> dependent_sgs_;  // sponsor's SG -> SGs of its dependents
   model::AdminState cluster_admin_ = model::AdminState::kUnlocked;
   std::vector<Effect> effects_;
+  protocol::CommandId next_command_ = 1;
   std::set<std::pair<TimePoint, SgId>> timers_;  // every SG's timer (SgState::timer)
   std::set<SgId> touched_;                       // to re-index at the end of handle()/tick()
 };

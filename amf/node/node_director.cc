@@ -19,7 +19,7 @@ bool starting(PresenceState p) {
 
 }  // namespace
 
-Event to_event(const director::NodeCommand& command) {
+Event to_event(const protocol::NodeCommand& command) {
   return std::visit([](const auto& c) -> Event { return c; }, command);
 }
 
@@ -57,12 +57,13 @@ void NodeDirector::touch(const Event& event) {
     void peer(PeerId p) {
       if (auto it = nd.peers_.find(p); it != nd.peers_.end()) comp(it->second);
     }
-    void operator()(const director::InstantiateSu& e) { nd.touch(e.su); }
-    void operator()(const director::TerminateSu& e) { nd.touch(e.su); }
-    void operator()(const director::RepairSu& e) { nd.touch(e.su); }
-    void operator()(const director::RestartSu& e) { nd.touch(e.su); }
-    void operator()(const director::AssignHa& e) { nd.touch(e.su); }
-    void operator()(const director::RemoveHa& e) { nd.touch(e.su); }
+    void operator()(const protocol::InstantiateSu& e) { nd.touch(e.su); }
+    void operator()(const protocol::TerminateSu& e) { nd.touch(e.su); }
+    void operator()(const protocol::RepairSu& e) { nd.touch(e.su); }
+    void operator()(const protocol::RestartSu& e) { nd.touch(e.su); }
+    void operator()(const protocol::AssignHa& e) { nd.touch(e.su); }
+    void operator()(const protocol::RemoveHa& e) { nd.touch(e.su); }
+    void operator()(const protocol::SnapshotRequest&) {}  // changes nothing
     void operator()(const ProcessStarted& e) { comp(e.comp); }
     void operator()(const ProcessStartFailed& e) { comp(e.comp); }
     void operator()(const ProcessExited& e) { comp(e.comp); }
@@ -133,7 +134,7 @@ void NodeDirector::emit(Effect effect) {
 
 // ---- director commands ----
 
-void NodeDirector::on(const director::InstantiateSu& e, TimePoint now) {
+void NodeDirector::on(const protocol::InstantiateSu& e, TimePoint now) {
   auto it = sus_.find(e.su);
   if (it == sus_.end() || it->second.oper != OperState::kEnabled || shutting_down_) return;
   for (const auto& comp_config : it->second.config->components) {
@@ -144,7 +145,7 @@ void NodeDirector::on(const director::InstantiateSu& e, TimePoint now) {
   }
 }
 
-void NodeDirector::on(const director::TerminateSu& e, TimePoint now) {
+void NodeDirector::on(const protocol::TerminateSu& e, TimePoint now) {
   auto it = sus_.find(e.su);
   if (it == sus_.end()) return;
   it->second.awaiting.clear();
@@ -153,7 +154,7 @@ void NodeDirector::on(const director::TerminateSu& e, TimePoint now) {
   }
 }
 
-void NodeDirector::on(const director::RepairSu& e, TimePoint now) {
+void NodeDirector::on(const protocol::RepairSu& e, TimePoint now) {
   auto it = sus_.find(e.su);
   if (it == sus_.end() || shutting_down_) return;
   SuState& su = it->second;
@@ -189,7 +190,7 @@ void NodeDirector::on(const director::RepairSu& e, TimePoint now) {
 // The restart admin operation: graceful termination, then instantiation in place; the SU
 // keeps its assignments (the components get their CSIs back as they register). Not counted
 // towards escalation: nothing failed.
-void NodeDirector::on(const director::RestartSu& e, TimePoint now) {
+void NodeDirector::on(const protocol::RestartSu& e, TimePoint now) {
   auto it = sus_.find(e.su);
   if (it == sus_.end()) {
     notify(now, "protocol-error", e.su.str(), "", "", "",
@@ -234,11 +235,11 @@ void NodeDirector::complete_repair(SuState& su, TimePoint now) {
   su.switching_over = false;
   su.auto_repairable = true;
   set_oper(su, OperState::kEnabled, "repair", now);
-  on(director::InstantiateSu{su.config->id}, now);
+  on(protocol::InstantiateSu{su.config->id}, now);
   su.cause = "repair";  // what the director sees as the reason its assignments went
 }
 
-void NodeDirector::on(const director::AssignHa& e, TimePoint now) {
+void NodeDirector::on(const protocol::AssignHa& e, TimePoint now) {
   auto su_it = sus_.find(e.su);
   const auto si_it = sis_.find(e.si);
   const model::SiConfig* si = si_it == sis_.end() ? nullptr : si_it->second;
@@ -261,11 +262,11 @@ void NodeDirector::on(const director::AssignHa& e, TimePoint now) {
       send_csi_set(comp, csi.id, e.reason, now);
     }
   }
-  su.awaiting[e.si] = e.ha;
+  su.awaiting[e.si] = {e.ha, e.id};
   complete_awaiting(su, &e.si);
 }
 
-void NodeDirector::on(const director::RemoveHa& e, TimePoint now) {
+void NodeDirector::on(const protocol::RemoveHa& e, TimePoint now) {
   auto su_it = sus_.find(e.su);
   if (su_it == sus_.end()) return;
   SuState& su = su_it->second;
@@ -287,7 +288,7 @@ void NodeDirector::on(const director::RemoveHa& e, TimePoint now) {
       it = comp.csis.erase(it);
     }
   }
-  su.awaiting[e.si] = std::nullopt;
+  su.awaiting[e.si] = {std::nullopt, e.id};
   complete_awaiting(su, &e.si);
 }
 
@@ -804,10 +805,11 @@ void NodeDirector::complete_awaiting(SuState& su, const SiId* only) {
       ++it;
       continue;
     }
-    if (it->second) {
-      emit(ToDirector{director::AssignmentDone{su.config->id, si, *it->second}});
+    if (it->second.ha) {
+      emit(ToDirector{
+          protocol::AssignmentDone{su.config->id, si, *it->second.ha, it->second.command}});
     } else {
-      emit(ToDirector{director::RemovalDone{su.config->id, si}});
+      emit(ToDirector{protocol::RemovalDone{su.config->id, si, it->second.command}});
     }
     it = su.awaiting.erase(it);
   }
@@ -858,7 +860,7 @@ void NodeDirector::report_sus(TimePoint now) {
       su.reported_presence = presence;
       su.reported_oper = su.oper;
       // While a repair waits for the SU's processes to end, the director must not repair it.
-      emit(ToDirector{director::SuStateReport{id, presence, su.oper, su.cause,
+      emit(ToDirector{protocol::SuStateReport{id, presence, su.oper, su.cause,
                                               su.auto_repairable && !su.repair_pending}});
     }
     // The director has been told that nothing of the SU runs: the repair can go on.
@@ -905,6 +907,41 @@ std::vector<NodeDirector::ComponentView> NodeDirector::components() const {
     out.push_back(std::move(view));
   }
   return out;
+}
+
+protocol::NodeSnapshot NodeDirector::snapshot(protocol::CommandId request) const {
+  protocol::NodeSnapshot out{request, self_, su_failovers_.count, shutting_down_, {}};
+  for (const auto& [id, su] : sus_) {
+    protocol::SuSnapshot s{id,
+                           su_presence(su),
+                           su.oper,
+                           su.auto_repairable,
+                           {},
+                           {},
+                           su.comp_restarts.count,
+                           su.su_restarts.count,
+                           su.restarts.count(),
+                           {}};
+    std::map<SiId, model::HaState> assigned;
+    for (const auto& comp_config : su.config->components) {
+      const CompState& comp = comps_.at(comp_config.id);
+      protocol::ComponentSnapshot c{
+          comp_config.id, comp.presence, comp.peer.has_value(), comp.attempts, {}};
+      for (const auto& [csi, assignment] : comp.csis) {
+        c.csis.emplace_back(csi, assignment.second);
+        assigned[assignment.first] = assignment.second;
+      }
+      s.components.push_back(std::move(c));
+    }
+    s.assignments.assign(assigned.begin(), assigned.end());
+    for (const auto& [si, awaiting] : su.awaiting) s.in_progress.push_back(si);
+    out.sus.push_back(std::move(s));
+  }
+  return out;
+}
+
+void NodeDirector::on(const protocol::SnapshotRequest& e, TimePoint) {
+  emit(ToDirector{snapshot(e.id)});
 }
 
 bool NodeDirector::stopped() const {

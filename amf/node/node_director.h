@@ -12,10 +12,10 @@
 
 #include "amf/core/id.h"
 #include "amf/core/time.h"
-#include "amf/director/messages.h"
 #include "amf/model/config.h"
 #include "amf/model/notification.h"
 #include "amf/model/recovery_ceiling.h"
+#include "amf/protocol/messages.h"
 
 namespace amf::node {
 
@@ -91,13 +91,14 @@ struct ProbeDone {
 // Terminate every component of the node (amfd is stopping).
 struct Shutdown {};
 
-using Event = std::variant<director::InstantiateSu, director::TerminateSu, director::RepairSu,
-                           director::RestartSu, director::AssignHa, director::RemoveHa,
-                           ProcessStarted, ProcessStartFailed, ProcessExited, ComponentRegister,
-                           ComponentResponse, ComponentErrorReport, ComponentHealthcheckConfirm,
-                           ComponentNotify, HookDone, ProbeDone, Shutdown>;
+using Event =
+    std::variant<protocol::InstantiateSu, protocol::TerminateSu, protocol::RepairSu,
+                 protocol::RestartSu, protocol::AssignHa, protocol::RemoveHa,
+                 protocol::SnapshotRequest, ProcessStarted, ProcessStartFailed, ProcessExited,
+                 ComponentRegister, ComponentResponse, ComponentErrorReport,
+                 ComponentHealthcheckConfirm, ComponentNotify, HookDone, ProbeDone, Shutdown>;
 
-Event to_event(const director::NodeCommand& command);
+Event to_event(const protocol::NodeCommand& command);
 
 // ---- effects ----
 struct StartProcess {
@@ -140,7 +141,7 @@ struct SendHealthcheck {
   std::string key;
 };
 struct ToDirector {
-  std::variant<director::SuStateReport, director::AssignmentDone, director::RemovalDone> message;
+  protocol::NodeReport message;
 };
 
 // Run an HA-state hook of a non-SA-aware component (`command` with /bin/sh -c, `env` added to
@@ -197,6 +198,9 @@ class NodeDirector {
   std::vector<Effect> take_effects();
 
   std::vector<ComponentView> components() const;
+  // Everything a director needs to rebuild its tables (what a SnapshotRequest is answered
+  // with).
+  protocol::NodeSnapshot snapshot(protocol::CommandId request = 0) const;
   // True once Shutdown was handled and no component process runs any more.
   bool stopped() const;
 
@@ -255,7 +259,13 @@ class NodeDirector {
     model::OperState oper = model::OperState::kEnabled;
     model::PresenceState reported_presence = model::PresenceState::kUninstantiated;
     model::OperState reported_oper = model::OperState::kEnabled;
-    std::map<SiId, std::optional<model::HaState>> awaiting;  // director requests in progress
+    // Director requests in progress: the HA state asked for (nullopt: removal) and the
+    // command's id, which the answer carries back.
+    struct Awaiting {
+      std::optional<model::HaState> ha;
+      protocol::CommandId command = 0;
+    };
+    std::map<SiId, Awaiting> awaiting;
     std::string cause;            // why the SU last changed, for the next report
     bool auto_repairable = true;  // false once a node failover disabled it
     bool repair_pending = false;  // a repair waits for the SU's processes to end
@@ -271,12 +281,13 @@ class NodeDirector {
     const model::SgConfig* sg = nullptr;
   };
 
-  void on(const director::InstantiateSu& e, TimePoint now);
-  void on(const director::TerminateSu& e, TimePoint now);
-  void on(const director::RepairSu& e, TimePoint now);
-  void on(const director::RestartSu& e, TimePoint now);
-  void on(const director::AssignHa& e, TimePoint now);
-  void on(const director::RemoveHa& e, TimePoint now);
+  void on(const protocol::InstantiateSu& e, TimePoint now);
+  void on(const protocol::TerminateSu& e, TimePoint now);
+  void on(const protocol::RepairSu& e, TimePoint now);
+  void on(const protocol::RestartSu& e, TimePoint now);
+  void on(const protocol::AssignHa& e, TimePoint now);
+  void on(const protocol::RemoveHa& e, TimePoint now);
+  void on(const protocol::SnapshotRequest& e, TimePoint now);
   void on(const ProcessStarted& e, TimePoint now);
   void on(const ProcessStartFailed& e, TimePoint now);
   void on(const ProcessExited& e, TimePoint now);

@@ -1,5 +1,7 @@
 #include "amf/runtime/node_runtime.h"
 
+#include <type_traits>
+
 #include "amf/core/assert.h"
 
 namespace amf::runtime {
@@ -18,18 +20,20 @@ NodeRuntime::NodeRuntime(std::shared_ptr<const model::ClusterConfig> config, Nod
 }
 
 NodeRuntime::NodeRuntime(SeatTag, std::shared_ptr<const model::ClusterConfig>, NodeId self,
-                         director::Director director, Host& host, Transport& transport, Clock clock)
+                         director::Director director, Host& host, Transport& transport, Clock clock,
+                         Options options)
     : self_(std::move(self)),
       director_(std::move(director)),
       host_(host),
       transport_(transport),
-      clock_(std::move(clock)) {}
+      clock_(std::move(clock)),
+      options_(options) {}
 
 NodeRuntime NodeRuntime::director_seat(std::shared_ptr<const model::ClusterConfig> config,
                                        NodeId self, director::Director director, Host& host,
-                                       Transport& transport, Clock clock) {
+                                       Transport& transport, Clock clock, Options options) {
   return NodeRuntime(SeatTag{}, std::move(config), std::move(self), std::move(director), host,
-                     transport, std::move(clock));
+                     transport, std::move(clock), options);
 }
 
 void NodeRuntime::post(node::Event event) {
@@ -39,10 +43,159 @@ void NodeRuntime::post(node::Event event) {
 
 void NodeRuntime::to_director(const director::Event& event) {
   AMF_ASSERT(director_.has_value());
+  membership(event);
   director_->handle(event, clock_());
 }
 
+void NodeRuntime::membership(const director::Event& event) {
+  auto close = [&](const NodeId& node) {
+    auto it = links_.find(node);
+    if (it == links_.end()) return;
+    closed_duplicates_ += it->second.stats().duplicates;
+    closed_retransmitted_ += it->second.stats().retransmitted;
+    links_.erase(it);
+  };
+  if (const auto* up = std::get_if<director::NodeUp>(&event)) {
+    if (up->node == self_) return;  // its own node director is reached directly
+    close(up->node);
+    links_.emplace(up->node,
+                   protocol::Link({self_, options_.incarnation}, {up->node, up->incarnation},
+                                  options_.retransmit_after));
+  } else if (const auto* down = std::get_if<director::NodeDown>(&event)) {
+    close(down->node);
+  }
+}
+
+void NodeRuntime::receive(const protocol::Envelope& e) {
+  if (e.version != protocol::kEnvelopeVersion) {
+    ++counters_.bad_version;
+    return;
+  }
+  if (e.to.node != self_ || e.to.incarnation != options_.incarnation) {
+    ++counters_.stale_incarnation;  // for an earlier life of this node (or misrouted)
+    return;
+  }
+  const bool command = e.message && std::holds_alternative<protocol::NodeCommand>(*e.message);
+  if (director_ && !command) {
+    // A node director's report, or an acknowledgement of a command.
+    auto it = links_.find(e.from.node);
+    if (it == links_.end()) {
+      ++counters_.unknown_peer;
+      return;
+    }
+    if (it->second.peer().incarnation != e.from.incarnation) {
+      ++counters_.stale_incarnation;
+      return;
+    }
+    if (e.epoch != options_.epoch) {
+      ++counters_.stale_epoch;
+      return;
+    }
+    for (const auto& m : it->second.receive(e)) {
+      handle_report(std::get<protocol::NodeReport>(m));
+    }
+    return;
+  }
+  if (!node_) {
+    ++counters_.unknown_peer;
+    return;
+  }
+  // A director's command, or an acknowledgement of a report.
+  if (e.epoch < followed_epoch_) {
+    ++counters_.stale_epoch;
+    return;
+  }
+  if (!followed_ || e.epoch > followed_epoch_) {
+    if (!command) {
+      ++counters_.unknown_peer;  // an acknowledgement from a director this node never followed
+      return;
+    }
+    if (followed_) {  // what the old director's link held was for it alone
+      const auto& old = links_.at(followed_->node).stats();
+      closed_duplicates_ += old.duplicates;
+      closed_retransmitted_ += old.retransmitted;
+      links_.erase(followed_->node);
+    }
+    followed_ = e.from;
+    followed_epoch_ = e.epoch;
+    links_.insert_or_assign(e.from.node, protocol::Link({self_, options_.incarnation}, e.from,
+                                                        options_.retransmit_after));
+  } else if (e.from != *followed_) {
+    ++counters_.stale_incarnation;  // another life of the director's node, same epoch
+    return;
+  }
+  for (const auto& m : links_.at(e.from.node).receive(e)) {
+    queue_.push_back(node::to_event(std::get<protocol::NodeCommand>(m)));
+  }
+}
+
+void NodeRuntime::request_snapshot(const NodeId& node) {
+  AMF_ASSERT(director_.has_value());
+  const protocol::SnapshotRequest request{next_snapshot_++};
+  if (node == self_ && node_) {
+    queue_.push_back(request);
+  } else {
+    send_to(node, protocol::NodeCommand(request));
+  }
+}
+
+void NodeRuntime::send_to(const NodeId& node, protocol::Message message) {
+  auto it = links_.find(node);
+  if (it == links_.end()) {
+    ++counters_.unknown_peer;  // not up: nothing of it runs, the director knows
+    return;
+  }
+  const std::uint64_t epoch = director_ ? options_.epoch : followed_epoch_;
+  transport_.send(it->second.send(std::move(message), epoch, clock_()));
+}
+
+void NodeRuntime::send_acks() {
+  const std::uint64_t epoch = director_ ? options_.epoch : followed_epoch_;
+  for (auto& [node, link] : links_) {
+    if (auto ack = link.take_ack(epoch)) transport_.send(*ack);
+  }
+}
+
+void NodeRuntime::retransmit() {
+  const std::uint64_t epoch = director_ ? options_.epoch : followed_epoch_;
+  const TimePoint now = clock_();
+  for (auto& [node, link] : links_) {
+    for (const auto& e : link.retransmit(epoch, now)) transport_.send(e);
+  }
+}
+
+void NodeRuntime::handle_report(const protocol::NodeReport& report) {
+  if (const auto* s = std::get_if<protocol::NodeSnapshot>(&report)) {
+    host_.snapshot(*s);
+    return;
+  }
+  std::visit(
+      [&](const auto& m) {
+        if constexpr (!std::is_same_v<std::decay_t<decltype(m)>, protocol::NodeSnapshot>) {
+          director_->handle(m, clock_());
+        }
+      },
+      report);
+}
+
+LinkCounters NodeRuntime::counters() const {
+  LinkCounters c = counters_;
+  c.duplicates = closed_duplicates_;
+  c.retransmitted = closed_retransmitted_;
+  for (const auto& [node, link] : links_) {
+    c.duplicates += link.stats().duplicates;
+    c.retransmitted += link.stats().retransmitted;
+  }
+  return c;
+}
+
+const protocol::Link* NodeRuntime::link(const NodeId& node) const {
+  auto it = links_.find(node);
+  return it == links_.end() ? nullptr : &it->second;
+}
+
 void NodeRuntime::tick() {
+  retransmit();
   if (queue_.empty()) tick_cores();  // else the pump that empties the queue (rule 4)
 }
 
@@ -53,8 +206,11 @@ void NodeRuntime::tick_cores() {
 }
 
 std::optional<TimePoint> NodeRuntime::next_deadline() const {
-  if (!queue_.empty()) return std::nullopt;
-  return cores_next_deadline();
+  std::optional<TimePoint> next = queue_.empty() ? cores_next_deadline() : std::nullopt;
+  for (const auto& [node, link] : links_) {
+    if (auto d = link.next_deadline(); d && (!next || *d < *next)) next = d;
+  }
+  return next;
 }
 
 std::optional<TimePoint> NodeRuntime::cores_next_deadline() const {
@@ -75,7 +231,7 @@ bool NodeRuntime::carry_out_director_effects() {
         if (e.node == r.self_ && r.node_) {
           r.queue_.push_back(node::to_event(e.command));
         } else {
-          r.transport_.to_node(e.node, e.command);
+          r.send_to(e.node, e.command);
         }
       }
       void operator()(const director::AdminResult& e) { r.host_.admin_result(e); }
@@ -92,9 +248,11 @@ bool NodeRuntime::carry_out_node_effects() {
   for (const auto& effect : effects) {
     if (const auto* report = std::get_if<node::ToDirector>(&effect)) {
       if (director_) {
-        std::visit([&](const auto& m) { director_->handle(m, clock_()); }, report->message);
+        handle_report(report->message);
+      } else if (followed_) {
+        send_to(followed_->node, report->message);
       } else {
-        transport_.to_director(self_, report->message);
+        ++counters_.no_director;  // a director that takes over asks for a snapshot
       }
     } else if (const auto* n = std::get_if<model::Notification>(&effect)) {
       host_.notify(*n);
@@ -126,6 +284,7 @@ bool NodeRuntime::pump() {
     hand_over_one();
     ++handled;
   }
+  send_acks();
   pumping_ = false;
   return !queue_.empty();
 }
@@ -133,6 +292,7 @@ bool NodeRuntime::pump() {
 bool NodeRuntime::carry_out_effects() {
   bool any = false;
   while (carry_out_director_effects() || carry_out_node_effects()) any = true;
+  send_acks();
   return any;
 }
 

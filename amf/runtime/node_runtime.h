@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -11,23 +12,21 @@
 #include "amf/director/director.h"
 #include "amf/model/config.h"
 #include "amf/node/node_director.h"
+#include "amf/protocol/envelope.h"
+#include "amf/protocol/link.h"
 
 namespace amf::runtime {
 
-// A message between the director and a node director, as it travels between nodes.
-using ToDirectorMessage = decltype(node::ToDirector::message);
-
-// Where a node's runtime sends what is for the cores of another node. Implementations: the
-// tests' in-memory network, the simulator's network, and (with several nodes) the daemon's
-// sockets. Calls are made from inside NodeRuntime::pump; an implementation queues, it never
-// calls back into a runtime synchronously.
+// Where a node's runtime sends envelopes for the runtime of another node (envelope.to). The
+// runtime numbers, acknowledges and resends them itself (protocol::Link), so a transport may
+// lose, delay, reorder or duplicate them. Implementations: the tests' in-memory network, the
+// simulator's network, and (with several nodes) the daemon's sockets. Calls are made from inside
+// the runtime's calls; an implementation queues or hands the envelope to another runtime, never
+// back into the calling one.
 class Transport {
  public:
   virtual ~Transport() = default;
-  // A director command for the node director of `node` (another node).
-  virtual void to_node(const NodeId& node, const director::NodeCommand& command) = 0;
-  // A node director's report for the director, which runs on another node.
-  virtual void to_director(const NodeId& from, const ToDirectorMessage& message) = 0;
+  virtual void send(const protocol::Envelope& envelope) = 0;
 };
 
 // The node's adapters: whatever a core's effect asks for that is not routing between cores.
@@ -38,12 +37,33 @@ class Host {
   virtual void carry_out(const node::Effect& effect) = 0;
   virtual void admin_result(const director::AdminResult& result) = 0;
   virtual void notify(const model::Notification& notification) = 0;  // from either core
+  // A node's snapshot, asked for with request_snapshot(), arrived.
+  virtual void snapshot(const protocol::NodeSnapshot&) {}
 };
 
 struct Options {
   // Events handed to the node director in one pump(); the rest wait for the next call, so a
   // host keeps serving its other inputs (sockets, timers) during a storm. Must be >= 1.
   std::size_t max_events_per_pump = 64;
+  // This node's life: a new one every time its amfd starts. Envelopes for another life of the
+  // node are dropped.
+  std::uint64_t incarnation = 0;
+  // The director's epoch, where this runtime holds the director (an election gives each
+  // director a higher one).
+  std::uint64_t epoch = 1;
+  // An unacknowledged message is sent again after this long.
+  Duration retransmit_after = std::chrono::milliseconds(50);
+};
+
+// What the runtime dropped or did to keep its links whole.
+struct LinkCounters {
+  std::uint64_t stale_epoch = 0;        // envelopes from an older director's epoch
+  std::uint64_t stale_incarnation = 0;  // for or from another life of a node than the current
+  std::uint64_t unknown_peer = 0;       // from a node not (yet) up, or to a node not up
+  std::uint64_t bad_version = 0;        // another envelope layout
+  std::uint64_t no_director = 0;        // reports made while no director was known
+  std::uint64_t duplicates = 0;         // (from the links) messages that had arrived already
+  std::uint64_t retransmitted = 0;      // (from the links) envelopes sent again
 };
 
 // One node's cores and the order in which their effects are carried out: the director's (where
@@ -54,8 +74,11 @@ struct Options {
 // 1. pump() first carries out the director's effects, then the node director's, until neither
 //    has any; only then does it hand the next queued event to the node director.
 // 2. A director command for this node is queued behind the events already queued; one for
-//    another node goes to the transport. A node director's report goes to the local director
-//    at once (handled before pump() moves on) or to the transport.
+//    another node goes over the link to that node. A node director's report goes to the local
+//    director at once (handled before pump() moves on) or over the link to the director it
+//    follows. Links hand messages on in the order they were sent, each once, whatever the
+//    transport does to the envelopes (protocol::Link); what arrives is checked against the
+//    lives of both nodes and the director's epoch (receive()).
 // 3. Queued events are handed over in the order they were posted (FIFO).
 // 4. Deadlines are judged only once the node director has seen every queued event: what is
 //    queued has already happened (a process that started, a component that registered), and a
@@ -87,7 +110,7 @@ class NodeRuntime {
   // the seat in what it sends.
   static NodeRuntime director_seat(std::shared_ptr<const model::ClusterConfig> config, NodeId self,
                                    director::Director director, Host& host, Transport& transport,
-                                   Clock clock);
+                                   Clock clock, Options options = {});
 
   const NodeId& self() const { return self_; }
 
@@ -98,6 +121,15 @@ class NodeRuntime {
   // that arrived through the transport). Handled at once; its effects wait for pump(). This
   // node must hold the director.
   void to_director(const director::Event& event);
+  // An envelope from another node's runtime (through the transport). It is checked (version,
+  // this node's life, the sender's life and the director's epoch; what fails is dropped and
+  // counted), its acknowledgement taken, and its messages handed on in order: a report to the
+  // director at once, a command queued for the node director. A command from a director of a
+  // higher epoch than the one followed so far makes this node follow that director.
+  void receive(const protocol::Envelope& envelope);
+  // Asks the node director of `node` (up, another node) for a snapshot; it arrives through
+  // Host::snapshot. This node must hold the director.
+  void request_snapshot(const NodeId& node);
   // Time passed: both cores look at their deadlines, now or, while events are queued, in the
   // pump() that empties the queue (rule 4). Effects wait for pump().
   void tick();
@@ -121,6 +153,13 @@ class NodeRuntime {
   // pumping while pump() returns true).
   std::optional<TimePoint> next_deadline() const;
   bool idle() const { return queue_.empty(); }
+  std::size_t queued() const { return queue_.size(); }
+  // The director this node's node director follows (its node, life and epoch), if any.
+  const std::optional<protocol::Endpoint>& followed() const { return followed_; }
+  std::uint64_t followed_epoch() const { return followed_epoch_; }
+  LinkCounters counters() const;
+  // The link to `node`, if there is one (tests).
+  const protocol::Link* link(const NodeId& node) const;
 
   bool has_director() const { return director_.has_value(); }
   bool has_node() const { return node_.has_value(); }
@@ -131,13 +170,20 @@ class NodeRuntime {
 
  private:
   bool carry_out_director_effects();
+  void send_to(const NodeId& node, protocol::Message message);
+  void send_acks();
+  void retransmit();
+  void handle_report(const protocol::NodeReport& report);
+  // A director's NodeUp and NodeDown open and close its link to the node.
+  void membership(const director::Event& event);
   bool carry_out_node_effects();
   std::optional<TimePoint> cores_next_deadline() const;
   void tick_cores();
 
   struct SeatTag {};
   NodeRuntime(SeatTag, std::shared_ptr<const model::ClusterConfig> config, NodeId self,
-              director::Director director, Host& host, Transport& transport, Clock clock);
+              director::Director director, Host& host, Transport& transport, Clock clock,
+              Options options);
 
   NodeId self_;
   std::optional<director::Director> director_;
@@ -148,6 +194,16 @@ class NodeRuntime {
   Options options_;
   std::deque<node::Event> queue_;
   bool pumping_ = false;
+  // One link per peer: as the director, to every node that is up; as a node director, to the
+  // director it follows.
+  std::map<NodeId, protocol::Link> links_;
+  std::optional<protocol::Endpoint> followed_;
+  std::uint64_t followed_epoch_ = 0;
+  protocol::CommandId next_snapshot_ = 1;
+  LinkCounters counters_;
+  // Link counters of the links closed so far, so counters() covers the whole run.
+  std::uint64_t closed_duplicates_ = 0;
+  std::uint64_t closed_retransmitted_ = 0;
 };
 
 }  // namespace amf::runtime

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "amf/core/assert.h"
+#include "tests/unit/support/command_ids.h"
 #include "tests/unit/support/local_cluster.h"
 #include "tests/unit/support/test_config.h"
 
@@ -46,19 +48,23 @@ void BM_DirectorFailoverDecision(benchmark::State& state) {
     auto director = std::move(*director::Director::create(config));
     const TimePoint t{};
     director.handle(director::NodeUp{NodeId("node-1")}, t);
+    test::CommandIds ids;
     director.handle(
-        director::SuStateReport{test::su(1), PresenceState::kInstantiated, OperState::kEnabled, ""},
+        protocol::SuStateReport{test::su(1), PresenceState::kInstantiated, OperState::kEnabled, ""},
         t);
+    ids.record(director.take_effects());
     for (int i = 1; i <= sis; ++i)
-      director.handle(director::AssignmentDone{test::su(1), test::si(i), HaState::kActive}, t);
+      director.handle(ids.done(test::su(1), test::si(i), HaState::kActive), t);
     director.handle(
-        director::SuStateReport{test::su(2), PresenceState::kInstantiated, OperState::kEnabled, ""},
+        protocol::SuStateReport{test::su(2), PresenceState::kInstantiated, OperState::kEnabled, ""},
         t);
+    ids.record(director.take_effects());
     for (int i = 1; i <= sis; ++i)
-      director.handle(director::AssignmentDone{test::su(2), test::si(i), HaState::kStandby}, t);
+      director.handle(ids.done(test::su(2), test::si(i), HaState::kStandby), t);
     director.take_effects();
+    AMF_ASSERT(!director.busy(SgId("app")));
     state.ResumeTiming();
-    director.handle(director::SuStateReport{test::su(1), PresenceState::kUninstantiated,
+    director.handle(protocol::SuStateReport{test::su(1), PresenceState::kUninstantiated,
                                             OperState::kDisabled, "died"},
                     t);
     benchmark::DoNotOptimize(director.take_effects());
@@ -127,16 +133,18 @@ void BM_DirectorNodeLoss(benchmark::State& state) {
     for (const auto* sg : config->service_groups()) {
       const auto& s1 = sg->sus[0].id;
       const auto& s2 = sg->sus[1].id;
+      test::CommandIds ids;
       director.handle(
-          director::SuStateReport{s1, PresenceState::kInstantiated, OperState::kEnabled, ""}, t);
-      for (const auto& si : sg->sis)
-        director.handle(director::AssignmentDone{s1, si.id, HaState::kActive}, t);
+          protocol::SuStateReport{s1, PresenceState::kInstantiated, OperState::kEnabled, ""}, t);
+      ids.record(director.take_effects());
+      for (const auto& si : sg->sis) director.handle(ids.done(s1, si.id, HaState::kActive), t);
       director.handle(
-          director::SuStateReport{s2, PresenceState::kInstantiated, OperState::kEnabled, ""}, t);
-      for (const auto& si : sg->sis)
-        director.handle(director::AssignmentDone{s2, si.id, HaState::kStandby}, t);
+          protocol::SuStateReport{s2, PresenceState::kInstantiated, OperState::kEnabled, ""}, t);
+      ids.record(director.take_effects());
+      for (const auto& si : sg->sis) director.handle(ids.done(s2, si.id, HaState::kStandby), t);
+      director.take_effects();
+      AMF_ASSERT(!director.busy(sg->id));
     }
-    director.take_effects();
     state.ResumeTiming();
     director.handle(director::NodeDown{NodeId("node-1"), "node-1 left the cluster"}, t);
     auto effects = director.take_effects();

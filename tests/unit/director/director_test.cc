@@ -2,10 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/support/command_ids.h"
 #include "tests/unit/support/test_config.h"
 
 namespace amf::director {
 namespace {
+
+using namespace protocol;  // the messages the director takes and sends
 
 using model::HaState;
 using model::OperState;
@@ -47,18 +50,21 @@ class DirectorTest : public ::testing::Test {
   }
   std::vector<ToNode> handle(const Event& e) {
     director_->handle(e, kT0);
-    return commands(director_->take_effects());
+    auto effects = director_->take_effects();
+    ids_.record(effects);
+    return commands(std::move(effects));
   }
   // Brings a 2N SG to steady state: su-1 active, su-2 standby.
   void steady_two_n() {
     make({});
     handle(NodeUp{NodeId("node-1")});
     handle(up(1));
-    handle(AssignmentDone{su(1), si(1), HaState::kActive});
+    handle(ids_.done(su(1), si(1), HaState::kActive));
     handle(up(2));
-    handle(AssignmentDone{su(2), si(1), HaState::kStandby});
+    handle(ids_.done(su(2), si(1), HaState::kStandby));
   }
   std::optional<Director> director_;
+  test::CommandIds ids_;
 };
 
 TEST_F(DirectorTest, NodeUpInstantiatesItsSus) {
@@ -82,12 +88,12 @@ TEST_F(DirectorTest, TwoNComesUpWithOneActiveAndOneStandby) {
   EXPECT_TRUE(handle(up(2)).empty());
   EXPECT_TRUE(director_->busy(SgId("app")));
 
-  cmds = handle(AssignmentDone{su(1), si(1), HaState::kActive});
+  cmds = handle(ids_.done(su(1), si(1), HaState::kActive));
   ASSERT_EQ(cmds.size(), 1u);
   EXPECT_EQ(as<AssignHa>(cmds[0]).su, su(2));
   EXPECT_EQ(as<AssignHa>(cmds[0]).ha, HaState::kStandby);
 
-  EXPECT_TRUE(handle(AssignmentDone{su(2), si(1), HaState::kStandby}).empty());
+  EXPECT_TRUE(handle(ids_.done(su(2), si(1), HaState::kStandby)).empty());
   EXPECT_EQ(director_->assignments(SgId("app")),
             (models::AssignmentTable{{si(1), su(1), HaState::kActive},
                                      {si(1), su(2), HaState::kStandby}}));
@@ -104,14 +110,14 @@ TEST_F(DirectorTest, ActiveSuFaultPromotesStandbyBeforeRepairingTheFailedSu) {
   EXPECT_EQ(as<AssignHa>(cmds[0]).ha, HaState::kActive);
   EXPECT_EQ(as<AssignHa>(cmds[0]).reason, TransitionReason::kFailover);
 
-  cmds = handle(AssignmentDone{su(2), si(1), HaState::kActive});
+  cmds = handle(ids_.done(su(2), si(1), HaState::kActive));
   ASSERT_EQ(cmds.size(), 1u);
   EXPECT_EQ(as<RepairSu>(cmds[0]).su, su(1));
   cmds = handle(up(1));
   ASSERT_EQ(cmds.size(), 1u);
   EXPECT_EQ(as<AssignHa>(cmds[0]).su, su(1));
   EXPECT_EQ(as<AssignHa>(cmds[0]).ha, HaState::kStandby);
-  handle(AssignmentDone{su(1), si(1), HaState::kStandby});
+  handle(ids_.done(su(1), si(1), HaState::kStandby));
   EXPECT_EQ(director_->assignments(SgId("app")),
             (models::AssignmentTable{{si(1), su(2), HaState::kActive},
                                      {si(1), su(1), HaState::kStandby}}));
@@ -137,7 +143,7 @@ TEST_F(DirectorTest, FaultDuringOutstandingAssignmentCancelsIt) {
   EXPECT_EQ(as<AssignHa>(cmds[0]).su, su(2));
   EXPECT_EQ(as<AssignHa>(cmds[0]).ha, HaState::kActive);
   // A late acknowledgement from su-1 is refused, not believed.
-  director_->handle(AssignmentDone{su(1), si(1), HaState::kActive}, kT0);
+  director_->handle(ids_.done(su(1), si(1), HaState::kActive), kT0);
   bool flagged = false;
   for (auto& e : director_->take_effects()) {
     if (auto* n = std::get_if<model::Notification>(&e)) flagged |= n->kind == "protocol-error";
@@ -157,13 +163,13 @@ TEST_F(DirectorTest, NoRedundancyMovesSiToSpare) {
   make({.redundancy = model::RedundancyModel::kNoRedundancy, .sus = 2, .sis = 1});
   handle(NodeUp{NodeId("node-1")});
   handle(up(1));
-  handle(AssignmentDone{su(1), si(1), HaState::kActive});
+  handle(ids_.done(su(1), si(1), HaState::kActive));
   EXPECT_TRUE(handle(up(2)).empty());  // a spare: no standby in this model
   auto cmds = handle(faulted(1));
   ASSERT_EQ(cmds.size(), 1u);
   EXPECT_EQ(as<AssignHa>(cmds[0]).su, su(2));
   EXPECT_EQ(as<AssignHa>(cmds[0]).reason, TransitionReason::kFailover);
-  cmds = handle(AssignmentDone{su(2), si(1), HaState::kActive});
+  cmds = handle(ids_.done(su(2), si(1), HaState::kActive));
   ASSERT_EQ(cmds.size(), 1u);
   EXPECT_EQ(as<RepairSu>(cmds[0]).su, su(1));
 }
@@ -196,7 +202,9 @@ TEST(DirectorTimerTest, AutoAdjustCountsOnlyWhileTheSgIsIdleAndNoOperationHoldsI
   director.handle(NodeUp{NodeId("node-1")}, now);
   director.handle(up(1), now);  // in service: the probation starts; the active is outstanding
   EXPECT_EQ(director.next_deadline(), std::nullopt) << "busy";
-  director.handle(AssignmentDone{su(1), si(1), HaState::kActive}, now);
+  test::CommandIds ids_;
+  ids_.record(director.take_effects());
+  director.handle(ids_.done(su(1), si(1), HaState::kActive), now);
   EXPECT_EQ(director.next_deadline(), kT0 + 10s) << "idle";
   now += 1s;
   director.handle(AdminRequest{1, AdminOp::kRestart, "su", "app/su-1"}, now);

@@ -2,10 +2,13 @@
 #include <gtest/gtest.h>
 
 #include "amf/director/director.h"
+#include "tests/unit/support/command_ids.h"
 #include "tests/unit/support/test_config.h"
 
 namespace amf::director {
 namespace {
+
+using namespace protocol;  // the messages the director takes and sends
 
 using model::HaState;
 using model::OperState;
@@ -32,14 +35,15 @@ class NodeDownTest : public ::testing::Test {
     handle(NodeUp{kNode1});
     handle(NodeUp{kNode2});
     handle(up(1));
-    for (int i = 1; i <= sis; ++i) handle(AssignmentDone{su(1), si(i), HaState::kActive});
+    for (int i = 1; i <= sis; ++i) handle(ids_.done(su(1), si(i), HaState::kActive));
     handle(up(2));
-    for (int i = 1; i <= sis; ++i) handle(AssignmentDone{su(2), si(i), HaState::kStandby});
+    for (int i = 1; i <= sis; ++i) handle(ids_.done(su(2), si(i), HaState::kStandby));
     ASSERT_FALSE(director_->busy(SgId("app")));
   }
   std::vector<Effect> handle(const Event& e) {
     director_->handle(e, kT0);
     effects_ = director_->take_effects();
+    ids_.record(effects_);
     return effects_;
   }
   std::vector<ToNode> commands() const {
@@ -71,6 +75,7 @@ class NodeDownTest : public ::testing::Test {
     return {};
   }
   std::optional<Director> director_;
+  test::CommandIds ids_;
   std::vector<Effect> effects_;
 };
 
@@ -92,7 +97,7 @@ TEST_F(NodeDownTest, FailsOverEveryActiveOfTheNodeAtOnce) {
   EXPECT_EQ(view(1).presence, PresenceState::kUninstantiated);
   EXPECT_EQ(view(1).oper, OperState::kEnabled);  // nothing to repair: it is simply gone
   // No repair or instantiation is sent to a node that is down.
-  for (int i = 1; i <= 3; ++i) handle(AssignmentDone{su(2), si(i), HaState::kActive});
+  for (int i = 1; i <= 3; ++i) handle(ids_.done(su(2), si(i), HaState::kActive));
   EXPECT_TRUE(commands().empty());
   EXPECT_FALSE(director_->busy(SgId("app")));
 }
@@ -100,7 +105,7 @@ TEST_F(NodeDownTest, FailsOverEveryActiveOfTheNodeAtOnce) {
 TEST_F(NodeDownTest, NodeComingBackGetsItsSusInstantiatedAndTheStandbyBack) {
   steady();
   handle(NodeDown{kNode1, "gone"});
-  handle(AssignmentDone{su(2), si(1), HaState::kActive});
+  handle(ids_.done(su(2), si(1), HaState::kActive));
   handle(NodeUp{kNode1});
   ASSERT_EQ(commands().size(), 1u);
   EXPECT_EQ(commands()[0].node, kNode1);
@@ -127,7 +132,7 @@ TEST_F(NodeDownTest, LateMessagesFromANodeThatLeftAreIgnored) {
   // Sent by node-1 before it went: the director must not believe su-1 is back.
   handle(up(1));
   EXPECT_EQ(view(1).presence, PresenceState::kUninstantiated);
-  handle(AssignmentDone{su(1), si(1), HaState::kQuiesced});
+  handle(ids_.done(su(1), si(1), HaState::kQuiesced));
   EXPECT_TRUE(commands().empty());
   for (const auto& e : effects_) {
     auto* n = std::get_if<model::Notification>(&e);
@@ -146,7 +151,7 @@ TEST_F(NodeDownTest, CommandOutstandingToTheLostNodeIsForgotten) {
   EXPECT_EQ(commands()[0].node, kNode2);
   EXPECT_EQ(std::get<AssignHa>(commands()[0].command).ha, HaState::kActive);
   EXPECT_EQ(std::get<AssignHa>(commands()[0].command).reason, TransitionReason::kFailover);
-  handle(AssignmentDone{su(2), si(1), HaState::kActive});
+  handle(ids_.done(su(2), si(1), HaState::kActive));
   ASSERT_EQ(results().size(), 1u);
   EXPECT_EQ(results()[0].id, 1u);
 }

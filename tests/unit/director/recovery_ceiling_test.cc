@@ -7,11 +7,14 @@
 #include <gtest/gtest.h>
 
 #include "amf/director/director.h"
+#include "tests/unit/support/command_ids.h"
 #include "tests/unit/support/local_cluster.h"
 #include "tests/unit/support/test_config.h"
 
 namespace amf::director {
 namespace {
+
+using namespace protocol;  // the messages the director takes and sends
 
 using model::HaState;
 using model::OperState;
@@ -58,12 +61,14 @@ class AutoRepairCeilingTest : public ::testing::Test {
     director_.emplace(std::move(*Director::create(test::make_cluster({}))));
     handle(NodeUp{NodeId("node-1")});
     handle(SuStateReport{su(1), PresenceState::kInstantiated, OperState::kEnabled, ""});
-    handle(AssignmentDone{su(1), si(1), HaState::kActive});
+    handle(ids_.done(su(1), si(1), HaState::kActive));
     standby_up();
   }
   void handle(const Event& e) {
     director_->handle(e, now_);
-    for (auto& effect : director_->take_effects()) {
+    auto effects = director_->take_effects();
+    ids_.record(effects);
+    for (auto& effect : effects) {
       if (auto* cmd = std::get_if<ToNode>(&effect)) {
         if (auto* r = std::get_if<RepairSu>(&cmd->command)) repairs_.push_back(*r);
       } else if (auto* n = std::get_if<model::Notification>(&effect)) {
@@ -73,7 +78,7 @@ class AutoRepairCeilingTest : public ::testing::Test {
   }
   void standby_up() {
     handle(SuStateReport{su(2), PresenceState::kInstantiated, OperState::kEnabled, "repair"});
-    handle(AssignmentDone{su(2), si(1), HaState::kStandby});
+    handle(ids_.done(su(2), si(1), HaState::kStandby));
   }
   // su-2 fails over; true when the director repaired it.
   bool fail_standby() {
@@ -87,6 +92,7 @@ class AutoRepairCeilingTest : public ::testing::Test {
 
   TimePoint now_{};
   std::optional<Director> director_;
+  test::CommandIds ids_;
   std::vector<RepairSu> repairs_;
   std::vector<model::Notification> notes_;
 };

@@ -30,7 +30,7 @@ TEST(SimFindingsTest, FailedMultiComponentSuIsReportedOnlyWhenNoSiblingRuns) {
   first.components.push_back(sibling);
   node::NodeDirector nd(config, NodeId("node-1"));
   const TimePoint t{};
-  nd.handle(director::InstantiateSu{su(1)}, t);
+  nd.handle(protocol::InstantiateSu{su(1)}, t);
   nd.handle(node::ProcessStarted{CompId("app/su-1/sidecar")}, t);
   nd.handle(node::ComponentRegister{1, "app/su-1/sidecar"}, t);
   nd.take_effects();
@@ -41,7 +41,7 @@ TEST(SimFindingsTest, FailedMultiComponentSuIsReportedOnlyWhenNoSiblingRuns) {
   nd.handle(node::ProcessExited{CompId("app/su-1/sidecar"), "killed by signal 9"}, t);
   auto reports = only<node::ToDirector>(nd.take_effects());
   ASSERT_EQ(reports.size(), 1u);
-  EXPECT_EQ(std::get<director::SuStateReport>(reports[0].message).presence,
+  EXPECT_EQ(std::get<protocol::SuStateReport>(reports[0].message).presence,
             PresenceState::kInstantiationFailed);
 }
 

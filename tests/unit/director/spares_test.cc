@@ -2,10 +2,13 @@
 #include <gtest/gtest.h>
 
 #include "amf/director/director.h"
+#include "tests/unit/support/command_ids.h"
 #include "tests/unit/support/test_config.h"
 
 namespace amf::director {
 namespace {
+
+using namespace protocol;  // the messages the director takes and sends
 
 using model::HaState;
 using model::OperState;
@@ -32,7 +35,9 @@ class SparesTest : public ::testing::Test {
   std::vector<ToNode> handle(const Event& e) {
     director_->handle(e, kT0);
     std::vector<ToNode> out;
-    for (auto& effect : director_->take_effects()) {
+    auto effects = director_->take_effects();
+    ids_.record(effects);
+    for (auto& effect : effects) {
       if (auto* c = std::get_if<ToNode>(&effect)) out.push_back(*c);
     }
     return out;
@@ -49,11 +54,12 @@ class SparesTest : public ::testing::Test {
   void steady() {
     handle(NodeUp{NodeId("node-1")});
     handle(report(1, PresenceState::kInstantiated));
-    handle(AssignmentDone{su(1), si(1), HaState::kActive});
+    handle(ids_.done(su(1), si(1), HaState::kActive));
     handle(report(2, PresenceState::kInstantiated));
-    handle(AssignmentDone{su(2), si(1), HaState::kStandby});
+    handle(ids_.done(su(2), si(1), HaState::kStandby));
   }
   std::optional<Director> director_;
+  test::CommandIds ids_;
 };
 
 TEST_F(SparesTest, OnlyThePreferredNumberIsInstantiatedByRank) {
@@ -80,9 +86,9 @@ TEST_F(SparesTest, LockingBringsASpareInAndUnlockingGivesTheSurplusBack) {
   steady();
   auto cmds = handle(AdminRequest{1, AdminOp::kLock, "su", su(2).str()});
   EXPECT_EQ(sus_of<InstantiateSu>(cmds), (std::vector<SuId>{su(3)}));
-  handle(RemovalDone{su(2), si(1)});
+  handle(ids_.removed(su(2), si(1)));
   handle(report(3, PresenceState::kInstantiated));
-  handle(AssignmentDone{su(3), si(1), HaState::kStandby});
+  handle(ids_.done(su(3), si(1), HaState::kStandby));
   // su-2 is back in service: three SUs where two are preferred; su-2 holds nothing.
   cmds = handle(AdminRequest{2, AdminOp::kUnlock, "su", su(2).str()});
   EXPECT_EQ(sus_of<TerminateSu>(cmds), (std::vector<SuId>{su(2)}));
@@ -94,9 +100,9 @@ TEST_F(SparesTest, LockingBringsASpareInAndUnlockingGivesTheSurplusBack) {
 TEST_F(SparesTest, ASurplusSuBeingTerminatedIsGivenNothing) {
   steady();
   handle(AdminRequest{1, AdminOp::kLock, "su", su(2).str()});
-  handle(RemovalDone{su(2), si(1)});
+  handle(ids_.removed(su(2), si(1)));
   handle(report(3, PresenceState::kInstantiated));
-  handle(AssignmentDone{su(3), si(1), HaState::kStandby});
+  handle(ids_.done(su(3), si(1), HaState::kStandby));
   auto cmds = handle(AdminRequest{2, AdminOp::kUnlock, "su", su(2).str()});
   ASSERT_EQ(sus_of<TerminateSu>(cmds), (std::vector<SuId>{su(2)}));
   // Before su-2 reports, the standby su-3 fails: the new standby must not be su-2.

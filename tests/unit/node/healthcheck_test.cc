@@ -29,7 +29,7 @@ class HealthcheckTest : public ::testing::Test, protected test::NodeDriver {
  protected:
   void make(bool component_invoked, model::Recovery recovery = model::Recovery::kComponentRestart) {
     nd_.emplace(with_health_check(component_invoked, recovery), NodeId("node-1"));
-    handle(director::InstantiateSu{su(1)});
+    handle(protocol::InstantiateSu{su(1)});
     handle(ProcessStarted{comp(1)});
     handle(ComponentRegister{1, comp(1).str()});
   }

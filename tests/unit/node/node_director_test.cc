@@ -16,10 +16,10 @@ using test::only;
 using test::si;
 using test::su;
 
-std::vector<director::SuStateReport> reports(const std::vector<Effect>& effects) {
-  std::vector<director::SuStateReport> out;
+std::vector<protocol::SuStateReport> reports(const std::vector<Effect>& effects) {
+  std::vector<protocol::SuStateReport> out;
   for (const auto& t : only<ToDirector>(effects)) {
-    if (auto* r = std::get_if<director::SuStateReport>(&t.message)) out.push_back(*r);
+    if (auto* r = std::get_if<protocol::SuStateReport>(&t.message)) out.push_back(*r);
   }
   return out;
 }
@@ -31,7 +31,7 @@ class NodeDirectorTest : public ::testing::Test, protected test::NodeDriver {
   }
   // Instantiates su-1 and registers its component as peer 1.
   void instantiated_su1() {
-    handle(director::InstantiateSu{su(1)});
+    handle(protocol::InstantiateSu{su(1)});
     handle(ProcessStarted{comp(1)});
     handle(ComponentRegister{1, comp(1).str()});
   }
@@ -45,7 +45,7 @@ class NodeDirectorTest : public ::testing::Test, protected test::NodeDriver {
 
 TEST_F(NodeDirectorTest, InstantiateSuStartsComponentWithItsName) {
   make();
-  auto effects = handle(director::InstantiateSu{su(1)});
+  auto effects = handle(protocol::InstantiateSu{su(1)});
   auto starts = only<StartProcess>(effects);
   ASSERT_EQ(starts.size(), 1u);
   EXPECT_EQ(starts[0].comp, comp(1));
@@ -55,7 +55,7 @@ TEST_F(NodeDirectorTest, InstantiateSuStartsComponentWithItsName) {
 
 TEST_F(NodeDirectorTest, RegistrationMakesComponentAndSuInstantiated) {
   make();
-  handle(director::InstantiateSu{su(1)});
+  handle(protocol::InstantiateSu{su(1)});
   handle(ProcessStarted{comp(1)});
   auto effects = handle(ComponentRegister{7, comp(1).str()});
   auto replies = only<SendRegisterReply>(effects);
@@ -94,7 +94,7 @@ TEST_F(NodeDirectorTest, SecondRegistrationIsRefusedAndFirstStands) {
   EXPECT_FALSE(replies[0].ok);
   EXPECT_EQ(replies[0].message, "component app/su-1/server is already registered");
   // One connection cannot speak for a second component either.
-  handle(director::InstantiateSu{su(2)});
+  handle(protocol::InstantiateSu{su(2)});
   replies = only<SendRegisterReply>(handle(ComponentRegister{1, comp(2).str()}));
   ASSERT_EQ(replies.size(), 1u);
   EXPECT_EQ(replies[0].message,
@@ -106,7 +106,7 @@ TEST_F(NodeDirectorTest, AssignHaSendsCsiSetAndReportsDoneOnResponse) {
   make();
   instantiated_su1();
   auto effects = handle(
-      director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment});
+      protocol::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment});
   auto sets = only<SendCsiSet>(effects);
   ASSERT_EQ(sets.size(), 1u);
   EXPECT_EQ(sets[0].csi, CsiId("app/si-1/csi"));
@@ -117,7 +117,7 @@ TEST_F(NodeDirectorTest, AssignHaSendsCsiSetAndReportsDoneOnResponse) {
   effects = handle(ComponentResponse{1, sets[0].invocation, true});
   auto done = only<ToDirector>(effects);
   ASSERT_EQ(done.size(), 1u);
-  auto* d = std::get_if<director::AssignmentDone>(&done[0].message);
+  auto* d = std::get_if<protocol::AssignmentDone>(&done[0].message);
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->su, su(1));
   EXPECT_EQ(d->ha, HaState::kActive);
@@ -138,7 +138,7 @@ TEST_F(NodeDirectorTest, ProcessDeathWithFailoverRecoveryReportsSuDisabled) {
   make();
   instantiated_su1();
   auto sets = only<SendCsiSet>(handle(
-      director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment}));
+      protocol::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment}));
   handle(ComponentResponse{1, sets[0].invocation, true});
   auto effects = handle(ProcessExited{comp(1), "killed by signal 9"});
   auto r = reports(effects);
@@ -148,7 +148,7 @@ TEST_F(NodeDirectorTest, ProcessDeathWithFailoverRecoveryReportsSuDisabled) {
   EXPECT_EQ(r[0].cause, "app/su-1/server: process killed by signal 9");
   EXPECT_TRUE(only<StartProcess>(effects).empty());  // the director decides on the repair
 
-  effects = handle(director::RepairSu{su(1)});
+  effects = handle(protocol::RepairSu{su(1)});
   EXPECT_EQ(only<StartProcess>(effects).size(), 1u);
 }
 
@@ -156,7 +156,7 @@ TEST_F(NodeDirectorTest, ComponentRestartReassignsItsCsisAfterRegistration) {
   make({.recovery = model::Recovery::kComponentRestart});
   instantiated_su1();
   auto sets = only<SendCsiSet>(handle(
-      director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment}));
+      protocol::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment}));
   handle(ComponentResponse{1, sets[0].invocation, true});
 
   auto effects = handle(ProcessExited{comp(1), "killed by signal 9"});
@@ -185,7 +185,7 @@ TEST_F(NodeDirectorTest, DisableRestartTurnsRestartIntoFailover) {
 
 TEST_F(NodeDirectorTest, InstantiationTimeoutRetriesThenFailsTheSu) {
   make({.instantiate_retries = 1});
-  handle(director::InstantiateSu{su(1)});
+  handle(protocol::InstantiateSu{su(1)});
   handle(ProcessStarted{comp(1)});
   // No registration within the instantiate timeout: cleanup, then a second attempt.
   auto effects = advance(std::chrono::milliseconds(10'001));
@@ -211,7 +211,7 @@ TEST_F(NodeDirectorTest, RetriesWithDelayComeAfterTheImmediateOnes) {
   c.instantiate_retries_with_delay = 1;
   c.instantiate_delay = std::chrono::milliseconds(3'000);
   nd_.emplace(config, NodeId("node-1"));
-  handle(director::InstantiateSu{su(1)});
+  handle(protocol::InstantiateSu{su(1)});
   // Attempt 1 fails: attempt 2 at once.
   EXPECT_EQ(only<StartProcess>(handle(ProcessStartFailed{comp(1), "busy"})).size(), 1u);
   // Attempt 2 fails: attempt 3 only after the delay.
@@ -227,7 +227,7 @@ TEST_F(NodeDirectorTest, RetriesWithDelayComeAfterTheImmediateOnes) {
 
 TEST_F(NodeDirectorTest, StartFailureCountsAsFailedAttempt) {
   make({.instantiate_retries = 0});
-  handle(director::InstantiateSu{su(1)});
+  handle(protocol::InstantiateSu{su(1)});
   auto effects = handle(ProcessStartFailed{comp(1), "No such file or directory"});
   auto r = reports(effects);
   ASSERT_EQ(r.size(), 1u);
@@ -239,7 +239,7 @@ TEST_F(NodeDirectorTest, CsiCallbackTimeoutIsAComponentError) {
   make();
   instantiated_su1();
   handle(
-      director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment});
+      protocol::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment});
   EXPECT_EQ(nd_->next_deadline(), now_ + std::chrono::milliseconds(5'000));
   auto effects = advance(std::chrono::milliseconds(5'000));
   auto signals = only<SignalProcess>(effects);
@@ -257,7 +257,7 @@ TEST_F(NodeDirectorTest, ErrorResponseIsAComponentError) {
   make();
   instantiated_su1();
   auto sets = only<SendCsiSet>(handle(
-      director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment}));
+      protocol::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment}));
   auto effects = handle(ComponentResponse{1, sets[0].invocation, false});
   EXPECT_TRUE(only<ToDirector>(effects).empty());
   ASSERT_EQ(only<SignalProcess>(effects).size(), 1u);
@@ -283,7 +283,7 @@ TEST_F(NodeDirectorTest, ShuttingDownNodeTakesNoNewAssignment) {
   instantiated_su1();
   handle(Shutdown{});
   auto effects = handle(
-      director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kFailover});
+      protocol::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kFailover});
   EXPECT_TRUE(only<SendCsiSet>(effects).empty());
   EXPECT_TRUE(only<ToDirector>(effects).empty());
 }
@@ -292,7 +292,7 @@ TEST_F(NodeDirectorTest, CleanupThatNeverEndsMarksTerminationFailed) {
   make();
   instantiated_su1();
   handle(
-      director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment});
+      protocol::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment});
   advance(std::chrono::milliseconds(5'000));  // callback timeout -> cleanup (SIGKILL)
   auto r = reports(advance(std::chrono::milliseconds(5'000)));  // process never goes away
   ASSERT_EQ(r.size(), 1u);
@@ -304,7 +304,7 @@ TEST_F(NodeDirectorTest, CleanupThatNeverEndsMarksTerminationFailed) {
 
 TEST_F(NodeDirectorTest, InstantiationTimeoutBeforeTheStartIsReportedStartsNoSecondProcess) {
   make({.instantiate_retries = 1});
-  handle(director::InstantiateSu{su(1)});
+  handle(protocol::InstantiateSu{su(1)});
   // Not registered within the instantiate timeout, and the start is not reported yet.
   auto effects = advance(std::chrono::milliseconds(10'000));
   EXPECT_TRUE(only<StartProcess>(effects).empty()) << "the first process may run";
@@ -320,8 +320,8 @@ TEST_F(NodeDirectorTest, InstantiationTimeoutBeforeTheStartIsReportedStartsNoSec
 
 TEST_F(NodeDirectorTest, TerminationBeforeTheStartIsReportedWaitsForTheProcess) {
   make();
-  handle(director::InstantiateSu{su(1)});
-  auto effects = handle(director::TerminateSu{su(1)});
+  handle(protocol::InstantiateSu{su(1)});
+  auto effects = handle(protocol::TerminateSu{su(1)});
   EXPECT_TRUE(only<SignalProcess>(effects).empty());
   EXPECT_TRUE(reports(effects).empty()) << "not uninstantiated while a process may run";
   EXPECT_EQ(presence(comp(1)), PresenceState::kTerminating);
@@ -335,8 +335,8 @@ TEST_F(NodeDirectorTest, TerminationBeforeTheStartIsReportedWaitsForTheProcess) 
 
 TEST_F(NodeDirectorTest, StartFailureAfterATerminationWasAskedEndsTheTermination) {
   make();
-  handle(director::InstantiateSu{su(1)});
-  handle(director::TerminateSu{su(1)});
+  handle(protocol::InstantiateSu{su(1)});
+  handle(protocol::TerminateSu{su(1)});
   auto effects = handle(ProcessStartFailed{comp(1), "No such file or directory"});
   EXPECT_TRUE(only<StartProcess>(effects).empty());
   EXPECT_TRUE(only<SignalProcess>(effects).empty());
@@ -355,7 +355,7 @@ TEST_F(NodeDirectorTest, SuRestartWhileASiblingsStartIsNotReportedStartsItOnce) 
   components[1].name = "server-2";
   const CompId second = components[1].id;
   nd_.emplace(config, NodeId("node-1"));
-  handle(director::InstantiateSu{su(1)});
+  handle(protocol::InstantiateSu{su(1)});
   handle(ProcessStarted{comp(1)});
   handle(ProcessStarted{second});
   handle(ComponentRegister{1, comp(1).str()});
@@ -388,10 +388,10 @@ TEST_F(NodeDirectorTest, RestartedComponentGetsQuiescedBackOnceItAnsweredQuiesci
   make({.recovery = model::Recovery::kComponentRestart});
   instantiated_su1();
   auto sets = only<SendCsiSet>(handle(
-      director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment}));
+      protocol::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment}));
   handle(ComponentResponse{1, sets[0].invocation, true});
   sets = only<SendCsiSet>(handle(
-      director::AssignHa{su(1), si(1), HaState::kQuiescing, model::TransitionReason::kSwitchover}));
+      protocol::AssignHa{su(1), si(1), HaState::kQuiescing, model::TransitionReason::kSwitchover}));
   ASSERT_EQ(sets.size(), 1u);
   handle(ComponentResponse{1, sets[0].invocation, true});  // its work is done: quiesced
 
@@ -405,7 +405,7 @@ TEST_F(NodeDirectorTest, RestartedComponentGetsQuiescedBackOnceItAnsweredQuiesci
 
 TEST_F(NodeDirectorTest, SpawnFailureThatEndsTheInstantiationLeavesNoDeadline) {
   make({.instantiate_retries = 0});
-  handle(director::InstantiateSu{su(1)});
+  handle(protocol::InstantiateSu{su(1)});
   EXPECT_EQ(nd_->next_deadline(), now_ + std::chrono::milliseconds(10'000));
   auto r = reports(handle(ProcessStartFailed{comp(1), "No such file or directory"}));
   ASSERT_EQ(r.size(), 1u);
@@ -418,7 +418,7 @@ TEST_F(NodeDirectorTest, SpawnFailureThatEndsTheInstantiationLeavesNoDeadline) {
 TEST_F(NodeDirectorTest, FailureDuringAnOrderedTerminationEndsInCleanupNotARestart) {
   make({.recovery = model::Recovery::kSuRestart});
   instantiated_su1();
-  auto effects = handle(director::TerminateSu{su(1)});
+  auto effects = handle(protocol::TerminateSu{su(1)});
   ASSERT_EQ(only<SignalProcess>(effects).size(), 1u);
   effects = handle(ComponentErrorReport{1, "", "broken while stopping"});
   auto signals = only<SignalProcess>(effects);
@@ -436,9 +436,9 @@ TEST_F(NodeDirectorTest, RestartSuTerminatesGracefullyAndReportsWhenDone) {
   make();
   instantiated_su1();
   handle(
-      director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment});
+      protocol::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment});
   handle(ComponentResponse{1, 1, true});
-  auto effects = handle(director::RestartSu{su(1), std::nullopt});
+  auto effects = handle(protocol::RestartSu{su(1), std::nullopt});
   auto signals = only<SignalProcess>(effects);
   ASSERT_EQ(signals.size(), 1u);
   EXPECT_EQ(signals[0].signal, Signal::kTerminate);
@@ -477,7 +477,7 @@ std::shared_ptr<const model::ClusterConfig> non_sa_aware(model::InstantiatedWhen
 
 TEST_F(NodeDirectorTest, NotifiedComponentIsInstantiatedOnReadyAndTakesItsCsiAtOnce) {
   nd_.emplace(non_sa_aware(model::InstantiatedWhen::kNotified), NodeId("node-1"));
-  handle(director::InstantiateSu{su(1)});
+  handle(protocol::InstantiateSu{su(1)});
   auto effects = handle(ProcessStarted{comp(1)});
   EXPECT_TRUE(reports(effects).empty());
   EXPECT_EQ(presence(comp(1)), PresenceState::kInstantiating);
@@ -491,17 +491,17 @@ TEST_F(NodeDirectorTest, NotifiedComponentIsInstantiatedOnReadyAndTakesItsCsiAtO
   EXPECT_EQ(presence(comp(1)), PresenceState::kInstantiated);
   ASSERT_EQ(reports(effects).size(), 1u);
   effects = handle(
-      director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment});
+      protocol::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment});
   EXPECT_TRUE(only<SendCsiSet>(effects).empty());  // nobody to call back
   auto done = only<ToDirector>(effects);
   ASSERT_EQ(done.size(), 1u);
-  EXPECT_TRUE(std::holds_alternative<director::AssignmentDone>(done[0].message));
+  EXPECT_TRUE(std::holds_alternative<protocol::AssignmentDone>(done[0].message));
 }
 
 TEST_F(NodeDirectorTest, MissingWatchdogIsAFailureAfterOnePeriod) {
   nd_.emplace(non_sa_aware(model::InstantiatedWhen::kNotified, std::chrono::milliseconds(400)),
               NodeId("node-1"));
-  handle(director::InstantiateSu{su(1)});
+  handle(protocol::InstantiateSu{su(1)});
   handle(ProcessStarted{comp(1)});
   handle(ComponentNotify{comp(1), true, false, false, false, std::nullopt});
   // Each WATCHDOG=1 buys one more period.
@@ -515,7 +515,7 @@ TEST_F(NodeDirectorTest, MissingWatchdogIsAFailureAfterOnePeriod) {
 
 TEST_F(NodeDirectorTest, WatchdogTriggerIsAFailure) {
   nd_.emplace(non_sa_aware(model::InstantiatedWhen::kNotified), NodeId("node-1"));
-  handle(director::InstantiateSu{su(1)});
+  handle(protocol::InstantiateSu{su(1)});
   handle(ProcessStarted{comp(1)});
   handle(ComponentNotify{comp(1), true, false, false, false, std::nullopt});
   auto effects = handle(ComponentNotify{comp(1), false, false, true, false, std::nullopt});
@@ -524,7 +524,7 @@ TEST_F(NodeDirectorTest, WatchdogTriggerIsAFailure) {
 
 TEST_F(NodeDirectorTest, StartedComponentIsInstantiatedWhenItsProcessRuns) {
   nd_.emplace(non_sa_aware(model::InstantiatedWhen::kStarted), NodeId("node-1"));
-  handle(director::InstantiateSu{su(1)});
+  handle(protocol::InstantiateSu{su(1)});
   auto effects = handle(ProcessStarted{comp(1)});
   EXPECT_EQ(presence(comp(1)), PresenceState::kInstantiated);
   ASSERT_EQ(reports(effects).size(), 1u);
@@ -547,10 +547,10 @@ std::shared_ptr<const model::ClusterConfig> with_active_hook() {
 
 TEST_F(NodeDirectorTest, HooksCarryOutTheHaStatesOfANonSaAwareComponent) {
   nd_.emplace(with_active_hook(), NodeId("node-1"));
-  handle(director::InstantiateSu{su(1)});
+  handle(protocol::InstantiateSu{su(1)});
   handle(ProcessStarted{comp(1)});
   auto effects = handle(
-      director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kFailover});
+      protocol::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kFailover});
   auto hooks = only<RunHook>(effects);
   ASSERT_EQ(hooks.size(), 1u);
   EXPECT_EQ(hooks[0].command, "promote");
@@ -562,25 +562,25 @@ TEST_F(NodeDirectorTest, HooksCarryOutTheHaStatesOfANonSaAwareComponent) {
   ASSERT_EQ(only<ToDirector>(effects).size(), 1u);
   // No hook for standby: taken at once.
   effects = handle(
-      director::AssignHa{su(1), si(1), HaState::kStandby, model::TransitionReason::kNewAssignment});
+      protocol::AssignHa{su(1), si(1), HaState::kStandby, model::TransitionReason::kNewAssignment});
   EXPECT_TRUE(only<RunHook>(effects).empty());
   EXPECT_EQ(only<ToDirector>(effects).size(), 1u);
 }
 
 TEST_F(NodeDirectorTest, FailedOrSlowHookIsAComponentFailure) {
   nd_.emplace(with_active_hook(), NodeId("node-1"));
-  handle(director::InstantiateSu{su(1)});
+  handle(protocol::InstantiateSu{su(1)});
   handle(ProcessStarted{comp(1)});
   auto hooks = only<RunHook>(handle(
-      director::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kFailover}));
+      protocol::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kFailover}));
   ASSERT_EQ(hooks.size(), 1u);
   auto effects = handle(HookDone{comp(1), hooks[0].invocation, false, "exited with code 3"});
   EXPECT_EQ(only<SignalProcess>(effects).size(), 1u);  // failed: cleaned up (failover)
   // A second SU whose hook never ends: failed at the CSI set timeout.
-  handle(director::InstantiateSu{su(2)});
+  handle(protocol::InstantiateSu{su(2)});
   handle(ProcessStarted{comp(2)});
   hooks = only<RunHook>(handle(
-      director::AssignHa{su(2), si(1), HaState::kActive, model::TransitionReason::kFailover}));
+      protocol::AssignHa{su(2), si(1), HaState::kActive, model::TransitionReason::kFailover}));
   ASSERT_EQ(hooks.size(), 1u);
   EXPECT_TRUE(only<SignalProcess>(advance(std::chrono::milliseconds(499))).empty());
   EXPECT_EQ(only<SignalProcess>(advance(std::chrono::milliseconds(1))).size(), 1u);
@@ -592,10 +592,10 @@ TEST_F(NodeDirectorTest, FailedOrSlowHookIsAComponentFailure) {
 TEST_F(NodeDirectorTest, SuBeingSwitchedOverStillCarriesOutWhatItIsAsked) {
   make({.recovery = model::Recovery::kNodeSwitchover});
   instantiated_su1();
-  handle(director::InstantiateSu{su(2)});
+  handle(protocol::InstantiateSu{su(2)});
   handle(ProcessStarted{comp(2)});
   handle(ComponentRegister{2, comp(2).str()});
-  auto standby = only<SendCsiSet>(handle(director::AssignHa{
+  auto standby = only<SendCsiSet>(handle(protocol::AssignHa{
       su(2), si(1), HaState::kStandby, model::TransitionReason::kNewAssignment}));
   ASSERT_EQ(standby.size(), 1u);
   handle(ComponentResponse{2, standby[0].invocation, true});
@@ -609,7 +609,7 @@ TEST_F(NodeDirectorTest, SuBeingSwitchedOverStillCarriesOutWhatItIsAsked) {
   }
   EXPECT_TRUE(su2_disabled);
   effects = handle(
-      director::AssignHa{su(2), si(1), HaState::kActive, model::TransitionReason::kFailover});
+      protocol::AssignHa{su(2), si(1), HaState::kActive, model::TransitionReason::kFailover});
   auto sets = only<SendCsiSet>(effects);
   ASSERT_EQ(sets.size(), 1u);
   effects = handle(ComponentResponse{2, sets[0].invocation, true});

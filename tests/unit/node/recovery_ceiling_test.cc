@@ -61,7 +61,7 @@ class Harness {
   std::set<CompId> failing;  // answer every CSI set with an error
   bool hold = false;         // keep CSI sets in `held` instead, for the test to answer
   std::vector<SendCsiSet> held;
-  std::vector<director::SuStateReport> reports;
+  std::vector<protocol::SuStateReport> reports;
   std::vector<model::Notification> notes;
   TimePoint now_{};
 
@@ -89,7 +89,7 @@ class Harness {
   void on(const RunHook&) {}
   void on(const RunProbe&) {}
   void on(const ToDirector& e) {
-    if (const auto* r = std::get_if<director::SuStateReport>(&e.message)) reports.push_back(*r);
+    if (const auto* r = std::get_if<protocol::SuStateReport>(&e.message)) reports.push_back(*r);
   }
   void on(const model::Notification& n) { notes.push_back(n); }
 
@@ -114,7 +114,7 @@ TEST(RecoveryCeilingTest, InstantiationRetriesStopAtTheCeilingWhateverTheRetries
   Harness h(unbounded_escalation({.instantiate_retries = 1'000'000}));
   h.fail_starts = true;
   // Without the ceiling: a million attempts, each failing at once.
-  ASSERT_TRUE(h.run(director::InstantiateSu{su(1)}));
+  ASSERT_TRUE(h.run(protocol::InstantiateSu{su(1)}));
   EXPECT_EQ(h.starts, 1 + model::kSuRestartCeiling);  // the first attempt is no restart
   ASSERT_FALSE(h.reports.empty());
   const auto& last = h.reports.back();
@@ -136,12 +136,12 @@ TEST(RecoveryCeilingTest, InstantiationRetriesStopAtTheCeilingWhateverTheRetries
 class RestartLoopTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(h_.run(director::InstantiateSu{su(1)}));
+    ASSERT_TRUE(h_.run(protocol::InstantiateSu{su(1)}));
     h_.failing.insert(comp(1));
   }
   // Assigns si-1 active to su-1, which fails it: true when that ended.
   bool assign() {
-    return h_.run(director::AssignHa{su(1), si(1), model::HaState::kActive,
+    return h_.run(protocol::AssignHa{su(1), si(1), model::HaState::kActive,
                                      model::TransitionReason::kNewAssignment});
   }
   int count(const std::string& recovery) const {
@@ -169,7 +169,7 @@ TEST_F(RestartLoopTest, EscalatesToAnSuFailoverAtTheCeiling) {
 
 TEST_F(RestartLoopTest, ARepairedSuStartsAfresh) {
   ASSERT_TRUE(assign());
-  ASSERT_TRUE(h_.run(director::RepairSu{su(1)}));
+  ASSERT_TRUE(h_.run(protocol::RepairSu{su(1)}));
   ASSERT_TRUE(assign());
   EXPECT_EQ(count("component-restart"), 2 * model::kSuRestartCeiling);
   EXPECT_EQ(count("su-failover"), 2);
@@ -181,7 +181,7 @@ TEST_F(RestartLoopTest, EscalatesEvenWhenEachRestartOutlastsTheProbation) {
   // ever, and the SI it holds goes unserved while a standby waits.
   Harness& h = h_ =
       Harness(test::make_cluster({.sus = 1, .recovery = model::Recovery::kComponentRestart}));
-  ASSERT_TRUE(h.run(director::InstantiateSu{su(1)}));
+  ASSERT_TRUE(h.run(protocol::InstantiateSu{su(1)}));
   h.hold = true;
   ASSERT_TRUE(assign());
   // Each CSI set fails a second after it was sent.

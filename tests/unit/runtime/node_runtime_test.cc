@@ -47,34 +47,29 @@ struct RecordingHost : Host {
   }
 };
 
-// An in-memory network between runtimes: messages wait until deliver().
+// An in-memory network between runtimes: envelopes wait until settle().
 struct Network : Transport {
   std::map<NodeId, NodeRuntime*> runtimes;
-  NodeId director_node;
-  std::deque<std::pair<NodeId, director::NodeCommand>> commands;
-  std::deque<std::pair<NodeId, ToDirectorMessage>> reports;
+  std::deque<protocol::Envelope> in_flight;
 
-  void to_node(const NodeId& node, const director::NodeCommand& c) override {
-    commands.emplace_back(node, c);
-  }
-  void to_director(const NodeId& from, const ToDirectorMessage& m) override {
-    reports.emplace_back(from, m);
+  void send(const protocol::Envelope& e) override { in_flight.push_back(e); }
+  // The messages in flight (acknowledgements left out).
+  std::vector<protocol::Envelope> messages() const {
+    std::vector<protocol::Envelope> out;
+    for (const auto& e : in_flight) {
+      if (e.message) out.push_back(e);
+    }
+    return out;
   }
   // Delivers everything in flight and pumps every runtime until the cluster is quiet.
   void settle() {
     for (int guard = 0; guard < 10000; ++guard) {
       bool busy = false;
       for (auto& [id, r] : runtimes) busy |= r->pump();
-      while (!commands.empty()) {
-        auto [node, c] = commands.front();
-        commands.pop_front();
-        runtimes.at(node)->post(node::to_event(c));
-        busy = true;
-      }
-      while (!reports.empty()) {
-        auto [from, m] = reports.front();
-        reports.pop_front();
-        std::visit([&](const auto& msg) { runtimes.at(director_node)->to_director(msg); }, m);
+      while (!in_flight.empty()) {
+        protocol::Envelope e = in_flight.front();
+        in_flight.pop_front();
+        runtimes.at(e.to.node)->receive(e);
         busy = true;
       }
       if (!busy) return;
@@ -94,8 +89,7 @@ TEST(NodeRuntimeTest, ACommandForItsOwnNodeGoesThroughItsQueueNotTheTransport) {
   r.to_director(director::NodeUp{NodeId("node-1")});
   EXPECT_FALSE(r.pump());
   EXPECT_EQ(host.count<node::StartProcess>(), 2);  // both SUs of the 2N SG
-  EXPECT_TRUE(net.commands.empty());
-  EXPECT_TRUE(net.reports.empty());
+  EXPECT_TRUE(net.in_flight.empty());
   EXPECT_FALSE(host.notes.empty());  // the node director's presence changes
 }
 
@@ -107,10 +101,15 @@ TEST(NodeRuntimeTest, ACommandForAnotherNodeGoesToTheTransport) {
   r.to_director(director::NodeUp{NodeId("node-1")});
   r.to_director(director::NodeUp{NodeId("node-2")});
   r.pump();
-  ASSERT_EQ(net.commands.size(), 1u);
-  EXPECT_EQ(net.commands[0].first, NodeId("node-2"));
-  ASSERT_TRUE(std::holds_alternative<director::InstantiateSu>(net.commands[0].second));
-  EXPECT_EQ(std::get<director::InstantiateSu>(net.commands[0].second).su, su(2));
+  const auto sent = net.messages();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].to, (protocol::Endpoint{NodeId("node-2"), 0}));
+  EXPECT_EQ(sent[0].from, (protocol::Endpoint{NodeId("node-1"), 0}));
+  EXPECT_EQ(sent[0].epoch, 1u);
+  EXPECT_EQ(sent[0].seq, 1u);
+  const auto& command = std::get<protocol::NodeCommand>(*sent[0].message);
+  ASSERT_TRUE(std::holds_alternative<protocol::InstantiateSu>(command));
+  EXPECT_EQ(std::get<protocol::InstantiateSu>(command).su, su(2));
   EXPECT_EQ(host.count<node::StartProcess>(), 1);  // su-1, here
 }
 
@@ -122,11 +121,23 @@ TEST(NodeRuntimeTest, AReportGoesToTheTransportWhenTheDirectorIsElsewhere) {
   NodeRuntime r(config, NodeId("node-2"), std::nullopt, host, net, now);
   host.runtime = &r;
   EXPECT_FALSE(r.has_director());
-  r.post(node::to_event(director::InstantiateSu{su(2)}));
+  r.receive({protocol::kEnvelopeVersion,
+             {NodeId("node-1"), 7},
+             {NodeId("node-2"), 0},
+             3,
+             1,
+             0,
+             protocol::NodeCommand(protocol::InstantiateSu{su(2)})});
   r.pump();
-  ASSERT_FALSE(net.reports.empty());
-  EXPECT_EQ(net.reports.back().first, NodeId("node-2"));
-  const auto* report = std::get_if<director::SuStateReport>(&net.reports.back().second);
+  EXPECT_EQ(r.followed(), (protocol::Endpoint{NodeId("node-1"), 7}));
+  const auto sent = net.messages();
+  ASSERT_FALSE(sent.empty());
+  EXPECT_EQ(sent.back().from, (protocol::Endpoint{NodeId("node-2"), 0}));
+  EXPECT_EQ(sent.back().to, (protocol::Endpoint{NodeId("node-1"), 7}));
+  EXPECT_EQ(sent.back().epoch, 3u);  // the epoch of the director it follows
+  EXPECT_EQ(sent.back().ack, 1u);    // and the command arrived
+  const auto* report =
+      std::get_if<protocol::SuStateReport>(&std::get<protocol::NodeReport>(*sent.back().message));
   ASSERT_NE(report, nullptr);
   EXPECT_EQ(report->su, su(2));
   EXPECT_EQ(report->presence, model::PresenceState::kInstantiated);
@@ -139,8 +150,8 @@ TEST(NodeRuntimeTest, HandsAtMostItsBoundOfEventsPerPumpAndKeepsTheirOrder) {
   NodeRuntime r(config, NodeId("node-1"), *director::Director::create(config), host, net, now,
                 Options{.max_events_per_pump = 1});
   host.runtime = &r;
-  r.post(node::to_event(director::InstantiateSu{su(1)}));
-  r.post(node::to_event(director::InstantiateSu{su(2)}));
+  r.post(node::to_event(protocol::InstantiateSu{su(1)}));
+  r.post(node::to_event(protocol::InstantiateSu{su(2)}));
   EXPECT_TRUE(r.pump());  // one event: su-1's start
   ASSERT_EQ(host.count<node::StartProcess>(), 1);
   EXPECT_EQ(std::get<node::StartProcess>(host.effects[0]).comp, comp(1));
@@ -162,7 +173,7 @@ TEST(NodeRuntimeTest, APumpCalledFromTheHostReturnsAndTheRunningPumpGoesOn) {
   Network net;
   NodeRuntime r(config, NodeId("node-1"), *director::Director::create(config), host, net, now);
   host.runtime = &r;
-  r.post(node::to_event(director::InstantiateSu{su(1)}));
+  r.post(node::to_event(protocol::InstantiateSu{su(1)}));
   EXPECT_FALSE(r.pump());
   EXPECT_TRUE(host.inner_result);  // the inner call saw the posted events and left them
   EXPECT_TRUE(r.idle());           // the outer call handled them
@@ -193,8 +204,8 @@ TEST(NodeRuntimeTest, ATimeoutWaitsForTheEventsQueuedBeforeIt) {
       return n.entity == c.str() && n.cause.find("not registered within") != std::string::npos;
     });
   };
-  r.post(node::to_event(director::InstantiateSu{su(1)}));
-  r.post(node::to_event(director::InstantiateSu{su(2)}));
+  r.post(node::to_event(protocol::InstantiateSu{su(1)}));
+  r.post(node::to_event(protocol::InstantiateSu{su(2)}));
   EXPECT_TRUE(r.pump());  // su-1 started; its ProcessStarted and registration queue behind su-2
   t += std::chrono::minutes(1);                 // far past the instantiate timeout
   EXPECT_FALSE(r.next_deadline().has_value());  // nothing to wake for while events are queued
@@ -225,7 +236,6 @@ TEST(NodeRuntimeTest, TwoRuntimesOverAnInMemoryNetworkAssignActiveAndStandby) {
   host1.runtime = &r1;
   host2.runtime = &r2;
   net.runtimes = {{NodeId("node-1"), &r1}, {NodeId("node-2"), &r2}};
-  net.director_node = NodeId("node-1");
   r1.to_director(director::NodeUp{NodeId("node-1")});
   r1.to_director(director::NodeUp{NodeId("node-2")});
   net.settle();

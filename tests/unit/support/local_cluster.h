@@ -64,16 +64,10 @@ class LocalCluster : private runtime::Transport {
     for (int guard = 0; guard < 100000; ++guard) {
       bool busy = false;
       for (auto& [id, r] : runtimes_) busy |= r->pump();
-      while (!commands_.empty()) {
-        auto [node, command] = std::move(commands_.front());
-        commands_.pop_front();
-        runtimes_.at(node)->post(node::to_event(command));
-        busy = true;
-      }
-      while (!reports_.empty()) {
-        auto report = std::move(reports_.front());
-        reports_.pop_front();
-        std::visit([&](const auto& m) { to_the_director(m); }, report);
+      while (!network_.empty()) {
+        protocol::Envelope e = std::move(network_.front());
+        network_.pop_front();
+        runtimes_.at(e.to.node)->receive(e);
         busy = true;
       }
       if (!busy) return;
@@ -127,12 +121,7 @@ class LocalCluster : private runtime::Transport {
   };
 
   // runtime::Transport: FIFO, delivered by run().
-  void to_node(const NodeId& node, const director::NodeCommand& command) override {
-    commands_.emplace_back(node, command);
-  }
-  void to_director(const NodeId&, const runtime::ToDirectorMessage& message) override {
-    reports_.push_back(message);
-  }
+  void send(const protocol::Envelope& e) override { network_.push_back(e); }
   void to_the_director(const director::Event& e) { runtimes_.at(director_node_)->to_director(e); }
 
   NodeId node_of(const CompId& comp) {
@@ -194,8 +183,7 @@ class LocalCluster : private runtime::Transport {
   NodeId director_node_;
   std::map<NodeId, std::unique_ptr<NodeHost>> hosts_;
   std::map<NodeId, std::unique_ptr<runtime::NodeRuntime>> runtimes_;
-  std::deque<std::pair<NodeId, director::NodeCommand>> commands_;
-  std::deque<runtime::ToDirectorMessage> reports_;
+  std::deque<protocol::Envelope> network_;
   std::map<CompId, int> starts_;
   std::map<CompId, bool> alive_;
   std::map<node::PeerId, CompId> peers_;

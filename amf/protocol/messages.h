@@ -1,0 +1,138 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "amf/core/id.h"
+#include "amf/model/states.h"
+
+// What the director and the node directors say to each other: the commands of the director,
+// the reports and answers of a node director. They travel between nodes in envelopes
+// (envelope.h) over reliable links (link.h); on one node the runtime hands them across
+// directly.
+namespace amf::protocol {
+
+// Names one director command; the node director's answer carries it back, so an answer is
+// matched to the command it answers and never to a later one for the same SU and SI (a late
+// or duplicated answer completes nothing). Unique per director epoch; 0 is no command.
+using CommandId = std::uint64_t;
+
+// ---- node director -> director ----
+
+// The SU's presence or operational state changed. Contract: a node director reports an SU
+// out of its instantiated presence only once none of its components runs any more, so the
+// director may treat every assignment of that SU as gone and fail its SIs over at once
+// without risking two actives.
+struct SuStateReport {
+  SuId su;
+  model::PresenceState presence;
+  model::OperState oper;
+  std::string cause;
+  // False after a node failover: the SU stays disabled until an operator repairs it, however
+  // its SG's auto_repair is set (repairing in a loop what the node itself broke helps nobody).
+  bool auto_repairable = true;
+};
+
+// Every CSI of `si` in `su` now has HA state `ha` (all components answered OK): the answer to
+// the AssignHa `command`.
+struct AssignmentDone {
+  SuId su;
+  SiId si;
+  model::HaState ha;
+  CommandId command = 0;
+};
+
+// Every CSI of `si` has been removed from `su`: the answer to the RemoveHa `command`.
+struct RemovalDone {
+  SuId su;
+  SiId si;
+  CommandId command = 0;
+};
+
+// What a node director holds, for a director that has to rebuild its tables (a newly elected
+// one): the answer to a SnapshotRequest.
+struct ComponentSnapshot {
+  CompId comp;
+  model::PresenceState presence;
+  bool registered = false;
+  int instantiation_attempts = 0;  // in the current instantiation
+  std::vector<std::pair<CsiId, model::HaState>> csis;
+};
+struct SuSnapshot {
+  SuId su;
+  model::PresenceState presence;
+  model::OperState oper;
+  bool auto_repairable = true;
+  // The HA state of each SI assigned to the SU as the node director last heard it from the
+  // director (acknowledged or still being carried out).
+  std::vector<std::pair<SiId, model::HaState>> assignments;
+  // SIs whose assignment or removal is still being carried out (not yet answered).
+  std::vector<SiId> in_progress;
+  // Escalation counters: component restarts and SU restarts in their probation windows, and
+  // restarts in place towards the recovery ceiling.
+  int component_restarts = 0;
+  int su_restarts = 0;
+  int restarts_in_place = 0;
+  std::vector<ComponentSnapshot> components;
+};
+struct NodeSnapshot {
+  CommandId command = 0;  // the SnapshotRequest answered
+  NodeId node;
+  int su_failovers = 0;  // in the node's probation window, towards a node failover
+  bool shutting_down = false;
+  std::vector<SuSnapshot> sus;  // every SU the node hosts, in SuId order
+};
+
+// ---- director -> node director ----
+
+struct InstantiateSu {
+  SuId su;
+};
+
+// Clear a disabled SU (auto-repair or the repair admin operation) and instantiate it again.
+struct RepairSu {
+  SuId su;
+};
+
+// Terminate the SU's components gracefully (terminate, then cleanup after the timeout).
+struct TerminateSu {
+  SuId su;
+};
+
+// The restart admin operation: the SU's components (or only `comp`) are terminated gracefully
+// and instantiated again in place; the SU keeps its assignments, given back to the
+// components as they register. The node director reports the SU once the restart is over
+// (an SuStateReport even when nothing changed), so the director can answer the operation.
+struct RestartSu {
+  SuId su;
+  std::optional<CompId> comp;
+};
+
+struct AssignHa {
+  SuId su;
+  SiId si;
+  model::HaState ha;
+  model::TransitionReason reason;
+  CommandId id = 0;
+};
+
+struct RemoveHa {
+  SuId su;
+  SiId si;
+  CommandId id = 0;
+};
+
+// Answer with a NodeSnapshot of everything the node director holds.
+struct SnapshotRequest {
+  CommandId id = 0;
+};
+
+using NodeCommand = std::variant<InstantiateSu, TerminateSu, RepairSu, RestartSu, AssignHa,
+                                 RemoveHa, SnapshotRequest>;
+using NodeReport = std::variant<SuStateReport, AssignmentDone, RemovalDone, NodeSnapshot>;
+
+}  // namespace amf::protocol
