@@ -152,6 +152,30 @@ TEST_F(DirectorTest, FaultDuringOutstandingAssignmentCancelsIt) {
   EXPECT_TRUE(director_->assignments(SgId("app")).empty());
 }
 
+// Answers are matched by command id: a late duplicate of an old answer (a standby assignment
+// answered long ago) does not complete a newer command for the same SU, SI and HA state.
+TEST_F(DirectorTest, ALateDuplicateAnswerDoesNotCompleteANewerCommand) {
+  steady_two_n();
+  const AssignmentDone old_answer = ids_.done(su(2), si(1), HaState::kStandby);
+  handle(AdminRequest{1, AdminOp::kLock, "su", "app/su-2"});  // the standby is removed
+  handle(ids_.removed(su(2), si(1)));
+  auto cmds = handle(AdminRequest{2, AdminOp::kUnlock, "su", "app/su-2"});
+  ASSERT_EQ(cmds.size(), 1u);
+  const AssignHa& again = as<AssignHa>(cmds[0]);
+  EXPECT_EQ(again.ha, HaState::kStandby);
+  EXPECT_NE(again.id, old_answer.command);
+  director_->handle(old_answer, kT0);
+  bool flagged = false;
+  for (auto& e : director_->take_effects()) {
+    if (auto* n = std::get_if<model::Notification>(&e)) flagged |= n->kind == "protocol-error";
+  }
+  EXPECT_TRUE(flagged);
+  EXPECT_TRUE(director_->busy(SgId("app"))) << "the new assignment is still outstanding";
+  handle(ids_.done(su(2), si(1), HaState::kStandby));
+  EXPECT_FALSE(director_->busy(SgId("app")));
+  EXPECT_EQ(director_->assignments(SgId("app")).size(), 2u);
+}
+
 TEST_F(DirectorTest, InstantiationFailedSuIsNotAutoRepaired) {
   steady_two_n();
   auto cmds = handle(

@@ -123,6 +123,60 @@ TEST_F(NodeDirectorTest, AssignHaSendsCsiSetAndReportsDoneOnResponse) {
   EXPECT_EQ(d->ha, HaState::kActive);
 }
 
+TEST_F(NodeDirectorTest, AnAnswerCarriesTheIdOfTheCommandItAnswers) {
+  make();
+  instantiated_su1();
+  auto sets = only<SendCsiSet>(handle(protocol::AssignHa{
+      su(1), si(1), HaState::kStandby, model::TransitionReason::kNewAssignment, 41}));
+  // A newer command for the same SI arrives before the component has answered the first.
+  auto more = only<SendCsiSet>(handle(protocol::AssignHa{
+      su(1), si(1), HaState::kActive, model::TransitionReason::kSwitchover, 42}));
+  handle(ComponentResponse{1, sets[0].invocation, true});
+  auto done = only<ToDirector>(handle(ComponentResponse{1, more[0].invocation, true}));
+  ASSERT_EQ(done.size(), 1u);
+  const auto& d = std::get<protocol::AssignmentDone>(done[0].message);
+  EXPECT_EQ(d.command, 42u);
+  EXPECT_EQ(d.ha, HaState::kActive);
+  auto removed = only<ToDirector>(handle(protocol::RemoveHa{su(1), si(1), 43}));
+  EXPECT_TRUE(removed.empty()) << "the component has not answered yet";
+  removed = only<ToDirector>(handle(ComponentResponse{1, more[0].invocation + 1, true}));
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(std::get<protocol::RemovalDone>(removed[0].message).command, 43u);
+}
+
+// What a newly elected director rebuilds its tables from.
+TEST_F(NodeDirectorTest, ASnapshotRequestIsAnsweredWithEverythingTheNodeHolds) {
+  make({.sis = 2});
+  instantiated_su1();
+  auto sets = only<SendCsiSet>(handle(protocol::AssignHa{
+      su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment, 7}));
+  handle(ComponentResponse{1, sets[0].invocation, true});
+  handle(protocol::AssignHa{su(1), si(2), HaState::kStandby,
+                            model::TransitionReason::kNewAssignment, 8});  // not answered yet
+  handle(ProcessExited{comp(2), "killed by signal 9"});  // su-2 was never instantiated: ignored
+  auto answers = only<ToDirector>(handle(protocol::SnapshotRequest{5}));
+  ASSERT_EQ(answers.size(), 1u);
+  const auto& snap = std::get<protocol::NodeSnapshot>(answers[0].message);
+  EXPECT_EQ(snap.command, 5u);
+  EXPECT_EQ(snap.node, NodeId("node-1"));
+  EXPECT_FALSE(snap.shutting_down);
+  ASSERT_EQ(snap.sus.size(), 2u);  // su-1 and su-2, both on node-1
+  const auto& s1 = snap.sus[0];
+  EXPECT_EQ(s1.su, su(1));
+  EXPECT_EQ(s1.presence, PresenceState::kInstantiated);
+  EXPECT_EQ(s1.oper, OperState::kEnabled);
+  EXPECT_EQ(s1.assignments, (std::vector<std::pair<SiId, HaState>>{{si(1), HaState::kActive},
+                                                                   {si(2), HaState::kStandby}}));
+  EXPECT_EQ(s1.in_progress, std::vector<SiId>{si(2)});
+  ASSERT_EQ(s1.components.size(), 1u);
+  EXPECT_EQ(s1.components[0].comp, comp(1));
+  EXPECT_TRUE(s1.components[0].registered);
+  EXPECT_EQ(s1.components[0].presence, PresenceState::kInstantiated);
+  EXPECT_EQ(snap.sus[1].su, su(2));
+  EXPECT_EQ(snap.sus[1].presence, PresenceState::kUninstantiated);
+  EXPECT_TRUE(snap.sus[1].assignments.empty());
+}
+
 TEST_F(NodeDirectorTest, ResponseToUnknownInvocationIsIgnoredAndFlagged) {
   make();
   instantiated_su1();
