@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "amf/core/result.h"
+#include "amf/core/time.h"
 
 namespace amf::sim {
 
@@ -21,17 +22,32 @@ enum class FaultKind {
   kReport,       // the component reports an error (its configured recovery follows)
   kAdmin,        // a random admin operation on a random entity
   kNode,         // a random node crashes: everything on it ends at once; it boots again later
+  kPartition,    // a random node is cut off from the director for a while (see NetworkFaults)
 };
-inline constexpr std::size_t kFaultKinds = 9;
+inline constexpr std::size_t kFaultKinds = 10;
+
+// The network between the nodes' runtimes (and the director's seat). Each envelope is lost,
+// duplicated or held back with these probabilities and takes a delay drawn up to `delay`;
+// each node's clock runs fast or slow by up to `drift_ppm` (drawn once per node). All from the
+// run's seed. None set: the network delivers at once, in order (as the simulator always did).
+struct NetworkFaults {
+  double loss = 0;     // probability an envelope is lost
+  double dup = 0;      // probability it arrives twice
+  double reorder = 0;  // probability it is held back (up to 4 x delay + 5 ms more)
+  Duration delay{0};   // one-way delay, uniform in [0, delay]
+  double drift_ppm = 0;
+  bool any() const { return loss > 0 || dup > 0 || reorder > 0 || delay > Duration(0); }
+};
 
 std::string_view to_string(FaultKind kind);
 
 // Fault rates, each in events per simulated second: per component for the component faults,
-// per cluster for kAdmin, per node for kNode. "crash=0.01,hang=0.001,admin=0.02"; keys as
-// to_string(FaultKind) spells them. Faults the cores cannot handle yet (partitions, clock drift)
-// are refused with the reason.
+// per cluster for kAdmin and kPartition, per node for kNode. "crash=0.01,hang=0.001,admin=0.02";
+// keys as to_string(FaultKind) spells them. The network's: loss, dup and reorder (probabilities
+// per envelope), delay (milliseconds), drift (parts per million).
 struct FaultSpec {
   std::array<double, kFaultKinds> rate{};
+  NetworkFaults net;
 
   static Result<FaultSpec> parse(std::string_view text);
   double& operator[](FaultKind kind) { return rate[static_cast<std::size_t>(kind)]; }

@@ -411,7 +411,9 @@ bool Simulation::crash_node(const NodeId& node) {
     }
     it = processes_.erase(it);
   }
-  nodes_.erase(nd);  // its runtime, with whatever was queued for it
+  nodes_.erase(nd);   // its runtime, with whatever was queued for it
+  cuts_.erase(node);  // a partition of it ends with it (the director hears of the crash)
+  unheard_.erase(node);
   std::erase(delivered_, node);
   const std::uint64_t incarnation = ++incarnation_[node];
   line("[" + format_time(now_) + "] fault: " + node.str() + " crashes; " + std::to_string(ended) +
@@ -450,6 +452,7 @@ double Simulation::fault_weight(FaultKind kind) const {
   const double rate = faults_[kind];
   switch (kind) {
     case FaultKind::kAdmin:
+    case FaultKind::kPartition:
       return rate;
     case FaultKind::kNode:
       return rate * static_cast<double>(config_->nodes.size());
@@ -496,6 +499,7 @@ void Simulation::inject_random_fault() {
     ++kind;
   }
   if (static_cast<FaultKind>(kind) == FaultKind::kAdmin) return random_admin();
+  if (static_cast<FaultKind>(kind) == FaultKind::kPartition) return random_partition();
   if (static_cast<FaultKind>(kind) == FaultKind::kNode) {
     const NodeId& node = config_->nodes[uniform(config_->nodes.size())].id;
     if (crash_node(node)) {
@@ -530,6 +534,7 @@ void Simulation::inject_random_fault() {
       break;
     case FaultKind::kAdmin:
     case FaultKind::kNode:
+    case FaultKind::kPartition:
       break;
   }
 }

@@ -66,6 +66,9 @@ Simulation::Simulation(std::shared_ptr<const model::ClusterConfig> config,
       faults_(options_.faults),
       ledger_(options_.admin_answer_limit),
       trace_(options_.trace_lines, options_.keep_full_trace) {
+  if (const double ppm = options_.faults.net.drift_ppm; ppm > 0) {
+    for (const auto& node : config_->nodes) drift_ppm_[node.id] = (2 * chance() - 1) * ppm;
+  }
   for (const auto& node : config_->nodes)
     nodes_.emplace(node.id, std::make_unique<SimNode>(*this, node.id));
   for (const model::SgConfig* sg : config_->service_groups()) {
@@ -109,7 +112,10 @@ void Simulation::run_until(TimePoint end) {
 std::optional<TimePoint> Simulation::core_deadline() const {
   std::optional<TimePoint> next = seat_->next_deadline();
   for (const auto& [id, n] : nodes_) {
-    if (auto d = n->runtime.next_deadline(); d && (!next || *d < *next)) next = d;
+    if (auto d = n->runtime.next_deadline()) {
+      const TimePoint due = global_time(id, *d);
+      if (!next || due < *next) next = due;
+    }
   }
   return next;
 }
@@ -199,7 +205,7 @@ Simulation::SimNode::SimNode(Simulation& s, const NodeId& id)
     : host(s, id),
       runtime(
           s.config_, id, std::nullopt, host, static_cast<runtime::Transport&>(s),
-          [&s] { return s.now_; },
+          [&s, id] { return s.local_time(id); },
           runtime::Options{.max_events_per_pump = 1, .incarnation = s.incarnation_[id]}) {}
 
 void Simulation::SeatHost::carry_out(const node::Effect&) {
@@ -221,6 +227,7 @@ void Simulation::send(const protocol::Envelope& e) {
                node::Effect(node::ToDirector{std::get<protocol::NodeReport>(*e.message)})));
     }
   }
+  if (!cuts_.empty() || (faults_on_ && faults_.net.any())) return transmit(e);
   arrive(e);
 }
 

@@ -81,6 +81,9 @@ struct Stats {
   std::uint64_t notifications = 0;
   std::uint64_t node_crashes = 0;
   std::uint64_t node_boots = 0;
+  std::uint64_t envelopes_lost = 0;        // by network faults and partitions
+  std::uint64_t envelopes_duplicated = 0;  // by network faults
+  std::uint64_t partitions = 0;
 };
 
 struct Violation {
@@ -146,7 +149,18 @@ class Simulation : private runtime::Transport {
   // after the boot latency.
   bool crash_node(const NodeId& node);
   bool boot_node(const NodeId& node);
+  // A network partition: the node is cut off from the director's seat for `length`, both ways,
+  // or only its messages to the director (kToDirector) or only the director's to it
+  // (kFromDirector), or the cut comes and goes every 20 to 200 ms (kFlapping). While the node
+  // cannot be heard, the membership declares it gone after the detection latency (NodeDown);
+  // nothing fences it yet (the cluster issue's membership will), so it keeps its components
+  // and their assignments: the hazard that fencing removes. When the cut heals, the node is
+  // heard again (NodeUp). False when the node is down.
+  enum class Cut { kBoth, kToDirector, kFromDirector, kFlapping };
+  bool partition(const NodeId& node, Cut cut, Duration length);
   bool node_up(const NodeId& node) const { return nodes_.count(node) > 0; }
+  // What the node's own clock shows now (the simulated time, fast or slow by its drift).
+  TimePoint node_clock(const NodeId& node) const { return local_time(node); }
 
   // Sends an admin request now; its id. The result arrives as the operation ends.
   std::uint64_t admin(director::AdminOp op, const std::string& kind, const std::string& entity);
@@ -241,12 +255,24 @@ class Simulation : private runtime::Transport {
     NodeId node;
     std::uint64_t incarnation;  // the node's, when it crashed; stale if it has booted already
   };
+  struct Deliver {  // an envelope arrives at its runtime
+    protocol::Envelope envelope;
+  };
+  struct CutChanges {  // a partition's next step: it heals, or (flapping) toggles
+    NodeId node;
+    std::uint64_t cut;  // stale when another cut of the node has begun since
+  };
+  struct CutDetected {  // the membership has not heard a cut-off node for the detection latency
+    NodeId node;
+    std::uint64_t cut;
+    TimePoint since;  // when the node's messages began to be lost; stale if heard since
+  };
   // The first kWorkKinds alternatives are work (idle() waits for them); the rest are
   // bookkeeping or periodic and change nothing.
   using Scheduled = std::variant<ProcStarts, ProcRegisters, ProcExits, ProcApplies, ProcAnswers,
-                                 ProcReports, AdminAsk, NodeLeaves, NodeBoots, ProcConfirms,
-                                 NextFault, QuietCheck, AdminCheck>;
-  static constexpr std::size_t kWorkKinds = 9;
+                                 ProcReports, AdminAsk, NodeLeaves, NodeBoots, Deliver, CutChanges,
+                                 CutDetected, ProcConfirms, NextFault, QuietCheck, AdminCheck>;
+  static constexpr std::size_t kWorkKinds = 12;
   struct Entry {
     TimePoint time;
     std::uint64_t seq;
@@ -330,6 +356,18 @@ class Simulation : private runtime::Transport {
   void on(const AdminCheck& e);
   void on(const NodeLeaves& e);
   void on(const NodeBoots& e);
+  void on(const Deliver& e);
+  void on(const CutChanges& e);
+  void on(const CutDetected& e);
+  // ---- the network (network.cc) ----
+  // The envelope's fate on a faulty network: lost, or delivered (once or twice) after a delay.
+  void transmit(const protocol::Envelope& e);
+  bool cut_off(const protocol::Envelope& e) const;
+  void random_partition();
+  // A node's own clock (drift), and when the simulated clock reaches a time of the node's.
+  TimePoint local_time(const NodeId& node) const;
+  TimePoint global_time(const NodeId& node, TimePoint local) const;
+  double chance();  // uniform in [0, 1)
   // Consumes one armed fault of `field` for `comp`, if any (asked-for ones first).
   bool take_armed(const CompId& comp, int Armed::*field);
   // The entity (a component or an SU) has faults armed by a script or a test still to come:
@@ -388,6 +426,20 @@ class Simulation : private runtime::Transport {
 
   FaultSpec faults_;
   bool faults_on_ = true;
+  // The network: each node's clock drift (parts per million; drawn once, only when asked for)
+  // and the partitions in force.
+  std::map<NodeId, double> drift_ppm_;
+  struct CutState {
+    std::uint64_t id = 0;
+    Cut kind = Cut::kBoth;
+    bool to_director = false;    // the node's envelopes to the director are lost
+    bool from_director = false;  // the director's envelopes to the node are lost
+    TimePoint since;             // when to_director last became true
+    TimePoint until;
+  };
+  std::map<NodeId, CutState> cuts_;
+  std::set<NodeId> unheard_;  // declared gone by a partition (not crashed)
+  std::uint64_t next_cut_ = 1;
   std::uint64_t fault_epoch_ = 0;
   std::uint64_t quiet_epoch_ = 0;
 

@@ -124,7 +124,8 @@ SwarmCase make_swarm_case(std::uint64_t seed, const SwarmOptions& options) {
   for (std::size_t k = 0; k < kFaultKinds; ++k) {
     const auto kind = static_cast<FaultKind>(k);
     if (kind == FaultKind::kCleanup && !options.cleanup) continue;
-    if (kind == FaultKind::kNode) continue;  // drawn last, so older cases keep their draws
+    if (kind == FaultKind::kNode) continue;       // drawn last, so older cases keep their draws
+    if (kind == FaultKind::kPartition) continue;  // never (see the network below)
     if (kind == FaultKind::kAdmin) {
       // Per cluster: scaled with its size, so the operator keeps up with the repairs.
       if (d.chance(0.7)) c.faults[kind] = d.rate(1e-3, 5e-2) * std::max(1, components / 4);
@@ -157,6 +158,18 @@ SwarmCase make_swarm_case(std::uint64_t seed, const SwarmOptions& options) {
         s.su_restart_max = 64;
       }
     }
+  }
+  // The network between the runtimes, half the time: loss, duplication, reordering, delay and
+  // clock drift (drawn last, so older cases keep their draws). Never partitions: until the
+  // membership fences a cut-off node, a partition longer than the detection latency ends in
+  // two actives (sim/README.md).
+  if (options.network && d.chance(0.5)) {
+    NetworkFaults& net = c.faults.net;
+    if (d.chance(0.7)) net.loss = d.unit() * 0.1;
+    if (d.chance(0.5)) net.dup = d.unit() * 0.05;
+    if (d.chance(0.5)) net.reorder = d.unit() * 0.1;
+    net.delay = std::chrono::microseconds(d.between(0, 10'000));
+    if (d.chance(0.5)) net.drift_ppm = d.between(1, 1000);
   }
   return c;
 }

@@ -23,6 +23,7 @@ struct SwarmOptions {
   bool cleanup = false;
   int max_components = 2;    // per SU
   bool node_crashes = true;  // in clusters of more than one node
+  bool network = true;       // network faults and clock drift (never partitions)
 };
 
 struct SwarmCase {

@@ -90,8 +90,10 @@ std::string summary(const sim::Stats& s, amf::Duration simulated, double wall_s)
       << "Failovers " << s.failovers << ", switchovers " << s.switchovers
       << ", component/SU restarts " << s.restarts << ", SU failovers " << s.su_failovers
       << ", repairs " << s.repairs << ", node crashes " << s.node_crashes << " (boots "
-      << s.node_boots << "); " << s.process_starts << " process starts, " << s.notifications
-      << " notifications. Wall time " << std::fixed << std::setprecision(3) << wall_s
+      << s.node_boots << "), partitions " << s.partitions << "; network: " << s.envelopes_lost
+      << " messages lost, " << s.envelopes_duplicated << " duplicated; " << s.process_starts
+      << " process starts, " << s.notifications << " notifications. Wall time " << std::fixed
+      << std::setprecision(3) << wall_s
       << " s: " << static_cast<long long>(wall_s > 0 ? sim_s / wall_s : 0)
       << " simulated seconds per wall second.";
   return out.str();
@@ -292,9 +294,10 @@ int main(int argc, char** argv) {
   Args a;
   CLI::App app{"amf-sim: the deterministic cluster simulator (sim/README.md)"};
   app.footer(
-      "Fault keys for --faults (rates per simulated second, per component; admin per "
-      "cluster, node per node):\n" +
-      sim::fault_keys_help() + "Not supported (refused): partition and clock drift faults.");
+      "Fault keys for --faults (rates per simulated second, per component; admin and "
+      "partition per cluster, node per node; the network's loss, dup and reorder are "
+      "probabilities per message, delay milliseconds, drift parts per million):\n" +
+      sim::fault_keys_help());
   app.add_option("--seed", a.seed, "seed of the run (with --swarm: the master seed)");
   app.add_option("--config", a.config, "YAML configuration file");
   app.add_option("--spec", a.specs,
