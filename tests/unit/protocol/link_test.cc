@@ -133,7 +133,8 @@ TEST(LinkTest, EveryMessageArrivesOnceInOrderOverALossyNetwork) {
         const Envelope e = in_flight.begin()->second;
         in_flight.erase(in_flight.begin());
         Link& to = e.to == kNode ? n : d;
-        for (const auto& m : to.receive(e)) (e.to == kNode ? at_node : at_director).push_back(number_of(m));
+        for (const auto& m : to.receive(e))
+          (e.to == kNode ? at_node : at_director).push_back(number_of(m));
         if (auto ack = to.take_ack(1)) transmit(*ack);
       }
       for (Link* l : {&d, &n}) {
