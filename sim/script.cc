@@ -112,6 +112,7 @@ class Runner {
     if (c == "expect") return expect(w);
     if (c == "rogue") return rogue(w);
     if (c == "crash-node" || c == "boot-node") return node_fault(w);
+    if (c == "partition") return partition(w);
     return fault(w);
   }
 
@@ -280,6 +281,23 @@ class Runner {
     } else if (!sim_->boot_node(node)) {
       out("  (" + w[1] + " is up already)");
     }
+    sim_->run_until(sim_->now());
+  }
+
+  // partition NODE both|to-director|from-director|flapping DURATION.
+  void partition(const Words& w) {
+    const std::string usage = "usage: partition NODE both|to-director|from-director|flapping TIME";
+    if (w.size() != 4) return error(usage);
+    const NodeId node(w[1]);
+    if (sim_->config().find_node(node) == nullptr) return error("no node " + w[1]);
+    std::optional<Simulation::Cut> cut;
+    if (w[2] == "both") cut = Simulation::Cut::kBoth;
+    if (w[2] == "to-director") cut = Simulation::Cut::kToDirector;
+    if (w[2] == "from-director") cut = Simulation::Cut::kFromDirector;
+    if (w[2] == "flapping") cut = Simulation::Cut::kFlapping;
+    const auto length = parse_duration(w[3]);
+    if (!cut || !length) return error(usage);
+    if (!sim_->partition(node, *cut, *length)) out("  (" + w[1] + " is down)");
     sim_->run_until(sim_->now());
   }
 
