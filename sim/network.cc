@@ -64,7 +64,8 @@ void Simulation::transmit(const protocol::Envelope& e) {
     const auto max = static_cast<std::uint64_t>(net.delay.count());
     Duration delay(static_cast<std::int64_t>(uniform(max + 1)));
     if (net.reorder > 0 && chance() < net.reorder) {
-      const auto extra = 4 * max + static_cast<std::uint64_t>(Duration(std::chrono::milliseconds(5)).count());
+      const auto extra =
+          4 * max + static_cast<std::uint64_t>(Duration(std::chrono::milliseconds(5)).count());
       delay += Duration(static_cast<std::int64_t>(uniform(extra + 1)));
     }
     schedule(delay, Deliver{e});
@@ -95,10 +96,10 @@ bool Simulation::partition(const NodeId& node, Cut kind, Duration length) {
   cuts_[node] = cut;
   line("[" + format_time(now_) + "] fault: partition: " + node.str() +
        " cut off from the director (" + cut_text(kind) + ") for " + format_duration(length));
-  const Duration step = kind == Cut::kFlapping
-                            ? std::min(length, draw({std::chrono::milliseconds(20),
-                                                     std::chrono::milliseconds(200)}))
-                            : length;
+  const Duration step =
+      kind == Cut::kFlapping
+          ? std::min(length, draw({std::chrono::milliseconds(20), std::chrono::milliseconds(200)}))
+          : length;
   schedule(step, CutChanges{node, cut.id});
   if (cut.to_director) {
     schedule(draw(options_.latencies.node_detect), CutDetected{node, cut.id, cut.since});
@@ -172,8 +173,8 @@ TimePoint Simulation::global_time(const NodeId& node, TimePoint local) const {
     return g + static_cast<std::int64_t>(std::floor(static_cast<long double>(g) * ppm / 1e6L));
   };
   const std::int64_t target = to_ns(local);
-  std::int64_t g = static_cast<std::int64_t>(
-      std::ceil(static_cast<long double>(target) / (1.0L + ppm / 1e6L)));
+  std::int64_t g =
+      static_cast<std::int64_t>(std::ceil(static_cast<long double>(target) / (1.0L + ppm / 1e6L)));
   while (local_at(g) < target) ++g;
   while (g > 0 && local_at(g - 1) >= target) --g;
   return from_ns(g);

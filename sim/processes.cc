@@ -257,6 +257,7 @@ void Simulation::set_belief(Process& p, const CsiId& csi, std::optional<HaState>
   }
   if (ha) {
     p.beliefs[csi] = *ha;
+    if (*ha == HaState::kActive || *ha == HaState::kQuiescing) touched_csis_.insert(csi);
   } else {
     p.beliefs.erase(csi);
   }

@@ -71,6 +71,29 @@ Simulation::Simulation(std::shared_ptr<const model::ClusterConfig> config,
   }
   for (const auto& node : config_->nodes)
     nodes_.emplace(node.id, std::make_unique<SimNode>(*this, node.id));
+  std::map<SiId, SgId> sg_of_si;
+  for (const model::SgConfig* sg : config_->service_groups()) {
+    for (const auto& si : sg->sis) sg_of_si[si.id] = sg->id;
+  }
+  for (const model::SgConfig* sg : config_->service_groups()) {
+    sgs_of_entity_[sg->id.str()].push_back(sg->id);
+    sgs_of_entity_[sg->app.str()].push_back(sg->id);
+    for (const auto& si : sg->sis) {
+      sgs_of_entity_[si.id.str()].push_back(sg->id);
+      for (const auto& csi : si.csis) sgs_of_entity_[csi.id.str()].push_back(sg->id);
+      for (const auto& d : si.dependencies) {
+        auto& deps = dependent_sgs_[sg_of_si.at(d.sponsor)];
+        if (std::find(deps.begin(), deps.end(), sg->id) == deps.end()) deps.push_back(sg->id);
+        sgs_with_dependencies_.insert(sg->id);
+      }
+    }
+    for (const auto& su : sg->sus) {
+      sgs_of_entity_[su.id.str()].push_back(sg->id);
+      auto& on_node = sgs_of_entity_[su.node.str()];
+      if (on_node.empty() || on_node.back() != sg->id) on_node.push_back(sg->id);
+      for (const auto& comp : su.components) sgs_of_entity_[comp.id.str()].push_back(sg->id);
+    }
+  }
   for (const model::SgConfig* sg : config_->service_groups()) {
     for (const auto& su : sg->sus) {
       all_sus_.push_back(su.id);
@@ -106,6 +129,7 @@ void Simulation::start() {
 void Simulation::run_until(TimePoint end) {
   while (!violation_ && step(end)) {
   }
+  if (!violation_) check_invariants(true);
   if (!violation_) now_ = std::max(now_, end);
 }
 
@@ -227,6 +251,7 @@ void Simulation::send(const protocol::Envelope& e) {
                node::Effect(node::ToDirector{std::get<protocol::NodeReport>(*e.message)})));
     }
   }
+  if (e.message) touch(*e.message);
   if (!cuts_.empty() || (faults_on_ && faults_.net.any())) return transmit(e);
   arrive(e);
 }
@@ -235,6 +260,7 @@ void Simulation::send(const protocol::Envelope& e) {
 // current life: a node that crashed and booted again has a new runtime, which drops what was
 // for the old one).
 void Simulation::arrive(const protocol::Envelope& e) {
+  if (e.message) touch(*e.message);
   if (e.to.node == seat_->self()) {
     seat_->receive(e);
     return;
@@ -253,10 +279,14 @@ void Simulation::arrive(const protocol::Envelope& e) {
   for (std::size_t i = before; i < r.queued(); ++i) delivered_.push_back(e.to.node);
 }
 
-void Simulation::to_the_director(const director::Event& event) { seat_->to_director(event); }
+void Simulation::to_the_director(const director::Event& event) {
+  touch(event);
+  seat_->to_director(event);
+}
 
 void Simulation::answered(const director::AdminResult& r) {
   line("  director -> " + sim::describe(r));
+  if (auto asked = asked_.find(r.id); asked != asked_.end()) touch(asked->second);
   results_[r.id] = r;
   if (auto asked = asked_.find(r.id); asked != asked_.end()) {
     if (r.ok) remember_admin_state(asked->second);
@@ -269,6 +299,8 @@ void Simulation::answered(const director::AdminResult& r) {
 
 void Simulation::note(const model::Notification& n) {
   line("  note " + sim::describe(n));
+  touch(n.entity);
+  touch(n.related);
   ++stats_.notifications;
   if (n.kind == "ha-state" && n.to == "active") {
     if (n.cause == "failover") ++stats_.failovers;
@@ -303,10 +335,93 @@ bool Simulation::fault_pending(const std::string& entity) const {
 
 // ---- invariants ----
 
-void Simulation::check_invariants() {
-  if (beliefs_changed_) {
+void Simulation::touch(const std::string& entity) {
+  if (entity.empty() || touched_all_) return;
+  auto it = sgs_of_entity_.find(entity);
+  if (it == sgs_of_entity_.end()) {
+    touched_all_ = true;  // the cluster, or a name the simulator does not know
+    return;
+  }
+  for (const SgId& sg : it->second) {
+    if (!touched_sgs_.insert(sg).second) continue;
+    if (auto deps = dependent_sgs_.find(sg); deps != dependent_sgs_.end()) {
+      touched_sgs_.insert(deps->second.begin(), deps->second.end());
+    }
+  }
+}
+
+void Simulation::touch(const director::Event& event) {
+  struct Visitor {
+    Simulation& s;
+    void operator()(const director::NodeUp& e) { s.touch(e.node.str()); }
+    void operator()(const director::NodeDown& e) { s.touch(e.node.str()); }
+    void operator()(const protocol::SuStateReport& e) { s.touch(e.su.str()); }
+    void operator()(const protocol::AssignmentDone& e) { s.touch(e.su.str()); }
+    void operator()(const protocol::RemovalDone& e) { s.touch(e.su.str()); }
+    void operator()(const director::AdminRequest& e) {
+      for (const SgId& sg : s.affected_sgs(e.kind, e.entity)) s.touch(sg.str());
+    }
+  };
+  std::visit(Visitor{*this}, event);
+}
+
+void Simulation::touch(const protocol::Message& message) {
+  std::visit(
+      [&](const auto& m) {
+        std::visit(
+            [&](const auto& x) {
+              if constexpr (requires { x.su; }) {
+                touch(x.su.str());
+              } else {
+                touched_all_ = true;  // a snapshot: about the whole node
+              }
+            },
+            m);
+      },
+      message);
+}
+
+// After every step, what the step touched; every kFullCheckEvery steps (and when asked),
+// everything.
+void Simulation::check_invariants(bool everything) {
+  everything |= options_.check_everything_every_step || touched_all_ ||
+                ++steps_since_full_check_ >= kFullCheckEvery;
+  if (everything) steps_since_full_check_ = 0;
+  std::set<CsiId> csis = std::move(touched_csis_);
+  std::set<SgId> touched = std::move(touched_sgs_);
+  touched_csis_.clear();
+  touched_sgs_.clear();
+  touched_all_ = false;
+  if (everything && beliefs_changed_) {
     beliefs_changed_ = false;
     if (auto wrong = check_safety(*config_, processes())) return violate("safety", *wrong);
+  } else if (!csis.empty()) {
+    // Only a process coming to believe it is active (or quiescing) can break safety: look at
+    // the processes that believe something about those CSIs.
+    std::vector<ProcessView> believers;
+    for (const auto& [pid, p] : processes_) {
+      const bool concerned = std::any_of(csis.begin(), csis.end(),
+                                         [&](const CsiId& c) { return p.beliefs.count(c) > 0; });
+      if (!concerned) continue;
+      auto cur = current_pid_.find(p.comp);
+      believers.push_back({pid, p.comp, cur != current_pid_.end() && cur->second == pid, p.hung,
+                           p.stuck, p.registered, p.beliefs});
+    }
+    if (auto wrong = check_safety(*config_, believers)) return violate("safety", *wrong);
+  }
+  if (!everything) {
+    for (const SgId& id : touched) {
+      const model::SgConfig* sg = config_->find_sg(id);
+      if (director().busy(id) || ledger_.outstanding(id)) continue;
+      const std::set<SiId> blocked =
+          sgs_with_dependencies_.count(id) ? blocked_sis(*sg, served_anywhere()) : std::set<SiId>{};
+      if (auto wrong = check_settled_sg(*sg, director().assignments(id),
+                                        director().service_units(id), blocked)) {
+        return violate("settled", *wrong);
+      }
+    }
+    if (auto wrong = ledger_.overdue(now_)) violate("admin", *wrong);
+    return;
   }
   // service_units() lists the SUs SG by SG, in configuration order.
   const auto sus = director().service_units();
@@ -412,6 +527,7 @@ Duration Simulation::settle() {
   const TimePoint end = begin + quiet_period_;
   while (!violation_ && !idle() && step(end)) {
   }
+  if (!violation_) check_invariants(true);
   if (!violation_ && !idle()) now_ = std::max(now_, end);  // periodic work only (health checks)
   if (!violation_) check_quiet("settling for " + format_duration(now_ - begin));
   faults_on_ = true;

@@ -61,6 +61,11 @@ struct Options {
   std::uint64_t max_steps_per_instant = 100'000;
   std::size_t max_scheduled = 1'000'000;
   std::size_t max_stuck_processes = 1'000;
+  // The invariants are checked after every step on what the step touched (the SGs and CSIs
+  // its events, commands, reports and notifications concern), and on everything every
+  // kFullCheckEvery steps and at the end of run_until() and settle(). True: on everything
+  // after every step (tests comparing the two).
+  bool check_everything_every_step = false;
   std::function<void(const std::string&)> trace_sink;  // every trace line, as it happens
   std::function<void(const model::Notification&)> on_notification;
   std::function<void(const director::AdminResult&)> on_admin_result;
@@ -324,7 +329,14 @@ class Simulation : private runtime::Transport {
   void schedule(Duration after, Scheduled what);
   void handle(const Scheduled& what);
   void note(const model::Notification& n);
-  void check_invariants();
+  static constexpr std::uint64_t kFullCheckEvery = 512;
+  void check_invariants(bool everything = false);
+  // What a step touched, for check_invariants(): an entity named in a notification, command,
+  // report or admin request (an SU, component, SI, CSI, SG, application or node) marks its SGs
+  // and the SGs whose SIs depend on theirs; an unknown name marks everything.
+  void touch(const std::string& entity);
+  void touch(const director::Event& event);
+  void touch(const protocol::Message& message);
   void check_quiet(const std::string& when);
   void violate(std::string invariant, std::string message);
   void disturbed();
@@ -422,6 +434,15 @@ class Simulation : private runtime::Transport {
   node::PeerId next_peer_ = 1;
   std::size_t stuck_processes_ = 0;
   bool beliefs_changed_ = false;
+  // Touched since the last check: CSIs a process came to believe active (or quiescing) for,
+  // and SGs (see touch()).
+  std::set<CsiId> touched_csis_;
+  std::set<SgId> touched_sgs_;
+  bool touched_all_ = false;
+  std::uint64_t steps_since_full_check_ = 0;
+  std::map<std::string, std::vector<SgId>> sgs_of_entity_;
+  std::map<SgId, std::vector<SgId>> dependent_sgs_;  // an SG -> SGs with SIs depending on its SIs
+  std::set<SgId> sgs_with_dependencies_;
   std::optional<model::Notification> last_error_;  // the last error or recovery notification
 
   FaultSpec faults_;

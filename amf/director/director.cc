@@ -580,6 +580,18 @@ std::vector<Director::SuView> Director::service_units() const {
   return out;
 }
 
+std::vector<Director::SuView> Director::service_units(const SgId& id) const {
+  std::vector<SuView> out;
+  auto sg = sgs_.find(id);
+  if (sg == sgs_.end()) return out;
+  for (const auto& su_config : sg->second.config->sus) {
+    const SuState& su = sus_.at(su_config.id);
+    out.push_back({su_config.id, id, su_config.node, effective_admin(su), su.oper, su.presence,
+                   su.readiness, su.node_up});
+  }
+  return out;
+}
+
 models::AssignmentTable Director::assignments(const SgId& sg) const {
   auto it = sgs_.find(sg);
   if (it == sgs_.end()) return {};

@@ -90,6 +90,8 @@ class Director {
 
   // Every SU, SG by SG in configuration order, each SG's SUs in configuration order.
   std::vector<SuView> service_units() const;
+  // The SUs of one SG, in configuration order (none for an unknown SG).
+  std::vector<SuView> service_units(const SgId& sg) const;
   // Acknowledged assignments of an SG's SIs, in SI order.
   models::AssignmentTable assignments(const SgId& sg) const;
   // True while an SG has commands outstanding.
