@@ -12,7 +12,8 @@ namespace {
 
 using model::RedundancyModel;
 
-constexpr int kMaxEntities = 64;
+constexpr int kMaxEntities = 64;  // per service group
+constexpr int kMaxNodes = 1000;
 
 struct IntKey {
   std::string_view key;
@@ -174,7 +175,9 @@ Result<void> validate(const SgSpec& sg) {
 }
 
 Result<void> validate(const ClusterSpec& cluster) {
-  if (cluster.nodes < 1 || cluster.nodes > kMaxEntities) return fail("nodes must be 1 to 64");
+  if (cluster.nodes < 1 || cluster.nodes > kMaxNodes) {
+    return fail("nodes must be 1 to " + std::to_string(kMaxNodes));
+  }
   if (cluster.sgs.empty()) return fail("a cluster needs at least one service group");
   std::set<std::string> names;
   for (const SgSpec& sg : cluster.sgs) {

@@ -415,6 +415,7 @@ bool Simulation::crash_node(const NodeId& node) {
   nodes_.erase(nd);   // its runtime, with whatever was queued for it
   cuts_.erase(node);  // a partition of it ends with it (the director hears of the crash)
   unheard_.erase(node);
+  stirred_.insert(node);  // its deadlines go with it
   std::erase(delivered_, node);
   const std::uint64_t incarnation = ++incarnation_[node];
   line("[" + format_time(now_) + "] fault: " + node.str() + " crashes; " + std::to_string(ended) +
@@ -442,6 +443,7 @@ void Simulation::on(const NodeBoots& e) {
   ++stats_.node_boots;
   disturbed();
   nodes_.emplace(e.node, std::make_unique<SimNode>(*this, e.node));
+  stir(e.node);
   line(header() + e.node.str() + " boots");
   line("  director <- NodeUp " + e.node.str());
   to_the_director(director::NodeUp{e.node, incarnation_[e.node]});

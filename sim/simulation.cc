@@ -135,11 +135,8 @@ void Simulation::run_until(TimePoint end) {
 
 std::optional<TimePoint> Simulation::core_deadline() const {
   std::optional<TimePoint> next = seat_->next_deadline();
-  for (const auto& [id, n] : nodes_) {
-    if (auto d = n->runtime.next_deadline()) {
-      const TimePoint due = global_time(id, *d);
-      if (!next || due < *next) next = due;
-    }
+  if (!node_deadlines_.empty() && (!next || node_deadlines_.begin()->first < *next)) {
+    next = node_deadlines_.begin()->first;
   }
   return next;
 }
@@ -164,7 +161,15 @@ bool Simulation::step(TimePoint limit) {
   ++stats_.steps;
   if (tick) {
     line(header() + "tick");
-    for (auto& [id, n] : nodes_) n->runtime.tick();
+    std::set<NodeId> due;  // ticked in node order, as one loop over every node would
+    for (auto it = node_deadlines_.begin(); it != node_deadlines_.end() && it->first <= now_;
+         ++it) {
+      due.insert(it->second);
+    }
+    for (const NodeId& id : due) {
+      nodes_.at(id)->runtime.tick();
+      stir(id);
+    }
     seat_->tick();
   } else {
     Entry entry = queue_.top();
@@ -201,8 +206,15 @@ void Simulation::pump() {
       return;
     }
     bool carried = seat_->carry_out_effects();
-    for (auto& [id, n] : nodes_) carried |= n->runtime.carry_out_effects();
-    if (carried) continue;
+    // Only a node that was handed an event, ticked, or sent something has effects to carry
+    // out or acknowledgements to send; in node order, as one loop over every node would.
+    const std::set<NodeId> stirred = std::move(pending_);
+    pending_.clear();
+    for (const NodeId& id : stirred) {
+      if (auto n = nodes_.find(id); n != nodes_.end())
+        carried |= n->second->runtime.carry_out_effects();
+    }
+    if (carried || !pending_.empty()) continue;
     if (delivered_.empty()) break;
     const NodeId node = delivered_.front();
     delivered_.pop_front();
@@ -212,7 +224,31 @@ void Simulation::pump() {
     AMF_ASSERT(event != nullptr);
     line("  " + node.str() + " <- " + sim::describe(*event));
     n->second->runtime.hand_over_one();
+    stir(node);
   }
+  refresh_deadlines();
+}
+
+void Simulation::stir(const NodeId& node) {
+  pending_.insert(node);
+  stirred_.insert(node);
+}
+
+void Simulation::refresh_deadlines() {
+  for (const NodeId& id : stirred_) {
+    if (auto old = deadline_of_.find(id); old != deadline_of_.end()) {
+      node_deadlines_.erase({old->second, id});
+      deadline_of_.erase(old);
+    }
+    auto n = nodes_.find(id);
+    if (n == nodes_.end()) continue;
+    if (auto d = n->second->runtime.next_deadline()) {
+      const TimePoint due = global_time(id, *d);
+      node_deadlines_.emplace(due, id);
+      deadline_of_[id] = due;
+    }
+  }
+  stirred_.clear();
 }
 
 void Simulation::deliver(const NodeId& node, node::Event event) {
@@ -223,6 +259,7 @@ void Simulation::deliver(const NodeId& node, node::Event event) {
   }
   n->second->runtime.post(std::move(event));
   delivered_.push_back(node);
+  stir(node);
 }
 
 Simulation::SimNode::SimNode(Simulation& s, const NodeId& id)
@@ -276,6 +313,7 @@ void Simulation::arrive(const protocol::Envelope& e) {
   runtime::NodeRuntime& r = n->second->runtime;
   const std::size_t before = r.queued();
   r.receive(e);
+  stir(e.to.node);
   for (std::size_t i = before; i < r.queued(); ++i) delivered_.push_back(e.to.node);
 }
 

@@ -325,6 +325,10 @@ class Simulation : private runtime::Transport {
   bool step(TimePoint limit);
   std::optional<TimePoint> core_deadline() const;
   void pump();
+  // A node's runtime was handed something: its effects are carried out in this pump, and its
+  // deadline re-indexed after it.
+  void stir(const NodeId& node);
+  void refresh_deadlines();
   void deliver(const NodeId& node, node::Event event);
   void schedule(Duration after, Scheduled what);
   void handle(const Scheduled& what);
@@ -417,6 +421,12 @@ class Simulation : private runtime::Transport {
   std::size_t scheduled_work_ = 0;  // queued process events (not bookkeeping)
   // Whose queued event is next, over all nodes: this instant's events, first in, first out.
   std::deque<NodeId> delivered_;
+  std::set<NodeId> pending_;  // stirred: effects to carry out in this round of the pump
+  std::set<NodeId> stirred_;  // stirred since the deadlines were last re-indexed
+  // Every node's next deadline, in simulated time (its own clock's converted), by time: so a
+  // step looks at the due nodes, not at every node of a thousand.
+  std::set<std::pair<TimePoint, NodeId>> node_deadlines_;
+  std::map<NodeId, TimePoint> deadline_of_;
 
   std::map<std::uint64_t, Process> processes_;  // by pid; exited ones are erased
   std::map<CompId, std::uint64_t> current_pid_;

@@ -28,7 +28,13 @@ NodeDirector::NodeDirector(std::shared_ptr<const model::ClusterConfig> config, N
   node_config_ = config_->find_node(self_);
   AMF_ASSERT(node_config_ != nullptr);
   for (const model::SgConfig* sg : config_->service_groups()) {
-    for (const auto& si : sg->sis) sis_.emplace(si.id, &si);
+    // Only the SIs of SGs with an SU here: with a thousand nodes, every node director holding
+    // every SI of the cluster took 800 MB in the simulator.
+    const bool here = std::any_of(sg->sus.begin(), sg->sus.end(),
+                                  [&](const model::SuConfig& su) { return su.node == self_; });
+    if (here) {
+      for (const auto& si : sg->sis) sis_.emplace(si.id, &si);
+    }
     for (const auto& su : sg->sus) {
       if (su.node != self_) continue;
       sus_[su.id].config = &su;

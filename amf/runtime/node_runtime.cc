@@ -54,6 +54,8 @@ void NodeRuntime::membership(const director::Event& event) {
     closed_duplicates_ += it->second.stats().duplicates;
     closed_retransmitted_ += it->second.stats().retransmitted;
     links_.erase(it);
+    acks_due_.erase(node);
+    unacked_.erase(node);
   };
   if (const auto* up = std::get_if<director::NodeUp>(&event)) {
     if (up->node == self_) return;  // its own node director is reached directly
@@ -91,9 +93,9 @@ void NodeRuntime::receive(const protocol::Envelope& e) {
       ++counters_.stale_epoch;
       return;
     }
-    for (const auto& m : it->second.receive(e)) {
-      handle_report(std::get<protocol::NodeReport>(m));
-    }
+    const auto messages = it->second.receive(e);
+    received(e, it->second);
+    for (const auto& m : messages) handle_report(std::get<protocol::NodeReport>(m));
     return;
   }
   if (!node_) {
@@ -115,6 +117,8 @@ void NodeRuntime::receive(const protocol::Envelope& e) {
       closed_duplicates_ += old.duplicates;
       closed_retransmitted_ += old.retransmitted;
       links_.erase(followed_->node);
+      acks_due_.erase(followed_->node);
+      unacked_.erase(followed_->node);
     }
     followed_ = e.from;
     followed_epoch_ = e.epoch;
@@ -124,9 +128,16 @@ void NodeRuntime::receive(const protocol::Envelope& e) {
     ++counters_.stale_incarnation;  // another life of the director's node, same epoch
     return;
   }
-  for (const auto& m : links_.at(e.from.node).receive(e)) {
+  protocol::Link& link = links_.at(e.from.node);
+  for (const auto& m : link.receive(e)) {
     queue_.push_back(node::to_event(std::get<protocol::NodeCommand>(m)));
   }
+  received(e, link);
+}
+
+void NodeRuntime::received(const protocol::Envelope& e, const protocol::Link& link) {
+  if (e.message) acks_due_.insert(e.from.node);
+  if (link.unacknowledged() == 0) unacked_.erase(e.from.node);
 }
 
 void NodeRuntime::request_snapshot(const NodeId& node) {
@@ -146,21 +157,25 @@ void NodeRuntime::send_to(const NodeId& node, protocol::Message message) {
     return;
   }
   const std::uint64_t epoch = director_ ? options_.epoch : followed_epoch_;
+  acks_due_.erase(node);  // the message carries the acknowledgement
+  unacked_.insert(node);
   transport_.send(it->second.send(std::move(message), epoch, clock_()));
 }
 
 void NodeRuntime::send_acks() {
+  if (acks_due_.empty()) return;
   const std::uint64_t epoch = director_ ? options_.epoch : followed_epoch_;
-  for (auto& [node, link] : links_) {
-    if (auto ack = link.take_ack(epoch)) transport_.send(*ack);
+  for (const NodeId& node : acks_due_) {
+    if (auto ack = links_.at(node).take_ack(epoch)) transport_.send(*ack);
   }
+  acks_due_.clear();
 }
 
 void NodeRuntime::retransmit() {
   const std::uint64_t epoch = director_ ? options_.epoch : followed_epoch_;
   const TimePoint now = clock_();
-  for (auto& [node, link] : links_) {
-    for (const auto& e : link.retransmit(epoch, now)) transport_.send(e);
+  for (const NodeId& node : unacked_) {
+    for (const auto& e : links_.at(node).retransmit(epoch, now)) transport_.send(e);
   }
 }
 
@@ -207,8 +222,8 @@ void NodeRuntime::tick_cores() {
 
 std::optional<TimePoint> NodeRuntime::next_deadline() const {
   std::optional<TimePoint> next = queue_.empty() ? cores_next_deadline() : std::nullopt;
-  for (const auto& [node, link] : links_) {
-    if (auto d = link.next_deadline(); d && (!next || *d < *next)) next = d;
+  for (const NodeId& node : unacked_) {
+    if (auto d = links_.at(node).next_deadline(); d && (!next || *d < *next)) next = d;
   }
   return next;
 }

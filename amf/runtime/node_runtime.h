@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 
 #include "amf/core/id.h"
 #include "amf/core/time.h"
@@ -174,6 +175,7 @@ class NodeRuntime {
   void send_acks();
   void retransmit();
   void handle_report(const protocol::NodeReport& report);
+  void received(const protocol::Envelope& e, const protocol::Link& link);
   // A director's NodeUp and NodeDown open and close its link to the node.
   void membership(const director::Event& event);
   bool carry_out_node_effects();
@@ -197,6 +199,11 @@ class NodeRuntime {
   // One link per peer: as the director, to every node that is up; as a node director, to the
   // director it follows.
   std::map<NodeId, protocol::Link> links_;
+  // The links that owe an acknowledgement, and those with messages not yet acknowledged:
+  // what send_acks(), retransmit() and next_deadline() look at (not every link of a director
+  // of a thousand nodes).
+  std::set<NodeId> acks_due_;
+  std::set<NodeId> unacked_;
   std::optional<protocol::Endpoint> followed_;
   std::uint64_t followed_epoch_ = 0;
   protocol::CommandId next_snapshot_ = 1;

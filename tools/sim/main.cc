@@ -304,9 +304,9 @@ int main(int argc, char** argv) {
                  "a service group as scripts' `config` spells it, e.g. "
                  "\"2n sus=2 sis=1\" (repeatable; instead of --config)");
   app.add_option("--copies", a.copies, "stamp each --spec this many times")
-      ->check(CLI::Range(1, 1000));
+      ->check(CLI::Range(1, 10000));
   app.add_option("--nodes", a.nodes, "spread the SUs of the --spec SGs over this many nodes")
-      ->check(CLI::Range(1, 64));
+      ->check(CLI::Range(1, 1000));
   app.add_option("--faults", a.faults, "fault rates, e.g. crash=0.01,hang=0.001 (default: a mix)");
   app.add_option("--duration", a.duration, "simulated time with faults (then 5 min settling)");
   app.add_option("--quiet", a.quiet, "quiet period after which liveness is judged (default 5m)");
