@@ -8,6 +8,8 @@
 //
 // Exit codes: 0 every invariant held (or the transcript matched), 1 a violation (or a
 // mismatch / failed expectation), 2 bad usage or input.
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -81,6 +83,13 @@ std::string fault_counts(const sim::Stats& s) {
   return out.empty() ? "none" : out;
 }
 
+// The process's peak resident set so far.
+long peak_memory_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024;  // kilobytes on Linux
+}
+
 std::string summary(const sim::Stats& s, amf::Duration simulated, double wall_s) {
   const double sim_s = std::chrono::duration<double>(simulated).count();
   std::ostringstream out;
@@ -95,7 +104,7 @@ std::string summary(const sim::Stats& s, amf::Duration simulated, double wall_s)
       << " process starts, " << s.notifications << " notifications. Wall time " << std::fixed
       << std::setprecision(3) << wall_s
       << " s: " << static_cast<long long>(wall_s > 0 ? sim_s / wall_s : 0)
-      << " simulated seconds per wall second.";
+      << " simulated seconds per wall second; peak memory " << peak_memory_mb() << " MB.";
   return out.str();
 }
 
