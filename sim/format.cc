@@ -166,7 +166,7 @@ std::string describe(const director::AdminResult& r) {
 }
 
 std::string describe(const model::Notification& n) {
-  std::string out = n.kind + " " + n.entity;
+  std::string out = std::string(model::to_string(n.kind)) + " " + n.entity;
   if (!n.related.empty()) out += " " + n.related;
   out += " " + (n.from.empty() ? std::string("-") : n.from) + " -> " +
          (n.to.empty() ? std::string("-") : n.to);

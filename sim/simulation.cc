@@ -340,17 +340,18 @@ void Simulation::note(const model::Notification& n) {
   touch(n.entity);
   touch(n.related);
   ++stats_.notifications;
-  if (n.kind == "ha-state" && n.to == "active") {
+  if (n.kind == model::NotificationKind::kHaState && n.to == "active") {
     if (n.cause == "failover") ++stats_.failovers;
     if (n.from == "standby" && n.cause == "assigned") ++stats_.switchovers;
-  } else if (n.kind == "recovery") {
+  } else if (n.kind == model::NotificationKind::kRecovery) {
     if (n.to == "component-restart" || n.to == "su-restart") ++stats_.restarts;
     if (n.to == "component-failover" || n.to == "su-failover" || n.to == "node-failover") {
       ++stats_.su_failovers;
     }
     if (n.to == "auto-repair" || n.to == "repair") ++stats_.repairs;
   }
-  if ((n.kind == "error" || (n.kind == "recovery" && n.to != "auto-repair" && n.to != "repair")) &&
+  if ((n.kind == model::NotificationKind::kError || (n.kind == model::NotificationKind::kRecovery &&
+                                                     n.to != "auto-repair" && n.to != "repair")) &&
       !fault_pending(n.entity)) {
     last_error_ = n;
   }

@@ -100,8 +100,8 @@ void ComponentChannel::on_frames(std::vector<zmq::message_t>& frames) {
                               std::to_string(sender) +
                               " is not one that amfd started for this component";
       log_->warn("component socket: {}", why);
-      callbacks_.record(
-          model::Notification{callbacks_.now(), "error", reg->component_name, "", "", "", why});
+      callbacks_.record(model::Notification{callbacks_.now(), model::NotificationKind::kError,
+                                            reg->component_name, "", "", "", why});
       return send_to(routing_id, wire::RegisterReply{false, why});
     }
     node::PeerId peer = 0;

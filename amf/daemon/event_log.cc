@@ -10,8 +10,9 @@ const wire::EventRecord& EventLog::append(const model::Notification& n) {
   // Wall-clock time for humans, taken now; the monotonic stamp is the core's own.
   const auto realtime = std::chrono::duration_cast<std::chrono::nanoseconds>(
       std::chrono::system_clock::now().time_since_epoch());
-  events_.push_back({next_sequence_++, to_ns(n.time), realtime.count(), n.kind, n.entity, n.related,
-                     n.from, n.to, n.cause});
+  events_.push_back({next_sequence_++, to_ns(n.time), realtime.count(),
+                     std::string(model::to_string(n.kind)), n.entity, n.related, n.from, n.to,
+                     n.cause});
   return events_.back();
 }
 

@@ -181,8 +181,8 @@ Result<void> ProcessHost::end_leftovers() {
                              ") of component instance " + instance +
                              ", left running by an earlier amfd on " + options_.runtime_dir;
     log_->warn("{}", what);
-    callbacks_.record(
-        model::Notification{callbacks_.now(), "leftover", instance, "", "running", "ended", what});
+    callbacks_.record(model::Notification{callbacks_.now(), model::NotificationKind::kLeftover,
+                                          instance, "", "running", "ended", what});
   };
   if (options_.use_cgroups) {
     auto tree = containers::CgroupTree::open(options_.runtime_dir);
@@ -524,8 +524,8 @@ void ProcessHost::on_notify(const CompId& comp, pid_t sender,
   const bool own = belongs(comp, sender);
   auto complain = [&](const std::string& why) {
     log_->warn("component {}: {}", comp.str(), why);
-    callbacks_.record(
-        model::Notification{callbacks_.now(), "protocol-error", comp.str(), "", "", "", why});
+    callbacks_.record(model::Notification{callbacks_.now(), model::NotificationKind::kProtocolError,
+                                          comp.str(), "", "", "", why});
   };
   if (!own) {
     return complain("sd_notify from pid " + std::to_string(sender) + ", which is not " +

@@ -319,19 +319,19 @@ void Director::start(const AdminRequest& e, const AdminTarget& t, TimePoint now)
         su.repair_wanted = false;
         su.auto_repairs.reset();  // an operator's repair clears the recovery ceiling
         // Its frozen SIs move when the node director reports that nothing of it runs.
-        notify(now, "recovery", id.str(), "", "disabled", "repair", cause);
+        notify(now, model::NotificationKind::kRecovery, id.str(), "", "disabled", "repair", cause);
         waiting[id] = su.reports;
         effects_.push_back(ToNode{su.config->node, RepairSu{id}});
       }
       break;
     case AdminOp::kAdjust:
-      notify(now, "admin", e.entity, "", "", "adjust", cause);
+      notify(now, model::NotificationKind::kAdmin, e.entity, "", "", "adjust", cause);
       sgs_.at(SgId(e.entity)).adjust = true;
       break;
     case AdminOp::kRestart:
       for (const SuId& id : t.sus) {
         const SuState& su = sus_.at(id);
-        notify(now, "admin", e.entity, "", "", "restart", cause);
+        notify(now, model::NotificationKind::kAdmin, e.entity, "", "", "restart", cause);
         waiting[id] = su.reports;
         std::optional<CompId> comp;
         if (e.kind == "comp") comp = CompId(e.entity);
@@ -374,7 +374,7 @@ std::optional<std::string> Director::start_si_swap(const AdminRequest& e, TimePo
   });
   if (!has_active || !has_standby) return "it needs an active and a standby assignment to swap";
   admin_ops_.push_back({e, {sg->config->id}, {}, now + kAdminOpTimeout, {}});
-  notify(now, "admin", e.entity, "", "", "si-swap", "admin si-swap");
+  notify(now, model::NotificationKind::kAdmin, e.entity, "", "", "si-swap", "admin si-swap");
   sg->swap = si->id;
   reevaluate(*sg, now);
   return std::nullopt;
@@ -420,7 +420,8 @@ void Director::set_admin(const AdminRequest& e, AdminState* admin, AdminState to
                          const std::string& cause, TimePoint now) {
   if (*admin == to) return;
   const std::string entity = e.kind == "su" ? e.entity : e.kind + " " + e.entity;
-  notify(now, "admin", entity, "", state_text(*admin), state_text(to), cause);
+  notify(now, model::NotificationKind::kAdmin, entity, "", state_text(*admin), state_text(to),
+         cause);
   *admin = to;
   for (auto& [id, su] : sus_) update_readiness(su, cause, now);
 }

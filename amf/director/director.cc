@@ -91,7 +91,7 @@ void Director::tick(TimePoint now) {
     if (operated) continue;  // picked up when the operation is over
     sg.auto_adjust_at.reset();
     sg.adjust = true;
-    notify(now, "recovery", id.str(), "", "", "auto-adjust",
+    notify(now, model::NotificationKind::kRecovery, id.str(), "", "", "auto-adjust",
            "an SU has been back in service for " + ms_text(sg.config->auto_adjust_probation));
     reevaluate(sg, now);
   }
@@ -187,7 +187,7 @@ void Director::keep_preferred_in_service(SgState& sg, TimePoint now) {
   for (auto& [id, su] : by_rank) {
     if (live >= preferred) break;
     if (!able(*su) || running(*su) || su->presence != PresenceState::kUninstantiated) continue;
-    notify(now, "recovery", id.str(), "", "spare", "instantiate", count);
+    notify(now, model::NotificationKind::kRecovery, id.str(), "", "spare", "instantiate", count);
     su->instantiate_sent = true;
     effects_.push_back(ToNode{su->config->node, InstantiateSu{id}});
     ++live;
@@ -201,7 +201,8 @@ void Director::keep_preferred_in_service(SgState& sg, TimePoint now) {
         su.presence != PresenceState::kInstantiated || holds_assignments(it->first)) {
       continue;
     }
-    notify(now, "recovery", it->first.str(), "", "in-service", "spare", count);
+    notify(now, model::NotificationKind::kRecovery, it->first.str(), "", "in-service", "spare",
+           count);
     su.leaving = true;
     effects_.push_back(ToNode{su.config->node, TerminateSu{it->first}});
     --live;
@@ -216,7 +217,7 @@ void Director::on(const NodeDown& e, TimePoint now) {
     return entry.second.config->node == e.node && entry.second.node_up;
   });
   if (!was_up) return;
-  notify(now, "node", e.node.str(), "", "up", "down", e.cause);
+  notify(now, model::NotificationKind::kNode, e.node.str(), "", "up", "down", e.cause);
   std::set<SgId> touched;
   for (auto& [id, su] : sus_) {
     if (su.config->node != e.node || !su.node_up) continue;
@@ -241,7 +242,8 @@ void Director::on(const NodeDown& e, TimePoint now) {
 void Director::on(const SuStateReport& e, TimePoint now) {
   auto it = sus_.find(e.su);
   if (it == sus_.end()) {
-    notify(now, "protocol-error", e.su.str(), "", "", "", "state report for an unknown SU");
+    notify(now, model::NotificationKind::kProtocolError, e.su.str(), "", "", "",
+           "state report for an unknown SU");
     return;
   }
   SuState& su = it->second;
@@ -258,7 +260,7 @@ void Director::on(const SuStateReport& e, TimePoint now) {
   // cleanup: a process that survived it may still act on its assignments, so they stay, and
   // their SIs are not moved anywhere, until an operator repairs the SU (spec 3.12.1.3).
   if (su.presence == PresenceState::kTerminationFailed) {
-    notify(now, "error", e.su.str(), "", "", "",
+    notify(now, model::NotificationKind::kError, e.su.str(), "", "", "",
            "cleanup failed: its SIs stay assigned to it and are not failed over until it is "
            "repaired (amfctl repair su " +
                e.su.str() + ")");
@@ -287,7 +289,8 @@ void Director::on(const AssignmentDone& e, TimePoint now) {
   if (su == sus_.end() || !su->second.node_up) return;
   SgState& sg = sgs_.at(su->second.sg);
   if (!erase_pending(sg, e.command, e.su, e.si, e.ha)) {
-    notify(now, "protocol-error", e.su.str(), e.si.str(), "", std::string(model::to_string(e.ha)),
+    notify(now, model::NotificationKind::kProtocolError, e.su.str(), e.si.str(), "",
+           std::string(model::to_string(e.ha)),
            "assignment acknowledged that was not requested (command " + std::to_string(e.command) +
                ")");
     return;
@@ -299,7 +302,8 @@ void Director::on(const AssignmentDone& e, TimePoint now) {
   sg.current.push_back({e.si, e.su, now_ha});
   std::string cause = "assigned";
   if (e.ha == HaState::kActive && sg.lost_active.erase(e.si)) cause = "failover";
-  notify(now, "ha-state", e.su.str(), e.si.str(), ha_name(old), ha_name(now_ha), cause);
+  notify(now, model::NotificationKind::kHaState, e.su.str(), e.si.str(), ha_name(old),
+         ha_name(now_ha), cause);
   reevaluate(sg, now);
   reevaluate_dependents(sg.config->id, now);
 }
@@ -310,13 +314,14 @@ void Director::on(const RemovalDone& e, TimePoint now) {
   SgState& sg = sgs_.at(su->second.sg);
   if (!erase_pending(sg, e.command, e.su, e.si, std::nullopt)) {
     notify(
-        now, "protocol-error", e.su.str(), e.si.str(), "", "unassigned",
+        now, model::NotificationKind::kProtocolError, e.su.str(), e.si.str(), "", "unassigned",
         "removal acknowledged that was not requested (command " + std::to_string(e.command) + ")");
     return;
   }
   const std::optional<HaState> old = ha_of(sg.current, e.su, e.si);
   std::erase_if(sg.current, [&](const auto& a) { return a.su == e.su && a.si == e.si; });
-  notify(now, "ha-state", e.su.str(), e.si.str(), ha_name(old), "unassigned", "removed");
+  notify(now, model::NotificationKind::kHaState, e.su.str(), e.si.str(), ha_name(old), "unassigned",
+         "removed");
   reevaluate(sg, now);
   reevaluate_dependents(sg.config->id, now);
 }
@@ -326,8 +331,9 @@ void Director::update_readiness(SuState& su, const std::string& cause, TimePoint
   const model::ReadinessState readiness =
       model::derive_readiness(effective_admin(su), su.oper, su.presence, su.node_up);
   if (readiness == su.readiness) return;
-  notify(now, "readiness", su.config->id.str(), "", std::string(model::to_string(su.readiness)),
-         std::string(model::to_string(readiness)), cause);
+  notify(now, model::NotificationKind::kReadiness, su.config->id.str(), "",
+         std::string(model::to_string(su.readiness)), std::string(model::to_string(readiness)),
+         cause);
   su.readiness = readiness;
   SgState& sg = sgs_.at(su.sg);
   if (readiness == model::ReadinessState::kInService && sg.config->auto_adjust) {
@@ -340,7 +346,8 @@ void Director::drop_assignments(SgState& sg, const SuId& su, const std::string& 
   for (const auto& a : sg.current) {
     if (a.su != su) continue;
     if (a.ha == HaState::kActive) sg.lost_active.insert(a.si);
-    notify(now, "ha-state", su.str(), a.si.str(), ha_name(a.ha), "unassigned", cause);
+    notify(now, model::NotificationKind::kHaState, su.str(), a.si.str(), ha_name(a.ha),
+           "unassigned", cause);
   }
   std::erase_if(sg.current, [&](const auto& a) { return a.su == su; });
   std::erase_if(sg.pending, [&](const PendingOp& op) { return op.su == su; });
@@ -376,7 +383,7 @@ void Director::repair_sus(SgState& sg, TimePoint now) {
     su.repair_wanted = false;
     if (su.auto_repairs.exceeded(now, model::kSuAutoRepairCeiling)) {
       const std::string id = su_config.id.str();
-      notify(now, "recovery", id, "", "disabled", "left-disabled",
+      notify(now, model::NotificationKind::kRecovery, id, "", "disabled", "left-disabled",
              su.repair_cause + "; recovery ceiling: auto-repaired " +
                  std::to_string(model::kSuAutoRepairCeiling) + " times without " +
                  std::to_string(model::kRecoveryCeilingQuiet.count()) +
@@ -385,7 +392,8 @@ void Director::repair_sus(SgState& sg, TimePoint now) {
                  id + ")");
       continue;
     }
-    notify(now, "recovery", su_config.id.str(), "", "disabled", "auto-repair", su.repair_cause);
+    notify(now, model::NotificationKind::kRecovery, su_config.id.str(), "", "disabled",
+           "auto-repair", su.repair_cause);
     effects_.push_back(ToNode{su_config.node, RepairSu{su_config.id}});
   }
 }
@@ -534,7 +542,7 @@ void Director::apply_dependencies(SgState& sg, models::AssignmentTable& target, 
     }
     const bool expired = active_now && !frozen && sg.dependency_deadline.at(si.id) <= now;
     if (expired) {
-      notify(now, "recovery", si.id.str(), "", "", "dependency-removal",
+      notify(now, model::NotificationKind::kRecovery, si.id.str(), "", "", "dependency-removal",
              "sponsor " + missing + " has had no active for " + ms_text(*tolerance));
       sg.dependency_deadline.erase(si.id);
     }
@@ -561,11 +569,10 @@ void Director::reevaluate_dependents(const SgId& sponsor_sg, TimePoint now) {
   }
 }
 
-void Director::notify(TimePoint now, std::string kind, std::string entity, std::string related,
-                      std::string from, std::string to, std::string cause) {
-  effects_.push_back(model::Notification{now, std::move(kind), std::move(entity),
-                                         std::move(related), std::move(from), std::move(to),
-                                         std::move(cause)});
+void Director::notify(TimePoint now, model::NotificationKind kind, std::string entity,
+                      std::string related, std::string from, std::string to, std::string cause) {
+  effects_.push_back(model::Notification{now, kind, std::move(entity), std::move(related),
+                                         std::move(from), std::move(to), std::move(cause)});
 }
 
 std::vector<Director::SuView> Director::service_units() const {

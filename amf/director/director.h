@@ -207,7 +207,7 @@ class Director {
   // asks for the next deadline after every event, does not look at every SG each time.
   std::optional<TimePoint> sg_timer(const SgId& id, const SgState& sg) const;
   void retime();
-  void notify(TimePoint now, std::string kind, std::string entity, std::string related,
+  void notify(TimePoint now, model::NotificationKind kind, std::string entity, std::string related,
               std::string from, std::string to, std::string cause);
 
   std::shared_ptr<const model::ClusterConfig> config_;

@@ -199,7 +199,7 @@ void NodeDirector::on(const protocol::RepairSu& e, TimePoint now) {
 void NodeDirector::on(const protocol::RestartSu& e, TimePoint now) {
   auto it = sus_.find(e.su);
   if (it == sus_.end()) {
-    notify(now, "protocol-error", e.su.str(), "", "", "",
+    notify(now, model::NotificationKind::kProtocolError, e.su.str(), "", "", "",
            "restart of an SU this node does not host");
     return;
   }
@@ -250,7 +250,7 @@ void NodeDirector::on(const protocol::AssignHa& e, TimePoint now) {
   const auto si_it = sis_.find(e.si);
   const model::SiConfig* si = si_it == sis_.end() ? nullptr : si_it->second;
   if (su_it == sus_.end() || si == nullptr) {
-    notify(now, "protocol-error", e.su.str(), e.si.str(), "", "",
+    notify(now, model::NotificationKind::kProtocolError, e.su.str(), e.si.str(), "", "",
            "assignment for an SU or SI this node does not host");
     return;
   }
@@ -382,7 +382,8 @@ void NodeDirector::on(const ProcessExited& e, TimePoint now) {
 
 void NodeDirector::on(const ComponentRegister& e, TimePoint now) {
   auto refuse = [&](std::string why) {
-    notify(now, "error", e.name, "", "", "", "registration refused: " + why);
+    notify(now, model::NotificationKind::kError, e.name, "", "", "",
+           "registration refused: " + why);
     emit(SendRegisterReply{e.peer, false, std::move(why)});
   };
   if (CompState* already = find_by_peer(e.peer)) {
@@ -443,11 +444,14 @@ void NodeDirector::on(const ComponentNotify& e, TimePoint now) {
   if (it == comps_.end()) return;
   CompState& comp = it->second;
   const std::string who = comp.config->id.str();
-  if (e.status) notify(now, "status", who, "", "", *e.status, "STATUS= (sd_notify)");
-  if (e.stopping) notify(now, "status", who, "", "", "stopping", "STOPPING=1 (sd_notify)");
+  if (e.status)
+    notify(now, model::NotificationKind::kStatus, who, "", "", *e.status, "STATUS= (sd_notify)");
+  if (e.stopping)
+    notify(now, model::NotificationKind::kStatus, who, "", "", "stopping",
+           "STOPPING=1 (sd_notify)");
   if (comp.config->instantiated_when != model::InstantiatedWhen::kNotified) {
     if (e.ready || e.watchdog || e.watchdog_trigger) {
-      notify(now, "protocol-error", who, "", "", "",
+      notify(now, model::NotificationKind::kProtocolError, who, "", "", "",
              "sd_notify READY/WATCHDOG from a component that is not instantiated_when: notified");
     }
     return;
@@ -465,8 +469,8 @@ void NodeDirector::on(const ComponentNotify& e, TimePoint now) {
 void NodeDirector::on(const ComponentResponse& e, TimePoint now) {
   CompState* comp = find_by_peer(e.peer);
   if (comp == nullptr) {
-    notify(now, "protocol-error", "peer " + std::to_string(e.peer), "", "", "",
-           "response from a connection that is not a registered component");
+    notify(now, model::NotificationKind::kProtocolError, "peer " + std::to_string(e.peer), "", "",
+           "", "response from a connection that is not a registered component");
     return;
   }
   answered(*comp, e.invocation, e.ok, "", now);
@@ -532,7 +536,7 @@ void NodeDirector::answered(CompState& comp_state, Invocation invocation, bool o
   CompState* comp = &comp_state;
   auto cb = comp->callbacks.find(invocation);
   if (cb == comp->callbacks.end()) {
-    notify(now, "protocol-error", comp->config->id.str(), "", "", "",
+    notify(now, model::NotificationKind::kProtocolError, comp->config->id.str(), "", "", "",
            "response to unknown invocation " + std::to_string(invocation));
     return;
   }
@@ -571,15 +575,15 @@ void NodeDirector::answered(CompState& comp_state, Invocation invocation, bool o
 void NodeDirector::on(const ComponentErrorReport& e, TimePoint now) {
   CompState* comp = find_by_peer(e.peer);
   if (comp == nullptr) {
-    notify(now, "protocol-error", "peer " + std::to_string(e.peer), "", "", "",
-           "error report from a connection that is not a registered component");
+    notify(now, model::NotificationKind::kProtocolError, "peer " + std::to_string(e.peer), "", "",
+           "", "error report from a connection that is not a registered component");
     return;
   }
   std::optional<model::Recovery> recommended;
   if (!e.recommended_recovery.empty()) {
     recommended = model::parse_recovery(e.recommended_recovery);
     if (!recommended) {
-      notify(now, "protocol-error", comp->config->id.str(), "", "", "",
+      notify(now, model::NotificationKind::kProtocolError, comp->config->id.str(), "", "", "",
              "error report recommends unknown recovery '" + e.recommended_recovery +
                  "'; using the configured one");
     }
@@ -591,8 +595,9 @@ void NodeDirector::on(const ComponentHealthcheckConfirm& e, TimePoint now) {
   CompState* comp = find_by_peer(e.peer);
   const auto& hc = comp ? comp->config->health_check : std::nullopt;
   if (comp == nullptr || !hc || !hc->component_invoked || hc->key != e.key) {
-    notify(now, "protocol-error", comp ? comp->config->id.str() : "peer " + std::to_string(e.peer),
-           "", "", "", "unexpected health check confirmation for key '" + e.key + "'");
+    notify(now, model::NotificationKind::kProtocolError,
+           comp ? comp->config->id.str() : "peer " + std::to_string(e.peer), "", "", "",
+           "unexpected health check confirmation for key '" + e.key + "'");
     return;
   }
   comp->healthcheck = now + hc->period + hc->max_duration;
@@ -717,7 +722,8 @@ void NodeDirector::instantiate(CompState& comp, TimePoint now) {
 
 void NodeDirector::instantiation_attempt_failed(CompState& comp, const std::string& reason,
                                                 TimePoint now) {
-  notify(now, "error", comp.config->id.str(), "", "", "", "instantiation failed: " + reason);
+  notify(now, model::NotificationKind::kError, comp.config->id.str(), "", "", "",
+         "instantiation failed: " + reason);
   if (comp.running) {
     comp.after_exit = AfterExit::kRetryInstantiate;
     kill(comp, now);
@@ -737,7 +743,8 @@ void NodeDirector::instantiation_attempt_failed(CompState& comp, const std::stri
   if (retry && !ceiling) {
     comp.deadline.reset();
     comp.retry_at = now + comp.config->instantiate_delay;
-    notify(now, "recovery", comp.config->id.str(), "", "", "instantiate-later",
+    notify(now, model::NotificationKind::kRecovery, comp.config->id.str(), "", "",
+           "instantiate-later",
            "attempt " + std::to_string(comp.attempts + 1) + " in " +
                ms_text(comp.config->instantiate_delay));
     return;
@@ -860,7 +867,8 @@ void NodeDirector::report_sus(TimePoint now) {
     if (presence != su.reported_presence || su.oper != su.reported_oper || su.force_report) {
       su.force_report = false;
       if (presence != su.reported_presence) {
-        notify(now, "presence", id.str(), "", std::string(model::to_string(su.reported_presence)),
+        notify(now, model::NotificationKind::kPresence, id.str(), "",
+               std::string(model::to_string(su.reported_presence)),
                std::string(model::to_string(presence)), su.cause);
       }
       su.reported_presence = presence;
@@ -878,8 +886,9 @@ void NodeDirector::report_sus(TimePoint now) {
 void NodeDirector::set_presence(CompState& comp, PresenceState presence, const std::string& cause,
                                 TimePoint now) {
   if (comp.presence == presence) return;
-  notify(now, "presence", comp.config->id.str(), "", std::string(model::to_string(comp.presence)),
-         std::string(model::to_string(presence)), cause);
+  notify(now, model::NotificationKind::kPresence, comp.config->id.str(), "",
+         std::string(model::to_string(comp.presence)), std::string(model::to_string(presence)),
+         cause);
   comp.presence = presence;
   // A disabled SU keeps the cause of its fault for its report; cleanup steps do not replace it.
   SuState& su = sus_.at(comp.su);
@@ -888,8 +897,8 @@ void NodeDirector::set_presence(CompState& comp, PresenceState presence, const s
 
 void NodeDirector::set_oper(SuState& su, OperState oper, const std::string& cause, TimePoint now) {
   if (su.oper == oper) return;
-  notify(now, "oper", su.config->id.str(), "", std::string(model::to_string(su.oper)),
-         std::string(model::to_string(oper)), cause);
+  notify(now, model::NotificationKind::kOper, su.config->id.str(), "",
+         std::string(model::to_string(su.oper)), std::string(model::to_string(oper)), cause);
   su.oper = oper;
   su.cause = cause;
 }
@@ -899,10 +908,11 @@ NodeDirector::CompState* NodeDirector::find_by_peer(PeerId peer) {
   return it == peers_.end() ? nullptr : &comps_.at(it->second);
 }
 
-void NodeDirector::notify(TimePoint now, std::string kind, std::string entity, std::string related,
-                          std::string from, std::string to, std::string cause) {
-  emit(model::Notification{now, std::move(kind), std::move(entity), std::move(related),
-                           std::move(from), std::move(to), std::move(cause)});
+void NodeDirector::notify(TimePoint now, model::NotificationKind kind, std::string entity,
+                          std::string related, std::string from, std::string to,
+                          std::string cause) {
+  emit(model::Notification{now, kind, std::move(entity), std::move(related), std::move(from),
+                           std::move(to), std::move(cause)});
 }
 
 std::vector<NodeDirector::ComponentView> NodeDirector::components() const {

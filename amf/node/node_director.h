@@ -368,7 +368,7 @@ class NodeDirector {
   // probe and callbacks), or nothing.
   static std::optional<TimePoint> earliest_deadline(const CompState& comp);
   void reindex(const CompId& id, CompState& comp);
-  void notify(TimePoint now, std::string kind, std::string entity, std::string related,
+  void notify(TimePoint now, model::NotificationKind kind, std::string entity, std::string related,
               std::string from, std::string to, std::string cause);
   void emit(Effect effect);
 

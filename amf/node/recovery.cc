@@ -12,7 +12,7 @@ using model::PresenceState;
 void NodeDirector::component_failed(CompState& comp, const std::string& cause, TimePoint now,
                                     std::optional<model::Recovery> recommended) {
   if (shutting_down_) return;
-  notify(now, "error", comp.config->id.str(), "", "", "", cause);
+  notify(now, model::NotificationKind::kError, comp.config->id.str(), "", "", "", cause);
   SuState& su = sus_.at(comp.su);
   if (comp.presence == PresenceState::kTerminating && comp.after_exit == AfterExit::kNothing) {
     // Being stopped for good (lock-instantiation, a spare given back, a switched-over SU): a
@@ -45,7 +45,8 @@ void NodeDirector::component_failed(CompState& comp, const std::string& cause, T
       escalate(comp, su, recommended.value_or(comp.config->recovery), now, why);
   const std::string entity =
       recovery == model::Recovery::kComponentRestart ? comp.config->id.str() : comp.su.str();
-  notify(now, "recovery", entity, "", "", std::string(model::to_string(recovery)),
+  notify(now, model::NotificationKind::kRecovery, entity, "", "",
+         std::string(model::to_string(recovery)),
          comp.config->id.str() + ": " + cause + (why.empty() ? "" : "; " + why));
   switch (recovery) {
     case model::Recovery::kComponentRestart:
@@ -147,7 +148,7 @@ void NodeDirector::terminate_for_restart(CompState& comp, const std::string& cau
 
 void NodeDirector::fail_over_node(const std::string& cause, TimePoint now) {
   touch_all();
-  notify(now, "recovery", self_.str(), "", "", "node-failover", cause);
+  notify(now, model::NotificationKind::kRecovery, self_.str(), "", "", "node-failover", cause);
   for (auto& [id, su] : sus_) {
     if (su.oper == OperState::kDisabled) continue;
     su.auto_repairable = false;
@@ -162,7 +163,7 @@ void NodeDirector::fail_over_node(const std::string& cause, TimePoint now) {
 // repaired.
 void NodeDirector::switch_over_node(SuState& faulty, const std::string& cause, TimePoint now) {
   touch_all();
-  notify(now, "recovery", self_.str(), "", "", "node-switchover", cause);
+  notify(now, model::NotificationKind::kRecovery, self_.str(), "", "", "node-switchover", cause);
   for (auto& [id, su] : sus_) {
     if (su.oper == OperState::kDisabled) continue;
     su.auto_repairable = false;

@@ -61,8 +61,8 @@ TEST(DependencyTest, DependentGoesWhenTheSponsorStaysDownBeyondTheTolerance) {
   EXPECT_FALSE(active(c, 2)) << "the tolerance is spent";
   bool noted = false;
   for (const auto& n : c.notifications()) {
-    noted |= n.kind == "recovery" && n.to == "dependency-removal" && n.entity == "app/si-2" &&
-             n.cause == "sponsor app/si-1 has had no active for 2000 ms";
+    noted |= n.kind == model::NotificationKind::kRecovery && n.to == "dependency-removal" &&
+             n.entity == "app/si-2" && n.cause == "sponsor app/si-1 has had no active for 2000 ms";
   }
   EXPECT_TRUE(noted);
   // The sponsor returns (registration works again): the dependent follows it.

@@ -146,7 +146,8 @@ TEST_F(DirectorTest, FaultDuringOutstandingAssignmentCancelsIt) {
   director_->handle(ids_.done(su(1), si(1), HaState::kActive), kT0);
   bool flagged = false;
   for (auto& e : director_->take_effects()) {
-    if (auto* n = std::get_if<model::Notification>(&e)) flagged |= n->kind == "protocol-error";
+    if (auto* n = std::get_if<model::Notification>(&e))
+      flagged |= n->kind == model::NotificationKind::kProtocolError;
   }
   EXPECT_TRUE(flagged);
   EXPECT_TRUE(director_->assignments(SgId("app")).empty());
@@ -167,7 +168,8 @@ TEST_F(DirectorTest, ALateDuplicateAnswerDoesNotCompleteANewerCommand) {
   director_->handle(old_answer, kT0);
   bool flagged = false;
   for (auto& e : director_->take_effects()) {
-    if (auto* n = std::get_if<model::Notification>(&e)) flagged |= n->kind == "protocol-error";
+    if (auto* n = std::get_if<model::Notification>(&e))
+      flagged |= n->kind == model::NotificationKind::kProtocolError;
   }
   EXPECT_TRUE(flagged);
   EXPECT_TRUE(director_->busy(SgId("app"))) << "the new assignment is still outstanding";
@@ -207,8 +209,9 @@ TEST_F(DirectorTest, EmitsHaStateNotificationsWithCause) {
   }
   bool dropped = false;
   for (const auto& n : notes) {
-    dropped |= n.kind == "ha-state" && n.entity == "app/su-1" && n.related == "app/si-1" &&
-               n.from == "active" && n.to == "unassigned" && n.cause == "process died";
+    dropped |= n.kind == model::NotificationKind::kHaState && n.entity == "app/su-1" &&
+               n.related == "app/si-1" && n.from == "active" && n.to == "unassigned" &&
+               n.cause == "process died";
   }
   EXPECT_TRUE(dropped);
 }

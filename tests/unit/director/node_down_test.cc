@@ -63,7 +63,7 @@ class NodeDownTest : public ::testing::Test {
   bool notified(const std::string& kind, const std::string& entity, const std::string& to) const {
     for (const auto& e : effects_) {
       auto* n = std::get_if<model::Notification>(&e);
-      if (n && n->kind == kind && n->entity == entity && n->to == to) return true;
+      if (n && model::to_string(n->kind) == kind && n->entity == entity && n->to == to) return true;
     }
     return false;
   }
@@ -136,7 +136,7 @@ TEST_F(NodeDownTest, LateMessagesFromANodeThatLeftAreIgnored) {
   EXPECT_TRUE(commands().empty());
   for (const auto& e : effects_) {
     auto* n = std::get_if<model::Notification>(&e);
-    EXPECT_FALSE(n && n->kind == "protocol-error") << n->cause;
+    EXPECT_FALSE(n && n->kind == model::NotificationKind::kProtocolError) << n->cause;
   }
 }
 

@@ -38,8 +38,8 @@ std::shared_ptr<model::ClusterConfig> unbounded_escalation(test::ClusterSpec spe
 std::size_t count_left_disabled(const std::vector<model::Notification>& notes, const SuId& id) {
   std::size_t n = 0;
   for (const auto& note : notes) {
-    n += note.kind == "recovery" && note.entity == id.str() && note.to == "left-disabled" &&
-         note.cause.find("recovery ceiling") != std::string::npos &&
+    n += note.kind == model::NotificationKind::kRecovery && note.entity == id.str() &&
+         note.to == "left-disabled" && note.cause.find("recovery ceiling") != std::string::npos &&
          note.cause.find("amfctl repair su " + id.str()) != std::string::npos;
   }
   return n;
@@ -216,8 +216,8 @@ TEST(RecoveryCeilingLoopTest, ARestartLoopEndsAtBothCeilings) {
   int restarts = 0;
   int failovers = 0;
   for (const auto& n : c.notifications()) {
-    restarts += n.kind == "recovery" && n.to == "component-restart";
-    failovers += n.kind == "recovery" && n.to == "su-failover";
+    restarts += n.kind == model::NotificationKind::kRecovery && n.to == "component-restart";
+    failovers += n.kind == model::NotificationKind::kRecovery && n.to == "su-failover";
   }
   EXPECT_EQ(restarts, 2 * kCycles * kRestarts);
   EXPECT_EQ(failovers, 2 * kCycles);

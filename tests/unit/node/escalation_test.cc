@@ -39,7 +39,7 @@ std::shared_ptr<const model::ClusterConfig> cluster(const Limits& l) {
 std::vector<std::string> recoveries(const std::vector<model::Notification>& notes) {
   std::vector<std::string> out;
   for (const auto& n : notes) {
-    if (n.kind == "recovery" && n.to != "auto-repair") out.push_back(n.to);
+    if (n.kind == model::NotificationKind::kRecovery && n.to != "auto-repair") out.push_back(n.to);
   }
   return out;
 }
@@ -57,7 +57,7 @@ TEST(EscalationTest, ComponentRestartsEscalateToSuRestartThenToSuFailover) {
   EXPECT_EQ(c.director().assignments(SgId("app")).at(0).su, su(2));
   bool cause_says_why = false;
   for (const auto& n : c.notifications()) {
-    cause_says_why |= n.kind == "recovery" && n.to == "su-restart" &&
+    cause_says_why |= n.kind == model::NotificationKind::kRecovery && n.to == "su-restart" &&
                       n.cause.find("escalated: component restarts more than 2 within 4000 ms") !=
                           std::string::npos;
   }

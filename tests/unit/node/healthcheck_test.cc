@@ -36,7 +36,7 @@ class HealthcheckTest : public ::testing::Test, protected test::NodeDriver {
   std::vector<std::string> errors(const std::vector<Effect>& effects) {
     std::vector<std::string> out;
     for (const auto& n : only<model::Notification>(effects)) {
-      if (n.kind == "error") out.push_back(n.cause);
+      if (n.kind == model::NotificationKind::kError) out.push_back(n.cause);
     }
     return out;
   }
@@ -88,7 +88,7 @@ TEST_F(HealthcheckTest, ConfirmationWithAWrongKeyIsFlaggedAndDoesNotCount) {
   auto effects = handle(ComponentHealthcheckConfirm{1, "other"});
   auto notes = only<model::Notification>(effects);
   ASSERT_EQ(notes.size(), 1u);
-  EXPECT_EQ(notes[0].kind, "protocol-error");
+  EXPECT_EQ(notes[0].kind, model::NotificationKind::kProtocolError);
   EXPECT_EQ(errors(advance(1500ms)).size(), 1u);
 }
 
@@ -98,7 +98,7 @@ TEST_F(HealthcheckTest, ErrorReportUsesTheRecommendedRecovery) {
   EXPECT_EQ(errors(effects), (std::vector<std::string>{"error report: lost its database"}));
   bool failover = false;
   for (const auto& n : only<model::Notification>(effects)) {
-    failover |= n.kind == "recovery" && n.to == "su-failover";
+    failover |= n.kind == model::NotificationKind::kRecovery && n.to == "su-failover";
   }
   EXPECT_TRUE(failover);
 }
@@ -108,11 +108,11 @@ TEST_F(HealthcheckTest, ErrorReportWithUnknownRecoveryFallsBackToTheConfiguredOn
   auto effects = handle(ComponentErrorReport{1, "reboot-the-world", "oops"});
   bool flagged = false, restarted = false;
   for (const auto& n : only<model::Notification>(effects)) {
-    flagged |= n.kind == "protocol-error" &&
+    flagged |= n.kind == model::NotificationKind::kProtocolError &&
                n.cause ==
                    "error report recommends unknown recovery 'reboot-the-world'; using the "
                    "configured one";
-    restarted |= n.kind == "recovery" && n.to == "component-restart";
+    restarted |= n.kind == model::NotificationKind::kRecovery && n.to == "component-restart";
   }
   EXPECT_TRUE(flagged);
   EXPECT_TRUE(restarted);
@@ -136,7 +136,8 @@ TEST(HealthcheckClusterTest, HungActiveIsDetectedByItsHealthCheckAndFailedOver) 
   c.advance(500ms);  // both time out: both SUs fail over and are repaired
   int detected = 0;
   for (const auto& n : c.notifications()) {
-    detected += n.kind == "error" && n.cause == "health check 'alive' not answered within 500 ms";
+    detected += n.kind == model::NotificationKind::kError &&
+                n.cause == "health check 'alive' not answered within 500 ms";
   }
   EXPECT_EQ(detected, 2);
   EXPECT_EQ(c.starts(comp(1)), 2);  // cleaned up and instantiated again

@@ -184,7 +184,7 @@ TEST_F(NodeDirectorTest, ResponseToUnknownInvocationIsIgnoredAndFlagged) {
   EXPECT_TRUE(only<ToDirector>(effects).empty());
   auto notes = only<model::Notification>(effects);
   ASSERT_EQ(notes.size(), 1u);
-  EXPECT_EQ(notes[0].kind, "protocol-error");
+  EXPECT_EQ(notes[0].kind, model::NotificationKind::kProtocolError);
   EXPECT_EQ(notes[0].cause, "response to unknown invocation 999");
 }
 

@@ -102,7 +102,7 @@ class Harness {
 bool noted(const std::vector<model::Notification>& notes, const std::string& kind,
            const std::string& entity, const std::string& to, const std::string& cause_part) {
   for (const auto& n : notes) {
-    if (n.kind == kind && n.entity == entity && n.to == to &&
+    if (model::to_string(n.kind) == kind && n.entity == entity && n.to == to &&
         n.cause.find(cause_part) != std::string::npos) {
       return true;
     }
@@ -146,7 +146,8 @@ class RestartLoopTest : public ::testing::Test {
   }
   int count(const std::string& recovery) const {
     int n = 0;
-    for (const auto& note : h_.notes) n += note.kind == "recovery" && note.to == recovery;
+    for (const auto& note : h_.notes)
+      n += note.kind == model::NotificationKind::kRecovery && note.to == recovery;
     return n;
   }
   Harness h_{unbounded_escalation({.sus = 1, .recovery = model::Recovery::kComponentRestart})};

@@ -20,12 +20,14 @@ namespace {
 
 // A decision: an HA state given or taken, a recovery chosen, an admin operation's end.
 bool is_decision(const model::Notification& n) {
-  return n.kind == "ha-state" || n.kind == "recovery" || n.kind == "admin";
+  return n.kind == model::NotificationKind::kHaState ||
+         n.kind == model::NotificationKind::kRecovery || n.kind == model::NotificationKind::kAdmin;
 }
 
 std::string text(const model::Notification& n) {
-  return n.kind + " " + n.entity + (n.related.empty() ? "" : " " + n.related) + " " + n.from +
-         " -> " + n.to + " (" + n.cause + ")";
+  return std::string(model::to_string(n.kind)) + " " + n.entity +
+         (n.related.empty() ? "" : " " + n.related) + " " + n.from + " -> " + n.to + " (" +
+         n.cause + ")";
 }
 
 std::string text(const director::AdminResult& r) {

@@ -41,7 +41,7 @@ class SimFaultTest : public ::testing::Test {
   static CompId comp(int su) { return CompId("app/su-" + std::to_string(su) + "/server"); }
   bool noted(const std::string& kind, const std::string& to) const {
     for (const auto& n : notes_) {
-      if (n.kind == kind && n.to == to) return true;
+      if (model::to_string(n.kind) == kind && n.to == to) return true;
     }
     return false;
   }
