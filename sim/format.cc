@@ -157,7 +157,7 @@ std::string describe(const protocol::NodeCommand& command) {
 
 std::string describe(const director::AdminRequest& r) {
   return "AdminRequest #" + std::to_string(r.id) + " " + std::string(director::to_string(r.op)) +
-         " " + r.kind + " " + r.entity;
+         " " + std::string(director::to_string(r.kind)) + " " + r.entity;
 }
 
 std::string describe(const director::AdminResult& r) {

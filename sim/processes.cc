@@ -11,6 +11,7 @@
 
 namespace amf::sim {
 
+using director::EntityKind;
 using model::HaState;
 
 namespace {
@@ -284,7 +285,7 @@ Simulation::Process* Simulation::current(const CompId& comp) {
 
 // A repair tells the cluster that the SU is fit again: an operator repairs an SU whose cleanup
 // failed only once the process that survived is gone (a node reboot, say). amfd reaps it.
-void Simulation::clean_up_before_repair(const std::string& kind, const std::string& entity) {
+void Simulation::clean_up_before_repair(director::EntityKind kind, const std::string& entity) {
   for (auto it = processes_.begin(); it != processes_.end();) {
     Process& p = it->second;
     const model::SuConfig* su = nullptr;
@@ -295,8 +296,8 @@ void Simulation::clean_up_before_repair(const std::string& kind, const std::stri
         }
       }
     }
-    const bool reached = su != nullptr && ((kind == "su" && su->id.str() == entity) ||
-                                           (kind == "node" && su->node.str() == entity));
+    const bool reached = su != nullptr && ((kind == EntityKind::kSu && su->id.str() == entity) ||
+                                           (kind == EntityKind::kNode && su->node.str() == entity));
     if (!p.stuck || !reached) {
       ++it;
       continue;
@@ -580,7 +581,7 @@ void Simulation::random_admin() {
     }
     if (!disabled.empty()) {
       ++stats_.faults[static_cast<std::size_t>(FaultKind::kAdmin)];
-      admin(AdminOp::kRepair, "su", disabled[uniform(disabled.size())].str());
+      admin(AdminOp::kRepair, EntityKind::kSu, disabled[uniform(disabled.size())].str());
       return;
     }
   }
@@ -605,19 +606,19 @@ void Simulation::random_admin() {
   auto random_sg = [&] { return sgs[uniform(sgs.size())]->id.str(); };
   switch (op) {
     case AdminOp::kSiSwap:
-      admin(op, "si", all_sis_[uniform(all_sis_.size())].str());
+      admin(op, EntityKind::kSi, all_sis_[uniform(all_sis_.size())].str());
       return;
     case AdminOp::kAdjust:
-      admin(op, "sg", random_sg());
+      admin(op, EntityKind::kSg, random_sg());
       return;
     case AdminOp::kRepair:
-      if (uniform(4) == 0) return void(admin(op, "node", random_node()));
-      admin(op, "su", random_su());
+      if (uniform(4) == 0) return void(admin(op, EntityKind::kNode, random_node()));
+      admin(op, EntityKind::kSu, random_su());
       return;
     case AdminOp::kRestart:
       if (uniform(2) == 0)
-        return void(admin(op, "comp", all_comps_[uniform(all_comps_.size())].str()));
-      admin(op, "su", random_su());
+        return void(admin(op, EntityKind::kComp, all_comps_[uniform(all_comps_.size())].str()));
+      admin(op, EntityKind::kSu, random_su());
       return;
     case AdminOp::kLock:
     case AdminOp::kUnlock:
@@ -627,17 +628,17 @@ void Simulation::random_admin() {
       break;
   }
   const std::uint64_t where = uniform(20);
-  if (where < 13) return void(admin(op, "su", random_su()));
+  if (where < 13) return void(admin(op, EntityKind::kSu, random_su()));
   if (where < 14) {
     if (op != AdminOp::kLock && op != AdminOp::kUnlock && op != AdminOp::kShutdown) {
-      return void(admin(op, "su", random_su()));
+      return void(admin(op, EntityKind::kSu, random_su()));
     }
-    return void(admin(op, "si", all_sis_[uniform(all_sis_.size())].str()));
+    return void(admin(op, EntityKind::kSi, all_sis_[uniform(all_sis_.size())].str()));
   }
-  if (where < 16) return void(admin(op, "node", random_node()));
-  if (where < 18) return void(admin(op, "sg", random_sg()));
-  if (where < 19) return void(admin(op, "app", sgs[uniform(sgs.size())]->app.str()));
-  admin(op, "cluster", config_->name);
+  if (where < 16) return void(admin(op, EntityKind::kNode, random_node()));
+  if (where < 18) return void(admin(op, EntityKind::kSg, random_sg()));
+  if (where < 19) return void(admin(op, EntityKind::kApp, sgs[uniform(sgs.size())]->app.str()));
+  admin(op, EntityKind::kCluster, config_->name);
 }
 
 }  // namespace amf::sim

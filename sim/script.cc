@@ -237,7 +237,11 @@ class Runner {
     if (w.size() < 3 || w.size() > 4) return error("usage: admin OP KIND [ENTITY]");
     auto op = director::parse_admin_op(w[1]);
     if (!op) return error("unknown admin operation '" + w[1] + "'");
-    const std::uint64_t id = sim_->admin(*op, w[2], w.size() == 4 ? w[3] : "");
+    auto kind = director::parse_entity_kind(w[2]);
+    if (!kind) {
+      return error("unknown entity kind '" + w[2] + "' (" + director::entity_kinds() + ")");
+    }
+    const std::uint64_t id = sim_->admin(*op, *kind, w.size() == 4 ? w[3] : "");
     admin_numbers_[id] = ++admins_;
     admin_ids_.push_back(id);
     sim_->run_until(sim_->now());

@@ -576,7 +576,7 @@ Duration Simulation::settle() {
 
 // ---- admin operations ----
 
-std::uint64_t Simulation::admin(director::AdminOp op, const std::string& kind,
+std::uint64_t Simulation::admin(director::AdminOp op, director::EntityKind kind,
                                 const std::string& entity) {
   const std::uint64_t id = next_admin_id_++;
   director::AdminRequest request{id, op, kind, entity};
@@ -597,21 +597,24 @@ void Simulation::on(const AdminAsk& e) {
 }
 
 // The SGs an admin operation on (kind, entity) reaches; none for an unknown entity.
-std::set<SgId> Simulation::affected_sgs(const std::string& kind, const std::string& entity) const {
+std::set<SgId> Simulation::affected_sgs(director::EntityKind kind,
+                                        const std::string& entity) const {
   std::set<SgId> out;
   for (const model::SgConfig* sg : config_->service_groups()) {
-    bool reached = kind == "cluster" || (kind == "sg" && sg->id.str() == entity) ||
-                   (kind == "app" && sg->app.str() == entity);
+    bool reached = kind == director::EntityKind::kCluster ||
+                   (kind == director::EntityKind::kSg && sg->id.str() == entity) ||
+                   (kind == director::EntityKind::kApp && sg->app.str() == entity);
     for (const auto& su : sg->sus) {
-      if ((kind == "su" && su.id.str() == entity) || (kind == "node" && su.node.str() == entity)) {
+      if ((kind == director::EntityKind::kSu && su.id.str() == entity) ||
+          (kind == director::EntityKind::kNode && su.node.str() == entity)) {
         reached = true;
       }
       for (const auto& comp : su.components) {
-        if (kind == "comp" && comp.id.str() == entity) reached = true;
+        if (kind == director::EntityKind::kComp && comp.id.str() == entity) reached = true;
       }
     }
     for (const auto& si : sg->sis) {
-      if (kind == "si" && si.id.str() == entity) reached = true;
+      if (kind == director::EntityKind::kSi && si.id.str() == entity) reached = true;
     }
     if (reached) out.insert(sg->id);
   }

@@ -168,7 +168,7 @@ class Simulation : private runtime::Transport {
   TimePoint node_clock(const NodeId& node) const { return local_time(node); }
 
   // Sends an admin request now; its id. The result arrives as the operation ends.
-  std::uint64_t admin(director::AdminOp op, const std::string& kind, const std::string& entity);
+  std::uint64_t admin(director::AdminOp op, director::EntityKind kind, const std::string& entity);
   std::optional<director::AdminResult> admin_result(std::uint64_t id) const;
 
   // Nothing scheduled but bookkeeping, and no core has a deadline.
@@ -398,8 +398,8 @@ class Simulation : private runtime::Transport {
   void random_admin();
   void remember_admin_state(const director::AdminRequest& request);
   // Before a repair the operator ends what survived a failed cleanup on the SUs it repairs.
-  void clean_up_before_repair(const std::string& kind, const std::string& entity);
-  std::set<SgId> affected_sgs(const std::string& kind, const std::string& entity) const;
+  void clean_up_before_repair(director::EntityKind kind, const std::string& entity);
+  std::set<SgId> affected_sgs(director::EntityKind kind, const std::string& entity) const;
   void schedule_next_fault();
 
   Duration draw(const LatencyRange& range);
@@ -480,7 +480,16 @@ class Simulation : private runtime::Transport {
   std::map<std::uint64_t, director::AdminRequest> asked_;  // unanswered requests
   // Entities the random injector has left locked (kind, entity) -> their admin state, so it
   // can undo what it did: without that a cluster soon stays locked for the rest of the run.
-  std::map<std::pair<std::string, std::string>, model::AdminState> left_locked_;
+  // In the order of the kinds' names (the order the random injector draws from).
+  struct ByKindName {
+    bool operator()(const std::pair<director::EntityKind, std::string>& a,
+                    const std::pair<director::EntityKind, std::string>& b) const {
+      return std::pair(to_string(a.first), std::string_view(a.second)) <
+             std::pair(to_string(b.first), std::string_view(b.second));
+    }
+  };
+  std::map<std::pair<director::EntityKind, std::string>, model::AdminState, ByKindName>
+      left_locked_;
 
   Trace trace_;
   Stats stats_;

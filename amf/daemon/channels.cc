@@ -231,7 +231,13 @@ void AdminChannel::start_operation(const std::string& routing_id, const wire::Ad
                  wire::AdminOperationResult{false, "unknown operation '" + op.operation +
                                                        "' (lock, unlock, lock-instantiation, "
                                                        "unlock-instantiation, shutdown, "
-                                                       "repair, si-swap, adjust)"});
+                                                       "repair, si-swap, adjust, restart)"});
+  }
+  const auto kind = director::parse_entity_kind(op.entity_kind);
+  if (!kind) {
+    return reply(routing_id,
+                 wire::AdminOperationResult{false, "unknown entity kind '" + op.entity_kind +
+                                                       "' (" + director::entity_kinds() + ")"});
   }
   if (waiting_.size() >= kMaxOperations) {
     return reply(routing_id,
@@ -240,7 +246,7 @@ void AdminChannel::start_operation(const std::string& routing_id, const wire::Ad
   const std::uint64_t id = next_id_++;
   waiting_[id] = routing_id;
   log_->info("admin operation {} {} {} (#{})", op.operation, op.entity_kind, op.entity, id);
-  callbacks_.start(director::AdminRequest{id, *parsed, op.entity_kind, op.entity});
+  callbacks_.start(director::AdminRequest{id, *parsed, *kind, op.entity});
 }
 
 void AdminChannel::answer(const director::AdminResult& result) {

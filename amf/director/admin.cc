@@ -77,6 +77,40 @@ std::optional<AdminOp> parse_admin_op(std::string_view text) {
   return std::nullopt;
 }
 
+namespace {
+
+constexpr std::array<std::pair<std::string_view, EntityKind>, 7> kKinds{{
+    {"su", EntityKind::kSu},
+    {"comp", EntityKind::kComp},
+    {"node", EntityKind::kNode},
+    {"sg", EntityKind::kSg},
+    {"app", EntityKind::kApp},
+    {"cluster", EntityKind::kCluster},
+    {"si", EntityKind::kSi},
+}};
+
+}  // namespace
+
+std::string_view to_string(EntityKind kind) {
+  for (const auto& [name, value] : kKinds) {
+    if (value == kind) return name;
+  }
+  return "?";
+}
+
+std::optional<EntityKind> parse_entity_kind(std::string_view text) {
+  for (const auto& [name, value] : kKinds) {
+    if (name == text) return value;
+  }
+  return std::nullopt;
+}
+
+std::string entity_kinds() {
+  std::string out;
+  for (const auto& [name, value] : kKinds) out += (out.empty() ? "" : ", ") + std::string(name);
+  return out;
+}
+
 AdminState Director::effective_admin(const SuState& su) const {
   AdminState out = su.admin;
   auto consider = [&](AdminState s) {
@@ -106,23 +140,23 @@ void Director::on(const AdminRequest& e, TimePoint now) {
   auto refuse_with = [&](std::string why) {
     effects_.push_back(AdminResult{e.id, false, std::move(why)});
   };
-  const std::string what =
-      std::string(to_string(e.op)) + " " + e.kind + (e.entity.empty() ? "" : " " + e.entity);
+  const std::string what = std::string(to_string(e.op)) + " " + std::string(to_string(e.kind)) +
+                           (e.entity.empty() ? "" : " " + e.entity);
   if (e.op == AdminOp::kSiSwap) {
-    if (e.kind != "si")
-      return refuse_with("si-swap applies to a service instance (si), not " + e.kind);
+    if (e.kind != EntityKind::kSi)
+      return refuse_with("si-swap applies to a service instance (si), not " +
+                         std::string(to_string(e.kind)));
     if (auto why = start_si_swap(e, now)) refuse_with(what + ": " + *why);
     return;
   }
-  std::string error;
-  auto target = resolve(e, error);
-  if (!target) return refuse_with(what + ": " + error);
+  auto target = resolve(e);
+  if (!target) return refuse_with(what + ": " + target.error().message());
   if (auto why = refuse(e, *target)) return refuse_with(what + ": " + *why);
   start(e, *target, now);
 }
 
 // The admin state an operation changes and the SUs it reaches, or why there is none.
-std::optional<Director::AdminTarget> Director::resolve(const AdminRequest& e, std::string& error) {
+Result<Director::AdminTarget> Director::resolve(const AdminRequest& e) {
   AdminTarget t;
   auto add_sus = [&](auto pred) {
     for (auto& [id, su] : sus_) {
@@ -131,80 +165,65 @@ std::optional<Director::AdminTarget> Director::resolve(const AdminRequest& e, st
       t.sgs.insert(su.sg);
     }
   };
-  if (e.op == AdminOp::kAdjust && e.kind != "sg") {
-    error = "adjust applies to a service group (sg)";
-    return std::nullopt;
+  if (e.op == AdminOp::kAdjust && e.kind != EntityKind::kSg) {
+    return fail("adjust applies to a service group (sg)");
   }
-  if (e.op == AdminOp::kRepair && e.kind != "su" && e.kind != "node") {
-    error = "repair applies to a service unit (su) or a node";
-    return std::nullopt;
+  if (e.op == AdminOp::kRepair && e.kind != EntityKind::kSu && e.kind != EntityKind::kNode) {
+    return fail("repair applies to a service unit (su) or a node");
   }
-  if (e.op == AdminOp::kRestart && e.kind != "su" && e.kind != "comp") {
-    error = "restart applies to a service unit (su) or a component (comp)";
-    return std::nullopt;
+  if (e.op == AdminOp::kRestart && e.kind != EntityKind::kSu && e.kind != EntityKind::kComp) {
+    return fail("restart applies to a service unit (su) or a component (comp)");
   }
-  if (e.kind == "su") {
+  if (e.kind == EntityKind::kSu) {
     auto it = sus_.find(SuId(e.entity));
-    if (it == sus_.end()) error = "no service unit named '" + e.entity + "'";
-    if (it == sus_.end()) return std::nullopt;
+    if (it == sus_.end()) return fail("no service unit named '" + e.entity + "'");
     t.admin = &it->second.admin;
     add_sus([&](const SuState& su) { return su.config->id == it->first; });
-  } else if (e.kind == "node") {
+  } else if (e.kind == EntityKind::kNode) {
     if (config_->find_node(NodeId(e.entity)) == nullptr) {
-      error = "no node named '" + e.entity + "'";
-      return std::nullopt;
+      return fail("no node named '" + e.entity + "'");
     }
     t.admin = &node_admin_[NodeId(e.entity)];
     add_sus([&](const SuState& su) { return su.config->node == NodeId(e.entity); });
-  } else if (e.kind == "sg") {
+  } else if (e.kind == EntityKind::kSg) {
     auto it = sgs_.find(SgId(e.entity));
-    if (it == sgs_.end()) error = "no service group named '" + e.entity + "'";
-    if (it == sgs_.end()) return std::nullopt;
+    if (it == sgs_.end()) return fail("no service group named '" + e.entity + "'");
     t.admin = &it->second.admin;
     add_sus([&](const SuState& su) { return su.sg == it->first; });
     t.sgs.insert(it->first);
-  } else if (e.kind == "app") {
+  } else if (e.kind == EntityKind::kApp) {
     const bool known = std::any_of(config_->applications.begin(), config_->applications.end(),
                                    [&](const auto& app) { return app.id == AppId(e.entity); });
-    if (!known) error = "no application named '" + e.entity + "'";
-    if (!known) return std::nullopt;
+    if (!known) return fail("no application named '" + e.entity + "'");
     t.admin = &app_admin_[AppId(e.entity)];
     add_sus([&](const SuState& su) { return sgs_.at(su.sg).config->app == AppId(e.entity); });
-  } else if (e.kind == "comp") {
+  } else if (e.kind == EntityKind::kComp) {
     if (e.op != AdminOp::kRestart) {
-      error = std::string(to_string(e.op)) + " does not apply to a component (restart does)";
-      return std::nullopt;
+      return fail(std::string(to_string(e.op)) + " does not apply to a component (restart does)");
     }
     const auto it = std::find_if(sus_.begin(), sus_.end(), [&](const auto& entry) {
       const auto& comps = entry.second.config->components;
       return std::any_of(comps.begin(), comps.end(),
                          [&](const auto& c) { return c.id == CompId(e.entity); });
     });
-    if (it == sus_.end()) error = "no component named '" + e.entity + "'";
-    if (it == sus_.end()) return std::nullopt;
+    if (it == sus_.end()) return fail("no component named '" + e.entity + "'");
     t.admin = &it->second.admin;
     add_sus([&](const SuState& su) { return su.config->id == it->first; });
-  } else if (e.kind == "si") {
+  } else if (e.kind == EntityKind::kSi) {
     if (e.op != AdminOp::kLock && e.op != AdminOp::kUnlock && e.op != AdminOp::kShutdown) {
-      error = std::string(to_string(e.op)) +
-              " does not apply to a service instance (lock, unlock, shutdown and si-swap do)";
-      return std::nullopt;
+      return fail(std::string(to_string(e.op)) +
+                  " does not apply to a service instance (lock, unlock, shutdown and si-swap do)");
     }
     auto it = sg_of_si_.find(SiId(e.entity));
-    if (it == sg_of_si_.end()) error = "no service instance named '" + e.entity + "'";
-    if (it == sg_of_si_.end()) return std::nullopt;
+    if (it == sg_of_si_.end()) return fail("no service instance named '" + e.entity + "'");
     t.admin = &si_admin_[it->first];
     t.sgs.insert(it->second);
-  } else if (e.kind == "cluster") {
+  } else if (e.kind == EntityKind::kCluster) {
     if (!e.entity.empty() && e.entity != config_->name) {
-      error = "the cluster is named '" + config_->name + "'";
-      return std::nullopt;
+      return fail("the cluster is named '" + config_->name + "'");
     }
     t.admin = &cluster_admin_;
     add_sus([](const SuState&) { return true; });
-  } else {
-    error = "unknown entity kind '" + e.kind + "' (su, node, sg, app, cluster, si)";
-    return std::nullopt;
   }
   return t;
 }
@@ -216,8 +235,8 @@ std::optional<std::string> Director::refuse(const AdminRequest& e, const AdminTa
     for (const SgId& sg : t.sgs) {
       if (op.sgs.count(sg)) {
         return "service group " + sg.str() + " is busy with '" +
-               std::string(to_string(op.request.op)) + " " + op.request.kind + " " +
-               op.request.entity + "'; try again";
+               std::string(to_string(op.request.op)) + " " +
+               std::string(to_string(op.request.kind)) + " " + op.request.entity + "'; try again";
       }
     }
   }
@@ -253,7 +272,8 @@ std::optional<std::string> Director::refuse(const AdminRequest& e, const AdminTa
         }
       }
       if (!any_disabled)
-        return e.kind == "su" ? "it is not disabled" : "no service unit on it is disabled";
+        return e.kind == EntityKind::kSu ? "it is not disabled"
+                                         : "no service unit on it is disabled";
       return std::nullopt;  // repairing does not depend on the SGs' assignments
     }
     case AdminOp::kAdjust:
@@ -334,7 +354,7 @@ void Director::start(const AdminRequest& e, const AdminTarget& t, TimePoint now)
         notify(now, model::NotificationKind::kAdmin, e.entity, "", "", "restart", cause);
         waiting[id] = su.reports;
         std::optional<CompId> comp;
-        if (e.kind == "comp") comp = CompId(e.entity);
+        if (e.kind == EntityKind::kComp) comp = CompId(e.entity);
         effects_.push_back(ToNode{su.config->node, RestartSu{id, comp}});
       }
       break;
@@ -419,43 +439,52 @@ models::AssignmentTable Director::policy_input(const SgState& sg) const {
 void Director::set_admin(const AdminRequest& e, AdminState* admin, AdminState to,
                          const std::string& cause, TimePoint now) {
   if (*admin == to) return;
-  const std::string entity = e.kind == "su" ? e.entity : e.kind + " " + e.entity;
+  const std::string entity =
+      e.kind == EntityKind::kSu ? e.entity : std::string(to_string(e.kind)) + " " + e.entity;
   notify(now, model::NotificationKind::kAdmin, entity, "", state_text(*admin), state_text(to),
          cause);
   *admin = to;
   for (auto& [id, su] : sus_) update_readiness(su, cause, now);
 }
 
-// Whether an accepted operation has done what it set out to do; `message` says how it ended.
-bool Director::admin_op_complete(const AdminInProgress& op, std::string& message, TimePoint now) {
+// Whether an accepted operation has done what it set out to do: nothing while it has not, else
+// how it ended (an error says what failed).
+std::optional<Result<void>> Director::admin_op_complete(const AdminInProgress& op, TimePoint now) {
+  const std::optional<Result<void>> not_yet;
+  const Result<void> done;
   for (const SgId& sg : op.sgs) {
-    if (!sgs_.at(sg).pending.empty()) return false;
+    if (!sgs_.at(sg).pending.empty()) return not_yet;
   }
   const auto all = [&](auto pred) { return std::all_of(op.sus.begin(), op.sus.end(), pred); };
   switch (op.request.op) {
     case AdminOp::kSiSwap:
-      return !sgs_.at(*op.sgs.begin()).swap;
+      return sgs_.at(*op.sgs.begin()).swap ? not_yet : done;
     case AdminOp::kAdjust:
-      return !sgs_.at(*op.sgs.begin()).adjust;
+      return sgs_.at(*op.sgs.begin()).adjust ? not_yet : done;
     case AdminOp::kLock:
-      if (op.request.kind == "si") return !si_assigned(SiId(op.request.entity));
-      return all([&](const SuId& su) { return !holds_assignments(su); });
+      if (op.request.kind == EntityKind::kSi) {
+        return si_assigned(SiId(op.request.entity)) ? not_yet : done;
+      }
+      return all([&](const SuId& su) { return !holds_assignments(su); }) ? done : not_yet;
     case AdminOp::kUnlock:
-      return true;
+      return done;
     case AdminOp::kShutdown: {
-      if (op.request.kind == "si" && si_assigned(SiId(op.request.entity))) return false;
-      if (!all([&](const SuId& su) { return !holds_assignments(su); })) return false;
-      std::string error;
-      auto target = resolve(op.request, error);
-      if (target)
+      if (op.request.kind == EntityKind::kSi && si_assigned(SiId(op.request.entity))) {
+        return not_yet;
+      }
+      if (!all([&](const SuId& su) { return !holds_assignments(su); })) return not_yet;
+      if (auto target = resolve(op.request)) {
         set_admin(op.request, target->admin, AdminState::kLocked, "shutdown complete", now);
-      return true;
+      }
+      return done;
     }
     case AdminOp::kLockInstantiation:
       return all([&](const SuId& id) {
         const PresenceState p = sus_.at(id).presence;
         return p == PresenceState::kUninstantiated || p == PresenceState::kTerminationFailed;
-      });
+      })
+                 ? done
+                 : not_yet;
     case AdminOp::kUnlockInstantiation:
     case AdminOp::kRepair:
     case AdminOp::kRestart: {
@@ -466,7 +495,7 @@ bool Director::admin_op_complete(const AdminInProgress& op, std::string& message
           failed.push_back(id.str() + " (its node left the cluster)");
           continue;
         }
-        if (su.reports == reports_then) return false;  // no news since the operation began
+        if (su.reports == reports_then) return not_yet;  // no news since the operation began
         if (op.request.op == AdminOp::kRestart && su.oper == model::OperState::kDisabled) {
           failed.push_back(id.str() + " (disabled while it restarted)");
           continue;
@@ -475,25 +504,24 @@ bool Director::admin_op_complete(const AdminInProgress& op, std::string& message
             su.presence == PresenceState::kTerminationFailed) {
           failed.push_back(id.str() + " (" + std::string(model::to_string(su.presence)) + ")");
         } else if (su.presence != PresenceState::kInstantiated) {
-          return false;
+          return not_yet;
         }
       }
-      if (!failed.empty()) {
-        message = op.request.op == AdminOp::kRestart ? "restart failed:" : "not instantiated:";
-        for (const auto& f : failed) message += " " + f;
-        message += "; see amfctl events";
-      }
-      return true;
+      if (failed.empty()) return done;
+      std::string message =
+          op.request.op == AdminOp::kRestart ? "restart failed:" : "not instantiated:";
+      for (const auto& f : failed) message += " " + f;
+      return Result<void>(fail(message + "; see amfctl events"));
     }
   }
-  return false;
+  return not_yet;
 }
 
 void Director::check_admin_ops(TimePoint now) {
   for (auto it = admin_ops_.begin(); it != admin_ops_.end();) {
-    std::string failure;
-    if (admin_op_complete(*it, failure, now)) {
-      effects_.push_back(AdminResult{it->request.id, failure.empty(), failure});
+    if (const auto ended = admin_op_complete(*it, now)) {
+      effects_.push_back(AdminResult{it->request.id, ended->has_value(),
+                                     ended->has_value() ? "" : ended->error().message()});
       touched_.insert(it->sgs.begin(), it->sgs.end());  // an auto-adjust may go on
       it = admin_ops_.erase(it);
     } else if (now >= it->deadline) {

@@ -23,8 +23,16 @@ enum class AdminOp {
 std::string_view to_string(AdminOp op);
 std::optional<AdminOp> parse_admin_op(std::string_view text);
 
-// An operator's request; `kind` is "su", "node", "sg", "app", "cluster" or "si", `entity`
-// the entity's id ("counter/su-1"; empty or the cluster's name for the cluster).
+// What an admin operation applies to. Names as amfctl spells them.
+enum class EntityKind { kSu, kComp, kNode, kSg, kApp, kCluster, kSi };
+
+std::string_view to_string(EntityKind kind);
+std::optional<EntityKind> parse_entity_kind(std::string_view text);
+// "su, comp, node, sg, app, cluster, si": for messages about an unknown kind.
+std::string entity_kinds();
+
+// An operator's request on the entity of `kind` named `entity` ("counter/su-1"; empty or the
+// cluster's name for the cluster).
 // lock, unlock, shutdown, lock-instantiation and unlock-instantiation apply to su, node, sg,
 // app and cluster (an SU feels the most restrictive admin state of all the levels above it);
 // lock, unlock and shutdown also to si (a locked SI is assigned nowhere; shutdown lets its
@@ -35,7 +43,7 @@ std::optional<AdminOp> parse_admin_op(std::string_view text);
 struct AdminRequest {
   std::uint64_t id = 0;
   AdminOp op = AdminOp::kLock;
-  std::string kind;
+  EntityKind kind = EntityKind::kSu;
   std::string entity;
 };
 

@@ -165,13 +165,13 @@ class Director {
   void on(const AdminRequest& e, TimePoint now);
 
   // Admin operations (admin.cc).
-  std::optional<AdminTarget> resolve(const AdminRequest& e, std::string& error);
+  Result<AdminTarget> resolve(const AdminRequest& e);
   std::optional<std::string> refuse(const AdminRequest& e, const AdminTarget& target) const;
   void start(const AdminRequest& e, const AdminTarget& target, TimePoint now);
   std::optional<std::string> start_si_swap(const AdminRequest& e, TimePoint now);
   void set_admin(const AdminRequest& e, model::AdminState* admin, model::AdminState to,
                  const std::string& cause, TimePoint now);
-  bool admin_op_complete(const AdminInProgress& op, std::string& message, TimePoint now);
+  std::optional<Result<void>> admin_op_complete(const AdminInProgress& op, TimePoint now);
   void check_admin_ops(TimePoint now);
   models::AssignmentTable policy_input(const SgState& sg) const;
   // The most restrictive of the SU's own admin state and those of its node, SG, application

@@ -315,9 +315,12 @@ class NodeDirector {
   void component_failed(CompState& comp, const std::string& cause, TimePoint now,
                         std::optional<model::Recovery> recommended = std::nullopt);
   // The recovery to carry out for a failure of `comp`: `recovery` (its configured one, or the
-  // one it recommended), escalated when the probation windows say so (`why` then says why).
-  model::Recovery escalate(CompState& comp, SuState& su, model::Recovery recovery, TimePoint now,
-                           std::string& why);
+  // one it recommended), escalated when the probation windows say so, and why.
+  struct Escalation {
+    model::Recovery recovery;
+    std::string why;  // empty unless the recovery was escalated or changed
+  };
+  Escalation escalate(CompState& comp, SuState& su, model::Recovery recovery, TimePoint now);
   // Forget the component's connection: outstanding callbacks and health checks go with it.
   void disconnect(CompState& comp);
   void check_health(CompState& comp, TimePoint now);

@@ -40,9 +40,7 @@ void NodeDirector::component_failed(CompState& comp, const std::string& cause, T
     }
     return;
   }
-  std::string why;
-  const model::Recovery recovery =
-      escalate(comp, su, recommended.value_or(comp.config->recovery), now, why);
+  const auto [recovery, why] = escalate(comp, su, recommended.value_or(comp.config->recovery), now);
   const std::string entity =
       recovery == model::Recovery::kComponentRestart ? comp.config->id.str() : comp.su.str();
   notify(now, model::NotificationKind::kRecovery, entity, "", "",
@@ -64,9 +62,10 @@ void NodeDirector::component_failed(CompState& comp, const std::string& cause, T
   }
 }
 
-model::Recovery NodeDirector::escalate(CompState& comp, SuState& su, model::Recovery recovery,
-                                       TimePoint now, std::string& why) {
+NodeDirector::Escalation NodeDirector::escalate(CompState& comp, SuState& su,
+                                                model::Recovery recovery, TimePoint now) {
   using model::Recovery;
+  std::string why;
   if (recovery == Recovery::kComponentRestart && comp.config->disable_restart) {
     recovery = Recovery::kComponentFailover;  // spec: disable-restart turns restart into failover
     why = "restart disabled";
@@ -105,7 +104,7 @@ model::Recovery NodeDirector::escalate(CompState& comp, SuState& su, model::Reco
     why = "escalated: SU failovers on node " + self_.str() + " " +
           window_text(node_config_->su_failover_max, node_config_->su_failover_probation);
   }
-  return recovery;
+  return {recovery, why};
 }
 
 void NodeDirector::restart_component(CompState& comp, const std::string& cause, TimePoint now) {

@@ -131,8 +131,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (op == nullptr) continue;  // events: the event log, not the director
       const auto parsed = amf::director::parse_admin_op(op->operation);
       if (!parsed) continue;  // amfd answers "unknown operation" itself
+      const auto kind = amf::director::parse_entity_kind(op->entity_kind);
+      if (!kind) continue;  // amfd answers "unknown entity kind" itself
       // LocalCluster numbers its requests 1, 2, ... as they come.
-      cluster.admin(*parsed, op->entity_kind, op->entity);
+      cluster.admin(*parsed, *kind, op->entity);
       ++next_id;
     } else if (tag < input::kSecond) {
       const int n = (tag - input::kKill) % configuration.spec.sus + 1;

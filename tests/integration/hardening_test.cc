@@ -192,6 +192,34 @@ TEST_F(AmfdTest, MalformedStringsFromAPeerReachTheLogOnlyAsAmfdsOwnLine) {
   EXPECT_EQ(slurp(dir_.path() + "/amfd.err").find("libprotobuf"), std::string::npos);
 }
 
+// ---- the admin socket ----
+
+// amfctl only sends the kinds it knows; a peer of the admin socket may send any. amfd answers
+// what it cannot parse itself, and the director never sees it.
+TEST_F(AmfdTest, AnAdminOperationOnAnUnknownKindOfEntityIsRefusedWithTheKnownOnes) {
+  start(cluster_yaml(free_port()));
+  ASSERT_FALSE(settled_pair().first.empty());
+  zmq::context_t ctx(1);
+  zmq::socket_t sock(ctx, zmq::socket_type::dealer);
+  sock.set(zmq::sockopt::linger, 100);
+  sock.set(zmq::sockopt::rcvtimeo, 5000);
+  sock.connect("ipc://" + runtime() + "/admin.sock");
+  sock.send(
+      zmq::buffer(wire::encode(wire::AdminRequest{wire::AdminOperation{"lock", "rack", "r1"}})),
+      zmq::send_flags::none);
+  zmq::message_t reply;
+  ASSERT_TRUE(sock.recv(reply, zmq::recv_flags::none));
+  auto decoded = wire::decode_admin_reply(reply.to_string_view());
+  ASSERT_TRUE(decoded) << decoded.error().message();
+  const auto* result = std::get_if<wire::AdminOperationResult>(&*decoded);
+  ASSERT_NE(result, nullptr);
+  EXPECT_FALSE(result->ok);
+  EXPECT_EQ(result->message, "unknown entity kind 'rack' (su, comp, node, sg, app, cluster, si)");
+  auto s = status();  // nothing changed, amfd serves on
+  ASSERT_TRUE(s);
+  EXPECT_FALSE(holder(*s, "active").empty());
+}
+
 long peak_rss_kb(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;

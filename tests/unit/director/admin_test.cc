@@ -42,7 +42,7 @@ class AdminTest : public ::testing::Test {
 
 TEST_F(AdminTest, LockActiveSuQuiescesItThenPromotesStandbyThenRemovesIt) {
   const std::size_t mark = c_.csi_sets().size();
-  auto r = c_.admin(AdminOp::kLock, "su", "app/su-1");
+  auto r = c_.admin(AdminOp::kLock, director::EntityKind::kSu, "app/su-1");
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->ok) << r->message;
   EXPECT_EQ(given(c_, 1, mark), (std::vector<HaState>{HaState::kQuiesced}));
@@ -57,8 +57,8 @@ TEST_F(AdminTest, LockActiveSuQuiescesItThenPromotesStandbyThenRemovesIt) {
 }
 
 TEST_F(AdminTest, UnlockGivesTheSuItsStandbyBack) {
-  c_.admin(AdminOp::kLock, "su", "app/su-1");
-  auto r = c_.admin(AdminOp::kUnlock, "su", "app/su-1");
+  c_.admin(AdminOp::kLock, director::EntityKind::kSu, "app/su-1");
+  auto r = c_.admin(AdminOp::kUnlock, director::EntityKind::kSu, "app/su-1");
   ASSERT_TRUE(r && r->ok);
   EXPECT_EQ(table(c_), (models::AssignmentTable{{si(1), su(2), HaState::kActive},
                                                 {si(1), su(1), HaState::kStandby}}));
@@ -66,7 +66,7 @@ TEST_F(AdminTest, UnlockGivesTheSuItsStandbyBack) {
 
 TEST_F(AdminTest, ShutdownLetsTheActiveFinishWorkFirstAndEndsLocked) {
   const std::size_t mark = c_.csi_sets().size();
-  auto r = c_.admin(AdminOp::kShutdown, "su", "app/su-1");
+  auto r = c_.admin(AdminOp::kShutdown, director::EntityKind::kSu, "app/su-1");
   ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
   EXPECT_EQ(given(c_, 1, mark), (std::vector<HaState>{HaState::kQuiescing}));
   EXPECT_EQ(view(c_, 1).admin, model::AdminState::kLocked);
@@ -74,12 +74,12 @@ TEST_F(AdminTest, ShutdownLetsTheActiveFinishWorkFirstAndEndsLocked) {
 }
 
 TEST_F(AdminTest, LockInstantiationTerminatesAndUnlockInstantiationBringsItBack) {
-  c_.admin(AdminOp::kLock, "su", "app/su-2");  // the standby: simply removed
-  auto r = c_.admin(AdminOp::kLockInstantiation, "su", "app/su-2");
+  c_.admin(AdminOp::kLock, director::EntityKind::kSu, "app/su-2");  // the standby: simply removed
+  auto r = c_.admin(AdminOp::kLockInstantiation, director::EntityKind::kSu, "app/su-2");
   ASSERT_TRUE(r && r->ok) << r->message;
   EXPECT_FALSE(c_.alive(comp(2)));
   EXPECT_EQ(view(c_, 2).presence, model::PresenceState::kUninstantiated);
-  r = c_.admin(AdminOp::kUnlockInstantiation, "su", "app/su-2");
+  r = c_.admin(AdminOp::kUnlockInstantiation, director::EntityKind::kSu, "app/su-2");
   ASSERT_TRUE(r && r->ok) << r->message;
   EXPECT_TRUE(c_.alive(comp(2)));
   EXPECT_EQ(view(c_, 2).admin, model::AdminState::kLocked);
@@ -88,7 +88,7 @@ TEST_F(AdminTest, LockInstantiationTerminatesAndUnlockInstantiationBringsItBack)
 
 TEST_F(AdminTest, SiSwapSwapsActiveAndStandbyThroughQuiesce) {
   const std::size_t mark = c_.csi_sets().size();
-  auto r = c_.admin(AdminOp::kSiSwap, "si", "app/si-1");
+  auto r = c_.admin(AdminOp::kSiSwap, director::EntityKind::kSi, "app/si-1");
   ASSERT_TRUE(r && r->ok) << r->message;
   EXPECT_EQ(given(c_, 1, mark), (std::vector<HaState>{HaState::kQuiesced, HaState::kStandby}));
   EXPECT_EQ(given(c_, 2, mark), (std::vector<HaState>{HaState::kActive}));
@@ -97,10 +97,10 @@ TEST_F(AdminTest, SiSwapSwapsActiveAndStandbyThroughQuiesce) {
 }
 
 TEST_F(AdminTest, RepairClearsALockedFaultySu) {
-  c_.admin(AdminOp::kLock, "su", "app/su-2");
+  c_.admin(AdminOp::kLock, director::EntityKind::kSu, "app/su-2");
   c_.kill(comp(2));  // a locked SU is not auto-repaired
   EXPECT_EQ(view(c_, 2).oper, model::OperState::kDisabled);
-  auto r = c_.admin(AdminOp::kRepair, "su", "app/su-2");
+  auto r = c_.admin(AdminOp::kRepair, director::EntityKind::kSu, "app/su-2");
   ASSERT_TRUE(r && r->ok) << r->message;
   EXPECT_EQ(view(c_, 2).oper, model::OperState::kEnabled);
   EXPECT_TRUE(c_.alive(comp(2)));
@@ -110,32 +110,40 @@ TEST_F(AdminTest, RepairClearsALockedFaultySu) {
 
 struct Refusal {
   AdminOp op;
-  std::string kind, entity, message;
+  director::EntityKind kind;
+  std::string entity, message;
 };
 
 TEST_F(AdminTest, RefusalsSayWhatAndWhyAndChangeNothing) {
   const std::vector<Refusal> cases{
-      {AdminOp::kLock, "su", "app/su-9", "lock su app/su-9: no service unit named 'app/su-9'"},
-      {AdminOp::kUnlock, "su", "app/su-1", "unlock su app/su-1: it is already unlocked"},
-      {AdminOp::kLockInstantiation, "su", "app/su-1",
+      {AdminOp::kLock, director::EntityKind::kSu, "app/su-9",
+       "lock su app/su-9: no service unit named 'app/su-9'"},
+      {AdminOp::kUnlock, director::EntityKind::kSu, "app/su-1",
+       "unlock su app/su-1: it is already unlocked"},
+      {AdminOp::kLockInstantiation, director::EntityKind::kSu, "app/su-1",
        "lock-instantiation su app/su-1: it is unlocked; lock it first"},
-      {AdminOp::kUnlockInstantiation, "su", "app/su-1",
+      {AdminOp::kUnlockInstantiation, director::EntityKind::kSu, "app/su-1",
        "unlock-instantiation su app/su-1: it is unlocked"},
-      {AdminOp::kRepair, "su", "app/su-1", "repair su app/su-1: it is not disabled"},
-      {AdminOp::kLock, "rack", "r1",
-       "lock rack r1: unknown entity kind 'rack' (su, node, sg, app, cluster, si)"},
-      {AdminOp::kLock, "node", "node-9", "lock node node-9: no node named 'node-9'"},
-      {AdminOp::kLock, "sg", "nope", "lock sg nope: no service group named 'nope'"},
-      {AdminOp::kLock, "app", "nope", "lock app nope: no application named 'nope'"},
-      {AdminOp::kLock, "cluster", "other", "lock cluster other: the cluster is named 'test'"},
-      {AdminOp::kRepair, "sg", "app",
+      {AdminOp::kRepair, director::EntityKind::kSu, "app/su-1",
+       "repair su app/su-1: it is not disabled"},
+      {AdminOp::kLock, director::EntityKind::kNode, "node-9",
+       "lock node node-9: no node named 'node-9'"},
+      {AdminOp::kLock, director::EntityKind::kSg, "nope",
+       "lock sg nope: no service group named 'nope'"},
+      {AdminOp::kLock, director::EntityKind::kApp, "nope",
+       "lock app nope: no application named 'nope'"},
+      {AdminOp::kLock, director::EntityKind::kCluster, "other",
+       "lock cluster other: the cluster is named 'test'"},
+      {AdminOp::kRepair, director::EntityKind::kSg, "app",
        "repair sg app: repair applies to a service unit (su) or a node"},
-      {AdminOp::kRepair, "node", "node-1", "repair node node-1: no service unit on it is disabled"},
-      {AdminOp::kAdjust, "su", "app/su-1",
+      {AdminOp::kRepair, director::EntityKind::kNode, "node-1",
+       "repair node node-1: no service unit on it is disabled"},
+      {AdminOp::kAdjust, director::EntityKind::kSu, "app/su-1",
        "adjust su app/su-1: adjust applies to a service group (sg)"},
-      {AdminOp::kSiSwap, "si", "app/si-7",
+      {AdminOp::kSiSwap, director::EntityKind::kSi, "app/si-7",
        "si-swap si app/si-7: no service instance named 'app/si-7'"},
-      {AdminOp::kSiSwap, "su", "app/su-1", "si-swap applies to a service instance (si), not su"},
+      {AdminOp::kSiSwap, director::EntityKind::kSu, "app/su-1",
+       "si-swap applies to a service instance (si), not su"},
   };
   const auto before = table(c_);
   for (const auto& k : cases) {
@@ -151,11 +159,11 @@ TEST_F(AdminTest, RefusalsSayWhatAndWhyAndChangeNothing) {
 TEST(AdminLevelsTest, LockingANodeMovesTheWorkToAnotherNode) {
   test::LocalCluster c(test::make_cluster({.nodes = {"node-1", "node-2"}}));
   c.start();
-  auto r = c.admin(AdminOp::kLock, "node", "node-1");
+  auto r = c.admin(AdminOp::kLock, director::EntityKind::kNode, "node-1");
   ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
   EXPECT_EQ(table(c), (models::AssignmentTable{{si(1), su(2), HaState::kActive}}));
   EXPECT_EQ(view(c, 1).admin, model::AdminState::kLocked);  // effective: its node is locked
-  r = c.admin(AdminOp::kUnlock, "node", "node-1");
+  r = c.admin(AdminOp::kUnlock, director::EntityKind::kNode, "node-1");
   ASSERT_TRUE(r && r->ok);
   EXPECT_EQ(table(c), (models::AssignmentTable{{si(1), su(2), HaState::kActive},
                                                {si(1), su(1), HaState::kStandby}}));
@@ -164,27 +172,28 @@ TEST(AdminLevelsTest, LockingANodeMovesTheWorkToAnotherNode) {
 TEST(AdminLevelsTest, NodeLockInstantiationTerminatesEverySuOnIt) {
   test::LocalCluster c(test::make_cluster({.nodes = {"node-1", "node-2"}}));
   c.start();
-  ASSERT_TRUE(c.admin(AdminOp::kLock, "node", "node-2")->ok);
-  auto r = c.admin(AdminOp::kLockInstantiation, "node", "node-2");
+  ASSERT_TRUE(c.admin(AdminOp::kLock, director::EntityKind::kNode, "node-2")->ok);
+  auto r = c.admin(AdminOp::kLockInstantiation, director::EntityKind::kNode, "node-2");
   ASSERT_TRUE(r && r->ok) << r->message;
   EXPECT_FALSE(c.alive(comp(2)));
   EXPECT_TRUE(c.alive(comp(1)));
-  r = c.admin(AdminOp::kUnlockInstantiation, "node", "node-2");
+  r = c.admin(AdminOp::kUnlockInstantiation, director::EntityKind::kNode, "node-2");
   ASSERT_TRUE(r && r->ok) << r->message;
   EXPECT_TRUE(c.alive(comp(2)));
 }
 
 TEST(AdminLevelsTest, SgAppAndClusterLocksTakeTheServiceDownAndUnlocksBringItBack) {
-  for (const std::string kind : {"sg", "app", "cluster"}) {
+  for (const auto kind :
+       {director::EntityKind::kSg, director::EntityKind::kApp, director::EntityKind::kCluster}) {
     test::LocalCluster c(test::make_cluster({}));
     c.start();
-    const std::string entity = kind == "cluster" ? "" : "app";
+    const std::string entity = kind == director::EntityKind::kCluster ? "" : "app";
     auto r = c.admin(AdminOp::kLock, kind, entity);
-    ASSERT_TRUE(r && r->ok) << kind << ": " << (r ? r->message : "no answer");
-    EXPECT_TRUE(table(c).empty()) << kind;
+    ASSERT_TRUE(r && r->ok) << to_string(kind) << ": " << (r ? r->message : "no answer");
+    EXPECT_TRUE(table(c).empty()) << to_string(kind);
     r = c.admin(AdminOp::kUnlock, kind, entity);
-    ASSERT_TRUE(r && r->ok) << kind;
-    EXPECT_EQ(table(c).size(), 2u) << kind;
+    ASSERT_TRUE(r && r->ok) << to_string(kind);
+    EXPECT_EQ(table(c).size(), 2u) << to_string(kind);
   }
 }
 
@@ -192,11 +201,11 @@ TEST(AdminLevelsTest, ShutdownOfAnSgQuiescesGracefullyAndEndsLocked) {
   test::LocalCluster c(test::make_cluster({}));
   c.start();
   const std::size_t mark = c.csi_sets().size();
-  auto r = c.admin(AdminOp::kShutdown, "sg", "app");
+  auto r = c.admin(AdminOp::kShutdown, director::EntityKind::kSg, "app");
   ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
   EXPECT_EQ(given(c, 1, mark), (std::vector<HaState>{HaState::kQuiescing}));
   EXPECT_TRUE(table(c).empty());
-  r = c.admin(AdminOp::kShutdown, "sg", "app");
+  r = c.admin(AdminOp::kShutdown, director::EntityKind::kSg, "app");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->message, "shutdown sg app: it is locked");
 }
@@ -206,7 +215,7 @@ TEST(AdminLevelsTest, AdjustMovesTheActiveBackToThePreferredSu) {
   c.start();
   c.kill(comp(1));  // su-2 (rank 2) takes over; su-1 (rank 1) returns as standby
   ASSERT_EQ(table(c).at(0).su, su(2));
-  auto r = c.admin(AdminOp::kAdjust, "sg", "app");
+  auto r = c.admin(AdminOp::kAdjust, director::EntityKind::kSg, "app");
   ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
   EXPECT_EQ(table(c), (models::AssignmentTable{{si(1), su(1), HaState::kActive},
                                                {si(1), su(2), HaState::kStandby}}));
@@ -250,7 +259,7 @@ TEST(SiSwapTest, NPlusMSwapNeverGivesAnSiTwoActives) {
   auto before = table(c);
   ASSERT_EQ(before.size(), 4u) << ::testing::PrintToString(before);
   const SuId standby = before[1].su;
-  auto r = c.admin(AdminOp::kSiSwap, "si", "app/si-1");
+  auto r = c.admin(AdminOp::kSiSwap, director::EntityKind::kSi, "app/si-1");
   ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
   const auto after = table(c);
   for (const SiId& s : {si(1), si(2)}) {
@@ -266,11 +275,11 @@ TEST(AdminBusyTest, OperationOnAnSgMidTransitionIsRefusedWithTryAgain) {
   c.start();
   c.auto_respond = false;  // the next CSI callback stays unanswered: the SG stays busy
   c.kill(comp(1));
-  auto r = c.admin(AdminOp::kLock, "su", "app/su-2");
+  auto r = c.admin(AdminOp::kLock, director::EntityKind::kSu, "app/su-2");
   ASSERT_TRUE(r);
   EXPECT_FALSE(r->ok);
   EXPECT_EQ(r->message, "lock su app/su-2: service group app is changing assignments; try again");
-  r = c.admin(AdminOp::kSiSwap, "si", "app/si-1");
+  r = c.admin(AdminOp::kSiSwap, director::EntityKind::kSi, "app/si-1");
   ASSERT_TRUE(r);
   EXPECT_FALSE(r->ok);
 }
@@ -278,7 +287,7 @@ TEST(AdminBusyTest, OperationOnAnSgMidTransitionIsRefusedWithTryAgain) {
 TEST(AdminBusyTest, SiSwapInNoRedundancyIsRefused) {
   test::LocalCluster c(test::make_cluster({.redundancy = model::RedundancyModel::kNoRedundancy}));
   c.start();
-  auto r = c.admin(AdminOp::kSiSwap, "si", "app/si-1");
+  auto r = c.admin(AdminOp::kSiSwap, director::EntityKind::kSi, "app/si-1");
   ASSERT_TRUE(r);
   EXPECT_FALSE(r->ok);
   EXPECT_EQ(
@@ -290,7 +299,7 @@ TEST(SiAdminTest, LockedSiIsAssignedNowhereWhileTheOthersCarryOn) {
   test::LocalCluster c(test::make_cluster({.sis = 2}));
   c.start();
   const std::size_t mark = c.csi_sets().size();
-  auto r = c.admin(AdminOp::kLock, "si", "app/si-1");
+  auto r = c.admin(AdminOp::kLock, director::EntityKind::kSi, "app/si-1");
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->ok) << r->message;
   // The active was quiesced before its removal; nothing was promoted.
@@ -300,13 +309,13 @@ TEST(SiAdminTest, LockedSiIsAssignedNowhereWhileTheOthersCarryOn) {
                                                {si(2), su(2), HaState::kStandby}}));
   EXPECT_EQ(c.director().si_admin(si(1)), model::AdminState::kLocked);
   // A swap of the other SI moves only that one; the locked SI stays unassigned.
-  r = c.admin(AdminOp::kSiSwap, "si", "app/si-2");
+  r = c.admin(AdminOp::kSiSwap, director::EntityKind::kSi, "app/si-2");
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->ok) << r->message;
   EXPECT_EQ(models::ha_of(table(c), su(2), si(2)), HaState::kActive);
   EXPECT_FALSE(models::ha_of(table(c), su(1), si(1)));
   EXPECT_FALSE(models::ha_of(table(c), su(2), si(1)));
-  r = c.admin(AdminOp::kUnlock, "si", "app/si-1");
+  r = c.admin(AdminOp::kUnlock, director::EntityKind::kSi, "app/si-1");
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->ok) << r->message;
   EXPECT_EQ(models::ha_of(table(c), su(2), si(1)), HaState::kActive);
@@ -317,7 +326,7 @@ TEST(SiAdminTest, ShutdownQuiescesTheActiveGracefullyAndEndsLocked) {
   test::LocalCluster c(test::make_cluster({}));
   c.start();
   const std::size_t mark = c.csi_sets().size();
-  auto r = c.admin(AdminOp::kShutdown, "si", "app/si-1");
+  auto r = c.admin(AdminOp::kShutdown, director::EntityKind::kSi, "app/si-1");
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->ok) << r->message;
   EXPECT_EQ(given(c, 1, mark), (std::vector<HaState>{HaState::kQuiescing}));
@@ -328,17 +337,17 @@ TEST(SiAdminTest, ShutdownQuiescesTheActiveGracefullyAndEndsLocked) {
 TEST(SiAdminTest, RefusalsSayWhatAndWhy) {
   test::LocalCluster c(test::make_cluster({}));
   c.start();
-  auto r = c.admin(AdminOp::kLockInstantiation, "si", "app/si-1");
+  auto r = c.admin(AdminOp::kLockInstantiation, director::EntityKind::kSi, "app/si-1");
   ASSERT_TRUE(r);
   EXPECT_FALSE(r->ok);
   EXPECT_EQ(r->message,
             "lock-instantiation si app/si-1: lock-instantiation does not apply to a service "
             "instance (lock, unlock, shutdown and si-swap do)");
-  r = c.admin(AdminOp::kLock, "si", "app/si-9");
+  r = c.admin(AdminOp::kLock, director::EntityKind::kSi, "app/si-9");
   ASSERT_TRUE(r);
   EXPECT_FALSE(r->ok);
   EXPECT_EQ(r->message, "lock si app/si-9: no service instance named 'app/si-9'");
-  r = c.admin(AdminOp::kUnlock, "si", "app/si-1");
+  r = c.admin(AdminOp::kUnlock, director::EntityKind::kSi, "app/si-1");
   ASSERT_TRUE(r);
   EXPECT_FALSE(r->ok);
   EXPECT_EQ(r->message, "unlock si app/si-1: it is already unlocked");
@@ -348,7 +357,7 @@ TEST(SiAdminTest, RefusalsSayWhatAndWhy) {
 TEST_F(AdminTest, RestartOfAnSuStartsItsProcessesAgainAndKeepsItsAssignments) {
   const int before = c_.starts(comp(1));
   const std::size_t mark = c_.csi_sets().size();
-  auto r = c_.admin(AdminOp::kRestart, "su", "app/su-1");
+  auto r = c_.admin(AdminOp::kRestart, director::EntityKind::kSu, "app/su-1");
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->ok) << r->message;
   EXPECT_EQ(c_.starts(comp(1)), before + 1);
@@ -362,20 +371,20 @@ TEST_F(AdminTest, RestartOfAnSuStartsItsProcessesAgainAndKeepsItsAssignments) {
 }
 
 TEST_F(AdminTest, RestartOfAComponentAndItsRefusals) {
-  auto r = c_.admin(AdminOp::kRestart, "comp", "app/su-2/server");
+  auto r = c_.admin(AdminOp::kRestart, director::EntityKind::kComp, "app/su-2/server");
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->ok) << r->message;
-  r = c_.admin(AdminOp::kLock, "comp", "app/su-2/server");
+  r = c_.admin(AdminOp::kLock, director::EntityKind::kComp, "app/su-2/server");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->message,
             "lock comp app/su-2/server: lock does not apply to a component (restart does)");
-  r = c_.admin(AdminOp::kRestart, "node", "node-1");
+  r = c_.admin(AdminOp::kRestart, director::EntityKind::kNode, "node-1");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->message,
             "restart node node-1: restart applies to a service unit (su) or a component (comp)");
-  c_.admin(AdminOp::kLock, "su", "app/su-2");
-  c_.admin(AdminOp::kLockInstantiation, "su", "app/su-2");
-  r = c_.admin(AdminOp::kRestart, "su", "app/su-2");
+  c_.admin(AdminOp::kLock, director::EntityKind::kSu, "app/su-2");
+  c_.admin(AdminOp::kLockInstantiation, director::EntityKind::kSu, "app/su-2");
+  r = c_.admin(AdminOp::kRestart, director::EntityKind::kSu, "app/su-2");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->message, "restart su app/su-2: it is not instantiated");
 }
@@ -390,7 +399,7 @@ TEST(AdminTimeoutTest, AnOperationThatCannotCompleteIsAnsweredAtItsTimeLimit) {
   test::LocalCluster c(config);
   c.start();
   c.auto_respond = false;
-  EXPECT_FALSE(c.admin(AdminOp::kLock, "su", "app/su-1"));  // not answered yet
+  EXPECT_FALSE(c.admin(AdminOp::kLock, director::EntityKind::kSu, "app/su-1"));  // not answered yet
   c.advance(std::chrono::seconds(59));
   EXPECT_TRUE(c.results().empty());
   c.advance(std::chrono::seconds(1));

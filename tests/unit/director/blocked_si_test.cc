@@ -40,7 +40,7 @@ TEST(BlockedSiTest, ASlotABlockedSiCannotUseGoesToAServableOne) {
   ASSERT_FALSE(active(c, 3));
 
   // The operator locks the sponsor: its SU takes si-3; si-2 keeps its active for the tolerance.
-  auto r = c.admin(director::AdminOp::kLock, "si", "app/si-1");
+  auto r = c.admin(director::AdminOp::kLock, director::EntityKind::kSi, "app/si-1");
   ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
   EXPECT_FALSE(active(c, 1));
   EXPECT_TRUE(active(c, 2));
@@ -53,7 +53,7 @@ TEST(BlockedSiTest, ASlotABlockedSiCannotUseGoesToAServableOne) {
   EXPECT_FALSE(c.director().busy(SgId("app")));
 
   // The sponsor is unlocked: the two most important SIs are served again.
-  r = c.admin(director::AdminOp::kUnlock, "si", "app/si-1");
+  r = c.admin(director::AdminOp::kUnlock, director::EntityKind::kSi, "app/si-1");
   ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
   EXPECT_TRUE(active(c, 1));
   EXPECT_TRUE(active(c, 2));
@@ -89,7 +89,7 @@ TEST(BlockedSiTest, AnSiWhoseSponsorIsBlockedTakesNoSlotEither) {
   c.start();
   ASSERT_TRUE(active(c, 1));
   ASSERT_TRUE(active(c, 2));
-  ASSERT_TRUE(c.admin(director::AdminOp::kLock, "si", "app/si-1")->ok);
+  ASSERT_TRUE(c.admin(director::AdminOp::kLock, director::EntityKind::kSi, "app/si-1")->ok);
   EXPECT_TRUE(active(c, 2));
   EXPECT_TRUE(active(c, 3)) << "its sponsor si-2 is active (for its tolerance)";
   c.advance(1s);

@@ -158,9 +158,10 @@ TEST_F(DirectorTest, FaultDuringOutstandingAssignmentCancelsIt) {
 TEST_F(DirectorTest, ALateDuplicateAnswerDoesNotCompleteANewerCommand) {
   steady_two_n();
   const AssignmentDone old_answer = ids_.done(su(2), si(1), HaState::kStandby);
-  handle(AdminRequest{1, AdminOp::kLock, "su", "app/su-2"});  // the standby is removed
+  handle(AdminRequest{1, AdminOp::kLock, director::EntityKind::kSu,
+                      "app/su-2"});  // the standby is removed
   handle(ids_.removed(su(2), si(1)));
-  auto cmds = handle(AdminRequest{2, AdminOp::kUnlock, "su", "app/su-2"});
+  auto cmds = handle(AdminRequest{2, AdminOp::kUnlock, director::EntityKind::kSu, "app/su-2"});
   ASSERT_EQ(cmds.size(), 1u);
   const AssignHa& again = as<AssignHa>(cmds[0]);
   EXPECT_EQ(again.ha, HaState::kStandby);
@@ -234,7 +235,7 @@ TEST(DirectorTimerTest, AutoAdjustCountsOnlyWhileTheSgIsIdleAndNoOperationHoldsI
   director.handle(ids_.done(su(1), si(1), HaState::kActive), now);
   EXPECT_EQ(director.next_deadline(), kT0 + 10s) << "idle";
   now += 1s;
-  director.handle(AdminRequest{1, AdminOp::kRestart, "su", "app/su-1"}, now);
+  director.handle(AdminRequest{1, AdminOp::kRestart, director::EntityKind::kSu, "app/su-1"}, now);
   EXPECT_EQ(director.next_deadline(), now + 60s) << "only the operation's time limit";
   // No report comes: the operation runs out of time, and the auto-adjust it held is due.
   now += 60s;

@@ -97,7 +97,7 @@ TEST(FailoverTest, SisOfAnSuWhoseCleanupFailedAreNeverFailedOverUntilRepaired) {
   // Once the operator has made sure the process is gone, repair lets the SI move.
   c.unkillable.clear();
   c.kill(comp(1));
-  auto r = c.admin(director::AdminOp::kRepair, "su", "app/su-1");
+  auto r = c.admin(director::AdminOp::kRepair, director::EntityKind::kSu, "app/su-1");
   ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
   EXPECT_EQ(table(c), (models::AssignmentTable{{si(1), su(2), HaState::kActive},
                                                {si(1), su(1), HaState::kStandby}}));

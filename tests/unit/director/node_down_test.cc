@@ -143,7 +143,7 @@ TEST_F(NodeDownTest, LateMessagesFromANodeThatLeftAreIgnored) {
 TEST_F(NodeDownTest, CommandOutstandingToTheLostNodeIsForgotten) {
   steady();
   // Switch over: su-1 (node-1) is quiesced first; node-1 dies before it answers.
-  handle(AdminRequest{1, AdminOp::kSiSwap, "si", si(1).str()});
+  handle(AdminRequest{1, AdminOp::kSiSwap, director::EntityKind::kSi, si(1).str()});
   ASSERT_EQ(commands().size(), 1u);
   EXPECT_EQ(std::get<AssignHa>(commands()[0].command).ha, HaState::kQuiesced);
   handle(NodeDown{kNode1, "gone"});
@@ -184,7 +184,7 @@ TEST_F(NodeDownTest, NodeUpWhileUpIsARestart) {
 TEST_F(NodeDownTest, RepairWaitingOnASuWhoseNodeLeftFailsAtOnce) {
   steady();
   handle(SuStateReport{su(2), PresenceState::kUninstantiated, OperState::kDisabled, "x", false});
-  handle(AdminRequest{7, AdminOp::kRepair, "su", su(2).str()});
+  handle(AdminRequest{7, AdminOp::kRepair, director::EntityKind::kSu, su(2).str()});
   ASSERT_EQ(commands().size(), 1u);
   EXPECT_TRUE(results().empty());
   handle(NodeDown{kNode2, "gone"});

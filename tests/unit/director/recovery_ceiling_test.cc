@@ -127,7 +127,7 @@ TEST_F(AutoRepairCeilingTest, AQuietPeriodForgetsTheCount) {
 TEST_F(AutoRepairCeilingTest, TheRepairOperationClearsIt) {
   for (int i = 0; i <= model::kSuAutoRepairCeiling; ++i) fail_standby();
   ASSERT_EQ(count_left_disabled(notes_, su(2)), 1u);
-  handle(AdminRequest{1, AdminOp::kRepair, "su", "app/su-2"});
+  handle(AdminRequest{1, AdminOp::kRepair, director::EntityKind::kSu, "app/su-2"});
   ASSERT_EQ(repairs_.size(), static_cast<std::size_t>(model::kSuAutoRepairCeiling) + 1);
   standby_up();
   // A whole ceiling again.
@@ -195,7 +195,7 @@ TEST(RecoveryCeilingLoopTest, EveryCsiSetFailingEndsWithBothSusLeftForTheOperato
 
   // The operator repairs su-1: it is instantiated, takes the SI, and (still failing) is left
   // disabled again after another ceiling's worth of auto-repairs.
-  c.admin(AdminOp::kRepair, "su", "app/su-1");
+  c.admin(AdminOp::kRepair, director::EntityKind::kSu, "app/su-1");
   EXPECT_EQ(fail_every_csi_set(c, 36'000, 100ms), model::kSuAutoRepairCeiling + 1u);
   EXPECT_EQ(view(c.director(), su(1)).oper, OperState::kDisabled);
   EXPECT_EQ(count_left_disabled(c.notifications(), su(1)), 2u);

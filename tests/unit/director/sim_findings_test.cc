@@ -59,15 +59,15 @@ TEST(SimFindingsTest, CleanupFailureDuringAPromotionNeitherWedgesTheSgNorLeavesS
   EXPECT_FALSE(c.director().busy(SgId("app"))) << "the SG must not wait for an answer";
   // su-2 may have taken the promotion: the SI is frozen with it as active.
   EXPECT_EQ(models::ha_of(c.director().assignments(SgId("app")), su(2), si(1)), HaState::kActive);
-  auto r = c.admin(director::AdminOp::kLock, "su", "app/su-1");
+  auto r = c.admin(director::AdminOp::kLock, director::EntityKind::kSu, "app/su-1");
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->ok) << r->message;
-  ASSERT_TRUE(c.admin(director::AdminOp::kUnlock, "su", "app/su-1")->ok);
+  ASSERT_TRUE(c.admin(director::AdminOp::kUnlock, director::EntityKind::kSu, "app/su-1")->ok);
 
   c.unkillable.clear();
   c.kill(comp(2));
   const std::size_t mark = c.csi_sets().size();
-  r = c.admin(director::AdminOp::kRepair, "su", "app/su-2");
+  r = c.admin(director::AdminOp::kRepair, director::EntityKind::kSu, "app/su-2");
   ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
   for (std::size_t k = mark; k < c.csi_sets().size(); ++k) {
     EXPECT_NE(c.csi_sets()[k].reason, model::TransitionReason::kRestart)
@@ -83,7 +83,7 @@ TEST(SimFindingsTest, RepairOfAnInstantiationFailedSuIsAnsweredWhenItSucceeds) {
   c.start();
   c.advance(10s);  // no registration: both SUs instantiation-failed
   c.auto_register = true;
-  auto r = c.admin(director::AdminOp::kRepair, "su", "app/su-1");
+  auto r = c.admin(director::AdminOp::kRepair, director::EntityKind::kSu, "app/su-1");
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->ok) << r->message;
   EXPECT_EQ(models::ha_of(c.director().assignments(SgId("app")), su(1), si(1)), HaState::kActive);

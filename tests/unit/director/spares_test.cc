@@ -84,13 +84,13 @@ TEST_F(SparesTest, AnInstantiationFailureBringsTheNextSpareIn) {
 
 TEST_F(SparesTest, LockingBringsASpareInAndUnlockingGivesTheSurplusBack) {
   steady();
-  auto cmds = handle(AdminRequest{1, AdminOp::kLock, "su", su(2).str()});
+  auto cmds = handle(AdminRequest{1, AdminOp::kLock, director::EntityKind::kSu, su(2).str()});
   EXPECT_EQ(sus_of<InstantiateSu>(cmds), (std::vector<SuId>{su(3)}));
   handle(ids_.removed(su(2), si(1)));
   handle(report(3, PresenceState::kInstantiated));
   handle(ids_.done(su(3), si(1), HaState::kStandby));
   // su-2 is back in service: three SUs where two are preferred; su-2 holds nothing.
-  cmds = handle(AdminRequest{2, AdminOp::kUnlock, "su", su(2).str()});
+  cmds = handle(AdminRequest{2, AdminOp::kUnlock, director::EntityKind::kSu, su(2).str()});
   EXPECT_EQ(sus_of<TerminateSu>(cmds), (std::vector<SuId>{su(2)}));
   EXPECT_TRUE(sus_of<InstantiateSu>(cmds).empty());
 }
@@ -99,11 +99,11 @@ TEST_F(SparesTest, LockingBringsASpareInAndUnlockingGivesTheSurplusBack) {
 // reported itself down, and its component took it back at a later restart (two actives).
 TEST_F(SparesTest, ASurplusSuBeingTerminatedIsGivenNothing) {
   steady();
-  handle(AdminRequest{1, AdminOp::kLock, "su", su(2).str()});
+  handle(AdminRequest{1, AdminOp::kLock, director::EntityKind::kSu, su(2).str()});
   handle(ids_.removed(su(2), si(1)));
   handle(report(3, PresenceState::kInstantiated));
   handle(ids_.done(su(3), si(1), HaState::kStandby));
-  auto cmds = handle(AdminRequest{2, AdminOp::kUnlock, "su", su(2).str()});
+  auto cmds = handle(AdminRequest{2, AdminOp::kUnlock, director::EntityKind::kSu, su(2).str()});
   ASSERT_EQ(sus_of<TerminateSu>(cmds), (std::vector<SuId>{su(2)}));
   // Before su-2 reports, the standby su-3 fails: the new standby must not be su-2.
   cmds = handle(report(3, PresenceState::kUninstantiated, OperState::kDisabled));

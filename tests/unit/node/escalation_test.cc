@@ -100,7 +100,7 @@ TEST(EscalationTest, TooManySuFailoversFailTheNodeOverAndNothingIsAutoRepaired) 
   }
   EXPECT_TRUE(c.director().assignments(SgId("app")).empty());
   // An operator's repair brings an SU back.
-  auto r = c.admin(director::AdminOp::kRepair, "su", "app/su-1");
+  auto r = c.admin(director::AdminOp::kRepair, director::EntityKind::kSu, "app/su-1");
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->ok) << r->message;
   EXPECT_EQ(c.director().assignments(SgId("app")).at(0).su, su(1));

@@ -51,7 +51,7 @@ struct Driver {
   virtual ~Driver() = default;
   virtual void start() = 0;
   virtual void crash(const CompId& comp) = 0;
-  virtual void admin(director::AdminOp op, const std::string& kind, const std::string& e) = 0;
+  virtual void admin(director::AdminOp op, director::EntityKind kind, const std::string& e) = 0;
   std::vector<std::string> decisions;
 };
 
@@ -59,12 +59,12 @@ void scenario(Driver& d) {
   d.start();
   d.crash(CompId("app/su-1/server"));  // the 2N active: fail over to su-2, repair su-1
   d.crash(CompId("web/su-2/server"));  // one of three actives
-  d.admin(director::AdminOp::kSiSwap, "si", "app/si-1");
-  d.admin(director::AdminOp::kLock, "su", "web/su-1");
-  d.admin(director::AdminOp::kShutdown, "su", "app/su-1");
-  d.admin(director::AdminOp::kUnlock, "su", "app/su-1");
-  d.admin(director::AdminOp::kUnlock, "su", "web/su-1");
-  d.admin(director::AdminOp::kLock, "su", "no/such-su");  // refused by both
+  d.admin(director::AdminOp::kSiSwap, director::EntityKind::kSi, "app/si-1");
+  d.admin(director::AdminOp::kLock, director::EntityKind::kSu, "web/su-1");
+  d.admin(director::AdminOp::kShutdown, director::EntityKind::kSu, "app/su-1");
+  d.admin(director::AdminOp::kUnlock, director::EntityKind::kSu, "app/su-1");
+  d.admin(director::AdminOp::kUnlock, director::EntityKind::kSu, "web/su-1");
+  d.admin(director::AdminOp::kLock, director::EntityKind::kSu, "no/such-su");  // refused by both
 }
 
 struct SimDriver : Driver {
@@ -88,7 +88,7 @@ struct SimDriver : Driver {
     ASSERT_TRUE(sim->crash(comp));
     sim->settle();
   }
-  void admin(director::AdminOp op, const std::string& kind, const std::string& e) override {
+  void admin(director::AdminOp op, director::EntityKind kind, const std::string& e) override {
     sim->admin(op, kind, e);
     sim->settle();
   }
@@ -104,7 +104,7 @@ struct LocalDriver : Driver {
     local.kill(comp, "killed by signal 11");
     collect();
   }
-  void admin(director::AdminOp op, const std::string& kind, const std::string& e) override {
+  void admin(director::AdminOp op, director::EntityKind kind, const std::string& e) override {
     local.admin(op, kind, e);
     collect();
   }

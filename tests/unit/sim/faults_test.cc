@@ -82,7 +82,7 @@ TEST_F(SimFaultTest, HungStandbyIsFoundByTheCallbackTimeoutOfItsPromotion) {
   start();
   const int active = active_su(), standby = 3 - active;
   ASSERT_TRUE(sim_->hang(comp(standby)));
-  sim_->admin(director::AdminOp::kSiSwap, "si", "app/si-1");
+  sim_->admin(director::AdminOp::kSiSwap, director::EntityKind::kSi, "app/si-1");
   settle_clean();
   EXPECT_TRUE(noted_cause("no response to the CSI callback"));
   EXPECT_TRUE(active_su() != 0);
@@ -127,7 +127,8 @@ TEST_F(SimFaultTest, InstantiationFailureEndsInstantiationFailedUntilRepaired) {
   settle_clean();
   EXPECT_EQ(presence(standby), "instantiation-failed");
   EXPECT_EQ(ha(1, standby), std::nullopt);
-  sim_->admin(director::AdminOp::kRepair, "su", "app/su-" + std::to_string(standby));
+  sim_->admin(director::AdminOp::kRepair, director::EntityKind::kSu,
+              "app/su-" + std::to_string(standby));
   settle_clean();
   EXPECT_EQ(presence(standby), "instantiated");
   EXPECT_EQ(ha(1, standby), HaState::kStandby);
@@ -136,7 +137,7 @@ TEST_F(SimFaultTest, InstantiationFailureEndsInstantiationFailedUntilRepaired) {
 TEST_F(SimFaultTest, SlowCallbackIsATimeout) {
   start();
   sim_->slow_callbacks(comp(3 - active_su()), 1);
-  sim_->admin(director::AdminOp::kSiSwap, "si", "app/si-1");
+  sim_->admin(director::AdminOp::kSiSwap, director::EntityKind::kSi, "app/si-1");
   settle_clean();
   EXPECT_TRUE(noted_cause("no response to the CSI callback"));
   EXPECT_NE(active_su(), 0);
@@ -145,7 +146,7 @@ TEST_F(SimFaultTest, SlowCallbackIsATimeout) {
 TEST_F(SimFaultTest, CallbackErrorIsAFailure) {
   start();
   sim_->fail_callbacks(comp(3 - active_su()), 1);
-  sim_->admin(director::AdminOp::kSiSwap, "si", "app/si-1");
+  sim_->admin(director::AdminOp::kSiSwap, director::EntityKind::kSi, "app/si-1");
   settle_clean();
   EXPECT_TRUE(noted_cause("failed"));
   EXPECT_NE(active_su(), 0);
@@ -173,7 +174,8 @@ TEST_F(SimFaultTest, CleanupFailureEndsTerminationFailedAndFreezesTheSi) {
   bool survivor = false;
   for (const auto& p : sim_->processes()) survivor |= p.stuck;
   EXPECT_TRUE(survivor);
-  sim_->admin(director::AdminOp::kRepair, "su", "app/su-" + std::to_string(active));
+  sim_->admin(director::AdminOp::kRepair, director::EntityKind::kSu,
+              "app/su-" + std::to_string(active));
   settle_clean();
   EXPECT_EQ(active_su(), 3 - active);
   for (const auto& p : sim_->processes()) EXPECT_FALSE(p.stuck);

@@ -109,8 +109,8 @@ TEST(SimulationTest, AdminRequestsAreAnsweredOnce) {
   auto sim = make(two_n(), 1, "none");
   sim->start();
   sim->settle();
-  const auto lock = sim->admin(director::AdminOp::kLock, "su", "app/su-1");
-  const auto bogus = sim->admin(director::AdminOp::kLock, "su", "app/su-9");
+  const auto lock = sim->admin(director::AdminOp::kLock, director::EntityKind::kSu, "app/su-1");
+  const auto bogus = sim->admin(director::AdminOp::kLock, director::EntityKind::kSu, "app/su-9");
   sim->settle();
   ASSERT_TRUE(sim->admin_result(lock));
   EXPECT_TRUE(sim->admin_result(lock)->ok);

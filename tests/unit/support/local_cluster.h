@@ -76,7 +76,7 @@ class LocalCluster : private runtime::Transport {
   }
 
   // Runs an admin operation to its end; the director's answer, if it gave one.
-  std::optional<director::AdminResult> admin(director::AdminOp op, const std::string& kind,
+  std::optional<director::AdminResult> admin(director::AdminOp op, director::EntityKind kind,
                                              const std::string& entity) {
     const std::uint64_t id = next_admin_id_++;
     to_the_director(director::AdminRequest{id, op, kind, entity});
