@@ -91,6 +91,23 @@ Result<void> set_word(SgSpec& sg, std::string_view key, const std::string& value
     sg.recovery = *r;
     return {};
   }
+  if (key == "kind") {
+    if (value == "sa-aware") {
+      sg.kind = model::InstantiatedWhen::kRegistered;
+    } else if (value == "notified") {
+      sg.kind = model::InstantiatedWhen::kNotified;
+    } else if (value == "started") {
+      sg.kind = model::InstantiatedWhen::kStarted;
+    } else {
+      return fail("kind is sa-aware, notified or started, not '" + value + "'");
+    }
+    return {};
+  }
+  if (key == "probe") {
+    if (value != "on" && value != "off") return fail("probe is on or off, not '" + value + "'");
+    sg.probe = value == "on";
+    return {};
+  }
   if (key == "health") {
     if (value == "none") {
       sg.health = SgSpec::Health::kNone;
@@ -127,7 +144,7 @@ Result<void> set_word(SgSpec& sg, std::string_view key, const std::string& value
               "terminate, cleanup, csi-set, csi-remove, active-sus, standby-sus, assigned-sus, "
               "max-active, max-standby, actives, standbys, comp-restart-max, su-restart-max, "
               "health, health-period, health-max, restart-probation, chain-tolerance, "
-              "inservice)");
+              "inservice, kind, probe)");
 }
 
 }  // namespace
@@ -139,6 +156,15 @@ Result<void> validate(const SgSpec& sg) {
       return fail(where + "SUs, SIs and components per SU must each be 1 to " +
                   std::to_string(kMaxEntities));
     }
+  }
+  if (sg.kind != model::InstantiatedWhen::kRegistered && sg.health == SgSpec::Health::kAmfInvoked) {
+    return fail(where + "an AMF-invoked health check needs SA-aware components (kind=sa-aware)");
+  }
+  if (sg.kind == model::InstantiatedWhen::kStarted &&
+      sg.health == SgSpec::Health::kComponentInvoked) {
+    return fail(where +
+                "a started component has no watchdog (health=component needs "
+                "kind=sa-aware or kind=notified)");
   }
   const bool n_way = sg.model == RedundancyModel::kNWay;
   const bool n_way_active = sg.model == RedundancyModel::kNWayActive;
@@ -199,10 +225,25 @@ model::ComponentConfig build_component(const SgSpec& spec, const model::SuConfig
   comp.recovery = spec.recovery;
   comp.disable_restart = spec.disable_restart;
   comp.instantiate_retries = spec.instantiate_retries;
-  if (spec.health != SgSpec::Health::kNone) {
+  comp.instantiated_when = spec.kind;
+  if (spec.kind == model::InstantiatedWhen::kNotified &&
+      spec.health == SgSpec::Health::kComponentInvoked) {
+    // The watchdog, as config/ builds it from watchdog_ms.
+    comp.health_check = model::HealthCheckConfig{"watchdog", spec.health_period,
+                                                 std::chrono::milliseconds(0), true};
+  } else if (spec.health != SgSpec::Health::kNone) {
     comp.health_check =
         model::HealthCheckConfig{"alive", spec.health_period, spec.health_max_duration,
                                  spec.health == SgSpec::Health::kComponentInvoked};
+  }
+  if (!comp.sa_aware()) {
+    comp.hooks = {"sim-hook active", "sim-hook standby", "sim-hook quiesced", "sim-hook remove"};
+  }
+  if (spec.probe) {
+    model::ProbeConfig probe;
+    probe.command = {"sim-probe"};
+    probe.period = spec.probe_period;
+    comp.probe = probe;
   }
   return comp;
 }
@@ -311,6 +352,9 @@ std::string describe(const SgSpec& sg) {
     add("health-period", std::to_string(sg.health_period.count()) + "ms");
     add("health-max", std::to_string(sg.health_max_duration.count()) + "ms");
   }
+  if (sg.kind == model::InstantiatedWhen::kNotified) add("kind", "notified");
+  if (sg.kind == model::InstantiatedWhen::kStarted) add("kind", "started");
+  if (sg.probe) add("probe", "on");
   if (sg.auto_repair != d.auto_repair) add("auto-repair", sg.auto_repair ? "on" : "off");
   if (sg.disable_restart) add("disable-restart", "on");
   if (sg.chain_tolerance)

@@ -45,6 +45,14 @@ struct SgSpec {
   Health health = Health::kNone;  // every component gets this health check, key "alive"
   std::chrono::milliseconds health_period{10'000};
   std::chrono::milliseconds health_max_duration{6'000};
+  // How the components say they are instantiated: SA-aware ones register (and take their CSIs
+  // through callbacks); the others do not link the library: `notified` ones send READY=1
+  // (sd_notify; a component-invoked health check is then their watchdog, WATCHDOG=1),
+  // `started` ones are instantiated once running. Those take their CSIs through HA-state
+  // hooks, which the simulator runs as the hosts would.
+  model::InstantiatedWhen kind = model::InstantiatedWhen::kRegistered;
+  bool probe = false;  // an exec liveness probe, every probe_period, 3 failures in a row
+  std::chrono::milliseconds probe_period{5'000};
 };
 
 struct ClusterSpec {

@@ -39,14 +39,8 @@ void Simulation::carry_out(const NodeId& node, const node::Effect& effect) {
     void operator()(const node::SendCsiRemove& e) {
       s.callback(e.peer, e.invocation, e.csi, std::nullopt);
     }
-    // The simulated components are SA-aware: no hooks run; were one asked for, it succeeds.
-    void operator()(const node::RunHook& e) {
-      s.deliver(node, node::HookDone{e.comp, e.invocation, true, "exit 0 (simulated)"});
-    }
-    // Nor probes (not in the simulated configurations); were one asked for, it succeeds.
-    void operator()(const node::RunProbe& e) {
-      s.deliver(node, node::ProbeDone{e.comp, e.invocation, true, "simulated"});
-    }
+    void operator()(const node::RunHook& e) { s.run_hook(node, e); }
+    void operator()(const node::RunProbe& e) { s.run_probe(node, e); }
     void operator()(const node::SendHealthcheck& e) {
       s.callback(e.peer, e.invocation, CsiId(), std::nullopt);
     }
@@ -80,6 +74,7 @@ void Simulation::start_process(const NodeId& node, const node::StartProcess& e) 
   p.node = node;
   p.ignores_kill = take_armed(e.comp, &Armed::cleanup);
   p.fail_before_register = exit_early;
+  p.sa_aware = comp_config_.at(e.comp)->sa_aware();
   line("  " + who(p.comp, p.pid) + " spawned" +
        (exit_early ? "; it will exit before registering" : "") +
        (p.ignores_kill ? "; it will ignore SIGKILL" : ""));
@@ -95,9 +90,13 @@ void Simulation::start_process(const NodeId& node, const node::StartProcess& e) 
 void Simulation::started(Process& p) {
   p.started_reported = true;
   deliver(p.node, node::ProcessStarted{p.comp});
+  const model::ComponentConfig& config = *comp_config_.at(p.comp);
   if (p.fail_before_register) {
     schedule(draw(options_.latencies.early_exit), ProcExits{p.pid, "exited with code 1"});
+  } else if (config.instantiated_when == model::InstantiatedWhen::kStarted) {
+    p.registered = true;  // instantiated once it runs
   } else {
+    // SA-aware: it registers; notified: it says READY=1.
     schedule(draw(options_.latencies.registration), ProcRegisters{p.pid});
   }
 }
@@ -189,6 +188,13 @@ void Simulation::on(const ProcRegisters& e) {
   if (it == processes_.end()) return;
   Process& p = it->second;
   if (p.hung || p.stuck) return;
+  if (!p.sa_aware) {
+    line(header() + who(p.comp, p.pid) + " says READY=1");
+    p.registered = true;
+    const auto& hc = comp_config_.at(p.comp)->health_check;
+    if (hc && hc->component_invoked) schedule(hc->period / 2, ProcConfirms{p.pid});
+    return deliver(p.node, node::ComponentNotify{p.comp, true, false, false, false, std::nullopt});
+  }
   p.peer = next_peer_++;
   pid_by_peer_[*p.peer] = p.pid;
   line(header() + who(p.comp, p.pid) + " registers");
@@ -215,7 +221,15 @@ void Simulation::on(const ProcExits& e) {
 
 void Simulation::on(const ProcReports& e) {
   auto it = processes_.find(e.pid);
-  if (it == processes_.end() || it->second.hung || it->second.stuck || !it->second.peer) return;
+  if (it == processes_.end() || it->second.hung || it->second.stuck) return;
+  if (!it->second.sa_aware) {  // sd_notify: it asks to be treated as failed
+    if (comp_config_.at(it->second.comp)->instantiated_when != model::InstantiatedWhen::kNotified)
+      return;  // no NOTIFY_SOCKET to say it on
+    line(header() + who(it->second.comp, e.pid) + " says WATCHDOG=trigger");
+    return deliver(it->second.node,
+                   node::ComponentNotify{it->second.comp, false, false, true, false, std::nullopt});
+  }
+  if (!it->second.peer) return;
   line(header() + who(it->second.comp, e.pid) + " reports an error");
   deliver(it->second.node,
           node::ComponentErrorReport{*it->second.peer, "", "simulated error report"});
@@ -223,10 +237,92 @@ void Simulation::on(const ProcReports& e) {
 
 void Simulation::on(const ProcConfirms& e) {
   auto it = processes_.find(e.pid);
-  if (it == processes_.end() || it->second.hung || it->second.stuck || !it->second.peer) return;
+  if (it == processes_.end() || it->second.hung || it->second.stuck) return;
   const auto& hc = comp_config_.at(it->second.comp)->health_check;
+  if (!it->second.sa_aware) {
+    // Its watchdog, WATCHDOG=1 every half interval (as sd_watchdog_enabled(3) advises: the
+    // interval has no slack).
+    deliver(it->second.node,
+            node::ComponentNotify{it->second.comp, false, true, false, false, std::nullopt});
+    return schedule(hc->period / 2, ProcConfirms{e.pid});
+  }
+  if (!it->second.peer) return;
   deliver(it->second.node, node::ComponentHealthcheckConfirm{*it->second.peer, hc->key});
   schedule(hc->period, ProcConfirms{e.pid});
+}
+
+// A hook runs on the node (amfd's /bin/sh -c): it tells the component to take the state and
+// exits once it has. With no process to tell it fails; against a hung or stuck one it never
+// exits (the node director's CSI timeout ends it). Armed faults: `error` makes the next hook
+// exit 1 (the component took the state all the same: it may serve), `slow` makes it overrun
+// the CSI timeout.
+void Simulation::run_hook(const NodeId& node, const node::RunHook& e) {
+  const auto csi_env = e.env.find("AMF_CSI_NAME");
+  const auto ha_env = e.env.find("AMF_HA_STATE");
+  AMF_ASSERT(csi_env != e.env.end() && ha_env != e.env.end());
+  const CsiId csi(csi_env->second);
+  std::optional<HaState> ha;
+  for (auto s : {HaState::kActive, HaState::kStandby, HaState::kQuiescing, HaState::kQuiesced}) {
+    if (ha_env->second == model::to_string(s)) ha = s;
+  }
+  Process* p = current(e.comp);
+  if (p == nullptr) {
+    return schedule(draw(options_.latencies.callback),
+                    HookEnds{node, e.comp, 0, e.invocation, false, csi, std::nullopt});
+  }
+  if (p->hung || p->stuck) return line("  (the hook hangs on " + who(p->comp, p->pid) + ")");
+  if (take_armed(p->comp, &Armed::errors)) {
+    disturbed();
+    line("  (the hook of " + who(p->comp, p->pid) + " will exit 1)");
+    return schedule(in_turn(*p, draw(options_.latencies.callback)),
+                    HookEnds{node, e.comp, p->pid, e.invocation, false, csi, ha});
+  }
+  if (take_armed(p->comp, &Armed::slow)) {
+    disturbed();
+    line("  (the hook of " + who(p->comp, p->pid) + " will overrun its timeout)");
+    return schedule(in_turn(*p, e.timeout + draw(options_.latencies.callback)),
+                    HookEnds{node, e.comp, p->pid, e.invocation, true, csi, ha});
+  }
+  schedule(in_turn(*p, draw(options_.latencies.callback)),
+           HookEnds{node, e.comp, p->pid, e.invocation, true, csi, ha});
+}
+
+void Simulation::on(const HookEnds& e) {
+  auto it = processes_.find(e.pid);
+  if (it != processes_.end() && (it->second.hung || it->second.stuck)) {
+    // It hung while the hook talked to it: the hook hangs with it.
+    return line(header() + "hook of " + e.comp.str() + " (invocation " +
+                std::to_string(e.invocation) + ") hangs on " + who(e.comp, e.pid));
+  }
+  if (it != processes_.end() && !e.csi.empty()) {
+    // A quiescing component finishes its work before the hook exits: it is then quiesced.
+    set_belief(it->second, e.csi, e.ha == HaState::kQuiescing ? HaState::kQuiesced : e.ha);
+  }
+  line(header() + "hook of " + e.comp.str() + " (invocation " + std::to_string(e.invocation) +
+       ") " + (e.ok ? "exits 0" : "exits 1"));
+  deliver(e.node, node::HookDone{e.comp, e.invocation, e.ok,
+                                 e.ok ? "exit 0 (simulated)" : "exited with code 1 (simulated)"});
+}
+
+// A probe asks the component's process whether it lives: a running process that is neither
+// hung nor stuck answers at once; otherwise the probe fails (at its timeout if the process
+// is there but does not answer).
+void Simulation::run_probe(const NodeId& node, const node::RunProbe& e) {
+  const Process* p = current(e.comp);
+  const auto& probe = comp_config_.at(e.comp)->probe;
+  const bool silent = p != nullptr && (p->hung || p->stuck);
+  schedule(silent && probe ? Duration(probe->timeout) : Duration(std::chrono::milliseconds(1)),
+           ProbeEnds{node, e.comp, e.invocation});
+}
+
+void Simulation::on(const ProbeEnds& e) {
+  const Process* p = current(e.comp);
+  const bool ok = p != nullptr && !p->hung && !p->stuck;
+  if (!ok) line(header() + "probe of " + e.comp.str() + " fails");
+  deliver(e.node, node::ProbeDone{e.comp, e.invocation, ok,
+                                  ok             ? "simulated"
+                                  : p == nullptr ? "no process"
+                                                 : "no answer"});
 }
 
 void Simulation::on(const ProcApplies& e) {

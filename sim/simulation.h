@@ -197,6 +197,7 @@ class Simulation : private runtime::Transport {
     bool ignores_kill = false;
     bool stuck = false;
     bool fail_before_register = false;
+    bool sa_aware = true;  // registers; else takes its CSIs through HA-state hooks
     std::optional<node::PeerId> peer;
     bool registered = false;
     // A component handles its callbacks one at a time, in the order they arrive (one
@@ -267,6 +268,20 @@ class Simulation : private runtime::Transport {
     NodeId node;
     std::uint64_t cut;  // stale when another cut of the node has begun since
   };
+  struct HookEnds {  // an HA-state hook of a non-SA-aware component exits
+    NodeId node;
+    CompId comp;
+    std::uint64_t pid;  // the process it told (0: none); a later one of the component was not
+    node::Invocation invocation;
+    bool ok;
+    CsiId csi;
+    std::optional<model::HaState> ha;  // nullopt: the CSI is removed
+  };
+  struct ProbeEnds {  // a liveness probe exits (or runs out of time)
+    NodeId node;
+    CompId comp;
+    node::Invocation invocation;
+  };
   struct CutDetected {  // the membership has not heard a cut-off node for the detection latency
     NodeId node;
     std::uint64_t cut;
@@ -274,10 +289,11 @@ class Simulation : private runtime::Transport {
   };
   // The first kWorkKinds alternatives are work (idle() waits for them); the rest are
   // bookkeeping or periodic and change nothing.
-  using Scheduled = std::variant<ProcStarts, ProcRegisters, ProcExits, ProcApplies, ProcAnswers,
-                                 ProcReports, AdminAsk, NodeLeaves, NodeBoots, Deliver, CutChanges,
-                                 CutDetected, ProcConfirms, NextFault, QuietCheck, AdminCheck>;
-  static constexpr std::size_t kWorkKinds = 12;
+  using Scheduled =
+      std::variant<ProcStarts, ProcRegisters, ProcExits, ProcApplies, ProcAnswers, ProcReports,
+                   AdminAsk, NodeLeaves, NodeBoots, Deliver, CutChanges, CutDetected, HookEnds,
+                   ProbeEnds, ProcConfirms, NextFault, QuietCheck, AdminCheck>;
+  static constexpr std::size_t kWorkKinds = 14;
   struct Entry {
     TimePoint time;
     std::uint64_t seq;
@@ -373,6 +389,12 @@ class Simulation : private runtime::Transport {
   void on(const NodeLeaves& e);
   void on(const NodeBoots& e);
   void on(const Deliver& e);
+  void on(const HookEnds& e);
+  void on(const ProbeEnds& e);
+  // The host protocol for components that do not link the library: an HA-state hook and a
+  // liveness probe run on the node, against the component's process.
+  void run_hook(const NodeId& node, const node::RunHook& e);
+  void run_probe(const NodeId& node, const node::RunProbe& e);
   void on(const CutChanges& e);
   void on(const CutDetected& e);
   // ---- the network (network.cc) ----

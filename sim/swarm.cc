@@ -159,6 +159,21 @@ SwarmCase make_swarm_case(std::uint64_t seed, const SwarmOptions& options) {
       }
     }
   }
+  // Components that do not link the library, in one SG in four: sd_notify (READY=1, their
+  // watchdog for a component-invoked health check) or instantiated when started, taking their
+  // CSIs through HA-state hooks, with a liveness probe half the time (drawn after the rest,
+  // so older cases keep their draws).
+  for (SgSpec& sg : c.cluster.sgs) {
+    if (!d.chance(0.25)) continue;
+    sg.kind =
+        d.chance(0.5) ? model::InstantiatedWhen::kNotified : model::InstantiatedWhen::kStarted;
+    if (sg.health == SgSpec::Health::kAmfInvoked ||
+        (sg.kind == model::InstantiatedWhen::kStarted &&
+         sg.health == SgSpec::Health::kComponentInvoked)) {
+      sg.health = SgSpec::Health::kNone;
+    }
+    sg.probe = d.chance(0.5);
+  }
   // The network between the runtimes, half the time: loss, duplication, reordering, delay and
   // clock drift (drawn last, so older cases keep their draws). Never partitions: until the
   // membership fences a cut-off node, a partition longer than the detection latency ends in

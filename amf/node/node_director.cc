@@ -666,11 +666,18 @@ void NodeDirector::tick(TimePoint now) {
       break;  // component_failed cleared the callbacks
     }
     check_health(comp, now);
-    if (comp.probe_at && *comp.probe_at <= now && comp.presence == PresenceState::kInstantiated) {
-      comp.probe_at = now + comp.config->probe->period;
-      if (!comp.probe_running) {  // the adapter answers within the timeout, shorter than a period
-        comp.probe_running = next_invocation_++;
-        emit(RunProbe{*comp.probe_running, comp.config->id});
+    if (comp.probe_at && *comp.probe_at <= now) {
+      if (comp.presence != PresenceState::kInstantiated) {
+        // Probes wait for the next instantiation (which sets probe_at again). A due probe left
+        // in place kept the deadline in the past, and amfd ticked for ever (found by the
+        // simulator: a probed component that ignored SIGTERM while being terminated).
+        comp.probe_at.reset();
+      } else {
+        comp.probe_at = now + comp.config->probe->period;
+        if (!comp.probe_running) {  // the adapter answers within the timeout, shorter than a period
+          comp.probe_running = next_invocation_++;
+          emit(RunProbe{*comp.probe_running, comp.config->id});
+        }
       }
     }
     if (comp.retry_at && *comp.retry_at <= now) {

@@ -696,5 +696,28 @@ TEST_F(NodeDirectorTest, ProbeFailuresInARowUpToTheThresholdAreAFailure) {
   EXPECT_TRUE(handle(ProbeDone{comp(1), probes[0].invocation, false, "late"}).empty());
 }
 
+// Found by the simulator: a probed component that ignored SIGTERM while it was terminated kept
+// a probe due in the past (probes run only while instantiated), so the node director's next
+// deadline never moved and amfd ticked for ever. A due probe now waits for the next
+// instantiation.
+TEST_F(NodeDirectorTest, AProbeDueWhileTheComponentIsNotInstantiatedLeavesNoDeadlineBehind) {
+  auto config = std::const_pointer_cast<model::ClusterConfig>(test::make_cluster({}));
+  model::ProbeConfig probe;
+  probe.command = {"true"};
+  probe.period = std::chrono::milliseconds(100);
+  config->applications[0].service_groups[0].sus[0].components[0].probe = probe;
+  auto& timeouts = config->applications[0].service_groups[0].sus[0].components[0].timeouts;
+  timeouts.terminate = std::chrono::milliseconds(5000);
+  nd_.emplace(config, NodeId("node-1"));
+  instantiated_su1();
+  handle(protocol::TerminateSu{su(1)});  // SIGTERM, which it ignores: terminating for 5 s
+  ASSERT_EQ(presence(comp(1)), PresenceState::kTerminating);
+  advance(std::chrono::milliseconds(100));  // the probe falls due
+  const auto next = nd_->next_deadline();
+  ASSERT_TRUE(next.has_value());
+  EXPECT_GT(*next, now_) << "a deadline in the past: amfd would tick without end";
+  EXPECT_TRUE(only<RunProbe>(advance(std::chrono::milliseconds(100))).empty());
+}
+
 }  // namespace
 }  // namespace amf::node
