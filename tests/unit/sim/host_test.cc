@@ -34,8 +34,7 @@ class SimHostTest : public ::testing::Test {
   }
   bool recovery_cause(const std::string& text) const {
     for (const auto& n : notes_) {
-      if (n.kind == model::NotificationKind::kRecovery &&
-          n.cause.find(text) != std::string::npos) {
+      if (n.kind == model::NotificationKind::kRecovery && n.cause.find(text) != std::string::npos) {
         return true;
       }
     }
