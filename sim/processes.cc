@@ -261,10 +261,7 @@ void Simulation::run_hook(const NodeId& node, const node::RunHook& e) {
   const auto ha_env = e.env.find("AMF_HA_STATE");
   AMF_ASSERT(csi_env != e.env.end() && ha_env != e.env.end());
   const CsiId csi(csi_env->second);
-  std::optional<HaState> ha;
-  for (auto s : {HaState::kActive, HaState::kStandby, HaState::kQuiescing, HaState::kQuiesced}) {
-    if (ha_env->second == model::to_string(s)) ha = s;
-  }
+  const std::optional<HaState> ha = model::parse_ha_state(ha_env->second);  // none: "removed"
   Process* p = current(e.comp);
   if (p == nullptr) {
     return schedule(draw(options_.latencies.callback),

@@ -307,11 +307,8 @@ class Runner {
 
   // rogue COMP CSI HA: the component takes an HA state nobody gave it (tests of the checks).
   void rogue(const Words& w) {
-    std::optional<model::HaState> ha;
-    for (auto s : {model::HaState::kActive, model::HaState::kStandby, model::HaState::kQuiescing,
-                   model::HaState::kQuiesced}) {
-      if (w.size() == 4 && w[3] == model::to_string(s)) ha = s;
-    }
+    const std::optional<model::HaState> ha =
+        w.size() == 4 ? model::parse_ha_state(w[3]) : std::nullopt;
     if (!ha) return error("usage: rogue COMP CSI active|standby|quiescing|quiesced");
     if (!sim_->force_belief(CompId(w[1]), CsiId(w[2]), *ha)) {
       return out("  (" + w[1] + " has no process)");

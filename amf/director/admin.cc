@@ -4,6 +4,7 @@
 #include <array>
 #include <utility>
 
+#include "amf/core/names.h"
 #include "amf/director/director.h"
 
 namespace amf::director {
@@ -27,7 +28,7 @@ namespace {
 // How long an accepted operation may take before the operator is told it did not complete.
 constexpr std::chrono::seconds kAdminOpTimeout{60};
 
-constexpr std::array<std::pair<std::string_view, AdminOp>, 9> kOps{{
+constexpr NameTable<AdminOp, 9> kOps{{
     {"lock", AdminOp::kLock},
     {"unlock", AdminOp::kUnlock},
     {"lock-instantiation", AdminOp::kLockInstantiation},
@@ -63,23 +64,13 @@ bool settled_presence(PresenceState p) {
 
 }  // namespace
 
-std::string_view to_string(AdminOp op) {
-  for (const auto& [name, value] : kOps) {
-    if (value == op) return name;
-  }
-  return "?";
-}
+std::string_view to_string(AdminOp op) { return name_in(kOps, op); }
 
-std::optional<AdminOp> parse_admin_op(std::string_view text) {
-  for (const auto& [name, value] : kOps) {
-    if (name == text) return value;
-  }
-  return std::nullopt;
-}
+std::optional<AdminOp> parse_admin_op(std::string_view text) { return value_in(kOps, text); }
 
 namespace {
 
-constexpr std::array<std::pair<std::string_view, EntityKind>, 7> kKinds{{
+constexpr NameTable<EntityKind, 7> kKinds{{
     {"su", EntityKind::kSu},
     {"comp", EntityKind::kComp},
     {"node", EntityKind::kNode},
@@ -91,25 +82,13 @@ constexpr std::array<std::pair<std::string_view, EntityKind>, 7> kKinds{{
 
 }  // namespace
 
-std::string_view to_string(EntityKind kind) {
-  for (const auto& [name, value] : kKinds) {
-    if (value == kind) return name;
-  }
-  return "?";
-}
+std::string_view to_string(EntityKind kind) { return name_in(kKinds, kind); }
 
 std::optional<EntityKind> parse_entity_kind(std::string_view text) {
-  for (const auto& [name, value] : kKinds) {
-    if (name == text) return value;
-  }
-  return std::nullopt;
+  return value_in(kKinds, text);
 }
 
-std::string entity_kinds() {
-  std::string out;
-  for (const auto& [name, value] : kKinds) out += (out.empty() ? "" : ", ") + std::string(name);
-  return out;
-}
+std::string entity_kinds() { return names_in(kKinds); }
 
 AdminState Director::effective_admin(const SuState& su) const {
   AdminState out = su.admin;

@@ -1,40 +1,31 @@
 #include "amf/model/notification.h"
 
-#include <array>
-#include <utility>
+#include "amf/core/names.h"
 
 namespace amf::model {
 
 namespace {
 
-constexpr std::array<std::pair<NotificationKind, std::string_view>, 11> kNames{{
-    {NotificationKind::kPresence, "presence"},
-    {NotificationKind::kOper, "oper"},
-    {NotificationKind::kReadiness, "readiness"},
-    {NotificationKind::kHaState, "ha-state"},
-    {NotificationKind::kRecovery, "recovery"},
-    {NotificationKind::kError, "error"},
-    {NotificationKind::kProtocolError, "protocol-error"},
-    {NotificationKind::kAdmin, "admin"},
-    {NotificationKind::kNode, "node"},
-    {NotificationKind::kStatus, "status"},
-    {NotificationKind::kLeftover, "leftover"},
+constexpr NameTable<NotificationKind, 11> kNames{{
+    {"presence", NotificationKind::kPresence},
+    {"oper", NotificationKind::kOper},
+    {"readiness", NotificationKind::kReadiness},
+    {"ha-state", NotificationKind::kHaState},
+    {"recovery", NotificationKind::kRecovery},
+    {"error", NotificationKind::kError},
+    {"protocol-error", NotificationKind::kProtocolError},
+    {"admin", NotificationKind::kAdmin},
+    {"node", NotificationKind::kNode},
+    {"status", NotificationKind::kStatus},
+    {"leftover", NotificationKind::kLeftover},
 }};
 
 }  // namespace
 
-std::string_view to_string(NotificationKind kind) {
-  for (const auto& [k, name] : kNames) {
-    if (k == kind) return name;
-  }
-  return "?";
-}
+std::string_view to_string(NotificationKind kind) { return name_in(kNames, kind); }
 
 std::optional<NotificationKind> parse_notification_kind(std::string_view text) {
-  for (const auto& [k, name] : kNames) {
-    if (name == text) return k;
-  }
-  return std::nullopt;
+  return value_in(kNames, text);
 }
 
 }  // namespace amf::model

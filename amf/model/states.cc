@@ -1,12 +1,11 @@
 #include "amf/model/states.h"
 
-#include <array>
-#include <utility>
+#include "amf/core/names.h"
 
 namespace amf::model {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, RedundancyModel>, 5> kModels{{
+constexpr NameTable<RedundancyModel, 5> kModels{{
     {"no-redundancy", RedundancyModel::kNoRedundancy},
     {"2n", RedundancyModel::kTwoN},
     {"n+m", RedundancyModel::kNPlusM},
@@ -14,7 +13,7 @@ constexpr std::array<std::pair<std::string_view, RedundancyModel>, 5> kModels{{
     {"n-way-active", RedundancyModel::kNWayActive},
 }};
 
-constexpr std::array<std::pair<std::string_view, Recovery>, 7> kRecoveries{{
+constexpr NameTable<Recovery, 7> kRecoveries{{
     {"component-restart", Recovery::kComponentRestart},
     {"component-failover", Recovery::kComponentFailover},
     {"su-restart", Recovery::kSuRestart},
@@ -110,30 +109,21 @@ std::string_view to_string(TransitionReason r) {
   return "?";
 }
 
-std::string_view to_string(RedundancyModel m) {
-  for (const auto& [name, value] : kModels) {
-    if (value == m) return name;
-  }
-  return "?";
-}
+std::string_view to_string(RedundancyModel m) { return name_in(kModels, m); }
 
-std::string_view to_string(Recovery r) {
-  for (const auto& [name, value] : kRecoveries) {
-    if (value == r) return name;
-  }
-  return "?";
-}
+std::string_view to_string(Recovery r) { return name_in(kRecoveries, r); }
 
 std::optional<RedundancyModel> parse_redundancy_model(std::string_view text) {
-  for (const auto& [name, value] : kModels) {
-    if (name == text) return value;
-  }
-  return std::nullopt;
+  return value_in(kModels, text);
 }
 
 std::optional<Recovery> parse_recovery(std::string_view text) {
-  for (const auto& [name, value] : kRecoveries) {
-    if (name == text) return value;
+  return value_in(kRecoveries, text);
+}
+
+std::optional<HaState> parse_ha_state(std::string_view text) {
+  for (HaState s : {HaState::kActive, HaState::kStandby, HaState::kQuiescing, HaState::kQuiesced}) {
+    if (to_string(s) == text) return s;
   }
   return std::nullopt;
 }

@@ -49,6 +49,8 @@ std::string_view to_string(Recovery r);
 
 std::optional<RedundancyModel> parse_redundancy_model(std::string_view text);
 std::optional<Recovery> parse_recovery(std::string_view text);
+// "active", "standby", "quiescing" or "quiesced", as to_string(HaState) spells them.
+std::optional<HaState> parse_ha_state(std::string_view text);
 
 // Readiness is derived, never stored (spec 3.2.1.4): an SU is in service only when it is
 // unlocked, enabled and instantiated on a node that is itself in service.
