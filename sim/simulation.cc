@@ -441,10 +441,7 @@ void Simulation::check_invariants(bool everything) {
     for (const auto& [pid, p] : processes_) {
       const bool concerned = std::any_of(csis.begin(), csis.end(),
                                          [&](const CsiId& c) { return p.beliefs.count(c) > 0; });
-      if (!concerned) continue;
-      auto cur = current_pid_.find(p.comp);
-      believers.push_back({pid, p.comp, cur != current_pid_.end() && cur->second == pid, p.hung,
-                           p.stuck, p.registered, p.beliefs});
+      if (concerned) believers.push_back(view(p));
     }
     if (auto wrong = check_safety(*config_, believers)) return violate("safety", *wrong);
   }
@@ -637,14 +634,17 @@ std::vector<node::NodeDirector::ComponentView> Simulation::components() const {
   return out;
 }
 
+ProcessView Simulation::view(const Process& p) const {
+  auto cur = current_pid_.find(p.comp);
+  return {p.pid,    p.comp,  cur != current_pid_.end() && cur->second == p.pid,
+          p.hung,   p.stuck, p.registered,
+          p.beliefs};
+}
+
 std::vector<ProcessView> Simulation::processes() const {
   std::vector<ProcessView> out;
   out.reserve(processes_.size());
-  for (const auto& [pid, p] : processes_) {
-    auto cur = current_pid_.find(p.comp);
-    out.push_back({pid, p.comp, cur != current_pid_.end() && cur->second == pid, p.hung, p.stuck,
-                   p.registered, p.beliefs});
-  }
+  for (const auto& [pid, p] : processes_) out.push_back(view(p));
   return out;
 }
 

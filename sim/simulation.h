@@ -351,6 +351,7 @@ class Simulation : private runtime::Transport {
   void note(const model::Notification& n);
   static constexpr std::uint64_t kFullCheckEvery = 512;
   void check_invariants(bool everything = false);
+  ProcessView view(const Process& p) const;  // as the invariants see it
   // What a step touched, for check_invariants(): an entity named in a notification, command,
   // report or admin request (an SU, component, SI, CSI, SG, application or node) marks its SGs
   // and the SGs whose SIs depend on theirs; an unknown name marks everything.

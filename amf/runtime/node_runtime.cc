@@ -47,24 +47,27 @@ void NodeRuntime::to_director(const director::Event& event) {
   director_->handle(event, clock_());
 }
 
+void NodeRuntime::close_link(const NodeId& node) {
+  auto it = links_.find(node);
+  if (it == links_.end()) return;
+  closed_duplicates_ += it->second.stats().duplicates;
+  closed_retransmitted_ += it->second.stats().retransmitted;
+  links_.erase(it);
+  acks_due_.erase(node);
+  unacked_.erase(node);
+}
+
+std::uint64_t NodeRuntime::epoch() const { return director_ ? options_.epoch : followed_epoch_; }
+
 void NodeRuntime::membership(const director::Event& event) {
-  auto close = [&](const NodeId& node) {
-    auto it = links_.find(node);
-    if (it == links_.end()) return;
-    closed_duplicates_ += it->second.stats().duplicates;
-    closed_retransmitted_ += it->second.stats().retransmitted;
-    links_.erase(it);
-    acks_due_.erase(node);
-    unacked_.erase(node);
-  };
   if (const auto* up = std::get_if<director::NodeUp>(&event)) {
     if (up->node == self_) return;  // its own node director is reached directly
-    close(up->node);
+    close_link(up->node);
     links_.emplace(up->node,
                    protocol::Link({self_, options_.incarnation}, {up->node, up->incarnation},
                                   options_.retransmit_after));
   } else if (const auto* down = std::get_if<director::NodeDown>(&event)) {
-    close(down->node);
+    close_link(down->node);
   }
 }
 
@@ -112,18 +115,13 @@ void NodeRuntime::receive(const protocol::Envelope& e) {
       ++counters_.unknown_peer;  // an acknowledgement from a director this node never followed
       return;
     }
-    if (followed_) {  // what the old director's link held was for it alone
-      const auto& old = links_.at(followed_->node).stats();
-      closed_duplicates_ += old.duplicates;
-      closed_retransmitted_ += old.retransmitted;
-      links_.erase(followed_->node);
-      acks_due_.erase(followed_->node);
-      unacked_.erase(followed_->node);
-    }
+    // What the old director's link held was for it alone.
+    if (followed_) close_link(followed_->node);
+    close_link(e.from.node);
     followed_ = e.from;
     followed_epoch_ = e.epoch;
-    links_.insert_or_assign(e.from.node, protocol::Link({self_, options_.incarnation}, e.from,
-                                                        options_.retransmit_after));
+    links_.emplace(e.from.node, protocol::Link({self_, options_.incarnation}, e.from,
+                                               options_.retransmit_after));
   } else if (e.from != *followed_) {
     ++counters_.stale_incarnation;  // another life of the director's node, same epoch
     return;
@@ -156,37 +154,31 @@ void NodeRuntime::send_to(const NodeId& node, protocol::Message message) {
     ++counters_.unknown_peer;  // not up: nothing of it runs, the director knows
     return;
   }
-  const std::uint64_t epoch = director_ ? options_.epoch : followed_epoch_;
   acks_due_.erase(node);  // the message carries the acknowledgement
   unacked_.insert(node);
-  transport_.send(it->second.send(std::move(message), epoch, clock_()));
+  transport_.send(it->second.send(std::move(message), epoch(), clock_()));
 }
 
 void NodeRuntime::send_acks() {
-  if (acks_due_.empty()) return;
-  const std::uint64_t epoch = director_ ? options_.epoch : followed_epoch_;
   for (const NodeId& node : acks_due_) {
-    if (auto ack = links_.at(node).take_ack(epoch)) transport_.send(*ack);
+    if (auto ack = links_.at(node).take_ack(epoch())) transport_.send(*ack);
   }
   acks_due_.clear();
 }
 
 void NodeRuntime::retransmit() {
-  const std::uint64_t epoch = director_ ? options_.epoch : followed_epoch_;
   const TimePoint now = clock_();
   for (const NodeId& node : unacked_) {
-    for (const auto& e : links_.at(node).retransmit(epoch, now)) transport_.send(e);
+    for (const auto& e : links_.at(node).retransmit(epoch(), now)) transport_.send(e);
   }
 }
 
 void NodeRuntime::handle_report(const protocol::NodeReport& report) {
-  if (const auto* s = std::get_if<protocol::NodeSnapshot>(&report)) {
-    host_.snapshot(*s);
-    return;
-  }
   std::visit(
       [&](const auto& m) {
-        if constexpr (!std::is_same_v<std::decay_t<decltype(m)>, protocol::NodeSnapshot>) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(m)>, protocol::NodeSnapshot>) {
+          host_.snapshot(m);  // for whoever asked (request_snapshot)
+        } else {
           director_->handle(m, clock_());
         }
       },

@@ -131,8 +131,9 @@ class NodeRuntime {
   // Asks the node director of `node` (up, another node) for a snapshot; it arrives through
   // Host::snapshot. This node must hold the director.
   void request_snapshot(const NodeId& node);
-  // Time passed: both cores look at their deadlines, now or, while events are queued, in the
-  // pump() that empties the queue (rule 4). Effects wait for pump().
+  // Time passed: the links resend what has waited long enough for its acknowledgement, and
+  // both cores look at their deadlines, now or, while events are queued, in the pump() that
+  // empties the queue (rule 4). Effects wait for pump().
   void tick();
 
   // Carries out effects and hands over queued events (the rules above). Returns whether events
@@ -149,9 +150,9 @@ class NodeRuntime {
   bool hand_over_one();
   const node::Event* next_event() const { return queue_.empty() ? nullptr : &queue_.front(); }
 
-  // When the host should call tick(): the cores' earliest deadline, or none while events are
-  // queued (the pump that hands over the last of them ticks when one is due; a host keeps
-  // pumping while pump() returns true).
+  // When the host should call tick(): the earliest of the links' resends and the cores'
+  // deadlines; the cores' count only while no events are queued (the pump that hands over the
+  // last of them ticks when one is due; a host keeps pumping while pump() returns true).
   std::optional<TimePoint> next_deadline() const;
   bool idle() const { return queue_.empty(); }
   std::size_t queued() const { return queue_.size(); }
@@ -172,6 +173,10 @@ class NodeRuntime {
  private:
   bool carry_out_director_effects();
   void send_to(const NodeId& node, protocol::Message message);
+  // Closes the link to `node` (its counts kept in the totals); nothing if there is none.
+  void close_link(const NodeId& node);
+  // The epoch this runtime's envelopes carry: its director's, or the one it follows.
+  std::uint64_t epoch() const;
   void send_acks();
   void retransmit();
   void handle_report(const protocol::NodeReport& report);
