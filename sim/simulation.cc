@@ -63,6 +63,8 @@ Simulation::Simulation(std::shared_ptr<const model::ClusterConfig> config,
       seed_(seed),
       options_(std::move(options)),
       rng_(seed),
+      machines_(*config_, options_.latencies, options_.max_stuck_processes,
+                static_cast<Surroundings&>(*this), static_cast<Controller&>(*this)),
       faults_(options_.faults),
       ledger_(options_.admin_answer_limit),
       trace_(options_.trace_lines, options_.keep_full_trace) {
@@ -99,7 +101,6 @@ Simulation::Simulation(std::shared_ptr<const model::ClusterConfig> config,
       all_sus_.push_back(su.id);
       for (const auto& comp : su.components) {
         all_comps_.push_back(comp.id);
-        comp_config_[comp.id] = &comp;
         sg_of_comp_[comp.id] = sg->id;
       }
     }
@@ -174,7 +175,7 @@ bool Simulation::step(TimePoint limit) {
   } else {
     Entry entry = queue_.top();
     queue_.pop();
-    if (entry.what.index() < kWorkKinds) --scheduled_work_;
+    if (is_work(entry.what)) --scheduled_work_;
     handle(entry.what);
   }
   pump();
@@ -183,7 +184,12 @@ bool Simulation::step(TimePoint limit) {
 }
 
 void Simulation::handle(const Scheduled& what) {
-  std::visit([&](const auto& e) { on(e); }, what);
+  if (const auto* machine = std::get_if<MachineEvent>(&what)) return machines_.handle(*machine);
+  std::visit(
+      [&](const auto& e) {
+        if constexpr (!std::is_same_v<std::decay_t<decltype(e)>, MachineEvent>) on(e);
+      },
+      what);
 }
 
 void Simulation::schedule(Duration after, Scheduled what) {
@@ -191,7 +197,7 @@ void Simulation::schedule(Duration after, Scheduled what) {
     violate("limit", "more than " + std::to_string(options_.max_scheduled) + " events scheduled");
     return;
   }
-  if (what.index() < kWorkKinds) ++scheduled_work_;
+  if (is_work(what)) ++scheduled_work_;
   queue_.push(Entry{now_ + after, next_seq_++, std::move(what)});
 }
 
@@ -358,20 +364,6 @@ void Simulation::note(const model::Notification& n) {
   if (options_.on_notification) options_.on_notification(n);
 }
 
-bool Simulation::fault_pending(const std::string& entity) const {
-  if (armed_.empty()) return false;
-  auto pending = [&](const CompId& comp) {
-    auto it = armed_.find(comp);
-    return it != armed_.end() &&
-           (it->second.errors > 0 || it->second.slow > 0 || it->second.fail_starts > 0);
-  };
-  if (pending(CompId(entity))) return true;
-  const model::SuConfig* su = config_->find_su(SuId(entity));
-  if (su == nullptr) return false;
-  return std::any_of(su->components.begin(), su->components.end(),
-                     [&](const auto& c) { return pending(c.id); });
-}
-
 // ---- invariants ----
 
 void Simulation::touch(const std::string& entity) {
@@ -426,24 +418,17 @@ void Simulation::check_invariants(bool everything) {
   everything |= options_.check_everything_every_step || touched_all_ ||
                 ++steps_since_full_check_ >= kFullCheckEvery;
   if (everything) steps_since_full_check_ = 0;
-  std::set<CsiId> csis = std::move(touched_csis_);
+  const std::set<CsiId> csis = machines_.take_touched_csis();
   std::set<SgId> touched = std::move(touched_sgs_);
-  touched_csis_.clear();
   touched_sgs_.clear();
   touched_all_ = false;
-  if (everything && beliefs_changed_) {
-    beliefs_changed_ = false;
+  if (everything && machines_.take_beliefs_changed()) {
     if (auto wrong = check_safety(*config_, processes())) return violate("safety", *wrong);
   } else if (!csis.empty()) {
     // Only a process coming to believe it is active (or quiescing) can break safety: look at
     // the processes that believe something about those CSIs.
-    std::vector<ProcessView> believers;
-    for (const auto& [pid, p] : processes_) {
-      const bool concerned = std::any_of(csis.begin(), csis.end(),
-                                         [&](const CsiId& c) { return p.beliefs.count(c) > 0; });
-      if (concerned) believers.push_back(view(p));
-    }
-    if (auto wrong = check_safety(*config_, believers)) return violate("safety", *wrong);
+    if (auto wrong = check_safety(*config_, machines_.believers(csis)))
+      return violate("safety", *wrong);
   }
   if (!everything) {
     for (const SgId& id : touched) {
@@ -558,7 +543,7 @@ Duration Simulation::settle() {
   const TimePoint begin = now_;
   faults_on_ = false;
   ++fault_epoch_;
-  random_armed_.clear();
+  machines_.drop_random();
   line(header() + "settle: random faults off");
   const TimePoint end = begin + quiet_period_;
   while (!violation_ && !idle() && step(end)) {
@@ -634,17 +619,11 @@ std::vector<node::NodeDirector::ComponentView> Simulation::components() const {
   return out;
 }
 
-ProcessView Simulation::view(const Process& p) const {
-  auto cur = current_pid_.find(p.comp);
-  return {p.pid,    p.comp,  cur != current_pid_.end() && cur->second == p.pid,
-          p.hung,   p.stuck, p.registered,
-          p.beliefs};
-}
+std::vector<ProcessView> Simulation::processes() const { return machines_.processes(); }
 
-std::vector<ProcessView> Simulation::processes() const {
-  std::vector<ProcessView> out;
-  out.reserve(processes_.size());
-  for (const auto& [pid, p] : processes_) out.push_back(view(p));
+Stats Simulation::stats() const {
+  Stats out = stats_;
+  out.process_starts = machines_.starts();
   return out;
 }
 

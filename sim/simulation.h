@@ -22,30 +22,10 @@
 #include "amf/runtime/node_runtime.h"
 #include "sim/faults.h"
 #include "sim/invariants.h"
+#include "sim/machines.h"
 #include "sim/trace.h"
 
 namespace amf::sim {
-
-// How long simulated things take; each draw is uniform in [min, max] from the run's generator.
-struct LatencyRange {
-  Duration min;
-  Duration max;
-};
-
-struct Latencies {
-  // Spawn -> ProcessStarted. {0, 0} (the default) delivers it at once, in the same pump, as
-  // amfd does after its synchronous posix_spawn; more models an asynchronous launcher (OCI).
-  LatencyRange start{Duration(0), Duration(0)};
-  LatencyRange registration{std::chrono::milliseconds(10), std::chrono::milliseconds(100)};
-  LatencyRange callback{std::chrono::milliseconds(1), std::chrono::milliseconds(20)};
-  LatencyRange kill{std::chrono::milliseconds(1), std::chrono::milliseconds(5)};
-  LatencyRange terminate{std::chrono::milliseconds(10), std::chrono::milliseconds(300)};
-  LatencyRange early_exit{std::chrono::milliseconds(1), std::chrono::milliseconds(30)};
-  // A node crashes -> the director is told (NodeDown): the membership's failure detection.
-  LatencyRange node_detect{std::chrono::milliseconds(10), std::chrono::milliseconds(30)};
-  // A node crashed by a random fault -> it boots again (NodeUp with a fresh node director).
-  LatencyRange node_boot{std::chrono::seconds(5), std::chrono::seconds(30)};
-};
 
 struct Options {
   FaultSpec faults;  // random faults while running (run_for/run_until), none while settling
@@ -118,7 +98,7 @@ struct Violation {
 // byte-identical trace. The first violation stops the run (violation() says which).
 //
 // Single-threaded; not thread-safe. Owns its cores; borrows nothing.
-class Simulation : private runtime::Transport {
+class Simulation : private runtime::Transport, private Surroundings, private Controller {
  public:
   // Fails when the configuration uses something the cores cannot run (supported.h).
   static Result<std::unique_ptr<Simulation>> create(
@@ -175,8 +155,8 @@ class Simulation : private runtime::Transport {
   bool idle() const;
   const std::optional<Violation>& violation() const { return violation_; }
   const Trace& trace() const { return trace_; }
-  const Stats& stats() const { return stats_; }
-  TimePoint now() const { return now_; }
+  Stats stats() const;
+  TimePoint now() const override { return now_; }
   std::uint64_t seed() const { return seed_; }
   const model::ClusterConfig& config() const { return *config_; }
   const director::Director& director() const { return seat_->director(); }
@@ -187,70 +167,15 @@ class Simulation : private runtime::Transport {
   std::optional<std::string> check_liveness_now() const;
 
  private:
-  struct Process {
-    std::uint64_t pid = 0;
-    CompId comp;
-    NodeId node;
-    bool started_reported = false;
-    bool exiting = false;  // a graceful exit is scheduled
-    bool hung = false;
-    bool ignores_kill = false;
-    bool stuck = false;
-    bool fail_before_register = false;
-    bool sa_aware = true;  // registers; else takes its CSIs through HA-state hooks
-    std::optional<node::PeerId> peer;
-    bool registered = false;
-    // A component handles its callbacks one at a time, in the order they arrive (one
-    // connection, one dispatch thread): the next answer comes no earlier than this.
-    TimePoint answered_until{};
-    std::map<CsiId, model::HaState> beliefs;
-  };
-  // Faults waiting for their moment: the next starts, callbacks or process of a component.
-  struct Armed {
-    int fail_starts = 0;
-    int slow = 0;
-    int errors = 0;
-    int cleanup = 0;
-  };
-
   // Scheduled events.
-  struct ProcStarts {
-    std::uint64_t pid;
-  };
-  struct ProcRegisters {
-    std::uint64_t pid;
-  };
-  struct ProcExits {
-    std::uint64_t pid;
-    std::string status;
-  };
-  struct ProcApplies {  // a slow component takes the state long before it answers
-    std::uint64_t pid;
-    CsiId csi;
-    std::optional<model::HaState> ha;
-  };
-  struct ProcAnswers {
-    std::uint64_t pid;
-    node::Invocation invocation;
-    bool ok;
-    CsiId csi;
-    std::optional<model::HaState> ha;  // nullopt: the CSI is removed
-    bool apply;                        // take the state now (unless it errs)
-  };
   struct NextFault {
     std::uint64_t epoch;
   };
   struct QuietCheck {
     std::uint64_t epoch;
   };
-  struct ProcReports {  // the component reports an error about itself
-    std::uint64_t pid;
-  };
   struct AdminAsk {
     director::AdminRequest request;
-  };
-  struct ProcConfirms {  // a component-invoked health check confirmation, every period
-    std::uint64_t pid;
   };
   struct AdminCheck {};
   struct NodeLeaves {  // the director learns that a node crashed
@@ -268,32 +193,20 @@ class Simulation : private runtime::Transport {
     NodeId node;
     std::uint64_t cut;  // stale when another cut of the node has begun since
   };
-  struct HookEnds {  // an HA-state hook of a non-SA-aware component exits
-    NodeId node;
-    CompId comp;
-    std::uint64_t pid;  // the process it told (0: none); a later one of the component was not
-    node::Invocation invocation;
-    bool ok;
-    CsiId csi;
-    std::optional<model::HaState> ha;  // nullopt: the CSI is removed
-  };
-  struct ProbeEnds {  // a liveness probe exits (or runs out of time)
-    NodeId node;
-    CompId comp;
-    node::Invocation invocation;
-  };
   struct CutDetected {  // the membership has not heard a cut-off node for the detection latency
     NodeId node;
     std::uint64_t cut;
     TimePoint since;  // when the node's messages began to be lost; stale if heard since
   };
-  // The first kWorkKinds alternatives are work (idle() waits for them); the rest are
-  // bookkeeping or periodic and change nothing.
-  using Scheduled =
-      std::variant<ProcStarts, ProcRegisters, ProcExits, ProcApplies, ProcAnswers, ProcReports,
-                   AdminAsk, NodeLeaves, NodeBoots, Deliver, CutChanges, CutDetected, HookEnds,
-                   ProbeEnds, ProcConfirms, NextFault, QuietCheck, AdminCheck>;
-  static constexpr std::size_t kWorkKinds = 14;
+  // Work (idle() waits for it): the machines' events but their periodic ones, and the first
+  // kWorkKinds alternatives; the rest are bookkeeping or periodic and change nothing.
+  using Scheduled = std::variant<MachineEvent, AdminAsk, NodeLeaves, NodeBoots, Deliver, CutChanges,
+                                 CutDetected, NextFault, QuietCheck, AdminCheck>;
+  static constexpr std::size_t kWorkKinds = 7;
+  static bool is_work(const Scheduled& what) {
+    const auto* machine = std::get_if<MachineEvent>(&what);
+    return machine != nullptr ? Machines::is_work(*machine) : what.index() < kWorkKinds;
+  }
   struct Entry {
     TimePoint time;
     std::uint64_t seq;
@@ -347,11 +260,13 @@ class Simulation : private runtime::Transport {
   void refresh_deadlines();
   void deliver(const NodeId& node, node::Event event);
   void schedule(Duration after, Scheduled what);
+  void schedule(Duration after, MachineEvent event) override {
+    schedule(after, Scheduled(std::move(event)));
+  }
   void handle(const Scheduled& what);
   void note(const model::Notification& n);
   static constexpr std::uint64_t kFullCheckEvery = 512;
   void check_invariants(bool everything = false);
-  ProcessView view(const Process& p) const;  // as the invariants see it
   // What a step touched, for check_invariants(): an entity named in a notification, command,
   // report or admin request (an SU, component, SI, CSI, SG, application or node) marks its SGs
   // and the SGs whose SIs depend on theirs; an unknown name marks everything.
@@ -359,43 +274,25 @@ class Simulation : private runtime::Transport {
   void touch(const director::Event& event);
   void touch(const protocol::Message& message);
   void check_quiet(const std::string& when);
-  void violate(std::string invariant, std::string message);
-  void disturbed();
-  void line(std::string text);
-  std::string header() const;
+  void violate(std::string invariant, std::string message) override;
+  void disturbed() override;
+  void line(std::string text) override;
+  std::string header() const override;
   std::set<SiId> served_anywhere() const;
 
-  // ---- simulated processes (processes.cc) ----
+  // ---- the controller of the machines (cluster.cc) ----
+  // The node effects: the host protocol and the AMF component protocol, to the machines.
   void carry_out(const NodeId& node, const node::Effect& effect);
-  void start_process(const NodeId& node, const node::StartProcess& e);
-  void started(Process& p);
-  void signal(const node::SignalProcess& e);
-  // A CSI set/remove (csi non-empty) or health check callback reaches a component.
-  void callback(node::PeerId peer, node::Invocation invocation, const CsiId& csi,
-                std::optional<model::HaState> ha);
-  void registered(node::PeerId peer, bool ok);
-  // The delay until `p` answers a callback that takes `work` to handle, after those before it.
-  Duration in_turn(Process& p, Duration work);
-  void on(const ProcStarts& e);
-  void on(const ProcRegisters& e);
-  void on(const ProcExits& e);
-  void on(const ProcApplies& e);
-  void on(const ProcAnswers& e);
-  void on(const ProcReports& e);
+  // Controller: what the machines report goes to the node's runtime.
+  void host_report(const NodeId& node, HostReport report) override;
+  void component_message(const NodeId& node, ComponentMessage message) override;
   void on(const AdminAsk& e);
-  void on(const ProcConfirms& e);
   void on(const NextFault& e);
   void on(const QuietCheck& e);
   void on(const AdminCheck& e);
   void on(const NodeLeaves& e);
   void on(const NodeBoots& e);
   void on(const Deliver& e);
-  void on(const HookEnds& e);
-  void on(const ProbeEnds& e);
-  // The host protocol for components that do not link the library: an HA-state hook and a
-  // liveness probe run on the node, against the component's process.
-  void run_hook(const NodeId& node, const node::RunHook& e);
-  void run_probe(const NodeId& node, const node::RunProbe& e);
   void on(const CutChanges& e);
   void on(const CutDetected& e);
   // ---- the network (network.cc) ----
@@ -407,14 +304,9 @@ class Simulation : private runtime::Transport {
   TimePoint local_time(const NodeId& node) const;
   TimePoint global_time(const NodeId& node, TimePoint local) const;
   double chance();  // uniform in [0, 1)
-  // Consumes one armed fault of `field` for `comp`, if any (asked-for ones first).
-  bool take_armed(const CompId& comp, int Armed::*field);
   // The entity (a component or an SU) has faults armed by a script or a test still to come:
   // its failures are injected, not a loop of the cores.
-  bool fault_pending(const std::string& entity) const;
-  Armed& arms(const CompId& comp) { return injecting_ ? random_armed_[comp] : armed_[comp]; }
-  void set_belief(Process& p, const CsiId& csi, std::optional<model::HaState> ha);
-  Process* current(const CompId& comp);
+  bool fault_pending(const std::string& entity) const { return machines_.fault_pending(entity); }
   void inject_random_fault();
   // A fault kind's share of the fault rate: rate x components, nodes, or 1 (admin).
   double fault_weight(FaultKind kind) const;
@@ -425,8 +317,8 @@ class Simulation : private runtime::Transport {
   std::set<SgId> affected_sgs(director::EntityKind kind, const std::string& entity) const;
   void schedule_next_fault();
 
-  Duration draw(const LatencyRange& range);
-  std::uint64_t uniform(std::uint64_t n);  // in [0, n)
+  Duration draw(const LatencyRange& range) override;
+  std::uint64_t uniform(std::uint64_t n) override;  // in [0, n)
 
   std::shared_ptr<const model::ClusterConfig> config_;
   SeatHost seat_host_{*this};
@@ -451,25 +343,13 @@ class Simulation : private runtime::Transport {
   std::set<std::pair<TimePoint, NodeId>> node_deadlines_;
   std::map<NodeId, TimePoint> deadline_of_;
 
-  std::map<std::uint64_t, Process> processes_;  // by pid; exited ones are erased
-  std::map<CompId, std::uint64_t> current_pid_;
-  std::map<node::PeerId, std::uint64_t> pid_by_peer_;
-  std::map<CompId, Armed> armed_;         // asked for (scripts, tests)
-  std::map<CompId, Armed> random_armed_;  // armed by the random injector; settle() drops them
-  bool injecting_ = false;                // the random injector is arming
-  std::map<CompId, const model::ComponentConfig*> comp_config_;
+  Machines machines_;  // every process on every node
   std::map<CompId, SgId> sg_of_comp_;
   std::vector<CompId> all_comps_;
   std::vector<SuId> all_sus_;
   std::vector<SiId> all_sis_;
   Duration quiet_period_;
-  std::uint64_t next_pid_ = 1;
-  node::PeerId next_peer_ = 1;
-  std::size_t stuck_processes_ = 0;
-  bool beliefs_changed_ = false;
-  // Touched since the last check: CSIs a process came to believe active (or quiescing) for,
-  // and SGs (see touch()).
-  std::set<CsiId> touched_csis_;
+  // Touched since the last check: SGs (see touch()); the machines keep the CSIs.
   std::set<SgId> touched_sgs_;
   bool touched_all_ = false;
   std::uint64_t steps_since_full_check_ = 0;

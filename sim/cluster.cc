@@ -1,0 +1,342 @@
+// The simulation as the controller of its machines (machines.h): the node directors' effects
+// carried out on the simulated processes (Daemon::carry_out with a simulated launcher and
+// simulated components), node crashes and boots, and the random faults and admin operations.
+#include <cmath>
+
+#include "amf/core/assert.h"
+#include "sim/duration.h"
+#include "sim/format.h"
+#include "sim/simulation.h"
+
+namespace amf::sim {
+
+using director::EntityKind;
+
+// ---- node effects ----
+
+void Simulation::carry_out(const NodeId& node, const node::Effect& effect) {
+  struct Visitor {
+    Simulation& s;
+    const NodeId& node;
+    // The host protocol.
+    void operator()(const node::StartProcess& e) { s.machines_.start(node, e); }
+    void operator()(const node::SignalProcess& e) { s.machines_.signal(e); }
+    void operator()(const node::RunHook& e) { s.machines_.run_hook(node, e); }
+    void operator()(const node::RunProbe& e) { s.machines_.run_probe(node, e); }
+    // The AMF component protocol.
+    void operator()(const node::SendRegisterReply& e) { s.machines_.register_reply(e.peer, e.ok); }
+    void operator()(const node::SendCsiSet& e) { s.machines_.csi_set(e); }
+    void operator()(const node::SendCsiRemove& e) { s.machines_.csi_remove(e); }
+    void operator()(const node::SendHealthcheck& e) { s.machines_.healthcheck(e); }
+    void operator()(const node::ToDirector&) { AMF_ASSERT(!"the runtime routes reports"); }
+    void operator()(const model::Notification& n) { s.note(n); }
+  };
+  if (!std::holds_alternative<model::Notification>(effect)) {
+    line("  " + node.str() + " -> " + sim::describe(effect));
+  }
+  std::visit(Visitor{*this, node}, effect);
+}
+
+void Simulation::host_report(const NodeId& node, HostReport report) {
+  deliver(node, std::visit([](auto&& r) { return node::Event(std::move(r)); }, std::move(report)));
+}
+
+void Simulation::component_message(const NodeId& node, ComponentMessage message) {
+  deliver(node, std::visit([](auto&& m) { return node::Event(std::move(m)); }, std::move(message)));
+}
+
+// ---- faults on demand: the machines strike, the simulation counts ----
+
+namespace {
+void count(Stats& stats, FaultKind kind) { ++stats.faults[static_cast<std::size_t>(kind)]; }
+}  // namespace
+
+bool Simulation::crash(const CompId& comp) {
+  if (!machines_.crash(comp)) return false;
+  count(stats_, FaultKind::kCrash);
+  return true;
+}
+
+bool Simulation::hang(const CompId& comp) {
+  if (!machines_.hang(comp)) return false;
+  count(stats_, FaultKind::kHang);
+  return true;
+}
+
+void Simulation::fail_starts(const CompId& comp, int n) {
+  count(stats_, FaultKind::kInstantiate);
+  machines_.fail_starts(comp, n);
+}
+
+void Simulation::slow_callbacks(const CompId& comp, int n) {
+  count(stats_, FaultKind::kSlow);
+  machines_.slow_callbacks(comp, n);
+}
+
+void Simulation::fail_callbacks(const CompId& comp, int n) {
+  count(stats_, FaultKind::kError);
+  machines_.fail_callbacks(comp, n);
+}
+
+void Simulation::fail_cleanup(const CompId& comp) {
+  count(stats_, FaultKind::kCleanup);
+  machines_.fail_cleanup(comp);
+}
+
+bool Simulation::report_error(const CompId& comp) {
+  if (!machines_.report_error(comp)) return false;
+  count(stats_, FaultKind::kReport);
+  return true;
+}
+
+bool Simulation::force_belief(const CompId& comp, const CsiId& csi, model::HaState ha) {
+  return machines_.force_belief(comp, csi, ha);
+}
+
+// A repair tells the cluster that the SU is fit again: the operator ends what survived a
+// failed cleanup on the SUs it repairs first.
+void Simulation::clean_up_before_repair(EntityKind kind, const std::string& entity) {
+  machines_.end_stuck([&](const model::SuConfig& su) {
+    return (kind == EntityKind::kSu && su.id.str() == entity) ||
+           (kind == EntityKind::kNode && su.node.str() == entity);
+  });
+}
+
+// ---- node crashes ----
+
+bool Simulation::crash_node(const NodeId& node) {
+  auto nd = nodes_.find(node);
+  if (nd == nodes_.end()) return false;
+  ++stats_.faults[static_cast<std::size_t>(FaultKind::kNode)];
+  ++stats_.node_crashes;
+  disturbed();
+  const std::size_t ended = machines_.end_node(node);
+  nodes_.erase(nd);   // its runtime, with whatever was queued for it
+  cuts_.erase(node);  // a partition of it ends with it (the director hears of the crash)
+  unheard_.erase(node);
+  stirred_.insert(node);  // its deadlines go with it
+  std::erase(delivered_, node);
+  const std::uint64_t incarnation = ++incarnation_[node];
+  line("[" + format_time(now_) + "] fault: " + node.str() + " crashes; " + std::to_string(ended) +
+       (ended == 1 ? " process ends" : " processes end"));
+  schedule(draw(options_.latencies.node_detect), NodeLeaves{node, incarnation});
+  return true;
+}
+
+bool Simulation::boot_node(const NodeId& node) {
+  if (nodes_.count(node) || config_->find_node(node) == nullptr) return false;
+  schedule(Duration(0), NodeBoots{node, incarnation_[node]});
+  return true;
+}
+
+void Simulation::on(const NodeLeaves& e) {
+  // Stale when the node has booted again since: its NodeUp told the director already.
+  if (incarnation_[e.node] != e.incarnation || nodes_.count(e.node)) return;
+  line(header() + "membership: " + e.node.str() + " has left the cluster");
+  line("  director <- NodeDown " + e.node.str());
+  to_the_director(director::NodeDown{e.node, "node " + e.node.str() + " left the cluster"});
+}
+
+void Simulation::on(const NodeBoots& e) {
+  if (incarnation_[e.node] != e.incarnation || nodes_.count(e.node)) return;
+  ++stats_.node_boots;
+  disturbed();
+  nodes_.emplace(e.node, std::make_unique<SimNode>(*this, e.node));
+  stir(e.node);
+  line(header() + e.node.str() + " boots");
+  line("  director <- NodeUp " + e.node.str());
+  to_the_director(director::NodeUp{e.node, incarnation_[e.node]});
+}
+
+// ---- random faults ----
+
+double Simulation::fault_weight(FaultKind kind) const {
+  const double rate = faults_[kind];
+  switch (kind) {
+    case FaultKind::kAdmin:
+    case FaultKind::kPartition:
+      return rate;
+    case FaultKind::kNode:
+      return rate * static_cast<double>(config_->nodes.size());
+    default:
+      return rate * static_cast<double>(all_comps_.size());
+  }
+}
+
+void Simulation::set_faults(const FaultSpec& faults) {
+  faults_ = faults;
+  ++fault_epoch_;
+  schedule_next_fault();
+}
+
+void Simulation::schedule_next_fault() {
+  if (!faults_on_) return;
+  double total = 0;
+  for (std::size_t k = 0; k < kFaultKinds; ++k) total += fault_weight(static_cast<FaultKind>(k));
+  if (total <= 0) return;
+  const double u = static_cast<double>(rng_() >> 11) * 0x1.0p-53;
+  const double seconds = std::min(-std::log1p(-u) / total, 1e7);
+  schedule(Duration(static_cast<std::int64_t>(seconds * 1e9)), NextFault{fault_epoch_});
+}
+
+void Simulation::on(const NextFault& e) {
+  if (e.epoch != fault_epoch_ || !faults_on_) return;
+  machines_.arming_random(true);
+  inject_random_fault();
+  machines_.arming_random(false);
+  schedule_next_fault();
+}
+
+void Simulation::inject_random_fault() {
+  std::array<double, kFaultKinds> weight{};
+  double total = 0;
+  for (std::size_t k = 0; k < kFaultKinds; ++k) {
+    weight[k] = fault_weight(static_cast<FaultKind>(k));
+    total += weight[k];
+  }
+  double x = static_cast<double>(rng_() >> 11) * 0x1.0p-53 * total;
+  std::size_t kind = 0;
+  while (kind + 1 < kFaultKinds && (weight[kind] <= 0 || x >= weight[kind])) {
+    x -= weight[kind];
+    ++kind;
+  }
+  if (static_cast<FaultKind>(kind) == FaultKind::kAdmin) return random_admin();
+  if (static_cast<FaultKind>(kind) == FaultKind::kPartition) return random_partition();
+  if (static_cast<FaultKind>(kind) == FaultKind::kNode) {
+    const NodeId& node = config_->nodes[uniform(config_->nodes.size())].id;
+    if (crash_node(node)) {
+      schedule(draw(options_.latencies.node_boot), NodeBoots{node, incarnation_[node]});
+    }
+    return;
+  }
+  const CompId& comp = all_comps_[uniform(all_comps_.size())];
+  switch (static_cast<FaultKind>(kind)) {
+    case FaultKind::kCrash:
+      crash(comp);
+      break;
+    case FaultKind::kHang:
+      hang(comp);
+      break;
+    case FaultKind::kInstantiate: {
+      const int retries = config_->find_component(comp)->instantiate_retries;
+      fail_starts(comp, 1 + static_cast<int>(uniform(static_cast<std::uint64_t>(retries) + 1)));
+      break;
+    }
+    case FaultKind::kSlow:
+      slow_callbacks(comp, 1);
+      break;
+    case FaultKind::kError:
+      fail_callbacks(comp, 1);
+      break;
+    case FaultKind::kCleanup:
+      fail_cleanup(comp);
+      break;
+    case FaultKind::kReport:
+      report_error(comp);
+      break;
+    case FaultKind::kAdmin:
+    case FaultKind::kNode:
+    case FaultKind::kPartition:
+      break;
+  }
+}
+
+// An operation and an entity it applies to, mostly SUs (refusals are fine: they must only be
+// answered). Lock-like operations go to an SU 7 times in 10, else to a node, SG, application
+// or the cluster.
+void Simulation::remember_admin_state(const director::AdminRequest& r) {
+  using director::AdminOp;
+  const auto key = std::pair(r.kind, r.entity);
+  switch (r.op) {
+    case AdminOp::kLock:
+    case AdminOp::kShutdown:
+    case AdminOp::kUnlockInstantiation:
+      left_locked_[key] = model::AdminState::kLocked;
+      break;
+    case AdminOp::kLockInstantiation:
+      left_locked_[key] = model::AdminState::kLockedInstantiation;
+      break;
+    case AdminOp::kUnlock:
+      left_locked_.erase(key);
+      break;
+    case AdminOp::kRepair:
+    case AdminOp::kSiSwap:
+    case AdminOp::kAdjust:
+    case AdminOp::kRestart:
+      break;
+  }
+}
+
+void Simulation::random_admin() {
+  using director::AdminOp;
+  // A third of the time the operator repairs a disabled SU, a third of the time undoes a lock
+  // left behind (so the cluster does not drift into staying down), else anything at random.
+  const std::uint64_t choice = uniform(3);
+  if (choice == 0) {
+    std::vector<SuId> disabled;
+    for (const auto& su : director().service_units()) {
+      if (su.oper == model::OperState::kDisabled) disabled.push_back(su.id);
+    }
+    if (!disabled.empty()) {
+      ++stats_.faults[static_cast<std::size_t>(FaultKind::kAdmin)];
+      admin(AdminOp::kRepair, EntityKind::kSu, disabled[uniform(disabled.size())].str());
+      return;
+    }
+  }
+  if (choice == 1 && !left_locked_.empty()) {
+    auto it = std::next(left_locked_.begin(), static_cast<long>(uniform(left_locked_.size())));
+    ++stats_.faults[static_cast<std::size_t>(FaultKind::kAdmin)];
+    const bool down = it->second == model::AdminState::kLockedInstantiation;
+    admin(down ? AdminOp::kUnlockInstantiation : AdminOp::kUnlock, it->first.first,
+          it->first.second);
+    return;
+  }
+  static constexpr std::array<AdminOp, 9> kOps{AdminOp::kLock,     AdminOp::kUnlock,
+                                               AdminOp::kShutdown, AdminOp::kSiSwap,
+                                               AdminOp::kRepair,   AdminOp::kLockInstantiation,
+                                               AdminOp::kAdjust,   AdminOp::kUnlockInstantiation,
+                                               AdminOp::kRestart};
+  ++stats_.faults[static_cast<std::size_t>(FaultKind::kAdmin)];
+  const AdminOp op = kOps[uniform(kOps.size())];
+  const auto& sgs = config_->service_groups();
+  auto random_su = [&] { return all_sus_[uniform(all_sus_.size())].str(); };
+  auto random_node = [&] { return config_->nodes[uniform(config_->nodes.size())].id.str(); };
+  auto random_sg = [&] { return sgs[uniform(sgs.size())]->id.str(); };
+  switch (op) {
+    case AdminOp::kSiSwap:
+      admin(op, EntityKind::kSi, all_sis_[uniform(all_sis_.size())].str());
+      return;
+    case AdminOp::kAdjust:
+      admin(op, EntityKind::kSg, random_sg());
+      return;
+    case AdminOp::kRepair:
+      if (uniform(4) == 0) return void(admin(op, EntityKind::kNode, random_node()));
+      admin(op, EntityKind::kSu, random_su());
+      return;
+    case AdminOp::kRestart:
+      if (uniform(2) == 0)
+        return void(admin(op, EntityKind::kComp, all_comps_[uniform(all_comps_.size())].str()));
+      admin(op, EntityKind::kSu, random_su());
+      return;
+    case AdminOp::kLock:
+    case AdminOp::kUnlock:
+    case AdminOp::kShutdown:
+    case AdminOp::kLockInstantiation:
+    case AdminOp::kUnlockInstantiation:
+      break;
+  }
+  const std::uint64_t where = uniform(20);
+  if (where < 13) return void(admin(op, EntityKind::kSu, random_su()));
+  if (where < 14) {
+    if (op != AdminOp::kLock && op != AdminOp::kUnlock && op != AdminOp::kShutdown) {
+      return void(admin(op, EntityKind::kSu, random_su()));
+    }
+    return void(admin(op, EntityKind::kSi, all_sis_[uniform(all_sis_.size())].str()));
+  }
+  if (where < 16) return void(admin(op, EntityKind::kNode, random_node()));
+  if (where < 18) return void(admin(op, EntityKind::kSg, random_sg()));
+  if (where < 19) return void(admin(op, EntityKind::kApp, sgs[uniform(sgs.size())]->app.str()));
+  admin(op, EntityKind::kCluster, config_->name);
+}
+
+}  // namespace amf::sim
