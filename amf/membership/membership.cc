@@ -1,0 +1,458 @@
+#include "amf/membership/membership.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace amf::membership {
+
+using std::chrono::milliseconds;
+
+namespace {
+
+std::string text(const Incarnate& who) {
+  return who.node.str() + "#" + std::to_string(who.incarnation);
+}
+
+std::string text(const ViewId& id) {
+  return std::to_string(id.epoch) + "." + std::to_string(id.number);
+}
+
+std::string text(Duration d) {
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+  return std::to_string(us / 1000) + "." + std::to_string(std::abs(us % 1000) / 100) + " ms";
+}
+
+Duration scaled(Duration d, double factor) {
+  return Duration(static_cast<Duration::rep>(static_cast<double>(d.count()) * factor));
+}
+
+}  // namespace
+
+// ---- profiles ----
+
+Profile fast_profile() {
+  return {"fast", milliseconds(10), milliseconds(30), milliseconds(20), milliseconds(5)};
+}
+
+Profile default_profile() {
+  return {"default", milliseconds(100), milliseconds(500), milliseconds(400), milliseconds(50)};
+}
+
+Result<Profile> profile_named(const std::string& name) {
+  if (name == "fast") return fast_profile();
+  if (name == "default") return default_profile();
+  return fail("unknown membership profile '" + name + "' (expected fast or default)");
+}
+
+Result<void> check(const Profile& p) {
+  const std::string where = "membership profile '" + p.name + "': ";
+  if (p.interval <= Duration(0)) return fail(where + "the heartbeat interval must be positive");
+  if (p.drift < 0 || p.drift >= 0.1) return fail(where + "the drift bound must be in [0, 0.1)");
+  if (p.timeout < 2 * p.interval) {
+    return fail(where + "the timeout (" + text(p.timeout) +
+                ") must be at least two heartbeat intervals (" + text(2 * p.interval) +
+                "), or one lost heartbeat is a failure");
+  }
+  if (p.lease <= p.interval) {
+    return fail(where + "the lease (" + text(p.lease) + ") must be longer than the interval (" +
+                text(p.interval) + "), or a node fences itself between two heartbeats");
+  }
+  const Duration worst = scaled(p.lease, 1.0 / (1.0 - p.drift)) + p.fence;
+  if (worst > p.timeout) {
+    return fail(where + "the lease with drift plus the fence time (" + text(worst) +
+                ") must fit in the timeout (" + text(p.timeout) +
+                "), or a crashed node's failover waits beyond its detection");
+  }
+  return {};
+}
+
+// ---- views and messages ----
+
+bool View::contains(const Incarnate& who) const {
+  return std::binary_search(members.begin(), members.end(), who);
+}
+
+bool View::taken_out(const Incarnate& who) const {
+  auto it = std::lower_bound(out.begin(), out.end(), who.node,
+                             [](const Incarnate& m, const NodeId& n) { return m.node < n; });
+  return it != out.end() && it->node == who.node && it->incarnation >= who.incarnation;
+}
+
+const Incarnate* View::find(const NodeId& node) const {
+  auto it = std::lower_bound(members.begin(), members.end(), node,
+                             [](const Incarnate& m, const NodeId& n) { return m.node < n; });
+  return it != members.end() && it->node == node ? &*it : nullptr;
+}
+
+std::string describe(const Message& message) {
+  struct Visitor {
+    std::string operator()(const Heartbeat& m) const {
+      return "Heartbeat " + text(m.from) + " seq " + std::to_string(m.seq) + " view " +
+             text(m.view);
+    }
+    std::string operator()(const HeartbeatAck& m) const {
+      return "HeartbeatAck " + text(m.from) + " -> " + text(m.to) + " seq " + std::to_string(m.seq);
+    }
+    std::string operator()(const ViewInstall& m) const {
+      std::string out = "ViewInstall " + text(m.view.id) + " {";
+      for (std::size_t i = 0; i < m.view.members.size(); ++i) {
+        out += (i ? " " : "") + text(m.view.members[i]);
+      }
+      out += "}";
+      if (!m.view.out.empty()) {
+        out += " out {";
+        for (std::size_t i = 0; i < m.view.out.size(); ++i) {
+          out += (i ? " " : "") + text(m.view.out[i]);
+        }
+        out += "}";
+      }
+      return out + " (" + m.cause + ")";
+    }
+    std::string operator()(const ViewAck& m) const {
+      std::string out = "ViewAck " + text(m.from) + " view " + text(m.view);
+      for (const auto& [who, ago] : m.last_acked_ago) {
+        out += "; last acked " + text(who) + " " + text(ago) + " ago";
+      }
+      return out;
+    }
+  };
+  return std::visit(Visitor{}, message);
+}
+
+std::string describe(const Effect& effect) {
+  struct Visitor {
+    std::string operator()(const Send& e) const {
+      return "send to " + e.to.str() + ": " + describe(e.message);
+    }
+    std::string operator()(const Suspected& e) const {
+      return "suspected " + text(e.who) + " (" + e.cause + ")";
+    }
+    std::string operator()(const Heard& e) const { return "heard " + text(e.who); }
+    std::string operator()(const Installed& e) const {
+      return "installed view " + text(e.view.id) + " (" + e.cause + ")";
+    }
+    std::string operator()(const Fence& e) const { return "fence (" + e.cause + ")"; }
+    std::string operator()(const Unfence&) const { return "unfence (the lease holds)"; }
+    std::string operator()(const Excluded& e) const {
+      return "excluded by view " + text(e.view) + ": rejoining as a new incarnation";
+    }
+    std::string operator()(const NodeLeft& e) const {
+      return "node left: " + text(e.who) + " (" + e.cause + ")";
+    }
+    std::string operator()(const NodeJoined& e) const { return "node joined: " + text(e.who); }
+  };
+  return std::visit(Visitor{}, effect);
+}
+
+// ---- Member ----
+
+Member::Member(Incarnate self, std::vector<NodeId> nodes, std::set<NodeId> voters, Profile profile,
+               TimePoint now)
+    : self_(std::move(self)),
+      nodes_(std::move(nodes)),
+      voters_(std::move(voters)),
+      profile_(std::move(profile)),
+      next_beat_(now) {
+  for (const NodeId& n : nodes_) {
+    if (n != self_.node) peers_[n].last_heard = now;
+  }
+  beat(now);
+}
+
+bool Member::sends_to(const NodeId& node) const {
+  return node != self_.node && (voters_.count(self_.node) || voters_.count(node));
+}
+
+bool Member::suspects(const NodeId& node) const {
+  auto it = peers_.find(node);
+  return it != peers_.end() && it->second.suspected;
+}
+
+void Member::beat(TimePoint now) {
+  const std::uint64_t seq = next_seq_++;
+  sent_at_[seq] = now;
+  for (const NodeId& n : nodes_) {
+    if (sends_to(n)) effects_.push_back(Send{n, Heartbeat{self_, seq, view_.id}});
+  }
+  next_beat_ = now + profile_.interval;
+  // Heartbeats older than a lease can no longer renew it.
+  while (!sent_at_.empty() && sent_at_.begin()->second + profile_.lease <= now) {
+    sent_at_.erase(sent_at_.begin());
+  }
+  // A node with no other voter to ask (a single voter) holds its lease by itself.
+  renew(now);
+}
+
+void Member::receive(const Message& message, TimePoint now) {
+  std::visit([&](const auto& m) { on(m, now); }, message);
+  check_lease(now);
+}
+
+void Member::on(const Heartbeat& m, TimePoint now) {
+  if (m.from.node == self_.node) return;
+  auto it = peers_.find(m.from.node);
+  if (it == peers_.end()) return;  // not a node of this cluster
+  Peer& p = it->second;
+  if (p.incarnation && m.from.incarnation < *p.incarnation) return;  // an earlier life
+  const bool new_life = !p.incarnation || m.from.incarnation > *p.incarnation;
+  if (new_life) p.acked_seq = 0;
+  if (new_life || p.suspected) effects_.push_back(Heard{m.from});
+  p.incarnation = m.from.incarnation;
+  p.last_heard = now;
+  p.suspected = false;
+  // Acknowledge only a life of our view, and only while we are in it ourselves: a node taken
+  // out of the view gets no acknowledgements, so its lease runs out.
+  if (view_.contains(self_) && view_.contains(m.from)) {
+    last_acked_[m.from] = now;
+    effects_.push_back(Send{m.from.node, HeartbeatAck{self_, m.from, m.seq}});
+  }
+}
+
+void Member::on(const HeartbeatAck& m, TimePoint now) {
+  if (m.to != self_ || !voters_.count(m.from.node)) return;
+  auto it = peers_.find(m.from.node);
+  if (it == peers_.end() || it->second.incarnation != m.from.incarnation) return;
+  it->second.acked_seq = std::max(it->second.acked_seq, m.seq);
+  renew(now);
+}
+
+// The lease: the newest heartbeat that a majority of the voters (this node included when it is
+// one) acknowledged, plus the lease time from when it was sent.
+void Member::renew(TimePoint now) {
+  if (!view_.contains(self_)) return;
+  std::vector<std::uint64_t> acked;
+  for (const NodeId& v : voters_) {
+    if (v == self_.node) {
+      acked.push_back(next_seq_ - 1);  // this node acknowledges its own heartbeats
+      continue;
+    }
+    auto p = peers_.find(v);
+    const Incarnate* member = view_.find(v);
+    if (p == peers_.end() || member == nullptr || p->second.incarnation != member->incarnation)
+      continue;
+    acked.push_back(p->second.acked_seq);
+  }
+  if (acked.size() < majority()) return;
+  std::nth_element(acked.begin(), acked.begin() + static_cast<long>(majority() - 1), acked.end(),
+                   std::greater<>());
+  const std::uint64_t seq = acked[majority() - 1];
+  auto sent = sent_at_.find(seq);
+  if (seq == 0 || sent == sent_at_.end()) return;
+  const TimePoint end = sent->second + profile_.lease;
+  if (!lease_end_ || end > *lease_end_) lease_end_ = end;
+  check_lease(now);
+}
+
+void Member::check_lease(TimePoint now) {
+  const bool leased_now = leased(now);
+  if (leased_now && fenced_) {
+    fenced_ = false;
+    effects_.push_back(Unfence{});
+  } else if (!leased_now && !fenced_) {
+    fenced_ = true;
+    effects_.push_back(Fence{"no majority of the voters acknowledged a heartbeat of " +
+                             text(self_) + " for " + text(profile_.lease)});
+  }
+}
+
+void Member::on(const ViewInstall& m, TimePoint now) {
+  if (m.view.id < view_.id) return;  // an older view, or a deposed director's
+  if (m.view.id > view_.id) {
+    view_ = m.view;
+    effects_.push_back(Installed{view_, m.cause});
+    if (view_.taken_out(self_)) {
+      // Taken out: whatever this life holds is void. Stop it and come back as a new life, which
+      // the director will take in again. (A view that merely does not list this life yet, as
+      // before it joined, is no reason to leave.)
+      if (!fenced_) {
+        fenced_ = true;
+        effects_.push_back(Fence{"view " + text(view_.id) + " takes " + text(self_) + " out"});
+      }
+      lease_end_.reset();
+      for (const Incarnate& o : view_.out) {
+        if (o.node == self_.node) self_.incarnation = std::max(self_.incarnation, o.incarnation);
+      }
+      ++self_.incarnation;
+      next_seq_ = 1;
+      sent_at_.clear();
+      for (auto& [node, p] : peers_) p.acked_seq = 0;
+      effects_.push_back(Excluded{view_.id});
+    } else {
+      renew(now);  // acknowledgements that came before the view may count now
+    }
+  }
+  // Answer every install, a repeated one too (the first answer may have been lost).
+  ViewAck ack{self_, view_.id, {}};
+  for (auto it = last_acked_.begin(); it != last_acked_.end();) {
+    const Duration ago = now - it->second;
+    if (ago > 4 * profile_.timeout + profile_.lease) {
+      it = last_acked_.erase(it);  // its lease is long over: nothing to report
+      continue;
+    }
+    if (!view_.contains(it->first)) ack.last_acked_ago.emplace_back(it->first, ago);
+    ++it;
+  }
+  effects_.push_back(Send{m.from, ack});
+}
+
+void Member::tick(TimePoint now) {
+  if (now >= next_beat_) beat(now);
+  for (auto& [node, p] : peers_) {
+    if (!p.suspected && p.incarnation && now - p.last_heard >= profile_.timeout) {
+      p.suspected = true;
+      effects_.push_back(Suspected{{node, *p.incarnation},
+                                   "not heard for " + text(now - p.last_heard) + " (timeout " +
+                                       text(profile_.timeout) + ")"});
+    }
+  }
+  check_lease(now);
+}
+
+std::optional<TimePoint> Member::next_deadline() const {
+  TimePoint next = next_beat_;
+  for (const auto& [node, p] : peers_) {
+    if (!p.suspected && p.incarnation) next = std::min(next, p.last_heard + profile_.timeout);
+  }
+  if (lease_end_ && !fenced_) next = std::min(next, *lease_end_);
+  return next;
+}
+
+// ---- ViewKeeper ----
+
+ViewKeeper::ViewKeeper(Incarnate self, std::uint64_t epoch, std::vector<NodeId> nodes,
+                       std::set<NodeId> voters, Profile profile, const View& start, TimePoint now)
+    : self_(std::move(self)),
+      epoch_(epoch),
+      nodes_(std::move(nodes)),
+      voters_(std::move(voters)),
+      profile_(std::move(profile)),
+      view_{{epoch, 0}, {}, {}} {
+  for (const Incarnate& m : start.members) {
+    if (m.node != self_.node) view_.members.push_back(m);
+  }
+  view_.members.push_back(self_);
+  std::sort(view_.members.begin(), view_.members.end());
+  for (const Incarnate& who : view_.members) joining_.push_back({who, {epoch, 1}, {}});
+  for (const Incarnate& who : start.out) {
+    take_out(who, "taken out under an earlier director");
+  }
+  change(now, "director of epoch " + std::to_string(epoch) + " takes over");
+}
+
+// Out of the view for good (its node may rejoin as a newer life); declared gone once safe.
+void ViewKeeper::take_out(const Incarnate& who, const std::string& cause) {
+  std::erase(view_.members, who);
+  std::erase_if(joining_, [&](const Joining& j) { return j.who == who; });
+  std::erase_if(view_.out, [&](const Incarnate& o) { return o.node == who.node; });
+  view_.out.insert(std::upper_bound(view_.out.begin(), view_.out.end(), who), who);
+  leaving_.push_back({who, cause, {epoch_, view_.id.number + 1}, {}, std::nullopt});
+}
+
+void ViewKeeper::suspected(const Incarnate& who, const std::string& cause, TimePoint now) {
+  if (!view_.contains(who)) return;
+  take_out(who, cause);
+  change(now, text(who) + " left: " + cause);
+}
+
+void ViewKeeper::heard(const Incarnate& who, TimePoint now) {
+  if (std::find(nodes_.begin(), nodes_.end(), who.node) == nodes_.end()) return;
+  const Incarnate* now_member = view_.find(who.node);
+  if (now_member != nullptr && now_member->incarnation >= who.incarnation) return;
+  // A life taken out never comes back: its node rejoins as a new one.
+  if (view_.taken_out(who)) return;
+  std::string cause = text(who) + " joins";
+  if (now_member != nullptr) {
+    // A new life of a member: the old one is over (its assignments are void).
+    const Incarnate old = *now_member;
+    take_out(old, "restarted as " + text(who));
+    cause = text(old) + " restarted as " + text(who);
+  }
+  view_.members.insert(std::upper_bound(view_.members.begin(), view_.members.end(), who), who);
+  joining_.push_back({who, {epoch_, view_.id.number + 1}, {}});
+  change(now, cause);
+}
+
+void ViewKeeper::change(TimePoint now, const std::string& cause) {
+  ++view_.id.number;
+  cause_ = cause;
+  install(now);
+  effects_.push_back(Installed{view_, cause});
+}
+
+void ViewKeeper::install(TimePoint now) {
+  for (const NodeId& n : nodes_) {
+    auto acked = acked_.find(n);
+    if (acked == acked_.end() || acked->second < view_.id) {
+      effects_.push_back(Send{n, ViewInstall{self_.node, view_, cause_}});
+    }
+  }
+  next_resend_ = now + profile_.interval;
+}
+
+void ViewKeeper::receive(const ViewAck& ack, TimePoint now) {
+  if (ack.view.epoch != epoch_) return;
+  ViewId& newest = acked_[ack.from.node];
+  newest = std::max(newest, ack.view);
+  for (Leaving& l : leaving_) {
+    // The gone life's own node does not count: its new life never acknowledged the old one.
+    if (ack.view < l.removed_in || !voters_.count(ack.from.node) || ack.from.node == l.who.node ||
+        l.bound_by.count(ack.from.node)) {
+      continue;
+    }
+    // When this voter last acknowledged the gone life, and so how long (real time, the
+    // voter's and the gone node's clocks drifting against us) the gone life's lease may last.
+    Duration wait(0);
+    const Duration lease = scaled(profile_.lease, 1.0 / (1.0 - profile_.drift)) + profile_.fence;
+    for (const auto& [who, ago] : ack.last_acked_ago) {
+      if (who == l.who)
+        wait = std::max(Duration(0), lease - scaled(ago, 1.0 / (1.0 + profile_.drift)));
+    }
+    l.bound_by[ack.from.node] = now + scaled(wait, 1.0 + profile_.drift);
+    if (!l.safe_at && l.bound_by.size() >= majority()) {
+      TimePoint safe = now;
+      for (const auto& [node, bound] : l.bound_by) safe = std::max(safe, bound);
+      l.safe_at = safe;
+    }
+  }
+  for (Joining& j : joining_) {
+    if (ack.view >= j.added_in && voters_.count(ack.from.node))
+      j.installed_by.insert(ack.from.node);
+  }
+  tick(now);
+}
+
+void ViewKeeper::tick(TimePoint now) {
+  for (auto it = leaving_.begin(); it != leaving_.end();) {
+    if (it->safe_at && *it->safe_at <= now) {
+      effects_.push_back(NodeLeft{it->who, it->cause});
+      it = leaving_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = joining_.begin(); it != joining_.end();) {
+    if (it->installed_by.size() >= majority()) {
+      effects_.push_back(NodeJoined{it->who});
+      it = joining_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (now >= next_resend_) install(now);
+}
+
+std::optional<TimePoint> ViewKeeper::next_deadline() const {
+  std::optional<TimePoint> next;
+  bool waiting = false;
+  for (const Leaving& l : leaving_) {
+    if (l.safe_at) next = next ? std::min(*next, *l.safe_at) : *l.safe_at;
+  }
+  for (const auto& n : nodes_) {
+    auto acked = acked_.find(n);
+    if (acked == acked_.end() || acked->second < view_.id) waiting = true;
+  }
+  if (waiting) next = next ? std::min(*next, next_resend_) : next_resend_;
+  return next;
+}
+
+}  // namespace amf::membership
