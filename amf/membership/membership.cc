@@ -78,6 +78,12 @@ bool View::taken_out(const Incarnate& who) const {
   return it != out.end() && it->node == who.node && it->incarnation >= who.incarnation;
 }
 
+void View::take_out(const Incarnate& who) {
+  std::erase_if(members, [&](const Incarnate& m) { return m.node == who.node && m <= who; });
+  std::erase_if(out, [&](const Incarnate& o) { return o.node == who.node; });
+  out.insert(std::upper_bound(out.begin(), out.end(), who), who);
+}
+
 const Incarnate* View::find(const NodeId& node) const {
   auto it = std::lower_bound(members.begin(), members.end(), node,
                              [](const Incarnate& m, const NodeId& n) { return m.node < n; });
@@ -110,6 +116,7 @@ std::string describe(const Message& message) {
     }
     std::string operator()(const ViewAck& m) const {
       std::string out = "ViewAck " + text(m.from) + " view " + text(m.view);
+      for (const Incarnate& o : m.out) out += "; out " + text(o);
       for (const auto& [who, ago] : m.last_acked_ago) {
         out += "; last acked " + text(who) + " " + text(ago) + " ago";
       }
@@ -134,12 +141,13 @@ std::string describe(const Effect& effect) {
     std::string operator()(const Fence& e) const { return "fence (" + e.cause + ")"; }
     std::string operator()(const Unfence&) const { return "unfence (the lease holds)"; }
     std::string operator()(const Excluded& e) const {
-      return "excluded by view " + text(e.view) + ": rejoining as a new incarnation";
+      return text(e.was) + " is over (" + e.cause + "): rejoining as " + text(e.now);
     }
     std::string operator()(const NodeLeft& e) const {
       return "node left: " + text(e.who) + " (" + e.cause + ")";
     }
     std::string operator()(const NodeJoined& e) const { return "node joined: " + text(e.who); }
+    std::string operator()(const StepDown& e) const { return "step down (" + e.cause + ")"; }
   };
   return std::visit(Visitor{}, effect);
 }
@@ -166,6 +174,14 @@ bool Member::sends_to(const NodeId& node) const {
 bool Member::suspects(const NodeId& node) const {
   auto it = peers_.find(node);
   return it != peers_.end() && it->second.suspected;
+}
+
+std::vector<Incarnate> Member::hearing() const {
+  std::vector<Incarnate> out;
+  for (const auto& [node, p] : peers_) {
+    if (p.incarnation && !p.suspected) out.push_back({node, *p.incarnation});
+  }
+  return out;
 }
 
 void Member::beat(TimePoint now) {
@@ -258,31 +274,28 @@ void Member::check_lease(TimePoint now) {
 void Member::on(const ViewInstall& m, TimePoint now) {
   if (m.view.id < view_.id) return;  // an older view, or a deposed director's
   if (m.view.id > view_.id) {
-    view_ = m.view;
+    // Lives taken out stay out, whatever a later view says: a new director may start from a
+    // view older than this node's, and this node must never acknowledge such a life again (a
+    // director may already have declared it gone on the strength of this node's word).
+    View merged = m.view;
+    for (const Incarnate& o : view_.out) {
+      if (!merged.taken_out(o)) merged.take_out(o);
+    }
+    view_ = std::move(merged);
     effects_.push_back(Installed{view_, m.cause});
     if (view_.taken_out(self_)) {
       // Taken out: whatever this life holds is void. Stop it and come back as a new life, which
       // the director will take in again. (A view that merely does not list this life yet, as
       // before it joined, is no reason to leave.)
-      if (!fenced_) {
-        fenced_ = true;
-        effects_.push_back(Fence{"view " + text(view_.id) + " takes " + text(self_) + " out"});
-      }
-      lease_end_.reset();
-      for (const Incarnate& o : view_.out) {
-        if (o.node == self_.node) self_.incarnation = std::max(self_.incarnation, o.incarnation);
-      }
-      ++self_.incarnation;
-      next_seq_ = 1;
-      sent_at_.clear();
-      for (auto& [node, p] : peers_) p.acked_seq = 0;
-      effects_.push_back(Excluded{view_.id});
+      auto o = std::find_if(view_.out.begin(), view_.out.end(),
+                            [&](const Incarnate& i) { return i.node == self_.node; });
+      leave(*o, "view " + text(view_.id) + " takes " + text(self_) + " out");
     } else {
       renew(now);  // acknowledgements that came before the view may count now
     }
   }
   // Answer every install, a repeated one too (the first answer may have been lost).
-  ViewAck ack{self_, view_.id, {}};
+  ViewAck ack{self_, view_.id, view_.out, {}};
   for (auto it = last_acked_.begin(); it != last_acked_.end();) {
     const Duration ago = now - it->second;
     if (ago > 4 * profile_.timeout + profile_.lease) {
@@ -295,12 +308,31 @@ void Member::on(const ViewInstall& m, TimePoint now) {
   effects_.push_back(Send{m.from, ack});
 }
 
+void Member::leave(const Incarnate& out, const std::string& cause) {
+  if (out.node != self_.node || out.incarnation < self_.incarnation) return;  // an older life
+  if (!fenced_) {
+    fenced_ = true;
+    effects_.push_back(Fence{cause});
+  }
+  lease_end_.reset();
+  const Incarnate old = self_;
+  self_.incarnation = out.incarnation + 1;
+  next_seq_ = 1;
+  sent_at_.clear();
+  for (auto& [node, p] : peers_) p.acked_seq = 0;
+  effects_.push_back(Excluded{old, self_, cause});
+}
+
 void Member::tick(TimePoint now) {
   if (now >= next_beat_) beat(now);
   for (auto& [node, p] : peers_) {
-    if (!p.suspected && p.incarnation && now - p.last_heard >= profile_.timeout) {
+    // A node never heard is suspected too once a view lists it (a life it had before this
+    // node started).
+    const Incarnate* listed = view_.find(node);
+    if (p.suspected || (!p.incarnation && listed == nullptr)) continue;
+    if (now - p.last_heard >= profile_.timeout) {
       p.suspected = true;
-      effects_.push_back(Suspected{{node, *p.incarnation},
+      effects_.push_back(Suspected{{node, p.incarnation ? *p.incarnation : listed->incarnation},
                                    "not heard for " + text(now - p.last_heard) + " (timeout " +
                                        text(profile_.timeout) + ")"});
     }
@@ -311,7 +343,9 @@ void Member::tick(TimePoint now) {
 std::optional<TimePoint> Member::next_deadline() const {
   TimePoint next = next_beat_;
   for (const auto& [node, p] : peers_) {
-    if (!p.suspected && p.incarnation) next = std::min(next, p.last_heard + profile_.timeout);
+    if (!p.suspected && (p.incarnation || view_.find(node))) {
+      next = std::min(next, p.last_heard + profile_.timeout);
+    }
   }
   if (lease_end_ && !fenced_) next = std::min(next, *lease_end_);
   return next;
@@ -319,14 +353,14 @@ std::optional<TimePoint> Member::next_deadline() const {
 
 // ---- ViewKeeper ----
 
-ViewKeeper::ViewKeeper(Incarnate self, std::uint64_t epoch, std::vector<NodeId> nodes,
-                       std::set<NodeId> voters, Profile profile, const View& start, TimePoint now)
-    : self_(std::move(self)),
+ViewKeeper::ViewKeeper(const Member& own, std::uint64_t epoch, const View& start, TimePoint now)
+    : self_(own.self()),
       epoch_(epoch),
-      nodes_(std::move(nodes)),
-      voters_(std::move(voters)),
-      profile_(std::move(profile)),
+      nodes_(own.nodes()),
+      voters_(own.voters()),
+      profile_(own.profile()),
       view_{{epoch, 0}, {}, {}} {
+  if (steps_down(start.out, "the view it starts from")) return;
   for (const Incarnate& m : start.members) {
     if (m.node != self_.node) view_.members.push_back(m);
   }
@@ -334,32 +368,54 @@ ViewKeeper::ViewKeeper(Incarnate self, std::uint64_t epoch, std::vector<NodeId> 
   std::sort(view_.members.begin(), view_.members.end());
   for (const Incarnate& who : view_.members) joining_.push_back({who, {epoch, 1}, {}});
   for (const Incarnate& who : start.out) {
-    take_out(who, "taken out under an earlier director");
+    if (!view_.taken_out(who)) take_out(who, "taken out under an earlier director");
   }
+  for (const Incarnate& who : start.members) {
+    if (who.node != self_.node && own.suspects(who.node)) {
+      take_out(who, "not heard by the director of epoch " + std::to_string(epoch));
+    }
+  }
+  for (const Incarnate& who : own.hearing()) admit(who);
   change(now, "director of epoch " + std::to_string(epoch) + " takes over");
+}
+
+bool ViewKeeper::steps_down(const std::vector<Incarnate>& out, const std::string& source) {
+  for (const Incarnate& o : out) {
+    if (o.node == self_.node && o.incarnation >= self_.incarnation) {
+      stepped_down_ = true;
+      effects_.push_back(StepDown{
+          o, "the director's own life " + text(self_) + " is taken out, as " + source + " says"});
+      return true;
+    }
+  }
+  return false;
 }
 
 // Out of the view for good (its node may rejoin as a newer life); declared gone once safe.
 void ViewKeeper::take_out(const Incarnate& who, const std::string& cause) {
-  std::erase(view_.members, who);
-  std::erase_if(joining_, [&](const Joining& j) { return j.who == who; });
-  std::erase_if(view_.out, [&](const Incarnate& o) { return o.node == who.node; });
-  view_.out.insert(std::upper_bound(view_.out.begin(), view_.out.end(), who), who);
+  view_.take_out(who);
+  std::erase_if(joining_, [&](const Joining& j) { return j.who.node == who.node && j.who <= who; });
   leaving_.push_back({who, cause, {epoch_, view_.id.number + 1}, {}, std::nullopt});
 }
 
 void ViewKeeper::suspected(const Incarnate& who, const std::string& cause, TimePoint now) {
-  if (!view_.contains(who)) return;
+  if (stepped_down_ || !view_.contains(who)) return;
   take_out(who, cause);
   change(now, text(who) + " left: " + cause);
 }
 
 void ViewKeeper::heard(const Incarnate& who, TimePoint now) {
-  if (std::find(nodes_.begin(), nodes_.end(), who.node) == nodes_.end()) return;
+  if (stepped_down_) return;
+  if (std::string cause = admit(who); !cause.empty()) change(now, cause);
+}
+
+// Takes a life in (for the next view); says why, or nothing when it is no news.
+std::string ViewKeeper::admit(const Incarnate& who) {
+  if (std::find(nodes_.begin(), nodes_.end(), who.node) == nodes_.end()) return {};
   const Incarnate* now_member = view_.find(who.node);
-  if (now_member != nullptr && now_member->incarnation >= who.incarnation) return;
+  if (now_member != nullptr && now_member->incarnation >= who.incarnation) return {};
   // A life taken out never comes back: its node rejoins as a new one.
-  if (view_.taken_out(who)) return;
+  if (view_.taken_out(who)) return {};
   std::string cause = text(who) + " joins";
   if (now_member != nullptr) {
     // A new life of a member: the old one is over (its assignments are void).
@@ -369,7 +425,7 @@ void ViewKeeper::heard(const Incarnate& who, TimePoint now) {
   }
   view_.members.insert(std::upper_bound(view_.members.begin(), view_.members.end(), who), who);
   joining_.push_back({who, {epoch_, view_.id.number + 1}, {}});
-  change(now, cause);
+  return cause;
 }
 
 void ViewKeeper::change(TimePoint now, const std::string& cause) {
@@ -390,7 +446,18 @@ void ViewKeeper::install(TimePoint now) {
 }
 
 void ViewKeeper::receive(const ViewAck& ack, TimePoint now) {
-  if (ack.view.epoch != epoch_) return;
+  if (stepped_down_ || ack.view.epoch != epoch_) return;
+  if (steps_down(ack.out, text(ack.from))) return;
+  // A life some node knows to be taken out (by an earlier director, in a view this director's
+  // node never installed) is out here too, and declared gone again once that is safe.
+  std::string outs;
+  for (const Incarnate& o : ack.out) {
+    if (view_.taken_out(o)) continue;
+    take_out(o, "taken out under an earlier director");
+    outs += (outs.empty() ? "" : ", ") + text(o);
+  }
+  if (!outs.empty())
+    change(now, outs + " taken out under an earlier director, as " + text(ack.from) + " reports");
   ViewId& newest = acked_[ack.from.node];
   newest = std::max(newest, ack.view);
   for (Leaving& l : leaving_) {
@@ -422,6 +489,7 @@ void ViewKeeper::receive(const ViewAck& ack, TimePoint now) {
 }
 
 void ViewKeeper::tick(TimePoint now) {
+  if (stepped_down_) return;
   for (auto it = leaving_.begin(); it != leaving_.end();) {
     if (it->safe_at && *it->safe_at <= now) {
       effects_.push_back(NodeLeft{it->who, it->cause});
@@ -443,6 +511,7 @@ void ViewKeeper::tick(TimePoint now) {
 
 std::optional<TimePoint> ViewKeeper::next_deadline() const {
   std::optional<TimePoint> next;
+  if (stepped_down_) return next;
   bool waiting = false;
   for (const Leaving& l : leaving_) {
     if (l.safe_at) next = next ? std::min(*next, *l.safe_at) : *l.safe_at;

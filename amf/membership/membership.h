@@ -73,6 +73,8 @@ struct View {
   const Incarnate* find(const NodeId& node) const;
   // True when `who` is, or is older than, a life taken out.
   bool taken_out(const Incarnate& who) const;
+  // Takes `who` (and any older life of its node) out of the members and records it in `out`.
+  void take_out(const Incarnate& who);
 };
 
 // ---- wire messages ----
@@ -94,6 +96,7 @@ struct ViewInstall {
 struct ViewAck {
   Incarnate from;
   ViewId view;
+  std::vector<Incarnate> out;  // the lives this node knows to be taken out (its view's `out`)
   // For every node life this node has acknowledged and that is not in the view: how long ago
   // (on this node's clock) it last acknowledged a heartbeat of it.
   std::vector<std::pair<Incarnate, Duration>> last_acked_ago;
@@ -122,8 +125,10 @@ struct Fence {  // the lease ran out: stop every active assignment now
 };
 struct Unfence {  // the lease holds again: actives may be assigned to this node
 };
-struct Excluded {  // a view of the director leaves this node life out: rejoin as a new one
-  ViewId view;
+struct Excluded {  // this node life is taken out: it rejoins as a new one
+  Incarnate was;
+  Incarnate now;
+  std::string cause;
 };
 // The ViewKeeper's: the director may act on these.
 struct NodeLeft {
@@ -133,8 +138,15 @@ struct NodeLeft {
 struct NodeJoined {
   Incarnate who;
 };
-using Effect =
-    std::variant<Send, Suspected, Heard, Installed, Fence, Unfence, Excluded, NodeLeft, NodeJoined>;
+// The director's own node life is taken out (an earlier director did it, in a view this one
+// had not seen): this director must stop acting; its node rejoins as a new life and may stand
+// for election again.
+struct StepDown {
+  Incarnate out;  // the life taken out: the director node's Member leaves it
+  std::string cause;
+};
+using Effect = std::variant<Send, Suspected, Heard, Installed, Fence, Unfence, Excluded, NodeLeft,
+                            NodeJoined, StepDown>;
 std::string describe(const Effect& effect);
 
 // Membership as one node sees it. Voters are the nodes whose acknowledgements count towards a
@@ -147,6 +159,10 @@ class Member {
 
   void receive(const Message& message, TimePoint now);
   void tick(TimePoint now);
+  // `out` (this node's life, or a later one taken out) is over: fence, and rejoin as a newer
+  // life. Views that take this node out call it; so does the host when its ViewKeeper steps
+  // down with StepDown::out.
+  void leave(const Incarnate& out, const std::string& cause);
   std::optional<TimePoint> next_deadline() const;
   std::vector<Effect> take_effects() { return std::exchange(effects_, {}); }
 
@@ -156,6 +172,10 @@ class Member {
   bool leased(TimePoint now) const { return lease_end_ && now < *lease_end_; }
   std::optional<TimePoint> lease_end() const { return lease_end_; }
   bool suspects(const NodeId& node) const;
+  // The newest life of every node heard within the timeout.
+  std::vector<Incarnate> hearing() const;
+  const std::vector<NodeId>& nodes() const { return nodes_; }
+  const std::set<NodeId>& voters() const { return voters_; }
   const Profile& profile() const { return profile_; }
 
  private:
@@ -194,12 +214,12 @@ class Member {
 // director's own Member and hears its suspicions and what it heard.
 class ViewKeeper {
  public:
-  // `self`: the director node's life, always a member. `start`: the director node's newest
-  // view (a new director carries on from what its node knew): its members are installed again
-  // under the new epoch, and its lives taken out are declared gone again under it (an earlier
-  // director may have taken them out without living to declare them gone).
-  ViewKeeper(Incarnate self, std::uint64_t epoch, std::vector<NodeId> nodes,
-             std::set<NodeId> voters, Profile profile, const View& start, TimePoint now);
+  // `own`: the director node's Member (its life is always a member; what it hears joins).
+  // `start`: the view to carry on from, normally `own.view()`: its members that `own` does not
+  // suspect are installed again under the new epoch, and its lives taken out are declared gone
+  // again under it (an earlier director may have taken them out without living to declare
+  // them gone). Lives other nodes know to be out are learnt from their acknowledgements.
+  ViewKeeper(const Member& own, std::uint64_t epoch, const View& start, TimePoint now);
 
   void suspected(const Incarnate& who, const std::string& cause, TimePoint now);
   void heard(const Incarnate& who, TimePoint now);
@@ -208,6 +228,7 @@ class ViewKeeper {
   std::optional<TimePoint> next_deadline() const;
   std::vector<Effect> take_effects() { return std::exchange(effects_, {}); }
   const View& view() const { return view_; }
+  bool stepped_down() const { return stepped_down_; }
 
  private:
   struct Leaving {
@@ -225,6 +246,8 @@ class ViewKeeper {
     std::set<NodeId> installed_by;
   };
   void take_out(const Incarnate& who, const std::string& cause);
+  std::string admit(const Incarnate& who);
+  bool steps_down(const std::vector<Incarnate>& out, const std::string& source);
   void change(TimePoint now, const std::string& cause);
   void install(TimePoint now);
   std::size_t majority() const { return voters_.size() / 2 + 1; }
@@ -240,6 +263,7 @@ class ViewKeeper {
   TimePoint next_resend_{};
   std::vector<Leaving> leaving_;
   std::vector<Joining> joining_;
+  bool stepped_down_ = false;
   std::vector<Effect> effects_;
 };
 

@@ -24,8 +24,7 @@ class Cluster {
     for (const NodeId& n : nodes_) {
       members_[n] = std::make_unique<Member>(Incarnate{n, 1}, nodes_, voters_, profile_, now_);
     }
-    keeper_ = std::make_unique<ViewKeeper>(Incarnate{director_, 1}, 1, nodes_, voters_, profile_,
-                                           View{}, now_);
+    keeper_ = std::make_unique<ViewKeeper>(*members_.at(director_), 1, View{}, now_);
     drain();
   }
 
@@ -63,6 +62,15 @@ class Cluster {
     FAIL() << "the cluster never let time advance";
   }
 
+  // Another node becomes director (as etcd would elect it) with a newer epoch, starting from
+  // the view given (its node's, or an older one).
+  void new_director(const std::string& n, std::uint64_t epoch, const View& start) {
+    director_ = NodeId(n);
+    keeper_ = std::make_unique<ViewKeeper>(*members_.at(director_), epoch, start, now_);
+    drain();
+  }
+
+  bool has_director() const { return keeper_ != nullptr; }
   void crash(const std::string& n) { crashed_.insert(NodeId(n)); }
   void cut(const std::string& from, const std::string& to) {
     cuts_.insert({NodeId(from), NodeId(to)});
@@ -187,8 +195,11 @@ class Cluster {
           left.push_back({now_, l->who});
         } else if (auto* j = std::get_if<NodeJoined>(&e)) {
           joined.push_back({now_, j->who});
+        } else if (auto* d = std::get_if<StepDown>(&e)) {
+          members_.at(director_)->leave(d->out, d->cause);
         }
       }
+      if (keeper_->stepped_down()) keeper_.reset();  // until the next election
     }
   }
 
@@ -349,6 +360,61 @@ TEST(MembershipTest, ANodeThatIsNotAVoterHeartbeatsToTheVotersOnly) {
   EXPECT_FALSE(c.unsafe()) << *c.unsafe();
 }
 
+TEST(MembershipTest, ANewDirectorStartingFromAnOldViewNeverGivesALifeTakenOutItsLeaseBack) {
+  // n1 takes n3#1 out and declares it gone; then n2 becomes director from a view that still
+  // lists n3#1, and n3 is reachable again. The voters that installed n1's view keep n3#1 out
+  // (they never acknowledge it again) and tell n2, which takes it out too: n3 rejoins as #2.
+  Cluster c = three();
+  c.run_for(1s);
+  c.isolate("n3");
+  c.run_for(1s);
+  ASSERT_TRUE(c.has_left("n3", 1));
+  const Incarnate n3_1{NodeId("n3"), 1};
+  const TimePoint lease_before = c.max_lease_end.at(n3_1);
+  View stale{{1, 1}, {{NodeId("n1"), 1}, {NodeId("n2"), 1}, n3_1}, {}};
+  c.heal();
+  c.new_director("n2", 2, stale);
+  c.run_for(1s);
+  EXPECT_EQ(c.max_lease_end.at(n3_1), lease_before)
+      << "n3#1 got a lease after it was declared gone";
+  EXPECT_EQ(c.member("n3").self().incarnation, 2u);
+  EXPECT_TRUE(c.member("n2").view().contains({NodeId("n3"), 2}));
+  EXPECT_TRUE(c.member("n2").view().taken_out(n3_1));
+  EXPECT_TRUE(c.member("n3").leased(c.now()));
+  EXPECT_FALSE(c.unsafe()) << *c.unsafe();
+}
+
+TEST(MembershipTest, ADirectorWhoseOwnLifeWasTakenOutStepsDownAndItsNodeRejoins) {
+  // n3 is cut off and taken out by n1; still unaware, it wins an election and, healed, hears
+  // from the voters that its life is over.
+  Cluster c = three();
+  c.run_for(1s);
+  c.isolate("n3");
+  c.run_for(1s);
+  ASSERT_TRUE(c.has_left("n3", 1));
+  const Incarnate n3_1{NodeId("n3"), 1};
+  ASSERT_EQ(c.member("n3").self(), n3_1);
+  const TimePoint lease_before = c.max_lease_end.at(n3_1);
+  c.heal();
+  c.new_director("n3", 2, c.member("n3").view());
+  c.run_for(1s);
+  EXPECT_FALSE(c.has_director());
+  EXPECT_TRUE(std::any_of(c.log.begin(), c.log.end(), [](const std::string& line) {
+    return line.find("keeper: step down (the director's own life n3#1 is taken out") == 0;
+  }));
+  EXPECT_EQ(c.member("n3").self().incarnation, 2u);
+  EXPECT_EQ(c.max_lease_end.at(n3_1), lease_before);
+  // Elected again, as its new life, it takes everyone in.
+  c.new_director("n3", 3, c.member("n3").view());
+  c.run_for(1s);
+  ASSERT_TRUE(c.has_director());
+  for (const auto* n : {"n1", "n2", "n3"}) {
+    EXPECT_TRUE(c.member(n).leased(c.now())) << n;
+    EXPECT_TRUE(c.member("n3").view().contains(c.member(n).self())) << n;
+  }
+  EXPECT_FALSE(c.unsafe()) << *c.unsafe();
+}
+
 TEST(MembershipTest, AViewOfAnOlderEpochIsIgnored) {
   Cluster c = three();
   c.run_for(1s);
@@ -374,10 +440,11 @@ TEST(MembershipPropertyTest, NoLifeIsDeclaredGoneWhileItsLeaseMayLast) {
     c.set_loss(seed % 3 == 0 ? 0.05 : 0.0);
     c.set_latency(50us, seed % 2 ? 3ms : 500us);
     c.run_for(500ms);
+    std::uint64_t epoch = 1;
     for (int round = 0; round < 20; ++round) {
-      const auto& a = names[1 + rng() % 4];  // never cut the director's own node here
+      const auto& a = names[rng() % names.size()];
       const auto& b = names[rng() % names.size()];
-      switch (rng() % 4) {
+      switch (rng() % 6) {
         case 0:
           c.isolate(a);
           break;
@@ -387,6 +454,12 @@ TEST(MembershipPropertyTest, NoLifeIsDeclaredGoneWhileItsLeaseMayLast) {
         case 2:
           c.cut(b, a);
           break;
+        case 3: {
+          // A new director, from its node's view or from a view that knows nothing.
+          const auto& d = names[rng() % names.size()];
+          c.new_director(d, ++epoch, rng() % 2 ? c.member(d).view() : View{});
+          break;
+        }
         default:
           c.heal();
           break;
@@ -396,12 +469,20 @@ TEST(MembershipPropertyTest, NoLifeIsDeclaredGoneWhileItsLeaseMayLast) {
     }
     c.heal();
     c.set_loss(0);
-    c.run_for(2s);
+    c.run_for(1s);
+    // A director whose own life an earlier one took out stepped down: elect another, until one
+    // stays.
+    for (int i = 0; i < 5 && !c.has_director(); ++i) {
+      c.new_director("n1", ++epoch, c.member("n1").view());
+      c.run_for(1s);
+    }
+    ASSERT_TRUE(c.has_director()) << "seed " << seed;
+    c.run_for(1s);
     ASSERT_FALSE(c.unsafe()) << "seed " << seed << ": " << *c.unsafe();
     // Healed: everyone is back in the view, leased.
     for (const auto& n : names) {
       EXPECT_TRUE(c.member(n).leased(c.now())) << "seed " << seed << " " << n;
-      EXPECT_TRUE(c.member("n1").view().contains(c.member(n).self()))
+      EXPECT_TRUE(c.member(names[0]).view().contains(c.member(n).self()))
           << "seed " << seed << " " << n;
     }
   }
