@@ -275,6 +275,136 @@ Result<ComponentMessage> decode_component_message(std::string_view bytes) {
   return fail("component message has no body");
 }
 
+// ---- membership ----
+
+void fill(pb::NodeLife& out, const membership::Incarnate& in) {
+  out.set_node(in.node.str());
+  out.set_incarnation(in.incarnation);
+}
+
+void fill(pb::MembershipViewId& out, const membership::ViewId& in) {
+  out.set_epoch(in.epoch);
+  out.set_number(in.number);
+}
+
+Result<membership::Incarnate> from_pb(const pb::NodeLife& in, const char* what) {
+  if (in.node().empty()) return fail(std::string(what) + " names no node");
+  return membership::Incarnate{NodeId(in.node()), in.incarnation()};
+}
+
+membership::ViewId from_pb(const pb::MembershipViewId& in) { return {in.epoch(), in.number()}; }
+
+Result<std::vector<membership::Incarnate>> lives(
+    const google::protobuf::RepeatedPtrField<pb::NodeLife>& in, const std::string& what) {
+  std::vector<membership::Incarnate> out;
+  for (const pb::NodeLife& l : in) {
+    auto life = from_pb(l, what.c_str());
+    if (!life) return tl::unexpected(life.error());
+    if (!out.empty() && !(out.back().node < life->node)) {
+      return fail(what + " lists node '" + life->node.str() +
+                  "' out of order or twice (one life per node, in node order)");
+    }
+    out.push_back(*life);
+  }
+  return out;
+}
+
+std::string encode(const membership::Message& message) {
+  pb::MembershipEnvelope env;
+  env.set_protocol_version(kProtocolVersion);
+  struct Visitor {
+    pb::MembershipEnvelope& env;
+    void operator()(const membership::Heartbeat& m) const {
+      auto* b = env.mutable_heartbeat();
+      fill(*b->mutable_from(), m.from);
+      b->set_seq(m.seq);
+      fill(*b->mutable_view(), m.view);
+    }
+    void operator()(const membership::HeartbeatAck& m) const {
+      auto* b = env.mutable_heartbeat_ack();
+      fill(*b->mutable_from(), m.from);
+      fill(*b->mutable_to(), m.to);
+      b->set_seq(m.seq);
+    }
+    void operator()(const membership::ViewInstall& m) const {
+      auto* b = env.mutable_view_install();
+      b->set_from(m.from.str());
+      fill(*b->mutable_view()->mutable_id(), m.view.id);
+      for (const auto& l : m.view.members) fill(*b->mutable_view()->add_members(), l);
+      for (const auto& l : m.view.out) fill(*b->mutable_view()->add_out(), l);
+      b->set_cause(m.cause);
+    }
+    void operator()(const membership::ViewAck& m) const {
+      auto* b = env.mutable_view_ack();
+      fill(*b->mutable_from(), m.from);
+      fill(*b->mutable_view(), m.view);
+      for (const auto& l : m.out) fill(*b->add_out(), l);
+      for (const auto& [life, ago] : m.last_acked_ago) {
+        auto* a = b->add_last_acked();
+        fill(*a->mutable_life(), life);
+        a->set_ago_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(ago).count());
+      }
+    }
+  };
+  std::visit(Visitor{env}, message);
+  return env.SerializeAsString();
+}
+
+Result<membership::Message> decode_membership_message(std::string_view bytes) {
+  auto env = parse<pb::MembershipEnvelope>(bytes, "membership message");
+  if (!env) return tl::unexpected(env.error());
+  switch (env->body_case()) {
+    case pb::MembershipEnvelope::kHeartbeat: {
+      const auto& b = env->heartbeat();
+      auto from = from_pb(b.from(), "heartbeat");
+      if (!from) return tl::unexpected(from.error());
+      return membership::Heartbeat{*from, b.seq(), from_pb(b.view())};
+    }
+    case pb::MembershipEnvelope::kHeartbeatAck: {
+      const auto& b = env->heartbeat_ack();
+      auto from = from_pb(b.from(), "heartbeat acknowledgement (sender)");
+      if (!from) return tl::unexpected(from.error());
+      auto to = from_pb(b.to(), "heartbeat acknowledgement (receiver)");
+      if (!to) return tl::unexpected(to.error());
+      return membership::HeartbeatAck{*from, *to, b.seq()};
+    }
+    case pb::MembershipEnvelope::kViewInstall: {
+      const auto& b = env->view_install();
+      if (b.from().empty()) return fail("view install names no director node");
+      membership::View view;
+      view.id = from_pb(b.view().id());
+      auto members = lives(b.view().members(), "view install's members");
+      if (!members) return tl::unexpected(members.error());
+      auto out = lives(b.view().out(), "view install's lives taken out");
+      if (!out) return tl::unexpected(out.error());
+      view.members = std::move(*members);
+      view.out = std::move(*out);
+      return membership::ViewInstall{NodeId(b.from()), std::move(view), b.cause()};
+    }
+    case pb::MembershipEnvelope::kViewAck: {
+      const auto& b = env->view_ack();
+      auto from = from_pb(b.from(), "view acknowledgement");
+      if (!from) return tl::unexpected(from.error());
+      auto out = lives(b.out(), "view acknowledgement's lives taken out");
+      if (!out) return tl::unexpected(out.error());
+      membership::ViewAck ack{*from, from_pb(b.view()), std::move(*out), {}};
+      for (const auto& a : b.last_acked()) {
+        auto life = from_pb(a.life(), "view acknowledgement's last acknowledged life");
+        if (!life) return tl::unexpected(life.error());
+        if (a.ago_ns() < 0) {
+          return fail("view acknowledgement says " + life->node.str() +
+                      " was last acknowledged a negative time ago");
+        }
+        ack.last_acked_ago.emplace_back(*life, std::chrono::nanoseconds(a.ago_ns()));
+      }
+      return ack;
+    }
+    case pb::MembershipEnvelope::BODY_NOT_SET:
+      break;
+  }
+  return fail("membership message has no body");
+}
+
 // ---- admin channel ----
 
 std::string encode(const AdminRequest& request) {

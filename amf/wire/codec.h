@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "amf/core/result.h"
+#include "amf/membership/membership.h"
 #include "amf/wire/messages.h"
 
 namespace amf::wire {
@@ -18,6 +19,12 @@ Result<AdminRequest> decode_admin_request(std::string_view bytes);
 
 std::string encode(const AdminReply& reply);
 Result<AdminReply> decode_admin_reply(std::string_view bytes);
+
+// Between nodes' membership sockets. The decoder also refuses what the membership core must
+// never see: an empty node name, a view whose lives are not in node order or name a node
+// twice, a negative age.
+std::string encode(const membership::Message& message);
+Result<membership::Message> decode_membership_message(std::string_view bytes);
 
 // Protobuf logs every malformed string it is asked to parse on stderr, so any local peer could
 // fill a daemon's log at will; our decoders already say what was wrong, once per message, in

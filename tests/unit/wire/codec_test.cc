@@ -177,5 +177,48 @@ TEST(CodecTest, StatusJsonRoundTripsAndUsesProtoFieldNames) {
   EXPECT_FALSE(status_from_json("{not json"));
 }
 
+TEST(MembershipCodecTest, EveryMessageRoundTrips) {
+  using namespace membership;
+  using namespace std::chrono_literals;
+  const Incarnate n1{NodeId("n1"), 3}, n2{NodeId("n2"), 1}, n3{NodeId("n3"), 7};
+  const std::vector<Message> messages{
+      Heartbeat{n1, 42, {2, 5}},
+      HeartbeatAck{n2, n1, 42},
+      ViewInstall{NodeId("n1"), View{{2, 6}, {n1, n2}, {n3}}, "n3#7 left: not heard"},
+      ViewAck{n2, {2, 6}, {n3}, {{n3, 12345us}}},
+  };
+  for (const Message& m : messages) {
+    auto decoded = decode_membership_message(encode(m));
+    ASSERT_TRUE(decoded) << decoded.error().message();
+    EXPECT_EQ(membership::describe(*decoded), membership::describe(m));
+    EXPECT_EQ(decoded->index(), m.index());
+  }
+}
+
+TEST(MembershipCodecTest, MessagesTheCoreMustNeverSeeAreRefusedWithTheReason) {
+  using namespace membership;
+  const auto refused = [](const Message& m) {
+    auto decoded = decode_membership_message(encode(m));
+    return decoded ? std::string("accepted") : decoded.error().message();
+  };
+  EXPECT_NE(refused(Heartbeat{{NodeId(""), 1}, 1, {}}).find("heartbeat names no node"),
+            std::string::npos);
+  const Incarnate a{NodeId("a"), 1}, b{NodeId("b"), 1}, b2{NodeId("b"), 2};
+  EXPECT_NE(refused(ViewInstall{NodeId("a"), View{{1, 1}, {b, a}, {}}, ""}).find("out of order"),
+            std::string::npos);
+  EXPECT_NE(refused(ViewInstall{NodeId("a"), View{{1, 1}, {a}, {b, b2}}, ""})
+                .find("'b' out of order or twice"),
+            std::string::npos);
+  EXPECT_NE(refused(ViewInstall{NodeId(""), View{}, ""}).find("no director"), std::string::npos);
+  EXPECT_NE(refused(ViewAck{a, {1, 1}, {}, {{b, Duration(-1)}}}).find("negative"),
+            std::string::npos);
+  auto garbage = decode_membership_message("\xff\xff\xff");
+  ASSERT_FALSE(garbage);
+  EXPECT_NE(garbage.error().message().find("malformed membership message"), std::string::npos);
+  auto empty = decode_membership_message("");
+  ASSERT_FALSE(empty);
+  EXPECT_NE(empty.error().message().find("protocol version 0"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace amf::wire
