@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "amf/core/assert.h"
+
 namespace amf::membership {
 
 using std::chrono::milliseconds;
@@ -522,6 +524,76 @@ std::optional<TimePoint> ViewKeeper::next_deadline() const {
   }
   if (waiting) next = next ? std::min(*next, next_resend_) : next_resend_;
   return next;
+}
+
+// ---- Node ----
+
+Node::Node(Incarnate self, std::vector<NodeId> nodes, std::set<NodeId> voters, Profile profile,
+           TimePoint now)
+    : member_(std::move(self), std::move(nodes), std::move(voters), std::move(profile), now) {
+  route(now);
+}
+
+void Node::receive(const Message& message, TimePoint now) {
+  if (const auto* ack = std::get_if<ViewAck>(&message)) {
+    if (keeper_) keeper_->receive(*ack, now);
+  } else {
+    member_.receive(message, now);
+  }
+  route(now);
+}
+
+void Node::tick(TimePoint now) {
+  member_.tick(now);
+  if (keeper_) keeper_->tick(now);
+  route(now);
+}
+
+std::optional<TimePoint> Node::next_deadline() const {
+  std::optional<TimePoint> next = member_.next_deadline();
+  if (keeper_) {
+    if (auto k = keeper_->next_deadline()) next = next ? std::min(*next, *k) : *k;
+  }
+  return next;
+}
+
+void Node::lead(std::uint64_t epoch, const View& start, TimePoint now) {
+  keeper_ = std::make_unique<ViewKeeper>(member_, epoch, start, now);
+  route(now);
+}
+
+// Until both are quiet: each round hands over what the other must hear. Every hand-over
+// either installs a newer view or answers one, so this ends; the bound says so if not.
+void Node::route(TimePoint now) {
+  const NodeId& self = member_.self().node;
+  for (int round = 0;; ++round) {
+    AMF_ASSERT(round < 1000);
+    std::vector<Effect> from_member = member_.take_effects();
+    std::vector<Effect> from_keeper = keeper_ ? keeper_->take_effects() : std::vector<Effect>{};
+    if (from_member.empty() && from_keeper.empty()) return;
+    for (Effect& e : from_member) {
+      if (auto* s = std::get_if<Send>(&e); s && s->to == self) {
+        if (keeper_ && std::holds_alternative<ViewAck>(s->message)) {
+          keeper_->receive(std::get<ViewAck>(s->message), now);
+        }
+        continue;
+      }
+      if (keeper_) {
+        if (auto* sus = std::get_if<Suspected>(&e)) keeper_->suspected(sus->who, sus->cause, now);
+        if (auto* h = std::get_if<Heard>(&e)) keeper_->heard(h->who, now);
+      }
+      effects_.push_back(std::move(e));
+    }
+    for (Effect& e : from_keeper) {
+      if (auto* s = std::get_if<Send>(&e); s && s->to == self) {
+        member_.receive(s->message, now);
+        continue;
+      }
+      if (auto* d = std::get_if<StepDown>(&e)) member_.leave(d->out, d->cause);
+      effects_.push_back(std::move(e));
+    }
+    if (keeper_ && keeper_->stepped_down()) keeper_.reset();
+  }
 }
 
 }  // namespace amf::membership

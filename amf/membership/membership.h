@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -264,6 +265,36 @@ class ViewKeeper {
   std::vector<Leaving> leaving_;
   std::vector<Joining> joining_;
   bool stepped_down_ = false;
+  std::vector<Effect> effects_;
+};
+
+// One node's membership: its Member and, while etcd says this node is the director, the
+// ViewKeeper, with the routing between the two (suspicions and what is heard go to the keeper;
+// the keeper's views and the member's acknowledgements of them go to each other without
+// leaving the node). Hosts (amfd, the tests, the simulator) carry out the rest.
+class Node {
+ public:
+  Node(Incarnate self, std::vector<NodeId> nodes, std::set<NodeId> voters, Profile profile,
+       TimePoint now);
+
+  void receive(const Message& message, TimePoint now);
+  void tick(TimePoint now);
+  std::optional<TimePoint> next_deadline() const;
+  // This node won the director's epoch: keep the views from `start` (normally its own view).
+  void lead(std::uint64_t epoch, const View& start, TimePoint now);
+  // This node lost the role (or its keeper stepped down): stop keeping views.
+  void stop_leading() { keeper_.reset(); }
+  bool leads() const { return keeper_ != nullptr; }
+  // Sends to other nodes, and everything else for the host to act on or record.
+  std::vector<Effect> take_effects() { return std::exchange(effects_, {}); }
+  const Member& member() const { return member_; }
+  const ViewKeeper* keeper() const { return keeper_.get(); }
+
+ private:
+  void route(TimePoint now);
+
+  Member member_;
+  std::unique_ptr<ViewKeeper> keeper_;
   std::vector<Effect> effects_;
 };
 

@@ -12,8 +12,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Members on an in-memory network with a latency, cuts per direction and crashes; the
-// ViewKeeper beside the director node's member. One clock for all.
+// Nodes on an in-memory network with a latency, cuts per direction and crashes; one of them
+// leads (keeps the views). One clock for all.
 class Cluster {
  public:
   Cluster(std::vector<std::string> names, std::set<std::string> voter_names, Profile profile,
@@ -22,9 +22,9 @@ class Cluster {
     for (const auto& n : names) nodes_.emplace_back(n);
     for (const auto& v : voter_names) voters_.insert(NodeId(v));
     for (const NodeId& n : nodes_) {
-      members_[n] = std::make_unique<Member>(Incarnate{n, 1}, nodes_, voters_, profile_, now_);
+      members_[n] = std::make_unique<Node>(Incarnate{n, 1}, nodes_, voters_, profile_, now_);
     }
-    keeper_ = std::make_unique<ViewKeeper>(*members_.at(director_), 1, View{}, now_);
+    members_.at(director_)->lead(1, View{}, now_);
     drain();
   }
 
@@ -35,7 +35,7 @@ class Cluster {
       for (const auto& [n, m] : members_) {
         if (!crashed_.count(n)) next = std::min(next, *m->next_deadline());
       }
-      if (auto d = keeper_ ? keeper_->next_deadline() : std::nullopt) next = std::min(next, *d);
+
       if (!queue_.empty()) next = std::min(next, queue_.top().at);
       if (next >= end && (queue_.empty() || queue_.top().at > end)) {
         now_ = std::max(now_, end);
@@ -46,17 +46,12 @@ class Cluster {
         Packet p = queue_.top();
         queue_.pop();
         if (crashed_.count(p.to)) continue;
-        if (p.to == director_ && keeper_ && std::holds_alternative<ViewAck>(p.message)) {
-          keeper_->receive(std::get<ViewAck>(p.message), now_);
-        } else {
-          members_.at(p.to)->receive(p.message, now_);
-        }
+        members_.at(p.to)->receive(p.message, now_);
         drain();
       }
       for (const auto& [n, m] : members_) {
         if (!crashed_.count(n) && *m->next_deadline() <= now_) m->tick(now_);
       }
-      if (keeper_) keeper_->tick(now_);
       drain();
     }
     FAIL() << "the cluster never let time advance";
@@ -65,12 +60,13 @@ class Cluster {
   // Another node becomes director (as etcd would elect it) with a newer epoch, starting from
   // the view given (its node's, or an older one).
   void new_director(const std::string& n, std::uint64_t epoch, const View& start) {
+    members_.at(director_)->stop_leading();  // deposed
     director_ = NodeId(n);
-    keeper_ = std::make_unique<ViewKeeper>(*members_.at(director_), epoch, start, now_);
+    members_.at(director_)->lead(epoch, start, now_);
     drain();
   }
 
-  bool has_director() const { return keeper_ != nullptr; }
+  bool has_director() const { return members_.at(director_)->leads(); }
   void crash(const std::string& n) { crashed_.insert(NodeId(n)); }
   void cut(const std::string& from, const std::string& to) {
     cuts_.insert({NodeId(from), NodeId(to)});
@@ -91,7 +87,8 @@ class Cluster {
   }
   void seed(std::uint64_t s) { rng_.seed(s); }
 
-  Member& member(const std::string& n) { return *members_.at(NodeId(n)); }
+  const Member& member(const std::string& n) { return members_.at(NodeId(n))->member(); }
+  Node& node(const std::string& n) { return *members_.at(NodeId(n)); }
   TimePoint now() const { return now_; }
 
   struct At {
@@ -150,56 +147,30 @@ class Cluster {
   void drain() {
     for (bool more = true; more;) {
       more = false;
-      for (const auto& [n, m] : members_) {
-        const Incarnate self = m->self();
-        for (Effect& e : m->take_effects()) {
+      for (const auto& [n, node] : members_) {
+        const Incarnate self = node->member().self();
+        for (Effect& e : node->take_effects()) {
           more = true;
           log.push_back(n.str() + ": " + describe(e));
           if (auto* s = std::get_if<Send>(&e)) {
-            if (s->to == n) {
-              // To itself: a view acknowledgement of the director's own node.
-              if (keeper_ && std::holds_alternative<ViewAck>(s->message)) {
-                keeper_->receive(std::get<ViewAck>(s->message), now_);
-              }
-              continue;
-            }
             send(n, s->to, std::move(s->message));
-          } else if (auto* sus = std::get_if<Suspected>(&e); sus && n == director_ && keeper_) {
-            keeper_->suspected(sus->who, sus->cause, now_);
-          } else if (auto* h = std::get_if<Heard>(&e); h && n == director_ && keeper_) {
-            keeper_->heard(h->who, now_);
           } else if (std::holds_alternative<Fence>(e)) {
             fenced.push_back({now_, self});
           } else if (std::holds_alternative<Unfence>(e)) {
             unfenced.push_back({now_, self});
-          } else if (std::holds_alternative<Excluded>(e)) {
-            excluded.push_back({now_, self});
+          } else if (auto* x = std::get_if<Excluded>(&e)) {
+            excluded.push_back({now_, x->was});
+          } else if (auto* l = std::get_if<NodeLeft>(&e)) {
+            left.push_back({now_, l->who});
+          } else if (auto* j = std::get_if<NodeJoined>(&e)) {
+            joined.push_back({now_, j->who});
           }
         }
-        if (auto end = m->lease_end()) {
-          TimePoint& best = max_lease_end[m->self()];
+        if (auto end = node->member().lease_end()) {
+          TimePoint& best = max_lease_end[node->member().self()];
           best = std::max(best, *end);
         }
       }
-      if (!keeper_) continue;
-      for (Effect& e : keeper_->take_effects()) {
-        more = true;
-        log.push_back("keeper: " + describe(e));
-        if (auto* s = std::get_if<Send>(&e)) {
-          if (s->to == director_) {
-            members_.at(director_)->receive(s->message, now_);
-          } else {
-            send(director_, s->to, std::move(s->message));
-          }
-        } else if (auto* l = std::get_if<NodeLeft>(&e)) {
-          left.push_back({now_, l->who});
-        } else if (auto* j = std::get_if<NodeJoined>(&e)) {
-          joined.push_back({now_, j->who});
-        } else if (auto* d = std::get_if<StepDown>(&e)) {
-          members_.at(director_)->leave(d->out, d->cause);
-        }
-      }
-      if (keeper_->stepped_down()) keeper_.reset();  // until the next election
     }
   }
 
@@ -207,8 +178,7 @@ class Cluster {
   NodeId director_;
   std::vector<NodeId> nodes_;
   std::set<NodeId> voters_;
-  std::map<NodeId, std::unique_ptr<Member>> members_;
-  std::unique_ptr<ViewKeeper> keeper_;
+  std::map<NodeId, std::unique_ptr<Node>> members_;
   std::priority_queue<Packet, std::vector<Packet>, std::greater<>> queue_;
   std::uint64_t seq_ = 0;
   std::set<NodeId> crashed_;
@@ -400,7 +370,7 @@ TEST(MembershipTest, ADirectorWhoseOwnLifeWasTakenOutStepsDownAndItsNodeRejoins)
   c.run_for(1s);
   EXPECT_FALSE(c.has_director());
   EXPECT_TRUE(std::any_of(c.log.begin(), c.log.end(), [](const std::string& line) {
-    return line.find("keeper: step down (the director's own life n3#1 is taken out") == 0;
+    return line.find("n3: step down (the director's own life n3#1 is taken out") == 0;
   }));
   EXPECT_EQ(c.member("n3").self().incarnation, 2u);
   EXPECT_EQ(c.max_lease_end.at(n3_1), lease_before);
@@ -418,11 +388,11 @@ TEST(MembershipTest, ADirectorWhoseOwnLifeWasTakenOutStepsDownAndItsNodeRejoins)
 TEST(MembershipTest, AViewOfAnOlderEpochIsIgnored) {
   Cluster c = three();
   c.run_for(1s);
-  Member& n2 = c.member("n2");
-  const ViewId before = n2.view().id;
+  Node& n2 = c.node("n2");
+  const ViewId before = n2.member().view().id;
   ASSERT_EQ(before.epoch, 1u);
   n2.receive(ViewInstall{NodeId("n1"), View{{0, 99}, {}}, "a deposed director"}, c.now());
-  EXPECT_EQ(n2.view().id, before);
+  EXPECT_EQ(n2.member().view().id, before);
   for (const Effect& e : n2.take_effects()) {
     EXPECT_FALSE(std::holds_alternative<Excluded>(e)) << describe(e);
     EXPECT_FALSE(std::holds_alternative<Fence>(e)) << describe(e);
