@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "amf/membership/membership.h"
 #include "config/parse.h"
 
 namespace amf::config::detail {
@@ -14,7 +15,8 @@ constexpr std::string_view kDefaultAddress = "127.0.0.1";
 model::NodeConfig read_node(const Node& item, KnownNodes& known, bool& controller_unreadable,
                             Diagnostics& diags) {
   MapReader r(item, item.mark, "node",
-              {"name", "address", "controller", "su_failover_max", "su_failover_probation_ms"},
+              {"name", "address", "controller", "witness", "membership_port", "su_failover_max",
+               "su_failover_probation_ms"},
               {"name"}, diags);
   model::NodeConfig node;
   node.address = kDefaultAddress;
@@ -42,7 +44,29 @@ model::NodeConfig read_node(const Node& item, KnownNodes& known, bool& controlle
   } else if (r.has("controller")) {
     controller_unreadable = true;
   }
+  if (auto witness = r.boolean("witness")) node.witness = *witness;
+  if (node.witness && node.controller) {
+    diags.error(r.key_mark("witness"),
+                "'witness' on " + r.label() +
+                    ", which is a controller: a controller votes already; a witness is a node "
+                    "that votes without running the director");
+  }
+  if (auto port = r.integer("membership_port", 1, 65535)) node.membership_port = *port;
   return node;
+}
+
+// Several nodes: the voters must keep a majority when one of them is lost
+// (amf/membership/README.md).
+void check_membership(const MapReader& top, const model::ClusterConfig& config,
+                      Diagnostics& diags) {
+  const std::vector<NodeId> voters = config.voters();
+  if (voters.size() == 2) {
+    diags.error(top.key_mark("nodes"),
+                "two voters (" + voters[0].str() + " and " + voters[1].str() +
+                    ") cannot keep a majority when either is lost, so every node would fence "
+                    "itself: add a witness ('witness: true' on a third node, which also runs the "
+                    "third etcd member) or a third controller");
+  }
 }
 
 KnownNodes read_nodes(const MapReader& top, model::ClusterConfig& config, Diagnostics& diags) {
@@ -63,6 +87,7 @@ KnownNodes read_nodes(const MapReader& top, model::ClusterConfig& config, Diagno
                 "no controller node: set 'controller: true' on at least one node (a controller "
                 "may run the director)");
   }
+  if (config.nodes.size() > 1 && !controller_unreadable) check_membership(top, config, diags);
   return known;
 }
 
@@ -99,8 +124,16 @@ model::ClusterConfig parse_cluster(const Node& root, Diagnostics& diags) {
                 {"cluster", "nodes"}, diags);
   if (!top.is_mapping()) return config;
   if (const Node* cluster = top.value("cluster")) {
-    MapReader r(*cluster, top.value_mark("cluster"), "cluster", {"name"}, {"name"}, diags);
+    MapReader r(*cluster, top.value_mark("cluster"), "cluster", {"name", "membership_profile"},
+                {"name"}, diags);
     if (auto name = r.name("name", kClusterName)) config.name = *name;
+    if (auto profile = r.string("membership_profile")) {
+      if (auto known = membership::profile_named(*profile)) {
+        config.membership_profile = *profile;
+      } else {
+        diags.error(r.value_mark("membership_profile"), known.error().message());
+      }
+    }
   }
   KnownNodes nodes = read_nodes(top, config, diags);
   if (const Node* apps = top.sequence("applications")) {

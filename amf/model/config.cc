@@ -9,6 +9,14 @@ const NodeConfig* ClusterConfig::find_node(const NodeId& id) const {
   return nullptr;
 }
 
+std::vector<NodeId> ClusterConfig::voters() const {
+  std::vector<NodeId> out;
+  for (const NodeConfig& n : nodes) {
+    if (n.controller || n.witness) out.push_back(n.id);
+  }
+  return out;
+}
+
 std::vector<const SgConfig*> ClusterConfig::service_groups() const {
   std::vector<const SgConfig*> out;
   for (const auto& app : applications) {

@@ -179,7 +179,11 @@ struct NodeConfig {
   NodeId id;
   std::string name;
   std::string address;      // host or IP the node's amfd listens on (multi-node)
-  bool controller = false;  // may run the director (system controller)
+  bool controller = false;  // may run the director (system controller); votes
+  // Votes (membership leases; the etcd member) without running the director: the third voter
+  // that a cluster of two controllers needs.
+  bool witness = false;
+  int membership_port = 7301;  // the node's membership socket, on `address`
   // More than `su_failover_max` SU failovers on this node within the probation window
   // escalate to a node failover: every SU on the node is failed over and stays disabled until
   // an operator repairs it.
@@ -189,6 +193,7 @@ struct NodeConfig {
 
 struct ClusterConfig {
   std::string name;
+  std::string membership_profile = "default";  // amf/membership: fast or default
   std::vector<NodeConfig> nodes;
   std::vector<ApplicationConfig> applications;
 
@@ -198,6 +203,9 @@ struct ClusterConfig {
   const SuConfig* find_su(const SuId& id) const;
   const SiConfig* find_si(const SiId& id) const;
   const ComponentConfig* find_component(const CompId& id) const;
+
+  // The nodes whose acknowledgements grant membership leases: controllers and witnesses.
+  std::vector<NodeId> voters() const;
 
   // All SGs across applications, in configuration order.
   std::vector<const SgConfig*> service_groups() const;

@@ -204,6 +204,59 @@ TEST(ConfigLoaderTest, ApplicationsAreOptional) {
   EXPECT_TRUE(empty.applications.empty());
 }
 
+// ---- membership --------------------------------------------------------------------------------
+
+TEST(ConfigLoaderTest, MembershipKeysAndTheVoters) {
+  model::ClusterConfig config = config_of(R"(cluster: {name: c, membership_profile: fast}
+nodes:
+  - {name: sc-1, controller: true, membership_port: 7401}
+  - {name: sc-2, controller: true, membership_port: 7402}
+  - {name: pl-1, witness: true}
+  - {name: pl-2}
+)");
+  EXPECT_EQ(config.membership_profile, "fast");
+  EXPECT_EQ(config.nodes[0].membership_port, 7401);
+  EXPECT_EQ(config.nodes[2].membership_port, 7301);
+  EXPECT_TRUE(config.nodes[2].witness);
+  EXPECT_EQ(config.voters(), (std::vector<NodeId>{NodeId("sc-1"), NodeId("sc-2"), NodeId("pl-1")}));
+  EXPECT_EQ(
+      config_of("cluster: {name: c}\nnodes: [{name: n, controller: true}]\n").membership_profile,
+      "default");
+}
+
+TEST(ConfigLoaderTest, TwoVotersWithoutAWitnessAreRefusedWithTheWayOut) {
+  std::vector<Diagnostic> diags = errors_of(R"(cluster: {name: c}
+nodes:
+  - {name: sc-1, controller: true}
+  - {name: sc-2, controller: true}
+  - {name: pl-1}
+)");
+  EXPECT_TRUE(has_error(diags,
+                        "two voters (sc-1 and sc-2) cannot keep a majority when either is lost, "
+                        "so every node would fence itself: add a witness ('witness: true' on a "
+                        "third node",
+                        2, 1));
+  // One controller and a witness are two voters too.
+  EXPECT_TRUE(has_error(errors_of("cluster: {name: c}\nnodes: [{name: a, controller: true}, "
+                                  "{name: b, witness: true}]\n"),
+                        "two voters (a and b)", 2, 1));
+  // A single node needs no majority of anyone.
+  EXPECT_EQ(config_of("cluster: {name: c}\nnodes: [{name: a, controller: true}]\n").voters().size(),
+            1u);
+}
+
+TEST(ConfigLoaderTest, BadMembershipSettingsSayWhatAndWhere) {
+  EXPECT_TRUE(has_error(errors_of("cluster: {name: c, membership_profile: quick}\n"
+                                  "nodes: [{name: a, controller: true}]\n"),
+                        "unknown membership profile 'quick' (expected fast or default)", 1, 40));
+  EXPECT_TRUE(has_error(errors_of("cluster: {name: c}\n"
+                                  "nodes: [{name: a, controller: true, witness: true}]\n"),
+                        "'witness' on node 'a', which is a controller", 2, 37));
+  EXPECT_TRUE(has_error(errors_of("cluster: {name: c}\n"
+                                  "nodes: [{name: a, controller: true, membership_port: 70000}]\n"),
+                        "membership_port", 2, 54));
+}
+
 // ---- keys -------------------------------------------------------------------------------------
 
 TEST(ConfigLoaderTest, UnknownKeyListsValidKeysAndSuggestsTheClosest) {
@@ -215,13 +268,14 @@ nodes:
 )");
   EXPECT_TRUE(has_error(diags,
                         "unknown key 'nmae' in node; valid keys: name, address, controller, "
-                        "su_failover_max, su_failover_probation_ms; did you mean 'name'?",
+                        "witness, membership_port, su_failover_max, su_failover_probation_ms; "
+                        "did you mean 'name'?",
                         3, 5));
-  EXPECT_TRUE(has_error(
-      diags,
-      "unknown key 'colour' in node; valid keys: name, address, controller, su_failover_max, "
-      "su_failover_probation_ms",
-      5, 5));
+  EXPECT_TRUE(
+      has_error(diags,
+                "unknown key 'colour' in node; valid keys: name, address, controller, witness, "
+                "membership_port, su_failover_max, su_failover_probation_ms",
+                5, 5));
   for (const Diagnostic& d : diags) {
     if (d.line == 5) {
       EXPECT_EQ(d.message.find("did you mean"), std::string::npos) << d.message;
