@@ -1,0 +1,266 @@
+#include "amf/daemon/etcd_client.h"
+
+#include <sodium.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <deque>
+#include <nlohmann/json.hpp>
+
+#include "amf/core/assert.h"
+
+namespace amf::daemon {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = boost::asio::ip::tcp;
+using json = nlohmann::json;
+
+namespace {
+
+std::string base64(const std::string& bytes) {
+  std::string out(sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                    bytes.size(), sodium_base64_VARIANT_ORIGINAL);
+  out.resize(out.size() - 1);  // the terminating NUL
+  return out;
+}
+
+Result<std::string> unbase64(const std::string& text) {
+  std::string out(text.size(), '\0');
+  std::size_t length = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
+                        text.size(), nullptr, &length, nullptr,
+                        sodium_base64_VARIANT_ORIGINAL) != 0) {
+    return fail("etcd answered with a value that is not base64");
+  }
+  out.resize(length);
+  return out;
+}
+
+// The gateway writes 64-bit integers as strings, and leaves out zero values.
+std::int64_t int64_of(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end()) return 0;
+  if (it->is_number_integer()) return it->get<std::int64_t>();
+  if (!it->is_string()) return 0;
+  try {
+    return std::stoll(it->get<std::string>());
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+Result<std::optional<EtcdClient::KeyValue>> first_kv(const json& range) {
+  auto kvs = range.find("kvs");
+  if (kvs == range.end() || !kvs->is_array() || kvs->empty()) {
+    return std::optional<EtcdClient::KeyValue>{};
+  }
+  const json& kv = kvs->front();
+  auto value = unbase64(kv.value("value", std::string()));
+  if (!value) return tl::unexpected(value.error());
+  return std::optional<EtcdClient::KeyValue>{{*value, int64_of(kv, "mod_revision")}};
+}
+
+}  // namespace
+
+// One request at a time over one connection; the connection lives while a request is in
+// flight even if the client is gone (the handlers hold it), and then drops the rest.
+class EtcdClient::Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  using Answer = std::function<void(Result<json>)>;
+
+  Connection(boost::asio::io_context& io, std::vector<std::string> members, Duration timeout)
+      : members_(std::move(members)), timeout_(timeout), stream_(io) {}
+
+  void request(std::string path, json body, Answer answer) {
+    queue_.push_back({std::move(path), body.dump(), std::move(answer), 0});
+    next();
+  }
+
+  void close() {
+    closed_ = true;
+    queue_.clear();
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
+  }
+
+ private:
+  struct Pending {
+    std::string path;
+    std::string body;
+    Answer answer;
+    std::size_t tries = 0;
+  };
+
+  void next() {
+    if (busy_ || closed_ || queue_.empty()) return;
+    busy_ = true;
+    if (connected_) {
+      send();
+    } else {
+      connect();
+    }
+  }
+
+  Result<tcp::endpoint> endpoint() const {
+    const std::string& member = members_[member_ % members_.size()];
+    const auto colon = member.rfind(':');
+    boost::system::error_code ec;
+    if (colon == std::string::npos) return fail("etcd member '" + member + "' has no port");
+    std::string host = member.substr(0, colon);
+    if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    const auto address = boost::asio::ip::make_address(host, ec);
+    if (ec) return fail("etcd member '" + member + "': '" + host + "' is not an IP address");
+    int port = 0;
+    try {
+      port = std::stoi(member.substr(colon + 1));
+    } catch (const std::exception&) {
+    }
+    if (port < 1 || port > 65535) return fail("etcd member '" + member + "' has no valid port");
+    return tcp::endpoint(address, static_cast<unsigned short>(port));
+  }
+
+  void connect() {
+    auto to = endpoint();
+    if (!to) return failed(to.error().message(), false);
+    stream_.expires_after(timeout_);
+    stream_.async_connect(*to, [self = shared_from_this()](beast::error_code ec) {
+      if (self->closed_) return;
+      if (ec) return self->failed("cannot connect: " + ec.message(), true);
+      self->connected_ = true;
+      self->send();
+    });
+  }
+
+  void send() {
+    const Pending& p = queue_.front();
+    request_ = {http::verb::post, p.path, 11};
+    request_.set(http::field::host, members_[member_ % members_.size()]);
+    request_.set(http::field::content_type, "application/json");
+    request_.keep_alive(true);
+    request_.body() = p.body;
+    request_.prepare_payload();
+    stream_.expires_after(timeout_);
+    http::async_write(stream_, request_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (self->closed_) return;
+                        if (ec) return self->failed("cannot send: " + ec.message(), true);
+                        self->receive();
+                      });
+  }
+
+  void receive() {
+    response_ = {};
+    stream_.expires_after(timeout_);
+    http::async_read(stream_, buffer_, response_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (self->closed_) return;
+                       if (ec) return self->failed("no answer: " + ec.message(), true);
+                       self->answered();
+                     });
+  }
+
+  void answered() {
+    Pending p = std::move(queue_.front());
+    queue_.pop_front();
+    busy_ = false;
+    if (!response_.keep_alive()) disconnect();
+    json body = json::parse(response_.body(), nullptr, false);
+    if (response_.result() != http::status::ok) {
+      std::string why = body.is_object() ? body.value("error", body.value("message", "")) : "";
+      p.answer(fail("etcd answered " + std::to_string(response_.result_int()) + " to " + p.path +
+                    (why.empty() ? "" : ": " + why)));
+    } else if (body.is_discarded() || !body.is_object()) {
+      p.answer(fail("etcd answered " + p.path + " with something that is not a JSON object"));
+    } else {
+      p.answer(std::move(body));
+    }
+    next();
+  }
+
+  // The member did not do its part: try the request on the next one, until each was tried.
+  void failed(const std::string& why, bool member_fault) {
+    const std::string member = members_[member_ % members_.size()];
+    disconnect();
+    ++member_;
+    Pending& p = queue_.front();
+    busy_ = false;
+    if (member_fault && ++p.tries < members_.size()) return next();
+    Pending gone = std::move(p);
+    queue_.pop_front();
+    gone.answer(fail("etcd " + member + " (" + gone.path + "): " + why +
+                     (members_.size() > 1 ? " (every member tried)" : "")));
+    next();
+  }
+
+  void disconnect() {
+    connected_ = false;
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
+    buffer_.clear();
+  }
+
+  std::vector<std::string> members_;
+  Duration timeout_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  http::request<http::string_body> request_;
+  http::response<http::string_body> response_;
+  std::deque<Pending> queue_;
+  std::size_t member_ = 0;  // the member in use (modulo their number)
+  bool busy_ = false;
+  bool connected_ = false;
+  bool closed_ = false;
+};
+
+EtcdClient::EtcdClient(boost::asio::io_context& io, std::vector<std::string> members,
+                       Duration timeout) {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium cannot initialise");
+  AMF_ASSERT(!members.empty());
+  connection_ = std::make_shared<Connection>(io, std::move(members), timeout);
+}
+
+EtcdClient::~EtcdClient() { connection_->close(); }
+
+void EtcdClient::get(const std::string& key, Callback<std::optional<KeyValue>> done) {
+  connection_->request("/v3/kv/range", {{"key", base64(key)}},
+                       [done = std::move(done)](Result<json> answer) {
+                         if (!answer) return done(tl::unexpected(answer.error()));
+                         done(first_kv(*answer));
+                       });
+}
+
+void EtcdClient::compare_and_put(const std::string& key, std::int64_t expected,
+                                 const std::string& value, Callback<Swap> done) {
+  const std::string k = base64(key);
+  json compare =
+      expected == 0
+          ? json{{"key", k}, {"target", "CREATE"}, {"create_revision", "0"}, {"result", "EQUAL"}}
+          : json{{"key", k},
+                 {"target", "MOD"},
+                 {"mod_revision", std::to_string(expected)},
+                 {"result", "EQUAL"}};
+  json body{{"compare", json::array({compare})},
+            {"success", json::array({{{"request_put", {{"key", k}, {"value", base64(value)}}}}})},
+            {"failure", json::array({{{"request_range", {{"key", k}}}}})}};
+  connection_->request(
+      "/v3/kv/txn", std::move(body), [done = std::move(done)](Result<json> answer) {
+        if (!answer) return done(tl::unexpected(answer.error()));
+        Swap swap;
+        swap.succeeded = answer->value("succeeded", false);
+        swap.revision = int64_of(answer->value("header", json::object()), "revision");
+        if (!swap.succeeded) {
+          const json& responses = answer->value("responses", json::array());
+          if (!responses.empty() && responses.front().contains("response_range")) {
+            auto current = first_kv(responses.front()["response_range"]);
+            if (!current) return done(tl::unexpected(current.error()));
+            swap.current = *current;
+          }
+        }
+        done(swap);
+      });
+}
+
+}  // namespace amf::daemon

@@ -1,0 +1,133 @@
+// The etcd client against a real etcd member (Debian's etcd-server) that the test starts on
+// loopback ports of its own and stops again.
+#include "amf/daemon/etcd_client.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+
+#include "tests/integration/etcd_server.h"
+
+namespace amf::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+
+class EtcdClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(server_.started()) << "cannot start etcd (is etcd-server installed?)";
+    client_ = std::make_unique<EtcdClient>(io_, std::vector<std::string>{server_.client()}, 1s);
+    // Wait for the member to serve (bounded).
+    for (int i = 0; i < 200; ++i) {
+      auto answer = get("/amf/test/ready");
+      if (answer) return;
+      std::this_thread::sleep_for(25ms);
+    }
+    FAIL() << "etcd never answered; see " << server_.log_path();
+  }
+
+  template <class T>
+  Result<T> wait(const std::function<void(EtcdClient::Callback<T>)>& call) {
+    std::optional<Result<T>> out;
+    call([&](Result<T> r) { out = std::move(r); });
+    const TimePoint until = Clock::now() + 10s;
+    while (!out && Clock::now() < until) io_.run_for(5ms);
+    if (!out) return fail("no answer within 10 s");
+    return *out;
+  }
+  Result<std::optional<EtcdClient::KeyValue>> get(const std::string& key) {
+    return wait<std::optional<EtcdClient::KeyValue>>(
+        [&](auto done) { client_->get(key, std::move(done)); });
+  }
+  Result<EtcdClient::Swap> cas(const std::string& key, std::int64_t expected,
+                               const std::string& value, EtcdClient* client = nullptr) {
+    return wait<EtcdClient::Swap>([&](auto done) {
+      (client ? client : client_.get())->compare_and_put(key, expected, value, std::move(done));
+    });
+  }
+
+  amf::testing::EtcdServer server_;
+  boost::asio::io_context io_;
+  // run_for() must not find the loop out of work (it would stop and run nothing after).
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> busy_{
+      io_.get_executor()};
+  std::unique_ptr<EtcdClient> client_;
+};
+
+TEST_F(EtcdClientTest, CreateIfAbsentSucceedsOnceAndTheLoserLearnsTheWinner) {
+  auto absent = get("/amf/c/director");
+  ASSERT_TRUE(absent) << absent.error().message();
+  EXPECT_FALSE(absent->has_value());
+
+  auto first = cas("/amf/c/director", 0, "n1 epoch 1");
+  ASSERT_TRUE(first) << first.error().message();
+  EXPECT_TRUE(first->succeeded);
+  auto second = cas("/amf/c/director", 0, "n2 epoch 1");
+  ASSERT_TRUE(second) << second.error().message();
+  EXPECT_FALSE(second->succeeded);
+  ASSERT_TRUE(second->current);
+  EXPECT_EQ(second->current->value, "n1 epoch 1");
+
+  auto now = get("/amf/c/director");
+  ASSERT_TRUE(now && now->has_value());
+  EXPECT_EQ((*now)->value, "n1 epoch 1");
+  EXPECT_EQ((*now)->mod_revision, first->revision);
+}
+
+TEST_F(EtcdClientTest, ASwapFromAStaleRevisionFailsAndOnlyOneOfTwoRacingCandidatesWins) {
+  auto created = cas("/amf/c/director", 0, "n1 epoch 1");
+  ASSERT_TRUE(created && created->succeeded);
+  const std::int64_t rev = created->revision;
+
+  // Two candidates saw the same revision; both ask at once, on connections of their own.
+  EtcdClient other(io_, {server_.client()}, 1s);
+  std::optional<Result<EtcdClient::Swap>> a, b;
+  client_->compare_and_put("/amf/c/director", rev, "n2 epoch 2", [&](auto r) { a = r; });
+  other.compare_and_put("/amf/c/director", rev, "n3 epoch 2", [&](auto r) { b = r; });
+  const TimePoint until = Clock::now() + 10s;
+  while ((!a || !b) && Clock::now() < until) io_.run_for(5ms);
+  ASSERT_TRUE(a && *a) << (a ? a->error().message() : "no answer");
+  ASSERT_TRUE(b && *b) << (b ? b->error().message() : "no answer");
+  EXPECT_NE((*a)->succeeded, (*b)->succeeded) << "exactly one candidate wins";
+
+  auto stale = cas("/amf/c/director", rev, "n1 epoch 3");
+  ASSERT_TRUE(stale);
+  EXPECT_FALSE(stale->succeeded);
+  ASSERT_TRUE(stale->current);
+  EXPECT_EQ(stale->current->value, (*a)->succeeded ? "n2 epoch 2" : "n3 epoch 2");
+}
+
+TEST_F(EtcdClientTest, ValuesAreBytes) {
+  const std::string bytes("\0\xff{\"x\": 1}\n", 12);
+  ASSERT_TRUE(cas("/amf/c/bytes", 0, bytes));
+  auto back = get("/amf/c/bytes");
+  ASSERT_TRUE(back && back->has_value());
+  EXPECT_EQ((*back)->value, bytes);
+}
+
+TEST_F(EtcdClientTest, ADeadMemberIsSkippedAndNoMemberAtAllIsAnErrorThatNamesThem) {
+  const std::string dead = "127.0.0.1:" + std::to_string(amf::testing::free_loopback_port());
+  EtcdClient two(io_, {dead, server_.client()}, 1s);
+  auto through = wait<EtcdClient::Swap>(
+      [&](auto done) { two.compare_and_put("/amf/c/k", 0, "v", std::move(done)); });
+  ASSERT_TRUE(through) << through.error().message();
+  EXPECT_TRUE(through->succeeded);
+
+  server_.kill();
+  auto none = get("/amf/c/k");
+  ASSERT_FALSE(none);
+  EXPECT_NE(none.error().message().find("etcd " + server_.client()), std::string::npos)
+      << none.error().message();
+
+  EtcdClient bad(io_, {"etcd.example:2379"}, 1s);
+  auto refused =
+      wait<std::optional<EtcdClient::KeyValue>>([&](auto done) { bad.get("/k", std::move(done)); });
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message().find("'etcd.example' is not an IP address"),
+            std::string::npos)
+      << refused.error().message();
+}
+
+}  // namespace
+}  // namespace amf::daemon
