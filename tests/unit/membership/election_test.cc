@@ -1,0 +1,202 @@
+// Director election over a compare-and-swap record: a model of etcd's store (one record, a
+// revision that grows with every write) and several nodes' Election cores.
+#include "amf/membership/election.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace amf::membership {
+namespace {
+
+using namespace std::chrono_literals;
+
+class Store {
+ public:
+  std::optional<Record> record;
+  std::int64_t revision = 0;
+  bool down = false;
+
+  // Carries out one node's effects against the store, as the host does with etcd.
+  void serve(Election& e, TimePoint now, std::vector<std::string>* log = nullptr) {
+    for (int round = 0; round < 100; ++round) {
+      auto effects = e.take_effects();
+      if (effects.empty()) return;
+      for (const ElectionEffect& effect : effects) {
+        if (log) log->push_back(describe(effect));
+        if (down && (std::holds_alternative<ReadRecord>(effect) ||
+                     std::holds_alternative<SwapRecord>(effect))) {
+          e.store_failed("connection refused", now);
+        } else if (std::holds_alternative<ReadRecord>(effect)) {
+          e.record(record, now);
+        } else if (const auto* swap = std::get_if<SwapRecord>(&effect)) {
+          const std::int64_t current = record ? record->revision : 0;
+          if (swap->expected == current) {
+            record = swap->next;
+            record->revision = ++revision;
+            e.swapped(*record, now);
+          } else {
+            e.record(record, now);
+          }
+        }
+      }
+    }
+    FAIL() << "the election never settled";
+  }
+};
+
+ElectionSettings settings(const std::string& node, bool candidate) {
+  return {NodeId(node), candidate, 30ms, 90ms};
+}
+
+bool has(const std::vector<std::string>& log, const std::string& text) {
+  return std::any_of(log.begin(), log.end(),
+                     [&](const std::string& l) { return l.find(text) != std::string::npos; });
+}
+
+TEST(ElectionTest, TheFirstCandidateCreatesEpochOneAndTheOthersFollowIt) {
+  Store store;
+  TimePoint now{};
+  Election n1(settings("n1", true), now), n2(settings("n2", true), now),
+      p1(settings("p1", false), now);
+  std::vector<std::string> log1, log2, logp;
+  store.serve(n1, now, &log1);
+  store.serve(n2, now, &log2);
+  store.serve(p1, now, &logp);
+  EXPECT_TRUE(n1.leads());
+  EXPECT_TRUE(has(log1, "won the director's role, epoch 1"));
+  EXPECT_FALSE(n2.leads());
+  EXPECT_TRUE(has(log2, "director is n1, epoch 1"));
+  EXPECT_FALSE(has(log2, "swap"));
+  EXPECT_TRUE(has(logp, "director is n1, epoch 1"));
+}
+
+TEST(ElectionTest, ALeasedCandidateReplacesASuspectedDirectorWhichLearnsItLost) {
+  Store store;
+  TimePoint now{};
+  Election n1(settings("n1", true), now), n2(settings("n2", true), now);
+  store.serve(n1, now);
+  store.serve(n2, now);
+  n1.membership(true, false, now);
+  store.serve(n1, now);
+  n2.membership(true, true, now);  // n2 cannot hear n1 and holds its lease
+  std::vector<std::string> log2;
+  store.serve(n2, now, &log2);
+  EXPECT_TRUE(n2.leads());
+  EXPECT_TRUE(has(log2, "swap the director record from revision 1 to n2 epoch 2"));
+  // n1 still thinks it leads until its next read.
+  std::vector<std::string> log1;
+  now += 30ms;
+  n1.tick(now);
+  store.serve(n1, now, &log1);
+  EXPECT_FALSE(n1.leads());
+  EXPECT_TRUE(has(log1, "lost the director's role (n2 holds epoch 2)")) << log1.back();
+}
+
+TEST(ElectionTest, ACandidateCutOffFromTheMajorityNeverDeposes) {
+  Store store;
+  TimePoint now{};
+  Election n1(settings("n1", true), now), n2(settings("n2", true), now);
+  store.serve(n1, now);
+  store.serve(n2, now);
+  n2.membership(false, true, now);  // suspects n1, but holds no lease
+  std::vector<std::string> log;
+  for (int i = 0; i < 10; ++i) {
+    now += 30ms;
+    n2.tick(now);
+    store.serve(n2, now, &log);
+  }
+  EXPECT_FALSE(n2.leads());
+  EXPECT_FALSE(has(log, "swap"));
+  EXPECT_EQ(store.record->director, NodeId("n1"));
+}
+
+TEST(ElectionTest, OfTwoRacingCandidatesOneWinsAndTheOtherFollowsWithoutSwappingAgain) {
+  Store store;
+  TimePoint now{};
+  Election n1(settings("n1", true), now), n2(settings("n2", true), now),
+      n3(settings("n3", true), now);
+  store.serve(n1, now);
+  store.serve(n2, now);
+  store.serve(n3, now);
+  // Both suspect n1 at once: both swaps are out before either is answered.
+  n2.membership(true, true, now);
+  n3.membership(true, true, now);
+  auto e2 = n2.take_effects();
+  auto e3 = n3.take_effects();
+  ASSERT_EQ(e2.size(), 1u);
+  ASSERT_EQ(e3.size(), 1u);
+  const auto s2 = std::get<SwapRecord>(e2[0]);
+  const auto s3 = std::get<SwapRecord>(e3[0]);
+  EXPECT_EQ(s2.expected, s3.expected);
+  // The store takes n2's first; n3's compares against a revision that is gone.
+  store.record = s2.next;
+  store.record->revision = ++store.revision;
+  n2.swapped(*store.record, now);
+  n3.record(store.record, now);
+  std::vector<std::string> log3;
+  store.serve(n3, now, &log3);
+  EXPECT_TRUE(n2.leads());
+  EXPECT_FALSE(n3.leads());
+  EXPECT_FALSE(has(log3, "swap")) << "n3's suspicion was of n1, not of n2";
+  EXPECT_EQ(n3.known()->director, NodeId("n2"));
+}
+
+TEST(ElectionTest, ADirectorThatCannotReadTheRecordForItsGraceStopsActing) {
+  Store store;
+  TimePoint now{};
+  Election n1(settings("n1", true), now);
+  store.serve(n1, now);
+  ASSERT_TRUE(n1.leads());
+  store.down = true;
+  std::vector<std::string> log;
+  for (int i = 0; i < 4 && n1.leads(); ++i) {
+    now = *n1.next_deadline();
+    n1.tick(now);
+    store.serve(n1, now, &log);
+  }
+  EXPECT_FALSE(n1.leads());
+  EXPECT_TRUE(has(log, "lost the director's role (could not read the director record for 90 ms: "
+                       "connection refused)"))
+      << log.back();
+}
+
+TEST(ElectionTest, ADirectorLosesTheRoleWithItsLeaseButNotBeforeItFirstHadOne) {
+  Store store;
+  TimePoint now{};
+  Election n1(settings("n1", true), now);
+  store.serve(n1, now);
+  n1.membership(false, false, now);  // just elected: no view yet, so no lease
+  EXPECT_TRUE(n1.leads());
+  n1.membership(true, false, now);
+  n1.membership(false, false, now);
+  std::vector<std::string> log;
+  store.serve(n1, now, &log);
+  EXPECT_FALSE(n1.leads());
+  EXPECT_TRUE(has(log, "cut off from the majority"));
+}
+
+TEST(ElectionTest, ARestartedDirectorNodeTakesANewEpochAndEpochsAreNeverReused) {
+  Store store;
+  store.record = Record{NodeId("n1"), 3, 0};
+  store.record->revision = store.revision = 7;
+  TimePoint now{};
+  Election n1(settings("n1", true), now);  // a new life of n1 finds its old record
+  std::vector<std::string> log;
+  store.serve(n1, now, &log);
+  EXPECT_TRUE(n1.leads());
+  EXPECT_TRUE(has(log, "won the director's role, epoch 4"));
+    // Someone deletes the record: n1 stops acting, and the record it makes again is epoch 5,
+  // not 1.
+  store.record.reset();
+  now += 30ms;
+  n1.tick(now);
+  log.clear();
+  store.serve(n1, now, &log);
+  EXPECT_TRUE(has(log, "lost the director's role (the director record is gone from etcd)"));
+  EXPECT_TRUE(has(log, "won the director's role, epoch 5")) << log.back();
+  EXPECT_EQ(store.record->epoch, 5u);
+}
+
+}  // namespace
+}  // namespace amf::membership
