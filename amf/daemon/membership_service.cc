@@ -60,8 +60,9 @@ Result<void> MembershipService::open() {
       socket.set(zmq::sockopt::linger, 0);
       socket.set(zmq::sockopt::immediate, true);  // no queue for a peer not connected
       socket.set(zmq::sockopt::sndhwm, 16);
+      // A restarted peer must hear us within its timeout: retry every 10 ms, no back-off.
       socket.set(zmq::sockopt::reconnect_ivl, 10);
-      socket.set(zmq::sockopt::reconnect_ivl_max, 100);
+      socket.set(zmq::sockopt::reconnect_ivl_max, 10);
       socket.connect(endpoint);
     } catch (const zmq::error_t& e) {
       return fail("membership: cannot connect to " + node.str() + " at " + endpoint + ": " +

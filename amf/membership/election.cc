@@ -22,7 +22,9 @@ std::string describe(const ElectionEffect& effect) {
     std::string operator()(const Won& e) const {
       return "won the director's role, epoch " + std::to_string(e.epoch);
     }
-    std::string operator()(const Lost& e) const { return "lost the director's role (" + e.cause + ")"; }
+    std::string operator()(const Lost& e) const {
+      return "lost the director's role (" + e.cause + ")";
+    }
     std::string operator()(const DirectorIs& e) const {
       return "director is " + e.director.str() + ", epoch " + std::to_string(e.epoch);
     }
@@ -45,10 +47,10 @@ void Election::record(const std::optional<Record>& record, TimePoint now) {
   in_flight_ = false;
   next_read_ = now + settings_.check;
   if (record) {
-    const bool news = !known_ || record->epoch != known_->epoch ||
-                      record->director != known_->director;
+    const bool news =
+        !known_ || record->epoch != known_->epoch || record->director != known_->director;
     // Epochs only grow: a read older than what a swap already told us changes nothing.
-        if (!known_ || record->epoch >= known_->epoch) {
+    if (!known_ || record->epoch >= known_->epoch) {
       known_ = record;
       if (news) {
         effects_.push_back(DirectorIs{record->director, record->epoch});
@@ -62,7 +64,7 @@ void Election::record(const std::optional<Record>& record, TimePoint now) {
   if (leading_) {
     if (!record) {
       lose("the director record is gone from etcd");
-        } else if (record->director != settings_.self || record->epoch != led_epoch_) {
+    } else if (record->director != settings_.self || record->epoch != led_epoch_) {
       lose(record->director.str() + " holds epoch " + std::to_string(record->epoch));
     } else {
       last_read_ok_ = now;
@@ -76,7 +78,7 @@ void Election::swapped(const Record& record, TimePoint now) {
   next_read_ = now + settings_.check;
   known_ = record;
   absent_ = false;
-    leading_ = true;
+  leading_ = true;
   ever_led_ = true;
   led_epoch_ = record.epoch;
   leased_since_won_ = false;
@@ -132,7 +134,7 @@ void Election::consider(TimePoint now) {
   std::optional<std::int64_t> expected;
   if (absent_) {
     expected = 0;
-    } else if (known_ && known_->director == settings_.self && (!ever_led_ || leased_)) {
+  } else if (known_ && known_->director == settings_.self && (!ever_led_ || leased_)) {
     // A record of this node that this life does not hold: an earlier life's (a restart), or
     // this life's, lost with its lease and now on the majority's side again.
     expected = known_->revision;

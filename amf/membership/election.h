@@ -66,7 +66,7 @@ class Election {
   std::optional<TimePoint> next_deadline() const;
   std::vector<ElectionEffect> take_effects() { return std::exchange(effects_, {}); }
 
-    bool leads() const { return leading_; }
+  bool leads() const { return leading_; }
   const std::optional<Record>& known() const { return known_; }
 
  private:
@@ -77,7 +77,7 @@ class Election {
   ElectionSettings settings_;
   std::optional<Record> known_;  // the newest record read
   bool absent_ = false;          // the newest read found no record
-    bool leading_ = false;
+  bool leading_ = false;
   bool ever_led_ = false;
   std::uint64_t led_epoch_ = 0;
   bool leased_since_won_ = false;  // a fresh director has no lease until its first view

@@ -163,8 +163,10 @@ Member::Member(Incarnate self, std::vector<NodeId> nodes, std::set<NodeId> voter
       voters_(std::move(voters)),
       profile_(std::move(profile)),
       next_beat_(now) {
+  // A node not heard since this one started is given one timeout more before it is suspected:
+  // the connections to and from a node that just started take a moment to be made.
   for (const NodeId& n : nodes_) {
-    if (n != self_.node) peers_[n].last_heard = now;
+    if (n != self_.node) peers_[n].last_heard = now + profile_.timeout;
   }
   beat(now);
 }

@@ -6,7 +6,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 
-#include "tests/integration/etcd_server.h"
+#include "tools/support/etcd_server.h"
 
 namespace amf::daemon {
 namespace {

@@ -156,8 +156,9 @@ TEST(ElectionTest, ADirectorThatCannotReadTheRecordForItsGraceStopsActing) {
     store.serve(n1, now, &log);
   }
   EXPECT_FALSE(n1.leads());
-  EXPECT_TRUE(has(log, "lost the director's role (could not read the director record for 90 ms: "
-                       "connection refused)"))
+  EXPECT_TRUE(has(log,
+                  "lost the director's role (could not read the director record for 90 ms: "
+                  "connection refused)"))
       << log.back();
 }
 
@@ -186,7 +187,7 @@ TEST(ElectionTest, ARestartedDirectorNodeTakesANewEpochAndEpochsAreNeverReused) 
   store.serve(n1, now, &log);
   EXPECT_TRUE(n1.leads());
   EXPECT_TRUE(has(log, "won the director's role, epoch 4"));
-    // Someone deletes the record: n1 stops acting, and the record it makes again is epoch 5,
+  // Someone deletes the record: n1 stops acting, and the record it makes again is epoch 5,
   // not 1.
   store.record.reset();
   now += 30ms;

@@ -1,7 +1,8 @@
 #pragma once
 
-// A real etcd member for a test: Debian's etcd-server, on loopback ports it chose, with its data
-// in a temporary directory; stopped (by its PID) and the directory removed when it goes.
+// A real etcd member for a test, a benchmark or the demo: Debian's etcd-server, on loopback
+// ports it chose, with its data in a temporary directory; stopped (by its PID) and the
+// directory removed when it goes.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
