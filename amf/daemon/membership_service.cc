@@ -4,6 +4,8 @@
 
 namespace amf::daemon {
 
+using boost::asio::ip::udp;
+
 namespace {
 
 std::vector<NodeId> all_nodes(const MembershipService::Settings& s) {
@@ -12,85 +14,101 @@ std::vector<NodeId> all_nodes(const MembershipService::Settings& s) {
   return nodes;
 }
 
-constexpr std::int64_t kMaxMessageBytes = 64 * 1024;
-
 }  // namespace
 
-MembershipService::MembershipService(boost::asio::io_context& io, zmq::context_t& zmq,
-                                     Settings settings, Observer observer, Refused on_refused)
-    : io_(io),
-      zmq_(zmq),
-      settings_(std::move(settings)),
+Result<udp::endpoint> parse_udp_endpoint(const std::string& text) {
+  const std::string scheme = "udp://";
+  if (text.rfind(scheme, 0) != 0) {
+    return fail("membership endpoint '" + text + "' must start with udp://");
+  }
+  const std::string rest = text.substr(scheme.size());
+  const auto colon = rest.rfind(':');
+  if (colon == std::string::npos) return fail("membership endpoint '" + text + "' has no port");
+  std::string host = rest.substr(0, colon);
+  if (host.size() > 1 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(host, ec);
+  if (ec) return fail("membership endpoint '" + text + "': '" + host + "' is not an IP address");
+  int port = 0;
+  try {
+    port = std::stoi(rest.substr(colon + 1));
+  } catch (const std::exception&) {
+  }
+  if (port < 1 || port > 65535) {
+    return fail("membership endpoint '" + text + "' has no valid port (1 to 65535)");
+  }
+  return udp::endpoint(address, static_cast<unsigned short>(port));
+}
+
+MembershipService::MembershipService(boost::asio::io_context& io, Settings settings,
+                                     Observer observer, Refused on_refused)
+    : settings_(std::move(settings)),
       observer_(std::move(observer)),
       on_refused_(std::move(on_refused)),
       node_(settings_.self, all_nodes(settings_), settings_.voters, settings_.profile,
             Clock::now()),
-      in_(zmq, zmq::socket_type::pull),
+      socket_(io),
       timer_(io) {}
 
 MembershipService::~MembershipService() {
+  *alive_ = false;
   timer_.cancel();
-  watch_.reset();
+  boost::system::error_code ignored;
+  socket_.close(ignored);
 }
 
 Result<std::unique_ptr<MembershipService>> MembershipService::start(boost::asio::io_context& io,
-                                                                    zmq::context_t& zmq,
                                                                     Settings settings,
                                                                     Observer observer,
                                                                     Refused on_refused) {
-  std::unique_ptr<MembershipService> service(new MembershipService(
-      io, zmq, std::move(settings), std::move(observer), std::move(on_refused)));
+  std::unique_ptr<MembershipService> service(
+      new MembershipService(io, std::move(settings), std::move(observer), std::move(on_refused)));
   if (auto opened = service->open(); !opened) return tl::unexpected(opened.error());
+  service->receive();
   service->carry_out();  // the first heartbeats
   service->arm_timer();
   return service;
 }
 
 Result<void> MembershipService::open() {
-  try {
-    in_.set(zmq::sockopt::linger, 0);
-    in_.set(zmq::sockopt::maxmsgsize, kMaxMessageBytes);
-    in_.bind(settings_.endpoint);
-  } catch (const zmq::error_t& e) {
-    return fail("membership: cannot bind " + settings_.endpoint + ": " + e.what());
+  auto local = parse_udp_endpoint(settings_.endpoint);
+  if (!local) return tl::unexpected(local.error());
+  for (const auto& [node, text] : settings_.peers) {
+    auto peer = parse_udp_endpoint(text);
+    if (!peer) return tl::unexpected(peer.error().with_context("peer " + node.str()));
+    peers_[node] = *peer;
   }
-  for (const auto& [node, endpoint] : settings_.peers) {
-    zmq::socket_t socket(zmq_, zmq::socket_type::push);
-    try {
-      socket.set(zmq::sockopt::linger, 0);
-      socket.set(zmq::sockopt::immediate, true);  // no queue for a peer not connected
-      socket.set(zmq::sockopt::sndhwm, 16);
-      // A restarted peer must hear us within its timeout: retry every 10 ms, no back-off.
-      socket.set(zmq::sockopt::reconnect_ivl, 10);
-      socket.set(zmq::sockopt::reconnect_ivl_max, 10);
-      socket.connect(endpoint);
-    } catch (const zmq::error_t& e) {
-      return fail("membership: cannot connect to " + node.str() + " at " + endpoint + ": " +
-                  e.what());
-    }
-    out_.emplace(node, std::move(socket));
-  }
-  watch_ =
-      std::make_unique<ZmqWatch>(io_, in_, [this](std::vector<zmq::message_t>& f) { received(f); });
+  boost::system::error_code ec;
+  socket_.open(local->protocol(), ec);
+  if (!ec) socket_.bind(*local, ec);
+  if (!ec) socket_.non_blocking(true, ec);
+  if (ec) return fail("membership: cannot bind " + settings_.endpoint + ": " + ec.message());
   return {};
 }
 
-void MembershipService::received(std::vector<zmq::message_t>& frames) {
-  if (frames.size() != 1) {
-    ++refused_;
-    on_refused_("membership message in " + std::to_string(frames.size()) +
-                " frames (expected one)");
-    return;
-  }
-  auto message = wire::decode_membership_message(frames[0].to_string_view());
-  if (!message) {
-    ++refused_;
-    on_refused_(message.error().message());
-    return;
-  }
-  node_.receive(*message, Clock::now());
-  carry_out();
-  arm_timer();
+void MembershipService::receive() {
+  socket_.async_receive_from(
+      boost::asio::buffer(datagram_), sender_,
+      [this, alive = alive_](const boost::system::error_code& ec, std::size_t size) {
+        if (!*alive || ec == boost::asio::error::operation_aborted) return;
+        if (!ec) {
+          auto message = wire::decode_membership_message(std::string_view(datagram_.data(), size));
+          if (!message) {
+            ++refused_;
+            on_refused_(message.error().message() + " (from " + sender_.address().to_string() +
+                        ":" + std::to_string(sender_.port()) + ")");
+          } else {
+            node_.receive(*message, Clock::now());
+            carry_out();
+            arm_timer();
+          }
+        }
+        // Errors on a UDP socket (an ICMP "port unreachable" from an earlier send) concern one
+        // peer, not this socket: keep receiving.
+        receive();
+      });
 }
 
 void MembershipService::lead(std::uint64_t epoch) {
@@ -108,10 +126,12 @@ void MembershipService::carry_out() {
   const TimePoint now = Clock::now();
   for (membership::Effect& e : node_.take_effects()) {
     if (auto* s = std::get_if<membership::Send>(&e)) {
-      auto out = out_.find(s->to);
-      if (out == out_.end()) continue;  // a node with no endpoint: the configuration's to check
+      auto peer = peers_.find(s->to);
+      if (peer == peers_.end()) continue;  // a node with no endpoint: the configuration's to check
       const std::string bytes = wire::encode(s->message);
-      if (!out->second.send(zmq::buffer(bytes), zmq::send_flags::dontwait)) ++dropped_;
+      boost::system::error_code ec;
+      socket_.send_to(boost::asio::buffer(bytes), peer->second, 0, ec);
+      if (ec) ++dropped_;
       continue;
     }
     observer_(e, now);

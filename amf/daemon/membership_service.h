@@ -1,45 +1,50 @@
 #pragma once
 
+#include <array>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
-#include <zmq.hpp>
 
 #include "amf/core/result.h"
-#include "amf/daemon/zmq_watch.h"
 #include "amf/membership/membership.h"
 
 namespace amf::daemon {
 
-// One node's membership on the network: a membership::Node on the Asio loop, with sockets of
-// its own so that heartbeats never wait behind commands. It binds a PULL socket on the node's
-// membership endpoint and sends to each peer through a PUSH socket of its own. A message that
-// cannot be sent at once (the peer is not connected, or its queue is full) is dropped: the
-// membership core expects loss (heartbeats repeat; views are resent until acknowledged), and a
-// queue would only deliver stale heartbeats late.
+// One node's membership on the network: a membership::Node on the Asio loop, with a UDP socket
+// of its own (heartbeats never wait behind commands). Each message is one datagram holding one
+// amf.v1.MembershipEnvelope. UDP and not ZeroMQ over TCP: a heartbeat must never wait for an
+// earlier one to be retransmitted (TCP's minimum retransmission timeout on Linux is 200 ms,
+// and its back-off after a cut grows to seconds, while the fast profile's timeout is 30 ms;
+// tests/cluster/membership_partition.sh showed it), and loss is what the membership core
+// already expects: heartbeats repeat and views are resent until acknowledged. A datagram that
+// cannot be sent at once is dropped.
 //
 // Every effect other than a send goes to the observer, which acts on Fence, NodeLeft and the
-// rest; a malformed message goes to `on_refused` with the reason, and is counted (the core
+// rest; a malformed datagram goes to `on_refused` with the reason, and is counted (the core
 // itself ignores messages from nodes that are not in the cluster).
+//
+// Not yet: authentication of the datagrams (a cluster key); until then, use it on loopback and
+// in network namespaces only.
 class MembershipService {
  public:
   struct Settings {
     membership::Incarnate self;
-    std::string endpoint;                 // to bind, e.g. tcp://127.0.0.1:7101
-    std::map<NodeId, std::string> peers;  // every other node's membership endpoint
+    std::string endpoint;                 // to bind: udp://127.0.0.1:7301 or udp://[::1]:7301
+    std::map<NodeId, std::string> peers;  // every other node's endpoint, the same way
     std::set<NodeId> voters;
     membership::Profile profile;
   };
   using Observer = std::function<void(const membership::Effect&, TimePoint)>;
   using Refused = std::function<void(const std::string& reason)>;
 
-  // Binds and connects; an error says which endpoint and why. Starts heartbeating at once.
+  // Binds; an error says which endpoint and why. Starts heartbeating at once.
   static Result<std::unique_ptr<MembershipService>> start(boost::asio::io_context& io,
-                                                          zmq::context_t& zmq, Settings settings,
-                                                          Observer observer, Refused on_refused);
+                                                          Settings settings, Observer observer,
+                                                          Refused on_refused);
   ~MembershipService();
   MembershipService(const MembershipService&) = delete;
   MembershipService& operator=(const MembershipService&) = delete;
@@ -52,26 +57,30 @@ class MembershipService {
   std::uint64_t dropped() const { return dropped_; }
 
  private:
-  MembershipService(boost::asio::io_context& io, zmq::context_t& zmq, Settings settings,
-                    Observer observer, Refused on_refused);
+  MembershipService(boost::asio::io_context& io, Settings settings, Observer observer,
+                    Refused on_refused);
   Result<void> open();
-  void received(std::vector<zmq::message_t>& frames);
+  void receive();
   void carry_out();
   void arm_timer();
 
-  boost::asio::io_context& io_;
-  zmq::context_t& zmq_;
   Settings settings_;
   Observer observer_;
   Refused on_refused_;
   membership::Node node_;
-  zmq::socket_t in_;
-  std::map<NodeId, zmq::socket_t> out_;
-  std::unique_ptr<ZmqWatch> watch_;
+  boost::asio::ip::udp::socket socket_;
+  std::map<NodeId, boost::asio::ip::udp::endpoint> peers_;
+  std::array<char, 65536> datagram_;
+  boost::asio::ip::udp::endpoint sender_;
   boost::asio::steady_timer timer_;
   std::optional<TimePoint> armed_;  // when the timer is set to expire
   std::uint64_t refused_ = 0;
   std::uint64_t dropped_ = 0;
+  // Set false when this object goes: a receive completing later finds nobody to tell.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
+
+// "udp://127.0.0.1:7301" or "udp://[::1]:7301" to an endpoint; the error says what is wrong.
+Result<boost::asio::ip::udp::endpoint> parse_udp_endpoint(const std::string& text);
 
 }  // namespace amf::daemon

@@ -47,7 +47,8 @@ class DirectorElectionTest : public ::testing::Test {
   void start(const std::vector<std::string>& names) {
     std::map<std::string, std::string> endpoint;
     for (const auto& n : names) {
-      endpoint[n] = "tcp://127.0.0.1:" + std::to_string(amf::testing::free_loopback_port());
+      endpoint[n] =
+          "udp://127.0.0.1:" + std::to_string(amf::testing::free_loopback_port(SOCK_DGRAM));
     }
     for (const auto& n : names) {
       Candidate& c = candidates_[n];
@@ -63,7 +64,7 @@ class DirectorElectionTest : public ::testing::Test {
         c.election->membership(m.leased(Clock::now()), c.director && m.suspects(*c.director));
       };
       auto service = MembershipService::start(
-          io_, zmq_, s,
+          io_, s,
           [&c, tell](const membership::Effect& e, TimePoint) {
             c.events.push_back(membership::describe(e));
             tell();
@@ -104,7 +105,6 @@ class DirectorElectionTest : public ::testing::Test {
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> busy_{
       io_.get_executor()};
-  zmq::context_t zmq_;
   std::map<std::string, Candidate> candidates_;
 };
 

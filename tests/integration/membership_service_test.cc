@@ -1,13 +1,12 @@
-// The membership adapter on real ZeroMQ sockets over loopback TCP: nodes join, a node whose
+// The membership adapter on real UDP sockets over loopback: nodes join, a node whose
 // sockets vanish (as when its process dies) is declared gone, and bad input is refused with
 // the reason. (tools/bench/membership_bench.cc does the same with one process per node.)
 #include "amf/daemon/membership_service.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
+
+#include "amf/wire/codec.h"
+#include "tools/support/ports.h"
 
 namespace amf::daemon {
 namespace {
@@ -15,15 +14,7 @@ namespace {
 using namespace std::chrono_literals;
 
 std::string free_endpoint() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  ::close(fd);
-  return "tcp://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  return "udp://127.0.0.1:" + std::to_string(amf::testing::free_loopback_port(SOCK_DGRAM));
 }
 
 struct Seen {
@@ -48,7 +39,7 @@ class MembershipServiceTest : public ::testing::Test {
       }
       Seen& seen = seen_[n];
       auto service = MembershipService::start(
-          io_, zmq_, s,
+          io_, s,
           [&seen](const membership::Effect& e, TimePoint) {
             seen.events.push_back(membership::describe(e));
           },
@@ -69,7 +60,6 @@ class MembershipServiceTest : public ::testing::Test {
   }
 
   boost::asio::io_context io_;
-  zmq::context_t zmq_;
   std::map<std::string, std::string> endpoints_;
   std::map<std::string, Seen> seen_;
   std::map<std::string, std::unique_ptr<MembershipService>> services_;
@@ -96,18 +86,20 @@ TEST_F(MembershipServiceTest, NodesJoinAndANodeWhoseSocketsVanishIsDeclaredGone)
 TEST_F(MembershipServiceTest, MalformedInputIsRefusedWithTheReasonAndCounted) {
   start({"n1"});
   services_["n1"]->lead(1);
-  zmq::socket_t rogue(zmq_, zmq::socket_type::push);
-  rogue.set(zmq::sockopt::linger, 0);
-  rogue.connect(endpoints_["n1"]);
-  rogue.send(zmq::str_buffer("\xff\xff\xff"), zmq::send_flags::none);
-  rogue.send(zmq::str_buffer("a"), zmq::send_flags::sndmore);
-  rogue.send(zmq::str_buffer("b"), zmq::send_flags::none);
+  boost::asio::ip::udp::socket rogue(io_, boost::asio::ip::udp::v4());
+  const auto to = *parse_udp_endpoint(endpoints_["n1"]);
+  rogue.send_to(boost::asio::buffer(std::string("\xff\xff\xff")), to);
+  // A heartbeat whose view lists a node twice: well-formed protobuf, refused all the same.
+  rogue.send_to(
+      boost::asio::buffer(wire::encode(membership::Message{membership::ViewInstall{
+          NodeId("n9"), membership::View{{9, 9}, {{NodeId("a"), 1}, {NodeId("a"), 2}}, {}}, ""}})),
+      to);
   ASSERT_TRUE(run_until([&] { return services_["n1"]->refused() == 2; }))
       << services_["n1"]->refused() << " refused";
   ASSERT_EQ(seen_["n1"].refused.size(), 2u);
   EXPECT_NE(seen_["n1"].refused[0].find("malformed membership message"), std::string::npos)
       << seen_["n1"].refused[0];
-  EXPECT_NE(seen_["n1"].refused[1].find("in 2 frames"), std::string::npos)
+  EXPECT_NE(seen_["n1"].refused[1].find("lists node 'a' out of order or twice"), std::string::npos)
       << seen_["n1"].refused[1];
   // The node carries on.
   EXPECT_TRUE(run_until([&] { return services_["n1"]->node().member().leased(Clock::now()); }));
@@ -118,7 +110,7 @@ TEST_F(MembershipServiceTest, AnEndpointThatCannotBeBoundIsAnErrorThatNamesIt) {
   MembershipService::Settings s{
       {NodeId("n2"), 1}, endpoints_["n1"], {}, {NodeId("n2")}, membership::fast_profile()};
   auto second = MembershipService::start(
-      io_, zmq_, s, [](const membership::Effect&, TimePoint) {}, [](const std::string&) {});
+      io_, s, [](const membership::Effect&, TimePoint) {}, [](const std::string&) {});
   ASSERT_FALSE(second);
   EXPECT_NE(second.error().message().find("cannot bind " + endpoints_["n1"]), std::string::npos)
       << second.error().message();

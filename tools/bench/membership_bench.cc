@@ -1,5 +1,5 @@
 // amf-membership-bench: how fast a crashed node is detected and declared gone, with real
-// processes and real ZeroMQ sockets on loopback, and what membership costs an idle node.
+// processes and real UDP sockets on loopback, and what membership costs an idle node.
 //
 //   amf-membership-bench crash [--profile fast|default] [--runs 20]
 //
@@ -9,8 +9,8 @@
 // next incarnation. Then it measures n1's CPU and resident memory over a few idle seconds.
 // Prints every run, then median, 90th percentile and worst.
 //
-//   amf-membership-bench node --name n1 --incarnation 1 --endpoint tcp://127.0.0.1:7101
-//       --peer n2=tcp://127.0.0.1:7102 ... --voters n1,n2,n3 [--lead EPOCH] [--profile fast]
+//   amf-membership-bench node --name n1 --incarnation 1 --endpoint udp://127.0.0.1:7101
+//       --peer n2=udp://127.0.0.1:7102 ... --voters n1,n2,n3 [--lead EPOCH] [--profile fast]
 //
 // is one node: it prints each membership event with its time in nanoseconds and runs until
 // SIGTERM.
@@ -68,7 +68,6 @@ int run_node(const std::string& name, std::uint64_t incarnation, const std::stri
   for (const std::string& v : voters) settings.voters.insert(NodeId(v));
 
   boost::asio::io_context io;
-  zmq::context_t zmq;
   auto print = [](const std::string& line, TimePoint at) {
     std::printf("%lld %s\n", static_cast<long long>(to_ns(at)), line.c_str());
     std::fflush(stdout);
@@ -84,7 +83,7 @@ int run_node(const std::string& name, std::uint64_t incarnation, const std::stri
     election->membership(m.leased(Clock::now()), director && m.suspects(*director));
   };
   auto service = daemon::MembershipService::start(
-      io, zmq, settings,
+      io, settings,
       [&](const membership::Effect& e, TimePoint at) {
         print(membership::describe(e), at);
         tell_election();
@@ -121,22 +120,6 @@ int run_node(const std::string& name, std::uint64_t incarnation, const std::stri
 }
 
 // ---- the crash benchmark ----
-
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    if (fd >= 0) ::close(fd);
-    return -1;
-  }
-  const int port = ntohs(addr.sin_port);
-  ::close(fd);
-  return port;
-}
 
 struct Child {
   pid_t pid = -1;
@@ -258,12 +241,12 @@ int run_crash(const std::string& profile_name, int runs, double idle_seconds) {
   const std::vector<std::string> names{"n1", "n2", "n3"};
   std::map<std::string, std::string> endpoint;
   for (const auto& n : names) {
-    const int port = free_port();
+    const int port = amf::testing::free_loopback_port(SOCK_DGRAM);
     if (port < 0) {
       std::cerr << "no free loopback port\n";
       return 1;
     }
-    endpoint[n] = "tcp://127.0.0.1:" + std::to_string(port);
+    endpoint[n] = "udp://127.0.0.1:" + std::to_string(port);
   }
   const auto args = [&](const std::string& n, std::uint64_t incarnation) {
     std::vector<std::string> a{"amf-membership-bench",
@@ -368,7 +351,7 @@ int run_director(const std::string& profile_name, int runs) {
   const std::vector<std::string> names{"n1", "n2", "n3"};
   std::map<std::string, std::string> endpoint;
   for (const auto& n : names) {
-    endpoint[n] = "tcp://127.0.0.1:" + std::to_string(free_port());
+    endpoint[n] = "udp://127.0.0.1:" + std::to_string(amf::testing::free_loopback_port(SOCK_DGRAM));
   }
   std::map<std::string, std::uint64_t> life;
   const auto args = [&](const std::string& n) {

@@ -3,12 +3,9 @@
 // A real etcd member for a test, a benchmark or the demo: Debian's etcd-server, on loopback
 // ports it chose, with its data in a temporary directory; stopped (by its PID) and the
 // directory removed when it goes.
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,24 +16,11 @@
 #include <thread>
 #include <vector>
 
+#include "tools/support/ports.h"
+
 extern char** environ;
 
 namespace amf::testing {
-
-inline int free_loopback_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  int port = -1;
-  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  if (fd >= 0) ::close(fd);
-  return port;
-}
 
 class EtcdServer {
  public:
