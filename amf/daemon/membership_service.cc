@@ -94,11 +94,12 @@ void MembershipService::receive() {
       [this, alive = alive_](const boost::system::error_code& ec, std::size_t size) {
         if (!*alive || ec == boost::asio::error::operation_aborted) return;
         if (!ec) {
-          auto message = wire::decode_membership_message(std::string_view(datagram_.data(), size));
+          const std::string from = " (from " + sender_.address().to_string() + ":" +
+                                   std::to_string(sender_.port()) + ")";
+          auto message = unseal(std::string_view(datagram_.data(), size));
           if (!message) {
             ++refused_;
-            on_refused_(message.error().message() + " (from " + sender_.address().to_string() +
-                        ":" + std::to_string(sender_.port()) + ")");
+            on_refused_(message.error().message() + from);
           } else {
             node_.receive(*message, Clock::now());
             carry_out();
@@ -109,6 +110,13 @@ void MembershipService::receive() {
         // peer, not this socket: keep receiving.
         receive();
       });
+}
+
+Result<membership::Message> MembershipService::unseal(std::string_view datagram) const {
+  if (!settings_.key) return wire::decode_membership_message(datagram);
+  auto opened = settings_.key->open(datagram);
+  if (!opened) return fail("membership " + opened.error().message());
+  return wire::decode_membership_message(*opened);
 }
 
 void MembershipService::lead(std::uint64_t epoch) {
@@ -128,7 +136,8 @@ void MembershipService::carry_out() {
     if (auto* s = std::get_if<membership::Send>(&e)) {
       auto peer = peers_.find(s->to);
       if (peer == peers_.end()) continue;  // a node with no endpoint: the configuration's to check
-      const std::string bytes = wire::encode(s->message);
+      const std::string bytes =
+          settings_.key ? settings_.key->seal(wire::encode(s->message)) : wire::encode(s->message);
       boost::system::error_code ec;
       socket_.send_to(boost::asio::buffer(bytes), peer->second, 0, ec);
       if (ec) ++dropped_;

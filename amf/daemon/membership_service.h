@@ -10,6 +10,7 @@
 #include <string>
 
 #include "amf/core/result.h"
+#include "amf/keys/cluster_key.h"
 #include "amf/membership/membership.h"
 
 namespace amf::daemon {
@@ -27,8 +28,10 @@ namespace amf::daemon {
 // rest; a malformed datagram goes to `on_refused` with the reason, and is counted (the core
 // itself ignores messages from nodes that are not in the cluster).
 //
-// Not yet: authentication of the datagrams (a cluster key); until then, use it on loopback and
-// in network namespaces only.
+// With the cluster's key (Settings::key) every datagram carries a tag made with it, and one
+// whose tag is wrong is refused; replays of a life's old heartbeats are ignored by the core.
+// Without a key, use it on loopback and in network namespaces only. Datagrams are not
+// encrypted: they carry no secrets.
 class MembershipService {
  public:
   struct Settings {
@@ -37,6 +40,9 @@ class MembershipService {
     std::map<NodeId, std::string> peers;  // every other node's endpoint, the same way
     std::set<NodeId> voters;
     membership::Profile profile;
+    // The cluster's key: every datagram is sealed with it, and one without a valid tag is
+    // refused. Without it (loopback and namespaces only) datagrams are not authenticated.
+    std::optional<keys::ClusterKey> key;
   };
   using Observer = std::function<void(const membership::Effect&, TimePoint)>;
   using Refused = std::function<void(const std::string& reason)>;
@@ -61,6 +67,7 @@ class MembershipService {
                     Refused on_refused);
   Result<void> open();
   void receive();
+  Result<membership::Message> unseal(std::string_view datagram) const;
   void carry_out();
   void arm_timer();
 

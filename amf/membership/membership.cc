@@ -215,7 +215,11 @@ void Member::on(const Heartbeat& m, TimePoint now) {
   Peer& p = it->second;
   if (p.incarnation && m.from.incarnation < *p.incarnation) return;  // an earlier life
   const bool new_life = !p.incarnation || m.from.incarnation > *p.incarnation;
+  // A life's heartbeats count up: an older one (reordered, or replayed by someone who recorded
+  // it) says nothing about the node now.
+  if (!new_life && m.seq <= p.heard_seq) return;
   if (new_life) p.acked_seq = 0;
+  p.heard_seq = m.seq;
   if (new_life || p.suspected) effects_.push_back(Heard{m.from});
   p.incarnation = m.from.incarnation;
   p.last_heard = now;

@@ -185,6 +185,7 @@ class Member {
     TimePoint last_heard{};
     bool suspected = false;
     std::uint64_t acked_seq = 0;  // the newest of our heartbeats it acknowledged (this life)
+    std::uint64_t heard_seq = 0;  // the newest of its heartbeats heard (its newest life)
   };
   void beat(TimePoint now);
   void on(const Heartbeat& m, TimePoint now);

@@ -10,6 +10,7 @@
 set -euo pipefail
 
 BIN=${1:?usage: membership_partition.sh BIN_DIR}/amf-membership-bench
+AMFCTL=$1/amfctl
 [[ $(id -u) == 0 ]] || { echo "SKIP: needs root for network namespaces"; exit 77; }
 command -v ip >/dev/null || { echo "SKIP: no ip (iproute2)"; exit 77; }
 
@@ -32,6 +33,9 @@ fail() {
   exit 1
 }
 
+# The cluster's key: every datagram is sealed with it.
+"$AMFCTL" keygen "$WORK/cluster.key" >/dev/null
+
 # The bridge's namespace, and one namespace per node with eth0 on the bridge.
 ip netns add "$TAG-br"
 ip -n "$TAG-br" link add br0 type bridge
@@ -52,7 +56,7 @@ start() {  # start NODE INCARNATION [--lead 1]
   local i=${n#n} peers=()
   for j in 1 2 3; do [[ $j == "$i" ]] || peers+=(--peer "n$j=udp://${NET}$j:7301"); done
   ip netns exec "$TAG-$n" "$BIN" node --name "$n" --incarnation "$inc" \
-    --endpoint "udp://${NET}$i:7301" "${peers[@]}" --voters n1,n2,n3 --profile fast "$@" \
+    --endpoint "udp://${NET}$i:7301" "${peers[@]}" --voters n1,n2,n3 --profile fast --key-file "$WORK/cluster.key" "$@" \
     >>"$WORK/$n.log" 2>&1 &
   PIDS+=($!)
 }

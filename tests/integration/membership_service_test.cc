@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "amf/wire/codec.h"
 #include "tools/support/ports.h"
 
@@ -28,11 +30,18 @@ struct Seen {
 
 class MembershipServiceTest : public ::testing::Test {
  protected:
-  void start(const std::vector<std::string>& names) {
+  // `keys`: the key file of each node that has one.
+  void start(const std::vector<std::string>& names,
+             const std::map<std::string, std::string>& keys = {}) {
     for (const auto& n : names) endpoints_[n] = free_endpoint();
     for (const auto& n : names) {
       MembershipService::Settings s{
           {NodeId(n), 1}, endpoints_[n], {}, {}, membership::fast_profile()};
+      if (auto k = keys.find(n); k != keys.end()) {
+        auto key = keys::ClusterKey::load(k->second);
+        ASSERT_TRUE(key) << key.error().message();
+        s.key = *key;
+      }
       for (const auto& p : names) {
         s.voters.insert(NodeId(p));
         if (p != n) s.peers[NodeId(p)] = endpoints_[p];
@@ -103,6 +112,28 @@ TEST_F(MembershipServiceTest, MalformedInputIsRefusedWithTheReasonAndCounted) {
       << seen_["n1"].refused[1];
   // The node carries on.
   EXPECT_TRUE(run_until([&] { return services_["n1"]->node().member().leased(Clock::now()); }));
+}
+
+TEST_F(MembershipServiceTest, ANodeWithoutTheClustersKeyIsRefusedAndNeverJoins) {
+  char tmpl[] = "/tmp/amf-keys-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  ASSERT_TRUE(keys::ClusterKey::generate(dir + "/cluster.key"));
+  ASSERT_TRUE(keys::ClusterKey::generate(dir + "/other.key"));
+  start({"n1", "n2", "n3"},
+        {{"n1", dir + "/cluster.key"}, {"n2", dir + "/cluster.key"}, {"n3", dir + "/other.key"}});
+  std::filesystem::remove_all(dir);
+  services_["n1"]->lead(1);
+  ASSERT_TRUE(run_until([&] { return seen_["n1"].has("node joined: n2#1"); }));
+  ASSERT_TRUE(run_until([&] { return services_["n1"]->refused() > 0; }));
+  io_.run_for(200ms);
+  EXPECT_FALSE(seen_["n1"].has("n3#1 joins"));
+  EXPECT_FALSE(seen_["n1"].has("heard n3"));
+  ASSERT_FALSE(seen_["n1"].refused.empty());
+  EXPECT_NE(seen_["n1"].refused[0].find("membership datagram not signed with this cluster's key"),
+            std::string::npos)
+      << seen_["n1"].refused[0];
+  EXPECT_TRUE(services_["n1"]->node().member().leased(Clock::now()));  // n1 and n2: 2 of 3
+  EXPECT_FALSE(services_["n3"]->node().member().leased(Clock::now()));
 }
 
 TEST_F(MembershipServiceTest, AnEndpointThatCannotBeBoundIsAnErrorThatNamesIt) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "amf/daemon/runtime_dir.h"
+#include "amf/keys/cluster_key.h"
 #include "amf/wire/codec.h"
 #include "tools/amfctl/admin_client.h"
 
@@ -140,6 +141,13 @@ int main(int argc, char** argv) {
                             "cluster)");
     ops.push_back(std::move(op));
   }
+  std::string key_file;
+  auto* keygen = app.add_subcommand(
+      "keygen",
+      "make a new cluster key (membership datagrams are sealed with it); copy the file "
+      "to every node, readable by amfd's user only");
+  keygen->add_option("file", key_file, "where to write it (never overwritten)")->required();
+
   auto swap = std::make_unique<OpCommand>();
   swap->kind = "si";
   swap->command = app.add_subcommand("si-swap", "swap an SI's active and standby (switchover)");
@@ -149,6 +157,15 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;  // --help is not an error; every usage error exits 2
+  }
+
+  if (keygen->parsed()) {
+    if (auto made = amf::keys::ClusterKey::generate(key_file); !made) {
+      std::cerr << "amfctl: " << made.error().message() << "\n";
+      return 1;
+    }
+    std::cout << "wrote a new cluster key to " << key_file << " (mode 0600)\n";
+    return 0;
   }
 
   // One answer for "may not" and one for "nobody there", before any request times out.

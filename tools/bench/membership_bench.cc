@@ -3,7 +3,8 @@
 //
 //   amf-membership-bench crash [--profile fast|default] [--runs 20]
 //
-// starts three membership nodes (n1 leads, all three vote), and for each run SIGKILLs n3 once
+// starts three membership nodes (n1 leads, all three vote; datagrams sealed with a cluster key
+// made for the run), and for each run SIGKILLs n3 once
 // the director has it in the view, times the kill to n1's "suspected" and "node left" (every
 // process's steady clock is CLOCK_MONOTONIC, so their times compare), and restarts n3 as its
 // next incarnation. Then it measures n1's CPU and resident memory over a few idle seconds.
@@ -27,6 +28,7 @@
 #include <algorithm>
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <random>
@@ -49,7 +51,7 @@ using namespace std::chrono_literals;
 int run_node(const std::string& name, std::uint64_t incarnation, const std::string& endpoint,
              const std::vector<std::string>& peers, const std::vector<std::string>& voters,
              std::uint64_t lead, const std::string& profile_name, const std::string& etcd,
-             bool candidate) {
+             bool candidate, const std::string& key_file) {
   auto profile = membership::profile_named(profile_name);
   if (!profile) {
     std::cerr << profile.error().message() << "\n";
@@ -66,6 +68,14 @@ int run_node(const std::string& name, std::uint64_t incarnation, const std::stri
     settings.peers[NodeId(p.substr(0, eq))] = p.substr(eq + 1);
   }
   for (const std::string& v : voters) settings.voters.insert(NodeId(v));
+  if (!key_file.empty()) {
+    auto key = keys::ClusterKey::load(key_file);
+    if (!key) {
+      std::cerr << key.error().message() << "\n";
+      return 2;
+    }
+    settings.key = *key;
+  }
 
   boost::asio::io_context io;
   auto print = [](const std::string& line, TimePoint at) {
@@ -120,6 +130,23 @@ int run_node(const std::string& name, std::uint64_t incarnation, const std::stri
 }
 
 // ---- the crash benchmark ----
+
+// A cluster key in a directory of its own, removed when it goes: the nodes seal their
+// datagrams with it, as a cluster off loopback must.
+struct BenchKey {
+  std::string dir;
+  std::string file;
+  BenchKey() {
+    char tmpl[] = "/tmp/amf-bench-key-XXXXXX";
+    dir = ::mkdtemp(tmpl);
+    file = dir + "/cluster.key";
+    if (!keys::ClusterKey::generate(file)) file.clear();
+  }
+  ~BenchKey() {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+};
 
 struct Child {
   pid_t pid = -1;
@@ -238,6 +265,7 @@ int run_crash(const std::string& profile_name, int runs, double idle_seconds) {
     std::cerr << profile.error().message() << "\n";
     return 2;
   }
+  const BenchKey key;
   const std::vector<std::string> names{"n1", "n2", "n3"};
   std::map<std::string, std::string> endpoint;
   for (const auto& n : names) {
@@ -260,7 +288,9 @@ int run_crash(const std::string& profile_name, int runs, double idle_seconds) {
                                "--voters",
                                "n1,n2,n3",
                                "--profile",
-                               profile_name};
+                               profile_name,
+                               "--key-file",
+                               key.file};
     for (const auto& p : names) {
       if (p != n) a.insert(a.end(), {"--peer", p + "=" + endpoint[p]});
     }
@@ -348,6 +378,7 @@ int run_director(const std::string& profile_name, int runs) {
     std::cerr << "cannot start etcd (is etcd-server installed?)\n";
     return 1;
   }
+  const BenchKey key;
   const std::vector<std::string> names{"n1", "n2", "n3"};
   std::map<std::string, std::string> endpoint;
   for (const auto& n : names) {
@@ -369,7 +400,9 @@ int run_director(const std::string& profile_name, int runs) {
                                profile_name,
                                "--etcd",
                                etcd.client(),
-                               "--candidate"};
+                               "--candidate",
+                               "--key-file",
+                               key.file};
     for (const auto& p : names) {
       if (p != n) a.insert(a.end(), {"--peer", p + "=" + endpoint[p]});
     }
@@ -506,6 +539,8 @@ int main(int argc, char** argv) {
   bool candidate = false;
   node->add_option("--etcd", etcd, "elect the director in this etcd member (HOST:PORT)");
   node->add_flag("--candidate", candidate, "this node may become the director");
+  std::string key_file;
+  node->add_option("--key-file", key_file, "seal datagrams with this cluster key");
 
   auto* director = app.add_subcommand(
       "director", "time the takeover after the director's node crashes (starts its own etcd)");
@@ -515,6 +550,6 @@ int main(int argc, char** argv) {
 
   if (*crash) return run_crash(profile, runs, idle);
   if (*director) return run_director(profile, runs);
-  return run_node(name, incarnation, endpoint, peers, split(voters), lead, profile, etcd,
-                  candidate);
+  return run_node(name, incarnation, endpoint, peers, split(voters), lead, profile, etcd, candidate,
+                  key_file);
 }

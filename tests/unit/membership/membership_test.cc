@@ -385,6 +385,27 @@ TEST(MembershipTest, ADirectorWhoseOwnLifeWasTakenOutStepsDownAndItsNodeRejoins)
   EXPECT_FALSE(c.unsafe()) << *c.unsafe();
 }
 
+TEST(MembershipTest, AnOldOrReplayedHeartbeatDoesNotKeepANodeAlive) {
+  const std::vector<NodeId> nodes{NodeId("n1"), NodeId("n2")};
+  const std::set<NodeId> voters{NodeId("n1"), NodeId("n2")};
+  TimePoint t{};
+  Member n1({NodeId("n1"), 1}, nodes, voters, fast_profile(), t);
+  const Heartbeat recorded{{NodeId("n2"), 1}, 5, {}};
+  n1.receive(recorded, t);
+  ASSERT_FALSE(n1.suspects(NodeId("n2")));
+  // n2 dies; someone keeps sending what it recorded, and an older one.
+  for (int i = 1; i <= 4; ++i) {
+    t += 10ms;
+    n1.receive(recorded, t);
+    n1.receive(Heartbeat{{NodeId("n2"), 1}, 3, {}}, t);
+    n1.tick(t);
+  }
+  EXPECT_TRUE(n1.suspects(NodeId("n2")));
+  // A newer heartbeat of it, or of a newer life, is news.
+  n1.receive(Heartbeat{{NodeId("n2"), 1}, 6, {}}, t);
+  EXPECT_FALSE(n1.suspects(NodeId("n2")));
+}
+
 TEST(MembershipTest, AViewOfAnOlderEpochIsIgnored) {
   Cluster c = three();
   c.run_for(1s);

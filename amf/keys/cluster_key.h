@@ -1,0 +1,36 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "amf/core/result.h"
+
+namespace amf::keys {
+
+// The secret every node of a cluster shares: membership datagrams carry a tag made with it
+// (HMAC-SHA-512-256, libsodium's crypto_auth), and a datagram without a valid tag is refused.
+// The key file holds 64 hexadecimal digits and a newline, and must be readable by its owner
+// only. `amfctl keygen FILE` makes one.
+class ClusterKey {
+ public:
+  static constexpr std::size_t kBytes = 32;
+  static constexpr std::size_t kTagBytes = 32;
+
+  // A new random key written to `path` (mode 0600); never overwrites an existing file.
+  static Result<void> generate(const std::string& path);
+  // Refuses a file that others may read or write, that is not exactly one key, or is absent;
+  // the error names the file and says how to fix it.
+  static Result<ClusterKey> load(const std::string& path);
+
+  // The message with its tag appended.
+  std::string seal(std::string_view message) const;
+  // The message without its tag, when the tag is right; otherwise an error.
+  Result<std::string_view> open(std::string_view datagram) const;
+
+ private:
+  std::array<unsigned char, kBytes> key_{};
+};
+
+}  // namespace amf::keys
