@@ -289,6 +289,8 @@ void Member::on(const ViewInstall& m, TimePoint now) {
     for (const Incarnate& o : view_.out) {
       if (!merged.taken_out(o)) merged.take_out(o);
     }
+    // Nor does a view that lists a life it also takes out bring it back: out wins.
+    std::erase_if(merged.members, [&](const Incarnate& who) { return merged.taken_out(who); });
     view_ = std::move(merged);
     effects_.push_back(Installed{view_, m.cause});
     if (view_.taken_out(self_)) {

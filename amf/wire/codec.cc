@@ -379,6 +379,13 @@ Result<membership::Message> decode_membership_message(std::string_view bytes) {
       if (!out) return tl::unexpected(out.error());
       view.members = std::move(*members);
       view.out = std::move(*out);
+      for (const auto& member : view.members) {
+        if (view.taken_out(member)) {
+          return fail("view install lists " + member.node.str() + "#" +
+                      std::to_string(member.incarnation) +
+                      " as a member and as taken out (a life taken out never returns)");
+        }
+      }
       return membership::ViewInstall{NodeId(b.from()), std::move(view), b.cause()};
     }
     case pb::MembershipEnvelope::kViewAck: {

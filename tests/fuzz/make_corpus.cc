@@ -3,9 +3,9 @@
 //
 //   fuzz_make_corpus tests/fuzz/corpus
 //
-// writes corpus/{wire_component,wire_admin_request,wire_admin_reply,admin}/<name>, replacing
-// files of the same name and leaving others (checked-in findings turned regression inputs)
-// alone. The config and notify seeds are text, checked in as written.
+// writes corpus/{wire_component,wire_admin_request,wire_admin_reply,wire_membership,admin}/
+// <name>, replacing files of the same name and leaving others (checked-in findings turned
+// regression inputs) alone. The config and notify seeds are text, checked in as written.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -183,6 +183,19 @@ void admin_seeds(const fs::path& dir) {
 
 }  // namespace
 
+void membership_seeds(const fs::path& dir) {
+  using namespace amf::membership;
+  const Incarnate n1{amf::NodeId("n1"), 1}, n2{amf::NodeId("n2"), 1}, n3{amf::NodeId("n3"), 4};
+  write(dir, "heartbeat", encode(Message{Heartbeat{n2, 7, {1, 3}}}));
+  write(dir, "heartbeat-ack", encode(Message{HeartbeatAck{n2, n1, 12}}));
+  write(dir, "view-install",
+        encode(Message{ViewInstall{amf::NodeId("n2"), View{{2, 1}, {n1, n2}, {n3}}, "n3#4 left"}}));
+  write(dir, "view-install-takes-n1-out",
+        encode(Message{ViewInstall{amf::NodeId("n2"), View{{3, 1}, {n2}, {n1}}, "n1#1 left"}}));
+  write(dir, "view-ack",
+        encode(Message{ViewAck{n2, {1, 2}, {n3}, {{n3, std::chrono::milliseconds(12)}}}}));
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: %s CORPUS_DIR (tests/fuzz/corpus)\n", argv[0]);
@@ -193,5 +206,6 @@ int main(int argc, char** argv) {
   admin_request_seeds(root / "wire_admin_request");
   admin_reply_seeds(root / "wire_admin_reply");
   admin_seeds(root / "admin");
+  membership_seeds(root / "wire_membership");
   return 0;
 }

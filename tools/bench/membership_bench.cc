@@ -37,6 +37,7 @@
 
 #include "amf/daemon/director_election.h"
 #include "amf/daemon/membership_service.h"
+#include "amf/wire/codec.h"
 #include "tools/support/etcd_server.h"
 
 extern char** environ;
@@ -77,6 +78,7 @@ int run_node(const std::string& name, std::uint64_t incarnation, const std::stri
     settings.key = *key;
   }
 
+  wire::silence_library_log();  // a peer's malformed datagrams are reported once, below
   boost::asio::io_context io;
   auto print = [](const std::string& line, TimePoint at) {
     std::printf("%lld %s\n", static_cast<long long>(to_ns(at)), line.c_str());

@@ -406,6 +406,23 @@ TEST(MembershipTest, AnOldOrReplayedHeartbeatDoesNotKeepANodeAlive) {
   EXPECT_FALSE(n1.suspects(NodeId("n2")));
 }
 
+TEST(MembershipTest, AViewThatListsALifeItAlsoTakesOutKeepsItOut) {
+  const std::vector<NodeId> nodes{NodeId("n1"), NodeId("n2")};
+  TimePoint t{};
+  Member n1({NodeId("n1"), 1}, nodes, {NodeId("n1"), NodeId("n2")}, fast_profile(), t);
+  const Incarnate n2{NodeId("n2"), 1};
+  n1.receive(ViewInstall{NodeId("n2"), View{{1, 1}, {{NodeId("n1"), 1}, n2}, {n2}}, ""}, t);
+  EXPECT_FALSE(n1.view().contains(n2));
+  EXPECT_TRUE(n1.view().taken_out(n2));
+  // So its heartbeats are not acknowledged.
+  n1.take_effects();
+  n1.receive(Heartbeat{n2, 1, {}}, t);
+  for (const Effect& e : n1.take_effects()) {
+    const auto* s = std::get_if<Send>(&e);
+    EXPECT_FALSE(s && std::holds_alternative<HeartbeatAck>(s->message)) << describe(e);
+  }
+}
+
 TEST(MembershipTest, AViewOfAnOlderEpochIsIgnored) {
   Cluster c = three();
   c.run_for(1s);

@@ -210,6 +210,9 @@ TEST(MembershipCodecTest, MessagesTheCoreMustNeverSeeAreRefusedWithTheReason) {
                 .find("'b' out of order or twice"),
             std::string::npos);
   EXPECT_NE(refused(ViewInstall{NodeId(""), View{}, ""}).find("no director"), std::string::npos);
+  EXPECT_NE(refused(ViewInstall{NodeId("a"), View{{1, 1}, {a}, {a}}, ""})
+                .find("lists a#1 as a member and as taken out"),
+            std::string::npos);
   EXPECT_NE(refused(ViewAck{a, {1, 1}, {}, {{b, Duration(-1)}}}).find("negative"),
             std::string::npos);
   auto garbage = decode_membership_message("\xff\xff\xff");
