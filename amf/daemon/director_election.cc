@@ -31,15 +31,16 @@ DirectorElection::DirectorElection(boost::asio::io_context& io, EtcdClient& etcd
       key_(std::move(key)),
       core_(std::move(settings), Clock::now()),
       observer_(std::move(observer)),
-      timer_(io) {
+      timer_(io, [this] {
+        core_.tick(Clock::now());
+        carry_out();
+        arm_timer();
+      }) {
   carry_out();
   arm_timer();
 }
 
-DirectorElection::~DirectorElection() {
-  *alive_ = false;
-  timer_.cancel();
-}
+DirectorElection::~DirectorElection() { *alive_ = false; }
 
 void DirectorElection::membership(bool leased, bool suspects_director) {
   core_.membership(leased, suspects_director, Clock::now());
@@ -93,18 +94,6 @@ void DirectorElection::carry_out() {
   }
 }
 
-void DirectorElection::arm_timer() {
-  auto next = core_.next_deadline();
-  if (!next || next == armed_) return;
-  armed_ = next;
-  timer_.expires_at(*next);
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;
-    armed_.reset();
-    core_.tick(Clock::now());
-    carry_out();
-    arm_timer();
-  });
-}
+void DirectorElection::arm_timer() { timer_.arm(core_.next_deadline()); }
 
 }  // namespace amf::daemon

@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 
+#include "amf/daemon/deadline_timer.h"
 #include "amf/daemon/etcd_client.h"
 #include "amf/membership/election.h"
 
@@ -36,8 +37,7 @@ class DirectorElection {
   std::string key_;
   membership::Election core_;
   Observer observer_;
-  boost::asio::steady_timer timer_;
-  std::optional<TimePoint> armed_;
+  DeadlineTimer timer_;
   // Set false when this object goes: answers still in flight then find nobody to tell.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -50,11 +50,14 @@ MembershipService::MembershipService(boost::asio::io_context& io, Settings setti
       node_(settings_.self, all_nodes(settings_), settings_.voters, settings_.profile,
             Clock::now()),
       socket_(io),
-      timer_(io) {}
+      timer_(io, [this] {
+        node_.tick(Clock::now());
+        carry_out();
+        arm_timer();
+      }) {}
 
 MembershipService::~MembershipService() {
   *alive_ = false;
-  timer_.cancel();
   boost::system::error_code ignored;
   socket_.close(ignored);
 }
@@ -147,18 +150,6 @@ void MembershipService::carry_out() {
   }
 }
 
-void MembershipService::arm_timer() {
-  auto next = node_.next_deadline();
-  if (!next || next == armed_) return;  // re-arming for the same time costs two system calls
-  armed_ = next;
-  timer_.expires_at(*next);
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;
-    armed_.reset();
-    node_.tick(Clock::now());
-    carry_out();
-    arm_timer();
-  });
-}
+void MembershipService::arm_timer() { timer_.arm(node_.next_deadline()); }
 
 }  // namespace amf::daemon

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "amf/core/result.h"
+#include "amf/daemon/deadline_timer.h"
 #include "amf/keys/cluster_key.h"
 #include "amf/membership/membership.h"
 
@@ -79,8 +80,7 @@ class MembershipService {
   std::map<NodeId, boost::asio::ip::udp::endpoint> peers_;
   std::array<char, 65536> datagram_;
   boost::asio::ip::udp::endpoint sender_;
-  boost::asio::steady_timer timer_;
-  std::optional<TimePoint> armed_;  // when the timer is set to expire
+  DeadlineTimer timer_;
   std::uint64_t refused_ = 0;
   std::uint64_t dropped_ = 0;
   // Set false when this object goes: a receive completing later finds nobody to tell.

@@ -9,6 +9,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 
 #include "amf/daemon/membership_service.h"
+#include "tests/integration/loop.h"
 #include "tools/support/etcd_server.h"
 
 namespace amf::daemon {
@@ -22,10 +23,7 @@ struct Candidate {
   std::unique_ptr<DirectorElection> election;
   std::optional<NodeId> director;
   std::vector<std::string> events;
-  bool has(const std::string& text) const {
-    return std::any_of(events.begin(), events.end(),
-                       [&](const std::string& e) { return e.find(text) != std::string::npos; });
-  }
+  bool has(const std::string& text) const { return amf::testing::has_line(events, text); }
 };
 
 class DirectorElectionTest : public ::testing::Test {
@@ -86,12 +84,7 @@ class DirectorElectionTest : public ::testing::Test {
   }
 
   bool run_until(const std::function<bool()>& done, Duration limit = 10s) {
-    const TimePoint until = Clock::now() + limit;
-    while (!done()) {
-      if (Clock::now() >= until) return false;
-      io_.run_for(5ms);
-    }
-    return true;
+    return amf::testing::run_until(io_, done, limit);
   }
 
   std::optional<std::string> leader() const {

@@ -6,6 +6,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 
+#include "tests/integration/loop.h"
 #include "tools/support/etcd_server.h"
 
 namespace amf::daemon {
@@ -31,9 +32,9 @@ class EtcdClientTest : public ::testing::Test {
   Result<T> wait(const std::function<void(EtcdClient::Callback<T>)>& call) {
     std::optional<Result<T>> out;
     call([&](Result<T> r) { out = std::move(r); });
-    const TimePoint until = Clock::now() + 10s;
-    while (!out && Clock::now() < until) io_.run_for(5ms);
-    if (!out) return fail("no answer within 10 s");
+    if (!amf::testing::run_until(io_, [&] { return out.has_value(); })) {
+      return fail("no answer within 10 s");
+    }
     return *out;
   }
   Result<std::optional<EtcdClient::KeyValue>> get(const std::string& key) {
@@ -85,8 +86,7 @@ TEST_F(EtcdClientTest, ASwapFromAStaleRevisionFailsAndOnlyOneOfTwoRacingCandidat
   std::optional<Result<EtcdClient::Swap>> a, b;
   client_->compare_and_put("/amf/c/director", rev, "n2 epoch 2", [&](auto r) { a = r; });
   other.compare_and_put("/amf/c/director", rev, "n3 epoch 2", [&](auto r) { b = r; });
-  const TimePoint until = Clock::now() + 10s;
-  while ((!a || !b) && Clock::now() < until) io_.run_for(5ms);
+  amf::testing::run_until(io_, [&] { return a && b; });
   ASSERT_TRUE(a && *a) << (a ? a->error().message() : "no answer");
   ASSERT_TRUE(b && *b) << (b ? b->error().message() : "no answer");
   EXPECT_NE((*a)->succeeded, (*b)->succeeded) << "exactly one candidate wins";

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "amf/wire/codec.h"
+#include "tests/integration/loop.h"
 #include "tools/support/ports.h"
 
 namespace amf::daemon {
@@ -22,10 +23,7 @@ std::string free_endpoint() {
 struct Seen {
   std::vector<std::string> events;
   std::vector<std::string> refused;
-  bool has(const std::string& text) const {
-    return std::any_of(events.begin(), events.end(),
-                       [&](const std::string& e) { return e.find(text) != std::string::npos; });
-  }
+  bool has(const std::string& text) const { return amf::testing::has_line(events, text); }
 };
 
 class MembershipServiceTest : public ::testing::Test {
@@ -60,12 +58,7 @@ class MembershipServiceTest : public ::testing::Test {
 
   // Runs the loop until `done` or the limit (generous: the machines are shared).
   bool run_until(const std::function<bool()>& done, Duration limit = 10s) {
-    const TimePoint until = Clock::now() + limit;
-    while (!done()) {
-      if (Clock::now() >= until) return false;
-      io_.run_for(5ms);
-    }
-    return true;
+    return amf::testing::run_until(io_, done, limit);
   }
 
   boost::asio::io_context io_;

@@ -131,6 +131,44 @@ int run_node(const std::string& name, std::uint64_t incarnation, const std::stri
   return 0;
 }
 
+// ---- the benchmarks' nodes ----
+
+// Each node's endpoint on loopback, on a port nobody holds; empty when there is none.
+std::map<std::string, std::string> loopback_endpoints(const std::vector<std::string>& names) {
+  std::map<std::string, std::string> endpoint;
+  for (const auto& n : names) {
+    const int port = amf::testing::free_loopback_port(SOCK_DGRAM);
+    if (port < 0) return {};
+    endpoint[n] = "udp://127.0.0.1:" + std::to_string(port);
+  }
+  return endpoint;
+}
+
+// The command line of one node (`node` mode) among `endpoint`'s, all of them voters.
+std::vector<std::string> node_args(const std::string& n, std::uint64_t incarnation,
+                                   const std::map<std::string, std::string>& endpoint,
+                                   const std::string& profile, const std::string& key_file) {
+  std::vector<std::string> a{"amf-membership-bench",
+                             "node",
+                             "--name",
+                             n,
+                             "--incarnation",
+                             std::to_string(incarnation),
+                             "--endpoint",
+                             endpoint.at(n),
+                             "--profile",
+                             profile,
+                             "--key-file",
+                             key_file};
+  std::string voters;
+  for (const auto& [p, e] : endpoint) {
+    voters += (voters.empty() ? "" : ",") + p;
+    if (p != n) a.insert(a.end(), {"--peer", p + "=" + e});
+  }
+  a.insert(a.end(), {"--voters", voters});
+  return a;
+}
+
 // ---- the crash benchmark ----
 
 // A cluster key in a directory of its own, removed when it goes: the nodes seal their
@@ -269,33 +307,13 @@ int run_crash(const std::string& profile_name, int runs, double idle_seconds) {
   }
   const BenchKey key;
   const std::vector<std::string> names{"n1", "n2", "n3"};
-  std::map<std::string, std::string> endpoint;
-  for (const auto& n : names) {
-    const int port = amf::testing::free_loopback_port(SOCK_DGRAM);
-    if (port < 0) {
-      std::cerr << "no free loopback port\n";
-      return 1;
-    }
-    endpoint[n] = "udp://127.0.0.1:" + std::to_string(port);
+  const auto endpoint = loopback_endpoints(names);
+  if (endpoint.empty()) {
+    std::cerr << "no free loopback port\n";
+    return 1;
   }
   const auto args = [&](const std::string& n, std::uint64_t incarnation) {
-    std::vector<std::string> a{"amf-membership-bench",
-                               "node",
-                               "--name",
-                               n,
-                               "--incarnation",
-                               std::to_string(incarnation),
-                               "--endpoint",
-                               endpoint[n],
-                               "--voters",
-                               "n1,n2,n3",
-                               "--profile",
-                               profile_name,
-                               "--key-file",
-                               key.file};
-    for (const auto& p : names) {
-      if (p != n) a.insert(a.end(), {"--peer", p + "=" + endpoint[p]});
-    }
+    auto a = node_args(n, incarnation, endpoint, profile_name, key.file);
     if (n == "n1") a.insert(a.end(), {"--lead", "1"});
     return a;
   };
@@ -382,32 +400,15 @@ int run_director(const std::string& profile_name, int runs) {
   }
   const BenchKey key;
   const std::vector<std::string> names{"n1", "n2", "n3"};
-  std::map<std::string, std::string> endpoint;
-  for (const auto& n : names) {
-    endpoint[n] = "udp://127.0.0.1:" + std::to_string(amf::testing::free_loopback_port(SOCK_DGRAM));
+  const auto endpoint = loopback_endpoints(names);
+  if (endpoint.empty()) {
+    std::cerr << "no free loopback port\n";
+    return 1;
   }
   std::map<std::string, std::uint64_t> life;
   const auto args = [&](const std::string& n) {
-    std::vector<std::string> a{"amf-membership-bench",
-                               "node",
-                               "--name",
-                               n,
-                               "--incarnation",
-                               std::to_string(life[n]),
-                               "--endpoint",
-                               endpoint[n],
-                               "--voters",
-                               "n1,n2,n3",
-                               "--profile",
-                               profile_name,
-                               "--etcd",
-                               etcd.client(),
-                               "--candidate",
-                               "--key-file",
-                               key.file};
-    for (const auto& p : names) {
-      if (p != n) a.insert(a.end(), {"--peer", p + "=" + endpoint[p]});
-    }
+    auto a = node_args(n, life[n], endpoint, profile_name, key.file);
+    a.insert(a.end(), {"--etcd", etcd.client(), "--candidate"});
     return a;
   };
   std::map<std::string, Child> nodes;

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <optional>
+#include <utility>
+
+#include "amf/core/time.h"
+
+namespace amf::daemon {
+
+// Wakes a sans-I/O core at its next deadline. Arm it after every turn with the core's
+// next_deadline(); it is left alone when the deadline has not moved (re-arming costs two
+// system calls). `expired` runs on the loop; not after the timer is gone.
+class DeadlineTimer {
+ public:
+  DeadlineTimer(boost::asio::io_context& io, std::function<void()> expired)
+      : timer_(io), expired_(std::move(expired)) {}
+  ~DeadlineTimer() { timer_.cancel(); }
+  DeadlineTimer(const DeadlineTimer&) = delete;
+  DeadlineTimer& operator=(const DeadlineTimer&) = delete;
+
+  void arm(std::optional<TimePoint> next) {
+    if (!next || next == armed_) return;
+    armed_ = next;
+    timer_.expires_at(*next);
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;  // re-armed, or cancelled with the timer
+      armed_.reset();
+      expired_();
+    });
+  }
+
+ private:
+  boost::asio::steady_timer timer_;
+  std::optional<TimePoint> armed_;
+  std::function<void()> expired_;
+};
+
+}  // namespace amf::daemon
