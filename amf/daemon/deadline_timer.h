@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -17,7 +18,10 @@ class DeadlineTimer {
  public:
   DeadlineTimer(boost::asio::io_context& io, std::function<void()> expired)
       : timer_(io), expired_(std::move(expired)) {}
-  ~DeadlineTimer() { timer_.cancel(); }
+  ~DeadlineTimer() {
+    *alive_ = false;  // a wait that completed already may still be queued: it must find nobody
+    timer_.cancel();
+  }
   DeadlineTimer(const DeadlineTimer&) = delete;
   DeadlineTimer& operator=(const DeadlineTimer&) = delete;
 
@@ -25,8 +29,8 @@ class DeadlineTimer {
     if (!next || next == armed_) return;
     armed_ = next;
     timer_.expires_at(*next);
-    timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (ec) return;  // re-armed, or cancelled with the timer
+    timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+      if (ec || !*alive) return;  // re-armed, or the timer is gone
       armed_.reset();
       expired_();
     });
@@ -36,6 +40,7 @@ class DeadlineTimer {
   boost::asio::steady_timer timer_;
   std::optional<TimePoint> armed_;
   std::function<void()> expired_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace amf::daemon

@@ -48,6 +48,12 @@ void DirectorElection::membership(bool leased, bool suspects_director) {
   arm_timer();
 }
 
+void DirectorElection::resign(const std::string& cause) {
+  core_.resign(cause, Clock::now());
+  carry_out();
+  arm_timer();
+}
+
 void DirectorElection::carry_out() {
   for (const membership::ElectionEffect& e : core_.take_effects()) {
     if (std::holds_alternative<membership::ReadRecord>(e)) {

@@ -14,7 +14,8 @@ namespace amf::daemon {
 // The election core (amf/membership/election.h) carried out against etcd: its reads and swaps
 // of the director record become EtcdClient calls, its deadlines an Asio timer. The record's
 // value is JSON: {"director": "sc-1", "epoch": 4}. Won, Lost and DirectorIs go to the
-// observer, which makes the node lead its membership, stop leading, or obey a newer epoch.
+// observer, which makes the node lead its membership, stop leading, or obey a newer epoch (and
+// must not destroy this object from within the call).
 class DirectorElection {
  public:
   using Observer = std::function<void(const membership::ElectionEffect&, TimePoint)>;
@@ -27,6 +28,8 @@ class DirectorElection {
 
   // What membership says now (call after each of its events).
   void membership(bool leased, bool suspects_director);
+  // Membership's keeper stepped down (membership::StepDown): see Election::resign.
+  void resign(const std::string& cause);
   const membership::Election& core() const { return core_; }
 
  private:

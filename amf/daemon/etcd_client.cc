@@ -52,7 +52,8 @@ std::int64_t int64_of(const json& j, const char* key) {
   }
 }
 
-Result<std::optional<EtcdClient::KeyValue>> first_kv(const json& range) {
+// An answer whose fields have other types than etcd's API gives is an error, not a crash.
+Result<std::optional<EtcdClient::KeyValue>> first_kv(const json& range) try {
   auto kvs = range.find("kvs");
   if (kvs == range.end() || !kvs->is_array() || kvs->empty()) {
     return std::optional<EtcdClient::KeyValue>{};
@@ -61,6 +62,26 @@ Result<std::optional<EtcdClient::KeyValue>> first_kv(const json& range) {
   auto value = unbase64(kv.value("value", std::string()));
   if (!value) return tl::unexpected(value.error());
   return std::optional<EtcdClient::KeyValue>{{*value, int64_of(kv, "mod_revision")}};
+} catch (const json::exception& e) {
+  return fail(std::string("etcd answered a range that is not as its API says: ") + e.what());
+}
+
+Result<EtcdClient::Swap> swap_of(const json& answer) try {
+  EtcdClient::Swap swap;
+  swap.succeeded = answer.value("succeeded", false);
+  swap.revision = int64_of(answer.value("header", json::object()), "revision");
+  if (!swap.succeeded) {
+    const json responses = answer.value("responses", json::array());
+    if (responses.is_array() && !responses.empty() &&
+        responses.front().contains("response_range")) {
+      auto current = first_kv(responses.front()["response_range"]);
+      if (!current) return tl::unexpected(current.error());
+      swap.current = *current;
+    }
+  }
+  return swap;
+} catch (const json::exception& e) {
+  return fail(std::string("etcd answered a transaction that is not as its API says: ") + e.what());
 }
 
 }  // namespace
@@ -163,14 +184,23 @@ class EtcdClient::Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void answered() {
+    json body = json::parse(response_.body(), nullptr, false);
+    std::string why;
+    if (body.is_object()) {
+      for (const char* field : {"error", "message"}) {
+        if (auto it = body.find(field); it != body.end() && it->is_string()) why = *it;
+      }
+    }
+    const unsigned status = response_.result_int();
+    if (status >= 500) {  // this member cannot serve now (no leader, overloaded): try another
+      return failed("answered " + std::to_string(status) + (why.empty() ? "" : ": " + why), true);
+    }
     Pending p = std::move(queue_.front());
     queue_.pop_front();
     busy_ = false;
     if (!response_.keep_alive()) disconnect();
-    json body = json::parse(response_.body(), nullptr, false);
     if (response_.result() != http::status::ok) {
-      std::string why = body.is_object() ? body.value("error", body.value("message", "")) : "";
-      p.answer(fail("etcd answered " + std::to_string(response_.result_int()) + " to " + p.path +
+      p.answer(fail("etcd answered " + std::to_string(status) + " to " + p.path +
                     (why.empty() ? "" : ": " + why)));
     } else if (body.is_discarded() || !body.is_object()) {
       p.answer(fail("etcd answered " + p.path + " with something that is not a JSON object"));
@@ -245,22 +275,11 @@ void EtcdClient::compare_and_put(const std::string& key, std::int64_t expected,
   json body{{"compare", json::array({compare})},
             {"success", json::array({{{"request_put", {{"key", k}, {"value", base64(value)}}}}})},
             {"failure", json::array({{{"request_range", {{"key", k}}}}})}};
-  connection_->request(
-      "/v3/kv/txn", std::move(body), [done = std::move(done)](Result<json> answer) {
-        if (!answer) return done(tl::unexpected(answer.error()));
-        Swap swap;
-        swap.succeeded = answer->value("succeeded", false);
-        swap.revision = int64_of(answer->value("header", json::object()), "revision");
-        if (!swap.succeeded) {
-          const json& responses = answer->value("responses", json::array());
-          if (!responses.empty() && responses.front().contains("response_range")) {
-            auto current = first_kv(responses.front()["response_range"]);
-            if (!current) return done(tl::unexpected(current.error()));
-            swap.current = *current;
-          }
-        }
-        done(swap);
-      });
+  connection_->request("/v3/kv/txn", std::move(body),
+                       [done = std::move(done)](Result<json> answer) {
+                         if (!answer) return done(tl::unexpected(answer.error()));
+                         done(swap_of(*answer));
+                       });
 }
 
 }  // namespace amf::daemon

@@ -26,8 +26,9 @@ namespace amf::daemon {
 // cannot be sent at once is dropped.
 //
 // Every effect other than a send goes to the observer, which acts on Fence, NodeLeft and the
-// rest; a malformed datagram goes to `on_refused` with the reason, and is counted (the core
-// itself ignores messages from nodes that are not in the cluster).
+// rest (and must not destroy the service from within the call); a malformed datagram goes to
+// `on_refused` with the reason, and is counted (the core itself ignores messages from nodes that
+// are not in the cluster).
 //
 // With the cluster's key (Settings::key) every datagram carries a tag made with it, and one
 // whose tag is wrong is refused; replays of a life's old heartbeats are ignored by the core.

@@ -146,6 +146,13 @@ void Election::consider(TimePoint now) {
   effects_.push_back(SwapRecord{*expected, {settings_.self, next_epoch, 0}});
 }
 
+void Election::resign(const std::string& cause, TimePoint now) {
+  if (!leading_) return;
+  lose(cause);
+  ever_led_ = false;  // the life that led is over
+  consider(now);
+}
+
 void Election::lose(const std::string& cause) {
   leading_ = false;
   leased_since_won_ = false;

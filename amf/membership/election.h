@@ -63,6 +63,10 @@ class Election {
   // and whether it suspects the director's node.
   void membership(bool leased, bool suspects_director, TimePoint now);
   void tick(TimePoint now);
+  // The director's membership keeper stepped down (membership::StepDown: this node's life was
+  // taken out under an earlier director). Stop leading; the node's new life takes the next
+  // epoch, as a restarted node would.
+  void resign(const std::string& cause, TimePoint now);
   std::optional<TimePoint> next_deadline() const;
   std::vector<ElectionEffect> take_effects() { return std::exchange(effects_, {}); }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 
 #include "amf/core/assert.h"
 
@@ -162,7 +163,14 @@ Member::Member(Incarnate self, std::vector<NodeId> nodes, std::set<NodeId> voter
       nodes_(std::move(nodes)),
       voters_(std::move(voters)),
       profile_(std::move(profile)),
-      next_beat_(now) {
+      next_beat_(now),
+      // An earlier process of this node may have acknowledged lives that this one knows
+      // nothing of; it could not report them in its view acknowledgements. So it stays silent
+      // (no acknowledgement of heartbeats or views) until every lease its predecessor could
+      // have granted is surely over.
+      quiet_until_(now +
+                   scaled(scaled(profile_.lease, 1.0 / (1.0 - profile_.drift)) + profile_.fence,
+                          1.0 + profile_.drift)) {
   // A node not heard since this one started is given one timeout more before it is suspected:
   // the connections to and from a node that just started take a moment to be made.
   for (const NodeId& n : nodes_) {
@@ -226,7 +234,7 @@ void Member::on(const Heartbeat& m, TimePoint now) {
   p.suspected = false;
   // Acknowledge only a life of our view, and only while we are in it ourselves: a node taken
   // out of the view gets no acknowledgements, so its lease runs out.
-  if (view_.contains(self_) && view_.contains(m.from)) {
+  if (now >= quiet_until_ && view_.contains(self_) && view_.contains(m.from)) {
     last_acked_[m.from] = now;
     effects_.push_back(Send{m.from.node, HeartbeatAck{self_, m.from, m.seq}});
   }
@@ -289,8 +297,14 @@ void Member::on(const ViewInstall& m, TimePoint now) {
     for (const Incarnate& o : view_.out) {
       if (!merged.taken_out(o)) merged.take_out(o);
     }
-    // Nor does a view that lists a life it also takes out bring it back: out wins.
-    std::erase_if(merged.members, [&](const Incarnate& who) { return merged.taken_out(who); });
+    // Nor does a view that lists a life it also takes out bring it back: out wins. Nodes that
+    // are not in this cluster have no place in it.
+    const auto stranger = [&](const Incarnate& who) {
+      return std::find(nodes_.begin(), nodes_.end(), who.node) == nodes_.end();
+    };
+    std::erase_if(merged.members,
+                  [&](const Incarnate& who) { return merged.taken_out(who) || stranger(who); });
+    std::erase_if(merged.out, stranger);
     view_ = std::move(merged);
     effects_.push_back(Installed{view_, m.cause});
     if (view_.taken_out(self_)) {
@@ -304,7 +318,9 @@ void Member::on(const ViewInstall& m, TimePoint now) {
       renew(now);  // acknowledgements that came before the view may count now
     }
   }
-  // Answer every install, a repeated one too (the first answer may have been lost).
+  // Answer every install, a repeated one too (the first answer may have been lost), once this
+  // process has been up long enough (the constructor says why); the director resends.
+  if (now < quiet_until_) return;
   ViewAck ack{self_, view_.id, view_.out, {}};
   for (auto it = last_acked_.begin(); it != last_acked_.end();) {
     const Duration ago = now - it->second;
@@ -320,6 +336,8 @@ void Member::on(const ViewInstall& m, TimePoint now) {
 
 void Member::leave(const Incarnate& out, const std::string& cause) {
   if (out.node != self_.node || out.incarnation < self_.incarnation) return;  // an older life
+  // No life follows the last number: such a claim is not from a director of ours.
+  if (out.incarnation == std::numeric_limits<std::uint64_t>::max()) return;
   if (!fenced_) {
     fenced_ = true;
     effects_.push_back(Fence{cause});
@@ -389,6 +407,10 @@ ViewKeeper::ViewKeeper(const Member& own, std::uint64_t epoch, const View& start
   change(now, "director of epoch " + std::to_string(epoch) + " takes over");
 }
 
+bool ViewKeeper::known(const NodeId& node) const {
+  return std::find(nodes_.begin(), nodes_.end(), node) != nodes_.end();
+}
+
 bool ViewKeeper::steps_down(const std::vector<Incarnate>& out, const std::string& source) {
   for (const Incarnate& o : out) {
     if (o.node == self_.node && o.incarnation >= self_.incarnation) {
@@ -456,13 +478,13 @@ void ViewKeeper::install(TimePoint now) {
 }
 
 void ViewKeeper::receive(const ViewAck& ack, TimePoint now) {
-  if (stepped_down_ || ack.view.epoch != epoch_) return;
+  if (stepped_down_ || ack.view.epoch != epoch_ || !known(ack.from.node)) return;
   if (steps_down(ack.out, text(ack.from))) return;
   // A life some node knows to be taken out (by an earlier director, in a view this director's
   // node never installed) is out here too, and declared gone again once that is safe.
   std::string outs;
   for (const Incarnate& o : ack.out) {
-    if (view_.taken_out(o)) continue;
+    if (!known(o.node) || view_.taken_out(o)) continue;
     take_out(o, "taken out under an earlier director");
     outs += (outs.empty() ? "" : ", ") + text(o);
   }
@@ -480,9 +502,12 @@ void ViewKeeper::receive(const ViewAck& ack, TimePoint now) {
     // voter's and the gone node's clocks drifting against us) the gone life's lease may last.
     Duration wait(0);
     const Duration lease = scaled(profile_.lease, 1.0 / (1.0 - profile_.drift)) + profile_.fence;
+    // Any life of that node as new as the gone one counts: the node is declared gone, and a
+    // newer life this director has not heard of may hold a lease too.
     for (const auto& [who, ago] : ack.last_acked_ago) {
-      if (who == l.who)
-        wait = std::max(Duration(0), lease - scaled(ago, 1.0 / (1.0 + profile_.drift)));
+      if (who.node == l.who.node && who.incarnation >= l.who.incarnation) {
+        wait = std::max(wait, lease - scaled(ago, 1.0 / (1.0 + profile_.drift)));
+      }
     }
     l.bound_by[ack.from.node] = now + scaled(wait, 1.0 + profile_.drift);
     if (!l.safe_at && l.bound_by.size() >= majority()) {

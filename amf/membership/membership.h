@@ -155,6 +155,8 @@ std::string describe(const Effect& effect);
 // voter to every node. Single-threaded.
 class Member {
  public:
+  // `self.incarnation` must exceed every earlier life of this node, across restarts too (the
+  // host keeps it). `nodes` includes this one.
   Member(Incarnate self, std::vector<NodeId> nodes, std::set<NodeId> voters, Profile profile,
          TimePoint now);
 
@@ -209,6 +211,7 @@ class Member {
   std::optional<TimePoint> lease_end_;
   bool fenced_ = true;                         // no lease yet: nothing may be active here
   std::map<Incarnate, TimePoint> last_acked_;  // every life we acknowledged, when last
+  TimePoint quiet_until_;                      // no acknowledgements before (see the constructor)
   std::vector<Effect> effects_;
 };
 
@@ -250,6 +253,7 @@ class ViewKeeper {
   void take_out(const Incarnate& who, const std::string& cause);
   std::string admit(const Incarnate& who);
   bool steps_down(const std::vector<Incarnate>& out, const std::string& source);
+  bool known(const NodeId& node) const;
   void change(TimePoint now, const std::string& cause);
   void install(TimePoint now);
   std::size_t majority() const { return voters_.size() / 2 + 1; }

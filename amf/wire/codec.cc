@@ -3,6 +3,8 @@
 #include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <limits>
+
 #include "amf/core/utf8.h"
 #include "amf/wire/amf.pb.h"
 
@@ -289,6 +291,10 @@ void fill(pb::MembershipViewId& out, const membership::ViewId& in) {
 
 Result<membership::Incarnate> from_pb(const pb::NodeLife& in, const char* what) {
   if (in.node().empty()) return fail(std::string(what) + " names no node");
+  if (in.incarnation() == std::numeric_limits<std::uint64_t>::max()) {
+    return fail(std::string(what) + " names a life of " + in.node() +
+                " with an incarnation no node can have");
+  }
   return membership::Incarnate{NodeId(in.node()), in.incarnation()};
 }
 

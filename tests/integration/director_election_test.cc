@@ -65,6 +65,9 @@ class DirectorElectionTest : public ::testing::Test {
           io_, s,
           [&c, tell](const membership::Effect& e, TimePoint) {
             c.events.push_back(membership::describe(e));
+            if (const auto* down = std::get_if<membership::StepDown>(&e); down && c.election) {
+              c.election->resign(down->cause);
+            }
             tell();
           },
           [&c](const std::string& why) { c.events.push_back("refused: " + why); });

@@ -98,6 +98,9 @@ int run_node(const std::string& name, std::uint64_t incarnation, const std::stri
       io, settings,
       [&](const membership::Effect& e, TimePoint at) {
         print(membership::describe(e), at);
+        if (const auto* down = std::get_if<membership::StepDown>(&e); down && election) {
+          election->resign(down->cause);
+        }
         tell_election();
       },
       [&](const std::string& reason) { print("refused: " + reason, Clock::now()); });

@@ -177,6 +177,20 @@ TEST(ElectionTest, ADirectorLosesTheRoleWithItsLeaseButNotBeforeItFirstHadOne) {
   EXPECT_TRUE(has(log, "cut off from the majority"));
 }
 
+TEST(ElectionTest, ADirectorWhoseKeeperSteppedDownResignsAndItsNewLifeTakesTheNextEpoch) {
+  Store store;
+  TimePoint now{};
+  Election n1(settings("n1", true), now);
+  store.serve(n1, now);
+  ASSERT_TRUE(n1.leads());
+  n1.resign("the director's own life n1#1 is taken out", now);
+  std::vector<std::string> log;
+  store.serve(n1, now, &log);
+  EXPECT_TRUE(has(log, "lost the director's role (the director's own life n1#1 is taken out)"));
+  EXPECT_TRUE(has(log, "won the director's role, epoch 2"));
+  EXPECT_TRUE(n1.leads());
+}
+
 TEST(ElectionTest, ARestartedDirectorNodeTakesANewEpochAndEpochsAreNeverReused) {
   Store store;
   store.record = Record{NodeId("n1"), 3, 0};

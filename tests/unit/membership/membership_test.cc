@@ -423,6 +423,60 @@ TEST(MembershipTest, AViewThatListsALifeItAlsoTakesOutKeepsItOut) {
   }
 }
 
+TEST(MembershipTest, AFreshProcessAcknowledgesNothingUntilItsPredecessorsLeasesAreOver) {
+  // An earlier process of n2 may have acknowledged lives it cannot report now.
+  const std::vector<NodeId> nodes{NodeId("n1"), NodeId("n2")};
+  TimePoint t{};
+  Member n2({NodeId("n2"), 2}, nodes, {NodeId("n1"), NodeId("n2")}, fast_profile(), t);
+  const Incarnate n1{NodeId("n1"), 1};
+  const View view{{1, 1}, {n1, {NodeId("n2"), 2}}, {}};
+  const auto acknowledges = [&](TimePoint at, std::uint64_t seq) {
+    n2.take_effects();
+    n2.receive(ViewInstall{NodeId("n1"), view, ""}, at);
+    n2.receive(Heartbeat{n1, seq, {1, 1}}, at);
+    int acks = 0;
+    for (const Effect& e : n2.take_effects()) {
+      if (const auto* s = std::get_if<Send>(&e)) {
+        acks += std::holds_alternative<HeartbeatAck>(s->message) ||
+                std::holds_alternative<ViewAck>(s->message);
+      }
+    }
+    return acks;
+  };
+  // lease / (1 - drift) + fence, scaled by 1 + drift: about 25 ms for the fast profile.
+  EXPECT_EQ(acknowledges(t + 20ms, 1), 0);
+  EXPECT_EQ(acknowledges(t + 26ms, 2), 2);
+}
+
+TEST(MembershipTest, TheWaitCoversANewerLifeOfTheGoneNodeAndStrangersAreIgnored) {
+  const std::vector<NodeId> nodes{NodeId("n1"), NodeId("n2"), NodeId("n3")};
+  const std::set<NodeId> voters{nodes.begin(), nodes.end()};
+  TimePoint t{};
+  Member own({NodeId("n1"), 1}, nodes, voters, fast_profile(), t);
+  const Incarnate n1{NodeId("n1"), 1}, n2{NodeId("n2"), 1}, n3{NodeId("n3"), 1};
+  ViewKeeper keeper(own, 1, View{{0, 0}, {n1, n2, n3}, {}}, t);
+  t += 100ms;
+  keeper.suspected(n3, "not heard", t);
+  const ViewId taken = keeper.view().id;
+  keeper.take_effects();
+  // A stranger's answer changes nothing, nor does a stranger named as out. n2 acknowledged
+  // n3's next life (which this director never heard) a moment ago.
+  keeper.receive(ViewAck{{NodeId("zz"), 1}, taken, {}, {}}, t);
+  keeper.receive(ViewAck{n2, taken, {{NodeId("zz"), 1}}, {{{NodeId("n3"), 2}, 1ms}}}, t);
+  EXPECT_FALSE(keeper.view().taken_out({NodeId("zz"), 1}));
+  keeper.receive(ViewAck{n1, taken, {}, {}}, t);
+  const auto left = [&] {
+    for (const Effect& e : keeper.take_effects()) {
+      if (std::holds_alternative<NodeLeft>(e)) return true;
+    }
+    return false;
+  };
+  keeper.tick(t + 10ms);
+  EXPECT_FALSE(left()) << "declared gone while n3#2's lease may last";
+  keeper.tick(t + 30ms);
+  EXPECT_TRUE(left());
+}
+
 TEST(MembershipTest, AViewOfAnOlderEpochIsIgnored) {
   Cluster c = three();
   c.run_for(1s);

@@ -203,6 +203,9 @@ TEST(MembershipCodecTest, MessagesTheCoreMustNeverSeeAreRefusedWithTheReason) {
   };
   EXPECT_NE(refused(Heartbeat{{NodeId(""), 1}, 1, {}}).find("heartbeat names no node"),
             std::string::npos);
+  EXPECT_NE(refused(Heartbeat{{NodeId("n1"), ~std::uint64_t{0}}, 1, {}})
+                .find("an incarnation no node can have"),
+            std::string::npos);
   const Incarnate a{NodeId("a"), 1}, b{NodeId("b"), 1}, b2{NodeId("b"), 2};
   EXPECT_NE(refused(ViewInstall{NodeId("a"), View{{1, 1}, {b, a}, {}}, ""}).find("out of order"),
             std::string::npos);
