@@ -98,6 +98,10 @@ int run_node(const std::string& name, std::uint64_t incarnation, const std::stri
       io, settings,
       [&](const membership::Effect& e, TimePoint at) {
         print(membership::describe(e), at);
+        // When the lease itself ended (the fence above is when this process noticed).
+        if (std::holds_alternative<membership::Fence>(e) && service_ptr && *service_ptr) {
+          if (auto end = (*service_ptr)->node().member().lease_end()) print("lease ended", *end);
+        }
         if (const auto* down = std::get_if<membership::StepDown>(&e); down && election) {
           election->resign(down->cause);
         }
