@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "amf/core/assert.h"
+#include "amf/daemon/ip_port.h"
 
 namespace amf::daemon {
 
@@ -127,20 +128,9 @@ class EtcdClient::Connection : public std::enable_shared_from_this<Connection> {
 
   Result<tcp::endpoint> endpoint() const {
     const std::string& member = members_[member_ % members_.size()];
-    const auto colon = member.rfind(':');
-    boost::system::error_code ec;
-    if (colon == std::string::npos) return fail("etcd member '" + member + "' has no port");
-    std::string host = member.substr(0, colon);
-    if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
-    const auto address = boost::asio::ip::make_address(host, ec);
-    if (ec) return fail("etcd member '" + member + "': '" + host + "' is not an IP address");
-    int port = 0;
-    try {
-      port = std::stoi(member.substr(colon + 1));
-    } catch (const std::exception&) {
-    }
-    if (port < 1 || port > 65535) return fail("etcd member '" + member + "' has no valid port");
-    return tcp::endpoint(address, static_cast<unsigned short>(port));
+    auto ip_port = parse_ip_port(member, "etcd member '" + member + "'");
+    if (!ip_port) return tl::unexpected(ip_port.error());
+    return tcp::endpoint(ip_port->first, ip_port->second);
   }
 
   void connect() {

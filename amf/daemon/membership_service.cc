@@ -1,5 +1,6 @@
 #include "amf/daemon/membership_service.h"
 
+#include "amf/daemon/ip_port.h"
 #include "amf/wire/codec.h"
 
 namespace amf::daemon {
@@ -21,25 +22,9 @@ Result<udp::endpoint> parse_udp_endpoint(const std::string& text) {
   if (text.rfind(scheme, 0) != 0) {
     return fail("membership endpoint '" + text + "' must start with udp://");
   }
-  const std::string rest = text.substr(scheme.size());
-  const auto colon = rest.rfind(':');
-  if (colon == std::string::npos) return fail("membership endpoint '" + text + "' has no port");
-  std::string host = rest.substr(0, colon);
-  if (host.size() > 1 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  boost::system::error_code ec;
-  const auto address = boost::asio::ip::make_address(host, ec);
-  if (ec) return fail("membership endpoint '" + text + "': '" + host + "' is not an IP address");
-  int port = 0;
-  try {
-    port = std::stoi(rest.substr(colon + 1));
-  } catch (const std::exception&) {
-  }
-  if (port < 1 || port > 65535) {
-    return fail("membership endpoint '" + text + "' has no valid port (1 to 65535)");
-  }
-  return udp::endpoint(address, static_cast<unsigned short>(port));
+  auto ip_port = parse_ip_port(text.substr(scheme.size()), "membership endpoint '" + text + "'");
+  if (!ip_port) return tl::unexpected(ip_port.error());
+  return udp::endpoint(ip_port->first, ip_port->second);
 }
 
 MembershipService::MembershipService(boost::asio::io_context& io, Settings settings,
