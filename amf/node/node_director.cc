@@ -935,16 +935,16 @@ std::vector<NodeDirector::ComponentView> NodeDirector::components() const {
 protocol::NodeSnapshot NodeDirector::snapshot(protocol::CommandId request) const {
   protocol::NodeSnapshot out{request, self_, su_failovers_.count, shutting_down_, {}};
   for (const auto& [id, su] : sus_) {
-    protocol::SuSnapshot s{id,
-                           su_presence(su),
-                           su.oper,
-                           su.auto_repairable,
-                           {},
-                           {},
-                           su.comp_restarts.count,
-                           su.su_restarts.count,
-                           su.restarts.count(),
-                           {}};
+    // What the SU's reports have said last, not its state of the moment: a report follows
+    // only a change from that (report_sus), so a transient state in the snapshot (an SU
+    // restart's terminating) would never be corrected. The components show the moment.
+    protocol::SuSnapshot s{.su = id,
+                           .presence = su.reported_presence,
+                           .oper = su.reported_oper,
+                           .auto_repairable = su.auto_repairable,
+                           .component_restarts = su.comp_restarts.count,
+                           .su_restarts = su.su_restarts.count,
+                           .restarts_in_place = su.restarts.count()};
     std::map<SiId, model::HaState> assigned;
     for (const auto& comp_config : su.config->components) {
       const CompState& comp = comps_.at(comp_config.id);

@@ -64,6 +64,8 @@ struct ComponentSnapshot {
 };
 struct SuSnapshot {
   SuId su;
+  // As the node director's SuStateReports said last (never terminating: see SuStateReport), so
+  // that the next report, which follows a change from that, keeps the director's view right.
   model::PresenceState presence;
   model::OperState oper;
   bool auto_repairable = true;

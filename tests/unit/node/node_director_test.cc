@@ -177,6 +177,27 @@ TEST_F(NodeDirectorTest, ASnapshotRequestIsAnsweredWithEverythingTheNodeHolds) {
   EXPECT_TRUE(snap.sus[1].assignments.empty());
 }
 
+// Found by the swarm with director crashes: a snapshot taken while a restart terminated a
+// component said "terminating", a state the node never reports and so never took back; the new
+// director waited for the SU forever.
+TEST_F(NodeDirectorTest, ASnapshotCarriesTheSuStateLastReportedNotATransientOne) {
+  make({.recovery = model::Recovery::kComponentRestart});
+  instantiated_su1();
+  handle(ComponentErrorReport{1, "", "broken"});
+  ASSERT_EQ(presence(comp(1)), PresenceState::kTerminating);
+  auto answers = only<ToDirector>(handle(protocol::SnapshotRequest{5}));
+  ASSERT_EQ(answers.size(), 1u);
+  const auto& snap = std::get<protocol::NodeSnapshot>(answers[0].message);
+  EXPECT_EQ(snap.sus[0].presence, PresenceState::kInstantiated);
+  EXPECT_EQ(snap.sus[0].oper, OperState::kEnabled);
+  ASSERT_EQ(snap.sus[0].components.size(), 1u);
+  EXPECT_EQ(snap.sus[0].components[0].presence, PresenceState::kTerminating);
+  // The restart ends without a report: the SU never left its instantiated presence.
+  handle(ProcessExited{comp(1), "killed by signal 9"});
+  handle(ProcessStarted{comp(1)});
+  EXPECT_TRUE(reports(handle(ComponentRegister{2, comp(1).str()})).empty());
+}
+
 TEST_F(NodeDirectorTest, ResponseToUnknownInvocationIsIgnoredAndFlagged) {
   make();
   instantiated_su1();
