@@ -142,6 +142,10 @@ struct DirectorEffectText {
   std::string operator()(const model::Notification& n) const {
     return "Notification " + describe(n);
   }
+  std::string operator()(const director::AdminStateChanged& e) const {
+    return "AdminStateChanged " + std::string(director::to_string(e.kind)) + " " + e.entity + " " +
+           std::string(model::to_string(e.state));
+  }
 };
 
 }  // namespace

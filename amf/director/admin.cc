@@ -423,7 +423,23 @@ void Director::set_admin(const AdminRequest& e, AdminState* admin, AdminState to
   notify(now, model::NotificationKind::kAdmin, entity, "", state_text(*admin), state_text(to),
          cause);
   *admin = to;
+  effects_.push_back(
+      AdminStateChanged{e.kind, e.kind == EntityKind::kCluster ? std::string() : e.entity, to});
   for (auto& [id, su] : sus_) update_readiness(su, cause, now);
+}
+
+AdminStates Director::admin_states() const {
+  AdminStates out;
+  auto add = [&](EntityKind kind, const std::string& entity, AdminState state) {
+    if (state != AdminState::kUnlocked) out[{kind, entity}] = state;
+  };
+  add(EntityKind::kCluster, "", cluster_admin_);
+  for (const auto& [id, state] : node_admin_) add(EntityKind::kNode, id.str(), state);
+  for (const auto& [id, state] : app_admin_) add(EntityKind::kApp, id.str(), state);
+  for (const auto& [id, sg] : sgs_) add(EntityKind::kSg, id.str(), sg.admin);
+  for (const auto& [id, su] : sus_) add(EntityKind::kSu, id.str(), su.admin);
+  for (const auto& [id, state] : si_admin_) add(EntityKind::kSi, id.str(), state);
+  return out;
 }
 
 // Whether an accepted operation has done what it set out to do: nothing while it has not, else

@@ -156,6 +156,118 @@ void Director::on(const NodeUp& e, TimePoint now) {
   for (const SgId& id : with_spares) keep_preferred_in_service(sgs_.at(id), now);
 }
 
+void Director::take_over(const Takeover& t, TimePoint now) {
+  AMF_ASSERT(next_command_ == 1);  // a director that has handled nothing yet
+  // Command ids carry the epoch in their upper half: an answer to an earlier director's
+  // command matches nothing outstanding here.
+  next_command_ = (t.epoch << 32) + 1;
+  for (const auto& [key, state] : t.admin) {
+    const auto target = resolve(AdminRequest{0, AdminOp::kLock, key.first, key.second});
+    if (!target) {
+      notify(now, model::NotificationKind::kError, key.second, "", "",
+             std::string(model::to_string(state)),
+             "admin state in the store for an entity the configuration does not have: " +
+                 target.error().message());
+      continue;
+    }
+    *target->admin = state;
+  }
+  auto protocol_error = [&](const std::string& entity, const std::string& related,
+                            const std::string& what) {
+    notify(now, model::NotificationKind::kProtocolError, entity, related, "", "", what);
+  };
+  for (const protocol::NodeSnapshot& snapshot : t.nodes) {
+    for (const protocol::SuSnapshot& s : snapshot.sus) {
+      auto it = sus_.find(s.su);
+      if (it == sus_.end() || it->second.config->node != snapshot.node) {
+        protocol_error(s.su.str(), "",
+                       "snapshot of node " + snapshot.node.str() + " names an SU it does not host");
+        continue;
+      }
+      SuState& su = it->second;
+      SgState& sg = sgs_.at(su.sg);
+      su.node_up = true;
+      su.presence = s.presence;
+      su.oper = s.oper;
+      auto in_sg = [&](const SiId& si) {
+        auto owner = sg_of_si_.find(si);
+        if (owner != sg_of_si_.end() && owner->second == su.sg) return true;
+        protocol_error(s.su.str(), si.str(), "snapshot names an SI of another service group");
+        return false;
+      };
+      const std::set<SiId> in_progress(s.in_progress.begin(), s.in_progress.end());
+      std::map<SiId, HaState> held;
+      for (const auto& [si, ha] : s.assignments) {
+        if (!in_sg(si)) continue;
+        held[si] = ha;
+        if (in_progress.count(si)) continue;
+        sg.current.push_back({si, s.su, ha == HaState::kQuiescing ? HaState::kQuiesced : ha});
+      }
+      // Still being carried out: asked for again, so that the answer is to this director.
+      // The node kept the HA state it was told (none while a removal goes on).
+      for (const SiId& si : in_progress) {
+        if (!in_sg(si)) continue;
+        const auto ha = held.find(si);
+        PendingOp op{s.su, si, std::nullopt, next_command_++};
+        if (ha == held.end()) {
+          effects_.push_back(ToNode{snapshot.node, RemoveHa{s.su, si, op.id}});
+        } else {
+          op.ha = ha->second;
+          const auto reason = ha->second == HaState::kActive ? model::TransitionReason::kFailover
+                              : ha->second == HaState::kStandby
+                                  ? model::TransitionReason::kNewAssignment
+                                  : model::TransitionReason::kSwitchover;
+          effects_.push_back(ToNode{snapshot.node, AssignHa{s.su, si, ha->second, reason, op.id}});
+        }
+        sg.pending.push_back(op);
+      }
+    }
+  }
+  notify(
+      now, model::NotificationKind::kNode, "director", "", "", "took-over",
+      "epoch " + std::to_string(t.epoch) + ": " + std::to_string(t.nodes.size()) + " node(s) up");
+  for (auto& [id, su] : sus_) {
+    // Learnt, not changed: the cluster's readiness is what it was, so no notification says so.
+    su.readiness = model::derive_readiness(effective_admin(su), su.oper, su.presence, su.node_up);
+    touched_.insert(su.sg);
+    const SgState& sg = sgs_.at(su.sg);
+    su.repair_wanted = su.oper == model::OperState::kDisabled &&
+                       su.presence == PresenceState::kUninstantiated && sg.config->auto_repair &&
+                       effective_admin(su) == model::AdminState::kUnlocked;
+    su.repair_cause = "disabled when the director took over";
+  }
+  for (const auto& snapshot : t.nodes) {
+    for (const auto& s : snapshot.sus) {
+      auto it = sus_.find(s.su);
+      if (it != sus_.end() && !s.auto_repairable) it->second.repair_wanted = false;
+    }
+  }
+  // An SI without an active, acknowledged or asked for, lost it: the next one fails over.
+  for (auto& [id, sg] : sgs_) {
+    for (const auto& si : sg.config->sis) {
+      const auto is_active = [&](const auto& a) {
+        return a.si == si.id && a.ha == HaState::kActive;
+      };
+      if (std::none_of(sg.current.begin(), sg.current.end(), is_active) &&
+          std::none_of(sg.pending.begin(), sg.pending.end(), is_active)) {
+        sg.lost_active.insert(si.id);
+      }
+    }
+  }
+  // As after NodeUp: what is up but not instantiated is instantiated.
+  for (auto& [id, su] : sus_) {
+    if (!su.node_up || has_spares(sgs_.at(su.sg))) continue;
+    if (effective_admin(su) != model::AdminState::kLockedInstantiation &&
+        su.oper == model::OperState::kEnabled && su.presence == PresenceState::kUninstantiated) {
+      su.instantiate_sent = true;
+      effects_.push_back(ToNode{su.config->node, InstantiateSu{id}});
+    }
+  }
+  for (auto& [id, sg] : sgs_) reevaluate(sg, now);
+  check_admin_ops(now);
+  retime();
+}
+
 bool Director::has_spares(const SgState& sg) const {
   const int preferred = sg.config->preferred_inservice_sus;
   return preferred > 0 && preferred < static_cast<int>(sg.config->sus.size());

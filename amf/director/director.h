@@ -47,7 +47,29 @@ struct ToNode {
   protocol::NodeCommand command;
 };
 
-using Effect = std::variant<ToNode, AdminResult, model::Notification>;
+// An entity's admin state changed. A host keeps every admin state where a director that takes
+// over reads it (etcd, in a cluster of several nodes: admin states outlive the director's node).
+// `entity` as in an AdminRequest; empty for the cluster.
+struct AdminStateChanged {
+  EntityKind kind = EntityKind::kSu;
+  std::string entity;
+  model::AdminState state = model::AdminState::kUnlocked;
+};
+
+// The admin states that are not unlocked, by entity (kind and name, as AdminStateChanged names
+// them): what a director that takes over starts from.
+using AdminStates = std::map<std::pair<EntityKind, std::string>, model::AdminState>;
+
+// What a newly elected director starts from: its epoch, the admin states the directors before
+// it left in the store, and a snapshot of each node that is up (the membership's view); a node
+// without a snapshot is down.
+struct Takeover {
+  std::uint64_t epoch = 1;
+  AdminStates admin;
+  std::vector<protocol::NodeSnapshot> nodes;
+};
+
+using Effect = std::variant<ToNode, AdminResult, model::Notification, AdminStateChanged>;
 
 // The cluster-level core: owns admin state and SI assignments, asks each SG's redundancy
 // policy for the target assignment table and sequences the HA transitions towards it.
@@ -85,6 +107,20 @@ class Director {
 
   void handle(const Event& event, TimePoint now);
   void tick(TimePoint now);
+
+  // A new director takes over from one that is gone (its node died, or it lost its role), on a
+  // director that has handled nothing yet. Its tables are rebuilt from the snapshots: each
+  // SU's presence and operational state and the assignments its node holds. An assignment the
+  // node was still carrying out is asked for again under this epoch (the node answers the
+  // newest command); an SI left without an active fails over. Then every SG is evaluated as
+  // after any event: the SUs of nodes without a snapshot are down, and their SIs move.
+  // What is lost: admin operations in progress (their requests are never answered; the admin
+  // states they set are kept), and the SUs' auto-repair counts. Command ids are unique across
+  // epochs, so an answer to an earlier director's command completes nothing here.
+  void take_over(const Takeover& takeover, TimePoint now);
+  // Every admin state that is not unlocked (the store's contents, as AdminStateChanged keeps
+  // them).
+  AdminStates admin_states() const;
   std::optional<TimePoint> next_deadline() const;
   std::vector<Effect> take_effects();
 

@@ -44,7 +44,53 @@ void NodeRuntime::post(node::Event event) {
 void NodeRuntime::to_director(const director::Event& event) {
   AMF_ASSERT(director_.has_value());
   membership(event);
-  director_->handle(event, clock_());
+  if (takeover_) {
+    if (const auto* down = std::get_if<director::NodeDown>(&event)) {
+      takeover_->awaited.erase(down->node);  // no snapshot coming: its SUs are down
+    }
+  }
+  director_event(event);
+  if (takeover_ && takeover_->awaited.empty()) finish_takeover();
+}
+
+void NodeRuntime::director_event(const director::Event& event) {
+  if (takeover_) {
+    takeover_->held.push_back(event);
+  } else {
+    director_->handle(event, clock_());
+  }
+}
+
+void NodeRuntime::take_over(const std::vector<director::NodeUp>& up, director::AdminStates admin) {
+  AMF_ASSERT(director_.has_value() && !takeover_);
+  takeover_.emplace();
+  takeover_->takeover.epoch = options_.epoch;
+  takeover_->takeover.admin = std::move(admin);
+  for (const director::NodeUp& node : up) {
+    if (node.node == self_ && !node_) continue;  // a seat has no node director to ask
+    membership(node);
+    takeover_->awaited.insert(node.node);
+  }
+  if (takeover_->awaited.empty()) return finish_takeover();
+  const std::set<NodeId> ask = takeover_->awaited;
+  for (const NodeId& node : ask) request_snapshot(node);
+}
+
+void NodeRuntime::assume_director(director::Director director, std::uint64_t epoch) {
+  AMF_ASSERT(!director_.has_value() && epoch > followed_epoch_);
+  if (followed_) close_link(followed_->node);  // what it held was for the old director
+  followed_.reset();
+  followed_epoch_ = 0;
+  options_.epoch = epoch;
+  director_.emplace(std::move(director));
+}
+
+void NodeRuntime::finish_takeover() {
+  PendingTakeover done = std::move(*takeover_);
+  takeover_.reset();
+  director_->take_over(done.takeover, clock_());
+  host_.took_over();
+  for (const director::Event& event : done.held) director_->handle(event, clock_());
 }
 
 void NodeRuntime::close_link(const NodeId& node) {
@@ -177,9 +223,14 @@ void NodeRuntime::handle_report(const protocol::NodeReport& report) {
   std::visit(
       [&](const auto& m) {
         if constexpr (std::is_same_v<std::decay_t<decltype(m)>, protocol::NodeSnapshot>) {
-          host_.snapshot(m);  // for whoever asked (request_snapshot)
+          if (takeover_ && takeover_->awaited.erase(m.node) > 0) {
+            takeover_->takeover.nodes.push_back(m);
+            if (takeover_->awaited.empty()) finish_takeover();
+          } else {
+            host_.snapshot(m);  // for whoever asked (request_snapshot)
+          }
         } else {
-          director_->handle(m, clock_());
+          director_event(m);
         }
       },
       report);
@@ -242,6 +293,7 @@ bool NodeRuntime::carry_out_director_effects() {
         }
       }
       void operator()(const director::AdminResult& e) { r.host_.admin_result(e); }
+      void operator()(const director::AdminStateChanged& e) { r.host_.admin_state(e); }
       void operator()(const model::Notification& n) { r.host_.notify(n); }
     };
     std::visit(Visitor{*this}, effect);

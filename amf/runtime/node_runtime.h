@@ -40,6 +40,11 @@ class Host {
   virtual void notify(const model::Notification& notification) = 0;  // from either core
   // A node's snapshot, asked for with request_snapshot(), arrived.
   virtual void snapshot(const protocol::NodeSnapshot&) {}
+  // The director changed an entity's admin state: a host with several nodes keeps it where the
+  // next director reads it (take_over()).
+  virtual void admin_state(const director::AdminStateChanged&) {}
+  // The takeover begun with take_over() is over: the director acts from now on.
+  virtual void took_over() {}
 };
 
 struct Options {
@@ -131,6 +136,20 @@ class NodeRuntime {
   // Asks the node director of `node` (up, another node) for a snapshot; it arrives through
   // Host::snapshot. This node must hold the director.
   void request_snapshot(const NodeId& node);
+  // This runtime's director was just elected (its epoch is Options::epoch) and takes over from
+  // an earlier one: every node in `up` (the membership's view, each with its life; this node
+  // among them if it has a node director) is asked for a snapshot, and once each has answered
+  // or left (NodeDown), the director takes over (Director::take_over) with the snapshots and
+  // `admin`, the admin states the earlier directors left in the store; then Host::took_over.
+  // Meanwhile every event for the director (reports, NodeUp, NodeDown, admin requests) waits,
+  // in order, and is handed over after. Call it once, before anything else reaches the
+  // director. The nodes follow this director from its first command, the snapshot request.
+  void take_over(const std::vector<director::NodeUp>& up, director::AdminStates admin);
+  // This node won the director's role in `epoch` (higher than any it followed): its runtime
+  // holds `director` from now on, and its node director reports to it directly. take_over()
+  // follows.
+  void assume_director(director::Director director, std::uint64_t epoch);
+  bool taking_over() const { return takeover_.has_value(); }
   // Time passed: the links resend what has waited long enough for its acknowledgement, and
   // both cores look at their deadlines, now or, while events are queued, in the pump() that
   // empties the queue (rule 4). Effects wait for pump().
@@ -209,6 +228,16 @@ class NodeRuntime {
   // of a thousand nodes).
   std::set<NodeId> acks_due_;
   std::set<NodeId> unacked_;
+  // A takeover in progress: the snapshots still awaited, those in, and the director's events
+  // that wait for it.
+  struct PendingTakeover {
+    director::Takeover takeover;
+    std::set<NodeId> awaited;
+    std::vector<director::Event> held;
+  };
+  void director_event(const director::Event& event);
+  void finish_takeover();
+  std::optional<PendingTakeover> takeover_;
   std::optional<protocol::Endpoint> followed_;
   std::uint64_t followed_epoch_ = 0;
   protocol::CommandId next_snapshot_ = 1;

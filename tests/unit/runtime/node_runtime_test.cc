@@ -71,7 +71,8 @@ struct Network : Transport {
       while (!in_flight.empty()) {
         protocol::Envelope e = in_flight.front();
         in_flight.pop_front();
-        runtimes.at(e.to.node)->receive(e);
+        auto to = runtimes.find(e.to.node);
+        if (to != runtimes.end()) to->second->receive(e);  // else its node is down
         busy = true;
       }
       if (!busy) return;
@@ -442,6 +443,98 @@ TEST(ChaoticNetworkTest, TwoRuntimesReachTheSameAssignmentsWhateverTheNetworkDoe
   EXPECT_GT(lost, 100u);
   EXPECT_GT(doubled, 50u);
   EXPECT_GT(retransmitted, 100u);
+}
+
+}  // namespace
+}  // namespace amf::runtime
+
+namespace amf::runtime {
+namespace {
+
+// node-1 holds the director (epoch 1) and su-1, the active; node-2 holds su-2, the standby.
+class TakeoverRuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    host1_.answer = host2_.answer = true;
+    r1_ = std::make_unique<NodeRuntime>(config_, NodeId("node-1"),
+                                        *director::Director::create(config_), host1_, net_, now);
+    r2_ = std::make_unique<NodeRuntime>(config_, NodeId("node-2"), std::nullopt, host2_, net_, now);
+    host1_.runtime = r1_.get();
+    host2_.runtime = r2_.get();
+    net_.runtimes = {{NodeId("node-1"), r1_.get()}, {NodeId("node-2"), r2_.get()}};
+    r1_->to_director(director::NodeUp{NodeId("node-1")});
+    r1_->to_director(director::NodeUp{NodeId("node-2")});
+    net_.settle();
+    ASSERT_EQ(r2_->followed_epoch(), 1u);
+  }
+  // node-1 dies with the director: nothing reaches it any more.
+  void node1_dies() {
+    net_.runtimes.erase(NodeId("node-1"));
+    r1_.reset();
+  }
+  std::optional<model::HaState> ha(const NodeRuntime& r, int su_number) const {
+    return models::ha_of(r.director().assignments(SgId("app")), su(su_number), test::si(1));
+  }
+
+  std::shared_ptr<const model::ClusterConfig> config_ =
+      make_cluster({.nodes = {"node-1", "node-2"}});
+  RecordingHost host1_, host2_;
+  Network net_;
+  std::unique_ptr<NodeRuntime> r1_, r2_;
+};
+
+TEST_F(TakeoverRuntimeTest, TheNodeThatWinsTheRoleTakesOverAndPromotesTheStandby) {
+  node1_dies();
+  r2_->assume_director(*director::Director::create(config_), 2);
+  r2_->take_over({director::NodeUp{NodeId("node-2")}}, {});
+  net_.settle();
+  EXPECT_FALSE(r2_->taking_over());
+  EXPECT_EQ(ha(*r2_, 2), model::HaState::kActive);
+  EXPECT_FALSE(ha(*r2_, 1).has_value());           // node-1 is down: nothing of it runs
+  EXPECT_EQ(host2_.count<node::SendCsiSet>(), 2);  // standby, then active
+}
+
+TEST_F(TakeoverRuntimeTest, ANodeThatLeavesBeforeItsSnapshotIsNotWaitedFor) {
+  node1_dies();
+  r2_->assume_director(*director::Director::create(config_), 2);
+  r2_->take_over({director::NodeUp{NodeId("node-1")}, director::NodeUp{NodeId("node-2")}}, {});
+  net_.in_flight.clear();  // the snapshot request to node-1 is lost with it
+  net_.settle();
+  EXPECT_TRUE(r2_->taking_over());  // node-1's snapshot is awaited
+  EXPECT_FALSE(ha(*r2_, 2).has_value() && *ha(*r2_, 2) == model::HaState::kActive);
+  r2_->to_director(director::NodeDown{NodeId("node-1"), "membership: node left"});
+  net_.settle();
+  EXPECT_FALSE(r2_->taking_over());
+  EXPECT_EQ(ha(*r2_, 2), model::HaState::kActive);
+}
+
+TEST_F(TakeoverRuntimeTest, AnAdminRequestMadeDuringTheTakeoverIsHandledAfterIt) {
+  node1_dies();
+  r2_->assume_director(*director::Director::create(config_), 2);
+  r2_->take_over({director::NodeUp{NodeId("node-1")}, director::NodeUp{NodeId("node-2")}},
+                 {{{director::EntityKind::kSu, su(1).str()}, model::AdminState::kLocked}});
+  net_.in_flight.clear();
+  net_.settle();
+  r2_->to_director(director::AdminRequest{5, director::AdminOp::kUnlock, director::EntityKind::kSu,
+                                          su(1).str()});
+  EXPECT_TRUE(host2_.results.empty());  // waits for the takeover
+  r2_->to_director(director::NodeDown{NodeId("node-1"), "membership: node left"});
+  net_.settle();
+  ASSERT_EQ(host2_.results.size(), 1u);
+  // Answered by the director that took over: su-1 locked (the store) and the SI failing over to
+  // su-2, so the operator is told to try again; a director that had not taken over would have
+  // found su-1 unlocked already.
+  EXPECT_EQ(host2_.results[0].id, 5u);
+  EXPECT_FALSE(host2_.results[0].ok);
+  EXPECT_NE(host2_.results[0].message.find("changing assignments; try again"), std::string::npos)
+      << host2_.results[0].message;
+  EXPECT_EQ(ha(*r2_, 2), model::HaState::kActive);
+  r2_->to_director(director::AdminRequest{6, director::AdminOp::kUnlock, director::EntityKind::kSu,
+                                          su(1).str()});
+  net_.settle();
+  ASSERT_EQ(host2_.results.size(), 2u);
+  EXPECT_TRUE(host2_.results[1].ok) << host2_.results[1].message;
+  EXPECT_TRUE(r2_->director().admin_states().empty());  // su-1 unlocked: nothing to keep
 }
 
 }  // namespace

@@ -1,0 +1,221 @@
+// A newly elected director takes over from the node directors' snapshots and the admin states
+// in the store (Director::take_over).
+#include <gtest/gtest.h>
+
+#include "amf/director/director.h"
+#include "tests/unit/support/command_ids.h"
+#include "tests/unit/support/test_config.h"
+
+namespace amf::director {
+namespace {
+
+using namespace protocol;  // the messages the director takes and sends
+
+using model::AdminState;
+using model::HaState;
+using model::OperState;
+using model::PresenceState;
+using model::ReadinessState;
+using model::TransitionReason;
+using test::si;
+using test::su;
+
+const TimePoint kT0{};
+const NodeId kNode1("node-1");
+const NodeId kNode2("node-2");
+constexpr std::uint64_t kEpoch = 7;
+
+// A node's snapshot with one SU holding `held` (SI number and HA state), `in_progress` among
+// them still being carried out.
+NodeSnapshot snapshot(const NodeId& node, int su_number,
+                      std::vector<std::pair<int, HaState>> held = {},
+                      std::vector<int> in_progress = {},
+                      PresenceState presence = PresenceState::kInstantiated,
+                      OperState oper = OperState::kEnabled) {
+  SuSnapshot s{su(su_number), presence, oper, true, {}, {}, 0, 0, 0, {}};
+  for (const auto& [i, ha] : held) s.assignments.emplace_back(si(i), ha);
+  for (int i : in_progress) s.in_progress.push_back(si(i));
+  return NodeSnapshot{1, node, 0, false, {s}};
+}
+
+class TakeoverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto created = Director::create(test::make_cluster(
+        {.redundancy = model::RedundancyModel::kTwoN, .sis = 1, .nodes = {"node-1", "node-2"}}));
+    ASSERT_TRUE(created) << created.error().message();
+    director_.emplace(std::move(*created));
+  }
+  void take_over(std::vector<NodeSnapshot> nodes, AdminStates admin = {}) {
+    director_->take_over(Takeover{kEpoch, std::move(admin), std::move(nodes)}, kT0);
+    collect();
+  }
+  void handle(const Event& e) {
+    director_->handle(e, kT0);
+    collect();
+  }
+  void collect() {
+    effects_ = director_->take_effects();
+    ids_.record(effects_);
+  }
+  std::vector<ToNode> commands() const {
+    std::vector<ToNode> out;
+    for (const auto& e : effects_) {
+      if (auto* c = std::get_if<ToNode>(&e)) out.push_back(*c);
+    }
+    return out;
+  }
+  bool notified(model::NotificationKind kind, const std::string& entity) const {
+    for (const auto& e : effects_) {
+      auto* n = std::get_if<model::Notification>(&e);
+      if (n && n->kind == kind && n->entity == entity) return true;
+    }
+    return false;
+  }
+  std::optional<Director> director_;
+  test::CommandIds ids_;
+  std::vector<Effect> effects_;
+};
+
+TEST_F(TakeoverTest, ASteadyClusterIsTakenOverWithoutACommand) {
+  take_over({snapshot(kNode1, 1, {{1, HaState::kActive}}),
+             snapshot(kNode2, 2, {{1, HaState::kStandby}})});
+  EXPECT_TRUE(commands().empty());
+  EXPECT_FALSE(director_->busy(SgId("app")));
+  const models::AssignmentTable table = director_->assignments(SgId("app"));
+  ASSERT_EQ(table.size(), 2u);
+  EXPECT_EQ(models::ha_of(table, su(1), si(1)), HaState::kActive);
+  EXPECT_EQ(models::ha_of(table, su(2), si(1)), HaState::kStandby);
+  for (const auto& view : director_->service_units()) {
+    EXPECT_TRUE(view.node_up);
+    EXPECT_EQ(view.readiness, ReadinessState::kInService) << view.id.str();
+  }
+}
+
+TEST_F(TakeoverTest, TheActiveOfANodeWithoutASnapshotFailsOverToItsStandby) {
+  // node-1 died with the old director: only node-2 answered.
+  take_over({snapshot(kNode2, 2, {{1, HaState::kStandby}})});
+  const auto sent = commands();
+  ASSERT_EQ(sent.size(), 1u);
+  const auto* assign = std::get_if<AssignHa>(&sent[0].command);
+  ASSERT_NE(assign, nullptr);
+  EXPECT_EQ(sent[0].node, kNode2);
+  EXPECT_EQ(assign->ha, HaState::kActive);
+  EXPECT_EQ(assign->reason, TransitionReason::kFailover);
+  EXPECT_EQ(assign->id >> 32, kEpoch);  // ids of this epoch
+  handle(ids_.done(su(2), si(1), HaState::kActive));
+  EXPECT_FALSE(director_->busy(SgId("app")));
+  EXPECT_EQ(models::ha_of(director_->assignments(SgId("app")), su(2), si(1)), HaState::kActive);
+  // node-1 comes back: its SU is instantiated and becomes the standby.
+  handle(NodeUp{kNode1, 2});
+  ASSERT_EQ(commands().size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<InstantiateSu>(commands()[0].command));
+}
+
+TEST_F(TakeoverTest, AnAssignmentStillBeingCarriedOutIsAskedForAgainUnderTheNewEpoch) {
+  // The old director was promoting su-2 (node-1 had gone) when it died.
+  take_over({snapshot(kNode2, 2, {{1, HaState::kActive}}, {1})});
+  const auto sent = commands();
+  ASSERT_EQ(sent.size(), 1u);
+  const auto* assign = std::get_if<AssignHa>(&sent[0].command);
+  ASSERT_NE(assign, nullptr);
+  EXPECT_EQ(assign->ha, HaState::kActive);
+  EXPECT_TRUE(director_->busy(SgId("app")));
+  // The answer to the old director's command (id 3 of epoch 6) completes nothing here.
+  handle(AssignmentDone{su(2), si(1), HaState::kActive, (std::uint64_t{6} << 32) + 3});
+  EXPECT_TRUE(notified(model::NotificationKind::kProtocolError, su(2).str()));
+  EXPECT_TRUE(director_->busy(SgId("app")));
+  handle(ids_.done(su(2), si(1), HaState::kActive));
+  EXPECT_FALSE(director_->busy(SgId("app")));
+  EXPECT_EQ(models::ha_of(director_->assignments(SgId("app")), su(2), si(1)), HaState::kActive);
+}
+
+TEST_F(TakeoverTest, ARemovalStillBeingCarriedOutIsAskedForAgain) {
+  take_over({snapshot(kNode1, 1, {{1, HaState::kActive}}), snapshot(kNode2, 2, {}, {1})});
+  const auto sent = commands();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].node, kNode2);
+  EXPECT_TRUE(std::holds_alternative<RemoveHa>(sent[0].command));
+  handle(ids_.removed(su(2), si(1)));
+  // Then the SG is evaluated: su-2 is made the standby again.
+  ASSERT_EQ(commands().size(), 1u);
+  const auto* assign = std::get_if<AssignHa>(&commands()[0].command);
+  ASSERT_NE(assign, nullptr);
+  EXPECT_EQ(assign->ha, HaState::kStandby);
+}
+
+TEST_F(TakeoverTest, AdminStatesFromTheStoreAreKeptAndActedOn) {
+  // su-1 was locked by an operator: the new director finishes moving its active away.
+  take_over(
+      {snapshot(kNode1, 1, {{1, HaState::kActive}}), snapshot(kNode2, 2, {{1, HaState::kStandby}})},
+      {{{EntityKind::kSu, su(1).str()}, AdminState::kLocked}});
+  ASSERT_EQ(commands().size(), 1u);
+  const auto* quiesce = std::get_if<AssignHa>(&commands()[0].command);
+  ASSERT_NE(quiesce, nullptr);
+  EXPECT_EQ(quiesce->su, su(1));
+  EXPECT_EQ(quiesce->ha, HaState::kQuiesced);
+  const AdminStates kept = director_->admin_states();
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept.begin()->second, AdminState::kLocked);
+}
+
+TEST_F(TakeoverTest, AnAdminOperationSaysWhatTheStoreMustKeep) {
+  take_over({snapshot(kNode1, 1, {{1, HaState::kActive}}),
+             snapshot(kNode2, 2, {{1, HaState::kStandby}})});
+  handle(AdminRequest{1, AdminOp::kLock, EntityKind::kSu, su(2).str()});
+  bool said = false;
+  for (const auto& e : effects_) {
+    if (const auto* changed = std::get_if<AdminStateChanged>(&e)) {
+      said = true;
+      EXPECT_EQ(changed->kind, EntityKind::kSu);
+      EXPECT_EQ(changed->entity, su(2).str());
+      EXPECT_EQ(changed->state, AdminState::kLocked);
+    }
+  }
+  EXPECT_TRUE(said);
+  const auto sent = commands();
+  ASSERT_EQ(sent.size(), 1u);
+  const auto* removal = std::get_if<RemoveHa>(&sent[0].command);
+  ASSERT_NE(removal, nullptr);
+  handle(RemovalDone{su(2), si(1), removal->id});  // the lock is done
+  handle(AdminRequest{2, AdminOp::kShutdown, EntityKind::kCluster, "test"});
+  const AdminStates kept = director_->admin_states();
+  EXPECT_EQ(kept.at({EntityKind::kSu, su(2).str()}), AdminState::kLocked);
+  EXPECT_EQ(kept.at({EntityKind::kCluster, ""}), AdminState::kShuttingDown);
+}
+
+TEST_F(TakeoverTest, AnUninstantiatedSuOfANodeThatIsUpIsInstantiated) {
+  take_over({snapshot(kNode1, 1, {}, {}, PresenceState::kUninstantiated),
+             snapshot(kNode2, 2, {}, {}, PresenceState::kUninstantiated)});
+  std::set<SuId> instantiated;
+  for (const auto& c : commands()) {
+    if (const auto* i = std::get_if<InstantiateSu>(&c.command)) instantiated.insert(i->su);
+  }
+  EXPECT_EQ(instantiated, (std::set<SuId>{su(1), su(2)}));
+}
+
+TEST_F(TakeoverTest, WhatTheConfigurationDoesNotHaveIsReportedAndLeftOut) {
+  NodeSnapshot lying = snapshot(kNode2, 2, {{1, HaState::kStandby}});
+  lying.sus.push_back(SuSnapshot{SuId("app/su-9"),
+                                 PresenceState::kInstantiated,
+                                 OperState::kEnabled,
+                                 true,
+                                 {},
+                                 {},
+                                 0,
+                                 0,
+                                 0,
+                                 {}});
+  lying.sus[0].assignments.emplace_back(SiId("other/si-1"), HaState::kActive);
+  take_over({snapshot(kNode1, 1, {{1, HaState::kActive}}), lying},
+            {{{EntityKind::kSg, "no-such-sg"}, AdminState::kLocked}});
+  EXPECT_TRUE(notified(model::NotificationKind::kProtocolError, "app/su-9"));
+  EXPECT_TRUE(notified(model::NotificationKind::kProtocolError, su(2).str()));
+  EXPECT_TRUE(notified(model::NotificationKind::kError, "no-such-sg"));
+  EXPECT_TRUE(commands().empty());  // the rest is taken over as it is
+  EXPECT_TRUE(director_->admin_states().empty());
+  EXPECT_EQ(director_->assignments(SgId("app")).size(), 2u);
+}
+
+}  // namespace
+}  // namespace amf::director
