@@ -148,6 +148,64 @@ void Simulation::on(const NodeBoots& e) {
   to_the_director(director::NodeUp{e.node, incarnation_[e.node]});
 }
 
+// ---- director crashes ----
+
+bool Simulation::crash_director() {
+  if (!director_up_) return false;
+  ++stats_.faults[static_cast<std::size_t>(FaultKind::kDirector)];
+  ++stats_.director_crashes;
+  disturbed();
+  director_up_ = false;
+  line("[" + format_time(now_) + "] fault: the director (epoch " + std::to_string(director_epoch_) +
+       ") crashes; the nodes run on without it");
+  // Its connections close: the operators whose requests it had not answered get an error.
+  // The admin state an accepted operation set is in the store; the injector may undo it.
+  const auto unanswered = asked_;
+  for (const auto& [id, request] : unanswered) {
+    remember_admin_state(request);
+    answered({id, false, "the director was lost before the operation ended"});
+  }
+  schedule(draw(options_.latencies.director_elect), DirectorElected{});
+  return true;
+}
+
+void Simulation::on(const DirectorElected&) {
+  auto director = director::Director::create(config_);
+  AMF_ASSERT(director.has_value());  // create() checked the configuration
+  ++director_epoch_;
+  ++director_life_;
+  // The membership's view: every node that is up and has not been declared gone.
+  std::vector<director::NodeUp> view;
+  std::string names;
+  for (const auto& [id, node] : nodes_) {
+    if (unheard_.count(id)) continue;
+    view.push_back({id, incarnation_[id]});
+    names += " " + id.str();
+  }
+  line(header() + "election: a new director wins epoch " + std::to_string(director_epoch_) +
+       "; asks for the snapshots of" + (names.empty() ? " no node" : names));
+  seat_ = std::make_unique<runtime::NodeRuntime>(runtime::NodeRuntime::director_seat(
+      config_, NodeId("director"), std::move(*director), seat_host_,
+      static_cast<runtime::Transport&>(*this), [this] { return now_; },
+      runtime::Options{.incarnation = director_life_, .epoch = director_epoch_}));
+  director_up_ = true;
+  disturbed();
+  touched_all_ = true;
+  seat_->take_over(view, admin_store_);
+}
+
+void Simulation::SeatHost::admin_state(const director::AdminStateChanged& e) {
+  if (e.state == model::AdminState::kUnlocked) {
+    sim.admin_store_.erase({e.kind, e.entity});
+  } else {
+    sim.admin_store_[{e.kind, e.entity}] = e.state;
+  }
+}
+
+void Simulation::SeatHost::took_over() {
+  sim.line("  director: took over in epoch " + std::to_string(sim.director_epoch_));
+}
+
 // ---- random faults ----
 
 double Simulation::fault_weight(FaultKind kind) const {
@@ -155,6 +213,7 @@ double Simulation::fault_weight(FaultKind kind) const {
   switch (kind) {
     case FaultKind::kAdmin:
     case FaultKind::kPartition:
+    case FaultKind::kDirector:
       return rate;
     case FaultKind::kNode:
       return rate * static_cast<double>(config_->nodes.size());
@@ -202,6 +261,10 @@ void Simulation::inject_random_fault() {
   }
   if (static_cast<FaultKind>(kind) == FaultKind::kAdmin) return random_admin();
   if (static_cast<FaultKind>(kind) == FaultKind::kPartition) return random_partition();
+  if (static_cast<FaultKind>(kind) == FaultKind::kDirector) {
+    crash_director();
+    return;
+  }
   if (static_cast<FaultKind>(kind) == FaultKind::kNode) {
     const NodeId& node = config_->nodes[uniform(config_->nodes.size())].id;
     if (crash_node(node)) {
@@ -237,6 +300,7 @@ void Simulation::inject_random_fault() {
     case FaultKind::kAdmin:
     case FaultKind::kNode:
     case FaultKind::kPartition:
+    case FaultKind::kDirector:
       break;
   }
 }

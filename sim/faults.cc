@@ -35,6 +35,10 @@ constexpr std::array<KindInfo, kFaultKinds> kKinds{{
      "a random node is cut off from the director (rate per cluster) for 0.1 to 5 s: both ways, "
      "one way, or flapping. Nothing fences a cut-off node yet (the membership of the cluster "
      "issue will), so one cut longer than the detection latency ends in a violation"},
+    {FaultKind::kDirector, "director",
+     "the director's process dies (rate per cluster) while every node runs on: the nodes keep "
+     "their components and restart them locally, a new director is elected after the election "
+     "latency and takes over from the nodes' snapshots and the admin states in the store"},
 }};
 
 struct NetInfo {

@@ -36,6 +36,9 @@ struct Latencies {
   LatencyRange node_detect{std::chrono::milliseconds(10), std::chrono::milliseconds(30)};
   // A node crashed by a random fault -> it boots again (NodeUp with a fresh node director).
   LatencyRange node_boot{std::chrono::seconds(5), std::chrono::seconds(30)};
+  // The director dies -> a new one is elected (failure detection, then one compare-and-swap
+  // in etcd) and asks the nodes for their snapshots.
+  LatencyRange director_elect{std::chrono::milliseconds(20), std::chrono::milliseconds(40)};
 };
 
 // What the machines schedule for themselves on the simulation's queue.

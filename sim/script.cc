@@ -112,6 +112,7 @@ class Runner {
     if (c == "expect") return expect(w);
     if (c == "rogue") return rogue(w);
     if (c == "crash-node" || c == "boot-node") return node_fault(w);
+    if (c == "crash-director") return director_fault(w);
     if (c == "partition") return partition(w);
     return fault(w);
   }
@@ -176,7 +177,8 @@ class Runner {
                                                      {"terminate", &l.terminate},
                                                      {"early-exit", &l.early_exit},
                                                      {"node-detect", &l.node_detect},
-                                                     {"node-boot", &l.node_boot}};
+                                                     {"node-boot", &l.node_boot},
+                                                     {"director-elect", &l.director_elect}};
     for (std::size_t i = 1; i < w.size(); ++i) {
       const std::size_t eq = w[i].find('=');
       auto it = names.find(w[i].substr(0, eq));
@@ -184,7 +186,7 @@ class Runner {
         return error("latency: '" + w[i] +
                      "' is not NAME=MIN[..MAX] with NAME one of start, "
                      "registration, callback, kill, terminate, early-exit, node-detect, "
-                     "node-boot");
+                     "node-boot, director-elect");
       }
       const std::string value = w[i].substr(eq + 1);
       const std::size_t dots = value.find("..");
@@ -288,6 +290,13 @@ class Runner {
     sim_->run_until(sim_->now());
   }
 
+  // crash-director: the director dies; a new one takes over after the election latency.
+  void director_fault(const Words& w) {
+    if (w.size() != 1) return error("usage: crash-director");
+    if (!sim_->crash_director()) out("  (there is no director: one is being elected)");
+    sim_->run_until(sim_->now());
+  }
+
   // partition NODE both|to-director|from-director|flapping DURATION.
   void partition(const Words& w) {
     const std::string usage = "usage: partition NODE both|to-director|from-director|flapping TIME";
@@ -359,6 +368,12 @@ void Runner::show() {
   const auto procs = sim_->processes();
   std::map<CompId, node::NodeDirector::ComponentView> comps;
   for (auto& view : sim_->components()) comps.emplace(view.id, view);
+  // The director, once one has died (before that, always the first, of epoch 1).
+  if (!sim_->director_up()) {
+    out("  director: none (being elected; the tables are the last director's)");
+  } else if (sim_->director_epoch() > 1) {
+    out("  director: epoch " + std::to_string(sim_->director_epoch()));
+  }
   for (const model::SgConfig* sg : sim_->config().service_groups()) {
     out("  service group " + sg->id.str() + " (" + std::string(model::to_string(sg->redundancy)) +
         ")" + (sim_->director().busy(sg->id) ? ", changing assignments" : ""));

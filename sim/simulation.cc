@@ -107,7 +107,9 @@ Simulation::Simulation(std::shared_ptr<const model::ClusterConfig> config,
     for (const auto& si : sg->sis) all_sis_.push_back(si.id);
   }
   // A crashed node is noticed, boots again and instantiates its SUs within the quiet period.
-  const Duration node_bound = options_.latencies.node_detect.max + options_.latencies.node_boot.max;
+  const Duration node_bound = options_.latencies.node_detect.max +
+                              options_.latencies.node_boot.max +
+                              options_.latencies.director_elect.max;
   quiet_period_ = std::max(options_.quiet_period,
                            2 * busy_bound(*config_) + options_.admin_answer_limit + node_bound);
   trace_.set_sink(options_.trace_sink);
@@ -135,7 +137,8 @@ void Simulation::run_until(TimePoint end) {
 }
 
 std::optional<TimePoint> Simulation::core_deadline() const {
-  std::optional<TimePoint> next = seat_->next_deadline();
+  std::optional<TimePoint> next =
+      director_up_ ? seat_->next_deadline() : std::optional<TimePoint>();
   if (!node_deadlines_.empty() && (!next || node_deadlines_.begin()->first < *next)) {
     next = node_deadlines_.begin()->first;
   }
@@ -171,7 +174,7 @@ bool Simulation::step(TimePoint limit) {
       nodes_.at(id)->runtime.tick();
       stir(id);
     }
-    seat_->tick();
+    if (director_up_) seat_->tick();
   } else {
     Entry entry = queue_.top();
     queue_.pop();
@@ -211,7 +214,7 @@ void Simulation::pump() {
                               " rounds at " + format_time(now_));
       return;
     }
-    bool carried = seat_->carry_out_effects();
+    bool carried = director_up_ && seat_->carry_out_effects();
     // Only a node that was handed an event, ticked, or sent something has effects to carry
     // out or acknowledgements to send; in node order, as one loop over every node would.
     const std::set<NodeId> stirred = std::move(pending_);
@@ -305,7 +308,7 @@ void Simulation::send(const protocol::Envelope& e) {
 void Simulation::arrive(const protocol::Envelope& e) {
   if (e.message) touch(*e.message);
   if (e.to.node == seat_->self()) {
-    seat_->receive(e);
+    if (director_up_) seat_->receive(e);  // else lost with the director
     return;
   }
   auto n = nodes_.find(e.to.node);
@@ -325,7 +328,12 @@ void Simulation::arrive(const protocol::Envelope& e) {
 
 void Simulation::to_the_director(const director::Event& event) {
   touch(event);
-  seat_->to_director(event);
+  if (director_up_) return seat_->to_director(event);
+  // No director: a membership change is in the view the next one starts from; an admin
+  // request is refused, as amfd refuses it while no director is known.
+  if (const auto* request = std::get_if<director::AdminRequest>(&event)) {
+    answered({request->id, false, "no director: one is being elected, try again"});
+  }
 }
 
 void Simulation::answered(const director::AdminResult& r) {

@@ -69,6 +69,7 @@ struct Stats {
   std::uint64_t envelopes_lost = 0;        // by network faults and partitions
   std::uint64_t envelopes_duplicated = 0;  // by network faults
   std::uint64_t partitions = 0;
+  std::uint64_t director_crashes = 0;
 };
 
 struct Violation {
@@ -144,6 +145,15 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   enum class Cut { kBoth, kToDirector, kFromDirector, kFlapping };
   bool partition(const NodeId& node, Cut cut, Duration length);
   bool node_up(const NodeId& node) const { return nodes_.count(node) > 0; }
+  // The director's process dies; every node runs on (headless: components keep running and are
+  // restarted locally, reports to the director are lost). After the election latency a new
+  // director, of the next epoch, takes over: it asks every node of the membership's view for
+  // its snapshot and starts from them and the admin states its predecessors left in the store.
+  // Admin requests it had not answered fail ("the director was lost"); requests made while
+  // there is none are refused. False while there is no director.
+  bool crash_director();
+  bool director_up() const { return director_up_; }
+  std::uint64_t director_epoch() const { return director_epoch_; }
   // What the node's own clock shows now (the simulated time, fast or slow by its drift).
   TimePoint node_clock(const NodeId& node) const { return local_time(node); }
 
@@ -186,7 +196,8 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
     NodeId node;
     std::uint64_t incarnation;  // the node's, when it crashed; stale if it has booted already
   };
-  struct Deliver {  // an envelope arrives at its runtime
+  struct DirectorElected {};  // a new director has won the next epoch
+  struct Deliver {            // an envelope arrives at its runtime
     protocol::Envelope envelope;
   };
   struct CutChanges {  // a partition's next step: it heals, or (flapping) toggles
@@ -201,8 +212,8 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   // Work (idle() waits for it): the machines' events but their periodic ones, and the first
   // kWorkKinds alternatives; the rest are bookkeeping or periodic and change nothing.
   using Scheduled = std::variant<MachineEvent, AdminAsk, NodeLeaves, NodeBoots, Deliver, CutChanges,
-                                 CutDetected, NextFault, QuietCheck, AdminCheck>;
-  static constexpr std::size_t kWorkKinds = 7;
+                                 CutDetected, DirectorElected, NextFault, QuietCheck, AdminCheck>;
+  static constexpr std::size_t kWorkKinds = 8;
   static bool is_work(const Scheduled& what) {
     const auto* machine = std::get_if<MachineEvent>(&what);
     return machine != nullptr ? Machines::is_work(*machine) : what.index() < kWorkKinds;
@@ -224,6 +235,9 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
     void carry_out(const node::Effect&) override;  // a seat has no node director
     void admin_result(const director::AdminResult& r) override { sim.answered(r); }
     void notify(const model::Notification& n) override { sim.note(n); }
+    // The store (etcd, in amfd): what the next director reads.
+    void admin_state(const director::AdminStateChanged& e) override;
+    void took_over() override;
     Simulation& sim;
   };
   struct NodeHost : runtime::Host {
@@ -292,6 +306,7 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   void on(const AdminCheck& e);
   void on(const NodeLeaves& e);
   void on(const NodeBoots& e);
+  void on(const DirectorElected& e);
   void on(const Deliver& e);
   void on(const CutChanges& e);
   void on(const CutDetected& e);
@@ -322,7 +337,11 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
 
   std::shared_ptr<const model::ClusterConfig> config_;
   SeatHost seat_host_{*this};
-  std::unique_ptr<runtime::NodeRuntime> seat_;        // the director's
+  std::unique_ptr<runtime::NodeRuntime> seat_;  // the director's (the last one's, while down)
+  bool director_up_ = true;
+  std::uint64_t director_epoch_ = 1;
+  std::uint64_t director_life_ = 0;    // the seat's incarnation: a new one for every director
+  director::AdminStates admin_store_;  // what the directors left in the store
   std::map<NodeId, std::unique_ptr<SimNode>> nodes_;  // the nodes that are up
   std::map<NodeId, std::uint64_t> incarnation_;       // bumped by every crash
   std::uint64_t seed_;

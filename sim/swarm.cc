@@ -126,6 +126,7 @@ SwarmCase make_swarm_case(std::uint64_t seed, const SwarmOptions& options) {
     if (kind == FaultKind::kCleanup && !options.cleanup) continue;
     if (kind == FaultKind::kNode) continue;       // drawn last, so older cases keep their draws
     if (kind == FaultKind::kPartition) continue;  // never (see the network below)
+    if (kind == FaultKind::kDirector) continue;   // drawn last, so older cases keep their draws
     if (kind == FaultKind::kAdmin) {
       // Per cluster: scaled with its size, so the operator keeps up with the repairs.
       if (d.chance(0.7)) c.faults[kind] = d.rate(1e-3, 5e-2) * std::max(1, components / 4);
@@ -185,6 +186,10 @@ SwarmCase make_swarm_case(std::uint64_t seed, const SwarmOptions& options) {
     if (d.chance(0.5)) net.reorder = d.unit() * 0.1;
     net.delay = std::chrono::microseconds(d.between(0, 10'000));
     if (d.chance(0.5)) net.drift_ppm = d.between(1, 1000);
+  }
+  // Director crashes, in one case in three (drawn last, so older cases keep their draws).
+  if (options.director_crashes && d.chance(1.0 / 3)) {
+    c.faults[FaultKind::kDirector] = d.rate(1e-3, 2e-2);
   }
   return c;
 }

@@ -21,9 +21,10 @@ struct SwarmOptions {
   // Cleanup failures (FaultKind::kCleanup) are left out unless asked for: see sim/README.md,
   // "Known core findings" 9 and 10.
   bool cleanup = false;
-  int max_components = 2;    // per SU
-  bool node_crashes = true;  // in clusters of more than one node
-  bool network = true;       // network faults and clock drift (never partitions)
+  int max_components = 2;        // per SU
+  bool node_crashes = true;      // in clusters of more than one node
+  bool director_crashes = true;  // the director dies and a new one takes over
+  bool network = true;           // network faults and clock drift (never partitions)
 };
 
 struct SwarmCase {

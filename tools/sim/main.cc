@@ -99,11 +99,11 @@ std::string summary(const sim::Stats& s, amf::Duration simulated, double wall_s)
       << "Failovers " << s.failovers << ", switchovers " << s.switchovers
       << ", component/SU restarts " << s.restarts << ", SU failovers " << s.su_failovers
       << ", repairs " << s.repairs << ", node crashes " << s.node_crashes << " (boots "
-      << s.node_boots << "), partitions " << s.partitions << "; network: " << s.envelopes_lost
-      << " messages lost, " << s.envelopes_duplicated << " duplicated; " << s.process_starts
-      << " process starts, " << s.notifications << " notifications. Wall time " << std::fixed
-      << std::setprecision(3) << wall_s
-      << " s: " << static_cast<long long>(wall_s > 0 ? sim_s / wall_s : 0)
+      << s.node_boots << "), partitions " << s.partitions << ", director crashes "
+      << s.director_crashes << "; network: " << s.envelopes_lost << " messages lost, "
+      << s.envelopes_duplicated << " duplicated; " << s.process_starts << " process starts, "
+      << s.notifications << " notifications. Wall time " << std::fixed << std::setprecision(3)
+      << wall_s << " s: " << static_cast<long long>(wall_s > 0 ? sim_s / wall_s : 0)
       << " simulated seconds per wall second; peak memory " << peak_memory_mb() << " MB.";
   return out.str();
 }

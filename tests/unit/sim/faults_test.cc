@@ -13,10 +13,13 @@ using model::HaState;
 class SimFaultTest : public ::testing::Test {
  protected:
   void start(SgSpec sg = {}, const std::string& faults = "none", int nodes = 1) {
+    start_cluster({"sim", nodes, {sg}}, faults);
+  }
+  void start_cluster(const ClusterSpec& cluster, const std::string& faults = "none") {
     Options options;
     options.faults = *FaultSpec::parse(faults);
     options.on_notification = [this](const model::Notification& n) { notes_.push_back(n); };
-    auto sim = Simulation::create(build({"sim", nodes, {sg}}), 1, std::move(options));
+    auto sim = Simulation::create(build(cluster), 1, std::move(options));
     ASSERT_TRUE(sim) << sim.error().message();
     sim_ = std::move(*sim);
     sim_->start();
@@ -190,7 +193,8 @@ TEST_F(SimFaultTest, EveryRandomFaultKindIsInjected) {
   settle_clean();
   for (std::size_t k = 0; k < kFaultKinds; ++k) {
     const auto kind = static_cast<FaultKind>(k);
-    if (kind == FaultKind::kCleanup || kind == FaultKind::kNode || kind == FaultKind::kPartition)
+    if (kind == FaultKind::kCleanup || kind == FaultKind::kNode || kind == FaultKind::kPartition ||
+        kind == FaultKind::kDirector)
       continue;  // tests of their own
     EXPECT_GT(sim_->stats().faults[k], 0u) << to_string(static_cast<FaultKind>(k));
   }
@@ -211,6 +215,24 @@ TEST_F(SimFaultTest, RandomNodeCrashesAreRecoveredFrom) {
   EXPECT_EQ(stats.node_boots, stats.node_crashes);  // every node is back after settling
   EXPECT_GT(stats.failovers, 0u);
   EXPECT_TRUE(noted("node", "down"));
+  for (int si = 1; si <= 2; ++si) EXPECT_NE(active_su(si), 0) << si;
+}
+
+TEST_F(SimFaultTest, RandomDirectorCrashesAreTakenOverFrom) {
+  SgSpec sg;
+  sg.sus = 3;
+  sg.sis = 2;
+  sg.model = model::RedundancyModel::kNWay;
+  sg.standby_assignments = 1;
+  start(sg, "director=0.01,node=0.003,crash=0.003,admin=0.01", 3);
+  sim_->run_for(std::chrono::minutes(30));
+  settle_clean();
+  const auto& stats = sim_->stats();
+  EXPECT_GT(stats.director_crashes, 5u);
+  EXPECT_EQ(stats.faults[static_cast<std::size_t>(FaultKind::kDirector)], stats.director_crashes);
+  EXPECT_TRUE(sim_->director_up());
+  EXPECT_EQ(sim_->director_epoch(), stats.director_crashes + 1);  // one election per crash
+  EXPECT_TRUE(noted("node", "took-over"));
   for (int si = 1; si <= 2; ++si) EXPECT_NE(active_su(si), 0) << si;
 }
 
