@@ -366,10 +366,26 @@ void Simulation::note(const model::Notification& n) {
   }
   if ((n.kind == model::NotificationKind::kError || (n.kind == model::NotificationKind::kRecovery &&
                                                      n.to != "auto-repair" && n.to != "repair")) &&
-      !fault_pending(n.entity)) {
+      !fault_pending(n.entity) && !spare_move_for_a_fault(n)) {
     last_error_ = n;
   }
   if (options_.on_notification) options_.on_notification(n);
+}
+
+// An SG's spare management answering a sibling's failure (a spare taken in for an SU that
+// failed over, or returned once that SU is repaired) while a fault is armed in the SG: the
+// fault's doing, not a failure of its own (sim/README.md, finding 15).
+bool Simulation::spare_move_for_a_fault(const model::Notification& n) const {
+  if (n.kind != model::NotificationKind::kRecovery) return false;
+  if (!(n.to == "spare" || (n.from == "spare" && n.to == "instantiate"))) return false;
+  const auto sgs = sgs_of_entity_.find(n.entity);
+  if (sgs == sgs_of_entity_.end()) return false;
+  for (const SgId& id : sgs->second) {
+    for (const auto& su : config_->find_sg(id)->sus) {
+      if (fault_pending(su.id.str())) return true;
+    }
+  }
+  return false;
 }
 
 // ---- invariants ----

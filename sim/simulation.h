@@ -322,6 +322,7 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   // The entity (a component or an SU) has faults armed by a script or a test still to come:
   // its failures are injected, not a loop of the cores.
   bool fault_pending(const std::string& entity) const { return machines_.fault_pending(entity); }
+  bool spare_move_for_a_fault(const model::Notification& n) const;
   void inject_random_fault();
   // A fault kind's share of the fault rate: rate x components, nodes, or 1 (admin).
   double fault_weight(FaultKind kind) const;

@@ -236,6 +236,31 @@ TEST_F(SimFaultTest, RandomDirectorCrashesAreTakenOverFrom) {
   for (int si = 1; si <= 2; ++si) EXPECT_NE(active_su(si), 0) << si;
 }
 
+// Finding 15 (sim/README.md), first seen as swarm case 14926999466462203840: su-4's component
+// fails every health check; each time the ceiling of restarts in place fails su-4 over, a spare
+// is taken in, and as su-4 is auto-repaired at once another SU is returned to spare. Those
+// moves answer the armed fault; settling took them for a loop of its own ("components still
+// fail without any fault injected").
+TEST_F(SimFaultTest, SpareMovesAnsweringABrokenComponentAreNoLoopOfTheirOwn) {
+  SgSpec sg;
+  sg.sus = 5;
+  sg.components = 2;
+  sg.inservice_sus = 4;
+  sg.comp_restart_max = 64;
+  sg.su_restart_max = 64;
+  sg.recovery = model::Recovery::kComponentRestart;
+  sg.health = SgSpec::Health::kAmfInvoked;
+  sg.health_period = std::chrono::milliseconds(1313);
+  sg.health_max_duration = std::chrono::milliseconds(1751);
+  ClusterSpec cluster{"sim", 1, {sg}};
+  cluster.su_failover_max = 1000;
+  start_cluster(cluster);
+  sim_->fail_callbacks(comp(4), 1'000'000);  // every callback, as the swarm's broken component
+  settle_clean();
+  EXPECT_TRUE(noted("recovery", "spare"));
+  EXPECT_TRUE(noted("recovery", "su-failover"));
+}
+
 TEST_F(SimFaultTest, NodeCrashEndsEveryProcessOnItAtOnce) {
   SgSpec sg;
   sg.sus = 2;
