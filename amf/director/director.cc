@@ -195,12 +195,26 @@ void Director::take_over(const Takeover& t, TimePoint now) {
         protocol_error(s.su.str(), si.str(), "snapshot names an SI of another service group");
         return false;
       };
-      const std::set<SiId> in_progress(s.in_progress.begin(), s.in_progress.end());
+      // Nothing is carried out for an SU whose cleanup failed: what it was told, it is taken to
+      // hold (frozen with it), as on its report (on(SuStateReport)). Nor for one whose
+      // processes are being ended: what they hold stays pending, without a command, until the
+      // SU's report says whether they are gone (the SIs move) or survived (frozen).
+      const bool frozen = s.presence == PresenceState::kTerminationFailed;
+      const bool ending = s.terminating && !frozen;
+      const std::set<SiId> in_progress =
+          frozen || ending ? std::set<SiId>()
+                           : std::set<SiId>(s.in_progress.begin(), s.in_progress.end());
       std::map<SiId, HaState> held;
       for (const auto& [si, ha] : s.assignments) {
         if (!in_sg(si)) continue;
         held[si] = ha;
         if (in_progress.count(si)) continue;
+        if (ending) {
+          PendingOp op{s.su, si, ha, next_command_++};
+          op.held = true;
+          sg.pending.push_back(op);
+          continue;
+        }
         sg.current.push_back({si, s.su, ha == HaState::kQuiescing ? HaState::kQuiesced : ha});
       }
       // Still being carried out: asked for again, so that the answer is to this director.
@@ -387,6 +401,13 @@ void Director::on(const SuStateReport& e, TimePoint now) {
     std::erase_if(sg.pending, [&](const PendingOp& op) { return op.su == e.su; });
   } else if (su.presence != PresenceState::kInstantiated) {
     drop_assignments(sg, e.su, e.cause, now);
+  } else {
+    // What a takeover found held by an SU whose processes were being ended, and the SU is
+    // instantiated still (a restart in place): it holds them.
+    for (const PendingOp& op : sg.pending) {
+      if (op.su == e.su && op.held && op.ha) sg.current.push_back({op.si, op.su, *op.ha});
+    }
+    std::erase_if(sg.pending, [&](const PendingOp& op) { return op.su == e.su && op.held; });
   }
   su.repair_wanted = e.auto_repairable && su.oper == model::OperState::kDisabled &&
                      su.presence == PresenceState::kUninstantiated && sg.config->auto_repair &&
@@ -459,6 +480,12 @@ void Director::drop_assignments(SgState& sg, const SuId& su, const std::string& 
     if (a.su != su) continue;
     if (a.ha == HaState::kActive) sg.lost_active.insert(a.si);
     notify(now, model::NotificationKind::kHaState, su.str(), a.si.str(), ha_name(a.ha),
+           "unassigned", cause);
+  }
+  for (const PendingOp& op : sg.pending) {  // a takeover's, of an SU being ended: held too
+    if (op.su != su || !op.held || !op.ha) continue;
+    if (*op.ha == HaState::kActive) sg.lost_active.insert(op.si);
+    notify(now, model::NotificationKind::kHaState, su.str(), op.si.str(), ha_name(*op.ha),
            "unassigned", cause);
   }
   std::erase_if(sg.current, [&](const auto& a) { return a.su == su; });

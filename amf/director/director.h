@@ -159,6 +159,9 @@ class Director {
     SiId si;
     std::optional<model::HaState> ha;  // nullopt: removal
     protocol::CommandId id = 0;        // the command's, once issued
+    // From a takeover: what an SU whose processes were being ended held. No command is sent;
+    // the SU's next report settles it (on(SuStateReport)).
+    bool held = false;
   };
   // What an admin operation acts on: the admin state it changes, the SUs that feel it and
   // their SGs.

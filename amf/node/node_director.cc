@@ -170,7 +170,12 @@ void NodeDirector::on(const protocol::RepairSu& e, TimePoint now) {
   bool any_running = false;
   for (const auto& comp_config : su.config->components) {
     CompState& comp = comps_.at(comp_config.id);
-    comp.csis.clear();
+    if (comp.running) {
+      forget_csis(comp);  // may survive the cleanup below, still acting on them
+    } else {
+      comp.csis.clear();
+      comp.held_when_terminated.clear();
+    }
     if (comp.presence == PresenceState::kInstantiationFailed ||
         comp.presence == PresenceState::kTerminationFailed) {
       set_presence(comp, PresenceState::kUninstantiated, "repair", now);
@@ -609,11 +614,16 @@ void NodeDirector::on(const Shutdown&, TimePoint now) {
   for (auto& [id, su] : sus_) su.awaiting.clear();
 }
 
+void NodeDirector::forget_csis(CompState& comp) {
+  for (auto& [csi, assignment] : comp.csis) comp.held_when_terminated[csi] = assignment;
+  comp.csis.clear();
+}
+
 void NodeDirector::terminate(CompState& comp, const std::string& cause, TimePoint now) {
   comp.callbacks.clear();
   comp.healthcheck.reset();
   comp.retry_at.reset();
-  comp.csis.clear();
+  forget_csis(comp);
   comp.after_exit = AfterExit::kNothing;
   if (!comp.running) {
     if (comp.presence != PresenceState::kUninstantiated &&
@@ -722,6 +732,7 @@ void NodeDirector::instantiate(CompState& comp, TimePoint now) {
   comp.running = true;  // from now on, until the launcher says it failed or it is reaped
   comp.start_reported = false;
   comp.pending_signal.reset();
+  comp.held_when_terminated.clear();  // a new process: the old one is gone
   StartProcess start{comp.config->id, comp.config->command, comp.config->args, comp.config->env};
   start.env["AMF_COMPONENT_NAME"] = comp.config->id.str();
   emit(std::move(start));
@@ -948,11 +959,22 @@ protocol::NodeSnapshot NodeDirector::snapshot(protocol::CommandId request) const
     std::map<SiId, model::HaState> assigned;
     for (const auto& comp_config : su.config->components) {
       const CompState& comp = comps_.at(comp_config.id);
+      if (comp.running && !comp.held_when_terminated.empty()) s.terminating = true;
       protocol::ComponentSnapshot c{
           comp_config.id, comp.presence, comp.peer.has_value(), comp.attempts, {}};
       for (const auto& [csi, assignment] : comp.csis) {
         c.csis.emplace_back(csi, assignment.second);
         assigned[assignment.first] = assignment.second;
+      }
+      // A process told to give up its CSIs acts on them until it is gone: while it is being
+      // terminated (the SU is not reported before that, so the director does not move its
+      // SIs) and after it survived its cleanup (its SIs stay frozen with the SU until a
+      // repair), as for the director that saw it happen.
+      if (comp.running || comp.presence == PresenceState::kTerminationFailed) {
+        for (const auto& [csi, assignment] : comp.held_when_terminated) {
+          c.csis.emplace_back(csi, assignment.second);
+          assigned.emplace(assignment.first, assignment.second);
+        }
       }
       s.components.push_back(std::move(c));
     }

@@ -244,7 +244,11 @@ class NodeDirector {
     std::optional<TimePoint> deadline;
     AfterExit after_exit = AfterExit::kNothing;
     std::map<CsiId, std::pair<SiId, model::HaState>> csis;  // assigned (acked or not)
-    std::map<Invocation, Callback> callbacks;               // outstanding
+    // What it was assigned and then told to give up by a termination or a failover, kept until
+    // its next start: a process that survives its cleanup may still act on it (the snapshot
+    // says so).
+    std::map<CsiId, std::pair<SiId, model::HaState>> held_when_terminated;
+    std::map<Invocation, Callback> callbacks;  // outstanding
     // Health check: AMF-invoked, when to ask next; component-invoked, when the next
     // confirmation is due. Set while the component is registered.
     std::optional<TimePoint> healthcheck;
@@ -343,6 +347,8 @@ class NodeDirector {
   // Signals the component's process, or once its start is reported (the launcher knows no
   // process to signal before).
   void send_signal(CompState& comp, Signal signal);
+  // Drops its CSIs, keeping them in held_when_terminated.
+  void forget_csis(CompState& comp);
   // Graceful termination: SIGTERM, then cleanup when the terminate timeout runs out.
   void terminate(CompState& comp, const std::string& cause, TimePoint now);
   void send_csi_set(CompState& comp, const CsiId& csi, model::TransitionReason reason,

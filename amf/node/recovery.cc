@@ -203,7 +203,7 @@ void NodeDirector::fail_over_su(SuState& su, const std::string& cause, TimePoint
   su.awaiting.clear();
   for (const auto& comp_config : su.config->components) {
     CompState& comp = comps_.at(comp_config.id);
-    comp.csis.clear();
+    forget_csis(comp);
     disconnect(comp);
     comp.after_exit = AfterExit::kNothing;
     if (comp.running) {

@@ -69,6 +69,10 @@ struct SuSnapshot {
   model::PresenceState presence;
   model::OperState oper;
   bool auto_repairable = true;
+  // Its processes are being ended (a failover, a termination): a report follows, once none
+  // runs or a cleanup failed. Until then they may act on `assignments`, which they were told
+  // to give up, so the director moves none of those SIs before that report.
+  bool terminating = false;
   // The HA state of each SI assigned to the SU as the node director last heard it from the
   // director (acknowledged or still being carried out).
   std::vector<std::pair<SiId, model::HaState>> assignments;

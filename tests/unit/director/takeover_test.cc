@@ -32,7 +32,7 @@ NodeSnapshot snapshot(const NodeId& node, int su_number,
                       std::vector<int> in_progress = {},
                       PresenceState presence = PresenceState::kInstantiated,
                       OperState oper = OperState::kEnabled) {
-  SuSnapshot s{su(su_number), presence, oper, true, {}, {}, 0, 0, 0, {}};
+  SuSnapshot s{.su = su(su_number), .presence = presence, .oper = oper};
   for (const auto& [i, ha] : held) s.assignments.emplace_back(si(i), ha);
   for (int i : in_progress) s.in_progress.push_back(si(i));
   return NodeSnapshot{1, node, 0, false, {s}};
@@ -130,6 +130,49 @@ TEST_F(TakeoverTest, AnAssignmentStillBeingCarriedOutIsAskedForAgainUnderTheNewE
   EXPECT_EQ(models::ha_of(director_->assignments(SgId("app")), su(2), si(1)), HaState::kActive);
 }
 
+// Found by the swarm (director crashes with cleanup failures): a takeover failed over the SI
+// of an SU whose cleanup had failed, while its surviving process still acted as the active; and
+// asked that SU again for what it was being told, which it never answers.
+TEST_F(TakeoverTest, TheSisOfAnSuWhoseCleanupFailedStayFrozenWithIt) {
+  take_over({snapshot(kNode1, 1, {{1, HaState::kActive}}, {1}, PresenceState::kTerminationFailed,
+                      OperState::kDisabled),
+             snapshot(kNode2, 2, {{1, HaState::kStandby}})});
+  EXPECT_TRUE(commands().empty()) << "nothing is asked of su-1, nor is si-1 moved";
+  EXPECT_FALSE(director_->busy(SgId("app")));
+  EXPECT_EQ(models::ha_of(director_->assignments(SgId("app")), su(1), si(1)), HaState::kActive);
+  EXPECT_EQ(models::ha_of(director_->assignments(SgId("app")), su(2), si(1)), HaState::kStandby);
+}
+
+// Found by the swarm: a snapshot taken while su-1's processes were being ended (a failover's
+// cleanup, not reported yet) named su-1 instantiated and holding si-1; the new director
+// promoted su-2 while su-1's process, which then survived its cleanup, still acted as active.
+// What such an SU holds stays pending until its report.
+TEST_F(TakeoverTest, WhatAnSuBeingEndedHoldsWaitsForItsReport) {
+  auto ending = snapshot(kNode1, 1, {{1, HaState::kActive}});
+  ending.sus[0].terminating = true;
+  take_over({ending, snapshot(kNode2, 2, {{1, HaState::kStandby}})});
+  EXPECT_TRUE(commands().empty());
+  EXPECT_TRUE(director_->busy(SgId("app")));
+  // Its processes are gone: si-1 fails over.
+  handle(SuStateReport{su(1), PresenceState::kUninstantiated, OperState::kDisabled, "failed"});
+  ASSERT_EQ(commands().size(), 1u);
+  const auto* assign = std::get_if<AssignHa>(&commands()[0].command);
+  ASSERT_NE(assign, nullptr);
+  EXPECT_EQ(assign->su, su(2));
+  EXPECT_EQ(assign->ha, HaState::kActive);
+  EXPECT_EQ(assign->reason, TransitionReason::kFailover);
+}
+
+TEST_F(TakeoverTest, WhatAnSuBeingEndedHoldsFreezesWhenItsCleanupFails) {
+  auto ending = snapshot(kNode1, 1, {{1, HaState::kActive}});
+  ending.sus[0].terminating = true;
+  take_over({ending, snapshot(kNode2, 2, {{1, HaState::kStandby}})});
+  handle(SuStateReport{su(1), PresenceState::kTerminationFailed, OperState::kDisabled, "cleanup"});
+  EXPECT_TRUE(commands().empty()) << "si-1 is frozen with su-1";
+  EXPECT_FALSE(director_->busy(SgId("app")));
+  EXPECT_EQ(models::ha_of(director_->assignments(SgId("app")), su(1), si(1)), HaState::kActive);
+}
+
 TEST_F(TakeoverTest, ARemovalStillBeingCarriedOutIsAskedForAgain) {
   take_over({snapshot(kNode1, 1, {{1, HaState::kActive}}), snapshot(kNode2, 2, {}, {1})});
   const auto sent = commands();
@@ -196,16 +239,9 @@ TEST_F(TakeoverTest, AnUninstantiatedSuOfANodeThatIsUpIsInstantiated) {
 
 TEST_F(TakeoverTest, WhatTheConfigurationDoesNotHaveIsReportedAndLeftOut) {
   NodeSnapshot lying = snapshot(kNode2, 2, {{1, HaState::kStandby}});
-  lying.sus.push_back(SuSnapshot{SuId("app/su-9"),
-                                 PresenceState::kInstantiated,
-                                 OperState::kEnabled,
-                                 true,
-                                 {},
-                                 {},
-                                 0,
-                                 0,
-                                 0,
-                                 {}});
+  lying.sus.push_back(SuSnapshot{.su = SuId("app/su-9"),
+                                 .presence = PresenceState::kInstantiated,
+                                 .oper = OperState::kEnabled});
   lying.sus[0].assignments.emplace_back(SiId("other/si-1"), HaState::kActive);
   take_over({snapshot(kNode1, 1, {{1, HaState::kActive}}), lying},
             {{{EntityKind::kSg, "no-such-sg"}, AdminState::kLocked}});

@@ -198,6 +198,36 @@ TEST_F(NodeDirectorTest, ASnapshotCarriesTheSuStateLastReportedNotATransientOne)
   EXPECT_TRUE(reports(handle(ComponentRegister{2, comp(1).str()})).empty());
 }
 
+// A process that survives its cleanup may still act on what it held: the snapshot says what,
+// though the node dropped those CSIs when it failed the SU over.
+TEST_F(NodeDirectorTest, ASnapshotCarriesWhatAComponentThatSurvivedItsCleanupHeld) {
+  make();
+  instantiated_su1();
+  auto sets = only<SendCsiSet>(handle(protocol::AssignHa{
+      su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment, 7}));
+  handle(ComponentResponse{1, sets[0].invocation, true});
+  handle(ComponentErrorReport{1, "", "broken"});  // component-failover: cleanup
+  // While the cleanup goes on, nothing is reported, and the snapshot says what the process
+  // may still act on.
+  auto during = only<ToDirector>(handle(protocol::SnapshotRequest{4}));
+  const auto& ending = std::get<protocol::NodeSnapshot>(during[0].message).sus[0];
+  EXPECT_TRUE(ending.terminating);
+  EXPECT_EQ(ending.presence, PresenceState::kInstantiated);
+  EXPECT_EQ(ending.assignments, (std::vector<std::pair<SiId, HaState>>{{si(1), HaState::kActive}}));
+  advance(std::chrono::seconds(10));  // SIGKILL ignored past the cleanup timeout
+  ASSERT_EQ(presence(comp(1)), PresenceState::kTerminationFailed);
+  auto answers = only<ToDirector>(handle(protocol::SnapshotRequest{5}));
+  ASSERT_EQ(answers.size(), 1u);
+  const auto& s1 = std::get<protocol::NodeSnapshot>(answers[0].message).sus[0];
+  EXPECT_EQ(s1.presence, PresenceState::kTerminationFailed);
+  EXPECT_FALSE(s1.terminating);  // no longer: the report said termination-failed
+  EXPECT_EQ(s1.assignments, (std::vector<std::pair<SiId, HaState>>{{si(1), HaState::kActive}}));
+  // Repaired, it holds nothing.
+  handle(protocol::RepairSu{su(1)});
+  answers = only<ToDirector>(handle(protocol::SnapshotRequest{6}));
+  EXPECT_TRUE(std::get<protocol::NodeSnapshot>(answers[0].message).sus[0].assignments.empty());
+}
+
 TEST_F(NodeDirectorTest, ResponseToUnknownInvocationIsIgnoredAndFlagged) {
   make();
   instantiated_su1();
