@@ -120,6 +120,7 @@ bool Simulation::crash_node(const NodeId& node) {
   line("[" + format_time(now_) + "] fault: " + node.str() + " crashes; " + std::to_string(ended) +
        (ended == 1 ? " process ends" : " processes end"));
   schedule(draw(options_.latencies.node_detect), NodeLeaves{node, incarnation});
+  if (director_up_ && director_node_ == node) lose_director("dies with its node");
   return true;
 }
 
@@ -153,11 +154,17 @@ void Simulation::on(const NodeBoots& e) {
 bool Simulation::crash_director() {
   if (!director_up_) return false;
   ++stats_.faults[static_cast<std::size_t>(FaultKind::kDirector)];
+  line("[" + format_time(now_) + "] fault: the director crashes");
+  lose_director("crashes");
+  return true;
+}
+
+void Simulation::lose_director(const std::string& how) {
   ++stats_.director_crashes;
   disturbed();
   director_up_ = false;
-  line("[" + format_time(now_) + "] fault: the director (epoch " + std::to_string(director_epoch_) +
-       ") crashes; the nodes run on without it");
+  line("  the director (epoch " + std::to_string(director_epoch_) + ") " + how +
+       "; the nodes run on without it");
   // Its connections close: the operators whose requests it had not answered get an error.
   // The admin state an accepted operation set is in the store; the injector may undo it.
   const auto unanswered = asked_;
@@ -166,14 +173,9 @@ bool Simulation::crash_director() {
     answered({id, false, "the director was lost before the operation ended"});
   }
   schedule(draw(options_.latencies.director_elect), DirectorElected{});
-  return true;
 }
 
 void Simulation::on(const DirectorElected&) {
-  auto director = director::Director::create(config_);
-  AMF_ASSERT(director.has_value());  // create() checked the configuration
-  ++director_epoch_;
-  ++director_life_;
   // The membership's view: every node that is up and has not been declared gone.
   std::vector<director::NodeUp> view;
   std::string names;
@@ -182,7 +184,21 @@ void Simulation::on(const DirectorElected&) {
     view.push_back({id, incarnation_[id]});
     names += " " + id.str();
   }
-  line(header() + "election: a new director wins epoch " + std::to_string(director_epoch_) +
+  std::string where;
+  if (director_node_) {
+    if (view.empty()) {
+      line(header() + "election: no node is up to run a director; tried again later");
+      schedule(draw(options_.latencies.director_elect), DirectorElected{});
+      return;
+    }
+    director_node_ = view.front().node;
+    where = " on " + director_node_->str();
+  }
+  auto director = director::Director::create(config_);
+  AMF_ASSERT(director.has_value());  // create() checked the configuration
+  ++director_epoch_;
+  ++director_life_;
+  line(header() + "election: a new director wins epoch " + std::to_string(director_epoch_) + where +
        "; asks for the snapshots of" + (names.empty() ? " no node" : names));
   seat_ = std::make_unique<runtime::NodeRuntime>(runtime::NodeRuntime::director_seat(
       config_, NodeId("director"), std::move(*director), seat_host_,

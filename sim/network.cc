@@ -153,6 +153,8 @@ void Simulation::random_partition() {
   std::advance(it, static_cast<std::ptrdiff_t>(uniform(nodes_.size())));
   const auto kind = static_cast<Cut>(uniform(4));
   const Duration length = std::chrono::milliseconds(100 + uniform(4901));
+  // A cut is between a node and the director: none for the node the director runs on.
+  if (director_up_ && director_node_ == it->first) return;
   partition(it->first, kind, length);
 }
 

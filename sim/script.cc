@@ -97,7 +97,7 @@ class Runner {
   void command(const Words& w) {
     const std::string& c = w[0];
     if (c == "config" || c == "config-file" || c == "nodes" || c == "node-escalation" ||
-        c == "seed" || c == "faults" || c == "latency" || c == "start") {
+        c == "seed" || c == "faults" || c == "latency" || c == "director-on" || c == "start") {
       return setup(w);
     }
     if (!sim_ && (c == "fail-start" || c == "slow" || c == "error" || c == "fail-cleanup")) {
@@ -154,6 +154,11 @@ class Runner {
       return;
     }
     if (c == "latency") return latency(w);
+    if (c == "director-on") {
+      if (w.size() != 2) return error("usage: director-on NODE");
+      options_.director_node = NodeId(w[1]);  // checked by Simulation::create
+      return;
+    }
     if (c == "seed") {
       if (w.size() != 2) return error("usage: seed N");
       seed_ = std::strtoull(w[1].c_str(), nullptr, 10);
@@ -310,6 +315,11 @@ class Runner {
     if (w[2] == "flapping") cut = Simulation::Cut::kFlapping;
     const auto length = parse_duration(w[3]);
     if (!cut || !length) return error(usage);
+    if (sim_->director_up() && sim_->director_node() == node) {
+      return error("partition " + w[1] +
+                   ": the director runs there (a cut is between a node "
+                   "and the director)");
+    }
     if (!sim_->partition(node, *cut, *length)) out("  (" + w[1] + " is down)");
     sim_->run_until(sim_->now());
   }
@@ -371,8 +381,9 @@ void Runner::show() {
   // The director, once one has died (before that, always the first, of epoch 1).
   if (!sim_->director_up()) {
     out("  director: none (being elected; the tables are the last director's)");
-  } else if (sim_->director_epoch() > 1) {
-    out("  director: epoch " + std::to_string(sim_->director_epoch()));
+  } else if (sim_->director_epoch() > 1 || sim_->director_node()) {
+    out("  director: epoch " + std::to_string(sim_->director_epoch()) +
+        (sim_->director_node() ? " on " + sim_->director_node()->str() : ""));
   }
   for (const model::SgConfig* sg : sim_->config().service_groups()) {
     out("  service group " + sg->id.str() + " (" + std::string(model::to_string(sg->redundancy)) +

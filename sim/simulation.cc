@@ -48,6 +48,10 @@ Result<std::unique_ptr<Simulation>> Simulation::create(
     for (const auto& p : problems) text += "\n  " + p;
     return fail(text);
   }
+  if (options.director_node && config->find_node(*options.director_node) == nullptr) {
+    return fail("the director's node " + options.director_node->str() +
+                " is not a node of the configuration");
+  }
   auto director = director::Director::create(config);
   if (!director) return tl::unexpected(director.error());
   return std::unique_ptr<Simulation>(
@@ -106,6 +110,7 @@ Simulation::Simulation(std::shared_ptr<const model::ClusterConfig> config,
     }
     for (const auto& si : sg->sis) all_sis_.push_back(si.id);
   }
+  director_node_ = options_.director_node;
   // A crashed node is noticed, boots again and instantiates its SUs within the quiet period.
   const Duration node_bound = options_.latencies.node_detect.max +
                               options_.latencies.node_boot.max +

@@ -46,6 +46,10 @@ struct Options {
   // kFullCheckEvery steps and at the end of run_until() and settle(). True: on everything
   // after every step (tests comparing the two).
   bool check_everything_every_step = false;
+  // The node the director runs on: its crash is the director's too, and every new director is
+  // elected on the first node of the view. None: the director runs apart and dies only by a
+  // director fault.
+  std::optional<NodeId> director_node;
   std::function<void(const std::string&)> trace_sink;  // every trace line, as it happens
   std::function<void(const model::Notification&)> on_notification;
   std::function<void(const director::AdminResult&)> on_admin_result;
@@ -152,7 +156,9 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   // Admin requests it had not answered fail ("the director was lost"); requests made while
   // there is none are refused. False while there is no director.
   bool crash_director();
+  // With Options::director_node, a node crash there is also the director's.
   bool director_up() const { return director_up_; }
+  const std::optional<NodeId>& director_node() const { return director_node_; }
   std::uint64_t director_epoch() const { return director_epoch_; }
   // What the node's own clock shows now (the simulated time, fast or slow by its drift).
   TimePoint node_clock(const NodeId& node) const { return local_time(node); }
@@ -307,6 +313,7 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   void on(const NodeLeaves& e);
   void on(const NodeBoots& e);
   void on(const DirectorElected& e);
+  void lose_director(const std::string& how);
   void on(const Deliver& e);
   void on(const CutChanges& e);
   void on(const CutDetected& e);
@@ -340,6 +347,7 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   SeatHost seat_host_{*this};
   std::unique_ptr<runtime::NodeRuntime> seat_;  // the director's (the last one's, while down)
   bool director_up_ = true;
+  std::optional<NodeId> director_node_;  // Options::director_node; the current director's
   std::uint64_t director_epoch_ = 1;
   std::uint64_t director_life_ = 0;    // the seat's incarnation: a new one for every director
   director::AdminStates admin_store_;  // what the directors left in the store

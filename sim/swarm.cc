@@ -191,6 +191,10 @@ SwarmCase make_swarm_case(std::uint64_t seed, const SwarmOptions& options) {
   if (options.director_crashes && d.chance(1.0 / 3)) {
     c.faults[FaultKind::kDirector] = d.rate(1e-3, 2e-2);
   }
+  // In half the clusters of several nodes the director runs on node-1 and dies with it.
+  if (options.director_crashes && c.cluster.nodes > 1 && d.chance(0.5)) {
+    c.director_node = NodeId("node-1");
+  }
   return c;
 }
 
@@ -205,11 +209,13 @@ std::string SwarmCase::describe() const {
   if (cluster.su_failover_max != ClusterSpec{}.su_failover_max) {
     out += ", node escalation " + std::to_string(cluster.su_failover_max);
   }
+  if (director_node) out += ", director on " + director_node->str();
   return out;
 }
 
 RunOutcome run_case(const SwarmCase& c, Options options) {
   options.faults = c.faults;
+  options.director_node = c.director_node;
   auto sim = Simulation::create(build(c.cluster), c.seed, std::move(options));
   RunOutcome out;
   if (!sim) {

@@ -36,6 +36,9 @@ struct SwarmCase {
   // every time, which the recovery ceilings (amf/model/recovery_ceiling.h) must end however
   // the escalation is set (the case may raise it until it never ends anything).
   std::vector<CompId> broken;
+  // The node the director runs on (Options::director_node): node crashes there are the
+  // director's too. None: it runs apart.
+  std::optional<NodeId> director_node;
   // "3 SGs (2n sus=2 sis=1; ...), faults crash=0.01,..., 20m"
   std::string describe() const;
 };

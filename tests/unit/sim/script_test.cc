@@ -47,6 +47,22 @@ TEST(SimScriptTest, BadCommandsAreErrors) {
   EXPECT_FALSE(r.ok());
 }
 
+TEST(SimScriptTest, TheDirectorsNodeIsOneOfTheConfigurationAndCannotBeCutFromItself) {
+  const std::string setup = "config 2n sus=2 sis=1\nnodes 2\n";
+  const ScriptResult unknown = run_script(setup + "director-on node-9\nstart\n");
+  EXPECT_EQ(unknown.errors, 1);
+  EXPECT_NE(
+      unknown.transcript.find("the director's node node-9 is not a node of the configuration"),
+      std::string::npos)
+      << unknown.transcript;
+  const ScriptResult cut = run_script(setup +
+                                      "director-on node-1\nstart\nsettle\n"
+                                      "partition node-1 both 1s\npartition node-2 both 1s\n");
+  EXPECT_EQ(cut.errors, 1);
+  EXPECT_NE(cut.transcript.find("partition node-1: the director runs there"), std::string::npos)
+      << cut.transcript;
+}
+
 TEST(SimScriptTest, AnExpectedViolationIsNoFailure) {
   const std::string setup =
       "config 2n sus=2 sis=1\nstart\nsettle\nrogue app/su-2/server app/si-1/csi active\n";
