@@ -151,8 +151,9 @@ void NodeRuntime::receive(const protocol::Envelope& e) {
     ++counters_.unknown_peer;
     return;
   }
-  // A director's command, or an acknowledgement of a report.
-  if (e.epoch < followed_epoch_) {
+  // A director's command, or an acknowledgement of a report. A runtime that hosts the director
+  // of an epoch takes commands only from a newer one (its own director was deposed).
+  if (e.epoch < followed_epoch_ || (director_ && e.epoch <= options_.epoch)) {
     ++counters_.stale_epoch;
     return;
   }

@@ -508,6 +508,25 @@ TEST_F(TakeoverRuntimeTest, ANodeThatLeavesBeforeItsSnapshotIsNotWaitedFor) {
   EXPECT_EQ(ha(*r2_, 2), model::HaState::kActive);
 }
 
+TEST_F(TakeoverRuntimeTest, TheDeposedDirectorsCommandsAreDroppedOnceANewerEpochIsFollowed) {
+  // node-1 was cut off and declared gone, but its director process lives on, not yet aware
+  // that node-2 won epoch 2 and took over.
+  r2_->assume_director(*director::Director::create(config_), 2);
+  r2_->take_over({director::NodeUp{NodeId("node-2")}}, {});
+  net_.settle();
+  ASSERT_FALSE(r2_->taking_over());
+  ASSERT_EQ(ha(*r2_, 2), model::HaState::kActive);
+  const auto removals = host2_.count<node::SendCsiRemove>();
+  const auto stale = r2_->counters().stale_epoch;
+  // The deposed director still acts: it locks su-2, telling node-2 to give up si-1.
+  r1_->to_director(
+      director::AdminRequest{1, director::AdminOp::kLock, director::EntityKind::kSu, su(2).str()});
+  net_.settle();
+  EXPECT_GT(r2_->counters().stale_epoch, stale) << "its command was dropped";
+  EXPECT_EQ(host2_.count<node::SendCsiRemove>(), removals) << "su-2's component kept its CSI";
+  EXPECT_EQ(ha(*r2_, 2), model::HaState::kActive);
+}
+
 TEST_F(TakeoverRuntimeTest, AnAdminRequestMadeDuringTheTakeoverIsHandledAfterIt) {
   node1_dies();
   r2_->assume_director(*director::Director::create(config_), 2);
