@@ -41,6 +41,15 @@ class SimFaultTest : public ::testing::Test {
     }
     return 0;
   }
+  // N-way, 3 SUs, 2 SIs with one standby each: one SU to spare on three nodes.
+  static SgSpec three_sus_n_way() {
+    SgSpec sg;
+    sg.sus = 3;
+    sg.sis = 2;
+    sg.model = model::RedundancyModel::kNWay;
+    sg.standby_assignments = 1;
+    return sg;
+  }
   static CompId comp(int su) { return CompId("app/su-" + std::to_string(su) + "/server"); }
   bool noted(const std::string& kind, const std::string& to) const {
     for (const auto& n : notes_) {
@@ -202,12 +211,7 @@ TEST_F(SimFaultTest, EveryRandomFaultKindIsInjected) {
 }
 
 TEST_F(SimFaultTest, RandomNodeCrashesAreRecoveredFrom) {
-  SgSpec sg;
-  sg.sus = 3;
-  sg.sis = 2;
-  sg.model = model::RedundancyModel::kNWay;
-  sg.standby_assignments = 1;
-  start(sg, "node=0.01,crash=0.001", 3);
+  start(three_sus_n_way(), "node=0.01,crash=0.001", 3);
   sim_->run_for(std::chrono::minutes(30));
   settle_clean();
   const auto& stats = sim_->stats();
@@ -219,12 +223,7 @@ TEST_F(SimFaultTest, RandomNodeCrashesAreRecoveredFrom) {
 }
 
 TEST_F(SimFaultTest, RandomDirectorCrashesAreTakenOverFrom) {
-  SgSpec sg;
-  sg.sus = 3;
-  sg.sis = 2;
-  sg.model = model::RedundancyModel::kNWay;
-  sg.standby_assignments = 1;
-  start(sg, "director=0.01,node=0.003,crash=0.003,admin=0.01", 3);
+  start(three_sus_n_way(), "director=0.01,node=0.003,crash=0.003,admin=0.01", 3);
   sim_->run_for(std::chrono::minutes(30));
   settle_clean();
   const auto& stats = sim_->stats();
