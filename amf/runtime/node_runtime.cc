@@ -85,6 +85,16 @@ void NodeRuntime::assume_director(director::Director director, std::uint64_t epo
   director_.emplace(std::move(director));
 }
 
+void NodeRuntime::step_down(std::uint64_t epoch) {
+  director_.reset();
+  takeover_.reset();
+  // Its links to the nodes were the director's; a node's next report goes to the new one.
+  std::vector<NodeId> peers;
+  for (const auto& [node, link] : links_) peers.push_back(node);
+  for (const NodeId& node : peers) close_link(node);
+  host_.deposed(epoch);
+}
+
 void NodeRuntime::finish_takeover() {
   PendingTakeover done = std::move(*takeover_);
   takeover_.reset();
@@ -162,6 +172,7 @@ void NodeRuntime::receive(const protocol::Envelope& e) {
       ++counters_.unknown_peer;  // an acknowledgement from a director this node never followed
       return;
     }
+    if (director_) step_down(e.epoch);
     // What the old director's link held was for it alone.
     if (followed_) close_link(followed_->node);
     close_link(e.from.node);

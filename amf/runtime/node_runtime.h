@@ -45,6 +45,9 @@ class Host {
   virtual void admin_state(const director::AdminStateChanged&) {}
   // The takeover begun with take_over() is over: the director acts from now on.
   virtual void took_over() {}
+  // This runtime's director was deposed: a command of the newer `epoch` arrived. It no longer
+  // acts (what it had not answered, the host fails) and the node follows the new director.
+  virtual void deposed(std::uint64_t /*epoch*/) {}
 };
 
 struct Options {
@@ -237,6 +240,8 @@ class NodeRuntime {
   };
   void director_event(const director::Event& event);
   void finish_takeover();
+  // A command of a newer epoch reached this runtime: its director no longer acts.
+  void step_down(std::uint64_t epoch);
   std::optional<PendingTakeover> takeover_;
   std::optional<protocol::Endpoint> followed_;
   std::uint64_t followed_epoch_ = 0;

@@ -527,6 +527,25 @@ TEST_F(TakeoverRuntimeTest, TheDeposedDirectorsCommandsAreDroppedOnceANewerEpoch
   EXPECT_EQ(ha(*r2_, 2), model::HaState::kActive);
 }
 
+TEST_F(TakeoverRuntimeTest, ADirectorThatHearsOfANewerEpochStepsDownAndItsNodeFollows) {
+  // node-2 won epoch 2 while node-1, still up, went on directing in epoch 1.
+  r2_->assume_director(*director::Director::create(config_), 2);
+  r2_->take_over({director::NodeUp{NodeId("node-1")}, director::NodeUp{NodeId("node-2")}}, {});
+  net_.settle();
+  EXPECT_FALSE(r1_->has_director()) << "the snapshot request of epoch 2 deposed it";
+  EXPECT_EQ(r1_->followed_epoch(), 2u);
+  ASSERT_FALSE(r2_->taking_over()) << "node-1's snapshot reached the new director";
+  EXPECT_EQ(ha(*r2_, 1), model::HaState::kActive);  // no SI moved with the director
+  EXPECT_EQ(ha(*r2_, 2), model::HaState::kStandby);
+  // node-1's answers go to the new director: a lock of su-1 quiesces it and promotes su-2 (the
+  // removal that ends it waits on a component this host does not answer for).
+  r2_->to_director(
+      director::AdminRequest{1, director::AdminOp::kLock, director::EntityKind::kSu, su(1).str()});
+  net_.settle();
+  EXPECT_EQ(ha(*r2_, 2), model::HaState::kActive);
+  EXPECT_EQ(r1_->counters().stale_epoch + r2_->counters().stale_epoch, 0u);
+}
+
 TEST_F(TakeoverRuntimeTest, AnAdminRequestMadeDuringTheTakeoverIsHandledAfterIt) {
   node1_dies();
   r2_->assume_director(*director::Director::create(config_), 2);
