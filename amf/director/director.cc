@@ -405,7 +405,9 @@ void Director::on(const SuStateReport& e, TimePoint now) {
     // What a takeover found held by an SU whose processes were being ended, and the SU is
     // instantiated still (a restart in place): it holds them.
     for (const PendingOp& op : sg.pending) {
-      if (op.su == e.su && op.held && op.ha) sg.current.push_back({op.si, op.su, *op.ha});
+      if (op.su != e.su || !op.held || !op.ha) continue;
+      sg.current.push_back(
+          {op.si, op.su, *op.ha == HaState::kQuiescing ? HaState::kQuiesced : *op.ha});
     }
     std::erase_if(sg.pending, [&](const PendingOp& op) { return op.su == e.su && op.held; });
   }

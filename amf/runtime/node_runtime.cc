@@ -47,6 +47,10 @@ void NodeRuntime::to_director(const director::Event& event) {
   if (takeover_) {
     if (const auto* down = std::get_if<director::NodeDown>(&event)) {
       takeover_->awaited.erase(down->node);  // no snapshot coming: its SUs are down
+    } else if (const auto* up = std::get_if<director::NodeUp>(&event)) {
+      // A new life of an awaited node (its restart went unnoticed): the request went with the
+      // old one, and the new one holds nothing; the NodeUp, handed over after, brings it in.
+      takeover_->awaited.erase(up->node);
     }
   }
   director_event(event);
@@ -154,7 +158,7 @@ void NodeRuntime::receive(const protocol::Envelope& e) {
     }
     const auto messages = it->second.receive(e);
     received(e, it->second);
-    for (const auto& m : messages) handle_report(std::get<protocol::NodeReport>(m));
+    for (const auto& m : messages) handle_report(e.from.node, std::get<protocol::NodeReport>(m));
     return;
   }
   if (!node_) {
@@ -231,7 +235,7 @@ void NodeRuntime::retransmit() {
   }
 }
 
-void NodeRuntime::handle_report(const protocol::NodeReport& report) {
+void NodeRuntime::handle_report(const NodeId& from, const protocol::NodeReport& report) {
   std::visit(
       [&](const auto& m) {
         if constexpr (std::is_same_v<std::decay_t<decltype(m)>, protocol::NodeSnapshot>) {
@@ -241,6 +245,9 @@ void NodeRuntime::handle_report(const protocol::NodeReport& report) {
           } else {
             host_.snapshot(m);  // for whoever asked (request_snapshot)
           }
+        } else if (takeover_ && takeover_->awaited.count(from)) {
+          // Sent before the node took the snapshot request (the link keeps order), so the
+          // snapshot says it already; handed over later it would undo what the snapshot says.
         } else {
           director_event(m);
         }
@@ -319,7 +326,7 @@ bool NodeRuntime::carry_out_node_effects() {
   for (const auto& effect : effects) {
     if (const auto* report = std::get_if<node::ToDirector>(&effect)) {
       if (director_) {
-        handle_report(report->message);
+        handle_report(self_, report->message);
       } else if (followed_) {
         send_to(followed_->node, report->message);
       } else {

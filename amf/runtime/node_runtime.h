@@ -201,7 +201,8 @@ class NodeRuntime {
   std::uint64_t epoch() const;
   void send_acks();
   void retransmit();
-  void handle_report(const protocol::NodeReport& report);
+  // A report from `from`'s node director (this runtime's own, or over a link).
+  void handle_report(const NodeId& from, const protocol::NodeReport& report);
   void received(const protocol::Envelope& e, const protocol::Link& link);
   // A director's NodeUp and NodeDown open and close its link to the node.
   void membership(const director::Event& event);

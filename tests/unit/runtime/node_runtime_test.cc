@@ -546,6 +546,22 @@ TEST_F(TakeoverRuntimeTest, ADirectorThatHearsOfANewerEpochStepsDownAndItsNodeFo
   EXPECT_EQ(r1_->counters().stale_epoch + r2_->counters().stale_epoch, 0u);
 }
 
+// Found in review: node-1 restarted before the membership noticed that it had gone, so the
+// snapshot request went with its old life and no NodeDown came; the takeover waited for good.
+TEST_F(TakeoverRuntimeTest, ANewLifeOfAnAwaitedNodeIsNotWaitedFor) {
+  node1_dies();
+  r2_->assume_director(*director::Director::create(config_), 2);
+  r2_->take_over({director::NodeUp{NodeId("node-1")}, director::NodeUp{NodeId("node-2")}}, {});
+  net_.in_flight.clear();  // the request to node-1's old life is lost with it
+  net_.settle();
+  ASSERT_TRUE(r2_->taking_over());
+  r2_->to_director(director::NodeUp{NodeId("node-1"), 2});
+  net_.settle();
+  EXPECT_FALSE(r2_->taking_over());
+  EXPECT_EQ(ha(*r2_, 2), model::HaState::kActive);  // the old life's active is gone with it
+  EXPECT_FALSE(ha(*r2_, 1).has_value());
+}
+
 TEST_F(TakeoverRuntimeTest, AnAdminRequestMadeDuringTheTakeoverIsHandledAfterIt) {
   node1_dies();
   r2_->assume_director(*director::Director::create(config_), 2);
