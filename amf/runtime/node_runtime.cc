@@ -50,7 +50,11 @@ void NodeRuntime::to_director(const director::Event& event) {
     } else if (const auto* up = std::get_if<director::NodeUp>(&event)) {
       // A new life of an awaited node (its restart went unnoticed): the request went with the
       // old one, and the new one holds nothing; the NodeUp, handed over after, brings it in.
-      takeover_->awaited.erase(up->node);
+      // (The same life again changes nothing: its snapshot is still awaited.)
+      const auto asked = takeover_->lives.find(up->node);
+      if (asked != takeover_->lives.end() && asked->second != up->incarnation) {
+        takeover_->awaited.erase(up->node);
+      }
     }
   }
   director_event(event);
@@ -74,6 +78,7 @@ void NodeRuntime::take_over(const std::vector<director::NodeUp>& up, director::A
     if (node.node == self_ && !node_) continue;  // a seat has no node director to ask
     membership(node);
     takeover_->awaited.insert(node.node);
+    takeover_->lives[node.node] = node.incarnation;
   }
   if (takeover_->awaited.empty()) return finish_takeover();
   const std::set<NodeId> ask = takeover_->awaited;

@@ -237,6 +237,7 @@ class NodeRuntime {
   struct PendingTakeover {
     director::Takeover takeover;
     std::set<NodeId> awaited;
+    std::map<NodeId, std::uint64_t> lives;  // the life of each node asked for its snapshot
     std::vector<director::Event> held;
   };
   void director_event(const director::Event& event);

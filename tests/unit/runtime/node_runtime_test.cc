@@ -555,6 +555,8 @@ TEST_F(TakeoverRuntimeTest, ANewLifeOfAnAwaitedNodeIsNotWaitedFor) {
   net_.in_flight.clear();  // the request to node-1's old life is lost with it
   net_.settle();
   ASSERT_TRUE(r2_->taking_over());
+  r2_->to_director(director::NodeUp{NodeId("node-1"), 0});
+  EXPECT_TRUE(r2_->taking_over()) << "the same life: its snapshot is still awaited";
   r2_->to_director(director::NodeUp{NodeId("node-1"), 2});
   net_.settle();
   EXPECT_FALSE(r2_->taking_over());
