@@ -155,8 +155,9 @@ TEST_F(TakeoverTest, WhatAnSuBeingEndedHoldsWaitsForItsReport) {
   EXPECT_TRUE(director_->busy(SgId("app")));
   // Its processes are gone: si-1 fails over.
   handle(SuStateReport{su(1), PresenceState::kUninstantiated, OperState::kDisabled, "failed"});
-  ASSERT_EQ(commands().size(), 1u);
-  const auto* assign = std::get_if<AssignHa>(&commands()[0].command);
+  const auto sent = commands();  // kept: get_if points into it
+  ASSERT_EQ(sent.size(), 1u);
+  const auto* assign = std::get_if<AssignHa>(&sent[0].command);
   ASSERT_NE(assign, nullptr);
   EXPECT_EQ(assign->su, su(2));
   EXPECT_EQ(assign->ha, HaState::kActive);
@@ -181,8 +182,9 @@ TEST_F(TakeoverTest, ARemovalStillBeingCarriedOutIsAskedForAgain) {
   EXPECT_TRUE(std::holds_alternative<RemoveHa>(sent[0].command));
   handle(ids_.removed(su(2), si(1)));
   // Then the SG is evaluated: su-2 is made the standby again.
-  ASSERT_EQ(commands().size(), 1u);
-  const auto* assign = std::get_if<AssignHa>(&commands()[0].command);
+  const auto next = commands();  // kept: get_if points into it
+  ASSERT_EQ(next.size(), 1u);
+  const auto* assign = std::get_if<AssignHa>(&next[0].command);
   ASSERT_NE(assign, nullptr);
   EXPECT_EQ(assign->ha, HaState::kStandby);
 }
@@ -192,8 +194,9 @@ TEST_F(TakeoverTest, AdminStatesFromTheStoreAreKeptAndActedOn) {
   take_over(
       {snapshot(kNode1, 1, {{1, HaState::kActive}}), snapshot(kNode2, 2, {{1, HaState::kStandby}})},
       {{{EntityKind::kSu, su(1).str()}, AdminState::kLocked}});
-  ASSERT_EQ(commands().size(), 1u);
-  const auto* quiesce = std::get_if<AssignHa>(&commands()[0].command);
+  const auto sent = commands();  // kept: get_if points into it
+  ASSERT_EQ(sent.size(), 1u);
+  const auto* quiesce = std::get_if<AssignHa>(&sent[0].command);
   ASSERT_NE(quiesce, nullptr);
   EXPECT_EQ(quiesce->su, su(1));
   EXPECT_EQ(quiesce->ha, HaState::kQuiesced);
