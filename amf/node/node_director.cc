@@ -142,6 +142,11 @@ void NodeDirector::emit(Effect effect) {
 
 void NodeDirector::on(const protocol::InstantiateSu& e, TimePoint now) {
   auto it = sus_.find(e.su);
+  if (it == sus_.end()) {
+    notify(now, model::NotificationKind::kProtocolError, e.su.str(), "", "", "",
+           "instantiation of an SU this node does not host");
+    return;
+  }
   if (it == sus_.end() || it->second.oper != OperState::kEnabled || shutting_down_) return;
   for (const auto& comp_config : it->second.config->components) {
     CompState& comp = comps_.at(comp_config.id);
@@ -153,6 +158,11 @@ void NodeDirector::on(const protocol::InstantiateSu& e, TimePoint now) {
 
 void NodeDirector::on(const protocol::TerminateSu& e, TimePoint now) {
   auto it = sus_.find(e.su);
+  if (it == sus_.end()) {
+    notify(now, model::NotificationKind::kProtocolError, e.su.str(), "", "", "",
+           "termination of an SU this node does not host");
+    return;
+  }
   if (it == sus_.end()) return;
   it->second.awaiting.clear();
   for (const auto& comp_config : it->second.config->components) {
@@ -162,6 +172,11 @@ void NodeDirector::on(const protocol::TerminateSu& e, TimePoint now) {
 
 void NodeDirector::on(const protocol::RepairSu& e, TimePoint now) {
   auto it = sus_.find(e.su);
+  if (it == sus_.end()) {
+    notify(now, model::NotificationKind::kProtocolError, e.su.str(), "", "", "",
+           "repair of an SU this node does not host");
+    return;
+  }
   if (it == sus_.end() || shutting_down_) return;
   SuState& su = it->second;
   // A repaired SU starts afresh: no component may get old CSIs back when it next registers.

@@ -370,7 +370,9 @@ class NodeDirector {
   // event concerns one SU (the command's, or that of the component it is about), except a node
   // failover, a node switchover and Shutdown, which touch every SU.
   void touch(const Event& event);
-  void touch(const SuId& su) { dirty_.insert(su); }
+  void touch(const SuId& su) {
+    if (sus_.count(su)) dirty_.insert(su);  // a command may name an SU hosted elsewhere
+  }
   void touch_all();
   void flush(TimePoint now);
   // The earliest of the component's deadlines (its timeout, health check, delayed retry,

@@ -35,6 +35,7 @@ struct Envelope {
   std::uint64_t seq = 0;
   std::uint64_t ack = 0;
   std::optional<Message> message;
+  friend bool operator==(const Envelope&, const Envelope&) = default;
 };
 
 }  // namespace amf::protocol

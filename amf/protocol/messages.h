@@ -35,6 +35,7 @@ struct SuStateReport {
   // False after a node failover: the SU stays disabled until an operator repairs it, however
   // its SG's auto_repair is set (repairing in a loop what the node itself broke helps nobody).
   bool auto_repairable = true;
+  friend bool operator==(const SuStateReport&, const SuStateReport&) = default;
 };
 
 // Every CSI of `si` in `su` now has HA state `ha` (all components answered OK): the answer to
@@ -44,6 +45,7 @@ struct AssignmentDone {
   SiId si;
   model::HaState ha;
   CommandId command = 0;
+  friend bool operator==(const AssignmentDone&, const AssignmentDone&) = default;
 };
 
 // Every CSI of `si` has been removed from `su`: the answer to the RemoveHa `command`.
@@ -51,6 +53,7 @@ struct RemovalDone {
   SuId su;
   SiId si;
   CommandId command = 0;
+  friend bool operator==(const RemovalDone&, const RemovalDone&) = default;
 };
 
 // What a node director holds, for a director that has to rebuild its tables (a newly elected
@@ -61,6 +64,7 @@ struct ComponentSnapshot {
   bool registered = false;
   int instantiation_attempts = 0;  // in the current instantiation
   std::vector<std::pair<CsiId, model::HaState>> csis;
+  friend bool operator==(const ComponentSnapshot&, const ComponentSnapshot&) = default;
 };
 struct SuSnapshot {
   SuId su;
@@ -84,6 +88,7 @@ struct SuSnapshot {
   int su_restarts = 0;
   int restarts_in_place = 0;
   std::vector<ComponentSnapshot> components;
+  friend bool operator==(const SuSnapshot&, const SuSnapshot&) = default;
 };
 struct NodeSnapshot {
   CommandId command = 0;  // the SnapshotRequest answered
@@ -91,22 +96,26 @@ struct NodeSnapshot {
   int su_failovers = 0;  // in the node's probation window, towards a node failover
   bool shutting_down = false;
   std::vector<SuSnapshot> sus;  // every SU the node hosts, in SuId order
+  friend bool operator==(const NodeSnapshot&, const NodeSnapshot&) = default;
 };
 
 // ---- director -> node director ----
 
 struct InstantiateSu {
   SuId su;
+  friend bool operator==(const InstantiateSu&, const InstantiateSu&) = default;
 };
 
 // Clear a disabled SU (auto-repair or the repair admin operation) and instantiate it again.
 struct RepairSu {
   SuId su;
+  friend bool operator==(const RepairSu&, const RepairSu&) = default;
 };
 
 // Terminate the SU's components gracefully (terminate, then cleanup after the timeout).
 struct TerminateSu {
   SuId su;
+  friend bool operator==(const TerminateSu&, const TerminateSu&) = default;
 };
 
 // The restart admin operation: the SU's components (or only `comp`) are terminated gracefully
@@ -116,6 +125,7 @@ struct TerminateSu {
 struct RestartSu {
   SuId su;
   std::optional<CompId> comp;
+  friend bool operator==(const RestartSu&, const RestartSu&) = default;
 };
 
 struct AssignHa {
@@ -124,17 +134,20 @@ struct AssignHa {
   model::HaState ha;
   model::TransitionReason reason;
   CommandId id = 0;
+  friend bool operator==(const AssignHa&, const AssignHa&) = default;
 };
 
 struct RemoveHa {
   SuId su;
   SiId si;
   CommandId id = 0;
+  friend bool operator==(const RemoveHa&, const RemoveHa&) = default;
 };
 
 // Answer with a NodeSnapshot of everything the node director holds.
 struct SnapshotRequest {
   CommandId id = 0;
+  friend bool operator==(const SnapshotRequest&, const SnapshotRequest&) = default;
 };
 
 using NodeCommand = std::variant<InstantiateSu, TerminateSu, RepairSu, RestartSu, AssignHa,

@@ -9,7 +9,8 @@ namespace amf::runtime {
 NodeRuntime::NodeRuntime(std::shared_ptr<const model::ClusterConfig> config, NodeId self,
                          std::optional<director::Director> director, Host& host,
                          Transport& transport, Clock clock, Options options)
-    : self_(self),
+    : config_(config),
+      self_(self),
       director_(std::move(director)),
       node_(std::in_place, std::move(config), self),
       host_(host),
@@ -19,10 +20,11 @@ NodeRuntime::NodeRuntime(std::shared_ptr<const model::ClusterConfig> config, Nod
   AMF_ASSERT(options_.max_events_per_pump >= 1);
 }
 
-NodeRuntime::NodeRuntime(SeatTag, std::shared_ptr<const model::ClusterConfig>, NodeId self,
+NodeRuntime::NodeRuntime(SeatTag, std::shared_ptr<const model::ClusterConfig> config, NodeId self,
                          director::Director director, Host& host, Transport& transport, Clock clock,
                          Options options)
-    : self_(std::move(self)),
+    : config_(std::move(config)),
+      self_(std::move(self)),
       director_(std::move(director)),
       host_(host),
       transport_(transport),
@@ -166,6 +168,10 @@ void NodeRuntime::receive(const protocol::Envelope& e) {
     for (const auto& m : messages) handle_report(e.from.node, std::get<protocol::NodeReport>(m));
     return;
   }
+  if (e.message && !command) {
+    ++counters_.misdirected;  // only a peer that lies or is confused sends it here
+    return;
+  }
   if (!node_) {
     ++counters_.unknown_peer;
     return;
@@ -241,6 +247,21 @@ void NodeRuntime::retransmit() {
 }
 
 void NodeRuntime::handle_report(const NodeId& from, const protocol::NodeReport& report) {
+  // A node speaks for its own SUs only; an SU of no node is the director's to refuse.
+  const bool own = std::visit(
+      [&](const auto& m) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(m)>, protocol::NodeSnapshot>) {
+          return m.node == from;
+        } else {
+          const model::SuConfig* su = config_->find_su(m.su);
+          return su == nullptr || su->node == from;
+        }
+      },
+      report);
+  if (!own) {
+    ++counters_.misdirected;
+    return;
+  }
   std::visit(
       [&](const auto& m) {
         if constexpr (std::is_same_v<std::decay_t<decltype(m)>, protocol::NodeSnapshot>) {

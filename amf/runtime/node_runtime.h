@@ -70,9 +70,11 @@ struct LinkCounters {
   std::uint64_t stale_incarnation = 0;  // for or from another life of a node than the current
   std::uint64_t unknown_peer = 0;       // from a node not (yet) up, or to a node not up
   std::uint64_t bad_version = 0;        // another envelope layout
-  std::uint64_t no_director = 0;        // reports made while no director was known
-  std::uint64_t duplicates = 0;         // (from the links) messages that had arrived already
-  std::uint64_t retransmitted = 0;      // (from the links) envelopes sent again
+  std::uint64_t misdirected = 0;    // a report for a node that hosts no director, or about an SU
+                                    // (a snapshot: a node) other than the sender's
+  std::uint64_t no_director = 0;    // reports made while no director was known
+  std::uint64_t duplicates = 0;     // (from the links) messages that had arrived already
+  std::uint64_t retransmitted = 0;  // (from the links) envelopes sent again
 };
 
 // One node's cores and the order in which their effects are carried out: the director's (where
@@ -215,6 +217,7 @@ class NodeRuntime {
               director::Director director, Host& host, Transport& transport, Clock clock,
               Options options);
 
+  std::shared_ptr<const model::ClusterConfig> config_;
   NodeId self_;
   std::optional<director::Director> director_;
   std::optional<node::NodeDirector> node_;  // none in a director's seat

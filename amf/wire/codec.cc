@@ -4,6 +4,8 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <limits>
+#include <optional>
+#include <set>
 
 #include "amf/core/utf8.h"
 #include "amf/wire/amf.pb.h"
@@ -416,6 +418,383 @@ Result<membership::Message> decode_membership_message(std::string_view bytes) {
       break;
   }
   return fail("membership message has no body");
+}
+
+// ---- director <-> node directors ----
+
+namespace {
+
+pb::PresenceState to_pb(model::PresenceState p) {
+  switch (p) {
+    case model::PresenceState::kUninstantiated:
+      return pb::PRESENCE_STATE_UNINSTANTIATED;
+    case model::PresenceState::kInstantiating:
+      return pb::PRESENCE_STATE_INSTANTIATING;
+    case model::PresenceState::kInstantiated:
+      return pb::PRESENCE_STATE_INSTANTIATED;
+    case model::PresenceState::kTerminating:
+      return pb::PRESENCE_STATE_TERMINATING;
+    case model::PresenceState::kRestarting:
+      return pb::PRESENCE_STATE_RESTARTING;
+    case model::PresenceState::kInstantiationFailed:
+      return pb::PRESENCE_STATE_INSTANTIATION_FAILED;
+    case model::PresenceState::kTerminationFailed:
+      return pb::PRESENCE_STATE_TERMINATION_FAILED;
+  }
+  return pb::PRESENCE_STATE_UNSPECIFIED;
+}
+
+Result<model::PresenceState> from_pb(pb::PresenceState p) {
+  switch (p) {
+    case pb::PRESENCE_STATE_UNINSTANTIATED:
+      return model::PresenceState::kUninstantiated;
+    case pb::PRESENCE_STATE_INSTANTIATING:
+      return model::PresenceState::kInstantiating;
+    case pb::PRESENCE_STATE_INSTANTIATED:
+      return model::PresenceState::kInstantiated;
+    case pb::PRESENCE_STATE_TERMINATING:
+      return model::PresenceState::kTerminating;
+    case pb::PRESENCE_STATE_RESTARTING:
+      return model::PresenceState::kRestarting;
+    case pb::PRESENCE_STATE_INSTANTIATION_FAILED:
+      return model::PresenceState::kInstantiationFailed;
+    case pb::PRESENCE_STATE_TERMINATION_FAILED:
+      return model::PresenceState::kTerminationFailed;
+    default:
+      return fail("unknown presence state " + std::to_string(static_cast<int>(p)));
+  }
+}
+
+pb::OperState to_pb(model::OperState o) {
+  return o == model::OperState::kEnabled ? pb::OPER_STATE_ENABLED : pb::OPER_STATE_DISABLED;
+}
+
+Result<model::OperState> from_pb(pb::OperState o) {
+  switch (o) {
+    case pb::OPER_STATE_ENABLED:
+      return model::OperState::kEnabled;
+    case pb::OPER_STATE_DISABLED:
+      return model::OperState::kDisabled;
+    default:
+      return fail("unknown operational state " + std::to_string(static_cast<int>(o)));
+  }
+}
+
+// Reads the fields of one message, keeping the first thing wrong with them (the values read
+// after that are placeholders, never used).
+class FieldReader {
+ public:
+  explicit FieldReader(std::string message) : message_(std::move(message)) {}
+
+  template <class Id>
+  Id id(const std::string& name, const char* field) {
+    if (name.empty()) wrong(std::string(field) + " is empty");
+    return Id(name);
+  }
+  model::HaState ha(pb::HaState h) { return state(from_pb(h), model::HaState::kActive); }
+  model::TransitionReason reason(pb::TransitionReason r) {
+    return state(from_pb(r), model::TransitionReason::kNewAssignment);
+  }
+  model::PresenceState presence(pb::PresenceState p) {
+    return state(from_pb(p), model::PresenceState::kUninstantiated);
+  }
+  model::OperState oper(pb::OperState o) { return state(from_pb(o), model::OperState::kEnabled); }
+  int count(std::int32_t n, const char* field) {
+    if (n < 0) wrong(std::string(field) + " is negative (" + std::to_string(n) + ")");
+    return n;
+  }
+  // `name` may appear once in what `seen` collects.
+  void once(std::set<std::string>& seen, const std::string& name, const char* field) {
+    if (!seen.insert(name).second) wrong(std::string(field) + " lists '" + name + "' twice");
+  }
+  void wrong(std::string what) {
+    if (!error_) error_ = message_ + ": " + std::move(what);
+  }
+
+  template <class T>
+  Result<T> result(T value) const {
+    if (error_) return fail(*error_);
+    return value;
+  }
+
+ private:
+  template <class T>
+  T state(Result<T> r, T placeholder) {
+    if (r) return *r;
+    wrong(r.error().message());
+    return placeholder;
+  }
+
+  std::string message_;
+  std::optional<std::string> error_;
+};
+
+protocol::SuSnapshot read_su(FieldReader& r, const pb::SuSnapshot& in) {
+  protocol::SuSnapshot out;
+  out.su = r.id<SuId>(in.su(), "an SU's name");
+  out.presence = r.presence(in.presence_state());
+  out.oper = r.oper(in.oper_state());
+  out.auto_repairable = in.auto_repairable();
+  out.terminating = in.terminating();
+  std::set<std::string> sis;
+  for (const auto& a : in.assignments()) {
+    r.once(sis, a.si(), "an SU's assignments");
+    out.assignments.emplace_back(r.id<SiId>(a.si(), "an assignment's SI"), r.ha(a.ha_state()));
+  }
+  std::set<std::string> busy;
+  for (const auto& si : in.in_progress()) {
+    r.once(busy, si, "an SU's assignments in progress");
+    out.in_progress.push_back(r.id<SiId>(si, "an assignment in progress"));
+  }
+  out.component_restarts = r.count(in.component_restarts(), "component restarts");
+  out.su_restarts = r.count(in.su_restarts(), "SU restarts");
+  out.restarts_in_place = r.count(in.restarts_in_place(), "restarts in place");
+  std::set<std::string> comps;
+  for (const auto& c : in.components()) {
+    r.once(comps, c.component(), "an SU's components");
+    protocol::ComponentSnapshot comp;
+    comp.comp = r.id<CompId>(c.component(), "a component's name");
+    comp.presence = r.presence(c.presence_state());
+    comp.registered = c.registered();
+    comp.instantiation_attempts = r.count(c.instantiation_attempts(), "instantiation attempts");
+    std::set<std::string> csis;
+    for (const auto& csi : c.csis()) {
+      r.once(csis, csi.csi(), "a component's CSIs");
+      comp.csis.emplace_back(r.id<CsiId>(csi.csi(), "a CSI's name"), r.ha(csi.ha_state()));
+    }
+    out.components.push_back(std::move(comp));
+  }
+  return out;
+}
+
+void fill(pb::SuSnapshot& out, const protocol::SuSnapshot& in) {
+  out.set_su(in.su.str());
+  out.set_presence_state(to_pb(in.presence));
+  out.set_oper_state(to_pb(in.oper));
+  out.set_auto_repairable(in.auto_repairable);
+  out.set_terminating(in.terminating);
+  for (const auto& [si, ha] : in.assignments) {
+    auto* a = out.add_assignments();
+    a->set_si(si.str());
+    a->set_ha_state(to_pb(ha));
+  }
+  for (const auto& si : in.in_progress) out.add_in_progress(si.str());
+  out.set_component_restarts(in.component_restarts);
+  out.set_su_restarts(in.su_restarts);
+  out.set_restarts_in_place(in.restarts_in_place);
+  for (const auto& comp : in.components) {
+    auto* c = out.add_components();
+    c->set_component(comp.comp.str());
+    c->set_presence_state(to_pb(comp.presence));
+    c->set_registered(comp.registered);
+    c->set_instantiation_attempts(comp.instantiation_attempts);
+    for (const auto& [csi, ha] : comp.csis) {
+      auto* x = c->add_csis();
+      x->set_csi(csi.str());
+      x->set_ha_state(to_pb(ha));
+    }
+  }
+}
+
+}  // namespace
+
+std::string encode(const protocol::Envelope& envelope) {
+  pb::NodeEnvelope env;
+  env.set_protocol_version(kProtocolVersion);
+  env.set_envelope_version(envelope.version);
+  fill(*env.mutable_from(), membership::Incarnate{envelope.from.node, envelope.from.incarnation});
+  fill(*env.mutable_to(), membership::Incarnate{envelope.to.node, envelope.to.incarnation});
+  env.set_epoch(envelope.epoch);
+  env.set_seq(envelope.seq);
+  env.set_ack(envelope.ack);
+  struct Visitor {
+    pb::NodeEnvelope& env;
+    void operator()(const protocol::InstantiateSu& m) const {
+      env.mutable_instantiate_su()->set_su(m.su.str());
+    }
+    void operator()(const protocol::TerminateSu& m) const {
+      env.mutable_terminate_su()->set_su(m.su.str());
+    }
+    void operator()(const protocol::RepairSu& m) const {
+      env.mutable_repair_su()->set_su(m.su.str());
+    }
+    void operator()(const protocol::RestartSu& m) const {
+      auto* b = env.mutable_restart_su();
+      b->set_su(m.su.str());
+      if (m.comp) b->set_component(m.comp->str());
+    }
+    void operator()(const protocol::AssignHa& m) const {
+      auto* b = env.mutable_assign_ha();
+      b->set_su(m.su.str());
+      b->set_si(m.si.str());
+      b->set_ha_state(to_pb(m.ha));
+      b->set_reason(to_pb(m.reason));
+      b->set_command(m.id);
+    }
+    void operator()(const protocol::RemoveHa& m) const {
+      auto* b = env.mutable_remove_ha();
+      b->set_su(m.su.str());
+      b->set_si(m.si.str());
+      b->set_command(m.id);
+    }
+    void operator()(const protocol::SnapshotRequest& m) const {
+      env.mutable_snapshot_request()->set_command(m.id);
+    }
+    void operator()(const protocol::SuStateReport& m) const {
+      auto* b = env.mutable_su_state_report();
+      b->set_su(m.su.str());
+      b->set_presence_state(to_pb(m.presence));
+      b->set_oper_state(to_pb(m.oper));
+      b->set_cause(valid_utf8(m.cause));
+      b->set_auto_repairable(m.auto_repairable);
+    }
+    void operator()(const protocol::AssignmentDone& m) const {
+      auto* b = env.mutable_assignment_done();
+      b->set_su(m.su.str());
+      b->set_si(m.si.str());
+      b->set_ha_state(to_pb(m.ha));
+      b->set_command(m.command);
+    }
+    void operator()(const protocol::RemovalDone& m) const {
+      auto* b = env.mutable_removal_done();
+      b->set_su(m.su.str());
+      b->set_si(m.si.str());
+      b->set_command(m.command);
+    }
+    void operator()(const protocol::NodeSnapshot& m) const {
+      auto* b = env.mutable_node_snapshot();
+      b->set_command(m.command);
+      b->set_node(m.node.str());
+      b->set_su_failovers(m.su_failovers);
+      b->set_shutting_down(m.shutting_down);
+      for (const auto& su : m.sus) fill(*b->add_service_units(), su);
+    }
+    void operator()(const protocol::NodeCommand& c) const { std::visit(*this, c); }
+    void operator()(const protocol::NodeReport& r) const { std::visit(*this, r); }
+  };
+  if (envelope.message) std::visit(Visitor{env}, *envelope.message);
+  return env.SerializeAsString();
+}
+
+namespace {
+
+Result<protocol::Message> read_message(const pb::NodeEnvelope& env) {
+  using namespace protocol;
+  switch (env.body_case()) {
+    case pb::NodeEnvelope::kInstantiateSu: {
+      FieldReader r("InstantiateSu");
+      return r.result<Message>(
+          NodeCommand{InstantiateSu{r.id<SuId>(env.instantiate_su().su(), "su")}});
+    }
+    case pb::NodeEnvelope::kTerminateSu: {
+      FieldReader r("TerminateSu");
+      return r.result<Message>(NodeCommand{TerminateSu{r.id<SuId>(env.terminate_su().su(), "su")}});
+    }
+    case pb::NodeEnvelope::kRepairSu: {
+      FieldReader r("RepairSu");
+      return r.result<Message>(NodeCommand{RepairSu{r.id<SuId>(env.repair_su().su(), "su")}});
+    }
+    case pb::NodeEnvelope::kRestartSu: {
+      const auto& b = env.restart_su();
+      FieldReader r("RestartSu");
+      RestartSu m{r.id<SuId>(b.su(), "su"), std::nullopt};
+      if (!b.component().empty()) m.comp = CompId(b.component());
+      return r.result<Message>(NodeCommand{m});
+    }
+    case pb::NodeEnvelope::kAssignHa: {
+      const auto& b = env.assign_ha();
+      FieldReader r("AssignHa");
+      AssignHa m{r.id<SuId>(b.su(), "su"), r.id<SiId>(b.si(), "si"), r.ha(b.ha_state()),
+                 r.reason(b.reason()), b.command()};
+      if (m.id == 0) r.wrong("command is 0 (no command)");
+      return r.result<Message>(NodeCommand{m});
+    }
+    case pb::NodeEnvelope::kRemoveHa: {
+      const auto& b = env.remove_ha();
+      FieldReader r("RemoveHa");
+      RemoveHa m{r.id<SuId>(b.su(), "su"), r.id<SiId>(b.si(), "si"), b.command()};
+      if (m.id == 0) r.wrong("command is 0 (no command)");
+      return r.result<Message>(NodeCommand{m});
+    }
+    case pb::NodeEnvelope::kSnapshotRequest: {
+      FieldReader r("SnapshotRequest");
+      if (env.snapshot_request().command() == 0) r.wrong("command is 0 (no command)");
+      return r.result<Message>(NodeCommand{SnapshotRequest{env.snapshot_request().command()}});
+    }
+    case pb::NodeEnvelope::kSuStateReport: {
+      const auto& b = env.su_state_report();
+      FieldReader r("SuStateReport");
+      SuStateReport m{r.id<SuId>(b.su(), "su"), r.presence(b.presence_state()),
+                      r.oper(b.oper_state()), b.cause(), b.auto_repairable()};
+      return r.result<Message>(NodeReport{m});
+    }
+    case pb::NodeEnvelope::kAssignmentDone: {
+      const auto& b = env.assignment_done();
+      FieldReader r("AssignmentDone");
+      AssignmentDone m{r.id<SuId>(b.su(), "su"), r.id<SiId>(b.si(), "si"), r.ha(b.ha_state()),
+                       b.command()};
+      return r.result<Message>(NodeReport{m});
+    }
+    case pb::NodeEnvelope::kRemovalDone: {
+      const auto& b = env.removal_done();
+      FieldReader r("RemovalDone");
+      RemovalDone m{r.id<SuId>(b.su(), "su"), r.id<SiId>(b.si(), "si"), b.command()};
+      return r.result<Message>(NodeReport{m});
+    }
+    case pb::NodeEnvelope::kNodeSnapshot: {
+      const auto& b = env.node_snapshot();
+      FieldReader r("NodeSnapshot");
+      NodeSnapshot m;
+      m.command = b.command();
+      m.node = r.id<NodeId>(b.node(), "node");
+      if (m.node.str() != env.from().node()) {
+        r.wrong("a snapshot of node '" + b.node() + "' sent by node '" + env.from().node() + "'");
+      }
+      m.su_failovers = r.count(b.su_failovers(), "SU failovers");
+      m.shutting_down = b.shutting_down();
+      for (const auto& su : b.service_units()) {
+        if (!m.sus.empty() && !(m.sus.back().su.str() < su.su())) {
+          r.wrong("SU '" + su.su() +
+                  "' is listed out of order or twice (one entry per SU, in "
+                  "name order)");
+        }
+        m.sus.push_back(read_su(r, su));
+      }
+      return r.result<Message>(NodeReport{std::move(m)});
+    }
+    case pb::NodeEnvelope::BODY_NOT_SET:
+      break;
+  }
+  return fail("no message");  // the caller knows an envelope with seq 0 has none
+}
+
+}  // namespace
+
+Result<protocol::Envelope> decode_node_envelope(std::string_view bytes) {
+  auto env = parse<pb::NodeEnvelope>(bytes, "node envelope");
+  if (!env) return tl::unexpected(env.error());
+  auto from = from_pb(env->from(), "node envelope's sender");
+  if (!from) return tl::unexpected(from.error());
+  auto to = from_pb(env->to(), "node envelope's receiver");
+  if (!to) return tl::unexpected(to.error());
+  protocol::Envelope out{env->envelope_version(),
+                         {from->node, from->incarnation},
+                         {to->node, to->incarnation},
+                         env->epoch(),
+                         env->seq(),
+                         env->ack(),
+                         std::nullopt};
+  const std::string where =
+      "node envelope from " + from->node.str() + " (seq " + std::to_string(out.seq) + ")";
+  if (env->body_case() == pb::NodeEnvelope::BODY_NOT_SET) {
+    if (out.seq != 0) return fail(where + " is numbered but carries no message");
+    return out;
+  }
+  if (out.seq == 0) return fail(where + " carries a message numbered 0");
+  auto message = read_message(*env);
+  if (!message) return fail(where + ": " + message.error().message());
+  out.message = std::move(*message);
+  return out;
 }
 
 // ---- admin channel ----

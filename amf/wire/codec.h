@@ -5,6 +5,7 @@
 
 #include "amf/core/result.h"
 #include "amf/membership/membership.h"
+#include "amf/protocol/envelope.h"
 #include "amf/wire/messages.h"
 
 namespace amf::wire {
@@ -25,6 +26,15 @@ Result<AdminReply> decode_admin_reply(std::string_view bytes);
 // twice, a negative age.
 std::string encode(const membership::Message& message);
 Result<membership::Message> decode_membership_message(std::string_view bytes);
+
+// Between nodes' runtimes: the director's commands and the node directors' reports
+// (amf/protocol), one envelope per message. The decoder also refuses what the cores must never
+// see: an empty name, an unknown state, a numbered envelope without a message or a message
+// numbered 0, a negative counter, a snapshot of another node than its sender, and a snapshot
+// that lists an SU out of order or anything twice. The envelope's own version is left for the
+// runtime to check (it counts what it drops).
+std::string encode(const protocol::Envelope& envelope);
+Result<protocol::Envelope> decode_node_envelope(std::string_view bytes);
 
 // Protobuf logs every malformed string it is asked to parse on stderr, so any local peer could
 // fill a daemon's log at will; our decoders already say what was wrong, once per message, in

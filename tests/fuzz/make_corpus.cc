@@ -3,7 +3,8 @@
 //
 //   fuzz_make_corpus tests/fuzz/corpus
 //
-// writes corpus/{wire_component,wire_admin_request,wire_admin_reply,wire_membership,admin}/
+// writes
+// corpus/{wire_component,wire_admin_request,wire_admin_reply,wire_membership,wire_node,admin}/
 // <name>, replacing files of the same name and leaving others (checked-in findings turned
 // regression inputs) alone. The config and notify seeds are text, checked in as written.
 #include <cstdio>
@@ -196,6 +197,63 @@ void membership_seeds(const fs::path& dir) {
         encode(Message{ViewAck{n2, {1, 2}, {n3}, {{n3, std::chrono::milliseconds(12)}}}}));
 }
 
+// Envelopes of the two-node cluster that the wire_node target runs: the director on node-1
+// (epoch 1) and node-2, both life 0. Commands go to node-2, reports to node-1.
+void node_seeds(const fs::path& dir) {
+  using namespace amf::protocol;
+  using amf::model::HaState;
+  using amf::model::OperState;
+  using amf::model::PresenceState;
+  const Endpoint n1{amf::NodeId("node-1"), 0}, n2{amf::NodeId("node-2"), 0};
+  const amf::SuId su1("app/su-1"), su2("app/su-2");
+  const amf::SiId si("app/si-1");
+  auto to_node = [&](std::uint64_t seq, NodeCommand c) {
+    return encode(Envelope{kEnvelopeVersion, n1, n2, 1, seq, 0, Message(std::move(c))});
+  };
+  auto to_director = [&](std::uint64_t seq, NodeReport r) {
+    return encode(Envelope{kEnvelopeVersion, n2, n1, 1, seq, 0, Message(std::move(r))});
+  };
+  write(dir, "ack", encode(Envelope{kEnvelopeVersion, n2, n1, 1, 0, 3, std::nullopt}));
+  write(dir, "instantiate", to_node(1, InstantiateSu{su2}));
+  write(dir, "terminate", to_node(9, TerminateSu{su2}));
+  write(dir, "repair", to_node(9, RepairSu{su2}));
+  write(dir, "restart-component", to_node(9, RestartSu{su2, amf::CompId("app/su-2/server")}));
+  write(dir, "assign-active",
+        to_node(9, AssignHa{su2, si, HaState::kActive, amf::model::TransitionReason::kFailover,
+                            (std::uint64_t{1} << 32) | 40}));
+  write(dir, "remove", to_node(9, RemoveHa{su2, si, (std::uint64_t{1} << 32) | 41}));
+  write(dir, "snapshot-request", to_node(9, SnapshotRequest{5}));
+  write(dir, "su-disabled",
+        to_director(3, SuStateReport{su2, PresenceState::kUninstantiated, OperState::kDisabled,
+                                     "instantiation failed", true}));
+  write(dir, "other-nodes-su",
+        to_director(3, SuStateReport{su1, PresenceState::kUninstantiated, OperState::kDisabled,
+                                     "not mine", true}));
+  write(dir, "assignment-done",
+        to_director(3, AssignmentDone{su2, si, HaState::kActive, (std::uint64_t{1} << 32) | 2}));
+  write(dir, "removal-done", to_director(3, RemovalDone{su2, si, (std::uint64_t{1} << 32) | 3}));
+  write(dir, "snapshot",
+        to_director(3, NodeSnapshot{1,
+                                    amf::NodeId("node-2"),
+                                    0,
+                                    false,
+                                    {{su2,
+                                      PresenceState::kInstantiated,
+                                      OperState::kEnabled,
+                                      true,
+                                      false,
+                                      {{si, HaState::kStandby}},
+                                      {},
+                                      0,
+                                      0,
+                                      0,
+                                      {{amf::CompId("app/su-2/server"),
+                                        PresenceState::kInstantiated,
+                                        true,
+                                        1,
+                                        {{amf::CsiId("app/si-1/csi"), HaState::kStandby}}}}}}}));
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: %s CORPUS_DIR (tests/fuzz/corpus)\n", argv[0]);
@@ -207,5 +265,6 @@ int main(int argc, char** argv) {
   admin_reply_seeds(root / "wire_admin_reply");
   admin_seeds(root / "admin");
   membership_seeds(root / "wire_membership");
+  node_seeds(root / "wire_node");
   return 0;
 }

@@ -239,6 +239,25 @@ TEST_F(NodeDirectorTest, ResponseToUnknownInvocationIsIgnoredAndFlagged) {
   EXPECT_EQ(notes[0].cause, "response to unknown invocation 999");
 }
 
+TEST_F(NodeDirectorTest, ACommandForAnSuHostedElsewhereIsRefusedAndFlagged) {
+  // A peer that lies or is confused names su-2, which node-2 hosts, or an SU of no node. Such
+  // a command threw out of the node director (it reported every SU a command named).
+  make({.nodes = {"node-1", "node-2"}});
+  const std::vector<protocol::NodeCommand> commands{
+      protocol::InstantiateSu{su(2)}, protocol::TerminateSu{su(2)},
+      protocol::RepairSu{SuId("app/su-9")}, protocol::RestartSu{su(2), std::nullopt}};
+  for (const auto& command : commands) {
+    auto effects = handle(to_event(command));
+    EXPECT_TRUE(only<ToDirector>(effects).empty());
+    EXPECT_TRUE(only<StartProcess>(effects).empty());
+    auto notes = only<model::Notification>(effects);
+    ASSERT_EQ(notes.size(), 1u) << command.index();
+    EXPECT_EQ(notes[0].kind, model::NotificationKind::kProtocolError);
+    EXPECT_NE(notes[0].cause.find("of an SU this node does not host"), std::string::npos)
+        << notes[0].cause;
+  }
+}
+
 TEST_F(NodeDirectorTest, ProcessDeathWithFailoverRecoveryReportsSuDisabled) {
   make();
   instantiated_su1();

@@ -251,6 +251,43 @@ TEST(NodeRuntimeTest, TwoRuntimesOverAnInMemoryNetworkAssignActiveAndStandby) {
   EXPECT_EQ(host2.count<node::SendCsiSet>(), 1);  // node-2's component got its standby
 }
 
+TEST(NodeRuntimeTest, AReportAboutAnotherNodesSuIsDropped) {
+  auto config = make_cluster({.nodes = {"node-1", "node-2"}});
+  RecordingHost host1, host2;
+  host1.answer = host2.answer = true;
+  Network net;
+  NodeRuntime r1(config, NodeId("node-1"), *director::Director::create(config), host1, net, now);
+  NodeRuntime r2(config, NodeId("node-2"), std::nullopt, host2, net, now);
+  host1.runtime = &r1;
+  host2.runtime = &r2;
+  net.runtimes = {{NodeId("node-1"), &r1}, {NodeId("node-2"), &r2}};
+  r1.to_director(director::NodeUp{NodeId("node-1")});
+  r1.to_director(director::NodeUp{NodeId("node-2")});
+  net.settle();
+  // node-2 says, in order on its own link, that node-1's SU is disabled: a lie, or confusion.
+  const protocol::Link* link = r2.link(NodeId("node-1"));
+  ASSERT_NE(link, nullptr);
+  r1.receive({protocol::kEnvelopeVersion,
+              {NodeId("node-2"), 0},
+              {NodeId("node-1"), 0},
+              r2.followed_epoch(),
+              link->stats().sent + 1,
+              0,
+              protocol::Message(protocol::NodeReport(
+                  protocol::SuStateReport{su(1), model::PresenceState::kUninstantiated,
+                                          model::OperState::kDisabled, "not mine to say", true}))});
+  net.settle();
+  EXPECT_EQ(r1.counters().misdirected, 1u);
+  for (const auto& a : r1.director().assignments(SgId("app"))) {
+    if (a.su == su(1)) {
+      EXPECT_EQ(a.ha, model::HaState::kActive);
+    }
+  }
+  const auto views = r1.director().service_units();
+  ASSERT_FALSE(views.empty());
+  EXPECT_EQ(views.front().oper, model::OperState::kEnabled);
+}
+
 }  // namespace
 }  // namespace amf::runtime
 
@@ -318,6 +355,18 @@ TEST_F(LinkCheckTest, AnEnvelopeOfAnotherVersionIsDropped) {
   node2_.receive(e);
   EXPECT_EQ(node2_.queued(), 0u);
   EXPECT_EQ(node2_.counters().bad_version, 1u);
+}
+
+TEST_F(LinkCheckTest, AReportForANodeThatHostsNoDirectorIsDropped) {
+  // What only a peer that lies or is confused sends: a node director's report, on the link of
+  // the director this node follows. It was handed to the node director as a command.
+  node2_.receive(command_from(3, 0, 1, protocol::InstantiateSu{su(2)}));
+  auto e = command_from(3, 0, 2, protocol::InstantiateSu{su(2)});
+  e.message = protocol::NodeReport{protocol::SuStateReport{
+      su(2), model::PresenceState::kInstantiated, model::OperState::kEnabled, "a lie", true}};
+  node2_.receive(e);
+  EXPECT_EQ(node2_.queued(), 1u);
+  EXPECT_EQ(node2_.counters().misdirected, 1u);
 }
 
 TEST_F(LinkCheckTest, ADuplicatedCommandIsHandedOnOnce) {

@@ -226,5 +226,161 @@ TEST(MembershipCodecTest, MessagesTheCoreMustNeverSeeAreRefusedWithTheReason) {
   EXPECT_NE(empty.error().message().find("protocol version 0"), std::string::npos);
 }
 
+// One message of each kind between the director and the node directors, every field set.
+std::vector<protocol::Message> node_messages() {
+  using namespace protocol;
+  using model::HaState;
+  using model::OperState;
+  using model::PresenceState;
+  const SuId su("app/su-1");
+  const SiId si("app/si-1");
+  SuSnapshot snap{su,
+                  PresenceState::kTerminationFailed,
+                  OperState::kDisabled,
+                  false,
+                  true,
+                  {{si, HaState::kQuiescing}, {SiId("app/si-2"), HaState::kStandby}},
+                  {si},
+                  2,
+                  1,
+                  3,
+                  {{CompId("app/su-1/server"),
+                    PresenceState::kRestarting,
+                    true,
+                    4,
+                    {{CsiId("app/si-1/endpoint"), HaState::kQuiesced}}}}};
+  SuSnapshot second{SuId("app/su-3"),
+                    PresenceState::kInstantiating,
+                    OperState::kEnabled,
+                    true,
+                    false,
+                    {},
+                    {},
+                    0,
+                    0,
+                    0,
+                    {}};
+  return {
+      NodeCommand{InstantiateSu{su}},
+      NodeCommand{TerminateSu{su}},
+      NodeCommand{RepairSu{su}},
+      NodeCommand{RestartSu{su, std::nullopt}},
+      NodeCommand{RestartSu{su, CompId("app/su-1/server")}},
+      NodeCommand{AssignHa{su, si, HaState::kStandby, model::TransitionReason::kSwitchover,
+                           (std::uint64_t{7} << 32) | 12}},
+      NodeCommand{RemoveHa{su, si, 13}},
+      NodeCommand{SnapshotRequest{14}},
+      NodeReport{SuStateReport{su, PresenceState::kInstantiationFailed, OperState::kDisabled,
+                               "instantiation failed", false}},
+      NodeReport{AssignmentDone{su, si, HaState::kActive, 12}},
+      NodeReport{RemovalDone{su, si, 13}},
+      NodeReport{NodeSnapshot{14, NodeId("node-2"), 5, true, {snap, second}}},
+  };
+}
+
+protocol::Envelope envelope_of(std::optional<protocol::Message> m, std::uint64_t seq = 9) {
+  return {protocol::kEnvelopeVersion,
+          {NodeId("node-2"), 3},
+          {NodeId("node-1"), 1},
+          (std::uint64_t{7}),
+          seq,
+          8,
+          std::move(m)};
+}
+
+TEST(NodeCodecTest, EveryMessageRoundTripsInItsEnvelope) {
+  for (const auto& m : node_messages()) {
+    const protocol::Envelope e = envelope_of(m);
+    auto decoded = decode_node_envelope(encode(e));
+    ASSERT_TRUE(decoded) << decoded.error().message();
+    EXPECT_TRUE(*decoded == e) << "message kind " << m.index();
+  }
+  const protocol::Envelope ack = envelope_of(std::nullopt, 0);
+  auto decoded = decode_node_envelope(encode(ack));
+  ASSERT_TRUE(decoded) << decoded.error().message();
+  EXPECT_TRUE(*decoded == ack);
+}
+
+TEST(NodeCodecTest, AnotherEnvelopeVersionIsLeftForTheRuntimeToCount) {
+  protocol::Envelope e = envelope_of(node_messages().front());
+  e.version = protocol::kEnvelopeVersion + 1;
+  auto decoded = decode_node_envelope(encode(e));
+  ASSERT_TRUE(decoded) << decoded.error().message();
+  EXPECT_EQ(decoded->version, protocol::kEnvelopeVersion + 1);
+}
+
+TEST(NodeCodecTest, WhatTheCoresMustNeverSeeIsRefusedWithTheReason) {
+  using namespace protocol;
+  using model::HaState;
+  const auto refused = [](const Envelope& e) {
+    auto decoded = decode_node_envelope(encode(e));
+    return decoded ? std::string("accepted") : decoded.error().message();
+  };
+  const SuId su("app/su-1");
+  const SiId si("app/si-1");
+  EXPECT_EQ(refused(envelope_of(NodeCommand{InstantiateSu{SuId("")}})),
+            "node envelope from node-2 (seq 9): InstantiateSu: su is empty");
+  EXPECT_EQ(refused(envelope_of(NodeCommand{
+                AssignHa{su, si, HaState::kActive, model::TransitionReason::kFailover, 0}})),
+            "node envelope from node-2 (seq 9): AssignHa: command is 0 (no command)");
+  EXPECT_EQ(refused(envelope_of(std::nullopt, 4)),
+            "node envelope from node-2 (seq 4) is numbered but carries no message");
+  EXPECT_EQ(refused(envelope_of(NodeCommand{InstantiateSu{su}}, 0)),
+            "node envelope from node-2 (seq 0) carries a message numbered 0");
+
+  auto snapshot = [&](NodeSnapshot s) { return refused(envelope_of(NodeReport{s})); };
+  const SuSnapshot plain{su,
+                         model::PresenceState::kInstantiated,
+                         model::OperState::kEnabled,
+                         true,
+                         false,
+                         {},
+                         {},
+                         0,
+                         0,
+                         0,
+                         {}};
+  EXPECT_EQ(snapshot(NodeSnapshot{1, NodeId("node-3"), 0, false, {plain}}),
+            "node envelope from node-2 (seq 9): NodeSnapshot: a snapshot of node 'node-3' sent "
+            "by node 'node-2'");
+  EXPECT_EQ(snapshot(NodeSnapshot{1, NodeId("node-2"), 0, false, {plain, plain}}),
+            "node envelope from node-2 (seq 9): NodeSnapshot: SU 'app/su-1' is listed out of "
+            "order or twice (one entry per SU, in name order)");
+  EXPECT_EQ(snapshot(NodeSnapshot{1, NodeId("node-2"), -1, false, {}}),
+            "node envelope from node-2 (seq 9): NodeSnapshot: SU failovers is negative (-1)");
+  SuSnapshot twice = plain;
+  twice.assignments = {{si, HaState::kActive}, {si, HaState::kStandby}};
+  EXPECT_EQ(snapshot(NodeSnapshot{1, NodeId("node-2"), 0, false, {twice}}),
+            "node envelope from node-2 (seq 9): NodeSnapshot: an SU's assignments lists "
+            "'app/si-1' twice");
+
+  // An unknown state number, as a peer of a later build might send: SuStateReport with
+  // presence 99 (field 20, then su = "x", presence_state = 99), after version 1 and the lives.
+  Envelope e = envelope_of(NodeReport{SuStateReport{su, model::PresenceState::kInstantiated,
+                                                    model::OperState::kEnabled, "", true}});
+  std::string bytes = encode(e);
+  const std::string report("\xa2\x01\x05\x0a\x01x\x10\x63", 8);
+  const std::size_t at = bytes.find('\xa2');
+  ASSERT_NE(at, std::string::npos);
+  bytes = bytes.substr(0, at) + report;
+  auto decoded = decode_node_envelope(bytes);
+  ASSERT_FALSE(decoded);
+  EXPECT_EQ(decoded.error().message(),
+            "node envelope from node-2 (seq 9): SuStateReport: unknown presence state 99");
+
+  auto garbage = decode_node_envelope("\xff\xff\xff");
+  ASSERT_FALSE(garbage);
+  EXPECT_NE(garbage.error().message().find("malformed node envelope"), std::string::npos);
+  auto empty = decode_node_envelope("");
+  ASSERT_FALSE(empty);
+  EXPECT_NE(empty.error().message().find("protocol version 0"), std::string::npos);
+  EXPECT_NE(
+      refused(
+          Envelope{
+              protocol::kEnvelopeVersion, {NodeId(""), 1}, {NodeId("n"), 1}, 1, 0, 0, std::nullopt})
+          .find("sender names no node"),
+      std::string::npos);
+}
+
 }  // namespace
 }  // namespace amf::wire
