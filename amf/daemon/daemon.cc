@@ -244,12 +244,16 @@ wire::ClusterStatus Daemon::status() const {
   std::map<SuId, std::vector<const node::NodeDirector::ComponentView*>> comps_of;
   for (const auto& c : comps) comps_of[c.su].push_back(&c);
   for (const model::SgConfig* sg : config_->service_groups()) {
-    wire::ServiceGroupStatus s{
-        sg->id.str(), std::string(model::to_string(sg->redundancy)), director.busy(sg->id), {}, {}};
+    wire::ServiceGroupStatus s{sg->id.str(),
+                               std::string(model::to_string(sg->redundancy)),
+                               director.busy(sg->id),
+                               {},
+                               {},
+                               std::string(model::to_string(director.sg_admin(sg->id)))};
     for (const director::Director::SuView* su : sus_of[sg->id]) {
       wire::ServiceUnitStatus u{su->id.str(),
                                 su->node.str(),
-                                std::string(model::to_string(su->admin)),
+                                std::string(model::to_string(su->own_admin)),
                                 std::string(model::to_string(su->oper)),
                                 std::string(model::to_string(su->presence)),
                                 std::string(model::to_string(su->readiness)),
@@ -265,7 +269,8 @@ wire::ClusterStatus Daemon::status() const {
       assigned[a.si].push_back({a.su.str(), std::string(model::to_string(a.ha))});
     }
     for (const auto& si : sg->sis) {
-      s.service_instances.push_back({si.id.str(), std::move(assigned[si.id])});
+      s.service_instances.push_back({si.id.str(), std::move(assigned[si.id]),
+                                     std::string(model::to_string(director.si_admin(si.id)))});
     }
     out.service_groups.push_back(std::move(s));
   }

@@ -722,7 +722,7 @@ std::vector<Director::SuView> Director::service_units() const {
     for (const auto& su_config : sg->sus) {
       const SuState& su = sus_.at(su_config.id);
       out.push_back({su_config.id, sg->id, su_config.node, effective_admin(su), su.oper,
-                     su.presence, su.readiness, su.node_up});
+                     su.presence, su.readiness, su.node_up, su.admin});
     }
   }
   return out;
@@ -735,7 +735,7 @@ std::vector<Director::SuView> Director::service_units(const SgId& id) const {
   for (const auto& su_config : sg->second.config->sus) {
     const SuState& su = sus_.at(su_config.id);
     out.push_back({su_config.id, id, su_config.node, effective_admin(su), su.oper, su.presence,
-                   su.readiness, su.node_up});
+                   su.readiness, su.node_up, su.admin});
   }
   return out;
 }
@@ -750,6 +750,11 @@ models::AssignmentTable Director::assignments(const SgId& sg) const {
     }
   }
   return out;
+}
+
+model::AdminState Director::sg_admin(const SgId& sg) const {
+  auto it = sgs_.find(sg);
+  return it == sgs_.end() ? model::AdminState::kUnlocked : it->second.admin;
 }
 
 model::AdminState Director::si_admin(const SiId& si) const {

@@ -95,11 +95,14 @@ class Director {
     SuId id;
     SgId sg;
     NodeId node;
+    // Its admin state as its node, SG and application make it (what decides its readiness).
     model::AdminState admin;
     model::OperState oper;
     model::PresenceState presence;
     model::ReadinessState readiness;
     bool node_up = false;
+    // Its own admin state (saAmfSUAdminState): what an operation on the SU itself set.
+    model::AdminState own_admin = model::AdminState::kUnlocked;
   };
 
   // Fails when a service group uses a redundancy model this build does not implement.
@@ -135,6 +138,8 @@ class Director {
   // An SI's own admin state (lock, unlock, shutdown on the SI): unlocked, shutting-down or
   // locked. A locked SI is assigned nowhere.
   model::AdminState si_admin(const SiId& si) const;
+  // An SG's own admin state (unlocked for an unknown SG).
+  model::AdminState sg_admin(const SgId& sg) const;
 
  private:
   struct SuState {

@@ -98,6 +98,7 @@ void fill(pb::ClusterStatus& out, const ClusterStatus& in) {
     s->set_name(sg.name);
     s->set_redundancy_model(sg.redundancy_model);
     s->set_busy(sg.busy);
+    s->set_admin_state(sg.admin_state);
     for (const auto& su : sg.service_units) {
       pb::ServiceUnitStatus* u = s->add_service_units();
       u->set_name(su.name);
@@ -117,6 +118,7 @@ void fill(pb::ClusterStatus& out, const ClusterStatus& in) {
     for (const auto& si : sg.service_instances) {
       pb::ServiceInstanceStatus* i = s->add_service_instances();
       i->set_name(si.name);
+      i->set_admin_state(si.admin_state);
       for (const auto& a : si.assignments) {
         pb::SiAssignmentStatus* as = i->add_assignments();
         as->set_service_unit(a.service_unit);
@@ -129,7 +131,7 @@ void fill(pb::ClusterStatus& out, const ClusterStatus& in) {
 ClusterStatus from(const pb::ClusterStatus& in) {
   ClusterStatus out{in.cluster(), in.node(), {}};
   for (const auto& s : in.service_groups()) {
-    ServiceGroupStatus sg{s.name(), s.redundancy_model(), s.busy(), {}, {}};
+    ServiceGroupStatus sg{s.name(), s.redundancy_model(), s.busy(), {}, {}, s.admin_state()};
     for (const auto& u : s.service_units()) {
       ServiceUnitStatus su{u.name(),
                            u.node(),
@@ -144,7 +146,7 @@ ClusterStatus from(const pb::ClusterStatus& in) {
       sg.service_units.push_back(std::move(su));
     }
     for (const auto& i : s.service_instances()) {
-      ServiceInstanceStatus si{i.name(), {}};
+      ServiceInstanceStatus si{i.name(), {}, i.admin_state()};
       for (const auto& a : i.assignments())
         si.assignments.push_back({a.service_unit(), a.ha_state()});
       sg.service_instances.push_back(std::move(si));

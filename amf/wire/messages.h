@@ -75,7 +75,7 @@ struct ComponentStatus {
 struct ServiceUnitStatus {
   std::string name;
   std::string node;
-  std::string admin_state;
+  std::string admin_state;  // the SU's own (an SG's or node's lock shows in its readiness)
   std::string oper_state;
   std::string presence_state;
   std::string readiness_state;
@@ -88,6 +88,7 @@ struct SiAssignmentStatus {
 struct ServiceInstanceStatus {
   std::string name;
   std::vector<SiAssignmentStatus> assignments;
+  std::string admin_state;  // the SI's own
 };
 struct ServiceGroupStatus {
   std::string name;
@@ -95,6 +96,7 @@ struct ServiceGroupStatus {
   bool busy = false;
   std::vector<ServiceUnitStatus> service_units;
   std::vector<ServiceInstanceStatus> service_instances;
+  std::string admin_state;  // the SG's own
 };
 struct ClusterStatus {
   std::string cluster;

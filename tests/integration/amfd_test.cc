@@ -215,6 +215,28 @@ TEST_F(AmfdTest, AdminOperationsThroughAmfctl) {
   EXPECT_FALSE(a3.empty());
   EXPECT_EQ(amfctl({"lock", "sg"}).exit_code, 2);  // a name is needed
 
+  // Status shows each entity's own admin state: after a shutdown of the SG, the SG is locked
+  // and its SUs are not (an unlock of one is refused as already unlocked, which status agrees
+  // with), and an SI's own state is shown beside it.
+  Output sg_shutdown = amfctl({"shutdown", "sg", "counter"});
+  EXPECT_EQ(sg_shutdown.exit_code, 0) << sg_shutdown.err;
+  s = status();
+  ASSERT_TRUE(s);
+  ASSERT_EQ(s->service_groups.size(), 1u);
+  EXPECT_EQ(s->service_groups[0].admin_state, "locked");
+  EXPECT_EQ(su_field(*s, a3, &wire::ServiceUnitStatus::admin_state), "unlocked");
+  EXPECT_EQ(su_field(*s, s3, &wire::ServiceUnitStatus::admin_state), "unlocked");
+  EXPECT_EQ(su_field(*s, a3, &wire::ServiceUnitStatus::readiness_state), "out-of-service");
+  EXPECT_EQ(s->service_groups[0].service_instances.at(0).admin_state, "unlocked");
+  Output su_unlock = amfctl({"unlock", "su", a3});
+  EXPECT_EQ(su_unlock.exit_code, 1);
+  EXPECT_EQ(su_unlock.err, "amfctl: unlock su " + a3 + ": it is already unlocked\n");
+  Output table = amfctl({"status"});
+  EXPECT_NE(table.out.find("Service group counter (2n), locked"), std::string::npos) << table.out;
+  EXPECT_EQ(amfctl({"unlock", "sg", "counter"}).exit_code, 0);
+  std::tie(a3, s3) = settled_pair();
+  EXPECT_FALSE(a3.empty());
+
   // The SI level: a locked SI is assigned nowhere; lock-instantiation does not apply to it.
   Output si_lock = amfctl({"lock", "si", "counter/si-1"});
   EXPECT_EQ(si_lock.exit_code, 0) << si_lock.err;

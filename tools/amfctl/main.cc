@@ -40,8 +40,8 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
 void print_status(const amf::wire::ClusterStatus& s) {
   std::cout << "Cluster " << s.cluster << ", node " << s.node << "\n";
   for (const auto& sg : s.service_groups) {
-    std::cout << "\nService group " << sg.name << " (" << sg.redundancy_model << ")"
-              << (sg.busy ? ", assignment change in progress" : "") << "\n\n";
+    std::cout << "\nService group " << sg.name << " (" << sg.redundancy_model << "), "
+              << sg.admin_state << (sg.busy ? ", assignment change in progress" : "") << "\n\n";
     std::vector<std::vector<std::string>> units{
         {"SERVICE UNIT", "NODE", "ADMIN", "OPER", "PRESENCE", "READINESS"}};
     std::vector<std::vector<std::string>> comps{{"COMPONENT", "PRESENCE", "PID", "REGISTERED"}};
@@ -57,13 +57,13 @@ void print_status(const amf::wire::ClusterStatus& s) {
     std::cout << "\n";
     print_table(comps);
     std::cout << "\n";
-    std::vector<std::vector<std::string>> sis{{"SERVICE INSTANCE", "ASSIGNMENTS"}};
+    std::vector<std::vector<std::string>> sis{{"SERVICE INSTANCE", "ADMIN", "ASSIGNMENTS"}};
     for (const auto& si : sg.service_instances) {
       std::string text;
       for (const auto& a : si.assignments) {
         text += (text.empty() ? "" : ", ") + a.service_unit + " " + a.ha_state;
       }
-      sis.push_back({si.name, text.empty() ? "unassigned" : text});
+      sis.push_back({si.name, si.admin_state, text.empty() ? "unassigned" : text});
     }
     print_table(sis);
   }

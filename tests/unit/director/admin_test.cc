@@ -208,6 +208,14 @@ TEST(AdminLevelsTest, ShutdownOfAnSgQuiescesGracefullyAndEndsLocked) {
   r = c.admin(AdminOp::kShutdown, director::EntityKind::kSg, "app");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->message, "shutdown sg app: it is locked");
+  // Each entity keeps its own admin state: the SG is locked, its SUs are not (their readiness
+  // says the SG's lock), so an unlock of an SU is rightly refused as already unlocked.
+  EXPECT_EQ(c.director().sg_admin(SgId("app")), model::AdminState::kLocked);
+  for (const auto& su : c.director().service_units(SgId("app"))) {
+    EXPECT_EQ(su.own_admin, model::AdminState::kUnlocked) << su.id;
+    EXPECT_EQ(su.admin, model::AdminState::kLocked) << su.id;
+    EXPECT_EQ(su.readiness, model::ReadinessState::kOutOfService) << su.id;
+  }
 }
 
 TEST(AdminLevelsTest, AdjustMovesTheActiveBackToThePreferredSu) {

@@ -120,7 +120,8 @@ ClusterStatus sample_status() {
                               "instantiated",
                               "in-service",
                               {{"counter/su-1/server", "instantiated", 99, true}}});
-  sg.service_instances.push_back({"counter/si-1", {{"counter/su-1", "active"}}});
+  sg.service_instances.push_back({"counter/si-1", {{"counter/su-1", "active"}}, "unlocked"});
+  sg.admin_state = "shutting-down";
   s.service_groups.push_back(sg);
   return s;
 }
@@ -132,6 +133,8 @@ TEST(CodecTest, AdminRepliesRoundTrip) {
   ASSERT_EQ(s.service_groups.size(), 1u);
   EXPECT_EQ(s.service_groups[0].service_units[0].components[0].pid, 99);
   EXPECT_EQ(s.service_groups[0].service_instances[0].assignments[0].ha_state, "active");
+  EXPECT_EQ(s.service_groups[0].service_instances[0].admin_state, "unlocked");
+  EXPECT_EQ(s.service_groups[0].admin_state, "shutting-down");
 
   auto err = decode_admin_reply(encode(AdminReply{AdminError{"nope"}}));
   ASSERT_TRUE(err);
