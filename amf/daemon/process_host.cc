@@ -298,14 +298,17 @@ void ProcessHost::signal(const CompId& comp, node::Signal which) {
   const int signal = which == node::Signal::kKill ? SIGKILL : SIGTERM;
   auto it = pid_by_comp_.find(comp);
   if (it == pid_by_comp_.end()) return;
+  signalled_.insert(comp);
   auto config = comp_config_.find(comp);
   if (config != comp_config_.end()) {
     const model::ComponentConfig& c = *config->second;
     if (signal == SIGTERM && !c.terminate_command.empty()) {
-      return run_clc(comp, it->second, c.terminate_command, false, c.timeouts.terminate);
+      run_clc(comp, it->second, c.terminate_command, false, c.timeouts.terminate);
+      return;
     }
     if (signal == SIGKILL && !c.cleanup_command.empty()) {
-      return run_clc(comp, it->second, c.cleanup_command, true, c.timeouts.cleanup);
+      run_clc(comp, it->second, c.cleanup_command, true, c.timeouts.cleanup);
+      return;
     }
   }
   signal_process(comp, it->second, signal);
@@ -341,6 +344,11 @@ containers::ProcessSpec ProcessHost::helper_spec(
 }
 
 void ProcessHost::start(const node::StartProcess& e) {
+  if (cleaning_up_.count(e.comp)) {
+    start_after_cleanup_.insert_or_assign(e.comp, e);  // clean_up_after_death
+    return;
+  }
+  signalled_.erase(e.comp);
   if (auto config = comp_config_.find(e.comp);
       config != comp_config_.end() && config->second->runtime == model::Runtime::kOci) {
     return start_container(e, *config->second);
@@ -560,15 +568,17 @@ void ProcessHost::run_hook(const node::RunHook& e) {
   hooks_.emplace(*pid, std::move(hook));
 }
 
-void ProcessHost::run_clc(const CompId& comp, pid_t pid, const std::string& command,
-                          bool kill_after, Duration limit) {
+std::optional<pid_t> ProcessHost::run_clc(const CompId& comp, pid_t pid, const std::string& command,
+                                          bool kill_after, Duration limit,
+                                          const std::map<std::string, std::string>& extra) {
   auto kill_target = [this, comp, pid] { signal_process(comp, pid, SIGKILL); };
-  auto started = launcher_.start(
-      helper_spec(comp, {"/bin/sh", "-c", command}, {{"AMF_COMPONENT_PID", std::to_string(pid)}}));
+  std::map<std::string, std::string> env = extra;
+  env["AMF_COMPONENT_PID"] = std::to_string(pid);
+  auto started = launcher_.start(helper_spec(comp, {"/bin/sh", "-c", command}, env));
   if (!started) {
     log_->warn("component {}: cannot run '{}': {}", comp.str(), command, started.error().message());
     if (kill_after) kill_target();  // cleanup must happen regardless
-    return;
+    return std::nullopt;
   }
   log_->info("component {}: running '{}' (pid {})", comp.str(), command, *started);
   Clc clc{comp, pid, kill_after, std::make_unique<boost::asio::steady_timer>(io_)};
@@ -580,6 +590,29 @@ void ProcessHost::run_clc(const CompId& comp, pid_t pid, const std::string& comm
     if (it->second.kill_after) kill_target();
   });
   clc_.emplace(*started, std::move(clc));
+  return *started;
+}
+
+bool ProcessHost::cleanup_due(const CompId& comp) {
+  const bool asked = signalled_.erase(comp) > 0;
+  auto config = comp_config_.find(comp);
+  if (asked || config == comp_config_.end() || config->second->cleanup_command.empty()) {
+    return false;
+  }
+  cleaning_up_[comp] = 0;  // from now on a start waits: the core may restart it at once
+  return true;
+}
+
+void ProcessHost::clean_up_after_death(const CompId& comp, pid_t pid,
+                                       const containers::ExitStatus& status) {
+  const model::ComponentConfig& c = config_of(comp);
+  if (auto helper = run_clc(comp, pid, c.cleanup_command, false, c.timeouts.cleanup,
+                            {{"AMF_COMPONENT_EXIT", status.describe()}})) {
+    cleaning_up_[comp] = *helper;
+    return;
+  }
+  cleaning_up_.erase(comp);  // it could not run (logged): the next instance need not wait
+  if (auto next = start_after_cleanup_.extract(comp)) start(next.mapped());
 }
 
 // A liveness probe: TCP and HTTP on the loop, exec as a process of its own (like a hook).
@@ -625,6 +658,10 @@ void ProcessHost::on_exit(pid_t pid, containers::ExitStatus status) {
     const Clc done = std::move(clc->second);
     clc_.erase(clc);
     if (done.kill_after) signal_process(done.comp, done.target, SIGKILL);
+    if (auto c = cleaning_up_.find(done.comp); c != cleaning_up_.end() && c->second == pid) {
+      cleaning_up_.erase(c);
+      if (auto next = start_after_cleanup_.extract(done.comp)) start(next.mapped());
+    }
     return;
   }
   if (auto probe = probes_.find(pid); probe != probes_.end()) {
@@ -653,8 +690,12 @@ void ProcessHost::on_exit(pid_t pid, containers::ExitStatus status) {
   // core has heard of the death, so that the failover is not held up.
   auto instance = instances_.extract(comp);
   if (instance) write_marks();
+  // The cleanup is decided before the core hears of the death (it may start the next instance
+  // from within the call, which must wait) and run after, so that it delays no failover.
+  const bool cleanup = cleanup_due(comp);
   callbacks_.post(node::ProcessExited{comp, status.describe()});
   if (instance) kill_instance(instance.mapped());
+  if (cleanup) clean_up_after_death(comp, pid, status);
 }
 
 }  // namespace amf::daemon

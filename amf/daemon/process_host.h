@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -116,9 +117,17 @@ class ProcessHost {
   void daemonized(const CompId& comp, containers::ExitStatus status);
   // A CLC-CLI command (terminate_command, cleanup_command) for the component running as
   // `pid`; with `kill_after`, its process group is killed when the command ends or after
-  // `limit`.
-  void run_clc(const CompId& comp, pid_t pid, const std::string& command, bool kill_after,
-               Duration limit);
+  // `limit`. Returns the command's pid, if it started.
+  std::optional<pid_t> run_clc(const CompId& comp, pid_t pid, const std::string& command,
+                               bool kill_after, Duration limit,
+                               const std::map<std::string, std::string>& extra = {});
+  // After a component's process died without amfd asking (a crash, a SIGKILL from elsewhere):
+  // its cleanup command, as OpenSAF runs it after every failure, to remove what the process
+  // left (pid files, shared memory). The next instance starts once it has ended.
+  // cleanup_due() says whether it is due (and from then on holds back a start); then
+  // clean_up_after_death() runs it.
+  bool cleanup_due(const CompId& comp);
+  void clean_up_after_death(const CompId& comp, pid_t pid, const containers::ExitStatus& status);
   void on_exit(pid_t pid, containers::ExitStatus status);
   void reap_strays();  // and again at the next SIGCHLD
   void reap_strays_now();
@@ -147,6 +156,13 @@ class ProcessHost {
   std::map<pid_t, Helper> hooks_;                      // HA-state hooks running, by pid
   std::map<pid_t, Helper> probes_;                     // exec probes running, by pid
   std::map<pid_t, Clc> clc_;                           // CLC-CLI commands running, by pid
+  // Components amfd has signalled (terminate or cleanup) since their process started: their
+  // exit was asked for, so no cleanup follows it.
+  std::set<CompId> signalled_;
+  // The cleanup command that runs after a component's process died on its own, by component;
+  // and the start of its next instance, which waits for that cleanup to end.
+  std::map<CompId, pid_t> cleaning_up_;
+  std::map<CompId, node::StartProcess> start_after_cleanup_;
 };
 
 }  // namespace amf::daemon

@@ -782,6 +782,47 @@ TEST_F(AmfdTest, TerminateAndCleanupCommandsReplaceTheSignals) {
   EXPECT_EQ(ask(port, "PID"), "");  // gone
 }
 
+TEST_F(AmfdTest, TheCleanupCommandRunsAfterAComponentDiesOnItsOwnBeforeItsNextInstance) {
+  // As OpenSAF does after every failure, so that what the process left (a pid file, shared
+  // memory) is removed: with the dead process's PID and how it ended. The next instance starts
+  // only once the command has ended; the command sleeps first to show it.
+  const int port = free_port();
+  std::string yaml = probe_yaml(port, "{tcp_port: " + std::to_string(port) + ", period_ms: 1000}");
+  const std::string at = "              recovery: component-restart\n";
+  yaml.replace(yaml.find(at), at.size(),
+               at + "              env: {PORT: \"" + std::to_string(port) +
+                   "\"}\n"
+                   "              cleanup_command: 'sleep 0.3; echo \"$AMF_COMPONENT_PID "
+                   "$AMF_COMPONENT_EXIT\" > died.$PORT'\n");
+  start(yaml);
+  std::string first;
+  ASSERT_TRUE(eventually([&] {
+    first = ask(port, "PID");
+    return !first.empty();
+  }));
+  first.pop_back();  // the newline
+  const std::string died = runtime() + "/died." + std::to_string(port);
+  ASSERT_FALSE(fs::exists(died));
+  ASSERT_EQ(::kill(std::stoi(first), SIGKILL), 0);  // a process of the amfd this test started
+  std::string second;
+  ASSERT_TRUE(eventually([&] {
+    second = ask(port, "PID");
+    return !second.empty() && second != first + "\n";
+  }));
+  ASSERT_TRUE(fs::exists(died)) << "the next instance started before the cleanup had ended";
+  EXPECT_EQ(slurp(died), first + " killed by signal 9 (Killed)\n");
+  // An exit that amfd asked for is not a failure: no cleanup follows it.
+  fs::remove(died);
+  Output lock = run({bin("amfctl"), "--runtime-dir", runtime(), "lock", "su", "web/su-1"});
+  EXPECT_EQ(lock.exit_code, 0) << lock.err;
+  Output down =
+      run({bin("amfctl"), "--runtime-dir", runtime(), "lock-instantiation", "su", "web/su-1"});
+  EXPECT_EQ(down.exit_code, 0) << down.err;
+  EXPECT_EQ(ask(port, "PID"), "");                              // gone
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // a cleanup would have written
+  EXPECT_FALSE(fs::exists(died));
+}
+
 // ---- an instantiate command that daemonizes (pid_file) ----
 
 TEST_F(AmfdTest, DaemonLeftByTheInstantiateCommandIsTheComponent) {
