@@ -176,6 +176,7 @@ void Director::take_over(const Takeover& t, TimePoint now) {
                             const std::string& what) {
     notify(now, model::NotificationKind::kProtocolError, entity, related, "", "", what);
   };
+  std::set<SuId> not_auto_repairable;  // after a node failover (SuSnapshot::auto_repairable)
   for (const protocol::NodeSnapshot& snapshot : t.nodes) {
     for (const protocol::SuSnapshot& s : snapshot.sus) {
       auto it = sus_.find(s.su);
@@ -184,6 +185,7 @@ void Director::take_over(const Takeover& t, TimePoint now) {
                        "snapshot of node " + snapshot.node.str() + " names an SU it does not host");
         continue;
       }
+      if (!s.auto_repairable) not_auto_repairable.insert(s.su);
       SuState& su = it->second;
       SgState& sg = sgs_.at(su.sg);
       su.node_up = true;
@@ -247,14 +249,9 @@ void Director::take_over(const Takeover& t, TimePoint now) {
     const SgState& sg = sgs_.at(su.sg);
     su.repair_wanted = su.oper == model::OperState::kDisabled &&
                        su.presence == PresenceState::kUninstantiated && sg.config->auto_repair &&
-                       effective_admin(su) == model::AdminState::kUnlocked;
+                       effective_admin(su) == model::AdminState::kUnlocked &&
+                       !not_auto_repairable.count(id);
     su.repair_cause = "disabled when the director took over";
-  }
-  for (const auto& snapshot : t.nodes) {
-    for (const auto& s : snapshot.sus) {
-      auto it = sus_.find(s.su);
-      if (it != sus_.end() && !s.auto_repairable) it->second.repair_wanted = false;
-    }
   }
   // An SI without an active, acknowledged or asked for, lost it: the next one fails over.
   for (auto& [id, sg] : sgs_) {

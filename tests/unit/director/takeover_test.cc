@@ -65,6 +65,14 @@ class TakeoverTest : public ::testing::Test {
     }
     return out;
   }
+  // The one command sent, an AssignHa (none, and a failure, otherwise).
+  std::optional<AssignHa> one_assignment() const {
+    const auto sent = commands();
+    EXPECT_EQ(sent.size(), 1u);
+    const auto* assign = sent.size() == 1 ? std::get_if<AssignHa>(&sent[0].command) : nullptr;
+    EXPECT_NE(assign, nullptr);
+    return assign ? std::optional<AssignHa>(*assign) : std::nullopt;
+  }
   bool notified(model::NotificationKind kind, const std::string& entity) const {
     for (const auto& e : effects_) {
       auto* n = std::get_if<model::Notification>(&e);
@@ -155,10 +163,8 @@ TEST_F(TakeoverTest, WhatAnSuBeingEndedHoldsWaitsForItsReport) {
   EXPECT_TRUE(director_->busy(SgId("app")));
   // Its processes are gone: si-1 fails over.
   handle(SuStateReport{su(1), PresenceState::kUninstantiated, OperState::kDisabled, "failed"});
-  const auto sent = commands();  // kept: get_if points into it
-  ASSERT_EQ(sent.size(), 1u);
-  const auto* assign = std::get_if<AssignHa>(&sent[0].command);
-  ASSERT_NE(assign, nullptr);
+  const auto assign = one_assignment();
+  ASSERT_TRUE(assign);
   EXPECT_EQ(assign->su, su(2));
   EXPECT_EQ(assign->ha, HaState::kActive);
   EXPECT_EQ(assign->reason, TransitionReason::kFailover);
@@ -182,10 +188,8 @@ TEST_F(TakeoverTest, ARemovalStillBeingCarriedOutIsAskedForAgain) {
   EXPECT_TRUE(std::holds_alternative<RemoveHa>(sent[0].command));
   handle(ids_.removed(su(2), si(1)));
   // Then the SG is evaluated: su-2 is made the standby again.
-  const auto next = commands();  // kept: get_if points into it
-  ASSERT_EQ(next.size(), 1u);
-  const auto* assign = std::get_if<AssignHa>(&next[0].command);
-  ASSERT_NE(assign, nullptr);
+  const auto assign = one_assignment();
+  ASSERT_TRUE(assign);
   EXPECT_EQ(assign->ha, HaState::kStandby);
 }
 
@@ -194,10 +198,8 @@ TEST_F(TakeoverTest, AdminStatesFromTheStoreAreKeptAndActedOn) {
   take_over(
       {snapshot(kNode1, 1, {{1, HaState::kActive}}), snapshot(kNode2, 2, {{1, HaState::kStandby}})},
       {{{EntityKind::kSu, su(1).str()}, AdminState::kLocked}});
-  const auto sent = commands();  // kept: get_if points into it
-  ASSERT_EQ(sent.size(), 1u);
-  const auto* quiesce = std::get_if<AssignHa>(&sent[0].command);
-  ASSERT_NE(quiesce, nullptr);
+  const auto quiesce = one_assignment();
+  ASSERT_TRUE(quiesce);
   EXPECT_EQ(quiesce->su, su(1));
   EXPECT_EQ(quiesce->ha, HaState::kQuiesced);
   const AdminStates kept = director_->admin_states();
