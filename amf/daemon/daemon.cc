@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 
 #include "amf/core/assert.h"
 
@@ -128,8 +129,14 @@ void Daemon::run() {
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [this, &on_signal](const boost::system::error_code& ec, int signo) {
         if (ec) return;
-        log_->info("signal {} received: terminating components", signo);
-        begin_shutdown();
+        if (!stopping_) {
+          log_->info("signal {} received: locking node {} before terminating components", signo,
+                     self_.str());
+          begin_stop();
+        } else {
+          log_->info("signal {} received again: terminating components now", signo);
+          begin_shutdown();
+        }
         signals_.async_wait(on_signal);
       };
   signals_.async_wait(on_signal);
@@ -146,8 +153,44 @@ void Daemon::start() {
   sd_notify(0, "READY=1\nSTATUS=supervising components");
 }
 
+namespace {
+// The id of the daemon's own lock of its node when it stops; the admin channel numbers client
+// operations from 1 and never reaches it.
+constexpr std::uint64_t kStopOperation = std::numeric_limits<std::uint64_t>::max();
+}  // namespace
+
+void Daemon::begin_stop() {
+  if (stopping_ || shutting_down_) return;
+  stopping_ = true;
+  sd_notify(0, "STOPPING=1\nSTATUS=locking the node");
+  // Bounded: every component has its CSI callback timeouts to answer the quiescing in (a
+  // component that does not is a failure, handled as any other), and a margin.
+  Duration bound = std::chrono::seconds(1);
+  Duration callbacks{};
+  for (const model::SgConfig* sg : config_->service_groups()) {
+    for (const auto& su : sg->sus) {
+      if (su.node != self_) continue;
+      for (const auto& comp : su.components) {
+        callbacks = std::max<Duration>(callbacks, comp.timeouts.csi_set + comp.timeouts.csi_remove);
+      }
+    }
+  }
+  bound += 2 * callbacks;
+  stop_timer_.expires_after(bound);
+  stop_timer_.async_wait([this, bound](const boost::system::error_code& ec) {
+    if (ec) return;
+    log_->warn("the lock of node {} did not end within {} ms: terminating components", self_.str(),
+               std::chrono::duration_cast<std::chrono::milliseconds>(bound).count());
+    begin_shutdown();
+  });
+  runtime_.to_director(director::AdminRequest{kStopOperation, director::AdminOp::kLock,
+                                              director::EntityKind::kNode, self_.str()});
+  pump();
+}
+
 void Daemon::begin_shutdown() {
   if (shutting_down_) return;
+  stop_timer_.cancel();
   shutting_down_ = true;
   sd_notify(0, "STOPPING=1\nSTATUS=terminating components");
   post(node::Shutdown{});
@@ -180,7 +223,16 @@ void Daemon::send(const protocol::Envelope& envelope) {
               envelope.to.node.str());
 }
 
-void Daemon::admin_result(const director::AdminResult& result) { admin_->answer(result); }
+void Daemon::admin_result(const director::AdminResult& result) {
+  if (result.id != kStopOperation) return admin_->answer(result);
+  if (result.ok) {
+    log_->info("node {} locked: terminating components", self_.str());
+  } else {
+    log_->warn("node {} not locked ({}): terminating components", self_.str(), result.message);
+  }
+  // Not from within the runtime's call that carries this result out.
+  boost::asio::post(io_, [this] { begin_shutdown(); });
+}
 
 void Daemon::notify(const model::Notification& n) { record(n); }
 

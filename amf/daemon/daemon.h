@@ -65,6 +65,11 @@ class Daemon : private runtime::Host, private runtime::Transport {
   Result<void> bind();
   Result<void> make_private_dirs();
   void start();
+  // Stopping is in two steps: first the node is locked, so that its active assignments are
+  // quiesced (with several nodes: switched over) while the components still run; then, once the
+  // director has answered or after a bound, every component is terminated. A second signal
+  // skips the wait.
+  void begin_stop();
   void begin_shutdown();
 
   // Routing between cores and adapters.
@@ -92,7 +97,9 @@ class Daemon : private runtime::Host, private runtime::Transport {
 
   runtime::NodeRuntime runtime_;  // this node's cores: the director and the node director
   bool resume_posted_ = false;    // a pump is posted for the events left over
+  bool stopping_ = false;         // the node's lock was asked for; termination follows
   bool shutting_down_ = false;
+  boost::asio::steady_timer stop_timer_{io_};
   EventLog events_;
   int lock_fd_ = -1;
 

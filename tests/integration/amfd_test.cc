@@ -44,6 +44,24 @@ TEST_F(AmfdTest, TwoNStandbyTakesOverWhenActiveIsKilledAndFailedSuReturnsAsStand
   EXPECT_EQ(stop(), 0);
 }
 
+TEST_F(AmfdTest, AStoppingAmfdQuiescesTheActiveBeforeItTerminatesComponents) {
+  // It used to send SIGTERM to an active that still held its assignment: amfd now locks its
+  // node first (with several nodes, that switches the work over), then terminates.
+  start(cluster_yaml(free_port()));
+  auto [active, standby] = settled_pair();
+  ASSERT_FALSE(active.empty());
+  EXPECT_EQ(stop(), 0);
+  const std::string log = slurp(dir_.path() + "/amfd.err");
+  const auto quiesced = log.find("ha-state " + active + " counter/si-1 active -> quiesced");
+  const auto locked = log.find("node node-1 locked: terminating components");
+  const auto terminated = log.find("terminating (node shutdown)");
+  ASSERT_NE(quiesced, std::string::npos) << log;
+  ASSERT_NE(locked, std::string::npos) << log;
+  ASSERT_NE(terminated, std::string::npos) << log;
+  EXPECT_LT(quiesced, locked);
+  EXPECT_LT(locked, terminated);
+}
+
 TEST_F(AmfdTest, NoRedundancyComponentRestartKeepsTheSiOnItsSu) {
   start(cluster_yaml(free_port(), "no-redundancy", 1, "component-restart"));
   std::string su;
