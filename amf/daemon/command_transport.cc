@@ -1,5 +1,6 @@
 #include "amf/daemon/command_transport.h"
 
+#include "amf/core/utf8.h"
 #include "amf/wire/codec.h"
 
 namespace amf::daemon {
@@ -84,7 +85,9 @@ void CommandTransport::on_frames(std::vector<zmq::message_t>& frames) {
   }
   const NodeId peer(frames[0].to_string());
   if (!settings_.peers.count(peer)) {
-    refuse("command socket: a connection that names no configured peer ('" + peer.str() + "')");
+    // Any bytes (a DEALER without a routing id gets a generated binary one): kept readable.
+    refuse("command socket: a connection that names no configured peer ('" +
+           valid_utf8(peer.str()) + "')");
     return;
   }
   auto envelope = wire::decode_node_envelope(frames[1].to_string_view());

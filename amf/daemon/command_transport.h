@@ -35,9 +35,11 @@ class CommandTransport : public runtime::Transport {
     NodeId self;
     std::string endpoint;                 // to bind: tcp://127.0.0.1:7302
     std::map<NodeId, std::string> peers;  // every other node's endpoint, the same way
-    // Larger messages are refused by the receiving socket (a snapshot of a node with thousands
-    // of SUs is a few megabytes).
-    std::int64_t max_message_bytes = 64 << 20;
+    // Larger frames are refused by the receiving socket (a snapshot of a node with thousands of
+    // SUs is a few megabytes). ZeroMQ applies it per frame: a message of many frames is held
+    // whole before it is refused, one more reason why the socket is for loopback and
+    // namespaces until CURVE authenticates peers.
+    std::int64_t max_message_bytes = 16 << 20;
   };
   struct Counters {
     std::uint64_t sent = 0;

@@ -194,6 +194,7 @@ void Daemon::begin_shutdown() {
   shutting_down_ = true;
   sd_notify(0, "STOPPING=1\nSTATUS=terminating components");
   post(node::Shutdown{});
+  processes_->drop_held_starts();
 }
 
 // ---- routing: the node runtime carries the cores' effects here ----
@@ -215,7 +216,17 @@ void Daemon::pump() {
     });
   }
   arm_timer();
-  if (shutting_down_ && runtime_.node().stopped()) io_.stop();
+  if (shutting_down_ && runtime_.node().stopped()) stop_when_clean();
+}
+
+// Every component has ended; a cleanup after a death may still be removing what one left
+// (bounded by its cleanup timeout, after which it is killed).
+void Daemon::stop_when_clean() {
+  if (!processes_->cleaning_up()) return io_.stop();
+  stop_timer_.expires_after(std::chrono::milliseconds(20));
+  stop_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) stop_when_clean();
+  });
 }
 
 void Daemon::send(const protocol::Envelope& envelope) {

@@ -71,6 +71,7 @@ class Daemon : private runtime::Host, private runtime::Transport {
   // skips the wait.
   void begin_stop();
   void begin_shutdown();
+  void stop_when_clean();
 
   // Routing between cores and adapters.
   void post(node::Event event);

@@ -254,6 +254,9 @@ Result<ProcessHost::Instance> ProcessHost::new_instance(const CompId& comp) {
 void ProcessHost::end_instance(const CompId& comp) {
   auto ended = instances_.extract(comp);
   if (!ended) return;
+  if (auto pid = pid_by_comp_.find(comp); pid != pid_by_comp_.end()) {
+    signalled_.insert(pid->second);  // its exit was asked for
+  }
   write_marks();
   kill_instance(ended.mapped());
 }
@@ -298,16 +301,18 @@ void ProcessHost::signal(const CompId& comp, node::Signal which) {
   const int signal = which == node::Signal::kKill ? SIGKILL : SIGTERM;
   auto it = pid_by_comp_.find(comp);
   if (it == pid_by_comp_.end()) return;
-  signalled_.insert(comp);
+  signalled_.insert(it->second);
   auto config = comp_config_.find(comp);
   if (config != comp_config_.end()) {
     const model::ComponentConfig& c = *config->second;
     if (signal == SIGTERM && !c.terminate_command.empty()) {
-      run_clc(comp, it->second, c.terminate_command, false, c.timeouts.terminate);
+      run_clc(comp, it->second, c.terminate_command, false, c.timeouts.terminate,
+              {{"AMF_COMPONENT_PID", std::to_string(it->second)}});
       return;
     }
     if (signal == SIGKILL && !c.cleanup_command.empty()) {
-      run_clc(comp, it->second, c.cleanup_command, true, c.timeouts.cleanup);
+      run_clc(comp, it->second, c.cleanup_command, true, c.timeouts.cleanup,
+              {{"AMF_COMPONENT_PID", std::to_string(it->second)}});
       return;
     }
   }
@@ -348,7 +353,6 @@ void ProcessHost::start(const node::StartProcess& e) {
     start_after_cleanup_.insert_or_assign(e.comp, e);  // clean_up_after_death
     return;
   }
-  signalled_.erase(e.comp);
   if (auto config = comp_config_.find(e.comp);
       config != comp_config_.end() && config->second->runtime == model::Runtime::kOci) {
     return start_container(e, *config->second);
@@ -570,10 +574,8 @@ void ProcessHost::run_hook(const node::RunHook& e) {
 
 std::optional<pid_t> ProcessHost::run_clc(const CompId& comp, pid_t pid, const std::string& command,
                                           bool kill_after, Duration limit,
-                                          const std::map<std::string, std::string>& extra) {
+                                          const std::map<std::string, std::string>& env) {
   auto kill_target = [this, comp, pid] { signal_process(comp, pid, SIGKILL); };
-  std::map<std::string, std::string> env = extra;
-  env["AMF_COMPONENT_PID"] = std::to_string(pid);
   auto started = launcher_.start(helper_spec(comp, {"/bin/sh", "-c", command}, env));
   if (!started) {
     log_->warn("component {}: cannot run '{}': {}", comp.str(), command, started.error().message());
@@ -593,8 +595,14 @@ std::optional<pid_t> ProcessHost::run_clc(const CompId& comp, pid_t pid, const s
   return *started;
 }
 
-bool ProcessHost::cleanup_due(const CompId& comp) {
-  const bool asked = signalled_.erase(comp) > 0;
+void ProcessHost::drop_held_starts() {
+  for (const auto& [comp, start] : std::exchange(start_after_cleanup_, {})) {
+    callbacks_.post(node::ProcessStartFailed{comp, "not started: amfd is stopping"});
+  }
+}
+
+bool ProcessHost::cleanup_due(const CompId& comp, pid_t pid) {
+  const bool asked = signalled_.erase(pid) > 0;
   auto config = comp_config_.find(comp);
   if (asked || config == comp_config_.end() || config->second->cleanup_command.empty()) {
     return false;
@@ -606,8 +614,11 @@ bool ProcessHost::cleanup_due(const CompId& comp) {
 void ProcessHost::clean_up_after_death(const CompId& comp, pid_t pid,
                                        const containers::ExitStatus& status) {
   const model::ComponentConfig& c = config_of(comp);
+  // Not AMF_COMPONENT_PID: a command written for a live process (kill -9 $AMF_COMPONENT_PID)
+  // must not reach whatever process has the freed PID by now.
   if (auto helper = run_clc(comp, pid, c.cleanup_command, false, c.timeouts.cleanup,
-                            {{"AMF_COMPONENT_EXIT", status.describe()}})) {
+                            {{"AMF_COMPONENT_DEAD_PID", std::to_string(pid)},
+                             {"AMF_COMPONENT_EXIT", status.describe()}})) {
     cleaning_up_[comp] = *helper;
     return;
   }
@@ -692,7 +703,7 @@ void ProcessHost::on_exit(pid_t pid, containers::ExitStatus status) {
   if (instance) write_marks();
   // The cleanup is decided before the core hears of the death (it may start the next instance
   // from within the call, which must wait) and run after, so that it delays no failover.
-  const bool cleanup = cleanup_due(comp);
+  const bool cleanup = cleanup_due(comp, pid);
   callbacks_.post(node::ProcessExited{comp, status.describe()});
   if (instance) kill_instance(instance.mapped());
   if (cleanup) clean_up_after_death(comp, pid, status);

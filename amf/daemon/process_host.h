@@ -69,6 +69,12 @@ class ProcessHost {
   // Whether `pid` belongs to the component's current instance: in its cgroup, marked as it,
   // or a descendant of its process (or of its daemonizing instantiate command).
   bool belongs(const CompId& comp, pid_t pid) const;
+  // amfd is stopping: the starts held back for a cleanup after a death (clean_up_after_death)
+  // will not be made; each is answered as a start that failed.
+  void drop_held_starts();
+  // A cleanup after a death is still running (amfd waits for it before it exits: it is what
+  // removes the dead process's leftovers).
+  bool cleaning_up() const { return !cleaning_up_.empty(); }
   // Whether `comp` is a component of this node's configuration.
   bool hosts(const CompId& comp) const { return comp_config_.count(comp) > 0; }
   // The component's process (a container's init), 0 when it has none.
@@ -120,13 +126,13 @@ class ProcessHost {
   // `limit`. Returns the command's pid, if it started.
   std::optional<pid_t> run_clc(const CompId& comp, pid_t pid, const std::string& command,
                                bool kill_after, Duration limit,
-                               const std::map<std::string, std::string>& extra = {});
+                               const std::map<std::string, std::string>& env);
   // After a component's process died without amfd asking (a crash, a SIGKILL from elsewhere):
   // its cleanup command, as OpenSAF runs it after every failure, to remove what the process
   // left (pid files, shared memory). The next instance starts once it has ended.
   // cleanup_due() says whether it is due (and from then on holds back a start); then
   // clean_up_after_death() runs it.
-  bool cleanup_due(const CompId& comp);
+  bool cleanup_due(const CompId& comp, pid_t pid);
   void clean_up_after_death(const CompId& comp, pid_t pid, const containers::ExitStatus& status);
   void on_exit(pid_t pid, containers::ExitStatus status);
   void reap_strays();  // and again at the next SIGCHLD
@@ -156,9 +162,9 @@ class ProcessHost {
   std::map<pid_t, Helper> hooks_;                      // HA-state hooks running, by pid
   std::map<pid_t, Helper> probes_;                     // exec probes running, by pid
   std::map<pid_t, Clc> clc_;                           // CLC-CLI commands running, by pid
-  // Components amfd has signalled (terminate or cleanup) since their process started: their
-  // exit was asked for, so no cleanup follows it.
-  std::set<CompId> signalled_;
+  // Component processes amfd has signalled (terminate or cleanup) or ended: their exit was
+  // asked for, so no cleanup follows it. Erased at the exit.
+  std::set<pid_t> signalled_;
   // The cleanup command that runs after a component's process died on its own, by component;
   // and the start of its next instance, which waits for that cleanup to end.
   std::map<CompId, pid_t> cleaning_up_;

@@ -13,6 +13,7 @@ ZmqWatch::ZmqWatch(boost::asio::io_context& io, zmq::socket_t& socket, Handler h
 }
 
 ZmqWatch::~ZmqWatch() {
+  *alive_ = false;
   fd_.cancel();
   fd_.release();  // the fd belongs to the ZeroMQ socket
 }
@@ -29,7 +30,8 @@ void ZmqWatch::arm() {
 void ZmqWatch::kick() {
   if (kick_posted_) return;
   kick_posted_ = true;
-  boost::asio::post(io_, [this] {
+  boost::asio::post(io_, [this, alive = alive_] {
+    if (!*alive) return;
     kick_posted_ = false;
     drain();
   });

@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <functional>
+#include <memory>
 #include <vector>
 #include <zmq.hpp>
 
@@ -35,6 +36,8 @@ class ZmqWatch {
   Handler handler_;
   boost::asio::posix::stream_descriptor fd_;
   bool kick_posted_ = false;
+  // False once the watch is gone: a kick posted before may still run on the loop.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace amf::daemon

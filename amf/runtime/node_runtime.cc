@@ -168,10 +168,6 @@ void NodeRuntime::receive(const protocol::Envelope& e) {
     for (const auto& m : messages) handle_report(e.from.node, std::get<protocol::NodeReport>(m));
     return;
   }
-  if (e.message && !command) {
-    ++counters_.misdirected;  // only a peer that lies or is confused sends it here
-    return;
-  }
   if (!node_) {
     ++counters_.unknown_peer;
     return;
@@ -197,6 +193,12 @@ void NodeRuntime::receive(const protocol::Envelope& e) {
                                                options_.retransmit_after));
   } else if (e.from != *followed_) {
     ++counters_.stale_incarnation;  // another life of the director's node, same epoch
+    return;
+  }
+  if (e.message && !command) {
+    // A report of the epoch this node follows, for a node that hosts no director of it: only a
+    // peer that lies or is confused sends one (a report for a deposed director is older).
+    ++counters_.misdirected;
     return;
   }
   protocol::Link& link = links_.at(e.from.node);

@@ -70,8 +70,9 @@ struct LinkCounters {
   std::uint64_t stale_incarnation = 0;  // for or from another life of a node than the current
   std::uint64_t unknown_peer = 0;       // from a node not (yet) up, or to a node not up
   std::uint64_t bad_version = 0;        // another envelope layout
-  std::uint64_t misdirected = 0;    // a report for a node that hosts no director, or about an SU
-                                    // (a snapshot: a node) other than the sender's
+  // A report, of the epoch followed, for a node that hosts no director; or one about an SU (a
+  // snapshot: a node) other than the sender's.
+  std::uint64_t misdirected = 0;
   std::uint64_t no_director = 0;    // reports made while no director was known
   std::uint64_t duplicates = 0;     // (from the links) messages that had arrived already
   std::uint64_t retransmitted = 0;  // (from the links) envelopes sent again

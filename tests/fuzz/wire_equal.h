@@ -70,11 +70,11 @@ inline bool same(const wire::ServiceUnitStatus& a, const wire::ServiceUnitStatus
          same(a.components, b.components);
 }
 inline bool same(const wire::ServiceInstanceStatus& a, const wire::ServiceInstanceStatus& b) {
-  return a.name == b.name && same(a.assignments, b.assignments);
+  return a.name == b.name && a.admin_state == b.admin_state && same(a.assignments, b.assignments);
 }
 inline bool same(const wire::ServiceGroupStatus& a, const wire::ServiceGroupStatus& b) {
-  return std::tie(a.name, a.redundancy_model, a.busy) ==
-             std::tie(b.name, b.redundancy_model, b.busy) &&
+  return std::tie(a.name, a.redundancy_model, a.busy, a.admin_state) ==
+             std::tie(b.name, b.redundancy_model, b.busy, b.admin_state) &&
          same(a.service_units, b.service_units) && same(a.service_instances, b.service_instances);
 }
 inline bool same(const wire::ClusterStatus& a, const wire::ClusterStatus& b) {

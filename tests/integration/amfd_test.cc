@@ -810,8 +810,8 @@ TEST_F(AmfdTest, TheCleanupCommandRunsAfterAComponentDiesOnItsOwnBeforeItsNextIn
   yaml.replace(yaml.find(at), at.size(),
                at + "              env: {PORT: \"" + std::to_string(port) +
                    "\"}\n"
-                   "              cleanup_command: 'sleep 0.3; echo \"$AMF_COMPONENT_PID "
-                   "$AMF_COMPONENT_EXIT\" > died.$PORT'\n");
+                   "              cleanup_command: 'sleep 0.3; echo \"$AMF_COMPONENT_DEAD_PID "
+                   "$AMF_COMPONENT_EXIT${AMF_COMPONENT_PID:-}\" > died.$PORT'\n");
   start(yaml);
   std::string first;
   ASSERT_TRUE(eventually([&] {
@@ -839,6 +839,35 @@ TEST_F(AmfdTest, TheCleanupCommandRunsAfterAComponentDiesOnItsOwnBeforeItsNextIn
   EXPECT_EQ(ask(port, "PID"), "");                              // gone
   std::this_thread::sleep_for(std::chrono::milliseconds(600));  // a cleanup would have written
   EXPECT_FALSE(fs::exists(died));
+}
+
+TEST_F(AmfdTest, AnAmfdStoppedAtOnceWaitsForACleanupAfterADeathAndStartsNoNewInstance) {
+  const int port = free_port();
+  std::string yaml = probe_yaml(port, "{tcp_port: " + std::to_string(port) + ", period_ms: 1000}");
+  const std::string at = "              recovery: component-restart\n";
+  yaml.replace(yaml.find(at), at.size(),
+               at + "              env: {PORT: \"" + std::to_string(port) +
+                   "\"}\n"
+                   "              cleanup_command: 'sleep 1; echo cleaned > died.$PORT'\n");
+  start(yaml);
+  std::string pid;
+  ASSERT_TRUE(eventually([&] {
+    pid = ask(port, "PID");
+    return !pid.empty();
+  }));
+  ASSERT_EQ(::kill(std::stoi(pid), SIGKILL), 0);  // a process of the amfd this test started
+  const std::string err = dir_.path() + "/amfd.err";
+  ASSERT_TRUE(eventually([&] { return slurp(err).find("running 'sleep 1") != std::string::npos; }));
+  // The first signal locks the node, which waits for the restarted component to be quiesced;
+  // the second one skips that: the start held back for the cleanup is not made.
+  ASSERT_EQ(::kill(amfd_, SIGTERM), 0);
+  ASSERT_TRUE(eventually([&] { return slurp(err).find("locking node") != std::string::npos; }));
+  EXPECT_EQ(stop(), 0);
+  EXPECT_EQ(slurp(runtime() + "/died." + std::to_string(port)), "cleaned\n")
+      << "amfd exited before the cleanup had ended";
+  const std::string log = slurp(err);
+  EXPECT_NE(log.find("not started: amfd is stopping"), std::string::npos) << log;
+  EXPECT_EQ(ask(port, "PID"), "");
 }
 
 // ---- an instantiate command that daemonizes (pid_file) ----

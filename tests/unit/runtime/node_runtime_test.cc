@@ -367,6 +367,11 @@ TEST_F(LinkCheckTest, AReportForANodeThatHostsNoDirectorIsDropped) {
   node2_.receive(e);
   EXPECT_EQ(node2_.queued(), 1u);
   EXPECT_EQ(node2_.counters().misdirected, 1u);
+  // One of an older epoch is what a node director still following a deposed director sends.
+  e.epoch = 2;
+  node2_.receive(e);
+  EXPECT_EQ(node2_.counters().misdirected, 1u);
+  EXPECT_EQ(node2_.counters().stale_epoch, 1u);
 }
 
 TEST_F(LinkCheckTest, ADuplicatedCommandIsHandedOnOnce) {
