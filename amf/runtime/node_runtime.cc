@@ -87,13 +87,15 @@ void NodeRuntime::take_over(const std::vector<director::NodeUp>& up, director::A
   for (const NodeId& node : ask) request_snapshot(node);
 }
 
-void NodeRuntime::assume_director(director::Director director, std::uint64_t epoch) {
-  AMF_ASSERT(!director_.has_value() && epoch > followed_epoch_);
+bool NodeRuntime::assume_director(director::Director director, std::uint64_t epoch) {
+  AMF_ASSERT(!director_.has_value());
+  if (epoch <= followed_epoch_) return false;
   if (followed_) close_link(followed_->node);  // what it held was for the old director
   followed_.reset();
   followed_epoch_ = 0;
   options_.epoch = epoch;
   director_.emplace(std::move(director));
+  return true;
 }
 
 void NodeRuntime::step_down(std::uint64_t epoch) {

@@ -151,10 +151,11 @@ class NodeRuntime {
   // in order, and is handed over after. Call it once, before anything else reaches the
   // director. The nodes follow this director from its first command, the snapshot request.
   void take_over(const std::vector<director::NodeUp>& up, director::AdminStates admin);
-  // This node won the director's role in `epoch` (higher than any it followed): its runtime
-  // holds `director` from now on, and its node director reports to it directly. take_over()
-  // follows.
-  void assume_director(director::Director director, std::uint64_t epoch);
+  // This node won the director's role in `epoch`: its runtime holds `director` from now on,
+  // and its node director reports to it directly. take_over() follows. False, and nothing
+  // changes, when the node already follows an epoch at least as new (a peer sent it one that
+  // no election gave: the role is not taken up under an epoch that is already outdone).
+  [[nodiscard]] bool assume_director(director::Director director, std::uint64_t epoch);
   bool taking_over() const { return takeover_.has_value(); }
   // Time passed: the links resend what has waited long enough for its acknowledgement, and
   // both cores look at their deadlines, now or, while events are queued, in the pump() that

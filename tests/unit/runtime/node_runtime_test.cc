@@ -374,6 +374,17 @@ TEST_F(LinkCheckTest, AReportForANodeThatHostsNoDirectorIsDropped) {
   EXPECT_EQ(node2_.counters().stale_epoch, 1u);
 }
 
+TEST_F(LinkCheckTest, TheRoleIsNotTakenUpUnderAnEpochAPeerAlreadyOutdid) {
+  // A command of epoch 9 that no election gave (a peer that lies): winning epoch 5 later must
+  // not make this node act as a director that every node would take for deposed.
+  node2_.receive(command_from(9, 0, 1, protocol::InstantiateSu{su(2)}));
+  EXPECT_FALSE(node2_.assume_director(*director::Director::create(config_), 5));
+  EXPECT_FALSE(node2_.has_director());
+  EXPECT_EQ(node2_.followed_epoch(), 9u);
+  EXPECT_TRUE(node2_.assume_director(*director::Director::create(config_), 10));
+  EXPECT_TRUE(node2_.has_director());
+}
+
 TEST_F(LinkCheckTest, ADuplicatedCommandIsHandedOnOnce) {
   const auto e = command_from(3, 0, 1, protocol::InstantiateSu{su(2)});
   node2_.receive(e);
@@ -539,7 +550,7 @@ class TakeoverRuntimeTest : public ::testing::Test {
 
 TEST_F(TakeoverRuntimeTest, TheNodeThatWinsTheRoleTakesOverAndPromotesTheStandby) {
   node1_dies();
-  r2_->assume_director(*director::Director::create(config_), 2);
+  ASSERT_TRUE(r2_->assume_director(*director::Director::create(config_), 2));
   r2_->take_over({director::NodeUp{NodeId("node-2")}}, {});
   net_.settle();
   EXPECT_FALSE(r2_->taking_over());
@@ -550,7 +561,7 @@ TEST_F(TakeoverRuntimeTest, TheNodeThatWinsTheRoleTakesOverAndPromotesTheStandby
 
 TEST_F(TakeoverRuntimeTest, ANodeThatLeavesBeforeItsSnapshotIsNotWaitedFor) {
   node1_dies();
-  r2_->assume_director(*director::Director::create(config_), 2);
+  ASSERT_TRUE(r2_->assume_director(*director::Director::create(config_), 2));
   r2_->take_over({director::NodeUp{NodeId("node-1")}, director::NodeUp{NodeId("node-2")}}, {});
   net_.in_flight.clear();  // the snapshot request to node-1 is lost with it
   net_.settle();
@@ -565,7 +576,7 @@ TEST_F(TakeoverRuntimeTest, ANodeThatLeavesBeforeItsSnapshotIsNotWaitedFor) {
 TEST_F(TakeoverRuntimeTest, TheDeposedDirectorsCommandsAreDroppedOnceANewerEpochIsFollowed) {
   // node-1 was cut off and declared gone, but its director process lives on, not yet aware
   // that node-2 won epoch 2 and took over.
-  r2_->assume_director(*director::Director::create(config_), 2);
+  ASSERT_TRUE(r2_->assume_director(*director::Director::create(config_), 2));
   r2_->take_over({director::NodeUp{NodeId("node-2")}}, {});
   net_.settle();
   ASSERT_FALSE(r2_->taking_over());
@@ -583,7 +594,7 @@ TEST_F(TakeoverRuntimeTest, TheDeposedDirectorsCommandsAreDroppedOnceANewerEpoch
 
 TEST_F(TakeoverRuntimeTest, ADirectorThatHearsOfANewerEpochStepsDownAndItsNodeFollows) {
   // node-2 won epoch 2 while node-1, still up, went on directing in epoch 1.
-  r2_->assume_director(*director::Director::create(config_), 2);
+  ASSERT_TRUE(r2_->assume_director(*director::Director::create(config_), 2));
   r2_->take_over({director::NodeUp{NodeId("node-1")}, director::NodeUp{NodeId("node-2")}}, {});
   net_.settle();
   EXPECT_FALSE(r1_->has_director()) << "the snapshot request of epoch 2 deposed it";
@@ -604,7 +615,7 @@ TEST_F(TakeoverRuntimeTest, ADirectorThatHearsOfANewerEpochStepsDownAndItsNodeFo
 // snapshot request went with its old life and no NodeDown came; the takeover waited for good.
 TEST_F(TakeoverRuntimeTest, ANewLifeOfAnAwaitedNodeIsNotWaitedFor) {
   node1_dies();
-  r2_->assume_director(*director::Director::create(config_), 2);
+  ASSERT_TRUE(r2_->assume_director(*director::Director::create(config_), 2));
   r2_->take_over({director::NodeUp{NodeId("node-1")}, director::NodeUp{NodeId("node-2")}}, {});
   net_.in_flight.clear();  // the request to node-1's old life is lost with it
   net_.settle();
@@ -620,7 +631,7 @@ TEST_F(TakeoverRuntimeTest, ANewLifeOfAnAwaitedNodeIsNotWaitedFor) {
 
 TEST_F(TakeoverRuntimeTest, AnAdminRequestMadeDuringTheTakeoverIsHandledAfterIt) {
   node1_dies();
-  r2_->assume_director(*director::Director::create(config_), 2);
+  ASSERT_TRUE(r2_->assume_director(*director::Director::create(config_), 2));
   r2_->take_over({director::NodeUp{NodeId("node-1")}, director::NodeUp{NodeId("node-2")}},
                  {{{director::EntityKind::kSu, su(1).str()}, model::AdminState::kLocked}});
   net_.in_flight.clear();
