@@ -800,19 +800,25 @@ TEST_F(AmfdTest, TerminateAndCleanupCommandsReplaceTheSignals) {
   EXPECT_EQ(ask(port, "PID"), "");  // gone
 }
 
+// A restartable component with a TCP probe on `port`, $PORT in its environment and
+// `cleanup` as its cleanup command.
+std::string cleanup_yaml(int port, const std::string& cleanup) {
+  std::string yaml = probe_yaml(port, "{tcp_port: " + std::to_string(port) + ", period_ms: 1000}");
+  const std::string at = "              recovery: component-restart\n";
+  yaml.replace(yaml.find(at), at.size(),
+               at + "              env: {PORT: \"" + std::to_string(port) + "\"}\n" +
+                   "              cleanup_command: '" + cleanup + "'\n");
+  return yaml;
+}
+
 TEST_F(AmfdTest, TheCleanupCommandRunsAfterAComponentDiesOnItsOwnBeforeItsNextInstance) {
   // As OpenSAF does after every failure, so that what the process left (a pid file, shared
   // memory) is removed: with the dead process's PID and how it ended. The next instance starts
   // only once the command has ended; the command sleeps first to show it.
   const int port = free_port();
-  std::string yaml = probe_yaml(port, "{tcp_port: " + std::to_string(port) + ", period_ms: 1000}");
-  const std::string at = "              recovery: component-restart\n";
-  yaml.replace(yaml.find(at), at.size(),
-               at + "              env: {PORT: \"" + std::to_string(port) +
-                   "\"}\n"
-                   "              cleanup_command: 'sleep 0.3; echo \"$AMF_COMPONENT_DEAD_PID "
-                   "$AMF_COMPONENT_EXIT${AMF_COMPONENT_PID:-}\" > died.$PORT'\n");
-  start(yaml);
+  start(cleanup_yaml(port,
+                     "sleep 0.3; echo \"$AMF_COMPONENT_DEAD_PID "
+                     "$AMF_COMPONENT_EXIT${AMF_COMPONENT_PID:-}\" > died.$PORT"));
   std::string first;
   ASSERT_TRUE(eventually([&] {
     first = ask(port, "PID");
@@ -843,13 +849,7 @@ TEST_F(AmfdTest, TheCleanupCommandRunsAfterAComponentDiesOnItsOwnBeforeItsNextIn
 
 TEST_F(AmfdTest, AnAmfdStoppedAtOnceWaitsForACleanupAfterADeathAndStartsNoNewInstance) {
   const int port = free_port();
-  std::string yaml = probe_yaml(port, "{tcp_port: " + std::to_string(port) + ", period_ms: 1000}");
-  const std::string at = "              recovery: component-restart\n";
-  yaml.replace(yaml.find(at), at.size(),
-               at + "              env: {PORT: \"" + std::to_string(port) +
-                   "\"}\n"
-                   "              cleanup_command: 'sleep 1; echo cleaned > died.$PORT'\n");
-  start(yaml);
+  start(cleanup_yaml(port, "sleep 1; echo cleaned > died.$PORT"));
   std::string pid;
   ASSERT_TRUE(eventually([&] {
     pid = ask(port, "PID");

@@ -229,19 +229,30 @@ TEST(NodeRuntimeTest, ATimeoutWaitsForTheEventsQueuedBeforeIt) {
   EXPECT_TRUE(failed(comp(2)));
 }
 
-TEST(NodeRuntimeTest, TwoRuntimesOverAnInMemoryNetworkAssignActiveAndStandby) {
-  auto config = make_cluster({.nodes = {"node-1", "node-2"}});
+// The director on node-1 and a node director on node-2, over the in-memory network, with
+// pretend components that answer; both nodes up and settled.
+struct TwoNodes {
+  std::shared_ptr<const model::ClusterConfig> config =
+      make_cluster({.nodes = {"node-1", "node-2"}});
   RecordingHost host1, host2;
-  host1.answer = host2.answer = true;
   Network net;
-  NodeRuntime r1(config, NodeId("node-1"), *director::Director::create(config), host1, net, now);
-  NodeRuntime r2(config, NodeId("node-2"), std::nullopt, host2, net, now);
-  host1.runtime = &r1;
-  host2.runtime = &r2;
-  net.runtimes = {{NodeId("node-1"), &r1}, {NodeId("node-2"), &r2}};
-  r1.to_director(director::NodeUp{NodeId("node-1")});
-  r1.to_director(director::NodeUp{NodeId("node-2")});
-  net.settle();
+  NodeRuntime r1{config, NodeId("node-1"), *director::Director::create(config), host1, net, now};
+  NodeRuntime r2{config, NodeId("node-2"), std::nullopt, host2, net, now};
+  TwoNodes() {
+    host1.answer = host2.answer = true;
+    host1.runtime = &r1;
+    host2.runtime = &r2;
+    net.runtimes = {{NodeId("node-1"), &r1}, {NodeId("node-2"), &r2}};
+    r1.to_director(director::NodeUp{NodeId("node-1")});
+    r1.to_director(director::NodeUp{NodeId("node-2")});
+    net.settle();
+  }
+};
+
+TEST(NodeRuntimeTest, TwoRuntimesOverAnInMemoryNetworkAssignActiveAndStandby) {
+  TwoNodes c;
+  NodeRuntime& r1 = c.r1;
+  RecordingHost& host2 = c.host2;
   const auto table = r1.director().assignments(SgId("app"));
   ASSERT_EQ(table.size(), 2u);
   std::map<SuId, model::HaState> ha;
@@ -252,18 +263,10 @@ TEST(NodeRuntimeTest, TwoRuntimesOverAnInMemoryNetworkAssignActiveAndStandby) {
 }
 
 TEST(NodeRuntimeTest, AReportAboutAnotherNodesSuIsDropped) {
-  auto config = make_cluster({.nodes = {"node-1", "node-2"}});
-  RecordingHost host1, host2;
-  host1.answer = host2.answer = true;
-  Network net;
-  NodeRuntime r1(config, NodeId("node-1"), *director::Director::create(config), host1, net, now);
-  NodeRuntime r2(config, NodeId("node-2"), std::nullopt, host2, net, now);
-  host1.runtime = &r1;
-  host2.runtime = &r2;
-  net.runtimes = {{NodeId("node-1"), &r1}, {NodeId("node-2"), &r2}};
-  r1.to_director(director::NodeUp{NodeId("node-1")});
-  r1.to_director(director::NodeUp{NodeId("node-2")});
-  net.settle();
+  TwoNodes c;
+  NodeRuntime& r1 = c.r1;
+  NodeRuntime& r2 = c.r2;
+  Network& net = c.net;
   // node-2 says, in order on its own link, that node-1's SU is disabled: a lie, or confusion.
   const protocol::Link* link = r2.link(NodeId("node-1"));
   ASSERT_NE(link, nullptr);
