@@ -298,8 +298,21 @@ void Daemon::record(const model::Notification& n) {
 // Linear in the cluster's size: the views are grouped once by SG and by SU, not searched for
 // each SG (a status of 5,000 SGs took seconds that way).
 wire::ClusterStatus Daemon::status() const {
-  wire::ClusterStatus out{config_->name, self_.str(), {}};
   const director::Director& director = runtime_.director();
+  wire::ClusterStatus out{config_->name,
+                          self_.str(),
+                          {},
+                          std::string(model::to_string(director.cluster_admin())),
+                          {},
+                          {}};
+  for (const auto& node : config_->nodes) {
+    out.nodes.push_back(
+        {node.id.str(), std::string(model::to_string(director.node_admin(node.id)))});
+  }
+  for (const auto& app : config_->applications) {
+    out.applications.push_back(
+        {app.id.str(), std::string(model::to_string(director.app_admin(app.id)))});
+  }
   const auto sus = director.service_units();
   const auto comps = runtime_.node().components();
   std::map<SgId, std::vector<const director::Director::SuView*>> sus_of;

@@ -754,6 +754,16 @@ model::AdminState Director::sg_admin(const SgId& sg) const {
   return it == sgs_.end() ? model::AdminState::kUnlocked : it->second.admin;
 }
 
+model::AdminState Director::node_admin(const NodeId& node) const {
+  auto it = node_admin_.find(node);
+  return it == node_admin_.end() ? model::AdminState::kUnlocked : it->second;
+}
+
+model::AdminState Director::app_admin(const AppId& app) const {
+  auto it = app_admin_.find(app);
+  return it == app_admin_.end() ? model::AdminState::kUnlocked : it->second;
+}
+
 model::AdminState Director::si_admin(const SiId& si) const {
   auto it = si_admin_.find(si);
   return it == si_admin_.end() ? model::AdminState::kUnlocked : it->second;

@@ -138,8 +138,12 @@ class Director {
   // An SI's own admin state (lock, unlock, shutdown on the SI): unlocked, shutting-down or
   // locked. A locked SI is assigned nowhere.
   model::AdminState si_admin(const SiId& si) const;
-  // An SG's own admin state (unlocked for an unknown SG).
+  // The own admin state of an SG, a node, an application, the cluster (unlocked for an
+  // unknown entity).
   model::AdminState sg_admin(const SgId& sg) const;
+  model::AdminState node_admin(const NodeId& node) const;
+  model::AdminState app_admin(const AppId& app) const;
+  model::AdminState cluster_admin() const { return cluster_admin_; }
 
  private:
   struct SuState {

@@ -93,6 +93,17 @@ Result<Envelope> parse(std::string_view bytes, const char* what) {
 void fill(pb::ClusterStatus& out, const ClusterStatus& in) {
   out.set_cluster(in.cluster);
   out.set_node(in.node);
+  out.set_admin_state(in.admin_state);
+  for (const auto& n : in.nodes) {
+    auto* e = out.add_nodes();
+    e->set_name(n.name);
+    e->set_admin_state(n.admin_state);
+  }
+  for (const auto& a : in.applications) {
+    auto* e = out.add_applications();
+    e->set_name(a.name);
+    e->set_admin_state(a.admin_state);
+  }
   for (const auto& sg : in.service_groups) {
     pb::ServiceGroupStatus* s = out.add_service_groups();
     s->set_name(sg.name);
@@ -129,7 +140,9 @@ void fill(pb::ClusterStatus& out, const ClusterStatus& in) {
 }
 
 ClusterStatus from(const pb::ClusterStatus& in) {
-  ClusterStatus out{in.cluster(), in.node(), {}};
+  ClusterStatus out{in.cluster(), in.node(), {}, in.admin_state(), {}, {}};
+  for (const auto& n : in.nodes()) out.nodes.push_back({n.name(), n.admin_state()});
+  for (const auto& a : in.applications()) out.applications.push_back({a.name(), a.admin_state()});
   for (const auto& s : in.service_groups()) {
     ServiceGroupStatus sg{s.name(), s.redundancy_model(), s.busy(), {}, {}, s.admin_state()};
     for (const auto& u : s.service_units()) {

@@ -98,10 +98,17 @@ struct ServiceGroupStatus {
   std::vector<ServiceInstanceStatus> service_instances;
   std::string admin_state;  // the SG's own
 };
+struct EntityAdminState {
+  std::string name;
+  std::string admin_state;
+};
 struct ClusterStatus {
   std::string cluster;
   std::string node;
   std::vector<ServiceGroupStatus> service_groups;
+  std::string admin_state;                     // the cluster's own
+  std::vector<EntityAdminState> nodes;         // each node's own, in configuration order
+  std::vector<EntityAdminState> applications;  // each application's own, likewise
 };
 struct EventRecord {
   std::uint64_t sequence = 0;

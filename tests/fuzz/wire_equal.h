@@ -33,6 +33,7 @@ inline auto fields(const wire::AdminOperation& m) {
 inline auto fields(const wire::ComponentStatus& m) {
   return std::tie(m.name, m.presence_state, m.pid, m.registered);
 }
+inline auto fields(const wire::EntityAdminState& m) { return std::tie(m.name, m.admin_state); }
 inline auto fields(const wire::SiAssignmentStatus& m) {
   return std::tie(m.service_unit, m.ha_state);
 }
@@ -78,7 +79,9 @@ inline bool same(const wire::ServiceGroupStatus& a, const wire::ServiceGroupStat
          same(a.service_units, b.service_units) && same(a.service_instances, b.service_instances);
 }
 inline bool same(const wire::ClusterStatus& a, const wire::ClusterStatus& b) {
-  return a.cluster == b.cluster && a.node == b.node && same(a.service_groups, b.service_groups);
+  return a.cluster == b.cluster && a.node == b.node && a.admin_state == b.admin_state &&
+         same(a.nodes, b.nodes) && same(a.applications, b.applications) &&
+         same(a.service_groups, b.service_groups);
 }
 inline bool same(const wire::EventList& a, const wire::EventList& b) {
   return same(a.events, b.events);

@@ -228,6 +228,16 @@ TEST_F(AmfdTest, AdminOperationsThroughAmfctl) {
   s = status();
   ASSERT_TRUE(s);
   EXPECT_EQ(holder(*s, "active"), "");
+  // The lock is the node's: status shows it there, and the SUs keep their own state.
+  ASSERT_EQ(s->nodes.size(), 1u);
+  EXPECT_EQ(s->nodes[0].name, "node-1");
+  EXPECT_EQ(s->nodes[0].admin_state, "locked");
+  EXPECT_EQ(su_field(*s, a2, &wire::ServiceUnitStatus::admin_state), "unlocked");
+  EXPECT_EQ(s->admin_state, "unlocked");
+  ASSERT_EQ(s->applications.size(), 1u);
+  EXPECT_EQ(s->applications[0].admin_state, "unlocked");
+  Output shown = amfctl({"status"});
+  EXPECT_NE(shown.out.find("node-1  locked"), std::string::npos) << shown.out;
   EXPECT_EQ(amfctl({"unlock", "node", "node-1"}).exit_code, 0);
   auto [a3, s3] = settled_pair();
   EXPECT_FALSE(a3.empty());

@@ -38,7 +38,14 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
 }
 
 void print_status(const amf::wire::ClusterStatus& s) {
-  std::cout << "Cluster " << s.cluster << ", node " << s.node << "\n";
+  std::cout << "Cluster " << s.cluster << " (" << s.admin_state << "), node " << s.node << "\n\n";
+  std::vector<std::vector<std::string>> nodes{{"NODE", "ADMIN"}};
+  for (const auto& n : s.nodes) nodes.push_back({n.name, n.admin_state});
+  print_table(nodes);
+  std::cout << "\n";
+  std::vector<std::vector<std::string>> apps{{"APPLICATION", "ADMIN"}};
+  for (const auto& a : s.applications) apps.push_back({a.name, a.admin_state});
+  print_table(apps);
   for (const auto& sg : s.service_groups) {
     std::cout << "\nService group " << sg.name << " (" << sg.redundancy_model << "), "
               << sg.admin_state << (sg.busy ? ", assignment change in progress" : "") << "\n\n";

@@ -123,6 +123,9 @@ ClusterStatus sample_status() {
   sg.service_instances.push_back({"counter/si-1", {{"counter/su-1", "active"}}, "unlocked"});
   sg.admin_state = "shutting-down";
   s.service_groups.push_back(sg);
+  s.admin_state = "unlocked";
+  s.nodes = {{"node-1", "locked"}, {"node-2", "unlocked"}};
+  s.applications = {{"counter", "locked-instantiation"}};
   return s;
 }
 
@@ -135,6 +138,12 @@ TEST(CodecTest, AdminRepliesRoundTrip) {
   EXPECT_EQ(s.service_groups[0].service_instances[0].assignments[0].ha_state, "active");
   EXPECT_EQ(s.service_groups[0].service_instances[0].admin_state, "unlocked");
   EXPECT_EQ(s.service_groups[0].admin_state, "shutting-down");
+  EXPECT_EQ(s.admin_state, "unlocked");
+  ASSERT_EQ(s.nodes.size(), 2u);
+  EXPECT_EQ(s.nodes[0].name, "node-1");
+  EXPECT_EQ(s.nodes[0].admin_state, "locked");
+  ASSERT_EQ(s.applications.size(), 1u);
+  EXPECT_EQ(s.applications[0].admin_state, "locked-instantiation");
 
   auto err = decode_admin_reply(encode(AdminReply{AdminError{"nope"}}));
   ASSERT_TRUE(err);
