@@ -899,9 +899,10 @@ TEST_F(AmfdTest, DaemonLeftByTheInstantiateCommandIsTheComponent) {
     s = status();
     return s && component_presence(*s) == "instantiated";
   }));
-  // The component is the daemon, not the shell that started it and is gone.
-  const std::string daemon = ask(port, "PID");
-  ASSERT_FALSE(daemon.empty());
+  // The component is the daemon, not the shell that started it and is gone. It is
+  // instantiated once its pid file names it, which may be before it listens.
+  std::string daemon;
+  ASSERT_TRUE(eventually([&] { return !(daemon = ask(port, "PID")).empty(); }));
   EXPECT_EQ(std::to_string(pid_of(*s, "web/su-1")) + "\n", daemon);
   EXPECT_EQ(slurp(runtime() + "/daemon.pid"), daemon);
   // Its death is seen (it is watched like any component process) and it is restarted.
