@@ -141,10 +141,17 @@ void read_lifecycle(const MapReader& r, model::ComponentConfig& comp) {
       comp.instantiated_when = model::InstantiatedWhen::kNotified;
     } else if (*when == "started") {
       comp.instantiated_when = model::InstantiatedWhen::kStarted;
+    } else if (*when == "probed") {
+      comp.instantiated_when = model::InstantiatedWhen::kProbed;
+      if (!r.has("probe")) {
+        r.diags().error(r.value_mark("instantiated_when"),
+                        "'instantiated_when: probed' in " + r.label() +
+                            " needs a 'probe' (it is instantiated once the probe first succeeds)");
+      }
     } else if (*when != "registered") {
       r.diags().error(r.value_mark("instantiated_when"),
                       "invalid instantiated_when '" + *when + "' in " + r.label() +
-                          "; valid values: registered, notified, started");
+                          "; valid values: registered, notified, started, probed");
     }
   }
   if (r.has("health_check") && !comp.sa_aware()) {
@@ -170,7 +177,7 @@ void read_hooks(const MapReader& owner, model::ComponentConfig& comp) {
   if (comp.sa_aware()) {
     owner.diags().error(owner.key_mark("hooks"),
                         "'hooks' in " + owner.label() +
-                            " needs 'instantiated_when: notified' or 'started' (an SA-aware "
+                            " needs 'instantiated_when' notified, started or probed (an SA-aware "
                             "component takes its HA states through callbacks)");
   }
   MapReader r(*node, owner.value_mark("hooks"), "hooks of " + owner.label(),
@@ -195,7 +202,7 @@ void read_probe(const MapReader& owner, model::ComponentConfig& comp) {
   if (node == nullptr) return;
   MapReader r(*node, owner.value_mark("probe"), "probe of " + owner.label(),
               {"exec", "tcp_port", "http_port", "http_path", "period_ms", "timeout_ms",
-               "failure_threshold"},
+               "failure_threshold", "startup_period_ms"},
               {}, owner.diags());
   if (!r.is_mapping()) return;
   const std::size_t errors_before = r.diags().count();
@@ -236,6 +243,14 @@ void read_probe(const MapReader& owner, model::ComponentConfig& comp) {
   if (auto ms = r.duration("period_ms")) probe.period = *ms;
   if (auto ms = r.duration("timeout_ms")) probe.timeout = *ms;
   if (auto n = r.integer("failure_threshold", 1, 1000)) probe.failure_threshold = *n;
+  if (auto ms = r.duration("startup_period_ms")) {
+    if (comp.instantiated_when != model::InstantiatedWhen::kProbed) {
+      r.diags().error(r.key_mark("startup_period_ms"),
+                      "'startup_period_ms' in " + r.label() +
+                          " needs 'instantiated_when: probed' in its component");
+    }
+    probe.startup_period = *ms;
+  }
   comp.probe = std::move(probe);
 }
 

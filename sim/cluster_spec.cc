@@ -98,8 +98,10 @@ Result<void> set_word(SgSpec& sg, std::string_view key, const std::string& value
       sg.kind = model::InstantiatedWhen::kNotified;
     } else if (value == "started") {
       sg.kind = model::InstantiatedWhen::kStarted;
+    } else if (value == "probed") {
+      sg.kind = model::InstantiatedWhen::kProbed;
     } else {
-      return fail("kind is sa-aware, notified or started, not '" + value + "'");
+      return fail("kind is sa-aware, notified, started or probed, not '" + value + "'");
     }
     return {};
   }
@@ -160,10 +162,14 @@ Result<void> validate(const SgSpec& sg) {
   if (sg.kind != model::InstantiatedWhen::kRegistered && sg.health == SgSpec::Health::kAmfInvoked) {
     return fail(where + "an AMF-invoked health check needs SA-aware components (kind=sa-aware)");
   }
-  if (sg.kind == model::InstantiatedWhen::kStarted &&
+  if (sg.kind == model::InstantiatedWhen::kProbed && !sg.probe) {
+    return fail(where + "a probed component needs its probe (kind=probed needs probe=on)");
+  }
+  if ((sg.kind == model::InstantiatedWhen::kStarted ||
+       sg.kind == model::InstantiatedWhen::kProbed) &&
       sg.health == SgSpec::Health::kComponentInvoked) {
     return fail(where +
-                "a started component has no watchdog (health=component needs "
+                "a started or probed component has no watchdog (health=component needs "
                 "kind=sa-aware or kind=notified)");
   }
   const bool n_way = sg.model == RedundancyModel::kNWay;
@@ -354,6 +360,7 @@ std::string describe(const SgSpec& sg) {
   }
   if (sg.kind == model::InstantiatedWhen::kNotified) add("kind", "notified");
   if (sg.kind == model::InstantiatedWhen::kStarted) add("kind", "started");
+  if (sg.kind == model::InstantiatedWhen::kProbed) add("kind", "probed");
   if (sg.probe) add("probe", "on");
   if (sg.auto_repair != d.auto_repair) add("auto-repair", sg.auto_repair ? "on" : "off");
   if (sg.disable_restart) add("disable-restart", "on");

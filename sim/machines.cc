@@ -90,7 +90,7 @@ void Machines::started(Process& p) {
   } else if (config.instantiated_when == model::InstantiatedWhen::kStarted) {
     p.registered = true;  // instantiated once it runs
   } else {
-    // SA-aware: it registers; notified: it says READY=1.
+    // SA-aware: it registers; notified: it says READY=1; probed: it starts to listen.
     around_.schedule(around_.draw(latencies_.registration), machine::Registers{p.pid});
   }
 }
@@ -185,6 +185,11 @@ void Machines::on(const machine::Registers& e) {
   if (it == processes_.end()) return;
   Process& p = it->second;
   if (p.hung || p.stuck) return;
+  if (config_of(p.comp).instantiated_when == model::InstantiatedWhen::kProbed) {
+    around_.line(around_.header() + who(p.comp, p.pid) + " listens");
+    p.registered = true;  // its probe succeeds from now on
+    return;
+  }
   if (!p.sa_aware) {
     around_.line(around_.header() + who(p.comp, p.pid) + " says READY=1");
     p.registered = true;
@@ -308,11 +313,16 @@ void Machines::run_probe(const NodeId& node, const node::RunProbe& e) {
 
 void Machines::on(const machine::ProbeEnds& e) {
   const Process* p = current(e.comp);
-  const bool ok = p != nullptr && !p->hung && !p->stuck;
+  // A probed component answers only once it listens; the others once they run.
+  const bool listening =
+      p != nullptr &&
+      (config_of(e.comp).instantiated_when != model::InstantiatedWhen::kProbed || p->registered);
+  const bool ok = listening && !p->hung && !p->stuck;
   if (!ok) around_.line(around_.header() + "probe of " + e.comp.str() + " fails");
   report(e.node, node::ProbeDone{e.comp, e.invocation, ok,
                                  ok             ? "simulated"
                                  : p == nullptr ? "no process"
+                                 : !listening   ? "connection refused"
                                                 : "no answer"});
 }
 

@@ -195,6 +195,13 @@ SwarmCase make_swarm_case(std::uint64_t seed, const SwarmOptions& options) {
   if (options.director_crashes && c.cluster.nodes > 1 && d.chance(0.5)) {
     c.director_node = NodeId("node-1");
   }
+  // Half the started components with a probe are instantiated only once it succeeds
+  // (drawn last, so older cases keep their draws).
+  for (SgSpec& sg : c.cluster.sgs) {
+    if (sg.kind == model::InstantiatedWhen::kStarted && sg.probe && d.chance(0.5)) {
+      sg.kind = model::InstantiatedWhen::kProbed;
+    }
+  }
   return c;
 }
 

@@ -2,6 +2,20 @@
 
 namespace amf::model {
 
+std::string_view instantiated_when_name(InstantiatedWhen when) {
+  switch (when) {
+    case InstantiatedWhen::kRegistered:
+      return "registered";
+    case InstantiatedWhen::kNotified:
+      return "notified";
+    case InstantiatedWhen::kStarted:
+      return "started";
+    case InstantiatedWhen::kProbed:
+      return "probed";
+  }
+  return "?";
+}
+
 const NodeConfig* ClusterConfig::find_node(const NodeId& id) const {
   for (const auto& node : nodes) {
     if (node.id == id) return &node;

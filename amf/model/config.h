@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "amf/core/id.h"
@@ -35,6 +36,9 @@ struct HealthCheckConfig {
 
 // A liveness probe, as Kubernetes has them: every `period` amfd runs it (within `timeout`);
 // `failure_threshold` failures in a row are a component failure, handled by its recovery.
+// For a component instantiated_when: probed it is also its startup probe: from its start it
+// runs every `startup_period` until it first succeeds, which makes the component
+// instantiated; failures before that count for nothing (the instantiate timeout bounds them).
 struct ProbeConfig {
   enum class Kind { kExec, kTcp, kHttp };
   Kind kind = Kind::kExec;
@@ -44,13 +48,18 @@ struct ProbeConfig {
   std::chrono::milliseconds period{10'000};
   std::chrono::milliseconds timeout{1'000};
   int failure_threshold = 3;
+  std::chrono::milliseconds startup_period{20};
 };
 
 // When a started component counts as instantiated. kRegistered: it is SA-aware, links our
 // library and registers (then CSIs are set through callbacks). The others are components that
 // do not link it (non-SA-aware): kNotified, once it sends READY=1 to its NOTIFY_SOCKET
-// (sd_notify); kStarted, as soon as its process runs. Their CSIs are taken at once.
-enum class InstantiatedWhen { kRegistered, kNotified, kStarted };
+// (sd_notify); kStarted, as soon as its process runs; kProbed, once its probe first succeeds
+// (a daemon that listens some time after its start). Their CSIs are taken at once.
+enum class InstantiatedWhen { kRegistered, kNotified, kStarted, kProbed };
+
+// "registered", "notified", "started", "probed": as the configuration names them.
+std::string_view instantiated_when_name(InstantiatedWhen when);
 
 // How the component is hosted: a plain process, or an OCI container run by runc.
 enum class Runtime { kProcess, kOci };

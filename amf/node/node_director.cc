@@ -334,9 +334,12 @@ void NodeDirector::on(const ProcessStarted& e, TimePoint now) {
     emit(SignalProcess{comp.config->id, *pending});
     return;
   }
-  if (comp.config->instantiated_when == model::InstantiatedWhen::kStarted &&
-      starting(comp.presence) && !comp.killed) {
+  if (!starting(comp.presence) || comp.killed) return;
+  if (comp.config->instantiated_when == model::InstantiatedWhen::kStarted) {
     became_instantiated(comp, "started", now);
+  } else if (comp.config->instantiated_when == model::InstantiatedWhen::kProbed) {
+    comp.startup_probe_detail.clear();
+    run_probe(comp, comp.config->probe->startup_period, now);  // its first, at once
   }
 }
 
@@ -422,10 +425,7 @@ void NodeDirector::on(const ComponentRegister& e, TimePoint now) {
   }
   if (!comp.config->sa_aware()) {
     return refuse("component " + e.name + " is not SA-aware (instantiated_when: " +
-                  (comp.config->instantiated_when == model::InstantiatedWhen::kNotified
-                       ? "notified"
-                       : "started") +
-                  ")");
+                  std::string(model::instantiated_when_name(comp.config->instantiated_when)) + ")");
   }
   comp.peer = e.peer;
   peers_[e.peer] = it->first;
@@ -507,6 +507,13 @@ void NodeDirector::on(const ProbeDone& e, TimePoint now) {
   if (it == comps_.end() || it->second.probe_running != e.invocation) return;  // stale
   CompState& comp = it->second;
   comp.probe_running.reset();
+  if (starting(comp.presence)) {  // a startup probe: the first success instantiates it
+    if (!comp.running || comp.killed || comp.after_exit != AfterExit::kNothing) return;
+    if (e.ok) return became_instantiated(comp, "probe succeeded", now);
+    comp.startup_probe_detail = e.detail;
+    return;
+  }
+  if (comp.presence != PresenceState::kInstantiated) return;  // too late to mean anything
   if (e.ok) {
     comp.probe_failures = 0;
     return;
@@ -692,17 +699,16 @@ void NodeDirector::tick(TimePoint now) {
     }
     check_health(comp, now);
     if (comp.probe_at && *comp.probe_at <= now) {
-      if (comp.presence != PresenceState::kInstantiated) {
+      if (comp.presence == PresenceState::kInstantiated) {
+        run_probe(comp, comp.config->probe->period, now);
+      } else if (starting(comp.presence) && comp.running && comp.start_reported && !comp.killed &&
+                 comp.after_exit == AfterExit::kNothing) {
+        run_probe(comp, comp.config->probe->startup_period, now);
+      } else {
         // Probes wait for the next instantiation (which sets probe_at again). A due probe left
         // in place kept the deadline in the past, and amfd ticked for ever (found by the
         // simulator: a probed component that ignored SIGTERM while being terminated).
         comp.probe_at.reset();
-      } else {
-        comp.probe_at = now + comp.config->probe->period;
-        if (!comp.probe_running) {  // the adapter answers within the timeout, shorter than a period
-          comp.probe_running = next_invocation_++;
-          emit(RunProbe{*comp.probe_running, comp.config->id});
-        }
       }
     }
     if (comp.retry_at && *comp.retry_at <= now) {
@@ -722,8 +728,21 @@ void NodeDirector::tick(TimePoint now) {
     } else if (comp.presence == PresenceState::kTerminating) {
       kill(comp, now);  // did not stop within the terminate timeout: clean up
     } else if (starting(comp.presence)) {
-      instantiation_attempt_failed(
-          comp, "not registered within " + ms_text(comp.config->timeouts.instantiate), now);
+      const std::string within = " within " + ms_text(comp.config->timeouts.instantiate);
+      switch (comp.config->instantiated_when) {
+        case model::InstantiatedWhen::kProbed:
+          instantiation_attempt_failed(
+              comp,
+              "probe did not succeed" + within +
+                  (comp.startup_probe_detail.empty() ? "" : ", last: " + comp.startup_probe_detail),
+              now);
+          break;
+        case model::InstantiatedWhen::kNotified:
+          instantiation_attempt_failed(comp, "no READY=1 (sd_notify)" + within, now);
+          break;
+        default:
+          instantiation_attempt_failed(comp, "not registered" + within, now);
+      }
     }
   }
   flush(now);
@@ -799,6 +818,15 @@ void NodeDirector::disconnect(CompState& comp) {
   comp.probe_at.reset();
   comp.probe_running.reset();
   comp.probe_failures = 0;
+}
+
+// Probe now, and again `period` later; one probe at a time (the adapter answers within the
+// probe's timeout).
+void NodeDirector::run_probe(CompState& comp, Duration period, TimePoint now) {
+  comp.probe_at = now + period;
+  if (comp.probe_running) return;
+  comp.probe_running = next_invocation_++;
+  emit(RunProbe{*comp.probe_running, comp.config->id});
 }
 
 void NodeDirector::kill(CompState& comp, TimePoint now) {

@@ -252,10 +252,13 @@ class NodeDirector {
     // Health check: AMF-invoked, when to ask next; component-invoked, when the next
     // confirmation is due. Set while the component is registered.
     std::optional<TimePoint> healthcheck;
-    std::optional<TimePoint> retry_at;        // a delayed instantiation attempt is due then
-    std::optional<TimePoint> probe_at;        // the next liveness probe, while instantiated
+    std::optional<TimePoint> retry_at;  // a delayed instantiation attempt is due then
+    // The next probe: the liveness probe while instantiated; the startup probe while a
+    // component instantiated_when: probed is being instantiated.
+    std::optional<TimePoint> probe_at;
     std::optional<Invocation> probe_running;  // a probe asked for and not yet done
     int probe_failures = 0;                   // in a row
+    std::string startup_probe_detail;         // why the last startup probe failed
     std::optional<TimePoint> indexed;         // its entry in deadlines_, if it has one
   };
   struct SuState {
@@ -343,6 +346,7 @@ class NodeDirector {
   // The restart admin operation is over once every component of the SU is instantiated,
   // registered and has answered for its CSIs again.
   bool restart_done(const SuState& su) const;
+  void run_probe(CompState& comp, Duration period, TimePoint now);
   void kill(CompState& comp, TimePoint now);
   // Signals the component's process, or once its start is reported (the launcher knows no
   // process to signal before).

@@ -810,6 +810,58 @@ TEST_F(AmfdTest, TerminateAndCleanupCommandsReplaceTheSignals) {
   EXPECT_EQ(ask(port, "PID"), "");  // gone
 }
 
+TEST_F(AmfdTest, ProbedComponentGetsItsWorkOnlyOnceItsProbeFirstSucceeds) {
+  // A daemon that binds its port 400 ms after its start, as one that loads its data first,
+  // with an on_active hook that needs it to answer: were it instantiated at its start (as
+  // instantiated_when: started is), the hook would fail and so would the component.
+  const int port = free_port();
+  std::string yaml = probe_yaml(
+      port, "{tcp_port: " + std::to_string(port) + ", period_ms: 1000, startup_period_ms: 10}");
+  const auto swap = [&](const std::string& from, const std::string& to) {
+    yaml.replace(yaml.find(from), from.size(), to);
+  };
+  swap("\"]\n", "\", \"0\", \"400\"]\n");
+  swap("instantiated_when: started\n",
+       "instantiated_when: probed\n"
+       "              env: {PORT: \"" +
+           std::to_string(port) +
+           "\"}\n"
+           "              hooks: {on_active: \"bash -c 'exec 3<>/dev/tcp/127.0.0.1/$PORT && echo "
+           "PING "
+           ">&3 && read -r l <&3 && [ $l = PONG ] && echo active > role.$PORT'\"}\n");
+  start(yaml);
+  ASSERT_TRUE(eventually([&] {
+    auto s = status();
+    return s && holder(*s, "active") == "web/su-1";
+  }));
+  EXPECT_EQ(ask(port, "ROLE"), "active\n");  // its hook reached it
+  Output events = run({bin("amfctl"), "--runtime-dir", runtime(), "events"});
+  EXPECT_NE(events.out.find("instantiated    probe succeeded"), std::string::npos) << events.out;
+  EXPECT_EQ(events.out.find("failed"), std::string::npos) << events.out;
+}
+
+TEST_F(AmfdTest, ProbedComponentWhoseProbeNeverSucceedsFailsItsInstantiationSayingWhy) {
+  const int port = free_port();
+  std::string yaml = probe_yaml(port, "{tcp_port: " + std::to_string(free_port()) +
+                                          ", period_ms: 1000, startup_period_ms: 50}");
+  const std::string at = "instantiated_when: started\n";
+  yaml.replace(yaml.find(at), at.size(),
+               "instantiated_when: probed\n"
+               "              timeouts: {instantiate_ms: 300}\n"
+               "              instantiate_retries: 0\n"
+               "              instantiate_retries_with_delay: 0\n");
+  start(yaml);
+  ASSERT_TRUE(eventually([&] {
+    auto s = status();
+    return s && su_field(*s, "web/su-1", &wire::ServiceUnitStatus::presence_state) ==
+                    "instantiation-failed";
+  }));
+  Output events = run({bin("amfctl"), "--runtime-dir", runtime(), "events"});
+  EXPECT_NE(events.out.find("probe did not succeed within 300 ms, last: Connection refused"),
+            std::string::npos)
+      << events.out;
+}
+
 // A restartable component with a TCP probe on `port`, $PORT in its environment and
 // `cleanup` as its cleanup command.
 std::string cleanup_yaml(int port, const std::string& cleanup) {

@@ -1,7 +1,7 @@
 // amf-demo-notify: an ordinary daemon that knows nothing of amf, only systemd's sd_notify, for
 // the tests and drills of non-SA-aware components (instantiated_when: notified).
 //
-//   amf-demo-notify PORT [READY_DELAY_MS]
+//   amf-demo-notify PORT [READY_DELAY_MS [LISTEN_DELAY_MS]]
 //
 // Listens on 127.0.0.1:PORT and answers each line: PING -> PONG, PID -> its pid, ROLE -> the
 // first line of the file role.PORT in its working directory ("none" without one), which
@@ -11,7 +11,9 @@
 // $WATCHDOG_USEC is set it sends WATCHDOG=1 three times per period. HANG stops the watchdog
 // (and STATUS=hung), as a process stuck in a loop would, and makes GET (an HTTP request, for
 // probes) answer 503 instead of 200; TRIGGER sends WATCHDOG=trigger. On
-// SIGTERM it sends STOPPING=1 and exits 0.
+// SIGTERM it sends STOPPING=1 and exits 0. With LISTEN_DELAY_MS it binds its port only that
+// long after its start (connections are refused until then), as a daemon that loads its data
+// first would (instantiated_when: probed).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -53,16 +55,20 @@ int listen_on(int port) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || argc > 3) {
-    std::cerr << "usage: amf-demo-notify PORT [READY_DELAY_MS]\n";
+  if (argc < 2 || argc > 4) {
+    std::cerr << "usage: amf-demo-notify PORT [READY_DELAY_MS [LISTEN_DELAY_MS]]\n";
     return 2;
   }
   std::signal(SIGTERM, on_term);
   std::signal(SIGINT, on_term);
   std::signal(SIGPIPE, SIG_IGN);
+  const auto listen_at =
+      Clock::now() + std::chrono::milliseconds(argc == 4 ? std::atoi(argv[3]) : 0);
+  while (!g_stop && Clock::now() < listen_at) ::usleep(5'000);
+  if (g_stop) return 0;
   const int listener = listen_on(std::atoi(argv[1]));
   const auto ready_at =
-      Clock::now() + std::chrono::milliseconds(argc == 3 ? std::atoi(argv[2]) : 0);
+      Clock::now() + std::chrono::milliseconds(argc >= 3 ? std::atoi(argv[2]) : 0);
   std::chrono::microseconds watchdog{0};
   if (const char* usec = std::getenv("WATCHDOG_USEC"))
     watchdog = std::chrono::microseconds(std::atoll(usec));

@@ -1144,8 +1144,39 @@ TEST(ConfigLoaderTest, LifecycleMistakesAreReportedWhereTheyAre) {
 )");
   EXPECT_TRUE(has_error(diags,
                         "invalid instantiated_when 'soon' in component 'server'; valid "
-                        "values: registered, notified, started",
+                        "values: registered, notified, started, probed",
                         14, 34));
+}
+
+TEST(ConfigLoaderTest, ReadsAProbedComponentAndRefusesOneWithoutAProbe) {
+  const model::ClusterConfig config = config_of(std::string(kOciHead) +
+                                                R"(              instantiated_when: probed
+              probe: {tcp_port: 8080, startup_period_ms: 5}
+        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
+)");
+  ASSERT_EQ(config.applications.size(), 1u);
+  const auto& comp = config.applications[0].service_groups[0].sus[0].components[0];
+  EXPECT_EQ(comp.instantiated_when, model::InstantiatedWhen::kProbed);
+  EXPECT_FALSE(comp.sa_aware());
+  ASSERT_TRUE(comp.probe);
+  EXPECT_EQ(comp.probe->startup_period, std::chrono::milliseconds(5));
+  EXPECT_EQ(comp.probe->period, std::chrono::milliseconds(10000));
+  std::vector<Diagnostic> diags =
+      errors_of(std::string(kOciHead) + R"(              instantiated_when: probed
+        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
+)");
+  EXPECT_TRUE(has_error(diags,
+                        "'instantiated_when: probed' in component 'server' needs a 'probe' "
+                        "(it is instantiated once the probe first succeeds)",
+                        14, 34));
+  diags =
+      errors_of(std::string(kOciHead) + R"(              probe: {tcp_port: 80, startup_period_ms: 5}
+        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
+)");
+  EXPECT_TRUE(has_error(diags,
+                        "'startup_period_ms' in probe of component 'server' needs "
+                        "'instantiated_when: probed' in its component",
+                        14, 37));
 }
 
 TEST(ConfigLoaderTest, HooksAreForComponentsThatDoNotRegister) {
@@ -1164,8 +1195,8 @@ TEST(ConfigLoaderTest, HooksAreForComponentsThatDoNotRegister) {
         service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
 )");
   EXPECT_TRUE(has_error(diags,
-                        "'hooks' in component 'server' needs 'instantiated_when: notified' "
-                        "or 'started'",
+                        "'hooks' in component 'server' needs 'instantiated_when' notified, "
+                        "started or probed",
                         14, 15));
   EXPECT_TRUE(has_error(diags, "unknown key 'on_promote' in hooks of component 'server'", 14, 37));
 }

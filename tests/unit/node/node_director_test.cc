@@ -658,6 +658,78 @@ TEST_F(NodeDirectorTest, StartedComponentIsInstantiatedWhenItsProcessRuns) {
   EXPECT_TRUE(reports(effects).empty());
 }
 
+// instantiated_when: probed, a TCP probe with a 20 ms startup period and a 100 ms liveness
+// period, a 1 s instantiate timeout.
+std::shared_ptr<const model::ClusterConfig> probed() {
+  auto config =
+      std::const_pointer_cast<model::ClusterConfig>(non_sa_aware(model::InstantiatedWhen::kProbed));
+  for (auto& su_config : config->applications[0].service_groups[0].sus) {
+    auto& c = su_config.components[0];
+    model::ProbeConfig probe;
+    probe.kind = model::ProbeConfig::Kind::kTcp;
+    probe.port = 8080;
+    probe.period = std::chrono::milliseconds(100);
+    probe.failure_threshold = 1;
+    c.probe = probe;
+    c.timeouts.instantiate = std::chrono::milliseconds(1000);
+    c.instantiate_retries = 0;
+  }
+  return config;
+}
+
+TEST_F(NodeDirectorTest, ProbedComponentIsInstantiatedWhenItsProbeFirstSucceeds) {
+  nd_.emplace(probed(), NodeId("node-1"));
+  handle(protocol::InstantiateSu{su(1)});
+  auto effects = handle(ProcessStarted{comp(1)});
+  EXPECT_EQ(presence(comp(1)), PresenceState::kInstantiating);  // running is not listening
+  auto probes = only<RunProbe>(effects);
+  ASSERT_EQ(probes.size(), 1u);  // probed at once
+  // Refused connections while it starts are no failure (a threshold of 1 notwithstanding).
+  effects = handle(ProbeDone{comp(1), probes[0].invocation, false, "Connection refused"});
+  EXPECT_TRUE(only<SignalProcess>(effects).empty());
+  EXPECT_TRUE(only<RunProbe>(advance(std::chrono::milliseconds(19))).empty());
+  probes = only<RunProbe>(advance(std::chrono::milliseconds(1)));  // every startup period
+  ASSERT_EQ(probes.size(), 1u);
+  effects = handle(ProbeDone{comp(1), probes[0].invocation, true, "connected"});
+  EXPECT_EQ(presence(comp(1)), PresenceState::kInstantiated);
+  auto r = reports(effects);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].cause, "app/su-1/server: probe succeeded");
+  // From now on it is the liveness probe, at its own period, and a failure counts.
+  EXPECT_TRUE(only<RunProbe>(advance(std::chrono::milliseconds(99))).empty());
+  probes = only<RunProbe>(advance(std::chrono::milliseconds(1)));
+  ASSERT_EQ(probes.size(), 1u);
+  effects = handle(ProbeDone{comp(1), probes[0].invocation, false, "Connection refused"});
+  EXPECT_EQ(only<SignalProcess>(effects).size(), 1u);
+}
+
+TEST_F(NodeDirectorTest, ProbedComponentThatNeverAnswersFailsItsInstantiationSayingWhy) {
+  nd_.emplace(probed(), NodeId("node-1"));
+  handle(protocol::InstantiateSu{su(1)});
+  auto probes = only<RunProbe>(handle(ProcessStarted{comp(1)}));
+  ASSERT_EQ(probes.size(), 1u);
+  handle(ProbeDone{comp(1), probes[0].invocation, false, "Connection refused"});
+  std::vector<Effect> effects;
+  for (int i = 0; i < 50; ++i) {
+    auto step = advance(std::chrono::milliseconds(20));
+    for (const RunProbe& p : only<RunProbe>(step)) {
+      auto done = handle(ProbeDone{comp(1), p.invocation, false, "Connection refused"});
+      step.insert(step.end(), done.begin(), done.end());
+    }
+    effects.insert(effects.end(), step.begin(), step.end());
+  }
+  EXPECT_EQ(only<SignalProcess>(effects).size(), 1u);  // cleaned up at the timeout
+  bool said = false;
+  for (const model::Notification& n : only<model::Notification>(effects)) {
+    said = said || n.cause ==
+                       "instantiation failed: probe did not succeed within 1000 ms, last: "
+                       "Connection refused";
+  }
+  EXPECT_TRUE(said);
+  // A probe answer after the attempt was given up on instantiates nothing.
+  EXPECT_NE(presence(comp(1)), PresenceState::kInstantiated);
+}
+
 // Started components whose on_active hook is "promote", with a 500 ms CSI set timeout.
 std::shared_ptr<const model::ClusterConfig> with_active_hook() {
   auto config = std::const_pointer_cast<model::ClusterConfig>(

@@ -115,7 +115,8 @@ TEST_F(SimHostTest, SpecsRefuseHealthChecksTheComponentKindCannotHave) {
       << amf.error().message();
   auto kind = parse_sg_spec({"2n", "kind=sometimes"});
   ASSERT_FALSE(kind);
-  EXPECT_NE(kind.error().message().find("sa-aware, notified or started"), std::string::npos);
+  EXPECT_NE(kind.error().message().find("sa-aware, notified, started or probed"),
+            std::string::npos);
 }
 
 }  // namespace
