@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <string>
 #include <utility>
 
@@ -287,7 +288,8 @@ model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnos
                "probe",
                "terminate_command",
                "cleanup_command",
-               "pid_file"},
+               "pid_file",
+               "working_dir"},
               {"name", "command", "cs_types"}, diags);
   model::ComponentConfig comp;
   if (!r.is_mapping()) return comp;
@@ -322,7 +324,8 @@ model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnos
   for (auto [key, field] :
        {std::pair{"terminate_command", &model::ComponentConfig::terminate_command},
         std::pair{"cleanup_command", &model::ComponentConfig::cleanup_command},
-        std::pair{"pid_file", &model::ComponentConfig::pid_file}}) {
+        std::pair{"pid_file", &model::ComponentConfig::pid_file},
+        std::pair{"working_dir", &model::ComponentConfig::working_dir}}) {
     if (auto command = r.string(key)) {
       if (command->empty()) {
         r.diags().error(r.value_mark(key),
@@ -330,6 +333,12 @@ model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnos
       }
       comp.*field = *command;
     }
+  }
+  if (std::filesystem::path dir(comp.working_dir);
+      dir.is_relative() && std::find(dir.begin(), dir.end(), "..") != dir.end()) {
+    r.diags().error(r.value_mark("working_dir"),
+                    "'working_dir' in " + r.label() + " must be absolute or stay inside the " +
+                        "runtime directory (no '..'), not '" + comp.working_dir + "'");
   }
   if (!comp.pid_file.empty() && comp.runtime == model::Runtime::kOci) {
     r.diags().error(r.key_mark("pid_file"),

@@ -343,9 +343,24 @@ containers::ProcessSpec ProcessHost::helper_spec(
   if (const char* path = std::getenv("PATH")) spec.env.emplace("PATH", path);
   spec.env["AMF_COMPONENT_NAME"] = comp.str();
   for (const auto& [k, v] : extra) spec.env[k] = v;
-  spec.working_dir = options_.runtime_dir;
+  spec.working_dir = working_dir_of(comp);
   spec.log_path = options_.log_dir + "/" + log_name(comp);
   return spec;
+}
+
+std::string ProcessHost::working_dir_of(const CompId& comp) const {
+  const fs::path runtime = fs::absolute(options_.runtime_dir);
+  const std::string& configured = config_of(comp).working_dir;
+  if (configured.empty()) return (runtime / "work" / comp.str()).lexically_normal().string();
+  return (runtime / configured).lexically_normal().string();  // an absolute one replaces
+}
+
+Result<std::string> ProcessHost::prepare_working_dir(const CompId& comp) const {
+  std::string dir = working_dir_of(comp);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return fail("cannot create the working directory " + dir + ": " + ec.message());
+  return dir;
 }
 
 void ProcessHost::start(const node::StartProcess& e) {
@@ -368,13 +383,15 @@ void ProcessHost::start(const node::StartProcess& e) {
   }
   if (const char* path = std::getenv("PATH")) spec.env.emplace("PATH", path);
   spec.env["AMF_COMPONENT_SOCKET"] = options_.component_endpoint;
-  spec.working_dir = options_.runtime_dir;
   spec.log_path = options_.log_dir + "/" + log_name(e.comp);
   auto start_failed = [&](const std::string& why) {
     log_->warn("component {}: {}", e.comp.str(), why);
     end_instance(e.comp);
     callbacks_.post(node::ProcessStartFailed{e.comp, why});
   };
+  auto work = prepare_working_dir(e.comp);
+  if (!work) return start_failed(work.error().message());
+  spec.working_dir = *work;
   auto instance = new_instance(e.comp);
   if (!instance) return start_failed(instance.error().message());
   spec.env[kInstanceVariable] = instance->mark.substr(instance->mark.find('=') + 1);
@@ -398,7 +415,7 @@ void ProcessHost::start(const node::StartProcess& e) {
 // The instantiate command of a component with a pid_file ended: on success the daemon named
 // in the file is adopted as the component's process.
 void ProcessHost::daemonized(const CompId& comp, containers::ExitStatus status) {
-  const std::string path = (fs::path(options_.runtime_dir) / config_of(comp).pid_file).string();
+  const std::string path = (fs::path(working_dir_of(comp)) / config_of(comp).pid_file).string();
   auto failed = [&](const std::string& why) {
     log_->warn("component {}: {}", comp.str(), why);
     end_instance(comp);  // whatever the command left behind goes with it
@@ -428,8 +445,8 @@ void ProcessHost::daemonized(const CompId& comp, containers::ExitStatus status) 
 
 // A component of runtime oci: the same command, environment and log, inside a container.
 // The container sees the host's /usr and /etc (or its own rootfs), the component socket, the
-// directory the program lives in when that is outside /usr (a build tree, say), and
-// RUNTIME_DIR/work as its working directory, shared by the node's containers.
+// directory the program lives in when that is outside /usr (a build tree, say), and its
+// working directory, at the same path.
 void ProcessHost::start_container(const node::StartProcess& e, const model::ComponentConfig& comp) {
   auto failed = [&](const std::string& why) {
     log_->warn("component {}: {}", e.comp.str(), why);
@@ -460,12 +477,10 @@ void ProcessHost::start_container(const node::StartProcess& e, const model::Comp
   }
   const std::string socket = options_.component_endpoint.substr(6);  // ipc://
   spec.binds.push_back({socket, socket, containers::BindMount::Access::kReadWrite});
-  const std::string work = fs::absolute(options_.runtime_dir).string() + "/work";
-  std::error_code ec;
-  fs::create_directories(work, ec);
-  if (ec) return failed("cannot create " + work + ": " + ec.message());
-  spec.binds.push_back({work, work, containers::BindMount::Access::kReadWrite});
-  spec.working_dir = work;
+  auto work = prepare_working_dir(e.comp);
+  if (!work) return failed(work.error().message());
+  spec.binds.push_back({*work, *work, containers::BindMount::Access::kReadWrite});
+  spec.working_dir = *work;
   // With the host's root, a program outside /usr (found on amfd's PATH) is mounted in.
   if (spec.rootfs == containers::OciSpec::kHostRootfs) {
     std::string program = e.command;

@@ -111,12 +111,16 @@ class ProcessHost {
   // started it (the OCI launcher for runtime oci).
   void signal_process(const CompId& comp, pid_t pid, int signal);
   // A helper process for `comp` (hook, exec probe, CLC-CLI command): `argv` run on the node
-  // with the component's env, PATH and AMF_COMPONENT_NAME plus `extra`, in the runtime
-  // directory, with its output in the component's log.
+  // with the component's env, PATH and AMF_COMPONENT_NAME plus `extra`, in the component's
+  // working directory, with its output in the component's log.
   containers::ProcessSpec helper_spec(const CompId& comp, std::vector<std::string> argv,
                                       const std::map<std::string, std::string>& extra = {}) const;
   // NOTIFY_SOCKET (and WATCHDOG_USEC) for a component that is instantiated when notified;
   // nothing for others. Fails when the socket cannot be made.
+  // The component's working directory (ComponentConfig::working_dir), absolute.
+  std::string working_dir_of(const CompId& comp) const;
+  // Makes it, if need be, before the component starts.
+  Result<std::string> prepare_working_dir(const CompId& comp) const;
   Result<void> prepare_notify(const CompId& comp, std::map<std::string, std::string>& env,
                               std::vector<containers::BindMount>* binds);
   void on_notify(const CompId& comp, pid_t sender, const Result<NotifyMessage>& message);

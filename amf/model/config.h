@@ -110,9 +110,15 @@ struct ComponentConfig {
   std::string terminate_command;
   std::string cleanup_command;
   // The instantiate command (`command`) daemonizes: it exits 0 once the daemon runs, with the
-  // daemon's PID in this file (relative to amfd's runtime directory), and that process is the
+  // daemon's PID in this file (relative to its working directory), and that process is the
   // component from then on. Processes only. Empty: `command` is the component's process.
   std::string pid_file;
+  // Where the component's processes run (its command, hooks, exec probes and CLC-CLI
+  // commands; a container's is mounted at the same path): relative to amfd's runtime
+  // directory, or absolute. Empty: its own, RUNTIME_DIR/work/SG/SU/COMPONENT. Components that
+  // name the same directory share its files (a state file that the standby reads when it
+  // takes over, say).
+  std::string working_dir;
 
   bool sa_aware() const { return instantiated_when == InstantiatedWhen::kRegistered; }
 };

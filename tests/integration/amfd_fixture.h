@@ -40,6 +40,7 @@ inline std::string cluster_yaml(int port, const std::string& redundancy = "2n", 
          "\n"
          "              instantiate_retries: 1\n"
          "              timeouts: {instantiate_ms: 3000, csi_set_ms: 2000}\n"
+         "              working_dir: counter\n"  // shared: a new active reads counter.state
          "        service_instances:\n          - name: si-1\n            csis:\n"
          "              - name: endpoint\n                cs_type: counter\n"
          "                attributes: {port: \"" +
@@ -49,6 +50,8 @@ inline std::string cluster_yaml(int port, const std::string& redundancy = "2n", 
 class AmfdTest : public ::testing::Test {
  protected:
   std::string runtime() const { return dir_.path() + "/run"; }
+  // The working directory of a component without `working_dir`, by its id (SG/SU/COMPONENT).
+  std::string work_dir(const std::string& comp) const { return runtime() + "/work/" + comp; }
 
   void start(const std::string& yaml, const std::map<std::string, std::string>& env = {}) {
     const std::string config = dir_.file("cluster.yaml", yaml);

@@ -354,6 +354,7 @@ std::string model_yaml(const std::string& redundancy, int sus, const std::vector
       "          components:\n            - name: server\n"
       "              command: amf-demo-counter\n"
       "              cs_types: [counter]\n"
+      "              working_dir: counter\n"  // shared: a new active reads PORT.state
       "        service_instances:\n";
   for (std::size_t i = 0; i < ports.size(); ++i) {
     yaml += "          - name: si-" + std::to_string(i + 1) + "\n" + si_extra +
@@ -790,7 +791,7 @@ TEST_F(AmfdTest, TerminateAndCleanupCommandsReplaceTheSignals) {
   }));
   // A failure (its probe) ends in cleanup: the command runs, then the process is killed.
   EXPECT_EQ(ask(port, "HANG"), "hanging\n");
-  const std::string clean = runtime() + "/clean." + std::to_string(port);
+  const std::string clean = work_dir("web/su-1/server") + "/clean." + std::to_string(port);
   EXPECT_TRUE(eventually([&] { return fs::exists(clean); }));
   EXPECT_EQ(slurp(clean), first);  // it was told which process
   std::string second;
@@ -804,7 +805,7 @@ TEST_F(AmfdTest, TerminateAndCleanupCommandsReplaceTheSignals) {
   Output down =
       run({bin("amfctl"), "--runtime-dir", runtime(), "lock-instantiation", "su", "web/su-1"});
   EXPECT_EQ(down.exit_code, 0) << down.err;
-  const std::string term = runtime() + "/term." + std::to_string(port);
+  const std::string term = work_dir("web/su-1/server") + "/term." + std::to_string(port);
   EXPECT_TRUE(fs::exists(term));
   EXPECT_EQ(slurp(term), second);
   EXPECT_EQ(ask(port, "PID"), "");  // gone
@@ -887,7 +888,7 @@ TEST_F(AmfdTest, TheCleanupCommandRunsAfterAComponentDiesOnItsOwnBeforeItsNextIn
     return !first.empty();
   }));
   first.pop_back();  // the newline
-  const std::string died = runtime() + "/died." + std::to_string(port);
+  const std::string died = work_dir("web/su-1/server") + "/died." + std::to_string(port);
   ASSERT_FALSE(fs::exists(died));
   ASSERT_EQ(::kill(std::stoi(first), SIGKILL), 0);  // a process of the amfd this test started
   std::string second;
@@ -925,7 +926,7 @@ TEST_F(AmfdTest, AnAmfdStoppedAtOnceWaitsForACleanupAfterADeathAndStartsNoNewIns
   ASSERT_EQ(::kill(amfd_, SIGTERM), 0);
   ASSERT_TRUE(eventually([&] { return slurp(err).find("locking node") != std::string::npos; }));
   EXPECT_EQ(stop(), 0);
-  EXPECT_EQ(slurp(runtime() + "/died." + std::to_string(port)), "cleaned\n")
+  EXPECT_EQ(slurp(work_dir("web/su-1/server") + "/died." + std::to_string(port)), "cleaned\n")
       << "amfd exited before the cleanup had ended";
   const std::string log = slurp(err);
   EXPECT_NE(log.find("not started: amfd is stopping"), std::string::npos) << log;
@@ -956,7 +957,7 @@ TEST_F(AmfdTest, DaemonLeftByTheInstantiateCommandIsTheComponent) {
   std::string daemon;
   ASSERT_TRUE(eventually([&] { return !(daemon = ask(port, "PID")).empty(); }));
   EXPECT_EQ(std::to_string(pid_of(*s, "web/su-1")) + "\n", daemon);
-  EXPECT_EQ(slurp(runtime() + "/daemon.pid"), daemon);
+  EXPECT_EQ(slurp(work_dir("web/su-1/server") + "/daemon.pid"), daemon);
   // Its death is seen (it is watched like any component process) and it is restarted.
   ASSERT_EQ(::kill(std::stoi(daemon), SIGKILL), 0);
   EXPECT_TRUE(eventually([&] {
@@ -983,6 +984,61 @@ TEST_F(AmfdTest, InstantiateCommandWithoutItsPidFileFailsTheInstantiation) {
   EXPECT_TRUE(eventually([&] {
     Output events = run({bin("amfctl"), "--runtime-dir", runtime(), "events"});
     return events.out.find("never-written.pid after the instantiate command") != std::string::npos;
+  }));
+}
+
+// ---- working directories ----
+
+// A 2N pair of daemons that each write `file` in their working directory, given `extra`
+// component keys.
+std::string writer_yaml(const std::string& extra) {
+  return "cluster: {name: itest}\n"
+         "nodes: [{name: node-1, controller: true}]\n"
+         "applications:\n  - name: app\n    service_groups:\n"
+         "      - name: sg\n        redundancy: 2n\n"
+         "        su_template:\n          nodes: [node-1, node-1]\n"
+         "          components:\n            - name: c\n"
+         "              command: /bin/sh\n"
+         "              args: [-c, 'echo $AMF_COMPONENT_NAME >> file; exec sleep 600']\n"
+         "              cs_types: [t]\n"
+         "              instantiated_when: started\n" +
+         extra + "        service_instances: [{name: si-1, csis: [{name: c, cs_type: t}]}]\n";
+}
+
+TEST_F(AmfdTest, EachComponentHasItsOwnWorkingDirectoryUnlessItNamesOne) {
+  start(writer_yaml(""));
+  auto [active, standby] = settled_pair();
+  ASSERT_FALSE(active.empty());
+  // Two daemons that write the same file name do not write the same file.
+  EXPECT_TRUE(eventually([&] { return slurp(work_dir("sg/su-1/c") + "/file") == "sg/su-1/c\n"; }));
+  EXPECT_TRUE(eventually([&] { return slurp(work_dir("sg/su-2/c") + "/file") == "sg/su-2/c\n"; }));
+  EXPECT_FALSE(fs::exists(runtime() + "/file"));
+  EXPECT_EQ(stop(), 0);
+  // Named, relative to the runtime directory: shared by both.
+  start(writer_yaml("              working_dir: shared\n"));
+  EXPECT_TRUE(eventually([&] {
+    const std::string both = slurp(runtime() + "/shared/file");
+    return both.find("sg/su-1/c\n") != std::string::npos &&
+           both.find("sg/su-2/c\n") != std::string::npos;
+  }));
+  EXPECT_EQ(stop(), 0);
+}
+
+TEST_F(AmfdTest, WorkingDirectoryThatCannotBeMadeFailsTheInstantiationSayingWhy) {
+  const std::string blocker = dir_.file("not-a-directory", "");
+  start(writer_yaml("              working_dir: " + blocker +
+                    "/sub\n"
+                    "              instantiate_retries: 0\n"
+                    "              instantiate_retries_with_delay: 0\n"));
+  EXPECT_TRUE(eventually([&] {
+    Output events = run({bin("amfctl"), "--runtime-dir", runtime(), "events"});
+    return events.out.find("cannot create the working directory " + blocker + "/sub") !=
+           std::string::npos;
+  }));
+  EXPECT_TRUE(eventually([&] {
+    auto s = status();
+    return s && su_field(*s, "sg/su-1", &wire::ServiceUnitStatus::presence_state) ==
+                    "instantiation-failed";
   }));
 }
 

@@ -74,7 +74,7 @@ constexpr const char* kEscapingChild =
 
 TEST_P(ContainmentTest, DescendantsThatLeaveTheProcessGroupEndWithTheirComponent) {
   start_contained(shell_yaml(kEscapingChild));
-  const std::string child_file = runtime() + "/child.pid";
+  const std::string child_file = work_dir("sg/su-1/c") + "/child.pid";
   ASSERT_TRUE(eventually([&] { return read_pid(child_file) > 0; }));
   const pid_t child = read_pid(child_file);
   std::optional<wire::ClusterStatus> s = status();

@@ -3,7 +3,7 @@
 // Each CSI assigned to it is one counter service. While active for a CSI it listens on
 // 127.0.0.1:<port> (CSI attribute "port") and serves the counter, one command per line:
 // INC -> the new value; GET -> the value. Every change is saved to <state_file> (CSI attribute,
-// default "<port>.state", relative to amfd's runtime directory) before it is acknowledged, so
+// default "<port>.state", relative to its working directory) before it is acknowledged, so
 // the standby that takes over continues from the last acknowledged value: a stand-in for the
 // checkpoint service until that exists. A standby does not own the service address; a
 // connection still open to an instance that is no longer active is answered "ERR not active".

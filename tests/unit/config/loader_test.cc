@@ -1230,6 +1230,34 @@ TEST(ConfigLoaderTest, ReadsProbesAndReportsBrokenOnes) {
   EXPECT_TRUE(has_error(diags, "tcp_port", 14, 33));
 }
 
+TEST(ConfigLoaderTest, ReadsAWorkingDirectoryAndRefusesOneThatLeavesTheRuntimeDirectory) {
+  const model::ClusterConfig config = config_of(std::string(kOciHead) +
+                                                R"(              working_dir: shared/db
+        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
+)");
+  ASSERT_EQ(config.applications.size(), 1u);
+  EXPECT_EQ(config.applications[0].service_groups[0].sus[0].components[0].working_dir, "shared/db");
+  std::vector<Diagnostic> diags =
+      errors_of(std::string(kOciHead) + R"(              working_dir: shared/../../etc
+        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
+)");
+  EXPECT_TRUE(has_error(diags,
+                        "'working_dir' in component 'server' must be absolute or stay inside "
+                        "the runtime directory (no '..'), not 'shared/../../etc'",
+                        14, 28));
+  diags = errors_of(std::string(kOciHead) + R"(              working_dir: ""
+        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
+)");
+  EXPECT_TRUE(has_error(diags, "'working_dir' in component 'server' must not be empty", 14, 28));
+  // An absolute one is the operator's to choose.
+  const model::ClusterConfig absolute = config_of(std::string(kOciHead) +
+                                                  R"(              working_dir: /srv/db
+        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
+)");
+  ASSERT_EQ(absolute.applications.size(), 1u);
+  EXPECT_EQ(absolute.applications[0].service_groups[0].sus[0].components[0].working_dir, "/srv/db");
+}
+
 TEST(ConfigLoaderTest, ReadsClcCliCommandsAndRefusesEmptyOnes) {
   const model::ClusterConfig config = config_of(std::string(kOciHead) +
                                                 R"(              terminate_command: "stop.sh"
