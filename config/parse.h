@@ -25,6 +25,10 @@ struct KnownNodes {
   void check(const std::string& name, Mark at, std::string_view referrer, Diagnostics& diags) const;
 };
 
+// `admin_state` of `r`'s entity, an initial admin state: unlocked, locked and, unless the
+// entity is an SI (`instantiable` false), locked-instantiation. Unset: unlocked.
+model::AdminState read_admin_state(const MapReader& r, bool instantiable = true);
+
 // parse_cluster.cc: the whole document.
 model::ClusterConfig parse_cluster(const Node& root, Diagnostics& diags);
 

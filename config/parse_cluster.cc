@@ -16,7 +16,7 @@ model::NodeConfig read_node(const Node& item, KnownNodes& known, bool& controlle
                             Diagnostics& diags) {
   MapReader r(item, item.mark, "node",
               {"name", "address", "controller", "witness", "membership_port", "su_failover_max",
-               "su_failover_probation_ms"},
+               "su_failover_probation_ms", "admin_state"},
               {"name"}, diags);
   model::NodeConfig node;
   node.address = kDefaultAddress;
@@ -39,6 +39,7 @@ model::NodeConfig read_node(const Node& item, KnownNodes& known, bool& controlle
   }
   if (auto max = r.integer("su_failover_max", 0, kMaxCount)) node.su_failover_max = *max;
   if (auto ms = r.duration("su_failover_probation_ms")) node.su_failover_probation = *ms;
+  node.admin_state = read_admin_state(r);
   if (auto controller = r.boolean("controller")) {
     node.controller = *controller;
   } else if (r.has("controller")) {
@@ -93,10 +94,11 @@ KnownNodes read_nodes(const MapReader& top, model::ClusterConfig& config, Diagno
 
 model::ApplicationConfig read_application(const Node& item, NameSet& app_names, SgContext& ctx,
                                           Diagnostics& diags) {
-  MapReader r(item, item.mark, "application", {"name", "service_groups"},
+  MapReader r(item, item.mark, "application", {"name", "service_groups", "admin_state"},
               {"name", "service_groups"}, diags);
   model::ApplicationConfig app;
   if (!r.is_mapping()) return app;
+  app.admin_state = read_admin_state(r);
   if (auto name = r.name("name", kApplicationName)) {
     app.name = *name;
     app.id = AppId(*name);
@@ -111,6 +113,20 @@ model::ApplicationConfig read_application(const Node& item, NameSet& app_names, 
 }
 
 }  // namespace
+
+model::AdminState read_admin_state(const MapReader& r, bool instantiable) {
+  const std::optional<std::string> text = r.string("admin_state");
+  if (!text) return model::AdminState::kUnlocked;
+  if (*text == "unlocked") return model::AdminState::kUnlocked;
+  if (*text == "locked") return model::AdminState::kLocked;
+  if (*text == "locked-instantiation" && instantiable)
+    return model::AdminState::kLockedInstantiation;
+  r.diags().error(
+      r.value_mark("admin_state"),
+      "invalid admin_state '" + *text + "' in " + r.label() + "; valid values: " +
+          (instantiable ? "unlocked, locked, locked-instantiation" : "unlocked, locked"));
+  return model::AdminState::kUnlocked;
+}
 
 model::ClusterConfig parse_cluster(const Node& root, Diagnostics& diags) {
   model::ClusterConfig config;

@@ -27,6 +27,7 @@ const MapReader::Keys kSgKeys = {
     "su_template",
     "service_units",
     "service_instances",
+    "admin_state",
 };
 
 std::optional<model::RedundancyModel> read_redundancy(const MapReader& r) {
@@ -45,6 +46,7 @@ std::optional<model::RedundancyModel> read_redundancy(const MapReader& r) {
 bool read_sg_options(const MapReader& r, model::SgConfig& sg) {
   std::size_t errors_before = r.diags().count();
   if (auto value = r.boolean("auto_repair")) sg.auto_repair = *value;
+  sg.admin_state = read_admin_state(r);
   if (auto value = r.boolean("auto_adjust")) sg.auto_adjust = *value;
   if (auto ms = r.duration("auto_adjust_probation_ms")) sg.auto_adjust_probation = *ms;
   auto count = [&](std::string_view key, int& field) {
@@ -77,9 +79,11 @@ void read_su_template(const MapReader& sg_reader, SuContext& ctx) {
   if (node == nullptr) return;
   Diagnostics& diags = sg_reader.diags();
   MapReader r(*node, sg_reader.value_mark("su_template"), "su_template of " + sg_reader.label(),
-              {"name_prefix", "nodes", "components"}, {"nodes", "components"}, diags);
+              {"name_prefix", "nodes", "components", "admin_state"}, {"nodes", "components"},
+              diags);
   if (!r.is_mapping()) return;
   std::string prefix = r.name("name_prefix", kSuName).value_or("su");
+  const model::AdminState admin_state = read_admin_state(r);
   const Node* node_list = r.nonempty_sequence("nodes", "node");
   ParsedComponents components = parse_components(r, diags);
   if (node_list == nullptr) return;
@@ -101,6 +105,7 @@ void read_su_template(const MapReader& sg_reader, SuContext& ctx) {
     su.name = prefix + "-" + std::to_string(rank);
     su.id = SuId(ctx.sg.name + "/" + su.name);
     su.rank = rank;
+    su.admin_state = admin_state;
     if (auto node_name = read_name(item, item.mark, what, kNodeName, diags)) {
       su.node = NodeId(*node_name);
       ctx.nodes.check(*node_name, item.mark, r.label(), diags);
@@ -115,8 +120,9 @@ void read_su_template(const MapReader& sg_reader, SuContext& ctx) {
 }
 
 void read_service_unit(const Node& item, SuContext& ctx, Diagnostics& diags) {
-  MapReader r(item, item.mark, "service unit", {"name", "node", "rank", "components"},
-              {"name", "node", "components"}, diags);
+  MapReader r(item, item.mark, "service unit",
+              {"name", "node", "rank", "components", "admin_state"}, {"name", "node", "components"},
+              diags);
   model::SuConfig su;
   SuSource source{item.mark, /*complete=*/false, /*from_template=*/false};
   if (r.is_mapping()) {
@@ -130,6 +136,7 @@ void read_service_unit(const Node& item, SuContext& ctx, Diagnostics& diags) {
       ctx.nodes.check(*node_name, r.value_mark("node"), r.label(), diags);
     }
     if (auto rank = r.integer("rank", 0, kMaxCount)) su.rank = *rank;
+    su.admin_state = read_admin_state(r);
     ParsedComponents components = parse_components(r, diags);
     su.components = std::move(components.list);
     set_component_ids(su);
@@ -196,7 +203,7 @@ void read_service_instance(const Node& item, model::SgConfig& sg, NameSet& names
                            Diagnostics& diags) {
   MapReader r(item, item.mark, "service instance",
               {"name", "rank", "preferred_active_assignments", "preferred_standby_assignments",
-               "dependencies", "csis"},
+               "dependencies", "csis", "admin_state"},
               {"name", "csis"}, diags);
   model::SiConfig si;
   SiSource source{item.mark, std::nullopt, std::nullopt, {}, true};
@@ -207,6 +214,7 @@ void read_service_instance(const Node& item, model::SgConfig& sg, NameSet& names
       names.add(*name, r.value_mark("name"), diags);
     }
     if (auto rank = r.integer("rank", 0, kMaxCount)) si.rank = *rank;
+    si.admin_state = read_admin_state(r, /*instantiable=*/false);
     std::size_t errors_before = diags.count();
     if (auto active = r.integer("preferred_active_assignments", 0, kMaxCount)) {
       si.preferred_active_assignments = *active;

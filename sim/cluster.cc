@@ -210,12 +210,9 @@ void Simulation::on(const DirectorElected&) {
   seat_->take_over(view, admin_store_);
 }
 
+// Every change is kept, unlocked too: it may undo a configured initial state.
 void Simulation::SeatHost::admin_state(const director::AdminStateChanged& e) {
-  if (e.state == model::AdminState::kUnlocked) {
-    sim.admin_store_.erase({e.kind, e.entity});
-  } else {
-    sim.admin_store_[{e.kind, e.entity}] = e.state;
-  }
+  sim.admin_store_[{e.kind, e.entity}] = e.state;
 }
 
 void Simulation::SeatHost::took_over() {

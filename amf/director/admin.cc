@@ -430,15 +430,26 @@ void Director::set_admin(const AdminRequest& e, AdminState* admin, AdminState to
 
 AdminStates Director::admin_states() const {
   AdminStates out;
-  auto add = [&](EntityKind kind, const std::string& entity, AdminState state) {
-    if (state != AdminState::kUnlocked) out[{kind, entity}] = state;
+  auto add = [&](EntityKind kind, const std::string& entity, AdminState state,
+                 AdminState configured) {
+    if (state != configured) out[{kind, entity}] = state;
   };
-  add(EntityKind::kCluster, "", cluster_admin_);
-  for (const auto& [id, state] : node_admin_) add(EntityKind::kNode, id.str(), state);
-  for (const auto& [id, state] : app_admin_) add(EntityKind::kApp, id.str(), state);
-  for (const auto& [id, sg] : sgs_) add(EntityKind::kSg, id.str(), sg.admin);
-  for (const auto& [id, su] : sus_) add(EntityKind::kSu, id.str(), su.admin);
-  for (const auto& [id, state] : si_admin_) add(EntityKind::kSi, id.str(), state);
+  add(EntityKind::kCluster, "", cluster_admin_, AdminState::kUnlocked);
+  for (const auto& [id, state] : node_admin_) {
+    add(EntityKind::kNode, id.str(), state, config_->find_node(id)->admin_state);
+  }
+  for (const auto& [id, state] : app_admin_) {
+    const auto app = std::find_if(config_->applications.begin(), config_->applications.end(),
+                                  [&](const auto& a) { return a.id == id; });
+    add(EntityKind::kApp, id.str(), state, app->admin_state);
+  }
+  for (const auto& [id, sg] : sgs_)
+    add(EntityKind::kSg, id.str(), sg.admin, sg.config->admin_state);
+  for (const auto& [id, su] : sus_)
+    add(EntityKind::kSu, id.str(), su.admin, su.config->admin_state);
+  for (const auto& [id, state] : si_admin_) {
+    add(EntityKind::kSi, id.str(), state, config_->find_si(id)->admin_state);
+  }
   return out;
 }
 

@@ -50,12 +50,25 @@ Director::Director(std::shared_ptr<const model::ClusterConfig> config)
     }
   }
   for (const model::SgConfig* sg : config_->service_groups()) {
-    sgs_[sg->id].config = sg;
+    SgState& sg_state = sgs_[sg->id];
+    sg_state.config = sg;
+    sg_state.admin = sg->admin_state;
     for (const auto& su : sg->sus) {
       SuState& state = sus_[su.id];
       state.config = &su;
       state.sg = sg->id;
+      state.admin = su.admin_state;
     }
+    for (const auto& si : sg->sis) {
+      if (si.admin_state != model::AdminState::kUnlocked) si_admin_[si.id] = si.admin_state;
+    }
+  }
+  // The configured initial admin states (a director that takes over then applies the store's).
+  for (const auto& node : config_->nodes) {
+    if (node.admin_state != model::AdminState::kUnlocked) node_admin_[node.id] = node.admin_state;
+  }
+  for (const auto& app : config_->applications) {
+    if (app.admin_state != model::AdminState::kUnlocked) app_admin_[app.id] = app.admin_state;
   }
 }
 

@@ -56,8 +56,8 @@ struct AdminStateChanged {
   model::AdminState state = model::AdminState::kUnlocked;
 };
 
-// The admin states that are not unlocked, by entity (kind and name, as AdminStateChanged names
-// them): what a director that takes over starts from.
+// The admin states that differ from the configured ones, by entity (kind and name, as
+// AdminStateChanged names them): what a director that takes over starts from.
 using AdminStates = std::map<std::pair<EntityKind, std::string>, model::AdminState>;
 
 // What a newly elected director starts from: its epoch, the admin states the directors before
@@ -121,8 +121,8 @@ class Director {
   // states they set are kept), and the SUs' auto-repair counts. Command ids are unique across
   // epochs, so an answer to an earlier director's command completes nothing here.
   void take_over(const Takeover& takeover, TimePoint now);
-  // Every admin state that is not unlocked (the store's contents, as AdminStateChanged keeps
-  // them).
+  // Every admin state that is not the one the configuration gives (the store's contents, as
+  // AdminStateChanged keeps them: a host stores each change, unlocked included).
   AdminStates admin_states() const;
   std::optional<TimePoint> next_deadline() const;
   std::vector<Effect> take_effects();

@@ -129,6 +129,11 @@ struct SuConfig {
   NodeId node;
   int rank = 0;  // lower is preferred; 0 means "unranked" and sorts after ranked SUs
   std::vector<ComponentConfig> components;
+  // Initial admin states (`admin_state` in YAML; SUs, SIs, SGs, applications and nodes): what a
+  // director starts from until an operator changes it (as OpenSAF loads an SU
+  // locked-instantiation and has it unlocked by hand). A director that takes over starts from
+  // the states its predecessors left in the store instead. Never shutting-down.
+  AdminState admin_state = AdminState::kUnlocked;
 };
 
 struct CsiConfig {
@@ -154,6 +159,7 @@ struct SiConfig {
   int preferred_standby_assignments = 1;  // N-way only
   std::vector<SiDependency> dependencies;
   std::vector<CsiConfig> csis;
+  AdminState admin_state = AdminState::kUnlocked;  // unlocked or locked (SuConfig)
 };
 
 struct SgConfig {
@@ -182,12 +188,14 @@ struct SgConfig {
   std::chrono::milliseconds su_restart_probation{4'000};    // saAmfSGSuRestartProb
   std::vector<SuConfig> sus;
   std::vector<SiConfig> sis;
+  AdminState admin_state = AdminState::kUnlocked;  // see SuConfig
 };
 
 struct ApplicationConfig {
   AppId id;
   std::string name;
   std::vector<SgConfig> service_groups;
+  AdminState admin_state = AdminState::kUnlocked;  // see SuConfig
 };
 
 struct NodeConfig {
@@ -204,6 +212,7 @@ struct NodeConfig {
   // an operator repairs it.
   int su_failover_max = 10;                                    // saAmfNodeSuFailoverMax
   std::chrono::milliseconds su_failover_probation{1'200'000};  // saAmfNodeSuFailOverProb
+  AdminState admin_state = AdminState::kUnlocked;              // see SuConfig
 };
 
 struct ClusterConfig {

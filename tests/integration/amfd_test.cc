@@ -987,6 +987,38 @@ TEST_F(AmfdTest, InstantiateCommandWithoutItsPidFileFailsTheInstantiation) {
   }));
 }
 
+TEST_F(AmfdTest, ServiceUnitConfiguredLockedInstantiationWaitsForTheOperator) {
+  // As OpenSAF loads an application: its SUs locked-instantiation, unlocked by hand.
+  std::string yaml = cluster_yaml(free_port());
+  const std::string at = "        su_template:\n";
+  yaml.replace(yaml.find(at), at.size(), at + "          admin_state: locked-instantiation\n");
+  start(yaml);
+  auto amfctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {bin("amfctl"), "--runtime-dir", runtime()});
+    return run(args);
+  };
+  Output st = amfctl({"status"});
+  ASSERT_TRUE(eventually([&] {
+    st = amfctl({"status"});
+    return st.exit_code == 0 && st.out.find("locked-instantiation") != std::string::npos;
+  })) << st.out
+      << st.err;
+  auto s = status();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(su_field(*s, "counter/su-1", &wire::ServiceUnitStatus::presence_state),
+            "uninstantiated");
+  EXPECT_EQ(pid_of(*s, "counter/su-1"), 0);
+  for (const std::string su : {"counter/su-1", "counter/su-2"}) {
+    Output r = amfctl({"unlock-instantiation", "su", su});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    r = amfctl({"unlock", "su", su});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  }
+  auto [active, standby] = settled_pair();
+  EXPECT_FALSE(active.empty());
+  EXPECT_FALSE(standby.empty());
+}
+
 // ---- working directories ----
 
 // A 2N pair of daemons that each write `file` in their working directory, given `extra`

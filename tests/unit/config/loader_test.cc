@@ -268,8 +268,8 @@ nodes:
 )");
   EXPECT_TRUE(has_error(diags,
                         "unknown key 'nmae' in node; valid keys: name, address, controller, "
-                        "witness, membership_port, su_failover_max, su_failover_probation_ms; "
-                        "did you mean 'name'?",
+                        "witness, membership_port, su_failover_max, su_failover_probation_ms, "
+                        "admin_state; did you mean 'name'?",
                         3, 5));
   EXPECT_TRUE(
       has_error(diags,
@@ -1061,6 +1061,67 @@ applications:
               command: amf-demo-counter
               cs_types: [t]
 )";
+
+TEST(ConfigLoaderTest, ReadsInitialAdminStatesAndRefusesOnesAnEntityCannotHave) {
+  const model::ClusterConfig config = config_of(R"(cluster: {name: c}
+nodes: [{name: node-1, controller: true, admin_state: locked}, {name: node-2}]
+applications:
+  - name: a
+    admin_state: locked-instantiation
+    service_groups:
+      - name: g
+        redundancy: 2n
+        admin_state: locked
+        su_template:
+          nodes: [node-1, node-2]
+          admin_state: locked-instantiation
+          components: [{name: s, command: x, cs_types: [t]}]
+        service_instances: [{name: si, admin_state: locked, csis: [{name: c, cs_type: t}]}]
+      - name: h
+        redundancy: 2n
+        service_units:
+          - {name: u1, node: node-1, admin_state: locked,
+             components: [{name: s, command: x, cs_types: [t]}]}
+          - {name: u2, node: node-2, components: [{name: s, command: x, cs_types: [t]}]}
+        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
+)");
+  using model::AdminState;
+  ASSERT_EQ(config.nodes.size(), 2u);
+  EXPECT_EQ(config.nodes[0].admin_state, AdminState::kLocked);
+  EXPECT_EQ(config.nodes[1].admin_state, AdminState::kUnlocked);
+  ASSERT_EQ(config.applications.size(), 1u);
+  const auto& app = config.applications[0];
+  EXPECT_EQ(app.admin_state, AdminState::kLockedInstantiation);
+  EXPECT_EQ(app.service_groups[0].admin_state, AdminState::kLocked);
+  EXPECT_EQ(app.service_groups[0].sus[0].admin_state, AdminState::kLockedInstantiation);
+  EXPECT_EQ(app.service_groups[0].sus[1].admin_state, AdminState::kLockedInstantiation);
+  EXPECT_EQ(app.service_groups[0].sis[0].admin_state, AdminState::kLocked);
+  EXPECT_EQ(app.service_groups[1].admin_state, AdminState::kUnlocked);
+  EXPECT_EQ(app.service_groups[1].sus[0].admin_state, AdminState::kLocked);
+  EXPECT_EQ(app.service_groups[1].sus[1].admin_state, AdminState::kUnlocked);
+  EXPECT_EQ(app.service_groups[1].sis[0].admin_state, AdminState::kUnlocked);
+  std::vector<Diagnostic> diags = errors_of(R"(cluster: {name: c}
+nodes: [{name: node-1, controller: true, admin_state: shutting-down}]
+applications:
+  - name: a
+    service_groups:
+      - name: g
+        redundancy: 2n
+        su_template:
+          nodes: [node-1]
+          components: [{name: s, command: x, cs_types: [t]}]
+        service_instances:
+          - {name: si, admin_state: locked-instantiation, csis: [{name: c, cs_type: t}]}
+)");
+  EXPECT_TRUE(has_error(diags,
+                        "invalid admin_state 'shutting-down' in node 'node-1'; valid values: "
+                        "unlocked, locked, locked-instantiation",
+                        2, 55));
+  EXPECT_TRUE(has_error(diags,
+                        "invalid admin_state 'locked-instantiation' in service instance 'si'; "
+                        "valid values: unlocked, locked",
+                        12, 37));
+}
 
 TEST(ConfigLoaderTest, ReadsAContainerComponent) {
   const std::string yaml = std::string(kOciHead) + R"(              runtime: oci

@@ -156,6 +156,65 @@ TEST_F(AdminTest, RefusalsSayWhatAndWhyAndChangeNothing) {
   EXPECT_EQ(view(c_, 1).admin, model::AdminState::kUnlocked);
 }
 
+// ---- initial admin states from the configuration ----
+
+TEST(InitialAdminStateTest, SuConfiguredLockedInstantiationStartsOnlyWhenUnlockedByHand) {
+  auto config = std::make_shared<model::ClusterConfig>(*test::make_cluster({}));
+  config->applications[0].service_groups[0].sus[1].admin_state =
+      model::AdminState::kLockedInstantiation;
+  test::LocalCluster c(config);
+  c.start();
+  EXPECT_FALSE(c.alive(comp(2)));
+  EXPECT_EQ(view(c, 2).admin, model::AdminState::kLockedInstantiation);
+  EXPECT_EQ(view(c, 2).own_admin, model::AdminState::kLockedInstantiation);
+  EXPECT_EQ(table(c), (models::AssignmentTable{{si(1), su(1), HaState::kActive}}));
+  EXPECT_TRUE(c.director().admin_states().empty());  // as configured: nothing to keep
+  auto r = c.admin(AdminOp::kUnlockInstantiation, director::EntityKind::kSu, "app/su-2");
+  ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
+  EXPECT_TRUE(c.alive(comp(2)));
+  EXPECT_EQ(view(c, 2).admin, model::AdminState::kLocked);
+  r = c.admin(AdminOp::kUnlock, director::EntityKind::kSu, "app/su-2");
+  ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
+  EXPECT_EQ(table(c), (models::AssignmentTable{{si(1), su(1), HaState::kActive},
+                                               {si(1), su(2), HaState::kStandby}}));
+  // Unlocked, unlike its configuration: the store must keep that, or a director that takes
+  // over would start from the configuration again.
+  EXPECT_EQ(c.director().admin_states(),
+            (director::AdminStates{
+                {{director::EntityKind::kSu, "app/su-2"}, model::AdminState::kUnlocked}}));
+}
+
+TEST(InitialAdminStateTest, LockedNodeSgApplicationAndSiGetNoAssignments) {
+  for (int level = 0; level < 4; ++level) {
+    auto config = std::make_shared<model::ClusterConfig>(
+        *test::make_cluster({.sis = 2, .nodes = {"node-1", "node-2"}}));
+    auto& app = config->applications[0];
+    switch (level) {
+      case 0:
+        config->nodes[0].admin_state = model::AdminState::kLocked;
+        break;
+      case 1:
+        app.service_groups[0].admin_state = model::AdminState::kLocked;
+        break;
+      case 2:
+        app.admin_state = model::AdminState::kLocked;
+        break;
+      default:
+        app.service_groups[0].sis[1].admin_state = model::AdminState::kLocked;
+    }
+    test::LocalCluster c(config);
+    c.start();
+    EXPECT_TRUE(c.alive(comp(1))) << level;  // locked, not locked-instantiation
+    const models::AssignmentTable expected =
+        level == 0   ? models::AssignmentTable{{si(1), su(2), HaState::kActive},
+                                             {si(2), su(2), HaState::kActive}}
+        : level == 3 ? models::AssignmentTable{{si(1), su(1), HaState::kActive},
+                                               {si(1), su(2), HaState::kStandby}}
+                     : models::AssignmentTable{};
+    EXPECT_EQ(table(c), expected) << level;
+  }
+}
+
 TEST(AdminLevelsTest, LockingANodeMovesTheWorkToAnotherNode) {
   test::LocalCluster c(test::make_cluster({.nodes = {"node-1", "node-2"}}));
   c.start();
