@@ -335,10 +335,12 @@ model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnos
     }
   }
   if (std::filesystem::path dir(comp.working_dir);
-      dir.is_relative() && std::find(dir.begin(), dir.end(), "..") != dir.end()) {
+      !comp.working_dir.empty() && dir.is_relative() &&
+      (std::find(dir.begin(), dir.end(), "..") != dir.end() || dir.lexically_normal() == "." ||
+       dir.lexically_normal() == "./")) {
     r.diags().error(r.value_mark("working_dir"),
-                    "'working_dir' in " + r.label() + " must be absolute or stay inside the " +
-                        "runtime directory (no '..'), not '" + comp.working_dir + "'");
+                    "'working_dir' in " + r.label() + " must be absolute or name a directory " +
+                        "inside RUNTIME/work (no '..', not '.'), not '" + comp.working_dir + "'");
   }
   if (!comp.pid_file.empty() && comp.runtime == model::Runtime::kOci) {
     r.diags().error(r.key_mark("pid_file"),

@@ -27,7 +27,7 @@ namespace amf::daemon {
 
 struct Options {
   std::string config_path;
-  std::string runtime_dir;  // sockets, lock file, components' working directory
+  std::string runtime_dir;  // sockets, lock file, work/ (components' working directories)
   std::string log_dir;      // components' stdout/stderr
   // Contain each component instance in a cgroup of its own (where the host has a writable
   // cgroup2 hierarchy); false: process groups and instance marks only (as on a host without

@@ -352,7 +352,7 @@ std::string ProcessHost::working_dir_of(const CompId& comp) const {
   const fs::path runtime = fs::absolute(options_.runtime_dir);
   const std::string& configured = config_of(comp).working_dir;
   if (configured.empty()) return (runtime / "work" / comp.str()).lexically_normal().string();
-  return (runtime / configured).lexically_normal().string();  // an absolute one replaces
+  return (runtime / "work" / configured).lexically_normal().string();  // an absolute one replaces
 }
 
 Result<std::string> ProcessHost::prepare_working_dir(const CompId& comp) const {
@@ -461,6 +461,8 @@ void ProcessHost::start_container(const node::StartProcess& e, const model::Comp
   spec.env["AMF_COMPONENT_SOCKET"] = options_.component_endpoint;
   if (auto ok = prepare_notify(e.comp, spec.env, &spec.binds); !ok)
     return failed(ok.error().message());
+  auto work = prepare_working_dir(e.comp);  // before the instance, which a failure would leave
+  if (!work) return failed(work.error().message());
   // Contained by its own pid namespace; the instance still has a mark, for registration.
   auto instance = new_instance(e.comp);
   if (!instance) return failed(instance.error().message());
@@ -477,8 +479,6 @@ void ProcessHost::start_container(const node::StartProcess& e, const model::Comp
   }
   const std::string socket = options_.component_endpoint.substr(6);  // ipc://
   spec.binds.push_back({socket, socket, containers::BindMount::Access::kReadWrite});
-  auto work = prepare_working_dir(e.comp);
-  if (!work) return failed(work.error().message());
   spec.binds.push_back({*work, *work, containers::BindMount::Access::kReadWrite});
   spec.working_dir = *work;
   // With the host's root, a program outside /usr (found on amfd's PATH) is mounted in.

@@ -36,7 +36,7 @@ namespace amf::daemon {
 class ProcessHost {
  public:
   struct Options {
-    std::string runtime_dir;         // absolute or relative; components' working directory
+    std::string runtime_dir;         // absolute or relative; holds work/ (working directories)
     std::string log_dir;             // <component>.log per component, helpers' output too
     std::string component_endpoint;  // AMF_COMPONENT_SOCKET for SA-aware components
     bool use_cgroups = true;
@@ -115,12 +115,12 @@ class ProcessHost {
   // working directory, with its output in the component's log.
   containers::ProcessSpec helper_spec(const CompId& comp, std::vector<std::string> argv,
                                       const std::map<std::string, std::string>& extra = {}) const;
-  // NOTIFY_SOCKET (and WATCHDOG_USEC) for a component that is instantiated when notified;
-  // nothing for others. Fails when the socket cannot be made.
   // The component's working directory (ComponentConfig::working_dir), absolute.
   std::string working_dir_of(const CompId& comp) const;
   // Makes it, if need be, before the component starts.
   Result<std::string> prepare_working_dir(const CompId& comp) const;
+  // NOTIFY_SOCKET (and WATCHDOG_USEC) for a component that is instantiated when notified;
+  // nothing for others. Fails when the socket cannot be made.
   Result<void> prepare_notify(const CompId& comp, std::map<std::string, std::string>& env,
                               std::vector<containers::BindMount>* binds);
   void on_notify(const CompId& comp, pid_t sender, const Result<NotifyMessage>& message);

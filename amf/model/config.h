@@ -114,8 +114,9 @@ struct ComponentConfig {
   // component from then on. Processes only. Empty: `command` is the component's process.
   std::string pid_file;
   // Where the component's processes run (its command, hooks, exec probes and CLC-CLI
-  // commands; a container's is mounted at the same path): relative to amfd's runtime
-  // directory, or absolute. Empty: its own, RUNTIME_DIR/work/SG/SU/COMPONENT. Components that
+  // commands; a container's is mounted at the same path): relative to RUNTIME_DIR/work (so that
+  // it never is amfd's own files), or absolute. Empty: its own, RUNTIME_DIR/work/SG/SU/COMPONENT
+  // (the component's id). Components that
   // name the same directory share its files (a state file that the standby reads when it
   // takes over, say).
   std::string working_dir;

@@ -508,7 +508,10 @@ void NodeDirector::on(const ProbeDone& e, TimePoint now) {
   CompState& comp = it->second;
   comp.probe_running.reset();
   if (starting(comp.presence)) {  // a startup probe: the first success instantiates it
-    if (!comp.running || comp.killed || comp.after_exit != AfterExit::kNothing) return;
+    if (comp.config->instantiated_when != model::InstantiatedWhen::kProbed || !comp.running ||
+        !comp.start_reported || comp.killed || comp.after_exit != AfterExit::kNothing) {
+      return;
+    }
     if (e.ok) return became_instantiated(comp, "probe succeeded", now);
     comp.startup_probe_detail = e.detail;
     return;
@@ -701,7 +704,8 @@ void NodeDirector::tick(TimePoint now) {
     if (comp.probe_at && *comp.probe_at <= now) {
       if (comp.presence == PresenceState::kInstantiated) {
         run_probe(comp, comp.config->probe->period, now);
-      } else if (starting(comp.presence) && comp.running && comp.start_reported && !comp.killed &&
+      } else if (comp.config->instantiated_when == model::InstantiatedWhen::kProbed &&
+                 starting(comp.presence) && comp.running && comp.start_reported && !comp.killed &&
                  comp.after_exit == AfterExit::kNothing) {
         run_probe(comp, comp.config->probe->startup_period, now);
       } else {
@@ -767,6 +771,10 @@ void NodeDirector::instantiate(CompState& comp, TimePoint now) {
   comp.start_reported = false;
   comp.pending_signal.reset();
   comp.held_when_terminated.clear();  // a new process: the old one is gone
+  // A probe of the old process that is still out answers nothing about this one.
+  comp.probe_running.reset();
+  comp.probe_at.reset();
+  comp.startup_probe_detail.clear();
   StartProcess start{comp.config->id, comp.config->command, comp.config->args, comp.config->env};
   start.env["AMF_COMPONENT_NAME"] = comp.config->id.str();
   emit(std::move(start));

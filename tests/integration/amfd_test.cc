@@ -1046,10 +1046,10 @@ TEST_F(AmfdTest, EachComponentHasItsOwnWorkingDirectoryUnlessItNamesOne) {
   EXPECT_TRUE(eventually([&] { return slurp(work_dir("sg/su-2/c") + "/file") == "sg/su-2/c\n"; }));
   EXPECT_FALSE(fs::exists(runtime() + "/file"));
   EXPECT_EQ(stop(), 0);
-  // Named, relative to the runtime directory: shared by both.
+  // Named, relative to RUNTIME/work: shared by both.
   start(writer_yaml("              working_dir: shared\n"));
   EXPECT_TRUE(eventually([&] {
-    const std::string both = slurp(runtime() + "/shared/file");
+    const std::string both = slurp(runtime() + "/work/shared/file");
     return both.find("sg/su-1/c\n") != std::string::npos &&
            both.find("sg/su-2/c\n") != std::string::npos;
   }));

@@ -1303,8 +1303,8 @@ TEST(ConfigLoaderTest, ReadsAWorkingDirectoryAndRefusesOneThatLeavesTheRuntimeDi
         service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
 )");
   EXPECT_TRUE(has_error(diags,
-                        "'working_dir' in component 'server' must be absolute or stay inside "
-                        "the runtime directory (no '..'), not 'shared/../../etc'",
+                        "'working_dir' in component 'server' must be absolute or name a "
+                        "directory inside RUNTIME/work (no '..', not '.'), not 'shared/../../etc'",
                         14, 28));
   diags = errors_of(std::string(kOciHead) + R"(              working_dir: ""
         service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
@@ -1353,6 +1353,15 @@ TEST(ConfigLoaderTest, PidFileIsForProcessesOnly) {
                         "'pid_file' in component 'server' is for processes, not "
                         "'runtime: oci'",
                         15, 15));
+  // kOciHead's template stamps two SUs: a shared working_dir would make them share the file.
+  diags = errors_of(std::string(kOciHead) + R"(              working_dir: shared
+              pid_file: x.pid
+        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
+)");
+  EXPECT_TRUE(has_error(diags,
+                        "component 'server' of su_template of service group 'g' has a "
+                        "'working_dir', which its stamped SUs share, and a relative 'pid_file'",
+                        11, 21));
 }
 
 }  // namespace
