@@ -710,14 +710,20 @@ TEST_F(NodeDirectorTest, ProbedComponentThatNeverAnswersFailsItsInstantiationSay
   ASSERT_EQ(probes.size(), 1u);
   handle(ProbeDone{comp(1), probes[0].invocation, false, "Connection refused"});
   std::vector<Effect> effects;
+  std::optional<std::uint64_t> out;  // a probe still running when the attempt is given up
   for (int i = 0; i < 50; ++i) {
     auto step = advance(std::chrono::milliseconds(20));
     for (const RunProbe& p : only<RunProbe>(step)) {
+      if (i >= 45) {
+        out = p.invocation;
+        continue;
+      }
       auto done = handle(ProbeDone{comp(1), p.invocation, false, "Connection refused"});
       step.insert(step.end(), done.begin(), done.end());
     }
     effects.insert(effects.end(), step.begin(), step.end());
   }
+  ASSERT_TRUE(out);
   EXPECT_EQ(only<SignalProcess>(effects).size(), 1u);  // cleaned up at the timeout
   bool said = false;
   for (const model::Notification& n : only<model::Notification>(effects)) {
@@ -726,7 +732,10 @@ TEST_F(NodeDirectorTest, ProbedComponentThatNeverAnswersFailsItsInstantiationSay
                        "Connection refused";
   }
   EXPECT_TRUE(said);
-  // A probe answer after the attempt was given up on instantiates nothing.
+  // A probe answer after the attempt was given up on instantiates nothing, not even the next
+  // attempt's process.
+  handle(ProcessExited{comp(1), "killed by signal 9"});
+  handle(ProbeDone{comp(1), *out, true, ""});
   EXPECT_NE(presence(comp(1)), PresenceState::kInstantiated);
 }
 
