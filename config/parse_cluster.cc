@@ -163,6 +163,17 @@ model::ClusterConfig parse_cluster(const Node& root, Diagnostics& diags) {
     }
     resolve_dependencies(config, dependencies, diags);
   }
+  // Each component's SA Forum name, which OpenSAF gives it in SA_AMF_COMPONENT_NAME.
+  for (auto& app : config.applications) {
+    for (auto& sg : app.service_groups) {
+      for (auto& su : sg.sus) {
+        for (auto& comp : su.components) {
+          comp.dn = "safComp=" + comp.name + ",safSu=" + su.name + ",safSg=" + sg.name +
+                    ",safApp=" + app.name;
+        }
+      }
+    }
+  }
   return config;
 }
 

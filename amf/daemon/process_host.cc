@@ -342,6 +342,7 @@ containers::ProcessSpec ProcessHost::helper_spec(
   spec.env = config_of(comp).env;
   if (const char* path = std::getenv("PATH")) spec.env.emplace("PATH", path);
   spec.env["AMF_COMPONENT_NAME"] = comp.str();
+  if (!config_of(comp).dn.empty()) spec.env["SA_AMF_COMPONENT_NAME"] = config_of(comp).dn;
   for (const auto& [k, v] : extra) spec.env[k] = v;
   spec.working_dir = working_dir_of(comp);
   spec.log_path = options_.log_dir + "/" + log_name(comp);

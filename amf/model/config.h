@@ -120,6 +120,9 @@ struct ComponentConfig {
   // name the same directory share its files (a state file that the standby reads when it
   // takes over, say).
   std::string working_dir;
+  // Its SA Forum DN, safComp=C,safSu=U,safSg=G,safApp=A: the name OpenSAF components know
+  // themselves by, given them in SA_AMF_COMPONENT_NAME (set by the loader; may be empty).
+  std::string dn;
 
   bool sa_aware() const { return instantiated_when == InstantiatedWhen::kRegistered; }
 };

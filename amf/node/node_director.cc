@@ -777,6 +777,7 @@ void NodeDirector::instantiate(CompState& comp, TimePoint now) {
   comp.startup_probe_detail.clear();
   StartProcess start{comp.config->id, comp.config->command, comp.config->args, comp.config->env};
   start.env["AMF_COMPONENT_NAME"] = comp.config->id.str();
+  if (!comp.config->dn.empty()) start.env["SA_AMF_COMPONENT_NAME"] = comp.config->dn;
   emit(std::move(start));
 }
 

@@ -1031,7 +1031,8 @@ std::string writer_yaml(const std::string& extra) {
          "        su_template:\n          nodes: [node-1, node-1]\n"
          "          components:\n            - name: c\n"
          "              command: /bin/sh\n"
-         "              args: [-c, 'echo $AMF_COMPONENT_NAME >> file; exec sleep 600']\n"
+         "              args: [-c, 'echo $AMF_COMPONENT_NAME $SA_AMF_COMPONENT_NAME >> file; "
+         "exec sleep 600']\n"
          "              cs_types: [t]\n"
          "              instantiated_when: started\n" +
          extra + "        service_instances: [{name: si-1, csis: [{name: c, cs_type: t}]}]\n";
@@ -1042,16 +1043,22 @@ TEST_F(AmfdTest, EachComponentHasItsOwnWorkingDirectoryUnlessItNamesOne) {
   auto [active, standby] = settled_pair();
   ASSERT_FALSE(active.empty());
   // Two daemons that write the same file name do not write the same file.
-  EXPECT_TRUE(eventually([&] { return slurp(work_dir("sg/su-1/c") + "/file") == "sg/su-1/c\n"; }));
-  EXPECT_TRUE(eventually([&] { return slurp(work_dir("sg/su-2/c") + "/file") == "sg/su-2/c\n"; }));
+  EXPECT_TRUE(eventually([&] {
+    return slurp(work_dir("sg/su-1/c") + "/file") ==
+           "sg/su-1/c safComp=c,safSu=su-1,safSg=sg,safApp=app\n";
+  }));
+  EXPECT_TRUE(eventually([&] {
+    return slurp(work_dir("sg/su-2/c") + "/file") ==
+           "sg/su-2/c safComp=c,safSu=su-2,safSg=sg,safApp=app\n";
+  }));
   EXPECT_FALSE(fs::exists(runtime() + "/file"));
   EXPECT_EQ(stop(), 0);
   // Named, relative to RUNTIME/work: shared by both.
   start(writer_yaml("              working_dir: shared\n"));
   EXPECT_TRUE(eventually([&] {
     const std::string both = slurp(runtime() + "/work/shared/file");
-    return both.find("sg/su-1/c\n") != std::string::npos &&
-           both.find("sg/su-2/c\n") != std::string::npos;
+    return both.find("sg/su-1/c safComp") != std::string::npos &&
+           both.find("sg/su-2/c safComp") != std::string::npos;
   }));
   EXPECT_EQ(stop(), 0);
 }

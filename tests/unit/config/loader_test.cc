@@ -1298,6 +1298,9 @@ TEST(ConfigLoaderTest, ReadsAWorkingDirectoryAndRefusesOneThatLeavesTheRuntimeDi
 )");
   ASSERT_EQ(config.applications.size(), 1u);
   EXPECT_EQ(config.applications[0].service_groups[0].sus[0].components[0].working_dir, "shared/db");
+  // Every component also has its SA Forum name, for SA_AMF_COMPONENT_NAME.
+  EXPECT_EQ(config.applications[0].service_groups[0].sus[1].components[0].dn,
+            "safComp=server,safSu=su-2,safSg=g,safApp=a");
   std::vector<Diagnostic> diags =
       errors_of(std::string(kOciHead) + R"(              working_dir: shared/../../etc
         service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
