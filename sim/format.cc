@@ -15,7 +15,9 @@ struct CommandText {
   std::string operator()(const protocol::TerminateSu& c) const {
     return "TerminateSu " + c.su.str();
   }
-  std::string operator()(const protocol::RepairSu& c) const { return "RepairSu " + c.su.str(); }
+  std::string operator()(const protocol::RepairSu& c) const {
+    return "RepairSu " + c.su.str() + (c.instantiate ? "" : " (leave uninstantiated)");
+  }
   std::string operator()(const protocol::RestartSu& c) const {
     return "RestartSu " + c.su.str() + (c.comp ? " " + c.comp->str() : std::string());
   }

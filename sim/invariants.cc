@@ -323,6 +323,22 @@ std::optional<std::string> check_processes(const LivenessInput& in) {
     }
     current[p.comp] = &p;
   }
+  // An SU locked for instantiation runs nothing, unless its cleanup failed (then what still
+  // runs is beyond the node director's reach until an operator repairs it).
+  std::set<SuId> locked_instantiation;
+  for (const auto& su : in.sus) {
+    if (su.admin == model::AdminState::kLockedInstantiation && !failed.count(su.id)) {
+      locked_instantiation.insert(su.id);
+    }
+  }
+  for (const auto& su : in.sg->sus) {
+    if (!locked_instantiation.count(su.id)) continue;
+    for (const auto& comp : su.components) {
+      if (auto p = current.find(comp.id); p != current.end()) {
+        return su.id.str() + " is locked-instantiation, but " + process_text(*p->second) + " runs";
+      }
+    }
+  }
   for (const auto& su : in.sg->sus) {
     if (failed.count(su.id)) continue;
     for (const auto& comp : su.components) {

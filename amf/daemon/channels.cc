@@ -252,8 +252,8 @@ void AdminChannel::start_operation(const std::string& routing_id, const wire::Ad
 void AdminChannel::answer(const director::AdminResult& result) {
   auto it = waiting_.find(result.id);
   if (it == waiting_.end()) return;
-  log_->info("admin operation #{}: {}{}", result.id,
-             result.ok ? "done" : "failed: ", result.message);
+  log_->info("admin operation #{}: {}{}", result.id, result.ok ? "done" : "failed: ",
+             result.ok && !result.message.empty() ? "; " + result.message : result.message);
   reply(it->second, wire::AdminOperationResult{result.ok, result.message});
   waiting_.erase(it);
 }

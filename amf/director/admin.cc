@@ -103,6 +103,20 @@ AdminState Director::effective_admin(const SuState& su) const {
   return out;
 }
 
+std::optional<std::string> Director::instantiation_locked_by(const SuState& su) const {
+  constexpr AdminState kLi = AdminState::kLockedInstantiation;
+  const SgState& sg = sgs_.at(su.sg);
+  if (cluster_admin_ == kLi) return "the cluster";
+  if (auto it = app_admin_.find(sg.config->app); it != app_admin_.end() && it->second == kLi) {
+    return "application " + sg.config->app.str();
+  }
+  if (sg.admin == kLi) return "service group " + su.sg.str();
+  if (auto it = node_admin_.find(su.config->node); it != node_admin_.end() && it->second == kLi) {
+    return "node " + su.config->node.str();
+  }
+  return std::nullopt;
+}
+
 bool Director::si_assigned(const SiId& si) const {
   const SgState& sg = sgs_.at(sg_of_si_.at(si));
   return std::any_of(sg.current.begin(), sg.current.end(),
@@ -231,6 +245,7 @@ std::optional<std::string> Director::refuse(const AdminRequest& e, const AdminTa
       if (admin == AdminState::kLockedInstantiation) return state + "; unlock-instantiation first";
       break;
     case AdminOp::kLockInstantiation:
+      if (admin == AdminState::kLockedInstantiation) return "it is already locked-instantiation";
       if (admin != AdminState::kLocked) return state + "; lock it first";
       break;
     case AdminOp::kUnlockInstantiation:
@@ -300,17 +315,32 @@ void Director::start(const AdminRequest& e, const AdminTarget& t, TimePoint now)
       for (const SuId& id : t.sus)
         effects_.push_back(ToNode{sus_.at(id).config->node, TerminateSu{id}});
       break;
-    case AdminOp::kUnlockInstantiation:
+    case AdminOp::kUnlockInstantiation: {
       set_admin(e, t.admin, AdminState::kLocked, cause, now);
+      // An SU that cannot start now is named in the result: the operator asked for it.
+      std::string& remark = admin_ops_.back().remark;
+      auto not_started = [&](const SuId& id, const std::string& why) {
+        remark += (remark.empty() ? "not started: " : ", ") + id.str() + " (" + why + ")";
+      };
       for (const SuId& id : t.sus) {
         const SuState& su = sus_.at(id);
-        if (su.node_up && effective_admin(su) != AdminState::kLockedInstantiation &&
-            su.presence == PresenceState::kUninstantiated) {
+        if (su.presence != PresenceState::kUninstantiated) continue;
+        if (su.admin == AdminState::kLockedInstantiation) {
+          not_started(id, "its own admin state is locked-instantiation");
+        } else if (auto above = instantiation_locked_by(su)) {
+          not_started(id, *above + " is locked-instantiation");
+        } else if (su.oper == model::OperState::kDisabled) {
+          // As on a takeover: a disabled SU starts when it is repaired, not before.
+          not_started(id, "disabled; repair it to start it");
+        } else if (!su.node_up) {
+          not_started(id, "its node " + su.config->node.str() + " is not up; it starts when it is");
+        } else {
           waiting[id] = su.reports;
           effects_.push_back(ToNode{su.config->node, InstantiateSu{id}});
         }
       }
       break;
+    }
     case AdminOp::kRepair:
       for (const SuId& id : t.sus) {
         SuState& su = sus_.at(id);
@@ -320,7 +350,7 @@ void Director::start(const AdminRequest& e, const AdminTarget& t, TimePoint now)
         // Its frozen SIs move when the node director reports that nothing of it runs.
         notify(now, model::NotificationKind::kRecovery, id.str(), "", "disabled", "repair", cause);
         waiting[id] = su.reports;
-        effects_.push_back(ToNode{su.config->node, RepairSu{id}});
+        effects_.push_back(ToNode{su.config->node, RepairSu{id, may_instantiate(su)}});
       }
       break;
     case AdminOp::kAdjust:
@@ -509,6 +539,10 @@ std::optional<Result<void>> Director::admin_op_complete(const AdminInProgress& o
         if (su.presence == PresenceState::kInstantiationFailed ||
             su.presence == PresenceState::kTerminationFailed) {
           failed.push_back(id.str() + " (" + std::string(model::to_string(su.presence)) + ")");
+        } else if (op.request.op == AdminOp::kRepair && !may_instantiate(su) &&
+                   su.oper == model::OperState::kEnabled &&
+                   su.presence == PresenceState::kUninstantiated) {
+          continue;  // repaired; locked for instantiation, so it is not started
         } else if (su.presence != PresenceState::kInstantiated) {
           return not_yet;
         }
@@ -527,7 +561,7 @@ void Director::check_admin_ops(TimePoint now) {
   for (auto it = admin_ops_.begin(); it != admin_ops_.end();) {
     if (const auto ended = admin_op_complete(*it, now)) {
       effects_.push_back(AdminResult{it->request.id, ended->has_value(),
-                                     ended->has_value() ? "" : ended->error().message()});
+                                     ended->has_value() ? it->remark : ended->error().message()});
       touched_.insert(it->sgs.begin(), it->sgs.end());  // an auto-adjust may go on
       it = admin_ops_.erase(it);
     } else if (now >= it->deadline) {

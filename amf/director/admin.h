@@ -50,7 +50,9 @@ struct AdminRequest {
 struct AdminResult {
   std::uint64_t id = 0;
   bool ok = false;
-  std::string message;  // on refusal: what and why, and "try again" when it is only "not now"
+  // On refusal: what and why, and "try again" when it is only "not now". On success, what the
+  // operator should know of what it did not do (empty for most).
+  std::string message;
 };
 
 }  // namespace amf::director

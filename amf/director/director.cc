@@ -545,7 +545,7 @@ void Director::repair_sus(SgState& sg, TimePoint now) {
     }
     notify(now, model::NotificationKind::kRecovery, su_config.id.str(), "", "disabled",
            "auto-repair", su.repair_cause);
-    effects_.push_back(ToNode{su_config.node, RepairSu{su_config.id}});
+    effects_.push_back(ToNode{su_config.node, RepairSu{su_config.id, may_instantiate(su)}});
   }
 }
 

@@ -187,6 +187,9 @@ class Director {
     // Repair and unlock-instantiation: the SUs told to instantiate, with their report count
     // then; an SU is judged only on a report that came after.
     std::map<SuId, std::uint64_t> waiting;
+    // What a successful result adds: for unlock-instantiation, the SUs it could not start
+    // and why.
+    std::string remark;
   };
   struct SgState {
     const model::SgConfig* config = nullptr;
@@ -225,6 +228,12 @@ class Director {
   // The most restrictive of the SU's own admin state and those of its node, SG, application
   // and the cluster: what the SU's readiness is derived from.
   model::AdminState effective_admin(const SuState& su) const;
+  // Whether the SU may run: not locked for instantiation, by itself or anything above it.
+  bool may_instantiate(const SuState& su) const {
+    return effective_admin(su) != model::AdminState::kLockedInstantiation;
+  }
+  // What keeps the SU locked for instantiation from above ("node node-1"), or nothing.
+  std::optional<std::string> instantiation_locked_by(const SuState& su) const;
   bool holds_assignments(const SuId& su) const;
   bool si_assigned(const SiId& si) const;
 

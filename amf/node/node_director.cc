@@ -179,6 +179,7 @@ void NodeDirector::on(const protocol::RepairSu& e, TimePoint now) {
   }
   if (it == sus_.end() || shutting_down_) return;
   SuState& su = it->second;
+  su.repair_instantiates = e.instantiate;
   // A repaired SU starts afresh: no component may get old CSIs back when it next registers.
   // The operator vouches that a process which survived its cleanup is gone.
   su.awaiting.clear();
@@ -261,7 +262,7 @@ void NodeDirector::complete_repair(SuState& su, TimePoint now) {
   su.switching_over = false;
   su.auto_repairable = true;
   set_oper(su, OperState::kEnabled, "repair", now);
-  on(protocol::InstantiateSu{su.config->id}, now);
+  if (su.repair_instantiates) on(protocol::InstantiateSu{su.config->id}, now);
   su.cause = "repair";  // what the director sees as the reason its assignments went
 }
 

@@ -273,10 +273,11 @@ class NodeDirector {
       protocol::CommandId command = 0;
     };
     std::map<SiId, Awaiting> awaiting;
-    std::string cause;            // why the SU last changed, for the next report
-    bool auto_repairable = true;  // false once a node failover disabled it
-    bool repair_pending = false;  // a repair waits for the SU's processes to end
-    bool admin_restart = false;   // a restart admin operation is in progress
+    std::string cause;                // why the SU last changed, for the next report
+    bool auto_repairable = true;      // false once a node failover disabled it
+    bool repair_pending = false;      // a repair waits for the SU's processes to end
+    bool repair_instantiates = true;  // the pending repair starts the SU (not locked-inst.)
+    bool admin_restart = false;       // a restart admin operation is in progress
     // Disabled by a node switchover, still running: its assignments are being switched over,
     // then it is terminated.
     bool switching_over = false;

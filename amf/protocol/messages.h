@@ -106,9 +106,12 @@ struct InstantiateSu {
   friend bool operator==(const InstantiateSu&, const InstantiateSu&) = default;
 };
 
-// Clear a disabled SU (auto-repair or the repair admin operation) and instantiate it again.
+// Clear a disabled SU (auto-repair or the repair admin operation) and, unless it is
+// locked for instantiation (its own, its node's, SG's, application's or the cluster's admin
+// state), instantiate it again.
 struct RepairSu {
   SuId su;
+  bool instantiate = true;
   friend bool operator==(const RepairSu&, const RepairSu&) = default;
 };
 

@@ -632,6 +632,7 @@ std::string encode(const protocol::Envelope& envelope) {
     }
     void operator()(const protocol::RepairSu& m) const {
       env.mutable_repair_su()->set_su(m.su.str());
+      env.mutable_repair_su()->set_leave_uninstantiated(!m.instantiate);
     }
     void operator()(const protocol::RestartSu& m) const {
       auto* b = env.mutable_restart_su();
@@ -707,7 +708,8 @@ Result<protocol::Message> read_message(const pb::NodeEnvelope& env) {
     }
     case pb::NodeEnvelope::kRepairSu: {
       FieldReader r("RepairSu");
-      return r.result<Message>(NodeCommand{RepairSu{r.id<SuId>(env.repair_su().su(), "su")}});
+      return r.result<Message>(NodeCommand{RepairSu{r.id<SuId>(env.repair_su().su(), "su"),
+                                                    !env.repair_su().leave_uninstantiated()}});
     }
     case pb::NodeEnvelope::kRestartSu: {
       const auto& b = env.restart_su();

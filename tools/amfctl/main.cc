@@ -198,8 +198,8 @@ int main(int argc, char** argv) {
       std::cerr << "amfctl: " << result->message << "\n";
       return 1;
     }
-    std::cout << name << " " << op->kind << (op->entity.empty() ? "" : " " + op->entity)
-              << ": done\n";
+    std::cout << name << " " << op->kind << (op->entity.empty() ? "" : " " + op->entity) << ": done"
+              << (result->message.empty() ? "" : "; " + result->message) << "\n";
     return 0;
   }
 

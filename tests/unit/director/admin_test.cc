@@ -106,6 +106,76 @@ TEST_F(AdminTest, RepairClearsALockedFaultySu) {
   EXPECT_TRUE(c_.alive(comp(2)));
 }
 
+// A locked SU whose component died: disabled, then locked for instantiation.
+void disable_and_lock_instantiation(test::LocalCluster& c, int i) {
+  const std::string id = su(i).str();
+  ASSERT_TRUE(c.admin(AdminOp::kLock, director::EntityKind::kSu, id)->ok);
+  c.kill(comp(i));  // a locked SU is not auto-repaired
+  ASSERT_EQ(view(c, i).oper, model::OperState::kDisabled);
+  auto r = c.admin(AdminOp::kLockInstantiation, director::EntityKind::kSu, id);
+  ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
+  ASSERT_FALSE(c.alive(comp(i)));
+}
+
+TEST_F(AdminTest, RepairOfAnSuLockedForInstantiationEnablesItWithoutStartingIt) {
+  ASSERT_NO_FATAL_FAILURE(disable_and_lock_instantiation(c_, 2));
+  auto r = c_.admin(AdminOp::kRepair, director::EntityKind::kSu, "app/su-2");
+  ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
+  EXPECT_EQ(view(c_, 2).oper, model::OperState::kEnabled);
+  EXPECT_EQ(view(c_, 2).presence, model::PresenceState::kUninstantiated);
+  EXPECT_FALSE(c_.alive(comp(2)));
+  r = c_.admin(AdminOp::kLockInstantiation, director::EntityKind::kSu, "app/su-2");
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->message, "lock-instantiation su app/su-2: it is already locked-instantiation");
+  r = c_.admin(AdminOp::kUnlockInstantiation, director::EntityKind::kSu, "app/su-2");
+  ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
+  EXPECT_EQ(r->message, "");
+  EXPECT_TRUE(c_.alive(comp(2)));
+}
+
+TEST_F(AdminTest, UnlockInstantiationOfADisabledSuIsAnsweredAtOnceSayingItAwaitsARepair) {
+  ASSERT_NO_FATAL_FAILURE(disable_and_lock_instantiation(c_, 2));
+  auto r = c_.admin(AdminOp::kUnlockInstantiation, director::EntityKind::kSu, "app/su-2");
+  ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
+  EXPECT_EQ(r->message, "not started: app/su-2 (disabled; repair it to start it)");
+  EXPECT_EQ(view(c_, 2).admin, model::AdminState::kLocked);
+  EXPECT_FALSE(c_.alive(comp(2)));
+  // The SG is not left busy: the next operation on it is taken at once.
+  r = c_.admin(AdminOp::kRepair, director::EntityKind::kSu, "app/su-2");
+  ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
+  EXPECT_TRUE(c_.alive(comp(2)));
+}
+
+TEST(AdminLevelsTest, UnlockInstantiationUnderANodeLockedForInstantiationSaysWhatHoldsItBack) {
+  test::LocalCluster c(test::make_cluster({.nodes = {"node-1", "node-2"}}));
+  c.start();
+  for (const auto& [kind, entity] : std::vector<std::pair<director::EntityKind, std::string>>{
+           {director::EntityKind::kSu, "app/su-2"}, {director::EntityKind::kNode, "node-2"}}) {
+    ASSERT_TRUE(c.admin(AdminOp::kLock, kind, entity)->ok) << entity;
+    auto r = c.admin(AdminOp::kLockInstantiation, kind, entity);
+    ASSERT_TRUE(r && r->ok) << entity << ": " << (r ? r->message : "no answer");
+  }
+  auto r = c.admin(AdminOp::kUnlockInstantiation, director::EntityKind::kSu, "app/su-2");
+  ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
+  EXPECT_EQ(r->message, "not started: app/su-2 (node node-2 is locked-instantiation)");
+  EXPECT_FALSE(c.alive(comp(2)));
+  r = c.admin(AdminOp::kUnlockInstantiation, director::EntityKind::kNode, "node-2");
+  ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
+  EXPECT_EQ(r->message, "");
+  EXPECT_TRUE(c.alive(comp(2)));
+  // The other way round: the node lets it start, its own admin state does not.
+  for (const auto& [kind, entity] : std::vector<std::pair<director::EntityKind, std::string>>{
+           {director::EntityKind::kSu, "app/su-2"}, {director::EntityKind::kNode, "node-2"}}) {
+    r = c.admin(AdminOp::kLockInstantiation, kind, entity);
+    ASSERT_TRUE(r && r->ok) << entity << ": " << (r ? r->message : "no answer");
+  }
+  r = c.admin(AdminOp::kUnlockInstantiation, director::EntityKind::kNode, "node-2");
+  ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
+  EXPECT_EQ(r->message, "not started: app/su-2 (its own admin state is locked-instantiation)");
+  EXPECT_FALSE(c.alive(comp(2)));
+}
+
 // ---- refusals: every one answered at once, nothing changed ----
 
 struct Refusal {

@@ -169,6 +169,24 @@ TEST(SimInvariantTest, LivenessFiresOnBusyBeliefMismatchAndOrphans) {
   EXPECT_TRUE(check_liveness(in));
 }
 
+TEST(SimInvariantTest, LivenessFiresOnAProcessOfAnSuLockedForInstantiation) {
+  auto c = config();
+  LivenessInput in = liveness_input(*c->service_groups()[0]);
+  in.table.clear();
+  for (auto& p : in.processes) p.beliefs.clear();
+  in.sus = {view(1, ReadinessState::kOutOfService), view(2, ReadinessState::kOutOfService)};
+  in.sus[1].admin = model::AdminState::kLockedInstantiation;
+  auto wrong = check_liveness(in);
+  ASSERT_TRUE(wrong);
+  EXPECT_NE(wrong->find("app/su-2 is locked-instantiation"), std::string::npos) << *wrong;
+  // Its cleanup failed: what survives is not the node director's to end.
+  in.sus[1].presence = PresenceState::kTerminationFailed;
+  EXPECT_FALSE(check_liveness(in));
+  in.sus[1].presence = PresenceState::kUninstantiated;
+  in.processes.pop_back();
+  EXPECT_FALSE(check_liveness(in));
+}
+
 TEST(SimInvariantTest, ServingCapacityFollowsTheModel) {
   SgSpec sg;
   sg.sis = 4;

@@ -276,6 +276,7 @@ std::vector<protocol::Message> node_messages() {
       NodeCommand{InstantiateSu{su}},
       NodeCommand{TerminateSu{su}},
       NodeCommand{RepairSu{su}},
+      NodeCommand{RepairSu{su, false}},
       NodeCommand{RestartSu{su, std::nullopt}},
       NodeCommand{RestartSu{su, CompId("app/su-1/server")}},
       NodeCommand{AssignHa{su, si, HaState::kStandby, model::TransitionReason::kSwitchover,
