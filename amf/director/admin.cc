@@ -324,7 +324,12 @@ void Director::start(const AdminRequest& e, const AdminTarget& t, TimePoint now)
       };
       for (const SuId& id : t.sus) {
         const SuState& su = sus_.at(id);
-        if (su.presence != PresenceState::kUninstantiated) continue;
+        if (su.presence == PresenceState::kInstantiationFailed ||
+            su.presence == PresenceState::kTerminationFailed) {
+          not_started(id, std::string(model::to_string(su.presence)) + "; repair it");
+          continue;
+        }
+        if (su.presence != PresenceState::kUninstantiated) continue;  // it runs already
         if (su.admin == AdminState::kLockedInstantiation) {
           not_started(id, "its own admin state is locked-instantiation");
         } else if (auto above = instantiation_locked_by(su)) {
@@ -333,7 +338,7 @@ void Director::start(const AdminRequest& e, const AdminTarget& t, TimePoint now)
           // As on a takeover: a disabled SU starts when it is repaired, not before.
           not_started(id, "disabled; repair it to start it");
         } else if (!su.node_up) {
-          not_started(id, "its node " + su.config->node.str() + " is not up; it starts when it is");
+          not_started(id, "its node " + su.config->node.str() + " is not up");
         } else {
           waiting[id] = su.reports;
           effects_.push_back(ToNode{su.config->node, InstantiateSu{id}});

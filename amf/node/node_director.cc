@@ -147,7 +147,9 @@ void NodeDirector::on(const protocol::InstantiateSu& e, TimePoint now) {
            "instantiation of an SU this node does not host");
     return;
   }
-  if (it == sus_.end() || it->second.oper != OperState::kEnabled || shutting_down_) return;
+  // A repair still ending the SU's processes starts it when it completes.
+  if (it->second.repair_pending) it->second.repair_instantiates = true;
+  if (it->second.oper != OperState::kEnabled || shutting_down_) return;
   for (const auto& comp_config : it->second.config->components) {
     CompState& comp = comps_.at(comp_config.id);
     if (comp.presence != PresenceState::kUninstantiated) continue;
@@ -163,8 +165,8 @@ void NodeDirector::on(const protocol::TerminateSu& e, TimePoint now) {
            "termination of an SU this node does not host");
     return;
   }
-  if (it == sus_.end()) return;
   it->second.awaiting.clear();
+  it->second.repair_instantiates = false;  // a pending repair must not start it either
   for (const auto& comp_config : it->second.config->components) {
     terminate(comps_.at(comp_config.id), "lock-instantiation", now);
   }
@@ -937,21 +939,32 @@ void NodeDirector::report_sus(TimePoint now) {
     }
     if (presence != su.reported_presence || su.oper != su.reported_oper || su.force_report) {
       su.force_report = false;
-      if (presence != su.reported_presence) {
-        notify(now, model::NotificationKind::kPresence, id.str(), "",
-               std::string(model::to_string(su.reported_presence)),
-               std::string(model::to_string(presence)), su.cause);
-      }
-      su.reported_presence = presence;
-      su.reported_oper = su.oper;
-      // While a repair waits for the SU's processes to end, the director must not repair it.
-      emit(ToDirector{protocol::SuStateReport{id, presence, su.oper, su.cause,
-                                              su.auto_repairable && !su.repair_pending}});
+      report_su(su, presence, now);
     }
-    // The director has been told that nothing of the SU runs: the repair can go on.
-    if (su.repair_pending) complete_repair(su, now);
+    // The director has been told that nothing of the SU runs: the repair can go on. One that
+    // starts nothing (locked-instantiation) is reported here, as nothing else will.
+    if (su.repair_pending) {
+      complete_repair(su, now);
+      if (!su.repair_instantiates && su.oper != su.reported_oper) {
+        report_su(su, su_presence(su), now);
+      }
+    }
     finish_switchover(su, now);
   }
+}
+
+void NodeDirector::report_su(SuState& su, PresenceState presence, TimePoint now) {
+  const SuId& id = su.config->id;
+  if (presence != su.reported_presence) {
+    notify(now, model::NotificationKind::kPresence, id.str(), "",
+           std::string(model::to_string(su.reported_presence)),
+           std::string(model::to_string(presence)), su.cause);
+  }
+  su.reported_presence = presence;
+  su.reported_oper = su.oper;
+  // While a repair waits for the SU's processes to end, the director must not repair it.
+  emit(ToDirector{protocol::SuStateReport{id, presence, su.oper, su.cause,
+                                          su.auto_repairable && !su.repair_pending}});
 }
 
 void NodeDirector::set_presence(CompState& comp, PresenceState presence, const std::string& cause,

@@ -344,6 +344,8 @@ class NodeDirector {
   void switch_over_node(SuState& faulty, const std::string& cause, TimePoint now);
   void finish_switchover(SuState& su, TimePoint now);
   void complete_repair(SuState& su, TimePoint now);
+  // Tells the director the SU's presence and operational state, and remembers them as told.
+  void report_su(SuState& su, model::PresenceState presence, TimePoint now);
   // The restart admin operation is over once every component of the SU is instantiated,
   // registered and has answered for its CSIs again.
   bool restart_done(const SuState& su) const;

@@ -134,6 +134,30 @@ TEST_F(AdminTest, RepairOfAnSuLockedForInstantiationEnablesItWithoutStartingIt) 
   EXPECT_TRUE(c_.alive(comp(2)));
 }
 
+// An SU whose termination failed: unlock-instantiation names it, and once the operator has
+// made sure its process is gone, a repair clears it and still starts nothing.
+TEST_F(AdminTest, RepairOfAnSuLockedForInstantiationWhoseTerminationFailedStartsNothing) {
+  ASSERT_TRUE(c_.admin(AdminOp::kLock, director::EntityKind::kSu, "app/su-2")->ok);
+  c_.unkillable.insert(comp(2));
+  c_.admin(AdminOp::kLockInstantiation, director::EntityKind::kSu, "app/su-2");
+  c_.advance(std::chrono::seconds(10));  // the termination times out, then the cleanup
+  c_.advance(std::chrono::seconds(10));
+  ASSERT_EQ(view(c_, 2).presence, model::PresenceState::kTerminationFailed);
+  ASSERT_EQ(view(c_, 2).oper, model::OperState::kDisabled);
+  ASSERT_TRUE(c_.alive(comp(2)));
+  auto r = c_.admin(AdminOp::kUnlockInstantiation, director::EntityKind::kSu, "app/su-2");
+  ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
+  EXPECT_EQ(r->message, "not started: app/su-2 (termination-failed; repair it)");
+  ASSERT_TRUE(c_.admin(AdminOp::kLockInstantiation, director::EntityKind::kSu, "app/su-2")->ok);
+  c_.unkillable.clear();
+  c_.kill(comp(2));  // the operator vouches that it is gone
+  r = c_.admin(AdminOp::kRepair, director::EntityKind::kSu, "app/su-2");
+  ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
+  EXPECT_FALSE(c_.alive(comp(2)));
+  EXPECT_EQ(view(c_, 2).oper, model::OperState::kEnabled);
+  EXPECT_EQ(view(c_, 2).presence, model::PresenceState::kUninstantiated);
+}
+
 TEST_F(AdminTest, UnlockInstantiationOfADisabledSuIsAnsweredAtOnceSayingItAwaitsARepair) {
   ASSERT_NO_FATAL_FAILURE(disable_and_lock_instantiation(c_, 2));
   auto r = c_.admin(AdminOp::kUnlockInstantiation, director::EntityKind::kSu, "app/su-2");
