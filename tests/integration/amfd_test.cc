@@ -664,8 +664,11 @@ TEST_F(AmfdTest, TwoNPairOfOrdinaryDaemonsIsPromotedByItsHooks) {
   ASSERT_FALSE(active.empty());
   const int active_port = active == "db/su-1" ? p1 : p2;
   const int standby_port = active == "db/su-1" ? p2 : p1;
-  EXPECT_EQ(ask(active_port, "ROLE"), "active\n");
-  EXPECT_EQ(ask(standby_port, "ROLE"), "standby of main\n");  // CSI attributes in the env
+  // Instantiated when started: a daemon may not be listening yet, so ask until it answers.
+  EXPECT_TRUE(eventually([&] { return ask(active_port, "ROLE") == "active\n"; }));
+  EXPECT_TRUE(eventually([&] {  // CSI attributes in the env
+    return ask(standby_port, "ROLE") == "standby of main\n";
+  }));
   auto s = status();
   ASSERT_TRUE(s);
   ASSERT_EQ(::kill(pid_of(*s, active), SIGKILL), 0);
