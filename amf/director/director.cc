@@ -161,8 +161,7 @@ void Director::on(const NodeUp& e, TimePoint now) {
     SgState& sg = sgs_.at(su.sg);
     if (has_spares(sg)) {
       with_spares.insert(su.sg);
-    } else if (effective_admin(su) != model::AdminState::kLockedInstantiation &&
-               su.presence == PresenceState::kUninstantiated) {
+    } else if (may_instantiate(su) && su.presence == PresenceState::kUninstantiated) {
       effects_.push_back(ToNode{e.node, InstantiateSu{id}});
     }
   }
@@ -281,8 +280,8 @@ void Director::take_over(const Takeover& t, TimePoint now) {
   // As after NodeUp: what is up but not instantiated is instantiated.
   for (auto& [id, su] : sus_) {
     if (!su.node_up || has_spares(sgs_.at(su.sg))) continue;
-    if (effective_admin(su) != model::AdminState::kLockedInstantiation &&
-        su.oper == model::OperState::kEnabled && su.presence == PresenceState::kUninstantiated) {
+    if (may_instantiate(su) && su.oper == model::OperState::kEnabled &&
+        su.presence == PresenceState::kUninstantiated) {
       su.instantiate_sent = true;
       effects_.push_back(ToNode{su.config->node, InstantiateSu{id}});
     }
