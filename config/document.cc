@@ -12,6 +12,7 @@
 #include <istream>
 #include <map>
 #include <optional>
+#include <set>
 #include <streambuf>
 #include <string>
 #include <utility>
@@ -63,7 +64,7 @@ class Builder : public YAML::EventHandler {
     finish(std::move(node), anchor, before, /*height=*/0);
   }
 
-  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                 const std::string& value) override {
     const Totals before = totals_;
     add_node(mark);
@@ -77,6 +78,8 @@ class Builder : public YAML::EventHandler {
     node.kind = Node::Kind::kScalar;
     node.mark = to_mark(mark);
     node.scalar = value;
+    // yaml-cpp tags an untagged plain scalar "?" and a quoted one "!": only a plain `<<` merges.
+    node.merge_key = tag == "?" && value == "<<";
     finish(std::move(node), anchor, before, /*height=*/0);
   }
 
@@ -253,6 +256,77 @@ void expand_aliases(Node& node, std::map<std::size_t, const Node*>& anchors) {
   }
 }
 
+std::string describe_kind(const Node& node) {
+  switch (node.kind) {
+    case Node::Kind::kNull:
+      return "nothing";
+    case Node::Kind::kScalar:
+      return "a scalar";
+    case Node::Kind::kSequence:
+      return "a sequence";
+    case Node::Kind::kMapping:
+      return "a mapping";
+  }
+  return "nothing";
+}
+
+// Applies the YAML merge keys of `node` and everything in it, innermost first, so that a merged
+// mapping's own `<<` is resolved before it is merged. A merge only moves entries that aliases
+// have already copied (and the Builder counted), so it cannot grow the tree past its bounds.
+void apply_merge_keys(Node& node) {
+  for (Node& item : node.items) apply_merge_keys(item);
+  for (MapEntry& entry : node.entries) {
+    apply_merge_keys(entry.key);
+    apply_merge_keys(entry.value);
+  }
+  if (!node.is_mapping()) return;
+  const MapEntry* merge = nullptr;
+  std::set<std::string, std::less<>> given;  // the mapping's own keys win over merged ones
+  for (const MapEntry& entry : node.entries) {
+    if (entry.key.merge_key) {
+      if (merge != nullptr) {
+        throw Refusal{entry.key.mark,
+                      "a second merge key '<<' in this mapping (the first is at line " +
+                          std::to_string(merge->key.mark.line) +
+                          "); merge several mappings with one: '<<: [*a, *b]'"};
+      }
+      merge = &entry;
+    } else if (entry.key.is_scalar()) {
+      given.insert(entry.key.scalar);
+    }
+  }
+  if (merge == nullptr) return;
+  std::vector<MapEntry> entries;
+  entries.reserve(node.entries.size());
+  for (MapEntry& entry : node.entries) {
+    if (!entry.key.merge_key) {
+      entries.push_back(std::move(entry));
+      continue;
+    }
+    std::vector<Node*> sources;
+    if (entry.value.is_mapping()) sources.push_back(&entry.value);
+    for (Node& item : entry.value.items) sources.push_back(&item);
+    const bool valid =
+        entry.value.is_mapping() ||
+        (entry.value.is_sequence() && !sources.empty() &&
+         std::all_of(sources.begin(), sources.end(), [](Node* n) { return n->is_mapping(); }));
+    if (!valid) {
+      throw Refusal{entry.value.is_null() ? entry.key.mark : entry.value.mark,
+                    "the merge key '<<' takes a mapping or a sequence of mappings, usually "
+                    "aliases ('<<: *defaults', '<<: [*a, *b]'), not " +
+                        describe_kind(entry.value) +
+                        (entry.value.is_sequence() ? " holding something else" : "")};
+    }
+    for (Node* source : sources) {
+      for (MapEntry& merged : source->entries) {
+        if (merged.key.is_scalar() && !given.insert(merged.key.scalar).second) continue;
+        entries.push_back(std::move(merged));
+      }
+    }
+  }
+  node.entries = std::move(entries);
+}
+
 tl::unexpected<Diagnostic> error(const std::string& file, Mark at, std::string message) {
   return tl::unexpected(make_diagnostic(file, at.line, at.column, message));
 }
@@ -284,6 +358,11 @@ tl::expected<Node, Diagnostic> parse_document(std::string_view text, const std::
   }
   std::map<std::size_t, const Node*> anchors;
   expand_aliases(root, anchors);
+  try {
+    apply_merge_keys(root);
+  } catch (const Refusal& refusal) {
+    return error(file, refusal.at, refusal.message);
+  }
   return root;
 }
 

@@ -32,6 +32,7 @@ struct Node {
   // YAML anchor (&a) this node defines; `alias`: for a kNull placeholder, the anchor it names.
   std::size_t anchor = 0;
   std::size_t alias = 0;
+  bool merge_key = false;  // a plain (unquoted) `<<`: a YAML merge key, resolved by then too
 
   bool is_null() const { return kind == Kind::kNull; }
   bool is_scalar() const { return kind == Kind::kScalar; }
@@ -53,9 +54,11 @@ inline constexpr std::size_t kMaxDocumentTextBytes = 16 * 1024 * 1024;  // all s
 inline constexpr std::size_t kMaxScalarBytes = 64 * 1024;               // one scalar
 inline constexpr int kMaxDocumentDepth = 64;  // collections around a node; the root is at 0
 
-// Parses one YAML document (an empty text gives a kNull root). Syntax errors, a second
-// document, a recursive alias and the bounds above give one Diagnostic, at the node where the
-// bound was crossed. Never throws.
+// Parses one YAML document (an empty text gives a kNull root), with aliases expanded and merge
+// keys (`<<: *defaults`) applied: a mapping takes, from the mapping or mappings its `<<` names,
+// every entry whose key it does not give itself (of several, the first to give a key wins).
+// Syntax errors, a second document, a recursive alias, a merge key that names no mapping and
+// the bounds above give one Diagnostic, at the node where the problem is. Never throws.
 tl::expected<Node, Diagnostic> parse_document(std::string_view text, const std::string& file);
 
 }  // namespace amf::config::detail

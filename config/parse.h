@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <set>
@@ -32,6 +33,32 @@ model::AdminState read_admin_state(const MapReader& r, bool instantiable = true)
 // parse_cluster.cc: the whole document.
 model::ClusterConfig parse_cluster(const Node& root, Diagnostics& diags);
 
+// parse_types.cc: `component_types` and `service_group_types`, named mappings of defaults that
+// an instance names with `type` (OpenSAF's SaAmfCompType and SaAmfSGType). Each type is checked
+// on its own, with Diagnostics::remember_positions on, so that a problem in a type is listed
+// once, at the type, however many instances inherit it.
+struct Types {
+  std::map<std::string, const Node*, std::less<>> components;      // by name; the type's mapping
+  std::map<std::string, const Node*, std::less<>> service_groups;  // the same
+  // The YAML nodes copied from types into instances so far, bounded as aliases are (at most
+  // kMaxDocumentNodes): a large type named by many instances must not blow the tree up.
+  std::size_t copied = 0;
+};
+Types read_types(const MapReader& top, Diagnostics& diags);
+
+// An instance with its type's defaults: every entry of the type (but its name) whose key the
+// instance does not give, and for the keys in `merged`, which hold mappings (a component's env),
+// every entry of the type's mapping whose key the instance's mapping does not give.
+struct Typed {
+  std::optional<Node> merged;  // the instance with its type's defaults, when it names a type
+  bool type_known = true;      // false when `type` names no type (reported): skip required keys
+
+  const Node& node(const Node& instance) const { return merged ? *merged : instance; }
+};
+Typed with_type(const Node& instance, const std::map<std::string, const Node*, std::less<>>& types,
+                std::string_view what, std::initializer_list<std::string_view> merged,
+                std::size_t& copied, Diagnostics& diags);
+
 // parse_component.cc: the `components` sequence of an SU or su_template. Component ids are left
 // empty; set_component_ids fills them once the SU's id is known.
 struct ParsedComponents {
@@ -39,7 +66,12 @@ struct ParsedComponents {
   std::vector<Mark> name_marks;  // parallel to list: where each component's name is
   bool complete = true;          // parsed without errors
 };
-ParsedComponents parse_components(const MapReader& owner, Diagnostics& diags);
+ParsedComponents parse_components(const MapReader& owner, Types& types, Diagnostics& diags);
+// Checks one entry of `component_types` on its own: its keys and each value. What spans keys
+// (`hooks` needs `instantiated_when`) is checked where an instance has them all.
+void check_component_type(const Node& node, NameSet& names, Diagnostics& diags);
+// The keys of a component type: a component's, but `type`.
+extern const std::vector<std::string_view> kComponentTypeKeys;
 void set_component_ids(model::SuConfig& su);
 
 // amfd keeps files named after each component's identifier with '/' as '_': its log file
@@ -100,6 +132,7 @@ struct DependencyRef {
   Mark at;
 };
 struct SgContext {
+  Types& types;
   const KnownNodes& nodes;
   NameSet& sg_names;  // cluster-wide
   std::vector<DependencyRef>& dependencies;
@@ -111,6 +144,8 @@ void resolve_dependencies(model::ClusterConfig& config, const std::vector<Depend
                           Diagnostics& diags);
 model::SgConfig parse_service_group(const Node& node, Mark at, const AppId& app, SgContext& ctx,
                                     Diagnostics& diags);
+// Checks one entry of `service_group_types` on its own.
+void check_sg_type(const Node& node, NameSet& names, Diagnostics& diags);
 
 // check_service_group.cc: rules spanning a whole SG. Run only when its redundancy model was read.
 void check_counts(const model::SgConfig& sg, const SgSource& source, Diagnostics& diags);

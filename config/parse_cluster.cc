@@ -136,9 +136,12 @@ model::ClusterConfig parse_cluster(const Node& root, Diagnostics& diags) {
                 "nodes and applications");
     return config;
   }
-  MapReader top(root, root.mark, "the configuration", {"cluster", "nodes", "applications"},
+  MapReader top(root, root.mark, "the configuration",
+                {"cluster", "nodes", "applications", "component_types", "service_group_types",
+                 kExtensionKeys},
                 {"cluster", "nodes"}, diags);
   if (!top.is_mapping()) return config;
+  Types types = read_types(top, diags);
   if (const Node* cluster = top.value("cluster")) {
     MapReader r(*cluster, top.value_mark("cluster"), "cluster", {"name", "membership_profile"},
                 {"name"}, diags);
@@ -157,7 +160,7 @@ model::ClusterConfig parse_cluster(const Node& root, Diagnostics& diags) {
     NameSet sg_names("service group name", "the cluster");
     std::vector<DependencyRef> dependencies;
     ComponentFiles files;
-    SgContext ctx{nodes, sg_names, dependencies, files};
+    SgContext ctx{types, nodes, sg_names, dependencies, files};
     for (const Node& item : apps->items) {
       config.applications.push_back(read_application(item, app_names, ctx, diags));
     }

@@ -29,6 +29,11 @@ std::optional<std::string> env_name_problem(const std::string& name) {
   return std::nullopt;
 }
 
+// What parse_component reads: a component (of a known type or none), a component whose `type`
+// names no type (its required keys may be in that type: not reported missing), or a component
+// type (nothing required but its name; rules that span keys are left to its instances).
+enum class Mode { kComponent, kUnknownType, kType };
+
 void read_args(const MapReader& r, model::ComponentConfig& comp) {
   const Node* args = r.sequence("args");
   if (args == nullptr) return;
@@ -98,7 +103,7 @@ void read_health_check(const MapReader& owner, model::ComponentConfig& comp) {
   comp.health_check = std::move(check);
 }
 
-void read_runtime(const MapReader& r, model::ComponentConfig& comp) {
+void read_runtime(const MapReader& r, model::ComponentConfig& comp, Mode mode) {
   if (auto runtime = r.string("runtime")) {
     if (*runtime == "oci") {
       comp.runtime = model::Runtime::kOci;
@@ -109,7 +114,7 @@ void read_runtime(const MapReader& r, model::ComponentConfig& comp) {
   }
   const Node* node = r.value("container");
   if (node == nullptr) return;
-  if (comp.runtime != model::Runtime::kOci) {
+  if (comp.runtime != model::Runtime::kOci && mode != Mode::kType) {
     r.diags().error(r.key_mark("container"),
                     "'container' in " + r.label() + " needs 'runtime: oci'");
   }
@@ -136,7 +141,7 @@ void read_runtime(const MapReader& r, model::ComponentConfig& comp) {
   if (auto pids = c.integer("pids_limit", 1, 1'000'000)) comp.container.pids_limit = *pids;
 }
 
-void read_lifecycle(const MapReader& r, model::ComponentConfig& comp) {
+void read_lifecycle(const MapReader& r, model::ComponentConfig& comp, Mode mode) {
   if (auto when = r.string("instantiated_when")) {
     if (*when == "notified") {
       comp.instantiated_when = model::InstantiatedWhen::kNotified;
@@ -144,7 +149,7 @@ void read_lifecycle(const MapReader& r, model::ComponentConfig& comp) {
       comp.instantiated_when = model::InstantiatedWhen::kStarted;
     } else if (*when == "probed") {
       comp.instantiated_when = model::InstantiatedWhen::kProbed;
-      if (!r.has("probe")) {
+      if (!r.has("probe") && mode != Mode::kType) {
         r.diags().error(r.value_mark("instantiated_when"),
                         "'instantiated_when: probed' in " + r.label() +
                             " needs a 'probe' (it is instantiated once the probe first succeeds)");
@@ -154,6 +159,13 @@ void read_lifecycle(const MapReader& r, model::ComponentConfig& comp) {
                       "invalid instantiated_when '" + *when + "' in " + r.label() +
                           "; valid values: registered, notified, started, probed");
     }
+  }
+  if (mode == Mode::kType) {
+    if (auto ms = r.duration("watchdog_ms")) {
+      comp.health_check =
+          model::HealthCheckConfig{"watchdog", *ms, std::chrono::milliseconds(0), true};
+    }
+    return;
   }
   if (r.has("health_check") && !comp.sa_aware()) {
     r.diags().error(r.key_mark("health_check"),
@@ -172,10 +184,10 @@ void read_lifecycle(const MapReader& r, model::ComponentConfig& comp) {
   }
 }
 
-void read_hooks(const MapReader& owner, model::ComponentConfig& comp) {
+void read_hooks(const MapReader& owner, model::ComponentConfig& comp, Mode mode) {
   const Node* node = owner.value("hooks");
   if (node == nullptr) return;
-  if (comp.sa_aware()) {
+  if (comp.sa_aware() && mode != Mode::kType) {
     owner.diags().error(owner.key_mark("hooks"),
                         "'hooks' in " + owner.label() +
                             " needs 'instantiated_when' notified, started or probed (an SA-aware "
@@ -198,7 +210,7 @@ void read_hooks(const MapReader& owner, model::ComponentConfig& comp) {
   }
 }
 
-void read_probe(const MapReader& owner, model::ComponentConfig& comp) {
+void read_probe(const MapReader& owner, model::ComponentConfig& comp, Mode mode) {
   const Node* node = owner.value("probe");
   if (node == nullptr) return;
   MapReader r(*node, owner.value_mark("probe"), "probe of " + owner.label(),
@@ -245,7 +257,7 @@ void read_probe(const MapReader& owner, model::ComponentConfig& comp) {
   if (auto ms = r.duration("timeout_ms")) probe.timeout = *ms;
   if (auto n = r.integer("failure_threshold", 1, 1000)) probe.failure_threshold = *n;
   if (auto ms = r.duration("startup_period_ms")) {
-    if (comp.instantiated_when != model::InstantiatedWhen::kProbed) {
+    if (comp.instantiated_when != model::InstantiatedWhen::kProbed && mode != Mode::kType) {
       r.diags().error(r.key_mark("startup_period_ms"),
                       "'startup_period_ms' in " + r.label() +
                           " needs 'instantiated_when: probed' in its component");
@@ -254,6 +266,30 @@ void read_probe(const MapReader& owner, model::ComponentConfig& comp) {
   }
   comp.probe = std::move(probe);
 }
+
+const std::vector<std::string_view> kComponentKeys{"name",
+                                                   "type",
+                                                   "command",
+                                                   "args",
+                                                   "env",
+                                                   "cs_types",
+                                                   "recovery",
+                                                   "instantiate_retries",
+                                                   "instantiate_retries_with_delay",
+                                                   "instantiate_delay_ms",
+                                                   "disable_restart",
+                                                   "timeouts",
+                                                   "health_check",
+                                                   "runtime",
+                                                   "container",
+                                                   "instantiated_when",
+                                                   "watchdog_ms",
+                                                   "hooks",
+                                                   "probe",
+                                                   "terminate_command",
+                                                   "cleanup_command",
+                                                   "pid_file",
+                                                   "working_dir"};
 
 // Where a component's name is (where the component is, when it has none).
 Mark name_position(const Node& item) {
@@ -265,35 +301,18 @@ Mark name_position(const Node& item) {
   return item.mark;
 }
 
-// `names` holds the names of the components before this one in the same SU.
-model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnostics& diags) {
-  MapReader r(node, node.mark, "component",
-              {"name",
-               "command",
-               "args",
-               "env",
-               "cs_types",
-               "recovery",
-               "instantiate_retries",
-               "instantiate_retries_with_delay",
-               "instantiate_delay_ms",
-               "disable_restart",
-               "timeouts",
-               "health_check",
-               "runtime",
-               "container",
-               "instantiated_when",
-               "watchdog_ms",
-               "hooks",
-               "probe",
-               "terminate_command",
-               "cleanup_command",
-               "pid_file",
-               "working_dir"},
-              {"name", "command", "cs_types"}, diags);
+// `names` holds the names of the components before this one in the same SU (or of the
+// component types before this one).
+model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnostics& diags,
+                                       Mode mode) {
+  static const std::vector<std::string_view> kRequired{"name", "command", "cs_types"};
+  static const std::vector<std::string_view> kName{"name"};
+  MapReader r(node, node.mark, mode == Mode::kType ? "component type" : "component",
+              mode == Mode::kType ? kComponentTypeKeys : kComponentKeys,
+              mode == Mode::kComponent ? kRequired : kName, diags);
   model::ComponentConfig comp;
   if (!r.is_mapping()) return comp;
-  if (auto name = r.name("name", kComponentName)) {
+  if (auto name = r.name("name", mode == Mode::kType ? kTypeName : kComponentName)) {
     comp.name = *name;
     names.add(*name, r.value_mark("name"), diags);
   }
@@ -317,10 +336,10 @@ model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnos
   if (auto disable = r.boolean("disable_restart")) comp.disable_restart = *disable;
   read_timeouts(r, comp.timeouts);
   read_health_check(r, comp);
-  read_runtime(r, comp);
-  read_lifecycle(r, comp);
-  read_hooks(r, comp);
-  read_probe(r, comp);
+  read_runtime(r, comp, mode);
+  read_lifecycle(r, comp, mode);
+  read_hooks(r, comp, mode);
+  read_probe(r, comp, mode);
   for (auto [key, field] :
        {std::pair{"terminate_command", &model::ComponentConfig::terminate_command},
         std::pair{"cleanup_command", &model::ComponentConfig::cleanup_command},
@@ -342,7 +361,7 @@ model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnos
                     "'working_dir' in " + r.label() + " must be absolute or name a directory " +
                         "inside RUNTIME/work (no '..', not '.'), not '" + comp.working_dir + "'");
   }
-  if (!comp.pid_file.empty() && comp.runtime == model::Runtime::kOci) {
+  if (!comp.pid_file.empty() && comp.runtime == model::Runtime::kOci && mode != Mode::kType) {
     r.diags().error(r.key_mark("pid_file"),
                     "'pid_file' in " + r.label() + " is for processes, not 'runtime: oci'");
   }
@@ -351,18 +370,33 @@ model::ComponentConfig parse_component(const Node& node, NameSet& names, Diagnos
 
 }  // namespace
 
-ParsedComponents parse_components(const MapReader& owner, Diagnostics& diags) {
+const std::vector<std::string_view> kComponentTypeKeys = [] {
+  std::vector<std::string_view> keys = kComponentKeys;
+  keys.erase(std::find(keys.begin(), keys.end(), "type"));
+  return keys;
+}();
+
+void check_component_type(const Node& node, NameSet& names, Diagnostics& diags) {
+  parse_component(node, names, diags, Mode::kType);
+}
+
+ParsedComponents parse_components(const MapReader& owner, Types& types, Diagnostics& diags) {
   ParsedComponents out;
   std::size_t errors_before = diags.count();
+  bool types_known = true;
   const Node* components = owner.nonempty_sequence("components", "component");
   if (components != nullptr) {
     NameSet names("component name", owner.label());
     for (const Node& item : components->items) {
-      out.list.push_back(parse_component(item, names, diags));
+      Typed typed = with_type(item, types.components, "component type",
+                              {"env", "timeouts", "hooks"}, types.copied, diags);
+      types_known = types_known && typed.type_known;
+      out.list.push_back(parse_component(typed.node(item), names, diags,
+                                         typed.type_known ? Mode::kComponent : Mode::kUnknownType));
       out.name_marks.push_back(name_position(item));
     }
   }
-  out.complete = diags.count() == errors_before;
+  out.complete = diags.count() == errors_before && types_known;
   return out;
 }
 

@@ -8,8 +8,9 @@ namespace {
 
 constexpr std::string_view kRedundancyValues = "no-redundancy, 2n, n+m, n-way, n-way-active";
 
-const MapReader::Keys kSgKeys = {
+const std::vector<std::string_view> kSgKeys = {
     "name",
+    "type",
     "redundancy",
     "auto_repair",
     "auto_adjust",
@@ -66,6 +67,7 @@ bool read_sg_options(const MapReader& r, model::SgConfig& sg) {
 }
 
 struct SuContext {
+  Types& types;
   model::SgConfig& sg;
   SgSource& source;
   NameSet& su_names;
@@ -85,7 +87,7 @@ void read_su_template(const MapReader& sg_reader, SuContext& ctx) {
   std::string prefix = r.name("name_prefix", kSuName).value_or("su");
   const model::AdminState admin_state = read_admin_state(r);
   const Node* node_list = r.nonempty_sequence("nodes", "node");
-  ParsedComponents components = parse_components(r, diags);
+  ParsedComponents components = parse_components(r, ctx.types, diags);
   if (node_list == nullptr) return;
   // Every stamped SU's copy of such a component would read the same pid file.
   for (std::size_t i = 0; i < components.list.size() && node_list->items.size() > 1; ++i) {
@@ -147,7 +149,7 @@ void read_service_unit(const Node& item, SuContext& ctx, Diagnostics& diags) {
     }
     if (auto rank = r.integer("rank", 0, kMaxCount)) su.rank = *rank;
     su.admin_state = read_admin_state(r);
-    ParsedComponents components = parse_components(r, diags);
+    ParsedComponents components = parse_components(r, ctx.types, diags);
     su.components = std::move(components.list);
     set_component_ids(su);
     ctx.files.check(su, components.name_marks, diags);
@@ -261,10 +263,15 @@ void KnownNodes::check(const std::string& name, Mark at, std::string_view referr
                       "; known nodes: " + join(names.names()));
 }
 
-model::SgConfig parse_service_group(const Node& node, Mark at, const AppId& app, SgContext& ctx,
+model::SgConfig parse_service_group(const Node& instance, Mark at, const AppId& app, SgContext& ctx,
                                     Diagnostics& diags) {
-  MapReader r(node, at, "service group", kSgKeys, {"name", "redundancy", "service_instances"},
-              diags);
+  static const std::vector<std::string_view> kRequired{"name", "redundancy", "service_instances"};
+  static const std::vector<std::string_view> kRequiredOfUnknownType{"name", "service_instances"};
+  const Typed typed = with_type(instance, ctx.types.service_groups, "service group type", {},
+                                ctx.types.copied, diags);
+  const Node& node = typed.node(instance);
+  MapReader r(node, at, "service group", kSgKeys,
+              typed.type_known ? kRequired : kRequiredOfUnknownType, diags);
   model::SgConfig sg;
   sg.app = app;
   if (!r.is_mapping()) return sg;
@@ -282,7 +289,7 @@ model::SgConfig parse_service_group(const Node& node, Mark at, const AppId& app,
   bool options_read = read_sg_options(r, sg);
 
   NameSet su_names("service unit name", r.label());
-  SuContext su_context{sg, source, su_names, ctx.nodes, ctx.files};
+  SuContext su_context{ctx.types, sg, source, su_names, ctx.nodes, ctx.files};
   read_service_units(r, su_context);
   if (const Node* sis = r.nonempty_sequence("service_instances", "service instance")) {
     NameSet si_names("service instance name", r.label());
@@ -294,6 +301,25 @@ model::SgConfig parse_service_group(const Node& node, Mark at, const AppId& app,
   if (redundancy && options_read) check_counts(sg, source, diags);
   check_cs_types(sg, source, diags);
   return sg;
+}
+
+void check_sg_type(const Node& node, NameSet& names, Diagnostics& diags) {
+  static const std::vector<std::string_view> kTypeKeys = [] {
+    std::vector<std::string_view> keys;
+    for (std::string_view key : kSgKeys) {
+      if (key != "type" && key != "admin_state" && key != "su_template" && key != "service_units" &&
+          key != "service_instances") {
+        keys.push_back(key);
+      }
+    }
+    return keys;
+  }();
+  MapReader r(node, node.mark, "service group type", kTypeKeys, {"name"}, diags);
+  if (!r.is_mapping()) return;
+  if (auto name = r.name("name", kTypeName)) names.add(*name, r.value_mark("name"), diags);
+  model::SgConfig ignored;
+  read_redundancy(r);
+  read_sg_options(r, ignored);
 }
 
 }  // namespace amf::config::detail

@@ -91,6 +91,13 @@ void check_text(const Node& root, Diagnostics& diags) {
 }
 
 void Diagnostics::error(Mark at, std::string message) {
+  const std::pair<int, int> position(at.line, at.column);
+  if (remembering_) {
+    remembered_.insert(position);
+  } else if (remembered_.contains(position)) {
+    ++unlisted_;
+    return;
+  }
   list_.push_back(make_diagnostic(file_, at.line, at.column, message));
 }
 
@@ -182,8 +189,9 @@ std::optional<std::string> read_name(const Node& node, Mark at, std::string_view
   return text;
 }
 
-MapReader::MapReader(const Node& node, Mark at, std::string_view what, Keys keys, Keys required,
-                     Diagnostics& diags)
+MapReader::MapReader(const Node& node, Mark at, std::string_view what,
+                     const std::vector<std::string_view>& keys,
+                     const std::vector<std::string_view>& required, Diagnostics& diags)
     : at_(at), what_(what), label_(what), diags_(&diags) {
   if (!node.is_mapping()) {
     diags.error(at, "expected a mapping for " + what_ + ", got " + describe(node));
@@ -195,7 +203,7 @@ MapReader::MapReader(const Node& node, Mark at, std::string_view what, Keys keys
   if (const Node* name = value("name"); has_name_key && name != nullptr && name->is_scalar()) {
     label_ = what_ + " " + quoted(name->scalar);
   }
-  check_keys(std::vector<std::string_view>(keys), std::vector<std::string_view>(required));
+  check_keys(keys, required);
 }
 
 void MapReader::check_keys(const std::vector<std::string_view>& keys,
@@ -208,6 +216,7 @@ void MapReader::check_keys(const std::vector<std::string_view>& keys,
       continue;
     }
     const std::string& key = entry.key.scalar;
+    if (key.starts_with("x-") && !keys.empty() && keys.back() == kExtensionKeys) continue;
     if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
       diags_->error(entry.key.mark, unknown_key_message(key, keys));
       continue;
@@ -229,7 +238,9 @@ std::string MapReader::unknown_key_message(const std::string& key,
                                            const std::vector<std::string_view>& keys) const {
   std::string message =
       "unknown key " + quoted(key) + " in " + label_ + "; valid keys: " + join(keys);
-  if (auto suggestion = closest(key, keys)) {
+  std::vector<std::string_view> names = keys;  // the keys that can be suggested
+  std::erase(names, kExtensionKeys);
+  if (auto suggestion = closest(key, names)) {
     message += "; did you mean '" + std::string(*suggestion) + "'?";
   } else if (std::find(keys.begin(), keys.end(), key + "_ms") != keys.end()) {
     message += "; did you mean '" + key + "_ms'? (durations are in milliseconds)";

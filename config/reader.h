@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,9 @@ namespace amf::config::detail {
 inline constexpr int kMaxCount = 1'000'000;        // counts, ranks, retries
 inline constexpr int kMaxDurationMs = 86'400'000;  // 24 hours
 
+// The last entry of a key list that also accepts (and ignores) every key starting with "x-".
+inline constexpr std::string_view kExtensionKeys = "x-*";
+
 // Collects the problems of one file.
 class Diagnostics {
  public:
@@ -29,7 +33,14 @@ class Diagnostics {
   // Records a problem. The message and file name are escaped (printable() in text.h), so a
   // message may quote user text as it is.
   void error(Mark at, std::string message);
-  std::size_t count() const { return list_.size(); }
+  // Every problem reported, listed or not (see remember_positions).
+  std::size_t count() const { return list_.size() + unlisted_; }
+
+  // While on, the positions of the problems reported are remembered; from then on a problem at
+  // a remembered position is counted but not listed again. Types are checked on their own
+  // first, with this on, so that a bad value in a type is listed once and not once for each
+  // instance that inherits it.
+  void remember_positions(bool on) { remembering_ = on; }
 
   // All problems, sorted by position (stable, so equal positions keep their order).
   std::vector<Diagnostic> take();
@@ -37,6 +48,9 @@ class Diagnostics {
  private:
   std::string file_;
   std::vector<Diagnostic> list_;
+  bool remembering_ = false;
+  std::set<std::pair<int, int>> remembered_;
+  std::size_t unlisted_ = 0;
 };
 
 // Reports every scalar of the document, key or value, that is not well-formed UTF-8 or holds a
@@ -83,6 +97,7 @@ inline constexpr NameKind kComponentName{"component names", 32};
 inline constexpr NameKind kSiName{"service instance names", 64};
 inline constexpr NameKind kCsiName{"CSI names", 64};
 inline constexpr NameKind kCsTypeName{"CS type names", 64};
+inline constexpr NameKind kTypeName{"type names", 64};  // component and SG types
 
 // A component's identifier <sg>/<su>/<component> names its log file (the id with '/' as '_',
 // plus ".log") and, for a notified component, its sd_notify socket <runtime dir>/notify/<the
@@ -105,8 +120,15 @@ class MapReader {
 
   // `what` names the mapping in messages ("node", "service group"); when the mapping has a
   // scalar `name`, messages say "node 'node-1'". `at` is where to report a non-mapping value.
+  // A key list may end in kExtensionKeys: then every key that starts with "x-" is valid and ignored
+  // (a place for YAML anchors, as in docker-compose files).
   MapReader(const Node& node, Mark at, std::string_view what, Keys keys, Keys required,
-            Diagnostics& diags);
+            Diagnostics& diags)
+      : MapReader(node, at, what, std::vector<std::string_view>(keys),
+                  std::vector<std::string_view>(required), diags) {}
+  MapReader(const Node& node, Mark at, std::string_view what,
+            const std::vector<std::string_view>& keys,
+            const std::vector<std::string_view>& required, Diagnostics& diags);
 
   bool is_mapping() const { return map_ != nullptr; }
   const std::string& label() const { return label_; }

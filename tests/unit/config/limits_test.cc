@@ -39,6 +39,32 @@ TEST(ConfigLimitsTest, LargeFlowListIsRefusedNamingTheNodeLimit) {
   EXPECT_EQ(diags[0].line, 1);
 }
 
+TEST(ConfigLimitsTest, TypesCopiedIntoManyInstancesCountTowardTheNodeLimit) {
+  // A type of 1000 environment variables (about 2000 nodes) named by 150 components: 300 000
+  // nodes once copied, from a file of some 30 KB.
+  std::string yaml =
+      "cluster: {name: c}\nnodes: [{name: n, controller: true}]\n"
+      "component_types:\n  - name: t\n    command: x\n    cs_types: [s]\n"
+      "    env: {";
+  for (int i = 0; i < 1000; ++i) yaml += "V" + std::to_string(i) + ": v, ";
+  yaml +=
+      "LAST: v}\napplications:\n  - name: a\n    service_groups:\n      - name: g\n"
+      "        redundancy: n-way-active\n        service_units:\n";
+  for (int i = 0; i < 150; ++i) {
+    yaml += "          - {name: su" + std::to_string(i) +
+            ", node: n, components: [{name: c, type: t}]}\n";
+  }
+  yaml += "        service_instances: [{name: si, csis: [{name: x, cs_type: s}]}]\n";
+  std::vector<Diagnostic> diags = errors_of(yaml);
+  ASSERT_EQ(diags.size(), 1u) << dump(diags);
+  EXPECT_NE(diags[0].message.find("the types' keys copied into the instances that name them come "
+                                  "to more than 200000 YAML nodes by here"),
+            std::string::npos)
+      << diags[0].message;
+  // The 100th instance crosses it: 99 copies of about 2006 nodes are under 200 000.
+  EXPECT_EQ(diags[0].line, 14 + 99);
+}
+
 TEST(ConfigLimitsTest, LongScalarIsRefusedNamingTheScalarLimit) {
   std::string yaml = "cluster: {name: c}\nnodes: [{name: n, controller: true}]\nx: \"" +
                      std::string(70'000, 'a') + "\"\n";
