@@ -11,6 +11,8 @@
 #include "amf/daemon/runtime_dir.h"
 #include "amf/keys/cluster_key.h"
 #include "amf/wire/codec.h"
+#include "config/loader.h"
+#include "config/opensaf_import.h"
 #include "tools/amfctl/admin_client.h"
 
 namespace {
@@ -99,6 +101,28 @@ void print_events(const amf::wire::EventList& list, bool header) {
   print_table(rows);
 }
 
+// `amfctl import opensaf FILE...`: 0 when the configuration it prints loads as it is, 1 when it
+// does not (what to edit follows the report) or the files could not be read.
+int run_import(const std::vector<std::string>& files) {
+  auto imported = amf::config::import_opensaf_files(files);
+  if (!imported) {
+    for (const std::string& error : imported.error()) std::cerr << "amfctl: " << error << "\n";
+    return 1;
+  }
+  std::cout << imported->yaml;
+  std::cout.flush();
+  for (const std::string& line : imported->report) std::cerr << "amfctl: " << line << "\n";
+  auto loaded = amf::config::load_string(imported->yaml, "<imported>");
+  if (!loaded) {
+    std::cerr << "amfctl: the imported configuration does not load as it is; edit it where "
+                 "these say (lines of the output above):\n";
+    for (const auto& d : loaded.error()) std::cerr << "  " << d.to_string() << "\n";
+    return 1;
+  }
+  std::cerr << "amfctl: imported " << amf::config::summary(*loaded) << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -155,6 +179,18 @@ int main(int argc, char** argv) {
       "to every node, readable by amfd's user only");
   keygen->add_option("file", key_file, "where to write it (never overwritten)")->required();
 
+  std::vector<std::string> import_files;
+  auto* import = app.add_subcommand(
+      "import", "print an amf configuration made from another AMF's (no amfd needed)");
+  import->require_subcommand(1);
+  auto* import_opensaf = import->add_subcommand(
+      "opensaf",
+      "OpenSAF IMM XML application configurations (immcfg -f files): the amf YAML on standard "
+      "output, what could not be carried over on standard error");
+  import_opensaf->add_option("files", import_files, "IMM XML files, read together")
+      ->required()
+      ->check(CLI::ExistingFile);
+
   auto swap = std::make_unique<OpCommand>();
   swap->kind = "si";
   swap->command = app.add_subcommand("si-swap", "swap an SI's active and standby (switchover)");
@@ -174,6 +210,8 @@ int main(int argc, char** argv) {
     std::cout << "wrote a new cluster key to " << key_file << " (mode 0600)\n";
     return 0;
   }
+
+  if (import_opensaf->parsed()) return run_import(import_files);
 
   // One answer for "may not" and one for "nobody there", before any request times out.
   if (const auto access = amf::tools::probe_admin_socket(runtime_dir);
