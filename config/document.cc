@@ -308,7 +308,7 @@ void apply_merge_keys(Node& node) {
     for (Node& item : entry.value.items) sources.push_back(&item);
     const bool valid =
         entry.value.is_mapping() ||
-        (entry.value.is_sequence() && !sources.empty() &&
+        (entry.value.is_sequence() &&
          std::all_of(sources.begin(), sources.end(), [](Node* n) { return n->is_mapping(); }));
     if (!valid) {
       throw Refusal{entry.value.is_null() ? entry.key.mark : entry.value.mark,
@@ -318,6 +318,19 @@ void apply_merge_keys(Node& node) {
                         (entry.value.is_sequence() ? " holding something else" : "")};
     }
     for (Node* source : sources) {
+      // A key given twice in a merged mapping would otherwise vanish unreported (the mapping
+      // may sit under an x- key that nothing else reads).
+      std::map<std::string, int, std::less<>> in_source;
+      for (const MapEntry& merged : source->entries) {
+        if (!merged.key.is_scalar()) continue;
+        auto [it, first] = in_source.emplace(merged.key.scalar, merged.key.mark.line);
+        if (!first) {
+          throw Refusal{merged.key.mark, "duplicate key '" + merged.key.scalar +
+                                             "' in a mapping merged by '<<' (first given at "
+                                             "line " +
+                                             std::to_string(it->second) + ")"};
+        }
+      }
       for (MapEntry& merged : source->entries) {
         if (merged.key.is_scalar() && !given.insert(merged.key.scalar).second) continue;
         entries.push_back(std::move(merged));

@@ -37,17 +37,24 @@ model::ClusterConfig parse_cluster(const Node& root, Diagnostics& diags);
 // an instance names with `type` (OpenSAF's SaAmfCompType and SaAmfSGType). Each type is checked
 // on its own, with Diagnostics::remember_positions on, so that a problem in a type is listed
 // once, at the type, however many instances inherit it.
+struct TypeDef {
+  const Node* node = nullptr;  // the type's mapping, in the document
+  std::size_t nodes = 0;       // YAML nodes and bytes of text that its keys copy into an instance
+  std::size_t bytes = 0;
+};
 struct Types {
-  std::map<std::string, const Node*, std::less<>> components;      // by name; the type's mapping
-  std::map<std::string, const Node*, std::less<>> service_groups;  // the same
-  // The YAML nodes copied from types into instances so far, bounded as aliases are (at most
-  // kMaxDocumentNodes): a large type named by many instances must not blow the tree up.
-  std::size_t copied = 0;
+  std::map<std::string, TypeDef, std::less<>> components;      // by name
+  std::map<std::string, TypeDef, std::less<>> service_groups;  // by name
+  // What has been copied from types into instances so far, bounded as aliases are (at most
+  // kMaxDocumentNodes nodes and kMaxDocumentTextBytes bytes): a large type named by many
+  // instances must not blow the configuration up.
+  std::size_t copied_nodes = 0;
+  std::size_t copied_bytes = 0;
 };
 Types read_types(const MapReader& top, Diagnostics& diags);
 
-// An instance with its type's defaults: every entry of the type (but its name) whose key the
-// instance does not give, and for the keys in `merged`, which hold mappings (a component's env),
+// An instance with its type's defaults: every key of the type that a type may have (but its
+// name) and that the instance does not give, and for a component's env, timeouts and hooks,
 // every entry of the type's mapping whose key the instance's mapping does not give.
 struct Typed {
   std::optional<Node> merged;  // the instance with its type's defaults, when it names a type
@@ -55,9 +62,8 @@ struct Typed {
 
   const Node& node(const Node& instance) const { return merged ? *merged : instance; }
 };
-Typed with_type(const Node& instance, const std::map<std::string, const Node*, std::less<>>& types,
-                std::string_view what, std::initializer_list<std::string_view> merged,
-                std::size_t& copied, Diagnostics& diags);
+enum class TypeKind { kComponent, kServiceGroup };
+Typed with_type(const Node& instance, TypeKind kind, Types& types, Diagnostics& diags);
 
 // parse_component.cc: the `components` sequence of an SU or su_template. Component ids are left
 // empty; set_component_ids fills them once the SU's id is known.
@@ -72,6 +78,9 @@ ParsedComponents parse_components(const MapReader& owner, Types& types, Diagnost
 void check_component_type(const Node& node, NameSet& names, Diagnostics& diags);
 // The keys of a component type: a component's, but `type`.
 extern const std::vector<std::string_view> kComponentTypeKeys;
+// The keys of a service group type: the SG's settings, without its name, type, admin state,
+// SUs and SIs (parse_service_group.cc).
+extern const std::vector<std::string_view> kSgTypeKeys;
 void set_component_ids(model::SuConfig& su);
 
 // amfd keeps files named after each component's identifier with '/' as '_': its log file

@@ -388,8 +388,7 @@ ParsedComponents parse_components(const MapReader& owner, Types& types, Diagnost
   if (components != nullptr) {
     NameSet names("component name", owner.label());
     for (const Node& item : components->items) {
-      Typed typed = with_type(item, types.components, "component type",
-                              {"env", "timeouts", "hooks"}, types.copied, diags);
+      Typed typed = with_type(item, TypeKind::kComponent, types, diags);
       types_known = types_known && typed.type_known;
       out.list.push_back(parse_component(typed.node(item), names, diags,
                                          typed.type_known ? Mode::kComponent : Mode::kUnknownType));

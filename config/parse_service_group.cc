@@ -267,8 +267,7 @@ model::SgConfig parse_service_group(const Node& instance, Mark at, const AppId& 
                                     Diagnostics& diags) {
   static const std::vector<std::string_view> kRequired{"name", "redundancy", "service_instances"};
   static const std::vector<std::string_view> kRequiredOfUnknownType{"name", "service_instances"};
-  const Typed typed = with_type(instance, ctx.types.service_groups, "service group type", {},
-                                ctx.types.copied, diags);
+  const Typed typed = with_type(instance, TypeKind::kServiceGroup, ctx.types, diags);
   const Node& node = typed.node(instance);
   MapReader r(node, at, "service group", kSgKeys,
               typed.type_known ? kRequired : kRequiredOfUnknownType, diags);
@@ -303,18 +302,19 @@ model::SgConfig parse_service_group(const Node& instance, Mark at, const AppId& 
   return sg;
 }
 
-void check_sg_type(const Node& node, NameSet& names, Diagnostics& diags) {
-  static const std::vector<std::string_view> kTypeKeys = [] {
-    std::vector<std::string_view> keys;
-    for (std::string_view key : kSgKeys) {
-      if (key != "type" && key != "admin_state" && key != "su_template" && key != "service_units" &&
-          key != "service_instances") {
-        keys.push_back(key);
-      }
+const std::vector<std::string_view> kSgTypeKeys = [] {
+  std::vector<std::string_view> keys;
+  for (std::string_view key : kSgKeys) {
+    if (key != "type" && key != "admin_state" && key != "su_template" && key != "service_units" &&
+        key != "service_instances") {
+      keys.push_back(key);
     }
-    return keys;
-  }();
-  MapReader r(node, node.mark, "service group type", kTypeKeys, {"name"}, diags);
+  }
+  return keys;
+}();
+
+void check_sg_type(const Node& node, NameSet& names, Diagnostics& diags) {
+  MapReader r(node, node.mark, "service group type", kSgTypeKeys, {"name"}, diags);
   if (!r.is_mapping()) return;
   if (auto name = r.name("name", kTypeName)) names.add(*name, r.value_mark("name"), diags);
   model::SgConfig ignored;

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -7,28 +8,7 @@
 namespace amf::config::detail {
 namespace {
 
-using TypeTable = std::map<std::string, const Node*, std::less<>>;
-
-// Checks every entry of the sequence `key` of `top` with `check` and enters each one whose name
-// could be read in `table`.
-void read_type_list(const MapReader& top, std::string_view key, std::string_view what,
-                    void (*check)(const Node&, NameSet&, Diagnostics&), TypeTable& table,
-                    Diagnostics& diags) {
-  const Node* list = top.sequence(key);
-  if (list == nullptr) return;
-  NameSet names(std::string(what) + " name");
-  for (const Node& item : list->items) {
-    check(item, names, diags);
-    if (!item.is_mapping()) continue;
-    for (const MapEntry& entry : item.entries) {
-      if (entry.key.is_scalar() && entry.key.scalar == "name" && entry.value.is_scalar() &&
-          is_valid_name(entry.value.scalar)) {
-        table.emplace(entry.value.scalar, &item);  // the first of a duplicated name
-        break;
-      }
-    }
-  }
-}
+using TypeTable = std::map<std::string, TypeDef, std::less<>>;
 
 const MapEntry* find_entry(const Node& mapping, std::string_view key) {
   for (const MapEntry& entry : mapping.entries) {
@@ -37,16 +17,50 @@ const MapEntry* find_entry(const Node& mapping, std::string_view key) {
   return nullptr;
 }
 
-std::size_t count_nodes(const Node& node) {
-  std::size_t n = 1;
-  for (const Node& item : node.items) n += count_nodes(item);
-  for (const MapEntry& entry : node.entries) n += count_nodes(entry.key) + count_nodes(entry.value);
-  return n;
+void add_size(const Node& node, TypeDef& def) {
+  ++def.nodes;
+  def.bytes += node.scalar.size();
+  for (const Node& item : node.items) add_size(item, def);
+  for (const MapEntry& entry : node.entries) {
+    add_size(entry.key, def);
+    add_size(entry.value, def);
+  }
+}
+
+bool is_type_key(const MapEntry& entry, const std::vector<std::string_view>& keys) {
+  return entry.key.is_scalar() && entry.key.scalar != "name" &&
+         std::find(keys.begin(), keys.end(), entry.key.scalar) != keys.end();
+}
+
+// Checks every entry of the sequence `key` of `top` with `check` and enters each one whose name
+// could be read in `table`, with the size of what it copies into an instance.
+void read_type_list(const MapReader& top, std::string_view key, std::string_view what,
+                    void (*check)(const Node&, NameSet&, Diagnostics&),
+                    const std::vector<std::string_view>& keys, TypeTable& table,
+                    Diagnostics& diags) {
+  const Node* list = top.sequence(key);
+  if (list == nullptr) return;
+  NameSet names(std::string(what) + " name");
+  for (const Node& item : list->items) {
+    check(item, names, diags);
+    const MapEntry* name = item.is_mapping() ? find_entry(item, "name") : nullptr;
+    if (name == nullptr || !name->value.is_scalar() || !is_valid_name(name->value.scalar)) {
+      continue;
+    }
+    TypeDef def{&item, 0, 0};
+    for (const MapEntry& entry : item.entries) {
+      if (is_type_key(entry, keys)) {
+        add_size(entry.key, def);
+        add_size(entry.value, def);
+      }
+    }
+    table.emplace(name->value.scalar, def);  // the first of a duplicated name
+  }
 }
 
 std::vector<std::string_view> names_of(const TypeTable& types) {
   std::vector<std::string_view> names;
-  for (const auto& [name, node] : types) names.push_back(name);
+  for (const auto& [name, def] : types) names.push_back(name);
   return names;
 }
 
@@ -55,36 +69,37 @@ std::vector<std::string_view> names_of(const TypeTable& types) {
 Types read_types(const MapReader& top, Diagnostics& diags) {
   Types types;
   diags.remember_positions(true);
-  read_type_list(top, "component_types", "component type", check_component_type, types.components,
-                 diags);
-  read_type_list(top, "service_group_types", "service group type", check_sg_type,
+  read_type_list(top, "component_types", "component type", check_component_type, kComponentTypeKeys,
+                 types.components, diags);
+  read_type_list(top, "service_group_types", "service group type", check_sg_type, kSgTypeKeys,
                  types.service_groups, diags);
   diags.remember_positions(false);
   return types;
 }
 
-Typed with_type(const Node& instance, const TypeTable& types, std::string_view what,
-                std::initializer_list<std::string_view> merged, std::size_t& copied,
-                Diagnostics& diags) {
+Typed with_type(const Node& instance, TypeKind kind, Types& types, Diagnostics& diags) {
+  const bool component = kind == TypeKind::kComponent;
+  const TypeTable& table = component ? types.components : types.service_groups;
+  const std::string what = component ? "component type" : "service group type";
   Typed typed;
   if (!instance.is_mapping()) return typed;
   const MapEntry* type_entry = find_entry(instance, "type");
   if (type_entry == nullptr) return typed;
   const Mark at = value_position(type_entry->value, type_entry->key.mark);
   std::optional<std::string> name =
-      read_string(type_entry->value, at, "'type' (a " + std::string(what) + ")", diags);
+      read_string(type_entry->value, at, "'type' (a " + what + ")", diags);
   if (!name) {
     typed.type_known = false;
     return typed;
   }
-  auto it = types.find(*name);
-  if (it == types.end()) {
-    std::string message = "unknown " + std::string(what) + " '" + *name + "'";
-    std::vector<std::string_view> known = names_of(types);
+  auto it = table.find(*name);
+  if (it == table.end()) {
+    std::string message = "unknown " + what + " '" + *name + "'";
+    std::vector<std::string_view> known = names_of(table);
     if (known.empty()) {
-      std::string section(what);  // "component type": component_types
-      std::replace(section.begin(), section.end(), ' ', '_');
-      message += "; none is defined (define it in '" + section + "s' at the top level)";
+      message += "; none is defined (define it in '" +
+                 std::string(component ? "component_types" : "service_group_types") +
+                 "' at the top level)";
     } else {
       message += "; known: " + join(known);
       if (auto suggestion = closest(*name, known)) {
@@ -95,45 +110,57 @@ Typed with_type(const Node& instance, const TypeTable& types, std::string_view w
     typed.type_known = false;
     return typed;
   }
-  if (copied > kMaxDocumentNodes) {  // reported where the bound was crossed
+  const TypeDef& def = it->second;
+  const bool over = types.copied_nodes > kMaxDocumentNodes ||
+                    types.copied_bytes > kMaxDocumentTextBytes;  // reported where it was crossed
+  types.copied_nodes += def.nodes;
+  types.copied_bytes += def.bytes;
+  if (over) {
     typed.type_known = false;
     return typed;
   }
-  copied += count_nodes(*it->second);
-  if (copied > kMaxDocumentNodes) {
+  if (types.copied_nodes > kMaxDocumentNodes || types.copied_bytes > kMaxDocumentTextBytes) {
     diags.error(at, "the types' keys copied into the instances that name them come to more than " +
-                        std::to_string(kMaxDocumentNodes) +
-                        " YAML nodes by here (the limit of a document, aliases counted as copies)");
+                        (types.copied_nodes > kMaxDocumentNodes
+                             ? std::to_string(kMaxDocumentNodes) + " YAML nodes"
+                             : std::to_string(kMaxDocumentTextBytes) + " bytes of text") +
+                        " by here (the limit of a document, aliases counted as copies)");
     typed.type_known = false;
     return typed;
   }
+  const std::vector<std::string_view>& keys = component ? kComponentTypeKeys : kSgTypeKeys;
+  static const std::vector<std::string_view> kMerged{"env", "timeouts", "hooks"};
   Node& node = typed.merged.emplace(instance);
-  for (const MapEntry& inherited : it->second->entries) {
-    if (!inherited.key.is_scalar() || inherited.key.scalar == "name") continue;
-    const std::string& key = inherited.key.scalar;
-    MapEntry* own = nullptr;
-    for (MapEntry& entry : node.entries) {
-      if (entry.key.is_scalar() && entry.key.scalar == key) {
-        own = &entry;
-        break;
-      }
-    }
-    if (own == nullptr) {
-      node.entries.push_back(inherited);
+  std::map<std::string_view, std::size_t> own;  // the instance's keys: the first of each
+  for (std::size_t i = 0; i < node.entries.size(); ++i) {
+    if (node.entries[i].key.is_scalar()) own.emplace(node.entries[i].key.scalar, i);
+  }
+  std::vector<MapEntry> inherited;
+  for (const MapEntry& entry : def.node->entries) {
+    // Keys a type may not have were reported at the type and are not inherited.
+    if (!is_type_key(entry, keys)) continue;
+    auto mine = own.find(entry.key.scalar);
+    if (mine == own.end()) {
+      inherited.push_back(entry);
       continue;
     }
-    const bool merge = std::find(merged.begin(), merged.end(), key) != merged.end();
-    if (!merge || !own->value.is_mapping() || !inherited.value.is_mapping()) continue;
+    MapEntry& own_entry = node.entries[mine->second];
+    const bool merge =
+        component && std::find(kMerged.begin(), kMerged.end(), entry.key.scalar) != kMerged.end();
+    if (!merge || !own_entry.value.is_mapping() || !entry.value.is_mapping()) continue;
     // The instance's mapping extends the type's and overrides what it gives again.
-    std::vector<MapEntry> entries;
-    for (const MapEntry& entry : inherited.value.entries) {
-      if (!entry.key.is_scalar() || find_entry(own->value, entry.key.scalar) == nullptr) {
-        entries.push_back(entry);
-      }
+    std::set<std::string_view> given;
+    for (const MapEntry& e : own_entry.value.entries) {
+      if (e.key.is_scalar()) given.insert(e.key.scalar);
     }
-    for (MapEntry& entry : own->value.entries) entries.push_back(std::move(entry));
-    own->value.entries = std::move(entries);
+    std::vector<MapEntry> entries;
+    for (const MapEntry& e : entry.value.entries) {
+      if (!e.key.is_scalar() || !given.contains(e.key.scalar)) entries.push_back(e);
+    }
+    for (MapEntry& e : own_entry.value.entries) entries.push_back(std::move(e));
+    own_entry.value.entries = std::move(entries);
   }
+  for (MapEntry& entry : inherited) node.entries.push_back(std::move(entry));
   return typed;
 }
 

@@ -98,6 +98,12 @@ void Diagnostics::error(Mark at, std::string message) {
     ++unlisted_;
     return;
   }
+  // The same problem at the same place, met again through another instance of a type or
+  // another SU stamped from one template: listed once.
+  if (!listed_.emplace(at.line, at.column, message).second) {
+    ++unlisted_;
+    return;
+  }
   list_.push_back(make_diagnostic(file_, at.line, at.column, message));
 }
 

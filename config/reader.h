@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "config/document.h"
@@ -50,6 +51,7 @@ class Diagnostics {
   std::vector<Diagnostic> list_;
   bool remembering_ = false;
   std::set<std::pair<int, int>> remembered_;
+  std::set<std::tuple<int, int, std::string>> listed_;
   std::size_t unlisted_ = 0;
 };
 

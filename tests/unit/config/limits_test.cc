@@ -65,6 +65,30 @@ TEST(ConfigLimitsTest, TypesCopiedIntoManyInstancesCountTowardTheNodeLimit) {
   EXPECT_EQ(diags[0].line, 14 + 99);
 }
 
+TEST(ConfigLimitsTest, TypesCopiedIntoManyInstancesCountTowardTheTextLimit) {
+  // A type of 60 arguments of 60 000 bytes (3.6 MB, 62 nodes) named by 6 components: 21.6 MB
+  // once copied, past the 16 MiB of text a document may hold.
+  std::string yaml =
+      "cluster: {name: c}\nnodes: [{name: n, controller: true}]\n"
+      "component_types:\n  - name: t\n    command: x\n    cs_types: [s]\n"
+      "    args:\n";
+  for (int i = 0; i < 60; ++i) yaml += "      - " + std::string(60'000, 'a') + "\n";
+  yaml +=
+      "applications:\n  - name: a\n    service_groups:\n      - name: g\n"
+      "        redundancy: n-way-active\n        service_units:\n";
+  for (int i = 0; i < 6; ++i) {
+    yaml += "          - {name: su" + std::to_string(i) +
+            ", node: n, components: [{name: c, type: t}]}\n";
+  }
+  yaml += "        service_instances: [{name: si, csis: [{name: x, cs_type: s}]}]\n";
+  std::vector<Diagnostic> diags = errors_of(yaml);
+  ASSERT_EQ(diags.size(), 1u) << dump(diags);
+  EXPECT_NE(diags[0].message.find("come to more than 16777216 bytes of text by here"),
+            std::string::npos)
+      << diags[0].message;
+  EXPECT_EQ(diags[0].line, 74 + 4);  // the fifth instance (su0 is on line 74): 5 x 3.6 MB > 16 MiB
+}
+
 TEST(ConfigLimitsTest, LongScalarIsRefusedNamingTheScalarLimit) {
   std::string yaml = "cluster: {name: c}\nnodes: [{name: n, controller: true}]\nx: \"" +
                      std::string(70'000, 'a') + "\"\n";

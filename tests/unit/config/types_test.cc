@@ -104,6 +104,31 @@ TEST(ConfigTypesTest, AMergeKeyThatNamesNoMappingIsRefusedWhereItIs) {
       << dump(diags);
 }
 
+TEST(ConfigTypesTest, MergesChainAnEmptyListMergesNothingAndADuplicateInASourceIsRefused) {
+  model::ClusterConfig config =
+      config_of(with_head(R"(x-base: &base {command: /bin/base, cs_types: [svc]}
+x-more: &more {<<: *base, recovery: su-restart}
+applications:
+  - name: app
+    service_groups:
+      - name: g
+        <<: []
+        redundancy: no-redundancy
+        service_units: [{name: a, node: n1, components: [{<<: *more, name: c}]}]
+        service_instances: [{name: si, csis: [{name: x, cs_type: svc}]}]
+)"));
+  ASSERT_EQ(config.applications.size(), 1u);
+  EXPECT_EQ(component(config, 0, 0, 0).command, "/bin/base");
+  EXPECT_EQ(component(config, 0, 0, 0).recovery, model::Recovery::kSuRestart);
+
+  const std::string yaml = with_head("x-a: &a {k: 1, j: 2, k: 3}\nx-b: {<<: *a}\n");
+  std::vector<Diagnostic> diags = errors_of(yaml);
+  ASSERT_EQ(diags.size(), 1u) << dump(diags);
+  EXPECT_TRUE(has_error(
+      diags, "duplicate key 'k' in a mapping merged by '<<' (first given at line 3)", 3, 22))
+      << dump(diags);
+}
+
 TEST(ConfigTypesTest, TopLevelKeysStartingWithXAreAPlaceForAnchors) {
   config_of(with_head("x-anything: {whatever: [1, 2]}\nx-more: 3\n"));
   std::vector<Diagnostic> diags = errors_of(with_head("extras: 1\n"));
@@ -245,6 +270,78 @@ service_group_types:
   EXPECT_TRUE(has_error(diags, "unknown key 'service_units' in service group type 's'", 8))
       << dump(diags);
   EXPECT_EQ(diags.size(), 7u) << dump(diags);
+}
+
+TEST(ConfigTypesTest, KeysATypeMayNotHaveAreReportedOnceAndNotInherited) {
+  const std::string yaml = with_head(R"(service_group_types:
+  - name: s
+    redundancy: 2n
+    admin_state: bogus
+    service_units: [{name: extra, node: nowhere, components: []}]
+    service_instances: []
+applications:
+  - name: app
+    service_groups:
+      - name: g
+        type: s
+        service_units: [{name: a, node: n1, components: [{name: c, command: x, cs_types: [t]}]}]
+        service_instances: [{name: si, csis: [{name: x, cs_type: t}]}]
+      - name: h
+        type: s
+        service_units: [{name: a, node: n1, components: [{name: c, command: x, cs_types: [t]}]}]
+        service_instances: [{name: si, csis: [{name: x, cs_type: t}]}]
+)");
+  std::vector<Diagnostic> diags = errors_of(yaml);
+  EXPECT_TRUE(has_error(diags, "unknown key 'admin_state' in service group type 's'", 6))
+      << dump(diags);
+  EXPECT_TRUE(has_error(diags, "unknown key 'service_units' in service group type 's'", 7))
+      << dump(diags);
+  EXPECT_TRUE(has_error(diags, "unknown key 'service_instances' in service group type 's'", 8))
+      << dump(diags);
+  // Nothing about the node 'nowhere' or the SU 'extra': the SGs did not inherit them.
+  EXPECT_EQ(diags.size(), 4u) << dump(diags);  // and the admin_state value, read at the type
+}
+
+TEST(ConfigTypesTest, ARuleThatSpansKeysBrokenForManyInstancesIsListedOncePerMessage) {
+  // Three SUs whose component 'c' inherits hooks but is SA-aware: one line, not three.
+  const std::string yaml = with_head(R"(component_types:
+  - {name: t, command: x, cs_types: [svc], hooks: {on_active: promote}}
+applications:
+  - name: app
+    service_groups:
+      - name: g
+        redundancy: n-way-active
+        su_template:
+          nodes: [n1, n2]
+          components: [{name: c, type: t}]
+        service_units:
+          - {name: a, node: n1, components: [{name: c, type: t}]}
+          - {name: b, node: n2, components: [{name: c, type: t}]}
+        service_instances: [{name: si, csis: [{name: x, cs_type: svc}]}]
+)");
+  std::vector<Diagnostic> diags = errors_of(yaml);
+  ASSERT_EQ(diags.size(), 1u) << dump(diags);
+  EXPECT_TRUE(has_error_at(diags, "'hooks' in component 'c' needs 'instantiated_when'",
+                           position_of(yaml, "hooks")))
+      << dump(diags);
+}
+
+TEST(ConfigTypesTest, ATypeThatIsNotANameIsReported) {
+  std::vector<Diagnostic> diags = errors_of(with_head(std::string(kTypes) + R"(applications:
+  - name: app
+    service_groups:
+      - name: g
+        type: [pair]
+        redundancy: 2n
+        service_units: [{name: a, node: n1, components: [{name: c, type: ~}]}]
+        service_instances: [{name: si, csis: [{name: x, cs_type: svc}]}]
+)"));
+  EXPECT_TRUE(
+      has_error(diags, "expected a string for 'type' (a service group type), got a sequence", 23))
+      << dump(diags);
+  EXPECT_TRUE(has_error(diags, "expected a string for 'type' (a component type), got nothing", 25))
+      << dump(diags);
+  EXPECT_EQ(diags.size(), 2u) << dump(diags);
 }
 
 TEST(ConfigTypesTest, AnUnknownTypeNamesTheKnownOnesWithoutACascade) {
