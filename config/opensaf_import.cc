@@ -6,6 +6,7 @@
 #include <boost/property_tree/ptree.hpp>
 #include <boost/property_tree/xml_parser.hpp>
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -16,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "amf/core/dn.h"
 #include "config/reader.h"
 #include "config/text.h"
 
@@ -23,6 +25,8 @@ namespace amf::config {
 namespace {
 
 namespace pt = boost::property_tree;
+using amf::Rdn;
+using amf::split_dn;
 
 // Far above any application configuration: IMM files of a whole system are a few MB.
 constexpr std::size_t kMaxFileBytes = 16 * 1024 * 1024;
@@ -55,38 +59,6 @@ struct Object {
   }
 };
 
-// A DN's relative names, split at the commas that are not escaped ("\,"), with the escapes
-// removed from the values: "safSupportedCsType=safVersion=1\,safCSType=A,safComp=C" gives
-// {safSupportedCsType, "safVersion=1,safCSType=A"} and {safComp, "C"}.
-struct Rdn {
-  std::string key;
-  std::string value;
-};
-std::vector<Rdn> split_dn(std::string_view dn) {
-  std::vector<Rdn> rdns;
-  std::string part;
-  auto finish = [&] {
-    std::size_t eq = part.find('=');
-    if (eq == std::string::npos) {
-      rdns.push_back({part, ""});
-    } else {
-      rdns.push_back({part.substr(0, eq), part.substr(eq + 1)});
-    }
-    part.clear();
-  };
-  for (std::size_t i = 0; i < dn.size(); ++i) {
-    if (dn[i] == '\\' && i + 1 < dn.size()) {
-      part += dn[++i];
-    } else if (dn[i] == ',') {
-      finish();
-    } else {
-      part += dn[i];
-    }
-  }
-  if (!part.empty() || !rdns.empty()) finish();
-  return rdns;
-}
-
 // The value of the first RDN named `key`, "" when there is none.
 std::string rdn(std::string_view dn, std::string_view key) {
   for (const Rdn& r : split_dn(dn)) {
@@ -107,30 +79,60 @@ std::string parent_dn(std::string_view dn) {
   return "";
 }
 
-// The deepest element nesting of an XML text, roughly: comments, declarations and CDATA are
-// skipped, and self-closing tags do not count. Good enough to refuse a hostile depth.
-int xml_depth(std::string_view text) {
+// The deepest element nesting of an XML text, counted so that it is never below what Boost's
+// parser (rapidxml) will recurse into: comments, CDATA, processing instructions and
+// declarations are skipped to their real ends, quoted attribute values are skipped inside
+// tags, and a closing tag without an open element is malformed (nullopt), as is a construct
+// that does not end.
+std::optional<int> xml_depth(std::string_view text) {
   int depth = 0, deepest = 0;
+  auto skip_to = [&](std::size_t from, std::string_view end) -> std::optional<std::size_t> {
+    std::size_t at = text.find(end, from);
+    if (at == std::string_view::npos) return std::nullopt;
+    return at + end.size() - 1;
+  };
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (text[i] != '<') continue;
-    if (text.substr(i, 4) == "<!--") {
-      std::size_t end = text.find("-->", i);
-      if (end == std::string_view::npos) break;
-      i = end;
-    } else if (text.substr(i, 9) == "<![CDATA[") {
-      std::size_t end = text.find("]]>", i);
-      if (end == std::string_view::npos) break;
-      i = end;
-    } else if (i + 1 < text.size() && (text[i + 1] == '?' || text[i + 1] == '!')) {
-      continue;
-    } else if (i + 1 < text.size() && text[i + 1] == '/') {
-      --depth;
+    std::optional<std::size_t> end;
+    const std::string_view rest = text.substr(i);
+    if (rest.starts_with("<!--")) {
+      end = skip_to(i + 4, "-->");
+    } else if (rest.starts_with("<![CDATA[")) {
+      end = skip_to(i + 9, "]]>");
+    } else if (rest.starts_with("<?")) {
+      end = skip_to(i + 2, "?>");
+    } else if (rest.starts_with("<!DOCTYPE")) {  // brackets nest; '>' outside them ends it
+      int brackets = 0;
+      for (std::size_t j = i + 9; j < text.size() && !end; ++j) {
+        if (text[j] == '[') ++brackets;
+        if (text[j] == ']') --brackets;
+        if (text[j] == '>' && brackets <= 0) end = j;
+      }
+    } else if (rest.starts_with("<!")) {  // anything else the parser skips to its first '>'
+      end = skip_to(i + 2, ">");
     } else {
-      std::size_t end = text.find('>', i);
-      if (end == std::string_view::npos) break;
-      if (text[end - 1] != '/') deepest = std::max(deepest, ++depth);
-      i = end;
+      // A tag: quoted attribute values may hold '>' and "/>".
+      const bool closing = rest.starts_with("</");
+      char quote = 0;
+      for (std::size_t j = i + 1; j < text.size() && !end; ++j) {
+        if (quote != 0) {
+          if (text[j] == quote) quote = 0;
+        } else if (text[j] == '"' || text[j] == '\'') {
+          quote = text[j];
+        } else if (text[j] == '>') {
+          end = j;
+        }
+      }
+      if (end) {
+        if (closing) {
+          if (--depth < 0) return std::nullopt;
+        } else if (text[*end - 1] != '/') {
+          deepest = std::max(deepest, ++depth);
+        }
+      }
     }
+    if (!end) return std::nullopt;
+    i = *end;
   }
   return deepest;
 }
@@ -140,7 +142,23 @@ std::vector<std::string> read_objects(const ImportSource& source, std::vector<Ob
   if (source.text.size() > kMaxFileBytes) {
     return {source.name + ": larger than " + std::to_string(kMaxFileBytes) + " bytes"};
   }
-  if (xml_depth(source.text) > kMaxXmlDepth) {
+  // amf's configuration is UTF-8 without NULs (config/README.md), and so is IMM XML.
+  if (auto bad = detail::first_invalid_utf8(source.text)) {
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(source.text[*bad]));
+    return {source.name + ": byte " + byte + " at offset " + std::to_string(*bad) +
+            " is not UTF-8; IMM XML files are UTF-8"};
+  }
+  if (auto nul = source.text.find('\0'); nul != std::string::npos) {
+    return {source.name + ": a NUL byte at offset " + std::to_string(nul)};
+  }
+  const std::optional<int> depth = xml_depth(source.text);
+  if (!depth) {
+    return {source.name +
+            ": not well-formed XML: a tag, comment or declaration that does not "
+            "end, or a closing tag without its element"};
+  }
+  if (*depth > kMaxXmlDepth) {
     return {source.name + ": elements nested deeper than " + std::to_string(kMaxXmlDepth) +
             " levels; IMM XML nests four"};
   }
@@ -176,7 +194,14 @@ std::vector<std::string> read_objects(const ImportSource& source, std::vector<Ob
       for (const auto& [value_tag, value] : attr) {
         if (value_tag == "value") values.push_back(value.data());
       }
-      object.attrs.emplace_back(attr.get<std::string>("name", ""), std::move(values));
+      std::string name = attr.get<std::string>("name", "");
+      if (std::any_of(object.attrs.begin(), object.attrs.end(),
+                      [&](const auto& a) { return a.first == name; })) {
+        errors.push_back(source.name + ": " + object.dn + ": attribute '" + name +
+                         "' given twice; give its values in one <attr>");
+        continue;
+      }
+      object.attrs.emplace_back(std::move(name), std::move(values));
     }
     objects.push_back(std::move(object));
   }
@@ -232,7 +257,11 @@ std::string shell_quote(const std::string& word) {
 class Importer {
  public:
   explicit Importer(std::vector<Object> objects) : objects_(std::move(objects)) {
-    for (const Object& o : objects_) by_dn_.emplace(o.dn, &o);
+    for (const Object& o : objects_) {
+      by_dn_.emplace(o.dn, &o);
+      by_class_[o.cls].push_back(&o);
+      children_[std::pair(o.cls, parent_dn(o.dn))].push_back(&o);
+    }
   }
 
   Imported run() {
@@ -249,6 +278,7 @@ class Importer {
     emit_sg_types(out);
     emit_applications(out);
     out << YAML::EndMap;
+    if (!out.good()) throw YAML::Exception(YAML::Mark::null_mark(), out.GetLastError());
     report_leftovers();
     Imported imported;
     imported.yaml = std::string(out.c_str()) + "\n";
@@ -276,8 +306,16 @@ class Importer {
         "SaAmfCompBaseType", "SaAmfSvcBaseType",    "SaAmfCSBaseType", "SaAmfSvcType",
         "SaAmfSutCompType",  "SaAmfSvcTypeCSTypes", "SaSmfSwBundle",   "SaAmfCSType",
         "SaAmfCluster"};
+    // Attributes of the structure classes that only link types together.
+    static const std::set<std::string, std::less<>> kLinks{"saAmfApptSGTypes", "saAmfCSAttrName"};
     for (const Object& o : objects_) {
-      if (kStructure.contains(o.cls)) continue;
+      if (o.cls == "SaSmfSwBundle") continue;  // SMF's, for installing the software
+      if (kStructure.contains(o.cls)) {
+        for (const auto& [name, values] : o.attrs) {
+          if (!kLinks.contains(name)) note(o, name, "not carried over: amf has no such setting");
+        }
+        continue;
+      }
       if (!handled_.contains(&o)) {
         static const std::set<std::string, std::less<>> kKnown{
             "SaAmfSUType", "SaAmfCtCsType",     "SaAmfHealthcheckType", "SaAmfSI",
@@ -298,19 +336,13 @@ class Importer {
 
   // ---- lookups ----
   std::vector<const Object*> of_class(std::string_view cls) const {
-    std::vector<const Object*> list;
-    for (const Object& o : objects_) {
-      if (o.cls == cls) list.push_back(&o);
-    }
-    return list;
+    auto it = by_class_.find(cls);
+    return it != by_class_.end() ? it->second : std::vector<const Object*>{};
   }
-  // Objects of `cls` whose parent DN is `parent`.
+  // Objects of `cls` whose parent DN is `parent`, in file order.
   std::vector<const Object*> children(std::string_view cls, std::string_view parent) const {
-    std::vector<const Object*> list;
-    for (const Object& o : objects_) {
-      if (o.cls == cls && parent_dn(o.dn) == parent) list.push_back(&o);
-    }
-    return list;
+    auto it = children_.find(std::pair(std::string(cls), std::string(parent)));
+    return it != children_.end() ? it->second : std::vector<const Object*>{};
   }
   const Object* find(const std::string& dn, std::string_view cls) const {
     auto it = by_dn_.find(dn);
@@ -344,11 +376,12 @@ class Importer {
       note(o, attr, "'" + ns + "' is not a time in nanoseconds; left to amf's default");
       return std::nullopt;
     }
-    long long ms = (value + 999'999) / 1'000'000;
-    if (value <= 0 || ms > detail::kMaxDurationMs) {
+    constexpr long long kMaxNs = static_cast<long long>(detail::kMaxDurationMs) * 1'000'000;
+    if (value <= 0 || value > kMaxNs) {
       note(o, attr, ns + " ns is outside amf's durations (1 ms to 24 h); left to amf's default");
       return std::nullopt;
     }
+    const long long ms = (value + 999'999) / 1'000'000;
     if (ms * 1'000'000 != value) {
       note(o, attr, ns + " ns rounded up to " + std::to_string(ms) + " ms (amf counts in ms)");
     }
@@ -379,6 +412,7 @@ class Importer {
     for (const Object* o : of_class("SaAmfNode")) {
       handled_.insert(o);
       add_node(rdn(o->dn, "safAmfNode"));
+      node_objects_.emplace(rdn(o->dn, "safAmfNode"), o);
       if (cluster_.empty()) cluster_ = rdn(o->dn, "safAmfCluster");
     }
     for (const Object* o : of_class("SaAmfNodeGroup")) {
@@ -444,6 +478,14 @@ class Importer {
       out << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value
           << amf_name_quiet(n);
       if (n == controller) out << YAML::Key << "controller" << YAML::Value << true;
+      if (auto it = node_objects_.find(n); it != node_objects_.end()) {
+        const Object& node = *it->second;
+        emit_sg_settings(out, node, {}, {{"saAmfNodeSuFailOverProb", "su_failover_probation_ms"}},
+                         {{"saAmfNodeSuFailoverMax", "su_failover_max"}});
+        if (auto state = node.value("saAmfNodeAdminState")) {
+          emit_admin_state(out, node, "saAmfNodeAdminState", *state, true);
+        }
+      }
       out << YAML::EndMap;
     }
     out << YAML::EndSeq;
@@ -540,7 +582,9 @@ class Importer {
 
   static void emit_string_map(YAML::Emitter& out, const std::map<std::string, std::string>& map) {
     out << YAML::BeginMap;
-    for (const auto& [k, v] : map) out << YAML::Key << k << YAML::Value << YAML::DoubleQuoted << v;
+    for (const auto& [k, v] : map) {
+      out << YAML::Key << YAML::DoubleQuoted << k << YAML::Value << YAML::DoubleQuoted << v;
+    }
     out << YAML::EndMap;
   }
   static void emit_strings(YAML::Emitter& out, const std::vector<std::string>& list) {
@@ -557,14 +601,26 @@ class Importer {
       handled_.insert(t);
       out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << comp_types_[t->dn];
       uses(*t, {"saAmfCtSwBundle"});
-      // Category: SA-aware components register; the others are started as processes.
-      const int category = std::atoi(t->value("saAmfCtCompCategory").value_or("1").c_str());
+      // Category (SaAmfCompCategoryT bits): SA-aware (1) components register; the others are
+      // processes amf starts and watches. Proxy (2), proxied (4), container (0x10) and
+      // contained (0x20) components have no counterpart.
+      const std::string category_text = t->value("saAmfCtCompCategory").value_or("1");
+      int category = 1;
+      if (auto n = to_count(*t, "saAmfCtCompCategory", category_text)) category = *n;
+      if ((category & (2 | 4 | 0x10 | 0x20)) != 0) {
+        note(*t, "saAmfCtCompCategory",
+             "category " + category_text +
+                 ": proxy, proxied, container and contained components are not supported; "
+                 "carried over as " +
+                 ((category & 1) != 0 ? "an SA-aware component"
+                                      : "a process amf starts and watches"));
+      }
       if ((category & 1) == 0) {
-        if ((category & 6) != 0) {
-          note(*t, "saAmfCtCompCategory",
-               "proxy and proxied components are not supported; carried over as a process "
-               "amf starts and watches (instantiated_when: started)");
-        }
+        note(*t, "saAmfCtCompCategory",
+             "a non-SA-aware component: OpenSAF starts it when its SU is assigned and stops it "
+             "when the assignment goes; amf starts it with its SU, the standby's too "
+             "(instantiated_when: started): give it hooks (on_active, on_standby) if a standby "
+             "must not serve");
         out << YAML::Key << "instantiated_when" << YAML::Value << "started";
       } else {
         sa_aware_types_.insert(t->dn);
@@ -594,7 +650,6 @@ class Importer {
                    " not carried over: amf gives a component at most what its SG's "
                    "redundancy model assigns to its SU");
         }
-        uses(*ct, {"saAmfCtDefNumMaxActiveCSIs", "saAmfCtDefNumMaxStandbyCSIs"});
       }
       if (!cs_types.empty()) {
         out << YAML::Key << "cs_types" << YAML::Value;
@@ -627,9 +682,9 @@ class Importer {
       }
       emit_timeouts(out, timeouts);
       emit_clc_command(out, *t, "terminate_command", "saAmfCtRelPathTerminateCmd",
-                       t->values("saAmfCtDefTerminateCmdArgv"));
+                       "saAmfCtDefTerminateCmdArgv");
       emit_clc_command(out, *t, "cleanup_command", "saAmfCtRelPathCleanupCmd",
-                       t->values("saAmfCtDefCleanupCmdArgv"));
+                       "saAmfCtDefCleanupCmdArgv");
       if (t->value("saAmfCtDefQuiescingCompleteTimeout")) {
         note(*t, "saAmfCtDefQuiescingCompleteTimeout",
              "not carried over: amf waits csi_set_ms for a quiescing to complete");
@@ -652,11 +707,16 @@ class Importer {
   }
 
   void emit_clc_command(YAML::Emitter& out, const Object& t, std::string_view key,
-                        std::string_view path_attr, const std::vector<std::string>* args) {
+                        std::string_view path_attr, std::string_view args_attr) {
     auto path = t.value(path_attr);
-    if (!path) return;
+    if (!path) {
+      if (t.values(args_attr) != nullptr) {
+        note(t, args_attr, "not carried over: there is no command to pass them to");
+      }
+      return;
+    }
     out << YAML::Key << std::string(key) << YAML::Value << YAML::DoubleQuoted
-        << shell_command(command_path(t, path_attr, *path), args);
+        << shell_command(command_path(t, path_attr, *path), t.values(args_attr));
   }
 
   // The type's first health check key; amf has one per component.
@@ -900,14 +960,23 @@ class Importer {
       out << YAML::BeginMap << YAML::Key << "name" << YAML::Value
           << amf_name(*su, rdn(su->dn, "safSu"), "service unit");
       std::string node;
-      if (auto host = su->value("saAmfSUHostNodeOrNodeGroup")) node = rdn(*host, "safAmfNode");
+      const std::vector<std::string>* choices = &candidates;
+      std::string group;  // the SU's own node group, when its host is one
+      if (auto host = su->value("saAmfSUHostNodeOrNodeGroup")) {
+        node = rdn(*host, "safAmfNode");
+        if (auto it = node_groups_.find(*host); node.empty() && it != node_groups_.end()) {
+          choices = &it->second;
+          group = *host;
+        }
+      }
       if (node.empty()) {
-        node = candidates.empty() ? "SC-1" : candidates[next++ % candidates.size()];
+        node = choices->empty() ? "SC-1" : (*choices)[next++ % choices->size()];
         note(*su, "",
              "placed on node " + node +
-                 " (OpenSAF picks a node of the SG's node group when the SU is instantiated; "
-                 "amf places SUs in the configuration: set saAmfSUHostNodeOrNodeGroup, or edit "
-                 "'node')");
+                 (group.empty() ? " (OpenSAF picks a node of the SG's node group"
+                                : " (OpenSAF picks a node of its node group " + group) +
+                 " when the SU is instantiated; amf places SUs in the configuration: edit "
+                 "'node', or name a node in saAmfSUHostNodeOrNodeGroup)");
       }
       out << YAML::Key << "node" << YAML::Value << amf_name_quiet(node);
       if (auto rank = su->value("saAmfSURank")) {
@@ -972,7 +1041,6 @@ class Importer {
       std::vector<std::string> cs_types;
       for (const Object* cct : children("SaAmfCompCsType", c->dn)) {
         handled_.insert(cct);
-        uses(*cct, {"saAmfCompNumMaxActiveCSIs", "saAmfCompNumMaxStandbyCSIs"});
         cs_types.push_back(cs_type_name(split_dn(cct->dn).front().value));
       }
       if (!cs_types.empty()) {
@@ -989,13 +1057,20 @@ class Importer {
       if (auto d = c->value("saAmfCompDisableRestart")) {
         out << YAML::Key << "disable_restart" << YAML::Value << (*d != "0");
       }
-      for (auto [attr, key] :
-           {std::pair{"saAmfCompNumMaxInstantiateWithoutDelay", "instantiate_retries"},
-            std::pair{"saAmfCompNumMaxInstantiateWithDelay", "instantiate_retries_with_delay"}}) {
-        if (auto text = c->value(attr)) {
-          if (auto n = to_count(*c, attr, *text)) {
-            out << YAML::Key << key << YAML::Value << *n;
+      // OpenSAF counts the first attempt among those without delay; amf counts the retries
+      // after it. The delayed ones are "this many more" in both.
+      if (auto text = c->value("saAmfCompNumMaxInstantiateWithoutDelay")) {
+        if (auto n = to_count(*c, "saAmfCompNumMaxInstantiateWithoutDelay", *text)) {
+          if (*n == 0) {
+            note(*c, "saAmfCompNumMaxInstantiateWithoutDelay",
+                 "0 attempts: amf always makes the first, so instantiate_retries is 0");
           }
+          out << YAML::Key << "instantiate_retries" << YAML::Value << std::max(*n - 1, 0);
+        }
+      }
+      if (auto text = c->value("saAmfCompNumMaxInstantiateWithDelay")) {
+        if (auto n = to_count(*c, "saAmfCompNumMaxInstantiateWithDelay", *text)) {
+          out << YAML::Key << "instantiate_retries_with_delay" << YAML::Value << *n;
         }
       }
       if (auto ns = c->value("saAmfCompDelayBetweenInstantiateAttempts")) {
@@ -1155,11 +1230,14 @@ class Importer {
 
   std::vector<Object> objects_;
   std::map<std::string, const Object*> by_dn_;
+  std::map<std::string, std::vector<const Object*>, std::less<>> by_class_;
+  std::map<std::pair<std::string, std::string>, std::vector<const Object*>> children_;
   std::set<const Object*> handled_;
   std::vector<std::string> report_;
   std::string cluster_;
   std::vector<std::string> nodes_;
   std::map<std::string, std::vector<std::string>> node_groups_;  // by DN: member node names
+  std::map<std::string, const Object*> node_objects_;            // SaAmfNode by node name
   // By bundle RDN (safSmfBundle=X): each node's path prefix.
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> bundle_prefixes_;
   std::map<std::string, std::string> comp_types_;      // by DN: amf type name

@@ -4,6 +4,7 @@
 #include <array>
 #include <utility>
 
+#include "amf/core/dn.h"
 #include "amf/core/names.h"
 #include "amf/director/director.h"
 
@@ -41,6 +42,109 @@ constexpr NameTable<AdminOp, 9> kOps{{
 }};
 
 std::string state_text(AdminState s) { return std::string(model::to_string(s)); }
+
+// How an operator names an entity of each kind: amf's id, or the SA Forum DN that OpenSAF
+// would give it (the configuration's names in it).
+struct NameForms {
+  std::string_view what;
+  std::string_view id;
+  std::string_view dn;
+  std::vector<std::string_view> dn_keys;  // the RDNs' attributes, outermost last
+};
+const NameForms& forms(EntityKind kind) {
+  static const NameForms kSu{
+      "service unit", "SG/SU", "safSu=SU,safSg=SG,safApp=APP", {"safSu", "safSg", "safApp"}};
+  static const NameForms kComp{"component",
+                               "SG/SU/COMPONENT",
+                               "safComp=COMPONENT,safSu=SU,safSg=SG,safApp=APP",
+                               {"safComp", "safSu", "safSg", "safApp"}};
+  static const NameForms kSg{"service group", "SG", "safSg=SG,safApp=APP", {"safSg", "safApp"}};
+  static const NameForms kApp{"application", "APP", "safApp=APP", {"safApp"}};
+  static const NameForms kSi{
+      "service instance", "SG/SI", "safSi=SI,safApp=APP", {"safSi", "safApp"}};
+  static const NameForms kNode{
+      "node", "NODE", "safAmfNode=NODE,safAmfCluster=CLUSTER", {"safAmfNode", "safAmfCluster"}};
+  static const NameForms kCluster{
+      "cluster", "CLUSTER (or nothing)", "safAmfCluster=CLUSTER", {"safAmfCluster"}};
+  switch (kind) {
+    case EntityKind::kSu:
+      return kSu;
+    case EntityKind::kComp:
+      return kComp;
+    case EntityKind::kSg:
+      return kSg;
+    case EntityKind::kApp:
+      return kApp;
+    case EntityKind::kSi:
+      return kSi;
+    case EntityKind::kNode:
+      return kNode;
+    case EntityKind::kCluster:
+      return kCluster;
+  }
+  return kCluster;
+}
+
+// "; name a service unit as SG/SU or as safSu=SU,safSg=SG,safApp=APP": for an unknown name.
+std::string name_hint(EntityKind kind) {
+  const std::string_view what = forms(kind).what;
+  return std::string(what.front() == 'a' ? "; name an " : "; name a ") + std::string(what) +
+         " as " + std::string(forms(kind).id) + " or as " + std::string(forms(kind).dn);
+}
+
+// The amf id of the entity of `kind` that the SA Forum DN `dn` names; why not, when the DN is
+// not of that kind's form or names nothing in `config`.
+Result<std::string> id_of_dn(const model::ClusterConfig& config, EntityKind kind,
+                             std::string_view dn) {
+  const NameForms& form = forms(kind);
+  const std::vector<Rdn> rdns = split_dn(dn);
+  const bool node_without_cluster = kind == EntityKind::kNode && rdns.size() == 1;
+  bool shaped = rdns.size() == form.dn_keys.size() || node_without_cluster;
+  for (std::size_t i = 0; shaped && i < rdns.size(); ++i) {
+    shaped = rdns[i].key == form.dn_keys[i] && !rdns[i].value.empty();
+  }
+  if (!shaped) {
+    return fail("'" + std::string(dn) + "' is not the DN of a " + std::string(form.what) + " (" +
+                std::string(form.dn) + ")");
+  }
+  auto value = [&](std::string_view key) {
+    for (const Rdn& r : rdns) {
+      if (r.key == key) return r.value;
+    }
+    return std::string();
+  };
+  auto unknown = [&] {
+    return fail("no " + std::string(form.what) + " named '" + std::string(dn) + "'" +
+                name_hint(kind));
+  };
+  if (kind == EntityKind::kCluster || (kind == EntityKind::kNode && !node_without_cluster)) {
+    if (value("safAmfCluster") != config.name) return unknown();
+    if (kind == EntityKind::kCluster) return config.name;
+  }
+  if (kind == EntityKind::kNode) return value("safAmfNode");
+  if (kind == EntityKind::kApp) return value("safApp");
+  for (const model::ApplicationConfig& app : config.applications) {
+    if (app.name != value("safApp")) continue;
+    for (const model::SgConfig& sg : app.service_groups) {
+      if (kind == EntityKind::kSi) {
+        for (const model::SiConfig& si : sg.sis) {
+          if (si.name == value("safSi")) return si.id.str();
+        }
+        continue;
+      }
+      if (sg.name != value("safSg")) continue;
+      if (kind == EntityKind::kSg) return sg.id.str();
+      for (const model::SuConfig& su : sg.sus) {
+        if (su.name != value("safSu")) continue;
+        if (kind == EntityKind::kSu) return su.id.str();
+        for (const model::ComponentConfig& comp : su.components) {
+          if (comp.name == value("safComp")) return comp.id.str();
+        }
+      }
+    }
+  }
+  return unknown();
+}
 
 // How restrictive an admin state is, for combining the levels.
 int restriction(AdminState s) {
@@ -129,12 +233,20 @@ bool Director::holds_assignments(const SuId& su) const {
                      [&](const auto& a) { return a.su == su; });
 }
 
-void Director::on(const AdminRequest& e, TimePoint now) {
+void Director::on(const AdminRequest& request, TimePoint now) {
   auto refuse_with = [&](std::string why) {
-    effects_.push_back(AdminResult{e.id, false, std::move(why)});
+    effects_.push_back(AdminResult{request.id, false, std::move(why)});
   };
-  const std::string what = std::string(to_string(e.op)) + " " + std::string(to_string(e.kind)) +
-                           (e.entity.empty() ? "" : " " + e.entity);
+  const std::string what = std::string(to_string(request.op)) + " " +
+                           std::string(to_string(request.kind)) +
+                           (request.entity.empty() ? "" : " " + request.entity);
+  // An entity named by its SA Forum DN is the entity of that id from here on.
+  AdminRequest e = request;
+  if (looks_like_dn(e.entity)) {
+    auto id = id_of_dn(*config_, e.kind, e.entity);
+    if (!id) return refuse_with(what + ": " + id.error().message());
+    e.entity = *id;
+  }
   if (e.op == AdminOp::kSiSwap) {
     if (e.kind != EntityKind::kSi)
       return refuse_with("si-swap applies to a service instance (si), not " +
@@ -169,25 +281,29 @@ Result<Director::AdminTarget> Director::resolve(const AdminRequest& e) {
   }
   if (e.kind == EntityKind::kSu) {
     auto it = sus_.find(SuId(e.entity));
-    if (it == sus_.end()) return fail("no service unit named '" + e.entity + "'");
+    if (it == sus_.end()) {
+      return fail("no service unit named '" + e.entity + "'" + name_hint(e.kind));
+    }
     t.admin = &it->second.admin;
     add_sus([&](const SuState& su) { return su.config->id == it->first; });
   } else if (e.kind == EntityKind::kNode) {
     if (config_->find_node(NodeId(e.entity)) == nullptr) {
-      return fail("no node named '" + e.entity + "'");
+      return fail("no node named '" + e.entity + "'" + name_hint(e.kind));
     }
     t.admin = &node_admin_[NodeId(e.entity)];
     add_sus([&](const SuState& su) { return su.config->node == NodeId(e.entity); });
   } else if (e.kind == EntityKind::kSg) {
     auto it = sgs_.find(SgId(e.entity));
-    if (it == sgs_.end()) return fail("no service group named '" + e.entity + "'");
+    if (it == sgs_.end()) {
+      return fail("no service group named '" + e.entity + "'" + name_hint(e.kind));
+    }
     t.admin = &it->second.admin;
     add_sus([&](const SuState& su) { return su.sg == it->first; });
     t.sgs.insert(it->first);
   } else if (e.kind == EntityKind::kApp) {
     const bool known = std::any_of(config_->applications.begin(), config_->applications.end(),
                                    [&](const auto& app) { return app.id == AppId(e.entity); });
-    if (!known) return fail("no application named '" + e.entity + "'");
+    if (!known) return fail("no application named '" + e.entity + "'" + name_hint(e.kind));
     t.admin = &app_admin_[AppId(e.entity)];
     add_sus([&](const SuState& su) { return sgs_.at(su.sg).config->app == AppId(e.entity); });
   } else if (e.kind == EntityKind::kComp) {
@@ -199,7 +315,9 @@ Result<Director::AdminTarget> Director::resolve(const AdminRequest& e) {
       return std::any_of(comps.begin(), comps.end(),
                          [&](const auto& c) { return c.id == CompId(e.entity); });
     });
-    if (it == sus_.end()) return fail("no component named '" + e.entity + "'");
+    if (it == sus_.end()) {
+      return fail("no component named '" + e.entity + "'" + name_hint(e.kind));
+    }
     t.admin = &it->second.admin;
     add_sus([&](const SuState& su) { return su.config->id == it->first; });
   } else if (e.kind == EntityKind::kSi) {
@@ -208,12 +326,14 @@ Result<Director::AdminTarget> Director::resolve(const AdminRequest& e) {
                   " does not apply to a service instance (lock, unlock, shutdown and si-swap do)");
     }
     auto it = sg_of_si_.find(SiId(e.entity));
-    if (it == sg_of_si_.end()) return fail("no service instance named '" + e.entity + "'");
+    if (it == sg_of_si_.end()) {
+      return fail("no service instance named '" + e.entity + "'" + name_hint(e.kind));
+    }
     t.admin = &si_admin_[it->first];
     t.sgs.insert(it->second);
   } else if (e.kind == EntityKind::kCluster) {
     if (!e.entity.empty() && e.entity != config_->name) {
-      return fail("the cluster is named '" + config_->name + "'");
+      return fail("the cluster is named '" + config_->name + "'" + name_hint(e.kind));
     }
     t.admin = &cluster_admin_;
     add_sus([](const SuState&) { return true; });
@@ -380,7 +500,9 @@ void Director::start(const AdminRequest& e, const AdminTarget& t, TimePoint now)
 
 std::optional<std::string> Director::start_si_swap(const AdminRequest& e, TimePoint now) {
   const model::SiConfig* si = config_->find_si(SiId(e.entity));
-  if (si == nullptr) return "no service instance named '" + e.entity + "'";
+  if (si == nullptr) {
+    return "no service instance named '" + e.entity + "'" + name_hint(EntityKind::kSi);
+  }
   SgState* sg = nullptr;
   for (auto& [id, state] : sgs_) {
     for (const auto& s : state.config->sis) {

@@ -212,12 +212,17 @@ TEST_F(AmfdTest, AdminOperationsThroughAmfctl) {
   EXPECT_EQ(again.err, "amfctl: lock su " + a1 + ": it is already locked\n");
   Output unknown = amfctl({"lock", "su", "counter/su-9"});
   EXPECT_EQ(unknown.exit_code, 1);
-  EXPECT_EQ(unknown.err, "amfctl: lock su counter/su-9: no service unit named 'counter/su-9'\n");
+  EXPECT_EQ(unknown.err,
+            "amfctl: lock su counter/su-9: no service unit named 'counter/su-9'; name a service "
+            "unit as SG/SU or as safSu=SU,safSg=SG,safApp=APP\n");
   Output usage = amfctl({"frobnicate"});
   EXPECT_EQ(usage.exit_code, 2);
 
-  Output unlock = amfctl({"unlock", "su", a1});
+  // By its SA Forum DN, as an OpenSAF operator names it (safSu=su-N,safSg=counter,...).
+  const std::string dn = "safSu=" + a1.substr(a1.find('/') + 1) + ",safSg=counter,safApp=counter";
+  Output unlock = amfctl({"unlock", "su", dn});
   EXPECT_EQ(unlock.exit_code, 0) << unlock.err;
+  EXPECT_EQ(unlock.out, "unlock su " + dn + ": done\n");
   auto [a2, s2] = settled_pair();
   EXPECT_EQ(a2, s1);
   EXPECT_EQ(s2, a1);
@@ -296,7 +301,9 @@ TEST_F(AmfdTest, AdminOperationsThroughAmfctl) {
   Output bad = amfctl({"restart", "comp", "counter/su-1/nope"});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_EQ(bad.err,
-            "amfctl: restart comp counter/su-1/nope: no component named 'counter/su-1/nope'\n");
+            "amfctl: restart comp counter/su-1/nope: no component named 'counter/su-1/nope'; "
+            "name a component as SG/SU/COMPONENT or as "
+            "safComp=COMPONENT,safSu=SU,safSg=SG,safApp=APP\n");
 }
 
 TEST_F(AmfdTest, HungActiveIsCaughtByItsHealthCheckAndFailedOver) {

@@ -169,7 +169,8 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"su", "node", "sg", "app", "cluster", "si", "comp"}));
     op->command->add_option("entity", op->entity,
                             "e.g. counter/su-1, node-1, counter, counter/si-1 (none for the "
-                            "cluster)");
+                            "cluster), or its SA Forum DN, e.g. "
+                            "safSu=su-1,safSg=counter,safApp=counter");
     ops.push_back(std::move(op));
   }
   std::string key_file;
@@ -194,7 +195,8 @@ int main(int argc, char** argv) {
   auto swap = std::make_unique<OpCommand>();
   swap->kind = "si";
   swap->command = app.add_subcommand("si-swap", "swap an SI's active and standby (switchover)");
-  swap->command->add_option("si", swap->entity, "e.g. counter/si-1")->required();
+  swap->command->add_option("si", swap->entity, "e.g. counter/si-1 or safSi=si-1,safApp=counter")
+      ->required();
   ops.push_back(std::move(swap));
   try {
     app.parse(argc, argv);

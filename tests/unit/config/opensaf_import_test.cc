@@ -84,7 +84,7 @@ TEST(OpenSafImportTest, TwoNWithItsTypesNodeGroupAndBundleBecomesAConfigurationT
   EXPECT_EQ(g.redundancy, model::RedundancyModel::kTwoN);
   EXPECT_EQ(g.comp_restart_max, 5);  // from the SG type
   EXPECT_EQ(g.su_restart_max, 3);
-  EXPECT_EQ(g.comp_restart_probation, milliseconds(4000));
+  EXPECT_EQ(g.comp_restart_probation, milliseconds(3000));
   EXPECT_EQ(g.preferred_inservice_sus, 0);  // 10 of 2 SUs: all of them
   ASSERT_EQ(g.sus.size(), 2u);
   EXPECT_EQ(g.sus[0].node.str(), "SC-1");  // the SUs are spread over the bundle's nodes
@@ -104,12 +104,13 @@ TEST(OpenSafImportTest, TwoNWithItsTypesNodeGroupAndBundleBecomesAConfigurationT
   EXPECT_EQ(server.env.at("COUNTER_ID"), "1");
   EXPECT_EQ(g.sus[1].components.at(0).env.at("COUNTER_MODE"), "type-default");
   EXPECT_FALSE(server.env.contains("AMF_COUNTER_TRACE"));
-  EXPECT_EQ(server.timeouts.instantiate, milliseconds(10000));
+  EXPECT_EQ(server.timeouts.instantiate, milliseconds(7000));
+  EXPECT_EQ(server.timeouts.cleanup, milliseconds(7000));
   EXPECT_EQ(server.timeouts.csi_set, milliseconds(2500));
   ASSERT_TRUE(server.health_check.has_value());
   EXPECT_EQ(server.health_check->key, "CounterHc");
-  EXPECT_EQ(server.health_check->period, milliseconds(10000));
-  EXPECT_EQ(server.health_check->max_duration, milliseconds(6000));
+  EXPECT_EQ(server.health_check->period, milliseconds(12000));
+  EXPECT_EQ(server.health_check->max_duration, milliseconds(5000));
   EXPECT_EQ(server.dn, "safComp=Server,safSu=SU1,safSg=Counter,safApp=Counter");
 
   ASSERT_EQ(g.sis.size(), 1u);
@@ -146,12 +147,20 @@ TEST(OpenSafImportTest, NPlusMOfNonSaAwareDaemonsKeepsItsCountsPlacesAndCommands
   EXPECT_EQ(httpd.terminate_command, "/usr/lib/web/httpd-clc stop");
   EXPECT_EQ(httpd.cleanup_command, "/usr/lib/web/httpd-clc 'kill it'");  // quoted for sh
   EXPECT_EQ(g.sus[1].components.at(0).cleanup_command, "/usr/lib/web/httpd-clc kill --hard");
-  EXPECT_EQ(httpd.recovery, model::Recovery::kComponentFailover);
-  EXPECT_EQ(httpd.timeouts.terminate, milliseconds(5000));
+  EXPECT_EQ(httpd.recovery, model::Recovery::kNodeSwitchover);
+  EXPECT_EQ(httpd.timeouts.terminate, milliseconds(4000));
   EXPECT_EQ(g.sis.at(1).csis.at(0).attributes.at("address"), "10.0.0.11/24");
   EXPECT_EQ(g.sis.at(1).rank, 2);
   EXPECT_TRUE(reported(r.imported, {"saAmfCtCompCapability", "capability model 2"}));
   EXPECT_TRUE(reported(r.imported, {"saAmfCtDefInstantiationLevel"}));
+  EXPECT_TRUE(reported(r.imported, {"saAmfCtCompCategory", "a non-SA-aware component", "hooks"}));
+  // The node's own settings.
+  const model::NodeConfig* pl5 = r.config.find_node(NodeId("PL-5"));
+  ASSERT_NE(pl5, nullptr);
+  EXPECT_EQ(pl5->su_failover_max, 7);
+  EXPECT_EQ(pl5->su_failover_probation, milliseconds(60000));
+  EXPECT_EQ(pl5->admin_state, model::AdminState::kLockedInstantiation);
+  EXPECT_TRUE(reported(r.imported, {"safAmfNode=PL-5", "saAmfNodeAutoRepair", "no such setting"}));
 }
 
 TEST(OpenSafImportTest, NWayReportsTheAttributeValuesItCannotCarry) {
@@ -161,7 +170,9 @@ TEST(OpenSafImportTest, NWayReportsTheAttributeValuesItCannotCarry) {
   EXPECT_EQ(g.redundancy, model::RedundancyModel::kNWay);
   EXPECT_EQ(g.preferred_assigned_sus, 2);
   EXPECT_EQ(g.sis.at(0).preferred_standby_assignments, 2);
-  EXPECT_EQ(g.sus.at(2).node.str(), "PL-3");  // saAmfSUHostNodeOrNodeGroup
+  EXPECT_EQ(g.sus.at(2).node.str(), "PL-3");  // the only node of its own node group
+  EXPECT_TRUE(reported(
+      r.imported, {"safSu=SU3", "placed on node PL-3", "its node group safAmfNodeGroup=Payloads"}));
   EXPECT_EQ(g.sus.at(2).components.at(0).args, std::vector<std::string>{"--replica=3"});
   EXPECT_EQ(g.sus.at(2).components.at(0).timeouts.instantiate, milliseconds(30000));
   EXPECT_EQ(g.sus.at(0).components.at(0).timeouts.instantiate, milliseconds(10000));  // default
@@ -202,7 +213,7 @@ TEST(OpenSafImportTest, NoRedundancyWithTypeVersionsAndTwoApplicationsSharingAnS
   const model::ComponentConfig& v2 = workers.sus.at(1).components.at(0);
   EXPECT_EQ(v2.command, "/usr/bin/worker2");  // safVersion=2 of the same type
   EXPECT_TRUE(v2.disable_restart);
-  EXPECT_EQ(v2.instantiate_retries, 4);
+  EXPECT_EQ(v2.instantiate_retries, 3);  // 4 attempts without delay, the first included
   EXPECT_EQ(v2.instantiate_delay, milliseconds(1000));
   const model::SgConfig& other = sg(r.config, "Batch2.Workers");
   EXPECT_EQ(other.app.str(), "Batch2");
@@ -248,6 +259,18 @@ TEST(OpenSafImportTest, AFileThatIsNotImmContentsSaysWhatItIs) {
       << errors[0];
 }
 
+TEST(OpenSafImportTest, AnAttributeGivenTwiceIsRefused) {
+  std::vector<std::string> errors = errors_of(
+      std::string(kHead) +
+      "<object class=\"SaAmfSU\"><dn>safSu=S,safSg=G,safApp=A</dn>"
+      "<attr><name>saAmfSURank</name><value>1</value></attr>"
+      "<attr><name>saAmfSURank</name><value>2</value></attr></object>\n</imm:IMM-contents>\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0],
+            "bad.xml: safSu=S,safSg=G,safApp=A: attribute 'saAmfSURank' given twice; give its "
+            "values in one <attr>");
+}
+
 TEST(OpenSafImportTest, ObjectsWithoutADnOrDefinedTwiceAreRefused) {
   std::vector<std::string> errors = errors_of(
       std::string(kHead) +
@@ -261,11 +284,19 @@ TEST(OpenSafImportTest, ObjectsWithoutADnOrDefinedTwiceAreRefused) {
 }
 
 TEST(OpenSafImportTest, HostileNestingAndMissingFilesAreRefused) {
-  std::string deep = kHead;
-  for (int i = 0; i < 100'000; ++i) deep += "<a>";
-  std::vector<std::string> errors = errors_of(deep);
+  // Plain, behind attribute values that hold "/>", and behind closing tags in a processing
+  // instruction: each would make Boost's parser recurse a hundred thousand levels.
+  for (const std::string& level :
+       {std::string("<a>"), std::string("<a x=\"/>\">"), std::string("<?pi </a></a>?><a>")}) {
+    std::string deep = kHead;
+    for (int i = 0; i < 100'000; ++i) deep += level;
+    std::vector<std::string> errors = errors_of(deep);
+    ASSERT_EQ(errors.size(), 1u) << level;
+    EXPECT_NE(errors[0].find("nested deeper than 32 levels"), std::string::npos) << errors[0];
+  }
+  std::vector<std::string> errors = errors_of(std::string(kHead) + "</a></a><a><a>");
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_NE(errors[0].find("nested deeper than 32 levels"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[0].find("a closing tag without its element"), std::string::npos) << errors[0];
 
   auto missing = import_opensaf_files({"/nonexistent/AppConfig.xml"});
   ASSERT_FALSE(missing.has_value());
@@ -283,6 +314,43 @@ TEST(OpenSafImportTest, ControlCharactersFromTheFileReachTheReportEscaped) {
     EXPECT_EQ(line.find('\x1b'), std::string::npos) << line;
   }
   EXPECT_TRUE(reported(*imported, {"safX=\\x1b[2J", "class SaAmfWeird"}));
+}
+
+TEST(OpenSafImportTest, ValuesThatLookLikeYamlStayStringsAndHugeTimesAreReported) {
+  auto imported = import_opensaf(
+      {{"x.xml",
+        std::string(kHead) +
+            "<object class=\"SaAmfCompType\"><dn>safVersion=1,safCompType=T</dn>"
+            "<attr><name>saAmfCtCompCategory</name><value>8</value></attr>"
+            "<attr><name>saAmfCtRelPathInstantiateCmd</name><value>/bin/t</value></attr>"
+            "<attr><name>saAmfCtDefInstantiateCmdArgv</name><value>~</value><value>null</value>"
+            "<value>yes</value><value>- x</value><value>{a: 1}</value></attr>"
+            "<attr><name>saAmfCtDefCmdEnv</name><value>E=true</value></attr>"
+            "<attr><name>saAmfCtDefClcCliTimeout</name><value>9223372036854775807</value></attr>"
+            "</object>\n"
+            "<object class=\"SaAmfCtCsType\"><dn>safSupportedCsType=safVersion=1\\,safCSType=C,"
+            "safVersion=1,safCompType=T</dn></object>\n"
+            "<object class=\"SaAmfSGType\"><dn>safVersion=1,safSgType=S</dn><attr><name>"
+            "saAmfSgtRedundancyModel</name><value>5</value></attr></object>\n"
+            "<object class=\"SaAmfApplication\"><dn>safApp=A</dn></object>\n"
+            "<object class=\"SaAmfSG\"><dn>safSg=G,safApp=A</dn><attr><name>saAmfSGType</name>"
+            "<value>safVersion=1,safSgType=S</value></attr></object>\n"
+            "<object class=\"SaAmfSU\"><dn>safSu=U,safSg=G,safApp=A</dn></object>\n"
+            "<object class=\"SaAmfComp\"><dn>safComp=C,safSu=U,safSg=G,safApp=A</dn><attr><name>"
+            "saAmfCompType</name><value>safVersion=1,safCompType=T</value></attr></object>\n"
+            "<object class=\"SaAmfSI\"><dn>safSi=I,safApp=A</dn><attr><name>saAmfSIProtectedbySG"
+            "</name><value>safSg=G,safApp=A</value></attr></object>\n"
+            "<object class=\"SaAmfCSI\"><dn>safCsi=X,safSi=I,safApp=A</dn><attr><name>saAmfCSType"
+            "</name><value>safVersion=1,safCSType=C</value></attr></object>\n"
+            "</imm:IMM-contents>\n"}});
+  ASSERT_TRUE(imported.has_value());
+  LoadResult loaded = load_string(imported->yaml, "imported.yaml");
+  ASSERT_TRUE(loaded.has_value()) << dump(loaded.error()) << imported->yaml;
+  const model::ComponentConfig& c = loaded->service_groups().at(0)->sus.at(0).components.at(0);
+  EXPECT_EQ(c.args, (std::vector<std::string>{"~", "null", "yes", "- x", "{a: 1}"}));
+  EXPECT_EQ(c.env.at("E"), "true");
+  EXPECT_EQ(c.timeouts.instantiate, milliseconds(10000));  // amf's default
+  EXPECT_TRUE(reported(*imported, {"saAmfCtDefClcCliTimeout", "outside amf's durations"}));
 }
 
 TEST(OpenSafImportTest, WhatAmfCannotRunIsLeftForTheLoaderToSayWhere) {

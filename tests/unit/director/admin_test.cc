@@ -200,18 +200,83 @@ TEST(AdminLevelsTest, UnlockInstantiationUnderANodeLockedForInstantiationSaysWha
   EXPECT_FALSE(c.alive(comp(2)));
 }
 
-// ---- refusals: every one answered at once, nothing changed ----
-
 struct Refusal {
   AdminOp op;
   director::EntityKind kind;
   std::string entity, message;
 };
 
+// ---- names: amf's ids and the SA Forum DNs OpenSAF's operators know ----
+
+TEST_F(AdminTest, OperationsTakeTheSaForumDnsOfEveryKind) {
+  // safSu=SU,safSg=SG,safApp=APP is SG/SU, and so on; what is done is the same operation.
+  auto r = c_.admin(AdminOp::kLock, director::EntityKind::kSu, "safSu=su-1,safSg=app,safApp=app");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->ok) << r->message;
+  EXPECT_EQ(view(c_, 1).admin, model::AdminState::kLocked);
+  r = c_.admin(AdminOp::kUnlock, director::EntityKind::kSu, "app/su-1");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->ok) << r->message;
+  const std::vector<std::pair<director::EntityKind, std::string>> dns{
+      {director::EntityKind::kSg, "safSg=app,safApp=app"},
+      {director::EntityKind::kApp, "safApp=app"},
+      {director::EntityKind::kNode, "safAmfNode=node-1,safAmfCluster=test"},
+      {director::EntityKind::kNode, "safAmfNode=node-1"},
+      {director::EntityKind::kCluster, "safAmfCluster=test"},
+      {director::EntityKind::kSi, "safSi=si-1,safApp=app"},
+  };
+  for (const auto& [kind, dn] : dns) {
+    r = c_.admin(AdminOp::kLock, kind, dn);
+    ASSERT_TRUE(r) << dn;
+    EXPECT_TRUE(r->ok) << dn << ": " << r->message;
+    r = c_.admin(AdminOp::kUnlock, kind, dn);
+    ASSERT_TRUE(r) << dn;
+    EXPECT_TRUE(r->ok) << dn << ": " << r->message;
+  }
+  r = c_.admin(AdminOp::kRestart, director::EntityKind::kComp,
+               "safComp=server,safSu=su-2,safSg=app,safApp=app");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->ok) << r->message;
+}
+
+TEST_F(AdminTest, ADnOfTheWrongFormOrThatNamesNothingIsRefusedWithTheFormItTakes) {
+  const auto before = table(c_);
+  const std::vector<Refusal> cases{
+      {AdminOp::kLock, director::EntityKind::kSu, "safSi=si-1,safApp=app",
+       "lock su safSi=si-1,safApp=app: 'safSi=si-1,safApp=app' is not the DN of a service unit "
+       "(safSu=SU,safSg=SG,safApp=APP)"},
+      {AdminOp::kLock, director::EntityKind::kSu, "safSu=su-9,safSg=app,safApp=app",
+       "lock su safSu=su-9,safSg=app,safApp=app: no service unit named "
+       "'safSu=su-9,safSg=app,safApp=app'; name a service unit as SG/SU or as "
+       "safSu=SU,safSg=SG,safApp=APP"},
+      {AdminOp::kLock, director::EntityKind::kSu, "safSu=su-1,safSg=app,safApp=other",
+       "lock su safSu=su-1,safSg=app,safApp=other: no service unit named "
+       "'safSu=su-1,safSg=app,safApp=other'; name a service unit as SG/SU or as "
+       "safSu=SU,safSg=SG,safApp=APP"},
+      {AdminOp::kLock, director::EntityKind::kNode, "safAmfNode=node-1,safAmfCluster=other",
+       "lock node safAmfNode=node-1,safAmfCluster=other: no node named "
+       "'safAmfNode=node-1,safAmfCluster=other'; name a node as NODE or as "
+       "safAmfNode=NODE,safAmfCluster=CLUSTER"},
+      {AdminOp::kSiSwap, director::EntityKind::kSi, "safSi=,safApp=app",
+       "si-swap si safSi=,safApp=app: 'safSi=,safApp=app' is not the DN of a service instance "
+       "(safSi=SI,safApp=APP)"},
+  };
+  for (const auto& k : cases) {
+    auto r = c_.admin(k.op, k.kind, k.entity);
+    ASSERT_TRUE(r) << k.message;
+    EXPECT_FALSE(r->ok);
+    EXPECT_EQ(r->message, k.message);
+  }
+  EXPECT_EQ(table(c_), before);
+}
+
+// ---- refusals: every one answered at once, nothing changed ----
+
 TEST_F(AdminTest, RefusalsSayWhatAndWhyAndChangeNothing) {
   const std::vector<Refusal> cases{
       {AdminOp::kLock, director::EntityKind::kSu, "app/su-9",
-       "lock su app/su-9: no service unit named 'app/su-9'"},
+       "lock su app/su-9: no service unit named 'app/su-9'; name a service unit as SG/SU or as "
+       "safSu=SU,safSg=SG,safApp=APP"},
       {AdminOp::kUnlock, director::EntityKind::kSu, "app/su-1",
        "unlock su app/su-1: it is already unlocked"},
       {AdminOp::kLockInstantiation, director::EntityKind::kSu, "app/su-1",
@@ -221,13 +286,16 @@ TEST_F(AdminTest, RefusalsSayWhatAndWhyAndChangeNothing) {
       {AdminOp::kRepair, director::EntityKind::kSu, "app/su-1",
        "repair su app/su-1: it is not disabled"},
       {AdminOp::kLock, director::EntityKind::kNode, "node-9",
-       "lock node node-9: no node named 'node-9'"},
+       "lock node node-9: no node named 'node-9'; name a node as NODE or as "
+       "safAmfNode=NODE,safAmfCluster=CLUSTER"},
       {AdminOp::kLock, director::EntityKind::kSg, "nope",
-       "lock sg nope: no service group named 'nope'"},
+       "lock sg nope: no service group named 'nope'; name a service group as SG or as "
+       "safSg=SG,safApp=APP"},
       {AdminOp::kLock, director::EntityKind::kApp, "nope",
-       "lock app nope: no application named 'nope'"},
+       "lock app nope: no application named 'nope'; name an application as APP or as safApp=APP"},
       {AdminOp::kLock, director::EntityKind::kCluster, "other",
-       "lock cluster other: the cluster is named 'test'"},
+       "lock cluster other: the cluster is named 'test'; name a cluster as CLUSTER (or nothing) or "
+       "as safAmfCluster=CLUSTER"},
       {AdminOp::kRepair, director::EntityKind::kSg, "app",
        "repair sg app: repair applies to a service unit (su) or a node"},
       {AdminOp::kRepair, director::EntityKind::kNode, "node-1",
@@ -235,7 +303,8 @@ TEST_F(AdminTest, RefusalsSayWhatAndWhyAndChangeNothing) {
       {AdminOp::kAdjust, director::EntityKind::kSu, "app/su-1",
        "adjust su app/su-1: adjust applies to a service group (sg)"},
       {AdminOp::kSiSwap, director::EntityKind::kSi, "app/si-7",
-       "si-swap si app/si-7: no service instance named 'app/si-7'"},
+       "si-swap si app/si-7: no service instance named 'app/si-7'; name a service instance as "
+       "SG/SI or as safSi=SI,safApp=APP"},
       {AdminOp::kSiSwap, director::EntityKind::kSu, "app/su-1",
        "si-swap applies to a service instance (si), not su"},
   };
@@ -507,7 +576,9 @@ TEST(SiAdminTest, RefusalsSayWhatAndWhy) {
   r = c.admin(AdminOp::kLock, director::EntityKind::kSi, "app/si-9");
   ASSERT_TRUE(r);
   EXPECT_FALSE(r->ok);
-  EXPECT_EQ(r->message, "lock si app/si-9: no service instance named 'app/si-9'");
+  EXPECT_EQ(r->message,
+            "lock si app/si-9: no service instance named 'app/si-9'; name a service instance as "
+            "SG/SI or as safSi=SI,safApp=APP");
   r = c.admin(AdminOp::kUnlock, director::EntityKind::kSi, "app/si-1");
   ASSERT_TRUE(r);
   EXPECT_FALSE(r->ok);
