@@ -1202,26 +1202,25 @@ class Importer {
         note(*csi, "saAmfCSIDependencies",
              "not carried over: amf assigns the CSIs of an SI together");
       }
-      std::map<std::string, std::string> attributes;
+      // Every value of a multi-valued attribute, in order; none is `[]`, as amf reads it.
+      std::map<std::string, std::vector<std::string>> attributes;
       for (const Object* a : children("SaAmfCSIAttribute", csi->dn)) {
         handled_.insert(a);
-        const std::string name = rdn(a->dn, "safCsiAttr");
         const std::vector<std::string>* values = a->values("saAmfCSIAttriValue");
-        if (values == nullptr || values->empty()) {
-          note(*a, "saAmfCSIAttriValue",
-               "an attribute without a value is not carried over: amf's attributes have one");
-        } else {
-          if (values->size() > 1) {
-            note(*a, "saAmfCSIAttriValue",
-                 "only the first of its " + std::to_string(values->size()) +
-                     " values is carried over: amf's attributes have one value");
-          }
-          attributes[name] = values->front();
-        }
+        attributes[rdn(a->dn, "safCsiAttr")] =
+            values != nullptr ? *values : std::vector<std::string>{};
       }
       if (!attributes.empty()) {
-        out << YAML::Key << "attributes" << YAML::Value;
-        emit_string_map(out, attributes);
+        out << YAML::Key << "attributes" << YAML::Value << YAML::BeginMap;
+        for (const auto& [name, values] : attributes) {
+          out << YAML::Key << YAML::DoubleQuoted << name << YAML::Value;
+          if (values.size() == 1) {
+            out << YAML::DoubleQuoted << values.front();
+          } else {
+            emit_strings(out, values);
+          }
+        }
+        out << YAML::EndMap;
       }
       out << YAML::EndMap;
     }

@@ -188,7 +188,7 @@ model::CsiConfig read_csi(const Node& item, const SiId& si, NameSet& names, SiSo
       csi_source.complete = true;
     }
     auto any_key = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
-    if (auto attributes = r.string_map("attributes", any_key)) csi.attributes = *attributes;
+    if (auto attributes = r.string_lists("attributes", any_key)) csi.attributes = *attributes;
   }
   source.csis.push_back(csi_source);
   return csi;

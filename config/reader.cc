@@ -377,9 +377,22 @@ const Node* MapReader::mapping(std::string_view key) const {
 
 std::optional<std::map<std::string, std::string>> MapReader::string_map(
     std::string_view key, const KeyCheck& key_problem) const {
+  std::optional<std::multimap<std::string, std::string>> pairs =
+      string_pairs(key, key_problem, /*lists=*/false);
+  if (!pairs) return std::nullopt;
+  return std::map<std::string, std::string>(pairs->begin(), pairs->end());
+}
+
+std::optional<std::multimap<std::string, std::string>> MapReader::string_lists(
+    std::string_view key, const KeyCheck& key_problem) const {
+  return string_pairs(key, key_problem, /*lists=*/true);
+}
+
+std::optional<std::multimap<std::string, std::string>> MapReader::string_pairs(
+    std::string_view key, const KeyCheck& key_problem, bool lists) const {
   const Node* node = mapping(key);
   if (node == nullptr) return std::nullopt;
-  std::map<std::string, std::string> out;
+  std::multimap<std::string, std::string> out;
   std::map<std::string, int> first_line;
   for (const MapEntry& entry : node->entries) {
     if (!entry.key.is_scalar() || entry.key.scalar.empty()) {
@@ -397,10 +410,27 @@ std::optional<std::map<std::string, std::string>> MapReader::string_map(
                                         "; first given at line " + std::to_string(it->second));
       continue;
     }
+    if (lists && entry.value.is_sequence()) {
+      // Several values in order; none is one empty value (an attribute without a value).
+      if (entry.value.items.empty()) out.emplace(name, "");
+      for (const Node& item : entry.value.items) {
+        if (item.is_scalar()) {
+          out.emplace(name, item.scalar);
+        } else {
+          diags_->error(item.mark, "expected a scalar value in the list of " + quoted(name) +
+                                       " in " + key_label(key) + ", got " + describe(item));
+        }
+      }
+      continue;
+    }
     if (!entry.value.is_scalar()) {
-      std::string message = "expected a scalar value for " + quoted(name) + " in " +
-                            key_label(key) + ", got " + describe(entry.value);
-      if (entry.value.is_null()) message += " (write \"\" for an empty string)";
+      std::string message =
+          "expected a scalar value" + std::string(lists ? " or a list of them" : "") + " for " +
+          quoted(name) + " in " + key_label(key) + ", got " + describe(entry.value);
+      if (entry.value.is_null()) {
+        message += lists ? " (write \"\" for an empty string, [] for no value)"
+                         : " (write \"\" for an empty string)";
+      }
       diags_->error(value_position(entry.value, entry.key.mark), std::move(message));
       continue;
     }

@@ -162,9 +162,16 @@ class MapReader {
   using KeyCheck = std::function<std::optional<std::string>(const std::string&)>;
   std::optional<std::map<std::string, std::string>> string_map(std::string_view key,
                                                                const KeyCheck& key_problem) const;
+  // As string_map, and a value may also be a sequence of scalars: one pair per value, in
+  // order, and one pair with an empty value for `[]` (CSI attributes).
+  std::optional<std::multimap<std::string, std::string>> string_lists(
+      std::string_view key, const KeyCheck& key_problem) const;
 
  private:
   const MapEntry* find(std::string_view key) const;
+  std::optional<std::multimap<std::string, std::string>> string_pairs(std::string_view key,
+                                                                      const KeyCheck& key_problem,
+                                                                      bool lists) const;
   // "'rank' in service unit 'su-a'".
   std::string key_label(std::string_view key) const;
   std::string unknown_key_message(const std::string& key,

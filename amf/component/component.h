@@ -18,7 +18,9 @@ struct CsiDescriptor {
   std::string csi;  // e.g. "counter/si-1/endpoint"
   model::HaState ha;
   model::TransitionReason reason;  // kFailover: the previous active died without handing over
-  std::map<std::string, std::string> attributes;
+  // Name and value pairs; a multi-valued attribute repeats its name (attributes.equal_range),
+  // one without a value has an empty one. attributes.find(name) gives the first value.
+  model::CsiAttributes attributes;
 };
 
 // What the node director asks of the component. Every callback must be answered with

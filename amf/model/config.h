@@ -144,7 +144,7 @@ struct CsiConfig {
   CsiId id;
   std::string name;
   std::string cs_type;
-  std::map<std::string, std::string> attributes;
+  CsiAttributes attributes;
 };
 
 // The SI depends on `sponsor` (saAmfSIDependency): it may be active only while the sponsor has

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <map>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace amf::model {
@@ -56,5 +58,12 @@ std::optional<HaState> parse_ha_state(std::string_view text);
 // unlocked, enabled and instantiated on a node that is itself in service.
 ReadinessState derive_readiness(AdminState admin, OperState oper, PresenceState presence,
                                 bool node_in_service);
+
+// A CSI's attributes (saAmfCSIAttriValue) as SA Forum lists them: name and value pairs in
+// name order, where a name may repeat (a multi-valued attribute, its values in configured
+// order) and an attribute configured without a value has one pair with an empty value, as
+// OpenSAF hands it over. Here rather than in config.h because every layer that carries a CSI
+// to a component (wire, node director, component library) includes this header.
+using CsiAttributes = std::multimap<std::string, std::string>;
 
 }  // namespace amf::model

@@ -546,14 +546,18 @@ void NodeDirector::run_hook(CompState& comp, const CsiId& csi, const SiId& si,
   if (auto si_config = sis_.find(si); si_config != sis_.end()) {
     for (const auto& c : si_config->second->csis) {
       if (c.id != csi) continue;
+      // One variable per attribute; a multi-valued one holds its values one per line.
+      std::map<std::string, std::string> values;
       for (const auto& [key, value] : c.attributes) {
         std::string name = "AMF_CSI_";
         for (char ch : key)
           name += std::isalnum(static_cast<unsigned char>(ch))
                       ? static_cast<char>(std::toupper(static_cast<unsigned char>(ch)))
                       : '_';
-        env[name] = value;
+        auto [it, first] = values.emplace(name, value);
+        if (!first) it->second += "\n" + value;
       }
+      env.insert(values.begin(), values.end());
     }
   }
   const Duration timeout =
@@ -862,7 +866,7 @@ void NodeDirector::send_csi_set(CompState& comp, const CsiId& csi, model::Transi
   if (!comp.peer) return;
   const auto& [si, ha] = comp.csis.at(csi);
   const model::SiConfig* si_config = sis_.at(si);
-  std::map<std::string, std::string> attributes;
+  model::CsiAttributes attributes;
   for (const auto& c : si_config->csis) {
     if (c.id == csi) attributes = c.attributes;
   }

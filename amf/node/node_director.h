@@ -125,7 +125,7 @@ struct SendCsiSet {
   CsiId csi;
   model::HaState ha;
   model::TransitionReason reason;
-  std::map<std::string, std::string> attributes;
+  model::CsiAttributes attributes;
 };
 struct SendCsiRemove {
   PeerId peer;

@@ -232,7 +232,12 @@ std::string encode(const ComponentMessage& message) {
       cb->set_csi_name(m.csi);
       cb->set_ha_state(to_pb(m.ha));
       cb->set_reason(to_pb(m.reason));
-      for (const auto& [k, v] : m.attributes) (*cb->mutable_attributes())[k] = v;
+      for (const auto& [k, v] : m.attributes) {
+        cb->mutable_attributes()->insert({k, v});  // the first value of each name stays
+        pb::CsiAttribute* a = cb->add_attribute_list();
+        a->set_name(k);
+        a->set_value(v);
+      }
     }
     void operator()(const CsiRemove& m) {
       env.mutable_csi_remove()->set_invocation(m.invocation);
@@ -275,7 +280,11 @@ Result<ComponentMessage> decode_component_message(std::string_view bytes) {
       auto reason = from_pb(cb.reason());
       if (!reason) return tl::unexpected(reason.error().with_context("CSI set callback"));
       CsiSet out{cb.invocation(), cb.csi_name(), *ha, *reason, {}};
-      for (const auto& [k, v] : cb.attributes()) out.attributes[k] = v;
+      if (cb.attribute_list_size() > 0) {
+        for (const auto& a : cb.attribute_list()) out.attributes.emplace(a.name(), a.value());
+      } else {
+        for (const auto& [k, v] : cb.attributes()) out.attributes.emplace(k, v);
+      }
       return out;
     }
     case pb::ComponentEnvelope::kCsiRemove:

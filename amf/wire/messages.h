@@ -28,7 +28,7 @@ struct CsiSet {
   std::string csi;
   model::HaState ha = model::HaState::kActive;
   model::TransitionReason reason = model::TransitionReason::kNewAssignment;
-  std::map<std::string, std::string> attributes;
+  model::CsiAttributes attributes;  // names repeat for a multi-valued attribute
 };
 struct CsiRemove {
   std::uint64_t invocation = 0;

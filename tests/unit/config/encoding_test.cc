@@ -100,7 +100,7 @@ TEST(ConfigEncodingTest, ValidUtf8IsKept) {
                                                "\"\xf0\x9f\x98\x80\"", "name", "caf\xc3\xa9"));
   const model::SiConfig* si = config.find_si(SiId("sg/si"));
   ASSERT_NE(si, nullptr);
-  EXPECT_EQ(si->csis.at(0).attributes.at("name"), "caf\xc3\xa9");
+  EXPECT_EQ(si->csis.at(0).attributes.find("name")->second, "caf\xc3\xa9");
 }
 
 }  // namespace

@@ -75,8 +75,8 @@ TEST(ConfigLoaderTest, LoadsDemoExample) {
   ASSERT_EQ(si.csis.size(), 1u);
   EXPECT_EQ(si.csis[0].id, CsiId("counter/si-1/endpoint"));
   EXPECT_EQ(si.csis[0].cs_type, "counter");
-  EXPECT_EQ(si.csis[0].attributes, (std::map<std::string, std::string>{
-                                       {"port", "47011"}, {"state_file", "counter.state"}}));
+  EXPECT_EQ(si.csis[0].attributes,
+            (model::CsiAttributes{{"port", "47011"}, {"state_file", "counter.state"}}));
 
   EXPECT_NE(config.find_component(CompId("counter/su-2/server")), nullptr);
 }
@@ -187,12 +187,64 @@ applications:
   ASSERT_NE(shop, nullptr);
   EXPECT_EQ(shop->rank, 1);
   ASSERT_EQ(shop->csis.size(), 2u);
-  EXPECT_EQ(shop->csis[0].attributes,
-            (std::map<std::string, std::string>{{"port", "80"}, {"tls", "false"}}));
+  EXPECT_EQ(shop->csis[0].attributes, (model::CsiAttributes{{"port", "80"}, {"tls", "false"}}));
 
   EXPECT_EQ(config.find_sg(SgId("pool"))->preferred_assigned_sus, 2);
   EXPECT_EQ(config.find_si(SiId("pool/jobs"))->preferred_active_assignments, 2);
   EXPECT_EQ(config.find_si(SiId("db/data"))->preferred_standby_assignments, 2);
+}
+
+TEST(ConfigLoaderTest, CsiAttributesMayHaveSeveralValuesOrNone) {
+  model::ClusterConfig config = config_of(R"(cluster: {name: c}
+nodes: [{name: n, controller: true}]
+applications:
+  - name: db
+    service_groups:
+      - name: db
+        redundancy: 2n
+        su_template: {nodes: [n, n], components: [{name: d, command: x, cs_types: [shard]}]}
+        service_instances:
+          - name: si
+            csis:
+              - name: shard
+                cs_type: shard
+                attributes: {peers: [sc-2:5432, sc-1:5432], read_only: [], port: 5432, one: [x]}
+)");
+  ASSERT_EQ(config.applications.size(), 1u);
+  EXPECT_EQ(config.find_si(SiId("db/si"))->csis.at(0).attributes,
+            (model::CsiAttributes{{"one", "x"},
+                                  {"peers", "sc-2:5432"},
+                                  {"peers", "sc-1:5432"},
+                                  {"port", "5432"},
+                                  {"read_only", ""}}));
+
+  std::vector<Diagnostic> diags = errors_of(R"(cluster: {name: c}
+nodes: [{name: n, controller: true}]
+applications:
+  - name: db
+    service_groups:
+      - name: db
+        redundancy: 2n
+        su_template: {nodes: [n, n], components: [{name: d, command: x, cs_types: [shard]}]}
+        service_instances:
+          - name: si
+            csis:
+              - name: shard
+                cs_type: shard
+                attributes: {peers: [a, {b: c}], gone: , nested: {x: 1}}
+)");
+  EXPECT_TRUE(
+      has_error(diags, "expected a scalar value in the list of 'peers' in 'attributes'", 14, 41))
+      << dump(diags);
+  EXPECT_TRUE(has_error(diags,
+                        "expected a scalar value or a list of them for 'gone' in 'attributes' "
+                        "in CSI 'shard', got nothing (write \"\" for an empty string, [] for no "
+                        "value)",
+                        14))
+      << dump(diags);
+  EXPECT_TRUE(has_error(diags, "expected a scalar value or a list of them for 'nested'", 14))
+      << dump(diags);
+  EXPECT_EQ(diags.size(), 3u) << dump(diags);
 }
 
 TEST(ConfigLoaderTest, ApplicationsAreOptional) {

@@ -115,7 +115,7 @@ TEST(OpenSafImportTest, TwoNWithItsTypesNodeGroupAndBundleBecomesAConfigurationT
 
   ASSERT_EQ(g.sis.size(), 1u);
   EXPECT_EQ(g.sis[0].csis.at(0).cs_type, "CounterCs");
-  EXPECT_EQ(g.sis[0].csis.at(0).attributes.at("port"), "47011");
+  EXPECT_EQ(g.sis[0].csis.at(0).attributes.find("port")->second, "47011");
 
   EXPECT_TRUE(reported(r.imported, {"safVersion=1,safCompType=CounterServer", "saAmfCtDefCmdEnv",
                                     "AMF_COUNTER_TRACE", "reserves names starting with AMF_"}));
@@ -149,7 +149,7 @@ TEST(OpenSafImportTest, NPlusMOfNonSaAwareDaemonsKeepsItsCountsPlacesAndCommands
   EXPECT_EQ(g.sus[1].components.at(0).cleanup_command, "/usr/lib/web/httpd-clc kill --hard");
   EXPECT_EQ(httpd.recovery, model::Recovery::kNodeSwitchover);
   EXPECT_EQ(httpd.timeouts.terminate, milliseconds(4000));
-  EXPECT_EQ(g.sis.at(1).csis.at(0).attributes.at("address"), "10.0.0.11/24");
+  EXPECT_EQ(g.sis.at(1).csis.at(0).attributes.find("address")->second, "10.0.0.11/24");
   EXPECT_EQ(g.sis.at(1).rank, 2);
   EXPECT_TRUE(reported(r.imported, {"saAmfCtCompCapability", "capability model 2"}));
   EXPECT_TRUE(reported(r.imported, {"saAmfCtDefInstantiationLevel"}));
@@ -177,10 +177,10 @@ TEST(OpenSafImportTest, NWayReportsTheAttributeValuesItCannotCarry) {
   EXPECT_EQ(g.sus.at(2).components.at(0).timeouts.instantiate, milliseconds(30000));
   EXPECT_EQ(g.sus.at(0).components.at(0).timeouts.instantiate, milliseconds(10000));  // default
   EXPECT_EQ(g.sus.at(0).components.at(0).timeouts.csi_set, milliseconds(2));  // 1.5 ms, rounded up
-  EXPECT_EQ(g.sis.at(0).csis.at(0).attributes.at("peers"), "sc-1:5432");
-  EXPECT_FALSE(g.sis.at(0).csis.at(0).attributes.contains("readonly"));
-  EXPECT_TRUE(reported(r.imported, {"safCsiAttr=peers", "only the first of its 2 values"}));
-  EXPECT_TRUE(reported(r.imported, {"safCsiAttr=readonly", "without a value"}));
+  // A multi-valued attribute keeps its values in order; one without a value has an empty one.
+  EXPECT_EQ(
+      g.sis.at(0).csis.at(0).attributes,
+      (model::CsiAttributes{{"peers", "sc-1:5432"}, {"peers", "sc-2:5432"}, {"readonly", ""}}));
   EXPECT_TRUE(reported(r.imported, {"saAmfCtDefCallbackTimeout", "rounded up to 2 ms"}));
   EXPECT_TRUE(reported(r.imported, {"saAmfSIPrefActiveAssignments", "n-way redundancy model"}));
 }

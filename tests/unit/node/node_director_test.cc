@@ -111,7 +111,7 @@ TEST_F(NodeDirectorTest, AssignHaSendsCsiSetAndReportsDoneOnResponse) {
   ASSERT_EQ(sets.size(), 1u);
   EXPECT_EQ(sets[0].csi, CsiId("app/si-1/csi"));
   EXPECT_EQ(sets[0].ha, HaState::kActive);
-  EXPECT_EQ(sets[0].attributes.at("port"), "7000");
+  EXPECT_EQ(sets[0].attributes.find("port")->second, "7000");
   EXPECT_TRUE(only<ToDirector>(effects).empty());
 
   effects = handle(ComponentResponse{1, sets[0].invocation, true});
@@ -747,6 +747,11 @@ std::shared_ptr<const model::ClusterConfig> with_active_hook() {
     su_config.components[0].hooks.on_active = "promote";
     su_config.components[0].timeouts.csi_set = std::chrono::milliseconds(500);
   }
+  // A multi-valued attribute and one without a value besides the single-valued port.
+  auto& attributes = config->applications[0].service_groups[0].sis[0].csis[0].attributes;
+  attributes.emplace("peers", "sc-1:5432");
+  attributes.emplace("peers", "sc-2:5432");
+  attributes.emplace("read-only", "");
   return config;
 }
 
@@ -761,8 +766,10 @@ TEST_F(NodeDirectorTest, HooksCarryOutTheHaStatesOfANonSaAwareComponent) {
   EXPECT_EQ(hooks[0].command, "promote");
   EXPECT_EQ(hooks[0].env.at("AMF_HA_STATE"), "active");
   EXPECT_EQ(hooks[0].env.at("AMF_CSI_NAME"), "app/si-1/csi");
-  EXPECT_EQ(hooks[0].env.at("AMF_CSI_PORT"), "7000");  // the CSI's attributes
-  EXPECT_TRUE(only<ToDirector>(effects).empty());      // not before the hook is done
+  EXPECT_EQ(hooks[0].env.at("AMF_CSI_PORT"), "7000");                   // the CSI's attributes
+  EXPECT_EQ(hooks[0].env.at("AMF_CSI_PEERS"), "sc-1:5432\nsc-2:5432");  // one value a line
+  EXPECT_EQ(hooks[0].env.at("AMF_CSI_READ_ONLY"), "");
+  EXPECT_TRUE(only<ToDirector>(effects).empty());  // not before the hook is done
   effects = handle(HookDone{comp(1), hooks[0].invocation, true, "exited with code 0"});
   ASSERT_EQ(only<ToDirector>(effects).size(), 1u);
   // No hook for standby: taken at once.

@@ -39,7 +39,15 @@ TEST(CodecTest, CsiSetRoundTripsWithAttributes) {
   EXPECT_EQ(out.ha, model::HaState::kStandby);
   EXPECT_EQ(out.reason, model::TransitionReason::kFailover);
   EXPECT_EQ(out.attributes.size(), 2u);
-  EXPECT_EQ(out.attributes.at("port"), "47011");
+  EXPECT_EQ(out.attributes.find("port")->second, "47011");
+}
+
+TEST(CodecTest, MultiValuedAttributesKeepEveryValueInOrder) {
+  const model::CsiAttributes attributes{
+      {"peers", "sc-2:5432"}, {"peers", "sc-1:5432"}, {"peers", "sc-3:5432"}, {"ro", ""}};
+  auto out = round_trip_component(CsiSet{1, "db/si-1/shard", model::HaState::kStandby,
+                                         model::TransitionReason::kNewAssignment, attributes});
+  EXPECT_EQ(out.attributes, attributes);
 }
 
 TEST(CodecTest, CsiRemoveAndResponseRoundTrip) {
