@@ -86,7 +86,9 @@ void set_component_ids(model::SuConfig& su);
 // amfd keeps files named after each component's identifier with '/' as '_': its log file
 // (<name>.log) and, for a notified component, its sd_notify socket (<name>.notify). Checks,
 // cluster-wide, that every identifier is at most kMaxComponentIdLength long and that no two
-// components share a file name ("a/b_c/d" and "a_b/c/d" would).
+// components share a file name ("a/b_c/d" and "a_b/c/d" would), nor, on one node, a pid file
+// (the same absolute `pid_file`, or the same relative one in the same `working_dir`: the SUs
+// stamped by one template share both).
 class ComponentFiles {
  public:
   // Checks the components of `su`, whose ids are set; `name_marks` is parallel to its
@@ -95,12 +97,18 @@ class ComponentFiles {
   void check(const model::SuConfig& su, const std::vector<Mark>& name_marks, Diagnostics& diags);
 
  private:
+  void check_pid_file(const model::SuConfig& su, const model::ComponentConfig& comp, Mark at,
+                      Diagnostics& diags);
   struct Owner {
     std::string id;
     int line = 0;
   };
   std::map<std::string, Owner, std::less<>> owners_;  // by file name
+  // By node and pid file path ("node-1 /run/x.pid", "node-1 work:shared/x.pid"): two
+  // components that would read one pid file cannot tell their daemons apart.
+  std::map<std::string, Owner, std::less<>> pid_files_;
   std::set<std::pair<int, int>> reported_;
+  std::set<std::pair<int, int>> pid_reported_;
 };
 
 // Positions and parse status kept next to an SgConfig for the checks that span entities.

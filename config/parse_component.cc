@@ -405,6 +405,27 @@ void set_component_ids(model::SuConfig& su) {
   }
 }
 
+void ComponentFiles::check_pid_file(const model::SuConfig& su, const model::ComponentConfig& comp,
+                                    Mark at, Diagnostics& diags) {
+  // Without a working_dir a relative pid file is in the component's own directory.
+  if (comp.pid_file.empty() || (comp.pid_file[0] != '/' && comp.working_dir.empty())) return;
+  const std::string path =
+      comp.pid_file[0] == '/'
+          ? comp.pid_file
+          : (comp.working_dir[0] == '/' ? comp.working_dir : "RUNTIME/work/" + comp.working_dir) +
+                "/" + comp.pid_file;
+  const std::string key =
+      su.node.str() + " " + std::filesystem::path(path).lexically_normal().string();
+  auto [it, inserted] = pid_files_.emplace(key, Owner{comp.id.str(), at.line});
+  if (inserted || it->second.id == comp.id.str()) return;
+  if (!pid_reported_.emplace(at.line, at.column).second) return;  // a template's next stamp
+  diags.error(at, "component '" + comp.id.str() + "' and component '" + it->second.id + "' (line " +
+                      std::to_string(it->second.line) + ") would read the same pid " +
+                      "file on node " + su.node.str() + ", " + path +
+                      ", and could not tell their daemons apart; give each its own (a relative " +
+                      "'pid_file' without 'working_dir' is in the component's own directory)");
+}
+
 void ComponentFiles::check(const model::SuConfig& su, const std::vector<Mark>& name_marks,
                            Diagnostics& diags) {
   // An SU or SG name with errors is left empty; a stamped SU name may be too long (reported at
@@ -426,6 +447,7 @@ void ComponentFiles::check(const model::SuConfig& su, const std::vector<Mark>& n
       }
       continue;
     }
+    check_pid_file(su, comp, at, diags);
     std::string file = id;
     std::replace(file.begin(), file.end(), '/', '_');
     auto [it, inserted] = owners_.emplace(file, Owner{id, at.line});

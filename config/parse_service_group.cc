@@ -89,16 +89,6 @@ void read_su_template(const MapReader& sg_reader, SuContext& ctx) {
   const Node* node_list = r.nonempty_sequence("nodes", "node");
   ParsedComponents components = parse_components(r, ctx.types, diags);
   if (node_list == nullptr) return;
-  // Every stamped SU's copy of such a component would read the same pid file.
-  for (std::size_t i = 0; i < components.list.size() && node_list->items.size() > 1; ++i) {
-    const model::ComponentConfig& comp = components.list[i];
-    if (!comp.working_dir.empty() && !comp.pid_file.empty() && comp.pid_file[0] != '/') {
-      diags.error(components.name_marks[i],
-                  "component '" + comp.name + "' of " + r.label() + " has a 'working_dir', which " +
-                      "its stamped SUs share, and a relative 'pid_file', which they would then " +
-                      "share too; give an absolute 'pid_file' or no 'working_dir'");
-    }
-  }
   // The last stamped name is the longest.
   const std::string last = prefix + "-" + std::to_string(node_list->items.size());
   if (last.size() > kSuName.max_length) {

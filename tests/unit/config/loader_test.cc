@@ -1408,15 +1408,47 @@ TEST(ConfigLoaderTest, PidFileIsForProcessesOnly) {
                         "'pid_file' in component 'server' is for processes, not "
                         "'runtime: oci'",
                         15, 15));
-  // kOciHead's template stamps two SUs: a shared working_dir would make them share the file.
-  diags = errors_of(std::string(kOciHead) + R"(              working_dir: shared
-              pid_file: x.pid
+  // kOciHead's template stamps two SUs on one node: a shared working_dir would make them share
+  // the file, and so would an absolute pid_file.
+  for (const std::string& keys :
+       {std::string("              working_dir: shared\n              pid_file: x.pid\n"),
+        std::string("              pid_file: /run/x.pid\n")}) {
+    diags = errors_of(std::string(kOciHead) + keys +
+                      "        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]\n");
+    ASSERT_EQ(diags.size(), 1u) << dump(diags);
+    EXPECT_TRUE(has_error(diags,
+                          "component 'g/su-2/server' and component 'g/su-1/server' (line 11) "
+                          "would read the same pid file on node node-1, ",
+                          11, 21))
+        << dump(diags);
+  }
+  // Explicit SUs too, across service groups; on different nodes they do not meet.
+  diags = errors_of(R"(cluster: {name: c}
+nodes: [{name: n1, controller: true}, {name: n2}]
+applications:
+  - name: a
+    service_groups:
+      - name: g
+        redundancy: no-redundancy
+        service_units:
+          - {name: s1, node: n1, components: [{name: d, command: x, cs_types: [t], working_dir: /srv/d, pid_file: d.pid}]}
+          - {name: s2, node: n2, components: [{name: d, command: x, cs_types: [t], working_dir: /srv/d, pid_file: d.pid}]}
+        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
+      - name: h
+        redundancy: no-redundancy
+        service_units:
+          - {name: s1, node: n1, components: [{name: d, command: x, cs_types: [t], pid_file: /srv/d/./d.pid}]}
         service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]
 )");
+  ASSERT_EQ(diags.size(), 1u) << dump(diags);
   EXPECT_TRUE(has_error(diags,
-                        "component 'server' of su_template of service group 'g' has a "
-                        "'working_dir', which its stamped SUs share, and a relative 'pid_file'",
-                        11, 21));
+                        "component 'h/s1/d' and component 'g/s1/d' (line 9) would read the same "
+                        "pid file on node n1, /srv/d/./d.pid",
+                        15, 54))
+      << dump(diags);
+  // Without working_dir, a relative pid_file is in each component's own directory.
+  config_of(std::string(kOciHead) + "              pid_file: x.pid\n" +
+            "        service_instances: [{name: si, csis: [{name: c, cs_type: t}]}]\n");
 }
 
 }  // namespace
