@@ -335,8 +335,15 @@ wire::ClusterStatus Daemon::status() const {
                                 std::string(model::to_string(su->readiness)),
                                 {}};
       for (const node::NodeDirector::ComponentView* c : comps_of[su->id]) {
-        u.components.push_back({c->id.str(), std::string(model::to_string(c->presence)),
-                                processes_->pid_of(c->id), c->registered});
+        wire::ComponentStatus comp{c->id.str(),
+                                   std::string(model::to_string(c->presence)),
+                                   processes_->pid_of(c->id),
+                                   c->registered,
+                                   {}};
+        for (const auto& [csi, ha] : c->csis) {
+          comp.csis.push_back({csi.str(), std::string(model::to_string(ha))});
+        }
+        u.components.push_back(std::move(comp));
       }
       s.service_units.push_back(std::move(u));
     }

@@ -124,6 +124,11 @@ void fill(pb::ClusterStatus& out, const ClusterStatus& in) {
         c->set_presence_state(comp.presence_state);
         c->set_pid(comp.pid);
         c->set_registered(comp.registered);
+        for (const auto& csi : comp.csis) {
+          pb::ComponentCsiStatus* cs = c->add_csis();
+          cs->set_csi(csi.csi);
+          cs->set_ha_state(csi.ha_state);
+        }
       }
     }
     for (const auto& si : sg.service_instances) {
@@ -154,7 +159,9 @@ ClusterStatus from(const pb::ClusterStatus& in) {
                            u.readiness_state(),
                            {}};
       for (const auto& c : u.components()) {
-        su.components.push_back({c.name(), c.presence_state(), c.pid(), c.registered()});
+        ComponentStatus comp{c.name(), c.presence_state(), c.pid(), c.registered(), {}};
+        for (const auto& csi : c.csis()) comp.csis.push_back({csi.csi(), csi.ha_state()});
+        su.components.push_back(std::move(comp));
       }
       sg.service_units.push_back(std::move(su));
     }

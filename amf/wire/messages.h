@@ -66,11 +66,16 @@ struct AdminOperation {
 };
 using AdminRequest = std::variant<StatusRequest, EventsRequest, AdminOperation>;
 
+struct ComponentCsiStatus {
+  std::string csi;
+  std::string ha_state;
+};
 struct ComponentStatus {
   std::string name;
   std::string presence_state;
   std::int32_t pid = 0;
   bool registered = false;
+  std::vector<ComponentCsiStatus> csis;  // the CSIs it holds (assigned, acknowledged or not)
 };
 struct ServiceUnitStatus {
   std::string name;

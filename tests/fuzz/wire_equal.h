@@ -30,9 +30,7 @@ inline auto fields(const wire::EventsRequest& m) {
 inline auto fields(const wire::AdminOperation& m) {
   return std::tie(m.operation, m.entity_kind, m.entity);
 }
-inline auto fields(const wire::ComponentStatus& m) {
-  return std::tie(m.name, m.presence_state, m.pid, m.registered);
-}
+inline auto fields(const wire::ComponentCsiStatus& m) { return std::tie(m.csi, m.ha_state); }
 inline auto fields(const wire::EntityAdminState& m) { return std::tie(m.name, m.admin_state); }
 inline auto fields(const wire::SiAssignmentStatus& m) {
   return std::tie(m.service_unit, m.ha_state);
@@ -45,6 +43,7 @@ inline auto fields(const wire::AdminError& m) { return std::tie(m.message); }
 inline auto fields(const wire::AdminOperationResult& m) { return std::tie(m.ok, m.message); }
 
 // The nested status structs, declared before the templates that reach them through vectors.
+inline bool same(const wire::ComponentStatus& a, const wire::ComponentStatus& b);
 inline bool same(const wire::ServiceUnitStatus& a, const wire::ServiceUnitStatus& b);
 inline bool same(const wire::ServiceInstanceStatus& a, const wire::ServiceInstanceStatus& b);
 inline bool same(const wire::ServiceGroupStatus& a, const wire::ServiceGroupStatus& b);
@@ -64,6 +63,11 @@ bool same(const std::vector<T>& a, const std::vector<T>& b) {
 }
 
 // The nested status structs: their scalar fields with std::tie, their lists element-wise.
+inline bool same(const wire::ComponentStatus& a, const wire::ComponentStatus& b) {
+  return std::tie(a.name, a.presence_state, a.pid, a.registered) ==
+             std::tie(b.name, b.presence_state, b.pid, b.registered) &&
+         same(a.csis, b.csis);
+}
 inline bool same(const wire::ServiceUnitStatus& a, const wire::ServiceUnitStatus& b) {
   return std::tie(a.name, a.node, a.admin_state, a.oper_state, a.presence_state,
                   a.readiness_state) == std::tie(b.name, b.node, b.admin_state, b.oper_state,

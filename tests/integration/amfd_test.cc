@@ -21,6 +21,18 @@ TEST_F(AmfdTest, TwoNStandbyTakesOverWhenActiveIsKilledAndFailedSuReturnsAsStand
   ASSERT_FALSE(standby.empty());
   auto before = status();
   ASSERT_TRUE(before);
+  // Each component's CSIs with its HA state, in the status and in amfctl's table.
+  for (const auto& [su, ha] : {std::pair{active, "active"}, std::pair{standby, "standby"}}) {
+    for (const auto& u : before->service_groups.at(0).service_units) {
+      if (u.name != su) continue;
+      ASSERT_EQ(u.components.at(0).csis.size(), 1u) << su;
+      EXPECT_EQ(u.components[0].csis[0].csi, "counter/si-1/endpoint");
+      EXPECT_EQ(u.components[0].csis[0].ha_state, ha);
+    }
+  }
+  Output table = run({bin("amfctl"), "--runtime-dir", runtime(), "status"});
+  EXPECT_NE(table.out.find("CSIS"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("counter/si-1/endpoint standby"), std::string::npos) << table.out;
   const int victim = pid_of(*before, active);
   ASSERT_GT(victim, 0);
 

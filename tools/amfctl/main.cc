@@ -53,13 +53,18 @@ void print_status(const amf::wire::ClusterStatus& s) {
               << sg.admin_state << (sg.busy ? ", assignment change in progress" : "") << "\n\n";
     std::vector<std::vector<std::string>> units{
         {"SERVICE UNIT", "NODE", "ADMIN", "OPER", "PRESENCE", "READINESS"}};
-    std::vector<std::vector<std::string>> comps{{"COMPONENT", "PRESENCE", "PID", "REGISTERED"}};
+    std::vector<std::vector<std::string>> comps{
+        {"COMPONENT", "PRESENCE", "PID", "REGISTERED", "CSIS"}};
     for (const auto& su : sg.service_units) {
       units.push_back(
           {su.name, su.node, su.admin_state, su.oper_state, su.presence_state, su.readiness_state});
       for (const auto& c : su.components) {
+        std::string csis;
+        for (const auto& csi : c.csis) {
+          csis += (csis.empty() ? "" : ", ") + csi.csi + " " + csi.ha_state;
+        }
         comps.push_back({c.name, c.presence_state, c.pid ? std::to_string(c.pid) : "-",
-                         c.registered ? "yes" : "no"});
+                         c.registered ? "yes" : "no", csis.empty() ? "-" : csis});
       }
     }
     print_table(units);

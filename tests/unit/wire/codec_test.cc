@@ -121,13 +121,14 @@ TEST(CodecTest, AdminOperationAndResultRoundTrip) {
 ClusterStatus sample_status() {
   ClusterStatus s{"demo", "node-1", {}};
   ServiceGroupStatus sg{"counter", "2n", false, {}, {}};
-  sg.service_units.push_back({"counter/su-1",
-                              "node-1",
-                              "unlocked",
-                              "enabled",
-                              "instantiated",
-                              "in-service",
-                              {{"counter/su-1/server", "instantiated", 99, true}}});
+  sg.service_units.push_back(
+      {"counter/su-1",
+       "node-1",
+       "unlocked",
+       "enabled",
+       "instantiated",
+       "in-service",
+       {{"counter/su-1/server", "instantiated", 99, true, {{"counter/si-1/endpoint", "active"}}}}});
   sg.service_instances.push_back({"counter/si-1", {{"counter/su-1", "active"}}, "unlocked"});
   sg.admin_state = "shutting-down";
   s.service_groups.push_back(sg);
@@ -143,6 +144,10 @@ TEST(CodecTest, AdminRepliesRoundTrip) {
   const auto& s = std::get<ClusterStatus>(*decoded);
   ASSERT_EQ(s.service_groups.size(), 1u);
   EXPECT_EQ(s.service_groups[0].service_units[0].components[0].pid, 99);
+  ASSERT_EQ(s.service_groups[0].service_units[0].components[0].csis.size(), 1u);
+  EXPECT_EQ(s.service_groups[0].service_units[0].components[0].csis[0].csi,
+            "counter/si-1/endpoint");
+  EXPECT_EQ(s.service_groups[0].service_units[0].components[0].csis[0].ha_state, "active");
   EXPECT_EQ(s.service_groups[0].service_instances[0].assignments[0].ha_state, "active");
   EXPECT_EQ(s.service_groups[0].service_instances[0].admin_state, "unlocked");
   EXPECT_EQ(s.service_groups[0].admin_state, "shutting-down");
@@ -194,6 +199,7 @@ TEST(CodecTest, StatusJsonRoundTripsAndUsesProtoFieldNames) {
   auto back = status_from_json(json);
   ASSERT_TRUE(back) << back.error().message();
   EXPECT_EQ(back->service_groups[0].service_units[0].name, "counter/su-1");
+  EXPECT_EQ(back->service_groups[0].service_units[0].components[0].csis.at(0).ha_state, "active");
   EXPECT_FALSE(status_from_json("{not json"));
 }
 
