@@ -85,6 +85,13 @@ const NameForms& forms(EntityKind kind) {
   return kCluster;
 }
 
+// How every admin event names its entity: the kind and the id ("su app/su-1", "node node-1",
+// "cluster demo").
+std::string admin_entity(const AdminRequest& e, const std::string& cluster) {
+  return std::string(to_string(e.kind)) + " " +
+         (e.kind == EntityKind::kCluster && e.entity.empty() ? cluster : e.entity);
+}
+
 // "; name a service unit as SG/SU or as safSu=SU,safSg=SG,safApp=APP": for an unknown name.
 std::string name_hint(EntityKind kind) {
   const std::string_view what = forms(kind).what;
@@ -217,6 +224,16 @@ std::optional<std::string> Director::instantiation_locked_by(const SuState& su) 
   if (sg.admin == kLi) return "service group " + su.sg.str();
   if (auto it = node_admin_.find(su.config->node); it != node_admin_.end() && it->second == kLi) {
     return "node " + su.config->node.str();
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> Director::admin_cause(const SgId& sg) const {
+  for (const AdminInProgress& op : admin_ops_) {
+    if (!op.sgs.contains(sg)) continue;
+    const AdminRequest& r = op.request;
+    return std::string(to_string(r.op)) + " " + std::string(to_string(r.kind)) +
+           (r.entity.empty() ? "" : " " + r.entity);
   }
   return std::nullopt;
 }
@@ -479,13 +496,15 @@ void Director::start(const AdminRequest& e, const AdminTarget& t, TimePoint now)
       }
       break;
     case AdminOp::kAdjust:
-      notify(now, model::NotificationKind::kAdmin, e.entity, "", "", "adjust", cause);
+      notify(now, model::NotificationKind::kAdmin, admin_entity(e, config_->name), "", "", "adjust",
+             cause);
       sgs_.at(SgId(e.entity)).adjust = true;
       break;
     case AdminOp::kRestart:
       for (const SuId& id : t.sus) {
         const SuState& su = sus_.at(id);
-        notify(now, model::NotificationKind::kAdmin, e.entity, "", "", "restart", cause);
+        notify(now, model::NotificationKind::kAdmin, admin_entity(e, config_->name), "", "",
+               "restart", cause);
         waiting[id] = su.reports;
         std::optional<CompId> comp;
         if (e.kind == EntityKind::kComp) comp = CompId(e.entity);
@@ -530,7 +549,8 @@ std::optional<std::string> Director::start_si_swap(const AdminRequest& e, TimePo
   });
   if (!has_active || !has_standby) return "it needs an active and a standby assignment to swap";
   admin_ops_.push_back({e, {sg->config->id}, {}, now + kAdminOpTimeout, {}});
-  notify(now, model::NotificationKind::kAdmin, e.entity, "", "", "si-swap", "admin si-swap");
+  notify(now, model::NotificationKind::kAdmin, admin_entity(e, config_->name), "", "", "si-swap",
+         "admin si-swap");
   sg->swap = si->id;
   reevaluate(*sg, now);
   return std::nullopt;
@@ -575,10 +595,8 @@ models::AssignmentTable Director::policy_input(const SgState& sg) const {
 void Director::set_admin(const AdminRequest& e, AdminState* admin, AdminState to,
                          const std::string& cause, TimePoint now) {
   if (*admin == to) return;
-  const std::string entity =
-      e.kind == EntityKind::kSu ? e.entity : std::string(to_string(e.kind)) + " " + e.entity;
-  notify(now, model::NotificationKind::kAdmin, entity, "", state_text(*admin), state_text(to),
-         cause);
+  notify(now, model::NotificationKind::kAdmin, admin_entity(e, config_->name), "",
+         state_text(*admin), state_text(to), cause);
   *admin = to;
   effects_.push_back(
       AdminStateChanged{e.kind, e.kind == EntityKind::kCluster ? std::string() : e.entity, to});

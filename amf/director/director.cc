@@ -441,13 +441,14 @@ void Director::on(const AssignmentDone& e, TimePoint now) {
   }
   const std::optional<HaState> old = ha_of(sg.current, e.su, e.si);
   std::erase_if(sg.current, [&](const auto& a) { return a.su == e.su && a.si == e.si; });
-  // A component answers a quiescing callback once it has finished its work: it is quiesced.
+  // A component answers a quiescing callback once it has finished its work: it is quiesced
+  // (quiescing was recorded when it was asked, in reevaluate).
   const HaState now_ha = e.ha == HaState::kQuiescing ? HaState::kQuiesced : e.ha;
   sg.current.push_back({e.si, e.su, now_ha});
-  std::string cause = "assigned";
+  std::string cause = admin_cause(sg.config->id).value_or("assigned");
   if (e.ha == HaState::kActive && sg.lost_active.erase(e.si)) cause = "failover";
-  notify(now, model::NotificationKind::kHaState, e.su.str(), e.si.str(), ha_name(old),
-         ha_name(now_ha), cause);
+  notify(now, model::NotificationKind::kHaState, e.su.str(), e.si.str(),
+         e.ha == HaState::kQuiescing ? "quiescing" : ha_name(old), ha_name(now_ha), cause);
   reevaluate(sg, now);
   reevaluate_dependents(sg.config->id, now);
 }
@@ -465,7 +466,7 @@ void Director::on(const RemovalDone& e, TimePoint now) {
   const std::optional<HaState> old = ha_of(sg.current, e.su, e.si);
   std::erase_if(sg.current, [&](const auto& a) { return a.su == e.su && a.si == e.si; });
   notify(now, model::NotificationKind::kHaState, e.su.str(), e.si.str(), ha_name(old), "unassigned",
-         "removed");
+         admin_cause(sg.config->id).value_or("removed"));
   reevaluate(sg, now);
   reevaluate_dependents(sg.config->id, now);
 }
@@ -654,6 +655,11 @@ void Director::issue_next_batch(SgState& sg, TimePoint now) {
       }
     } else if (*op.ha != HaState::kStandby) {
       reason = model::TransitionReason::kSwitchover;  // quiescing / quiesced
+    }
+    if (*op.ha == HaState::kQuiescing) {  // a state of its own until the component is done
+      notify(now, model::NotificationKind::kHaState, op.su.str(), op.si.str(),
+             ha_name(ha_of(sg.current, op.su, op.si)), "quiescing",
+             admin_cause(sg.config->id).value_or("quiescing"));
     }
     effects_.push_back(ToNode{node, AssignHa{op.su, op.si, *op.ha, reason, op.id}});
   }

@@ -236,6 +236,9 @@ class Director {
   std::optional<std::string> instantiation_locked_by(const SuState& su) const;
   bool holds_assignments(const SuId& su) const;
   bool si_assigned(const SiId& si) const;
+  // The admin operation in progress on `sg` ("lock su app/su-1"), as the cause of the HA
+  // changes it brings about; nullopt when there is none.
+  std::optional<std::string> admin_cause(const SgId& sg) const;
 
   void update_readiness(SuState& su, const std::string& cause, TimePoint now);
   void drop_assignments(SgState& sg, const SuId& su, const std::string& cause, TimePoint now);

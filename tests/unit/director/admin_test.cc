@@ -206,6 +206,49 @@ struct Refusal {
   std::string entity, message;
 };
 
+// ---- the event log tells the story of an operation ----
+
+// "from -> to (cause)" of every HA-state event for `su`, and "entity: from -> to" of every
+// admin event, from `mark` on.
+std::vector<std::string> story(const test::LocalCluster& c, std::size_t mark, const SuId& su) {
+  std::vector<std::string> out;
+  const auto& notes = c.notifications();
+  for (std::size_t i = mark; i < notes.size(); ++i) {
+    const model::Notification& n = notes[i];
+    if (n.kind == model::NotificationKind::kHaState && n.entity == su.str()) {
+      out.push_back(n.related + " " + n.from + " -> " + n.to + " (" + n.cause + ")");
+    } else if (n.kind == model::NotificationKind::kAdmin) {
+      out.push_back(n.entity + ": " + n.from + " -> " + n.to);
+    }
+  }
+  return out;
+}
+
+TEST_F(AdminTest, HaChangesNameTheOperationThatCausedThemAndQuiescingIsAStateOfItsOwn) {
+  std::size_t mark = c_.notifications().size();
+  auto r = c_.admin(AdminOp::kShutdown, director::EntityKind::kSu, "app/su-1");
+  ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
+  EXPECT_EQ(story(c_, mark, SuId("app/su-1")),
+            (std::vector<std::string>{
+                "su app/su-1: unlocked -> shutting-down",
+                "app/si-1 active -> quiescing (shutdown su app/su-1)",
+                "app/si-1 quiescing -> quiesced (shutdown su app/su-1)",
+                "app/si-1 quiesced -> unassigned (shutdown su app/su-1)",
+                "su app/su-1: shutting-down -> locked",
+            }));
+  mark = c_.notifications().size();
+  r = c_.admin(AdminOp::kUnlock, director::EntityKind::kSu, "app/su-1");
+  ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
+  EXPECT_EQ(story(c_, mark, SuId("app/su-1")),
+            (std::vector<std::string>{"su app/su-1: locked -> unlocked",
+                                      "app/si-1 unassigned -> standby (unlock su app/su-1)"}));
+  // Admin events name every kind of entity the same way: kind and id.
+  mark = c_.notifications().size();
+  r = c_.admin(AdminOp::kLock, director::EntityKind::kNode, "node-1");
+  ASSERT_TRUE(r && r->ok) << (r ? r->message : "no answer");
+  EXPECT_EQ(story(c_, mark, SuId("app/su-1")).front(), "node node-1: unlocked -> locked");
+}
+
 // ---- names: amf's ids and the SA Forum DNs OpenSAF's operators know ----
 
 TEST_F(AdminTest, OperationsTakeTheSaForumDnsOfEveryKind) {
