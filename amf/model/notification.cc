@@ -6,7 +6,7 @@ namespace amf::model {
 
 namespace {
 
-constexpr NameTable<NotificationKind, 11> kNames{{
+constexpr NameTable<NotificationKind, 12> kNames{{
     {"presence", NotificationKind::kPresence},
     {"oper", NotificationKind::kOper},
     {"readiness", NotificationKind::kReadiness},
@@ -18,6 +18,7 @@ constexpr NameTable<NotificationKind, 11> kNames{{
     {"node", NotificationKind::kNode},
     {"status", NotificationKind::kStatus},
     {"leftover", NotificationKind::kLeftover},
+    {"hook", NotificationKind::kHook},
 }};
 
 }  // namespace

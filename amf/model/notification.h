@@ -22,6 +22,7 @@ enum class NotificationKind {
   kNode,           // a node joined or left the cluster
   kStatus,         // a component said STATUS= (sd_notify) or stopping
   kLeftover,       // amfd found and ended a process an earlier amfd left running
+  kHook,           // a component's HA-state hook started or ended (related: the CSI)
 };
 
 std::string_view to_string(NotificationKind kind);

@@ -536,9 +536,12 @@ void NodeDirector::run_hook(CompState& comp, const CsiId& csi, const SiId& si,
                             std::optional<HaState> ha, TimePoint now) {
   const auto& hooks = comp.config->hooks;
   std::string command = hooks.on_remove;
-  if (ha == HaState::kActive) command = hooks.on_active;
-  if (ha == HaState::kStandby) command = hooks.on_standby;
-  if (ha == HaState::kQuiesced || ha == HaState::kQuiescing) command = hooks.on_quiesced;
+  std::string hook = "on_remove";
+  if (ha == HaState::kActive) command = hooks.on_active, hook = "on_active";
+  if (ha == HaState::kStandby) command = hooks.on_standby, hook = "on_standby";
+  if (ha == HaState::kQuiesced || ha == HaState::kQuiescing) {
+    command = hooks.on_quiesced, hook = "on_quiesced";
+  }
   if (command.empty()) return;  // taken at once
   std::map<std::string, std::string> env{
       {"AMF_CSI_NAME", csi.str()},
@@ -563,8 +566,10 @@ void NodeDirector::run_hook(CompState& comp, const CsiId& csi, const SiId& si,
   const Duration timeout =
       ha ? Duration(comp.config->timeouts.csi_set) : Duration(comp.config->timeouts.csi_remove);
   const Invocation inv = next_invocation_++;
-  comp.callbacks[inv] = {ha ? CallbackKind::kCsiSet : CallbackKind::kCsiRemove, csi, si, ha,
-                         now + timeout};
+  comp.callbacks[inv] = {
+      ha ? CallbackKind::kCsiSet : CallbackKind::kCsiRemove, csi, si, ha, now + timeout, hook, now};
+  notify(now, model::NotificationKind::kHook, comp.config->id.str(), csi.str(), "", hook,
+         "started");
   emit(RunHook{inv, comp.config->id, std::move(command), std::move(env), timeout});
 }
 
@@ -579,6 +584,13 @@ void NodeDirector::answered(CompState& comp_state, Invocation invocation, bool o
   }
   const Callback callback = cb->second;
   comp->callbacks.erase(cb);
+  if (!callback.hook.empty()) {
+    notify(
+        now, model::NotificationKind::kHook, comp->config->id.str(), callback.csi.str(),
+        callback.hook, ok ? "done" : "failed",
+        detail + " after " +
+            ms_text(std::chrono::duration_cast<std::chrono::milliseconds>(now - callback.started)));
+  }
   const std::string how = comp->config->sa_aware() ? "" : " (hook: " + detail + ")";
   if (!ok) {
     switch (callback.kind) {
@@ -691,6 +703,10 @@ void NodeDirector::tick(TimePoint now) {
           const bool set = cb->second.kind == CallbackKind::kCsiSet;
           const auto timeout =
               set ? comp.config->timeouts.csi_set : comp.config->timeouts.csi_remove;
+          if (!cb->second.hook.empty()) {
+            notify(now, model::NotificationKind::kHook, comp.config->id.str(), cb->second.csi.str(),
+                   cb->second.hook, "timed out", "still running after " + ms_text(timeout));
+          }
           component_failed(comp,
                            "no response to the CSI callback for " + cb->second.csi.str() +
                                " within " + ms_text(timeout),

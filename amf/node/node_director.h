@@ -212,6 +212,8 @@ class NodeDirector {
     SiId si;                           // CSI callbacks only
     std::optional<model::HaState> ha;  // CSI set only
     TimePoint deadline;
+    std::string hook;     // a hook's name ("on_active") when a hook carries the callback out
+    TimePoint started{};  // when the hook started, for its duration in the event log
   };
   enum class AfterExit { kNothing, kRetryInstantiate, kRestart };
   // A probation window for recovery escalation: counts recoveries, and says when one more

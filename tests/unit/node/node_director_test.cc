@@ -770,8 +770,24 @@ TEST_F(NodeDirectorTest, HooksCarryOutTheHaStatesOfANonSaAwareComponent) {
   EXPECT_EQ(hooks[0].env.at("AMF_CSI_PEERS"), "sc-1:5432\nsc-2:5432");  // one value a line
   EXPECT_EQ(hooks[0].env.at("AMF_CSI_READ_ONLY"), "");
   EXPECT_TRUE(only<ToDirector>(effects).empty());  // not before the hook is done
+  // The hook's start and end are events, the end with how long it took.
+  auto hook_events = [](const auto& effects) {
+    std::vector<std::string> out;
+    for (const model::Notification& n : only<model::Notification>(effects)) {
+      if (n.kind != model::NotificationKind::kHook) continue;
+      out.push_back(n.entity + " " + n.related + " " + n.from + " -> " + n.to + " (" + n.cause +
+                    ")");
+    }
+    return out;
+  };
+  EXPECT_EQ(hook_events(effects),
+            std::vector<std::string>{"app/su-1/server app/si-1/csi  -> on_active (started)"});
+  advance(std::chrono::milliseconds(12));
   effects = handle(HookDone{comp(1), hooks[0].invocation, true, "exited with code 0"});
   ASSERT_EQ(only<ToDirector>(effects).size(), 1u);
+  EXPECT_EQ(hook_events(effects),
+            std::vector<std::string>{
+                "app/su-1/server app/si-1/csi on_active -> done (exited with code 0 after 12 ms)"});
   // No hook for standby: taken at once.
   effects = handle(
       protocol::AssignHa{su(1), si(1), HaState::kStandby, model::TransitionReason::kNewAssignment});
@@ -788,6 +804,13 @@ TEST_F(NodeDirectorTest, FailedOrSlowHookIsAComponentFailure) {
   ASSERT_EQ(hooks.size(), 1u);
   auto effects = handle(HookDone{comp(1), hooks[0].invocation, false, "exited with code 3"});
   EXPECT_EQ(only<SignalProcess>(effects).size(), 1u);  // failed: cleaned up (failover)
+  auto hook_end = [](const auto& effects) {
+    for (const model::Notification& n : only<model::Notification>(effects)) {
+      if (n.kind == model::NotificationKind::kHook) return n.to + " (" + n.cause + ")";
+    }
+    return std::string("none");
+  };
+  EXPECT_EQ(hook_end(effects), "failed (exited with code 3 after 0 ms)");
   // A second SU whose hook never ends: failed at the CSI set timeout.
   handle(protocol::InstantiateSu{su(2)});
   handle(ProcessStarted{comp(2)});
@@ -795,7 +818,9 @@ TEST_F(NodeDirectorTest, FailedOrSlowHookIsAComponentFailure) {
       protocol::AssignHa{su(2), si(1), HaState::kActive, model::TransitionReason::kFailover}));
   ASSERT_EQ(hooks.size(), 1u);
   EXPECT_TRUE(only<SignalProcess>(advance(std::chrono::milliseconds(499))).empty());
-  EXPECT_EQ(only<SignalProcess>(advance(std::chrono::milliseconds(1))).size(), 1u);
+  effects = advance(std::chrono::milliseconds(1));
+  EXPECT_EQ(only<SignalProcess>(effects).size(), 1u);
+  EXPECT_EQ(hook_end(effects), "timed out (still running after 500 ms)");
 }
 
 // Found by the swarm (case 16774014946425679049): the director, not yet told of a node
