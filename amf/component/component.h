@@ -18,8 +18,9 @@ struct CsiDescriptor {
   std::string csi;  // e.g. "counter/si-1/endpoint"
   model::HaState ha;
   model::TransitionReason reason;  // kFailover: the previous active died without handing over
-  // Name and value pairs; a multi-valued attribute repeats its name (attributes.equal_range),
-  // one without a value has an empty one. attributes.find(name) gives the first value.
+  // Name and value pairs; a multi-valued attribute repeats its name, its values in configured
+  // order (attributes.equal_range(name); lower_bound(name) is the first), and one without a
+  // value has an empty one.
   model::CsiAttributes attributes;
 };
 

@@ -106,7 +106,7 @@ Result<std::string> id_of_dn(const model::ClusterConfig& config, EntityKind kind
   const NameForms& form = forms(kind);
   const std::vector<Rdn> rdns = split_dn(dn);
   const bool node_without_cluster = kind == EntityKind::kNode && rdns.size() == 1;
-  bool shaped = rdns.size() == form.dn_keys.size() || node_without_cluster;
+  bool shaped = rdns.size() == form.dn_keys.size() || node_without_cluster;  // both forms
   for (std::size_t i = 0; shaped && i < rdns.size(); ++i) {
     shaped = rdns[i].key == form.dn_keys[i] && !rdns[i].value.empty();
   }
@@ -124,22 +124,28 @@ Result<std::string> id_of_dn(const model::ClusterConfig& config, EntityKind kind
     return fail("no " + std::string(form.what) + " named '" + std::string(dn) + "'" +
                 name_hint(kind));
   };
-  if (kind == EntityKind::kCluster || (kind == EntityKind::kNode && !node_without_cluster)) {
-    if (value("safAmfCluster") != config.name) return unknown();
-    if (kind == EntityKind::kCluster) return config.name;
+  if (kind == EntityKind::kCluster) {
+    if (value("safAmfCluster") != config.name) {
+      return fail("the cluster is named '" + config.name + "'" + name_hint(kind));
+    }
+    return config.name;
   }
+  // amf has one cluster: a node's DN is read for its node, whatever cluster it names (an
+  // imported configuration may have a name of its own).
   if (kind == EntityKind::kNode) return value("safAmfNode");
   if (kind == EntityKind::kApp) return value("safApp");
+  std::vector<std::string> sis;  // SI names are unique within an SG only: a DN may name several
   for (const model::ApplicationConfig& app : config.applications) {
     if (app.name != value("safApp")) continue;
     for (const model::SgConfig& sg : app.service_groups) {
       if (kind == EntityKind::kSi) {
         for (const model::SiConfig& si : sg.sis) {
-          if (si.name == value("safSi")) return si.id.str();
+          if (si.name == value("safSi")) sis.push_back(si.id.str());
         }
         continue;
       }
-      if (sg.name != value("safSg")) continue;
+      // `amfctl import opensaf` names the second of two SGs of one name APP.SG.
+      if (sg.name != value("safSg") && sg.name != app.name + "." + value("safSg")) continue;
       if (kind == EntityKind::kSg) return sg.id.str();
       for (const model::SuConfig& su : sg.sus) {
         if (su.name != value("safSu")) continue;
@@ -149,6 +155,14 @@ Result<std::string> id_of_dn(const model::ClusterConfig& config, EntityKind kind
         }
       }
     }
+  }
+  if (sis.size() == 1) return sis.front();
+  if (sis.size() > 1) {
+    std::string list;
+    for (const std::string& si : sis) list += (list.empty() ? "" : ", ") + si;
+    return fail("'" + std::string(dn) + "' names " + std::to_string(sis.size()) +
+                " service instances (" + list +
+                "): SI names are unique within a service group only; name one as SG/SI");
   }
   return unknown();
 }

@@ -432,7 +432,8 @@ void Director::on(const AssignmentDone& e, TimePoint now) {
   auto su = sus_.find(e.su);
   if (su == sus_.end() || !su->second.node_up) return;
   SgState& sg = sgs_.at(su->second.sg);
-  if (!erase_pending(sg, e.command, e.su, e.si, e.ha)) {
+  const std::optional<PendingOp> op = erase_pending(sg, e.command, e.su, e.si, e.ha);
+  if (!op) {
     notify(now, model::NotificationKind::kProtocolError, e.su.str(), e.si.str(), "",
            std::string(model::to_string(e.ha)),
            "assignment acknowledged that was not requested (command " + std::to_string(e.command) +
@@ -445,7 +446,7 @@ void Director::on(const AssignmentDone& e, TimePoint now) {
   // (quiescing was recorded when it was asked, in reevaluate).
   const HaState now_ha = e.ha == HaState::kQuiescing ? HaState::kQuiesced : e.ha;
   sg.current.push_back({e.si, e.su, now_ha});
-  std::string cause = admin_cause(sg.config->id).value_or("assigned");
+  std::string cause = op->cause.empty() ? "assigned" : op->cause;
   if (e.ha == HaState::kActive && sg.lost_active.erase(e.si)) cause = "failover";
   notify(now, model::NotificationKind::kHaState, e.su.str(), e.si.str(),
          e.ha == HaState::kQuiescing ? "quiescing" : ha_name(old), ha_name(now_ha), cause);
@@ -457,7 +458,8 @@ void Director::on(const RemovalDone& e, TimePoint now) {
   auto su = sus_.find(e.su);
   if (su == sus_.end() || !su->second.node_up) return;
   SgState& sg = sgs_.at(su->second.sg);
-  if (!erase_pending(sg, e.command, e.su, e.si, std::nullopt)) {
+  const std::optional<PendingOp> op = erase_pending(sg, e.command, e.su, e.si, std::nullopt);
+  if (!op) {
     notify(
         now, model::NotificationKind::kProtocolError, e.su.str(), e.si.str(), "", "unassigned",
         "removal acknowledged that was not requested (command " + std::to_string(e.command) + ")");
@@ -466,7 +468,7 @@ void Director::on(const RemovalDone& e, TimePoint now) {
   const std::optional<HaState> old = ha_of(sg.current, e.su, e.si);
   std::erase_if(sg.current, [&](const auto& a) { return a.su == e.su && a.si == e.si; });
   notify(now, model::NotificationKind::kHaState, e.su.str(), e.si.str(), ha_name(old), "unassigned",
-         admin_cause(sg.config->id).value_or("removed"));
+         op->cause.empty() ? "removed" : op->cause);
   reevaluate(sg, now);
   reevaluate_dependents(sg.config->id, now);
 }
@@ -504,14 +506,16 @@ void Director::drop_assignments(SgState& sg, const SuId& su, const std::string& 
   std::erase_if(sg.pending, [&](const PendingOp& op) { return op.su == su; });
 }
 
-bool Director::erase_pending(SgState& sg, protocol::CommandId id, const SuId& su, const SiId& si,
-                             std::optional<HaState> ha) {
+std::optional<Director::PendingOp> Director::erase_pending(SgState& sg, protocol::CommandId id,
+                                                           const SuId& su, const SiId& si,
+                                                           std::optional<HaState> ha) {
   auto it = std::find_if(sg.pending.begin(), sg.pending.end(), [&](const PendingOp& op) {
     return op.id == id && op.su == su && op.si == si && op.ha == ha;
   });
-  if (it == sg.pending.end()) return false;
+  if (it == sg.pending.end()) return std::nullopt;
+  PendingOp op = std::move(*it);
   sg.pending.erase(it);
-  return true;
+  return op;
 }
 
 void Director::reevaluate(SgState& sg, TimePoint now) {
@@ -639,9 +643,11 @@ void Director::issue_next_batch(SgState& sg, TimePoint now) {
     }
   }
 
+  const std::string cause = admin_cause(sg.config->id).value_or("");
   for (PendingOp& op : sg.pending) {
     const NodeId node = sus_.at(op.su).config->node;
     op.id = next_command_++;
+    op.cause = cause;
     if (!op.ha) {
       effects_.push_back(ToNode{node, RemoveHa{op.su, op.si, op.id}});
       continue;
@@ -659,7 +665,7 @@ void Director::issue_next_batch(SgState& sg, TimePoint now) {
     if (*op.ha == HaState::kQuiescing) {  // a state of its own until the component is done
       notify(now, model::NotificationKind::kHaState, op.su.str(), op.si.str(),
              ha_name(ha_of(sg.current, op.su, op.si)), "quiescing",
-             admin_cause(sg.config->id).value_or("quiescing"));
+             cause.empty() ? "quiescing" : cause);
     }
     effects_.push_back(ToNode{node, AssignHa{op.su, op.si, *op.ha, reason, op.id}});
   }

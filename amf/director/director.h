@@ -171,6 +171,9 @@ class Director {
     // From a takeover: what an SU whose processes were being ended held. No command is sent;
     // the SU's next report settles it (on(SuStateReport)).
     bool held = false;
+    // The admin operation in progress on the SG when the command was issued ("lock su
+    // app/su-1"): the cause the HA change is recorded with. Empty for none.
+    std::string cause;
   };
   // What an admin operation acts on: the admin state it changes, the SUs that feel it and
   // their SGs.
@@ -257,8 +260,8 @@ class Director {
   void keep_preferred_in_service(SgState& sg, TimePoint now);
   // Completes the outstanding command `id`, which must be for `su`, `si` and `ha`; false when
   // no such command is outstanding (a late or duplicated answer, or a node that lies).
-  bool erase_pending(SgState& sg, protocol::CommandId id, const SuId& su, const SiId& si,
-                     std::optional<model::HaState> ha);
+  std::optional<PendingOp> erase_pending(SgState& sg, protocol::CommandId id, const SuId& su,
+                                         const SiId& si, std::optional<model::HaState> ha);
   // An SG's timer for next_deadline(): its auto-adjust, unless an admin operation holds the SG,
   // and its dependency tolerances; neither while commands are outstanding (the SG asks again
   // when it settles). What it depends on changes only where the SG is re-evaluated, an SU of

@@ -202,7 +202,7 @@ void NodeDirector::on(const protocol::RepairSu& e, TimePoint now) {
     // A sibling still running would go on acting on assignments the director is about to
     // move: it is cleaned up first, and the repair completes once nothing of the SU runs.
     any_running = true;
-    disconnect(comp);
+    disconnect(comp, "cleanup before repair", now);
     comp.after_exit = AfterExit::kNothing;
     if (!comp.killed) {
       set_presence(comp, PresenceState::kTerminating, "cleanup before repair", now);
@@ -370,7 +370,7 @@ void NodeDirector::on(const ProcessExited& e, TimePoint now) {
   comp.start_reported = false;
   comp.killed = false;
   comp.pending_signal.reset();
-  disconnect(comp);
+  disconnect(comp, "its process " + e.status, now);
   comp.deadline.reset();
   const AfterExit after = std::exchange(comp.after_exit, AfterExit::kNothing);
   const std::string cause = "process " + e.status;
@@ -664,7 +664,7 @@ void NodeDirector::forget_csis(CompState& comp) {
 }
 
 void NodeDirector::terminate(CompState& comp, const std::string& cause, TimePoint now) {
-  comp.callbacks.clear();
+  abandon_callbacks(comp, cause, now);
   comp.healthcheck.reset();
   comp.retry_at.reset();
   forget_csis(comp);
@@ -703,9 +703,16 @@ void NodeDirector::tick(TimePoint now) {
           const bool set = cb->second.kind == CallbackKind::kCsiSet;
           const auto timeout =
               set ? comp.config->timeouts.csi_set : comp.config->timeouts.csi_remove;
-          if (!cb->second.hook.empty()) {
-            notify(now, model::NotificationKind::kHook, comp.config->id.str(), cb->second.csi.str(),
-                   cb->second.hook, "timed out", "still running after " + ms_text(timeout));
+          // Every hook of the component that is past its time ends here (component_failed
+          // abandons the rest).
+          for (auto& [inv, other] : comp.callbacks) {
+            if (other.hook.empty() || other.deadline > now) continue;
+            notify(now, model::NotificationKind::kHook, comp.config->id.str(), other.csi.str(),
+                   other.hook, "timed out",
+                   "still running after " +
+                       ms_text(std::chrono::duration_cast<std::chrono::milliseconds>(
+                           now - other.started)));
+            other.hook.clear();
           }
           component_failed(comp,
                            "no response to the CSI callback for " + cb->second.csi.str() +
@@ -841,8 +848,19 @@ void NodeDirector::instantiation_attempt_failed(CompState& comp, const std::stri
   fail_over_su(su, "instantiation of " + comp.config->id.str() + " failed", now);
 }
 
-void NodeDirector::disconnect(CompState& comp) {
+void NodeDirector::abandon_callbacks(CompState& comp, const std::string& cause, TimePoint now) {
+  for (const auto& [inv, cb] : comp.callbacks) {
+    if (cb.hook.empty()) continue;  // a hook's end is an event, however it ends
+    notify(now, model::NotificationKind::kHook, comp.config->id.str(), cb.csi.str(), cb.hook,
+           "abandoned",
+           cause + " after " +
+               ms_text(std::chrono::duration_cast<std::chrono::milliseconds>(now - cb.started)));
+  }
   comp.callbacks.clear();
+}
+
+void NodeDirector::disconnect(CompState& comp, const std::string& cause, TimePoint now) {
+  abandon_callbacks(comp, cause, now);
   if (comp.peer) peers_.erase(*comp.peer);
   comp.peer.reset();
   comp.healthcheck.reset();

@@ -332,7 +332,10 @@ class NodeDirector {
   };
   Escalation escalate(CompState& comp, SuState& su, model::Recovery recovery, TimePoint now);
   // Forget the component's connection: outstanding callbacks and health checks go with it.
-  void disconnect(CompState& comp);
+  // Drops the component's outstanding callbacks; a hook among them ends with an event
+  // ("abandoned", `cause`).
+  void abandon_callbacks(CompState& comp, const std::string& cause, TimePoint now);
+  void disconnect(CompState& comp, const std::string& cause, TimePoint now);
   void check_health(CompState& comp, TimePoint now);
   void restart_component(CompState& comp, const std::string& cause, TimePoint now);
   void restart_su(SuState& su, const CompState& faulty, const std::string& cause, TimePoint now);

@@ -17,7 +17,7 @@ void NodeDirector::component_failed(CompState& comp, const std::string& cause, T
   if (comp.presence == PresenceState::kTerminating && comp.after_exit == AfterExit::kNothing) {
     // Being stopped for good (lock-instantiation, a spare given back, a switched-over SU): a
     // failure now ends in its cleanup, never in a recovery that would start it again.
-    disconnect(comp);
+    disconnect(comp, cause, now);
     if (comp.running && !comp.killed) kill(comp, now);
     return;
   }
@@ -29,7 +29,7 @@ void NodeDirector::component_failed(CompState& comp, const std::string& cause, T
   if (su.oper == OperState::kDisabled) {
     // The SU is already out of service (failed over, or a cleanup failed): nothing in it is
     // restarted until it is repaired; the failed component is only cleaned up.
-    disconnect(comp);
+    disconnect(comp, cause, now);
     comp.after_exit = AfterExit::kNothing;
     if (comp.running && !comp.killed) {
       set_presence(comp, PresenceState::kTerminating, "cleanup: SU disabled", now);
@@ -108,7 +108,7 @@ NodeDirector::Escalation NodeDirector::escalate(CompState& comp, SuState& su,
 }
 
 void NodeDirector::restart_component(CompState& comp, const std::string& cause, TimePoint now) {
-  disconnect(comp);
+  disconnect(comp, cause, now);
   comp.attempts = 0;
   if (comp.running) {
     set_presence(comp, PresenceState::kTerminating, cause, now);
@@ -137,7 +137,7 @@ void NodeDirector::restart_su(SuState& su, const CompState& faulty, const std::s
 }
 
 void NodeDirector::terminate_for_restart(CompState& comp, const std::string& cause, TimePoint now) {
-  disconnect(comp);
+  disconnect(comp, cause, now);
   comp.attempts = 0;
   set_presence(comp, PresenceState::kTerminating, cause, now);
   comp.after_exit = AfterExit::kRestart;
@@ -204,7 +204,7 @@ void NodeDirector::fail_over_su(SuState& su, const std::string& cause, TimePoint
   for (const auto& comp_config : su.config->components) {
     CompState& comp = comps_.at(comp_config.id);
     forget_csis(comp);
-    disconnect(comp);
+    disconnect(comp, cause, now);
     comp.after_exit = AfterExit::kNothing;
     if (comp.running) {
       if (comp.presence != PresenceState::kTerminating) {

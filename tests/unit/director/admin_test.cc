@@ -296,10 +296,12 @@ TEST_F(AdminTest, ADnOfTheWrongFormOrThatNamesNothingIsRefusedWithTheFormItTakes
        "lock su safSu=su-1,safSg=app,safApp=other: no service unit named "
        "'safSu=su-1,safSg=app,safApp=other'; name a service unit as SG/SU or as "
        "safSu=SU,safSg=SG,safApp=APP"},
-      {AdminOp::kLock, director::EntityKind::kNode, "safAmfNode=node-1,safAmfCluster=other",
-       "lock node safAmfNode=node-1,safAmfCluster=other: no node named "
-       "'safAmfNode=node-1,safAmfCluster=other'; name a node as NODE or as "
-       "safAmfNode=NODE,safAmfCluster=CLUSTER"},
+      {AdminOp::kLock, director::EntityKind::kNode, "safAmfNode=node-9,safAmfCluster=test",
+       "lock node safAmfNode=node-9,safAmfCluster=test: no node named 'node-9'; name a node as "
+       "NODE or as safAmfNode=NODE,safAmfCluster=CLUSTER"},
+      {AdminOp::kLock, director::EntityKind::kCluster, "safAmfCluster=other",
+       "lock cluster safAmfCluster=other: the cluster is named 'test'; name a cluster as CLUSTER "
+       "(or nothing) or as safAmfCluster=CLUSTER"},
       {AdminOp::kSiSwap, director::EntityKind::kSi, "safSi=,safApp=app",
        "si-swap si safSi=,safApp=app: 'safSi=,safApp=app' is not the DN of a service instance "
        "(safSi=SI,safApp=APP)"},
@@ -311,6 +313,81 @@ TEST_F(AdminTest, ADnOfTheWrongFormOrThatNamesNothingIsRefusedWithTheFormItTakes
     EXPECT_EQ(r->message, k.message);
   }
   EXPECT_EQ(table(c_), before);
+}
+
+// An application "shop" with two SGs, "app" and "app2", each with SUs su-1, su-2 and an SI
+// si-1: the names a DN must tell apart.
+std::shared_ptr<const model::ClusterConfig> shop_with_two_sgs() {
+  auto config = std::const_pointer_cast<model::ClusterConfig>(test::make_cluster({}));
+  model::ApplicationConfig& app = config->applications.at(0);
+  app.id = AppId("shop");
+  app.name = "shop";
+  model::SgConfig second = app.service_groups.at(0);
+  second.name = "app2";
+  second.id = SgId("app2");
+  for (auto& su_config : second.sus) {
+    su_config.id = SuId("app2/" + su_config.name);
+    for (auto& c : su_config.components) c.id = CompId(su_config.id.str() + "/" + c.name);
+  }
+  for (auto& si : second.sis) {
+    si.id = SiId("app2/" + si.name);
+    for (auto& csi : si.csis) csi.id = CsiId(si.id.str() + "/" + csi.name);
+  }
+  app.service_groups.push_back(second);
+  for (auto& sg : app.service_groups) sg.app = app.id;
+  return config;
+}
+
+TEST(AdminDnTest, EachPartOfADnCountsAndAnAmbiguousSiIsRefusedWithTheIds) {
+  test::LocalCluster c(shop_with_two_sgs());
+  c.start();
+  auto r = c.admin(AdminOp::kLock, director::EntityKind::kSu, "safSu=su-2,safSg=app2,safApp=shop");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->ok) << r->message;
+  for (const auto& v : c.director().service_units()) {
+    EXPECT_EQ(v.own_admin,
+              v.id == SuId("app2/su-2") ? model::AdminState::kLocked : model::AdminState::kUnlocked)
+        << v.id.str();
+  }
+  // The application and the SG are not interchangeable.
+  r = c.admin(AdminOp::kLock, director::EntityKind::kSu, "safSu=su-2,safSg=shop,safApp=app2");
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->ok);
+  r = c.admin(AdminOp::kLock, director::EntityKind::kSi, "safSi=si-1,safApp=shop");
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->message,
+            "lock si safSi=si-1,safApp=shop: 'safSi=si-1,safApp=shop' names 2 service instances "
+            "(app/si-1, app2/si-1): SI names are unique within a service group only; name one "
+            "as SG/SI");
+  // Two applications each with an SG "app": `amfctl import opensaf` names the second
+  // APP.SG, and OpenSAF's DN of it still reaches it.
+  auto imported = std::const_pointer_cast<model::ClusterConfig>(shop_with_two_sgs());
+  model::ApplicationConfig other{AppId("shop2"), "shop2", {}};
+  model::SgConfig renamed = imported->applications[0].service_groups[1];
+  imported->applications[0].service_groups.pop_back();
+  renamed.name = "shop2.app";
+  renamed.id = SgId("shop2.app");
+  renamed.app = other.id;
+  for (auto& su_config : renamed.sus) {
+    su_config.id = SuId("shop2.app/" + su_config.name);
+    for (auto& comp_config : su_config.components) {
+      comp_config.id = CompId(su_config.id.str() + "/" + comp_config.name);
+    }
+  }
+  for (auto& si : renamed.sis) {
+    si.id = SiId("shop2.app/" + si.name);
+    for (auto& csi : si.csis) csi.id = CsiId(si.id.str() + "/" + csi.name);
+  }
+  other.service_groups.push_back(renamed);
+  imported->applications.push_back(other);
+  test::LocalCluster c2(imported);
+  c2.start();
+  r = c2.admin(AdminOp::kLock, director::EntityKind::kSg, "safSg=app,safApp=shop2");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->ok) << r->message;
+  EXPECT_EQ(c2.director().sg_admin(SgId("shop2.app")), model::AdminState::kLocked);
+  EXPECT_EQ(c2.director().sg_admin(SgId("app")), model::AdminState::kUnlocked);
 }
 
 // ---- refusals: every one answered at once, nothing changed ----

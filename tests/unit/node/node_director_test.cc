@@ -795,6 +795,24 @@ TEST_F(NodeDirectorTest, HooksCarryOutTheHaStatesOfANonSaAwareComponent) {
   EXPECT_EQ(only<ToDirector>(effects).size(), 1u);
 }
 
+TEST_F(NodeDirectorTest, AHookWhoseComponentDiesEndsAbandonedInTheLog) {
+  nd_.emplace(with_active_hook(), NodeId("node-1"));
+  handle(protocol::InstantiateSu{su(1)});
+  handle(ProcessStarted{comp(1)});
+  ASSERT_EQ(only<RunHook>(handle(protocol::AssignHa{su(1), si(1), HaState::kActive,
+                                                    model::TransitionReason::kFailover}))
+                .size(),
+            1u);
+  advance(std::chrono::milliseconds(5));
+  std::vector<std::string> ends;
+  for (const model::Notification& n :
+       only<model::Notification>(handle(ProcessExited{comp(1), "killed by signal 9"}))) {
+    if (n.kind == model::NotificationKind::kHook) ends.push_back(n.to + " (" + n.cause + ")");
+  }
+  EXPECT_EQ(ends,
+            std::vector<std::string>{"abandoned (its process killed by signal 9 after 5 ms)"});
+}
+
 TEST_F(NodeDirectorTest, FailedOrSlowHookIsAComponentFailure) {
   nd_.emplace(with_active_hook(), NodeId("node-1"));
   handle(protocol::InstantiateSu{su(1)});
