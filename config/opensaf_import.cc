@@ -351,12 +351,7 @@ class Importer {
 
   // An amf name for an OpenSAF one: characters amf names cannot hold become '-'.
   std::string amf_name(const Object& o, const std::string& name, std::string_view what) {
-    std::string out = name;
-    for (char& c : out) {
-      if (!is_amf_name_char(c)) c = '-';
-    }
-    while (!out.empty() && (out.front() == '.' || out.front() == '-')) out.erase(0, 1);
-    if (out.empty()) out = "x";
+    const std::string out = amf_name_quiet(name);
     if (out != name) {
       note(o, "",
            std::string(what) + " '" + name + "' is named '" + out +
@@ -443,6 +438,7 @@ class Importer {
     cluster_ = amf_name_quiet(cluster_);
   }
 
+  // The same without a report, for names whose change says nothing to the operator.
   static std::string amf_name_quiet(std::string name) {
     for (char& c : name) {
       if (!is_amf_name_char(c)) c = '-';
@@ -576,9 +572,21 @@ class Importer {
     }
   }
 
-  struct Timeouts {
-    std::map<std::string, long long> ms;  // amf key to milliseconds
-  };
+  // A type's or a component's instantiate arguments and environment (the component's extend
+  // its type's through the loader's type merge).
+  void emit_args_and_env(YAML::Emitter& out, const Object& o, std::string_view args_attr,
+                         std::string_view env_attr) {
+    if (const auto* args = o.values(args_attr); args && !args->empty()) {
+      out << YAML::Key << "args" << YAML::Value;
+      emit_strings(out, *args);
+    }
+    std::map<std::string, std::string> env;
+    read_env(o, env_attr, env);
+    if (!env.empty()) {
+      out << YAML::Key << "env" << YAML::Value;
+      emit_string_map(out, env);
+    }
+  }
 
   static void emit_string_map(YAML::Emitter& out, const std::map<std::string, std::string>& map) {
     out << YAML::BeginMap;
@@ -629,16 +637,7 @@ class Importer {
         out << YAML::Key << "command" << YAML::Value << YAML::DoubleQuoted
             << command_path(*t, "saAmfCtRelPathInstantiateCmd", *path);
       }
-      if (const auto* args = t->values("saAmfCtDefInstantiateCmdArgv"); args && !args->empty()) {
-        out << YAML::Key << "args" << YAML::Value;
-        emit_strings(out, *args);
-      }
-      std::map<std::string, std::string> env;
-      read_env(*t, "saAmfCtDefCmdEnv", env);
-      if (!env.empty()) {
-        out << YAML::Key << "env" << YAML::Value;
-        emit_string_map(out, env);
-      }
+      emit_args_and_env(out, *t, "saAmfCtDefInstantiateCmdArgv", "saAmfCtDefCmdEnv");
       std::vector<std::string> cs_types;
       for (const Object* ct : children("SaAmfCtCsType", t->dn)) {
         handled_.insert(ct);
@@ -1028,16 +1027,7 @@ class Importer {
           note(*c, "saAmfCompType", "its component type " + *type_dn + " is not in these files");
         }
       }
-      if (const auto* args = c->values("saAmfCompInstantiateCmdArgv"); args && !args->empty()) {
-        out << YAML::Key << "args" << YAML::Value;
-        emit_strings(out, *args);
-      }
-      std::map<std::string, std::string> env;
-      read_env(*c, "saAmfCompCmdEnv", env);
-      if (!env.empty()) {
-        out << YAML::Key << "env" << YAML::Value;
-        emit_string_map(out, env);
-      }
+      emit_args_and_env(out, *c, "saAmfCompInstantiateCmdArgv", "saAmfCompCmdEnv");
       std::vector<std::string> cs_types;
       for (const Object* cct : children("SaAmfCompCsType", c->dn)) {
         handled_.insert(cct);
