@@ -206,6 +206,16 @@ struct Refusal {
   std::string entity, message;
 };
 
+// Every request is answered at once with a refusal saying exactly `message`.
+void expect_refused(test::LocalCluster& c, const std::vector<Refusal>& cases) {
+  for (const auto& k : cases) {
+    auto r = c.admin(k.op, k.kind, k.entity);
+    ASSERT_TRUE(r) << k.message;
+    EXPECT_FALSE(r->ok);
+    EXPECT_EQ(r->message, k.message);
+  }
+}
+
 // ---- the event log tells the story of an operation ----
 
 // "from -> to (cause)" of every HA-state event for `su`, and "entity: from -> to" of every
@@ -306,12 +316,7 @@ TEST_F(AdminTest, ADnOfTheWrongFormOrThatNamesNothingIsRefusedWithTheFormItTakes
        "si-swap si safSi=,safApp=app: 'safSi=,safApp=app' is not the DN of a service instance "
        "(safSi=SI,safApp=APP)"},
   };
-  for (const auto& k : cases) {
-    auto r = c_.admin(k.op, k.kind, k.entity);
-    ASSERT_TRUE(r) << k.message;
-    EXPECT_FALSE(r->ok);
-    EXPECT_EQ(r->message, k.message);
-  }
+  expect_refused(c_, cases);
   EXPECT_EQ(table(c_), before);
 }
 
@@ -429,12 +434,7 @@ TEST_F(AdminTest, RefusalsSayWhatAndWhyAndChangeNothing) {
        "si-swap applies to a service instance (si), not su"},
   };
   const auto before = table(c_);
-  for (const auto& k : cases) {
-    auto r = c_.admin(k.op, k.kind, k.entity);
-    ASSERT_TRUE(r) << k.message;
-    EXPECT_FALSE(r->ok);
-    EXPECT_EQ(r->message, k.message);
-  }
+  expect_refused(c_, cases);
   EXPECT_EQ(table(c_), before);
   EXPECT_EQ(view(c_, 1).admin, model::AdminState::kUnlocked);
 }
