@@ -139,17 +139,26 @@ wait_line n1 "node left: n3#2"
 echo "one-way cut of n3: its lease ended $(check_fenced n3 n3#2 "$ended_before") before it was declared gone"
 heal
 wait_line n1 "node joined: n3#3"
+# Its new life must hold its lease before the director is cut, or its first "unfence" could
+# land inside step 3's window.
+for ((i = 0; i < 100; i++)); do
+  awk '/rejoining as n3#3/ { on = 1 } on && / unfence \(/ { found = 1 } END { exit !found }' \
+    "$WORK/n3.log" && break
+  sleep 0.05
+done
 
 # 3. The director isolated: it fences itself; the others keep their leases and nobody is
 # declared gone (no director on their side; the election is etcd's, not tested here).
-before2=$(grep -cF "fence (" "$WORK/n2.log" || true)
-before3=$(grep -cF "fence (" "$WORK/n3.log" || true)
+# (A fence line is "TIME fence (why)"; "unfence (" must not count.)
+fences() { grep -c -e "^[0-9]* fence (" "$WORK/$1.log" || true; }
+before2=$(fences n2)
+before3=$(fences n3)
 lefts=$(grep -cF "node left" "$WORK/n1.log" || true)
 cut_node n1 both
 wait_line n1 "fence (no majority of the voters acknowledged"
 sleep 0.5
-[[ $(grep -cF "fence (" "$WORK/n2.log" || true) == "$before2" ]] || fail "n2 fenced with the director away"
-[[ $(grep -cF "fence (" "$WORK/n3.log" || true) == "$before3" ]] || fail "n3 fenced with the director away"
+[[ $(fences n2) == "$before2" ]] || fail "n2 fenced with the director away"
+[[ $(fences n3) == "$before3" ]] || fail "n3 fenced with the director away"
 [[ $(grep -cF "node left" "$WORK/n1.log" || true) == "$lefts" ]] || fail "an isolated director declared a node gone"
 echo "isolated director: it fenced itself; n2 and n3 kept their leases; nobody was declared gone"
 echo "PASS"
