@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <map>
 #include <string>
 #include <utility>
 
@@ -161,10 +163,46 @@ void read_service_units(const MapReader& r, SuContext& ctx) {
   }
 }
 
-model::CsiConfig read_csi(const Node& item, const SiId& si, NameSet& names, SiSource& source,
-                          Diagnostics& diags) {
-  MapReader r(item, item.mark, "CSI", {"name", "cs_type", "attributes"}, {"name", "cs_type"},
-              diags);
+// `su_attributes`: a list of {su, attributes}, the values one SU's component gets instead.
+void read_su_attributes(const MapReader& csi_reader, const model::SgConfig& sg, bool sus_complete,
+                        model::CsiConfig& csi) {
+  const Node* list = csi_reader.sequence("su_attributes");
+  if (list == nullptr) return;
+  std::map<std::string, int> first_line;
+  for (const Node& item : list->items) {
+    MapReader r(item, item.mark, "su_attributes entry of " + csi_reader.label(),
+                {"su", "attributes"}, {"su", "attributes"}, csi_reader.diags());
+    if (!r.is_mapping()) continue;
+    const auto name = r.string("su");
+    const auto any_key = [](const std::string&) -> std::optional<std::string> {
+      return std::nullopt;
+    };
+    auto attributes = r.string_lists("attributes", any_key);
+    if (!name) continue;
+    const auto su = std::find_if(sg.sus.begin(), sg.sus.end(),
+                                 [&](const model::SuConfig& s) { return s.name == *name; });
+    if (su == sg.sus.end()) {
+      if (!sus_complete) continue;  // its SU may be one that had errors
+      std::vector<std::string_view> known;
+      for (const auto& s : sg.sus) known.push_back(s.name);
+      r.diags().error(r.value_mark("su"), "unknown service unit '" + *name + "' in " + r.label() +
+                                              "; service units of " + sg.name + ": " + join(known));
+      continue;
+    }
+    if (auto [it, first] = first_line.emplace(*name, r.value_mark("su").line); !first) {
+      r.diags().error(r.value_mark("su"),
+                      "service unit '" + *name + "'" + " given twice in su_attributes of " +
+                          csi_reader.label() + "; first at line " + std::to_string(it->second));
+      continue;
+    }
+    if (attributes) csi.su_attributes.emplace(su->id, std::move(*attributes));
+  }
+}
+
+model::CsiConfig read_csi(const Node& item, const SiId& si, const model::SgConfig& sg,
+                          bool sus_complete, NameSet& names, SiSource& source, Diagnostics& diags) {
+  MapReader r(item, item.mark, "CSI", {"name", "cs_type", "attributes", "su_attributes"},
+              {"name", "cs_type"}, diags);
   model::CsiConfig csi;
   CsiSource csi_source{r.value_mark("cs_type"), /*complete=*/false};
   if (r.is_mapping()) {
@@ -179,6 +217,7 @@ model::CsiConfig read_csi(const Node& item, const SiId& si, NameSet& names, SiSo
     }
     auto any_key = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
     if (auto attributes = r.string_lists("attributes", any_key)) csi.attributes = *attributes;
+    read_su_attributes(r, sg, sus_complete, csi);
   }
   source.csis.push_back(csi_source);
   return csi;
@@ -200,7 +239,7 @@ void read_dependencies(const MapReader& si_reader, const SiId& dependent, const 
   }
 }
 
-void read_service_instance(const Node& item, model::SgConfig& sg, NameSet& names,
+void read_service_instance(const Node& item, model::SgConfig& sg, bool sus_complete, NameSet& names,
                            SgSource& sg_source, std::vector<DependencyRef>& refs,
                            Diagnostics& diags) {
   MapReader r(item, item.mark, "service instance",
@@ -231,7 +270,7 @@ void read_service_instance(const Node& item, model::SgConfig& sg, NameSet& names
     if (const Node* csis = r.nonempty_sequence("csis", "CSI")) {
       NameSet csi_names("CSI name", r.label());
       for (const Node& csi : csis->items) {
-        si.csis.push_back(read_csi(csi, si.id, csi_names, source, diags));
+        si.csis.push_back(read_csi(csi, si.id, sg, sus_complete, csi_names, source, diags));
       }
     }
   }
@@ -279,11 +318,13 @@ model::SgConfig parse_service_group(const Node& instance, Mark at, const AppId& 
 
   NameSet su_names("service unit name", r.label());
   SuContext su_context{ctx.types, sg, source, su_names, ctx.nodes, ctx.files};
+  const std::size_t errors_before_sus = diags.count();
   read_service_units(r, su_context);
+  const bool sus_complete = diags.count() == errors_before_sus;
   if (const Node* sis = r.nonempty_sequence("service_instances", "service instance")) {
     NameSet si_names("service instance name", r.label());
     for (const Node& item : sis->items) {
-      read_service_instance(item, sg, si_names, source, ctx.dependencies, diags);
+      read_service_instance(item, sg, sus_complete, si_names, source, ctx.dependencies, diags);
     }
   }
 

@@ -16,6 +16,16 @@ std::string_view instantiated_when_name(InstantiatedWhen when) {
   return "?";
 }
 
+CsiAttributes CsiConfig::attributes_for(const SuId& su) const {
+  const auto own = su_attributes.find(su);
+  if (own == su_attributes.end()) return attributes;
+  CsiAttributes out = own->second;
+  for (const auto& [name, value] : attributes) {
+    if (!own->second.contains(name)) out.emplace(name, value);
+  }
+  return out;
+}
+
 const NodeConfig* ClusterConfig::find_node(const NodeId& id) const {
   for (const auto& node : nodes) {
     if (node.id == id) return &node;

@@ -145,6 +145,13 @@ struct CsiConfig {
   std::string name;
   std::string cs_type;
   CsiAttributes attributes;
+  // Values that one SU's component gets instead (`su_attributes`): each attribute named here
+  // replaces all the values of that name, and adds an attribute the CSI lacks. A standby
+  // replica told where its active listens, say (ActiveDescriptor carries the active's).
+  std::map<SuId, CsiAttributes> su_attributes;
+
+  // The attributes as the component of `su` gets them.
+  CsiAttributes attributes_for(const SuId& su) const;
 };
 
 // The SI depends on `sponsor` (saAmfSIDependency): it may be active only while the sponsor has

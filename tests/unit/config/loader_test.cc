@@ -247,6 +247,56 @@ applications:
   EXPECT_EQ(diags.size(), 3u) << dump(diags);
 }
 
+TEST(ConfigLoaderTest, EachSuMayHaveItsOwnCsiAttributeValues) {
+  constexpr const char* kHead = R"(cluster: {name: c}
+nodes: [{name: n, controller: true}]
+applications:
+  - name: db
+    service_groups:
+      - name: db
+        redundancy: 2n
+        su_template: {nodes: [n, n], components: [{name: d, command: x, cs_types: [shard]}]}
+        service_instances:
+          - name: si
+            csis:
+              - name: shard
+                cs_type: shard
+                attributes: {host: 0.0.0.0, port: 5432}
+)";
+  model::ClusterConfig config = config_of(std::string(kHead) + R"(                su_attributes:
+                  - {su: su-1, attributes: {host: 10.0.0.1}}
+                  - {su: su-2, attributes: {host: [10.0.0.2, 10.0.0.3], tls: []}}
+)");
+  ASSERT_EQ(config.applications.size(), 1u);
+  const model::CsiConfig& csi = config.find_si(SiId("db/si"))->csis.at(0);
+  EXPECT_EQ(csi.attributes_for(SuId("db/su-1")),
+            (model::CsiAttributes{{"host", "10.0.0.1"}, {"port", "5432"}}));
+  EXPECT_EQ(csi.attributes_for(SuId("db/su-2")),
+            (model::CsiAttributes{
+                {"host", "10.0.0.2"}, {"host", "10.0.0.3"}, {"port", "5432"}, {"tls", ""}}));
+  EXPECT_EQ(csi.attributes_for(SuId("db/other")), csi.attributes);
+
+  std::vector<Diagnostic> diags = errors_of(std::string(kHead) + R"(                su_attributes:
+                  - {su: su-3, attributes: {host: a}}
+                  - {su: su-1, attributes: {host: a}}
+                  - {su: su-1, attributes: {host: b}}
+                  - {su: su-2}
+                  - {su: su-2, attributes: {host: a}, port: 1}
+)");
+  EXPECT_TRUE(has_error(diags,
+                        "unknown service unit 'su-3' in su_attributes entry of CSI 'shard'; "
+                        "service units of db: su-1, su-2",
+                        16, 26))
+      << dump(diags);
+  EXPECT_TRUE(has_error(diags,
+                        "service unit 'su-1' given twice in su_attributes of CSI 'shard'; first "
+                        "at line 17",
+                        18, 26))
+      << dump(diags);
+  EXPECT_TRUE(has_error(diags, "missing required key 'attributes'", 19)) << dump(diags);
+  EXPECT_TRUE(has_error(diags, "unknown key 'port'", 20)) << dump(diags);
+}
+
 TEST(ConfigLoaderTest, ApplicationsAreOptional) {
   model::ClusterConfig absent =
       config_of("cluster: {name: c}\nnodes: [{name: n, controller: true}]\n");
