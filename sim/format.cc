@@ -23,7 +23,8 @@ struct CommandText {
   }
   std::string operator()(const protocol::AssignHa& c) const {
     return "AssignHa " + c.su.str() + " " + c.si.str() + " " + ha(c.ha) + " (" +
-           std::string(model::to_string(c.reason)) + ")";
+           std::string(model::to_string(c.reason)) + ")" +
+           (c.active ? " active " + c.active->str() : std::string());
   }
   std::string operator()(const protocol::RemoveHa& c) const {
     return "RemoveHa " + c.su.str() + " " + c.si.str();
@@ -111,7 +112,8 @@ struct NodeEffectText {
   std::string operator()(const node::SendCsiSet& e) const {
     return "SendCsiSet peer " + std::to_string(e.peer) + " invocation " +
            std::to_string(e.invocation) + " " + e.comp.str() + " " + e.csi.str() + " " + ha(e.ha) +
-           " (" + std::string(model::to_string(e.reason)) + ")";
+           " (" + std::string(model::to_string(e.reason)) + ")" +
+           (e.active ? " active " + e.active->component : std::string());
   }
   std::string operator()(const node::SendCsiRemove& e) const {
     return "SendCsiRemove peer " + std::to_string(e.peer) + " invocation " +

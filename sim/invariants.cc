@@ -303,6 +303,20 @@ std::string beliefs_text(const std::map<CsiId, HaState>& beliefs) {
 
 std::optional<std::string> check_processes(const LivenessInput& in) {
   const auto expected = expected_beliefs(*in.sg, in.table);
+  // The component each CSI's active is with; not for a frozen SI, where nothing changes until
+  // its SU is repaired (its standbys may have been told of an active before it).
+  std::map<CsiId, CompId> active_of;
+  for (const auto& [comp, beliefs] : expected) {
+    for (const auto& [csi, ha] : beliefs) {
+      if (ha == HaState::kActive) active_of.emplace(csi, comp);
+    }
+  }
+  for (const SiId& si : frozen_sis(in.table, in.sus)) {
+    for (const auto& s : in.sg->sis) {
+      if (s.id != si) continue;
+      for (const auto& csi : s.csis) active_of.erase(csi.id);
+    }
+  }
   std::set<SuId> failed;  // cleanup failed: what its surviving processes believe is unknown
   for (const auto& su : in.sus) {
     if (su.presence == model::PresenceState::kTerminationFailed) failed.insert(su.id);
@@ -355,6 +369,17 @@ std::optional<std::string> check_processes(const LivenessInput& in) {
       if (wanted != has) {
         return comp.id.str() + " believes " + beliefs_text(has) +
                ", but the director's table says " + beliefs_text(wanted);
+      }
+      for (const auto& [csi, ha] : wanted) {
+        const auto active = active_of.find(csi);
+        if (ha != HaState::kStandby || active == active_of.end()) continue;
+        const auto told = p->second->told_active.find(csi);
+        const std::string heard = told == p->second->told_active.end() ? "" : told->second;
+        if (heard != active->second.str()) {
+          return comp.id.str() + " stands by for " + csi.str() + " as a standby of " +
+                 (heard.empty() ? "no active" : heard) + ", but " + active->second.str() +
+                 " holds it active";
+        }
       }
     }
   }

@@ -27,6 +27,8 @@ struct ProcessView {
   bool stuck = false;       // ignored SIGKILL: runs on, keeps what it believed, answers nothing
   bool registered = false;  // its registration was accepted
   std::map<CsiId, model::HaState> beliefs;  // the HA state of each CSI as it last processed it
+  // For each CSI it believes standby: the active component it was told with it (absent: none).
+  std::map<CsiId, std::string> told_active = {};
 };
 
 // 1. Safety: no two live processes believe they are active (or still quiescing, i.e. serving)
@@ -76,7 +78,8 @@ class AdminLedger {
 // quiet period. For one SG: nothing is outstanding; as many SIs are served as the model can
 // serve with the SUs in service (every SI while capacity allows; frozen SIs aside); every
 // live process of the SG believes exactly what the director's table says (so a served SI's
-// components run, are registered and believe it active); and no process runs whose
+// components run, are registered and believe it active), and a standby was told the
+// component that holds its CSI active, if one does; and no process runs whose
 // component the node director considers not running (an orphan). An SI whose sponsor (SI
 // dependency) has no active must have none either, and needs no serving.
 struct LivenessInput {

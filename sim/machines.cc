@@ -137,7 +137,7 @@ void Machines::signal(const node::SignalProcess& e) {
 
 // A CSI set or remove callback reaches the component behind `peer`.
 void Machines::callback(node::PeerId peer, node::Invocation invocation, const CsiId& csi,
-                        std::optional<HaState> ha) {
+                        std::optional<HaState> ha, const std::string& active) {
   auto pid = pid_by_peer_.find(peer);
   if (pid == pid_by_peer_.end()) return;  // gone: amfd's send fails quietly
   Process& p = processes_.at(pid->second);
@@ -150,7 +150,7 @@ void Machines::callback(node::PeerId peer, node::Invocation invocation, const Cs
     around_.line("  (" + who(p.comp, p.pid) + " will answer invocation " +
                  std::to_string(invocation) + " with an error)");
     return around_.schedule(in_turn(p, around_.draw(latencies_.callback)),
-                            machine::Answers{p.pid, invocation, false, csi, ha, false});
+                            machine::Answers{p.pid, invocation, false, csi, ha, false, active});
   }
   if (take_armed(p.comp, &Armed::slow)) {
     around_.disturbed();
@@ -158,12 +158,12 @@ void Machines::callback(node::PeerId peer, node::Invocation invocation, const Cs
                  std::to_string(invocation) + " too late)");
     if (!csi.empty())
       around_.schedule(in_turn(p, around_.draw(latencies_.callback)),
-                       machine::Applies{p.pid, csi, ha});
+                       machine::Applies{p.pid, csi, ha, active});
     return around_.schedule(in_turn(p, timeout + around_.draw(latencies_.callback)),
-                            machine::Answers{p.pid, invocation, true, csi, ha, true});
+                            machine::Answers{p.pid, invocation, true, csi, ha, true, active});
   }
   around_.schedule(in_turn(p, around_.draw(latencies_.callback)),
-                   machine::Answers{p.pid, invocation, true, csi, ha, true});
+                   machine::Answers{p.pid, invocation, true, csi, ha, true, active});
 }
 
 Duration Machines::in_turn(Process& p, Duration work) {
@@ -258,6 +258,8 @@ void Machines::run_hook(const NodeId& node, const node::RunHook& e) {
   AMF_ASSERT(csi_env != e.env.end() && ha_env != e.env.end());
   const CsiId csi(csi_env->second);
   const std::optional<HaState> ha = model::parse_ha_state(ha_env->second);  // none: "removed"
+  const auto active_env = e.env.find("AMF_ACTIVE_COMPONENT");
+  const std::string active = active_env == e.env.end() ? "" : active_env->second;
   Process* p = current(e.comp);
   if (p == nullptr) {
     return around_.schedule(
@@ -269,17 +271,19 @@ void Machines::run_hook(const NodeId& node, const node::RunHook& e) {
   if (take_armed(p->comp, &Armed::errors)) {
     around_.disturbed();
     around_.line("  (the hook of " + who(p->comp, p->pid) + " will exit 1)");
-    return around_.schedule(in_turn(*p, around_.draw(latencies_.callback)),
-                            machine::HookEnds{node, e.comp, p->pid, e.invocation, false, csi, ha});
+    return around_.schedule(
+        in_turn(*p, around_.draw(latencies_.callback)),
+        machine::HookEnds{node, e.comp, p->pid, e.invocation, false, csi, ha, active});
   }
   if (take_armed(p->comp, &Armed::slow)) {
     around_.disturbed();
     around_.line("  (the hook of " + who(p->comp, p->pid) + " will overrun its timeout)");
-    return around_.schedule(in_turn(*p, e.timeout + around_.draw(latencies_.callback)),
-                            machine::HookEnds{node, e.comp, p->pid, e.invocation, true, csi, ha});
+    return around_.schedule(
+        in_turn(*p, e.timeout + around_.draw(latencies_.callback)),
+        machine::HookEnds{node, e.comp, p->pid, e.invocation, true, csi, ha, active});
   }
   around_.schedule(in_turn(*p, around_.draw(latencies_.callback)),
-                   machine::HookEnds{node, e.comp, p->pid, e.invocation, true, csi, ha});
+                   machine::HookEnds{node, e.comp, p->pid, e.invocation, true, csi, ha, active});
 }
 
 void Machines::on(const machine::HookEnds& e) {
@@ -291,7 +295,8 @@ void Machines::on(const machine::HookEnds& e) {
   }
   if (it != processes_.end() && !e.csi.empty()) {
     // A quiescing component finishes its work before the hook exits: it is then quiesced.
-    set_belief(it->second, e.csi, e.ha == HaState::kQuiescing ? HaState::kQuiesced : e.ha);
+    set_belief(it->second, e.csi, e.ha == HaState::kQuiescing ? HaState::kQuiesced : e.ha,
+               e.active);
   }
   around_.line(around_.header() + "hook of " + e.comp.str() + " (invocation " +
                std::to_string(e.invocation) + ") " + (e.ok ? "exits 0" : "exits 1"));
@@ -331,7 +336,7 @@ void Machines::on(const machine::Applies& e) {
   if (it == processes_.end() || it->second.hung || it->second.stuck) return;
   around_.line(around_.header() + who(it->second.comp, e.pid) + " takes " + e.csi.str() + " " +
                ha_text(e.ha));
-  set_belief(it->second, e.csi, e.ha);
+  set_belief(it->second, e.csi, e.ha, e.active);
 }
 
 void Machines::on(const machine::Answers& e) {
@@ -342,17 +347,23 @@ void Machines::on(const machine::Answers& e) {
                std::to_string(e.invocation) + (e.ok ? " ok" : " with an error"));
   // A component answers a quiescing callback once its work is done: it is then quiesced.
   if (e.apply && e.ok && !e.csi.empty()) {
-    set_belief(p, e.csi, e.ha == HaState::kQuiescing ? HaState::kQuiesced : e.ha);
+    set_belief(p, e.csi, e.ha == HaState::kQuiescing ? HaState::kQuiesced : e.ha, e.active);
   }
   tell(p.node, node::ComponentResponse{*p.peer, e.invocation, e.ok});
 }
 
-void Machines::set_belief(Process& p, const CsiId& csi, std::optional<HaState> ha) {
+void Machines::set_belief(Process& p, const CsiId& csi, std::optional<HaState> ha,
+                          const std::string& active) {
   // Quiescing means finishing the work in hand as an active; a component that was not active
   // has none, so it is quiesced at once (a restarted one is handed "quiescing" back, say).
   if (ha == HaState::kQuiescing) {
     auto had = p.beliefs.find(csi);
     if (had == p.beliefs.end() || had->second != HaState::kActive) ha = HaState::kQuiesced;
+  }
+  if (ha == HaState::kStandby && !active.empty()) {
+    p.told_active[csi] = active;
+  } else {
+    p.told_active.erase(csi);
   }
   if (ha) {
     p.beliefs[csi] = *ha;
@@ -517,9 +528,9 @@ bool Machines::fault_pending(const std::string& entity) const {
 
 ProcessView Machines::view(const Process& p) const {
   auto cur = current_pid_.find(p.comp);
-  return {p.pid,    p.comp,  cur != current_pid_.end() && cur->second == p.pid,
-          p.hung,   p.stuck, p.registered,
-          p.beliefs};
+  return {p.pid,     p.comp,       cur != current_pid_.end() && cur->second == p.pid,
+          p.hung,    p.stuck,      p.registered,
+          p.beliefs, p.told_active};
 }
 
 std::vector<ProcessView> Machines::processes() const {

@@ -57,6 +57,7 @@ struct Applies {  // a slow component takes the state long before it answers
   std::uint64_t pid;
   CsiId csi;
   std::optional<model::HaState> ha;
+  std::string active = {};  // a standby's: the active component it is told of (empty: none)
 };
 struct Answers {
   std::uint64_t pid;
@@ -65,6 +66,7 @@ struct Answers {
   CsiId csi;
   std::optional<model::HaState> ha;  // nullopt: the CSI is removed
   bool apply;                        // take the state now (unless it errs)
+  std::string active = {};           // a standby's: the active component it is told of
 };
 struct Reports {  // the component reports an error about itself
   std::uint64_t pid;
@@ -80,6 +82,7 @@ struct HookEnds {  // an HA-state hook exits
   bool ok;
   CsiId csi;
   std::optional<model::HaState> ha;  // nullopt: the CSI is removed
+  std::string active = {};           // a standby's: AMF_ACTIVE_COMPONENT
 };
 struct ProbeEnds {  // a liveness probe exits (or runs out of time)
   NodeId node;
@@ -151,7 +154,9 @@ class Machines {
 
   // ---- the AMF component protocol, from the controller ----
   void register_reply(node::PeerId peer, bool ok);
-  void csi_set(const node::SendCsiSet& e) { callback(e.peer, e.invocation, e.csi, e.ha); }
+  void csi_set(const node::SendCsiSet& e) {
+    callback(e.peer, e.invocation, e.csi, e.ha, e.active ? e.active->component : "");
+  }
   void csi_remove(const node::SendCsiRemove& e) {
     callback(e.peer, e.invocation, e.csi, std::nullopt);
   }
@@ -215,6 +220,7 @@ class Machines {
     // connection, one dispatch thread): the next answer comes no earlier than this.
     TimePoint answered_until{};
     std::map<CsiId, model::HaState> beliefs;
+    std::map<CsiId, std::string> told_active;  // ProcessView::told_active
   };
   // Faults waiting for their moment: the next starts, callbacks or process of a component.
   struct Armed {
@@ -226,7 +232,7 @@ class Machines {
 
   // A CSI set/remove (csi non-empty) or health check callback reaches a component.
   void callback(node::PeerId peer, node::Invocation invocation, const CsiId& csi,
-                std::optional<model::HaState> ha);
+                std::optional<model::HaState> ha, const std::string& active = "");
   void started(Process& p);
   // The delay until `p` answers a callback that takes `work` to handle, after those before it.
   Duration in_turn(Process& p, Duration work);
@@ -239,7 +245,8 @@ class Machines {
   void on(const machine::Confirms& e);
   void on(const machine::HookEnds& e);
   void on(const machine::ProbeEnds& e);
-  void set_belief(Process& p, const CsiId& csi, std::optional<model::HaState> ha);
+  void set_belief(Process& p, const CsiId& csi, std::optional<model::HaState> ha,
+                  const std::string& active = "");
   // Consumes one armed fault of `field` for `comp`, if any (asked-for ones first).
   bool take_armed(const CompId& comp, int Armed::*field);
   Armed& arms(const CompId& comp) { return random_ ? random_armed_[comp] : armed_[comp]; }

@@ -44,7 +44,8 @@ struct Handle::Impl {
   void run(const wire::ComponentMessage& message) {
     if (const auto* set = std::get_if<wire::CsiSet>(&message)) {
       if (callbacks.csi_set) {
-        callbacks.csi_set(set->invocation, {set->csi, set->ha, set->reason, set->attributes});
+        callbacks.csi_set(set->invocation,
+                          {set->csi, set->ha, set->reason, set->attributes, set->active});
       }
     } else if (const auto* remove = std::get_if<wire::CsiRemove>(&message)) {
       if (callbacks.csi_remove) callbacks.csi_remove(remove->invocation, remove->csi);

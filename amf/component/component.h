@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "amf/core/result.h"
@@ -22,6 +23,11 @@ struct CsiDescriptor {
   // order (attributes.equal_range(name); lower_bound(name) is the first), and one without a
   // value has an empty one.
   model::CsiAttributes attributes;
+  // A standby's: who holds the CSI active (its component, SU, node, and the CSI's attributes
+  // as that SU has them), as SA Forum's standby descriptor names activeCompName. Absent for an
+  // active, and for a standby while the SI has no active; a new CSI set (standby again) says
+  // when the active moves.
+  std::optional<model::ActiveDescriptor> active;
 };
 
 // What the node director asks of the component. Every callback must be answered with

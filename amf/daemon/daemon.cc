@@ -257,8 +257,8 @@ void Daemon::carry_out(const node::Effect& effect) {
       d.components_->registration_answered(e.peer, e.ok);
     }
     void operator()(const node::SendCsiSet& e) {
-      d.components_->send(e.peer,
-                          wire::CsiSet{e.invocation, e.csi.str(), e.ha, e.reason, e.attributes});
+      d.components_->send(
+          e.peer, wire::CsiSet{e.invocation, e.csi.str(), e.ha, e.reason, e.attributes, e.active});
     }
     void operator()(const node::SendCsiRemove& e) {
       d.components_->send(e.peer, wire::CsiRemove{e.invocation, e.csi.str()});

@@ -230,6 +230,12 @@ void Director::take_over(const Takeover& t, TimePoint now) {
           continue;
         }
         sg.current.push_back({si, s.su, ha == HaState::kQuiescing ? HaState::kQuiesced : ha});
+        if (ha == HaState::kStandby) {
+          const auto told = std::find_if(s.told_active.begin(), s.told_active.end(),
+                                         [&](const auto& t) { return t.first == si; });
+          sg.told_active[{s.su, si}] =
+              told == s.told_active.end() ? std::nullopt : std::optional<SuId>(told->second);
+        }
       }
       // Still being carried out: asked for again, so that the answer is to this director.
       // The node kept the HA state it was told (none while a removal goes on).
@@ -642,6 +648,19 @@ void Director::issue_next_batch(SgState& sg, TimePoint now) {
       }
     }
   }
+  // Phase 5: a standby that was told of another active (or of none) is told the one it has
+  // now, with the same standby assignment (N-way: the others, once one of them is promoted).
+  if (sg.pending.empty()) {
+    for (const auto& a : target) {
+      if (a.ha != HaState::kStandby || ha_of(sg.current, a.su, a.si) != HaState::kStandby) continue;
+      const std::optional<SuId> active = active_su(sg.current, a.si);
+      if (!active) continue;
+      const auto told = sg.told_active.find({a.su, a.si});
+      if (told == sg.told_active.end() || told->second != active) {
+        sg.pending.push_back({a.su, a.si, HaState::kStandby});
+      }
+    }
+  }
 
   const std::string cause = admin_cause(sg.config->id).value_or("");
   for (PendingOp& op : sg.pending) {
@@ -653,6 +672,14 @@ void Director::issue_next_batch(SgState& sg, TimePoint now) {
       continue;
     }
     model::TransitionReason reason = model::TransitionReason::kNewAssignment;
+    std::optional<SuId> active;
+    if (*op.ha == HaState::kStandby) {
+      active = active_su(sg.current, op.si);
+      sg.told_active[{op.su, op.si}] = active;
+      if (active && ha_of(sg.current, op.su, op.si) == HaState::kStandby) {
+        op.cause = "told the active " + active->str();
+      }
+    }
     if (*op.ha == HaState::kActive) {
       if (sg.lost_active.count(op.si)) {
         reason = model::TransitionReason::kFailover;
@@ -667,8 +694,15 @@ void Director::issue_next_batch(SgState& sg, TimePoint now) {
              ha_name(ha_of(sg.current, op.su, op.si)), "quiescing",
              cause.empty() ? "quiescing" : cause);
     }
-    effects_.push_back(ToNode{node, AssignHa{op.su, op.si, *op.ha, reason, op.id}});
+    effects_.push_back(ToNode{node, AssignHa{op.su, op.si, *op.ha, reason, op.id, active}});
   }
+}
+
+std::optional<SuId> Director::active_su(const models::AssignmentTable& table, const SiId& si) {
+  for (const auto& a : table) {
+    if (a.si == si && a.ha == HaState::kActive) return a.su;
+  }
+  return std::nullopt;
 }
 
 bool Director::has_active(const SiId& si) const {

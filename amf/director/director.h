@@ -205,6 +205,9 @@ class Director {
     std::optional<TimePoint> auto_adjust_at;  // auto-adjust due then (once the SG is idle)
     // Dependent SIs whose sponsor lost its active: when their actives must go.
     std::map<SiId, TimePoint> dependency_deadline;
+    // What each standby assignment was last told of its SI's active (AssignHa::active; nullopt:
+    // that there was none; a takeover learns it from the snapshots).
+    std::map<std::pair<SuId, SiId>, std::optional<SuId>> told_active;
     model::AdminState admin = model::AdminState::kUnlocked;
     std::optional<TimePoint> timer;  // its entry in timers_, if it has one
   };
@@ -250,6 +253,8 @@ class Director {
   // SI dependencies: drops from `target` the actives a dependent SI may not have now.
   void apply_dependencies(SgState& sg, models::AssignmentTable& target, TimePoint now);
   bool has_active(const SiId& si) const;
+  // The SU holding `si` active in `table` (the first, N-way-active), if any.
+  static std::optional<SuId> active_su(const models::AssignmentTable& table, const SiId& si);
   // Re-evaluates the SGs with SIs that depend on an SI of `sponsor_sg`.
   void reevaluate_dependents(const SgId& sponsor_sg, TimePoint now);
   void repair_sus(SgState& sg, TimePoint now);

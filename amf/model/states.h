@@ -66,4 +66,17 @@ ReadinessState derive_readiness(AdminState admin, OperState oper, PresenceState 
 // to a component (wire, node director, component library) includes this header.
 using CsiAttributes = std::multimap<std::string, std::string>;
 
+// Who holds a CSI active, as its standbys are told (SA Forum's standby descriptor names the
+// active component, activeCompName): a replica learns whom to follow without a second copy of
+// the configuration. Given with a standby assignment when the SI has an active, and again to
+// every standby when the active moves.
+struct ActiveDescriptor {
+  std::string component;     // amf id, "SG/SU/COMPONENT"
+  std::string component_dn;  // its SA Forum DN (safComp=...); empty when the loader set none
+  std::string su;            // amf id, "SG/SU"
+  std::string node;
+  CsiAttributes attributes;  // the CSI's attributes as the active's SU has them
+  friend bool operator==(const ActiveDescriptor&, const ActiveDescriptor&) = default;
+};
+
 }  // namespace amf::model

@@ -282,6 +282,11 @@ void NodeDirector::on(const protocol::AssignHa& e, TimePoint now) {
   // being switched over (node switchover) is healthy and still running: it carries out what
   // the director asked before it heard of the switchover (and is then asked to let go).
   if ((su.oper != OperState::kEnabled && !su.switching_over) || shutting_down_) return;
+  if (e.ha == HaState::kStandby && e.active) {
+    su.active_of[e.si] = *e.active;
+  } else {
+    su.active_of.erase(e.si);
+  }
   for (const auto& csi : si->csis) {
     for (const auto& comp_config : su.config->components) {
       const auto& types = comp_config.cs_types;
@@ -317,6 +322,7 @@ void NodeDirector::on(const protocol::RemoveHa& e, TimePoint now) {
       it = comp.csis.erase(it);
     }
   }
+  su.active_of.erase(e.si);
   su.awaiting[e.si] = {std::nullopt, e.id};
   complete_awaiting(su, &e.si);
 }
@@ -546,21 +552,33 @@ void NodeDirector::run_hook(CompState& comp, const CsiId& csi, const SiId& si,
   std::map<std::string, std::string> env{
       {"AMF_CSI_NAME", csi.str()},
       {"AMF_HA_STATE", ha ? std::string(model::to_string(*ha)) : "removed"}};
+  // One variable per attribute; a multi-valued one holds its values one per line.
+  const auto add_attributes = [&env](const std::string& prefix,
+                                     const model::CsiAttributes& attributes) {
+    std::map<std::string, std::string> values;
+    for (const auto& [key, value] : attributes) {
+      std::string name = prefix;
+      for (char ch : key)
+        name += std::isalnum(static_cast<unsigned char>(ch))
+                    ? static_cast<char>(std::toupper(static_cast<unsigned char>(ch)))
+                    : '_';
+      auto [it, first] = values.emplace(name, value);
+      if (!first) it->second += "\n" + value;
+    }
+    env.insert(values.begin(), values.end());
+  };
   if (auto si_config = sis_.find(si); si_config != sis_.end()) {
     for (const auto& c : si_config->second->csis) {
-      if (c.id != csi) continue;
-      // One variable per attribute; a multi-valued one holds its values one per line.
-      std::map<std::string, std::string> values;
-      for (const auto& [key, value] : c.attributes) {
-        std::string name = "AMF_CSI_";
-        for (char ch : key)
-          name += std::isalnum(static_cast<unsigned char>(ch))
-                      ? static_cast<char>(std::toupper(static_cast<unsigned char>(ch)))
-                      : '_';
-        auto [it, first] = values.emplace(name, value);
-        if (!first) it->second += "\n" + value;
-      }
-      env.insert(values.begin(), values.end());
+      if (c.id == csi) add_attributes("AMF_CSI_", c.attributes_for(comp.su));
+    }
+  }
+  if (ha == HaState::kStandby) {
+    if (const auto active = active_descriptor(comp, csi)) {
+      env["AMF_ACTIVE_COMPONENT"] = active->component;
+      env["AMF_ACTIVE_COMPONENT_NAME"] = active->component_dn;
+      env["AMF_ACTIVE_SU"] = active->su;
+      env["AMF_ACTIVE_NODE"] = active->node;
+      add_attributes("AMF_ACTIVE_CSI_", active->attributes);
     }
   }
   const Duration timeout =
@@ -902,11 +920,37 @@ void NodeDirector::send_csi_set(CompState& comp, const CsiId& csi, model::Transi
   const model::SiConfig* si_config = sis_.at(si);
   model::CsiAttributes attributes;
   for (const auto& c : si_config->csis) {
-    if (c.id == csi) attributes = c.attributes;
+    if (c.id == csi) attributes = c.attributes_for(comp.su);
   }
   const Invocation inv = next_invocation_++;
   comp.callbacks[inv] = {CallbackKind::kCsiSet, csi, si, ha, now + comp.config->timeouts.csi_set};
-  emit(SendCsiSet{*comp.peer, inv, comp.config->id, csi, ha, reason, std::move(attributes)});
+  emit(SendCsiSet{*comp.peer, inv, comp.config->id, csi, ha, reason, std::move(attributes),
+                  ha == HaState::kStandby ? active_descriptor(comp, csi) : std::nullopt});
+}
+
+std::optional<model::ActiveDescriptor> NodeDirector::active_descriptor(const CompState& comp,
+                                                                       const CsiId& csi) const {
+  const auto held = comp.csis.find(csi);
+  if (held == comp.csis.end()) return std::nullopt;
+  const SiId& si = held->second.first;
+  const SuState& su = sus_.at(comp.su);
+  const auto active = su.active_of.find(si);
+  if (active == su.active_of.end()) return std::nullopt;
+  const model::CsiConfig* csi_config = nullptr;
+  for (const auto& c : sis_.at(si)->csis) {
+    if (c.id == csi) csi_config = &c;
+  }
+  const auto active_su = std::find_if(su.sg->sus.begin(), su.sg->sus.end(),
+                                      [&](const auto& s) { return s.id == active->second; });
+  if (csi_config == nullptr || active_su == su.sg->sus.end()) return std::nullopt;
+  for (const auto& c : active_su->components) {
+    if (std::find(c.cs_types.begin(), c.cs_types.end(), csi_config->cs_type) == c.cs_types.end()) {
+      continue;
+    }
+    return model::ActiveDescriptor{c.id.str(), c.dn, active_su->id.str(), active_su->node.str(),
+                                   csi_config->attributes_for(active_su->id)};
+  }
+  return std::nullopt;
 }
 
 // An SU's request from the director is complete when every component holding a CSI of the SI
@@ -1083,6 +1127,7 @@ protocol::NodeSnapshot NodeDirector::snapshot(protocol::CommandId request) const
       s.components.push_back(std::move(c));
     }
     s.assignments.assign(assigned.begin(), assigned.end());
+    s.told_active.assign(su.active_of.begin(), su.active_of.end());
     for (const auto& [si, awaiting] : su.awaiting) s.in_progress.push_back(si);
     out.sus.push_back(std::move(s));
   }

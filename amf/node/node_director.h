@@ -125,7 +125,8 @@ struct SendCsiSet {
   CsiId csi;
   model::HaState ha;
   model::TransitionReason reason;
-  model::CsiAttributes attributes;
+  model::CsiAttributes attributes;  // as the component's SU has them (CsiConfig::attributes_for)
+  std::optional<model::ActiveDescriptor> active;  // standby: who holds the CSI active
 };
 struct SendCsiRemove {
   PeerId peer;
@@ -275,6 +276,8 @@ class NodeDirector {
       protocol::CommandId command = 0;
     };
     std::map<SiId, Awaiting> awaiting;
+    // Its standby SIs' active SU, as the director last said (AssignHa::active).
+    std::map<SiId, SuId> active_of;
     std::string cause;                // why the SU last changed, for the next report
     bool auto_repairable = true;      // false once a node failover disabled it
     bool repair_pending = false;      // a repair waits for the SU's processes to end
@@ -363,6 +366,10 @@ class NodeDirector {
   void forget_csis(CompState& comp);
   // Graceful termination: SIGTERM, then cleanup when the terminate timeout runs out.
   void terminate(CompState& comp, const std::string& cause, TimePoint now);
+  // What a standby of `csi` in `comp` is told of the CSI's active; nullopt for an active, or
+  // when the director named none.
+  std::optional<model::ActiveDescriptor> active_descriptor(const CompState& comp,
+                                                           const CsiId& csi) const;
   void send_csi_set(CompState& comp, const CsiId& csi, model::TransitionReason reason,
                     TimePoint now);
   void set_presence(CompState& comp, model::PresenceState presence, const std::string& cause,

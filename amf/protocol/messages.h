@@ -88,6 +88,9 @@ struct SuSnapshot {
   int su_restarts = 0;
   int restarts_in_place = 0;
   std::vector<ComponentSnapshot> components;
+  // Of its standby SIs, the active SU its components were told of (AssignHa::active), so
+  // that a new director tells again only a standby that was told of another.
+  std::vector<std::pair<SiId, SuId>> told_active;
   friend bool operator==(const SuSnapshot&, const SuSnapshot&) = default;
 };
 struct NodeSnapshot {
@@ -137,6 +140,10 @@ struct AssignHa {
   model::HaState ha;
   model::TransitionReason reason;
   CommandId id = 0;
+  // A standby assignment: the SU that holds the SI active when the command is issued, if one
+  // does. Its components' standby CSI set callbacks and hooks name the active (its component,
+  // SU, node and CSI attributes). Sent again, standby to standby, when the active moves.
+  std::optional<SuId> active;
   friend bool operator==(const AssignHa&, const AssignHa&) = default;
 };
 

@@ -245,6 +245,18 @@ std::string encode(const ComponentMessage& message) {
         a->set_name(k);
         a->set_value(v);
       }
+      if (m.active) {
+        pb::ActiveDescriptor* d = cb->mutable_active();
+        d->set_component(m.active->component);
+        d->set_component_dn(m.active->component_dn);
+        d->set_service_unit(m.active->su);
+        d->set_node(m.active->node);
+        for (const auto& [k, v] : m.active->attributes) {
+          pb::CsiAttribute* a = d->add_attributes();
+          a->set_name(k);
+          a->set_value(v);
+        }
+      }
     }
     void operator()(const CsiRemove& m) {
       env.mutable_csi_remove()->set_invocation(m.invocation);
@@ -291,6 +303,19 @@ Result<ComponentMessage> decode_component_message(std::string_view bytes) {
         for (const auto& a : cb.attribute_list()) out.attributes.emplace(a.name(), a.value());
       } else {
         for (const auto& [k, v] : cb.attributes()) out.attributes.emplace(k, v);
+      }
+      if (cb.has_active()) {
+        const auto& d = cb.active();
+        if (out.ha != model::HaState::kStandby) {
+          return fail("CSI set callback: an active descriptor with HA state " +
+                      std::string(model::to_string(out.ha)) + " (only a standby's names one)");
+        }
+        if (d.component().empty())
+          return fail("CSI set callback: active descriptor without a component");
+        model::ActiveDescriptor active{
+            d.component(), d.component_dn(), d.service_unit(), d.node(), {}};
+        for (const auto& a : d.attributes()) active.attributes.emplace(a.name(), a.value());
+        out.active = std::move(active);
       }
       return out;
     }
@@ -577,6 +602,12 @@ protocol::SuSnapshot read_su(FieldReader& r, const pb::SuSnapshot& in) {
     r.once(busy, si, "an SU's assignments in progress");
     out.in_progress.push_back(r.id<SiId>(si, "an assignment in progress"));
   }
+  std::set<std::string> told;
+  for (const auto& t : in.told_active()) {
+    r.once(told, t.si(), "an SU's told actives");
+    out.told_active.emplace_back(r.id<SiId>(t.si(), "a told active's SI"),
+                                 r.id<SuId>(t.active_su(), "a told active's SU"));
+  }
   out.component_restarts = r.count(in.component_restarts(), "component restarts");
   out.su_restarts = r.count(in.su_restarts(), "SU restarts");
   out.restarts_in_place = r.count(in.restarts_in_place(), "restarts in place");
@@ -610,6 +641,11 @@ void fill(pb::SuSnapshot& out, const protocol::SuSnapshot& in) {
     a->set_ha_state(to_pb(ha));
   }
   for (const auto& si : in.in_progress) out.add_in_progress(si.str());
+  for (const auto& [si, active] : in.told_active) {
+    auto* t = out.add_told_active();
+    t->set_si(si.str());
+    t->set_active_su(active.str());
+  }
   out.set_component_restarts(in.component_restarts);
   out.set_su_restarts(in.su_restarts);
   out.set_restarts_in_place(in.restarts_in_place);
@@ -662,6 +698,7 @@ std::string encode(const protocol::Envelope& envelope) {
       b->set_ha_state(to_pb(m.ha));
       b->set_reason(to_pb(m.reason));
       b->set_command(m.id);
+      if (m.active) b->set_active_su(m.active->str());
     }
     void operator()(const protocol::RemoveHa& m) const {
       auto* b = env.mutable_remove_ha();
@@ -740,6 +777,10 @@ Result<protocol::Message> read_message(const pb::NodeEnvelope& env) {
       AssignHa m{r.id<SuId>(b.su(), "su"), r.id<SiId>(b.si(), "si"), r.ha(b.ha_state()),
                  r.reason(b.reason()), b.command()};
       if (m.id == 0) r.wrong("command is 0 (no command)");
+      if (!b.active_su().empty()) {
+        m.active = r.id<SuId>(b.active_su(), "active_su");
+        if (m.ha != model::HaState::kStandby) r.wrong("active_su given with a non-standby state");
+      }
       return r.result<Message>(NodeCommand{m});
     }
     case pb::NodeEnvelope::kRemoveHa: {

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -28,7 +29,8 @@ struct CsiSet {
   std::string csi;
   model::HaState ha = model::HaState::kActive;
   model::TransitionReason reason = model::TransitionReason::kNewAssignment;
-  model::CsiAttributes attributes;  // names repeat for a multi-valued attribute
+  model::CsiAttributes attributes;                // names repeat for a multi-valued attribute
+  std::optional<model::ActiveDescriptor> active;  // a standby's: who holds the CSI active
 };
 struct CsiRemove {
   std::uint64_t invocation = 0;

@@ -14,7 +14,7 @@ namespace amf::fuzz {
 inline auto fields(const wire::RegisterRequest& m) { return std::tie(m.component_name, m.pid); }
 inline auto fields(const wire::RegisterReply& m) { return std::tie(m.ok, m.error); }
 inline auto fields(const wire::CsiSet& m) {
-  return std::tie(m.invocation, m.csi, m.ha, m.reason, m.attributes);
+  return std::tie(m.invocation, m.csi, m.ha, m.reason, m.attributes, m.active);
 }
 inline auto fields(const wire::CsiRemove& m) { return std::tie(m.invocation, m.csi); }
 inline auto fields(const wire::Response& m) { return std::tie(m.invocation, m.ok, m.error); }

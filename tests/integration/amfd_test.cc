@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <map>
 #include <thread>
 #include <zmq.hpp>
@@ -53,6 +54,13 @@ TEST_F(AmfdTest, TwoNStandbyTakesOverWhenActiveIsKilledAndFailedSuReturnsAsStand
   EXPECT_EQ(events.exit_code, 0);
   EXPECT_NE(events.out.find("killed by signal 9"), std::string::npos) << events.out;
   EXPECT_NE(events.out.find("auto-repair"), std::string::npos) << events.out;
+  // The returning SU's counter was told, through the component library, whom it stands by for.
+  std::string log_name = active + "/server.log";
+  std::replace(log_name.begin(), log_name.end(), '/', '_');
+  const std::string told = "standby (new) of " + standby + "/server on node-1";
+  EXPECT_TRUE(eventually([&] {
+    return slurp(runtime() + "/log/" + log_name).find(told) != std::string::npos;
+  })) << slurp(runtime() + "/log/" + log_name);
   EXPECT_EQ(stop(), 0);
 }
 
@@ -663,7 +671,8 @@ std::string hooks_yaml(int port1, int port2) {
            "                cs_types: [db]\n                instantiated_when: started\n"
            "                hooks:\n"
            "                  on_active: 'echo active > role.$PORT'\n"
-           "                  on_standby: 'echo \"standby of $AMF_CSI_PRIMARY\" > role.$PORT'\n"
+           "                  on_standby: 'echo \"standby of $AMF_ACTIVE_SU at "
+           "$AMF_ACTIVE_CSI_ADDRESS, $AMF_CSI_PRIMARY\" > role.$PORT'\n"
            "                  on_quiesced: 'echo quiesced > role.$PORT'\n"
            "                  on_remove: 'rm -f role.$PORT'\n";
   };
@@ -673,7 +682,14 @@ std::string hooks_yaml(int port1, int port2) {
          "      - name: db\n        redundancy: 2n\n        service_units:\n" +
          su(1, port1) + su(2, port2) +
          "        service_instances:\n          - name: si-1\n            csis:\n"
-         "              - {name: c, cs_type: db, attributes: {primary: main}}\n";
+         "              - name: c\n                cs_type: db\n"
+         "                attributes: {primary: main}\n"
+         "                su_attributes:\n"  // where each SU's daemon listens
+         "                  - {su: su-1, attributes: {address: \"127.0.0.1:" +
+         std::to_string(port1) +
+         "\"}}\n"
+         "                  - {su: su-2, attributes: {address: \"127.0.0.1:" +
+         std::to_string(port2) + "\"}}\n";
 }
 
 TEST_F(AmfdTest, TwoNPairOfOrdinaryDaemonsIsPromotedByItsHooks) {
@@ -683,10 +699,15 @@ TEST_F(AmfdTest, TwoNPairOfOrdinaryDaemonsIsPromotedByItsHooks) {
   ASSERT_FALSE(active.empty());
   const int active_port = active == "db/su-1" ? p1 : p2;
   const int standby_port = active == "db/su-1" ? p2 : p1;
+  // The standby's hook is told its active: the SU, and the CSI's attributes as that SU has
+  // them (su_attributes), besides its own.
+  auto standby_of = [](const std::string& su, int port) {
+    return "standby of " + su + " at 127.0.0.1:" + std::to_string(port) + ", main\n";
+  };
   // Instantiated when started: a daemon may not be listening yet, so ask until it answers.
   EXPECT_TRUE(eventually([&] { return ask(active_port, "ROLE") == "active\n"; }));
   EXPECT_TRUE(eventually([&] {  // CSI attributes in the env
-    return ask(standby_port, "ROLE") == "standby of main\n";
+    return ask(standby_port, "ROLE") == standby_of(active, active_port);
   }));
   auto s = status();
   ASSERT_TRUE(s);
@@ -696,12 +717,13 @@ TEST_F(AmfdTest, TwoNPairOfOrdinaryDaemonsIsPromotedByItsHooks) {
     return now && holder(*now, "active") == standby && holder(*now, "standby") == active;
   }));
   EXPECT_EQ(ask(standby_port, "ROLE"), "active\n");  // promoted by its on_active hook
-  EXPECT_TRUE(eventually([&] { return ask(active_port, "ROLE") == "standby of main\n"; }));
+  EXPECT_TRUE(
+      eventually([&] { return ask(active_port, "ROLE") == standby_of(standby, standby_port); }));
   // A switchover runs on_quiesced on the old active first, then on_active on the new one.
   Output swap = run({bin("amfctl"), "--runtime-dir", runtime(), "si-swap", "db/si-1"});
   EXPECT_EQ(swap.exit_code, 0) << swap.err;
   EXPECT_EQ(ask(active_port, "ROLE"), "active\n");
-  EXPECT_EQ(ask(standby_port, "ROLE"), "standby of main\n");
+  EXPECT_EQ(ask(standby_port, "ROLE"), standby_of(active, active_port));
 }
 
 TEST_F(AmfdTest, FailingHookIsAComponentFailure) {

@@ -182,7 +182,9 @@ int main() {
   amf::component::Callbacks callbacks;
   callbacks.csi_set = [&](amf::component::Invocation inv, const amf::component::CsiDescriptor& d) {
     std::cerr << "csi-set " << d.csi << " " << amf::model::to_string(d.ha) << " ("
-              << amf::model::to_string(d.reason) << ")" << std::endl;
+              << amf::model::to_string(d.reason) << ")"
+              << (d.active ? " of " + d.active->component + " on " + d.active->node : "")
+              << std::endl;
     const std::string error = counter.assign(d);
     if (!error.empty()) {
       std::cerr << error << std::endl;

@@ -2,6 +2,8 @@
 // of a failover, with no I/O.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "tests/unit/support/local_cluster.h"
 #include "tests/unit/support/test_config.h"
 
@@ -38,6 +40,63 @@ TEST(FailoverTest, TwoNActiveDiesStandbyTakesOverAndFailedSuReturnsAsStandby) {
   EXPECT_EQ(c.csi_sets()[0].reason, model::TransitionReason::kFailover);
   EXPECT_EQ(c.starts(comp(1)), 2);
   EXPECT_TRUE(c.alive(comp(1)));
+}
+
+// The last CSI set each component got, by component.
+std::map<CompId, node::SendCsiSet> last_csi_sets(test::LocalCluster& c) {
+  std::map<CompId, node::SendCsiSet> out;
+  for (const auto& set : c.csi_sets()) out.insert_or_assign(set.comp, set);
+  return out;
+}
+
+TEST(FailoverTest, TwoNStandbyKnowsItsActiveAfterAFailover) {
+  test::LocalCluster c(test::make_cluster({}));
+  c.start();
+  auto sets = last_csi_sets(c);
+  ASSERT_TRUE(sets.at(comp(2)).active.has_value());
+  EXPECT_EQ(sets.at(comp(2)).active->component, "app/su-1/server");
+  EXPECT_FALSE(sets.at(comp(1)).active.has_value());  // the active is told of no active
+  c.kill(comp(1));
+  sets = last_csi_sets(c);
+  ASSERT_EQ(sets.at(comp(1)).ha, HaState::kStandby);
+  ASSERT_TRUE(sets.at(comp(1)).active.has_value());
+  EXPECT_EQ(sets.at(comp(1)).active->su, "app/su-2");
+}
+
+TEST(FailoverTest, NWayStandbysAreToldTheNewActiveWhenOneOfThemIsPromoted) {
+  auto config = std::const_pointer_cast<model::ClusterConfig>(
+      test::make_cluster({.redundancy = model::RedundancyModel::kNWay, .sus = 3}));
+  config->applications[0].service_groups[0].sis[0].preferred_standby_assignments = 2;
+  test::LocalCluster c(config);
+  c.start();
+  ASSERT_EQ(table(c), (models::AssignmentTable{{si(1), su(1), HaState::kActive},
+                                               {si(1), su(2), HaState::kStandby},
+                                               {si(1), su(3), HaState::kStandby}}));
+  c.csi_sets().clear();
+  c.kill(comp(1));
+  // su-2 is promoted; su-3 stays standby and hears of su-2, with the same standby assignment;
+  // su-1 returns as a standby of su-2.
+  EXPECT_EQ(table(c), (models::AssignmentTable{{si(1), su(2), HaState::kActive},
+                                               {si(1), su(3), HaState::kStandby},
+                                               {si(1), su(1), HaState::kStandby}}));
+  const auto sets = last_csi_sets(c);
+  for (int i : {1, 3}) {
+    ASSERT_TRUE(sets.count(comp(i))) << "su-" << i << " was not told";
+    EXPECT_EQ(sets.at(comp(i)).ha, HaState::kStandby);
+    ASSERT_TRUE(sets.at(comp(i)).active.has_value()) << "su-" << i;
+    EXPECT_EQ(sets.at(comp(i)).active->component, "app/su-2/server") << "su-" << i;
+  }
+  // The event says why su-3's assignment was given again.
+  bool told = false;
+  for (const auto& n : c.notifications()) {
+    told |= n.kind == model::NotificationKind::kHaState && n.entity == "app/su-3" &&
+            n.cause == "told the active app/su-2";
+  }
+  EXPECT_TRUE(told);
+  // Settled: nothing more is sent.
+  c.csi_sets().clear();
+  c.run();
+  EXPECT_TRUE(c.csi_sets().empty());
 }
 
 TEST(FailoverTest, TwoNSurvivesRepeatedCrashesOfWhicheverIsActive) {

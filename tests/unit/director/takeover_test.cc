@@ -26,14 +26,18 @@ const NodeId kNode2("node-2");
 constexpr std::uint64_t kEpoch = 7;
 
 // A node's snapshot with one SU holding `held` (SI number and HA state), `in_progress` among
-// them still being carried out.
+// them still being carried out. A standby was told that the other SU of the 2N pair is the
+// active.
 NodeSnapshot snapshot(const NodeId& node, int su_number,
                       std::vector<std::pair<int, HaState>> held = {},
                       std::vector<int> in_progress = {},
                       PresenceState presence = PresenceState::kInstantiated,
                       OperState oper = OperState::kEnabled) {
   SuSnapshot s{.su = su(su_number), .presence = presence, .oper = oper};
-  for (const auto& [i, ha] : held) s.assignments.emplace_back(si(i), ha);
+  for (const auto& [i, ha] : held) {
+    s.assignments.emplace_back(si(i), ha);
+    if (ha == HaState::kStandby) s.told_active.emplace_back(si(i), su(su_number == 1 ? 2 : 1));
+  }
   for (int i : in_progress) s.in_progress.push_back(si(i));
   return NodeSnapshot{1, node, 0, false, {s}};
 }
@@ -97,6 +101,24 @@ TEST_F(TakeoverTest, ASteadyClusterIsTakenOverWithoutACommand) {
   for (const auto& view : director_->service_units()) {
     EXPECT_TRUE(view.node_up);
     EXPECT_EQ(view.readiness, ReadinessState::kInService) << view.id.str();
+  }
+}
+
+TEST_F(TakeoverTest, AStandbyToldOfAnotherActiveOrOfNoneIsToldTheOneItHas) {
+  for (const std::optional<SuId>& told : {std::optional<SuId>(), std::optional<SuId>(su(2))}) {
+    SetUp();
+    NodeSnapshot standby = snapshot(kNode2, 2, {{1, HaState::kStandby}});
+    standby.sus[0].told_active.clear();
+    if (told) standby.sus[0].told_active.emplace_back(si(1), *told);
+    take_over({snapshot(kNode1, 1, {{1, HaState::kActive}}), standby});
+    const auto assign = one_assignment();
+    ASSERT_TRUE(assign);
+    EXPECT_EQ(assign->su, su(2));
+    EXPECT_EQ(assign->ha, HaState::kStandby);
+    EXPECT_EQ(assign->active, su(1));
+    handle(ids_.done(su(2), si(1), HaState::kStandby));
+    EXPECT_TRUE(commands().empty());
+    EXPECT_FALSE(director_->busy(SgId("app")));
   }
 }
 

@@ -795,6 +795,89 @@ TEST_F(NodeDirectorTest, HooksCarryOutTheHaStatesOfANonSaAwareComponent) {
   EXPECT_EQ(only<ToDirector>(effects).size(), 1u);
 }
 
+// su-1 and su-2 each listen on a host of their own (su_attributes); su-1's component has a DN.
+std::shared_ptr<model::ClusterConfig> with_su_hosts(
+    std::shared_ptr<const model::ClusterConfig> base) {
+  auto config = std::make_shared<model::ClusterConfig>(*base);
+  auto& sg = config->applications[0].service_groups[0];
+  auto& csi = sg.sis[0].csis[0];
+  csi.attributes.emplace("host", "0.0.0.0");  // replaced for each SU below
+  csi.su_attributes[su(1)] = {{"host", "10.0.0.1"}};
+  csi.su_attributes[su(2)] = {{"host", "10.0.0.2"}, {"host", "10.0.0.22"}};
+  sg.sus[0].components[0].dn = "safComp=server,safSu=su-1,safSg=app,safApp=app";
+  return config;
+}
+
+TEST_F(NodeDirectorTest, AStandbyIsToldItsActiveWithTheAttributesOfEachSu) {
+  nd_.emplace(with_su_hosts(test::make_cluster({.sus = 3})), NodeId("node-1"));
+  handle(protocol::InstantiateSu{su(2)});
+  handle(ProcessStarted{comp(2)});
+  handle(ComponentRegister{2, comp(2).str()});
+  auto sets = only<SendCsiSet>(handle(protocol::AssignHa{
+      su(2), si(1), HaState::kStandby, model::TransitionReason::kNewAssignment, 5, su(1)}));
+  ASSERT_EQ(sets.size(), 1u);
+  // Its own attributes: su-2's host values replace the CSI's, the port stays.
+  EXPECT_EQ(sets[0].attributes,
+            (model::CsiAttributes{{"host", "10.0.0.2"}, {"host", "10.0.0.22"}, {"port", "7000"}}));
+  ASSERT_TRUE(sets[0].active.has_value());
+  EXPECT_EQ(*sets[0].active,
+            (model::ActiveDescriptor{"app/su-1/server",
+                                     "safComp=server,safSu=su-1,safSg=app,safApp=app",
+                                     "app/su-1",
+                                     "node-1",
+                                     {{"host", "10.0.0.1"}, {"port", "7000"}}}));
+  handle(ComponentResponse{2, sets[0].invocation, true});
+  // The active moved (to an SU of this SG that has no component DN): told again.
+  sets = only<SendCsiSet>(handle(protocol::AssignHa{
+      su(2), si(1), HaState::kStandby, model::TransitionReason::kNewAssignment, 6, su(3)}));
+  ASSERT_EQ(sets.size(), 1u);
+  ASSERT_TRUE(sets[0].active.has_value());
+  EXPECT_EQ(
+      *sets[0].active,
+      (model::ActiveDescriptor{
+          "app/su-3/server", "", "app/su-3", "node-1", {{"host", "0.0.0.0"}, {"port", "7000"}}}));
+  handle(ComponentResponse{2, sets[0].invocation, true});
+  // No active named: none told. An active is told of none.
+  sets = only<SendCsiSet>(handle(protocol::AssignHa{su(2), si(1), HaState::kStandby,
+                                                    model::TransitionReason::kNewAssignment, 7}));
+  ASSERT_EQ(sets.size(), 1u);
+  EXPECT_FALSE(sets[0].active.has_value());
+  handle(ComponentResponse{2, sets[0].invocation, true});
+  sets = only<SendCsiSet>(handle(
+      protocol::AssignHa{su(2), si(1), HaState::kActive, model::TransitionReason::kFailover, 8}));
+  ASSERT_EQ(sets.size(), 1u);
+  EXPECT_FALSE(sets[0].active.has_value());
+}
+
+TEST_F(NodeDirectorTest, AStandbyHookIsToldItsActive) {
+  auto config = with_su_hosts(non_sa_aware(model::InstantiatedWhen::kStarted));
+  for (auto& su_config : config->applications[0].service_groups[0].sus) {
+    su_config.components[0].hooks.on_standby = "follow";
+  }
+  nd_.emplace(config, NodeId("node-1"));
+  handle(protocol::InstantiateSu{su(2)});
+  handle(ProcessStarted{comp(2)});
+  auto hooks = only<RunHook>(handle(protocol::AssignHa{
+      su(2), si(1), HaState::kStandby, model::TransitionReason::kNewAssignment, 5, su(1)}));
+  ASSERT_EQ(hooks.size(), 1u);
+  const auto& env = hooks[0].env;
+  EXPECT_EQ(env.at("AMF_HA_STATE"), "standby");
+  EXPECT_EQ(env.at("AMF_CSI_HOST"), "10.0.0.2\n10.0.0.22");
+  EXPECT_EQ(env.at("AMF_ACTIVE_COMPONENT"), "app/su-1/server");
+  EXPECT_EQ(env.at("AMF_ACTIVE_COMPONENT_NAME"), "safComp=server,safSu=su-1,safSg=app,safApp=app");
+  EXPECT_EQ(env.at("AMF_ACTIVE_SU"), "app/su-1");
+  EXPECT_EQ(env.at("AMF_ACTIVE_NODE"), "node-1");
+  EXPECT_EQ(env.at("AMF_ACTIVE_CSI_HOST"), "10.0.0.1");
+  EXPECT_EQ(env.at("AMF_ACTIVE_CSI_PORT"), "7000");
+  // Without an active, no AMF_ACTIVE_ variable at all.
+  handle(HookDone{comp(2), hooks[0].invocation, true, "exited with code 0"});
+  hooks = only<RunHook>(handle(protocol::AssignHa{su(2), si(1), HaState::kStandby,
+                                                  model::TransitionReason::kNewAssignment, 6}));
+  ASSERT_EQ(hooks.size(), 1u);
+  for (const auto& [name, value] : hooks[0].env)
+    EXPECT_NE(name.rfind("AMF_ACTIVE_", 0), 0u) << name;
+}
+
 TEST_F(NodeDirectorTest, AHookWhoseComponentDiesEndsAbandonedInTheLog) {
   nd_.emplace(with_active_hook(), NodeId("node-1"));
   handle(protocol::InstantiateSu{su(1)});

@@ -133,6 +133,7 @@ LivenessInput liveness_input(const model::SgConfig& sg) {
   in.sus = {view(1), view(2)};
   in.processes = {process(1, {{csi(1), HaState::kActive}}),
                   process(2, {{csi(1), HaState::kStandby}})};
+  in.processes[1].told_active[csi(1)] = comp(1).str();
   in.presence = {{comp(1), PresenceState::kInstantiated}, {comp(2), PresenceState::kInstantiated}};
   return in;
 }
@@ -167,6 +168,34 @@ TEST(SimInvariantTest, LivenessFiresOnBusyBeliefMismatchAndOrphans) {
   in = liveness_input(*c->service_groups()[0]);
   in.presence[comp(2)] = PresenceState::kUninstantiated;  // the node director lost it
   EXPECT_TRUE(check_liveness(in));
+}
+
+TEST(SimInvariantTest, LivenessFiresOnAStandbyThatFollowsTheWrongActive) {
+  auto c = config();
+  LivenessInput in = liveness_input(*c->service_groups()[0]);
+  EXPECT_FALSE(check_liveness(in));
+  in.processes[1].told_active[csi(1)] = comp(2).str();
+  auto wrong = check_liveness(in);
+  ASSERT_TRUE(wrong);
+  EXPECT_NE(wrong->find("app/su-2/server stands by for app/si-1/csi as a standby of "
+                        "app/su-2/server, but app/su-1/server holds it active"),
+            std::string::npos)
+      << *wrong;
+  in.processes[1].told_active.clear();
+  wrong = check_liveness(in);
+  ASSERT_TRUE(wrong);
+  EXPECT_NE(wrong->find("as a standby of no active"), std::string::npos) << *wrong;
+  // The active's SU failed its cleanup: the SI is frozen, and nothing about it changes until
+  // a repair, what its standby was told included.
+  in.sus[0] = view(1, ReadinessState::kOutOfService, PresenceState::kTerminationFailed);
+  EXPECT_FALSE(check_liveness(in));
+  in.sus[0] = view(1);
+  // No active: nothing to follow.
+  in.table = {{si(1), su(2), HaState::kStandby}};
+  in.processes[0].beliefs.clear();
+  wrong = check_liveness(in);
+  ASSERT_TRUE(wrong);  // unserved, which is another matter
+  EXPECT_EQ(wrong->find("stands by"), std::string::npos) << *wrong;
 }
 
 TEST(SimInvariantTest, LivenessFiresOnAProcessOfAnSuLockedForInstantiation) {

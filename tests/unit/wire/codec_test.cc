@@ -50,6 +50,51 @@ TEST(CodecTest, MultiValuedAttributesKeepEveryValueInOrder) {
   EXPECT_EQ(out.attributes, attributes);
 }
 
+TEST(CodecTest, AStandbysCsiSetNamesItsActive) {
+  const model::ActiveDescriptor active{"db/su-1/d",
+                                       "safComp=d,safSu=su-1,safSg=db,safApp=db",
+                                       "db/su-1",
+                                       "sc-1",
+                                       {{"host", "10.0.0.1"}, {"host", "10.0.0.9"}, {"ro", ""}}};
+  auto out = round_trip_component(CsiSet{1,
+                                         "db/si-1/shard",
+                                         model::HaState::kStandby,
+                                         model::TransitionReason::kNewAssignment,
+                                         {},
+                                         active});
+  ASSERT_TRUE(out.active.has_value());
+  EXPECT_EQ(*out.active, active);
+  EXPECT_FALSE(round_trip_component(CsiSet{1,
+                                           "db/si-1/shard",
+                                           model::HaState::kStandby,
+                                           model::TransitionReason::kNewAssignment,
+                                           {}})
+                   .active.has_value());
+  // Only a standby is told of an active, and an active descriptor names a component.
+  auto decoded = decode_component_message(
+      encode(ComponentMessage{CsiSet{1,
+                                     "db/si-1/shard",
+                                     model::HaState::kActive,
+                                     model::TransitionReason::kNewAssignment,
+                                     {},
+                                     active}}));
+  ASSERT_FALSE(decoded);
+  EXPECT_EQ(decoded.error().message(),
+            "CSI set callback: an active descriptor with HA state active (only a standby's names "
+            "one)");
+  model::ActiveDescriptor nameless = active;
+  nameless.component.clear();
+  decoded = decode_component_message(
+      encode(ComponentMessage{CsiSet{1,
+                                     "db/si-1/shard",
+                                     model::HaState::kStandby,
+                                     model::TransitionReason::kNewAssignment,
+                                     {},
+                                     nameless}}));
+  ASSERT_FALSE(decoded);
+  EXPECT_EQ(decoded.error().message(), "CSI set callback: active descriptor without a component");
+}
+
 TEST(CodecTest, CsiRemoveAndResponseRoundTrip) {
   EXPECT_EQ(round_trip_component(CsiRemove{5, "a/b/c"}).csi, "a/b/c");
   auto r = round_trip_component(Response{9, false, "busy"});
@@ -274,7 +319,8 @@ std::vector<protocol::Message> node_messages() {
                     PresenceState::kRestarting,
                     true,
                     4,
-                    {{CsiId("app/si-1/endpoint"), HaState::kQuiesced}}}}};
+                    {{CsiId("app/si-1/endpoint"), HaState::kQuiesced}}}},
+                  {{SiId("app/si-2"), SuId("app/su-2")}}};
   SuSnapshot second{SuId("app/su-3"),
                     PresenceState::kInstantiating,
                     OperState::kEnabled,
@@ -295,6 +341,8 @@ std::vector<protocol::Message> node_messages() {
       NodeCommand{RestartSu{su, CompId("app/su-1/server")}},
       NodeCommand{AssignHa{su, si, HaState::kStandby, model::TransitionReason::kSwitchover,
                            (std::uint64_t{7} << 32) | 12}},
+      NodeCommand{AssignHa{su, si, HaState::kStandby, model::TransitionReason::kNewAssignment, 15,
+                           SuId("app/su-2")}},
       NodeCommand{RemoveHa{su, si, 13}},
       NodeCommand{SnapshotRequest{14}},
       NodeReport{SuStateReport{su, PresenceState::kInstantiationFailed, OperState::kDisabled,
@@ -350,6 +398,10 @@ TEST(NodeCodecTest, WhatTheCoresMustNeverSeeIsRefusedWithTheReason) {
   EXPECT_EQ(refused(envelope_of(NodeCommand{
                 AssignHa{su, si, HaState::kActive, model::TransitionReason::kFailover, 0}})),
             "node envelope from node-2 (seq 9): AssignHa: command is 0 (no command)");
+  EXPECT_EQ(
+      refused(envelope_of(NodeCommand{AssignHa{
+          su, si, HaState::kActive, model::TransitionReason::kFailover, 3, SuId("app/su-2")}})),
+      "node envelope from node-2 (seq 9): AssignHa: active_su given with a non-standby state");
   EXPECT_EQ(refused(envelope_of(std::nullopt, 4)),
             "node envelope from node-2 (seq 4) is numbered but carries no message");
   EXPECT_EQ(refused(envelope_of(NodeCommand{InstantiateSu{su}}, 0)),
