@@ -218,10 +218,19 @@ void Director::take_over(const Takeover& t, TimePoint now) {
       const std::set<SiId> in_progress =
           frozen || ending ? std::set<SiId>()
                            : std::set<SiId>(s.in_progress.begin(), s.in_progress.end());
+      // What a standby was told of its active: learnt, so that phase 5 tells again only a
+      // standby told of another (or of none), and asked for again as it was told.
+      auto told_of = [&](const SiId& si) -> std::optional<SuId> {
+        for (const auto& [told_si, active] : s.told_active) {
+          if (told_si == si) return active;
+        }
+        return std::nullopt;
+      };
       std::map<SiId, HaState> held;
       for (const auto& [si, ha] : s.assignments) {
         if (!in_sg(si)) continue;
         held[si] = ha;
+        if (ha == HaState::kStandby) sg.told_active[{s.su, si}] = told_of(si);
         if (in_progress.count(si)) continue;
         if (ending) {
           PendingOp op{s.su, si, ha, next_command_++};
@@ -230,12 +239,6 @@ void Director::take_over(const Takeover& t, TimePoint now) {
           continue;
         }
         sg.current.push_back({si, s.su, ha == HaState::kQuiescing ? HaState::kQuiesced : ha});
-        if (ha == HaState::kStandby) {
-          const auto told = std::find_if(s.told_active.begin(), s.told_active.end(),
-                                         [&](const auto& t) { return t.first == si; });
-          sg.told_active[{s.su, si}] =
-              told == s.told_active.end() ? std::nullopt : std::optional<SuId>(told->second);
-        }
       }
       // Still being carried out: asked for again, so that the answer is to this director.
       // The node kept the HA state it was told (none while a removal goes on).
@@ -251,7 +254,10 @@ void Director::take_over(const Takeover& t, TimePoint now) {
                               : ha->second == HaState::kStandby
                                   ? model::TransitionReason::kNewAssignment
                                   : model::TransitionReason::kSwitchover;
-          effects_.push_back(ToNode{snapshot.node, AssignHa{s.su, si, ha->second, reason, op.id}});
+          const std::optional<SuId> active =
+              ha->second == HaState::kStandby ? told_of(si) : std::nullopt;
+          effects_.push_back(
+              ToNode{snapshot.node, AssignHa{s.su, si, ha->second, reason, op.id, active}});
         }
         sg.pending.push_back(op);
       }

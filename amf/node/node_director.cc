@@ -1127,7 +1127,11 @@ protocol::NodeSnapshot NodeDirector::snapshot(protocol::CommandId request) const
       s.components.push_back(std::move(c));
     }
     s.assignments.assign(assigned.begin(), assigned.end());
-    s.told_active.assign(su.active_of.begin(), su.active_of.end());
+    for (const auto& [si, active] : su.active_of) {  // of the standbys it holds
+      const auto ha = assigned.find(si);
+      if (ha != assigned.end() && ha->second == HaState::kStandby)
+        s.told_active.emplace_back(si, active);
+    }
     for (const auto& [si, awaiting] : su.awaiting) s.in_progress.push_back(si);
     out.sus.push_back(std::move(s));
   }

@@ -780,6 +780,7 @@ Result<protocol::Message> read_message(const pb::NodeEnvelope& env) {
       if (!b.active_su().empty()) {
         m.active = r.id<SuId>(b.active_su(), "active_su");
         if (m.ha != model::HaState::kStandby) r.wrong("active_su given with a non-standby state");
+        if (m.active == m.su) r.wrong("active_su is the standby's own SU");
       }
       return r.result<Message>(NodeCommand{m});
     }

@@ -104,6 +104,17 @@ TEST_F(TakeoverTest, ASteadyClusterIsTakenOverWithoutACommand) {
   }
 }
 
+TEST_F(TakeoverTest, AStandbyStillBeingAssignedIsAskedAgainAsItWasTold) {
+  take_over({snapshot(kNode1, 1, {{1, HaState::kActive}}),
+             snapshot(kNode2, 2, {{1, HaState::kStandby}}, {1})});
+  const auto assign = one_assignment();
+  ASSERT_TRUE(assign);
+  EXPECT_EQ(assign->su, su(2));
+  EXPECT_EQ(assign->active, su(1));  // not "no active" for a moment
+  handle(ids_.done(su(2), si(1), HaState::kStandby));
+  EXPECT_TRUE(commands().empty());
+}
+
 TEST_F(TakeoverTest, AStandbyToldOfAnotherActiveOrOfNoneIsToldTheOneItHas) {
   for (const std::optional<SuId>& told : {std::optional<SuId>(), std::optional<SuId>(su(2))}) {
     SetUp();

@@ -127,6 +127,25 @@ TEST(CodecTest, EmptyMessageHasWrongVersion) {
             "component message has protocol version 0; this build speaks version 1");
 }
 
+TEST(CodecTest, ASenderWithoutTheAttributeListIsReadFromTheFirstValueMap) {
+  // As an amfd built before attribute_list sends it: version=1, csi_set{invocation=1,
+  // csi_name="x", ha_state=active, reason=new, attributes={"port": "7000"}}, by hand.
+  const std::string inner(
+      "\x08\x01\x12\x01x\x18\x01\x20\x01"
+      "\x2a\x0c\x0a\x04port\x12\x04"
+      "7000",
+      23);
+  const std::string manual =
+      std::string("\x08\x01\x62", 3) + static_cast<char>(inner.size()) + inner;
+  auto decoded = decode_component_message(manual);
+  ASSERT_TRUE(decoded) << decoded.error().message();
+  const auto* set = std::get_if<CsiSet>(&*decoded);
+  ASSERT_NE(set, nullptr);
+  EXPECT_EQ(set->ha, model::HaState::kActive);
+  EXPECT_EQ(set->attributes, (model::CsiAttributes{{"port", "7000"}}));
+  EXPECT_FALSE(set->active.has_value());
+}
+
 TEST(CodecTest, CsiSetWithUnknownHaStateIsRefused) {
   // A CsiSetCallback whose ha_state is unspecified (0): field 1 version, field 12 body.
   std::string bytes = encode(ComponentMessage{
