@@ -712,9 +712,7 @@ std::optional<SuId> Director::active_su(const models::AssignmentTable& table, co
 }
 
 bool Director::has_active(const SiId& si) const {
-  const SgState& sg = sgs_.at(sg_of_si_.at(si));
-  return std::any_of(sg.current.begin(), sg.current.end(),
-                     [&](const auto& a) { return a.si == si && a.ha == HaState::kActive; });
+  return active_su(sgs_.at(sg_of_si_.at(si)).current, si).has_value();
 }
 
 void Director::apply_dependencies(SgState& sg, models::AssignmentTable& target, TimePoint now) {

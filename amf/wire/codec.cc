@@ -214,6 +214,24 @@ std::string json_of(const Message& message) {
   return out;
 }
 
+// A CSI's attributes as repeated CsiAttribute pairs (CsiSetCallback.attribute_list,
+// ActiveDescriptor.attributes), in the multimap's order.
+void fill_attributes(google::protobuf::RepeatedPtrField<pb::CsiAttribute>& out,
+                     const model::CsiAttributes& attributes) {
+  for (const auto& [name, value] : attributes) {
+    pb::CsiAttribute* a = out.Add();
+    a->set_name(name);
+    a->set_value(value);
+  }
+}
+
+model::CsiAttributes read_attributes(
+    const google::protobuf::RepeatedPtrField<pb::CsiAttribute>& in) {
+  model::CsiAttributes out;
+  for (const auto& a : in) out.emplace(a.name(), a.value());
+  return out;
+}
+
 }  // namespace
 
 // ---- component channel ----
@@ -241,21 +259,15 @@ std::string encode(const ComponentMessage& message) {
       cb->set_reason(to_pb(m.reason));
       for (const auto& [k, v] : m.attributes) {
         cb->mutable_attributes()->insert({k, v});  // the first value of each name stays
-        pb::CsiAttribute* a = cb->add_attribute_list();
-        a->set_name(k);
-        a->set_value(v);
       }
+      fill_attributes(*cb->mutable_attribute_list(), m.attributes);
       if (m.active) {
         pb::ActiveDescriptor* d = cb->mutable_active();
         d->set_component(m.active->component);
         d->set_component_dn(m.active->component_dn);
         d->set_service_unit(m.active->su);
         d->set_node(m.active->node);
-        for (const auto& [k, v] : m.active->attributes) {
-          pb::CsiAttribute* a = d->add_attributes();
-          a->set_name(k);
-          a->set_value(v);
-        }
+        fill_attributes(*d->mutable_attributes(), m.active->attributes);
       }
     }
     void operator()(const CsiRemove& m) {
@@ -300,7 +312,7 @@ Result<ComponentMessage> decode_component_message(std::string_view bytes) {
       if (!reason) return tl::unexpected(reason.error().with_context("CSI set callback"));
       CsiSet out{cb.invocation(), cb.csi_name(), *ha, *reason, {}};
       if (cb.attribute_list_size() > 0) {
-        for (const auto& a : cb.attribute_list()) out.attributes.emplace(a.name(), a.value());
+        out.attributes = read_attributes(cb.attribute_list());
       } else {
         for (const auto& [k, v] : cb.attributes()) out.attributes.emplace(k, v);
       }
@@ -312,10 +324,8 @@ Result<ComponentMessage> decode_component_message(std::string_view bytes) {
         }
         if (d.component().empty())
           return fail("CSI set callback: active descriptor without a component");
-        model::ActiveDescriptor active{
-            d.component(), d.component_dn(), d.service_unit(), d.node(), {}};
-        for (const auto& a : d.attributes()) active.attributes.emplace(a.name(), a.value());
-        out.active = std::move(active);
+        out.active = model::ActiveDescriptor{d.component(), d.component_dn(), d.service_unit(),
+                                             d.node(), read_attributes(d.attributes())};
       }
       return out;
     }

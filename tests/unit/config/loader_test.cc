@@ -194,8 +194,10 @@ applications:
   EXPECT_EQ(config.find_si(SiId("db/data"))->preferred_standby_assignments, 2);
 }
 
-TEST(ConfigLoaderTest, CsiAttributesMayHaveSeveralValuesOrNone) {
-  model::ClusterConfig config = config_of(R"(cluster: {name: c}
+// A 2N SG 'db' of SUs su-1 and su-2 with one CSI 'shard' (line 12), whose remaining keys are
+// `csi_keys` (each line indented for the CSI's mapping; the first is line 14).
+std::string shard_csi_yaml(const std::string& csi_keys) {
+  return R"(cluster: {name: c}
 nodes: [{name: n, controller: true}]
 applications:
   - name: db
@@ -208,8 +210,13 @@ applications:
             csis:
               - name: shard
                 cs_type: shard
-                attributes: {peers: [sc-2:5432, sc-1:5432], read_only: [], port: 5432, one: [x]}
-)");
+)" + csi_keys;
+}
+
+TEST(ConfigLoaderTest, CsiAttributesMayHaveSeveralValuesOrNone) {
+  model::ClusterConfig config = config_of(shard_csi_yaml(
+      "                attributes: {peers: [sc-2:5432, sc-1:5432], read_only: [], port: 5432, "
+      "one: [x]}\n"));
   ASSERT_EQ(config.applications.size(), 1u);
   EXPECT_EQ(config.find_si(SiId("db/si"))->csis.at(0).attributes,
             (model::CsiAttributes{{"one", "x"},
@@ -218,21 +225,8 @@ applications:
                                   {"port", "5432"},
                                   {"read_only", ""}}));
 
-  std::vector<Diagnostic> diags = errors_of(R"(cluster: {name: c}
-nodes: [{name: n, controller: true}]
-applications:
-  - name: db
-    service_groups:
-      - name: db
-        redundancy: 2n
-        su_template: {nodes: [n, n], components: [{name: d, command: x, cs_types: [shard]}]}
-        service_instances:
-          - name: si
-            csis:
-              - name: shard
-                cs_type: shard
-                attributes: {peers: [a, {b: c}], gone: , nested: {x: 1}}
-)");
+  std::vector<Diagnostic> diags = errors_of(
+      shard_csi_yaml("                attributes: {peers: [a, {b: c}], gone: , nested: {x: 1}}\n"));
   EXPECT_TRUE(
       has_error(diags, "expected a scalar value in the list of 'peers' in 'attributes'", 14, 41))
       << dump(diags);
@@ -248,22 +242,9 @@ applications:
 }
 
 TEST(ConfigLoaderTest, EachSuMayHaveItsOwnCsiAttributeValues) {
-  constexpr const char* kHead = R"(cluster: {name: c}
-nodes: [{name: n, controller: true}]
-applications:
-  - name: db
-    service_groups:
-      - name: db
-        redundancy: 2n
-        su_template: {nodes: [n, n], components: [{name: d, command: x, cs_types: [shard]}]}
-        service_instances:
-          - name: si
-            csis:
-              - name: shard
-                cs_type: shard
-                attributes: {host: 0.0.0.0, port: 5432}
-)";
-  model::ClusterConfig config = config_of(std::string(kHead) + R"(                su_attributes:
+  const std::string kHead =
+      shard_csi_yaml("                attributes: {host: 0.0.0.0, port: 5432}\n");
+  model::ClusterConfig config = config_of(kHead + R"(                su_attributes:
                   - {su: su-1, attributes: {host: 10.0.0.1}}
                   - {su: su-2, attributes: {host: [10.0.0.2, 10.0.0.3], tls: []}}
 )");
@@ -276,7 +257,7 @@ applications:
                 {"host", "10.0.0.2"}, {"host", "10.0.0.3"}, {"port", "5432"}, {"tls", ""}}));
   EXPECT_EQ(csi.attributes_for(SuId("db/other")), csi.attributes);
 
-  std::vector<Diagnostic> diags = errors_of(std::string(kHead) + R"(                su_attributes:
+  std::vector<Diagnostic> diags = errors_of(kHead + R"(                su_attributes:
                   - {su: su-3, attributes: {host: a}}
                   - {su: su-1, attributes: {host: a}}
                   - {su: su-1, attributes: {host: b}}

@@ -56,43 +56,26 @@ TEST(CodecTest, AStandbysCsiSetNamesItsActive) {
                                        "db/su-1",
                                        "sc-1",
                                        {{"host", "10.0.0.1"}, {"host", "10.0.0.9"}, {"ro", ""}}};
-  auto out = round_trip_component(CsiSet{1,
-                                         "db/si-1/shard",
-                                         model::HaState::kStandby,
-                                         model::TransitionReason::kNewAssignment,
-                                         {},
-                                         active});
+  const auto csi_set = [](model::HaState ha, std::optional<model::ActiveDescriptor> told) {
+    return CsiSet{1, "db/si-1/shard", ha, model::TransitionReason::kNewAssignment, {}, told};
+  };
+  auto out = round_trip_component(csi_set(model::HaState::kStandby, active));
   ASSERT_TRUE(out.active.has_value());
   EXPECT_EQ(*out.active, active);
-  EXPECT_FALSE(round_trip_component(CsiSet{1,
-                                           "db/si-1/shard",
-                                           model::HaState::kStandby,
-                                           model::TransitionReason::kNewAssignment,
-                                           {}})
-                   .active.has_value());
+  EXPECT_FALSE(
+      round_trip_component(csi_set(model::HaState::kStandby, std::nullopt)).active.has_value());
   // Only a standby is told of an active, and an active descriptor names a component.
-  auto decoded = decode_component_message(
-      encode(ComponentMessage{CsiSet{1,
-                                     "db/si-1/shard",
-                                     model::HaState::kActive,
-                                     model::TransitionReason::kNewAssignment,
-                                     {},
-                                     active}}));
-  ASSERT_FALSE(decoded);
-  EXPECT_EQ(decoded.error().message(),
+  const auto refusal = [](const CsiSet& m) {
+    auto decoded = decode_component_message(encode(ComponentMessage{m}));
+    return decoded ? std::string("accepted") : decoded.error().message();
+  };
+  EXPECT_EQ(refusal(csi_set(model::HaState::kActive, active)),
             "CSI set callback: an active descriptor with HA state active (only a standby's names "
             "one)");
   model::ActiveDescriptor nameless = active;
   nameless.component.clear();
-  decoded = decode_component_message(
-      encode(ComponentMessage{CsiSet{1,
-                                     "db/si-1/shard",
-                                     model::HaState::kStandby,
-                                     model::TransitionReason::kNewAssignment,
-                                     {},
-                                     nameless}}));
-  ASSERT_FALSE(decoded);
-  EXPECT_EQ(decoded.error().message(), "CSI set callback: active descriptor without a component");
+  EXPECT_EQ(refusal(csi_set(model::HaState::kStandby, nameless)),
+            "CSI set callback: active descriptor without a component");
 }
 
 TEST(CodecTest, CsiRemoveAndResponseRoundTrip) {
