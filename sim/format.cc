@@ -123,6 +123,10 @@ struct NodeEffectText {
     return "SendHealthcheck peer " + std::to_string(e.peer) + " invocation " +
            std::to_string(e.invocation) + " " + e.comp.str() + " " + e.key;
   }
+  std::string operator()(const node::SendTerminate& e) const {
+    return "SendTerminate peer " + std::to_string(e.peer) + " invocation " +
+           std::to_string(e.invocation) + " " + e.comp.str();
+  }
   std::string operator()(const node::RunProbe& e) const {
     return "RunProbe invocation " + std::to_string(e.invocation) + " " + e.comp.str();
   }

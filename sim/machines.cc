@@ -135,6 +135,21 @@ void Machines::signal(const node::SignalProcess& e) {
   around_.schedule(around_.draw(latencies_.kill), machine::Exits{p->pid, "killed by signal 9"});
 }
 
+void Machines::terminate(const node::SendTerminate& e) {
+  auto pid = pid_by_peer_.find(e.peer);
+  if (pid == pid_by_peer_.end()) return;  // gone: amfd's send fails quietly
+  Process& p = processes_.at(pid->second);
+  if (p.hung || p.stuck)
+    return around_.line("  (" + who(p.comp, p.pid) + " ignores the terminate callback)");
+  if (p.exiting) return;
+  p.exiting = true;
+  const Duration answer = in_turn(p, around_.draw(latencies_.callback));
+  around_.schedule(answer,
+                   machine::Answers{p.pid, e.invocation, true, CsiId(), std::nullopt, false});
+  around_.schedule(answer + around_.draw(latencies_.terminate),
+                   machine::Exits{p.pid, "exited with code 0"});
+}
+
 // A CSI set or remove callback reaches the component behind `peer`.
 void Machines::callback(node::PeerId peer, node::Invocation invocation, const CsiId& csi,
                         std::optional<HaState> ha, const std::string& active) {

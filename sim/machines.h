@@ -163,6 +163,10 @@ class Machines {
   void healthcheck(const node::SendHealthcheck& e) {
     callback(e.peer, e.invocation, CsiId(), std::nullopt);
   }
+  // The terminate callback: the component answers and exits, as on SIGTERM (a hung one does
+  // neither, and is cleaned up at the terminate timeout). Armed faults are left to the CSI
+  // callbacks they were meant for; an error answer is node_director_test's.
+  void terminate(const node::SendTerminate& e);
 
   // ---- the machines' own events, from the simulation's queue ----
   void handle(const MachineEvent& event);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <deque>
 #include <zmq.hpp>
@@ -41,7 +42,8 @@ struct Handle::Impl {
     return std::optional(std::move(*decoded));
   }
 
-  void run(const wire::ComponentMessage& message) {
+  // Runs the message's callback; false for a message that has none (a stray register reply).
+  bool run(const wire::ComponentMessage& message) {
     if (const auto* set = std::get_if<wire::CsiSet>(&message)) {
       if (callbacks.csi_set) {
         callbacks.csi_set(set->invocation,
@@ -55,8 +57,17 @@ struct Handle::Impl {
       } else {
         (void)send(wire::Response{check->invocation, true, ""});
       }
+    } else if (const auto* terminate = std::get_if<wire::TerminateCallback>(&message)) {
+      if (callbacks.terminate) {
+        callbacks.terminate(terminate->invocation);
+      } else {
+        (void)send(wire::Response{terminate->invocation, true, ""});
+        std::raise(SIGTERM);
+      }
+    } else {
+      return false;  // a register reply outside registration, or a message meant for amfd
     }
-    // Register replies outside registration and messages meant for amfd are ignored.
+    return true;
   }
 };
 
@@ -132,6 +143,20 @@ Result<void> Handle::dispatch() {
     if (!message) return tl::unexpected(message.error());
     if (!*message) return {};
     impl_->run(**message);
+  }
+}
+
+Result<bool> Handle::dispatch_one() {
+  while (!impl_->early.empty()) {
+    const wire::ComponentMessage message = std::move(impl_->early.front());
+    impl_->early.pop_front();
+    if (impl_->run(message)) return true;
+  }
+  while (true) {
+    auto message = impl_->receive();
+    if (!message) return tl::unexpected(message.error());
+    if (!*message) return false;
+    if (impl_->run(**message)) return true;
   }
 }
 

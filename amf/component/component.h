@@ -39,6 +39,11 @@ struct Callbacks {
   // AMF-invoked health check (health_check with invoked_by: amf). Optional: without it the
   // library answers "healthy" from dispatch(), which proves the component's loop is alive.
   std::function<void(Invocation, const std::string& key)> healthcheck;
+  // amf asks the component to terminate (saAmfComponentTerminateCallback): answer, then exit.
+  // Optional: without it the library answers ok and raises SIGTERM in the process, as amf did
+  // before it had the callback. An error answer has the component cleaned up (SIGKILL or its
+  // cleanup command).
+  std::function<void(Invocation)> terminate;
 };
 
 // A component's connection to its node director (the SA Forum AMF library handle).
@@ -70,6 +75,8 @@ class Handle {
   bool pending() const;
   // Runs the callbacks of every message waiting; never blocks.
   Result<void> dispatch();
+  // Runs the callback of the first message waiting, if any (false: none was); never blocks.
+  Result<bool> dispatch_one();
   Result<void> response(Invocation invocation, bool ok, const std::string& error = "");
 
   // Reports the component's own failure (saAmfComponentErrorReport). `recommended_recovery`

@@ -266,6 +266,9 @@ void Daemon::carry_out(const node::Effect& effect) {
     void operator()(const node::SendHealthcheck& e) {
       d.components_->send(e.peer, wire::HealthcheckCallback{e.invocation, e.key});
     }
+    void operator()(const node::SendTerminate& e) {
+      d.components_->send(e.peer, wire::TerminateCallback{e.invocation});
+    }
     void operator()(const node::RunHook& e) { d.processes_->run_hook(e); }
     void operator()(const node::RunProbe& e) { d.processes_->run_probe(e); }
     void operator()(const node::ToDirector&) { AMF_ASSERT(!"the runtime routes reports"); }

@@ -376,6 +376,7 @@ void NodeDirector::on(const ProcessExited& e, TimePoint now) {
   comp.start_reported = false;
   comp.killed = false;
   comp.pending_signal.reset();
+  std::erase_if(terminate_calls_, [&](const auto& call) { return call.second.first == e.comp; });
   disconnect(comp, "its process " + e.status, now);
   comp.deadline.reset();
   const AfterExit after = std::exchange(comp.after_exit, AfterExit::kNothing);
@@ -496,6 +497,19 @@ void NodeDirector::on(const ComponentNotify& e, TimePoint now) {
 }
 
 void NodeDirector::on(const ComponentResponse& e, TimePoint now) {
+  if (auto call = terminate_calls_.find(e.peer);
+      call != terminate_calls_.end() && call->second.second == e.invocation) {
+    CompState& comp = comps_.at(call->second.first);
+    terminate_calls_.erase(call);
+    // An answer of ok needs nothing: the process's exit ends the termination.
+    if (!e.ok && comp.running && !comp.killed && comp.presence == PresenceState::kTerminating) {
+      touch(comp.su);
+      notify(now, model::NotificationKind::kError, comp.config->id.str(), "", "", "",
+             "terminate callback answered with an error; cleaning up");
+      kill(comp, now);
+    }
+    return;
+  }
   CompState* comp = find_by_peer(e.peer);
   if (comp == nullptr) {
     notify(now, model::NotificationKind::kProtocolError, "peer " + std::to_string(e.peer), "", "",
@@ -697,6 +711,16 @@ void NodeDirector::terminate(CompState& comp, const std::string& cause, TimePoin
   if (comp.presence == PresenceState::kTerminating) return;
   set_presence(comp, PresenceState::kTerminating, cause, now);
   comp.deadline = now + comp.config->timeouts.terminate;
+  ask_to_terminate(comp);
+}
+
+void NodeDirector::ask_to_terminate(CompState& comp) {
+  // A terminate_command is the operator's choice and wins, as it does over SIGTERM.
+  if (comp.config->sa_aware() && comp.peer && comp.config->terminate_command.empty()) {
+    const Invocation inv = next_invocation_++;
+    terminate_calls_[*comp.peer] = {comp.config->id, inv};
+    return emit(SendTerminate{*comp.peer, inv, comp.config->id});
+  }
   send_signal(comp, Signal::kTerminate);
 }
 
@@ -826,6 +850,11 @@ void NodeDirector::instantiate(CompState& comp, TimePoint now) {
   StartProcess start{comp.config->id, comp.config->command, comp.config->args, comp.config->env};
   start.env["AMF_COMPONENT_NAME"] = comp.config->id.str();
   if (!comp.config->dn.empty()) start.env["SA_AMF_COMPONENT_NAME"] = comp.config->dn;
+  // For saAmfHealthcheckStart (libSaAmf), which checks the key against the configuration.
+  if (const auto& hc = comp.config->health_check) {
+    start.env["AMF_HEALTHCHECK_KEY"] = hc->key;
+    start.env["AMF_HEALTHCHECK_INVOKED_BY"] = hc->component_invoked ? "component" : "amf";
+  }
   emit(std::move(start));
 }
 

@@ -141,6 +141,14 @@ struct SendHealthcheck {
   CompId comp;
   std::string key;
 };
+// Ask a registered SA-aware component to terminate (its terminate callback): it answers with a
+// ComponentResponse and exits. An error answer has it cleaned up at once; the terminate timeout
+// bounds the rest, as for SIGTERM.
+struct SendTerminate {
+  PeerId peer;
+  Invocation invocation;
+  CompId comp;
+};
 struct ToDirector {
   protocol::NodeReport message;
 };
@@ -164,9 +172,9 @@ struct RunProbe {
   CompId comp;
 };
 
-using Effect =
-    std::variant<StartProcess, SignalProcess, SendRegisterReply, SendCsiSet, SendCsiRemove,
-                 SendHealthcheck, RunHook, RunProbe, ToDirector, model::Notification>;
+using Effect = std::variant<StartProcess, SignalProcess, SendRegisterReply, SendCsiSet,
+                            SendCsiRemove, SendHealthcheck, SendTerminate, RunHook, RunProbe,
+                            ToDirector, model::Notification>;
 
 // The node director core: the life cycle of this node's components (instantiate, register,
 // terminate, cleanup, each with its timeout), their CSI callbacks, error detection and the
@@ -364,8 +372,12 @@ class NodeDirector {
   void send_signal(CompState& comp, Signal signal);
   // Drops its CSIs, keeping them in held_when_terminated.
   void forget_csis(CompState& comp);
-  // Graceful termination: SIGTERM, then cleanup when the terminate timeout runs out.
+  // Graceful termination: the terminate callback or SIGTERM, then cleanup when the terminate
+  // timeout runs out.
   void terminate(CompState& comp, const std::string& cause, TimePoint now);
+  // The terminate request itself: the terminate callback for a registered SA-aware component
+  // without a terminate_command, SIGTERM (or the command) for any other.
+  void ask_to_terminate(CompState& comp);
   // What a standby of `csi` in `comp` is told of the CSI's active; nullopt for an active, or
   // when the director named none.
   std::optional<model::ActiveDescriptor> active_descriptor(const CompState& comp,
@@ -408,6 +420,9 @@ class NodeDirector {
   std::map<CompId, CompState> comps_;
   // Lookups that would otherwise scan the node or the configuration on every event.
   std::map<PeerId, CompId> peers_;  // registered components by connection
+  // Terminate callbacks not yet answered, by the connection they went to (which a restart's
+  // disconnect has already forgotten in peers_): the component and the invocation.
+  std::map<PeerId, std::pair<CompId, Invocation>> terminate_calls_;
   std::map<SiId, const model::SiConfig*> sis_;
   // Every component's earliest deadline (CompState::indexed), for next_deadline() and tick().
   std::set<std::pair<TimePoint, CompId>> deadlines_;

@@ -137,12 +137,12 @@ void NodeDirector::restart_su(SuState& su, const CompState& faulty, const std::s
 }
 
 void NodeDirector::terminate_for_restart(CompState& comp, const std::string& cause, TimePoint now) {
+  ask_to_terminate(comp);  // while the component is still connected
   disconnect(comp, cause, now);
   comp.attempts = 0;
   set_presence(comp, PresenceState::kTerminating, cause, now);
   comp.after_exit = AfterExit::kRestart;
   comp.deadline = now + comp.config->timeouts.terminate;
-  send_signal(comp, Signal::kTerminate);
 }
 
 void NodeDirector::fail_over_node(const std::string& cause, TimePoint now) {

@@ -290,6 +290,9 @@ std::string encode(const ComponentMessage& message) {
     void operator()(const HealthcheckConfirm& m) {
       env.mutable_healthcheck_confirm()->set_key(m.key);
     }
+    void operator()(const TerminateCallback& m) {
+      env.mutable_terminate()->set_invocation(m.invocation);
+    }
   };
   std::visit(Visitor{env}, message);
   return env.SerializeAsString();
@@ -339,6 +342,8 @@ Result<ComponentMessage> decode_component_message(std::string_view bytes) {
       return HealthcheckCallback{env->healthcheck().invocation(), env->healthcheck().key()};
     case pb::ComponentEnvelope::kHealthcheckConfirm:
       return HealthcheckConfirm{env->healthcheck_confirm().key()};
+    case pb::ComponentEnvelope::kTerminate:
+      return TerminateCallback{env->terminate().invocation()};
     case pb::ComponentEnvelope::BODY_NOT_SET:
       break;
   }

@@ -52,8 +52,12 @@ struct HealthcheckCallback {
 struct HealthcheckConfirm {
   std::string key;
 };
-using ComponentMessage = std::variant<RegisterRequest, RegisterReply, CsiSet, CsiRemove, Response,
-                                      ErrorReport, HealthcheckCallback, HealthcheckConfirm>;
+struct TerminateCallback {
+  std::uint64_t invocation = 0;
+};
+using ComponentMessage =
+    std::variant<RegisterRequest, RegisterReply, CsiSet, CsiRemove, Response, ErrorReport,
+                 HealthcheckCallback, HealthcheckConfirm, TerminateCallback>;
 
 // ---- admin channel ----
 struct StatusRequest {};

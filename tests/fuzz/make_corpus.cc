@@ -63,6 +63,7 @@ void component_seeds(const fs::path& dir) {
   write(dir, "error-report-default", encode(ComponentMessage{ErrorReport{"", "wedged"}}));
   write(dir, "healthcheck", encode(ComponentMessage{HealthcheckCallback{12, "alive"}}));
   write(dir, "healthcheck-confirm", encode(ComponentMessage{HealthcheckConfirm{"alive"}}));
+  write(dir, "terminate", encode(ComponentMessage{TerminateCallback{13}}));
 }
 
 std::vector<std::pair<std::string, AdminOperation>> operations() {

@@ -23,6 +23,7 @@ inline auto fields(const wire::ErrorReport& m) {
 }
 inline auto fields(const wire::HealthcheckCallback& m) { return std::tie(m.invocation, m.key); }
 inline auto fields(const wire::HealthcheckConfirm& m) { return std::tie(m.key); }
+inline auto fields(const wire::TerminateCallback& m) { return std::tie(m.invocation); }
 inline auto fields(const wire::StatusRequest&) { return std::tie(); }
 inline auto fields(const wire::EventsRequest& m) {
   return std::tie(m.after_sequence, m.max_events);

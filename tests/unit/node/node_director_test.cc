@@ -24,6 +24,15 @@ std::vector<protocol::SuStateReport> reports(const std::vector<Effect>& effects)
   return out;
 }
 
+// The causes of the notifications of `kind` among the effects.
+std::vector<std::string> noted(const std::vector<Effect>& effects, model::NotificationKind kind) {
+  std::vector<std::string> out;
+  for (const auto& n : only<model::Notification>(effects)) {
+    if (n.kind == kind) out.push_back(n.cause);
+  }
+  return out;
+}
+
 class NodeDirectorTest : public ::testing::Test, protected test::NodeDriver {
  protected:
   void make(test::ClusterSpec spec = {}) {
@@ -390,16 +399,64 @@ TEST_F(NodeDirectorTest, ErrorResponseIsAComponentError) {
 TEST_F(NodeDirectorTest, ShutdownTerminatesThenKillsAfterTimeout) {
   make();
   instantiated_su1();
-  auto signals = only<SignalProcess>(handle(Shutdown{}));
-  ASSERT_EQ(signals.size(), 1u);
-  EXPECT_EQ(signals[0].signal, Signal::kTerminate);
+  // A registered SA-aware component is asked through its terminate callback, not SIGTERM.
+  auto effects = handle(Shutdown{});
+  EXPECT_TRUE(only<SignalProcess>(effects).empty());
+  auto asked = only<SendTerminate>(effects);
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_EQ(asked[0].peer, 1u);
+  EXPECT_EQ(asked[0].comp, comp(1));
   EXPECT_FALSE(nd_->stopped());
-  signals = only<SignalProcess>(advance(std::chrono::milliseconds(5'000)));
+  auto signals = only<SignalProcess>(advance(std::chrono::milliseconds(5'000)));
   ASSERT_EQ(signals.size(), 1u);
   EXPECT_EQ(signals[0].signal, Signal::kKill);
-  auto effects = handle(ProcessExited{comp(1), "killed by signal 9"});
+  effects = handle(ProcessExited{comp(1), "killed by signal 9"});
   EXPECT_TRUE(only<StartProcess>(effects).empty());
   EXPECT_TRUE(nd_->stopped());
+}
+
+TEST_F(NodeDirectorTest, AnErrorAnswerToTheTerminateCallbackCleansUpAtOnce) {
+  make();
+  instantiated_su1();
+  auto asked = only<SendTerminate>(handle(protocol::TerminateSu{su(1)}));
+  ASSERT_EQ(asked.size(), 1u);
+  auto effects = handle(ComponentResponse{1, asked[0].invocation, false});
+  auto signals = only<SignalProcess>(effects);
+  ASSERT_EQ(signals.size(), 1u);
+  EXPECT_EQ(signals[0].signal, Signal::kKill);
+  EXPECT_EQ(noted(effects, model::NotificationKind::kError),
+            std::vector<std::string>{"terminate callback answered with an error; cleaning up"});
+  effects = handle(ProcessExited{comp(1), "killed by signal 9"});
+  EXPECT_EQ(presence(comp(1)), PresenceState::kUninstantiated);
+}
+
+TEST_F(NodeDirectorTest, AnOkAnswerToTheTerminateCallbackWaitsForTheExit) {
+  make();
+  instantiated_su1();
+  auto asked = only<SendTerminate>(handle(protocol::TerminateSu{su(1)}));
+  ASSERT_EQ(asked.size(), 1u);
+  auto effects = handle(ComponentResponse{1, asked[0].invocation, true});
+  EXPECT_TRUE(only<SignalProcess>(effects).empty());
+  EXPECT_TRUE(noted(effects, model::NotificationKind::kProtocolError).empty());
+  EXPECT_EQ(presence(comp(1)), PresenceState::kTerminating);
+  handle(ProcessExited{comp(1), "exited with code 0"});
+  EXPECT_EQ(presence(comp(1)), PresenceState::kUninstantiated);
+  // An answer of that invocation again (a confused component) is no longer expected.
+  effects = handle(ComponentResponse{1, asked[0].invocation, false});
+  EXPECT_TRUE(only<SignalProcess>(effects).empty());
+  EXPECT_EQ(noted(effects, model::NotificationKind::kProtocolError).size(), 1u);
+}
+
+TEST_F(NodeDirectorTest, ATerminateCommandWinsOverTheTerminateCallback) {
+  auto config = std::const_pointer_cast<model::ClusterConfig>(test::make_cluster({}));
+  config->applications[0].service_groups[0].sus[0].components[0].terminate_command = "stop-it";
+  nd_.emplace(config, NodeId("node-1"));
+  instantiated_su1();
+  auto effects = handle(protocol::TerminateSu{su(1)});
+  EXPECT_TRUE(only<SendTerminate>(effects).empty());
+  auto signals = only<SignalProcess>(effects);
+  ASSERT_EQ(signals.size(), 1u);
+  EXPECT_EQ(signals[0].signal, Signal::kTerminate);
 }
 
 TEST_F(NodeDirectorTest, ShuttingDownNodeTakesNoNewAssignment) {
@@ -543,7 +600,7 @@ TEST_F(NodeDirectorTest, FailureDuringAnOrderedTerminationEndsInCleanupNotAResta
   make({.recovery = model::Recovery::kSuRestart});
   instantiated_su1();
   auto effects = handle(protocol::TerminateSu{su(1)});
-  ASSERT_EQ(only<SignalProcess>(effects).size(), 1u);
+  ASSERT_EQ(only<SendTerminate>(effects).size(), 1u);
   effects = handle(ComponentErrorReport{1, "", "broken while stopping"});
   auto signals = only<SignalProcess>(effects);
   ASSERT_EQ(signals.size(), 1u);
@@ -563,10 +620,12 @@ TEST_F(NodeDirectorTest, RestartSuTerminatesGracefullyAndReportsWhenDone) {
       protocol::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment});
   handle(ComponentResponse{1, 1, true});
   auto effects = handle(protocol::RestartSu{su(1), std::nullopt});
-  auto signals = only<SignalProcess>(effects);
-  ASSERT_EQ(signals.size(), 1u);
-  EXPECT_EQ(signals[0].signal, Signal::kTerminate);
+  auto asked = only<SendTerminate>(effects);
+  ASSERT_EQ(asked.size(), 1u);
   EXPECT_TRUE(reports(effects).empty());
+  // Its answer comes after the restart disconnected it, and is still the one expected.
+  effects = handle(ComponentResponse{1, asked[0].invocation, true});
+  EXPECT_TRUE(noted(effects, model::NotificationKind::kProtocolError).empty());
   effects = handle(ProcessExited{comp(1), "exited with code 0"});
   ASSERT_EQ(only<StartProcess>(effects).size(), 1u);
   handle(ProcessStarted{comp(1)});

@@ -85,6 +85,10 @@ class Harness {
   void on(const SendHealthcheck& e) {
     queue_.push_back(ComponentResponse{e.peer, e.invocation, true});
   }
+  void on(const SendTerminate& e) {
+    queue_.push_back(ComponentResponse{e.peer, e.invocation, true});
+    queue_.push_back(ProcessExited{e.comp, "exited with code 0"});
+  }
   void on(const SendRegisterReply&) {}
   void on(const RunHook&) {}
   void on(const RunProbe&) {}

@@ -101,6 +101,7 @@ class LocalCluster : private runtime::Transport {
 
   const std::vector<director::AdminResult>& results() const { return results_; }
   int healthchecks() const { return healthchecks_; }
+  int terminate_callbacks() const { return terminate_callbacks_; }
   // False once the director was deposed (its runtime heard a command of a newer epoch).
   bool has_director() const { return runtimes_.at(director_node_)->has_director(); }
   director::Director& director() {
@@ -175,6 +176,13 @@ class LocalCluster : private runtime::Transport {
   void on_effect(const NodeId& id, const node::SendCsiRemove& e) {
     if (auto_respond) to_node(id, node::ComponentResponse{e.peer, e.invocation, true});
   }
+  // A component answers its terminate callback and exits, as for SIGTERM.
+  void on_effect(const NodeId& id, const node::SendTerminate& e) {
+    ++terminate_callbacks_;
+    if (!auto_respond) return;
+    to_node(id, node::ComponentResponse{e.peer, e.invocation, true});
+    on_effect(id, node::SignalProcess{e.comp, node::Signal::kTerminate});
+  }
   void on_effect(const NodeId& id, const node::SendHealthcheck& e) {
     ++healthchecks_;
     if (auto_respond) to_node(id, node::ComponentResponse{e.peer, e.invocation, true});
@@ -217,6 +225,7 @@ class LocalCluster : private runtime::Transport {
   std::vector<director::AdminResult> results_;
   std::uint64_t next_admin_id_ = 1;
   int healthchecks_ = 0;
+  int terminate_callbacks_ = 0;
 };
 
 }  // namespace amf::test

@@ -94,6 +94,7 @@ TEST(CodecTest, ErrorReportAndHealthchecksRoundTrip) {
   EXPECT_EQ(hc.invocation, 12u);
   EXPECT_EQ(hc.key, "alive");
   EXPECT_EQ(round_trip_component(HealthcheckConfirm{"alive"}).key, "alive");
+  EXPECT_EQ(round_trip_component(TerminateCallback{13}).invocation, 13u);
 }
 
 TEST(CodecTest, MalformedBytesAreAnErrorNotACrash) {
