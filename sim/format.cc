@@ -94,6 +94,12 @@ struct NodeEventText {
   std::string operator()(const node::ComponentHealthcheckConfirm& e) const {
     return "ComponentHealthcheckConfirm peer " + std::to_string(e.peer) + " " + e.key;
   }
+  std::string operator()(const node::ComponentTrackProtectionGroup& e) const {
+    return "ComponentTrackProtectionGroup peer " + std::to_string(e.peer) + " " + e.csi;
+  }
+  std::string operator()(const node::ComponentStopTrackingProtectionGroup& e) const {
+    return "ComponentStopTrackingProtectionGroup peer " + std::to_string(e.peer) + " " + e.csi;
+  }
   std::string operator()(const node::Shutdown&) const { return "Shutdown"; }
 };
 
@@ -122,6 +128,10 @@ struct NodeEffectText {
   std::string operator()(const node::SendHealthcheck& e) const {
     return "SendHealthcheck peer " + std::to_string(e.peer) + " invocation " +
            std::to_string(e.invocation) + " " + e.comp.str() + " " + e.key;
+  }
+  std::string operator()(const node::SendProtectionGroup& e) const {
+    return "SendProtectionGroup peer " + std::to_string(e.peer) + " " + e.csi + " " +
+           std::to_string(e.members.size()) + " members";
   }
   std::string operator()(const node::SendTerminate& e) const {
     return "SendTerminate peer " + std::to_string(e.peer) + " invocation " +

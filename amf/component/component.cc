@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <deque>
@@ -17,7 +18,17 @@ struct Handle::Impl {
   std::string name;
   zmq::context_t context{1};
   zmq::socket_t socket{context, zmq::socket_type::dealer};
-  std::deque<wire::ComponentMessage> early;  // callbacks that arrived during registration
+  std::deque<wire::ComponentMessage> early;  // callbacks that arrived while a request waited
+  std::uint64_t requests = 0;                // the last protection group request's id
+
+  // Answers sent just before the handle goes (saAmfResponse, then saAmfFinalize) still leave:
+  // the socket closes with a bounded linger, not none.
+  ~Impl() {
+    try {
+      socket.set(zmq::sockopt::linger, 1000);
+    } catch (const zmq::error_t&) {
+    }
+  }
 
   Result<void> send(const wire::ComponentMessage& message) {
     const std::string bytes = wire::encode(message);
@@ -42,6 +53,47 @@ struct Handle::Impl {
     return std::optional(std::move(*decoded));
   }
 
+  // Waits for the first message that `wanted` accepts, keeping the others for dispatch().
+  template <typename Wanted>
+  Result<wire::ComponentMessage> await(Wanted wanted, std::chrono::milliseconds timeout,
+                                       const std::string& what) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        return fail("no answer from the node director to " + what + " within " + ms_text(timeout));
+      }
+      zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+      try {
+        zmq::poll(&item, 1, left);
+      } catch (const zmq::error_t& e) {
+        if (e.num() == EINTR) continue;  // a signal: wait on
+        return fail(std::string("cannot wait for the node director: ") + e.what());
+      }
+      auto message = receive();
+      if (!message) return tl::unexpected(message.error());
+      if (!*message) continue;
+      if (wanted(**message)) return std::move(**message);
+      early.push_back(std::move(**message));
+    }
+  }
+
+  Result<ProtectionGroupAnswer> request_group(const wire::ComponentMessage& request,
+                                              std::uint64_t id, std::chrono::milliseconds timeout,
+                                              const std::string& what) {
+    if (auto sent = send(request); !sent) return tl::unexpected(sent.error());
+    auto answer = await(
+        [&](const wire::ComponentMessage& m) {
+          const auto* group = std::get_if<wire::ProtectionGroup>(&m);
+          return group != nullptr && group->request == id;
+        },
+        timeout, what);
+    if (!answer) return tl::unexpected(answer.error());
+    auto& group = std::get<wire::ProtectionGroup>(*answer);
+    return ProtectionGroupAnswer{std::move(group.members), group.refusal, std::move(group.error)};
+  }
+
   // Runs the message's callback; false for a message that has none (a stray register reply).
   bool run(const wire::ComponentMessage& message) {
     if (const auto* set = std::get_if<wire::CsiSet>(&message)) {
@@ -57,6 +109,11 @@ struct Handle::Impl {
       } else {
         (void)send(wire::Response{check->invocation, true, ""});
       }
+    } else if (const auto* group = std::get_if<wire::ProtectionGroup>(&message);
+               group != nullptr && group->request == 0) {
+      if (callbacks.protection_group) {
+        callbacks.protection_group({group->csi, group->members, group->size});
+      }
     } else if (const auto* terminate = std::get_if<wire::TerminateCallback>(&message)) {
       if (callbacks.terminate) {
         callbacks.terminate(terminate->invocation);
@@ -65,7 +122,7 @@ struct Handle::Impl {
         std::raise(SIGTERM);
       }
     } else {
-      return false;  // a register reply outside registration, or a message meant for amfd
+      return false;  // an answer nobody waits for any more, or a message meant for amfd
     }
     return true;
   }
@@ -105,25 +162,32 @@ Handle::~Handle() = default;
 Result<void> Handle::register_component(std::chrono::milliseconds timeout) {
   auto sent = impl_->send(wire::RegisterRequest{impl_->name, static_cast<std::int32_t>(getpid())});
   if (!sent) return sent;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      return fail("no answer from the node director to the registration of " + impl_->name +
-                  " within " + ms_text(timeout));
-    }
-    zmq::pollitem_t item{impl_->socket.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, left);
-    auto message = impl_->receive();
-    if (!message) return tl::unexpected(message.error());
-    if (!*message) continue;
-    if (const auto* reply = std::get_if<wire::RegisterReply>(&**message)) {
-      if (!reply->ok) return fail("registration of " + impl_->name + " refused: " + reply->error);
-      return {};
-    }
-    impl_->early.push_back(std::move(**message));
-  }
+  auto answer = impl_->await(
+      [](const wire::ComponentMessage& m) {
+        return std::holds_alternative<wire::RegisterReply>(m);
+      },
+      timeout, "the registration of " + impl_->name);
+  if (!answer) return tl::unexpected(answer.error());
+  const auto& reply = std::get<wire::RegisterReply>(*answer);
+  if (!reply.ok) return fail("registration of " + impl_->name + " refused: " + reply.error);
+  return {};
+}
+
+Result<ProtectionGroupAnswer> Handle::track_protection_group(const std::string& csi,
+                                                             TrackFlags flags,
+                                                             std::chrono::milliseconds timeout) {
+  const std::uint64_t id = ++impl_->requests;
+  return impl_->request_group(
+      wire::ProtectionGroupTrack{id, csi, flags.current, flags.current_callback, flags.changes,
+                                 flags.changes_only},
+      id, timeout, "tracking the protection group of " + csi);
+}
+
+Result<ProtectionGroupAnswer> Handle::stop_tracking_protection_group(
+    const std::string& csi, std::chrono::milliseconds timeout) {
+  const std::uint64_t id = ++impl_->requests;
+  return impl_->request_group(wire::ProtectionGroupTrackStop{id, csi}, id, timeout,
+                              "stopping the tracking of " + csi);
 }
 
 int Handle::selection_fd() const { return impl_->socket.get(zmq::sockopt::fd); }
@@ -133,16 +197,12 @@ bool Handle::pending() const {
 }
 
 Result<void> Handle::dispatch() {
-  while (!impl_->early.empty()) {
-    const wire::ComponentMessage message = std::move(impl_->early.front());
-    impl_->early.pop_front();
-    impl_->run(message);
-  }
+  // One at a time, in the order they came: a callback that waits for an answer (a protection
+  // group request) keeps what arrives meanwhile in `early`, ahead of the socket.
   while (true) {
-    auto message = impl_->receive();
-    if (!message) return tl::unexpected(message.error());
-    if (!*message) return {};
-    impl_->run(**message);
+    auto ran = dispatch_one();
+    if (!ran) return tl::unexpected(ran.error());
+    if (!*ran) return {};
   }
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "amf/core/result.h"
 #include "amf/model/states.h"
@@ -30,6 +31,15 @@ struct CsiDescriptor {
   std::optional<model::ActiveDescriptor> active;
 };
 
+// A protection group told through the protection_group callback: the CSI as the component
+// named it, and the group (each member marked added, removed, changed state or unchanged) or,
+// when it tracks changes only, the changed members; `size` is how many members it has now.
+struct ProtectionGroupUpdate {
+  std::string csi;
+  std::vector<model::ProtectionGroupMember> members;
+  std::size_t size = 0;
+};
+
 // What the node director asks of the component. Every callback must be answered with
 // Handle::response(invocation, ...) within the component's configured callback timeout;
 // silence or an error answer is a component failure and triggers its recovery.
@@ -44,6 +54,27 @@ struct Callbacks {
   // before it had the callback. An error answer has the component cleaned up (SIGKILL or its
   // cleanup command).
   std::function<void(Invocation)> terminate;
+  // A tracked protection group (track_protection_group with current_callback, changes or
+  // changes_only).
+  std::function<void(const ProtectionGroupUpdate&)> protection_group;
+};
+
+// What to track of a protection group (saAmfProtectionGroupTrack's flags): `current`, the
+// group now, in the answer; `current_callback`, the group now, through the protection_group
+// callback; `changes` (the whole group) or `changes_only` (its changed members), through the
+// callback whenever it changes, until stop_tracking_protection_group.
+struct TrackFlags {
+  bool current = true;
+  bool current_callback = false;
+  bool changes = false;
+  bool changes_only = false;
+};
+
+// amfd's answer: the group (when `current` was asked), or why it refused.
+struct ProtectionGroupAnswer {
+  std::vector<model::ProtectionGroupMember> members;
+  model::ProtectionGroupRefusal refusal = model::ProtectionGroupRefusal::kNone;
+  std::string error;
 };
 
 // A component's connection to its node director (the SA Forum AMF library handle).
@@ -86,6 +117,16 @@ class Handle {
 
   // Confirms health for a component-invoked health check (invoked_by: component).
   Result<void> healthcheck_confirm(const std::string& key);
+
+  // A CSI's protection group: the components it is assigned to, with their HA states
+  // (saAmfProtectionGroupTrack); `csi` is an id (SG/SI/CSI) or a DN (safCsi=...). Waits for
+  // amfd's answer (bounded by `timeout`); callbacks that come meanwhile wait for dispatch().
+  // Tracked in a cluster of one node only, for now (refusal kNotSupported otherwise).
+  Result<ProtectionGroupAnswer> track_protection_group(
+      const std::string& csi, TrackFlags flags,
+      std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  Result<ProtectionGroupAnswer> stop_tracking_protection_group(
+      const std::string& csi, std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   const std::string& name() const;
 

@@ -127,6 +127,12 @@ void ComponentChannel::on_frames(std::vector<zmq::message_t>& frames) {
     callbacks_.post(node::ComponentErrorReport{peer, report->recommended_recovery, report->reason});
   } else if (const auto* confirm = std::get_if<wire::HealthcheckConfirm>(&*decoded)) {
     callbacks_.post(node::ComponentHealthcheckConfirm{peer, confirm->key});
+  } else if (const auto* track = std::get_if<wire::ProtectionGroupTrack>(&*decoded)) {
+    callbacks_.post(node::ComponentTrackProtectionGroup{peer, track->request, track->csi,
+                                                        track->current, track->current_callback,
+                                                        track->changes, track->changes_only});
+  } else if (const auto* stop = std::get_if<wire::ProtectionGroupTrackStop>(&*decoded)) {
+    callbacks_.post(node::ComponentStopTrackingProtectionGroup{peer, stop->request, stop->csi});
   } else {
     log_->warn("component socket: connection {} sent a message only amfd may send", peer);
   }

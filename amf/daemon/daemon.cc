@@ -269,6 +269,11 @@ void Daemon::carry_out(const node::Effect& effect) {
     void operator()(const node::SendTerminate& e) {
       d.components_->send(e.peer, wire::TerminateCallback{e.invocation});
     }
+    void operator()(const node::SendProtectionGroup& e) {
+      d.components_->send(e.peer,
+                          wire::ProtectionGroup{e.request, e.csi, e.members, e.refusal, e.error,
+                                                static_cast<std::uint32_t>(e.size)});
+    }
     void operator()(const node::RunHook& e) { d.processes_->run_hook(e); }
     void operator()(const node::RunProbe& e) { d.processes_->run_probe(e); }
     void operator()(const node::ToDirector&) { AMF_ASSERT(!"the runtime routes reports"); }

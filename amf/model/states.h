@@ -79,4 +79,26 @@ struct ActiveDescriptor {
   friend bool operator==(const ActiveDescriptor&, const ActiveDescriptor&) = default;
 };
 
+// A member of a CSI's protection group (saAmfProtectionGroupTrack): a component the CSI is
+// assigned to, in which HA state, and its SU's rank; `change` says how it differs from the
+// group last reported to a tracker (kNoChange in a report of the current group).
+enum class ProtectionGroupChange { kNoChange, kAdded, kRemoved, kStateChange };
+struct ProtectionGroupMember {
+  std::string component;     // amf id, "SG/SU/COMPONENT"
+  std::string component_dn;  // its SA Forum DN
+  HaState ha = HaState::kActive;
+  int rank = 0;  // its SU's (0: unranked)
+  ProtectionGroupChange change = ProtectionGroupChange::kNoChange;
+  friend bool operator==(const ProtectionGroupMember&, const ProtectionGroupMember&) = default;
+};
+// Why a protection group request was refused (kNone: it was not).
+enum class ProtectionGroupRefusal {
+  kNone,
+  kBadRequest,
+  kNoSuchCsi,
+  kNotTracked,
+  kNotSupported,
+  kNotRegistered
+};
+
 }  // namespace amf::model

@@ -77,6 +77,8 @@ void NodeDirector::touch(const Event& event) {
     void operator()(const ComponentResponse& e) { peer(e.peer); }
     void operator()(const ComponentErrorReport& e) { peer(e.peer); }
     void operator()(const ComponentHealthcheckConfirm& e) { peer(e.peer); }
+    void operator()(const ComponentTrackProtectionGroup&) {}  // changes no SU
+    void operator()(const ComponentStopTrackingProtectionGroup&) {}
     void operator()(const ComponentNotify& e) { comp(e.comp); }
     void operator()(const HookDone& e) { comp(e.comp); }
     void operator()(const ProbeDone& e) { comp(e.comp); }
@@ -94,6 +96,7 @@ void NodeDirector::touch_all() {
 // SU: it is indexed after.
 void NodeDirector::flush(TimePoint now) {
   report_sus(now);
+  if (!trackers_.empty()) report_protection_groups();
   for (const SuId& id : dirty_) {
     for (const auto& comp_config : sus_.at(id).config->components) {
       reindex(comp_config.id, comps_.at(comp_config.id));
@@ -908,6 +911,7 @@ void NodeDirector::abandon_callbacks(CompState& comp, const std::string& cause, 
 
 void NodeDirector::disconnect(CompState& comp, const std::string& cause, TimePoint now) {
   abandon_callbacks(comp, cause, now);
+  trackers_.erase(comp.config->id);  // a new process tracks afresh
   if (comp.peer) peers_.erase(*comp.peer);
   comp.peer.reset();
   comp.healthcheck.reset();

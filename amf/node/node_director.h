@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "amf/core/id.h"
+#include "amf/core/result.h"
 #include "amf/core/time.h"
 #include "amf/model/config.h"
 #include "amf/model/notification.h"
@@ -59,6 +60,22 @@ struct ComponentHealthcheckConfirm {
   PeerId peer;
   std::string key;
 };
+// saAmfProtectionGroupTrack and ...TrackStop (see wire::ProtectionGroupTrack): answered with a
+// SendProtectionGroup of the same `request`.
+struct ComponentTrackProtectionGroup {
+  PeerId peer;
+  std::uint64_t request = 0;
+  std::string csi;  // an id (SG/SI/CSI) or a DN (safCsi=CSI,safSi=SI,safApp=APP)
+  bool current = false;
+  bool current_callback = false;
+  bool changes = false;
+  bool changes_only = false;
+};
+struct ComponentStopTrackingProtectionGroup {
+  PeerId peer;
+  std::uint64_t request = 0;
+  std::string csi;
+};
 
 // What a component that does not link our library said on its NOTIFY_SOCKET (sd_notify).
 // amfd has checked that the sender is the component's process or one of its group.
@@ -91,12 +108,12 @@ struct ProbeDone {
 // Terminate every component of the node (amfd is stopping).
 struct Shutdown {};
 
-using Event =
-    std::variant<protocol::InstantiateSu, protocol::TerminateSu, protocol::RepairSu,
-                 protocol::RestartSu, protocol::AssignHa, protocol::RemoveHa,
-                 protocol::SnapshotRequest, ProcessStarted, ProcessStartFailed, ProcessExited,
-                 ComponentRegister, ComponentResponse, ComponentErrorReport,
-                 ComponentHealthcheckConfirm, ComponentNotify, HookDone, ProbeDone, Shutdown>;
+using Event = std::variant<
+    protocol::InstantiateSu, protocol::TerminateSu, protocol::RepairSu, protocol::RestartSu,
+    protocol::AssignHa, protocol::RemoveHa, protocol::SnapshotRequest, ProcessStarted,
+    ProcessStartFailed, ProcessExited, ComponentRegister, ComponentResponse, ComponentErrorReport,
+    ComponentHealthcheckConfirm, ComponentTrackProtectionGroup,
+    ComponentStopTrackingProtectionGroup, ComponentNotify, HookDone, ProbeDone, Shutdown>;
 
 Event to_event(const protocol::NodeCommand& command);
 
@@ -149,6 +166,17 @@ struct SendTerminate {
   Invocation invocation;
   CompId comp;
 };
+// A CSI's protection group to a component: the answer to its request (`request` non-zero;
+// refused when `refusal` is not kNone), or a tracked group (request 0).
+struct SendProtectionGroup {
+  PeerId peer;
+  std::uint64_t request = 0;
+  std::string csi;  // as the component named it
+  std::vector<model::ProtectionGroupMember> members;
+  model::ProtectionGroupRefusal refusal = model::ProtectionGroupRefusal::kNone;
+  std::string error;
+  std::size_t size = 0;  // how many members the group has now (`members` may list fewer)
+};
 struct ToDirector {
   protocol::NodeReport message;
 };
@@ -173,8 +201,8 @@ struct RunProbe {
 };
 
 using Effect = std::variant<StartProcess, SignalProcess, SendRegisterReply, SendCsiSet,
-                            SendCsiRemove, SendHealthcheck, SendTerminate, RunHook, RunProbe,
-                            ToDirector, model::Notification>;
+                            SendCsiRemove, SendHealthcheck, SendTerminate, SendProtectionGroup,
+                            RunHook, RunProbe, ToDirector, model::Notification>;
 
 // The node director core: the life cycle of this node's components (instantiate, register,
 // terminate, cleanup, each with its timeout), their CSI callbacks, error detection and the
@@ -316,6 +344,14 @@ class NodeDirector {
   void on(const ComponentResponse& e, TimePoint now);
   void on(const ComponentErrorReport& e, TimePoint now);
   void on(const ComponentHealthcheckConfirm& e, TimePoint now);
+  void on(const ComponentTrackProtectionGroup& e, TimePoint now);
+  void on(const ComponentStopTrackingProtectionGroup& e, TimePoint now);
+  // The CSI a component names (id or DN); an error says why there is none.
+  Result<CsiId> resolve_csi(const std::string& name) const;
+  // The components of this node the CSI is assigned to, in CompId order.
+  std::vector<model::ProtectionGroupMember> protection_group(const CsiId& csi) const;
+  // Tells each tracker whose group changed since it was last told (from flush()).
+  void report_protection_groups();
   void on(const ComponentNotify& e, TimePoint now);
   void on(const HookDone& e, TimePoint now);
   void on(const ProbeDone& e, TimePoint now);
@@ -423,6 +459,15 @@ class NodeDirector {
   // Terminate callbacks not yet answered, by the connection they went to (which a restart's
   // disconnect has already forgotten in peers_): the component and the invocation.
   std::map<PeerId, std::pair<CompId, Invocation>> terminate_calls_;
+  // Protection groups that components track (saAmfProtectionGroupTrack with changes), by
+  // component and CSI: the name it used, whether it wants changed members only, and the group
+  // as it was last told. Dropped when the component disconnects.
+  struct Tracker {
+    std::string name;
+    bool changes_only = false;
+    std::vector<model::ProtectionGroupMember> told;
+  };
+  std::map<CompId, std::map<CsiId, Tracker>> trackers_;
   std::map<SiId, const model::SiConfig*> sis_;
   // Every component's earliest deadline (CompState::indexed), for next_deadline() and tick().
   std::set<std::pair<TimePoint, CompId>> deadlines_;

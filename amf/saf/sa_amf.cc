@@ -15,6 +15,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -48,6 +49,16 @@ void set_name(SaNameT* name, const std::string& value) {
   name->length = static_cast<SaUint16T>(length);
 }
 
+// An SA enum argument's value as the caller passed it: C callers may pass any int, and reading
+// one outside the enumeration's range as the enum type is undefined in C++.
+template <typename Enum>
+int value_of(const Enum& e) {
+  static_assert(sizeof(Enum) == sizeof(int));
+  int value = 0;
+  std::memcpy(&value, &e, sizeof value);
+  return value;
+}
+
 std::string key_text(const SaAmfHealthcheckKeyT* key) {
   const std::size_t length = std::min<std::size_t>(key->keyLen, SA_AMF_HEALTHCHECK_KEY_MAX);
   return {reinterpret_cast<const char*>(key->key), length};
@@ -78,6 +89,52 @@ SaAmfCSITransitionDescriptorT to_sa(amf::model::TransitionReason reason) {
       break;
   }
   return SA_AMF_CSI_NEW_ASSIGN;
+}
+
+SaAmfProtectionGroupChangesT to_sa(amf::model::ProtectionGroupChange change) {
+  switch (change) {
+    case amf::model::ProtectionGroupChange::kAdded:
+      return SA_AMF_PROTECTION_GROUP_ADDED;
+    case amf::model::ProtectionGroupChange::kRemoved:
+      return SA_AMF_PROTECTION_GROUP_REMOVED;
+    case amf::model::ProtectionGroupChange::kStateChange:
+      return SA_AMF_PROTECTION_GROUP_STATE_CHANGE;
+    case amf::model::ProtectionGroupChange::kNoChange:
+      break;
+  }
+  return SA_AMF_PROTECTION_GROUP_NO_CHANGE;
+}
+
+SaAmfProtectionGroupNotificationT to_sa(const amf::model::ProtectionGroupMember& member) {
+  SaAmfProtectionGroupNotificationT out{};
+  set_name(&out.member.compName, member.component_dn);
+  out.member.haState = to_sa(member.ha);
+  out.member.rank = static_cast<SaUint32T>(member.rank);
+  out.change = to_sa(member.change);
+  return out;
+}
+
+SaAisErrorT to_sa(amf::model::ProtectionGroupRefusal refusal) {
+  switch (refusal) {
+    case amf::model::ProtectionGroupRefusal::kNone:
+      return SA_AIS_OK;
+    case amf::model::ProtectionGroupRefusal::kBadRequest:
+      return SA_AIS_ERR_BAD_FLAGS;
+    case amf::model::ProtectionGroupRefusal::kNoSuchCsi:
+    case amf::model::ProtectionGroupRefusal::kNotTracked:
+      return SA_AIS_ERR_NOT_EXIST;
+    case amf::model::ProtectionGroupRefusal::kNotSupported:
+      return SA_AIS_ERR_NOT_SUPPORTED;
+    case amf::model::ProtectionGroupRefusal::kNotRegistered:
+      return SA_AIS_ERR_BAD_OPERATION;
+  }
+  return SA_AIS_ERR_LIBRARY;
+}
+
+// A recommended recovery as passed, if it is one.
+std::optional<SaAmfRecommendedRecoveryT> recovery_of(int value) {
+  if (value < SA_AMF_NO_RECOMMENDATION || value > SA_AMF_CONTAINER_RESTART) return std::nullopt;
+  return static_cast<SaAmfRecommendedRecoveryT>(value);
 }
 
 // amf's recovery names (the configuration's) for the SA Forum recommendations; the two amf
@@ -231,12 +288,30 @@ struct Session {
     callbacks.saAmfComponentTerminateCallback(invocation, &comp);
   }
 
+  // A tracked group, to the component's track callback, in a buffer that lives through it.
+  void group_changed(const amf::component::ProtectionGroupUpdate& update) {
+    if (callbacks.saAmfProtectionGroupTrackCallback == nullptr) return;
+    std::vector<SaAmfProtectionGroupNotificationT> items;
+    for (const auto& member : update.members) items.push_back(to_sa(member));
+    SaAmfProtectionGroupNotificationBufferT buffer{static_cast<SaUint32T>(items.size()),
+                                                   items.empty() ? nullptr : items.data()};
+    SaNameT name;
+    set_name(&name, update.csi);
+    callbacks.saAmfProtectionGroupTrackCallback(&name, &buffer, static_cast<SaUint32T>(update.size),
+                                                SA_AIS_OK);
+  }
+
   void answer_for_component(Invocation invocation, bool ok) {
+    if (auto call = calls.find(invocation);
+        ok && call != calls.end() && call->second.kind == Call::Kind::kCsiRemove) {
+      ha.erase(call->second.csi);
+      given.erase(call->second.csi);
+    }
     calls.erase(invocation);
     (void)handle->response(invocation, ok, ok ? "" : "the component has no callback for it");
   }
 
-  SaAisErrorT respond(SaInvocationT invocation, SaAisErrorT error) {
+  SaAisErrorT respond(SaInvocationT invocation, int error) {
     auto call = calls.find(invocation);
     if (call == calls.end()) return SA_AIS_ERR_INVALID_PARAM;
     const Call c = call->second;
@@ -257,7 +332,7 @@ struct Session {
     return sent ? SA_AIS_OK : SA_AIS_ERR_LIBRARY;
   }
 
-  SaAisErrorT quiescing_complete(SaInvocationT invocation, SaAisErrorT error) {
+  SaAisErrorT quiescing_complete(SaInvocationT invocation, int error) {
     auto held = quiescing.find(invocation);
     if (held == quiescing.end()) {
       // Done before it answered the callback: the completion answers both.
@@ -291,6 +366,18 @@ SaAmfHandleT next_handle = 1;
 Session* find(SaAmfHandleT handle) {
   auto it = sessions.find(handle);
   return it == sessions.end() ? nullptr : it->second.get();
+}
+
+// Every waiting callback, one by one, until none waits or one of them finalizes the handle
+// (after which none may run). Under the lock.
+SaAisErrorT dispatch_all(SaAmfHandleT handle, Session& s) {
+  while (find(handle) == &s) {
+    const auto ran = s.handle->dispatch_one();
+    if (!ran) return SA_AIS_ERR_LIBRARY;
+    if (!*ran) break;
+  }
+  s.rearm();
+  return SA_AIS_OK;
 }
 
 // A call on a handle: under the lock, SA_AIS_ERR_BAD_HANDLE for one not initialized (or
@@ -328,6 +415,8 @@ SaAisErrorT saAmfInitialize(SaAmfHandleT* amfHandle, const SaAmfCallbacksT* amfC
       .csi_remove = [s](Invocation inv, const std::string& csi) { s->csi_remove(inv, csi); },
       .healthcheck = [s](Invocation inv, const std::string& key) { s->check(inv, key); },
       .terminate = [s](Invocation inv) { s->terminate(inv); },
+      .protection_group =
+          [s](const amf::component::ProtectionGroupUpdate& update) { s->group_changed(update); },
   });
   if (!handle) return SA_AIS_ERR_LIBRARY;  // not started by amfd: no AMF_COMPONENT_SOCKET
   session->handle.emplace(std::move(*handle));
@@ -363,17 +452,14 @@ SaAisErrorT saAmfDispatch(SaAmfHandleT amfHandle, SaDispatchFlagsT dispatchFlags
   if (it == sessions.end()) return SA_AIS_ERR_BAD_HANDLE;
   // Held through the callbacks: one of them may finalize the handle.
   const std::shared_ptr<Session> s = it->second;
-  switch (dispatchFlags) {
+  switch (value_of(dispatchFlags)) {
     case SA_DISPATCH_ONE: {
       const auto ran = s->handle->dispatch_one();
       s->rearm();
       return ran ? SA_AIS_OK : SA_AIS_ERR_LIBRARY;
     }
-    case SA_DISPATCH_ALL: {
-      const auto ran = s->handle->dispatch();
-      s->rearm();
-      return ran ? SA_AIS_OK : SA_AIS_ERR_LIBRARY;
-    }
+    case SA_DISPATCH_ALL:
+      return dispatch_all(amfHandle, *s);
     case SA_DISPATCH_BLOCKING:
       // Until saAmfFinalize (from a callback or another thread).
       while (find(amfHandle) == s.get()) {
@@ -382,9 +468,7 @@ SaAisErrorT saAmfDispatch(SaAmfHandleT amfHandle, SaDispatchFlagsT dispatchFlags
         epoll_event event{};
         const int ready = epoll_wait(s->epoll_fd, &event, 1, 100);
         lock.lock();
-        if (ready > 0 && find(amfHandle) == s.get() && !s->handle->dispatch()) {
-          return SA_AIS_ERR_LIBRARY;
-        }
+        if (ready > 0 && dispatch_all(amfHandle, *s) != SA_AIS_OK) return SA_AIS_ERR_LIBRARY;
       }
       return SA_AIS_OK;
   }
@@ -447,10 +531,11 @@ SaAisErrorT saAmfHealthcheckStart(SaAmfHandleT amfHandle, const SaNameT* compNam
                                   SaAmfHealthcheckInvocationT invocationType,
                                   SaAmfRecommendedRecoveryT recommendedRecovery) {
   return with_session(amfHandle, [&](Session& s) -> SaAisErrorT {
+    const int type = value_of(invocationType);
+    const auto recovery = recovery_of(value_of(recommendedRecovery));
     if (!s.mine(compName) || healthcheckKey == nullptr ||
-        healthcheckKey->keyLen > SA_AMF_HEALTHCHECK_KEY_MAX ||
-        (invocationType != SA_AMF_HEALTHCHECK_AMF_INVOKED &&
-         invocationType != SA_AMF_HEALTHCHECK_COMPONENT_INVOKED)) {
+        healthcheckKey->keyLen > SA_AMF_HEALTHCHECK_KEY_MAX || !recovery ||
+        (type != SA_AMF_HEALTHCHECK_AMF_INVOKED && type != SA_AMF_HEALTHCHECK_COMPONENT_INVOKED)) {
       return SA_AIS_ERR_INVALID_PARAM;
     }
     // The key must be the component's configured health check (amfd gives it in
@@ -459,12 +544,10 @@ SaAisErrorT saAmfHealthcheckStart(SaAmfHandleT amfHandle, const SaNameT* compNam
     const char* by = std::getenv("AMF_HEALTHCHECK_INVOKED_BY");
     if (key == nullptr || key_text(healthcheckKey) != key) return SA_AIS_ERR_NOT_EXIST;
     const bool amf_invoked = by == nullptr || std::string(by) == "amf";
-    if (amf_invoked != (invocationType == SA_AMF_HEALTHCHECK_AMF_INVOKED)) {
-      return SA_AIS_ERR_INVALID_PARAM;
-    }
+    if (amf_invoked != (type == SA_AMF_HEALTHCHECK_AMF_INVOKED)) return SA_AIS_ERR_INVALID_PARAM;
     if (s.healthcheck) return SA_AIS_ERR_EXIST;
-    s.healthcheck.emplace(key, invocationType);
-    s.healthcheck_recovery = recommendedRecovery;
+    s.healthcheck.emplace(key, static_cast<SaAmfHealthcheckInvocationT>(type));
+    s.healthcheck_recovery = *recovery;
     return SA_AIS_OK;
   });
 }
@@ -478,12 +561,13 @@ SaAisErrorT saAmfHealthcheckConfirm(SaAmfHandleT amfHandle, const SaNameT* compN
         s.healthcheck->second != SA_AMF_HEALTHCHECK_COMPONENT_INVOKED) {
       return SA_AIS_ERR_NOT_EXIST;
     }
+    const int result = value_of(healthcheckResult);
     const auto sent =
-        healthcheckResult == SA_AIS_OK
+        result == SA_AIS_OK
             ? s.handle->healthcheck_confirm(s.healthcheck->first)
             : s.handle->error_report(recovery_name(s.healthcheck_recovery),
                                      "health check '" + s.healthcheck->first + "' confirmed " +
-                                         "with SA error " + std::to_string(healthcheckResult));
+                                         "with SA error " + std::to_string(result));
     return sent ? SA_AIS_OK : SA_AIS_ERR_LIBRARY;
   });
 }
@@ -516,18 +600,69 @@ SaAisErrorT saAmfHAStateGet(SaAmfHandleT amfHandle, const SaNameT* compName, con
 SaAisErrorT saAmfCSIQuiescingComplete(SaAmfHandleT amfHandle, SaInvocationT invocation,
                                       SaAisErrorT error) {
   return with_session(amfHandle, [&](Session& s) -> SaAisErrorT {
-    return s.quiescing_complete(invocation, error);
+    return s.quiescing_complete(invocation, value_of(error));
   });
 }
 
-SaAisErrorT saAmfProtectionGroupTrack(SaAmfHandleT amfHandle, const SaNameT*, SaUint8T,
-                                      SaAmfProtectionGroupNotificationBufferT*) {
-  // Not yet: amf's node director does not know the other nodes' members of a CSI.
-  return with_session(amfHandle, [](Session&) { return SA_AIS_ERR_NOT_SUPPORTED; });
+SaAisErrorT saAmfProtectionGroupTrack(SaAmfHandleT amfHandle, const SaNameT* csiName,
+                                      SaUint8T trackFlags,
+                                      SaAmfProtectionGroupNotificationBufferT* notificationBuffer) {
+  return with_session(amfHandle, [&](Session& s) -> SaAisErrorT {
+    if (csiName == nullptr) return SA_AIS_ERR_INVALID_PARAM;
+    // amfd answers registered components only (its component socket hears no other).
+    if (!s.registered) return SA_AIS_ERR_BAD_OPERATION;
+    const bool current = (trackFlags & SA_TRACK_CURRENT) != 0;
+    const bool changes = (trackFlags & SA_TRACK_CHANGES) != 0;
+    const bool changes_only = (trackFlags & SA_TRACK_CHANGES_ONLY) != 0;
+    if ((trackFlags & ~(SA_TRACK_CURRENT | SA_TRACK_CHANGES | SA_TRACK_CHANGES_ONLY)) != 0 ||
+        (changes && changes_only) || !(current || changes || changes_only)) {
+      return SA_AIS_ERR_BAD_FLAGS;
+    }
+    // What comes through the callback needs one.
+    const bool by_callback = current && notificationBuffer == nullptr;
+    if ((changes || changes_only || by_callback) &&
+        s.callbacks.saAmfProtectionGroupTrackCallback == nullptr) {
+      return SA_AIS_ERR_INIT;
+    }
+    const std::string csi = text(csiName);
+    auto answer = s.handle->track_protection_group(csi, {.current = current && !by_callback,
+                                                         .current_callback = by_callback,
+                                                         .changes = changes,
+                                                         .changes_only = changes_only});
+    s.rearm();  // callbacks may have come while it waited
+    if (!answer) return SA_AIS_ERR_TIMEOUT;
+    if (answer->refusal != amf::model::ProtectionGroupRefusal::kNone) {
+      return to_sa(answer->refusal);
+    }
+    if (!current || by_callback) return SA_AIS_OK;
+    const auto count = static_cast<SaUint32T>(answer->members.size());
+    if (notificationBuffer->notification == nullptr) {
+      // The library allocates; saAmfProtectionGroupNotificationFree releases.
+      notificationBuffer->notification = static_cast<SaAmfProtectionGroupNotificationT*>(
+          std::calloc(std::max<SaUint32T>(count, 1), sizeof(SaAmfProtectionGroupNotificationT)));
+      if (notificationBuffer->notification == nullptr) return SA_AIS_ERR_NO_MEMORY;
+    } else if (notificationBuffer->numberOfItems < count) {
+      notificationBuffer->numberOfItems = count;
+      if (changes || changes_only) (void)s.handle->stop_tracking_protection_group(csi);
+      return SA_AIS_ERR_NO_SPACE;
+    }
+    for (SaUint32T i = 0; i < count; ++i) {
+      notificationBuffer->notification[i] = to_sa(answer->members[i]);
+    }
+    notificationBuffer->numberOfItems = count;
+    return SA_AIS_OK;
+  });
 }
 
-SaAisErrorT saAmfProtectionGroupTrackStop(SaAmfHandleT amfHandle, const SaNameT*) {
-  return with_session(amfHandle, [](Session&) { return SA_AIS_ERR_NOT_SUPPORTED; });
+SaAisErrorT saAmfProtectionGroupTrackStop(SaAmfHandleT amfHandle, const SaNameT* csiName) {
+  return with_session(amfHandle, [&](Session& s) -> SaAisErrorT {
+    if (csiName == nullptr) return SA_AIS_ERR_INVALID_PARAM;
+    if (!s.registered) return SA_AIS_ERR_BAD_OPERATION;
+    auto answer = s.handle->stop_tracking_protection_group(text(csiName));
+    s.rearm();
+    if (!answer) return SA_AIS_ERR_TIMEOUT;
+    return to_sa(answer->refusal);
+  });
 }
 
 SaAisErrorT saAmfProtectionGroupNotificationFree(SaAmfHandleT amfHandle,
@@ -544,11 +679,9 @@ SaAisErrorT saAmfComponentErrorReport(SaAmfHandleT amfHandle, const SaNameT* err
   return with_session(amfHandle, [&](Session& s) -> SaAisErrorT {
     // A component reports itself only: amf's component protocol names no other.
     if (!s.mine(erroneousComponent)) return SA_AIS_ERR_INVALID_PARAM;
-    if (recommendedRecovery < SA_AMF_NO_RECOMMENDATION ||
-        recommendedRecovery > SA_AMF_CONTAINER_RESTART) {
-      return SA_AIS_ERR_INVALID_PARAM;
-    }
-    return s.handle->error_report(recovery_name(recommendedRecovery), "saAmfComponentErrorReport")
+    const auto recovery = recovery_of(value_of(recommendedRecovery));
+    if (!recovery) return SA_AIS_ERR_INVALID_PARAM;
+    return s.handle->error_report(recovery_name(*recovery), "saAmfComponentErrorReport")
                ? SA_AIS_OK
                : SA_AIS_ERR_LIBRARY;
   });
@@ -563,8 +696,8 @@ SaAisErrorT saAmfComponentErrorClear(SaAmfHandleT amfHandle, const SaNameT* comp
 }
 
 SaAisErrorT saAmfResponse(SaAmfHandleT amfHandle, SaInvocationT invocation, SaAisErrorT error) {
-  return with_session(amfHandle,
-                      [&](Session& s) -> SaAisErrorT { return s.respond(invocation, error); });
+  return with_session(
+      amfHandle, [&](Session& s) -> SaAisErrorT { return s.respond(invocation, value_of(error)); });
 }
 
 }  // extern "C"

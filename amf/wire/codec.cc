@@ -44,6 +44,35 @@ Result<model::HaState> from_pb(pb::HaState ha) {
   }
 }
 
+pb::ProtectionGroupChange to_pb(model::ProtectionGroupChange c) {
+  switch (c) {
+    case model::ProtectionGroupChange::kNoChange:
+      return pb::PROTECTION_GROUP_NO_CHANGE;
+    case model::ProtectionGroupChange::kAdded:
+      return pb::PROTECTION_GROUP_ADDED;
+    case model::ProtectionGroupChange::kRemoved:
+      return pb::PROTECTION_GROUP_REMOVED;
+    case model::ProtectionGroupChange::kStateChange:
+      return pb::PROTECTION_GROUP_STATE_CHANGE;
+  }
+  return pb::PROTECTION_GROUP_CHANGE_UNSPECIFIED;
+}
+
+Result<model::ProtectionGroupChange> from_pb(pb::ProtectionGroupChange c) {
+  switch (c) {
+    case pb::PROTECTION_GROUP_NO_CHANGE:
+      return model::ProtectionGroupChange::kNoChange;
+    case pb::PROTECTION_GROUP_ADDED:
+      return model::ProtectionGroupChange::kAdded;
+    case pb::PROTECTION_GROUP_REMOVED:
+      return model::ProtectionGroupChange::kRemoved;
+    case pb::PROTECTION_GROUP_STATE_CHANGE:
+      return model::ProtectionGroupChange::kStateChange;
+    default:
+      return fail("unknown protection group change " + std::to_string(static_cast<int>(c)));
+  }
+}
+
 pb::TransitionReason to_pb(model::TransitionReason r) {
   switch (r) {
     case model::TransitionReason::kNewAssignment:
@@ -293,6 +322,35 @@ std::string encode(const ComponentMessage& message) {
     void operator()(const TerminateCallback& m) {
       env.mutable_terminate()->set_invocation(m.invocation);
     }
+    void operator()(const ProtectionGroupTrack& m) {
+      auto* t = env.mutable_protection_group_track();
+      t->set_request(m.request);
+      t->set_csi(valid_utf8(m.csi));
+      t->set_current(m.current);
+      t->set_changes(m.changes);
+      t->set_changes_only(m.changes_only);
+      t->set_current_callback(m.current_callback);
+    }
+    void operator()(const ProtectionGroupTrackStop& m) {
+      env.mutable_protection_group_track_stop()->set_request(m.request);
+      env.mutable_protection_group_track_stop()->set_csi(valid_utf8(m.csi));
+    }
+    void operator()(const ProtectionGroup& m) {
+      auto* g = env.mutable_protection_group();
+      g->set_request(m.request);
+      g->set_csi(valid_utf8(m.csi));
+      g->set_error(valid_utf8(m.error));
+      g->set_refusal(static_cast<pb::ProtectionGroupRefusal>(m.refusal));
+      g->set_size(m.size);
+      for (const auto& member : m.members) {
+        auto* out = g->add_members();
+        out->set_component(member.component);
+        out->set_component_dn(member.component_dn);
+        out->set_ha_state(to_pb(member.ha));
+        out->set_rank(member.rank);
+        out->set_change(to_pb(member.change));
+      }
+    }
   };
   std::visit(Visitor{env}, message);
   return env.SerializeAsString();
@@ -344,6 +402,33 @@ Result<ComponentMessage> decode_component_message(std::string_view bytes) {
       return HealthcheckConfirm{env->healthcheck_confirm().key()};
     case pb::ComponentEnvelope::kTerminate:
       return TerminateCallback{env->terminate().invocation()};
+    case pb::ComponentEnvelope::kProtectionGroupTrack: {
+      const auto& t = env->protection_group_track();
+      return ProtectionGroupTrack{t.request(),          t.csi(),     t.current(),
+                                  t.current_callback(), t.changes(), t.changes_only()};
+    }
+    case pb::ComponentEnvelope::kProtectionGroupTrackStop:
+      return ProtectionGroupTrackStop{env->protection_group_track_stop().request(),
+                                      env->protection_group_track_stop().csi()};
+    case pb::ComponentEnvelope::kProtectionGroup: {
+      const auto& g = env->protection_group();
+      if (g.refusal() < pb::PROTECTION_GROUP_REFUSAL_NONE ||
+          g.refusal() > pb::PROTECTION_GROUP_REFUSAL_NOT_REGISTERED) {
+        return fail("protection group: unknown refusal " + std::to_string(g.refusal()));
+      }
+      ProtectionGroup out{g.request(), g.csi(),
+                          {},          static_cast<model::ProtectionGroupRefusal>(g.refusal()),
+                          g.error(),   g.size()};
+      for (const auto& member : g.members()) {
+        auto ha = from_pb(member.ha_state());
+        if (!ha) return tl::unexpected(ha.error().with_context("protection group member"));
+        auto change = from_pb(member.change());
+        if (!change) return tl::unexpected(change.error().with_context("protection group member"));
+        out.members.push_back(
+            {member.component(), member.component_dn(), *ha, member.rank(), *change});
+      }
+      return out;
+    }
     case pb::ComponentEnvelope::BODY_NOT_SET:
       break;
   }

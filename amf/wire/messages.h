@@ -55,9 +55,37 @@ struct HealthcheckConfirm {
 struct TerminateCallback {
   std::uint64_t invocation = 0;
 };
+// The component asks for a CSI's protection group (saAmfProtectionGroupTrack): `current`, the
+// group now, in the answer (a ProtectionGroup of the same `request`), or `current_callback`,
+// in a ProtectionGroup of request 0 after it; `changes` or `changes_only`, the group (or its
+// changed members) again whenever it changes, in ProtectionGroups of request 0. `csi` is an id
+// (SG/SI/CSI) or a DN (safCsi=CSI,safSi=SI,safApp=APP).
+struct ProtectionGroupTrack {
+  std::uint64_t request = 0;
+  std::string csi;
+  bool current = false;
+  bool current_callback = false;
+  bool changes = false;
+  bool changes_only = false;
+};
+struct ProtectionGroupTrackStop {
+  std::uint64_t request = 0;
+  std::string csi;
+};
+// amfd's answer to a request (`request` non-zero; `refusal` and `error` say why when it was
+// refused), or a tracked group (request 0). `csi` as the component named it.
+struct ProtectionGroup {
+  std::uint64_t request = 0;
+  std::string csi;
+  std::vector<model::ProtectionGroupMember> members;
+  model::ProtectionGroupRefusal refusal = model::ProtectionGroupRefusal::kNone;
+  std::string error;
+  std::uint32_t size = 0;  // how many members the group has now (`members` may list fewer)
+};
 using ComponentMessage =
     std::variant<RegisterRequest, RegisterReply, CsiSet, CsiRemove, Response, ErrorReport,
-                 HealthcheckCallback, HealthcheckConfirm, TerminateCallback>;
+                 HealthcheckCallback, HealthcheckConfirm, TerminateCallback, ProtectionGroupTrack,
+                 ProtectionGroupTrackStop, ProtectionGroup>;
 
 // ---- admin channel ----
 struct StatusRequest {};

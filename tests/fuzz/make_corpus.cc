@@ -64,6 +64,19 @@ void component_seeds(const fs::path& dir) {
   write(dir, "healthcheck", encode(ComponentMessage{HealthcheckCallback{12, "alive"}}));
   write(dir, "healthcheck-confirm", encode(ComponentMessage{HealthcheckConfirm{"alive"}}));
   write(dir, "terminate", encode(ComponentMessage{TerminateCallback{13}}));
+  write(dir, "pg-track",
+        encode(ComponentMessage{ProtectionGroupTrack{3, "app/si-1/csi", true, false, true}}));
+  write(dir, "pg-track-stop",
+        encode(ComponentMessage{ProtectionGroupTrackStop{4, "app/si-1/csi"}}));
+  write(dir, "pg",
+        encode(ComponentMessage{
+            ProtectionGroup{3,
+                            "app/si-1/csi",
+                            {{"app/su-1/server", "safComp=server,safSu=su-1,safSg=app,safApp=app",
+                              HaState::kActive, 1, amf::model::ProtectionGroupChange::kAdded}},
+                            amf::model::ProtectionGroupRefusal::kNone,
+                            "",
+                            1}}));
 }
 
 std::vector<std::pair<std::string, AdminOperation>> operations() {

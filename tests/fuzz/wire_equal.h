@@ -24,6 +24,13 @@ inline auto fields(const wire::ErrorReport& m) {
 inline auto fields(const wire::HealthcheckCallback& m) { return std::tie(m.invocation, m.key); }
 inline auto fields(const wire::HealthcheckConfirm& m) { return std::tie(m.key); }
 inline auto fields(const wire::TerminateCallback& m) { return std::tie(m.invocation); }
+inline auto fields(const wire::ProtectionGroupTrack& m) {
+  return std::tie(m.request, m.csi, m.current, m.current_callback, m.changes, m.changes_only);
+}
+inline auto fields(const wire::ProtectionGroupTrackStop& m) { return std::tie(m.request, m.csi); }
+inline auto fields(const wire::ProtectionGroup& m) {
+  return std::tie(m.request, m.csi, m.members, m.refusal, m.error, m.size);
+}
 inline auto fields(const wire::StatusRequest&) { return std::tie(); }
 inline auto fields(const wire::EventsRequest& m) {
   return std::tie(m.after_sequence, m.max_events);

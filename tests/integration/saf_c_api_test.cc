@@ -25,7 +25,8 @@ std::string sa_yaml() {
          "\n"
          "              args: [sa-demo.pid]\n"
          "              pid_file: sa-demo.pid\n"
-         "              env: {SA_DEMO_LOG: sa-demo.log}\n"  // in its own working directory
+         "              env: {SA_DEMO_LOG: sa-demo.log,\n"  // in its own working directory
+         "                    SA_DEMO_TRACK: \"safCsi=AmfDemo,safSi=AmfDemo,safApp=AmfDemo\"}\n"
          "              cs_types: [AmfDemo]\n"
          "              recovery: component-failover\n"
          "              timeouts: {instantiate_ms: 5000, csi_set_ms: 3000}\n"
@@ -67,6 +68,15 @@ TEST_F(SaCApiTest, AnOpenSafStyleCComponentRunsThroughItsLifeCycle) {
   EXPECT_TRUE(has(a, "  attr flag=\n")) << a;
   EXPECT_TRUE(has(s, "csi-set add-one " + csi + " standby\n  active " + active_dn + "\n")) << s;
   EXPECT_TRUE(eventually([&] { return has(log_of(active), "healthcheck AmfDemo"); })) << a;
+  // Each tracks the CSI's protection group (SA_TRACK_CURRENT, then changes only): it learns
+  // who holds the CSI, as what.
+  const std::string standby_dn = "safComp=AmfDemo,safSu=" + standby.substr(standby.find('/') + 1) +
+                                 ",safSg=AmfDemo,safApp=AmfDemo";
+  EXPECT_TRUE(eventually([&] {
+    const std::string log = log_of(active);
+    return has(log, "pg " + csi + " 2 members") && has(log, "  " + active_dn + " active ") &&
+           has(log, "  " + standby_dn + " standby ");
+  })) << log_of(active);
 
   // A graceful shutdown of the active SU: quiescing, answered at once, then quiescing complete,
   // after which the component's own HA state is quiesced; the standby takes over as after a
@@ -98,6 +108,17 @@ TEST_F(SaCApiTest, AnOpenSafStyleCComponentRunsThroughItsLifeCycle) {
   })) << log_of(standby2);
   auto [active3, standby3] = settled_pair();
   EXPECT_EQ(active3, standby2);
+  // The survivor's tracking saw the dead one leave the group and itself become active.
+  const std::string dead_dn = "safComp=AmfDemo,safSu=" + active2.substr(active2.find('/') + 1) +
+                              ",safSg=AmfDemo,safApp=AmfDemo";
+  const std::string survivor_dn =
+      "safComp=AmfDemo,safSu=" + standby2.substr(standby2.find('/') + 1) +
+      ",safSg=AmfDemo,safApp=AmfDemo";
+  EXPECT_TRUE(eventually([&] {
+    const std::string log = log_of(standby2);
+    return has(log, "  " + dead_dn + " active removed") &&
+           has(log, "  " + survivor_dn + " active state-change");
+  })) << log_of(standby2);
 
   // lock-instantiation terminates through the terminate callback, not SIGTERM.
   ASSERT_EQ(amfctl({"lock", "su", standby3}).exit_code, 0);

@@ -10,6 +10,7 @@
 
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 #include <zmq.hpp>
 
@@ -38,13 +39,33 @@ struct Seen {
   std::vector<std::string> actives;  // a standby's activeCompName
 } seen;
 
+// The protection group answers and callbacks, as a component sees them.
+std::vector<std::vector<SaAmfProtectionGroupNotificationT>> tracked;
+std::vector<SaUint32T> tracked_sizes;
+void on_group(const SaNameT*, SaAmfProtectionGroupNotificationBufferT* buffer, SaUint32T members,
+              SaAisErrorT error) {
+  EXPECT_EQ(error, SA_AIS_OK);
+  tracked.emplace_back(buffer->notification, buffer->notification + buffer->numberOfItems);
+  tracked_sizes.push_back(members);
+}
+
 SaAmfHandleT finalized_from_callback = 0;
 void finalize_on_terminate(SaInvocationT inv, const SaNameT*) {
   saAmfResponse(finalized_from_callback, inv, SA_AIS_OK);
   saAmfFinalize(finalized_from_callback);
 }
 
+// Callbacks in the order they ran; and a handle on which the next CSI set callback starts
+// tracking its CSI's protection group (which waits for amfd's answer inside the callback).
+std::vector<std::string> order;
+SaAmfHandleT track_from_set = 0;
+void on_group(const SaNameT*, SaAmfProtectionGroupNotificationBufferT*, SaUint32T, SaAisErrorT);
+
 void on_set(SaInvocationT inv, const SaNameT*, SaAmfHAStateT ha, SaAmfCSIDescriptorT d) {
+  order.push_back("set " + std::to_string(inv));
+  if (const SaAmfHandleT h = std::exchange(track_from_set, 0); h != 0) {
+    EXPECT_EQ(saAmfProtectionGroupTrack(h, &d.csiName, SA_TRACK_CHANGES, nullptr), SA_AIS_OK);
+  }
   seen.sets.emplace_back(inv, ha);
   seen.flags.push_back(d.csiFlags);
   seen.csis.push_back(text(d.csiName));
@@ -57,6 +78,7 @@ class SaLibraryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     seen = {};
+    order.clear();
     endpoint_ = "ipc://" + dir_.path() + "/components.sock";
     router_.set(zmq::sockopt::linger, 0);
     router_.bind(endpoint_);
@@ -71,8 +93,9 @@ class SaLibraryTest : public ::testing::Test {
   }
 
   // Initialized and registered, the test answering the registration.
-  void registered(SaAmfComponentTerminateCallbackT terminate = nullptr) {
-    SaAmfCallbacksT callbacks{};
+  void registered(SaAmfComponentTerminateCallbackT terminate = nullptr,
+                  const SaAmfCallbacksT* given = nullptr) {
+    SaAmfCallbacksT callbacks = given != nullptr ? *given : SaAmfCallbacksT{};
     callbacks.saAmfCSISetCallback = on_set;
     callbacks.saAmfComponentTerminateCallback = terminate;
     SaVersionT version{'B', 1, 1};
@@ -197,6 +220,16 @@ TEST_F(SaLibraryTest, BadInputIsRefusedWithTheSpecificationsErrorAndSendsNothing
   EXPECT_EQ(saAmfDispatch(12345, SA_DISPATCH_ALL), SA_AIS_ERR_BAD_HANDLE);
   EXPECT_EQ(saAmfResponse(12345, 1, SA_AIS_OK), SA_AIS_ERR_BAD_HANDLE);
   EXPECT_EQ(saAmfFinalize(12345), SA_AIS_ERR_BAD_HANDLE);
+  // Initialized but not registered: nothing to track with yet.
+  SaAmfCallbacksT callbacks{};
+  callbacks.saAmfProtectionGroupTrackCallback = on_group;
+  version = {'B', 1, 1};
+  ASSERT_EQ(saAmfInitialize(&h, &callbacks, &version), SA_AIS_OK);
+  const SaNameT some_csi = name("safCsi=db,safSi=si-1,safApp=shop");
+  EXPECT_EQ(saAmfProtectionGroupTrack(h, &some_csi, SA_TRACK_CHANGES, nullptr),
+            SA_AIS_ERR_BAD_OPERATION);
+  EXPECT_EQ(saAmfProtectionGroupTrackStop(h, &some_csi), SA_AIS_ERR_BAD_OPERATION);
+  EXPECT_EQ(saAmfFinalize(h), SA_AIS_OK);
 
   registered();
   const SaNameT self = name(kDn), other = name("safComp=x,safSu=su-2,safSg=app,safApp=shop");
@@ -224,8 +257,17 @@ TEST_F(SaLibraryTest, BadInputIsRefusedWithTheSpecificationsErrorAndSendsNothing
   EXPECT_EQ(saAmfComponentErrorReport(handle_, &self, 0, static_cast<SaAmfRecommendedRecoveryT>(77),
                                       SA_NTF_IDENTIFIER_UNUSED),
             SA_AIS_ERR_INVALID_PARAM);
-  EXPECT_EQ(saAmfProtectionGroupTrack(handle_, &csi, SA_TRACK_CURRENT, nullptr),
-            SA_AIS_ERR_NOT_SUPPORTED);
+  // Protection groups: flags that contradict each other or ask nothing, and a callback that
+  // is needed but missing (this component registered none).
+  EXPECT_EQ(
+      saAmfProtectionGroupTrack(handle_, &csi, SA_TRACK_CHANGES | SA_TRACK_CHANGES_ONLY, nullptr),
+      SA_AIS_ERR_BAD_FLAGS);
+  EXPECT_EQ(saAmfProtectionGroupTrack(handle_, &csi, 0, nullptr), SA_AIS_ERR_BAD_FLAGS);
+  EXPECT_EQ(saAmfProtectionGroupTrack(handle_, &csi, 0x40, nullptr), SA_AIS_ERR_BAD_FLAGS);
+  EXPECT_EQ(saAmfProtectionGroupTrack(handle_, &csi, SA_TRACK_CURRENT, nullptr), SA_AIS_ERR_INIT);
+  EXPECT_EQ(saAmfProtectionGroupTrack(handle_, &csi, SA_TRACK_CHANGES, nullptr), SA_AIS_ERR_INIT);
+  EXPECT_EQ(saAmfProtectionGroupTrack(handle_, nullptr, SA_TRACK_CURRENT, nullptr),
+            SA_AIS_ERR_INVALID_PARAM);
   EXPECT_TRUE(nothing_sent());
 
   // And what is right goes through: an error report names amf's recovery.
@@ -247,6 +289,115 @@ TEST_F(SaLibraryTest, BlockingDispatchRunsCallbacksUntilOneFinalizesTheHandle) {
   EXPECT_EQ(std::get<wire::Response>(answer).invocation, 5u);
   EXPECT_EQ(saAmfDispatch(handle_, SA_DISPATCH_ALL), SA_AIS_ERR_BAD_HANDLE);
   handle_ = 0;
+}
+
+TEST_F(SaLibraryTest, AProtectionGroupIsReadIntoTheCallersBufferOrOneTheLibraryAllocates) {
+  tracked.clear();
+  tracked_sizes.clear();
+  SaAmfCallbacksT callbacks{};
+  callbacks.saAmfProtectionGroupTrackCallback = on_group;
+  registered(nullptr, &callbacks);
+  const std::string dn = "safCsi=db,safSi=si-1,safApp=shop";
+  const SaNameT csi = name(dn);
+  const std::vector<model::ProtectionGroupMember> group{
+      {"app/su-1/server", "safComp=server,safSu=su-1,safSg=app,safApp=shop",
+       model::HaState::kActive, 1, model::ProtectionGroupChange::kNoChange},
+      {"app/su-2/server", "safComp=server,safSu=su-2,safSg=app,safApp=shop",
+       model::HaState::kStandby, 2, model::ProtectionGroupChange::kNoChange}};
+  // The test answers each request as amfd would: the group, or a refusal.
+  auto answer_next = [&](model::ProtectionGroupRefusal refusal, bool changes) {
+    return std::thread([=, this] {
+      auto request = receive().second;
+      ASSERT_TRUE(std::holds_alternative<wire::ProtectionGroupTrack>(request));
+      const auto& track = std::get<wire::ProtectionGroupTrack>(request);
+      EXPECT_EQ(track.csi, dn);
+      EXPECT_EQ(track.changes, changes);
+      const bool refused = refusal != model::ProtectionGroupRefusal::kNone;
+      send(wire::ProtectionGroup{track.request, track.csi, refused ? decltype(group){} : group,
+                                 refusal, refused ? "no" : "", 2});
+    });
+  };
+  // A buffer the library allocates (and frees).
+  SaAmfProtectionGroupNotificationBufferT buffer{0, nullptr};
+  auto answer = answer_next(model::ProtectionGroupRefusal::kNone, false);
+  ASSERT_EQ(saAmfProtectionGroupTrack(handle_, &csi, SA_TRACK_CURRENT, &buffer), SA_AIS_OK);
+  answer.join();
+  ASSERT_EQ(buffer.numberOfItems, 2u);
+  ASSERT_NE(buffer.notification, nullptr);
+  EXPECT_EQ(text(buffer.notification[1].member.compName),
+            "safComp=server,safSu=su-2,safSg=app,safApp=shop");
+  EXPECT_EQ(buffer.notification[1].member.haState, SA_AMF_HA_STANDBY);
+  EXPECT_EQ(buffer.notification[1].member.rank, 2u);
+  EXPECT_EQ(buffer.notification[1].change, SA_AMF_PROTECTION_GROUP_NO_CHANGE);
+  EXPECT_EQ(saAmfProtectionGroupNotificationFree(handle_, buffer.notification), SA_AIS_OK);
+  // The caller's, too small: it learns how many it needs.
+  SaAmfProtectionGroupNotificationT one[1];
+  buffer = {1, one};
+  answer = answer_next(model::ProtectionGroupRefusal::kNone, false);
+  EXPECT_EQ(saAmfProtectionGroupTrack(handle_, &csi, SA_TRACK_CURRENT, &buffer),
+            SA_AIS_ERR_NO_SPACE);
+  answer.join();
+  EXPECT_EQ(buffer.numberOfItems, 2u);
+  // amfd's refusals, as SA errors.
+  answer = answer_next(model::ProtectionGroupRefusal::kNoSuchCsi, false);
+  buffer = {0, nullptr};
+  EXPECT_EQ(saAmfProtectionGroupTrack(handle_, &csi, SA_TRACK_CURRENT, &buffer),
+            SA_AIS_ERR_NOT_EXIST);
+  answer.join();
+  answer = answer_next(model::ProtectionGroupRefusal::kNotSupported, false);
+  EXPECT_EQ(saAmfProtectionGroupTrack(handle_, &csi, SA_TRACK_CURRENT, &buffer),
+            SA_AIS_ERR_NOT_SUPPORTED);
+  answer.join();
+  // Tracked changes come through the callback, with the group's size.
+  answer = answer_next(model::ProtectionGroupRefusal::kNone, true);
+  ASSERT_EQ(
+      saAmfProtectionGroupTrack(handle_, &csi, SA_TRACK_CHANGES_ONLY | SA_TRACK_CHANGES, nullptr),
+      SA_AIS_ERR_BAD_FLAGS);
+  ASSERT_EQ(saAmfProtectionGroupTrack(handle_, &csi, SA_TRACK_CHANGES, nullptr), SA_AIS_OK);
+  answer.join();
+  auto changed = group;
+  changed[0].ha = model::HaState::kQuiesced;
+  changed[0].change = model::ProtectionGroupChange::kStateChange;
+  send(wire::ProtectionGroup{0, dn, changed, model::ProtectionGroupRefusal::kNone, "", 2});
+  ASSERT_TRUE(readable(5000));
+  ASSERT_EQ(saAmfDispatch(handle_, SA_DISPATCH_ALL), SA_AIS_OK);
+  ASSERT_EQ(tracked.size(), 1u);
+  ASSERT_EQ(tracked[0].size(), 2u);
+  EXPECT_EQ(tracked[0][0].member.haState, SA_AMF_HA_QUIESCED);
+  EXPECT_EQ(tracked[0][0].change, SA_AMF_PROTECTION_GROUP_STATE_CHANGE);
+  EXPECT_EQ(tracked_sizes[0], 2u);
+}
+
+void on_remove(SaInvocationT inv, const SaNameT*, const SaNameT*, SaAmfCSIFlagsT) {
+  order.push_back("remove " + std::to_string(inv));
+}
+
+// A callback that waits for an answer (tracking a group from a CSI set callback) must not
+// reorder the callbacks that come meanwhile: they run after it, in the order they came.
+TEST_F(SaLibraryTest, CallbacksThatArriveWhileOneWaitsRunInTheirOrder) {
+  SaAmfCallbacksT callbacks{};
+  callbacks.saAmfProtectionGroupTrackCallback = on_group;
+  callbacks.saAmfCSIRemoveCallback = on_remove;
+  registered(nullptr, &callbacks);
+  send(wire::CsiSet{
+      7, "app/si-1/db", model::HaState::kActive, model::TransitionReason::kNewAssignment, {}});
+  send(wire::CsiSet{
+      9, "app/si-2/db", model::HaState::kActive, model::TransitionReason::kNewAssignment, {}});
+  track_from_set = handle_;
+  std::thread amfd([&] {
+    auto request = receive().second;
+    ASSERT_TRUE(std::holds_alternative<wire::ProtectionGroupTrack>(request));
+    const auto& track = std::get<wire::ProtectionGroupTrack>(request);
+    send(wire::ProtectionGroup{
+        track.request, track.csi, {}, model::ProtectionGroupRefusal::kNone, "", 0});
+    send(wire::CsiRemove{10, "app/si-1/db"});
+  });
+  ASSERT_TRUE(readable(5000));
+  ASSERT_EQ(saAmfDispatch(handle_, SA_DISPATCH_ALL), SA_AIS_OK);
+  amfd.join();
+  ASSERT_TRUE(eventually(
+      [&] { return saAmfDispatch(handle_, SA_DISPATCH_ALL) == SA_AIS_OK && order.size() == 3; }));
+  EXPECT_EQ(order, (std::vector<std::string>{"set 7", "set 9", "remove 10"}));
 }
 
 TEST_F(SaLibraryTest, WithoutAmfdTheLibraryCannotBeInitialized) {

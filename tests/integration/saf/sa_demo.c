@@ -1,8 +1,9 @@
 /* An SA-aware component written the way OpenSAF users write them, against the SA Forum AMF
  * C API (saAmf.h, B.01.01) and nothing of amf's: it daemonizes and leaves its PID in a file
  * (the CLC-CLI way), initializes, registers, starts its health check, polls the selection
- * object with no timeout and dispatches one callback per wake-up. Every callback it gets is
- * written, one line each, to the file SA_DEMO_LOG names, for the test to read.
+ * object with no timeout and dispatches one callback per wake-up; it tracks the protection
+ * group of the CSI that SA_DEMO_TRACK names, if any. Every callback it gets is written, one
+ * line each, to the file SA_DEMO_LOG names, for the test to read.
  *
  * usage: sa-demo-component PID_FILE */
 #include <errno.h>
@@ -115,6 +116,30 @@ static void terminate(SaInvocationT invocation, const SaNameT* comp) {
   exit(0);
 }
 
+static const char* change_name(SaAmfProtectionGroupChangesT change) {
+  switch (change) {
+    case SA_AMF_PROTECTION_GROUP_NO_CHANGE:
+      return "no-change";
+    case SA_AMF_PROTECTION_GROUP_ADDED:
+      return "added";
+    case SA_AMF_PROTECTION_GROUP_REMOVED:
+      return "removed";
+    case SA_AMF_PROTECTION_GROUP_STATE_CHANGE:
+      return "state-change";
+  }
+  return "?";
+}
+
+static void group(const SaNameT* csi, SaAmfProtectionGroupNotificationBufferT* buffer,
+                  SaUint32T members, SaAisErrorT error) {
+  say("pg %.*s %u members (error %d)", csi->length, csi->value, members, (int)error);
+  for (SaUint32T i = 0; i < buffer->numberOfItems; i++) {
+    const SaAmfProtectionGroupNotificationT* n = &buffer->notification[i];
+    say("  %.*s %s %s", n->member.compName.length, n->member.compName.value,
+        ha_name(n->member.haState), change_name(n->change));
+  }
+}
+
 static void daemonize(const char* pid_file) {
   const pid_t child = fork();
   if (child < 0) exit(1);
@@ -143,6 +168,7 @@ int main(int argc, char** argv) {
   callbacks.saAmfCSIRemoveCallback = csi_remove;
   callbacks.saAmfHealthcheckCallback = healthcheck;
   callbacks.saAmfComponentTerminateCallback = terminate;
+  callbacks.saAmfProtectionGroupTrackCallback = group;
   SaVersionT version = {'B', 0x01, 0x01};
   check(saAmfInitialize(&amf, &callbacks, &version), "saAmfInitialize");
   SaSelectionObjectT selection;
@@ -154,6 +180,15 @@ int main(int argc, char** argv) {
                               SA_AMF_COMPONENT_RESTART),
         "saAmfHealthcheckStart");
   say("registered %.*s pid %d", self.length, self.value, (int)getpid());
+  /* Who else holds the CSI, now (through the callback) and whenever that changes. */
+  const char* track = getenv("SA_DEMO_TRACK");
+  if (track != NULL) {
+    SaNameT csi;
+    csi.length = (SaUint16T)strlen(track);
+    memcpy(csi.value, track, csi.length);
+    check(saAmfProtectionGroupTrack(amf, &csi, SA_TRACK_CURRENT | SA_TRACK_CHANGES_ONLY, NULL),
+          "saAmfProtectionGroupTrack");
+  }
 
   struct pollfd fds[1] = {{.fd = (int)selection, .events = POLLIN}};
   for (;;) {

@@ -90,6 +90,7 @@ class Harness {
     queue_.push_back(ProcessExited{e.comp, "exited with code 0"});
   }
   void on(const SendRegisterReply&) {}
+  void on(const SendProtectionGroup&) {}
   void on(const RunHook&) {}
   void on(const RunProbe&) {}
   void on(const ToDirector& e) {

@@ -102,6 +102,7 @@ class LocalCluster : private runtime::Transport {
   const std::vector<director::AdminResult>& results() const { return results_; }
   int healthchecks() const { return healthchecks_; }
   int terminate_callbacks() const { return terminate_callbacks_; }
+  const std::vector<node::SendProtectionGroup>& protection_groups() const { return groups_; }
   // False once the director was deposed (its runtime heard a command of a newer epoch).
   bool has_director() const { return runtimes_.at(director_node_)->has_director(); }
   director::Director& director() {
@@ -176,6 +177,7 @@ class LocalCluster : private runtime::Transport {
   void on_effect(const NodeId& id, const node::SendCsiRemove& e) {
     if (auto_respond) to_node(id, node::ComponentResponse{e.peer, e.invocation, true});
   }
+  void on_effect(const NodeId&, const node::SendProtectionGroup& e) { groups_.push_back(e); }
   // A component answers its terminate callback and exits, as for SIGTERM.
   void on_effect(const NodeId& id, const node::SendTerminate& e) {
     ++terminate_callbacks_;
@@ -226,6 +228,7 @@ class LocalCluster : private runtime::Transport {
   std::uint64_t next_admin_id_ = 1;
   int healthchecks_ = 0;
   int terminate_callbacks_ = 0;
+  std::vector<node::SendProtectionGroup> groups_;
 };
 
 }  // namespace amf::test

@@ -95,6 +95,27 @@ TEST(CodecTest, ErrorReportAndHealthchecksRoundTrip) {
   EXPECT_EQ(hc.key, "alive");
   EXPECT_EQ(round_trip_component(HealthcheckConfirm{"alive"}).key, "alive");
   EXPECT_EQ(round_trip_component(TerminateCallback{13}).invocation, 13u);
+  auto track =
+      round_trip_component(ProtectionGroupTrack{3, "app/si-1/csi", true, true, false, true});
+  EXPECT_EQ(track.request, 3u);
+  EXPECT_EQ(track.csi, "app/si-1/csi");
+  EXPECT_TRUE(track.current);
+  EXPECT_TRUE(track.current_callback);
+  EXPECT_FALSE(track.changes);
+  EXPECT_TRUE(track.changes_only);
+  EXPECT_EQ(round_trip_component(ProtectionGroupTrackStop{4, "x"}).csi, "x");
+  const model::ProtectionGroupMember member{"app/su-1/server", "safComp=server",
+                                            model::HaState::kStandby, 2,
+                                            model::ProtectionGroupChange::kStateChange};
+  auto group = round_trip_component(
+      ProtectionGroup{6, "app/si-1/csi", {member}, model::ProtectionGroupRefusal::kNone, "", 3});
+  EXPECT_EQ(group.request, 6u);
+  EXPECT_EQ(group.members, std::vector<model::ProtectionGroupMember>{member});
+  EXPECT_EQ(group.size, 3u);
+  auto refused = round_trip_component(
+      ProtectionGroup{5, "y", {}, model::ProtectionGroupRefusal::kNoSuchCsi, "no such CSI"});
+  EXPECT_EQ(refused.refusal, model::ProtectionGroupRefusal::kNoSuchCsi);
+  EXPECT_EQ(refused.error, "no such CSI");
 }
 
 TEST(CodecTest, MalformedBytesAreAnErrorNotACrash) {
