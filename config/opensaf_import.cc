@@ -816,20 +816,19 @@ class Importer {
       }
     }
     if (apps.empty() && implicit.empty()) return;
-    // SG names are unique in a whole amf cluster (they root every identifier): an SG whose
-    // name another application's SG has already is named <application>.<sg>.
-    std::set<std::string> sg_names;
+    // SGs keep their names; amf tells apart those of one name in several applications as
+    // OpenSAF's DNs do, by their application: their ids are APP.SG (what a sponsor in another
+    // SG is named by).
+    std::map<std::string, std::set<std::string>> apps_of;  // SG name: applications
     for (const Object* sg : of_class("SaAmfSG")) {
-      std::string name = amf_name(*sg, rdn(sg->dn, "safSg"), "service group");
-      if (!sg_names.insert(name).second) {
-        const std::string renamed = amf_name_quiet(rdn(sg->dn, "safApp")) + "." + name;
-        note(*sg, "",
-             "another application has a service group named '" + name +
-                 "', and amf's SG names are unique in the cluster: this one is '" + renamed + "'");
-        name = renamed;
-        sg_names.insert(name);
-      }
+      const std::string name = amf_name(*sg, rdn(sg->dn, "safSg"), "service group");
       sg_names_[sg->dn] = name;
+      apps_of[name].insert(amf_name_quiet(rdn(sg->dn, "safApp")));
+    }
+    for (const Object* sg : of_class("SaAmfSG")) {
+      const std::string& name = sg_names_[sg->dn];
+      sg_ids_[sg->dn] =
+          apps_of[name].size() > 1 ? amf_name_quiet(rdn(sg->dn, "safApp")) + "." + name : name;
     }
     out << YAML::Key << "applications" << YAML::Value << YAML::BeginSeq;
     for (const Object* a : apps) {
@@ -1164,7 +1163,7 @@ class Importer {
       std::string sponsor = amf_name_quiet(rdn(sponsor_dn, "safSi"));
       if (const Object* s = find(sponsor_dn, "SaAmfSI")) {
         const std::string sponsor_sg = s->value("saAmfSIProtectedbySG").value_or("");
-        if (sponsor_sg != own_sg) sponsor = sg_names_[sponsor_sg] + "/" + sponsor;
+        if (sponsor_sg != own_sg) sponsor = sg_ids_[sponsor_sg] + "/" + sponsor;
       }
       out << YAML::Flow << YAML::BeginMap << YAML::Key << "sponsor" << YAML::Value << sponsor;
       if (auto ns = d->value("saAmfToleranceTime")) {
@@ -1234,6 +1233,7 @@ class Importer {
   std::map<std::string, std::string> sg_type_models_;  // by DN: amf redundancy model
   std::map<std::string, std::string> cs_types_;        // by DN: amf CS type name
   std::map<std::string, std::string> sg_names_;        // by DN: amf SG name
+  std::map<std::string, std::string> sg_ids_;          // by DN: amf SG id (APP.SG if shared)
   std::set<std::string> sa_aware_types_;               // DNs
 };
 

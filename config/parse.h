@@ -151,7 +151,11 @@ struct DependencyRef {
 struct SgContext {
   Types& types;
   const KnownNodes& nodes;
-  NameSet& sg_names;  // cluster-wide
+  NameSet& sg_ids;              // cluster-wide
+  NameSet* sg_names = nullptr;  // the application's, while it is read
+  // SG names that several applications use: such an SG's id is APP.SG (its name, and so its
+  // DN, stay SG), as OpenSAF's DNs tell them apart by their application.
+  const std::set<std::string>& shared_sg_names;
   std::vector<DependencyRef>& dependencies;
   ComponentFiles& files;  // cluster-wide
 };

@@ -1,7 +1,9 @@
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "amf/membership/membership.h"
@@ -92,6 +94,35 @@ KnownNodes read_nodes(const MapReader& top, model::ClusterConfig& config, Diagno
   return known;
 }
 
+// The value of `key` in a mapping node, if it has one.
+const Node* value_of_key(const Node& mapping, std::string_view key) {
+  if (!mapping.is_mapping()) return nullptr;
+  for (const MapEntry& e : mapping.entries) {
+    if (e.key.is_scalar() && e.key.scalar == key) return &e.value;
+  }
+  return nullptr;
+}
+
+// The SG names that more than one application uses (read before the applications are, since
+// they change the ids of those SGs and everything in them).
+std::set<std::string> shared_sg_names(const Node& apps) {
+  std::map<std::string, std::set<std::string>> apps_of;  // SG name: the applications using it
+  for (const Node& app : apps.items) {
+    const Node* name = value_of_key(app, "name");
+    const Node* sgs = value_of_key(app, "service_groups");
+    if (name == nullptr || !name->is_scalar() || sgs == nullptr || !sgs->is_sequence()) continue;
+    for (const Node& sg : sgs->items) {
+      const Node* sg_name = value_of_key(sg, "name");
+      if (sg_name != nullptr && sg_name->is_scalar()) apps_of[sg_name->scalar].insert(name->scalar);
+    }
+  }
+  std::set<std::string> shared;
+  for (const auto& [sg, apps_using] : apps_of) {
+    if (apps_using.size() > 1) shared.insert(sg);
+  }
+  return shared;
+}
+
 model::ApplicationConfig read_application(const Node& item, NameSet& app_names, SgContext& ctx,
                                           Diagnostics& diags) {
   MapReader r(item, item.mark, "application", {"name", "service_groups", "admin_state"},
@@ -105,9 +136,12 @@ model::ApplicationConfig read_application(const Node& item, NameSet& app_names, 
     app_names.add(*name, r.value_mark("name"), diags);
   }
   if (const Node* sgs = r.nonempty_sequence("service_groups", "service group")) {
+    NameSet sg_names("service group name", "application '" + app.name + "'");
+    ctx.sg_names = &sg_names;
     for (const Node& sg : sgs->items) {
       app.service_groups.push_back(parse_service_group(sg, sg.mark, app.id, ctx, diags));
     }
+    ctx.sg_names = nullptr;
   }
   return app;
 }
@@ -157,10 +191,11 @@ model::ClusterConfig parse_cluster(const Node& root, Diagnostics& diags) {
   KnownNodes nodes = read_nodes(top, config, diags);
   if (const Node* apps = top.sequence("applications")) {
     NameSet app_names("application name");
-    NameSet sg_names("service group name", "the cluster");
+    NameSet sg_ids("service group id", "the cluster");
+    const std::set<std::string> shared = shared_sg_names(*apps);
     std::vector<DependencyRef> dependencies;
     ComponentFiles files;
-    SgContext ctx{types, nodes, sg_names, dependencies, files};
+    SgContext ctx{types, nodes, sg_ids, nullptr, shared, dependencies, files};
     for (const Node& item : apps->items) {
       config.applications.push_back(read_application(item, app_names, ctx, diags));
     }
@@ -201,10 +236,26 @@ void resolve_dependencies(model::ClusterConfig& config, const std::vector<Depend
     if (sponsor == ref.dependent) {
       diags.error(ref.at, "service instance '" + ref.dependent.str() + "' cannot depend on itself");
     } else if (find_si(sponsor) == nullptr) {
-      diags.error(ref.at, "unknown sponsor '" + ref.sponsor + "' in the dependencies of '" +
-                              ref.dependent.str() +
-                              "' (name an SI of the same service group, or "
-                              "another group's as 'group/si')");
+      // A group named by a name that several applications share: say what its ids are.
+      std::string ids;
+      const std::string group = ref.sponsor.substr(0, ref.sponsor.find('/'));
+      if (ref.sponsor.find('/') != std::string::npos) {
+        for (const auto& app : config.applications) {
+          for (const auto& sg : app.service_groups) {
+            if (sg.name == group && sg.id.str() != group) {
+              ids += (ids.empty() ? "" : ", ") + sg.id.str();
+            }
+          }
+        }
+      }
+      diags.error(
+          ref.at,
+          "unknown sponsor '" + ref.sponsor + "' in the dependencies of '" + ref.dependent.str() +
+              "' (name an SI of the same service group, or "
+              "another group's as 'group/si'" +
+              (ids.empty() ? std::string()
+                           : "; the service groups named '" + group + "' are " + ids + " in ids") +
+              ")");
     } else {
       dependent->dependencies.push_back({sponsor, ref.tolerance});
     }

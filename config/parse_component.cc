@@ -443,7 +443,12 @@ void ComponentFiles::check(const model::SuConfig& su, const std::vector<Mark>& n
                             " characters long; at most " + std::to_string(kMaxComponentIdLength) +
                             ": amfd names the component's log file and sd_notify socket after "
                             "it, and a socket's path is at most 107 bytes. Shorten the service "
-                            "group, service unit or component name");
+                            "group, service unit or component name" +
+                            // An SG whose name another application uses is APP.SG in ids.
+                            (su_id.substr(0, su_id.find('/')).find('.') != std::string::npos
+                                 ? " (or the application's: an SG whose name another "
+                                   "application's SG has too is APP.SG in ids)"
+                                 : ""));
       }
       continue;
     }

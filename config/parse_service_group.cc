@@ -107,7 +107,7 @@ void read_su_template(const MapReader& sg_reader, SuContext& ctx) {
     ++rank;
     model::SuConfig su;
     su.name = prefix + "-" + std::to_string(rank);
-    su.id = SuId(ctx.sg.name + "/" + su.name);
+    su.id = SuId(ctx.sg.id.str() + "/" + su.name);
     su.rank = rank;
     su.admin_state = admin_state;
     if (auto node_name = read_name(item, item.mark, what, kNodeName, diags)) {
@@ -132,7 +132,7 @@ void read_service_unit(const Node& item, SuContext& ctx, Diagnostics& diags) {
   if (r.is_mapping()) {
     if (auto name = r.name("name", kSuName)) {
       su.name = *name;
-      su.id = SuId(ctx.sg.name + "/" + su.name);
+      su.id = SuId(ctx.sg.id.str() + "/" + su.name);
       ctx.su_names.add(*name, r.value_mark("name"), diags);
     }
     if (auto node_name = r.name("node", kNodeName)) {
@@ -251,7 +251,7 @@ void read_service_instance(const Node& item, model::SgConfig& sg, bool sus_compl
   if (r.is_mapping()) {
     if (auto name = r.name("name", kSiName)) {
       si.name = *name;
-      si.id = SiId(sg.name + "/" + si.name);
+      si.id = SiId(sg.id.str() + "/" + si.name);
       names.add(*name, r.value_mark("name"), diags);
     }
     if (auto rank = r.integer("rank", 0, kMaxCount)) si.rank = *rank;
@@ -266,7 +266,7 @@ void read_service_instance(const Node& item, model::SgConfig& sg, bool sus_compl
       source.standby_assignments = r.value_mark("preferred_standby_assignments");
     }
     source.counts_complete = diags.count() == errors_before;
-    read_dependencies(r, si.id, sg.name, refs);  // resolved once the whole cluster is read
+    read_dependencies(r, si.id, sg.id.str(), refs);  // resolved once the whole cluster is read
     if (const Node* csis = r.nonempty_sequence("csis", "CSI")) {
       NameSet csi_names("CSI name", r.label());
       for (const Node& csi : csis->items) {
@@ -309,8 +309,14 @@ model::SgConfig parse_service_group(const Node& instance, Mark at, const AppId& 
   }
   if (auto name = r.name("name", kSgName)) {
     sg.name = *name;
-    sg.id = SgId(*name);
-    ctx.sg_names.add(*name, r.value_mark("name"), diags);
+    // An SG name that several applications use is told apart by its application, as its DN
+    // is: its id (and the ids of its SUs, SIs, CSIs and components) is APP.SG.
+    sg.id = SgId(ctx.shared_sg_names.count(*name) ? app.str() + "." + *name : *name);
+    // A name twice in one application is reported as such; an id that another SG's name
+    // already is (an SG named a.g beside a's "g" that another application shares) as an id.
+    if (ctx.sg_names == nullptr || ctx.sg_names->add(*name, r.value_mark("name"), diags)) {
+      ctx.sg_ids.add(sg.id.str(), r.value_mark("name"), diags);
+    }
   }
   std::optional<model::RedundancyModel> redundancy = read_redundancy(r);
   if (redundancy) sg.redundancy = *redundancy;

@@ -137,22 +137,32 @@ Result<std::string> id_of_dn(const model::ClusterConfig& config, EntityKind kind
   std::vector<std::string> sis;  // SI names are unique within an SG only: a DN may name several
   for (const model::ApplicationConfig& app : config.applications) {
     if (app.name != value("safApp")) continue;
-    for (const model::SgConfig& sg : app.service_groups) {
-      if (kind == EntityKind::kSi) {
+    if (kind == EntityKind::kSi) {
+      for (const model::SgConfig& sg : app.service_groups) {
         for (const model::SiConfig& si : sg.sis) {
           if (si.name == value("safSi")) sis.push_back(si.id.str());
         }
-        continue;
       }
-      // `amfctl import opensaf` names the second of two SGs of one name APP.SG.
-      if (sg.name != value("safSg") && sg.name != app.name + "." + value("safSg")) continue;
-      if (kind == EntityKind::kSg) return sg.id.str();
-      for (const model::SuConfig& su : sg.sus) {
-        if (su.name != value("safSu")) continue;
-        if (kind == EntityKind::kSu) return su.id.str();
-        for (const model::ComponentConfig& comp : su.components) {
-          if (comp.name == value("safComp")) return comp.id.str();
-        }
+      continue;
+    }
+    // The SG of that name in the application (SGs of one name in two applications keep it:
+    // their ids are APP.SG); else one named APP.SG itself, as configurations imported before
+    // that named the second, whose DNs still reach it.
+    auto named = [&](const std::string& name) -> const model::SgConfig* {
+      for (const model::SgConfig& sg : app.service_groups) {
+        if (sg.name == name) return &sg;
+      }
+      return nullptr;
+    };
+    const model::SgConfig* sg = named(value("safSg"));
+    if (sg == nullptr) sg = named(app.name + "." + value("safSg"));
+    if (sg == nullptr) continue;
+    if (kind == EntityKind::kSg) return sg->id.str();
+    for (const model::SuConfig& su : sg->sus) {
+      if (su.name != value("safSu")) continue;
+      if (kind == EntityKind::kSu) return su.id.str();
+      for (const model::ComponentConfig& comp : su.components) {
+        if (comp.name == value("safComp")) return comp.id.str();
       }
     }
   }

@@ -656,7 +656,84 @@ applications:
   EXPECT_TRUE(has_error(diags, "duplicate application name 'a'; first defined at line 6", 20, 11));
 }
 
-TEST(ConfigLoaderTest, ServiceGroupNamesAreUniqueAcrossApplications) {
+// As in OpenSAF, where the application is part of an SG's DN: two applications may each have an
+// SG of one name. Their ids (and their SUs', SIs', components') are APP.SG; their DNs keep the
+// name. Within one application the name is still unique.
+TEST(ConfigLoaderTest, TwoApplicationsMayEachHaveAnSgOfTheSameName) {
+  const model::ClusterConfig config = config_of(R"(cluster: {name: c}
+nodes: [{name: n, controller: true}]
+applications:
+  - name: a
+    service_groups:
+      - name: g
+        redundancy: 2n
+        su_template: {nodes: [n], components: [{name: x, command: x, cs_types: [t]}]}
+        service_instances: [{name: i, csis: [{name: c, cs_type: t}]}]
+  - name: b
+    service_groups:
+      - name: g
+        redundancy: 2n
+        su_template: {nodes: [n], components: [{name: x, command: x, cs_types: [t]}]}
+        service_instances:
+          - {name: i, csis: [{name: c, cs_type: t}], dependencies: [{sponsor: a.g/i}]}
+      - name: h
+        redundancy: 2n
+        su_template: {nodes: [n], components: [{name: x, command: x, cs_types: [t]}]}
+        service_instances:
+          - {name: i, csis: [{name: c, cs_type: t}]}
+          - {name: j, csis: [{name: c, cs_type: t}], dependencies: [{sponsor: i}]}
+)");
+  ASSERT_EQ(config.applications.size(), 2u);
+  const model::SgConfig& a = config.applications[0].service_groups.at(0);
+  const model::SgConfig& b = config.applications[1].service_groups.at(0);
+  EXPECT_EQ(a.id.str(), "a.g");
+  EXPECT_EQ(b.id.str(), "b.g");
+  EXPECT_EQ(a.name, "g");
+  EXPECT_EQ(b.sus.at(0).id.str(), "b.g/su-1");
+  EXPECT_EQ(b.sis.at(0).id.str(), "b.g/i");
+  EXPECT_EQ(b.sis.at(0).csis.at(0).id.str(), "b.g/i/c");
+  EXPECT_EQ(b.sus.at(0).components.at(0).id.str(), "b.g/su-1/x");
+  EXPECT_EQ(b.sus.at(0).components.at(0).dn, "safComp=x,safSu=su-1,safSg=g,safApp=b");
+  ASSERT_EQ(b.sis.at(0).dependencies.size(), 1u);
+  EXPECT_EQ(b.sis.at(0).dependencies[0].sponsor.str(), "a.g/i");
+  // An SG name no other application uses keeps it as its id.
+  const model::SgConfig& h = config.applications[1].service_groups.at(1);
+  EXPECT_EQ(h.id.str(), "h");
+  ASSERT_EQ(h.sis.at(1).dependencies.size(), 1u);
+  EXPECT_EQ(h.sis.at(1).dependencies[0].sponsor.str(), "h/i");
+}
+
+TEST(ConfigLoaderTest, ASponsorInAnSgWhoseNameIsSharedIsNamedByItsId) {
+  std::vector<Diagnostic> diags = errors_of(R"(cluster: {name: c}
+nodes: [{name: n, controller: true}]
+applications:
+  - name: a
+    service_groups:
+      - name: g
+        redundancy: 2n
+        su_template: {nodes: [n], components: [{name: x, command: x, cs_types: [t]}]}
+        service_instances: [{name: i, csis: [{name: c, cs_type: t}]}]
+  - name: b
+    service_groups:
+      - name: g
+        redundancy: 2n
+        su_template: {nodes: [n], components: [{name: x, command: x, cs_types: [t]}]}
+        service_instances: [{name: i, csis: [{name: c, cs_type: t}]}]
+      - name: h
+        redundancy: 2n
+        su_template: {nodes: [n], components: [{name: x, command: x, cs_types: [t]}]}
+        service_instances:
+          - {name: i, csis: [{name: c, cs_type: t}], dependencies: [{sponsor: g/i}]}  # line 20
+)");
+  ASSERT_EQ(diags.size(), 1u) << dump(diags);
+  EXPECT_TRUE(has_error(diags,
+                        "unknown sponsor 'g/i' in the dependencies of 'h/i' (name an SI of the "
+                        "same service group, or another group's as 'group/si'; the service "
+                        "groups named 'g' are a.g, b.g in ids)",
+                        20, 0));
+}
+
+TEST(ConfigLoaderTest, ServiceGroupNamesAreUniqueWithinAnApplication) {
   std::vector<Diagnostic> diags = errors_of(R"(cluster: {name: c}
 nodes: [{name: n, controller: true}]
 applications:
@@ -666,16 +743,15 @@ applications:
         redundancy: 2n
         su_template: {nodes: [n], components: [{name: x, command: x, cs_types: [t]}]}
         service_instances: [{name: i, csis: [{name: c, cs_type: t}]}]
-  - name: b
-    service_groups:
-      - name: g                              # line 12
+      - name: g                              # line 10
         redundancy: 2n
         su_template: {nodes: [n], components: [{name: x, command: x, cs_types: [t]}]}
         service_instances: [{name: i, csis: [{name: c, cs_type: t}]}]
 )");
   ASSERT_EQ(diags.size(), 1u) << dump(diags);
   EXPECT_TRUE(has_error(
-      diags, "duplicate service group name 'g' in the cluster; first defined at line 6", 12, 15));
+      diags, "duplicate service group name 'g' in application 'a'; first defined at line 6", 10,
+      15));
 }
 
 TEST(ConfigLoaderTest, ExplicitServiceUnitMustNotClashWithTemplate) {

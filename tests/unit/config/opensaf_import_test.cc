@@ -62,6 +62,7 @@ testing::AssertionResult reported(const Imported& imported, std::vector<std::str
          << all;
 }
 
+// The first SG of that name.
 const model::SgConfig& sg(const model::ClusterConfig& c, const std::string& name) {
   for (const model::SgConfig* g : c.service_groups()) {
     if (g->name == name) return *g;
@@ -215,10 +216,20 @@ TEST(OpenSafImportTest, NoRedundancyWithTypeVersionsAndTwoApplicationsSharingAnS
   EXPECT_TRUE(v2.disable_restart);
   EXPECT_EQ(v2.instantiate_retries, 3);  // 4 attempts without delay, the first included
   EXPECT_EQ(v2.instantiate_delay, milliseconds(1000));
-  const model::SgConfig& other = sg(r.config, "Batch2.Workers");
-  EXPECT_EQ(other.app.str(), "Batch2");
+  // The other application's SG of the same name keeps it; their ids tell them apart.
+  const model::SgConfig* other = nullptr;
+  for (const model::SgConfig* g : r.config.service_groups()) {
+    if (g->name == "Workers" && g->app.str() == "Batch2") other = g;
+  }
+  ASSERT_NE(other, nullptr) << r.imported.yaml;
+  EXPECT_EQ(other->id.str(), "Batch2.Workers");
+  EXPECT_EQ(workers.id.str(), "Batch.Workers");
+  EXPECT_EQ(workers.sus.at(0).components.at(0).dn,
+            "safComp=W,safSu=SU1,safSg=Workers,safApp=Batch");
+  for (const std::string& line : r.imported.report) {
+    EXPECT_EQ(line.find("'Batch2.Workers'"), std::string::npos) << "no renaming: " << line;
+  }
   EXPECT_NE(r.imported.yaml.find("name: Worker-v1"), std::string::npos) << r.imported.yaml;
-  EXPECT_TRUE(reported(r.imported, {"safSg=Workers,safApp=Batch2", "'Batch2.Workers'"}));
   EXPECT_TRUE(reported(r.imported, {"saAmfCtDefRecoveryOnError", "recovery 7"}));
   EXPECT_TRUE(reported(r.imported, {"saAmfCompProxyCsi", "amf has no such setting"}));
   EXPECT_TRUE(reported(r.imported, {"class SaLogStreamConfig not carried over"}));

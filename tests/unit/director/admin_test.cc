@@ -365,8 +365,8 @@ TEST(AdminDnTest, EachPartOfADnCountsAndAnAmbiguousSiIsRefusedWithTheIds) {
             "lock si safSi=si-1,safApp=shop: 'safSi=si-1,safApp=shop' names 2 service instances "
             "(app/si-1, app2/si-1): SI names are unique within a service group only; name one "
             "as SG/SI");
-  // Two applications each with an SG "app": `amfctl import opensaf` names the second
-  // APP.SG, and OpenSAF's DN of it still reaches it.
+  // Two applications each with an SG "app", as a configuration imported before amf let them
+  // keep their name had it: the second named APP.SG. OpenSAF's DN of it still reaches it.
   auto imported = std::const_pointer_cast<model::ClusterConfig>(shop_with_two_sgs());
   model::ApplicationConfig other{AppId("shop2"), "shop2", {}};
   model::SgConfig renamed = imported->applications[0].service_groups[1];
@@ -393,6 +393,52 @@ TEST(AdminDnTest, EachPartOfADnCountsAndAnAmbiguousSiIsRefusedWithTheIds) {
   EXPECT_TRUE(r->ok) << r->message;
   EXPECT_EQ(c2.director().sg_admin(SgId("shop2.app")), model::AdminState::kLocked);
   EXPECT_EQ(c2.director().sg_admin(SgId("app")), model::AdminState::kUnlocked);
+
+  // Now both keep the name "app" (ids shop.app and shop2.app): each DN reaches its own.
+  auto same = std::const_pointer_cast<model::ClusterConfig>(imported);
+  model::SgConfig& first = same->applications[0].service_groups[0];
+  model::SgConfig& second = same->applications[1].service_groups[0];
+  second.name = "app";
+  auto reid = [](model::SgConfig& sg, const std::string& id) {
+    sg.id = SgId(id);
+    for (auto& su_config : sg.sus) {
+      su_config.id = SuId(id + "/" + su_config.name);
+      for (auto& comp_config : su_config.components) {
+        comp_config.id = CompId(su_config.id.str() + "/" + comp_config.name);
+      }
+    }
+    for (auto& si : sg.sis) {
+      si.id = SiId(id + "/" + si.name);
+      for (auto& csi : si.csis) csi.id = CsiId(si.id.str() + "/" + csi.name);
+    }
+  };
+  reid(first, "shop.app");
+  reid(second, "shop2.app");
+  test::LocalCluster c3(same);
+  c3.start();
+  r = c3.admin(AdminOp::kLock, director::EntityKind::kSu, "safSu=su-1,safSg=app,safApp=shop2");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->ok) << r->message;
+  for (const auto& v : c3.director().service_units()) {
+    EXPECT_EQ(v.own_admin, v.id == SuId("shop2.app/su-1") ? model::AdminState::kLocked
+                                                          : model::AdminState::kUnlocked)
+        << v.id.str();
+  }
+
+  // An SG's own name comes first; APP.SG is only the fallback: with SGs named "shop.app"
+  // (listed first) and "app" in application shop, safSg=app reaches "app".
+  auto both = std::const_pointer_cast<model::ClusterConfig>(shop_with_two_sgs());
+  auto& sgs = both->applications[0].service_groups;
+  sgs[1].name = "shop.app";
+  reid(sgs[1], "shop.app");
+  std::swap(sgs[0], sgs[1]);
+  test::LocalCluster c4(both);
+  c4.start();
+  r = c4.admin(AdminOp::kLock, director::EntityKind::kSg, "safSg=app,safApp=shop");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->ok) << r->message;
+  EXPECT_EQ(c4.director().sg_admin(SgId("app")), model::AdminState::kLocked);
+  EXPECT_EQ(c4.director().sg_admin(SgId("shop.app")), model::AdminState::kUnlocked);
 }
 
 // ---- refusals: every one answered at once, nothing changed ----
