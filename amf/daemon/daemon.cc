@@ -24,19 +24,33 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const Options& options,
                                                NodeId self, std::shared_ptr<spdlog::logger> log) {
   auto director = director::Director::create(config);
   if (!director) return tl::unexpected(director.error());
-  std::unique_ptr<Daemon> daemon(new Daemon(options, std::move(config), std::move(self),
-                                            std::move(*director), std::move(log)));
+  Options with_state = options;
+  if (with_state.state_dir.empty()) with_state.state_dir = with_state.runtime_dir;
+  auto store = AdminStore::open(with_state.state_dir + "/admin-states.json");
+  if (!store) return tl::unexpected(store.error());
+  // This amfd starts with no component running: what the amfd before it had set is restored,
+  // and a shutdown that its stop cut short is complete (whatever it held is gone): locked.
+  director::AdminStates restored = store->states();
+  for (auto& [entity, state] : restored) {
+    if (state == model::AdminState::kShuttingDown) state = model::AdminState::kLocked;
+  }
+  director->restore_admin(restored, options.clock());
+  std::unique_ptr<Daemon> daemon(new Daemon(with_state, std::move(config), std::move(self),
+                                            std::move(*director), std::move(*store),
+                                            std::move(log)));
   if (auto bound = daemon->bind(); !bound) return tl::unexpected(bound.error());
   return daemon;
 }
 
 Daemon::Daemon(const Options& options, std::shared_ptr<const model::ClusterConfig> config,
-               NodeId self, director::Director director, std::shared_ptr<spdlog::logger> log)
+               NodeId self, director::Director director, AdminStore store,
+               std::shared_ptr<spdlog::logger> log)
     : options_(options),
       config_(config),
       self_(self),
       log_(std::move(log)),
-      runtime_(config, self, std::move(director), *this, *this, options_.clock) {}
+      runtime_(config, self, std::move(director), *this, *this, options_.clock),
+      store_(std::move(store)) {}
 
 Daemon::~Daemon() {
   // The adapters go while the runtime directory is still locked: what the process host sweeps
@@ -44,6 +58,7 @@ Daemon::~Daemon() {
   admin_.reset();
   components_.reset();
   processes_.reset();
+  if (state_lock_fd_ >= 0) ::close(state_lock_fd_);
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
@@ -51,7 +66,7 @@ Daemon::~Daemon() {
 // umask; refused when they are symbolic links or belong to another user, since whoever can
 // write there could plant sockets, or links for amfd to follow.
 Result<void> Daemon::make_private_dirs() {
-  for (const std::string& dir : {options_.runtime_dir, options_.log_dir}) {
+  for (const std::string& dir : {options_.runtime_dir, options_.log_dir, options_.state_dir}) {
     if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) {
       std::error_code ec;
       fs::create_directories(dir, ec);  // missing parents: made as usual, then the leaf
@@ -81,6 +96,15 @@ Result<void> Daemon::bind() {
   if (lock_fd_ < 0) return fail("cannot open " + lock_path + ": " + std::strerror(errno));
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     return fail("another amfd is running with runtime directory " + options_.runtime_dir);
+  }
+  if (fs::path(options_.state_dir) != fs::path(options_.runtime_dir)) {
+    // Two amfds writing one store would each overwrite the other's changes.
+    const std::string state_lock = options_.state_dir + "/amfd.lock";
+    state_lock_fd_ = ::open(state_lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (state_lock_fd_ < 0) return fail("cannot open " + state_lock + ": " + std::strerror(errno));
+    if (::flock(state_lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      return fail("another amfd is running with state directory " + options_.state_dir);
+    }
   }
   // We hold the lock: sockets left here are stale (a crashed amfd) and are replaced, and
   // whatever an earlier amfd on this directory left running is unsupervised.
@@ -148,6 +172,21 @@ void Daemon::run() {
 void Daemon::start() {
   log_->info("amfd up on node {}: components at {}, admin at {}", self_.str(),
              components_->endpoint(), admin_->endpoint());
+  // The store holds from now on what differs from the configuration as restored: entries of
+  // entities the configuration no longer has (reported as errors by the director) go, and a
+  // shutdown cut short is written as the lock it became.
+  if (const director::AdminStates kept = runtime_.director().admin_states();
+      kept != store_.states()) {
+    if (!store_.states().empty()) {
+      log_->info(
+          "admin states restored from {}: {} entries, {} of them kept (the rest are as "
+          "configured, or of entities no longer configured)",
+          store_.path(), store_.states().size(), kept.size());
+    }
+    if (auto written = store_.replace(kept); !written) log_->error("{}", written.error().message());
+  } else if (!kept.empty()) {
+    log_->info("admin states restored from {}: {} entities", store_.path(), kept.size());
+  }
   runtime_.to_director(director::NodeUp{self_});
   pump();
   sd_notify(0, "READY=1\nSTATUS=supervising components");
@@ -246,6 +285,22 @@ void Daemon::admin_result(const director::AdminResult& result) {
 }
 
 void Daemon::notify(const model::Notification& n) { record(n); }
+
+void Daemon::admin_state(const director::AdminStateChanged& change) {
+  // amfd's own lock of its node when it stops is not an operator's: the node comes back as
+  // the operator left it.
+  if (stopping_ && change.kind == director::EntityKind::kNode && change.entity == self_.str()) {
+    return;
+  }
+  if (auto kept = store_.put(change); !kept) {
+    log_->error("{}", kept.error().message());
+    record(model::Notification{options_.clock(), model::NotificationKind::kError, change.entity, "",
+                               "", std::string(model::to_string(change.state)),
+                               kept.error().message() +
+                                   " (the change holds until amfd restarts, and is written with "
+                                   "the next one)"});
+  }
+}
 
 void Daemon::carry_out(const node::Effect& effect) {
   struct Visitor {

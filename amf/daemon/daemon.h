@@ -16,6 +16,7 @@
 #include <zmq.hpp>
 
 #include "amf/core/result.h"
+#include "amf/daemon/admin_store.h"
 #include "amf/daemon/channels.h"
 #include "amf/daemon/event_log.h"
 #include "amf/daemon/process_host.h"
@@ -29,6 +30,10 @@ struct Options {
   std::string config_path;
   std::string runtime_dir;  // sockets, lock file, work/ (components' working directories)
   std::string log_dir;      // components' stdout/stderr
+  // The admin-state store (admin-states.json) lives here; empty: the runtime directory (which
+  // outlives amfd's restarts but not the machine's; tools/systemd/amfd.service gives
+  // /var/lib/amf, which outlives both).
+  std::string state_dir;
   // Contain each component instance in a cgroup of its own (where the host has a writable
   // cgroup2 hierarchy); false: process groups and instance marks only (as on a host without
   // cgroup2, and for testing that fallback).
@@ -60,7 +65,7 @@ class Daemon : private runtime::Host, private runtime::Transport {
 
  private:
   Daemon(const Options& options, std::shared_ptr<const model::ClusterConfig> config, NodeId self,
-         director::Director director, std::shared_ptr<spdlog::logger> log);
+         director::Director director, AdminStore store, std::shared_ptr<spdlog::logger> log);
 
   Result<void> bind();
   Result<void> make_private_dirs();
@@ -81,6 +86,7 @@ class Daemon : private runtime::Host, private runtime::Transport {
   void carry_out(const node::Effect& effect) override;
   void admin_result(const director::AdminResult& result) override;
   void notify(const model::Notification& n) override;
+  void admin_state(const director::AdminStateChanged& change) override;
   // runtime::Transport: none yet, this is a one-node cluster (amfd refuses more)
   void send(const protocol::Envelope& envelope) override;
   void record(const model::Notification& n);
@@ -102,7 +108,9 @@ class Daemon : private runtime::Host, private runtime::Transport {
   bool shutting_down_ = false;
   boost::asio::steady_timer stop_timer_{io_};
   EventLog events_;
+  AdminStore store_;  // what the director changed: the next amfd starts from it
   int lock_fd_ = -1;
+  int state_lock_fd_ = -1;  // where the state directory is not the runtime directory
 
   // Adapters; declared last, so they go first (the process host kills what is left, the
   // channels remove their socket files) while the cores and the loop still exist.

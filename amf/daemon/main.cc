@@ -59,6 +59,9 @@ int main(int argc, char** argv) {
                  "sockets, lock and components' working directory (default $AMF_RUNTIME_DIR, "
                  "/run/amf as root, else $XDG_RUNTIME_DIR/amf)");
   app.add_option("--log-dir", options.log_dir, "components' output (default RUNTIME_DIR/log)");
+  app.add_option("--state-dir", options.state_dir,
+                 "the admin-state store, admin-states.json: the admin states operators set, "
+                 "which a restarted amfd starts from (default RUNTIME_DIR)");
   bool no_cgroups = false;
   app.add_flag("--no-cgroups", no_cgroups,
                "contain components by process group and an environment mark only, as on a host "

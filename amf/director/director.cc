@@ -168,12 +168,13 @@ void Director::on(const NodeUp& e, TimePoint now) {
   for (const SgId& id : with_spares) keep_preferred_in_service(sgs_.at(id), now);
 }
 
-void Director::take_over(const Takeover& t, TimePoint now) {
+void Director::restore_admin(const AdminStates& admin, TimePoint now) {
   AMF_ASSERT(next_command_ == 1);  // a director that has handled nothing yet
-  // Command ids carry the epoch in their upper half: an answer to an earlier director's
-  // command matches nothing outstanding here.
-  next_command_ = (t.epoch << 32) + 1;
-  for (const auto& [key, state] : t.admin) {
+  apply_admin(admin, now);
+}
+
+void Director::apply_admin(const AdminStates& admin, TimePoint now) {
+  for (const auto& [key, state] : admin) {
     const auto target = resolve(AdminRequest{0, AdminOp::kLock, key.first, key.second});
     if (!target) {
       notify(now, model::NotificationKind::kError, key.second, "", "",
@@ -184,6 +185,14 @@ void Director::take_over(const Takeover& t, TimePoint now) {
     }
     *target->admin = state;
   }
+}
+
+void Director::take_over(const Takeover& t, TimePoint now) {
+  AMF_ASSERT(next_command_ == 1);  // a director that has handled nothing yet
+  // Command ids carry the epoch in their upper half: an answer to an earlier director's
+  // command matches nothing outstanding here.
+  next_command_ = (t.epoch << 32) + 1;
+  apply_admin(t.admin, now);
   auto protocol_error = [&](const std::string& entity, const std::string& related,
                             const std::string& what) {
     notify(now, model::NotificationKind::kProtocolError, entity, related, "", "", what);

@@ -121,6 +121,11 @@ class Director {
   // states they set are kept), and the SUs' auto-repair counts. Command ids are unique across
   // epochs, so an answer to an earlier director's command completes nothing here.
   void take_over(const Takeover& takeover, TimePoint now);
+  // A director that starts afresh (every node's processes are gone, as when a one-node amfd
+  // restarts) from the admin states a predecessor left in the store, applied over the
+  // configured ones, on a director that has handled nothing yet. An entity the configuration
+  // does not have is skipped with an error notification, as in take_over().
+  void restore_admin(const AdminStates& admin, TimePoint now);
   // Every admin state that is not the one the configuration gives (the store's contents, as
   // AdminStateChanged keeps them: a host stores each change, unlocked included).
   AdminStates admin_states() const;
@@ -275,6 +280,8 @@ class Director {
   // asks for the next deadline after every event, does not look at every SG each time.
   std::optional<TimePoint> sg_timer(const SgId& id, const SgState& sg) const;
   void retime();
+  // The store's admin states over the current ones (take_over(), restore_admin()).
+  void apply_admin(const AdminStates& admin, TimePoint now);
   void notify(TimePoint now, model::NotificationKind kind, std::string entity, std::string related,
               std::string from, std::string to, std::string cause);
 

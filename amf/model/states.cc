@@ -39,6 +39,14 @@ std::string_view to_string(AdminState s) {
   return "?";
 }
 
+std::optional<AdminState> parse_admin_state(std::string_view text) {
+  for (AdminState s : {AdminState::kUnlocked, AdminState::kLocked, AdminState::kLockedInstantiation,
+                       AdminState::kShuttingDown}) {
+    if (to_string(s) == text) return s;
+  }
+  return std::nullopt;
+}
+
 std::string_view to_string(OperState s) {
   switch (s) {
     case OperState::kEnabled:

@@ -41,6 +41,8 @@ enum class Recovery {
 };
 
 std::string_view to_string(AdminState s);
+// The admin state to_string() spells `text` as; nullopt for none.
+std::optional<AdminState> parse_admin_state(std::string_view text);
 std::string_view to_string(OperState s);
 std::string_view to_string(PresenceState s);
 std::string_view to_string(ReadinessState s);

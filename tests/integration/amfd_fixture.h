@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "amf/wire/codec.h"
 #include "tests/integration/support.h"
@@ -53,11 +54,13 @@ class AmfdTest : public ::testing::Test {
   // The working directory of a component without `working_dir`, by its id (SG/SU/COMPONENT).
   std::string work_dir(const std::string& comp) const { return runtime() + "/work/" + comp; }
 
-  void start(const std::string& yaml, const std::map<std::string, std::string>& env = {}) {
+  void start(const std::string& yaml, const std::map<std::string, std::string>& env = {},
+             const std::vector<std::string>& extra_args = {}) {
     const std::string config = dir_.file("cluster.yaml", yaml);
-    amfd_ =
-        spawn({bin("amfd"), "--config", config, "--runtime-dir", runtime(), "--log-level", "debug"},
-              env, dir_.path() + "/amfd.out", dir_.path() + "/amfd.err");
+    std::vector<std::string> args = {bin("amfd"), "--config",    config, "--runtime-dir",
+                                     runtime(),   "--log-level", "debug"};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    amfd_ = spawn(args, env, dir_.path() + "/amfd.out", dir_.path() + "/amfd.err");
     ASSERT_GT(amfd_, 0);
   }
 

@@ -5,6 +5,8 @@
 #include <sys/un.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <thread>
 #include <zmq.hpp>
@@ -1061,6 +1063,135 @@ TEST_F(AmfdTest, ServiceUnitConfiguredLockedInstantiationWaitsForTheOperator) {
   auto [active, standby] = settled_pair();
   EXPECT_FALSE(active.empty());
   EXPECT_FALSE(standby.empty());
+}
+
+// ---- the admin-state store ----
+
+TEST_F(AmfdTest, AdminStatesOutliveAmfdsRestartAndCrash) {
+  const int port = free_port();
+  const std::string yaml = cluster_yaml(port);
+  const std::string state = dir_.path() + "/state";
+  const std::vector<std::string> args = {"--state-dir", state};
+  start(yaml, {}, args);
+  auto [active, standby] = settled_pair();
+  ASSERT_FALSE(standby.empty());
+  auto amfctl = [&](std::vector<std::string> a) {
+    a.insert(a.begin(), {bin("amfctl"), "--runtime-dir", runtime()});
+    return run(a);
+  };
+  for (const std::string op : {"lock", "lock-instantiation"}) {
+    Output r = amfctl({op, "su", standby});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  // Stopped: amfd's own lock of its node on the way out is not kept, the operator's are.
+  EXPECT_EQ(stop(), 0);
+  const std::string stored = slurp(state + "/admin-states.json");
+  EXPECT_NE(stored.find("\"" + standby + "\""), std::string::npos) << stored;
+  EXPECT_EQ(stored.find("node-1"), std::string::npos) << stored;
+  auto only_active = [&](const std::string& su) {
+    std::optional<wire::ClusterStatus> s;
+    const bool ok = eventually([&] {
+      s = status();
+      return s && holder(*s, "active") == su && pid_of(*s, su) > 0 &&
+             su_field(*s, standby, &wire::ServiceUnitStatus::presence_state) == "uninstantiated";
+    });
+    return ok ? s : std::nullopt;
+  };
+  start(yaml, {}, args);
+  auto s = only_active(active);
+  ASSERT_TRUE(s) << "the restarted amfd started the SU the operator locked for instantiation";
+  EXPECT_EQ(su_field(*s, standby, &wire::ServiceUnitStatus::admin_state), "locked-instantiation");
+  ASSERT_EQ(s->nodes.size(), 1u);
+  EXPECT_EQ(s->nodes[0].admin_state, "unlocked");
+  // Killed: the store is all there is, and it holds.
+  ::kill(amfd_, SIGKILL);
+  ::waitpid(amfd_, nullptr, 0);
+  amfd_ = -1;
+  start(yaml, {}, args);
+  s = only_active(active);
+  ASSERT_TRUE(s) << "the amfd after a crash started the SU the operator locked for instantiation";
+  EXPECT_EQ(su_field(*s, standby, &wire::ServiceUnitStatus::admin_state), "locked-instantiation");
+  // Unlocked again: kept as such, and the pair is whole after the next restart.
+  for (const std::string op : {"unlock-instantiation", "unlock"}) {
+    Output r = amfctl({op, "su", standby});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  EXPECT_EQ(stop(), 0);
+  start(yaml, {}, args);
+  auto [a2, s2] = settled_pair();
+  EXPECT_FALSE(a2.empty());
+  EXPECT_FALSE(s2.empty());
+}
+
+TEST_F(AmfdTest, AdminStatesOfEntitiesTheConfigurationNoLongerHasAreReportedAndDropped) {
+  const int port = free_port();
+  const std::string store = runtime() + "/admin-states.json";
+  fs::create_directories(runtime());
+  {
+    std::ofstream out(store);
+    out << R"({"amf_admin_states": 1, "states": [
+      {"kind": "su", "entity": "counter/su-2", "state": "locked"},
+      {"kind": "su", "entity": "counter/su-9", "state": "locked"},
+      {"kind": "sg", "entity": "gone", "state": "shutting-down"}]})";
+  }
+  start(cluster_yaml(port));
+  std::optional<wire::ClusterStatus> s;
+  ASSERT_TRUE(eventually([&] {
+    s = status();
+    return s && holder(*s, "active") == "counter/su-1";
+  }));
+  EXPECT_EQ(su_field(*s, "counter/su-2", &wire::ServiceUnitStatus::admin_state), "locked");
+  Output events = run({bin("amfctl"), "--runtime-dir", runtime(), "events"});
+  for (const std::string entity : {"counter/su-9", "gone"}) {
+    const auto at = events.out.find(entity);
+    ASSERT_NE(at, std::string::npos) << events.out;
+    EXPECT_NE(events.out.find("admin state in the store for an entity the configuration does "
+                              "not have",
+                              at),
+              std::string::npos)
+        << events.out;
+  }
+  const std::string kept = slurp(store);
+  EXPECT_NE(kept.find("counter/su-2"), std::string::npos) << kept;
+  EXPECT_EQ(kept.find("counter/su-9"), std::string::npos) << kept;
+  EXPECT_EQ(kept.find("gone"), std::string::npos) << kept;
+}
+
+TEST_F(AmfdTest, BrokenAdminStateStoreIsRefusedSayingWhereAndWhatAndIsLeftAsItWas) {
+  const std::string config = dir_.file("cluster.yaml", cluster_yaml(free_port()));
+  const std::string store = runtime() + "/admin-states.json";
+  fs::create_directories(runtime());
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"{\"amf_admin_states\": 1, \"states\": [", "not JSON: "},
+      {R"({"states": []})", "not an amf admin-state store"},
+      {R"({"amf_admin_states": 7, "states": []})", "format 7 is not one this amfd reads"},
+      {R"({"amf_admin_states": 1, "states": {}})", "\"states\" is missing or not a list"},
+      {R"({"amf_admin_states": 1, "states": [{"kind": "su", "state": "locked"}]})",
+       "states[0]: \"entity\" is missing or not a string"},
+      {R"({"amf_admin_states": 1, "states": [{"kind": "pod", "entity": "x", "state": "locked"}]})",
+       "states[0]: unknown kind 'pod' (su, comp, node, sg, app, cluster, si)"},
+      {R"({"amf_admin_states": 1, "states": [
+         {"kind": "su", "entity": "counter/su-1", "state": "locked"},
+         {"kind": "su", "entity": "counter/su-2", "state": "frozen"}]})",
+       "states[1]: unknown admin state 'frozen'"},
+      {R"({"amf_admin_states": 1, "states": [
+         {"kind": "su", "entity": "counter/su-1", "state": "locked"},
+         {"kind": "su", "entity": "counter/su-1", "state": "unlocked"}]})",
+       "states[1]: su 'counter/su-1' is in the store twice"},
+  };
+  for (const auto& [text, expected] : cases) {
+    {
+      std::ofstream out(store);
+      out << text;
+    }
+    Output o = run({bin("amfd"), "--config", config, "--runtime-dir", runtime()});
+    EXPECT_EQ(o.exit_code, 1) << text;
+    EXPECT_NE(o.err.find("admin-state store " + store + ": " + expected), std::string::npos)
+        << text << "\n"
+        << o.err;
+    EXPECT_NE(o.err.find("mend it or remove it"), std::string::npos) << o.err;
+    EXPECT_EQ(slurp(store), text);  // nothing lost: the operator mends it
+  }
 }
 
 // ---- working directories ----

@@ -513,6 +513,49 @@ TEST(InitialAdminStateTest, SuConfiguredLockedInstantiationStartsOnlyWhenUnlocke
                 {{director::EntityKind::kSu, "app/su-2"}, model::AdminState::kUnlocked}}));
 }
 
+TEST(InitialAdminStateTest, RestoredAdminStatesGoOverTheConfiguredOnesAndUnknownOnesAreReported) {
+  // What a restarted amfd does with its store: su-2 was locked for instantiation by hand, su-1
+  // configured so and unlocked by hand; su-9 is no longer in the configuration.
+  auto config = std::make_shared<model::ClusterConfig>(*test::make_cluster({}));
+  config->applications[0].service_groups[0].sus[0].admin_state =
+      model::AdminState::kLockedInstantiation;
+  auto d = director::Director::create(config);
+  ASSERT_TRUE(d);
+  const TimePoint t0{};
+  d->restore_admin(
+      {{{director::EntityKind::kSu, "app/su-1"}, model::AdminState::kUnlocked},
+       {{director::EntityKind::kSu, "app/su-2"}, model::AdminState::kLockedInstantiation},
+       {{director::EntityKind::kSu, "app/su-9"}, model::AdminState::kLocked}},
+      t0);
+  EXPECT_EQ(
+      d->admin_states(),
+      (director::AdminStates{
+          {{director::EntityKind::kSu, "app/su-1"}, model::AdminState::kUnlocked},
+          {{director::EntityKind::kSu, "app/su-2"}, model::AdminState::kLockedInstantiation}}));
+  std::vector<std::string> errors;
+  for (const auto& e : d->take_effects()) {
+    if (const auto* n = std::get_if<model::Notification>(&e)) {
+      if (n->kind == model::NotificationKind::kError) errors.push_back(n->entity + ": " + n->cause);
+    }
+  }
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("app/su-9: admin state in the store for an entity the configuration "
+                           "does not have"),
+            std::string::npos)
+      << errors[0];
+  // The node comes up: su-1 is started, su-2 is not.
+  d->handle(director::NodeUp{NodeId("node-1")}, t0);
+  std::vector<SuId> started;
+  for (const auto& e : d->take_effects()) {
+    if (const auto* to = std::get_if<director::ToNode>(&e)) {
+      if (const auto* i = std::get_if<protocol::InstantiateSu>(&to->command)) {
+        started.push_back(i->su);
+      }
+    }
+  }
+  EXPECT_EQ(started, (std::vector<SuId>{su(1)}));
+}
+
 TEST(InitialAdminStateTest, LockedNodeSgApplicationAndSiGetNoAssignments) {
   for (int level = 0; level < 4; ++level) {
     auto config = std::make_shared<model::ClusterConfig>(
