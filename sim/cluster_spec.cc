@@ -21,7 +21,7 @@ struct IntKey {
   int min;
 };
 
-constexpr std::array<IntKey, 14> kIntKeys{{
+constexpr std::array<IntKey, 16> kIntKeys{{
     {"sus", &SgSpec::sus, 1},
     {"sis", &SgSpec::sis, 1},
     {"components", &SgSpec::components, 1},
@@ -36,6 +36,8 @@ constexpr std::array<IntKey, 14> kIntKeys{{
     {"comp-restart-max", &SgSpec::comp_restart_max, 0},
     {"su-restart-max", &SgSpec::su_restart_max, 0},
     {"inservice", &SgSpec::inservice_sus, 0},
+    {"li-sus", &SgSpec::li_sus, 0},
+    {"locked-sis", &SgSpec::locked_sis, 0},
 }};
 
 struct TimeoutKey {
@@ -189,6 +191,8 @@ Result<void> validate(const SgSpec& sg) {
   }
   if (sg.assigned_sus > sg.sus) return fail(where + "assigned-sus exceeds sus");
   if (sg.inservice_sus > sg.sus) return fail(where + "inservice exceeds sus");
+  if (sg.li_sus > sg.sus) return fail(where + "li-sus exceeds sus");
+  if (sg.locked_sis > sg.sis) return fail(where + "locked-sis exceeds sis");
   if (!n_plus_m && !n_way && !n_way_active && sg.max_active_per_su != 0) {
     return fail(where + "max-active applies to n+m, n-way and n-way-active only");
   }
@@ -277,6 +281,7 @@ model::SgConfig build_sg(const SgSpec& spec, const std::vector<model::NodeConfig
     const std::string su_name = "su-" + std::to_string(i);
     model::SuConfig su{
         SuId(spec.name + "/" + su_name), su_name, nodes[placed++ % nodes.size()].id, i, {}};
+    if (i > spec.sus - spec.li_sus) su.admin_state = model::AdminState::kLockedInstantiation;
     for (int c = 1; c <= spec.components; ++c)
       su.components.push_back(build_component(spec, su, c));
     sg.sus.push_back(su);
@@ -288,6 +293,7 @@ model::SgConfig build_sg(const SgSpec& spec, const std::vector<model::NodeConfig
     si.rank = i;
     si.preferred_active_assignments = spec.active_assignments;
     si.preferred_standby_assignments = spec.standby_assignments;
+    if (i > spec.sis - spec.locked_sis) si.admin_state = model::AdminState::kLocked;
     if (spec.chain_tolerance && i > 1) {
       si.dependencies.push_back(
           {SiId(spec.name + "/si-" + std::to_string(i - 1)), *spec.chain_tolerance});

@@ -53,6 +53,11 @@ struct SgSpec {
   model::InstantiatedWhen kind = model::InstantiatedWhen::kRegistered;
   bool probe = false;  // an exec liveness probe, every probe_period, 3 failures in a row
   std::chrono::milliseconds probe_period{5'000};
+  // Initial admin states (config/README.md, "Initial admin states"): the last `li_sus` SUs
+  // are configured locked-instantiation, the last `locked_sis` SIs locked, as OpenSAF loads
+  // an application; the operator unlocks them.
+  int li_sus = 0;
+  int locked_sis = 0;
 };
 
 struct ClusterSpec {

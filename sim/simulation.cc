@@ -110,6 +110,24 @@ Simulation::Simulation(std::shared_ptr<const model::ClusterConfig> config,
     }
     for (const auto& si : sg->sis) all_sis_.push_back(si.id);
   }
+  // What the configuration leaves locked the operator undoes as what it locked itself.
+  auto configured = [&](director::EntityKind kind, const std::string& entity,
+                        model::AdminState state) {
+    if (state != model::AdminState::kUnlocked) left_locked_[{kind, entity}] = state;
+  };
+  for (const auto& node : config_->nodes) {
+    configured(director::EntityKind::kNode, node.id.str(), node.admin_state);
+  }
+  for (const auto& app : config_->applications) {
+    configured(director::EntityKind::kApp, app.id.str(), app.admin_state);
+  }
+  for (const model::SgConfig* sg : config_->service_groups()) {
+    configured(director::EntityKind::kSg, sg->id.str(), sg->admin_state);
+    for (const auto& su : sg->sus)
+      configured(director::EntityKind::kSu, su.id.str(), su.admin_state);
+    for (const auto& si : sg->sis)
+      configured(director::EntityKind::kSi, si.id.str(), si.admin_state);
+  }
   director_node_ = options_.director_node;
   // A crashed node is noticed, boots again and instantiates its SUs within the quiet period.
   const Duration node_bound = options_.latencies.node_detect.max +

@@ -409,8 +409,9 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   std::uint64_t next_admin_id_ = 1;
   std::map<std::uint64_t, director::AdminResult> results_;
   std::map<std::uint64_t, director::AdminRequest> asked_;  // unanswered requests
-  // Entities the random injector has left locked (kind, entity) -> their admin state, so it
-  // can undo what it did: without that a cluster soon stays locked for the rest of the run.
+  // Entities the random injector (or the configuration: initial admin states) has left locked
+  // (kind, entity) -> their admin state, so it can undo what it did: without that a cluster
+  // soon stays locked for the rest of the run.
   // In the order of the kinds' names (the order the random injector draws from).
   struct ByKindName {
     bool operator()(const std::pair<director::EntityKind, std::string>& a,

@@ -202,6 +202,14 @@ SwarmCase make_swarm_case(std::uint64_t seed, const SwarmOptions& options) {
       sg.kind = model::InstantiatedWhen::kProbed;
     }
   }
+  // Initial admin states, in one SG in six: SUs configured locked-instantiation and SIs
+  // configured locked, which the operator unlocks (drawn last, so older cases keep their
+  // draws).
+  for (SgSpec& sg : c.cluster.sgs) {
+    if (!d.chance(1.0 / 6)) continue;
+    sg.li_sus = d.between(0, sg.sus);
+    sg.locked_sis = d.between(0, sg.sis);
+  }
   return c;
 }
 

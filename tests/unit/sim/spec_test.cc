@@ -65,6 +65,27 @@ TEST(SimSpecTest, Durations) {
   EXPECT_EQ(format_time(TimePoint{} + std::chrono::milliseconds(62013)), "62.013s");
 }
 
+TEST(SimSpecTest, InitialAdminStatesAreTheLastSusAndSis) {
+  auto sg = parse_sg_spec({"2n", "sus=3", "sis=2", "li-sus=2", "locked-sis=1"});
+  ASSERT_TRUE(sg) << sg.error().message();
+  EXPECT_EQ(describe(*sg), "2n sus=3 sis=2 li-sus=2 locked-sis=1");
+  ClusterSpec cluster;
+  cluster.sgs.push_back(*sg);
+  const auto config = build(cluster);
+  const model::SgConfig& built = config->applications[0].service_groups[0];
+  EXPECT_EQ(built.sus[0].admin_state, model::AdminState::kUnlocked);
+  EXPECT_EQ(built.sus[1].admin_state, model::AdminState::kLockedInstantiation);
+  EXPECT_EQ(built.sus[2].admin_state, model::AdminState::kLockedInstantiation);
+  EXPECT_EQ(built.sis[0].admin_state, model::AdminState::kUnlocked);
+  EXPECT_EQ(built.sis[1].admin_state, model::AdminState::kLocked);
+  auto too_many = parse_sg_spec({"2n", "sus=2", "li-sus=3"});
+  ASSERT_FALSE(too_many);
+  EXPECT_NE(too_many.error().message().find("li-sus exceeds sus"), std::string::npos);
+  too_many = parse_sg_spec({"2n", "sis=1", "locked-sis=2"});
+  ASSERT_FALSE(too_many);
+  EXPECT_NE(too_many.error().message().find("locked-sis exceeds sis"), std::string::npos);
+}
+
 TEST(SimSpecTest, SgSpecsFollowTheModelsRules) {
   auto sg = parse_sg_spec({"n+m", "sus=4", "sis=3", "active-sus=2", "standby-sus=2"});
   ASSERT_TRUE(sg) << sg.error().message();
