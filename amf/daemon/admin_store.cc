@@ -56,8 +56,7 @@ Result<director::AdminStates> parse(const std::string& text) {
     if (!state_text) return tl::unexpected(state_text.error());
     const auto kind = director::parse_entity_kind(*kind_text);
     if (!kind) {
-      return fail(where + ": unknown kind '" + *kind_text + "' (" + director::entity_kinds() +
-                  ")");
+      return fail(where + ": unknown kind '" + *kind_text + "' (" + director::entity_kinds() + ")");
     }
     const auto state = model::parse_admin_state(*state_text);
     if (!state) {
@@ -122,8 +121,8 @@ Result<void> AdminStore::write() const {
     ::unlink(temporary.c_str());
     return fail(message);
   };
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-                        0600);
+  const int fd =
+      ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return failed("open " + temporary);
   std::size_t done = 0;
   while (done < text.size()) {

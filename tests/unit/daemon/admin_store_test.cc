@@ -85,8 +85,8 @@ TEST_F(AdminStoreTest, AWriteThatFailsSaysWhyAndLeavesTheFileAsItWas) {
   fs::create_directory(path() + ".new");  // where the next version would be written
   auto kept = store->put({EntityKind::kSu, "app/su-2", AdminState::kLocked});
   ASSERT_FALSE(kept);
-  EXPECT_NE(kept.error().message().find("cannot write the admin-state store " + path() +
-                                        " (open " + path() + ".new): "),
+  EXPECT_NE(kept.error().message().find("cannot write the admin-state store " + path() + " (open " +
+                                        path() + ".new): "),
             std::string::npos)
       << kept.error().message();
   EXPECT_EQ(slurp(), before);
