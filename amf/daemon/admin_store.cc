@@ -63,6 +63,15 @@ Result<director::AdminStates> parse(const std::string& text) {
       return fail(where + ": unknown admin state '" + *state_text +
                   "' (unlocked, locked, locked-instantiation, shutting-down)");
     }
+    // What no director sets: amfctl's kinds and states, but not together.
+    if (*kind == director::EntityKind::kComp) {
+      return fail(where + ": a component has no admin state (its SU has)");
+    }
+    if (*kind == director::EntityKind::kSi && *state == model::AdminState::kLockedInstantiation) {
+      return fail(where +
+                  ": an SI is never locked-instantiation (unlocked, locked, "
+                  "shutting-down)");
+    }
     if (!out.emplace(std::pair{*kind, *entity}, *state).second) {
       return fail(where + ": " + *kind_text + " '" + *entity + "' is in the store twice");
     }

@@ -17,8 +17,9 @@ namespace amf::daemon {
 class AdminStore {
  public:
   // Reads `path` where it exists (a missing file is an empty store). A file that cannot be read
-  // or is not a store (not JSON, an unknown kind or state, an entry twice) is an error that
-  // names the file and the entry: amfd refuses to start rather than forget an operator's lock.
+  // or is not a store (not JSON, an unknown kind or state, a state its kind never has, an
+  // entry twice) is an error that names the file and the entry: amfd refuses to start rather
+  // than forget an operator's lock.
   static Result<AdminStore> open(std::string path);
 
   const director::AdminStates& states() const { return states_; }

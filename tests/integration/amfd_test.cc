@@ -1178,6 +1178,12 @@ TEST_F(AmfdTest, BrokenAdminStateStoreIsRefusedSayingWhereAndWhatAndIsLeftAsItWa
          {"kind": "su", "entity": "counter/su-1", "state": "locked"},
          {"kind": "su", "entity": "counter/su-1", "state": "unlocked"}]})",
        "states[1]: su 'counter/su-1' is in the store twice"},
+      {R"({"amf_admin_states": 1, "states": [
+         {"kind": "comp", "entity": "counter/su-1/server", "state": "locked"}]})",
+       "states[0]: a component has no admin state (its SU has)"},
+      {R"({"amf_admin_states": 1, "states": [
+         {"kind": "si", "entity": "counter/si-1", "state": "locked-instantiation"}]})",
+       "states[0]: an SI is never locked-instantiation"},
   };
   for (const auto& [text, expected] : cases) {
     {
