@@ -1,3 +1,5 @@
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <functional>
 #include <map>
@@ -17,8 +19,8 @@ constexpr std::string_view kDefaultAddress = "127.0.0.1";
 model::NodeConfig read_node(const Node& item, KnownNodes& known, bool& controller_unreadable,
                             Diagnostics& diags) {
   MapReader r(item, item.mark, "node",
-              {"name", "address", "controller", "witness", "membership_port", "su_failover_max",
-               "su_failover_probation_ms", "admin_state"},
+              {"name", "address", "controller", "witness", "membership_port", "command_port",
+               "su_failover_max", "su_failover_probation_ms", "admin_state"},
               {"name"}, diags);
   model::NodeConfig node;
   node.address = kDefaultAddress;
@@ -55,7 +57,44 @@ model::NodeConfig read_node(const Node& item, KnownNodes& known, bool& controlle
                     "that votes without running the director");
   }
   if (auto port = r.integer("membership_port", 1, 65535)) node.membership_port = *port;
+  if (auto port = r.integer("command_port", 1, 65535)) node.command_port = *port;
   return node;
+}
+
+// The etcd members' client addresses, "HOST:PORT" with an IPv4 literal or a bracketed IPv6 one
+// (daemon::EtcdClient connects to literals only: a name would need a resolver on the path of
+// every election).
+std::vector<std::string> read_etcd_members(const Node& list, Diagnostics& diags) {
+  std::vector<std::string> out;
+  NameSet seen("etcd member", "'etcd'");
+  for (const Node& item : list.items) {
+    if (!item.is_scalar()) {
+      diags.error(item.mark, "an etcd member is written HOST:PORT (127.0.0.1:2379)");
+      continue;
+    }
+    const std::string& text = item.scalar;
+    const auto colon = text.rfind(':');
+    bool well_formed = colon != std::string::npos && colon + 1 < text.size() &&
+                       colon + 6 >= text.size() &&
+                       text.find_first_not_of("0123456789", colon + 1) == std::string::npos;
+    if (well_formed) {
+      const unsigned long port = std::stoul(text.substr(colon + 1));
+      const bool bracketed = text.size() > 2 && text.front() == '[' && text[colon - 1] == ']';
+      const std::string host = bracketed ? text.substr(1, colon - 2) : text.substr(0, colon);
+      unsigned char address[sizeof(in6_addr)];
+      well_formed = port >= 1 && port <= 65535 &&
+                    ::inet_pton(bracketed ? AF_INET6 : AF_INET, host.c_str(), address) == 1;
+    }
+    if (!well_formed) {
+      diags.error(item.mark, "etcd member '" + text +
+                                 "' is not HOST:PORT with an IP address (127.0.0.1:2379 or "
+                                 "[::1]:2379) and a port from 1 to 65535");
+      continue;
+    }
+    if (seen.add(text, item.mark, diags)) out.push_back(text);
+  }
+  if (list.items.empty()) diags.error(list.mark, "'etcd' in cluster needs at least one member");
+  return out;
 }
 
 // Several nodes: the voters must keep a majority when one of them is lost
@@ -177,8 +216,8 @@ model::ClusterConfig parse_cluster(const Node& root, Diagnostics& diags) {
   if (!top.is_mapping()) return config;
   Types types = read_types(top, diags);
   if (const Node* cluster = top.value("cluster")) {
-    MapReader r(*cluster, top.value_mark("cluster"), "cluster", {"name", "membership_profile"},
-                {"name"}, diags);
+    MapReader r(*cluster, top.value_mark("cluster"), "cluster",
+                {"name", "membership_profile", "etcd"}, {"name"}, diags);
     if (auto name = r.name("name", kClusterName)) config.name = *name;
     if (auto profile = r.string("membership_profile")) {
       if (auto known = membership::profile_named(*profile)) {
@@ -187,6 +226,7 @@ model::ClusterConfig parse_cluster(const Node& root, Diagnostics& diags) {
         diags.error(r.value_mark("membership_profile"), known.error().message());
       }
     }
+    if (const Node* etcd = r.sequence("etcd")) config.etcd = read_etcd_members(*etcd, diags);
   }
   KnownNodes nodes = read_nodes(top, config, diags);
   if (const Node* apps = top.sequence("applications")) {

@@ -21,7 +21,9 @@ constexpr int kFormat = 1;
 
 std::string errno_text() { return std::strerror(errno); }
 
-Result<director::AdminStates> parse(const std::string& text) {
+}  // namespace
+
+Result<director::AdminStates> parse_admin_states(const std::string& text) {
   json doc;
   try {
     doc = json::parse(text);
@@ -79,7 +81,15 @@ Result<director::AdminStates> parse(const std::string& text) {
   return out;
 }
 
-}  // namespace
+std::string admin_states_json(const director::AdminStates& states) {
+  json entries = json::array();
+  for (const auto& [key, state] : states) {
+    entries.push_back({{"kind", std::string(director::to_string(key.first))},
+                       {"entity", key.second},
+                       {"state", std::string(model::to_string(state))}});
+  }
+  return json{{"amf_admin_states", kFormat}, {"states", std::move(entries)}}.dump(2) + "\n";
+}
 
 Result<AdminStore> AdminStore::open(std::string path) {
   AdminStore store(std::move(path));
@@ -95,7 +105,7 @@ Result<AdminStore> AdminStore::open(std::string path) {
   }
   std::ostringstream text;
   text << in.rdbuf();
-  auto states = parse(text.str());
+  auto states = parse_admin_states(text.str());
   if (!states) {
     return fail("admin-state store " + store.path_ + ": " + states.error().message() +
                 "; mend it or remove it (amfd then starts from the configured admin states)");
@@ -115,14 +125,7 @@ Result<void> AdminStore::replace(director::AdminStates states) {
 }
 
 Result<void> AdminStore::write() const {
-  json entries = json::array();
-  for (const auto& [key, state] : states_) {
-    entries.push_back({{"kind", std::string(director::to_string(key.first))},
-                       {"entity", key.second},
-                       {"state", std::string(model::to_string(state))}});
-  }
-  const std::string text =
-      json{{"amf_admin_states", kFormat}, {"states", std::move(entries)}}.dump(2) + "\n";
+  const std::string text = admin_states_json(states_);
   const std::string temporary = path_ + ".new";
   auto failed = [&](const std::string& what) {
     const std::string message =

@@ -14,6 +14,12 @@ namespace amf::daemon {
 // The file is rewritten whole on every change (a temporary file beside it, fsync, rename, fsync
 // of the directory): after a crash it holds the states before or after a change, never a mix.
 // A one-node cluster's store; a cluster of several nodes keeps admin states in etcd.
+// The store's format, {"amf_admin_states": 1, "states": [{"kind": "su", "entity": "app/su-1",
+// "state": "locked-instantiation"}, ...]}: in the file here, and in etcd where a cluster of
+// several nodes keeps it. An error names the entry and what is wrong with it.
+Result<director::AdminStates> parse_admin_states(const std::string& text);
+std::string admin_states_json(const director::AdminStates& states);
+
 class AdminStore {
  public:
   // Reads `path` where it exists (a missing file is an empty store). A file that cannot be read

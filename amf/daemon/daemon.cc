@@ -9,8 +9,10 @@
 
 #include <boost/asio/post.hpp>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 
 #include "amf/core/assert.h"
@@ -28,31 +30,74 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const Options& options,
   if (with_state.state_dir.empty()) with_state.state_dir = with_state.runtime_dir;
   auto store = AdminStore::open(with_state.state_dir + "/admin-states.json");
   if (!store) return tl::unexpected(store.error());
-  // This amfd starts with no component running: what the amfd before it had set is restored,
-  // and a shutdown that its stop cut short is complete (whatever it held is gone): locked.
-  director::AdminStates restored = store->states();
-  for (auto& [entity, state] : restored) {
-    if (state == model::AdminState::kShuttingDown) state = model::AdminState::kLocked;
+  std::optional<director::Director> held;
+  std::uint64_t incarnation = 0;
+  if (config->nodes.size() == 1) {
+    // This amfd starts with no component running: what the amfd before it had set is
+    // restored, and a shutdown that its stop cut short is complete (whatever it held is
+    // gone): locked.
+    director::AdminStates restored = store->states();
+    for (auto& [entity, state] : restored) {
+      if (state == model::AdminState::kShuttingDown) state = model::AdminState::kLocked;
+    }
+    director->restore_admin(restored, options.clock());
+    held = std::move(*director);
+  } else {
+    // Several nodes: the director is whichever controller etcd elects (Cluster), and the
+    // admin states are kept in etcd; this start of amfd is a new life of the node.
+    std::error_code ec;
+    fs::create_directories(with_state.state_dir, ec);
+    auto life = next_incarnation(with_state.state_dir + "/incarnation");
+    if (!life) return tl::unexpected(life.error());
+    incarnation = *life;
   }
-  director->restore_admin(restored, options.clock());
   std::unique_ptr<Daemon> daemon(new Daemon(with_state, std::move(config), std::move(self),
-                                            std::move(*director), std::move(*store),
+                                            std::move(held), std::move(*store), incarnation,
                                             std::move(log)));
   if (auto bound = daemon->bind(); !bound) return tl::unexpected(bound.error());
   return daemon;
 }
 
+Result<std::uint64_t> next_incarnation(const std::string& path) {
+  std::uint64_t last = 0;
+  if (std::ifstream in(path); in) {
+    std::string text;
+    std::getline(in, text);
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), last);
+    if (ec != std::errc() || end != text.data() + text.size() ||
+        last == std::numeric_limits<std::uint64_t>::max()) {
+      return fail(path + " does not hold a node's life number ('" + text.substr(0, 40) +
+                  "'); remove it (the node then starts from life 1, which the other nodes "
+                  "accept once its earlier lives are out of their views)");
+    }
+  }
+  const std::string next = std::to_string(last + 1) + "\n";
+  const std::string temporary = path + ".new";
+  const int fd =
+      ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  bool ok = fd >= 0 && ::write(fd, next.data(), next.size()) == static_cast<ssize_t>(next.size()) &&
+            ::fsync(fd) == 0;
+  if (fd >= 0) ::close(fd);
+  ok = ok && ::rename(temporary.c_str(), path.c_str()) == 0;
+  if (!ok)
+    return fail("cannot write the node's life number to " + path + ": " + std::strerror(errno));
+  return last + 1;
+}
+
 Daemon::Daemon(const Options& options, std::shared_ptr<const model::ClusterConfig> config,
-               NodeId self, director::Director director, AdminStore store,
-               std::shared_ptr<spdlog::logger> log)
+               NodeId self, std::optional<director::Director> director, AdminStore store,
+               std::uint64_t incarnation, std::shared_ptr<spdlog::logger> log)
     : options_(options),
       config_(config),
       self_(self),
       log_(std::move(log)),
-      runtime_(config, self, std::move(director), *this, *this, options_.clock),
-      store_(std::move(store)) {}
+      runtime_(config, self, std::move(director), *this, *this, options_.clock,
+               runtime::Options{.incarnation = incarnation}),
+      store_(std::move(store)),
+      incarnation_(incarnation) {}
 
 Daemon::~Daemon() {
+  cluster_.reset();  // nothing more from the other nodes
   // The adapters go while the runtime directory is still locked: what the process host sweeps
   // cannot race a new amfd's start.
   admin_.reset();
@@ -127,6 +172,9 @@ Result<void> Daemon::bind() {
                            std::size_t max) { return events_.read(after, max); },
           .start =
               [this](const director::AdminRequest& r) {
+                if (!runtime_.has_director()) {
+                  return admin_->answer({r.id, false, no_director_here()});
+                }
                 runtime_.to_director(r);
                 pump();
               }},
@@ -144,10 +192,83 @@ Result<void> Daemon::bind() {
                              .process_gone = [this](const CompId& c) { components_->forget(c); },
                              .now = now},
       log_);
-  return processes_->open();
+  if (auto opened = processes_->open(); !opened) return opened;
+  return several_nodes() ? join_cluster() : Result<void>{};
 }
 
-void Daemon::run() {
+Result<void> Daemon::join_cluster() {
+  Cluster::Settings settings{self_, incarnation_, std::nullopt};
+  if (!options_.cluster_key_file.empty()) {
+    auto key = keys::ClusterKey::load(options_.cluster_key_file);
+    if (!key) return tl::unexpected(key.error());
+    settings.key = *key;
+  }
+  auto cluster = Cluster::start(
+      io_, zmq_, *config_, settings,
+      Cluster::Callbacks{
+          .deliver =
+              [this](const protocol::Envelope& e) {
+                runtime_.receive(e);
+                pump();
+              },
+          .won =
+              [this](std::uint64_t epoch, std::vector<director::NodeUp> up,
+                     director::AdminStates admin) {
+                auto director = director::Director::create(config_);
+                AMF_ASSERT(director.has_value());  // the same configuration created one before
+                if (!runtime_.assume_director(std::move(*director), epoch)) {
+                  log_->error("epoch {} won, but this node follows epoch {} already: not acting",
+                              epoch, runtime_.followed_epoch());
+                  return;
+                }
+                runtime_.take_over(up, std::move(admin));
+                pump();
+              },
+          .lost =
+              [this](const std::string&) {
+                runtime_.resign();
+                pump();
+              },
+          .to_director =
+              [this](const director::Event& e) {
+                if (!runtime_.has_director()) return;
+                runtime_.to_director(e);
+                pump();
+              },
+          .end_life = [this](const std::string& cause) { end_life(cause); },
+          .record = [this](const model::Notification& n) { record(n); },
+          .now = options_.clock},
+      log_);
+  if (!cluster) return tl::unexpected(cluster.error());
+  cluster_ = std::move(*cluster);
+  return {};
+}
+
+std::string Daemon::no_director_here() const {
+  const auto director = cluster_ ? cluster_->director() : std::nullopt;
+  if (!director) return "no director is known yet (the election is in progress); try again";
+  return "node " + self_.str() + " does not hold the director: it is on node " +
+         director->director.str() + " (epoch " + std::to_string(director->epoch) +
+         "); run amfctl there";
+}
+
+// The lease ran out, or the director took this life out: whatever this node runs may already
+// run elsewhere. Every component is killed at once, and amfd ends; started again, it is the
+// node's next life, and the director brings its SUs back.
+void Daemon::end_life(const std::string& cause) {
+  if (exit_code_ != 0) return;
+  exit_code_ = kExitLifeEnded;
+  log_->error("node {} life {} ends: {}; killing every component", self_.str(), incarnation_,
+              cause);
+  record(model::Notification{options_.clock(), model::NotificationKind::kError, self_.str(), "", "",
+                             "", "life " + std::to_string(incarnation_) + " ends: " + cause});
+  for (const auto& c : runtime_.node().components()) {
+    if (processes_->pid_of(c.id) > 0) processes_->signal(c.id, node::Signal::kKill);
+  }
+  io_.stop();
+}
+
+int Daemon::run() {
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
   std::function<void(const boost::system::error_code&, int)> on_signal =
@@ -166,12 +287,13 @@ void Daemon::run() {
   signals_.async_wait(on_signal);
   start();
   io_.run();
+  if (exit_code_ != 0) return exit_code_;
   log_->info("all components terminated; amfd exits");
+  return 0;
 }
 
-void Daemon::start() {
-  log_->info("amfd up on node {}: components at {}, admin at {}", self_.str(),
-             components_->endpoint(), admin_->endpoint());
+// One node: the director starts from the admin-state store.
+void Daemon::restore_admin_store() {
   // The store holds from now on what differs from the configuration as restored: entries of
   // entities the configuration no longer has (reported as errors by the director) go, and a
   // shutdown cut short is written as the lock it became.
@@ -192,6 +314,18 @@ void Daemon::start() {
   sd_notify(0, "READY=1\nSTATUS=supervising components");
 }
 
+void Daemon::start() {
+  log_->info("amfd up on node {}: components at {}, admin at {}", self_.str(),
+             components_->endpoint(), admin_->endpoint());
+  if (several_nodes()) {
+    // The director (wherever etcd elects it) brings this node in once the membership's view
+    // has it.
+    sd_notify(0, "READY=1\nSTATUS=supervising components");
+    return;
+  }
+  restore_admin_store();
+}
+
 namespace {
 // The id of the daemon's own lock of its node when it stops; the admin channel numbers client
 // operations from 1 and never reaches it.
@@ -201,6 +335,13 @@ constexpr std::uint64_t kStopOperation = std::numeric_limits<std::uint64_t>::max
 void Daemon::begin_stop() {
   if (stopping_ || shutting_down_) return;
   stopping_ = true;
+  if (!runtime_.has_director()) {
+    // Only the director can switch this node's SUs over; once this node has left the view,
+    // the director fails them over (the switchover of a node that is not the director's
+    // is to come).
+    log_->info("node {} holds no director: terminating components", self_.str());
+    return begin_shutdown();
+  }
   sd_notify(0, "STOPPING=1\nSTATUS=locking the node");
   // Bounded: every component has its CSI callback timeouts to answer the quiescing in (a
   // component that does not is a failure, handled as any other), and a margin.
@@ -269,8 +410,13 @@ void Daemon::stop_when_clean() {
 }
 
 void Daemon::send(const protocol::Envelope& envelope) {
-  log_->error("message for node {} dropped: no transport to other nodes yet",
+  if (cluster_) return cluster_->transport().send(envelope);
+  log_->error("message for node {} dropped: a cluster of one node has no other nodes",
               envelope.to.node.str());
+}
+
+void Daemon::deposed(std::uint64_t epoch) {
+  log_->warn("this node's director no longer acts: the director of epoch {} does", epoch);
 }
 
 void Daemon::admin_result(const director::AdminResult& result) {
@@ -292,6 +438,7 @@ void Daemon::admin_state(const director::AdminStateChanged& change) {
   if (stopping_ && change.kind == director::EntityKind::kNode && change.entity == self_.str()) {
     return;
   }
+  if (cluster_) return cluster_->admin_state(change);
   if (auto kept = store_.put(change); !kept) {
     log_->error("{}", kept.error().message());
     record(model::Notification{options_.clock(), model::NotificationKind::kError, change.entity, "",
@@ -361,6 +508,7 @@ void Daemon::record(const model::Notification& n) {
 // Linear in the cluster's size: the views are grouped once by SG and by SU, not searched for
 // each SG (a status of 5,000 SGs took seconds that way).
 wire::ClusterStatus Daemon::status() const {
+  if (!runtime_.has_director()) return local_status();
   const director::Director& director = runtime_.director();
   wire::ClusterStatus out{config_->name,
                           self_.str(),
@@ -368,6 +516,11 @@ wire::ClusterStatus Daemon::status() const {
                           std::string(model::to_string(director.cluster_admin())),
                           {},
                           {}};
+  if (cluster_) {
+    out.director = self_.str();
+    out.epoch = runtime_.epoch();
+    out.incarnation = incarnation_;
+  }
   for (const auto& node : config_->nodes) {
     out.nodes.push_back(
         {node.id.str(), std::string(model::to_string(director.node_admin(node.id)))});
@@ -417,6 +570,41 @@ wire::ClusterStatus Daemon::status() const {
     for (const auto& si : sg->sis) {
       s.service_instances.push_back({si.id.str(), std::move(assigned[si.id]),
                                      std::string(model::to_string(director.si_admin(si.id)))});
+    }
+    out.service_groups.push_back(std::move(s));
+  }
+  return out;
+}
+
+// A node that does not hold the director knows its own components only: what they run and
+// for which CSIs; the SGs' and SUs' states are the director's (amfctl on its node).
+wire::ClusterStatus Daemon::local_status() const {
+  wire::ClusterStatus out{config_->name, self_.str(), {}, "-", {}, {}};
+  if (const auto director = cluster_ ? cluster_->director() : std::nullopt) {
+    out.director = director->director.str();
+    out.epoch = director->epoch;
+  }
+  out.incarnation = incarnation_;
+  const auto comps = runtime_.node().components();
+  for (const model::SgConfig* sg : config_->service_groups()) {
+    wire::ServiceGroupStatus s{
+        sg->id.str(), std::string(model::to_string(sg->redundancy)), false, {}, {}, "-"};
+    for (const auto& su : sg->sus) {
+      if (su.node != self_) continue;
+      wire::ServiceUnitStatus u{su.id.str(), su.node.str(), "-", "-", "-", "-", {}};
+      for (const auto& c : comps) {
+        if (c.su != su.id) continue;
+        wire::ComponentStatus comp{c.id.str(),
+                                   std::string(model::to_string(c.presence)),
+                                   processes_->pid_of(c.id),
+                                   c.registered,
+                                   {}};
+        for (const auto& [csi, ha] : c.csis) {
+          comp.csis.push_back({csi.str(), std::string(model::to_string(ha))});
+        }
+        u.components.push_back(std::move(comp));
+      }
+      s.service_units.push_back(std::move(u));
     }
     out.service_groups.push_back(std::move(s));
   }

@@ -18,6 +18,7 @@
 #include "amf/core/result.h"
 #include "amf/daemon/admin_store.h"
 #include "amf/daemon/channels.h"
+#include "amf/daemon/cluster.h"
 #include "amf/daemon/event_log.h"
 #include "amf/daemon/process_host.h"
 #include "amf/director/director.h"
@@ -40,6 +41,9 @@ struct Options {
   bool use_cgroups = true;
   // The soft limit of open files that components get (amfd raises its own, main.cc); 0: amfd's.
   std::uint64_t child_fd_limit = 0;
+  // Several nodes: the cluster's key, which seals membership datagrams (empty: none, for
+  // loopback and network namespaces only).
+  std::string cluster_key_file;
   // The one clock of the daemon: every event and effect is stamped with it, and the cores'
   // deadlines are on it.
   std::function<TimePoint()> clock = [] { return Clock::now(); };
@@ -60,16 +64,22 @@ class Daemon : private runtime::Host, private runtime::Transport {
                                                 NodeId self, std::shared_ptr<spdlog::logger> log);
   ~Daemon();
 
-  // Runs until SIGTERM/SIGINT and every component has been terminated.
-  void run();
+  // Runs until SIGTERM/SIGINT and every component has been terminated (0), or until this
+  // node's life in a cluster ends (kExitLifeEnded: fenced, or taken out of the view; its
+  // components are killed and amfd comes back, restarted, as a new life).
+  int run();
+  static constexpr int kExitLifeEnded = 3;
 
  private:
   Daemon(const Options& options, std::shared_ptr<const model::ClusterConfig> config, NodeId self,
-         director::Director director, AdminStore store, std::shared_ptr<spdlog::logger> log);
+         std::optional<director::Director> director, AdminStore store, std::uint64_t incarnation,
+         std::shared_ptr<spdlog::logger> log);
 
   Result<void> bind();
   Result<void> make_private_dirs();
   void start();
+  void restore_admin_store();
+  std::string no_director_here() const;
   // Stopping is in two steps: first the node is locked, so that its active assignments are
   // quiesced (with several nodes: switched over) while the components still run; then, once the
   // director has answered or after a bound, every component is terminated. A second signal
@@ -87,10 +97,16 @@ class Daemon : private runtime::Host, private runtime::Transport {
   void admin_result(const director::AdminResult& result) override;
   void notify(const model::Notification& n) override;
   void admin_state(const director::AdminStateChanged& change) override;
-  // runtime::Transport: none yet, this is a one-node cluster (amfd refuses more)
+  void deposed(std::uint64_t epoch) override;
+  // runtime::Transport: the cluster's command links (none in a cluster of one node)
   void send(const protocol::Envelope& envelope) override;
+  // Several nodes: this node's part in the cluster, and what it says.
+  Result<void> join_cluster();
+  void end_life(const std::string& cause);
+  bool several_nodes() const { return config_->nodes.size() > 1; }
   void record(const model::Notification& n);
   wire::ClusterStatus status() const;
+  wire::ClusterStatus local_status() const;
 
   Options options_;
   std::shared_ptr<const model::ClusterConfig> config_;
@@ -109,6 +125,8 @@ class Daemon : private runtime::Host, private runtime::Transport {
   boost::asio::steady_timer stop_timer_{io_};
   EventLog events_;
   AdminStore store_;  // what the director changed: the next amfd starts from it
+  std::uint64_t incarnation_ = 0;
+  int exit_code_ = 0;
   int lock_fd_ = -1;
   int state_lock_fd_ = -1;  // where the state directory is not the runtime directory
 
@@ -117,6 +135,12 @@ class Daemon : private runtime::Host, private runtime::Transport {
   std::unique_ptr<ProcessHost> processes_;
   std::unique_ptr<ComponentChannel> components_;
   std::unique_ptr<AdminChannel> admin_;
+  std::unique_ptr<Cluster> cluster_;  // several nodes only; goes first
 };
+
+// A node's life number for the runtime and membership: one more than the last one kept in
+// `path` (1 when there is none), written back (fsync) before it is used, so that every start
+// of amfd on a node is a newer life than any before it.
+Result<std::uint64_t> next_incarnation(const std::string& path);
 
 }  // namespace amf::daemon

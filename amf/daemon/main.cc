@@ -62,6 +62,9 @@ int main(int argc, char** argv) {
   app.add_option("--state-dir", options.state_dir,
                  "the admin-state store, admin-states.json: the admin states operators set, "
                  "which a restarted amfd starts from (default RUNTIME_DIR)");
+  app.add_option("--cluster-key", options.cluster_key_file,
+                 "several nodes: the cluster's key (amfctl keygen FILE), which seals the "
+                 "membership datagrams; without it, use loopback or network namespaces only");
   bool no_cgroups = false;
   app.add_flag("--no-cgroups", no_cgroups,
                "contain components by process group and an environment mark only, as on a host "
@@ -132,6 +135,5 @@ int main(int argc, char** argv) {
     std::cerr << "amfd: " << daemon.error().message() << "\n";
     return 1;
   }
-  (*daemon)->run();
-  return 0;
+  return (*daemon)->run();
 }

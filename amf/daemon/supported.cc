@@ -1,5 +1,8 @@
 #include "amf/daemon/supported.h"
 
+#include <map>
+#include <tuple>
+
 #include "amf/director/supported.h"
 
 namespace amf::daemon {
@@ -7,9 +10,25 @@ namespace amf::daemon {
 std::vector<std::string> unsupported_features(const model::ClusterConfig& config) {
   std::vector<std::string> out;
   if (config.nodes.size() > 1) {
-    out.push_back("the cluster has " + std::to_string(config.nodes.size()) +
-                  " nodes; this build runs single-node clusters only (multi-node needs the "
-                  "membership layer, not built yet)");
+    if (config.etcd.empty()) {
+      out.push_back("the cluster has " + std::to_string(config.nodes.size()) +
+                    " nodes, and a cluster of several nodes elects its director through etcd: "
+                    "list the etcd members' client addresses under cluster: etcd: [HOST:PORT, "
+                    "...]");
+    }
+    // Several nodes on one machine (or namespace) each need their own ports.
+    std::map<std::tuple<std::string, std::string, int>, std::string> bound;
+    for (const model::NodeConfig& n : config.nodes) {
+      for (const auto& [key, port] :
+           {std::pair<std::string, int>{"membership_port", n.membership_port},
+            std::pair<std::string, int>{"command_port", n.command_port}}) {
+        auto [it, added] = bound.try_emplace({n.address, key, port}, n.name);
+        if (added) continue;
+        out.push_back("nodes " + it->second + " and " + n.name + " both have " + key + " " +
+                      std::to_string(port) + " on " + n.address +
+                      ": nodes on one address need ports of their own");
+      }
+    }
   }
   for (auto& problem : director::unsupported_features(config)) out.push_back(std::move(problem));
   return out;

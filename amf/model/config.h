@@ -218,6 +218,7 @@ struct NodeConfig {
   // that a cluster of two controllers needs.
   bool witness = false;
   int membership_port = 7301;  // the node's membership socket, on `address`
+  int command_port = 7302;     // the node's command socket (director <-> node directors)
   // More than `su_failover_max` SU failovers on this node within the probation window
   // escalate to a node failover: every SU on the node is failed over and stays disabled until
   // an operator repairs it.
@@ -229,6 +230,9 @@ struct NodeConfig {
 struct ClusterConfig {
   std::string name;
   std::string membership_profile = "default";  // amf/membership: fast or default
+  // The etcd members' client addresses (HOST:PORT): where several nodes elect their director
+  // and keep the admin states. A cluster of one node needs none.
+  std::vector<std::string> etcd;
   std::vector<NodeConfig> nodes;
   std::vector<ApplicationConfig> applications;
 

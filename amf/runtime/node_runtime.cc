@@ -98,6 +98,12 @@ bool NodeRuntime::assume_director(director::Director director, std::uint64_t epo
   return true;
 }
 
+void NodeRuntime::resign() {
+  if (!director_) return;
+  step_down(options_.epoch);
+  followed_epoch_ = options_.epoch;  // no older director is followed from now on
+}
+
 void NodeRuntime::step_down(std::uint64_t epoch) {
   director_.reset();
   takeover_.reset();

@@ -157,6 +157,10 @@ class NodeRuntime {
   // no election gave: the role is not taken up under an epoch that is already outdone).
   [[nodiscard]] bool assume_director(director::Director director, std::uint64_t epoch);
   bool taking_over() const { return takeover_.has_value(); }
+  // This runtime's director stops acting (the election says another node or a newer epoch
+  // holds the role, or it cannot tell): as when deposed (Host::deposed), and the node follows
+  // whichever director commands it next.
+  void resign();
   // Time passed: the links resend what has waited long enough for its acknowledgement, and
   // both cores look at their deadlines, now or, while events are queued, in the pump() that
   // empties the queue (rule 4). Effects wait for pump().
@@ -190,6 +194,8 @@ class NodeRuntime {
   const protocol::Link* link(const NodeId& node) const;
 
   bool has_director() const { return director_.has_value(); }
+  // The epoch this runtime's envelopes carry: its director's, or the one it follows.
+  std::uint64_t epoch() const;
   bool has_node() const { return node_.has_value(); }
   director::Director& director() { return *director_; }
   const director::Director& director() const { return *director_; }
@@ -201,8 +207,6 @@ class NodeRuntime {
   void send_to(const NodeId& node, protocol::Message message);
   // Closes the link to `node` (its counts kept in the totals); nothing if there is none.
   void close_link(const NodeId& node);
-  // The epoch this runtime's envelopes carry: its director's, or the one it follows.
-  std::uint64_t epoch() const;
   void send_acks();
   void retransmit();
   // A report from `from`'s node director (this runtime's own, or over a link).

@@ -123,6 +123,9 @@ void fill(pb::ClusterStatus& out, const ClusterStatus& in) {
   out.set_cluster(in.cluster);
   out.set_node(in.node);
   out.set_admin_state(in.admin_state);
+  out.set_director(in.director);
+  out.set_epoch(in.epoch);
+  out.set_incarnation(in.incarnation);
   for (const auto& n : in.nodes) {
     auto* e = out.add_nodes();
     e->set_name(n.name);
@@ -174,7 +177,8 @@ void fill(pb::ClusterStatus& out, const ClusterStatus& in) {
 }
 
 ClusterStatus from(const pb::ClusterStatus& in) {
-  ClusterStatus out{in.cluster(), in.node(), {}, in.admin_state(), {}, {}};
+  ClusterStatus out{in.cluster(), in.node(),     {},         in.admin_state(), {},
+                    {},           in.director(), in.epoch(), in.incarnation()};
   for (const auto& n : in.nodes()) out.nodes.push_back({n.name(), n.admin_state()});
   for (const auto& a : in.applications()) out.applications.push_back({a.name(), a.admin_state()});
   for (const auto& s : in.service_groups()) {

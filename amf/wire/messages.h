@@ -148,6 +148,11 @@ struct ClusterStatus {
   std::string admin_state;                     // the cluster's own
   std::vector<EntityAdminState> nodes;         // each node's own, in configuration order
   std::vector<EntityAdminState> applications;  // each application's own, likewise
+  // Several nodes: the director this node follows (or is; empty while none is known), its
+  // epoch, and this node's life.
+  std::string director;
+  std::uint64_t epoch = 0;
+  std::uint64_t incarnation = 0;
 };
 struct EventRecord {
   std::uint64_t sequence = 0;

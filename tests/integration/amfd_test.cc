@@ -1288,7 +1288,7 @@ TEST(AmfdCommandLineTest, CheckConfigPrintsASummary) {
 
 TEST(AmfdCommandLineTest, ValidConfigThatThisBuildCannotRunIsRefusedAtStart) {
   TempDir dir;
-  // Two nodes are valid, but amfd runs single-node clusters until membership exists.
+  // Two nodes are valid, but amfd elects their director through etcd, which this one lacks.
   std::string yaml = cluster_yaml(free_port());
   const std::string one = "nodes:\n  - name: node-1\n    controller: true\n";
   yaml.replace(yaml.find(one), one.size(), one + "  - name: node-2\n");
@@ -1296,7 +1296,8 @@ TEST(AmfdCommandLineTest, ValidConfigThatThisBuildCannotRunIsRefusedAtStart) {
   Output o = run({bin("amfd"), "--config", path, "--runtime-dir", dir.path() + "/run"}, {},
                  std::chrono::seconds(10));
   EXPECT_EQ(o.exit_code, 1);
-  EXPECT_NE(o.err.find("the cluster has 2 nodes; this build runs single-node clusters only"),
+  EXPECT_NE(o.err.find("the cluster has 2 nodes, and a cluster of several nodes elects its "
+                       "director through etcd"),
             std::string::npos)
       << o.err;
   EXPECT_FALSE(fs::exists(dir.path() + "/run"));

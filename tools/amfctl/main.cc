@@ -40,7 +40,13 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
 }
 
 void print_status(const amf::wire::ClusterStatus& s) {
-  std::cout << "Cluster " << s.cluster << " (" << s.admin_state << "), node " << s.node << "\n\n";
+  std::cout << "Cluster " << s.cluster << " (" << s.admin_state << "), node " << s.node;
+  if (s.incarnation != 0) {
+    std::cout << " (life " << s.incarnation << "), director "
+              << (s.director.empty() ? "unknown"
+                                     : s.director + " (epoch " + std::to_string(s.epoch) + ")");
+  }
+  std::cout << "\n\n";
   std::vector<std::vector<std::string>> nodes{{"NODE", "ADMIN"}};
   for (const auto& n : s.nodes) nodes.push_back({n.name, n.admin_state});
   print_table(nodes);

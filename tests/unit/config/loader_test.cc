@@ -299,6 +299,8 @@ nodes:
 )");
   EXPECT_EQ(config.membership_profile, "fast");
   EXPECT_EQ(config.nodes[0].membership_port, 7401);
+  EXPECT_EQ(config.nodes[0].command_port, 7302);
+  EXPECT_TRUE(config.etcd.empty());
   EXPECT_EQ(config.nodes[2].membership_port, 7301);
   EXPECT_TRUE(config.nodes[2].witness);
   EXPECT_EQ(config.voters(), (std::vector<NodeId>{NodeId("sc-1"), NodeId("sc-2"), NodeId("pl-1")}));
@@ -338,6 +340,31 @@ TEST(ConfigLoaderTest, BadMembershipSettingsSayWhatAndWhere) {
   EXPECT_TRUE(has_error(errors_of("cluster: {name: c}\n"
                                   "nodes: [{name: a, controller: true, membership_port: 70000}]\n"),
                         "membership_port", 2, 54));
+  EXPECT_TRUE(has_error(errors_of("cluster: {name: c}\n"
+                                  "nodes: [{name: a, controller: true, command_port: 0}]\n"),
+                        "command_port", 2, 51));
+}
+
+TEST(ConfigLoaderTest, EtcdMembersAreIpAddressesWithPorts) {
+  model::ClusterConfig config = config_of(
+      "cluster: {name: c, etcd: [\"127.0.0.1:2379\", \"[::1]:2380\"]}\n"
+      "nodes: [{name: a, controller: true, command_port: 7402}]\n");
+  EXPECT_EQ(config.etcd, (std::vector<std::string>{"127.0.0.1:2379", "[::1]:2380"}));
+  EXPECT_EQ(config.nodes[0].command_port, 7402);
+  const std::string nodes = "nodes: [{name: a, controller: true}]\n";
+  for (const std::string bad : {"localhost:2379", "127.0.0.1", "127.0.0.1:", "127.0.0.1:99999",
+                                "::1:2379", "127.0.0.1:23x9"}) {
+    EXPECT_TRUE(has_error(errors_of("cluster: {name: c, etcd: [\"" + bad + "\"]}\n" + nodes),
+                          "etcd member '" + bad + "' is not HOST:PORT with an IP address", 1, 27))
+        << bad;
+  }
+  EXPECT_TRUE(has_error(errors_of("cluster: {name: c, etcd: []}\n" + nodes),
+                        "'etcd' in cluster needs at least one member", 1, 26));
+  EXPECT_TRUE(
+      has_error(errors_of("cluster: {name: c, etcd: [\"127.0.0.1:1\", \"127.0.0.1:1\"]}\n" + nodes),
+                "duplicate etcd member '127.0.0.1:1'", 1, 42));
+  EXPECT_TRUE(has_error(errors_of("cluster: {name: c, etcd: 127.0.0.1:2379}\n" + nodes),
+                        "expected a sequence for 'etcd' in cluster 'c'", 1, 26));
 }
 
 // ---- keys -------------------------------------------------------------------------------------
@@ -351,13 +378,13 @@ nodes:
 )");
   EXPECT_TRUE(has_error(diags,
                         "unknown key 'nmae' in node; valid keys: name, address, controller, "
-                        "witness, membership_port, su_failover_max, su_failover_probation_ms, "
-                        "admin_state; did you mean 'name'?",
+                        "witness, membership_port, command_port, su_failover_max, "
+                        "su_failover_probation_ms, admin_state; did you mean 'name'?",
                         3, 5));
   EXPECT_TRUE(
       has_error(diags,
                 "unknown key 'colour' in node; valid keys: name, address, controller, witness, "
-                "membership_port, su_failover_max, su_failover_probation_ms",
+                "membership_port, command_port, su_failover_max, su_failover_probation_ms",
                 5, 5));
   for (const Diagnostic& d : diags) {
     if (d.line == 5) {

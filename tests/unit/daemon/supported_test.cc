@@ -22,8 +22,26 @@ TEST(SupportedTest, EveryUnimplementedFeatureIsNamedWithItsEntity) {
   config->nodes.push_back({NodeId("node-2"), "node-2", "127.0.0.2", false});
   const auto problems = unsupported_features(*config);
   ASSERT_EQ(problems.size(), 1u);
-  EXPECT_NE(problems[0].find("2 nodes; this build runs single-node clusters only"),
+  EXPECT_NE(problems[0].find("2 nodes, and a cluster of several nodes elects its director through "
+                             "etcd: list the etcd members' client addresses under cluster: etcd"),
             std::string::npos);
+  config->etcd = {"127.0.0.1:2379"};
+  EXPECT_TRUE(unsupported_features(*config).empty());
+}
+
+TEST(SupportedTest, NodesOnOneAddressNeedPortsOfTheirOwn) {
+  auto config = cluster();
+  config->etcd = {"127.0.0.1:2379"};
+  config->nodes[0].address = "127.0.0.1";
+  config->nodes.push_back({NodeId("node-2"), "node-2", "127.0.0.1", false});
+  config->nodes.back().membership_port = 7401;
+  const auto problems = unsupported_features(*config);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0], "nodes " + config->nodes[0].name +
+                             " and node-2 both have command_port 7302 on 127.0.0.1: nodes on one "
+                             "address need ports of their own");
+  config->nodes.back().command_port = 7402;
+  EXPECT_TRUE(unsupported_features(*config).empty());
 }
 
 TEST(SupportedTest, SparesAreRunnable) {

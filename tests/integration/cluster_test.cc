@@ -1,0 +1,298 @@
+// Several real amfds on loopback, one per node, with a real etcd member that the test starts:
+// the director elected through etcd, a node's SUs failed over when its amfd and components are
+// SIGKILLed, the director's own node lost, a node back as its next life, admin states kept in
+// etcd across directors, and admin operations refused with the way to the director on the
+// other nodes.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/integration/amfd_fixture.h"
+#include "tools/support/etcd_server.h"
+
+namespace amf::itest {
+namespace {
+
+const std::vector<std::string> kNodes{"n1", "n2", "n3"};
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(etcd_.started()) << "etcd did not start (tools/run setup installs etcd-server)";
+    port_ = free_port();
+    std::string nodes;
+    for (const std::string& n : kNodes) {
+      nodes += "  - {name: " + n + ", controller: true, membership_port: " +
+               std::to_string(amf::testing::free_loopback_port(SOCK_DGRAM)) +
+               ", command_port: " + std::to_string(amf::testing::free_loopback_port()) + "}\n";
+    }
+    // The default profile (100 ms / 500 ms): a test machine shared with other builds pauses
+    // processes for tens of milliseconds, which the fast profile would take for a failure.
+    config_ =
+        dir_.file("cluster.yaml",
+                  "cluster:\n  name: itest\n  membership_profile: default\n  etcd: [\"" +
+                      etcd_.client() + "\"]\nnodes:\n" + nodes +
+                      "applications:\n  - name: counter\n    service_groups:\n"
+                      "      - name: counter\n        redundancy: 2n\n"
+                      "        su_template:\n          nodes: [n1, n2]\n"
+                      "          components:\n            - name: server\n"
+                      "              command: amf-demo-counter\n"
+                      "              cs_types: [counter]\n"
+                      "              recovery: component-failover\n"
+                      "              timeouts: {instantiate_ms: 3000, csi_set_ms: 2000}\n"
+                      "        service_instances:\n          - name: si-1\n            csis:\n"
+                      "              - name: endpoint\n                cs_type: counter\n"
+                      "                attributes: {port: \"" +
+                      std::to_string(port_) + "\", state_file: counter.state}\n");
+  }
+
+  void TearDown() override {
+    for (const std::string& n : kNodes) stop(n);
+    if (HasFailure()) {
+      for (const auto& [n, lives] : lives_) {
+        for (int life = 1; life <= lives; ++life) {
+          const std::string log = n + "." + std::to_string(life) + ".err";
+          std::cerr << "---- amfd " << log << " ----\n" << slurp(dir_.path() + "/" + log) << "\n";
+        }
+      }
+    }
+  }
+
+  std::string runtime(const std::string& node) const { return dir_.path() + "/" + node; }
+
+  void start(const std::string& node) {
+    // A log per life of the node.
+    const std::string log = dir_.path() + "/" + node + "." + std::to_string(++lives_[node]);
+    amfd_[node] = spawn({bin("amfd"), "--config", config_, "--node", node, "--runtime-dir",
+                         runtime(node), "--log-level", "debug"},
+                        {}, log + ".out", log + ".err");
+    ASSERT_GT(amfd_[node], 0);
+  }
+
+  // SIGTERM and wait; the exit code (-1: killed after the wait).
+  int stop(const std::string& node) {
+    const pid_t pid = amfd_[node];
+    if (pid <= 0) return 0;
+    amfd_[node] = -1;
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    if (!eventually([&] { return ::waitpid(pid, &status, WNOHANG) == pid; },
+                    std::chrono::seconds(20))) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return -1;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  // The whole node dies at once: its amfd and the components it ran, by their PIDs.
+  void crash(const std::string& node) {
+    std::vector<int> pids;
+    if (auto s = status(node)) {
+      for (const auto& sg : s->service_groups) {
+        for (const auto& su : sg.service_units) {
+          for (const auto& c : su.components) {
+            if (c.pid > 0) pids.push_back(c.pid);
+          }
+        }
+      }
+    }
+    const pid_t pid = amfd_[node];
+    amfd_[node] = -1;
+    ::kill(pid, SIGKILL);
+    for (int p : pids) ::kill(p, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+
+  std::optional<wire::ClusterStatus> status(const std::string& node) {
+    Output o = run({bin("amfctl"), "--runtime-dir", runtime(node), "status", "-o", "json"});
+    if (o.exit_code != 0) return std::nullopt;
+    auto parsed = wire::status_from_json(o.out);
+    return parsed ? std::optional(*parsed) : std::nullopt;
+  }
+
+  // The director as the running nodes agree on it, with its status, once its table is whole:
+  // si-1 has exactly one active and, when `standby`, a standby too.
+  struct Settled {
+    std::string director;
+    std::uint64_t epoch = 0;
+    std::string active;
+    std::string standby;
+    wire::ClusterStatus status;
+  };
+  // `until`: what else must hold (the change a fault should bring).
+  std::optional<Settled> settled(
+      bool standby, std::uint64_t after_epoch = 0,
+      const std::function<bool(const Settled&)>& until = [](const Settled&) { return true; }) {
+    std::optional<Settled> out;
+    eventually(
+        [&] {
+          out.reset();
+          std::set<std::string> directors;
+          for (const auto& [node, pid] : amfd_) {
+            if (pid <= 0) continue;
+            auto s = status(node);
+            if (!s || s->director.empty()) return false;
+            directors.insert(s->director + "@" + std::to_string(s->epoch));
+          }
+          if (directors.size() != 1) return false;
+          const std::string director = directors.begin()->substr(0, directors.begin()->find('@'));
+          auto s = status(director);
+          if (!s || s->director != director || s->epoch <= after_epoch) return false;
+          Settled r{director, s->epoch, "", "", *s};
+          int actives = 0;
+          for (const auto& sg : s->service_groups) {
+            if (sg.busy) return false;
+            for (const auto& a : sg.service_instances.at(0).assignments) {
+              if (a.ha_state == "active") ++actives, r.active = a.service_unit;
+              if (a.ha_state == "standby") r.standby = a.service_unit;
+            }
+          }
+          if (actives != 1 || (standby && r.standby.empty()) || !until(r)) return false;
+          out = r;
+          return true;
+        },
+        std::chrono::seconds(30));
+    return out;
+  }
+
+  static std::string node_of(const wire::ClusterStatus& s, const std::string& su) {
+    for (const auto& sg : s.service_groups) {
+      for (const auto& u : sg.service_units) {
+        if (u.name == su) return u.node;
+      }
+    }
+    return "";
+  }
+
+  amf::testing::EtcdServer etcd_;
+  TempDir dir_;
+  std::string config_;
+  int port_ = 0;
+  std::map<std::string, pid_t> amfd_;
+  std::map<std::string, int> lives_;
+};
+
+TEST_F(ClusterTest, TheServiceOutlivesTheActivesNodeAndTheDirectorsNode) {
+  for (const std::string& n : kNodes) start(n);
+  auto first = settled(true);
+  ASSERT_TRUE(first) << "no director with an active and a standby";
+  EXPECT_EQ(first->epoch, 1u);
+  EXPECT_EQ(ask(port_, "INC"), "1\n");
+
+  // The node of the active dies whole (its amfd and its component): its standby takes over,
+  // under whichever director the crash leaves.
+  const std::string active_node = node_of(first->status, first->active);
+  crash(active_node);
+  auto after_crash =
+      settled(false, 0, [&](const Settled& s) { return s.active == first->standby; });
+  ASSERT_TRUE(after_crash) << "no active after node " << active_node << " crashed";
+  EXPECT_EQ(after_crash->active, first->standby);
+  EXPECT_NE(after_crash->director, active_node);
+  EXPECT_TRUE(eventually([&] { return ask(port_, "GET").size() > 0; }))
+      << "the promoted standby does not serve";
+
+  // Back as its next life: its SU is instantiated again and becomes the standby.
+  start(active_node);
+  auto rejoined = settled(true, after_crash->epoch - 1,
+                          [&](const Settled& s) { return s.standby == first->active; });
+  ASSERT_TRUE(rejoined) << "node " << active_node << " did not come back as a standby";
+  EXPECT_EQ(rejoined->standby, first->active);
+  auto back = status(active_node);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->incarnation, 2u);
+
+  // A restarted voter acknowledges nothing for as long as its earlier life's acknowledgements
+  // could keep a lease alive (about 450 ms with the default profile; amf/membership/README.md,
+  // rule 2). Losing another voter within that time leaves no majority, and every node fences
+  // itself, by design; so the next crash waits it out.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+
+  // The director's node dies whole: another controller wins the next epoch and takes over,
+  // and the SI keeps (or regains) exactly one active.
+  const std::string director = rejoined->director;
+  crash(director);
+  auto new_director = settled(false, rejoined->epoch);
+  ASSERT_TRUE(new_director) << "no new director after node " << director << " crashed";
+  EXPECT_NE(new_director->director, director);
+  EXPECT_GT(new_director->epoch, rejoined->epoch);
+  EXPECT_TRUE(eventually([&] { return ask(port_, "GET").size() > 0; }))
+      << "nothing serves after the director's node crashed";
+
+  // Stopped in turn, every node ends its components.
+  for (const std::string& n : kNodes) EXPECT_EQ(stop(n), 0) << n;
+  Output left = run({"pgrep", "-f", "amf-demo-counter.*" + std::to_string(port_)});
+  EXPECT_TRUE(left.out.empty()) << left.out;
+}
+
+TEST_F(ClusterTest, AdminStatesLiveInEtcdAndOutliveTheDirectorsNode) {
+  for (const std::string& n : kNodes) start(n);
+  auto first = settled(true);
+  ASSERT_TRUE(first);
+
+  // A node without the director says where it is.
+  std::string other;
+  for (const std::string& n : kNodes) {
+    if (n != first->director) other = n;
+  }
+  Output refused =
+      run({bin("amfctl"), "--runtime-dir", runtime(other), "lock", "su", first->standby});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("node " + other + " does not hold the director: it is on node " +
+                             first->director + " (epoch " + std::to_string(first->epoch) +
+                             "); run amfctl there"),
+            std::string::npos)
+      << refused.err << refused.out;
+
+  // Lock-instantiation of an SU, through the director: the one on the director's node where
+  // it has one (it is locked first, which switches its SI over if it is active), else the
+  // standby, so that the active survives the director's crash below.
+  std::string target = first->standby;
+  for (const std::string& su : {first->active, first->standby}) {
+    if (node_of(first->status, su) == first->director) target = su;
+  }
+  for (const std::string op : {"lock", "lock-instantiation"}) {
+    Output o = run({bin("amfctl"), "--runtime-dir", runtime(first->director), op, "su", target});
+    ASSERT_EQ(o.exit_code, 0) << op << ": " << o.err << o.out;
+  }
+  auto su_admin = [&](const wire::ClusterStatus& s) {
+    for (const auto& sg : s.service_groups) {
+      for (const auto& u : sg.service_units) {
+        if (u.name == target) return u.admin_state;
+      }
+    }
+    return std::string();
+  };
+
+  // The director's node dies; its successor reads the lock from etcd, and the SU stays down.
+  crash(first->director);
+  auto next = settled(false, first->epoch);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(su_admin(next->status), "locked-instantiation");
+  EXPECT_EQ(next->standby, "");
+  EXPECT_NE(next->active, target);
+  // What the new director changes is kept in etcd too: the SU comes back as the standby.
+  for (const std::string op : {"unlock-instantiation", "unlock"}) {
+    Output o = run({bin("amfctl"), "--runtime-dir", runtime(next->director), op, "su", target});
+    EXPECT_EQ(o.exit_code, 0) << op << ": " << o.err << o.out;
+  }
+  if (node_of(first->status, target) == first->director) {
+    start(first->director);  // its SU's node, back as its next life
+  }
+  auto whole =
+      settled(true, next->epoch - 1, [&](const Settled& s) { return s.standby == target; });
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(whole->standby, target);
+  EXPECT_EQ(su_admin(whole->status), "unlocked");
+}
+
+}  // namespace
+}  // namespace amf::itest
