@@ -80,7 +80,12 @@ Result<std::unique_ptr<Cluster>> Cluster::start(boost::asio::io_context& io, zmq
 
   c.etcd_ = std::make_unique<EtcdClient>(io, config.etcd, etcd_timeout(*profile));
   auto commands = CommandTransport::start(
-      io, zmq, cs, [&c](const protocol::Envelope& e) { c.callbacks_.deliver(e); },
+      io, zmq, cs,
+      [&c](const protocol::Envelope& e) {
+        // Commands wait for this node's lease (the links send them again): no active is
+        // assigned here before a majority of the voters hears this node.
+        if (c.unfenced_) c.callbacks_.deliver(e);
+      },
       [&c](const std::string& reason) {
         c.report(model::NotificationKind::kError, c.settings_.self.str(),
                  "command link: " + reason);
@@ -122,6 +127,7 @@ void Cluster::on_membership(const membership::Effect& effect, TimePoint) {
       [&](const auto& e) {
         using T = std::decay_t<decltype(e)>;
         if constexpr (std::is_same_v<T, membership::Fence>) {
+          unfenced_ = false;
           callbacks_.end_life("fenced: " + e.cause);
         } else if constexpr (std::is_same_v<T, membership::Excluded>) {
           callbacks_.end_life("this life is taken out of the view: " + e.cause);
@@ -139,6 +145,8 @@ void Cluster::on_membership(const membership::Effect& effect, TimePoint) {
                  "suspected (life " + std::to_string(e.who.incarnation) + "): " + e.cause);
         } else if constexpr (std::is_same_v<T, membership::Unfence>) {
           log_->info("membership: lease granted (unfenced)");
+          unfenced_ = true;
+          enter_office();
         } else {
           log_->debug("membership: {}", membership::describe(effect));
         }
@@ -231,17 +239,28 @@ void Cluster::take_office(std::uint64_t epoch) {
       admin_revision_ = (*got)->mod_revision;
     }
     admin_ = admin;
-    taking_office_ = false;
-    std::vector<director::NodeUp> up;
-    for (const membership::Incarnate& who : start) {
-      up.push_back({who.node, who.incarnation});
-      told_.insert(who);
-    }
-    log_->info("director of epoch {} takes over with {} node(s) and {} admin state(s)", epoch,
-               up.size(), admin.size());
-    callbacks_.won(epoch, std::move(up), std::move(admin));
-    for (const membership::Effect& held : std::exchange(held_, {})) membership_event(held);
+    pending_ = Pending{epoch, std::move(start), std::move(admin)};
+    enter_office();
   });
+}
+
+// A director acts only while its node holds its lease: a node cut off from the majority since
+// it started may win an epoch (when etcd has no record, or names it), and must not assign an
+// active that a majority's director could give to another node too.
+void Cluster::enter_office() {
+  if (!pending_ || !leading_ || !membership_->node().member().leased(Clock::now())) return;
+  Pending p = std::move(*pending_);
+  pending_.reset();
+  taking_office_ = false;
+  std::vector<director::NodeUp> up;
+  for (const membership::Incarnate& who : p.start) {
+    up.push_back({who.node, who.incarnation});
+    told_.insert(who);
+  }
+  log_->info("director of epoch {} takes over with {} node(s) and {} admin state(s)", p.epoch,
+             up.size(), p.admin.size());
+  callbacks_.won(p.epoch, std::move(up), std::move(p.admin));
+  for (const membership::Effect& held : std::exchange(held_, {})) membership_event(held);
 }
 
 void Cluster::leave_office(const std::string& cause) {
@@ -249,6 +268,7 @@ void Cluster::leave_office(const std::string& cause) {
   log_->warn("election: this node stops acting as the director: {}", cause);
   leading_ = false;
   taking_office_ = false;
+  pending_.reset();
   held_.clear();
   told_.clear();
   admin_dirty_ = false;

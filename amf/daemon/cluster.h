@@ -88,6 +88,7 @@ class Cluster {
   void tell_election();
   // Won: read the admin states, then hand the runtime its director.
   void take_office(std::uint64_t epoch);
+  void enter_office();
   void leave_office(const std::string& cause);
   // A view's NodeJoined and NodeLeft, for the director (each life told once).
   void membership_event(const membership::Effect& effect);
@@ -114,6 +115,14 @@ class Cluster {
   bool taking_office_ = false;
   std::uint64_t office_ = 0;  // counts terms, so that a read for an earlier one is ignored
   std::vector<membership::Effect> held_;
+  // Won and the admin states read; waiting for this node's lease.
+  struct Pending {
+    std::uint64_t epoch = 0;
+    std::set<membership::Incarnate> start;
+    director::AdminStates admin;
+  };
+  std::optional<Pending> pending_;
+  bool unfenced_ = false;                 // this node holds its lease (the membership said Unfence)
   std::set<membership::Incarnate> told_;  // the lives the director has as up
   // The admin states as this director last wrote or read them, and their revision in etcd.
   director::AdminStates admin_;

@@ -262,9 +262,7 @@ void Daemon::end_life(const std::string& cause) {
               cause);
   record(model::Notification{options_.clock(), model::NotificationKind::kError, self_.str(), "", "",
                              "", "life " + std::to_string(incarnation_) + " ends: " + cause});
-  for (const auto& c : runtime_.node().components()) {
-    if (processes_->pid_of(c.id) > 0) processes_->signal(c.id, node::Signal::kKill);
-  }
+  for (const auto& c : runtime_.node().components()) processes_->kill_now(c.id);
   io_.stop();
 }
 

@@ -319,6 +319,13 @@ void ProcessHost::signal(const CompId& comp, node::Signal which) {
   signal_process(comp, it->second, signal);
 }
 
+void ProcessHost::kill_now(const CompId& comp) {
+  auto it = pid_by_comp_.find(comp);
+  if (it == pid_by_comp_.end()) return;
+  signalled_.insert(it->second);
+  signal_process(comp, it->second, SIGKILL);
+}
+
 void ProcessHost::signal_process(const CompId& comp, pid_t pid, int signal) {
   auto it = pid_by_comp_.find(comp);
   if (it == pid_by_comp_.end() || it->second != pid) return;  // gone, or restarted since

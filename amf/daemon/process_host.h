@@ -63,6 +63,9 @@ class ProcessHost {
 
   void start(const node::StartProcess& e);
   void signal(const CompId& comp, node::Signal signal);
+  // SIGKILL to every process of the component's instance now, whatever its cleanup command:
+  // the node's life is over (fenced) and nothing of it may serve on.
+  void kill_now(const CompId& comp);
   void run_hook(const node::RunHook& e);
   void run_probe(const node::RunProbe& e);
 

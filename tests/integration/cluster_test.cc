@@ -150,8 +150,9 @@ class ClusterTest : public ::testing::Test {
           Settled r{director, s->epoch, "", "", *s};
           int actives = 0;
           for (const auto& sg : s->service_groups) {
-            if (sg.busy) return false;
-            for (const auto& a : sg.service_instances.at(0).assignments) {
+            // (A director not yet acting shows its own node only, without SIs.)
+            if (sg.busy || sg.service_instances.empty()) return false;
+            for (const auto& a : sg.service_instances.front().assignments) {
               if (a.ha_state == "active") ++actives, r.active = a.service_unit;
               if (a.ha_state == "standby") r.standby = a.service_unit;
             }
