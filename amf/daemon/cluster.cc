@@ -212,31 +212,41 @@ void Cluster::take_office(std::uint64_t epoch) {
   taking_office_ = true;
   held_.clear();
   told_.clear();
-  const std::uint64_t term = ++office_;
+  read_admin(++office_, epoch, std::move(start));
+}
+
+// Until the admin states are read, the director does not act. A read that fails, or finds
+// something that is not a store, is reported and tried again a second later: an operator's
+// lock is never forgotten, and the director acts once the key is mended (or deleted).
+void Cluster::read_admin(std::uint64_t term, std::uint64_t epoch,
+                         std::set<membership::Incarnate> start) {
   etcd_->get(admin_key_, [this, alive = alive_, term, epoch, start = std::move(start)](
-                             Result<std::optional<EtcdClient::KeyValue>> got) {
+                             Result<std::optional<EtcdClient::KeyValue>> got) mutable {
     if (!*alive || term != office_ || !leading_) return;
-    if (!got) {
-      report(model::NotificationKind::kError, settings_.self.str(),
-             "the director of epoch " + std::to_string(epoch) +
-                 " cannot read the admin states from etcd (" + got.error().message() +
-                 "): it stands down");
-      return election_->resign("cannot read the admin states");
-    }
+    std::optional<std::string> problem;
     director::AdminStates admin;
     admin_revision_ = 0;
-    if (*got) {
-      auto parsed = parse_admin_states((*got)->value);
-      if (!parsed) {
-        // An operator's lock is not forgotten: no director acts until the key is mended.
-        report(model::NotificationKind::kError, settings_.self.str(),
-               "etcd key " + admin_key_ + ": " + parsed.error().message() +
-                   "; mend it or delete it (the next director then starts from the configured "
-                   "admin states)");
-        return election_->resign("the admin states in etcd are not readable");
+    if (!got) {
+      problem = "cannot read the admin states from etcd (" + got.error().message() + ")";
+    } else if (*got) {
+      if (auto parsed = parse_admin_states((*got)->value)) {
+        admin = std::move(*parsed);
+        admin_revision_ = (*got)->mod_revision;
+      } else {
+        problem = "etcd key " + admin_key_ + ": " + parsed.error().message() +
+                  "; mend it or delete it (a director then starts from the configured admin "
+                  "states)";
       }
-      admin = std::move(*parsed);
-      admin_revision_ = (*got)->mod_revision;
+    }
+    if (problem) {
+      report(model::NotificationKind::kError, settings_.self.str(),
+             "the director of epoch " + std::to_string(epoch) + " does not act yet: " + *problem);
+      admin_retry_.expires_after(std::chrono::seconds(1));
+      admin_retry_.async_wait([this, term, epoch, start = std::move(start)](
+                                  const boost::system::error_code& ec) mutable {
+        if (!ec) read_admin(term, epoch, std::move(start));
+      });
+      return;
     }
     admin_ = admin;
     pending_ = Pending{epoch, std::move(start), std::move(admin)};

@@ -88,6 +88,7 @@ class Cluster {
   void tell_election();
   // Won: read the admin states, then hand the runtime its director.
   void take_office(std::uint64_t epoch);
+  void read_admin(std::uint64_t term, std::uint64_t epoch, std::set<membership::Incarnate> start);
   void enter_office();
   void leave_office(const std::string& cause);
   // A view's NodeJoined and NodeLeft, for the director (each life told once).

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <functional>
 #include <map>
 #include <optional>
@@ -15,7 +16,9 @@
 #include <thread>
 #include <vector>
 
+#include "amf/daemon/etcd_client.h"
 #include "tests/integration/amfd_fixture.h"
+#include "tests/integration/loop.h"
 #include "tools/support/etcd_server.h"
 
 namespace amf::itest {
@@ -174,6 +177,48 @@ class ClusterTest : public ::testing::Test {
     return "";
   }
 
+  // The test's own etcd calls (amfd's client, on a loop of the test's), answered or failed
+  // within 10 s.
+  template <class T>
+  Result<T> etcd_call(
+      const std::function<void(daemon::EtcdClient&, daemon::EtcdClient::Callback<T>)>& call) {
+    boost::asio::io_context io;
+    auto busy = boost::asio::make_work_guard(io);
+    daemon::EtcdClient client(io, {etcd_.client()}, std::chrono::seconds(1));
+    std::optional<Result<T>> out;
+    call(client, [&](Result<T> r) { out = std::move(r); });
+    if (!amf::testing::run_until(io, [&] { return out.has_value(); })) return fail("no answer");
+    return *out;
+  }
+  Result<std::optional<daemon::EtcdClient::KeyValue>> etcd_get(const std::string& key) {
+    using T = std::optional<daemon::EtcdClient::KeyValue>;
+    // (The member may still be starting: asked again for up to 5 s.)
+    Result<T> got = fail("not asked");
+    eventually(
+        [&] {
+          got = etcd_call<T>([&](auto& c, auto done) { c.get(key, std::move(done)); });
+          return got.has_value();
+        },
+        std::chrono::seconds(5));
+    return got;
+  }
+  Result<daemon::EtcdClient::Swap> etcd_put(const std::string& key, std::int64_t expected,
+                                            const std::string& value) {
+    return etcd_call<daemon::EtcdClient::Swap>(
+        [&](auto& c, auto done) { c.compare_and_put(key, expected, value, std::move(done)); });
+  }
+  bool logged(const std::string& text) {
+    for (const auto& [n, lives] : lives_) {
+      for (int life = 1; life <= lives; ++life) {
+        if (slurp(dir_.path() + "/" + n + "." + std::to_string(life) + ".err").find(text) !=
+            std::string::npos) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
   amf::testing::EtcdServer etcd_;
   TempDir dir_;
   std::string config_;
@@ -293,6 +338,53 @@ TEST_F(ClusterTest, AdminStatesLiveInEtcdAndOutliveTheDirectorsNode) {
   ASSERT_TRUE(whole);
   EXPECT_EQ(whole->standby, target);
   EXPECT_EQ(su_admin(whole->status), "unlocked");
+}
+
+TEST_F(ClusterTest, AdminStatesInEtcdThatAreNotAStoreKeepTheDirectorIdleUntilMended) {
+  const std::string key = "/amf/itest/admin-states";
+  ASSERT_TRUE(etcd_get(key));
+  auto put = etcd_put(key, 0,
+                      "{\"amf_admin_states\": 1, \"states\": [{\"kind\": \"su\", "
+                      "\"entity\": \"counter/su-2\", \"state\": \"frozen\"}]}");
+  ASSERT_TRUE(put && put->succeeded);
+  for (const std::string& n : kNodes) start(n);
+  ASSERT_TRUE(eventually([&] {
+    return logged(
+        "does not act yet: etcd key /amf/itest/admin-states: states[0]: unknown admin "
+        "state 'frozen'");
+  })) << "no director said what is wrong with the admin states";
+  // Nothing was assigned, and the key is as it was.
+  for (const std::string& n : kNodes) {
+    auto s = status(n);
+    ASSERT_TRUE(s);
+    for (const auto& sg : s->service_groups) {
+      for (const auto& si : sg.service_instances) EXPECT_TRUE(si.assignments.empty()) << n;
+    }
+  }
+  auto kept = etcd_get(key);
+  ASSERT_TRUE(kept && *kept);
+  EXPECT_NE((*kept)->value.find("frozen"), std::string::npos);
+
+  // Mended: the director acts, with su-2 locked-instantiation as the store now says.
+  auto mended = etcd_put(key, (*kept)->mod_revision,
+                         "{\"amf_admin_states\": 1, \"states\": [{\"kind\": \"su\", \"entity\": "
+                         "\"counter/su-2\", \"state\": \"locked-instantiation\"}]}");
+  ASSERT_TRUE(mended && mended->succeeded);
+  auto acting = settled(false, 0, [](const Settled& s) { return s.active == "counter/su-1"; });
+  ASSERT_TRUE(acting) << "the director did not act once the admin states were mended";
+  EXPECT_EQ(acting->standby, "");
+}
+
+TEST_F(ClusterTest, ANodesLifeNumberThatIsNotANumberIsRefusedAndLeftAsItWas) {
+  fs::create_directories(runtime("n1"));
+  const std::string life = dir_.file("n1/incarnation", "7x\n");
+  Output o = run({bin("amfd"), "--config", config_, "--node", "n1", "--runtime-dir", runtime("n1")},
+                 {}, std::chrono::seconds(10));
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_NE(o.err.find(life + " does not hold a node's life number ('7x'); remove it"),
+            std::string::npos)
+      << o.err;
+  EXPECT_EQ(slurp(life), "7x\n");
 }
 
 }  // namespace
