@@ -34,10 +34,12 @@ Cluster::Cluster(boost::asio::io_context& io, const model::ClusterConfig& config
       log_(std::move(log)),
       director_key_("/amf/" + config.name + "/director"),
       admin_key_("/amf/" + config.name + "/admin-states"),
-      admin_retry_(io) {}
+      admin_retry_(io),
+      election_start_(io) {}
 
 Cluster::~Cluster() {
   *alive_ = false;
+  election_start_.cancel();
   // The election first: its answers in flight must find no one.
   election_.reset();
   commands_.reset();
@@ -99,11 +101,20 @@ Result<std::unique_ptr<Cluster>> Cluster::start(boost::asio::io_context& io, zmq
       });
   if (!service) return tl::unexpected(service.error());
   c.membership_ = std::move(*service);
-  c.election_ = std::make_unique<DirectorElection>(
-      io, *c.etcd_, c.director_key_,
-      membership::ElectionSettings{c.settings_.self, self->controller, profile->timeout,
-                                   election_grace(*profile)},
-      [&c](const membership::ElectionEffect& e, TimePoint at) { c.on_election(e, at); });
+  // The election waits until this node has listened for two membership timeouts: a director
+  // starts its views from the lives it hears, and one that heard nobody yet (a restarted
+  // director's node wins its next epoch at once) would install a view without them, in which
+  // they stop acknowledging each other and fence themselves.
+  c.election_start_.expires_after(2 * profile->timeout);
+  c.election_start_.async_wait([&c, alive = c.alive_, controller = self->controller,
+                                profile = *profile](const boost::system::error_code& ec) {
+    if (ec || !*alive) return;
+    c.election_ = std::make_unique<DirectorElection>(
+        c.io_, *c.etcd_, c.director_key_,
+        membership::ElectionSettings{c.settings_.self, controller, profile.timeout,
+                                     election_grace(profile)},
+        [&c](const membership::ElectionEffect& e, TimePoint at) { c.on_election(e, at); });
+  });
   c.log_->info("node {} life {}: membership on {}, commands on {}, etcd {}", c.settings_.self.str(),
                c.settings_.incarnation, ms.endpoint, cs.endpoint, config.etcd.front());
   return cluster;
@@ -204,9 +215,12 @@ void Cluster::take_office(std::uint64_t epoch) {
   // this life. Those the new views leave out are awaited until declared gone (NodeLeft: their
   // leases are over), so that no SI gets a new active while a node cut off from this one may
   // still be serving it; those they add join afterwards (NodeJoined).
-  std::set<membership::Incarnate> start(membership_->node().member().view().members.begin(),
-                                        membership_->node().member().view().members.end());
-  start.insert(membership_->node().member().self());
+  // And every life this node hears: a node that restarted (this one, or any) has an empty view,
+  // yet the lives it hears may hold assignments from the director before; their snapshots say.
+  const membership::Member& own = membership_->node().member();
+  std::set<membership::Incarnate> start(own.view().members.begin(), own.view().members.end());
+  for (const membership::Incarnate& who : own.hearing()) start.insert(who);
+  start.insert(own.self());
   membership_->lead(epoch);
   leading_ = true;
   taking_office_ = true;

@@ -131,6 +131,7 @@ class Cluster {
   bool admin_writing_ = false;
   bool admin_dirty_ = false;
   boost::asio::steady_timer admin_retry_;
+  boost::asio::steady_timer election_start_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

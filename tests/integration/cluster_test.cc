@@ -340,6 +340,22 @@ TEST_F(ClusterTest, AdminStatesLiveInEtcdAndOutliveTheDirectorsNode) {
   EXPECT_EQ(su_admin(whole->status), "unlocked");
 }
 
+// The director's node restarts at once: its next life wins the next epoch (etcd's record
+// names its node) and starts its views from the lives it hears, so the others keep their
+// leases (an early build fenced every node here: its first view held only itself).
+TEST_F(ClusterTest, ADirectorsNodeThatRestartsAtOnceTakesOverWithoutFencingAnyone) {
+  for (const std::string& n : kNodes) start(n);
+  auto first = settled(true);
+  ASSERT_TRUE(first);
+  crash(first->director);
+  start(first->director);
+  auto next = settled(false, first->epoch);
+  ASSERT_TRUE(next) << "no director after node " << first->director << " restarted";
+  EXPECT_FALSE(logged("ends: fenced")) << "a node fenced itself";
+  EXPECT_EQ(next->active == first->active,
+            node_of(first->status, first->active) != first->director);
+}
+
 TEST_F(ClusterTest, AdminStatesInEtcdThatAreNotAStoreKeepTheDirectorIdleUntilMended) {
   const std::string key = "/amf/itest/admin-states";
   ASSERT_TRUE(etcd_get(key));
