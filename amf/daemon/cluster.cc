@@ -1,6 +1,7 @@
 #include "amf/daemon/cluster.h"
 
 #include <algorithm>
+#include <map>
 
 #include "amf/daemon/admin_store.h"
 
@@ -217,10 +218,20 @@ void Cluster::take_office(std::uint64_t epoch) {
   // still be serving it; those they add join afterwards (NodeJoined).
   // And every life this node hears: a node that restarted (this one, or any) has an empty view,
   // yet the lives it hears may hold assignments from the director before; their snapshots say.
+  // Of a node heard in a newer life than its view's, the newer only: its amfd started after
+  // the old one ended (they share the node's lock), and the old life's NodeLeft, when it
+  // comes, finds nothing to tell.
   const membership::Member& own = membership_->node().member();
-  std::set<membership::Incarnate> start(own.view().members.begin(), own.view().members.end());
-  for (const membership::Incarnate& who : own.hearing()) start.insert(who);
-  start.insert(own.self());
+  std::map<NodeId, std::uint64_t> newest;
+  auto consider = [&](const membership::Incarnate& who) {
+    auto [it, added] = newest.try_emplace(who.node, who.incarnation);
+    if (!added) it->second = std::max(it->second, who.incarnation);
+  };
+  for (const membership::Incarnate& who : own.view().members) consider(who);
+  for (const membership::Incarnate& who : own.hearing()) consider(who);
+  consider(own.self());
+  std::set<membership::Incarnate> start;
+  for (const auto& [node, life] : newest) start.insert({node, life});
   membership_->lead(epoch);
   leading_ = true;
   taking_office_ = true;
