@@ -18,6 +18,7 @@
 #
 #   tests/cluster/amfd_partition.sh BIN_DIR
 set -euo pipefail
+source "$(dirname "$0")/netns.sh"
 
 BIN=$(cd "${1:?usage: amfd_partition.sh BIN_DIR}" && pwd)
 [[ $(id -u) == 0 ]] || { echo "SKIP: needs root for network namespaces"; exit 77; }
@@ -55,21 +56,9 @@ fail() {
 
 "$BIN/amfctl" keygen "$WORK/cluster.key" >/dev/null
 
-ip netns add "$TAG-br"
-ip -n "$TAG-br" link set lo up  # etcd's JSON gateway reaches its own gRPC server over it
-ip -n "$TAG-br" link add br0 type bridge
+make_cluster_netns "$TAG" "$NET"
+# etcd listens on the bridge (its JSON gateway reaches its own gRPC server over lo).
 ip -n "$TAG-br" addr add "${NET}254/24" dev br0
-ip -n "$TAG-br" link set br0 up
-for i in 1 2 3; do
-  ns=$TAG-n$i
-  ip netns add "$ns"
-  ip link add "$TAG-v$i" type veth peer name eth0 netns "$ns"
-  ip link set "$TAG-v$i" netns "$TAG-br"
-  ip -n "$TAG-br" link set "$TAG-v$i" master br0 up
-  ip -n "$ns" addr add "${NET}$i/24" dev eth0
-  ip -n "$ns" link set eth0 up
-  ip -n "$ns" link set lo up
-done
 
 # One etcd member on the bridge (10 ms heartbeat, 50 ms election, as on loopback).
 ip netns exec "$TAG-br" etcd --name e1 --data-dir "$WORK/etcd" \

@@ -8,6 +8,7 @@
 #
 #   tests/cluster/membership_partition.sh BIN_DIR
 set -euo pipefail
+source "$(dirname "$0")/netns.sh"
 
 BIN=${1:?usage: membership_partition.sh BIN_DIR}/amf-membership-bench
 AMFCTL=$1/amfctl
@@ -37,19 +38,7 @@ fail() {
 "$AMFCTL" keygen "$WORK/cluster.key" >/dev/null
 
 # The bridge's namespace, and one namespace per node with eth0 on the bridge.
-ip netns add "$TAG-br"
-ip -n "$TAG-br" link add br0 type bridge
-ip -n "$TAG-br" link set br0 up
-for i in 1 2 3; do
-  ns=$TAG-n$i
-  ip netns add "$ns"
-  ip link add "$TAG-v$i" type veth peer name eth0 netns "$ns"
-  ip link set "$TAG-v$i" netns "$TAG-br"
-  ip -n "$TAG-br" link set "$TAG-v$i" master br0 up
-  ip -n "$ns" addr add "${NET}$i/24" dev eth0
-  ip -n "$ns" link set eth0 up
-  ip -n "$ns" link set lo up
-done
+make_cluster_netns "$TAG" "$NET"
 
 start() {  # start NODE INCARNATION [--lead 1]
   local n=$1 inc=$2; shift 2
