@@ -264,6 +264,15 @@ void AdminChannel::answer(const director::AdminResult& result) {
   waiting_.erase(it);
 }
 
+void AdminChannel::fail_all(const std::string& message) {
+  const std::vector<std::uint64_t> ids = [&] {
+    std::vector<std::uint64_t> out;
+    for (const auto& [id, client] : waiting_) out.push_back(id);
+    return out;
+  }();
+  for (std::uint64_t id : ids) answer({id, false, message});
+}
+
 void AdminChannel::reply(const std::string& routing_id, const wire::AdminReply& reply) {
   const std::string bytes = wire::encode(reply);
   try {

@@ -104,6 +104,8 @@ class AdminChannel {
   Result<void> bind(const std::string& path);
   const std::string& endpoint() const { return endpoint_; }
   void answer(const director::AdminResult& result);
+  // Fails every operation still waiting (the director that had them no longer acts).
+  void fail_all(const std::string& message);
 
  private:
   void on_frames(std::vector<zmq::message_t>& frames);

@@ -36,11 +36,13 @@ Cluster::Cluster(boost::asio::io_context& io, const model::ClusterConfig& config
       director_key_("/amf/" + config.name + "/director"),
       admin_key_("/amf/" + config.name + "/admin-states"),
       admin_retry_(io),
-      election_start_(io) {}
+      election_start_(io),
+      office_wait_(io) {}
 
 Cluster::~Cluster() {
   *alive_ = false;
   election_start_.cancel();
+  office_wait_.cancel();
   // The election first: its answers in flight must find no one.
   election_.reset();
   commands_.reset();
@@ -135,18 +137,27 @@ void Cluster::tell_election() {
 }
 
 void Cluster::on_membership(const membership::Effect& effect, TimePoint) {
+  if (ended_) return;  // this life is over: nothing more is acted on
   std::visit(
       [&](const auto& e) {
         using T = std::decay_t<decltype(e)>;
         if constexpr (std::is_same_v<T, membership::Fence>) {
           unfenced_ = false;
+          ended_ = true;
           callbacks_.end_life("fenced: " + e.cause);
         } else if constexpr (std::is_same_v<T, membership::Excluded>) {
+          ended_ = true;
           callbacks_.end_life("this life is taken out of the view: " + e.cause);
         } else if constexpr (std::is_same_v<T, membership::StepDown>) {
           if (election_) election_->resign(e.cause);
         } else if constexpr (std::is_same_v<T, membership::NodeJoined> ||
                              std::is_same_v<T, membership::NodeLeft>) {
+          if constexpr (std::is_same_v<T, membership::NodeJoined>) {
+            if (leading_ && e.who == membership_->node().member().self() && !installed_at_) {
+              installed_at_ = Clock::now();  // a majority installed this term's first view
+              enter_office();
+            }
+          }
           if (taking_office_) {
             held_.push_back(effect);
           } else {
@@ -164,7 +175,7 @@ void Cluster::on_membership(const membership::Effect& effect, TimePoint) {
         }
       },
       effect);
-  tell_election();
+  if (!ended_) tell_election();
 }
 
 void Cluster::membership_event(const membership::Effect& effect) {
@@ -195,7 +206,12 @@ void Cluster::membership_event(const membership::Effect& effect) {
   }
 }
 
+void Cluster::resign(const std::string& cause) {
+  if (election_) election_->resign(cause);
+}
+
 void Cluster::on_election(const membership::ElectionEffect& effect, TimePoint) {
+  if (ended_) return;
   if (const auto* is = std::get_if<membership::DirectorIs>(&effect)) {
     if (!director_ || director_->director != is->director || director_->epoch != is->epoch) {
       log_->info("election: the director is {} in epoch {}", is->director.str(), is->epoch);
@@ -232,11 +248,14 @@ void Cluster::take_office(std::uint64_t epoch) {
   consider(own.self());
   std::set<membership::Incarnate> start;
   for (const auto& [node, life] : newest) start.insert({node, life});
-  membership_->lead(epoch);
+  // Leading first: lead() may say at once that a life is gone (its lease long over), and that
+  // must wait for the takeover, not be dropped.
   leading_ = true;
   taking_office_ = true;
+  installed_at_.reset();
   held_.clear();
   told_.clear();
+  membership_->lead(epoch);
   read_admin(++office_, epoch, std::move(start));
 }
 
@@ -273,17 +292,61 @@ void Cluster::read_admin(std::uint64_t term, std::uint64_t epoch,
       });
       return;
     }
-    admin_ = admin;
-    pending_ = Pending{epoch, std::move(start), std::move(admin)};
-    enter_office();
+    // A shutdown that the director before did not live to finish is finished: locked.
+    for (auto& [entity, state] : admin) {
+      if (state == model::AdminState::kShuttingDown) state = model::AdminState::kLocked;
+    }
+    claim_admin(term, epoch, std::move(start), std::move(admin), got && *got);
   });
+}
+
+// The states just read are written back before this director acts, against the revision read:
+// a write of an earlier director still on its way (etcd clients retry) then fails instead of
+// landing after this read, unseen. If one landed first, the states are read again.
+void Cluster::claim_admin(std::uint64_t term, std::uint64_t epoch,
+                          std::set<membership::Incarnate> start, director::AdminStates admin,
+                          bool existed) {
+  const std::string text = admin_states_json(admin);
+  etcd_->compare_and_put(
+      admin_key_, existed ? admin_revision_ : 0, text,
+      [this, alive = alive_, term, epoch, start = std::move(start), admin = std::move(admin),
+       text](Result<EtcdClient::Swap> swap) mutable {
+        if (!*alive || term != office_ || !leading_) return;
+        const bool mine =
+            swap && (swap->succeeded || (swap->current && swap->current->value == text));
+        if (!mine) {
+          log_->info("admin states changed in etcd while this director read them: reading again");
+          return read_admin(term, epoch, std::move(start));
+        }
+        admin_revision_ = swap->succeeded ? swap->revision : swap->current->mod_revision;
+        admin_ = admin;
+        pending_ = Pending{epoch, std::move(start), std::move(admin)};
+        enter_office();
+      });
 }
 
 // A director acts only while its node holds its lease: a node cut off from the majority since
 // it started may win an epoch (when etcd has no record, or names it), and must not assign an
 // active that a majority's director could give to another node too.
+//
+// And only once a majority of the voters have installed a view of this term (the keeper says
+// its own life joined), and a lease's length after: voters acknowledge no life outside the view
+// they installed, so a life this node neither had in its view nor hears (its view was stale),
+// which the takeover does not wait for, holds no lease by then and has stopped its actives.
 void Cluster::enter_office() {
-  if (!pending_ || !leading_ || !membership_->node().member().leased(Clock::now())) return;
+  const membership::Member& own = membership_->node().member();
+  const TimePoint now = Clock::now();
+  if (!pending_ || !leading_ || !installed_at_ || !own.leased(now)) return;
+  const membership::Profile& profile = own.profile();
+  const auto bound = std::chrono::duration_cast<Duration>(
+      (profile.lease / (1 - profile.drift) + profile.fence) * (1 + profile.drift));
+  if (now < *installed_at_ + bound) {
+    office_wait_.expires_at(*installed_at_ + bound);
+    office_wait_.async_wait([this, term = office_](const boost::system::error_code& ec) {
+      if (!ec && term == office_) enter_office();
+    });
+    return;
+  }
   Pending p = std::move(*pending_);
   pending_.reset();
   taking_office_ = false;
@@ -304,6 +367,8 @@ void Cluster::leave_office(const std::string& cause) {
   leading_ = false;
   taking_office_ = false;
   pending_.reset();
+  installed_at_.reset();
+  office_wait_.cancel();
   held_.clear();
   told_.clear();
   admin_dirty_ = false;
@@ -340,6 +405,13 @@ void Cluster::write_admin() {
             if (!ec) write_admin();
           });
           return;
+        }
+        if (!swap->succeeded && swap->current &&
+            swap->current->value == admin_states_json(admin_) && !admin_dirty_) {
+          // An earlier attempt of this very write landed (etcd answered late, and the client
+          // asked again): done.
+          admin_revision_ = swap->current->mod_revision;
+          return write_admin();
         }
         if (!swap->succeeded) {
           report(model::NotificationKind::kError, settings_.self.str(),

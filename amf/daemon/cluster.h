@@ -78,6 +78,8 @@ class Cluster {
   // The newest director known (this node's, if it leads) and its epoch.
   std::optional<membership::DirectorIs> director() const { return director_; }
   bool leads() const { return leading_; }
+  // Give up the director's role (the runtime cannot take it up).
+  void resign(const std::string& cause);
   const membership::Node& membership() const { return membership_->node(); }
 
  private:
@@ -89,6 +91,8 @@ class Cluster {
   // Won: read the admin states, then hand the runtime its director.
   void take_office(std::uint64_t epoch);
   void read_admin(std::uint64_t term, std::uint64_t epoch, std::set<membership::Incarnate> start);
+  void claim_admin(std::uint64_t term, std::uint64_t epoch, std::set<membership::Incarnate> start,
+                   director::AdminStates admin, bool existed);
   void enter_office();
   void leave_office(const std::string& cause);
   // A view's NodeJoined and NodeLeft, for the director (each life told once).
@@ -123,7 +127,10 @@ class Cluster {
     director::AdminStates admin;
   };
   std::optional<Pending> pending_;
-  bool unfenced_ = false;                 // this node holds its lease (the membership said Unfence)
+  bool unfenced_ = false;  // this node holds its lease (the membership said Unfence)
+  bool ended_ = false;     // this life is over (fenced or taken out)
+  // This term: when the keeper said its own life joined (a majority installed its first view).
+  std::optional<TimePoint> installed_at_;
   std::set<membership::Incarnate> told_;  // the lives the director has as up
   // The admin states as this director last wrote or read them, and their revision in etcd.
   director::AdminStates admin_;
@@ -132,6 +139,7 @@ class Cluster {
   bool admin_dirty_ = false;
   boost::asio::steady_timer admin_retry_;
   boost::asio::steady_timer election_start_;
+  boost::asio::steady_timer office_wait_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

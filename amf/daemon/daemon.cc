@@ -58,6 +58,29 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const Options& options,
   return daemon;
 }
 
+Result<void> keep_incarnation(const std::string& path, std::uint64_t life) {
+  const std::string text = std::to_string(life) + "\n";
+  const std::string temporary = path + ".new";
+  const int fd =
+      ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  bool ok = fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+            ::fsync(fd) == 0;
+  if (fd >= 0) ::close(fd);
+  ok = ok && ::rename(temporary.c_str(), path.c_str()) == 0;
+  if (!ok) {
+    return fail("cannot write the node's life number to " + path + ": " + std::strerror(errno));
+  }
+  // The rename is durable once the directory is: a life number is never used twice.
+  const std::string dir = fs::path(path).parent_path().string();
+  if (const int dir_fd =
+          ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+  return {};
+}
+
 Result<std::uint64_t> next_incarnation(const std::string& path) {
   std::uint64_t last = 0;
   if (std::ifstream in(path); in) {
@@ -67,20 +90,11 @@ Result<std::uint64_t> next_incarnation(const std::string& path) {
     if (ec != std::errc() || end != text.data() + text.size() ||
         last == std::numeric_limits<std::uint64_t>::max()) {
       return fail(path + " does not hold a node's life number ('" + text.substr(0, 40) +
-                  "'); remove it (the node then starts from life 1, which the other nodes "
-                  "accept once its earlier lives are out of their views)");
+                  "'); write in it a number above every earlier life of this node (amfctl "
+                  "status showed it as 'life N'), or remove it while the whole cluster is down");
     }
   }
-  const std::string next = std::to_string(last + 1) + "\n";
-  const std::string temporary = path + ".new";
-  const int fd =
-      ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  bool ok = fd >= 0 && ::write(fd, next.data(), next.size()) == static_cast<ssize_t>(next.size()) &&
-            ::fsync(fd) == 0;
-  if (fd >= 0) ::close(fd);
-  ok = ok && ::rename(temporary.c_str(), path.c_str()) == 0;
-  if (!ok)
-    return fail("cannot write the node's life number to " + path + ": " + std::strerror(errno));
+  if (auto kept = keep_incarnation(path, last + 1); !kept) return tl::unexpected(kept.error());
   return last + 1;
 }
 
@@ -219,7 +233,7 @@ Result<void> Daemon::join_cluster() {
                 if (!runtime_.assume_director(std::move(*director), epoch)) {
                   log_->error("epoch {} won, but this node follows epoch {} already: not acting",
                               epoch, runtime_.followed_epoch());
-                  return;
+                  return cluster_->resign("this node follows a newer epoch");
                 }
                 runtime_.take_over(up, std::move(admin));
                 pump();
@@ -263,6 +277,14 @@ void Daemon::end_life(const std::string& cause) {
   record(model::Notification{options_.clock(), model::NotificationKind::kError, self_.str(), "", "",
                              "", "life " + std::to_string(incarnation_) + " ends: " + cause});
   for (const auto& c : runtime_.node().components()) processes_->kill_now(c.id);
+  // A life taken out is followed by a newer one in the membership: the next start of amfd
+  // must be newer still.
+  if (const std::uint64_t now = cluster_->membership().member().self().incarnation;
+      now > incarnation_) {
+    if (auto kept = keep_incarnation(options_.state_dir + "/incarnation", now); !kept) {
+      log_->error("{}", kept.error().message());
+    }
+  }
   io_.stop();
 }
 
@@ -415,6 +437,11 @@ void Daemon::send(const protocol::Envelope& envelope) {
 
 void Daemon::deposed(std::uint64_t epoch) {
   log_->warn("this node's director no longer acts: the director of epoch {} does", epoch);
+  // What it had not finished is not known to be done: the operator asks the new director.
+  admin_->fail_all("the director on node " + self_.str() +
+                   " stopped acting before the operation ended (another node directs from "
+                   "epoch " +
+                   std::to_string(epoch) + " on); check with amfctl status and try again there");
 }
 
 void Daemon::admin_result(const director::AdminResult& result) {

@@ -142,5 +142,7 @@ class Daemon : private runtime::Host, private runtime::Transport {
 // `path` (1 when there is none), written back (fsync) before it is used, so that every start
 // of amfd on a node is a newer life than any before it.
 Result<std::uint64_t> next_incarnation(const std::string& path);
+// Writes `life` as the node's last life number (fsync of the file and its directory).
+Result<void> keep_incarnation(const std::string& path, std::uint64_t life);
 
 }  // namespace amf::daemon

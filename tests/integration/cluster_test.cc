@@ -397,7 +397,8 @@ TEST_F(ClusterTest, ANodesLifeNumberThatIsNotANumberIsRefusedAndLeftAsItWas) {
   Output o = run({bin("amfd"), "--config", config_, "--node", "n1", "--runtime-dir", runtime("n1")},
                  {}, std::chrono::seconds(10));
   EXPECT_EQ(o.exit_code, 1);
-  EXPECT_NE(o.err.find(life + " does not hold a node's life number ('7x'); remove it"),
+  EXPECT_NE(o.err.find(life + " does not hold a node's life number ('7x'); write in it a number "
+                              "above every earlier life of this node"),
             std::string::npos)
       << o.err;
   EXPECT_EQ(slurp(life), "7x\n");
