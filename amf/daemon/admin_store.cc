@@ -1,14 +1,13 @@
 #include "amf/daemon/admin_store.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "amf/daemon/durable_file.h"
 
 namespace amf::daemon {
 namespace {
@@ -125,45 +124,7 @@ Result<void> AdminStore::replace(director::AdminStates states) {
 }
 
 Result<void> AdminStore::write() const {
-  const std::string text = admin_states_json(states_);
-  const std::string temporary = path_ + ".new";
-  auto failed = [&](const std::string& what) {
-    const std::string message =
-        "cannot write the admin-state store " + path_ + " (" + what + "): " + errno_text();
-    ::unlink(temporary.c_str());
-    return fail(message);
-  };
-  const int fd =
-      ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return failed("open " + temporary);
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int saved = errno;
-      ::close(fd);
-      errno = saved;
-      return failed("write");
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    const int saved = errno;
-    ::close(fd);
-    errno = saved;
-    return failed("fsync");
-  }
-  ::close(fd);
-  if (::rename(temporary.c_str(), path_.c_str()) != 0) return failed("rename");
-  // The rename itself is durable once the directory is.
-  const std::string dir = std::filesystem::path(path_).parent_path().string();
-  const int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
-  return {};
+  return write_durably(path_, admin_states_json(states_), "the admin-state store");
 }
 
 }  // namespace amf::daemon

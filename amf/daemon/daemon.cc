@@ -16,6 +16,7 @@
 #include <limits>
 
 #include "amf/core/assert.h"
+#include "amf/daemon/durable_file.h"
 
 namespace amf::daemon {
 
@@ -59,26 +60,7 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const Options& options,
 }
 
 Result<void> keep_incarnation(const std::string& path, std::uint64_t life) {
-  const std::string text = std::to_string(life) + "\n";
-  const std::string temporary = path + ".new";
-  const int fd =
-      ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  bool ok = fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            ::fsync(fd) == 0;
-  if (fd >= 0) ::close(fd);
-  ok = ok && ::rename(temporary.c_str(), path.c_str()) == 0;
-  if (!ok) {
-    return fail("cannot write the node's life number to " + path + ": " + std::strerror(errno));
-  }
-  // The rename is durable once the directory is: a life number is never used twice.
-  const std::string dir = fs::path(path).parent_path().string();
-  if (const int dir_fd =
-          ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
-  return {};
+  return write_durably(path, std::to_string(life) + "\n", "the node's life number");
 }
 
 Result<std::uint64_t> next_incarnation(const std::string& path) {
