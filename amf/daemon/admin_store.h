@@ -4,6 +4,7 @@
 
 #include "amf/core/result.h"
 #include "amf/director/director.h"
+#include "amf/runtime/cluster_store.h"
 
 namespace amf::daemon {
 
@@ -14,11 +15,8 @@ namespace amf::daemon {
 // The file is rewritten whole on every change (a temporary file beside it, fsync, rename, fsync
 // of the directory): after a crash it holds the states before or after a change, never a mix.
 // A one-node cluster's store; a cluster of several nodes keeps admin states in etcd.
-// The store's format, {"amf_admin_states": 1, "states": [{"kind": "su", "entity": "app/su-1",
-// "state": "locked-instantiation"}, ...]}: in the file here, and in etcd where a cluster of
-// several nodes keeps it. An error names the entry and what is wrong with it.
-Result<director::AdminStates> parse_admin_states(const std::string& text);
-std::string admin_states_json(const director::AdminStates& states);
+// The store's format is amf/runtime/cluster_store.h's: in the file here, and in etcd where a
+// cluster of several nodes keeps it.
 
 class AdminStore {
  public:

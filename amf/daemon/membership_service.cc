@@ -27,40 +27,31 @@ Result<udp::endpoint> parse_udp_endpoint(const std::string& text) {
   return udp::endpoint(ip_port->first, ip_port->second);
 }
 
-MembershipService::MembershipService(boost::asio::io_context& io, Settings settings,
-                                     Observer observer, Refused on_refused)
+MembershipSocket::MembershipSocket(boost::asio::io_context& io, Settings settings,
+                                   Receiver receiver, Refused on_refused)
     : settings_(std::move(settings)),
-      observer_(std::move(observer)),
+      receiver_(std::move(receiver)),
       on_refused_(std::move(on_refused)),
-      node_(settings_.self, all_nodes(settings_), settings_.voters, settings_.profile,
-            Clock::now()),
-      socket_(io),
-      timer_(io, [this] {
-        node_.tick(Clock::now());
-        carry_out();
-        arm_timer();
-      }) {}
+      socket_(io) {}
 
-MembershipService::~MembershipService() {
+MembershipSocket::~MembershipSocket() {
   *alive_ = false;
   boost::system::error_code ignored;
   socket_.close(ignored);
 }
 
-Result<std::unique_ptr<MembershipService>> MembershipService::start(boost::asio::io_context& io,
-                                                                    Settings settings,
-                                                                    Observer observer,
-                                                                    Refused on_refused) {
-  std::unique_ptr<MembershipService> service(
-      new MembershipService(io, std::move(settings), std::move(observer), std::move(on_refused)));
-  if (auto opened = service->open(); !opened) return tl::unexpected(opened.error());
-  service->receive();
-  service->carry_out();  // the first heartbeats
-  service->arm_timer();
-  return service;
+Result<std::unique_ptr<MembershipSocket>> MembershipSocket::open(boost::asio::io_context& io,
+                                                                 Settings settings,
+                                                                 Receiver receiver,
+                                                                 Refused on_refused) {
+  std::unique_ptr<MembershipSocket> socket(
+      new MembershipSocket(io, std::move(settings), std::move(receiver), std::move(on_refused)));
+  if (auto bound = socket->bind(); !bound) return tl::unexpected(bound.error());
+  socket->receive();
+  return socket;
 }
 
-Result<void> MembershipService::open() {
+Result<void> MembershipSocket::bind() {
   auto local = parse_udp_endpoint(settings_.endpoint);
   if (!local) return tl::unexpected(local.error());
   for (const auto& [node, text] : settings_.peers) {
@@ -76,22 +67,20 @@ Result<void> MembershipService::open() {
   return {};
 }
 
-void MembershipService::receive() {
+void MembershipSocket::receive() {
   socket_.async_receive_from(
       boost::asio::buffer(datagram_), sender_,
       [this, alive = alive_](const boost::system::error_code& ec, std::size_t size) {
         if (!*alive || ec == boost::asio::error::operation_aborted) return;
         if (!ec) {
-          const std::string from = " (from " + sender_.address().to_string() + ":" +
-                                   std::to_string(sender_.port()) + ")";
           auto message = unseal(std::string_view(datagram_.data(), size));
           if (!message) {
             ++refused_;
-            on_refused_(message.error().message() + from);
+            on_refused_(message.error().message() + " (from " + sender_.address().to_string() +
+                        ":" + std::to_string(sender_.port()) + ")");
           } else {
-            node_.receive(*message, Clock::now());
-            carry_out();
-            arm_timer();
+            receiver_(*message);
+            if (!*alive) return;  // the receiver ended this socket's owner
           }
         }
         // Errors on a UDP socket (an ICMP "port unreachable" from an earlier send) concern one
@@ -100,11 +89,55 @@ void MembershipService::receive() {
       });
 }
 
-Result<membership::Message> MembershipService::unseal(std::string_view datagram) const {
+Result<membership::Message> MembershipSocket::unseal(std::string_view datagram) const {
   if (!settings_.key) return wire::decode_membership_message(datagram);
   auto opened = settings_.key->open(datagram);
   if (!opened) return fail("membership " + opened.error().message());
   return wire::decode_membership_message(*opened);
+}
+
+void MembershipSocket::send(const membership::Send& send) {
+  auto peer = peers_.find(send.to);
+  if (peer == peers_.end()) return;
+  const std::string bytes =
+      settings_.key ? settings_.key->seal(wire::encode(send.message)) : wire::encode(send.message);
+  boost::system::error_code ec;
+  socket_.send_to(boost::asio::buffer(bytes), peer->second, 0, ec);
+  if (ec) ++dropped_;
+}
+
+MembershipService::MembershipService(boost::asio::io_context& io, Settings settings,
+                                     Observer observer)
+    : settings_(std::move(settings)),
+      observer_(std::move(observer)),
+      node_(settings_.self, all_nodes(settings_), settings_.voters, settings_.profile,
+            Clock::now()),
+      timer_(io, [this] {
+        node_.tick(Clock::now());
+        carry_out();
+        arm_timer();
+      }) {}
+
+Result<std::unique_ptr<MembershipService>> MembershipService::start(boost::asio::io_context& io,
+                                                                    Settings settings,
+                                                                    Observer observer,
+                                                                    Refused on_refused) {
+  std::unique_ptr<MembershipService> service(
+      new MembershipService(io, std::move(settings), std::move(observer)));
+  MembershipService& s = *service;
+  auto socket = MembershipSocket::open(
+      io, {s.settings_.endpoint, s.settings_.peers, s.settings_.key},
+      [&s](const membership::Message& m) {
+        s.node_.receive(m, Clock::now());
+        s.carry_out();
+        s.arm_timer();
+      },
+      std::move(on_refused));
+  if (!socket) return tl::unexpected(socket.error());
+  s.socket_ = std::move(*socket);
+  s.carry_out();  // the first heartbeats
+  s.arm_timer();
+  return service;
 }
 
 void MembershipService::lead(std::uint64_t epoch) {
@@ -122,13 +155,7 @@ void MembershipService::carry_out() {
   const TimePoint now = Clock::now();
   for (membership::Effect& e : node_.take_effects()) {
     if (auto* s = std::get_if<membership::Send>(&e)) {
-      auto peer = peers_.find(s->to);
-      if (peer == peers_.end()) continue;  // a node with no endpoint: the configuration's to check
-      const std::string bytes =
-          settings_.key ? settings_.key->seal(wire::encode(s->message)) : wire::encode(s->message);
-      boost::system::error_code ec;
-      socket_.send_to(boost::asio::buffer(bytes), peer->second, 0, ec);
-      if (ec) ++dropped_;
+      socket_->send(*s);
       continue;
     }
     observer_(e, now);

@@ -35,10 +35,9 @@
 #include <sstream>
 #include <thread>
 
-#include "amf/daemon/director_election.h"
 #include "amf/daemon/membership_service.h"
 #include "amf/wire/codec.h"
-#include "tools/support/etcd_server.h"
+#include "tools/support/ports.h"
 
 extern char** environ;
 
@@ -51,8 +50,7 @@ using namespace std::chrono_literals;
 
 int run_node(const std::string& name, std::uint64_t incarnation, const std::string& endpoint,
              const std::vector<std::string>& peers, const std::vector<std::string>& voters,
-             std::uint64_t lead, const std::string& profile_name, const std::string& etcd,
-             bool candidate, const std::string& key_file) {
+             std::uint64_t lead, const std::string& profile_name, const std::string& key_file) {
   auto profile = membership::profile_named(profile_name);
   if (!profile) {
     std::cerr << profile.error().message() << "\n";
@@ -84,16 +82,7 @@ int run_node(const std::string& name, std::uint64_t incarnation, const std::stri
     std::printf("%lld %s\n", static_cast<long long>(to_ns(at)), line.c_str());
     std::fflush(stdout);
   };
-  // With etcd: the director is elected there (the election follows what membership says).
-  std::unique_ptr<daemon::EtcdClient> etcd_client;
-  std::unique_ptr<daemon::DirectorElection> election;
-  std::optional<NodeId> director;
   std::unique_ptr<daemon::MembershipService>* service_ptr = nullptr;
-  const auto tell_election = [&] {
-    if (!election || !service_ptr || !*service_ptr) return;
-    const membership::Member& m = (*service_ptr)->node().member();
-    election->membership(m.leased(Clock::now()), director && m.suspects(*director));
-  };
   auto service = daemon::MembershipService::start(
       io, settings,
       [&](const membership::Effect& e, TimePoint at) {
@@ -102,10 +91,6 @@ int run_node(const std::string& name, std::uint64_t incarnation, const std::stri
         if (std::holds_alternative<membership::Fence>(e) && service_ptr && *service_ptr) {
           if (auto end = (*service_ptr)->node().member().lease_end()) print("lease ended", *end);
         }
-        if (const auto* down = std::get_if<membership::StepDown>(&e); down && election) {
-          election->resign(down->cause);
-        }
-        tell_election();
       },
       [&](const std::string& reason) { print("refused: " + reason, Clock::now()); });
   if (!service) {
@@ -114,24 +99,6 @@ int run_node(const std::string& name, std::uint64_t incarnation, const std::stri
   }
   service_ptr = &*service;
   if (lead > 0) (*service)->lead(lead);
-  if (!etcd.empty()) {
-    etcd_client =
-        std::make_unique<daemon::EtcdClient>(io, std::vector<std::string>{etcd}, profile->timeout);
-    membership::ElectionSettings es{NodeId(name), candidate, profile->timeout,
-                                    3 * profile->timeout};
-    election = std::make_unique<daemon::DirectorElection>(
-        io, *etcd_client, "/amf/bench/director", es,
-        [&](const membership::ElectionEffect& e, TimePoint at) {
-          print(membership::describe(e), at);
-          if (const auto* won = std::get_if<membership::Won>(&e)) {
-            (*service)->lead(won->epoch);
-          } else if (std::holds_alternative<membership::Lost>(e)) {
-            (*service)->stop_leading();
-          } else if (const auto* is = std::get_if<membership::DirectorIs>(&e)) {
-            director = is->director;
-          }
-        });
-  }
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code&, int) { io.stop(); });
   io.run();
@@ -389,127 +356,6 @@ int run_crash(const std::string& profile_name, int runs, double idle_seconds) {
   return 0;
 }
 
-// ---- the director benchmark ----
-
-// Three candidate nodes electing their director in a real etcd member. Each run SIGKILLs the
-// director's node, times the kill to a survivor winning the next epoch and to the new
-// director declaring the old node gone, and restarts the killed node as its next life.
-int run_director(const std::string& profile_name, int runs) {
-  auto profile = membership::profile_named(profile_name);
-  if (!profile) {
-    std::cerr << profile.error().message() << "\n";
-    return 2;
-  }
-  amf::testing::EtcdServer etcd;
-  if (!etcd.started()) {
-    std::cerr << "cannot start etcd (is etcd-server installed?)\n";
-    return 1;
-  }
-  const BenchKey key;
-  const std::vector<std::string> names{"n1", "n2", "n3"};
-  const auto endpoint = loopback_endpoints(names);
-  if (endpoint.empty()) {
-    std::cerr << "no free loopback port\n";
-    return 1;
-  }
-  std::map<std::string, std::uint64_t> life;
-  const auto args = [&](const std::string& n) {
-    auto a = node_args(n, life[n], endpoint, profile_name, key.file);
-    a.insert(a.end(), {"--etcd", etcd.client(), "--candidate"});
-    return a;
-  };
-  std::map<std::string, Child> nodes;
-  const auto stop_all = [&] {
-    for (auto& [n, c] : nodes) end(c, SIGTERM);
-  };
-  for (const auto& n : names) {
-    life[n] = 1;
-    nodes[n] = spawn(args(n), true);
-    if (nodes[n].pid < 0) {
-      stop_all();
-      std::cerr << "cannot start " << n << "\n";
-      return 1;
-    }
-  }
-  // The line (and its node) where any node printed `text`, within `limit`.
-  const auto any = [&](const std::string& text,
-                       Duration limit) -> std::optional<std::pair<std::string, std::string>> {
-    const TimePoint until = Clock::now() + limit;
-    while (Clock::now() < until) {
-      for (auto& [n, c] : nodes) {
-        if (c.pid < 0) continue;
-        if (auto line = wait_for(c, text, 1ms)) return std::make_pair(n, *line);
-      }
-    }
-    return std::nullopt;
-  };
-  const auto fail_with = [&](const std::string& why) {
-    std::cerr << why << "\n";
-    stop_all();
-    return 1;
-  };
-  auto first = any("won the director's role, epoch 1", 10s);
-  if (!first) return fail_with("no node won epoch 1 (etcd log: " + etcd.log_path() + ")");
-  std::string leader = first->first;
-  // Where in the director's output its term began: joins are looked for from there.
-  std::size_t term_began = nodes[leader].cursor;
-  std::uint64_t epoch = 1;
-  Stats won, left;
-  std::mt19937_64 rng(std::random_device{}());
-  for (int run = 1; run <= runs; ++run) {
-    // Wait until the director has everyone in its view.
-    for (const auto& n : names) {
-      if (n == leader) continue;
-      const std::string joined = "node joined: " + n + "#" + std::to_string(life[n]);
-      if (!find(nodes[leader], term_began, joined, 5s)) {
-        return fail_with(leader + " never took " + n + "#" + std::to_string(life[n]) + " in");
-      }
-    }
-    // Only what the survivors print after the kill counts.
-    for (auto& [n, c] : nodes) {
-      if (n != leader) {
-        find(c, c.lines.size(), "\x01", 0ms);  // take in what is there
-        c.cursor = c.lines.size();
-      }
-    }
-    std::this_thread::sleep_for(
-        50ms +
-        std::chrono::microseconds(
-            rng() %
-            std::chrono::duration_cast<std::chrono::microseconds>(profile->interval).count()));
-    const TimePoint kill_at = Clock::now();
-    end(nodes[leader], SIGKILL);
-    const std::string dead = leader + "#" + std::to_string(life[leader]);
-    auto next = any("won the director's role, epoch " + std::to_string(epoch + 1), 10s);
-    if (!next) return fail_with("no survivor took epoch " + std::to_string(epoch + 1));
-    const std::size_t won_at = nodes[next->first].cursor;
-    auto gone = find(nodes[next->first], won_at, "node left: " + dead, 10s);
-    if (!gone) return fail_with(next->first + " never declared " + dead + " gone");
-    won.ms.push_back(static_cast<double>(time_of(next->second) - to_ns(kill_at)) / 1e6);
-    left.ms.push_back(
-        static_cast<double>(time_of(nodes[next->first].lines[*gone]) - to_ns(kill_at)) / 1e6);
-    std::printf(
-        "run %2d: kill %s (director, epoch %llu) -> %s won epoch %llu %6.2f ms, "
-        "-> node left %6.2f ms\n",
-        run, dead.c_str(), static_cast<unsigned long long>(epoch), next->first.c_str(),
-        static_cast<unsigned long long>(epoch + 1), won.ms.back(), left.ms.back());
-    const std::string restarted = leader;
-    ++life[restarted];
-    nodes[restarted] = spawn(args(restarted), true);
-    leader = next->first;
-    term_began = won_at;
-    ++epoch;
-  }
-  stop_all();
-  std::printf(
-      "\ndirector's node crash (SIGKILL), %s profile, three candidates on loopback, "
-      "one etcd member:\n",
-      profile_name.c_str());
-  won.print("kill -> next epoch won");
-  left.print("kill -> old node left");
-  return 0;
-}
-
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
   std::stringstream in(s);
@@ -545,21 +391,11 @@ int main(int argc, char** argv) {
   node->add_option("--voters", voters, "comma-separated")->required();
   node->add_option("--lead", lead, "lead with this epoch");
   node->add_option("--profile", profile);
-  std::string etcd;
-  bool candidate = false;
-  node->add_option("--etcd", etcd, "elect the director in this etcd member (HOST:PORT)");
-  node->add_flag("--candidate", candidate, "this node may become the director");
   std::string key_file;
   node->add_option("--key-file", key_file, "seal datagrams with this cluster key");
 
-  auto* director = app.add_subcommand(
-      "director", "time the takeover after the director's node crashes (starts its own etcd)");
-  director->add_option("--profile", profile, "fast or default");
-  director->add_option("--runs", runs, "crashes to time")->check(CLI::Range(1, 1000));
   CLI11_PARSE(app, argc, argv);
 
   if (*crash) return run_crash(profile, runs, idle);
-  if (*director) return run_director(profile, runs);
-  return run_node(name, incarnation, endpoint, peers, split(voters), lead, profile, etcd, candidate,
-                  key_file);
+  return run_node(name, incarnation, endpoint, peers, split(voters), lead, profile, key_file);
 }

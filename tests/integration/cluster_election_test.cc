@@ -1,0 +1,163 @@
+// Director election in a real etcd member with membership on real sockets: three amfd cluster
+// adapters (daemon::Cluster over the cluster node core) in one process, one loop, without
+// runtimes. The director's node "crashes" (its sockets and its etcd connection vanish) and a
+// survivor takes the next epoch, takes over, and tells its director the old node is down.
+// (cluster_test.cc does the same with whole amfds; amf-membership-bench director with one
+// process per node.)
+#include <gtest/gtest.h>
+#include <spdlog/sinks/null_sink.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+
+#include "amf/daemon/cluster.h"
+#include "tests/integration/loop.h"
+#include "tools/support/etcd_server.h"
+
+namespace amf::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Candidate {
+  std::unique_ptr<Cluster> cluster;
+  std::vector<std::string> events;
+  bool has(const std::string& text) const { return amf::testing::has_line(events, text); }
+};
+
+class ClusterElectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(etcd_.started()) << "cannot start etcd";
+    EtcdClient probe(io_, {etcd_.client()}, 1s);
+    bool ready = false;
+    for (int i = 0; i < 200 && !ready; ++i) {
+      std::optional<bool> answer;
+      probe.get("/amf/test/ready", [&](auto r) { answer = r.has_value(); });
+      run_until([&] { return answer.has_value(); });
+      ready = answer.value_or(false);
+      if (!ready) std::this_thread::sleep_for(25ms);
+    }
+    ASSERT_TRUE(ready) << "etcd never answered; see " << etcd_.log_path();
+  }
+
+  void start(const std::vector<std::string>& names) {
+    config_.name = "test";
+    config_.membership_profile = "fast";
+    config_.etcd = {etcd_.client()};
+    for (const auto& n : names) {
+      model::NodeConfig node;
+      node.id = NodeId(n);
+      node.name = n;
+      node.address = "127.0.0.1";
+      node.controller = true;
+      node.membership_port = amf::testing::free_loopback_port(SOCK_DGRAM);
+      node.command_port = amf::testing::free_loopback_port();
+      config_.nodes.push_back(node);
+    }
+    for (const auto& n : names) {
+      Candidate& c = candidates_[n];
+      auto cluster = Cluster::start(
+          io_, zmq_, config_, Cluster::Settings{NodeId(n), 1, std::nullopt},
+          Cluster::Callbacks{
+              .deliver = [](const protocol::Envelope&) {},
+              .won =
+                  [&c](std::uint64_t epoch, std::vector<director::NodeUp> up,
+                       const director::AdminStates&) {
+                    c.events.push_back("won epoch " + std::to_string(epoch) + " with " +
+                                       std::to_string(up.size()) + " node(s)");
+                  },
+              .lost = [&c](const std::string& cause) { c.events.push_back("lost: " + cause); },
+              .to_director =
+                  [&c](const director::Event& e) {
+                    if (const auto* up = std::get_if<director::NodeUp>(&e)) {
+                      c.events.push_back("node up: " + up->node.str());
+                    } else if (const auto* down = std::get_if<director::NodeDown>(&e)) {
+                      c.events.push_back("node down: " + down->node.str());
+                    }
+                  },
+              .end_life = [&c](const std::string& cause) { c.events.push_back("ended: " + cause); },
+              .record = [&c](const model::Notification& n) { c.events.push_back(n.cause); },
+              .now = [] { return Clock::now(); }},
+          std::make_shared<spdlog::logger>("test",
+                                           std::make_shared<spdlog::sinks::null_sink_mt>()));
+      ASSERT_TRUE(cluster) << cluster.error().message();
+      c.cluster = std::move(*cluster);
+    }
+  }
+
+  bool run_until(const std::function<bool()>& done, Duration limit = 10s) {
+    return amf::testing::run_until(io_, done, limit);
+  }
+
+  // The candidate that leads and has taken over.
+  std::optional<std::string> director() const {
+    for (const auto& [n, c] : candidates_) {
+      if (c.cluster && c.cluster->leads() && c.has("won epoch")) return n;
+    }
+    return std::nullopt;
+  }
+
+  amf::testing::EtcdServer etcd_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> busy_{
+      io_.get_executor()};
+  zmq::context_t zmq_;
+  model::ClusterConfig config_;
+  std::map<std::string, Candidate> candidates_;
+};
+
+TEST_F(ClusterElectionTest, OneDirectorTakesOverWithEveryNodeAndASurvivorTakesOverWhenItsNodeDies) {
+  start({"n1", "n2", "n3"});
+  ASSERT_TRUE(run_until([&] { return director().has_value(); })) << "no director took over";
+  const std::string first = *director();
+  int leading = 0;
+  for (const auto& [n, c] : candidates_) leading += c.cluster->leads() ? 1 : 0;
+  EXPECT_EQ(leading, 1);
+  EXPECT_TRUE(candidates_[first].has("won epoch 1 with 3 node(s)"));
+  for (const auto& [n, c] : candidates_) {
+    EXPECT_TRUE(run_until([&] {
+      return c.cluster->director() && c.cluster->director()->director == NodeId(first);
+    })) << n;
+  }
+
+  // The director's node dies: everything of it goes at once.
+  candidates_.erase(first);
+  ASSERT_TRUE(run_until([&] {
+    auto d = director();
+    return d && candidates_[*d].has("node down: " + first);
+  })) << "no survivor took over and declared "
+      << first << " gone";
+  const std::string second = *director();
+  EXPECT_TRUE(candidates_[second].has("won epoch 2 with 3 node(s)"));
+  for (const auto& [n, c] : candidates_) {
+    EXPECT_TRUE(run_until([&] {
+      return c.cluster->director() && c.cluster->director()->director == NodeId(second) &&
+             c.cluster->director()->epoch == 2;
+    })) << n;
+    EXPECT_TRUE(c.cluster->membership().member().leased(Clock::now())) << n;
+    EXPECT_FALSE(c.has("ended")) << n;
+  }
+}
+
+TEST_F(ClusterElectionTest, ARecordThatIsNotOursIsNeitherObeyedNorOverwritten) {
+  // Someone else's value under our key: no candidate may take it as a director, nor replace
+  // what it does not understand.
+  EtcdClient writer(io_, {etcd_.client()}, 1s);
+  std::optional<bool> written;
+  writer.compare_and_put("/amf/test/director", 0, "not json",
+                         [&](auto r) { written = r && r->succeeded; });
+  ASSERT_TRUE(run_until([&] { return written.has_value(); }));
+  ASSERT_TRUE(*written);
+  start({"n1"});
+  io_.run_for(300ms);
+  EXPECT_FALSE(candidates_["n1"].cluster->leads());
+  EXPECT_FALSE(candidates_["n1"].cluster->director());
+  std::optional<std::string> kept;
+  writer.get("/amf/test/director",
+             [&](auto r) { kept = r && *r ? (**r).value : std::string("(gone)"); });
+  ASSERT_TRUE(run_until([&] { return kept.has_value(); }));
+  EXPECT_EQ(*kept, "not json");
+}
+
+}  // namespace
+}  // namespace amf::daemon
