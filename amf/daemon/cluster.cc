@@ -159,7 +159,8 @@ void Cluster::carry_out() {
             } else if constexpr (std::is_same_v<T, runtime::GiveUp>) {
               callbacks_.lost(e.cause);
             } else if constexpr (std::is_same_v<T, runtime::ToDirector>) {
-              callbacks_.to_director(e.event);
+              // Not after `won` resigned at once (its GiveUp follows in this loop).
+              if (core_.leads()) callbacks_.to_director(e.event);
             } else if constexpr (std::is_same_v<T, runtime::EndLife>) {
               callbacks_.end_life(e.cause);
             } else if constexpr (std::is_same_v<T, runtime::Report>) {

@@ -82,6 +82,8 @@ void ClusterNode::tick(TimePoint now) {
     tell_election(now);
   }
   if (election_) election_->tick(now);
+  settle(now);  // a fence or a lost role comes before anything this node would do as director
+  if (ended_) return;
   if (admin_retry_ && now >= *admin_retry_) {
     admin_retry_.reset();
     if (leading_ && taking_office_ && !claimed_) {
@@ -115,14 +117,23 @@ std::optional<TimePoint> ClusterNode::next_deadline() const {
   return next;
 }
 
+// The election hears of each membership effect before the next one is acted on (a StepDown's
+// Lost before the Fence that follows it: the runtime gives the director up before the life
+// ends); what the election says may make the membership say more, acted on in turn.
 void ClusterNode::settle(TimePoint now) {
-  for (;;) {
-    auto from_node = node_.take_effects();
-    auto from_election =
-        election_ ? election_->take_effects() : decltype(election_->take_effects()){};
-    if (from_node.empty() && from_election.empty()) return;
-    for (membership::Effect& e : from_node) on_membership(std::move(e), now);
-    for (const membership::ElectionEffect& e : from_election) on_election(e, now);
+  auto election_says = [&] {
+    if (!election_) return;
+    for (auto effects = election_->take_effects(); !effects.empty();
+         effects = election_->take_effects()) {
+      for (const membership::ElectionEffect& e : effects) on_election(e, now);
+    }
+  };
+  election_says();
+  for (auto effects = node_.take_effects(); !effects.empty(); effects = node_.take_effects()) {
+    for (membership::Effect& e : effects) {
+      on_membership(std::move(e), now);
+      election_says();
+    }
   }
 }
 
@@ -484,7 +495,8 @@ void ClusterNode::on_admin(const AdminWrite& write, const store::Answer& answer,
   }
   const auto* swapped = std::get_if<store::Swapped>(&answer);
   if (swapped == nullptr) return;
-  if (!swapped->succeeded && swapped->current && swapped->current->value == write.text) {
+  if (!swapped->succeeded && swapped->current && swapped->current->value == write.text &&
+      !admin_dirty_) {
     // An earlier attempt of this very write landed (etcd answered late, and the client asked
     // again): done.
     admin_revision_ = swapped->current->mod_revision;

@@ -2,8 +2,7 @@
 // adapters (daemon::Cluster over the cluster node core) in one process, one loop, without
 // runtimes. The director's node "crashes" (its sockets and its etcd connection vanish) and a
 // survivor takes the next epoch, takes over, and tells its director the old node is down.
-// (cluster_test.cc does the same with whole amfds; amf-membership-bench director with one
-// process per node.)
+// (cluster_test.cc and amf-cluster-bench --fault director do the same with whole amfds.)
 #include <gtest/gtest.h>
 #include <spdlog/sinks/null_sink.h>
 
