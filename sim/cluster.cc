@@ -107,11 +107,13 @@ void Simulation::clean_up_before_repair(EntityKind kind, const std::string& enti
 
 // ---- node crashes ----
 
-bool Simulation::crash_node(const NodeId& node) {
+bool Simulation::crash_node(const NodeId& node, bool fault) {
   auto nd = nodes_.find(node);
   if (nd == nodes_.end()) return false;
-  ++stats_.faults[static_cast<std::size_t>(FaultKind::kNode)];
-  ++stats_.node_crashes;
+  if (fault) {
+    ++stats_.faults[static_cast<std::size_t>(FaultKind::kNode)];
+    ++stats_.node_crashes;
+  }
   disturbed();
   const std::size_t ended = machines_.end_node(node);
   nodes_.erase(nd);   // its runtime, with whatever was queued for it
@@ -119,10 +121,14 @@ bool Simulation::crash_node(const NodeId& node) {
   unheard_.erase(node);
   stirred_.insert(node);  // its deadlines go with it
   std::erase(delivered_, node);
+  members_.erase(node);  // (membership) its cluster core, with its lease
   const std::uint64_t incarnation = ++incarnation_[node];
-  line("[" + format_time(now_) + "] fault: " + node.str() + " crashes; " + std::to_string(ended) +
-       (ended == 1 ? " process ends" : " processes end"));
-  schedule(draw(options_.latencies.node_detect), NodeLeaves{node, incarnation});
+  line("[" + format_time(now_) + "] " +
+       (fault ? "fault: " + node.str() + " crashes" : node.str() + " is fenced") + "; " +
+       std::to_string(ended) + (ended == 1 ? " process ends" : " processes end"));
+  // With the membership, its cores declare it gone.
+  if (!options_.membership)
+    schedule(draw(options_.latencies.node_detect), NodeLeaves{node, incarnation});
   if (director_up_ && director_node_ == node) lose_director("dies with its node");
   return true;
 }
@@ -148,6 +154,7 @@ void Simulation::on(const NodeBoots& e) {
   nodes_.emplace(e.node, std::make_unique<SimNode>(*this, e.node));
   stir(e.node);
   line(header() + e.node.str() + " boots");
+  if (options_.membership) return join_membership(e.node);  // NodeUp once its life joins
   line("  director <- NodeUp " + e.node.str());
   to_the_director(director::NodeUp{e.node, incarnation_[e.node]});
 }
@@ -156,6 +163,16 @@ void Simulation::on(const NodeBoots& e) {
 
 bool Simulation::crash_director() {
   if (!director_up_) return false;
+  if (options_.membership) {  // the director dies with its amfd: its node's life ends
+    ++stats_.faults[static_cast<std::size_t>(FaultKind::kDirector)];
+    line("[" + format_time(now_) + "] fault: the director's node " + director_node_->str() +
+         " crashes");
+    const NodeId node = *director_node_;
+    if (crash_node(node, false)) {
+      schedule(draw(options_.latencies.node_boot), NodeBoots{node, incarnation_[node]});
+    }
+    return true;
+  }
   ++stats_.faults[static_cast<std::size_t>(FaultKind::kDirector)];
   line("[" + format_time(now_) + "] fault: the director crashes");
   lose_director("crashes");
@@ -175,7 +192,8 @@ void Simulation::lose_director(const std::string& how) {
     remember_admin_state(request);
     answered({id, false, "the director was lost before the operation ended"});
   }
-  schedule(draw(options_.latencies.director_elect), DirectorElected{});
+  // With the membership, the nodes' cores elect the next one.
+  if (!options_.membership) schedule(draw(options_.latencies.director_elect), DirectorElected{});
 }
 
 void Simulation::on(const DirectorElected&) {
@@ -216,9 +234,16 @@ void Simulation::on(const DirectorElected&) {
 // Every change is kept, unlocked too: it may undo a configured initial state.
 void Simulation::SeatHost::admin_state(const director::AdminStateChanged& e) {
   sim.admin_store_[{e.kind, e.entity}] = e.state;
+  if (!sim.options_.membership || !sim.director_node_) return;
+  // With the membership, in etcd, through the director node's core.
+  if (auto m = sim.members_.find(*sim.director_node_); m != sim.members_.end()) {
+    m->second->admin_state(e, sim.local_time(*sim.director_node_));
+    sim.carry_out_membership(*sim.director_node_);
+  }
 }
 
 void Simulation::SeatHost::took_over() {
+  sim.took_over_ = true;
   sim.line("  director: took over in epoch " + std::to_string(sim.director_epoch_));
 }
 

@@ -37,8 +37,11 @@ const char* cut_text(Simulation::Cut kind) {
 double Simulation::chance() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
 
 bool Simulation::cut_off(const protocol::Envelope& e) const {
-  if (auto it = cuts_.find(e.from.node); it != cuts_.end() && it->second.to_director) return true;
-  if (auto it = cuts_.find(e.to.node); it != cuts_.end() && it->second.from_director) return true;
+  const NodeId from = where(e.from.node);
+  const NodeId to = where(e.to.node);
+  if (from == to) return false;  // (membership) between the director and its own node
+  if (auto it = cuts_.find(from); it != cuts_.end() && it->second.to_director) return true;
+  if (auto it = cuts_.find(to); it != cuts_.end() && it->second.from_director) return true;
   return false;
 }
 
@@ -101,7 +104,7 @@ bool Simulation::partition(const NodeId& node, Cut kind, Duration length) {
           ? std::min(length, draw({std::chrono::milliseconds(20), std::chrono::milliseconds(200)}))
           : length;
   schedule(step, CutChanges{node, cut.id});
-  if (cut.to_director) {
+  if (cut.to_director && !options_.membership) {
     schedule(draw(options_.latencies.node_detect), CutDetected{node, cut.id, cut.since});
   }
   return true;
@@ -115,7 +118,7 @@ void Simulation::on(const CutChanges& e) {
     cut.to_director = cut.from_director = !cut.to_director;
     line(header() + "net: the link of " + e.node.str() + " is " +
          (cut.to_director ? "down" : "up") + " again (flapping)");
-    if (cut.to_director) {
+    if (cut.to_director && !options_.membership) {
       cut.since = now_;
       schedule(draw(options_.latencies.node_detect), CutDetected{e.node, cut.id, cut.since});
     }
@@ -126,7 +129,7 @@ void Simulation::on(const CutChanges& e) {
   }
   cuts_.erase(it);
   line(header() + "partition of " + e.node.str() + " heals");
-  if (unheard_.erase(e.node) && nodes_.count(e.node)) {
+  if (unheard_.erase(e.node) && nodes_.count(e.node) && !options_.membership) {
     line(header() + "membership: " + e.node.str() +
          " is heard again (never fenced: it kept its components)");
     line("  director <- NodeUp " + e.node.str());
@@ -154,7 +157,7 @@ void Simulation::random_partition() {
   const auto kind = static_cast<Cut>(uniform(4));
   const Duration length = std::chrono::milliseconds(100 + uniform(4901));
   // A cut is between a node and the director: none for the node the director runs on.
-  if (director_up_ && director_node_ == it->first) return;
+  if (director_up_ && director_node_ == it->first && !options_.membership) return;
   partition(it->first, kind, length);
 }
 

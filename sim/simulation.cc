@@ -129,6 +129,15 @@ Simulation::Simulation(std::shared_ptr<const model::ClusterConfig> config,
       configured(director::EntityKind::kSi, si.id.str(), si.admin_state);
   }
   director_node_ = options_.director_node;
+  if (options_.membership) {
+    // No director until a node's core takes over; every life from 1.
+    director_node_.reset();
+    director_up_ = false;
+    for (const auto& node : config_->nodes) incarnation_[node.id] = 1;
+    nodes_.clear();
+    for (const auto& node : config_->nodes)
+      nodes_.emplace(node.id, std::make_unique<SimNode>(*this, node.id));
+  }
   // A crashed node is noticed, boots again and instantiates its SUs within the quiet period.
   const Duration node_bound = options_.latencies.node_detect.max +
                               options_.latencies.node_boot.max +
@@ -144,6 +153,10 @@ void Simulation::start() {
   ++stats_.steps;
   line(header() + "start: every node is up");
   for (const auto& node : config_->nodes) {
+    if (options_.membership) {
+      join_membership(node.id);
+      continue;
+    }
     line("  director <- NodeUp " + node.id.str());
     to_the_director(director::NodeUp{node.id, incarnation_[node.id]});
   }
@@ -159,11 +172,19 @@ void Simulation::run_until(TimePoint end) {
   if (!violation_) now_ = std::max(now_, end);
 }
 
-std::optional<TimePoint> Simulation::core_deadline() const {
+std::optional<TimePoint> Simulation::runtime_deadline() const {
   std::optional<TimePoint> next =
       director_up_ ? seat_->next_deadline() : std::optional<TimePoint>();
   if (!node_deadlines_.empty() && (!next || node_deadlines_.begin()->first < *next)) {
     next = node_deadlines_.begin()->first;
+  }
+  return next;
+}
+
+std::optional<TimePoint> Simulation::core_deadline() const {
+  std::optional<TimePoint> next = runtime_deadline();
+  if (options_.membership) {
+    if (auto m = membership_deadline(); m && (!next || *m < *next)) next = m;
   }
   return next;
 }
@@ -198,6 +219,7 @@ bool Simulation::step(TimePoint limit) {
       stir(id);
     }
     if (director_up_) seat_->tick();
+    if (options_.membership) tick_membership();
   } else {
     Entry entry = queue_.top();
     queue_.pop();
@@ -341,6 +363,11 @@ void Simulation::arrive(const protocol::Envelope& e) {
            sim::describe(node::to_event(std::get<protocol::NodeCommand>(*e.message))));
     }
     return;
+  }
+  if (options_.membership) {
+    // A node takes nothing from the director before its lease (the links send it again).
+    auto m = members_.find(e.to.node);
+    if (m == members_.end() || !m->second->accepts_commands()) return;
   }
   runtime::NodeRuntime& r = n->second->runtime;
   const std::size_t before = r.queued();
@@ -572,7 +599,7 @@ void Simulation::violate(std::string invariant, std::string message) {
 }
 
 bool Simulation::idle() const {
-  return scheduled_work_ == 0 && delivered_.empty() && !core_deadline();
+  return scheduled_work_ == 0 && delivered_.empty() && !runtime_deadline() && membership_settled();
 }
 
 // A fault or an admin operation happened: liveness is judged a quiet period after the last one.

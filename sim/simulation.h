@@ -19,6 +19,7 @@
 #include "amf/director/director.h"
 #include "amf/model/config.h"
 #include "amf/node/node_director.h"
+#include "amf/runtime/cluster_node.h"
 #include "amf/runtime/node_runtime.h"
 #include "sim/faults.h"
 #include "sim/invariants.h"
@@ -50,6 +51,13 @@ struct Options {
   // elected on the first node of the view. None: the director runs apart and dies only by a
   // director fault.
   std::optional<NodeId> director_node;
+  // Every node runs the real membership and director election (runtime::ClusterNode, the core
+  // amfd hosts) over the simulated network and a model of etcd (sim/membership.cc): nodes are
+  // declared gone, fence themselves and elect the director as the cores decide, not after the
+  // latencies node_detect and director_elect. The director runs on the node that won its
+  // epoch; a director crash is its node's crash; a partition cuts a node off from every other
+  // node and from etcd, the director's node included. director_node is then ignored.
+  bool membership = false;
   std::function<void(const std::string&)> trace_sink;  // every trace line, as it happens
   std::function<void(const model::Notification&)> on_notification;
   std::function<void(const director::AdminResult&)> on_admin_result;
@@ -74,6 +82,8 @@ struct Stats {
   std::uint64_t envelopes_duplicated = 0;  // by network faults
   std::uint64_t partitions = 0;
   std::uint64_t director_crashes = 0;
+  std::uint64_t fences = 0;     // (membership) node lives ended by their lease or the director
+  std::uint64_t datagrams = 0;  // (membership) sent
 };
 
 struct Violation {
@@ -137,7 +147,7 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   // False when the node is down already. boot_node: it comes back with a fresh node director
   // and says NodeUp; false when it is up. A node crashed by a random fault boots by itself
   // after the boot latency.
-  bool crash_node(const NodeId& node);
+  bool crash_node(const NodeId& node) { return crash_node(node, true); }
   bool boot_node(const NodeId& node);
   // A network partition: the node is cut off from the director's seat for `length`, both ways,
   // or only its messages to the director (kToDirector) or only the director's to it
@@ -203,7 +213,25 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
     std::uint64_t incarnation;  // the node's, when it crashed; stale if it has booted already
   };
   struct DirectorElected {};  // a new director has won the next epoch
-  struct Deliver {            // an envelope arrives at its runtime
+  // (membership) A datagram arrives at a node's membership; a store request arrives at etcd;
+  // etcd's answer arrives at the node life that asked.
+  struct Datagram {
+    NodeId from;
+    NodeId to;
+    membership::Message message;
+  };
+  struct StoreAsk {
+    NodeId node;
+    std::uint64_t life;
+    std::variant<runtime::store::Get, runtime::store::Put> request;
+  };
+  struct StoreReply {
+    NodeId node;
+    std::uint64_t life;
+    std::uint64_t id;
+    runtime::store::Answer answer;
+  };
+  struct Deliver {  // an envelope arrives at its runtime
     protocol::Envelope envelope;
   };
   struct CutChanges {  // a partition's next step: it heals, or (flapping) toggles
@@ -218,7 +246,8 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   // Work (idle() waits for it): the machines' events but their periodic ones, and the first
   // kWorkKinds alternatives; the rest are bookkeeping or periodic and change nothing.
   using Scheduled = std::variant<MachineEvent, AdminAsk, NodeLeaves, NodeBoots, Deliver, CutChanges,
-                                 CutDetected, DirectorElected, NextFault, QuietCheck, AdminCheck>;
+                                 CutDetected, DirectorElected, NextFault, QuietCheck, AdminCheck,
+                                 Datagram, StoreAsk, StoreReply>;
   static constexpr std::size_t kWorkKinds = 8;
   static bool is_work(const Scheduled& what) {
     const auto* machine = std::get_if<MachineEvent>(&what);
@@ -317,6 +346,24 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   void on(const Deliver& e);
   void on(const CutChanges& e);
   void on(const CutDetected& e);
+  // ---- the membership and etcd (membership.cc) ----
+  void join_membership(const NodeId& node);
+  void carry_out_membership(const NodeId& node);
+  void tick_membership();
+  std::optional<TimePoint> membership_deadline() const;
+  // Every node that is up holds its lease under the director of the newest epoch, which has
+  // taken over and has every such life in its view.
+  bool membership_settled() const;
+  void end_life(const NodeId& node, const std::string& cause);
+  // A fault (counted), or (Options::membership) a life that ended.
+  bool crash_node(const NodeId& node, bool fault);
+  std::optional<TimePoint> runtime_deadline() const;
+  void take_office(const NodeId& node, const runtime::TakeOver& t);
+  void on(const Datagram& e);
+  void on(const StoreAsk& e);
+  void on(const StoreReply& e);
+  // The node an envelope's end is on: the director's seat is on the director's node.
+  NodeId where(const NodeId& end) const;
   // ---- the network (network.cc) ----
   // The envelope's fate on a faulty network: lost, or delivered (once or twice) after a delay.
   void transmit(const protocol::Envelope& e);
@@ -350,9 +397,18 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   std::optional<NodeId> director_node_;  // Options::director_node; the current director's
   std::uint64_t director_epoch_ = 1;
   std::uint64_t director_life_ = 0;    // the seat's incarnation: a new one for every director
+  bool took_over_ = true;              // the seat's takeover is over
   director::AdminStates admin_store_;  // what the directors left in the store
   std::map<NodeId, std::unique_ptr<SimNode>> nodes_;  // the nodes that are up
   std::map<NodeId, std::uint64_t> incarnation_;       // bumped by every crash
+  // (Options::membership) Each up node's cluster core, and etcd's keys.
+  std::map<NodeId, std::unique_ptr<runtime::ClusterNode>> members_;
+  struct EtcdKey {
+    std::string value;
+    std::int64_t mod_revision = 0;
+  };
+  std::map<std::string, EtcdKey> etcd_;
+  std::int64_t etcd_revision_ = 0;
   std::uint64_t seed_;
   Options options_;
   std::mt19937_64 rng_;

@@ -210,6 +210,23 @@ SwarmCase make_swarm_case(std::uint64_t seed, const SwarmOptions& options) {
     sg.li_sus = d.between(0, sg.sus);
     sg.locked_sis = d.between(0, sg.sis);
   }
+  // The membership's cases (drawn after everything else, so the others keep their draws):
+  // three to five nodes (the first three vote), partitions, node and director crashes, the
+  // fast profile in one case in four (it costs ten times the datagrams), a shorter run.
+  if (options.membership) {
+    c.cluster.nodes = d.between(3, 5);
+    c.membership_profile = d.chance(0.25) ? "fast" : "default";
+    c.faults[FaultKind::kPartition] = d.rate(5e-3, 5e-2);
+    if (options.node_crashes && d.chance(0.6)) c.faults[FaultKind::kNode] = d.rate(1e-4, 5e-3);
+    if (options.director_crashes && d.chance(0.5)) {
+      c.faults[FaultKind::kDirector] = d.rate(1e-3, 2e-2);
+    }
+    c.director_node.reset();
+    c.duration = std::chrono::minutes(d.between(1, 5));
+    // Runs this short end before the recovery ceilings end a component that fails every
+    // callback (they may take 20 minutes): the plain swarm covers those.
+    c.broken.clear();
+  }
   return c;
 }
 
@@ -225,13 +242,21 @@ std::string SwarmCase::describe() const {
     out += ", node escalation " + std::to_string(cluster.su_failover_max);
   }
   if (director_node) out += ", director on " + director_node->str();
+  if (membership_profile) out += ", membership (" + *membership_profile + " profile)";
   return out;
 }
 
 RunOutcome run_case(const SwarmCase& c, Options options) {
   options.faults = c.faults;
   options.director_node = c.director_node;
-  auto sim = Simulation::create(build(c.cluster), c.seed, std::move(options));
+  auto config = build(c.cluster);
+  if (c.membership_profile) {
+    auto with = std::make_shared<model::ClusterConfig>(*config);
+    with->membership_profile = *c.membership_profile;
+    config = std::move(with);
+    options.membership = true;
+  }
+  auto sim = Simulation::create(config, c.seed, std::move(options));
   RunOutcome out;
   if (!sim) {
     out.violation = Violation{"config", sim.error().message(), c.seed, 0, TimePoint{}, ""};

@@ -25,6 +25,11 @@ struct SwarmOptions {
   bool node_crashes = true;      // in clusters of more than one node
   bool director_crashes = true;  // the director dies and a new one takes over
   bool network = true;           // network faults and clock drift (never partitions)
+  // The nodes run the real membership and election (Options::membership): every case has
+  // three to five nodes, partitions, node and director crashes, and runs 1 to 5 minutes
+  // (without a component that fails every callback: the recovery ceilings that end it may
+  // take longer than that, and the plain swarm covers them).
+  bool membership = false;
 };
 
 struct SwarmCase {
@@ -39,6 +44,8 @@ struct SwarmCase {
   // The node the director runs on (Options::director_node): node crashes there are the
   // director's too. None: it runs apart.
   std::optional<NodeId> director_node;
+  // With SwarmOptions::membership: the membership's profile ("fast" or "default").
+  std::optional<std::string> membership_profile;
   // "3 SGs (2n sus=2 sis=1; ...), faults crash=0.01,..., 20m"
   std::string describe() const;
 };

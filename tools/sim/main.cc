@@ -51,6 +51,7 @@ struct Args {
   std::optional<std::uint64_t> replay_case;
   bool swarm_cleanup = false;
   int swarm_components = 2;
+  bool swarm_membership = false;
   std::string script;
   std::string expected;
   bool update = false;
@@ -99,11 +100,12 @@ std::string summary(const sim::Stats& s, amf::Duration simulated, double wall_s)
       << "Failovers " << s.failovers << ", switchovers " << s.switchovers
       << ", component/SU restarts " << s.restarts << ", SU failovers " << s.su_failovers
       << ", repairs " << s.repairs << ", node crashes " << s.node_crashes << " (boots "
-      << s.node_boots << "), partitions " << s.partitions << ", director crashes "
-      << s.director_crashes << "; network: " << s.envelopes_lost << " messages lost, "
-      << s.envelopes_duplicated << " duplicated; " << s.process_starts << " process starts, "
-      << s.notifications << " notifications. Wall time " << std::fixed << std::setprecision(3)
-      << wall_s << " s: " << static_cast<long long>(wall_s > 0 ? sim_s / wall_s : 0)
+      << s.node_boots << "), partitions " << s.partitions << ", lives fenced " << s.fences
+      << ", director crashes " << s.director_crashes << "; network: " << s.envelopes_lost
+      << " messages lost, " << s.envelopes_duplicated << " duplicated; " << s.process_starts
+      << " process starts, " << s.notifications << " notifications. Wall time " << std::fixed
+      << std::setprecision(3) << wall_s
+      << " s: " << static_cast<long long>(wall_s > 0 ? sim_s / wall_s : 0)
       << " simulated seconds per wall second; peak memory " << peak_memory_mb() << " MB.";
   return out.str();
 }
@@ -182,6 +184,7 @@ std::string replay_command(const Args& a, std::uint64_t seed) {
   std::string out = "amf-sim --case " + std::to_string(seed);
   if (a.swarm_cleanup) out += " --swarm-cleanup";
   if (a.swarm_components != 2) out += " --swarm-components " + std::to_string(a.swarm_components);
+  if (a.swarm_membership) out += " --swarm-membership";
   return out + " --trace";
 }
 
@@ -189,6 +192,7 @@ sim::SwarmOptions swarm_options(const Args& a) {
   sim::SwarmOptions o;
   o.cleanup = a.swarm_cleanup;
   o.max_components = a.swarm_components;
+  o.membership = a.swarm_membership;
   return o;
 }
 
@@ -199,12 +203,18 @@ int run_swarm(const Args& a) {
   const auto wall_start = WallClock::now();
   int ran = 0, failed = 0;
   double simulated_s = 0;
+  sim::Stats total;  // of what the swarm exercised
   for (; ran < a.runs; ++ran) {
     if (*max_wall > amf::Duration(0) && WallClock::now() - wall_start >= *max_wall) break;
     const std::uint64_t seed = master();
     const sim::SwarmCase c = sim::make_swarm_case(seed, swarm_options(a));
     const sim::RunOutcome r = sim::run_case(c);
     simulated_s += std::chrono::duration<double>(r.end.time_since_epoch()).count();
+    total.node_crashes += r.stats.node_crashes;
+    total.director_crashes += r.stats.director_crashes;
+    total.partitions += r.stats.partitions;
+    total.fences += r.stats.fences;
+    total.failovers += r.stats.failovers;
     if (!r.violation) continue;
     ++failed;
     std::cout << "run " << ran + 1 << ": seed " << seed << " FAILED (" << r.violation->invariant
@@ -217,7 +227,10 @@ int run_swarm(const Args& a) {
             << " failed; simulated "
             << sim::format_duration(std::chrono::duration_cast<amf::Duration>(
                    std::chrono::duration<double>(simulated_s)))
-            << " in " << std::fixed << std::setprecision(1) << wall << " s wall time\n";
+            << " in " << std::fixed << std::setprecision(1) << wall << " s wall time; "
+            << total.failovers << " failovers, " << total.node_crashes << " node crashes, "
+            << total.director_crashes << " directors lost, " << total.partitions << " partitions, "
+            << total.fences << " lives fenced\n";
   return failed == 0 ? 0 : 1;
 }
 
@@ -327,6 +340,9 @@ int main(int argc, char** argv) {
   app.add_flag("--swarm-cleanup", a.swarm_cleanup, "let the swarm inject cleanup failures");
   app.add_option("--swarm-components", a.swarm_components, "most components per SU in the swarm")
       ->check(CLI::Range(1, 8));
+  app.add_flag("--swarm-membership", a.swarm_membership,
+               "the swarm's nodes run the real membership and director election over the "
+               "simulated network and a model of etcd, with partitions");
   app.add_option("--script", a.script, "run a scenario script and print its transcript");
   app.add_option("--expected", a.expected, "compare the transcript with this golden file");
   app.add_flag("--update", a.update, "rewrite --expected (as AMF_UPDATE_GOLDEN=1 does)");

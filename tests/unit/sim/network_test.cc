@@ -1,6 +1,8 @@
-// The simulated network: faults that the links hide, partitions whose hazard they do not, and
-// clock drift.
+// The simulated network: faults that the links hide, partitions whose hazard they do not
+// (unless the membership fences: Options::membership), and clock drift.
 #include <gtest/gtest.h>
+
+#include <set>
 
 #include "sim/cluster_spec.h"
 #include "sim/simulation.h"
@@ -35,9 +37,10 @@ std::optional<HaState> ha(const Simulation& sim, int su) {
   return std::nullopt;
 }
 
-// The hazard that membership with self-fencing (the cluster issue) will remove: node-1 is cut
-// off from the director, the membership stops hearing it and declares it gone, the director
-// promotes the standby on node-2; node-1 hears nothing of this and its component stays active.
+// The hazard that membership with self-fencing removes (the Options::membership tests below
+// run the same cut): without it, node-1 is cut off from the director, the stand-in
+// membership stops hearing it and declares it gone, the director promotes the standby on
+// node-2; node-1 hears nothing of this and its component stays active.
 TEST(SimNetworkTest, APartitionLongerThanDetectionEndsInTwoActivesUntilNodesFenceThemselves) {
   for (auto cut : {Simulation::Cut::kBoth, Simulation::Cut::kToDirector}) {
     auto sim = two_nodes("none");
@@ -103,6 +106,81 @@ TEST(SimNetworkTest, EachNodeClockDriftsWithinItsBound) {
   }
   EXPECT_TRUE(drifted);
   ASSERT_FALSE(sim->violation());
+}
+
+// ---- Options::membership: the real cluster cores (runtime::ClusterNode) decide who directs,
+// when a node is gone and when a node fences itself, over the simulated network and a model of
+// etcd ----
+
+// A 2N SG over three nodes (the three vote; su-1 on node-1, su-2 on node-2), the fast profile.
+std::unique_ptr<Simulation> three_nodes(std::uint64_t seed = 1) {
+  auto config = build({"net", 3, {SgSpec{}}});
+  auto mutable_config = std::make_shared<model::ClusterConfig>(*config);
+  mutable_config->membership_profile = "fast";
+  Options options;
+  options.membership = true;
+  auto sim = Simulation::create(mutable_config, seed, std::move(options));
+  EXPECT_TRUE(sim) << sim.error().message();
+  (*sim)->start();
+  (*sim)->settle();
+  EXPECT_FALSE((*sim)->violation()) << (*sim)->violation()->describe();
+  return std::move(*sim);
+}
+
+TEST(SimMembershipTest, TheNodesElectADirectorThatAssignsTheService) {
+  auto sim = three_nodes();
+  ASSERT_TRUE(sim->director_up());
+  ASSERT_TRUE(sim->director_node());
+  EXPECT_EQ(sim->director_epoch(), 1u);
+  // One active and one standby, whichever SU the director chose first.
+  ASSERT_TRUE(ha(*sim, 1) && ha(*sim, 2));
+  EXPECT_EQ(std::set({*ha(*sim, 1), *ha(*sim, 2)}),
+            std::set({HaState::kActive, HaState::kStandby}));
+  EXPECT_EQ(sim->stats().fences, 0u);
+}
+
+// The hazard the simulator showed without the membership (network_test.cc): node-1, cut off,
+// kept its active while the director promoted the standby. Now it fences itself first.
+TEST(SimMembershipTest, ANodeCutOffWithTheActiveFencesItselfBeforeTheStandbyIsPromoted) {
+  for (auto cut : {Simulation::Cut::kBoth, Simulation::Cut::kToDirector,
+                   Simulation::Cut::kFromDirector, Simulation::Cut::kFlapping}) {
+    auto sim = three_nodes();
+    const int active = ha(*sim, 1) == HaState::kActive ? 1 : 2;
+    ASSERT_EQ(ha(*sim, active), HaState::kActive);
+    ASSERT_TRUE(sim->partition(NodeId("node-" + std::to_string(active)), cut, 2s));
+    sim->run_for(5s);
+    ASSERT_FALSE(sim->violation()) << sim->violation()->describe();
+    sim->settle();
+    ASSERT_FALSE(sim->violation()) << sim->violation()->describe();
+    EXPECT_GE(sim->stats().fences, 1u) << static_cast<int>(cut);
+    EXPECT_EQ(ha(*sim, 3 - active), HaState::kActive) << static_cast<int>(cut);
+  }
+}
+
+TEST(SimMembershipTest, TheDirectorsNodeCrashesAndAnotherTakesOverInTheNextEpoch) {
+  auto sim = three_nodes();
+  const NodeId first = *sim->director_node();
+  ASSERT_TRUE(sim->crash_director());
+  sim->run_for(2s);
+  ASSERT_FALSE(sim->violation()) << sim->violation()->describe();
+  sim->settle();
+  ASSERT_FALSE(sim->violation()) << sim->violation()->describe();
+  ASSERT_TRUE(sim->director_up());
+  EXPECT_GE(sim->director_epoch(), 2u);
+  EXPECT_TRUE(sim->node_up(first));  // booted again as its next life
+  EXPECT_TRUE(ha(*sim, 1) == HaState::kActive || ha(*sim, 2) == HaState::kActive);
+}
+
+TEST(SimMembershipTest, TheDirectorsNodeCutOffFencesItselfAndAnotherDirects) {
+  auto sim = three_nodes();
+  const NodeId first = *sim->director_node();
+  ASSERT_TRUE(sim->partition(first, Simulation::Cut::kBoth, 3s));
+  sim->run_for(6s);
+  ASSERT_FALSE(sim->violation()) << sim->violation()->describe();
+  sim->settle();
+  ASSERT_FALSE(sim->violation()) << sim->violation()->describe();
+  EXPECT_GE(sim->stats().fences, 1u);
+  EXPECT_GE(sim->director_epoch(), 2u);
 }
 
 }  // namespace
