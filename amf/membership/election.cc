@@ -94,9 +94,11 @@ void Election::store_failed(const std::string& why, TimePoint now) {
   tick(now);
 }
 
-void Election::membership(bool leased, bool suspects_director, TimePoint now) {
+void Election::membership(const Standing& standing, TimePoint now) {
+  const bool leased = standing.leased;
   leased_ = leased;
-  suspects_director_ = suspects_director;
+  hears_majority_ = standing.hears_majority;
+  suspects_director_ = standing.suspects_director;
   if (leading_ && leased) leased_since_won_ = true;
   // A director cut off from the majority (its lease ran out after it held one) stops acting;
   // a candidate on the majority side will take over.
@@ -126,19 +128,30 @@ std::optional<TimePoint> Election::next_deadline() const {
 
 // A candidate that does not lead swaps the record to itself with the next epoch when there is
 // none, when it names this node but this life does not lead, or when the director's node is
-// suspected and this node holds its lease (a node cut off from the majority never deposes).
+// suspected and this node is on the majority's side (a node cut off from the majority never
+// deposes).
+//
+// On the majority's side: it holds its lease, or it hears a majority of the voters. The second
+// is for when no lease can be had: leases come from views and views from a director, so a
+// cluster whose lives all restarted, or whose director lost the role while no view listed the
+// lives now up, would otherwise wait for ever. A one-way cut can make a node hear the majority
+// that cannot hear it; it may then depose a director, which cannot make two directors act (the
+// epoch fences, and a director acts only once it holds a lease), and the majority, suspecting
+// it in turn, replaces it.
 void Election::consider(TimePoint now) {
   (void)now;
   if (!settings_.candidate || leading_ || in_flight_) return;
   const std::uint64_t next_epoch = (known_ ? known_->epoch : 0) + 1;
+  const bool majority_side = leased_ || hears_majority_;
   std::optional<std::int64_t> expected;
   if (absent_) {
     expected = 0;
-  } else if (known_ && known_->director == settings_.self && (!ever_led_ || leased_)) {
+  } else if (known_ && known_->director == settings_.self && (!ever_led_ || majority_side)) {
     // A record of this node that this life does not hold: an earlier life's (a restart), or
-    // this life's, lost with its lease and now on the majority's side again.
+    // this life's, lost (with its lease, or with etcd out of reach for the grace) and now on
+    // the majority's side again.
     expected = known_->revision;
-  } else if (known_ && suspects_director_ && leased_) {
+  } else if (known_ && suspects_director_ && majority_side) {
     expected = known_->revision;
   }
   if (!expected) return;

@@ -50,6 +50,13 @@ struct DirectorIs {  // the newest director known (followers obey this epoch and
 using ElectionEffect = std::variant<ReadRecord, SwapRecord, Won, Lost, DirectorIs>;
 std::string describe(const ElectionEffect& effect);
 
+// What membership says of this node, for the election.
+struct Standing {
+  bool leased = false;             // it holds its lease
+  bool hears_majority = false;     // it hears a majority of the voters (see below)
+  bool suspects_director = false;  // it suspects the director's node
+};
+
 class Election {
  public:
   Election(ElectionSettings settings, TimePoint now);
@@ -59,9 +66,8 @@ class Election {
   void record(const std::optional<Record>& record, TimePoint now);
   void swapped(const Record& record, TimePoint now);  // the swap succeeded: `record` is stored
   void store_failed(const std::string& why, TimePoint now);
-  // What membership says: whether this node holds its lease (it is on the majority's side),
-  // and whether it suspects the director's node.
-  void membership(bool leased, bool suspects_director, TimePoint now);
+  // What membership says now.
+  void membership(const Standing& standing, TimePoint now);
   void tick(TimePoint now);
   // The director's membership keeper stepped down (membership::StepDown: this node's life was
   // taken out under an earlier director). Stop leading; the node's new life takes the next
@@ -87,6 +93,7 @@ class Election {
   bool leased_since_won_ = false;  // a fresh director has no lease until its first view
   bool in_flight_ = false;         // a read or a swap is out
   bool leased_ = false;
+  bool hears_majority_ = false;
   bool suspects_director_ = false;
   TimePoint next_read_;
   TimePoint last_read_ok_{};  // while leading: the last read that found this node's record

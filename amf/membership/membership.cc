@@ -196,6 +196,19 @@ std::vector<Incarnate> Member::hearing() const {
   return out;
 }
 
+bool Member::hears(const NodeId& node) const {
+  auto it = peers_.find(node);
+  return it != peers_.end() && it->second.incarnation && !it->second.suspected;
+}
+
+bool Member::hears_majority() const {
+  std::size_t heard = voters_.count(self_.node);
+  for (const auto& [node, p] : peers_) {
+    if (voters_.count(node) && p.incarnation && !p.suspected) ++heard;
+  }
+  return heard >= majority();
+}
+
 void Member::beat(TimePoint now) {
   const std::uint64_t seq = next_seq_++;
   sent_at_[seq] = now;

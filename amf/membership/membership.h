@@ -175,8 +175,14 @@ class Member {
   bool leased(TimePoint now) const { return lease_end_ && now < *lease_end_; }
   std::optional<TimePoint> lease_end() const { return lease_end_; }
   bool suspects(const NodeId& node) const;
+  // Some life of `node` was heard within the timeout. Not the opposite of suspects(): a node
+  // never heard that no view lists is neither heard nor suspected.
+  bool hears(const NodeId& node) const;
   // The newest life of every node heard within the timeout.
   std::vector<Incarnate> hearing() const;
+  // A majority of the voters are heard within the timeout (this node, a voter, counts itself):
+  // whether or not any view lists this life, it is on the majority's side.
+  bool hears_majority() const;
   const std::vector<NodeId>& nodes() const { return nodes_; }
   const std::set<NodeId>& voters() const { return voters_; }
   const Profile& profile() const { return profile_; }

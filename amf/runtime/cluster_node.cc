@@ -161,9 +161,13 @@ void ClusterNode::put(Purpose purpose, const std::string& key, std::int64_t expe
 void ClusterNode::tell_election(TimePoint now) {
   if (!election_ || ended_) return;
   const membership::Member& m = node_.member();
+  // The election stands only after listening for two timeouts (stand_at_): by then a director's
+  // node that is up has been heard. One never heard since this life started is suspected too,
+  // though no Suspected says so (the membership suspects only the nodes it heard or its view
+  // lists, and after a restart of every node no view lists any).
   const bool suspects =
-      director_ && director_->director != settings_.self.node && m.suspects(director_->director);
-  election_->membership(m.leased(now), suspects, now);
+      director_ && director_->director != settings_.self.node && !m.hears(director_->director);
+  election_->membership({m.leased(now), m.hears_majority(), suspects}, now);
 }
 
 void ClusterNode::on_membership(membership::Effect effect, TimePoint now) {

@@ -77,9 +77,10 @@ TEST(ElectionTest, ALeasedCandidateReplacesASuspectedDirectorWhichLearnsItLost) 
   Election n1(settings("n1", true), now), n2(settings("n2", true), now);
   store.serve(n1, now);
   store.serve(n2, now);
-  n1.membership(true, false, now);
+  n1.membership({.leased = true, .suspects_director = false}, now);
   store.serve(n1, now);
-  n2.membership(true, true, now);  // n2 cannot hear n1 and holds its lease
+  // n2 cannot hear n1 and holds its lease.
+  n2.membership({.leased = true, .suspects_director = true}, now);
   std::vector<std::string> log2;
   store.serve(n2, now, &log2);
   EXPECT_TRUE(n2.leads());
@@ -99,7 +100,8 @@ TEST(ElectionTest, ACandidateCutOffFromTheMajorityNeverDeposes) {
   Election n1(settings("n1", true), now), n2(settings("n2", true), now);
   store.serve(n1, now);
   store.serve(n2, now);
-  n2.membership(false, true, now);  // suspects n1, but holds no lease
+  // Suspects n1, but holds no lease and hears no majority of the voters.
+  n2.membership({.leased = false, .hears_majority = false, .suspects_director = true}, now);
   std::vector<std::string> log;
   for (int i = 0; i < 10; ++i) {
     now += 30ms;
@@ -111,6 +113,59 @@ TEST(ElectionTest, ACandidateCutOffFromTheMajorityNeverDeposes) {
   EXPECT_EQ(store.record->director, NodeId("n1"));
 }
 
+// Every life restarted (or the director that would have taken them in is gone): no view lists
+// them, so none holds a lease, and only a director could give them one. A candidate that hears
+// a majority of the voters deposes the suspected director all the same.
+TEST(ElectionTest, ACandidateThatHearsAMajorityButHoldsNoLeaseDeposesASuspectedDirector) {
+  Store store;
+  store.record = Record{NodeId("n1"), 3, 0};
+  store.record->revision = store.revision = 5;
+  TimePoint now{};
+  Election n2(settings("n2", true), now);
+  store.serve(n2, now);
+  ASSERT_FALSE(n2.leads());
+  n2.membership({.leased = false, .hears_majority = true, .suspects_director = true}, now);
+  std::vector<std::string> log;
+  store.serve(n2, now, &log);
+  EXPECT_TRUE(n2.leads());
+  EXPECT_TRUE(has(log, "swap the director record from revision 5 to n2 epoch 4"));
+}
+
+// The director lost the role because etcd was out of reach for its grace; its life goes on,
+// heard by the rest, so nobody suspects it. Once etcd answers it takes the next epoch, lease or
+// not (found by the membership swarm: no view listed the lives then up, so none held a lease,
+// and no director came again).
+TEST(ElectionTest, ADirectorThatLostTheRoleToAnUnreachableStoreTakesItAgainWhenItHearsAMajority) {
+  Store store;
+  TimePoint now{};
+  Election n1(settings("n1", true), now);
+  store.serve(n1, now);
+  ASSERT_TRUE(n1.leads());
+  store.down = true;
+  for (int i = 0; i < 4 && n1.leads(); ++i) {
+    now = *n1.next_deadline();
+    n1.tick(now);
+    store.serve(n1, now);
+  }
+  ASSERT_FALSE(n1.leads());
+  store.down = false;
+  // Alone, it does not stand again (a director cut off from the majority must not)...
+  n1.membership({.leased = false, .hears_majority = false, .suspects_director = false}, now);
+  for (int i = 0; i < 3; ++i) {
+    now = *n1.next_deadline();
+    n1.tick(now);
+    store.serve(n1, now);
+  }
+  EXPECT_FALSE(n1.leads());
+  EXPECT_EQ(store.record->epoch, 1u);
+  // ...but hearing a majority, it does.
+  n1.membership({.leased = false, .hears_majority = true, .suspects_director = false}, now);
+  std::vector<std::string> log;
+  store.serve(n1, now, &log);
+  EXPECT_TRUE(n1.leads());
+  EXPECT_TRUE(has(log, "won the director's role, epoch 2"));
+}
+
 TEST(ElectionTest, OfTwoRacingCandidatesOneWinsAndTheOtherFollowsWithoutSwappingAgain) {
   Store store;
   TimePoint now{};
@@ -120,8 +175,8 @@ TEST(ElectionTest, OfTwoRacingCandidatesOneWinsAndTheOtherFollowsWithoutSwapping
   store.serve(n2, now);
   store.serve(n3, now);
   // Both suspect n1 at once: both swaps are out before either is answered.
-  n2.membership(true, true, now);
-  n3.membership(true, true, now);
+  n2.membership({.leased = true, .suspects_director = true}, now);
+  n3.membership({.leased = true, .suspects_director = true}, now);
   auto e2 = n2.take_effects();
   auto e3 = n3.take_effects();
   ASSERT_EQ(e2.size(), 1u);
@@ -167,10 +222,11 @@ TEST(ElectionTest, ADirectorLosesTheRoleWithItsLeaseButNotBeforeItFirstHadOne) {
   TimePoint now{};
   Election n1(settings("n1", true), now);
   store.serve(n1, now);
-  n1.membership(false, false, now);  // just elected: no view yet, so no lease
+  // Just elected: no view yet, so no lease.
+  n1.membership({.leased = false, .suspects_director = false}, now);
   EXPECT_TRUE(n1.leads());
-  n1.membership(true, false, now);
-  n1.membership(false, false, now);
+  n1.membership({.leased = true, .suspects_director = false}, now);
+  n1.membership({.leased = false, .suspects_director = false}, now);
   std::vector<std::string> log;
   store.serve(n1, now, &log);
   EXPECT_FALSE(n1.leads());
