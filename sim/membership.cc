@@ -40,10 +40,6 @@ void Simulation::join_membership(const NodeId& node) {
   s.self = {node, incarnation_[node]};
   for (const auto& n : config_->nodes) s.nodes.push_back(n.id);
   for (const NodeId& v : config_->voters()) s.voters.insert(v);
-  // A configuration that names no controller (the swarm's): the first three nodes are.
-  for (std::size_t i = 0; s.voters.empty() && i < std::min<std::size_t>(3, s.nodes.size()); ++i) {
-    s.voters.insert(s.nodes[i]);
-  }
   s.candidate = s.voters.contains(node) && !config_->find_node(node)->witness;
   s.profile = *profile;
   s.cluster = config_->name;
@@ -99,7 +95,8 @@ void Simulation::carry_out_membership(const NodeId& node) {
               schedule(draw(kDatagram), Datagram{node, e.to, std::move(e.message)});
             } else if constexpr (std::is_same_v<T, runtime::store::Get> ||
                                  std::is_same_v<T, runtime::store::Put>) {
-              if (cuts_.count(node)) {  // etcd cannot be reached: the client times out
+              // A node whose messages are cut cannot reach etcd: the client times out.
+              if (auto cut = cuts_.find(node); cut != cuts_.end() && cut->second.to_director) {
                 schedule(etcd_timeout(it->second->membership().member().profile()),
                          StoreReply{node, life, e.id, runtime::store::Failed{"timed out"}});
                 return;
@@ -130,11 +127,13 @@ void Simulation::carry_out_membership(const NodeId& node) {
 
 void Simulation::take_office(const NodeId& node, const runtime::TakeOver& t) {
   if (director_up_) {
-    violate("safety", "node " + node.str() + " took over as the director of epoch " +
-                          std::to_string(t.epoch) + " while the director of epoch " +
-                          std::to_string(director_epoch_) + " on " +
-                          (director_node_ ? director_node_->str() : "?") + " still acts");
-    return;
+    // A deposed director that has not noticed yet (its next read of the record, or its node
+    // following the newer epoch, would tell it): one seat at a time here, so it stops now.
+    // Optimistic by those few milliseconds; nodes that follow the newer epoch reject its
+    // commands in amfd either way.
+    ++stats_.deposed;
+    lose_director("is deposed by " + node.str() + ", which took over in epoch " +
+                  std::to_string(t.epoch));
   }
   auto director = director::Director::create(config_);
   AMF_ASSERT(director.has_value());  // create() checked the configuration
@@ -173,15 +172,16 @@ bool Simulation::membership_settled() const {
   if (!options_.membership) return true;
   if (!director_up_ || !took_over_ || !director_node_) return nodes_.empty();
   auto d = members_.find(*director_node_);
-  if (d == members_.end() || d->second->membership().keeper() == nullptr) return false;
-  const membership::View& view = d->second->membership().keeper()->view();
+  if (d == members_.end() || !d->second->leads()) return false;
+  // The director has exactly the lives that are up (every NodeUp and NodeDown told).
+  if (d->second->told().size() != members_.size()) return false;
   for (const auto& [node, m] : members_) {
     if (!m->accepts_commands()) return false;
     const auto& known = m->director();
     if (!known || known->director != *director_node_ || known->epoch != director_epoch_) {
       return false;
     }
-    if (!view.contains({node, incarnation_.at(node)})) return false;
+    if (!d->second->told().contains({node, incarnation_.at(node)})) return false;
   }
   return true;
 }
@@ -203,8 +203,7 @@ void Simulation::on(const StoreAsk& e) {
         it == etcd_.end()
             ? runtime::store::Got{}
             : runtime::store::Got{runtime::store::Value{it->second.value, it->second.mod_revision}};
-    schedule(draw(kEtcdWay), StoreReply{e.node, e.life, get->id, std::move(answer)});
-    return;
+    return reply(e, get->id, std::move(answer));
   }
   const auto& put = std::get<runtime::store::Put>(e.request);
   auto it = etcd_.find(put.key);
@@ -217,14 +216,19 @@ void Simulation::on(const StoreAsk& e) {
     etcd_[put.key] = EtcdKey{put.value, ++etcd_revision_};
     answer = runtime::store::Swapped{true, etcd_revision_, std::nullopt};
   }
-  // The write stands even if the answer is lost: the client may time out on a write that
-  // landed (the core must take that).
-  if (cuts_.count(e.node)) {
-    schedule(draw(kEtcdWay) + std::chrono::milliseconds(250),
-             StoreReply{e.node, e.life, put.id, runtime::store::Failed{"timed out"}});
+  reply(e, put.id, std::move(answer));
+}
+
+// etcd answers; an answer to a node that cannot hear now is lost, and the client times out.
+// A write stands all the same: the core must take a timeout on a write that landed.
+void Simulation::reply(const StoreAsk& e, std::uint64_t id, runtime::store::Answer answer) {
+  if (auto cut = cuts_.find(e.node); cut != cuts_.end() && cut->second.from_director) {
+    const auto profile = membership::profile_named(config_->membership_profile);
+    schedule(etcd_timeout(*profile) - draw(kEtcdWay),
+             StoreReply{e.node, e.life, id, runtime::store::Failed{"timed out"}});
     return;
   }
-  schedule(draw(kEtcdWay), StoreReply{e.node, e.life, put.id, std::move(answer)});
+  schedule(draw(kEtcdWay), StoreReply{e.node, e.life, id, std::move(answer)});
 }
 
 void Simulation::on(const StoreReply& e) {

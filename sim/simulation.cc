@@ -584,7 +584,16 @@ void Simulation::check_quiet(const std::string& when) {
                                    format_time(last_error_->time) + ": " +
                                    sim::describe(*last_error_));
   }
-  if (auto wrong = check_liveness_now()) violate("liveness", when + ": " + *wrong);
+  if (auto wrong = check_liveness_now()) return violate("liveness", when + ": " + *wrong);
+  // With the membership: a director acts, and every node that is up holds its lease under it
+  // and is up in its table.
+  if (options_.membership && !membership_settled()) {
+    violate("liveness",
+            when + ": " +
+                (director_up_ ? "the membership has not settled under the director of epoch " +
+                                    std::to_string(director_epoch_) + " on " + director_node_->str()
+                              : std::string("no director acts")));
+  }
 }
 
 void Simulation::violate(std::string invariant, std::string message) {

@@ -84,6 +84,7 @@ struct Stats {
   std::uint64_t director_crashes = 0;
   std::uint64_t fences = 0;     // (membership) node lives ended by their lease or the director
   std::uint64_t datagrams = 0;  // (membership) sent
+  std::uint64_t deposed = 0;    // (membership) directors still acting when a newer took over
 };
 
 struct Violation {
@@ -361,6 +362,7 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   void take_office(const NodeId& node, const runtime::TakeOver& t);
   void on(const Datagram& e);
   void on(const StoreAsk& e);
+  void reply(const StoreAsk& e, std::uint64_t id, runtime::store::Answer answer);
   void on(const StoreReply& e);
   // The node an envelope's end is on: the director's seat is on the director's node.
   NodeId where(const NodeId& end) const;

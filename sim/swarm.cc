@@ -253,6 +253,8 @@ RunOutcome run_case(const SwarmCase& c, Options options) {
   if (c.membership_profile) {
     auto with = std::make_shared<model::ClusterConfig>(*config);
     with->membership_profile = *c.membership_profile;
+    // Three controllers vote and may direct (build() makes node-1 the only one).
+    for (std::size_t i = 0; i < with->nodes.size(); ++i) with->nodes[i].controller = i < 3;
     config = std::move(with);
     options.membership = true;
   }

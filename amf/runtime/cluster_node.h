@@ -136,6 +136,8 @@ class ClusterNode {
   // The newest director known (this node, once it won) and its epoch.
   const std::optional<membership::DirectorIs>& director() const { return director_; }
   bool leads() const { return leading_; }
+  // While this node directs: the lives its director has as up (told NodeUp, not yet NodeDown).
+  const std::set<membership::Incarnate>& told() const { return told_; }
   const membership::Node& membership() const { return node_; }
   // Null until the node stands for election.
   const membership::Election* election() const { return election_ ? &*election_ : nullptr; }

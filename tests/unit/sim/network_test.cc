@@ -117,8 +117,10 @@ std::unique_ptr<Simulation> three_nodes(std::uint64_t seed = 1) {
   auto config = build({"net", 3, {SgSpec{}}});
   auto mutable_config = std::make_shared<model::ClusterConfig>(*config);
   mutable_config->membership_profile = "fast";
+  for (auto& node : mutable_config->nodes) node.controller = true;  // the three vote
   Options options;
   options.membership = true;
+  options.keep_full_trace = true;
   auto sim = Simulation::create(mutable_config, seed, std::move(options));
   EXPECT_TRUE(sim) << sim.error().message();
   (*sim)->start();
@@ -139,34 +141,46 @@ TEST(SimMembershipTest, TheNodesElectADirectorThatAssignsTheService) {
   EXPECT_EQ(sim->stats().fences, 0u);
 }
 
-// The hazard the simulator showed without the membership (network_test.cc): node-1, cut off,
-// kept its active while the director promoted the standby. Now it fences itself first.
+// The hazard the simulator showed without the membership (above): the node with the active,
+// cut off, kept it while the director promoted the standby. Now that node's life ends first.
+// Over four seeds the active is on the director's node in some runs and elsewhere in others.
 TEST(SimMembershipTest, ANodeCutOffWithTheActiveFencesItselfBeforeTheStandbyIsPromoted) {
-  for (auto cut : {Simulation::Cut::kBoth, Simulation::Cut::kToDirector,
-                   Simulation::Cut::kFromDirector, Simulation::Cut::kFlapping}) {
-    auto sim = three_nodes();
-    const int active = ha(*sim, 1) == HaState::kActive ? 1 : 2;
-    ASSERT_EQ(ha(*sim, active), HaState::kActive);
-    ASSERT_TRUE(sim->partition(NodeId("node-" + std::to_string(active)), cut, 2s));
-    sim->run_for(5s);
-    ASSERT_FALSE(sim->violation()) << sim->violation()->describe();
-    sim->settle();
-    ASSERT_FALSE(sim->violation()) << sim->violation()->describe();
-    EXPECT_GE(sim->stats().fences, 1u) << static_cast<int>(cut);
-    EXPECT_EQ(ha(*sim, 3 - active), HaState::kActive) << static_cast<int>(cut);
+  std::set<bool> on_the_directors_node;
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    for (auto cut : {Simulation::Cut::kBoth, Simulation::Cut::kToDirector,
+                     Simulation::Cut::kFromDirector, Simulation::Cut::kFlapping}) {
+      auto sim = three_nodes(seed);
+      const int active = ha(*sim, 1) == HaState::kActive ? 1 : 2;
+      ASSERT_EQ(ha(*sim, active), HaState::kActive);
+      const NodeId cut_off("node-" + std::to_string(active));
+      on_the_directors_node.insert(cut_off == *sim->director_node());
+      ASSERT_TRUE(sim->partition(cut_off, cut, 2s));
+      sim->run_for(5s);
+      ASSERT_FALSE(sim->violation()) << sim->violation()->describe();
+      sim->settle();
+      ASSERT_FALSE(sim->violation()) << sim->violation()->describe();
+      EXPECT_NE(sim->trace().all().find(cut_off.str() + " life 1 ends"), std::string::npos)
+          << "seed " << seed << ", cut " << static_cast<int>(cut);
+      EXPECT_EQ(ha(*sim, 3 - active), HaState::kActive)
+          << "seed " << seed << ", cut " << static_cast<int>(cut);
+    }
   }
+  EXPECT_EQ(on_the_directors_node, std::set({false, true}));
 }
 
 TEST(SimMembershipTest, TheDirectorsNodeCrashesAndAnotherTakesOverInTheNextEpoch) {
   auto sim = three_nodes();
   const NodeId first = *sim->director_node();
   ASSERT_TRUE(sim->crash_director());
-  sim->run_for(2s);
-  ASSERT_FALSE(sim->violation()) << sim->violation()->describe();
-  sim->settle();
+  sim->run_for(2s);  // the crashed node boots 5 s later at the earliest
   ASSERT_FALSE(sim->violation()) << sim->violation()->describe();
   ASSERT_TRUE(sim->director_up());
-  EXPECT_GE(sim->director_epoch(), 2u);
+  EXPECT_NE(*sim->director_node(), first);
+  EXPECT_EQ(sim->director_epoch(), 2u);
+  EXPECT_FALSE(sim->node_up(first));
+  EXPECT_EQ(sim->stats().fences, 0u);  // the survivors kept their leases
+  sim->settle();
+  ASSERT_FALSE(sim->violation()) << sim->violation()->describe();
   EXPECT_TRUE(sim->node_up(first));  // booted again as its next life
   EXPECT_TRUE(ha(*sim, 1) == HaState::kActive || ha(*sim, 2) == HaState::kActive);
 }
@@ -175,12 +189,14 @@ TEST(SimMembershipTest, TheDirectorsNodeCutOffFencesItselfAndAnotherDirects) {
   auto sim = three_nodes();
   const NodeId first = *sim->director_node();
   ASSERT_TRUE(sim->partition(first, Simulation::Cut::kBoth, 3s));
-  sim->run_for(6s);
+  sim->run_for(2s);
   ASSERT_FALSE(sim->violation()) << sim->violation()->describe();
+  EXPECT_NE(sim->trace().all().find(first.str() + " life 1 ends"), std::string::npos);
+  ASSERT_TRUE(sim->director_up());
+  EXPECT_NE(*sim->director_node(), first);
+  EXPECT_EQ(sim->director_epoch(), 2u);
   sim->settle();
   ASSERT_FALSE(sim->violation()) << sim->violation()->describe();
-  EXPECT_GE(sim->stats().fences, 1u);
-  EXPECT_GE(sim->director_epoch(), 2u);
 }
 
 }  // namespace
