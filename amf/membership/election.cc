@@ -131,13 +131,12 @@ std::optional<TimePoint> Election::next_deadline() const {
 // suspected and this node is on the majority's side (a node cut off from the majority never
 // deposes).
 //
-// On the majority's side: it holds its lease, or it hears a majority of the voters. The second
-// is for when no lease can be had: leases come from views and views from a director, so a
-// cluster whose lives all restarted, or whose director lost the role while no view listed the
-// lives now up, would otherwise wait for ever. A one-way cut can make a node hear the majority
-// that cannot hear it; it may then depose a director, which cannot make two directors act (the
-// epoch fences, and a director acts only once it holds a lease), and the majority, suspecting
-// it in turn, replaces it.
+// On the majority's side: it holds its lease, or it and a majority of the voters hear each other
+// (Member::hears_majority, both ways). The second is for when no lease can be had: leases come
+// from views and views from a director, so a cluster whose lives all restarted, or whose
+// director lost the role while no view listed the lives now up, would otherwise wait for ever.
+// Neither lets two directors act: the epoch fences, and a director acts only once it holds a
+// lease.
 void Election::consider(TimePoint now) {
   (void)now;
   if (!settings_.candidate || leading_ || in_flight_) return;

@@ -97,7 +97,7 @@ std::string describe(const Message& message) {
   struct Visitor {
     std::string operator()(const Heartbeat& m) const {
       return "Heartbeat " + text(m.from) + " seq " + std::to_string(m.seq) + " view " +
-             text(m.view);
+             text(m.view) + (m.hears_you ? " (hears you)" : "");
     }
     std::string operator()(const HeartbeatAck& m) const {
       return "HeartbeatAck " + text(m.from) + " -> " + text(m.to) + " seq " + std::to_string(m.seq);
@@ -204,7 +204,7 @@ bool Member::hears(const NodeId& node) const {
 bool Member::hears_majority() const {
   std::size_t heard = voters_.count(self_.node);
   for (const auto& [node, p] : peers_) {
-    if (voters_.count(node) && p.incarnation && !p.suspected) ++heard;
+    if (voters_.count(node) && p.incarnation && !p.suspected && p.hears_me) ++heard;
   }
   return heard >= majority();
 }
@@ -213,7 +213,7 @@ void Member::beat(TimePoint now) {
   const std::uint64_t seq = next_seq_++;
   sent_at_[seq] = now;
   for (const NodeId& n : nodes_) {
-    if (sends_to(n)) effects_.push_back(Send{n, Heartbeat{self_, seq, view_.id}});
+    if (sends_to(n)) effects_.push_back(Send{n, Heartbeat{self_, seq, view_.id, hears(n)}});
   }
   next_beat_ = now + profile_.interval;
   // Heartbeats older than a lease can no longer renew it.
@@ -241,6 +241,7 @@ void Member::on(const Heartbeat& m, TimePoint now) {
   if (!new_life && m.seq <= p.heard_seq) return;
   if (new_life) p.acked_seq = 0;
   p.heard_seq = m.seq;
+  p.hears_me = m.hears_you;
   if (new_life || p.suspected) effects_.push_back(Heard{m.from});
   p.incarnation = m.from.incarnation;
   p.last_heard = now;

@@ -83,6 +83,9 @@ struct Heartbeat {
   Incarnate from;
   std::uint64_t seq = 0;  // from 1, per incarnation
   ViewId view;            // the sender's newest view
+  // The sender hears a life of the receiving node within the timeout: with it, a node without
+  // a lease can tell that a majority of the voters and it hear each other (hears_majority).
+  bool hears_you = false;
 };
 struct HeartbeatAck {
   Incarnate from;
@@ -180,8 +183,9 @@ class Member {
   bool hears(const NodeId& node) const;
   // The newest life of every node heard within the timeout.
   std::vector<Incarnate> hearing() const;
-  // A majority of the voters are heard within the timeout (this node, a voter, counts itself):
-  // whether or not any view lists this life, it is on the majority's side.
+  // This node and a majority of the voters hear each other within the timeout (this node, a
+  // voter, counts itself; a voter counts when it is heard and its newest heartbeat said it
+  // hears this node). Whether or not any view lists this life: it is on the majority's side.
   bool hears_majority() const;
   const std::vector<NodeId>& nodes() const { return nodes_; }
   const std::set<NodeId>& voters() const { return voters_; }
@@ -194,6 +198,7 @@ class Member {
     bool suspected = false;
     std::uint64_t acked_seq = 0;  // the newest of our heartbeats it acknowledged (this life)
     std::uint64_t heard_seq = 0;  // the newest of its heartbeats heard (its newest life)
+    bool hears_me = false;        // its newest heartbeat said it hears this node
   };
   void beat(TimePoint now);
   void on(const Heartbeat& m, TimePoint now);

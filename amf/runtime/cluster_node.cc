@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "amf/core/assert.h"
 #include "amf/runtime/cluster_store.h"
 
 namespace amf::runtime {
@@ -62,6 +63,9 @@ ClusterNode::ClusterNode(ClusterNodeSettings settings, TimePoint now)
       stand_at_(now + 2 * settings_.profile.timeout),
       director_key_(director_key(settings_.cluster)),
       admin_key_(admin_states_key(settings_.cluster)) {
+  // A candidate is a controller, and controllers vote: a candidate that did not would hear no
+  // other non-voter (they heartbeat to the voters only), and two such could depose each other.
+  AMF_ASSERT(!settings_.candidate || settings_.voters.contains(settings_.self.node));
   settle(now);  // the first heartbeats
 }
 

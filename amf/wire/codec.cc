@@ -487,6 +487,7 @@ std::string encode(const membership::Message& message) {
       fill(*b->mutable_from(), m.from);
       b->set_seq(m.seq);
       fill(*b->mutable_view(), m.view);
+      b->set_hears_you(m.hears_you);
     }
     void operator()(const membership::HeartbeatAck& m) const {
       auto* b = env.mutable_heartbeat_ack();
@@ -526,7 +527,7 @@ Result<membership::Message> decode_membership_message(std::string_view bytes) {
       const auto& b = env->heartbeat();
       auto from = from_pb(b.from(), "heartbeat");
       if (!from) return tl::unexpected(from.error());
-      return membership::Heartbeat{*from, b.seq(), from_pb(b.view())};
+      return membership::Heartbeat{*from, b.seq(), from_pb(b.view()), b.hears_you()};
     }
     case pb::MembershipEnvelope::kHeartbeatAck: {
       const auto& b = env->heartbeat_ack();

@@ -201,7 +201,7 @@ void admin_seeds(const fs::path& dir) {
 void membership_seeds(const fs::path& dir) {
   using namespace amf::membership;
   const Incarnate n1{amf::NodeId("n1"), 1}, n2{amf::NodeId("n2"), 1}, n3{amf::NodeId("n3"), 4};
-  write(dir, "heartbeat", encode(Message{Heartbeat{n2, 7, {1, 3}}}));
+  write(dir, "heartbeat", encode(Message{Heartbeat{n2, 7, {1, 3}, true}}));
   write(dir, "heartbeat-ack", encode(Message{HeartbeatAck{n2, n1, 12}}));
   write(dir, "view-install",
         encode(Message{ViewInstall{amf::NodeId("n2"), View{{2, 1}, {n1, n2}, {n3}}, "n3#4 left"}}));

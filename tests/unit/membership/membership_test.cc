@@ -268,6 +268,26 @@ TEST(MembershipTest, ANodeTheDirectorCannotHearIsFencedThoughOthersStillHearIt) 
   EXPECT_EQ(c.fenced.front().who.node, NodeId("n3"));
 }
 
+// hears_majority is both ways: hearing the voters is not enough, they must hear this node too
+// (its heartbeats tell each peer whether it is heard). Else a node nobody hears could depose
+// the director.
+TEST(MembershipTest, ANodeHearsAMajorityOnlyWhenTheVotersHearItToo) {
+  Cluster c = three();
+  c.run_for(1s);
+  for (const auto* n : {"n1", "n2", "n3"}) EXPECT_TRUE(c.member(n).hears_majority()) << n;
+  c.cut("n3", "n1");
+  c.cut("n3", "n2");
+  c.run_for(100ms);
+  EXPECT_TRUE(c.member("n3").hears(NodeId("n1")));
+  EXPECT_TRUE(c.member("n3").hears(NodeId("n2")));
+  EXPECT_FALSE(c.member("n3").hears_majority());  // it hears both, neither hears it
+  EXPECT_TRUE(c.member("n1").hears_majority());   // n1 and n2 hear each other
+  c.heal();
+  c.cut("n3", "n1");  // n2 hears n3 and n3 hears n2: two of three
+  c.run_for(100ms);
+  EXPECT_TRUE(c.member("n3").hears_majority());
+}
+
 TEST(MembershipTest, AHealedNodeRejoinsAsANewIncarnationAndGetsItsLeaseBack) {
   Cluster c = three();
   c.run_for(1s);

@@ -74,6 +74,10 @@ class Harness {
     nodes_.erase(NodeId(name));
   }
   void isolate(const std::string& name) { isolated_.insert(NodeId(name)); }
+  // Datagrams from `from` to `to` are lost (one way; the store is still reached).
+  void cut(const std::string& from, const std::string& to) {
+    cuts_.insert({NodeId(from), NodeId(to)});
+  }
 
   void run_for(Duration d) {
     const TimePoint end = now_ + d;
@@ -199,7 +203,10 @@ class Harness {
     if (it == nodes_.end()) return;
     for (ClusterEffect& e : it->second->take_effects()) {
       if (auto* send = std::get_if<membership::Send>(&e)) {
-        if (isolated_.contains(n) || isolated_.contains(send->to)) continue;
+        if (isolated_.contains(n) || isolated_.contains(send->to) ||
+            cuts_.contains({n, send->to})) {
+          continue;
+        }
         later(100us, send->to,
               [m = send->message](ClusterNode& c, TimePoint at) { c.receive(m, at); });
       } else if (auto* get = std::get_if<store::Get>(&e)) {
@@ -237,6 +244,7 @@ class Harness {
   std::map<NodeId, std::uint64_t> lives_;
   std::map<NodeId, std::unique_ptr<ClusterNode>> nodes_;
   std::set<NodeId> crashed_, isolated_, took_over_;
+  std::set<std::pair<NodeId, NodeId>> cuts_;
   std::priority_queue<Pending, std::vector<Pending>, Later> queue_;
   std::uint64_t seq_ = 0;
   TimePoint now_{};
@@ -335,6 +343,36 @@ TEST(ClusterNodeTest, AfterTheWholeClusterRestartsWithoutTheDirectorsNodeTheOthe
   for (const std::string& n : back) {
     EXPECT_EQ(h.node(n).director()->director, NodeId(d)) << n;
     EXPECT_TRUE(h.node(n).accepts_commands()) << n;
+  }
+}
+
+// A node nobody hears must not depose the director (found in review of the rule above): cuts
+// from the director to n and from n to the third node leave n hearing the third node and
+// itself, a majority one way only, and never hearing the director. It loses its lease and
+// restarts; its new life holds none and must not stand, or its views (of itself and the third
+// node) would end the director's life and nobody could direct while the cuts last.
+TEST(ClusterNodeTest, ANodeThatHearsAMajorityThatCannotHearItDeposesNobody) {
+  Harness h(3);
+  h.run_for(1s);
+  ASSERT_TRUE(h.director());
+  const std::string d = *h.director();
+  const std::string n = d == "n1" ? "n2" : "n1";
+  const std::string third = d != "n3" && n != "n3" ? "n3" : "n2";
+  h.cut(d, n);
+  h.cut(n, third);
+  h.run_for(300ms);
+  ASSERT_EQ(h.all<EndLife>(n).size(), 1u) << "no majority acknowledges " << n;
+  h.crash(n);
+  h.boot(n);  // its next life, as systemd restarts amfd
+  h.run_for(2s);
+  EXPECT_FALSE(h.node(n).leads());
+  EXPECT_TRUE(h.takeovers(n).empty());
+  ASSERT_TRUE(h.director());
+  EXPECT_EQ(*h.director(), d);
+  EXPECT_EQ(h.node(d).director()->epoch, 1u);
+  for (const std::string& m : {d, third}) {
+    EXPECT_TRUE(h.all<EndLife>(m).empty()) << m;
+    EXPECT_TRUE(h.node(m).accepts_commands()) << m;
   }
 }
 

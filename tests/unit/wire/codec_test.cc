@@ -277,7 +277,7 @@ TEST(MembershipCodecTest, EveryMessageRoundTrips) {
   using namespace std::chrono_literals;
   const Incarnate n1{NodeId("n1"), 3}, n2{NodeId("n2"), 1}, n3{NodeId("n3"), 7};
   const std::vector<Message> messages{
-      Heartbeat{n1, 42, {2, 5}},
+      Heartbeat{n1, 42, {2, 5}, true},
       HeartbeatAck{n2, n1, 42},
       ViewInstall{NodeId("n1"), View{{2, 6}, {n1, n2}, {n3}}, "n3#7 left: not heard"},
       ViewAck{n2, {2, 6}, {n3}, {{n3, 12345us}}},
