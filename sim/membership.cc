@@ -15,13 +15,13 @@ namespace {
 
 // One way through the simulated network, for a datagram; etcd answers a request in one to
 // three milliseconds (a swap in a three-member cluster with fsync on this machine: 2-4 ms), and
-// a request from a node cut off fails after the client's timeout.
+// a request from a node cut off fails after the client's answer timeout (amfd's connection to
+// etcd is kept alive, so a cut shows as an answer that never comes).
 constexpr LatencyRange kDatagram{std::chrono::microseconds(50), std::chrono::microseconds(300)};
 constexpr LatencyRange kEtcdWay{std::chrono::microseconds(500), std::chrono::microseconds(1500)};
 
-Duration etcd_timeout(const membership::Profile& p) {
-  return std::max<Duration>(3 * p.timeout, std::chrono::milliseconds(250));
-}
+// As amfd's (daemon/cluster.cc): the election's grace.
+Duration etcd_timeout(const membership::Profile& p) { return runtime::election_grace(p); }
 
 }  // namespace
 

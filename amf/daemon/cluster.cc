@@ -11,11 +11,15 @@ std::string host(const model::NodeConfig& node) {
   return node.address.find(':') == std::string::npos ? node.address : "[" + node.address + "]";
 }
 
-// etcd is asked with a timeout well above a fsync on a loaded disk (a request that outlives it
-// is tried on the next member). It does not bound a failover: that is the membership's timeout
-// plus one swap.
-Duration etcd_timeout(const membership::Profile& p) {
-  return std::max<Duration>(3 * p.timeout, std::chrono::milliseconds(250));
+// A member that does not take a connection within three membership timeouts (at least 250 ms)
+// is taken for gone and the next one is asked. An answer may take as long as the election's
+// grace: a write waits for etcd's fsync, which on a loaded disk (a CI machine that has just
+// built) takes hundreds of milliseconds; with a shorter limit every write failed there, the
+// claim of the admin states was made again and again, and no director ever took over. Waiting
+// longer than the grace is pointless: a director that reads nothing for it stops acting.
+EtcdClient::Timeouts etcd_timeouts(const membership::Profile& p) {
+  return {std::max<Duration>(3 * p.timeout, std::chrono::milliseconds(250)),
+          runtime::election_grace(p)};
 }
 
 // An etcd answer for the core.
@@ -41,7 +45,7 @@ Cluster::Cluster(boost::asio::io_context& io, const model::ClusterConfig& config
       log_(std::move(log)),
       core_(std::move(core), Clock::now()),
       etcd_(std::make_unique<EtcdClient>(io, config.etcd,
-                                         etcd_timeout(core_.membership().member().profile()))),
+                                         etcd_timeouts(core_.membership().member().profile()))),
       timer_(io, [this] {
         core_.tick(Clock::now());
         carry_out();

@@ -93,8 +93,8 @@ class EtcdClient::Connection : public std::enable_shared_from_this<Connection> {
  public:
   using Answer = std::function<void(Result<json>)>;
 
-  Connection(boost::asio::io_context& io, std::vector<std::string> members, Duration timeout)
-      : members_(std::move(members)), timeout_(timeout), stream_(io) {}
+  Connection(boost::asio::io_context& io, std::vector<std::string> members, Timeouts timeouts)
+      : members_(std::move(members)), timeouts_(timeouts), stream_(io) {}
 
   void request(std::string path, json body, Answer answer) {
     queue_.push_back({std::move(path), body.dump(), std::move(answer), 0});
@@ -136,7 +136,7 @@ class EtcdClient::Connection : public std::enable_shared_from_this<Connection> {
   void connect() {
     auto to = endpoint();
     if (!to) return failed(to.error().message(), false);
-    stream_.expires_after(timeout_);
+    stream_.expires_after(timeouts_.connect);
     stream_.async_connect(*to, [self = shared_from_this()](beast::error_code ec) {
       if (self->closed_) return;
       if (ec) return self->failed("cannot connect: " + ec.message(), true);
@@ -153,7 +153,7 @@ class EtcdClient::Connection : public std::enable_shared_from_this<Connection> {
     request_.keep_alive(true);
     request_.body() = p.body;
     request_.prepare_payload();
-    stream_.expires_after(timeout_);
+    stream_.expires_after(timeouts_.answer);
     http::async_write(stream_, request_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         if (self->closed_) return;
@@ -164,7 +164,7 @@ class EtcdClient::Connection : public std::enable_shared_from_this<Connection> {
 
   void receive() {
     response_ = {};
-    stream_.expires_after(timeout_);
+    stream_.expires_after(timeouts_.answer);
     http::async_read(stream_, buffer_, response_,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
                        if (self->closed_) return;
@@ -223,7 +223,7 @@ class EtcdClient::Connection : public std::enable_shared_from_this<Connection> {
   }
 
   std::vector<std::string> members_;
-  Duration timeout_;
+  Timeouts timeouts_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   http::request<http::string_body> request_;
@@ -236,10 +236,10 @@ class EtcdClient::Connection : public std::enable_shared_from_this<Connection> {
 };
 
 EtcdClient::EtcdClient(boost::asio::io_context& io, std::vector<std::string> members,
-                       Duration timeout) {
+                       Timeouts timeouts) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium cannot initialise");
   AMF_ASSERT(!members.empty());
-  connection_ = std::make_shared<Connection>(io, std::move(members), timeout);
+  connection_ = std::make_shared<Connection>(io, std::move(members), timeouts);
 }
 
 EtcdClient::~EtcdClient() { connection_->close(); }

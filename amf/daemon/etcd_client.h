@@ -16,8 +16,9 @@ namespace amf::daemon {
 // etcd's v3 API through its JSON gateway (HTTP/1.1 on a client URL), on the Asio loop: the
 // few calls that director election and fencing need. Keys and values are bytes (base64 on the
 // wire, as the gateway wants). Requests go one at a time over one kept-alive connection, in
-// the order they were made; a request whose member does not answer within the timeout is tried
-// on the next member, and fails with the reason once every member was tried.
+// the order they were made; a request whose member does not take the connection or does not
+// answer within its timeout is tried on the next member, and fails with the reason once every
+// member was tried.
 //
 // Callbacks run on the loop. Destroying the client drops the requests not yet answered
 // (their callbacks never run).
@@ -35,8 +36,18 @@ class EtcdClient {
   template <class T>
   using Callback = std::function<void(Result<T>)>;
 
+  // Two timeouts, because a member that is gone and one whose disk is slow look alike only
+  // from far away: a member that does not take a connection within `connect` is taken for gone,
+  // while an answer may take up to `answer` (a write waits for etcd's fsync, which on a busy
+  // disk takes hundreds of milliseconds; a shorter limit would make every write fail there, and
+  // a write that landed but timed out is done again).
+  struct Timeouts {
+    Duration connect;
+    Duration answer;
+  };
+
   // `members`: "127.0.0.1:2379" style client addresses (IPv4 or IPv6 literal, then the port).
-  EtcdClient(boost::asio::io_context& io, std::vector<std::string> members, Duration timeout);
+  EtcdClient(boost::asio::io_context& io, std::vector<std::string> members, Timeouts timeouts);
   ~EtcdClient();
   EtcdClient(const EtcdClient&) = delete;
   EtcdClient& operator=(const EtcdClient&) = delete;

@@ -7,13 +7,11 @@
 
 namespace amf::runtime {
 
-namespace {
-
-// A director that cannot read its record for the grace stops acting. It does not bound a
-// failover: that is the membership's timeout plus one swap.
 Duration election_grace(const membership::Profile& p) {
   return std::max<Duration>(10 * p.timeout, std::chrono::seconds(1));
 }
+
+namespace {
 
 constexpr Duration kAdminReadRetry = std::chrono::seconds(1);
 constexpr Duration kAdminWriteRetry = std::chrono::milliseconds(100);
@@ -408,7 +406,11 @@ void ClusterNode::on_admin(AdminClaim& claim, const store::Answer& answer, TimeP
       swapped != nullptr &&
       (swapped->succeeded || (swapped->current && swapped->current->value == claim.text));
   if (!mine) {
-    log("admin states changed in etcd while this director read them: reading again");
+    const auto* failed = std::get_if<store::Failed>(&answer);
+    log(failed != nullptr
+            ? "cannot write the admin states back to etcd (" + failed->why + "): reading them again"
+            : "admin states changed in etcd while this director read them: "
+              "reading again");
     return read_admin();
   }
   admin_revision_ = swapped->succeeded ? swapped->revision : swapped->current->mod_revision;

@@ -49,6 +49,11 @@ struct ClusterNodeSettings {
   std::string cluster;  // the cluster's name: the store's keys are under /amf/NAME/
 };
 
+// A director that cannot read its record for this long stops acting: ten membership timeouts,
+// and at least a second. It does not bound a failover (that is the membership's timeout plus
+// one swap); the host waits as long for an answer of the store before it calls a request failed.
+Duration election_grace(const membership::Profile& p);
+
 // The store (etcd): a get, or a put if the key's revision is still `expected` (0: if absent).
 // The host answers each with answer(id, ...), at most once; an answer for an id the core no
 // longer waits for (an earlier term's) is ignored.

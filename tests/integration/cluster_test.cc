@@ -184,7 +184,8 @@ class ClusterTest : public ::testing::Test {
       const std::function<void(daemon::EtcdClient&, daemon::EtcdClient::Callback<T>)>& call) {
     boost::asio::io_context io;
     auto busy = boost::asio::make_work_guard(io);
-    daemon::EtcdClient client(io, {etcd_.client()}, std::chrono::seconds(1));
+    daemon::EtcdClient client(io, {etcd_.client()},
+                              {std::chrono::seconds(1), std::chrono::seconds(1)});
     std::optional<Result<T>> out;
     call(client, [&](Result<T> r) { out = std::move(r); });
     if (!amf::testing::run_until(io, [&] { return out.has_value(); })) return fail("no answer");

@@ -7,6 +7,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 
 #include "tests/integration/loop.h"
+#include "tests/integration/slow_answers.h"
 #include "tools/support/etcd_server.h"
 
 namespace amf::daemon {
@@ -18,7 +19,8 @@ class EtcdClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(server_.started()) << "cannot start etcd (is etcd-server installed?)";
-    client_ = std::make_unique<EtcdClient>(io_, std::vector<std::string>{server_.client()}, 1s);
+    client_ = std::make_unique<EtcdClient>(io_, std::vector<std::string>{server_.client()},
+                                           EtcdClient::Timeouts{1s, 1s});
     // Wait for the member to serve (bounded).
     for (int i = 0; i < 200; ++i) {
       auto answer = get("/amf/test/ready");
@@ -82,7 +84,7 @@ TEST_F(EtcdClientTest, ASwapFromAStaleRevisionFailsAndOnlyOneOfTwoRacingCandidat
   const std::int64_t rev = created->revision;
 
   // Two candidates saw the same revision; both ask at once, on connections of their own.
-  EtcdClient other(io_, {server_.client()}, 1s);
+  EtcdClient other(io_, {server_.client()}, {1s, 1s});
   std::optional<Result<EtcdClient::Swap>> a, b;
   client_->compare_and_put("/amf/c/director", rev, "n2 epoch 2", [&](auto r) { a = r; });
   other.compare_and_put("/amf/c/director", rev, "n3 epoch 2", [&](auto r) { b = r; });
@@ -108,7 +110,7 @@ TEST_F(EtcdClientTest, ValuesAreBytes) {
 
 TEST_F(EtcdClientTest, ADeadMemberIsSkippedAndNoMemberAtAllIsAnErrorThatNamesThem) {
   const std::string dead = "127.0.0.1:" + std::to_string(amf::testing::free_loopback_port());
-  EtcdClient two(io_, {dead, server_.client()}, 1s);
+  EtcdClient two(io_, {dead, server_.client()}, {1s, 1s});
   auto through = wait<EtcdClient::Swap>(
       [&](auto done) { two.compare_and_put("/amf/c/k", 0, "v", std::move(done)); });
   ASSERT_TRUE(through) << through.error().message();
@@ -120,13 +122,31 @@ TEST_F(EtcdClientTest, ADeadMemberIsSkippedAndNoMemberAtAllIsAnErrorThatNamesThe
   EXPECT_NE(none.error().message().find("etcd " + server_.client()), std::string::npos)
       << none.error().message();
 
-  EtcdClient bad(io_, {"etcd.example:2379"}, 1s);
+  EtcdClient bad(io_, {"etcd.example:2379"}, {1s, 1s});
   auto refused =
       wait<std::optional<EtcdClient::KeyValue>>([&](auto done) { bad.get("/k", std::move(done)); });
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message().find("'etcd.example' is not an IP address"),
             std::string::npos)
       << refused.error().message();
+}
+
+// A member whose answers are slow (its disk's fsync, say) is not taken for gone: the connect
+// timeout is short, but an answer may take up to the answer timeout. Past that, the request
+// fails and says so.
+TEST_F(EtcdClientTest, AnAnswerMayTakeLongerThanAConnectionButNotLongerThanTheAnswerTimeout) {
+  amf::testing::SlowAnswers slow(io_, server_.client_port(), 300ms);
+  EtcdClient patient(io_, {slow.address()}, {100ms, 3s});
+  auto swapped = wait<EtcdClient::Swap>(
+      [&](auto done) { patient.compare_and_put("/amf/c/slow", 0, "v", std::move(done)); });
+  ASSERT_TRUE(swapped) << swapped.error().message();
+  EXPECT_TRUE(swapped->succeeded);
+
+  EtcdClient hasty(io_, {slow.address()}, {3s, 100ms});
+  auto late = wait<std::optional<EtcdClient::KeyValue>>(
+      [&](auto done) { hasty.get("/amf/c/slow", std::move(done)); });
+  ASSERT_FALSE(late);
+  EXPECT_NE(late.error().message().find("no answer"), std::string::npos) << late.error().message();
 }
 
 }  // namespace

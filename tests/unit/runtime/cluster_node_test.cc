@@ -33,6 +33,10 @@ class Store {
       return no;
     }
     keys_[key] = store::Value{value, ++revision_};
+    if (auto lost = lose_answers.find(key); lost != lose_answers.end() && lost->second > 0) {
+      --lost->second;
+      return store::Failed{"no answer: timed out"};  // the write stands; its answer is lost
+    }
     return store::Swapped{true, revision_, std::nullopt};
   }
   void set(const std::string& key, const std::string& value) {
@@ -44,6 +48,7 @@ class Store {
     return it == keys_.end() ? std::nullopt : std::optional(it->second.value);
   }
   bool down = false;
+  std::map<std::string, int> lose_answers;  // so many writes to the key land unanswered
 
  private:
   std::map<std::string, store::Value> keys_;
@@ -437,6 +442,33 @@ TEST(ClusterNodeTest, AnAdminWriteTheStoreCouldNotTakeIsTriedAgainUntilItLands) 
   EXPECT_EQ(kept->size(), 2u);
   EXPECT_TRUE(h.all<GiveUp>(d).empty());
   EXPECT_TRUE(h.node(d).leads());
+}
+
+// A director writes back the admin states it read before it acts. When that write lands but its
+// answer is lost (etcd slower than the client's patience), it is said so, not taken for another
+// director's write, and the director reads and writes again until one is answered.
+TEST(ClusterNodeTest, AClaimOfTheAdminStatesWhoseAnswerIsLostIsMadeAgainAndTheDirectorActs) {
+  Harness h(3);
+  h.store.set(
+      admin_states_key("test"),
+      admin_states_json({{{director::EntityKind::kSu, "app/su-1"}, model::AdminState::kLocked}}));
+  h.store.lose_answers[admin_states_key("test")] = 3;
+  h.run_for(2s);
+  ASSERT_TRUE(h.director());
+  const std::string d = *h.director();
+  EXPECT_EQ(h.store.lose_answers[admin_states_key("test")], 0);
+  int said = 0;
+  for (const auto& [at, l] : h.all<Log>(d)) {
+    said += l.text.find("cannot write the admin states back to etcd (no answer: timed out)") !=
+                    std::string::npos
+                ? 1
+                : 0;
+    EXPECT_EQ(l.text.find("changed in etcd"), std::string::npos) << l.text;
+  }
+  EXPECT_EQ(said, 3);
+  const auto takeovers = h.takeovers(d);
+  ASSERT_EQ(takeovers.size(), 1u);
+  EXPECT_EQ(takeovers[0]->admin.size(), 1u);
 }
 
 TEST(ClusterNodeTest, ADirectorWhoseAdminWriteFindsAnotherDirectorsStandsDown) {
