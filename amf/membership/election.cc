@@ -33,19 +33,27 @@ std::string describe(const ElectionEffect& effect) {
 }
 
 Election::Election(ElectionSettings settings, TimePoint now)
-    : settings_(std::move(settings)), next_read_(now) {
-  read(now);
+    : settings_(std::move(settings)), next_read_(now), read_base_(now) {
+  read();
 }
 
-void Election::read(TimePoint now) {
+Duration Election::interval() const {
+  const bool following = !leading_ && known_ && !suspects_director_;
+  return following && settings_.follow > Duration::zero() ? settings_.follow : settings_.check;
+}
+
+void Election::schedule_read(TimePoint now) {
+  read_base_ = now;
+  next_read_ = now + interval();
+}
+
+void Election::read() {
   in_flight_ = true;
-  next_read_ = now + settings_.check;
   effects_.push_back(ReadRecord{});
 }
 
 void Election::record(const std::optional<Record>& record, TimePoint now) {
   in_flight_ = false;
-  next_read_ = now + settings_.check;
   if (record) {
     const bool news =
         !known_ || record->epoch != known_->epoch || record->director != known_->director;
@@ -70,12 +78,12 @@ void Election::record(const std::optional<Record>& record, TimePoint now) {
       last_read_ok_ = now;
     }
   }
+  schedule_read(now);
   consider(now);
 }
 
 void Election::swapped(const Record& record, TimePoint now) {
   in_flight_ = false;
-  next_read_ = now + settings_.check;
   known_ = record;
   absent_ = false;
   leading_ = true;
@@ -83,13 +91,14 @@ void Election::swapped(const Record& record, TimePoint now) {
   led_epoch_ = record.epoch;
   leased_since_won_ = false;
   last_read_ok_ = now;
+  schedule_read(now);
   effects_.push_back(Won{record.epoch});
   effects_.push_back(DirectorIs{record.director, record.epoch});
 }
 
 void Election::store_failed(const std::string& why, TimePoint now) {
   in_flight_ = false;
-  next_read_ = now + settings_.check;
+  schedule_read(now);
   last_failure_ = why;
   tick(now);
 }
@@ -99,6 +108,8 @@ void Election::membership(const Standing& standing, TimePoint now) {
   leased_ = leased;
   hears_majority_ = standing.hears_majority;
   suspects_director_ = standing.suspects_director;
+  // A follower that comes to suspect the director reads every `check` again from now on.
+  if (!in_flight_) next_read_ = std::min(next_read_, read_base_ + interval());
   if (leading_ && leased) leased_since_won_ = true;
   // A director cut off from the majority (its lease ran out after it held one) stops acting;
   // a candidate on the majority side will take over.
@@ -113,7 +124,7 @@ void Election::tick(TimePoint now) {
     lose("could not read the director record for " + ms(now - last_read_ok_) +
          (last_failure_.empty() ? "" : ": " + last_failure_));
   }
-  if (!in_flight_ && now >= next_read_) read(now);
+  if (!in_flight_ && now >= next_read_) read();
 }
 
 std::optional<TimePoint> Election::next_deadline() const {

@@ -3,6 +3,7 @@
 // controllers), one etcd member, membership datagrams sealed with a key made for the run.
 //
 //   amf-cluster-bench [--fault node|director|component] [--profile fast|default] [--runs 20]
+//                     [--idle SECONDS]
 //
 // Each run waits until the SI has an active and a standby, then a client sends INC to the
 // active counter back to back; the fault is injected between two answered requests, and the
@@ -14,6 +15,10 @@
 // A killed node is started again as its next life before the next run, and the run waits for
 // a restarted voter's quiet time (amf/membership/README.md, rule 2) before the next fault.
 // Prints each run with what it killed, then median, 90th percentile and worst.
+//
+// With --idle, first the idle cost: once the cluster has settled (the SI has its active and
+// standby, the client is not asking), each amfd's CPU time over that many seconds, as a share
+// of one core, and its resident memory at the end. --runs 0 measures only that.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -38,6 +43,7 @@
 #include "amf/keys/cluster_key.h"
 #include "amf/wire/codec.h"
 #include "tools/support/etcd_server.h"
+#include "tools/support/proc_stats.h"
 
 extern char** environ;
 
@@ -223,7 +229,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"node", "director", "component"}));
   app.add_option("--profile", profile, "membership profile: fast or default")
       ->check(CLI::IsMember({"fast", "default"}));
-  app.add_option("--runs", runs, "faults to inject")->check(CLI::Range(1, 1000));
+  app.add_option("--runs", runs, "faults to inject")->check(CLI::Range(0, 1000));
+  double idle_seconds = 0;
+  app.add_option("--idle", idle_seconds,
+                 "first measure each amfd's CPU and memory over this many idle seconds")
+      ->check(CLI::Range(0.0, 600.0));
   app.add_flag("--keep", keep, "keep the runtime directories and logs (printed at the end)");
   CLI11_PARSE(app, argc, argv);
 
@@ -268,6 +278,37 @@ int main(int argc, char** argv) {
   std::this_thread::sleep_for(300ms);
   c.start("n1");
   c.start("n2");
+
+  if (idle_seconds > 0) {
+    const auto settled = settle(c);
+    if (!settled) {
+      std::cerr << "the cluster did not settle; logs in " << c.dir << "\n";
+      return 1;
+    }
+    std::map<std::string, double> before;
+    for (const auto& [node, pid] : c.amfd) before[node] = amf::testing::cpu_seconds(pid);
+    const double etcd_before = amf::testing::cpu_seconds(etcd.pid());
+    const auto from = SteadyClock::now();
+    std::this_thread::sleep_for(std::chrono::duration<double>(idle_seconds));
+    const double idle = std::chrono::duration<double>(SteadyClock::now() - from).count();
+    std::printf("idle for %.1f s, %s profile (%s directs; n1 and n2 hold the counter's SUs):\n",
+                idle, profile.c_str(), settled->director.c_str());
+    for (const auto& [node, pid] : c.amfd) {
+      if (::waitpid(pid, nullptr, WNOHANG) == pid) {
+        c.amfd[node] = -1;
+        std::cerr << "amfd " << node << " ended while idle; logs in " << c.dir << "\n";
+        return 1;
+      }
+    }
+    for (const auto& [node, pid] : c.amfd) {
+      const double cpu = (amf::testing::cpu_seconds(pid) - before[node]) / idle * 100.0;
+      std::printf("  amfd %s: %.2f %% of a core, %.1f MiB resident\n", node.c_str(), cpu,
+                  static_cast<double>(amf::testing::rss_kib(pid)) / 1024.0);
+    }
+    std::printf("  etcd (the one member): %.2f %% of a core\n",
+                (amf::testing::cpu_seconds(etcd.pid()) - etcd_before) / idle * 100.0);
+    std::fflush(stdout);
+  }
 
   std::vector<double> outages;
   for (int run = 1; run <= runs; ++run) {

@@ -38,6 +38,7 @@
 #include "amf/daemon/membership_service.h"
 #include "amf/wire/codec.h"
 #include "tools/support/ports.h"
+#include "tools/support/proc_stats.h"
 
 extern char** environ;
 
@@ -251,28 +252,6 @@ struct Stats {
   }
 };
 
-// utime + stime of a process, in seconds.
-double cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), {});
-  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
-  std::string f;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && fields >> f; ++i) {
-    if (i == 14) utime = std::stoull(f);
-    if (i == 15) stime = std::stoull(f);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-long rss_kib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
-}
-
 int run_crash(const std::string& profile_name, int runs, double idle_seconds) {
   auto profile = membership::profile_named(profile_name);
   if (!profile) {
@@ -332,12 +311,12 @@ int run_crash(const std::string& profile_name, int runs, double idle_seconds) {
   if (!wait_for(n1, "node joined: n3#" + std::to_string(runs + 1), 5s)) {
     return fail_with("n1 never took the last n3 in");
   }
-  const double cpu_before = cpu_seconds(n1.pid);
+  const double cpu_before = amf::testing::cpu_seconds(n1.pid);
   const TimePoint idle_from = Clock::now();
   std::this_thread::sleep_for(std::chrono::duration<double>(idle_seconds));
   const double idle = std::chrono::duration<double>(Clock::now() - idle_from).count();
-  const double cpu = (cpu_seconds(n1.pid) - cpu_before) / idle * 100.0;
-  const long rss = rss_kib(n1.pid);
+  const double cpu = (amf::testing::cpu_seconds(n1.pid) - cpu_before) / idle * 100.0;
+  const long rss = amf::testing::rss_kib(n1.pid);
   end(n3, SIGTERM);
   end(n2, SIGTERM);
   end(n1, SIGTERM);

@@ -74,6 +74,7 @@ class EtcdServer {
   bool started() const { return pid_ > 0 && client_port_ > 0; }
   std::string client() const { return "127.0.0.1:" + std::to_string(client_port_); }
   int client_port() const { return client_port_; }
+  pid_t pid() const { return pid_; }
   std::string log_path() const { return dir_ + "/etcd.log"; }
 
   // SIGKILL: as when its machine dies.

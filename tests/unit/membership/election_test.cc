@@ -71,6 +71,45 @@ TEST(ElectionTest, TheFirstCandidateCreatesEpochOneAndTheOthersFollowIt) {
   EXPECT_TRUE(has(logp, "director is n1, epoch 1"));
 }
 
+// A follower of a director it does not suspect reads the record every `follow`; the director,
+// and a follower once it suspects the director, every `check`.
+TEST(ElectionTest, AFollowerReadsSeldomUntilItSuspectsTheDirectorAndTheDirectorReadsOften) {
+  Store store;
+  TimePoint now{};
+  ElectionSettings slow = settings("n2", true);
+  slow.follow = 240ms;
+  ElectionSettings director = settings("n1", true);
+  director.follow = 240ms;
+  Election n1(director, now), n2(slow, now);
+  store.serve(n1, now);
+  store.serve(n2, now);
+  ASSERT_TRUE(n1.leads());
+  n1.membership({.leased = true}, now);
+  n2.membership({.leased = false, .hears_majority = false}, now);
+  // Over 960 ms: n1 reads every 30 ms, n2 every 240 ms.
+  auto reads = [&](Election& e, Duration over) {
+    int count = 0;
+    std::vector<std::string> log;
+    for (const TimePoint until = now + over; now < until;) {
+      now += 10ms;
+      n1.tick(now);
+      n2.tick(now);
+      log.clear();
+      store.serve(e, now, &log);
+      count += static_cast<int>(std::count(log.begin(), log.end(), "read the director record"));
+      store.serve(&e == &n1 ? n2 : n1, now);
+    }
+    return count;
+  };
+  EXPECT_EQ(reads(n2, 960ms), 4);
+  EXPECT_GE(reads(n1, 960ms), 30);
+  // n2 comes to suspect n1 (cut off: it may not depose it): from its next read on, every 30 ms.
+  now += 10ms;
+  n2.membership({.leased = false, .hears_majority = false, .suspects_director = true}, now);
+  EXPECT_GE(reads(n2, 300ms), 9);
+  EXPECT_FALSE(n2.leads());
+}
+
 TEST(ElectionTest, ALeasedCandidateReplacesASuspectedDirectorWhichLearnsItLost) {
   Store store;
   TimePoint now{};
