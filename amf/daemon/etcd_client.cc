@@ -153,6 +153,7 @@ class EtcdClient::Connection : public std::enable_shared_from_this<Connection> {
     request_.keep_alive(true);
     request_.body() = p.body;
     request_.prepare_payload();
+    // One deadline for sending the request and reading its answer.
     stream_.expires_after(timeouts_.answer);
     http::async_write(stream_, request_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -164,7 +165,6 @@ class EtcdClient::Connection : public std::enable_shared_from_this<Connection> {
 
   void receive() {
     response_ = {};
-    stream_.expires_after(timeouts_.answer);
     http::async_read(stream_, buffer_, response_,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
                        if (self->closed_) return;

@@ -38,9 +38,10 @@ class EtcdClient {
 
   // Two timeouts, because a member that is gone and one whose disk is slow look alike only
   // from far away: a member that does not take a connection within `connect` is taken for gone,
-  // while an answer may take up to `answer` (a write waits for etcd's fsync, which on a busy
-  // disk takes hundreds of milliseconds; a shorter limit would make every write fail there, and
-  // a write that landed but timed out is done again).
+  // while sending a request and reading its answer may take up to `answer` together (a write
+  // waits for etcd's fsync, which on a busy disk takes hundreds of milliseconds; a shorter
+  // limit would make every write fail there, and a write that landed but timed out is done
+  // again). A request's time waiting behind the one before it does not count.
   struct Timeouts {
     Duration connect;
     Duration answer;

@@ -37,8 +37,11 @@ Election::Election(ElectionSettings settings, TimePoint now)
   read();
 }
 
+// `follow` only while this node follows another node's director that it does not suspect: not
+// when the record is gone, names this node (a role lost or an earlier life's), or is unknown.
 Duration Election::interval() const {
-  const bool following = !leading_ && known_ && !suspects_director_;
+  const bool following =
+      !leading_ && known_ && !absent_ && known_->director != settings_.self && !suspects_director_;
   return following && settings_.follow > Duration::zero() ? settings_.follow : settings_.check;
 }
 

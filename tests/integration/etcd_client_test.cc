@@ -2,7 +2,11 @@
 // loopback ports of its own and stops again.
 #include "amf/daemon/etcd_client.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 
@@ -147,6 +151,35 @@ TEST_F(EtcdClientTest, AnAnswerMayTakeLongerThanAConnectionButNotLongerThanTheAn
       [&](auto done) { hasty.get("/amf/c/slow", std::move(done)); });
   ASSERT_FALSE(late);
   EXPECT_NE(late.error().message().find("no answer"), std::string::npos) << late.error().message();
+}
+
+// A member that never takes the connection (a listening socket whose backlog is full: the
+// kernel drops further SYNs) is left after the connect timeout, however long an answer may
+// take, and the next member is asked.
+TEST_F(EtcdClientTest, AMemberThatDoesNotTakeTheConnectionIsLeftAfterTheConnectTimeout) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 0), 0);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {
+    fillers.push_back(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
+    (void)::connect(fillers.back(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  }
+  const std::string silent = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  // An answer may take a minute: were the connect timeout not used, nothing would come within
+  // the test's ten seconds.
+  EtcdClient client(io_, {silent, server_.client()}, {100ms, 60s});
+  auto swapped = wait<EtcdClient::Swap>(
+      [&](auto done) { client.compare_and_put("/amf/c/past-silent", 0, "v", std::move(done)); });
+  ASSERT_TRUE(swapped) << swapped.error().message();
+  EXPECT_TRUE(swapped->succeeded);
+  for (int fd : fillers) ::close(fd);
+  ::close(listener);
 }
 
 }  // namespace

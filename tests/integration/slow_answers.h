@@ -30,6 +30,7 @@ class SlowAnswers {
     accept();
   }
   ~SlowAnswers() {
+    *alive_ = false;
     boost::system::error_code ignored;
     acceptor_.close(ignored);
     for (auto& weak : pipes_) {
@@ -120,12 +121,13 @@ class SlowAnswers {
 
   void accept() {
     auto pipe = std::make_shared<Pipe>(io_, delay_);
-    acceptor_.async_accept(pipe->client, [this, pipe](boost::system::error_code ec) {
-      if (ec) return;  // closed
-      pipes_.push_back(pipe);
-      pipe->start(server_);
-      accept();
-    });
+    acceptor_.async_accept(pipe->client,
+                           [this, alive = alive_, pipe](boost::system::error_code ec) {
+                             if (ec || !*alive) return;  // closed
+                             pipes_.push_back(pipe);
+                             pipe->start(server_);
+                             accept();
+                           });
   }
 
   boost::asio::io_context& io_;
@@ -133,6 +135,7 @@ class SlowAnswers {
   Duration delay_;
   tcp::acceptor acceptor_;
   std::vector<std::weak_ptr<Pipe>> pipes_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace amf::testing

@@ -294,7 +294,7 @@ int main(int argc, char** argv) {
     std::printf("idle for %.1f s, %s profile (%s directs; n1 and n2 hold the counter's SUs):\n",
                 idle, profile.c_str(), settled->director.c_str());
     for (const auto& [node, pid] : c.amfd) {
-      if (::waitpid(pid, nullptr, WNOHANG) == pid) {
+      if (pid <= 0 || ::waitpid(pid, nullptr, WNOHANG) == pid) {
         c.amfd[node] = -1;
         std::cerr << "amfd " << node << " ended while idle; logs in " << c.dir << "\n";
         return 1;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <functional>
 #include <map>
 
 namespace amf::membership {
@@ -47,6 +49,17 @@ class Store {
 
 ElectionSettings settings(const std::string& node, bool candidate) {
   return {NodeId(node), candidate, 30ms, 90ms};
+}
+
+// Runs `e` from one deadline to the next, the store serving it, `rounds` times or until `stop`.
+void step(
+    Election& e, Store& store, TimePoint& now, int rounds,
+    const std::function<bool()>& stop = [] { return false; }) {
+  for (int i = 0; i < rounds && !stop(); ++i) {
+    now = *e.next_deadline();
+    e.tick(now);
+    store.serve(e, now);
+  }
 }
 
 bool has(const std::vector<std::string>& log, const std::string& text) {
@@ -181,20 +194,12 @@ TEST(ElectionTest, ADirectorThatLostTheRoleToAnUnreachableStoreTakesItAgainWhenI
   store.serve(n1, now);
   ASSERT_TRUE(n1.leads());
   store.down = true;
-  for (int i = 0; i < 4 && n1.leads(); ++i) {
-    now = *n1.next_deadline();
-    n1.tick(now);
-    store.serve(n1, now);
-  }
+  step(n1, store, now, 4, [&] { return !n1.leads(); });
   ASSERT_FALSE(n1.leads());
   store.down = false;
   // Alone, it does not stand again (a director cut off from the majority must not)...
   n1.membership({.leased = false, .hears_majority = false, .suspects_director = false}, now);
-  for (int i = 0; i < 3; ++i) {
-    now = *n1.next_deadline();
-    n1.tick(now);
-    store.serve(n1, now);
-  }
+  step(n1, store, now, 3);
   EXPECT_FALSE(n1.leads());
   EXPECT_EQ(store.record->epoch, 1u);
   // ...but hearing a majority, it does.
@@ -203,6 +208,53 @@ TEST(ElectionTest, ADirectorThatLostTheRoleToAnUnreachableStoreTakesItAgainWhenI
   store.serve(n1, now, &log);
   EXPECT_TRUE(n1.leads());
   EXPECT_TRUE(has(log, "won the director's role, epoch 2"));
+}
+
+// `follow` is for following another node's director only. Without one to follow (the record is
+// gone, names this node, or the role was just lost to an unreachable store), the next read is
+// a `check` away: only this node may be able to take the role (found in review: a director
+// that lost its role to etcd retried every 250 ms, and the cluster had no director meanwhile).
+TEST(ElectionTest, ANodeWithNoOtherDirectorToFollowReadsEveryCheck) {
+  auto slow = [](const std::string& node, bool candidate) {
+    ElectionSettings s = settings(node, candidate);
+    s.follow = 240ms;
+    return s;
+  };
+  TimePoint now{};
+  {  // the record it followed is gone; a node that may not stand waits for a new one
+    Store store;
+    store.record = Record{NodeId("n1"), 2, 4};
+    store.revision = 4;
+    Election p1(slow("p1", false), now);
+    store.serve(p1, now);
+    EXPECT_EQ(*p1.next_deadline() - now, 240ms);  // following n1
+    store.record.reset();
+    step(p1, store, now, 1);
+    EXPECT_EQ(*p1.next_deadline() - now, 30ms);
+  }
+  {  // the record names this node, whose present life swaps for it, but etcd fails the swap
+    Election n1(slow("n1", true), now);
+    (void)n1.take_effects();  // its first read
+    n1.record(Record{NodeId("n1"), 2, 4}, now);
+    auto effects = n1.take_effects();
+    ASSERT_TRUE(std::any_of(effects.begin(), effects.end(), [](const ElectionEffect& e) {
+      return std::holds_alternative<SwapRecord>(e);
+    }));
+    n1.store_failed("connection refused", now);
+    EXPECT_EQ(*n1.next_deadline() - now, 30ms);
+  }
+  {  // the director lost its role to an unreachable store, and etcd still fails it
+    Store store;
+    Election n1(slow("n1", true), now);
+    store.serve(n1, now);
+    ASSERT_TRUE(n1.leads());
+    n1.membership({.leased = true}, now);
+    store.down = true;
+    step(n1, store, now, 100, [&] { return !n1.leads(); });
+    ASSERT_FALSE(n1.leads());
+    step(n1, store, now, 1);
+    EXPECT_EQ(*n1.next_deadline() - now, 30ms);
+  }
 }
 
 TEST(ElectionTest, OfTwoRacingCandidatesOneWinsAndTheOtherFollowsWithoutSwappingAgain) {
