@@ -20,8 +20,8 @@ namespace {
 constexpr LatencyRange kDatagram{std::chrono::microseconds(50), std::chrono::microseconds(300)};
 constexpr LatencyRange kEtcdWay{std::chrono::microseconds(500), std::chrono::microseconds(1500)};
 
-// As amfd's (daemon/cluster.cc): the election's grace.
-Duration etcd_timeout(const membership::Profile& p) { return runtime::election_grace(p); }
+// As amfd's etcd client's (daemon/cluster.cc).
+Duration etcd_timeout(const membership::Profile& p) { return runtime::store_answer_timeout(p); }
 
 }  // namespace
 

@@ -12,15 +12,13 @@ std::string host(const model::NodeConfig& node) {
 }
 
 // A member that does not take a connection within three membership timeouts (at least 250 ms)
-// is taken for gone and the next one is asked. An answer may take half the election's grace
-// (500 ms with the fast profile): a write waits for etcd's fsync, which on a loaded disk (a CI
-// machine that has just built) takes hundreds of milliseconds; with 250 ms every write failed
-// there, the claim of the admin states was made again and again, and no director ever took
-// over. Not more than half: a director whose member took the connection and went silent must
-// still have time to read its record from the next member before its grace runs out.
+// is taken for gone and the next one is asked. An answer may take the core's store answer
+// timeout (half the election's grace): with 250 ms, every write failed on a CI machine whose
+// disk had just taken a build, the claim of the admin states was made again and again, and no
+// director ever took over.
 EtcdClient::Timeouts etcd_timeouts(const membership::Profile& p) {
   return {std::max<Duration>(3 * p.timeout, std::chrono::milliseconds(250)),
-          runtime::election_grace(p) / 2};
+          runtime::store_answer_timeout(p)};
 }
 
 // An etcd answer for the core.

@@ -30,10 +30,10 @@ struct ElectionSettings {
   Duration check;          // how often the director and the followers read the record
   Duration grace;          // a director that cannot read the record for this long stops acting
   // How often a follower reads it while it follows another node's director that it does not
-  // suspect (zero: every `check`). Nothing waits for that read: a candidate that comes to suspect the director swaps
-  // against the revision it knows, and learns the record from a swap that fails; reading then
-  // goes back to every `check`. Most of an idle cluster's reads were followers' (amfd's idle
-  // CPU: amf-cluster-bench --idle).
+  // suspect (zero: every `check`). Nothing waits for that read: a candidate that comes to suspect
+  // the director swaps against the revision it knows, and learns the record from a swap that fails;
+  // reading then goes back to every `check`. Most of an idle cluster's reads were followers'
+  // (amfd's idle CPU: amf-cluster-bench --idle).
   Duration follow{};
 };
 

@@ -11,6 +11,8 @@ Duration election_grace(const membership::Profile& p) {
   return std::max<Duration>(10 * p.timeout, std::chrono::seconds(1));
 }
 
+Duration store_answer_timeout(const membership::Profile& p) { return election_grace(p) / 2; }
+
 namespace {
 
 // A follower of a director it does not suspect reads the record a quarter of the grace apart

@@ -51,8 +51,15 @@ struct ClusterNodeSettings {
 
 // A director that cannot read its record for this long stops acting: ten membership timeouts,
 // and at least a second. It does not bound a failover (that is the membership's timeout plus
-// one swap); the host waits as long for an answer of the store before it calls a request failed.
+// one swap).
 Duration election_grace(const membership::Profile& p);
+
+// How long the host waits for an answer of the store before it calls the request failed: half
+// the grace (500 ms with the fast profile). A write waits for etcd's fsync, which on a loaded
+// disk takes hundreds of milliseconds; not more than half, so that a director whose etcd member
+// went silent can still read its record from the next member within its grace. amfd's etcd
+// client and the simulator's model of it both use it.
+Duration store_answer_timeout(const membership::Profile& p);
 
 // The store (etcd): a get, or a put if the key's revision is still `expected` (0: if absent).
 // The host answers each with answer(id, ...), at most once; an answer for an id the core no
