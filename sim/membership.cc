@@ -15,13 +15,10 @@ namespace {
 
 // One way through the simulated network, for a datagram; etcd answers a request in one to
 // three milliseconds (a swap in a three-member cluster with fsync on this machine: 2-4 ms), and
-// a request from a node cut off fails after the client's answer timeout (amfd's connection to
+// a request from a node cut off fails after amfd's store answer timeout (its connection to
 // etcd is kept alive, so a cut shows as an answer that never comes).
 constexpr LatencyRange kDatagram{std::chrono::microseconds(50), std::chrono::microseconds(300)};
 constexpr LatencyRange kEtcdWay{std::chrono::microseconds(500), std::chrono::microseconds(1500)};
-
-// As amfd's etcd client's (daemon/cluster.cc).
-Duration etcd_timeout(const membership::Profile& p) { return runtime::store_answer_timeout(p); }
 
 }  // namespace
 
@@ -97,7 +94,7 @@ void Simulation::carry_out_membership(const NodeId& node) {
                                  std::is_same_v<T, runtime::store::Put>) {
               // A node whose messages are cut cannot reach etcd: the client times out.
               if (auto cut = cuts_.find(node); cut != cuts_.end() && cut->second.to_director) {
-                schedule(etcd_timeout(it->second->membership().member().profile()),
+                schedule(runtime::store_answer_timeout(it->second->membership().member().profile()),
                          StoreReply{node, life, e.id, runtime::store::Failed{"timed out"}});
                 return;
               }
@@ -224,7 +221,7 @@ void Simulation::on(const StoreAsk& e) {
 void Simulation::reply(const StoreAsk& e, std::uint64_t id, runtime::store::Answer answer) {
   if (auto cut = cuts_.find(e.node); cut != cuts_.end() && cut->second.from_director) {
     const auto profile = membership::profile_named(config_->membership_profile);
-    schedule(etcd_timeout(*profile) - draw(kEtcdWay),
+    schedule(runtime::store_answer_timeout(*profile) - draw(kEtcdWay),
              StoreReply{e.node, e.life, id, runtime::store::Failed{"timed out"}});
     return;
   }
