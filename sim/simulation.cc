@@ -336,10 +336,12 @@ void Simulation::send(const protocol::Envelope& e) {
     if (const auto* command = std::get_if<protocol::NodeCommand>(&*e.message)) {
       line("  director -> " +
            sim::describe(director::Effect(director::ToNode{e.to.node, *command})));
-    } else {
+    } else if (const auto* report = std::get_if<protocol::NodeReport>(&*e.message)) {
       line("  " + e.from.node.str() + " -> " +
-           sim::describe(
-               node::Effect(node::ToDirector{std::get<protocol::NodeReport>(*e.message)})));
+           sim::describe(node::Effect(node::ToDirector{*report})));
+    } else {
+      // Admin operations reach the simulated director in its seat directly, never forwarded.
+      AMF_ASSERT(!"an admin operation forwarded between the simulator's runtimes");
     }
   }
   if (e.message) touch(*e.message);
@@ -358,9 +360,10 @@ void Simulation::arrive(const protocol::Envelope& e) {
   }
   auto n = nodes_.find(e.to.node);
   if (n == nodes_.end()) {
-    if (e.message) {
+    if (const auto* command =
+            e.message ? std::get_if<protocol::NodeCommand>(&*e.message) : nullptr) {
       line("  (dropped: " + e.to.node.str() + " is down) " +
-           sim::describe(node::to_event(std::get<protocol::NodeCommand>(*e.message))));
+           sim::describe(node::to_event(*command)));
     }
     return;
   }
@@ -471,17 +474,20 @@ void Simulation::touch(const director::Event& event) {
 }
 
 void Simulation::touch(const protocol::Message& message) {
+  const auto one = [&](const auto& x) {
+    if constexpr (requires { x.su; }) {
+      touch(x.su.str());
+    } else {
+      touched_all_ = true;  // a snapshot (about the whole node), an admin operation
+    }
+  };
   std::visit(
       [&](const auto& m) {
-        std::visit(
-            [&](const auto& x) {
-              if constexpr (requires { x.su; }) {
-                touch(x.su.str());
-              } else {
-                touched_all_ = true;  // a snapshot: about the whole node
-              }
-            },
-            m);
+        if constexpr (requires { m.index(); }) {
+          std::visit(one, m);
+        } else {
+          one(m);
+        }
       },
       message);
 }

@@ -168,10 +168,8 @@ Result<void> Daemon::bind() {
                            std::size_t max) { return events_.read(after, max); },
           .start =
               [this](const director::AdminRequest& r) {
-                if (!runtime_.has_director()) {
-                  return admin_->answer({r.id, false, no_director_here()});
-                }
-                runtime_.to_director(r);
+                // To the director here, or over the link to the one this node follows.
+                if (!runtime_.admin(r)) return admin_->answer({r.id, false, no_director_here()});
                 pump();
               }},
       log_);
@@ -240,12 +238,14 @@ Result<void> Daemon::join_cluster() {
   return {};
 }
 
+// This node neither holds the director nor follows one yet: the election is still on, or the
+// director elected has not yet taken this node in.
 std::string Daemon::no_director_here() const {
   const auto director = cluster_ ? cluster_->director() : std::nullopt;
   if (!director) return "no director is known yet (the election is in progress); try again";
-  return "node " + self_.str() + " does not hold the director: it is on node " +
-         director->director.str() + " (epoch " + std::to_string(director->epoch) +
-         "); run amfctl there";
+  return "the director on node " + director->director.str() + " (epoch " +
+         std::to_string(director->epoch) + ") has not yet taken node " + self_.str() +
+         " in; try again";
 }
 
 // The lease ran out, or the director took this life out: whatever this node runs may already
@@ -330,8 +330,10 @@ void Daemon::start() {
 
 namespace {
 // The id of the daemon's own lock of its node when it stops; the admin channel numbers client
-// operations from 1 and never reaches it.
-constexpr std::uint64_t kStopOperation = std::numeric_limits<std::uint64_t>::max();
+// operations from 1 and never reaches it. (The runtime numbers other nodes' from kForwardedIds.)
+constexpr std::uint64_t kStopOperation = runtime::NodeRuntime::kForwardedIds - 1;
+// Whatever the admin socket takes at once, the director holds when this node forwards it.
+static_assert(AdminChannel::kMaxOperations <= runtime::NodeRuntime::kMaxForwardedPerNode);
 }  // namespace
 
 void Daemon::begin_stop() {
@@ -423,7 +425,7 @@ void Daemon::deposed(std::uint64_t epoch) {
   admin_->fail_all("the director on node " + self_.str() +
                    " stopped acting before the operation ended (another node directs from "
                    "epoch " +
-                   std::to_string(epoch) + " on); check with amfctl status and try again there");
+                   std::to_string(epoch) + " on); check with amfctl status and try again");
 }
 
 void Daemon::admin_result(const director::AdminResult& result) {

@@ -20,7 +20,14 @@ struct Endpoint {
   friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };
 
-using Message = std::variant<NodeCommand, NodeReport>;
+// What comes from the director (a command, an answer to a forwarded admin operation) and what
+// goes to it (a report, an admin operation forwarded).
+using Message = std::variant<NodeCommand, NodeReport, AdminForward, AdminAnswer>;
+
+// Whether the director sends `m` (else a node sends it to the director).
+inline bool from_director(const Message& m) {
+  return std::holds_alternative<NodeCommand>(m) || std::holds_alternative<AdminAnswer>(m);
+}
 
 // What travels between the nodes' runtimes. A message is numbered on its link (seq, from 1);
 // an envelope with seq 0 carries only an acknowledgement. `ack` acknowledges every message of

@@ -164,4 +164,26 @@ using NodeCommand = std::variant<InstantiateSu, TerminateSu, RepairSu, RestartSu
                                  RemoveHa, SnapshotRequest>;
 using NodeReport = std::variant<SuStateReport, AssignmentDone, RemovalDone, NodeSnapshot>;
 
+// ---- an operator's admin operation, made on a node that does not hold the director ----
+// The runtimes carry these between themselves (node_runtime.h); the cores never see them.
+
+// node -> director: the operator asked for `operation` (as amfctl spells it: "lock", "si-swap",
+// ...) on the entity of `kind` ("su", "node", ...) named `entity`. `request` is the asking
+// node's own number for it, carried back in the answer.
+struct AdminForward {
+  std::uint64_t request = 0;
+  std::string operation;
+  std::string kind;
+  std::string entity;
+  friend bool operator==(const AdminForward&, const AdminForward&) = default;
+};
+
+// director -> node: the director's result of the AdminForward numbered `request`.
+struct AdminAnswer {
+  std::uint64_t request = 0;
+  bool ok = false;
+  std::string message;
+  friend bool operator==(const AdminAnswer&, const AdminAnswer&) = default;
+};
+
 }  // namespace amf::protocol

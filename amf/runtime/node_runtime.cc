@@ -90,6 +90,7 @@ void NodeRuntime::take_over(const std::vector<director::NodeUp>& up, director::A
 bool NodeRuntime::assume_director(director::Director director, std::uint64_t epoch) {
   AMF_ASSERT(!director_.has_value());
   if (epoch <= followed_epoch_) return false;
+  fail_forwarded("this node took the director's role (epoch " + std::to_string(epoch) + ")");
   if (followed_) close_link(followed_->node);  // what it held was for the old director
   followed_.reset();
   followed_epoch_ = 0;
@@ -107,6 +108,9 @@ void NodeRuntime::resign() {
 void NodeRuntime::step_down(std::uint64_t epoch) {
   director_.reset();
   takeover_.reset();
+  // What other nodes asked of it: they fail it once they follow the next director.
+  forwarded_.clear();
+  forwarded_from_.clear();
   // Its links to the nodes were the director's; a node's next report goes to the new one.
   std::vector<NodeId> peers;
   for (const auto& [node, link] : links_) peers.push_back(node);
@@ -155,7 +159,7 @@ void NodeRuntime::receive(const protocol::Envelope& e) {
     ++counters_.stale_incarnation;  // for an earlier life of this node (or misrouted)
     return;
   }
-  const bool command = e.message && std::holds_alternative<protocol::NodeCommand>(*e.message);
+  const bool command = e.message && protocol::from_director(*e.message);
   if (director_ && !command) {
     // A node director's report, or an acknowledgement of a command.
     auto it = links_.find(e.from.node);
@@ -173,7 +177,13 @@ void NodeRuntime::receive(const protocol::Envelope& e) {
     }
     const auto messages = it->second.receive(e);
     received(e, it->second);
-    for (const auto& m : messages) handle_report(e.from.node, std::get<protocol::NodeReport>(m));
+    for (const auto& m : messages) {
+      if (const auto* report = std::get_if<protocol::NodeReport>(&m)) {
+        handle_report(e.from.node, *report);
+      } else {
+        take_forwarded(it->second, std::get<protocol::AdminForward>(m));
+      }
+    }
     return;
   }
   if (!node_) {
@@ -193,7 +203,11 @@ void NodeRuntime::receive(const protocol::Envelope& e) {
     }
     if (director_) step_down(e.epoch);
     // What the old director's link held was for it alone.
-    if (followed_) close_link(followed_->node);
+    if (followed_) {
+      fail_forwarded("node " + self_.str() + " follows the director on node " + e.from.node.str() +
+                     " (epoch " + std::to_string(e.epoch) + ") now");
+      close_link(followed_->node);
+    }
     close_link(e.from.node);
     followed_ = e.from;
     followed_epoch_ = e.epoch;
@@ -211,9 +225,83 @@ void NodeRuntime::receive(const protocol::Envelope& e) {
   }
   protocol::Link& link = links_.at(e.from.node);
   for (const auto& m : link.receive(e)) {
-    queue_.push_back(node::to_event(std::get<protocol::NodeCommand>(m)));
+    if (const auto* c = std::get_if<protocol::NodeCommand>(&m)) {
+      queue_.push_back(node::to_event(*c));
+    } else {
+      const auto& answer = std::get<protocol::AdminAnswer>(m);
+      if (forwarding_.erase(answer.request) == 0) {
+        ++counters_.misdirected;  // not asked, or failed already
+      } else {
+        host_.admin_result({answer.request, answer.ok, answer.message});
+      }
+    }
   }
   received(e, link);
+}
+
+bool NodeRuntime::admin(const director::AdminRequest& request) {
+  AMF_ASSERT(request.id != 0 && request.id < kForwardedIds);
+  if (director_) {
+    to_director(request);
+    return true;
+  }
+  if (!followed_) return false;
+  const bool fresh = forwarding_.insert(request.id).second;
+  AMF_ASSERT(fresh);  // else the host used an id that is still outstanding
+  send_to(followed_->node,
+          protocol::AdminForward{request.id, std::string(to_string(request.op)),
+                                 std::string(to_string(request.kind)), request.entity});
+  return true;
+}
+
+void NodeRuntime::take_forwarded(const protocol::Link& link, const protocol::AdminForward& m) {
+  const NodeId& node = link.peer().node;
+  const auto op = director::parse_admin_op(m.operation);
+  const auto kind = director::parse_entity_kind(m.kind);
+  std::string refused;
+  if (!op) {
+    refused = "unknown admin operation '" + m.operation + "'";
+  } else if (!kind) {
+    refused = "unknown entity kind '" + m.kind + "' (one of " + director::entity_kinds() + ")";
+  } else if (forwarded_from_[node] >= kMaxForwardedPerNode) {
+    refused = "the director holds " + std::to_string(kMaxForwardedPerNode) +
+              " operations of node " + node.str() + " already; try again when one has ended";
+  }
+  if (!refused.empty()) {
+    send_to(node, protocol::AdminAnswer{m.request, false, refused});
+    return;
+  }
+  const std::uint64_t id = ++next_forwarded_;
+  forwarded_[id] = {link.peer(), m.request};
+  ++forwarded_from_[node];
+  director_event(director::AdminRequest{id, *op, *kind, m.entity});
+}
+
+void NodeRuntime::admin_result(const director::AdminResult& result) {
+  auto it = forwarded_.find(result.id);
+  if (it == forwarded_.end()) return host_.admin_result(result);
+  const Forwarded asked = it->second;
+  forwarded_.erase(it);
+  if (--forwarded_from_[asked.asker.node] == 0) forwarded_from_.erase(asked.asker.node);
+  // To the life that asked; a later life of its node never did.
+  const auto link = links_.find(asked.asker.node);
+  if (link == links_.end() || link->second.peer() != asked.asker) {
+    ++counters_.unknown_peer;
+    return;
+  }
+  send_to(asked.asker.node, protocol::AdminAnswer{asked.request, result.ok, result.message});
+}
+
+void NodeRuntime::fail_forwarded(const std::string& what) {
+  if (forwarding_.empty()) return;
+  const std::string message =
+      "the director on node " + (followed_ ? followed_->node.str() : std::string("?")) +
+      " (epoch " + std::to_string(followed_epoch_) + ") did not answer before " + what +
+      ": the operation may or may not have been carried out; check with amfctl status and try "
+      "again";
+  const std::set<std::uint64_t> failed = std::move(forwarding_);
+  forwarding_.clear();
+  for (const std::uint64_t id : failed) host_.admin_result({id, false, message});
 }
 
 void NodeRuntime::received(const protocol::Envelope& e, const protocol::Link& link) {
@@ -347,7 +435,7 @@ bool NodeRuntime::carry_out_director_effects() {
           r.send_to(e.node, e.command);
         }
       }
-      void operator()(const director::AdminResult& e) { r.host_.admin_result(e); }
+      void operator()(const director::AdminResult& e) { r.admin_result(e); }
       void operator()(const director::AdminStateChanged& e) { r.host_.admin_state(e); }
       void operator()(const model::Notification& n) { r.host_.notify(n); }
     };

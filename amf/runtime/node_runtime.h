@@ -1,12 +1,14 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
+#include <string>
 
 #include "amf/core/id.h"
 #include "amf/core/time.h"
@@ -139,6 +141,19 @@ class NodeRuntime {
   // director at once, a command queued for the node director. A command from a director of a
   // higher epoch than the one followed so far makes this node follow that director.
   void receive(const protocol::Envelope& envelope);
+  // An operator's admin request made on this node (amfctl there): handed to the director here,
+  // or forwarded to the director this node follows, which answers over the link. Either way
+  // exactly one Host::admin_result of the same id answers it: the director's result, or a
+  // failure when this node follows another director (or takes the role itself) before the
+  // answer came (the operation may or may not have been carried out). False, and nothing sent,
+  // when this node neither holds nor follows a director. Ids are the host's: below
+  // kForwardedIds, and not used twice while one is outstanding.
+  [[nodiscard]] bool admin(const director::AdminRequest& request);
+  // The director's runtime numbers the requests it takes from other nodes from here up.
+  static constexpr std::uint64_t kForwardedIds = std::uint64_t{1} << 63;
+  // Admin requests from one node that the director holds at a time; more are refused with
+  // "try again" (amfd's admin socket takes no more than this either).
+  static constexpr std::size_t kMaxForwardedPerNode = 64;
   // Asks the node director of `node` (up, another node) for a snapshot; it arrives through
   // Host::snapshot. This node must hold the director.
   void request_snapshot(const NodeId& node);
@@ -211,6 +226,13 @@ class NodeRuntime {
   void retransmit();
   // A report from `from`'s node director (this runtime's own, or over a link).
   void handle_report(const NodeId& from, const protocol::NodeReport& report);
+  // An admin request that the node at the other end of `link` forwarded to this director.
+  void take_forwarded(const protocol::Link& link, const protocol::AdminForward& request);
+  // The director's result of a request, for the node that forwarded it or for the host.
+  void admin_result(const director::AdminResult& result);
+  // This node no longer follows the director it forwarded requests to: each fails, with
+  // `what` (what happened instead) in its message.
+  void fail_forwarded(const std::string& what);
   void received(const protocol::Envelope& e, const protocol::Link& link);
   // A director's NodeUp and NodeDown open and close its link to the node.
   void membership(const director::Event& event);
@@ -257,6 +279,17 @@ class NodeRuntime {
   std::optional<protocol::Endpoint> followed_;
   std::uint64_t followed_epoch_ = 0;
   protocol::CommandId next_snapshot_ = 1;
+  // As the director: the requests other nodes forwarded, by the id it gave each, until
+  // answered (dropped when it stops acting: the nodes fail them when they follow another).
+  struct Forwarded {
+    protocol::Endpoint asker;
+    std::uint64_t request = 0;  // the asker's id
+  };
+  std::map<std::uint64_t, Forwarded> forwarded_;
+  std::map<NodeId, std::size_t> forwarded_from_;  // how many of them each node has waiting
+  std::uint64_t next_forwarded_ = kForwardedIds;
+  // As a node: the ids of the requests sent to the director followed, not yet answered.
+  std::set<std::uint64_t> forwarding_;
   LinkCounters counters_;
   // Link counters of the links closed so far, so counters() covers the whole run.
   std::uint64_t closed_duplicates_ = 0;

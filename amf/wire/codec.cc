@@ -843,6 +843,19 @@ std::string encode(const protocol::Envelope& envelope) {
       b->set_shutting_down(m.shutting_down);
       for (const auto& su : m.sus) fill(*b->add_service_units(), su);
     }
+    void operator()(const protocol::AdminForward& m) const {
+      auto* b = env.mutable_admin_forward();
+      b->set_request(m.request);
+      b->set_operation(valid_utf8(m.operation));
+      b->set_entity_kind(valid_utf8(m.kind));
+      b->set_entity(valid_utf8(m.entity));
+    }
+    void operator()(const protocol::AdminAnswer& m) const {
+      auto* b = env.mutable_admin_answer();
+      b->set_request(m.request);
+      b->set_ok(m.ok);
+      b->set_message(valid_utf8(m.message));
+    }
     void operator()(const protocol::NodeCommand& c) const { std::visit(*this, c); }
     void operator()(const protocol::NodeReport& r) const { std::visit(*this, r); }
   };
@@ -941,6 +954,19 @@ Result<protocol::Message> read_message(const pb::NodeEnvelope& env) {
         m.sus.push_back(read_su(r, su));
       }
       return r.result<Message>(NodeReport{std::move(m)});
+    }
+    case pb::NodeEnvelope::kAdminForward: {
+      const auto& b = env.admin_forward();
+      FieldReader r("AdminForward");
+      if (b.request() == 0) r.wrong("request is 0 (no request)");
+      return r.result<Message>(
+          AdminForward{b.request(), b.operation(), b.entity_kind(), b.entity()});
+    }
+    case pb::NodeEnvelope::kAdminAnswer: {
+      const auto& b = env.admin_answer();
+      FieldReader r("AdminAnswer");
+      if (b.request() == 0) r.wrong("request is 0 (no request)");
+      return r.result<Message>(AdminAnswer{b.request(), b.ok(), b.message()});
     }
     case pb::NodeEnvelope::BODY_NOT_SET:
       break;

@@ -23,6 +23,7 @@ using test::su;
 struct RecordingHost : Host {
   NodeRuntime* runtime = nullptr;
   bool answer = false;
+  bool answer_removals = false;  // the component also accepts CSI removals at once
   std::vector<node::Effect> effects;
   std::vector<model::Notification> notes;
   std::vector<director::AdminResult> results;
@@ -36,6 +37,9 @@ struct RecordingHost : Host {
       runtime->post(node::ComponentRegister{next_peer++, start->comp.str()});
     } else if (const auto* set = std::get_if<node::SendCsiSet>(&effect)) {
       runtime->post(node::ComponentResponse{set->peer, set->invocation, true});
+    } else if (const auto* remove = std::get_if<node::SendCsiRemove>(&effect);
+               remove && answer_removals) {
+      runtime->post(node::ComponentResponse{remove->peer, remove->invocation, true});
     }
   }
   void admin_result(const director::AdminResult& r) override { results.push_back(r); }
@@ -659,6 +663,153 @@ TEST_F(TakeoverRuntimeTest, AnAdminRequestMadeDuringTheTakeoverIsHandledAfterIt)
   ASSERT_EQ(host2_.results.size(), 2u);
   EXPECT_TRUE(host2_.results[1].ok) << host2_.results[1].message;
   EXPECT_TRUE(r2_->director().admin_states().empty());  // su-1 unlocked: nothing to keep
+}
+
+}  // namespace
+}  // namespace amf::runtime
+
+namespace amf::runtime {
+namespace {
+
+// An operator's admin operation made on a node that does not hold the director.
+class ForwardedAdminTest : public TakeoverRuntimeTest {
+ protected:
+  static director::AdminRequest lock(std::uint64_t id, const std::string& su_name) {
+    return {id, director::AdminOp::kLock, director::EntityKind::kSu, su_name};
+  }
+  static model::AdminState su_admin(const NodeRuntime& r, int su_number) {
+    for (const auto& view : r.director().service_units()) {
+      if (view.id == su(su_number)) return view.own_admin;
+    }
+    ADD_FAILURE() << "no SU " << su_number;
+    return model::AdminState::kUnlocked;
+  }
+};
+
+TEST_F(ForwardedAdminTest, GoesToTheDirectorThatTheNodeFollowsAndItsResultComesBack) {
+  host1_.answer_removals = host2_.answer_removals = true;
+  ASSERT_TRUE(r2_->admin(lock(7, su(2).str())));
+  const auto sent = net_.messages();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].message,
+            protocol::Message(protocol::AdminForward{7, "lock", "su", su(2).str()}));
+  net_.settle();
+  ASSERT_EQ(host2_.results.size(), 1u);
+  EXPECT_EQ(host2_.results[0].id, 7u);
+  EXPECT_TRUE(host2_.results[0].ok) << host2_.results[0].message;
+  EXPECT_TRUE(host1_.results.empty()) << "the director's own host is not asked";
+  EXPECT_FALSE(ha(*r1_, 2).has_value()) << "the locked standby holds nothing";
+  EXPECT_EQ(su_admin(*r1_, 2), model::AdminState::kLocked);
+
+  // A refusal comes back the same way, with the director's reason.
+  ASSERT_TRUE(r2_->admin(lock(8, "app/su-9")));
+  net_.settle();
+  ASSERT_EQ(host2_.results.size(), 2u);
+  EXPECT_EQ(host2_.results[1].id, 8u);
+  EXPECT_FALSE(host2_.results[1].ok);
+  EXPECT_NE(host2_.results[1].message.find("app/su-9"), std::string::npos)
+      << host2_.results[1].message;
+}
+
+TEST_F(ForwardedAdminTest, ANodeThatFollowsNoDirectorSendsNothingAndSaysSo) {
+  RecordingHost host;
+  Network net;
+  NodeRuntime alone(config_, NodeId("node-2"), std::nullopt, host, net, now);
+  EXPECT_FALSE(alone.admin(lock(1, su(2).str())));
+  EXPECT_TRUE(net.in_flight.empty());
+  EXPECT_TRUE(host.results.empty());
+}
+
+TEST_F(ForwardedAdminTest, OneLeftUnansweredFailsWhenTheNodeFollowsTheNextDirector) {
+  ASSERT_TRUE(r2_->admin(lock(9, su(1).str())));
+  node1_dies();  // with the request
+  // node-1 comes back as its next life, and wins epoch 2.
+  r1_ =
+      std::make_unique<NodeRuntime>(config_, NodeId("node-1"), *director::Director::create(config_),
+                                    host1_, net_, now, Options{.incarnation = 1, .epoch = 2});
+  host1_.runtime = r1_.get();
+  net_.runtimes[NodeId("node-1")] = r1_.get();
+  r1_->take_over({director::NodeUp{NodeId("node-1"), 1}, director::NodeUp{NodeId("node-2")}}, {});
+  net_.settle();
+  ASSERT_EQ(r2_->followed_epoch(), 2u);
+  ASSERT_EQ(host2_.results.size(), 1u);
+  EXPECT_EQ(host2_.results[0].id, 9u);
+  EXPECT_FALSE(host2_.results[0].ok);
+  EXPECT_EQ(host2_.results[0].message,
+            "the director on node node-1 (epoch 1) did not answer before node node-2 follows the "
+            "director on node node-1 (epoch 2) now: the operation may or may not have been "
+            "carried out; check with amfctl status and try again");
+  EXPECT_TRUE(host1_.results.empty());
+  EXPECT_EQ(su_admin(*r1_, 1), model::AdminState::kUnlocked);
+}
+
+TEST_F(ForwardedAdminTest, OneLeftUnansweredFailsWhenTheNodeTakesTheRoleItself) {
+  ASSERT_TRUE(r2_->admin(lock(9, su(1).str())));
+  node1_dies();
+  ASSERT_TRUE(r2_->assume_director(*director::Director::create(config_), 2));
+  ASSERT_EQ(host2_.results.size(), 1u);
+  EXPECT_FALSE(host2_.results[0].ok);
+  EXPECT_NE(host2_.results[0].message.find("before this node took the director's role (epoch 2)"),
+            std::string::npos)
+      << host2_.results[0].message;
+  // From now on the node's own director takes them.
+  r2_->take_over({director::NodeUp{NodeId("node-2")}}, {});
+  net_.settle();
+  ASSERT_TRUE(r2_->admin(lock(10, "app/su-9")));
+  net_.settle();
+  ASSERT_EQ(host2_.results.size(), 2u);
+  EXPECT_EQ(host2_.results[1].id, 10u);
+  EXPECT_FALSE(host2_.results[1].ok);
+}
+
+// What only a peer that lies or runs another build sends: an operation the director does not
+// know, an entity kind it does not know, more operations at once than it holds for one node,
+// and an answer nobody asked for.
+TEST_F(ForwardedAdminTest, WhatTheDirectorCannotTakeIsRefusedToTheAskerAndNotHandedOn) {
+  const protocol::Link* link = r2_->link(NodeId("node-1"));
+  ASSERT_NE(link, nullptr);
+  std::uint64_t seq = link->stats().sent;
+  const auto forward = [&](protocol::AdminForward m) {
+    r1_->receive({protocol::kEnvelopeVersion,
+                  {NodeId("node-2"), 0},
+                  {NodeId("node-1"), 0},
+                  r2_->followed_epoch(),
+                  ++seq,
+                  0,
+                  protocol::Message(std::move(m))});
+  };
+  forward({1, "unplug", "su", su(2).str()});
+  forward({2, "lock", "rack", "r1"});
+  std::vector<protocol::AdminAnswer> answers;
+  for (const auto& e : net_.messages()) {
+    if (const auto* a = std::get_if<protocol::AdminAnswer>(&*e.message)) answers.push_back(*a);
+  }
+  ASSERT_EQ(answers.size(), 2u);
+  EXPECT_EQ(answers[0], (protocol::AdminAnswer{1, false, "unknown admin operation 'unplug'"}));
+  EXPECT_EQ(answers[1],
+            (protocol::AdminAnswer{
+                2, false, "unknown entity kind 'rack' (one of " + director::entity_kinds() + ")"}));
+  EXPECT_TRUE(host1_.results.empty());
+  // Answers for requests node-2 never made are dropped and counted.
+  net_.settle();
+  EXPECT_TRUE(host2_.results.empty());
+  EXPECT_EQ(r2_->counters().misdirected, 2u);
+
+  // Until the director's runtime pumps, its results wait among the effects, and every
+  // operation taken is held: the one past the bound is refused at once.
+  net_.in_flight.clear();
+  for (std::uint64_t id = 100; id < 100 + NodeRuntime::kMaxForwardedPerNode + 1; ++id) {
+    forward({id, "lock", "sg", "app"});
+  }
+  std::size_t refused = 0;
+  for (const auto& e : net_.messages()) {
+    const auto* a = std::get_if<protocol::AdminAnswer>(&*e.message);
+    if (a == nullptr) continue;
+    if (a->message.find("operations of node node-2 already; try again") != std::string::npos) {
+      ++refused;
+    }
+  }
+  EXPECT_EQ(refused, 1u);
 }
 
 }  // namespace

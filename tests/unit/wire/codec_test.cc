@@ -374,6 +374,9 @@ std::vector<protocol::Message> node_messages() {
       NodeReport{AssignmentDone{su, si, HaState::kActive, 12}},
       NodeReport{RemovalDone{su, si, 13}},
       NodeReport{NodeSnapshot{14, NodeId("node-2"), 5, true, {snap, second}}},
+      AdminForward{16, "lock", "su", "app/su-1"},
+      AdminAnswer{16, false, "su 'app/su-9' does not exist"},
+      AdminAnswer{17, true, ""},
   };
 }
 
@@ -426,6 +429,10 @@ TEST(NodeCodecTest, WhatTheCoresMustNeverSeeIsRefusedWithTheReason) {
       refused(envelope_of(NodeCommand{AssignHa{
           su, si, HaState::kActive, model::TransitionReason::kFailover, 3, SuId("app/su-2")}})),
       "node envelope from node-2 (seq 9): AssignHa: active_su given with a non-standby state");
+  EXPECT_EQ(refused(envelope_of(AdminForward{0, "lock", "su", "app/su-1"})),
+            "node envelope from node-2 (seq 9): AdminForward: request is 0 (no request)");
+  EXPECT_EQ(refused(envelope_of(AdminAnswer{0, true, ""})),
+            "node envelope from node-2 (seq 9): AdminAnswer: request is 0 (no request)");
   EXPECT_EQ(refused(envelope_of(std::nullopt, 4)),
             "node envelope from node-2 (seq 4) is numbered but carries no message");
   EXPECT_EQ(refused(envelope_of(NodeCommand{InstantiateSu{su}}, 0)),
