@@ -239,13 +239,15 @@ Result<void> Daemon::join_cluster() {
 }
 
 // This node neither holds the director nor follows one yet: the election is still on, or the
-// director elected has not yet taken this node in.
+// director elected has sent this node no command (a node follows a director from its first
+// command; one with nothing to instantiate may get none for a while).
 std::string Daemon::no_director_here() const {
   const auto director = cluster_ ? cluster_->director() : std::nullopt;
   if (!director) return "no director is known yet (the election is in progress); try again";
-  return "the director on node " + director->director.str() + " (epoch " +
-         std::to_string(director->epoch) + ") has not yet taken node " + self_.str() +
-         " in; try again";
+  return "node " + self_.str() + " does not follow the director yet (it is on node " +
+         director->director.str() + ", epoch " + std::to_string(director->epoch) +
+         ", and has sent this node no command); run amfctl on node " + director->director.str() +
+         ", or try again";
 }
 
 // The lease ran out, or the director took this life out: whatever this node runs may already

@@ -246,7 +246,8 @@ bool NodeRuntime::admin(const director::AdminRequest& request) {
     return true;
   }
   if (!followed_) return false;
-  const bool fresh = forwarding_.insert(request.id).second;
+  const bool fresh =
+      forwarding_.emplace(request.id, clock_() + options_.forwarded_answer_within).second;
   AMF_ASSERT(fresh);  // else the host used an id that is still outstanding
   send_to(followed_->node,
           protocol::AdminForward{request.id, std::string(to_string(request.op)),
@@ -292,16 +293,38 @@ void NodeRuntime::admin_result(const director::AdminResult& result) {
   send_to(asked.asker.node, protocol::AdminAnswer{asked.request, result.ok, result.message});
 }
 
+std::string NodeRuntime::forwarded_failure(const std::string& what) const {
+  return "the director on node " + (followed_ ? followed_->node.str() : std::string("?")) +
+         " (epoch " + std::to_string(followed_epoch_) + ") did not answer " + what +
+         ": the operation may or may not have been carried out; check with amfctl status and "
+         "try again";
+}
+
 void NodeRuntime::fail_forwarded(const std::string& what) {
   if (forwarding_.empty()) return;
-  const std::string message =
-      "the director on node " + (followed_ ? followed_->node.str() : std::string("?")) +
-      " (epoch " + std::to_string(followed_epoch_) + ") did not answer before " + what +
-      ": the operation may or may not have been carried out; check with amfctl status and try "
-      "again";
-  const std::set<std::uint64_t> failed = std::move(forwarding_);
+  const std::string message = forwarded_failure("before " + what);
+  const auto failed = std::move(forwarding_);
   forwarding_.clear();
-  for (const std::uint64_t id : failed) host_.admin_result({id, false, message});
+  for (const auto& [id, due] : failed) host_.admin_result({id, false, message});
+}
+
+void NodeRuntime::expire_forwarded() {
+  const TimePoint now = clock_();
+  std::vector<std::uint64_t> overdue;
+  for (const auto& [id, due] : forwarding_) {
+    if (due <= now) overdue.push_back(id);
+  }
+  if (overdue.empty()) return;
+  const std::string message =
+      forwarded_failure("within " +
+                        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                           options_.forwarded_answer_within)
+                                           .count()) +
+                        " s (it may have stopped acting)");
+  for (const std::uint64_t id : overdue) {
+    forwarding_.erase(id);
+    host_.admin_result({id, false, message});
+  }
 }
 
 void NodeRuntime::received(const protocol::Envelope& e, const protocol::Link& link) {
@@ -397,6 +420,7 @@ const protocol::Link* NodeRuntime::link(const NodeId& node) const {
 
 void NodeRuntime::tick() {
   retransmit();
+  expire_forwarded();
   if (queue_.empty()) tick_cores();  // else the pump that empties the queue (rule 4)
 }
 
@@ -410,6 +434,9 @@ std::optional<TimePoint> NodeRuntime::next_deadline() const {
   std::optional<TimePoint> next = queue_.empty() ? cores_next_deadline() : std::nullopt;
   for (const NodeId& node : unacked_) {
     if (auto d = links_.at(node).next_deadline(); d && (!next || *d < *next)) next = d;
+  }
+  for (const auto& [id, due] : forwarding_) {  // at most the host's bound of them
+    if (!next || due < *next) next = due;
   }
   return next;
 }

@@ -64,6 +64,10 @@ struct Options {
   std::uint64_t epoch = 1;
   // An unacknowledged message is sent again after this long.
   Duration retransmit_after = std::chrono::milliseconds(50);
+  // An admin request forwarded to the director and not answered within this fails (a director
+  // answers within its operations' time limit, 60 s, unless it stopped acting meanwhile;
+  // amfctl waits 75 s).
+  Duration forwarded_answer_within = std::chrono::seconds(70);
 };
 
 // What the runtime dropped or did to keep its links whole.
@@ -145,7 +149,8 @@ class NodeRuntime {
   // or forwarded to the director this node follows, which answers over the link. Either way
   // exactly one Host::admin_result of the same id answers it: the director's result, or a
   // failure when this node follows another director (or takes the role itself) before the
-  // answer came (the operation may or may not have been carried out). False, and nothing sent,
+  // answer came, or when none came within Options::forwarded_answer_within (the operation may
+  // or may not have been carried out). False, and nothing sent,
   // when this node neither holds nor follows a director. Ids are the host's: below
   // kForwardedIds, and not used twice while one is outstanding.
   [[nodiscard]] bool admin(const director::AdminRequest& request);
@@ -233,6 +238,9 @@ class NodeRuntime {
   // This node no longer follows the director it forwarded requests to: each fails, with
   // `what` (what happened instead) in its message.
   void fail_forwarded(const std::string& what);
+  // Fails the forwarded requests whose answer is overdue.
+  void expire_forwarded();
+  std::string forwarded_failure(const std::string& what) const;
   void received(const protocol::Envelope& e, const protocol::Link& link);
   // A director's NodeUp and NodeDown open and close its link to the node.
   void membership(const director::Event& event);
@@ -288,8 +296,9 @@ class NodeRuntime {
   std::map<std::uint64_t, Forwarded> forwarded_;
   std::map<NodeId, std::size_t> forwarded_from_;  // how many of them each node has waiting
   std::uint64_t next_forwarded_ = kForwardedIds;
-  // As a node: the ids of the requests sent to the director followed, not yet answered.
-  std::set<std::uint64_t> forwarding_;
+  // As a node: the requests sent to the director followed, not yet answered, by id, with the
+  // time by which the answer is due.
+  std::map<std::uint64_t, TimePoint> forwarding_;
   LinkCounters counters_;
   // Link counters of the links closed so far, so counters() covers the whole run.
   std::uint64_t closed_duplicates_ = 0;

@@ -530,7 +530,8 @@ class TakeoverRuntimeTest : public ::testing::Test {
     host1_.answer = host2_.answer = true;
     r1_ = std::make_unique<NodeRuntime>(config_, NodeId("node-1"),
                                         *director::Director::create(config_), host1_, net_, now);
-    r2_ = std::make_unique<NodeRuntime>(config_, NodeId("node-2"), std::nullopt, host2_, net_, now);
+    r2_ = std::make_unique<NodeRuntime>(config_, NodeId("node-2"), std::nullopt, host2_, net_,
+                                        [this] { return t2_; });
     host1_.runtime = r1_.get();
     host2_.runtime = r2_.get();
     net_.runtimes = {{NodeId("node-1"), r1_.get()}, {NodeId("node-2"), r2_.get()}};
@@ -553,6 +554,7 @@ class TakeoverRuntimeTest : public ::testing::Test {
   RecordingHost host1_, host2_;
   Network net_;
   std::unique_ptr<NodeRuntime> r1_, r2_;
+  TimePoint t2_{};  // node-2's clock
 };
 
 TEST_F(TakeoverRuntimeTest, TheNodeThatWinsTheRoleTakesOverAndPromotesTheStandby) {
@@ -762,6 +764,29 @@ TEST_F(ForwardedAdminTest, OneLeftUnansweredFailsWhenTheNodeTakesTheRoleItself) 
   EXPECT_FALSE(host2_.results[1].ok);
 }
 
+TEST_F(ForwardedAdminTest, OneLeftUnansweredFailsWhenNoAnswerComesWithin70Seconds) {
+  ASSERT_TRUE(r2_->admin(lock(9, su(1).str())));
+  // The director stops acting (it resigned: etcd is gone) and drops what it held; no other
+  // director sends node-2 anything.
+  net_.in_flight.clear();
+  net_.runtimes.erase(NodeId("node-1"));
+  t2_ += std::chrono::seconds(69);
+  r2_->tick();
+  EXPECT_TRUE(host2_.results.empty());
+  t2_ += std::chrono::seconds(1);
+  ASSERT_TRUE(r2_->next_deadline() && *r2_->next_deadline() <= t2_);
+  r2_->tick();
+  ASSERT_EQ(host2_.results.size(), 1u);
+  EXPECT_EQ(host2_.results[0].id, 9u);
+  EXPECT_FALSE(host2_.results[0].ok);
+  EXPECT_EQ(host2_.results[0].message,
+            "the director on node node-1 (epoch 1) did not answer within 70 s (it may have "
+            "stopped acting): the operation may or may not have been carried out; check with "
+            "amfctl status and try again");
+  r2_->tick();
+  EXPECT_EQ(host2_.results.size(), 1u) << "answered once";
+}
+
 // What only a peer that lies or runs another build sends: an operation the director does not
 // know, an entity kind it does not know, more operations at once than it holds for one node,
 // and an answer nobody asked for.
@@ -810,6 +835,24 @@ TEST_F(ForwardedAdminTest, WhatTheDirectorCannotTakeIsRefusedToTheAskerAndNotHan
     }
   }
   EXPECT_EQ(refused, 1u);
+  // Once the director has answered them (every lock of the SG but the first is refused at
+  // once, the first waits for the removal), the node's count goes down: one more is taken.
+  net_.settle();
+  net_.in_flight.clear();
+  forward({200, "lock", "sg", "app"});
+  for (const auto& e : net_.messages()) {
+    const auto* a = std::get_if<protocol::AdminAnswer>(&*e.message);
+    if (a == nullptr || a->request != 200) continue;
+    EXPECT_EQ(a->message.find("operations of node node-2 already"), std::string::npos)
+        << a->message;
+  }
+  r1_->pump();
+  bool answered = false;
+  for (const auto& e : net_.messages()) {
+    const auto* a = std::get_if<protocol::AdminAnswer>(&*e.message);
+    answered |= a != nullptr && a->request == 200;
+  }
+  EXPECT_TRUE(answered) << "the director's answer (busy SG or locked already) goes back";
 }
 
 }  // namespace
