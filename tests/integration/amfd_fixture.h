@@ -57,8 +57,9 @@ class AmfdTest : public ::testing::Test {
   void start(const std::string& yaml, const std::map<std::string, std::string>& env = {},
              const std::vector<std::string>& extra_args = {}) {
     const std::string config = dir_.file("cluster.yaml", yaml);
-    std::vector<std::string> args = {bin("amfd"), "--config",    config, "--runtime-dir",
-                                     runtime(),   "--log-level", "debug"};
+    std::vector<std::string> args = wrapper_;
+    args.insert(args.end(), {bin("amfd"), "--config", config, "--runtime-dir", runtime(),
+                             "--log-level", "debug"});
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     amfd_ = spawn(args, env, dir_.path() + "/amfd.out", dir_.path() + "/amfd.err");
     ASSERT_GT(amfd_, 0);
@@ -141,6 +142,8 @@ class AmfdTest : public ::testing::Test {
 
   TempDir dir_;
   pid_t amfd_ = -1;
+  // A command that start() runs amfd under (setpriv, say); none by default.
+  std::vector<std::string> wrapper_;
 };
 
 // Sends one line to the demo counter on 127.0.0.1:port; the reply, or "" if none.

@@ -1,8 +1,10 @@
 // The real amfd, amfctl and demo component, on loopback and temp directories.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -1338,6 +1340,59 @@ TEST(AmfctlTest, StaleSocketWithNobodyBehindItIsCalledStale) {
                        "/admin.sock is stale: nothing accepts connections on it"),
             std::string::npos)
       << o.err;
+}
+
+// The scheduling policy of a process or thread, without the reset-on-fork flag.
+int policy_of(pid_t tid) { return ::sched_getscheduler(tid) & ~SCHED_RESET_ON_FORK; }
+
+TEST_F(AmfdTest, WithARealtimePriorityAmfdsThreadsRunSoAndItsComponentsAtNormalPriority) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (CAP_SYS_NICE) to take SCHED_RR";
+  start(cluster_yaml(free_port()), {}, {"--realtime-priority", "7"});
+  auto [active, standby] = settled_pair();
+  ASSERT_FALSE(active.empty()) << "no active+standby pair";
+  EXPECT_NE(slurp(dir_.path() + "/amfd.err").find("real-time priority 7 (SCHED_RR) on amfd's"),
+            std::string::npos);
+  int threads = 0;
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(amfd_) + "/task")) {
+    const pid_t tid = std::stoi(task.path().filename().string());
+    EXPECT_EQ(policy_of(tid), SCHED_RR) << "thread " << tid;
+    sched_param param{};
+    ASSERT_EQ(::sched_getparam(tid, &param), 0);
+    EXPECT_EQ(param.sched_priority, 7) << "thread " << tid;
+    ++threads;
+  }
+  EXPECT_GT(threads, 1) << "ZeroMQ's I/O thread among them";
+  auto s = status();
+  ASSERT_TRUE(s);
+  for (const std::string& su : {active, standby}) {
+    const int pid = pid_of(*s, su);
+    ASSERT_GT(pid, 0) << su;
+    EXPECT_EQ(policy_of(pid), SCHED_OTHER) << su << "'s component";
+  }
+}
+
+TEST_F(AmfdTest, AnAmfdNotAllowedARealtimePrioritySaysWhyAndRunsAtNormalPriority) {
+  // Without CAP_SYS_NICE (and RLIMIT_RTPRIO 0, the usual limit), as a user without the right
+  // would run it.
+  wrapper_ = {"/usr/bin/setpriv",     "--bounding-set=-sys_nice",
+              "--inh-caps=-sys_nice", "/usr/bin/prlimit",
+              "--rtprio=0",           "--"};
+  start(cluster_yaml(free_port()), {}, {"--realtime-priority", "7"});
+  auto [active, standby] = settled_pair();
+  ASSERT_FALSE(active.empty()) << "no active+standby pair: amfd did not run on";
+  EXPECT_NE(slurp(dir_.path() + "/amfd.err")
+                .find("cannot take real-time priority 7 (SCHED_RR): Operation not permitted"),
+            std::string::npos)
+      << slurp(dir_.path() + "/amfd.err");
+  EXPECT_EQ(policy_of(amfd_), SCHED_OTHER);
+}
+
+TEST_F(AmfdTest, ARealtimePriorityOutOfRangeIsAUsageError) {
+  Output o = run({bin("amfd"), "--config", dir_.file("c.yaml", cluster_yaml(free_port())),
+                  "--runtime-dir", runtime(), "--realtime-priority", "100"});
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_NE(o.err.find("--realtime-priority"), std::string::npos) << o.err;
 }
 
 }  // namespace

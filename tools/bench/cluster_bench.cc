@@ -3,7 +3,7 @@
 // controllers), one etcd member, membership datagrams sealed with a key made for the run.
 //
 //   amf-cluster-bench [--fault node|director|component] [--profile fast|default] [--runs 20]
-//                     [--idle SECONDS]
+//                     [--idle SECONDS] [--realtime-priority N]
 //
 // Each run waits until the SI has an active and a standby, then a client sends INC to the
 // active counter back to back; the fault is injected between two answered requests, and the
@@ -19,6 +19,7 @@
 // With --idle, first the idle cost: once the cluster has settled (the SI has its active and
 // standby, the client is not asking), each amfd's CPU time over that many seconds, as a share
 // of one core, and its resident memory at the end. --runs 0 measures only that.
+// --realtime-priority N starts each amfd with it (SCHED_RR; root or CAP_SYS_NICE).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -111,11 +112,13 @@ struct Cluster {
   int port = 0;
   std::map<std::string, pid_t> amfd;
   std::string key;
+  int realtime_priority = 0;
 
   void start(const std::string& node) {
-    amfd[node] = spawn({bin_dir() + "/amfd", "--config", config, "--node", node, "--runtime-dir",
-                        dir + "/" + node, "--cluster-key", key},
-                       dir + "/" + node + ".log");
+    amfd[node] = spawn(
+        {bin_dir() + "/amfd", "--config", config, "--node", node, "--runtime-dir", dir + "/" + node,
+         "--cluster-key", key, "--realtime-priority", std::to_string(realtime_priority)},
+        dir + "/" + node + ".log");
   }
   // The PIDs of a node's components, as its amfd reports them.
   std::vector<int> component_pids(const std::string& node) {
@@ -235,6 +238,10 @@ int main(int argc, char** argv) {
                  "first measure each amfd's CPU and memory over this many idle seconds")
       ->check(CLI::Range(0.0, 600.0));
   app.add_flag("--keep", keep, "keep the runtime directories and logs (printed at the end)");
+  int realtime_priority = 0;
+  app.add_option("--realtime-priority", realtime_priority,
+                 "start each amfd with --realtime-priority N (0: normal priority)")
+      ->check(CLI::Range(0, 99));
   CLI11_PARSE(app, argc, argv);
 
   amf::testing::EtcdServer etcd;
@@ -244,6 +251,7 @@ int main(int argc, char** argv) {
   }
   char tmpl[] = "/tmp/amf-cluster-bench-XXXXXX";
   Cluster c;
+  c.realtime_priority = realtime_priority;
   c.dir = ::mkdtemp(tmpl);
   c.key = c.dir + "/cluster.key";
   if (auto made = amf::keys::ClusterKey::generate(c.key); !made) {
