@@ -244,6 +244,10 @@ Result<void> Daemon::join_cluster() {
 std::string Daemon::no_director_here() const {
   const auto director = cluster_ ? cluster_->director() : std::nullopt;
   if (!director) return "no director is known yet (the election is in progress); try again";
+  if (director->director == self_) {
+    return "this node won the director's role (epoch " + std::to_string(director->epoch) +
+           ") and is still taking over (reading the admin states from etcd); try again";
+  }
   return "node " + self_.str() + " does not follow the director yet (it is on node " +
          director->director.str() + ", epoch " + std::to_string(director->epoch) +
          ", and has sent this node no command); run amfctl on node " + director->director.str() +

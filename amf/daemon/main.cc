@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <vector>
 
 #include "amf/daemon/daemon.h"
 #include "amf/daemon/runtime_dir.h"
@@ -54,23 +55,27 @@ std::shared_ptr<const amf::model::ClusterConfig> load(const std::string& path) {
 // not fatal.
 void take_realtime_priority(int priority, spdlog::logger& log) {
   const sched_param param{.sched_priority = priority};
-  int threads = 0;
+  std::vector<pid_t> done;
   for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
     const pid_t tid = std::stoi(task.path().filename().string());
     if (::sched_setscheduler(tid, SCHED_RR | SCHED_RESET_ON_FORK, &param) != 0) {
+      const int error = errno;
+      // All or none: the threads already set go back (lowering is always allowed).
+      const sched_param normal{.sched_priority = 0};
+      for (const pid_t set : done) ::sched_setscheduler(set, SCHED_OTHER, &normal);
       log.warn(
           "cannot take real-time priority {} (SCHED_RR): {} (it needs CAP_SYS_NICE, or "
           "RLIMIT_RTPRIO of at least {}); running at normal priority, where a busy host can "
           "delay heartbeats past the membership lease",
-          priority, std::strerror(errno), priority);
+          priority, std::strerror(error), priority);
       return;
     }
-    ++threads;
+    done.push_back(tid);
   }
   log.info(
       "real-time priority {} (SCHED_RR) on amfd's {} threads; the processes it starts run "
       "at normal priority",
-      priority, threads);
+      priority, done.size());
 }
 
 }  // namespace
