@@ -14,6 +14,8 @@
 #include <sstream>
 #include <thread>
 
+#include "containers/proc_files.h"
+
 namespace amf::containers {
 
 namespace fs = std::filesystem;
@@ -21,11 +23,6 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string errno_text(int err) { return std::strerror(err); }
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
 
 // The mount point of the cgroup2 (unified) hierarchy: /sys/fs/cgroup on a pure v2 host,
 // /sys/fs/cgroup/unified on a hybrid one. Empty when there is none.
@@ -69,7 +66,7 @@ std::uint64_t fnv1a(const std::string& text) {
 }
 
 bool populated(const std::string& dir) {
-  std::istringstream events(read_text(dir + "/cgroup.events"));
+  std::istringstream events(read_kernel_file(dir + "/cgroup.events"));
   std::string key;
   int value = 0;
   while (events >> key >> value) {
@@ -79,7 +76,7 @@ bool populated(const std::string& dir) {
 }
 
 std::vector<pid_t> procs(const std::string& dir) {
-  std::istringstream in(read_text(dir + "/cgroup.procs"));
+  std::istringstream in(read_kernel_file(dir + "/cgroup.procs"));
   std::vector<pid_t> out;
   pid_t pid = 0;
   while (in >> pid) out.push_back(pid);
@@ -121,14 +118,14 @@ std::string path_element(const std::string& name) {
 }
 
 std::string command_line(pid_t pid) {
-  std::string text = read_text("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string text = read_kernel_file("/proc/" + std::to_string(pid) + "/cmdline");
   while (!text.empty() && text.back() == '\0') text.pop_back();
   std::replace(text.begin(), text.end(), '\0', ' ');
   return text;
 }
 
 bool process_has_mark(pid_t pid, const std::string& mark) {
-  const std::string env = read_text("/proc/" + std::to_string(pid) + "/environ");
+  const std::string env = read_kernel_file("/proc/" + std::to_string(pid) + "/environ");
   std::size_t at = 0;
   while (at < env.size()) {
     const std::size_t next = env.find('\0', at);

@@ -25,6 +25,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "containers/proc_files.h"
+
 extern char** environ;
 
 namespace amf::containers {
@@ -224,15 +226,8 @@ bool has_mounts_under(const std::string& dir) {
 }
 
 bool is_child_of_this_process(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), {});
-  const auto paren = stat.rfind(')');
-  if (paren == std::string::npos) return false;
-  std::istringstream rest(stat.substr(paren + 1));
-  std::string state;
-  pid_t ppid = 0;
-  rest >> state >> ppid;
-  return ppid == ::getpid();
+  const auto stat = read_proc_stat(pid);
+  return stat && stat->ppid == ::getpid();
 }
 
 std::uint32_t fnv1a(std::string_view text) {
@@ -452,10 +447,8 @@ std::vector<pid_t> OciLauncher::reap_stray_children(const std::function<bool(pid
     std::ifstream in(task.path() / "children");
     pid_t pid = 0;
     while (in >> pid) {
-      std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-      std::string text((std::istreambuf_iterator<char>(stat)), {});
-      const auto paren = text.rfind(')');
-      const bool zombie = paren != std::string::npos && text.substr(paren + 1, 3) == " Z ";
+      const auto stat = read_proc_stat(pid);
+      const bool zombie = stat && stat->state == 'Z';
       if (zombie && !watched(pid) && ::waitpid(pid, nullptr, WNOHANG) == pid) {
         reaped.push_back(pid);
       }

@@ -18,6 +18,7 @@
 
 #include "amf/core/assert.h"
 #include "amf/daemon/net_probe.h"
+#include "containers/proc_files.h"
 
 namespace amf::daemon {
 
@@ -53,15 +54,8 @@ std::string random_hex(std::size_t bytes) {
 
 // The parent of `pid` (0 when it is gone).
 pid_t parent_of(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  const auto paren = text.rfind(')');
-  if (paren == std::string::npos) return 0;
-  std::istringstream rest(text.substr(paren + 1));
-  char state = 0;
-  pid_t ppid = 0;
-  rest >> state >> ppid;
-  return state == 'Z' ? 0 : ppid;
+  const auto stat = containers::read_proc_stat(pid);
+  return !stat || stat->state == 'Z' ? 0 : stat->ppid;
 }
 
 bool gone(pid_t pid) { return ::kill(pid, 0) != 0 || parent_of(pid) == 0; }

@@ -41,10 +41,8 @@ pid_t read_pid(const std::string& path) {
 bool alive(pid_t pid) {
   if (pid <= 0 || ::kill(pid, 0) != 0) return false;
   // A zombie is dead: it only waits for its parent (init, for an orphan) to reap it.
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  const auto paren = text.rfind(')');
-  return paren != std::string::npos && text.substr(paren + 1, 3) != " Z ";
+  const auto stat = containers::read_proc_stat(pid);
+  return stat && stat->state != 'Z';
 }
 
 // Both ways amfd contains components: cgroups where the host has them (root here), and

@@ -4,12 +4,15 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "containers/cgroup.h"
+#include "containers/proc_files.h"
 #include "tests/integration/support.h"
 
 namespace amf::containers {
@@ -175,6 +178,55 @@ TEST_F(ProcessLauncherTest, SweepEndsAndNamesWhatAnEarlierOwnerLeftInTheTree) {
 TEST(PathElementTest, DistinctNamesStayDistinct) {
   EXPECT_EQ(path_element("app/su-1/c"), "app%2Fsu-1%2Fc");
   EXPECT_NE(path_element("a%2Fb"), path_element("a/b"));
+}
+
+// CI once saw amfd end on an uncaught std::ios_base::failure: /proc/PID/stat of a component
+// that exited between open and read fails with ESRCH, and a std::ifstream read through
+// istreambuf_iterator throws that. A file that opens and then fails to read (a directory:
+// EISDIR) is the same path, made on purpose.
+TEST(ProcFilesTest, AFileThatOpensButFailsToReadIsEmptyAndThrowsNothing) {
+  std::string text = "not read";
+  EXPECT_NO_THROW(text = read_kernel_file("/proc/self"));
+  EXPECT_EQ(text, "");
+  EXPECT_EQ(read_kernel_file("/proc/self/no-such-file"), "");
+  EXPECT_NE(read_kernel_file("/proc/self/status").find("Pid:"), std::string::npos);
+}
+
+// The command name may hold ") Z 1 (": the fields are taken after the last parenthesis. A
+// zombie says Z until it is reaped, and a reaped process has no stat.
+TEST(ProcFilesTest, StatOfALiveAZombieAndAReapedProcess) {
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::prctl(PR_SET_NAME, "x) Z 1 (y", 0, 0, 0);
+    (void)!::write(ready[1], "r", 1);
+    for (;;) ::pause();
+  }
+  ::close(ready[1]);
+  char byte = 0;
+  ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+  ::close(ready[0]);
+
+  const auto live = read_proc_stat(child);
+  ASSERT_TRUE(live.has_value());
+  EXPECT_NE(live->state, 'Z');
+  EXPECT_EQ(live->ppid, ::getpid());
+
+  ::kill(child, SIGKILL);
+  EXPECT_TRUE(itest::eventually([&] {
+    const auto stat = read_proc_stat(child);
+    return stat && stat->state == 'Z';
+  }));
+  EXPECT_EQ(read_proc_stat(child)->ppid, ::getpid());
+
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+  EXPECT_FALSE(read_proc_stat(child).has_value());
+
+  const auto self = read_proc_stat(::getpid());
+  ASSERT_TRUE(self.has_value());
+  EXPECT_EQ(self->ppid, ::getppid());
 }
 
 }  // namespace

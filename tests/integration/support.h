@@ -22,6 +22,8 @@
 #include <thread>
 #include <vector>
 
+#include "containers/proc_files.h"
+
 extern char** environ;
 
 namespace amf::itest {
@@ -104,10 +106,9 @@ inline pid_t spawn(const std::vector<std::string>& args,
   return pid;
 }
 
-inline std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+// The whole of a file; empty when it cannot be read (also a /proc/PID file of a process that
+// exits while it is read).
+inline std::string slurp(const std::string& path) { return containers::read_kernel_file(path); }
 
 struct Output {
   int exit_code = -1;
