@@ -340,8 +340,10 @@ void Simulation::send(const protocol::Envelope& e) {
       line("  " + e.from.node.str() + " -> " +
            sim::describe(node::Effect(node::ToDirector{*report})));
     } else {
-      // Admin operations reach the simulated director in its seat directly, never forwarded.
-      AMF_ASSERT(!"an admin operation forwarded between the simulator's runtimes");
+      // Admin operations reach the simulated director in its seat directly, never forwarded;
+      // nobody asks the simulated nodes for a status.
+      AMF_ASSERT(!"an admin operation or status request forwarded between the simulator's "
+                  "runtimes");
     }
   }
   if (e.message) touch(*e.message);

@@ -221,7 +221,7 @@ void AdminChannel::on_frames(std::vector<zmq::message_t>& frames) {
   struct Visitor {
     AdminChannel& c;
     const std::string& routing_id;
-    void operator()(const wire::StatusRequest&) { c.reply(routing_id, c.callbacks_.status()); }
+    void operator()(const wire::StatusRequest&) { c.start_status(routing_id); }
     void operator()(const wire::EventsRequest& r) {
       c.reply(routing_id, wire::EventList{c.callbacks_.events(r.after_sequence, r.max_events)});
     }
@@ -253,6 +253,24 @@ void AdminChannel::start_operation(const std::string& routing_id, const wire::Ad
   waiting_[id] = routing_id;
   log_->info("admin operation {} {} {} (#{})", op.operation, op.entity_kind, op.entity, id);
   callbacks_.start(director::AdminRequest{id, *parsed, *kind, op.entity});
+}
+
+void AdminChannel::start_status(const std::string& routing_id) {
+  const std::uint64_t id = next_id_;
+  if (statuses_.size() < kMaxOperations && callbacks_.forward_status &&
+      callbacks_.forward_status(id)) {
+    ++next_id_;
+    statuses_[id] = routing_id;
+    return;
+  }
+  reply(routing_id, callbacks_.status());
+}
+
+void AdminChannel::status_answer(std::uint64_t id, const wire::ClusterStatus& status) {
+  auto it = statuses_.find(id);
+  if (it == statuses_.end()) return;
+  reply(it->second, status);
+  statuses_.erase(it);
 }
 
 void AdminChannel::answer(const director::AdminResult& result) {

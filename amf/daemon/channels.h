@@ -81,9 +81,11 @@ class ComponentChannel {
   node::PeerId next_peer_ = 1;
 };
 
-// admin.sock: status and events are answered at once; an admin operation is handed to the
-// director and answered when the director reports its result. At most kMaxOperations wait at
-// a time; more are refused with "try again", never queued.
+// admin.sock: events are answered at once; an admin operation is handed to the director and
+// answered when the director reports its result. At most kMaxOperations wait at a time; more
+// are refused with "try again", never queued. A status is answered at once, or, where
+// `forward_status` takes it (a node without the director), once status_answer() gives it; at
+// most kMaxOperations of those wait too, and more are answered at once.
 //
 // Runs on the io_context's thread; not thread-safe.
 class AdminChannel {
@@ -91,6 +93,8 @@ class AdminChannel {
   static constexpr std::size_t kMaxOperations = 64;
   struct Callbacks {
     std::function<wire::ClusterStatus()> status;
+    // Asks the director for its status; true: status_answer(id, ...) follows.
+    std::function<bool(std::uint64_t id)> forward_status;
     std::function<std::vector<wire::EventRecord>(std::uint64_t after, std::size_t max)> events;
     std::function<void(const director::AdminRequest&)> start;  // to the director
   };
@@ -104,12 +108,14 @@ class AdminChannel {
   Result<void> bind(const std::string& path);
   const std::string& endpoint() const { return endpoint_; }
   void answer(const director::AdminResult& result);
+  void status_answer(std::uint64_t id, const wire::ClusterStatus& status);
   // Fails every operation still waiting (the director that had them no longer acts).
   void fail_all(const std::string& message);
 
  private:
   void on_frames(std::vector<zmq::message_t>& frames);
   void start_operation(const std::string& routing_id, const wire::AdminOperation& op);
+  void start_status(const std::string& routing_id);
   void reply(const std::string& routing_id, const wire::AdminReply& reply);
 
   boost::asio::io_context& io_;
@@ -118,7 +124,8 @@ class AdminChannel {
   std::shared_ptr<spdlog::logger> log_;
   std::unique_ptr<ZmqWatch> watch_;
   std::string endpoint_;
-  std::map<std::uint64_t, std::string> waiting_;  // operation id -> client routing id
+  std::map<std::uint64_t, std::string> waiting_;   // operation id -> client routing id
+  std::map<std::uint64_t, std::string> statuses_;  // status request id -> client routing id
   std::uint64_t next_id_ = 1;
 };
 

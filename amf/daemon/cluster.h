@@ -78,6 +78,7 @@ class Cluster {
   // Give up the director's role (the runtime cannot take it up).
   void resign(const std::string& cause);
   const membership::Node& membership() const { return core_.membership(); }
+  const runtime::StoreHealth& store_health() const { return core_.store_health(); }
 
  private:
   Cluster(boost::asio::io_context& io, const model::ClusterConfig& config,

@@ -17,6 +17,7 @@
 
 #include "amf/core/assert.h"
 #include "amf/daemon/durable_file.h"
+#include "amf/wire/codec.h"
 
 namespace amf::daemon {
 
@@ -164,6 +165,12 @@ Result<void> Daemon::bind() {
       io_, zmq_,
       AdminChannel::Callbacks{
           .status = [this] { return status(); },
+          .forward_status =
+              [this](std::uint64_t id) {
+                if (!runtime_.status(id)) return false;
+                pump();
+                return true;
+              },
           .events = [this](std::uint64_t after,
                            std::size_t max) { return events_.read(after, max); },
           .start =
@@ -520,6 +527,24 @@ void Daemon::record(const model::Notification& n) {
              e.cause.empty() ? "" : " (" + e.cause + ")");
 }
 
+// Each component this node runs, by the name of its SU: the node director's view (assignments
+// not yet acknowledged included).
+std::map<std::string, std::vector<wire::ComponentStatus>> Daemon::local_components() const {
+  std::map<std::string, std::vector<wire::ComponentStatus>> out;
+  for (const auto& c : runtime_.node().components()) {
+    wire::ComponentStatus comp{c.id.str(),
+                               std::string(model::to_string(c.presence)),
+                               processes_->pid_of(c.id),
+                               c.registered,
+                               {}};
+    for (const auto& [csi, ha] : c.csis) {
+      comp.csis.push_back({csi.str(), std::string(model::to_string(ha))});
+    }
+    out[c.su.str()].push_back(std::move(comp));
+  }
+  return out;
+}
+
 // Linear in the cluster's size: the views are grouped once by SG and by SU, not searched for
 // each SG (a status of 5,000 SGs took seconds that way).
 wire::ClusterStatus Daemon::status() const {
@@ -536,20 +561,17 @@ wire::ClusterStatus Daemon::status() const {
     out.epoch = runtime_.epoch();
     out.incarnation = incarnation_;
   }
-  for (const auto& node : config_->nodes) {
-    out.nodes.push_back(
-        {node.id.str(), std::string(model::to_string(director.node_admin(node.id)))});
-  }
+  add_nodes(out, [&](const NodeId& node) {
+    return std::string(model::to_string(director.node_admin(node)));
+  });
   for (const auto& app : config_->applications) {
     out.applications.push_back(
         {app.id.str(), std::string(model::to_string(director.app_admin(app.id)))});
   }
   const auto sus = director.service_units();
-  const auto comps = runtime_.node().components();
   std::map<SgId, std::vector<const director::Director::SuView*>> sus_of;
   for (const auto& su : sus) sus_of[su.sg].push_back(&su);
-  std::map<SuId, std::vector<const node::NodeDirector::ComponentView*>> comps_of;
-  for (const auto& c : comps) comps_of[c.su].push_back(&c);
+  auto comps_of = local_components();
   for (const model::SgConfig* sg : config_->service_groups()) {
     wire::ServiceGroupStatus s{sg->id.str(),
                                std::string(model::to_string(sg->redundancy)),
@@ -558,25 +580,10 @@ wire::ClusterStatus Daemon::status() const {
                                {},
                                std::string(model::to_string(director.sg_admin(sg->id)))};
     for (const director::Director::SuView* su : sus_of[sg->id]) {
-      wire::ServiceUnitStatus u{su->id.str(),
-                                su->node.str(),
-                                std::string(model::to_string(su->own_admin)),
-                                std::string(model::to_string(su->oper)),
-                                std::string(model::to_string(su->presence)),
-                                std::string(model::to_string(su->readiness)),
-                                {}};
-      for (const node::NodeDirector::ComponentView* c : comps_of[su->id]) {
-        wire::ComponentStatus comp{c->id.str(),
-                                   std::string(model::to_string(c->presence)),
-                                   processes_->pid_of(c->id),
-                                   c->registered,
-                                   {}};
-        for (const auto& [csi, ha] : c->csis) {
-          comp.csis.push_back({csi.str(), std::string(model::to_string(ha))});
-        }
-        u.components.push_back(std::move(comp));
-      }
-      s.service_units.push_back(std::move(u));
+      s.service_units.push_back(
+          {su->id.str(), su->node.str(), std::string(model::to_string(su->own_admin)),
+           std::string(model::to_string(su->oper)), std::string(model::to_string(su->presence)),
+           std::string(model::to_string(su->readiness)), std::move(comps_of[su->id.str()])});
     }
     std::map<SiId, std::vector<wire::SiAssignmentStatus>> assigned;
     for (const auto& a : director.assignments(sg->id)) {
@@ -591,8 +598,8 @@ wire::ClusterStatus Daemon::status() const {
   return out;
 }
 
-// A node that does not hold the director knows its own components only: what they run and
-// for which CSIs; the SGs' and SUs' states are the director's (amfctl on its node).
+// A node that does not hold the director, on its own: its components, what they run and for
+// which CSIs; the SGs' and SUs' states are the director's (merged_status()).
 wire::ClusterStatus Daemon::local_status() const {
   wire::ClusterStatus out{config_->name, self_.str(), {}, "-", {}, {}};
   if (const auto director = cluster_ ? cluster_->director() : std::nullopt) {
@@ -600,30 +607,98 @@ wire::ClusterStatus Daemon::local_status() const {
     out.epoch = director->epoch;
   }
   out.incarnation = incarnation_;
-  const auto comps = runtime_.node().components();
+  if (cluster_) out.partial = no_director_here();
+  add_nodes(out, [](const NodeId&) { return std::string("-"); });
+  auto comps_of = local_components();
   for (const model::SgConfig* sg : config_->service_groups()) {
     wire::ServiceGroupStatus s{
         sg->id.str(), std::string(model::to_string(sg->redundancy)), false, {}, {}, "-"};
     for (const auto& su : sg->sus) {
       if (su.node != self_) continue;
-      wire::ServiceUnitStatus u{su.id.str(), su.node.str(), "-", "-", "-", "-", {}};
-      for (const auto& c : comps) {
-        if (c.su != su.id) continue;
-        wire::ComponentStatus comp{c.id.str(),
-                                   std::string(model::to_string(c.presence)),
-                                   processes_->pid_of(c.id),
-                                   c.registered,
-                                   {}};
-        for (const auto& [csi, ha] : c.csis) {
-          comp.csis.push_back({csi.str(), std::string(model::to_string(ha))});
-        }
-        u.components.push_back(std::move(comp));
-      }
-      s.service_units.push_back(std::move(u));
+      s.service_units.push_back(
+          {su.id.str(), su.node.str(), "-", "-", "-", "-", std::move(comps_of[su.id.str()])});
     }
     out.service_groups.push_back(std::move(s));
   }
   return out;
+}
+
+// The director's status as this node shows it: its SGs, SUs, SIs and admin states, with this
+// node's own components (the director knows its own node's only) and this node's view of the
+// membership and of the store.
+wire::ClusterStatus Daemon::merged_status(wire::ClusterStatus from_director) const {
+  wire::ClusterStatus out = std::move(from_director);
+  out.node = self_.str();
+  out.incarnation = incarnation_;
+  std::map<std::string, std::string> admin;
+  for (const auto& n : out.nodes) admin[n.name] = n.admin_state;
+  out.nodes.clear();
+  add_nodes(out, [&](const NodeId& node) {
+    const auto it = admin.find(node.str());
+    return it == admin.end() ? std::string("-") : it->second;
+  });
+  auto comps_of = local_components();
+  for (auto& sg : out.service_groups) {
+    for (auto& su : sg.service_units) {
+      if (su.node == self_.str()) su.components = std::move(comps_of[su.name]);
+    }
+  }
+  return out;
+}
+
+Result<std::string> Daemon::director_status() {
+  std::string bytes = wire::encode(wire::AdminReply{status()});
+  if (bytes.size() > kMaxStatusBytes) {
+    return fail("its status takes " + std::to_string(bytes.size()) + " bytes, more than the " +
+                std::to_string(kMaxStatusBytes) + " bytes it sends to another node; run " +
+                "amfctl status on node " + self_.str());
+  }
+  return bytes;
+}
+
+void Daemon::status_answer(std::uint64_t id, Result<std::string> bytes) {
+  std::string why;
+  if (bytes) {
+    auto reply = wire::decode_admin_reply(*bytes);
+    if (reply && std::holds_alternative<wire::ClusterStatus>(*reply)) {
+      return admin_->status_answer(id, merged_status(std::get<wire::ClusterStatus>(*reply)));
+    }
+    why = "the director's status does not decode: " +
+          (reply ? std::string("not a status") : reply.error().message());
+  } else {
+    why = bytes.error().message();
+  }
+  log_->warn("amfctl status: {}; showing this node's own part", why);
+  wire::ClusterStatus out = local_status();
+  out.partial = why;
+  admin_->status_answer(id, out);
+}
+
+void Daemon::add_nodes(wire::ClusterStatus& out,
+                       const std::function<std::string(const NodeId&)>& admin_of) const {
+  const membership::Member* member = cluster_ ? &cluster_->membership().member() : nullptr;
+  for (const auto& node : config_->nodes) {
+    wire::NodeStatus row{node.id.str(), admin_of(node.id), "", 0};
+    if (member != nullptr) {
+      row.membership = member->standing_of(node.id);
+      row.incarnation = member->incarnation_of(node.id);
+    }
+    out.nodes.push_back(std::move(row));
+  }
+  if (member == nullptr) return;
+  out.view_epoch = member->view().id.epoch;
+  out.view_number = member->view().id.number;
+  const runtime::StoreHealth& store = cluster_->store_health();
+  const TimePoint now = options_.clock();
+  const auto since = [&](TimePoint then) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(now - then).count();
+  };
+  out.store.state = store.failing_since ? "unreachable"
+                    : store.last_answer ? "reachable"
+                                        : "not asked yet";
+  out.store.last_answer_ms = store.last_answer ? since(*store.last_answer) : -1;
+  out.store.failing_ms = store.failing_since ? since(*store.failing_since) : 0;
+  out.store.error = store.failure;
 }
 
 }  // namespace amf::daemon

@@ -201,6 +201,23 @@ bool Member::hears(const NodeId& node) const {
   return it != peers_.end() && it->second.incarnation && !it->second.suspected;
 }
 
+std::string_view Member::standing_of(const NodeId& node) const {
+  const Incarnate* listed = view_.find(node);
+  if (node == self_.node) {
+    if (listed == nullptr || listed->incarnation != self_.incarnation) return "joining";
+    return fenced_ ? "fenced" : "member";
+  }
+  if (listed != nullptr) return hears(node) ? "member" : "suspected";
+  return hears(node) ? "joining" : "down";
+}
+
+std::uint64_t Member::incarnation_of(const NodeId& node) const {
+  if (node == self_.node) return self_.incarnation;
+  if (const Incarnate* listed = view_.find(node)) return listed->incarnation;
+  auto it = peers_.find(node);
+  return it != peers_.end() && it->second.incarnation ? *it->second.incarnation : 0;
+}
+
 bool Member::hears_majority() const {
   std::size_t heard = voters_.count(self_.node);
   for (const auto& [node, p] : peers_) {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -187,6 +188,13 @@ class Member {
   // voter, counts itself; a voter counts when it is heard and its newest heartbeat said it
   // hears this node). Whether or not any view lists this life: it is on the majority's side.
   bool hears_majority() const;
+  // How this member sees `node`, for operators: "member" (in the view and heard), "suspected"
+  // (in the view, not heard within the timeout), "joining" (heard, not in the view yet) or
+  // "down" (neither); itself, "member", "fenced" (in the view, without its lease: it runs no
+  // active) or "joining".
+  std::string_view standing_of(const NodeId& node) const;
+  // The life of `node` that the view lists, else the newest heard; 0: none.
+  std::uint64_t incarnation_of(const NodeId& node) const;
   const std::vector<NodeId>& nodes() const { return nodes_; }
   const std::set<NodeId>& voters() const { return voters_; }
   const Profile& profile() const { return profile_; }

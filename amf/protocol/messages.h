@@ -186,4 +186,21 @@ struct AdminAnswer {
   friend bool operator==(const AdminAnswer&, const AdminAnswer&) = default;
 };
 
+// node -> director: the operator asked for the cluster's status (amfctl status) on a node that
+// does not hold the director, which alone knows every SG, SU and SI.
+struct StatusForward {
+  std::uint64_t request = 0;
+  friend bool operator==(const StatusForward&, const StatusForward&) = default;
+};
+
+// director -> node: the director's status for the StatusForward numbered `request`, as the
+// director's host encoded it (amfd: an admin reply holding a ClusterStatus; the runtimes carry
+// it without looking), or, when !ok, why there is none.
+struct StatusAnswer {
+  std::uint64_t request = 0;
+  bool ok = false;
+  std::string status;  // ok: the encoded status; else the reason
+  friend bool operator==(const StatusAnswer&, const StatusAnswer&) = default;
+};
+
 }  // namespace amf::protocol

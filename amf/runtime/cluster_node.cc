@@ -277,6 +277,15 @@ void ClusterNode::on_election(const membership::ElectionEffect& effect, TimePoin
 }
 
 void ClusterNode::answer(std::uint64_t id, const store::Answer& answer, TimePoint now) {
+  // Every answer says something of the store's health, a late one too.
+  if (const auto* failed = std::get_if<store::Failed>(&answer)) {
+    if (!store_health_.failing_since) store_health_.failing_since = now;
+    store_health_.failure = failed->why;
+  } else {
+    store_health_.last_answer = now;
+    store_health_.failing_since.reset();
+    store_health_.failure.clear();
+  }
   auto it = asked_.find(id);
   if (it == asked_.end() || ended_) return;
   Purpose purpose = std::move(it->second);

@@ -122,6 +122,14 @@ struct Log {  // for the daemon's log only
   Level level = Level::kInfo;
   std::string text;
 };
+// What a node knows of the store's health, from the answers to its own requests (a follower
+// reads the director's record every few hundred milliseconds, so every node asks).
+struct StoreHealth {
+  std::optional<TimePoint> last_answer;    // the newest answer that was not a failure
+  std::optional<TimePoint> failing_since;  // the first failure after it; none: not failing
+  std::string failure;                     // the newest failure's reason
+};
+
 using ClusterEffect = std::variant<membership::Send, store::Get, store::Put, TakeOver, GiveUp,
                                    ToDirector, EndLife, Report, Log>;
 std::string describe(const ClusterEffect& effect);
@@ -153,6 +161,7 @@ class ClusterNode {
   const membership::Node& membership() const { return node_; }
   // Null until the node stands for election.
   const membership::Election* election() const { return election_ ? &*election_ : nullptr; }
+  const StoreHealth& store_health() const { return store_health_; }
 
  private:
   // What a store request was for.
@@ -227,6 +236,7 @@ class ClusterNode {
   bool admin_writing_ = false;
   bool admin_dirty_ = false;
 
+  StoreHealth store_health_;
   std::uint64_t next_id_ = 1;
   std::map<std::uint64_t, Purpose> asked_;  // store requests not answered yet
   std::vector<ClusterEffect> effects_;

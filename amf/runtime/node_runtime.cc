@@ -180,8 +180,14 @@ void NodeRuntime::receive(const protocol::Envelope& e) {
     for (const auto& m : messages) {
       if (const auto* report = std::get_if<protocol::NodeReport>(&m)) {
         handle_report(e.from.node, *report);
+      } else if (const auto* forward = std::get_if<protocol::AdminForward>(&m)) {
+        take_forwarded(it->second, *forward);
       } else {
-        take_forwarded(it->second, std::get<protocol::AdminForward>(m));
+        const auto& asked = std::get<protocol::StatusForward>(m);
+        auto status = host_.director_status();
+        send_to(e.from.node,
+                status ? protocol::StatusAnswer{asked.request, true, *status}
+                       : protocol::StatusAnswer{asked.request, false, status.error().message()});
       }
     }
     return;
@@ -227,12 +233,21 @@ void NodeRuntime::receive(const protocol::Envelope& e) {
   for (const auto& m : link.receive(e)) {
     if (const auto* c = std::get_if<protocol::NodeCommand>(&m)) {
       queue_.push_back(node::to_event(*c));
-    } else {
-      const auto& answer = std::get<protocol::AdminAnswer>(m);
-      if (forwarding_.erase(answer.request) == 0) {
+    } else if (const auto* answer = std::get_if<protocol::AdminAnswer>(&m)) {
+      if (forwarding_.erase(answer->request) == 0) {
         ++counters_.misdirected;  // not asked, or failed already
       } else {
-        host_.admin_result({answer.request, answer.ok, answer.message});
+        host_.admin_result({answer->request, answer->ok, answer->message});
+      }
+    } else {
+      const auto& status = std::get<protocol::StatusAnswer>(m);
+      if (status_forwarding_.erase(status.request) == 0) {
+        ++counters_.misdirected;
+      } else if (status.ok) {
+        host_.status_answer(status.request, status.status);
+      } else {
+        host_.status_answer(status.request, fail("the director on node " + e.from.node.str() +
+                                                 " gave no status: " + status.status));
       }
     }
   }
@@ -252,6 +267,15 @@ bool NodeRuntime::admin(const director::AdminRequest& request) {
   send_to(followed_->node,
           protocol::AdminForward{request.id, std::string(to_string(request.op)),
                                  std::string(to_string(request.kind)), request.entity});
+  return true;
+}
+
+bool NodeRuntime::status(std::uint64_t id) {
+  if (director_ || !followed_) return false;
+  const bool fresh =
+      status_forwarding_.emplace(id, clock_() + options_.forwarded_status_within).second;
+  AMF_ASSERT(fresh);  // else the host used an id that is still outstanding
+  send_to(followed_->node, protocol::StatusForward{id});
   return true;
 }
 
@@ -301,6 +325,11 @@ std::string NodeRuntime::forwarded_failure(const std::string& what) const {
 }
 
 void NodeRuntime::fail_forwarded(const std::string& what) {
+  const auto statuses = std::exchange(status_forwarding_, {});
+  for (const auto& [id, due] : statuses) {
+    host_.status_answer(id, fail("the director on node " + followed_->node.str() +
+                                 " did not answer before " + what));
+  }
   if (forwarding_.empty()) return;
   const std::string message = forwarded_failure("before " + what);
   const auto failed = std::move(forwarding_);
@@ -310,6 +339,20 @@ void NodeRuntime::fail_forwarded(const std::string& what) {
 
 void NodeRuntime::expire_forwarded() {
   const TimePoint now = clock_();
+  for (auto it = status_forwarding_.begin(); it != status_forwarding_.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    const std::uint64_t id = it->first;
+    it = status_forwarding_.erase(it);
+    host_.status_answer(
+        id, fail("the director on node " + followed_->node.str() + " did not answer within " +
+                 std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    options_.forwarded_status_within)
+                                    .count()) +
+                 " ms"));
+  }
   std::vector<std::uint64_t> overdue;
   for (const auto& [id, due] : forwarding_) {
     if (due <= now) overdue.push_back(id);
@@ -435,8 +478,10 @@ std::optional<TimePoint> NodeRuntime::next_deadline() const {
   for (const NodeId& node : unacked_) {
     if (auto d = links_.at(node).next_deadline(); d && (!next || *d < *next)) next = d;
   }
-  for (const auto& [id, due] : forwarding_) {  // at most the host's bound of them
-    if (!next || due < *next) next = due;
+  for (const auto* waiting : {&forwarding_, &status_forwarding_}) {
+    for (const auto& [id, due] : *waiting) {  // at most the host's bound of them
+      if (!next || due < *next) next = due;
+    }
   }
   return next;
 }

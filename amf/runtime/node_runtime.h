@@ -11,6 +11,7 @@
 #include <string>
 
 #include "amf/core/id.h"
+#include "amf/core/result.h"
 #include "amf/core/time.h"
 #include "amf/director/director.h"
 #include "amf/model/config.h"
@@ -50,6 +51,14 @@ class Host {
   // This runtime's director was deposed: a command of the newer `epoch` arrived. It no longer
   // acts (what it had not answered, the host fails) and the node follows the new director.
   virtual void deposed(std::uint64_t /*epoch*/) {}
+  // As the director: the status that an operator on another node asked for (amfctl status
+  // there), encoded as the host likes (the runtimes carry it without looking); an error goes
+  // back as the answer.
+  virtual Result<std::string> director_status() {
+    return fail("this host keeps no status for other nodes");
+  }
+  // The answer to this node's status(id): the director's encoded status, or why none came.
+  virtual void status_answer(std::uint64_t /*id*/, Result<std::string> /*status*/) {}
 };
 
 struct Options {
@@ -68,6 +77,9 @@ struct Options {
   // answers within its operations' time limit, 60 s, unless it stopped acting meanwhile;
   // amfctl waits 75 s).
   Duration forwarded_answer_within = std::chrono::seconds(70);
+  // A status request forwarded to the director and not answered within this fails (the
+  // director answers at once; this covers a lost link).
+  Duration forwarded_status_within = std::chrono::seconds(2);
 };
 
 // What the runtime dropped or did to keep its links whole.
@@ -154,6 +166,13 @@ class NodeRuntime {
   // when this node neither holds nor follows a director. Ids are the host's: below
   // kForwardedIds, and not used twice while one is outstanding.
   [[nodiscard]] bool admin(const director::AdminRequest& request);
+  // An operator's status request made on this node, which does not hold the director: sent to
+  // the director this node follows, whose host encodes its status (Host::director_status).
+  // Exactly one Host::status_answer of the same id answers it: the director's status, or a
+  // failure (as for admin(); within Options::forwarded_status_within). False, and nothing
+  // sent, when this node holds the director (the host has its status) or follows none. Ids
+  // are the host's, not used twice while one is outstanding.
+  [[nodiscard]] bool status(std::uint64_t id);
   // The director's runtime numbers the requests it takes from other nodes from here up.
   static constexpr std::uint64_t kForwardedIds = std::uint64_t{1} << 63;
   // Admin requests from one node that the director holds at a time; more are refused with
@@ -297,8 +316,9 @@ class NodeRuntime {
   std::map<NodeId, std::size_t> forwarded_from_;  // how many of them each node has waiting
   std::uint64_t next_forwarded_ = kForwardedIds;
   // As a node: the requests sent to the director followed, not yet answered, by id, with the
-  // time by which the answer is due.
+  // time by which the answer is due; admin operations and status requests.
   std::map<std::uint64_t, TimePoint> forwarding_;
+  std::map<std::uint64_t, TimePoint> status_forwarding_;
   LinkCounters counters_;
   // Link counters of the links closed so far, so counters() covers the whole run.
   std::uint64_t closed_duplicates_ = 0;

@@ -126,10 +126,24 @@ void fill(pb::ClusterStatus& out, const ClusterStatus& in) {
   out.set_director(in.director);
   out.set_epoch(in.epoch);
   out.set_incarnation(in.incarnation);
+  out.set_partial(in.partial);
+  out.set_view_epoch(in.view_epoch);
+  out.set_view_number(in.view_number);
+  // Absent on one node (what it decodes to is the default); present whenever it is not.
+  if (!in.store.state.empty() || in.store.last_answer_ms != -1 || in.store.failing_ms != 0 ||
+      !in.store.error.empty()) {
+    pb::StoreHealth* store = out.mutable_store();
+    store->set_state(in.store.state);
+    store->set_last_answer_ms(in.store.last_answer_ms);
+    store->set_failing_ms(in.store.failing_ms);
+    store->set_error(in.store.error);
+  }
   for (const auto& n : in.nodes) {
     auto* e = out.add_nodes();
     e->set_name(n.name);
     e->set_admin_state(n.admin_state);
+    e->set_membership(n.membership);
+    e->set_incarnation(n.incarnation);
   }
   for (const auto& a : in.applications) {
     auto* e = out.add_applications();
@@ -179,7 +193,16 @@ void fill(pb::ClusterStatus& out, const ClusterStatus& in) {
 ClusterStatus from(const pb::ClusterStatus& in) {
   ClusterStatus out{in.cluster(), in.node(),     {},         in.admin_state(), {},
                     {},           in.director(), in.epoch(), in.incarnation()};
-  for (const auto& n : in.nodes()) out.nodes.push_back({n.name(), n.admin_state()});
+  out.partial = in.partial();
+  out.view_epoch = in.view_epoch();
+  out.view_number = in.view_number();
+  if (in.has_store()) {
+    out.store = {in.store().state(), in.store().last_answer_ms(), in.store().failing_ms(),
+                 in.store().error()};
+  }
+  for (const auto& n : in.nodes()) {
+    out.nodes.push_back({n.name(), n.admin_state(), n.membership(), n.incarnation()});
+  }
   for (const auto& a : in.applications()) out.applications.push_back({a.name(), a.admin_state()});
   for (const auto& s : in.service_groups()) {
     ServiceGroupStatus sg{s.name(), s.redundancy_model(), s.busy(), {}, {}, s.admin_state()};
@@ -856,6 +879,15 @@ std::string encode(const protocol::Envelope& envelope) {
       b->set_ok(m.ok);
       b->set_message(valid_utf8(m.message));
     }
+    void operator()(const protocol::StatusForward& m) const {
+      env.mutable_status_forward()->set_request(m.request);
+    }
+    void operator()(const protocol::StatusAnswer& m) const {
+      auto* b = env.mutable_status_answer();
+      b->set_request(m.request);
+      b->set_ok(m.ok);
+      b->set_status(m.status);  // bytes: an encoded status, or a reason
+    }
     void operator()(const protocol::NodeCommand& c) const { std::visit(*this, c); }
     void operator()(const protocol::NodeReport& r) const { std::visit(*this, r); }
   };
@@ -967,6 +999,17 @@ Result<protocol::Message> read_message(const pb::NodeEnvelope& env) {
       FieldReader r("AdminAnswer");
       if (b.request() == 0) r.wrong("request is 0 (no request)");
       return r.result<Message>(AdminAnswer{b.request(), b.ok(), b.message()});
+    }
+    case pb::NodeEnvelope::kStatusForward: {
+      FieldReader r("StatusForward");
+      if (env.status_forward().request() == 0) r.wrong("request is 0 (no request)");
+      return r.result<Message>(StatusForward{env.status_forward().request()});
+    }
+    case pb::NodeEnvelope::kStatusAnswer: {
+      const auto& b = env.status_answer();
+      FieldReader r("StatusAnswer");
+      if (b.request() == 0) r.wrong("request is 0 (no request)");
+      return r.result<Message>(StatusAnswer{b.request(), b.ok(), b.status()});
     }
     case pb::NodeEnvelope::BODY_NOT_SET:
       break;

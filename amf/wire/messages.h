@@ -141,18 +141,43 @@ struct EntityAdminState {
   std::string name;
   std::string admin_state;
 };
+struct NodeStatus {
+  std::string name;
+  std::string admin_state;  // the node's own (the director's; "-" where it is not known)
+  // Several nodes, as the answering node sees it: "member" (in its membership view and heard),
+  // "suspected" (in the view, not heard within the timeout), "joining" (heard, not in the view
+  // yet), "down" (neither); this node itself is "member", "fenced" (in the view, without
+  // its lease) or "joining".
+  std::string membership;
+  std::uint64_t incarnation = 0;  // the life in the view, or the newest heard; 0: none
+};
+// Several nodes: the store (etcd) as the answering node sees it, from its own requests.
+struct StoreHealthStatus {
+  std::string state;                 // "reachable", "unreachable" or "not asked yet"
+  std::int64_t last_answer_ms = -1;  // since the store last answered; -1: never
+  std::int64_t failing_ms = 0;       // since its requests began to fail; 0: they do not
+  std::string error;                 // the newest failure
+};
 struct ClusterStatus {
   std::string cluster;
   std::string node;
   std::vector<ServiceGroupStatus> service_groups;
   std::string admin_state;                     // the cluster's own
-  std::vector<EntityAdminState> nodes;         // each node's own, in configuration order
-  std::vector<EntityAdminState> applications;  // each application's own, likewise
+  std::vector<NodeStatus> nodes;               // in configuration order
+  std::vector<EntityAdminState> applications;  // each application's own, in configuration order
   // Several nodes: the director this node follows (or is; empty while none is known), its
   // epoch, and this node's life.
   std::string director;
   std::uint64_t epoch = 0;
   std::uint64_t incarnation = 0;
+  // Several nodes: the membership view this node installed (epoch and number; 0.0: none yet),
+  // and the store's health.
+  std::uint64_t view_epoch = 0;
+  std::uint64_t view_number = 0;
+  StoreHealthStatus store;
+  // Why the SGs show this node's own SUs and components only, without the director's states
+  // (no director known, or it did not answer); empty when they are the director's.
+  std::string partial;
 };
 struct EventRecord {
   std::uint64_t sequence = 0;

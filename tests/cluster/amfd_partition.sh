@@ -131,8 +131,8 @@ settled() {  # settled NODE: its assignments show one active and one standby
 settled_one() { [[ $(assignments "$1" | grep -o active | wc -l) == 1 ]]; }
 active_su() { assignments "$1" | grep -o 'counter/su-[12] active' | cut -d' ' -f1; }
 node_of_su() { [[ $1 == counter/su-1 ]] && echo n1 || echo n2; }
-pid_of() {  # pid_of NODE: its component's PID, from its own status
-  status "$1" | awk '/^counter\/su-[12]\/server/ { print $3 }'
+pid_of() {  # pid_of NODE: its component's PID (su-N runs on nN), from its own status
+  status "$1" | awk -v comp="counter/su-${1#n}/server" '$1 == comp { print $3 }'
 }
 ms_of() {  # ms_of LINE: a log line's time stamp in milliseconds of the day
   sed -n 's/^\[[0-9-]* \([0-9]*\):\([0-9]*\):\([0-9]*\)\.\([0-9]*\)\].*/\1 \2 \3 \4/p' <<<"$1" |

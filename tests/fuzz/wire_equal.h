@@ -40,6 +40,12 @@ inline auto fields(const wire::AdminOperation& m) {
 }
 inline auto fields(const wire::ComponentCsiStatus& m) { return std::tie(m.csi, m.ha_state); }
 inline auto fields(const wire::EntityAdminState& m) { return std::tie(m.name, m.admin_state); }
+inline auto fields(const wire::NodeStatus& m) {
+  return std::tie(m.name, m.admin_state, m.membership, m.incarnation);
+}
+inline auto fields(const wire::StoreHealthStatus& m) {
+  return std::tie(m.state, m.last_answer_ms, m.failing_ms, m.error);
+}
 inline auto fields(const wire::SiAssignmentStatus& m) {
   return std::tie(m.service_unit, m.ha_state);
 }
@@ -91,8 +97,11 @@ inline bool same(const wire::ServiceGroupStatus& a, const wire::ServiceGroupStat
          same(a.service_units, b.service_units) && same(a.service_instances, b.service_instances);
 }
 inline bool same(const wire::ClusterStatus& a, const wire::ClusterStatus& b) {
-  return a.cluster == b.cluster && a.node == b.node && a.admin_state == b.admin_state &&
-         same(a.nodes, b.nodes) && same(a.applications, b.applications) &&
+  return std::tie(a.cluster, a.node, a.admin_state, a.director, a.epoch, a.incarnation,
+                  a.view_epoch, a.view_number,
+                  a.partial) == std::tie(b.cluster, b.node, b.admin_state, b.director, b.epoch,
+                                         b.incarnation, b.view_epoch, b.view_number, b.partial) &&
+         same(a.store, b.store) && same(a.nodes, b.nodes) && same(a.applications, b.applications) &&
          same(a.service_groups, b.service_groups);
 }
 inline bool same(const wire::EventList& a, const wire::EventList& b) {

@@ -95,14 +95,15 @@ class ClusterTest : public ::testing::Test {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
 
-  // The whole node dies at once: its amfd and the components it ran, by their PIDs.
+  // The whole node dies at once: its amfd and the components it ran, by their PIDs (the
+  // status of a node shows the director's node's components too).
   void crash(const std::string& node) {
     std::vector<int> pids;
     if (auto s = status(node)) {
       for (const auto& sg : s->service_groups) {
         for (const auto& su : sg.service_units) {
           for (const auto& c : su.components) {
-            if (c.pid > 0) pids.push_back(c.pid);
+            if (c.pid > 0 && su.node == node) pids.push_back(c.pid);
           }
         }
       }
@@ -277,6 +278,99 @@ TEST_F(ClusterTest, TheServiceOutlivesTheActivesNodeAndTheDirectorsNode) {
   for (const std::string& n : kNodes) EXPECT_EQ(stop(n), 0) << n;
   Output left = run({"pgrep", "-f", "amf-demo-counter.*" + std::to_string(port_)});
   EXPECT_TRUE(left.out.empty()) << left.out;
+}
+
+// amfctl status on any node: the director's SGs, SUs and SIs (asked of the director) with
+// this node's own components, every node's membership as this node sees it, with its life,
+// the view, and etcd's health from this node's own requests. A node that dies is down once
+// the view has taken it out; etcd that stops answering is unreachable, with the reason, and
+// reachable again once it answers.
+TEST_F(ClusterTest, StatusOnAnyNodeShowsEachNodesMembershipAndEtcdsHealth) {
+  for (const std::string& n : kNodes) start(n);
+  auto first = settled(true);
+  ASSERT_TRUE(first);
+  std::optional<wire::ClusterStatus> seen;
+  const auto row = [&](const std::string& node) -> const wire::NodeStatus* {
+    for (const auto& r : seen->nodes) {
+      if (r.name == node) return &r;
+    }
+    return nullptr;
+  };
+  const auto shown = [&] { return seen ? wire::to_json(*seen) : std::string("no status"); };
+  for (const std::string& n : kNodes) {
+    EXPECT_TRUE(eventually([&] {
+      seen = status(n);
+      if (!seen || seen->nodes.size() != kNodes.size()) return false;
+      for (const std::string& m : kNodes) {
+        if (row(m)->membership != "member" || row(m)->incarnation != 1) return false;
+      }
+      return seen->store.state == "reachable" && seen->store.last_answer_ms >= 0 &&
+             seen->view_epoch == first->epoch && seen->view_number > 0;
+    })) << n
+        << ": " << shown();
+  }
+  std::string other;
+  for (const std::string& n : kNodes) {
+    if (n != first->director) other = n;
+  }
+  Output text = run({bin("amfctl"), "--runtime-dir", runtime(other), "status"});
+  EXPECT_NE(text.out.find("MEMBERSHIP"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("etcd reachable"), std::string::npos) << text.out;
+
+  // The SGs as the director has them, from a node that does not hold it.
+  seen = status(other);
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(seen->node, other);
+  EXPECT_EQ(seen->director, first->director);
+  EXPECT_EQ(seen->partial, "");
+  ASSERT_EQ(seen->service_groups.size(), 1u);
+  const auto& sg = seen->service_groups[0];
+  EXPECT_EQ(sg.admin_state, "unlocked");
+  ASSERT_EQ(sg.service_instances.size(), 1u);
+  std::map<std::string, std::string> ha;
+  for (const auto& a : sg.service_instances[0].assignments) ha[a.service_unit] = a.ha_state;
+  EXPECT_EQ(ha, (std::map<std::string, std::string>{{first->active, "active"},
+                                                    {first->standby, "standby"}}))
+      << shown();
+  for (const auto& su : sg.service_units) {
+    EXPECT_EQ(su.presence_state, "instantiated") << su.name;
+    EXPECT_EQ(su.readiness_state, "in-service") << su.name;
+    // Components: this node's own, and the director's node's (it knows its own only).
+    if (su.node == other || su.node == first->director) {
+      ASSERT_EQ(su.components.size(), 1u) << su.name << ": " << shown();
+      EXPECT_GT(su.components[0].pid, 0) << su.name;
+    }
+  }
+
+  crash(other);
+  for (const std::string& n : kNodes) {
+    if (n == other) continue;
+    EXPECT_TRUE(eventually([&] {
+      seen = status(n);
+      return seen && row(other) != nullptr && row(other)->membership == "down";
+    })) << n
+        << ": " << shown();
+  }
+
+  ASSERT_EQ(::kill(etcd_.pid(), SIGSTOP), 0);
+  const bool unreachable = eventually(
+      [&] {
+        seen = status(first->director);
+        return seen && seen->store.state == "unreachable" && seen->store.failing_ms > 0 &&
+               !seen->store.error.empty();
+      },
+      std::chrono::seconds(15));
+  text = run({bin("amfctl"), "--runtime-dir", runtime(first->director), "status"});
+  ::kill(etcd_.pid(), SIGCONT);
+  EXPECT_TRUE(unreachable) << shown();
+  EXPECT_NE(text.out.find("etcd unreachable for"), std::string::npos) << text.out;
+  EXPECT_TRUE(eventually(
+      [&] {
+        seen = status(first->director);
+        return seen && seen->store.state == "reachable";
+      },
+      std::chrono::seconds(15)))
+      << shown();
 }
 
 TEST_F(ClusterTest, AdminStatesLiveInEtcdAndOutliveTheDirectorsNode) {

@@ -85,7 +85,8 @@ Result<wire::AdminReply> admin_request(const std::string& runtime_dir,
 }
 
 Result<wire::ClusterStatus> fetch_status(const std::string& runtime_dir) {
-  auto reply = admin_request(runtime_dir, wire::StatusRequest{});
+  // A node without the director asks the director for its part (within 2 s).
+  auto reply = admin_request(runtime_dir, wire::StatusRequest{}, std::chrono::seconds(5));
   if (!reply) return tl::unexpected(reply.error());
   if (auto* error = std::get_if<wire::AdminError>(&*reply)) return fail(error->message);
   if (auto* status = std::get_if<wire::ClusterStatus>(&*reply)) return *status;

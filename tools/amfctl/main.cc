@@ -1,6 +1,7 @@
 // amfctl: the amf admin console.
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <memory>
@@ -39,16 +40,52 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
   }
 }
 
+// "40 ms", "2.3 s".
+std::string elapsed_text(std::int64_t ms) {
+  if (ms < 1000) return std::to_string(ms) + " ms";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(ms) / 1000.0);
+  return text;
+}
+
+std::string store_text(const amf::wire::StoreHealthStatus& store) {
+  std::string text = "etcd " + store.state;
+  if (store.state == "unreachable") {
+    text += " for " + elapsed_text(store.failing_ms);
+    text += store.last_answer_ms < 0
+                ? " (never answered)"
+                : " (last answer " + elapsed_text(store.last_answer_ms) + " ago)";
+    if (!store.error.empty()) text += ": " + store.error;
+  } else if (store.last_answer_ms >= 0) {
+    text += " (answered " + elapsed_text(store.last_answer_ms) + " ago)";
+  }
+  return text;
+}
+
 void print_status(const amf::wire::ClusterStatus& s) {
+  const bool several_nodes = s.incarnation != 0;
   std::cout << "Cluster " << s.cluster << " (" << s.admin_state << "), node " << s.node;
-  if (s.incarnation != 0) {
+  if (several_nodes) {
     std::cout << " (life " << s.incarnation << "), director "
               << (s.director.empty() ? "unknown"
-                                     : s.director + " (epoch " + std::to_string(s.epoch) + ")");
+                                     : s.director + " (epoch " + std::to_string(s.epoch) + ")")
+              << ", view " << s.view_epoch << "." << s.view_number << "\n"
+              << store_text(s.store);
+  }
+  if (!s.partial.empty()) {
+    std::cout << "\nThis node's own service units only, without the director's states: "
+              << s.partial;
   }
   std::cout << "\n\n";
   std::vector<std::vector<std::string>> nodes{{"NODE", "ADMIN"}};
-  for (const auto& n : s.nodes) nodes.push_back({n.name, n.admin_state});
+  if (several_nodes) nodes[0].insert(nodes[0].end(), {"MEMBERSHIP", "LIFE"});
+  for (const auto& n : s.nodes) {
+    nodes.push_back({n.name, n.admin_state});
+    if (several_nodes) {
+      nodes.back().insert(nodes.back().end(),
+                          {n.membership, n.incarnation ? std::to_string(n.incarnation) : "-"});
+    }
+  }
   print_table(nodes);
   std::cout << "\n";
   std::vector<std::vector<std::string>> apps{{"APPLICATION", "ADMIN"}};

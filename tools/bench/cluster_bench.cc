@@ -120,14 +120,15 @@ struct Cluster {
          "--cluster-key", key, "--realtime-priority", std::to_string(realtime_priority)},
         dir + "/" + node + ".log");
   }
-  // The PIDs of a node's components, as its amfd reports them.
+  // The PIDs of a node's components, as its amfd reports them (its status shows the director's
+  // node's too).
   std::vector<int> component_pids(const std::string& node) {
     std::vector<int> pids;
     if (auto s = status(dir + "/" + node)) {
       for (const auto& sg : s->service_groups) {
         for (const auto& su : sg.service_units) {
           for (const auto& c : su.components) {
-            if (c.pid > 0) pids.push_back(c.pid);
+            if (c.pid > 0 && su.node == node) pids.push_back(c.pid);
           }
         }
       }

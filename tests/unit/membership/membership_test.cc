@@ -306,6 +306,47 @@ TEST(MembershipTest, AHealedNodeRejoinsAsANewIncarnationAndGetsItsLeaseBack) {
   EXPECT_FALSE(c.unsafe()) << *c.unsafe();
 }
 
+// What amfctl status shows of each node, as one member sees it: down before it is heard,
+// member once in the view, suspected while it cannot hear it but the view keeps it, down once
+// the view takes it out, joining when it comes back as its next life, and member again. A
+// node cut off sees itself fenced.
+TEST(MembershipTest, EachMemberSaysHowItSeesEveryNodeAndWhichLife) {
+  Cluster c = three();
+  EXPECT_EQ(c.member("n2").standing_of(NodeId("n3")), "down");
+  EXPECT_EQ(c.member("n2").incarnation_of(NodeId("n3")), 0u);
+  EXPECT_EQ(c.member("n2").standing_of(NodeId("n2")), "joining");
+  c.run_for(1s);
+  for (const auto* n : {"n1", "n2", "n3"}) {
+    EXPECT_EQ(c.member("n2").standing_of(NodeId(n)), "member") << n;
+    EXPECT_EQ(c.member("n2").incarnation_of(NodeId(n)), 1u) << n;
+  }
+
+  // Each change of how n2 sees n3, 1 ms apart.
+  const auto watch = [&](Duration how_long) {
+    std::vector<std::string> seen;
+    for (Duration t{}; t < how_long; t += 1ms) {
+      c.run_for(1ms);
+      const std::string now(c.member("n2").standing_of(NodeId("n3")));
+      if (seen.empty() || seen.back() != now) seen.push_back(now);
+    }
+    return seen;
+  };
+  c.cut("n3", "n2");  // the director (n1) still hears n3
+  EXPECT_EQ(watch(1s), (std::vector<std::string>{"member", "suspected"}));
+  EXPECT_EQ(c.member("n1").standing_of(NodeId("n3")), "member");
+  c.heal();
+  EXPECT_EQ(watch(1s), (std::vector<std::string>{"member"}));
+
+  c.isolate("n3");
+  EXPECT_EQ(watch(1s).back(), "down");
+  EXPECT_EQ(c.member("n3").standing_of(NodeId("n3")), "fenced");
+  c.heal();
+  EXPECT_EQ(watch(1s), (std::vector<std::string>{"joining", "member"}));
+  EXPECT_EQ(c.member("n2").incarnation_of(NodeId("n3")), 2u);
+  EXPECT_EQ(c.member("n3").standing_of(NodeId("n3")), "member");
+  EXPECT_EQ(c.member("n3").incarnation_of(NodeId("n3")), 2u);
+}
+
 TEST(MembershipTest, ADirectorCutOffFromTheMajorityDeclaresNobodyGoneAndFencesItself) {
   Cluster c = three();
   c.run_for(1s);

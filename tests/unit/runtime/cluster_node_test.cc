@@ -522,6 +522,40 @@ TEST(ClusterNodeTest, AnAnswerNobodyAskedForIsIgnored) {
   EXPECT_TRUE(h.node("n1").leads());
 }
 
+// What amfctl status says of etcd, from each node's own requests: reachable, then failing
+// since the first failure with its reason, then reachable again once it answers.
+TEST(ClusterNodeTest, EachNodeKnowsWhenTheStoreLastAnsweredAndSinceWhenItFails) {
+  Harness h(3);
+  EXPECT_FALSE(h.node("n2").store_health().last_answer);
+  h.run_for(1s);
+  ASSERT_TRUE(h.director());
+  for (const char* n : {"n1", "n2", "n3"}) {
+    const StoreHealth& health = h.node(n).store_health();
+    ASSERT_TRUE(health.last_answer) << n;  // followers read the director's record too
+    EXPECT_GT(*health.last_answer, h.now() - 1s) << n;
+    EXPECT_FALSE(health.failing_since) << n;
+  }
+  h.store.down = true;
+  const TimePoint down = h.now();
+  h.run_for(2s);
+  for (const char* n : {"n1", "n2", "n3"}) {
+    const StoreHealth& health = h.node(n).store_health();
+    ASSERT_TRUE(health.failing_since) << n;
+    EXPECT_GE(*health.failing_since, down) << n;
+    EXPECT_LT(*health.failing_since, down + 1s) << n;
+    EXPECT_LE(*health.last_answer, down) << n;
+    EXPECT_EQ(health.failure, "no etcd member answered") << n;
+  }
+  h.store.down = false;
+  h.run_for(2s);
+  for (const char* n : {"n1", "n2", "n3"}) {
+    const StoreHealth& health = h.node(n).store_health();
+    EXPECT_FALSE(health.failing_since) << n;
+    EXPECT_GT(*health.last_answer, down + 2s) << n;
+    EXPECT_EQ(health.failure, "") << n;
+  }
+}
+
 TEST(ClusterNodeTest, WithoutTheStoreNoNewDirectorTakesOverAndTheNodesRunOnHeadless) {
   Harness h(3);
   h.run_for(1s);

@@ -44,6 +44,12 @@ struct RecordingHost : Host {
   }
   void admin_result(const director::AdminResult& r) override { results.push_back(r); }
   void notify(const model::Notification& n) override { notes.push_back(n); }
+  Result<std::string> director_status() override { return status_to_give; }
+  void status_answer(std::uint64_t id, Result<std::string> status) override {
+    statuses.emplace_back(id, status ? *status : "failed: " + status.error().message());
+  }
+  Result<std::string> status_to_give = std::string("the director's status");
+  std::vector<std::pair<std::uint64_t, std::string>> statuses;
 
   template <class T>
   int count() const {
@@ -785,6 +791,68 @@ TEST_F(ForwardedAdminTest, OneLeftUnansweredFailsWhenNoAnswerComesWithin70Second
             "amfctl status and try again");
   r2_->tick();
   EXPECT_EQ(host2_.results.size(), 1u) << "answered once";
+}
+
+// amfctl status on a node without the director: the director's host gives its status, which
+// comes back as it was given, or why there is none; exactly one answer for each request.
+using ForwardedStatusTest = TakeoverRuntimeTest;
+using Answers = std::vector<std::pair<std::uint64_t, std::string>>;
+
+TEST_F(ForwardedStatusTest, GoesToTheDirectorAndItsHostsStatusComesBackAsItIs) {
+  ASSERT_TRUE(r2_->status(3));
+  const auto sent = net_.messages();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].message, protocol::Message(protocol::StatusForward{3}));
+  net_.settle();
+  EXPECT_EQ(host2_.statuses, (Answers{{3, "the director's status"}}));
+  EXPECT_TRUE(host1_.statuses.empty());
+
+  // The director's host cannot give it: its reason comes back.
+  host1_.status_to_give = fail("its status takes 9000000 bytes");
+  ASSERT_TRUE(r2_->status(4));
+  net_.settle();
+  ASSERT_EQ(host2_.statuses.size(), 2u);
+  EXPECT_EQ(host2_.statuses[1],
+            (std::pair<std::uint64_t, std::string>{
+                4,
+                "failed: the director on node node-1 gave no status: its status takes "
+                "9000000 bytes"}));
+
+  // The director's own node has the status itself, and a node that follows no director has
+  // nobody to ask: nothing is sent.
+  EXPECT_FALSE(r1_->status(5));
+  RecordingHost host;
+  Network net;
+  NodeRuntime alone(config_, NodeId("node-2"), std::nullopt, host, net, now);
+  EXPECT_FALSE(alone.status(6));
+  EXPECT_TRUE(net.in_flight.empty());
+  EXPECT_TRUE(net_.messages().empty());
+}
+
+TEST_F(ForwardedStatusTest, OneUnansweredFailsAfterTwoSecondsOrWhenTheNodeTakesTheRole) {
+  ASSERT_TRUE(r2_->status(7));
+  net_.in_flight.clear();  // lost with the link
+  t2_ += std::chrono::milliseconds(1999);
+  r2_->tick();
+  EXPECT_TRUE(host2_.statuses.empty());
+  t2_ += std::chrono::milliseconds(1);
+  ASSERT_TRUE(r2_->next_deadline() && *r2_->next_deadline() <= t2_);
+  r2_->tick();
+  EXPECT_EQ(host2_.statuses,
+            (Answers{{7, "failed: the director on node node-1 did not answer within 2000 ms"}}));
+  r2_->tick();
+  EXPECT_EQ(host2_.statuses.size(), 1u) << "answered once";
+
+  ASSERT_TRUE(r2_->status(8));
+  node1_dies();
+  ASSERT_TRUE(r2_->assume_director(*director::Director::create(config_), 2));
+  ASSERT_EQ(host2_.statuses.size(), 2u);
+  EXPECT_EQ(host2_.statuses[1],
+            (std::pair<std::uint64_t, std::string>{
+                8,
+                "failed: the director on node node-1 did not answer before this node took "
+                "the director's role (epoch 2)"}));
+  EXPECT_TRUE(host2_.results.empty()) << "no admin operation was waiting";
 }
 
 // What only a peer that lies or runs another build sends: an operation the director does not

@@ -377,6 +377,9 @@ std::vector<protocol::Message> node_messages() {
       AdminForward{16, "lock", "su", "app/su-1"},
       AdminAnswer{16, false, "su 'app/su-9' does not exist"},
       AdminAnswer{17, true, ""},
+      StatusForward{18},
+      StatusAnswer{18, true, std::string("\x0a\x00\xff status bytes", 17)},
+      StatusAnswer{19, false, "its status takes 9000000 bytes"},
   };
 }
 
@@ -433,6 +436,10 @@ TEST(NodeCodecTest, WhatTheCoresMustNeverSeeIsRefusedWithTheReason) {
             "node envelope from node-2 (seq 9): AdminForward: request is 0 (no request)");
   EXPECT_EQ(refused(envelope_of(AdminAnswer{0, true, ""})),
             "node envelope from node-2 (seq 9): AdminAnswer: request is 0 (no request)");
+  EXPECT_EQ(refused(envelope_of(StatusForward{0})),
+            "node envelope from node-2 (seq 9): StatusForward: request is 0 (no request)");
+  EXPECT_EQ(refused(envelope_of(StatusAnswer{0, true, "x"})),
+            "node envelope from node-2 (seq 9): StatusAnswer: request is 0 (no request)");
   EXPECT_EQ(refused(envelope_of(std::nullopt, 4)),
             "node envelope from node-2 (seq 4) is numbered but carries no message");
   EXPECT_EQ(refused(envelope_of(NodeCommand{InstantiateSu{su}}, 0)),
