@@ -1,6 +1,7 @@
 #include "amf/daemon/cluster.h"
 
 #include <algorithm>
+#include <boost/asio/ip/address.hpp>
 
 namespace amf::daemon {
 
@@ -9,6 +10,15 @@ namespace {
 // A node's address as an endpoint's host: an IPv6 literal in brackets.
 std::string host(const model::NodeConfig& node) {
   return node.address.find(':') == std::string::npos ? node.address : "[" + node.address + "]";
+}
+
+// Loopback, where the kernel alone carries the traffic: an IP address of 127.0.0.0/8 or ::1,
+// or the name localhost.
+bool on_loopback(const std::string& address) {
+  if (address == "localhost") return true;
+  boost::system::error_code ec;
+  const auto ip = boost::asio::ip::make_address(address, ec);
+  return !ec && ip.is_loopback();
 }
 
 // A member that does not take a connection within three membership timeouts (at least 250 ms)
@@ -58,7 +68,7 @@ Cluster::~Cluster() {
   membership_.reset();
 }
 
-Result<std::unique_ptr<Cluster>> Cluster::start(boost::asio::io_context& io, zmq::context_t& zmq,
+Result<std::unique_ptr<Cluster>> Cluster::start(boost::asio::io_context& io,
                                                 const model::ClusterConfig& config,
                                                 Settings settings, Callbacks callbacks,
                                                 std::shared_ptr<spdlog::logger> log) {
@@ -71,13 +81,25 @@ Result<std::unique_ptr<Cluster>> Cluster::start(boost::asio::io_context& io, zmq
   }
   auto profile = membership::profile_named(config.membership_profile);
   if (!profile) return tl::unexpected(profile.error());
+  if (!settings.key) {
+    for (const model::NodeConfig& node : config.nodes) {
+      if (on_loopback(node.address)) continue;
+      return fail("node '" + node.id.str() + "' has address " + node.address +
+                  ", which is not on loopback: traffic between nodes off loopback is "
+                  "authenticated and encrypted with the cluster's key; make one with 'amfctl "
+                  "keygen FILE', copy it to every node and give it to amfd with --cluster-key "
+                  "FILE");
+    }
+  }
 
   runtime::ClusterNodeSettings core{
       {settings.self, settings.incarnation}, {}, {}, self->controller, *profile, config.name};
   MembershipSocket::Settings ms{
       "udp://" + host(*self) + ":" + std::to_string(self->membership_port), {}, settings.key};
-  CommandTransport::Settings cs{
-      settings.self, "tcp://" + host(*self) + ":" + std::to_string(self->command_port), {}};
+  CommandTransport::Settings cs{settings.self,
+                                "tcp://" + host(*self) + ":" + std::to_string(self->command_port),
+                                {},
+                                settings.key};
   for (const model::NodeConfig& node : config.nodes) {
     core.nodes.push_back(node.id);
     if (node.id == self->id) continue;
@@ -90,7 +112,7 @@ Result<std::unique_ptr<Cluster>> Cluster::start(boost::asio::io_context& io, zmq
                                                std::move(callbacks), std::move(log)));
   Cluster& c = *cluster;
   auto commands = CommandTransport::start(
-      io, zmq, cs,
+      io, cs,
       [&c](const protocol::Envelope& e) {
         // Commands wait for this node's lease (the links send them again): no active is
         // assigned here before a majority of the voters hears this node.

@@ -56,12 +56,15 @@ class Cluster {
   struct Settings {
     NodeId self;
     std::uint64_t incarnation = 0;
-    std::optional<keys::ClusterKey> key;  // seals membership datagrams
+    // Seals membership datagrams and secures the command links (CURVE). Required unless
+    // every node's address is on loopback.
+    std::optional<keys::ClusterKey> key;
   };
 
   // Binds the membership and command sockets and starts heartbeating (the election follows);
-  // an error says which socket or setting and why.
-  static Result<std::unique_ptr<Cluster>> start(boost::asio::io_context& io, zmq::context_t& zmq,
+  // an error says which socket or setting and why, and names the node whose address is not
+  // on loopback when there is no key.
+  static Result<std::unique_ptr<Cluster>> start(boost::asio::io_context& io,
                                                 const model::ClusterConfig& config,
                                                 Settings settings, Callbacks callbacks,
                                                 std::shared_ptr<spdlog::logger> log);

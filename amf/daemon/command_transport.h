@@ -4,11 +4,14 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <zmq.hpp>
 
 #include "amf/core/result.h"
+#include "amf/daemon/report_limiter.h"
 #include "amf/daemon/zmq_watch.h"
+#include "amf/keys/cluster_key.h"
 #include "amf/protocol/envelope.h"
 #include "amf/runtime/node_runtime.h"
 
@@ -27,25 +30,31 @@ namespace amf::daemon {
 // connection of a peer would only arrive late, for a life that is over. A peer that restarts
 // takes its routing id over from its old connection (ZMQ_ROUTER_HANDOVER).
 //
-// Not encrypted nor authenticated yet (ZeroMQ CURVE is to come): loopback and network
-// namespaces only.
+// With the cluster key (Settings::key), every link is ZeroMQ CURVE with the key pair derived
+// from it: a connection is encrypted, and accepted only from a holder of the key. The
+// transport has a ZeroMQ context of its own, whose ZAP handler checks each client's public
+// key; a connection that fails its handshake (no CURVE, another cluster's key) or its check
+// is refused, and reported with the reason and where it came from (ReportLimiter: once a
+// second at most for as long as it keeps trying). Without the key (loopback only: Cluster refuses
+// other addresses then) the links are plain TCP.
 class CommandTransport : public runtime::Transport {
  public:
   struct Settings {
     NodeId self;
     std::string endpoint;                 // to bind: tcp://127.0.0.1:7302
     std::map<NodeId, std::string> peers;  // every other node's endpoint, the same way
+    std::optional<keys::ClusterKey> key;  // CURVE on every link; none: plain TCP
     // Larger frames are refused by the receiving socket (a snapshot of a node with thousands of
     // SUs is a few megabytes). ZeroMQ applies it per frame: a message of many frames is held
-    // whole before it is refused, one more reason why the socket is for loopback and
-    // namespaces until CURVE authenticates peers.
+    // whole before it is refused (after the handshake, with CURVE: from a key holder only).
     std::int64_t max_message_bytes = 16 << 20;
   };
   struct Counters {
     std::uint64_t sent = 0;
-    std::uint64_t dropped = 0;   // not sent: no connection to the peer, or its queue full
-    std::uint64_t received = 0;  // decoded and handed on
-    std::uint64_t refused = 0;   // malformed, or not from the peer it came in from
+    std::uint64_t dropped = 0;             // not sent: no connection to the peer, or its queue full
+    std::uint64_t received = 0;            // decoded and handed on
+    std::uint64_t refused = 0;             // malformed, or not from the peer it came in from
+    std::uint64_t handshakes_refused = 0;  // connections without CURVE or the cluster's key
   };
   using Deliver = std::function<void(const protocol::Envelope&)>;
   using Refused = std::function<void(const std::string& reason)>;
@@ -53,8 +62,8 @@ class CommandTransport : public runtime::Transport {
   // Binds and connects; an error says which endpoint and why. `deliver` gets every envelope
   // that decodes and comes from the peer it names, on the loop's thread; it may send.
   static Result<std::unique_ptr<CommandTransport>> start(boost::asio::io_context& io,
-                                                         zmq::context_t& zmq, Settings settings,
-                                                         Deliver deliver, Refused on_refused);
+                                                         Settings settings, Deliver deliver,
+                                                         Refused on_refused);
   ~CommandTransport() override;
   CommandTransport(const CommandTransport&) = delete;
   CommandTransport& operator=(const CommandTransport&) = delete;
@@ -63,21 +72,31 @@ class CommandTransport : public runtime::Transport {
   const Counters& counters() const { return counters_; }
 
  private:
-  CommandTransport(boost::asio::io_context& io, zmq::context_t& zmq, Settings settings,
-                   Deliver deliver, Refused on_refused);
+  CommandTransport(boost::asio::io_context& io, Settings settings, Deliver deliver,
+                   Refused on_refused);
   Result<void> open();
+  Result<void> secure();
   void on_frames(std::vector<zmq::message_t>& frames);
+  void on_zap_request(std::vector<zmq::message_t>& frames);
+  void on_monitor_event(std::vector<zmq::message_t>& frames);
   void refuse(const std::string& reason);
+  void refuse_handshake(const std::string& kind, const std::string& reason);
 
   boost::asio::io_context& io_;
-  zmq::context_t& zmq_;
   Settings settings_;
   Deliver deliver_;
   Refused on_refused_;
+  // Its own: a context has one ZAP handler, and this one speaks for the command links only.
+  zmq::context_t zmq_;
   zmq::socket_t router_;
+  zmq::socket_t zap_;      // the ZAP handler (REP on inproc://zeromq.zap.01), with CURVE
+  zmq::socket_t monitor_;  // the router's failed handshakes, with CURVE
   std::map<NodeId, zmq::socket_t> dealers_;
   std::unique_ptr<ZmqWatch> watch_;
+  std::unique_ptr<ZmqWatch> zap_watch_;
+  std::unique_ptr<ZmqWatch> monitor_watch_;
   Counters counters_;
+  ReportLimiter handshake_reports_;  // a refused peer tries again every 100 ms
 };
 
 }  // namespace amf::daemon

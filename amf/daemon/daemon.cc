@@ -205,7 +205,7 @@ Result<void> Daemon::join_cluster() {
     settings.key = *key;
   }
   auto cluster = Cluster::start(
-      io_, zmq_, *config_, settings,
+      io_, *config_, settings,
       Cluster::Callbacks{
           .deliver =
               [this](const protocol::Envelope& e) {

@@ -101,7 +101,8 @@ int main(int argc, char** argv) {
                  "which a restarted amfd starts from (default RUNTIME_DIR)");
   app.add_option("--cluster-key", options.cluster_key_file,
                  "several nodes: the cluster's key (amfctl keygen FILE), which seals the "
-                 "membership datagrams; without it, use loopback or network namespaces only");
+                 "membership datagrams and encrypts the command links (CURVE); required unless "
+                 "every node's address is on loopback");
   bool no_cgroups = false;
   app.add_flag("--no-cgroups", no_cgroups,
                "contain components by process group and an environment mark only, as on a host "

@@ -76,8 +76,12 @@ void MembershipSocket::receive() {
           auto message = unseal(std::string_view(datagram_.data(), size));
           if (!message) {
             ++refused_;
-            on_refused_(message.error().message() + " (from " + sender_.address().to_string() +
-                        ":" + std::to_string(sender_.port()) + ")");
+            const std::string from = sender_.address().to_string();
+            auto report = reports_.admit(message.error().message() + " " + from,
+                                         message.error().message() + " (from " + from + ":" +
+                                             std::to_string(sender_.port()) + ")",
+                                         Clock::now());
+            if (report) on_refused_(*report);
           } else {
             receiver_(*message);
             if (!*alive) return;  // the receiver ended this socket's owner

@@ -10,6 +10,7 @@
 
 #include "amf/core/result.h"
 #include "amf/daemon/deadline_timer.h"
+#include "amf/daemon/report_limiter.h"
 #include "amf/keys/cluster_key.h"
 #include "amf/membership/membership.h"
 
@@ -24,18 +25,19 @@ namespace amf::daemon {
 // views are resent until acknowledged. A datagram that cannot be sent at once is dropped.
 //
 // A well-formed message goes to the receiver; a malformed datagram goes to `on_refused` with the
-// reason, and is counted (the core itself ignores messages from nodes that are not in the
+// reason (once a second at most for one reason and sender address: ReportLimiter), and is
+// counted (the core itself ignores messages from nodes that are not in the
 // cluster). With the cluster's key (Settings::key) every datagram carries a tag made with it,
 // and one whose tag is wrong is refused; replays of a life's old heartbeats are ignored by the
-// core. Without a key, use it on loopback and in network namespaces only. Datagrams are not
-// encrypted: they carry no secrets.
+// core. Without a key (amfd allows that on loopback only), datagrams are not authenticated.
+// Datagrams are not encrypted: they carry no secrets.
 class MembershipSocket {
  public:
   struct Settings {
     std::string endpoint;                 // to bind: udp://127.0.0.1:7301 or udp://[::1]:7301
     std::map<NodeId, std::string> peers;  // every other node's endpoint, the same way
     // The cluster's key: every datagram is sealed with it, and one without a valid tag is
-    // refused. Without it (loopback and namespaces only) datagrams are not authenticated.
+    // refused. Without it (amfd: loopback only) datagrams are not authenticated.
     std::optional<keys::ClusterKey> key;
   };
   using Receiver = std::function<void(const membership::Message&)>;
@@ -72,6 +74,7 @@ class MembershipSocket {
   boost::asio::ip::udp::endpoint sender_;
   std::uint64_t refused_ = 0;
   std::uint64_t dropped_ = 0;
+  ReportLimiter reports_;
   // Set false when this object goes: a receive completing later finds nobody to tell.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

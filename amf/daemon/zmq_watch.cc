@@ -10,6 +10,9 @@ ZmqWatch::ZmqWatch(boost::asio::io_context& io, zmq::socket_t& socket, Handler h
       handler_(std::move(handler)),
       fd_(io, socket.get(zmq::sockopt::fd)) {
   arm();
+  // The fd may have signalled before it was watched, for messages that wait already (a
+  // monitor's PAIR signals nothing for its first events until it has been read once).
+  kick();
 }
 
 ZmqWatch::~ZmqWatch() {

@@ -105,4 +105,18 @@ Result<std::string_view> ClusterKey::open(std::string_view datagram) const {
   return message;
 }
 
+CurveKeys ClusterKey::curve_keys() const {
+  static_assert(kBytes == crypto_kdf_KEYBYTES);
+  static_assert(sizeof(CurveKeys::public_key) == crypto_box_PUBLICKEYBYTES);
+  static_assert(sizeof(CurveKeys::secret_key) == crypto_box_SECRETKEYBYTES);
+  static_assert(crypto_box_SEEDBYTES <= crypto_kdf_BYTES_MAX);
+  // The context names the use, so that the key pair says nothing about the HMAC key.
+  unsigned char seed[crypto_box_SEEDBYTES];
+  crypto_kdf_derive_from_key(seed, sizeof seed, 1, "amfcurve", key_.data());
+  CurveKeys keys;
+  crypto_box_seed_keypair(keys.public_key.data(), keys.secret_key.data(), seed);
+  sodium_memzero(seed, sizeof seed);
+  return keys;
+}
+
 }  // namespace amf::keys

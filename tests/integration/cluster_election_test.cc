@@ -62,7 +62,7 @@ class ClusterElectionTest : public ::testing::Test {
     for (const auto& n : names) {
       Candidate& c = candidates_[n];
       auto cluster = Cluster::start(
-          io_, zmq_, config_, Cluster::Settings{NodeId(n), 1, std::nullopt},
+          io_, config_, Cluster::Settings{NodeId(n), 1, std::nullopt},
           Cluster::Callbacks{
               .deliver = [](const protocol::Envelope&) {},
               .won =
@@ -116,7 +116,6 @@ class ClusterElectionTest : public ::testing::Test {
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> busy_{
       io_.get_executor()};
-  zmq::context_t zmq_;
   model::ClusterConfig config_;
   std::unique_ptr<amf::testing::SlowAnswers> slow_;  // gone after the candidates that use it
   std::map<std::string, Candidate> candidates_;
@@ -199,6 +198,27 @@ TEST_F(ClusterElectionTest, ARecordThatIsNotOursIsNeitherObeyedNorOverwritten) {
              [&](auto r) { kept = r && *r ? (**r).value : std::string("(gone)"); });
   ASSERT_TRUE(run_until([&] { return kept.has_value(); }));
   EXPECT_EQ(*kept, "not json");
+}
+
+TEST_F(ClusterElectionTest, ANodeOffLoopbackWithoutTheClusterKeyIsRefusedNamingItAndTheFix) {
+  config_.name = "test";
+  config_.etcd = {etcd_.client()};
+  for (const auto& [name, address] : {std::pair{"n1", "127.0.0.1"}, {"n2", "10.20.30.40"}}) {
+    model::NodeConfig node;
+    node.id = NodeId(name);
+    node.name = name;
+    node.address = address;
+    node.controller = true;
+    config_.nodes.push_back(node);
+  }
+  auto cluster = Cluster::start(io_, config_, Cluster::Settings{NodeId("n1"), 1, std::nullopt},
+                                Cluster::Callbacks{}, std::make_shared<spdlog::logger>("n1", log_));
+  ASSERT_FALSE(cluster);
+  EXPECT_EQ(cluster.error().message(),
+            "node 'n2' has address 10.20.30.40, which is not on loopback: traffic between nodes "
+            "off loopback is authenticated and encrypted with the cluster's key; make one with "
+            "'amfctl keygen FILE', copy it to every node and give it to amfd with --cluster-key "
+            "FILE");
 }
 
 }  // namespace

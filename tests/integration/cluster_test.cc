@@ -29,6 +29,10 @@ class ClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(etcd_.started()) << "etcd did not start (tools/run setup installs etcd-server)";
+    // With the key, the links between the nodes are CURVE and the datagrams sealed, as off
+    // loopback.
+    key_ = dir_.path() + "/cluster.key";
+    ASSERT_EQ(run({bin("amfctl"), "keygen", key_}).exit_code, 0);
     port_ = free_port();
     std::string nodes;
     for (const std::string& n : kNodes) {
@@ -70,12 +74,14 @@ class ClusterTest : public ::testing::Test {
 
   std::string runtime(const std::string& node) const { return dir_.path() + "/" + node; }
 
-  void start(const std::string& node) {
+  // `key`: the cluster key's file, the test's by default.
+  void start(const std::string& node, const std::string& key = "") {
     // A log per life of the node.
     const std::string log = dir_.path() + "/" + node + "." + std::to_string(++lives_[node]);
-    amfd_[node] = spawn({bin("amfd"), "--config", config_, "--node", node, "--runtime-dir",
-                         runtime(node), "--log-level", "debug"},
-                        {}, log + ".out", log + ".err");
+    amfd_[node] =
+        spawn({bin("amfd"), "--config", config_, "--node", node, "--runtime-dir", runtime(node),
+               "--cluster-key", key.empty() ? key_ : key, "--log-level", "debug"},
+              {}, log + ".out", log + ".err");
     ASSERT_GT(amfd_[node], 0);
   }
 
@@ -224,6 +230,7 @@ class ClusterTest : public ::testing::Test {
   TempDir dir_;
   std::string config_;
   int port_ = 0;
+  std::string key_;
   std::map<std::string, pid_t> amfd_;
   std::map<std::string, int> lives_;
 };
@@ -371,6 +378,47 @@ TEST_F(ClusterTest, StatusOnAnyNodeShowsEachNodesMembershipAndEtcdsHealth) {
       },
       std::chrono::seconds(15)))
       << shown();
+}
+
+TEST_F(ClusterTest, ANodeGivenAnotherKeyIsKeptOutAndEachRefusalIsLogged) {
+  start("n1");
+  start("n2");
+  auto first = settled(true);
+  ASSERT_TRUE(first);
+  const std::string other = dir_.path() + "/other.key";
+  ASSERT_EQ(run({bin("amfctl"), "keygen", other}).exit_code, 0);
+  start("n3", other);
+  const std::string log = dir_.path() + "/" + first->director + ".1.err";
+  EXPECT_TRUE(eventually(
+      [&] {
+        const std::string text = slurp(log);
+        return text.find("membership datagram not signed with this cluster's key") !=
+                   std::string::npos &&
+               text.find("command socket: refused a connection: on tcp://127.0.0.1:") !=
+                   std::string::npos;
+      },
+      std::chrono::seconds(15)))
+      << slurp(log);
+  // n3 never joins; the service stays where it was.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  auto s = status(first->director);
+  ASSERT_TRUE(s);
+  for (const auto& r : s->nodes) {
+    if (r.name == "n3") {
+      EXPECT_NE(r.membership, "member") << wire::to_json(*s);
+    }
+  }
+  EXPECT_EQ(s->director, first->director);
+  EXPECT_EQ(s->epoch, first->epoch);
+  ASSERT_EQ(s->service_groups.size(), 1u);
+  ASSERT_EQ(s->service_groups[0].service_instances.size(), 1u);
+  std::map<std::string, std::string> ha;
+  for (const auto& a : s->service_groups[0].service_instances[0].assignments) {
+    ha[a.service_unit] = a.ha_state;
+  }
+  EXPECT_EQ(ha, (std::map<std::string, std::string>{{first->active, "active"},
+                                                    {first->standby, "standby"}}))
+      << wire::to_json(*s);
 }
 
 TEST_F(ClusterTest, AdminStatesLiveInEtcdAndOutliveTheDirectorsNode) {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <zmq.h>
 
 #include <filesystem>
 #include <fstream>
@@ -77,6 +78,31 @@ TEST_F(ClusterKeyTest, AKeyFileOthersCanReadOrThatHoldsNoKeyIsRefusedWithTheFix)
   auto absent = ClusterKey::load(path("absent"));
   ASSERT_FALSE(absent);
   EXPECT_TRUE(contains(absent.error(), "cannot read key file " + path("absent")));
+}
+
+TEST_F(ClusterKeyTest, TheCurveKeyPairIsTheSameOnEveryNodeOfAClusterAndOnlyThere) {
+  ASSERT_TRUE(ClusterKey::generate(path("a.key")));
+  ASSERT_TRUE(ClusterKey::generate(path("b.key")));
+  auto a1 = ClusterKey::load(path("a.key"));
+  auto a2 = ClusterKey::load(path("a.key"));
+  auto b = ClusterKey::load(path("b.key"));
+  ASSERT_TRUE(a1 && a2 && b);
+  const CurveKeys one = a1->curve_keys();
+  const CurveKeys two = a2->curve_keys();
+  const CurveKeys other = b->curve_keys();
+  EXPECT_EQ(one.public_key, two.public_key);
+  EXPECT_EQ(one.secret_key, two.secret_key);
+  EXPECT_NE(one.public_key, other.public_key);
+  EXPECT_NE(one.secret_key, other.secret_key);
+
+  // ZeroMQ derives the same public key from the secret one: the pair is one CURVE takes.
+  char secret_z85[41];
+  char public_z85[41];
+  char expected_z85[41];
+  ASSERT_NE(zmq_z85_encode(secret_z85, one.secret_key.data(), one.secret_key.size()), nullptr);
+  ASSERT_EQ(zmq_curve_public(public_z85, secret_z85), 0) << "libzmq without CURVE";
+  ASSERT_NE(zmq_z85_encode(expected_z85, one.public_key.data(), one.public_key.size()), nullptr);
+  EXPECT_STREQ(public_z85, expected_z85);
 }
 
 }  // namespace
