@@ -198,42 +198,75 @@ AdminChannel::AdminChannel(boost::asio::io_context& io, zmq::context_t& zmq, Cal
 AdminChannel::~AdminChannel() {
   watch_.reset();
   close_and_unlink(socket_, endpoint_);
+  remote_watch_.reset();
+  guard_.reset();  // before the remote socket closes, which goes before its context
 }
 
 Result<void> AdminChannel::bind(const std::string& path) {
   auto endpoint = bind_local_router(socket_, path, kMaxAdminMessageBytes);
   if (!endpoint) return tl::unexpected(endpoint.error());
   endpoint_ = *endpoint;
-  watch_ = std::make_unique<ZmqWatch>(io_, socket_, [this](auto& frames) { on_frames(frames); });
+  watch_ =
+      std::make_unique<ZmqWatch>(io_, socket_, [this](auto& frames) { on_frames(frames, false); });
   return {};
 }
 
-void AdminChannel::on_frames(std::vector<zmq::message_t>& frames) {
+Result<void> AdminChannel::bind_remote(const std::string& endpoint, const keys::ClusterKey& key) {
+  remote_zmq_ = std::make_unique<zmq::context_t>(1);
+  remote_ = zmq::socket_t(*remote_zmq_, zmq::socket_type::router);
+  try {
+    remote_.set(zmq::sockopt::linger, 0);
+    remote_.set(zmq::sockopt::router_mandatory, true);
+    remote_.set(zmq::sockopt::maxmsgsize, kMaxAdminMessageBytes);
+    auto guard = CurveGuard::guard(io_, *remote_zmq_, remote_, key, "remote admin socket", endpoint,
+                                   [this](const std::string& reason) {
+                                     log_->warn("{}", reason);
+                                     if (callbacks_.refused) callbacks_.refused(reason);
+                                   });
+    if (!guard) return tl::unexpected(guard.error());
+    guard_ = std::move(*guard);
+    remote_.bind(endpoint);
+  } catch (const zmq::error_t& e) {
+    return fail("remote admin socket: cannot bind " + endpoint + ": " + e.what());
+  }
+  remote_watch_ =
+      std::make_unique<ZmqWatch>(io_, remote_, [this](auto& frames) { on_frames(frames, true); });
+  log_->info("remote admin socket on {} (CURVE, the cluster's key)", endpoint);
+  return {};
+}
+
+void AdminChannel::on_frames(std::vector<zmq::message_t>& frames, bool remote) {
   if (frames.size() != 2) {
-    log_->warn("admin socket: dropped a message of {} frames (expected 2)", frames.size());
+    log_->warn("{}admin socket: dropped a message of {} frames (expected 2)",
+               remote ? "remote " : "", frames.size());
     return;
   }
-  const std::string routing_id = frames[0].to_string();
+  Client client{remote, frames[0].to_string(), ""};
+  if (remote) {
+    // ZeroMQ tells the peer's address with each message of a TCP connection.
+    const char* address = frames[1].gets("Peer-Address");
+    client.address = address != nullptr ? address : "?";
+  }
   auto request = wire::decode_admin_request(frames[1].to_string_view());
   if (!request) {
-    return reply(routing_id, wire::AdminError{"bad request: " + request.error().message()});
+    return reply(client, wire::AdminError{"bad request: " + request.error().message()});
   }
   struct Visitor {
     AdminChannel& c;
-    const std::string& routing_id;
-    void operator()(const wire::StatusRequest&) { c.start_status(routing_id); }
+    const Client& client;
+    void operator()(const wire::StatusRequest&) { c.start_status(client); }
     void operator()(const wire::EventsRequest& r) {
-      c.reply(routing_id, wire::EventList{c.callbacks_.events(r.after_sequence, r.max_events)});
+      c.reply(client, wire::EventList{c.callbacks_.events(r.after_sequence, r.max_events)});
     }
-    void operator()(const wire::AdminOperation& op) { c.start_operation(routing_id, op); }
+    void operator()(const wire::AdminOperation& op) { c.start_operation(client, op); }
   };
-  std::visit(Visitor{*this, routing_id}, *request);
+  std::visit(Visitor{*this, client}, *request);
 }
 
-void AdminChannel::start_operation(const std::string& routing_id, const wire::AdminOperation& op) {
+void AdminChannel::start_operation(const Client& client, const wire::AdminOperation& op) {
   const auto parsed = director::parse_admin_op(op.operation);
   if (!parsed) {
-    return reply(routing_id,
+    return reply(client,
                  wire::AdminOperationResult{false, "unknown operation '" + op.operation +
                                                        "' (lock, unlock, lock-instantiation, "
                                                        "unlock-instantiation, shutdown, "
@@ -241,29 +274,30 @@ void AdminChannel::start_operation(const std::string& routing_id, const wire::Ad
   }
   const auto kind = director::parse_entity_kind(op.entity_kind);
   if (!kind) {
-    return reply(routing_id,
-                 wire::AdminOperationResult{false, "unknown entity kind '" + op.entity_kind +
-                                                       "' (" + director::entity_kinds() + ")"});
+    return reply(
+        client, wire::AdminOperationResult{false, "unknown entity kind '" + op.entity_kind + "' (" +
+                                                      director::entity_kinds() + ")"});
   }
   if (waiting_.size() >= kMaxOperations) {
-    return reply(routing_id,
+    return reply(client,
                  wire::AdminOperationResult{false, "too many operations in progress; try again"});
   }
   const std::uint64_t id = next_id_++;
-  waiting_[id] = routing_id;
-  log_->info("admin operation {} {} {} (#{})", op.operation, op.entity_kind, op.entity, id);
+  waiting_[id] = client;
+  log_->info("admin operation {} {} {} (#{}{})", op.operation, op.entity_kind, op.entity, id,
+             client.remote ? ", from " + client.address : "");
   callbacks_.start(director::AdminRequest{id, *parsed, *kind, op.entity});
 }
 
-void AdminChannel::start_status(const std::string& routing_id) {
+void AdminChannel::start_status(const Client& client) {
   const std::uint64_t id = next_id_;
   if (statuses_.size() < kMaxOperations && callbacks_.forward_status &&
       callbacks_.forward_status(id)) {
     ++next_id_;
-    statuses_[id] = routing_id;
+    statuses_[id] = client;
     return;
   }
-  reply(routing_id, callbacks_.status());
+  reply(client, callbacks_.status());
 }
 
 void AdminChannel::status_answer(std::uint64_t id, const wire::ClusterStatus& status) {
@@ -291,15 +325,18 @@ void AdminChannel::fail_all(const std::string& message) {
   for (std::uint64_t id : ids) answer({id, false, message});
 }
 
-void AdminChannel::reply(const std::string& routing_id, const wire::AdminReply& reply) {
+void AdminChannel::reply(const Client& client, const wire::AdminReply& reply) {
   const std::string bytes = wire::encode(reply);
+  zmq::socket_t& socket = client.remote ? remote_ : socket_;
   try {
-    socket_.send(zmq::buffer(routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-    socket_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+    socket.send(zmq::buffer(client.routing_id),
+                zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    socket.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
   } catch (const zmq::error_t& e) {
-    log_->warn("admin socket: reply not sent (client gone?): {}", e.what());
+    log_->warn("{}admin socket: reply not sent (client gone?): {}", client.remote ? "remote " : "",
+               e.what());
   }
-  watch_->kick();
+  (client.remote ? remote_watch_ : watch_)->kick();
 }
 
 }  // namespace amf::daemon

@@ -13,6 +13,7 @@
 #include <zmq.hpp>
 
 #include "amf/core/result.h"
+#include "amf/daemon/curve_guard.h"
 #include "amf/daemon/zmq_watch.h"
 #include "amf/director/director.h"
 #include "amf/model/notification.h"
@@ -54,6 +55,9 @@ class ComponentChannel {
   ComponentChannel& operator=(const ComponentChannel&) = delete;
 
   Result<void> bind(const std::string& path);
+  // The remote admin socket on `endpoint` (tcp://ADDRESS:PORT), where only holders of `key`
+  // get through; an error says what could not be bound.
+  Result<void> bind_remote(const std::string& endpoint, const keys::ClusterKey& key);
   const std::string& endpoint() const { return endpoint_; }
 
   void send(node::PeerId peer, const wire::ComponentMessage& message);
@@ -81,9 +85,10 @@ class ComponentChannel {
   node::PeerId next_peer_ = 1;
 };
 
-// admin.sock: events are answered at once; an admin operation is handed to the director and
-// answered when the director reports its result. At most kMaxOperations wait at a time; more
-// are refused with "try again", never queued. A status is answered at once, or, where
+// admin.sock, and the remote admin socket (bind_remote: TCP, CURVE with the cluster key, for
+// amfctl --connect from another host): events are answered at once; an admin operation is handed to
+// the director and answered when the director reports its result. At most kMaxOperations wait at a
+// time; more are refused with "try again", never queued. A status is answered at once, or, where
 // `forward_status` takes it (a node without the director), once status_answer() gives it; at
 // most kMaxOperations of those wait too, and more are answered at once.
 //
@@ -97,6 +102,8 @@ class AdminChannel {
     std::function<bool(std::uint64_t id)> forward_status;
     std::function<std::vector<wire::EventRecord>(std::uint64_t after, std::size_t max)> events;
     std::function<void(const director::AdminRequest&)> start;  // to the director
+    // A connection to the remote admin socket refused at its handshake (CurveGuard).
+    std::function<void(const std::string& reason)> refused;
   };
 
   AdminChannel(boost::asio::io_context& io, zmq::context_t& zmq, Callbacks callbacks,
@@ -106,6 +113,9 @@ class AdminChannel {
   AdminChannel& operator=(const AdminChannel&) = delete;
 
   Result<void> bind(const std::string& path);
+  // The remote admin socket on `endpoint` (tcp://ADDRESS:PORT), where only holders of `key`
+  // get through; an error says what could not be bound.
+  Result<void> bind_remote(const std::string& endpoint, const keys::ClusterKey& key);
   const std::string& endpoint() const { return endpoint_; }
   void answer(const director::AdminResult& result);
   void status_answer(std::uint64_t id, const wire::ClusterStatus& status);
@@ -113,10 +123,16 @@ class AdminChannel {
   void fail_all(const std::string& message);
 
  private:
-  void on_frames(std::vector<zmq::message_t>& frames);
-  void start_operation(const std::string& routing_id, const wire::AdminOperation& op);
-  void start_status(const std::string& routing_id);
-  void reply(const std::string& routing_id, const wire::AdminReply& reply);
+  // Who asked: a connection of the local socket or of the remote one.
+  struct Client {
+    bool remote = false;
+    std::string routing_id;
+    std::string address;  // the remote peer's, for the log
+  };
+  void on_frames(std::vector<zmq::message_t>& frames, bool remote);
+  void start_operation(const Client& client, const wire::AdminOperation& op);
+  void start_status(const Client& client);
+  void reply(const Client& client, const wire::AdminReply& reply);
 
   boost::asio::io_context& io_;
   zmq::socket_t socket_;
@@ -124,8 +140,13 @@ class AdminChannel {
   std::shared_ptr<spdlog::logger> log_;
   std::unique_ptr<ZmqWatch> watch_;
   std::string endpoint_;
-  std::map<std::uint64_t, std::string> waiting_;   // operation id -> client routing id
-  std::map<std::uint64_t, std::string> statuses_;  // status request id -> client routing id
+  // The remote socket, on a context of its own (its ZAP handler is the guard's).
+  std::unique_ptr<zmq::context_t> remote_zmq_;
+  zmq::socket_t remote_;
+  std::unique_ptr<CurveGuard> guard_;
+  std::unique_ptr<ZmqWatch> remote_watch_;
+  std::map<std::uint64_t, Client> waiting_;   // operation id -> who asked
+  std::map<std::uint64_t, Client> statuses_;  // status request id -> who asked
   std::uint64_t next_id_ = 1;
 };
 

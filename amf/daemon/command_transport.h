@@ -9,7 +9,7 @@
 #include <zmq.hpp>
 
 #include "amf/core/result.h"
-#include "amf/daemon/report_limiter.h"
+#include "amf/daemon/curve_guard.h"
 #include "amf/daemon/zmq_watch.h"
 #include "amf/keys/cluster_key.h"
 #include "amf/protocol/envelope.h"
@@ -31,12 +31,10 @@ namespace amf::daemon {
 // takes its routing id over from its old connection (ZMQ_ROUTER_HANDOVER).
 //
 // With the cluster key (Settings::key), every link is ZeroMQ CURVE with the key pair derived
-// from it: a connection is encrypted, and accepted only from a holder of the key. The
-// transport has a ZeroMQ context of its own, whose ZAP handler checks each client's public
-// key; a connection that fails its handshake (no CURVE, another cluster's key) or its check
-// is refused, and reported with the reason and where it came from (ReportLimiter: once a
-// second at most for as long as it keeps trying). Without the key (loopback only: Cluster refuses
-// other addresses then) the links are plain TCP.
+// from it: a connection is encrypted, and accepted only from a holder of the key (CurveGuard,
+// on a ZeroMQ context of the transport's own). A connection that fails its handshake (no
+// CURVE, another cluster's key) or the key check is refused and reported with the reason.
+// Without the key (amfd: loopback only) the links are plain TCP.
 class CommandTransport : public runtime::Transport {
  public:
   struct Settings {
@@ -69,18 +67,18 @@ class CommandTransport : public runtime::Transport {
   CommandTransport& operator=(const CommandTransport&) = delete;
 
   void send(const protocol::Envelope& envelope) override;
-  const Counters& counters() const { return counters_; }
+  Counters counters() const {
+    Counters c = counters_;
+    c.handshakes_refused = guard_ ? guard_->refused() : 0;
+    return c;
+  }
 
  private:
   CommandTransport(boost::asio::io_context& io, Settings settings, Deliver deliver,
                    Refused on_refused);
   Result<void> open();
-  Result<void> secure();
   void on_frames(std::vector<zmq::message_t>& frames);
-  void on_zap_request(std::vector<zmq::message_t>& frames);
-  void on_monitor_event(std::vector<zmq::message_t>& frames);
   void refuse(const std::string& reason);
-  void refuse_handshake(const std::string& kind, const std::string& reason);
 
   boost::asio::io_context& io_;
   Settings settings_;
@@ -89,14 +87,10 @@ class CommandTransport : public runtime::Transport {
   // Its own: a context has one ZAP handler, and this one speaks for the command links only.
   zmq::context_t zmq_;
   zmq::socket_t router_;
-  zmq::socket_t zap_;      // the ZAP handler (REP on inproc://zeromq.zap.01), with CURVE
-  zmq::socket_t monitor_;  // the router's failed handshakes, with CURVE
+  std::unique_ptr<CurveGuard> guard_;
   std::map<NodeId, zmq::socket_t> dealers_;
   std::unique_ptr<ZmqWatch> watch_;
-  std::unique_ptr<ZmqWatch> zap_watch_;
-  std::unique_ptr<ZmqWatch> monitor_watch_;
   Counters counters_;
-  ReportLimiter handshake_reports_;  // a refused peer tries again every 100 ms
 };
 
 }  // namespace amf::daemon

@@ -178,9 +178,22 @@ Result<void> Daemon::bind() {
                 // To the director here, or over the link to the one this node follows.
                 if (!runtime_.admin(r)) return admin_->answer({r.id, false, no_director_here()});
                 pump();
+              },
+          .refused =
+              [this](const std::string& reason) {
+                record(model::Notification{options_.clock(), model::NotificationKind::kError,
+                                           self_.str(), "", "", "", reason});
               }},
       log_);
   if (auto ok = admin_->bind(options_.runtime_dir + "/admin.sock"); !ok) return ok;
+  if (!options_.remote_admin.empty()) {
+    if (options_.cluster_key_file.empty()) {
+      return fail("--remote-admin needs --cluster-key");  // main.cc says so before this
+    }
+    auto key = keys::ClusterKey::load(options_.cluster_key_file);
+    if (!key) return tl::unexpected(key.error());
+    if (auto ok = admin_->bind_remote("tcp://" + options_.remote_admin, *key); !ok) return ok;
+  }
   processes_ = std::make_unique<ProcessHost>(
       io_, *config_,
       ProcessHost::Options{.runtime_dir = options_.runtime_dir,

@@ -41,9 +41,12 @@ struct Options {
   bool use_cgroups = true;
   // The soft limit of open files that components get (amfd raises its own, main.cc); 0: amfd's.
   std::uint64_t child_fd_limit = 0;
-  // Several nodes: the cluster's key, which seals membership datagrams (empty: none, for
-  // loopback and network namespaces only).
+  // The cluster's key: it seals membership datagrams and secures the command links (several
+  // nodes: required unless every node is on loopback) and the remote admin socket.
   std::string cluster_key_file;
+  // Where amfctl --connect from other hosts reaches this amfd (ADDRESS:PORT), with CURVE and
+  // the cluster's key; empty: the local admin.sock only.
+  std::string remote_admin;
   // The one clock of the daemon: every event and effect is stamped with it, and the cores'
   // deadlines are on it.
   std::function<TimePoint()> clock = [] { return Clock::now(); };

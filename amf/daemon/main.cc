@@ -103,6 +103,10 @@ int main(int argc, char** argv) {
                  "several nodes: the cluster's key (amfctl keygen FILE), which seals the "
                  "membership datagrams and encrypts the command links (CURVE); required unless "
                  "every node's address is on loopback");
+  app.add_option("--remote-admin", options.remote_admin,
+                 "ADDRESS:PORT where amfctl --connect from another host reaches this amfd, "
+                 "over CURVE with the cluster's key (needs --cluster-key; default: the local "
+                 "admin.sock only)");
   bool no_cgroups = false;
   app.add_flag("--no-cgroups", no_cgroups,
                "contain components by process group and an environment mark only, as on a host "
@@ -132,6 +136,12 @@ int main(int argc, char** argv) {
   }
   if (config_path.empty()) {
     std::cerr << "amfd: --config FILE is required (or --check-config FILE)\n";
+    return 2;
+  }
+  if (!options.remote_admin.empty() && options.cluster_key_file.empty()) {
+    std::cerr << "amfd: --remote-admin " << options.remote_admin
+              << " needs --cluster-key: amfctl from another host is let in with the cluster's "
+                 "key only (make one with 'amfctl keygen FILE')\n";
     return 2;
   }
   auto config = load(config_path);

@@ -1308,6 +1308,70 @@ TEST(AmfdCommandLineTest, ValidConfigThatThisBuildCannotRunIsRefusedAtStart) {
   EXPECT_NE(check.out.find("note: amfd cannot run this yet"), std::string::npos);
 }
 
+TEST_F(AmfdTest, AmfctlFromAnotherHostGetsInWithTheClusterKeyOnly) {
+  const std::string key = dir_.path() + "/cluster.key";
+  const std::string other = dir_.path() + "/other.key";
+  ASSERT_EQ(run({bin("amfctl"), "keygen", key}).exit_code, 0);
+  ASSERT_EQ(run({bin("amfctl"), "keygen", other}).exit_code, 0);
+  const std::string remote = "127.0.0.1:" + std::to_string(free_port());
+  start(cluster_yaml(free_port()), {}, {"--cluster-key", key, "--remote-admin", remote});
+  const auto [active, standby] = settled_pair();
+  ASSERT_FALSE(active.empty());
+
+  // The status and an admin operation, over CURVE, with the key.
+  Output o =
+      run({bin("amfctl"), "--connect", remote, "--cluster-key", key, "status", "-o", "json"});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  auto seen = wire::status_from_json(o.out);
+  ASSERT_TRUE(seen) << o.out;
+  EXPECT_EQ(holder(*seen, "active"), active);
+  o = run({bin("amfctl"), "--connect", remote, "--cluster-key", key, "si-swap", "counter/si-1"}, {},
+          std::chrono::seconds(30));
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_TRUE(eventually([&] {
+    auto s = status();
+    return s && holder(*s, "active") == standby;
+  }));
+  EXPECT_NE(slurp(dir_.path() + "/amfd.err").find(", from 127.0.0.1)"), std::string::npos);
+
+  // Another key: the handshake ends, amfctl says why at once, and amfd logs the refusal.
+  o = run({bin("amfctl"), "--connect", remote, "--cluster-key", other, "status"});
+  EXPECT_EQ(o.exit_code, 3);
+  EXPECT_NE(o.err.find("amfd at tcp://" + remote +
+                       " ended the CURVE handshake: the key given with --cluster-key is not "
+                       "the one it was given"),
+            std::string::npos)
+      << o.err;
+  EXPECT_TRUE(eventually([&] {
+    return slurp(dir_.path() + "/amfd.err")
+               .find("remote admin socket: refused a connection: on tcp://" + remote +
+                     ": the peer's handshake does not open with this cluster's key") !=
+           std::string::npos;
+  }));
+  // No key, or nobody on the port.
+  o = run({bin("amfctl"), "--connect", remote, "status"});
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_NE(o.err.find("--connect needs --cluster-key FILE"), std::string::npos) << o.err;
+  const std::string nobody = "127.0.0.1:" + std::to_string(free_port());
+  o = run({bin("amfctl"), "--connect", nobody, "--cluster-key", key, "status"});
+  EXPECT_EQ(o.exit_code, 3);
+  EXPECT_NE(o.err.find("no amfd listens at tcp://" + nobody), std::string::npos) << o.err;
+}
+
+TEST(AmfdCommandLineTest, RemoteAdminWithoutTheClusterKeyIsRefused) {
+  TempDir dir;
+  const std::string path = dir.file("c.yaml", cluster_yaml(free_port()));
+  Output o = run({bin("amfd"), "--config", path, "--runtime-dir", dir.path() + "/run",
+                  "--remote-admin", "127.0.0.1:7399"},
+                 {}, std::chrono::seconds(20));
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_NE(o.err.find("--remote-admin 127.0.0.1:7399 needs --cluster-key: amfctl from another "
+                       "host is let in with the cluster's key only"),
+            std::string::npos)
+      << o.err;
+  EXPECT_FALSE(fs::exists(dir.path() + "/run"));
+}
+
 TEST(AmfdCommandLineTest, UnknownNodeIsRefused) {
   TempDir dir;
   const std::string path = dir.file("c.yaml", cluster_yaml(free_port()));

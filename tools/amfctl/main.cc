@@ -179,6 +179,13 @@ int main(int argc, char** argv) {
   std::string runtime_dir = amf::daemon::default_runtime_dir();
   app.add_option("--runtime-dir", runtime_dir,
                  "amfd's runtime directory (default " + runtime_dir + ")");
+  std::string connect;
+  std::string cluster_key_file;
+  app.add_option("--connect", connect,
+                 "HOST:PORT of an amfd on another host (amfd --remote-admin), instead of the "
+                 "local one; needs --cluster-key");
+  app.add_option("--cluster-key", cluster_key_file,
+                 "the cluster's key file, with which --connect is let in (CURVE)");
 
   std::string output = "table";
   auto* status = app.add_subcommand("status", "SGs, SUs, components and SI assignments");
@@ -224,8 +231,9 @@ int main(int argc, char** argv) {
   std::string key_file;
   auto* keygen = app.add_subcommand(
       "keygen",
-      "make a new cluster key (membership datagrams are sealed with it); copy the file "
-      "to every node, readable by amfd's user only");
+      "make a new cluster key (it seals membership datagrams and secures the command links "
+      "and remote amfctl with CURVE); copy the file to every node, readable by amfd's user "
+      "only");
   keygen->add_option("file", key_file, "where to write it (never overwritten)")->required();
 
   std::vector<std::string> import_files;
@@ -263,9 +271,22 @@ int main(int argc, char** argv) {
 
   if (import_opensaf->parsed()) return run_import(import_files);
 
-  // One answer for "may not" and one for "nobody there", before any request times out.
-  if (const auto access = amf::tools::probe_admin_socket(runtime_dir);
-      access.kind != amf::tools::SocketAccess::Kind::kReachable) {
+  amf::tools::AdminTarget target(runtime_dir);
+  if (!connect.empty()) {
+    if (cluster_key_file.empty()) {
+      std::cerr << "amfctl: --connect needs --cluster-key FILE: a remote amfd lets in holders of "
+                   "the cluster's key only\n";
+      return kUsage;
+    }
+    auto key = amf::keys::ClusterKey::load(cluster_key_file);
+    if (!key) {
+      std::cerr << "amfctl: " << key.error().message() << "\n";
+      return kUsage;
+    }
+    target = amf::tools::AdminTarget(runtime_dir, connect, *key);
+  } else if (const auto access = amf::tools::probe_admin_socket(runtime_dir);
+             access.kind != amf::tools::SocketAccess::Kind::kReachable) {
+    // One answer for "may not" and one for "nobody there", before any request times out.
     std::cerr << "amfctl: " << access.message << "\n";
     return access.kind == amf::tools::SocketAccess::Kind::kPermissionDenied ? kUsage : kNoDaemon;
   }
@@ -277,7 +298,7 @@ int main(int argc, char** argv) {
       std::cerr << "amfctl: " << name << " " << op->kind << " needs the entity's name\n";
       return 2;
     }
-    auto result = amf::tools::run_operation(runtime_dir, {name, op->kind, op->entity});
+    auto result = amf::tools::run_operation(target, {name, op->kind, op->entity});
     if (!result) {
       std::cerr << "amfctl: " << result.error().message() << "\n";
       return kNoDaemon;
@@ -292,7 +313,7 @@ int main(int argc, char** argv) {
   }
 
   if (status->parsed()) {
-    auto s = amf::tools::fetch_status(runtime_dir);
+    auto s = amf::tools::fetch_status(target);
     if (!s) {
       std::cerr << "amfctl: " << s.error().message() << "\n";
       return kNoDaemon;
@@ -307,7 +328,7 @@ int main(int argc, char** argv) {
 
   bool header = true;
   while (true) {
-    auto list = amf::tools::fetch_events(runtime_dir, after);
+    auto list = amf::tools::fetch_events(target, after);
     if (!list) {
       std::cerr << "amfctl: " << list.error().message() << "\n";
       return kNoDaemon;
