@@ -199,7 +199,8 @@ AdminChannel::~AdminChannel() {
   watch_.reset();
   close_and_unlink(socket_, endpoint_);
   remote_watch_.reset();
-  guard_.reset();  // before the remote socket closes, which goes before its context
+  remote_.close();  // before its guard (no connection unchecked) and its context
+  guard_.reset();
 }
 
 Result<void> AdminChannel::bind(const std::string& path) {
@@ -216,11 +217,11 @@ Result<void> AdminChannel::bind_remote(const std::string& endpoint, const keys::
   remote_ = zmq::socket_t(*remote_zmq_, zmq::socket_type::router);
   try {
     remote_.set(zmq::sockopt::linger, 0);
+    remote_.set(zmq::sockopt::ipv6, true);
     remote_.set(zmq::sockopt::router_mandatory, true);
     remote_.set(zmq::sockopt::maxmsgsize, kMaxAdminMessageBytes);
     auto guard = CurveGuard::guard(io_, *remote_zmq_, remote_, key, "remote admin socket", endpoint,
                                    [this](const std::string& reason) {
-                                     log_->warn("{}", reason);
                                      if (callbacks_.refused) callbacks_.refused(reason);
                                    });
     if (!guard) return tl::unexpected(guard.error());
@@ -243,9 +244,10 @@ void AdminChannel::on_frames(std::vector<zmq::message_t>& frames, bool remote) {
   }
   Client client{remote, frames[0].to_string(), ""};
   if (remote) {
-    // ZeroMQ tells the peer's address with each message of a TCP connection.
-    const char* address = frames[1].gets("Peer-Address");
-    client.address = address != nullptr ? address : "?";
+    // ZeroMQ tells the peer's address with each message of a TCP connection (not when
+    // getpeername failed: then the property is missing).
+    const char* address = zmq_msg_gets(frames[1].handle(), "Peer-Address");
+    client.address = address != nullptr ? CurveGuard::readable_address(address) : "?";
   }
   auto request = wire::decode_admin_request(frames[1].to_string_view());
   if (!request) {

@@ -55,9 +55,6 @@ class ComponentChannel {
   ComponentChannel& operator=(const ComponentChannel&) = delete;
 
   Result<void> bind(const std::string& path);
-  // The remote admin socket on `endpoint` (tcp://ADDRESS:PORT), where only holders of `key`
-  // get through; an error says what could not be bound.
-  Result<void> bind_remote(const std::string& endpoint, const keys::ClusterKey& key);
   const std::string& endpoint() const { return endpoint_; }
 
   void send(node::PeerId peer, const wire::ComponentMessage& message);

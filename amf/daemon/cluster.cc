@@ -12,10 +12,8 @@ std::string host(const model::NodeConfig& node) {
   return node.address.find(':') == std::string::npos ? node.address : "[" + node.address + "]";
 }
 
-// Loopback, where the kernel alone carries the traffic: an IP address of 127.0.0.0/8 or ::1,
-// or the name localhost.
+// Loopback, where the kernel alone carries the traffic: an IP address of 127.0.0.0/8 or ::1.
 bool on_loopback(const std::string& address) {
-  if (address == "localhost") return true;
   boost::system::error_code ec;
   const auto ip = boost::asio::ip::make_address(address, ec);
   return !ec && ip.is_loopback();
@@ -86,7 +84,8 @@ Result<std::unique_ptr<Cluster>> Cluster::start(boost::asio::io_context& io,
       if (on_loopback(node.address)) continue;
       return fail("node '" + node.id.str() + "' has address " + node.address +
                   ", which is not on loopback: traffic between nodes off loopback is "
-                  "authenticated and encrypted with the cluster's key; make one with 'amfctl "
+                  "authenticated with the cluster's key (and the command links encrypted); make "
+                  "one with 'amfctl "
                   "keygen FILE', copy it to every node and give it to amfd with --cluster-key "
                   "FILE");
     }

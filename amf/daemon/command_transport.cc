@@ -16,7 +16,8 @@ CommandTransport::CommandTransport(boost::asio::io_context& io, Settings setting
 
 CommandTransport::~CommandTransport() {
   watch_.reset();
-  guard_.reset();  // before the router closes
+  router_.close();  // before its guard: no connection is ever taken unchecked
+  guard_.reset();
 }
 
 Result<std::unique_ptr<CommandTransport>> CommandTransport::start(boost::asio::io_context& io,
@@ -32,6 +33,7 @@ Result<std::unique_ptr<CommandTransport>> CommandTransport::start(boost::asio::i
 Result<void> CommandTransport::open() {
   try {
     router_.set(zmq::sockopt::linger, 0);
+    router_.set(zmq::sockopt::ipv6, true);
     router_.set(zmq::sockopt::router_handover, true);
     router_.set(zmq::sockopt::maxmsgsize, settings_.max_message_bytes);
     auto guard = CurveGuard::guard(io_, zmq_, router_, settings_.key, "command socket",
@@ -48,6 +50,7 @@ Result<void> CommandTransport::open() {
     zmq::socket_t dealer(zmq_, zmq::socket_type::dealer);
     try {
       dealer.set(zmq::sockopt::linger, 0);
+      dealer.set(zmq::sockopt::ipv6, true);
       dealer.set(zmq::sockopt::immediate, true);
       dealer.set(zmq::sockopt::routing_id, settings_.self.str());
       if (settings_.key) CurveGuard::client(dealer, *settings_.key);

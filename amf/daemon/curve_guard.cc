@@ -1,8 +1,11 @@
 #include "amf/daemon/curve_guard.h"
 
+#include <sodium.h>
+
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <span>
 
 #include "amf/core/utf8.h"
 
@@ -68,6 +71,14 @@ Result<std::unique_ptr<CurveGuard>> CurveGuard::guard(boost::asio::io_context& i
   return g;
 }
 
+std::string CurveGuard::readable_address(std::string address) {
+  constexpr std::string_view kMapped = "::ffff:";
+  if (address.rfind(kMapped, 0) == 0 && address.find('.') != std::string::npos) {
+    address.erase(0, kMapped.size());
+  }
+  return address;
+}
+
 void CurveGuard::client(zmq::socket_t& dealer, const keys::ClusterKey& key) {
   // Every node holds the one pair: the server's key is the client's own public key.
   const keys::CurveKeys keys = key.curve_keys();
@@ -89,7 +100,8 @@ Result<void> CurveGuard::start() {
   if (!keys_) return {};
 
   if (!zmq_has("curve")) return fail(what_ + ": this libzmq is built without CURVE");
-  zap_ = zmq::socket_t(zmq_, zmq::socket_type::rep);
+  // A ROUTER, not the usual REP: a reply that cannot be sent leaves no socket state behind.
+  zap_ = zmq::socket_t(zmq_, zmq::socket_type::router);
   zap_.set(zmq::sockopt::linger, 0);
   zap_.bind(kZapEndpoint);
   zap_watch_ = std::make_unique<ZmqWatch>(
@@ -98,6 +110,7 @@ Result<void> CurveGuard::start() {
   router_.set(zmq::sockopt::curve_publickey, bytes(keys_->public_key));
   router_.set(zmq::sockopt::curve_secretkey, bytes(keys_->secret_key));
   router_.set(zmq::sockopt::zap_domain, kZapDomain);
+  sodium_memzero(keys_->secret_key.data(), keys_->secret_key.size());  // the socket has it
   return {};
 }
 
@@ -108,28 +121,40 @@ void CurveGuard::refuse(const std::string& kind, const std::string& reason) {
 }
 
 void CurveGuard::on_zap_request(std::vector<zmq::message_t>& frames) {
-  // RFC 27: version, request id, domain, address, routing id, mechanism, credentials.
-  const bool well_formed = frames.size() >= 6 && frames[0].to_string_view() == "1.0";
-  const std::string request_id = frames.size() >= 2 ? frames[1].to_string() : "";
-  const std::string address = frames.size() >= 4 ? valid_utf8(frames[3].to_string()) : "?";
-  const bool accepted = well_formed && frames[2].to_string_view() == kZapDomain &&
-                        frames[5].to_string_view() == "CURVE" && frames.size() == 7 &&
-                        frames[6].to_string_view() == bytes(keys_->public_key);
+  // The ROUTER's routing id and the empty delimiter, then RFC 27's request: version, request
+  // id, domain, address, routing id, mechanism, credentials.
+  if (frames.size() < 3 || frames[1].size() != 0) return;  // not libzmq's: nobody to answer
+  const std::span<zmq::message_t> request(frames.data() + 2, frames.size() - 2);
+  const bool well_formed = request.size() >= 6 && request[0].to_string_view() == "1.0";
+  const std::string request_id = request.size() >= 2 ? request[1].to_string() : "";
+  const std::string address =
+      request.size() >= 4 ? readable_address(valid_utf8(request[3].to_string())) : "?";
+  const bool accepted = well_formed && request[2].to_string_view() == kZapDomain &&
+                        request[5].to_string_view() == "CURVE" && request.size() == 7 &&
+                        request[6].to_string_view() == bytes(keys_->public_key);
   if (!accepted) {
+    // A peer of another cluster key fails before this (its HELLO does not open): this one
+    // knows the cluster's public key and holds a key pair of its own.
     refuse("zap " + address, "from " + address +
-                                 ": its CURVE key is not this cluster's (it was given "
-                                 "another key)");
+                                 ": it knows this cluster's public key but holds another key "
+                                 "pair");
   }
-  const std::array<std::string, 6> reply{
-      "1.0", request_id, accepted ? "200" : "400", accepted ? "OK" : "not this cluster's key",
-      "",    ""};
+  const std::array<std::string, 8> reply{frames[0].to_string(),
+                                         "",
+                                         "1.0",
+                                         request_id,
+                                         accepted ? "200" : "400",
+                                         accepted ? "OK" : "not this cluster's key",
+                                         "",
+                                         ""};
   try {
     for (std::size_t i = 0; i < reply.size(); ++i) {
-      zap_.send(zmq::buffer(reply[i]),
-                i + 1 < reply.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+      zap_.send(zmq::buffer(reply[i]), i + 1 < reply.size()
+                                           ? zmq::send_flags::sndmore | zmq::send_flags::dontwait
+                                           : zmq::send_flags::dontwait);
     }
   } catch (const zmq::error_t&) {
-    // The router times the handshake out; nothing else waits for this answer.
+    // The handshake that waits for it fails; the next request finds the socket as before.
   }
   zap_watch_->kick();
 }

@@ -18,7 +18,7 @@ namespace amf::daemon {
 // What guards a ZeroMQ ROUTER that takes connections over TCP, with or without the cluster
 // key:
 // - with the key, the socket is a CURVE server with the key pair derived from it
-//   (ClusterKey::curve_keys), and a ZAP handler (a REP socket on inproc://zeromq.zap.01 of the
+//   (ClusterKey::curve_keys), and a ZAP handler (a ROUTER on inproc://zeromq.zap.01 of the
 //   socket's context, served on the loop) accepts a client only when its public key is the
 //   cluster's: one that learnt the server's public key but holds another pair is refused, and
 //   its address reported;
@@ -43,6 +43,9 @@ class CurveGuard {
                                                    const std::optional<keys::ClusterKey>& key,
                                                    std::string what, std::string endpoint,
                                                    Refused on_refused);
+  // A peer's address as ZeroMQ gives it, for people: an IPv4 peer of a socket that takes IPv6
+  // too shows as ::ffff:A.B.C.D, written A.B.C.D here.
+  static std::string readable_address(std::string address);
   // Makes `dealer` (not yet connected) a CURVE client of a server guarded with `key`.
   static void client(zmq::socket_t& dealer, const keys::ClusterKey& key);
   ~CurveGuard();

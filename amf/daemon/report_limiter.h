@@ -13,11 +13,13 @@ namespace amf::daemon {
 // is refused (a node given another cluster key reconnects every 100 ms and heartbeats every
 // 10 ms) would otherwise fill the event log. The reports held back are counted in the next
 // one of their kind. A kind is what the caller says it is (the reason and the sender's
-// address, say), and the kinds kept are bounded, so that a sender that varies them costs
-// memory no more than it costs reports.
+// address, say). A sender that varies its kinds (a spoofed UDP source address costs nothing)
+// meets two more bounds: at most kMaxPerInterval reports an interval in all, the rest counted
+// in the next one made, and at most kMaxKinds kinds remembered.
 class ReportLimiter {
  public:
   static constexpr std::size_t kMaxKinds = 256;
+  static constexpr std::size_t kMaxPerInterval = 10;
 
   explicit ReportLimiter(Duration interval = std::chrono::seconds(1)) : interval_(interval) {}
 
@@ -30,9 +32,23 @@ class ReportLimiter {
       ++it->second.held;
       return std::nullopt;
     }
+    if (now - window_start_ >= interval_) {
+      window_start_ = now;
+      in_window_ = 0;
+    }
+    if (in_window_ >= kMaxPerInterval) {
+      ++over_budget_;
+      return std::nullopt;
+    }
+    ++in_window_;
     std::string out = text;
     if (it != kinds_.end() && it->second.held > 0) {
       out += " (and " + std::to_string(it->second.held) + " more refused since)";
+    }
+    if (over_budget_ > 0) {
+      out += " (and " + std::to_string(over_budget_) + " more of any kind held back, over " +
+             std::to_string(kMaxPerInterval) + " reports a second)";
+      over_budget_ = 0;
     }
     if (it == kinds_.end()) {
       if (kinds_.size() >= kMaxKinds) forget_before(now - interval_);
@@ -55,6 +71,9 @@ class ReportLimiter {
 
   Duration interval_;
   std::map<std::string, Kind> kinds_;
+  TimePoint window_start_{};
+  std::size_t in_window_ = 0;
+  std::uint64_t over_budget_ = 0;
 };
 
 }  // namespace amf::daemon

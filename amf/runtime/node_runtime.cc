@@ -317,9 +317,13 @@ void NodeRuntime::admin_result(const director::AdminResult& result) {
   send_to(asked.asker.node, protocol::AdminAnswer{asked.request, result.ok, result.message});
 }
 
+std::string NodeRuntime::followed_director() const {
+  return "the director on node " + (followed_ ? followed_->node.str() : std::string("?"));
+}
+
 std::string NodeRuntime::forwarded_failure(const std::string& what) const {
-  return "the director on node " + (followed_ ? followed_->node.str() : std::string("?")) +
-         " (epoch " + std::to_string(followed_epoch_) + ") did not answer " + what +
+  return followed_director() + " (epoch " + std::to_string(followed_epoch_) + ") did not answer " +
+         what +
          ": the operation may or may not have been carried out; check with amfctl status and "
          "try again";
 }
@@ -327,8 +331,7 @@ std::string NodeRuntime::forwarded_failure(const std::string& what) const {
 void NodeRuntime::fail_forwarded(const std::string& what) {
   const auto statuses = std::exchange(status_forwarding_, {});
   for (const auto& [id, due] : statuses) {
-    host_.status_answer(id, fail("the director on node " + followed_->node.str() +
-                                 " did not answer before " + what));
+    host_.status_answer(id, fail(followed_director() + " did not answer before " + what));
   }
   if (forwarding_.empty()) return;
   const std::string message = forwarded_failure("before " + what);
@@ -346,12 +349,12 @@ void NodeRuntime::expire_forwarded() {
     }
     const std::uint64_t id = it->first;
     it = status_forwarding_.erase(it);
-    host_.status_answer(
-        id, fail("the director on node " + followed_->node.str() + " did not answer within " +
-                 std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    options_.forwarded_status_within)
-                                    .count()) +
-                 " ms"));
+    host_.status_answer(id,
+                        fail(followed_director() + " did not answer within " +
+                             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                options_.forwarded_status_within)
+                                                .count()) +
+                             " ms"));
   }
   std::vector<std::uint64_t> overdue;
   for (const auto& [id, due] : forwarding_) {

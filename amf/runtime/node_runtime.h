@@ -260,6 +260,7 @@ class NodeRuntime {
   // Fails the forwarded requests whose answer is overdue.
   void expire_forwarded();
   std::string forwarded_failure(const std::string& what) const;
+  std::string followed_director() const;  // "the director on node N", for errors
   void received(const protocol::Envelope& e, const protocol::Link& link);
   // A director's NodeUp and NodeDown open and close its link to the node.
   void membership(const director::Event& event);

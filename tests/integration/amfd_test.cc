@@ -1356,6 +1356,10 @@ TEST_F(AmfdTest, AmfctlFromAnotherHostGetsInWithTheClusterKeyOnly) {
   o = run({bin("amfctl"), "--connect", nobody, "--cluster-key", key, "status"});
   EXPECT_EQ(o.exit_code, 3);
   EXPECT_NE(o.err.find("no amfd listens at tcp://" + nobody), std::string::npos) << o.err;
+  // A key without --connect is a mistake, not ignored.
+  o = run({bin("amfctl"), "--runtime-dir", runtime(), "--cluster-key", key, "status"});
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_NE(o.err.find("--cluster-key is for --connect HOST:PORT"), std::string::npos) << o.err;
 }
 
 TEST(AmfdCommandLineTest, RemoteAdminWithoutTheClusterKeyIsRefused) {

@@ -216,7 +216,8 @@ TEST_F(ClusterElectionTest, ANodeOffLoopbackWithoutTheClusterKeyIsRefusedNamingI
   ASSERT_FALSE(cluster);
   EXPECT_EQ(cluster.error().message(),
             "node 'n2' has address 10.20.30.40, which is not on loopback: traffic between nodes "
-            "off loopback is authenticated and encrypted with the cluster's key; make one with "
+            "off loopback is authenticated with the cluster's key (and the command links "
+            "encrypted); make one with "
             "'amfctl keygen FILE', copy it to every node and give it to amfd with --cluster-key "
             "FILE");
 }

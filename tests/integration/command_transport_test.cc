@@ -383,7 +383,8 @@ TEST_F(SecuredCommandTransportTest, AClientThatKnowsTheServersKeyButHasNotTheSec
                                0,
                                std::nullopt};
   dealer.send(zmq::buffer(wire::encode(ack)), zmq::send_flags::dontwait);
-  EXPECT_TRUE(refused_with("from 127.0.0.1: its CURVE key is not this cluster's"))
+  EXPECT_TRUE(
+      refused_with("from 127.0.0.1: it knows this cluster's public key but holds another key pair"))
       << ::testing::PrintToString(refused_);
   io_.run_for(200ms);
   EXPECT_TRUE(delivered.empty());

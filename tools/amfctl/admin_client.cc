@@ -1,10 +1,12 @@
 #include "tools/amfctl/admin_client.h"
 
 #include <netdb.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -18,6 +20,8 @@ namespace {
 
 // A status of a large cluster is a few MB; this bounds what a wrong peer can make us hold.
 constexpr std::int64_t kMaxReplyBytes = std::int64_t{256} << 20;
+// A remote amfd's port must take the connection within this (or the request's timeout).
+constexpr std::chrono::milliseconds kConnectWithin{3000};
 
 }  // namespace
 
@@ -31,9 +35,9 @@ std::string AdminTarget::name() const {
 
 namespace {
 
-// Whether anything listens on HOST:PORT, tried with a plain connect() (ZeroMQ's own connect
-// is lazy and would only time out); the error says what is wrong.
-Result<void> probe_remote(const std::string& remote) {
+// Whether anything listens on HOST:PORT, tried with a plain connect() within `timeout`
+// (ZeroMQ's own connect is lazy and would only time out); the error says what is wrong.
+Result<void> probe_remote(const std::string& remote, std::chrono::milliseconds timeout) {
   const auto colon = remote.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == remote.size()) {
     return fail("--connect " + remote + ": give HOST:PORT (an IPv6 address in brackets)");
@@ -49,17 +53,33 @@ Result<void> probe_remote(const std::string& remote) {
   if (const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
     return fail("--connect " + remote + ": " + ::gai_strerror(rc));
   }
-  int err = ECONNREFUSED;
-  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
-    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-    if (fd < 0) continue;
-    const int rc = ::connect(fd, a->ai_addr, a->ai_addrlen);
-    err = rc == 0 ? 0 : errno;
+  int err = EADDRNOTAVAIL;  // (no address of the name)
+  for (addrinfo* a = found; a != nullptr && err != 0; a = a->ai_next) {
+    const int fd =
+        ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
+    // Bounded: a host that drops the SYN would keep a blocking connect() for two minutes.
+    err = ::connect(fd, a->ai_addr, a->ai_addrlen) == 0 ? 0 : errno;
+    if (err == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      if (::poll(&p, 1, static_cast<int>(timeout.count())) == 1) {
+        socklen_t len = sizeof err;
+        ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      } else {
+        err = ETIMEDOUT;
+      }
+    }
     ::close(fd);
-    if (rc == 0) break;
   }
   ::freeaddrinfo(found);
   if (err == 0) return {};
+  if (err == ETIMEDOUT) {
+    return fail("no answer from tcp://" + remote + " within " + std::to_string(timeout.count()) +
+                " ms (is the host up, and the port open to this host?)");
+  }
   return fail("no amfd listens at tcp://" + remote + ": " + std::strerror(err) +
               " (start it with --remote-admin " + remote + ", or check the address)");
 }
@@ -73,12 +93,13 @@ Result<wire::AdminReply> remote_request(const AdminTarget& target, const std::st
         "--connect needs --cluster-key FILE: a remote amfd lets in holders of the "
         "cluster's key only");
   }
-  if (auto reachable = probe_remote(target.remote); !reachable) {
+  if (auto reachable = probe_remote(target.remote, std::min(timeout, kConnectWithin)); !reachable) {
     return tl::unexpected(reachable.error());
   }
   zmq::context_t context(1);
   zmq::socket_t socket(context, zmq::socket_type::dealer);
   socket.set(zmq::sockopt::linger, 0);
+  socket.set(zmq::sockopt::ipv6, true);
   socket.set(zmq::sockopt::maxmsgsize, kMaxReplyBytes);
   const keys::CurveKeys keys = target.key->curve_keys();
   const std::string_view public_key(reinterpret_cast<const char*>(keys.public_key.data()), 32);

@@ -272,6 +272,10 @@ int main(int argc, char** argv) {
   if (import_opensaf->parsed()) return run_import(import_files);
 
   amf::tools::AdminTarget target(runtime_dir);
+  if (connect.empty() && !cluster_key_file.empty()) {
+    std::cerr << "amfctl: --cluster-key is for --connect HOST:PORT (the local amfd needs none)\n";
+    return kUsage;
+  }
   if (!connect.empty()) {
     if (cluster_key_file.empty()) {
       std::cerr << "amfctl: --connect needs --cluster-key FILE: a remote amfd lets in holders of "
