@@ -13,7 +13,9 @@
 //   director   the same for the director's node (which may or may not hold the active)
 //   component  SIGKILL of the active component alone (its amfd fails its SU over)
 // A killed node is started again as its next life before the next run, and the run waits for
-// a restarted voter's quiet time (amf/membership/README.md, rule 2) before the next fault.
+// a restarted voter's quiet time (amf/membership/README.md, rule 2) before the next fault. An
+// amfd that ends on its own between runs (a node that fenced itself) is started again too, as
+// systemd's Restart= would, and the count is printed at the end.
 // Prints each run with what it killed, then median, 90th percentile and worst.
 //
 // With --idle, first the idle cost: once the cluster has settled (the SI has its active and
@@ -144,6 +146,20 @@ struct Cluster {
     ::waitpid(amfd[node], nullptr, 0);
     amfd[node] = -1;
   }
+  // As systemd's Restart= does: an amfd that ended on its own (a node whose lease ran out
+  // fences itself and exits 3) is started again as its next life. Counted, and said.
+  int restarted = 0;
+  void supervise() {
+    for (auto& [node, pid] : amfd) {
+      int status = 0;
+      if (pid <= 0 || ::waitpid(pid, &status, WNOHANG) != pid) continue;
+      std::fprintf(stderr, "node %s: its amfd exited (%s %d); started again\n", node.c_str(),
+                   WIFEXITED(status) ? "code" : "signal",
+                   WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+      ++restarted;
+      start(node);
+    }
+  }
   void stop_all() {
     for (auto& [node, pid] : amfd) {
       if (pid > 0) ::kill(pid, SIGTERM);
@@ -168,6 +184,7 @@ struct Settled {
 std::optional<Settled> settle(Cluster& c) {
   const auto until = SteadyClock::now() + 30s;
   while (SteadyClock::now() < until) {
+    c.supervise();
     std::string director;
     bool agree = true;
     for (const auto& [node, pid] : c.amfd) {
@@ -370,6 +387,9 @@ int main(int argc, char** argv) {
     }
   }
   summary(outages);
+  if (c.restarted > 0) {
+    std::printf("amfds that ended on their own (fenced) and were started again: %d\n", c.restarted);
+  }
   c.stop_all();
   if (keep) {
     std::printf("logs: %s/n1.log, n2.log, n3.log\n", c.dir.c_str());
