@@ -59,6 +59,14 @@ void NodeRuntime::to_director(const director::Event& event) {
       }
     }
   }
+  // A greeting for a node that joins: a node follows a director from its first command, and
+  // one with nothing to instantiate would get none, and refuse amfctl's operations for want of
+  // a director. A snapshot request is that command; its answer is not needed (a new life holds
+  // nothing) and goes to Host::snapshot. A node whose snapshot the takeover awaits was asked.
+  if (const auto* up = std::get_if<director::NodeUp>(&event);
+      up && up->node != self_ && !(takeover_ && takeover_->awaited.count(up->node))) {
+    request_snapshot(up->node);
+  }
   director_event(event);
   if (takeover_ && takeover_->awaited.empty()) finish_takeover();
 }

@@ -115,12 +115,15 @@ TEST(NodeRuntimeTest, ACommandForAnotherNodeGoesToTheTransport) {
   r.to_director(director::NodeUp{NodeId("node-2")});
   r.pump();
   const auto sent = net.messages();
-  ASSERT_EQ(sent.size(), 1u);
-  EXPECT_EQ(sent[0].to, (protocol::Endpoint{NodeId("node-2"), 0}));
-  EXPECT_EQ(sent[0].from, (protocol::Endpoint{NodeId("node-1"), 0}));
-  EXPECT_EQ(sent[0].epoch, 1u);
-  EXPECT_EQ(sent[0].seq, 1u);
-  const auto& command = std::get<protocol::NodeCommand>(*sent[0].message);
+  // The greeting (GreetingTest, below), then the command.
+  ASSERT_EQ(sent.size(), 2u);
+  ASSERT_TRUE(std::holds_alternative<protocol::SnapshotRequest>(
+      std::get<protocol::NodeCommand>(*sent[0].message)));
+  EXPECT_EQ(sent[1].to, (protocol::Endpoint{NodeId("node-2"), 0}));
+  EXPECT_EQ(sent[1].from, (protocol::Endpoint{NodeId("node-1"), 0}));
+  EXPECT_EQ(sent[1].epoch, 1u);
+  EXPECT_EQ(sent[1].seq, 2u);
+  const auto& command = std::get<protocol::NodeCommand>(*sent[1].message);
   ASSERT_TRUE(std::holds_alternative<protocol::InstantiateSu>(command));
   EXPECT_EQ(std::get<protocol::InstantiateSu>(command).su, su(2));
   EXPECT_EQ(host.count<node::StartProcess>(), 1);  // su-1, here
@@ -921,6 +924,43 @@ TEST_F(ForwardedAdminTest, WhatTheDirectorCannotTakeIsRefusedToTheAskerAndNotHan
     answered |= a != nullptr && a->request == 200;
   }
   EXPECT_TRUE(answered) << "the director's answer (busy SG or locked already) goes back";
+}
+
+// A node with no SU of its own gets no command from the director for as long as that lasts,
+// yet it must follow the director: amfctl on it forwards its operations there. The director
+// greets every node that joins.
+TEST(GreetingTest, ANodeThatJoinsWithNothingToRunFollowsTheDirectorAtOnce) {
+  auto config =
+      std::make_shared<model::ClusterConfig>(*make_cluster({.nodes = {"node-1", "node-2"}}));
+  config->nodes.push_back({NodeId("node-3"), "node-3", "127.0.0.1", true});
+  RecordingHost host1, host2, host3;
+  host1.answer = host2.answer = true;
+  host1.answer_removals = host2.answer_removals = true;
+  Network net;
+  NodeRuntime r1(config, NodeId("node-1"), *director::Director::create(config), host1, net, now);
+  NodeRuntime r2(config, NodeId("node-2"), std::nullopt, host2, net, now);
+  NodeRuntime r3(config, NodeId("node-3"), std::nullopt, host3, net, now);
+  host1.runtime = &r1;
+  host2.runtime = &r2;
+  host3.runtime = &r3;
+  net.runtimes = {{NodeId("node-1"), &r1}, {NodeId("node-2"), &r2}, {NodeId("node-3"), &r3}};
+  r1.to_director(director::NodeUp{NodeId("node-1")});
+  r1.to_director(director::NodeUp{NodeId("node-2")});
+  net.settle();
+  ASSERT_EQ(r2.followed_epoch(), 1u);
+  EXPECT_EQ(r3.followed_epoch(), 0u);  // not up yet: nothing was sent to it
+
+  r1.to_director(director::NodeUp{NodeId("node-3")});
+  net.settle();
+  EXPECT_EQ(r3.followed_epoch(), 1u);
+  EXPECT_TRUE(r3.admin({1, director::AdminOp::kLock, director::EntityKind::kSu, su(2).str()}));
+  net.settle();
+  ASSERT_EQ(host3.results.size(), 1u);
+  EXPECT_EQ(host3.results[0].id, 1u);
+  EXPECT_TRUE(host3.results[0].ok) << host3.results[0].message;
+  // The assignments are as before the greeting (its answer, a snapshot, changes nothing).
+  EXPECT_EQ(models::ha_of(r1.director().assignments(SgId("app")), su(1), test::si(1)),
+            model::HaState::kActive);
 }
 
 }  // namespace
