@@ -259,8 +259,8 @@ Result<void> Daemon::join_cluster() {
 }
 
 // This node neither holds the director nor follows one yet: the election is still on, or the
-// director elected has sent this node no command (a node follows a director from its first
-// command; one with nothing to instantiate may get none for a while).
+// director elected has not reached this node yet (a node follows a director from its first
+// command, the takeover's snapshot request or the greeting of a node that joins).
 std::string Daemon::no_director_here() const {
   const auto director = cluster_ ? cluster_->director() : std::nullopt;
   if (!director) return "no director is known yet (the election is in progress); try again";

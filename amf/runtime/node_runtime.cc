@@ -92,7 +92,7 @@ void NodeRuntime::take_over(const std::vector<director::NodeUp>& up, director::A
   }
   if (takeover_->awaited.empty()) return finish_takeover();
   const std::set<NodeId> ask = takeover_->awaited;
-  for (const NodeId& node : ask) request_snapshot(node);
+  for (const NodeId& node : ask) takeover_->asked[node] = request_snapshot(node);
 }
 
 bool NodeRuntime::assume_director(director::Director director, std::uint64_t epoch) {
@@ -386,14 +386,15 @@ void NodeRuntime::received(const protocol::Envelope& e, const protocol::Link& li
   if (link.unacknowledged() == 0) unacked_.erase(e.from.node);
 }
 
-void NodeRuntime::request_snapshot(const NodeId& node) {
+protocol::CommandId NodeRuntime::request_snapshot(const NodeId& node) {
   AMF_ASSERT(director_.has_value());
-  const protocol::SnapshotRequest request{next_snapshot_++};
+  const protocol::SnapshotRequest request{(options_.epoch << 32) | next_snapshot_++};
   if (node == self_ && node_) {
     queue_.push_back(request);
   } else {
     send_to(node, protocol::NodeCommand(request));
   }
+  return request.id;
 }
 
 void NodeRuntime::send_to(const NodeId& node, protocol::Message message) {
@@ -440,7 +441,9 @@ void NodeRuntime::handle_report(const NodeId& from, const protocol::NodeReport& 
   std::visit(
       [&](const auto& m) {
         if constexpr (std::is_same_v<std::decay_t<decltype(m)>, protocol::NodeSnapshot>) {
-          if (takeover_ && takeover_->awaited.erase(m.node) > 0) {
+          if (takeover_ && takeover_->awaited.count(m.node) > 0 &&
+              takeover_->asked[m.node] == m.command) {
+            takeover_->awaited.erase(m.node);
             takeover_->takeover.nodes.push_back(m);
             if (takeover_->awaited.empty()) finish_takeover();
           } else {

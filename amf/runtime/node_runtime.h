@@ -180,7 +180,9 @@ class NodeRuntime {
   static constexpr std::size_t kMaxForwardedPerNode = 64;
   // Asks the node director of `node` (up, another node) for a snapshot; it arrives through
   // Host::snapshot. This node must hold the director.
-  void request_snapshot(const NodeId& node);
+  // Returns the request's id: this epoch's in its upper 32 bits, so that no id of an older
+  // director's request is ever one of this director's.
+  protocol::CommandId request_snapshot(const NodeId& node);
   // This runtime's director was just elected (its epoch is Options::epoch) and takes over from
   // an earlier one: every node in `up` (the membership's view, each with its life; this node
   // among them if it has a node director) is asked for a snapshot, and once each has answered
@@ -297,6 +299,9 @@ class NodeRuntime {
     director::Takeover takeover;
     std::set<NodeId> awaited;
     std::map<NodeId, std::uint64_t> lives;  // the life of each node asked for its snapshot
+    // The request each awaited node was sent: only its answer is the takeover's (an answer
+    // to a greeting of an older epoch, queued behind that epoch's commands, is not).
+    std::map<NodeId, protocol::CommandId> asked;
     std::vector<director::Event> held;
   };
   void director_event(const director::Event& event);
