@@ -157,7 +157,8 @@ struct SgContext {
   // DN, stay SG), as OpenSAF's DNs tell them apart by their application.
   const std::set<std::string>& shared_sg_names;
   std::vector<DependencyRef>& dependencies;
-  ComponentFiles& files;  // cluster-wide
+  ComponentFiles& files;       // cluster-wide
+  NameSet& service_addresses;  // cluster-wide: no two SIs float the same address
 };
 // parse_cluster.cc: resolves every DependencyRef into its SI's `dependencies` and checks the
 // references (an SI that exists, not itself, no cycle).

@@ -235,7 +235,8 @@ model::ClusterConfig parse_cluster(const Node& root, Diagnostics& diags) {
     const std::set<std::string> shared = shared_sg_names(*apps);
     std::vector<DependencyRef> dependencies;
     ComponentFiles files;
-    SgContext ctx{types, nodes, sg_ids, nullptr, shared, dependencies, files};
+    NameSet service_addresses("service address", "the cluster");
+    SgContext ctx{types, nodes, sg_ids, nullptr, shared, dependencies, files, service_addresses};
     for (const Node& item : apps->items) {
       config.applications.push_back(read_application(item, app_names, ctx, diags));
     }

@@ -1,3 +1,5 @@
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <map>
 #include <string>
@@ -239,12 +241,83 @@ void read_dependencies(const MapReader& si_reader, const SiId& dependent, const 
   }
 }
 
+// `service_address: {address: 10.0.0.100/24, interface: eth0}`: an IPv4 or IPv6 literal with
+// its prefix, written as the kernel writes it (so that one address is not floated twice under
+// two spellings), on an interface whose name the kernel could accept.
+std::optional<model::ServiceAddress> read_service_address(const MapReader& si_reader,
+                                                          const model::SgConfig& sg,
+                                                          NameSet& addresses) {
+  const Node* node = si_reader.mapping("service_address");
+  if (node == nullptr) return std::nullopt;
+  Diagnostics& diags = si_reader.diags();
+  MapReader r(*node, si_reader.value_mark("service_address"),
+              "service address of " + si_reader.label(), {"address", "interface"},
+              {"address", "interface"}, diags);
+  if (!r.is_mapping()) return std::nullopt;
+  const std::size_t errors_before = diags.count();
+  model::ServiceAddress out;
+  if (auto text = r.string("address")) {
+    const Mark at = r.value_mark("address");
+    const auto slash = text->find('/');
+    const std::string host = text->substr(0, slash);
+    unsigned char bytes[sizeof(in6_addr)];
+    out.ipv6 = host.find(':') != std::string::npos;
+    const int family = out.ipv6 ? AF_INET6 : AF_INET;
+    const int max_prefix = out.ipv6 ? 128 : 32;
+    char canonical[INET6_ADDRSTRLEN] = {};
+    int prefix = -1;
+    if (slash != std::string::npos) {
+      const std::string digits = text->substr(slash + 1);
+      if (!digits.empty() && digits.size() <= 3 &&
+          std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        prefix = std::stoi(digits);
+      }
+    }
+    if (slash == std::string::npos || ::inet_pton(family, host.c_str(), bytes) != 1 || prefix < 0 ||
+        prefix > max_prefix) {
+      diags.error(at, "'address' in " + r.label() + " is '" + *text +
+                          "'; expected an IP address with its prefix length, such as "
+                          "10.0.0.100/24 or fd00::100/64");
+    } else if (::inet_ntop(family, bytes, canonical, sizeof canonical) == nullptr ||
+               host != canonical) {
+      diags.error(at, "'address' in " + r.label() + " is '" + host + "', written '" + canonical +
+                          "' by the kernel; write it so");
+    } else {
+      out.address = host;
+      out.prefix = prefix;
+      addresses.add(out.address, at, diags);
+    }
+  }
+  if (auto name = r.string("interface")) {
+    // The kernel's rule (dev_valid_name): 1 to 15 bytes, not "." or "..", no '/', ':' or
+    // white space.
+    const bool valid = !name->empty() && name->size() < 16 && *name != "." && *name != ".." &&
+                       std::none_of(name->begin(), name->end(), [](char c) {
+                         return c == '/' || c == ':' || c == ' ' || c == '\t' || c == '\n';
+                       });
+    if (!valid) {
+      diags.error(r.value_mark("interface"),
+                  "'interface' in " + r.label() + " is '" + *name +
+                      "'; an interface name has 1 to 15 characters and no '/', ':' or space");
+    }
+    out.interface = *name;
+  }
+  if (sg.redundancy == model::RedundancyModel::kNWayActive) {
+    diags.error(si_reader.key_mark("service_address"),
+                "'service_address' in " + si_reader.label() + ": service group '" + sg.name +
+                    "' is n-way-active, whose SIs have several actives; an address can follow "
+                    "only one (use 2n, n+m, n-way or no-redundancy)");
+  }
+  if (diags.count() != errors_before) return std::nullopt;
+  return out;
+}
+
 void read_service_instance(const Node& item, model::SgConfig& sg, bool sus_complete, NameSet& names,
-                           SgSource& sg_source, std::vector<DependencyRef>& refs,
-                           Diagnostics& diags) {
+                           SgSource& sg_source, SgContext& ctx, Diagnostics& diags) {
+  std::vector<DependencyRef>& refs = ctx.dependencies;
   MapReader r(item, item.mark, "service instance",
               {"name", "rank", "preferred_active_assignments", "preferred_standby_assignments",
-               "dependencies", "csis", "admin_state"},
+               "dependencies", "csis", "admin_state", "service_address"},
               {"name", "csis"}, diags);
   model::SiConfig si;
   SiSource source{item.mark, std::nullopt, std::nullopt, {}, true};
@@ -267,6 +340,7 @@ void read_service_instance(const Node& item, model::SgConfig& sg, bool sus_compl
     }
     source.counts_complete = diags.count() == errors_before;
     read_dependencies(r, si.id, sg.id.str(), refs);  // resolved once the whole cluster is read
+    si.service_address = read_service_address(r, sg, ctx.service_addresses);
     if (const Node* csis = r.nonempty_sequence("csis", "CSI")) {
       NameSet csi_names("CSI name", r.label());
       for (const Node& csi : csis->items) {
@@ -330,7 +404,7 @@ model::SgConfig parse_service_group(const Node& instance, Mark at, const AppId& 
   if (const Node* sis = r.nonempty_sequence("service_instances", "service instance")) {
     NameSet si_names("service instance name", r.label());
     for (const Node& item : sis->items) {
-      read_service_instance(item, sg, sus_complete, si_names, source, ctx.dependencies, diags);
+      read_service_instance(item, sg, sus_complete, si_names, source, ctx, diags);
     }
   }
 

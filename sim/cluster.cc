@@ -31,6 +31,7 @@ void Simulation::carry_out(const NodeId& node, const node::Effect& effect) {
     void operator()(const node::SendTerminate& e) { s.machines_.terminate(e); }
     // The simulated components track no protection group.
     void operator()(const node::SendProtectionGroup&) {}
+    void operator()(const node::SetServiceAddress& e) { s.machines_.service_address(node, e); }
     void operator()(const node::ToDirector&) { AMF_ASSERT(!"the runtime routes reports"); }
     void operator()(const model::Notification& n) { s.note(n); }
   };

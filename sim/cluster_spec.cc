@@ -107,9 +107,10 @@ Result<void> set_word(SgSpec& sg, std::string_view key, const std::string& value
     }
     return {};
   }
-  if (key == "probe") {
-    if (value != "on" && value != "off") return fail("probe is on or off, not '" + value + "'");
-    sg.probe = value == "on";
+  if (key == "probe" || key == "addresses") {
+    if (value != "on" && value != "off")
+      return fail(std::string(key) + " is on or off, not '" + value + "'");
+    (key == "probe" ? sg.probe : sg.addresses) = value == "on";
     return {};
   }
   if (key == "health") {
@@ -148,7 +149,7 @@ Result<void> set_word(SgSpec& sg, std::string_view key, const std::string& value
               "terminate, cleanup, csi-set, csi-remove, active-sus, standby-sus, assigned-sus, "
               "max-active, max-standby, actives, standbys, comp-restart-max, su-restart-max, "
               "health, health-period, health-max, restart-probation, chain-tolerance, "
-              "inservice, kind, probe)");
+              "inservice, kind, probe, addresses)");
 }
 
 }  // namespace
@@ -203,6 +204,9 @@ Result<void> validate(const SgSpec& sg) {
     return fail(where + "actives applies to n-way-active only");
   }
   if (n_way_active && sg.active_assignments > sg.sus) return fail(where + "actives exceeds sus");
+  if (n_way_active && sg.addresses) {
+    return fail(where + "addresses: an n-way-active SI has several actives");
+  }
   if (!n_way && sg.standby_assignments != 1) return fail(where + "standbys applies to n-way only");
   if (n_way && sg.standby_assignments > sg.sus - 1) {
     return fail(where + "standbys must be at most sus - 1");
@@ -302,6 +306,7 @@ model::SgConfig build_sg(const SgSpec& spec, const std::vector<model::NodeConfig
       const std::string csi = numbered("csi", c);
       si.csis.push_back({CsiId(si.id.str() + "/" + csi), csi, numbered("svc", c), {}});
     }
+    if (spec.addresses) si.service_address = model::ServiceAddress{"", 24, "eth0", false};
     sg.sis.push_back(si);
   }
   return sg;
@@ -322,6 +327,13 @@ std::shared_ptr<const model::ClusterConfig> build(const ClusterSpec& cluster) {
   std::size_t placed = 0;
   for (const SgSpec& spec : cluster.sgs) {
     app.service_groups.push_back(build_sg(spec, config->nodes, placed));
+    const int sg_index = static_cast<int>(app.service_groups.size());
+    for (auto& si : app.service_groups.back().sis) {
+      if (si.service_address) {
+        si.service_address->address =
+            "10." + std::to_string(sg_index) + "." + std::to_string(si.rank) + ".1";
+      }
+    }
   }
   config->applications.push_back(app);
   return config;
@@ -368,6 +380,7 @@ std::string describe(const SgSpec& sg) {
   if (sg.kind == model::InstantiatedWhen::kStarted) add("kind", "started");
   if (sg.kind == model::InstantiatedWhen::kProbed) add("kind", "probed");
   if (sg.probe) add("probe", "on");
+  if (sg.addresses) add("addresses", "on");
   if (sg.auto_repair != d.auto_repair) add("auto-repair", sg.auto_repair ? "on" : "off");
   if (sg.disable_restart) add("disable-restart", "on");
   if (sg.chain_tolerance)

@@ -51,6 +51,9 @@ struct SgSpec {
   // `started` ones are instantiated once running. Those take their CSIs through HA-state
   // hooks, which the simulator runs as the hosts would.
   model::InstantiatedWhen kind = model::InstantiatedWhen::kRegistered;
+  // Every SI floats a service address (10.SG.SI.1/24 on eth0; not n-way-active): the invariant
+  // that no address is up on two nodes at once watches it.
+  bool addresses = false;
   bool probe = false;  // an exec liveness probe, every probe_period, 3 failures in a row
   std::chrono::milliseconds probe_period{5'000};
   // Initial admin states (config/README.md, "Initial admin states"): the last `li_sus` SUs

@@ -133,6 +133,10 @@ struct NodeEffectText {
     return "SendProtectionGroup peer " + std::to_string(e.peer) + " " + e.csi + " " +
            std::to_string(e.members.size()) + " members";
   }
+  std::string operator()(const node::SetServiceAddress& e) const {
+    return std::string("SetServiceAddress ") + e.si.str() + " " + e.address.str() +
+           (e.up ? " up" : " down");
+  }
   std::string operator()(const node::SendTerminate& e) const {
     return "SendTerminate peer " + std::to_string(e.peer) + " invocation " +
            std::to_string(e.invocation) + " " + e.comp.str();

@@ -465,4 +465,15 @@ std::optional<std::string> check_liveness(const LivenessInput& in) {
   return std::nullopt;
 }
 
+std::optional<std::string> check_service_addresses(const std::map<SiId, std::set<NodeId>>& raised) {
+  for (const auto& [si, nodes] : raised) {
+    if (nodes.size() < 2) continue;
+    std::string names;
+    for (const NodeId& node : nodes) names += (names.empty() ? "" : ", ") + node.str();
+    return "the service address of SI " + si.str() + " is up on " + std::to_string(nodes.size()) +
+           " nodes at once: " + names;
+  }
+  return std::nullopt;
+}
+
 }  // namespace amf::sim

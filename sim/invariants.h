@@ -37,6 +37,10 @@ struct ProcessView {
 std::optional<std::string> check_safety(const model::ClusterConfig& config,
                                         const std::vector<ProcessView>& processes);
 
+// 1b. Safety of floating service addresses: no SI's address is up on two nodes at once
+// (`raised`: the nodes that have each SI's address up; a crashed node has none).
+std::optional<std::string> check_service_addresses(const std::map<SiId, std::set<NodeId>>& raised);
+
 // 2. A settled SG (nothing outstanding, no admin operation of it in progress): every
 // assignment is on an in-service SU, nothing is left quiescing or quiesced, no SU holds an SI
 // twice, no SI has a standby without an active, and the counts per SI, per SU and of SUs are

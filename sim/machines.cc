@@ -500,7 +500,22 @@ bool Machines::force_belief(const CompId& comp, const CsiId& csi, HaState ha) {
 
 // ---- node crashes ----
 
+void Machines::service_address(const NodeId& node, const node::SetServiceAddress& e) {
+  if (e.up) {
+    addresses_[e.si].insert(node);
+    return;
+  }
+  if (auto it = addresses_.find(e.si); it != addresses_.end()) {
+    it->second.erase(node);
+    if (it->second.empty()) addresses_.erase(it);
+  }
+}
+
 std::size_t Machines::end_node(const NodeId& node) {
+  for (auto it = addresses_.begin(); it != addresses_.end();) {
+    it->second.erase(node);
+    it = it->second.empty() ? addresses_.erase(it) : std::next(it);
+  }
   std::size_t ended = 0;
   for (auto it = processes_.begin(); it != processes_.end();) {
     if (it->second.node != node) {

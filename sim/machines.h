@@ -151,6 +151,9 @@ class Machines {
   // on the node, against the component's process.
   void run_hook(const NodeId& node, const node::RunHook& e);
   void run_probe(const NodeId& node, const node::RunProbe& e);
+  // A floating service address comes up on the node or goes down (the node's addresses go with
+  // it when it crashes).
+  void service_address(const NodeId& node, const node::SetServiceAddress& e);
 
   // ---- the AMF component protocol, from the controller ----
   void register_reply(node::PeerId peer, bool ok);
@@ -205,6 +208,8 @@ class Machines {
   bool take_beliefs_changed() { return std::exchange(beliefs_changed_, false); }
   std::set<CsiId> take_touched_csis() { return std::exchange(touched_csis_, {}); }
   std::uint64_t starts() const { return starts_; }
+  // The nodes that have each SI's service address up (SIs with none are absent).
+  const std::map<SiId, std::set<NodeId>>& service_addresses() const { return addresses_; }
 
  private:
   struct Process {
@@ -284,6 +289,7 @@ class Machines {
   node::PeerId next_peer_ = 1;
   std::size_t stuck_ = 0;
   std::uint64_t starts_ = 0;
+  std::map<SiId, std::set<NodeId>> addresses_;
   bool beliefs_changed_ = false;
   std::set<CsiId> touched_csis_;
 };

@@ -512,6 +512,9 @@ void Simulation::check_invariants(bool everything) {
     if (auto wrong = check_safety(*config_, machines_.believers(csis)))
       return violate("safety", *wrong);
   }
+  if (auto wrong = check_service_addresses(machines_.service_addresses())) {
+    return violate("safety", *wrong);
+  }
   if (!everything) {
     for (const SgId& id : touched) {
       const model::SgConfig* sg = config_->find_sg(id);

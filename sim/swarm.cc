@@ -227,6 +227,11 @@ SwarmCase make_swarm_case(std::uint64_t seed, const SwarmOptions& options) {
     // callback (they may take 20 minutes): the plain swarm covers those.
     c.broken.clear();
   }
+  // Floating service addresses in half the SGs that may have them (drawn last, so older cases
+  // keep their draws).
+  for (SgSpec& sg : c.cluster.sgs) {
+    if (sg.model != RedundancyModel::kNWayActive && d.chance(0.5)) sg.addresses = true;
+  }
   return c;
 }
 

@@ -207,7 +207,51 @@ Result<void> Daemon::bind() {
                              .now = now},
       log_);
   if (auto opened = processes_->open(); !opened) return opened;
+  if (auto opened = open_service_addresses(); !opened) return opened;
   return several_nodes() ? join_cluster() : Result<void>{};
+}
+
+Result<void> Daemon::open_service_addresses() {
+  const auto addresses = ServiceAddresses::of_node(*config_, self_);
+  if (addresses.empty()) return {};
+  if (auto checked = ServiceAddresses::check(addresses); !checked) return checked;
+  addresses_ = std::make_unique<ServiceAddresses>();
+  for (const auto& [si, address] : addresses) {
+    auto present = addresses_->present(address);
+    if (!present)
+      return fail("service address of SI " + si.str() + ": " + present.error().message());
+    if (!*present) continue;
+    if (auto dropped = addresses_->drop(address); !dropped) {
+      return fail("the service address of SI " + si.str() +
+                  " is up on this host, left by an "
+                  "earlier amfd, and cannot be taken down: " +
+                  dropped.error().message());
+    }
+    log_->warn("service address {} of SI {} was up, left by an earlier amfd: taken down",
+               address.str(), si.str());
+    record(model::Notification{options_.clock(), model::NotificationKind::kLeftover, si.str(),
+                               address.str(), "up", "down",
+                               "left up by an earlier amfd; this life holds no assignment yet"});
+  }
+  return {};
+}
+
+void Daemon::float_address(const node::SetServiceAddress& e) {
+  const char* from = e.up ? "down" : "up";
+  const char* to = e.up ? "up" : "down";
+  Result<void> done = addresses_
+                          ? (e.up ? addresses_->raise(e.address) : addresses_->drop(e.address))
+                          : fail("this node has no service addresses to float");
+  if (done) {
+    record(model::Notification{options_.clock(), model::NotificationKind::kServiceAddress,
+                               e.si.str(), e.address.str(), from, to,
+                               e.up ? "active here" : "no longer active here"});
+    return;
+  }
+  log_->error("service address {} of SI {} not brought {}: {}", e.address.str(), e.si.str(), to,
+              done.error().message());
+  record(model::Notification{options_.clock(), model::NotificationKind::kError, e.si.str(),
+                             e.address.str(), from, to, done.error().message()});
 }
 
 Result<void> Daemon::join_cluster() {
@@ -284,6 +328,11 @@ void Daemon::end_life(const std::string& cause) {
               cause);
   record(model::Notification{options_.clock(), model::NotificationKind::kError, self_.str(), "", "",
                              "", "life " + std::to_string(incarnation_) + " ends: " + cause});
+  // Its service addresses first: the standbys elsewhere may be promoted, and bring them up,
+  // as soon as this life is over.
+  if (addresses_) {
+    for (const std::string& failed : addresses_->drop_all()) log_->error("{}", failed);
+  }
   for (const auto& c : runtime_.node().components()) processes_->kill_now(c.id);
   // A life taken out is followed by a newer one in the membership: the next start of amfd
   // must be newer still.
@@ -513,6 +562,7 @@ void Daemon::carry_out(const node::Effect& effect) {
     }
     void operator()(const node::RunHook& e) { d.processes_->run_hook(e); }
     void operator()(const node::RunProbe& e) { d.processes_->run_probe(e); }
+    void operator()(const node::SetServiceAddress& e) { d.float_address(e); }
     void operator()(const node::ToDirector&) { AMF_ASSERT(!"the runtime routes reports"); }
     void operator()(const model::Notification& n) { d.record(n); }
   };

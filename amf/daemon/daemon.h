@@ -21,6 +21,7 @@
 #include "amf/daemon/cluster.h"
 #include "amf/daemon/event_log.h"
 #include "amf/daemon/process_host.h"
+#include "amf/daemon/service_address.h"
 #include "amf/director/director.h"
 #include "amf/node/node_director.h"
 #include "amf/runtime/node_runtime.h"
@@ -105,6 +106,10 @@ class Daemon : private runtime::Host, private runtime::Transport {
   void send(const protocol::Envelope& envelope) override;
   // Several nodes: this node's part in the cluster, and what it says.
   Result<void> join_cluster();
+  // The service addresses this node may float: their interfaces exist, and what an earlier
+  // amfd left up (it crashed holding them) is taken down, as this life holds none yet.
+  Result<void> open_service_addresses();
+  void float_address(const node::SetServiceAddress& e);
   void end_life(const std::string& cause);
   bool several_nodes() const { return config_->nodes.size() > 1; }
   void record(const model::Notification& n);
@@ -150,7 +155,8 @@ class Daemon : private runtime::Host, private runtime::Transport {
   std::unique_ptr<ProcessHost> processes_;
   std::unique_ptr<ComponentChannel> components_;
   std::unique_ptr<AdminChannel> admin_;
-  std::unique_ptr<Cluster> cluster_;  // several nodes only; goes first
+  std::unique_ptr<ServiceAddresses> addresses_;  // when this node may float one
+  std::unique_ptr<Cluster> cluster_;             // several nodes only; goes first
 };
 
 // A node's life number for the runtime and membership: one more than the last one kept in

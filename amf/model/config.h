@@ -162,6 +162,22 @@ struct SiDependency {
   std::chrono::milliseconds tolerance{1'000};
 };
 
+// An address that follows the SI's active assignment from node to node (a floating service
+// address, as Pacemaker's IPaddr2 gives): the node of the active brings it up on `interface`
+// and announces it (gratuitous ARP, unsolicited neighbour advertisement); every other node has
+// it down. The configuration reader checks it (an IPv4 or IPv6 literal in canonical form, the
+// prefix within the family's range, an interface name the kernel could have).
+struct ServiceAddress {
+  std::string address;  // "10.0.0.100" or "fd00::100"
+  int prefix = 0;       // 0..32 or 0..128
+  std::string interface;
+  bool ipv6 = false;
+
+  // "10.0.0.100/24 on eth0"
+  std::string str() const { return address + "/" + std::to_string(prefix) + " on " + interface; }
+  friend bool operator==(const ServiceAddress&, const ServiceAddress&) = default;
+};
+
 struct SiConfig {
   SiId id;
   std::string name;
@@ -171,6 +187,8 @@ struct SiConfig {
   std::vector<SiDependency> dependencies;
   std::vector<CsiConfig> csis;
   AdminState admin_state = AdminState::kUnlocked;  // unlocked or locked (SuConfig)
+  // Not in an N-way-active SG, whose SIs have several actives.
+  std::optional<ServiceAddress> service_address;
 };
 
 struct SgConfig {

@@ -6,7 +6,7 @@ namespace amf::model {
 
 namespace {
 
-constexpr NameTable<NotificationKind, 12> kNames{{
+constexpr NameTable<NotificationKind, 13> kNames{{
     {"presence", NotificationKind::kPresence},
     {"oper", NotificationKind::kOper},
     {"readiness", NotificationKind::kReadiness},
@@ -19,6 +19,7 @@ constexpr NameTable<NotificationKind, 12> kNames{{
     {"status", NotificationKind::kStatus},
     {"leftover", NotificationKind::kLeftover},
     {"hook", NotificationKind::kHook},
+    {"service-address", NotificationKind::kServiceAddress},
 }};
 
 }  // namespace

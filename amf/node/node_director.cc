@@ -33,7 +33,10 @@ NodeDirector::NodeDirector(std::shared_ptr<const model::ClusterConfig> config, N
     const bool here = std::any_of(sg->sus.begin(), sg->sus.end(),
                                   [&](const model::SuConfig& su) { return su.node == self_; });
     if (here) {
-      for (const auto& si : sg->sis) sis_.emplace(si.id, &si);
+      for (const auto& si : sg->sis) {
+        sis_.emplace(si.id, &si);
+        if (si.service_address) addressed_sgs_.insert(sg);
+      }
     }
     for (const auto& su : sg->sus) {
       if (su.node != self_) continue;
@@ -49,6 +52,7 @@ NodeDirector::NodeDirector(std::shared_ptr<const model::ClusterConfig> config, N
 }
 
 void NodeDirector::handle(const Event& event, TimePoint now) {
+  batch_start_ = effects_.size();
   touch(event);
   std::visit([&](const auto& e) { on(e, now); }, event);
   flush(now);
@@ -95,6 +99,7 @@ void NodeDirector::touch_all() {
 // their components' deadlines. Reporting may carry a repair or a switchover on, in the same
 // SU: it is indexed after.
 void NodeDirector::flush(TimePoint now) {
+  float_addresses();
   report_sus(now);
   if (!trackers_.empty()) report_protection_groups();
   for (const SuId& id : dirty_) {
@@ -103,6 +108,43 @@ void NodeDirector::flush(TimePoint now) {
     }
   }
   dirty_.clear();
+}
+
+void NodeDirector::float_addresses() {
+  if (addressed_sgs_.empty()) return;
+  std::set<const model::SgConfig*> sgs;
+  for (const SuId& id : dirty_) {
+    const model::SgConfig* sg = sus_.at(id).sg;
+    if (addressed_sgs_.count(sg)) sgs.insert(sg);
+  }
+  std::vector<Effect> changes;
+  for (const model::SgConfig* sg : sgs) {
+    std::set<SiId> held;
+    for (const model::SuConfig& su : sg->sus) {
+      if (su.node != self_) continue;
+      for (const auto& comp : su.components) {
+        for (const auto& [csi, assignment] : comps_.at(comp.id).csis) {
+          if (assignment.second == HaState::kActive || assignment.second == HaState::kQuiescing) {
+            held.insert(assignment.first);
+          }
+        }
+      }
+    }
+    for (const model::SiConfig& si : sg->sis) {
+      if (!si.service_address) continue;
+      const bool up = held.count(si.id) > 0;
+      if (up == (raised_.count(si.id) > 0)) continue;
+      if (up) {
+        raised_.insert(si.id);
+      } else {
+        raised_.erase(si.id);
+      }
+      changes.push_back(SetServiceAddress{si.id, *si.service_address, up});
+    }
+  }
+  AMF_ASSERT(batch_start_ <= effects_.size());
+  effects_.insert(effects_.begin() + static_cast<std::ptrdiff_t>(batch_start_),
+                  std::make_move_iterator(changes.begin()), std::make_move_iterator(changes.end()));
 }
 
 std::optional<TimePoint> NodeDirector::earliest_deadline(const CompState& comp) {
@@ -730,6 +772,7 @@ void NodeDirector::ask_to_terminate(CompState& comp) {
 // ---- time ----
 
 void NodeDirector::tick(TimePoint now) {
+  batch_start_ = effects_.size();
   // Only the components with a deadline due (deadlines_ knows them), in CompId order as when
   // every component was looked at; each is judged on its state now, which the ones before it
   // may have changed.

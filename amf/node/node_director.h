@@ -200,9 +200,18 @@ struct RunProbe {
   CompId comp;
 };
 
+// Bring an SI's floating service address up on this node (`up`) or take it down
+// (model::ServiceAddress). The node holds it up exactly while one of its components holds one
+// of the SI's CSIs active or quiescing, as the node director has it (told or being told).
+struct SetServiceAddress {
+  SiId si;
+  model::ServiceAddress address;
+  bool up = false;
+};
+
 using Effect = std::variant<StartProcess, SignalProcess, SendRegisterReply, SendCsiSet,
                             SendCsiRemove, SendHealthcheck, SendTerminate, SendProtectionGroup,
-                            RunHook, RunProbe, ToDirector, model::Notification>;
+                            RunHook, RunProbe, ToDirector, SetServiceAddress, model::Notification>;
 
 // The node director core: the life cycle of this node's components (instantiate, register,
 // terminate, cleanup, each with its timeout), their CSI callbacks, error detection and the
@@ -214,7 +223,12 @@ using Effect = std::variant<StartProcess, SignalProcess, SendRegisterReply, Send
 //
 // Ordering rules of the effect batch: a CSI callback is emitted before any process start of
 // the same batch (a promotion is never delayed by spawning a repaired SU), and an SU is
-// reported out of its instantiated presence only once none of its processes runs.
+// reported out of its instantiated presence only once none of its processes runs. The
+// SetServiceAddress effects of an event lead its batch: an address comes up before the CSI
+// set that makes its SI active here goes out (the component may bind it), so before the
+// active is reported; it goes down before the CSI set that quiesces the SI, its removal, a
+// cleanup's signal or the report that the SU failed, so that a node the director gives up on
+// no longer answers on it.
 //
 // Single-threaded, sans-I/O, deterministic. Not thread-safe.
 class NodeDirector {
@@ -442,6 +456,9 @@ class NodeDirector {
   }
   void touch_all();
   void flush(TimePoint now);
+  // From flush(): brings the service addresses of the touched SUs' SGs up or down, to match
+  // what this node holds active, at the head of the batch (batch_start_).
+  void float_addresses();
   // The earliest of the component's deadlines (its timeout, health check, delayed retry,
   // probe and callbacks), or nothing.
   static std::optional<TimePoint> earliest_deadline(const CompState& comp);
@@ -476,6 +493,11 @@ class NodeDirector {
   Window su_failovers_;
   Invocation next_invocation_ = 1;
   bool shutting_down_ = false;
+  // The SGs with an SU here and an SI with a service address, and the SIs whose address this
+  // node holds up.
+  std::set<const model::SgConfig*> addressed_sgs_;
+  std::set<SiId> raised_;
+  std::size_t batch_start_ = 0;  // effects_ before the event or tick being handled
   std::vector<Effect> effects_;
   std::vector<Effect> starts_;  // StartProcess effects, appended after the rest of the batch
 };

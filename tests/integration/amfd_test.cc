@@ -1376,6 +1376,45 @@ TEST(AmfdCommandLineTest, RemoteAdminWithoutTheClusterKeyIsRefused) {
   EXPECT_FALSE(fs::exists(dir.path() + "/run"));
 }
 
+TEST(AmfdCommandLineTest, AServiceAddressOnAnInterfaceThisHostLacksIsRefusedAtStart) {
+  TempDir dir;
+  std::string yaml = cluster_yaml(free_port());
+  const std::string si = "          - name: si-1\n";
+  yaml.replace(yaml.find(si), si.size(),
+               si + "            service_address: {address: 10.254.254.100/24, interface: "
+                    "amfnosuch0}\n");
+  const std::string path = dir.file("c.yaml", yaml);
+  Output o = run({bin("amfd"), "--config", path, "--runtime-dir", dir.path() + "/run"}, {},
+                 std::chrono::seconds(20));
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_NE(o.err.find("amfd: the service address of SI counter/si-1 (10.254.254.100/24 on "
+                       "amfnosuch0) names interface 'amfnosuch0', which this host does not "
+                       "have; it has: "),
+            std::string::npos)
+      << o.err;
+  EXPECT_NE(o.err.find("lo"), std::string::npos) << o.err;  // what it has, named
+}
+
+TEST(AmfdCommandLineTest, AServiceAddressWithoutTheCapabilityToFloatItIsRefusedAtStart) {
+  if (::geteuid() != 0 || ::access("/usr/bin/setpriv", X_OK) != 0) {
+    GTEST_SKIP() << "needs root and setpriv to take CAP_NET_ADMIN away";
+  }
+  TempDir dir;
+  std::string yaml = cluster_yaml(free_port());
+  const std::string si = "          - name: si-1\n";
+  yaml.replace(yaml.find(si), si.size(),
+               si + "            service_address: {address: 10.254.254.100/24, interface: lo}\n");
+  const std::string path = dir.file("c.yaml", yaml);
+  Output o = run({"/usr/bin/setpriv", "--bounding-set", "-net_admin", "--inh-caps", "-net_admin",
+                  bin("amfd"), "--config", path, "--runtime-dir", dir.path() + "/run"},
+                 {}, std::chrono::seconds(20));
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_NE(o.err.find("amfd: SI counter/si-1 floats a service address (10.254.254.100/24 on lo), "
+                       "and amfd lacks CAP_NET_ADMIN to bring it up and announce it"),
+            std::string::npos)
+      << o.err;
+}
+
 TEST(AmfdCommandLineTest, UnknownNodeIsRefused) {
   TempDir dir;
   const std::string path = dir.file("c.yaml", cluster_yaml(free_port()));

@@ -1,14 +1,15 @@
 // amf-demo-counter: a small stateful service for the demo, an SA-aware component.
 //
 // Each CSI assigned to it is one counter service. While active for a CSI it listens on
-// 127.0.0.1:<port> (CSI attribute "port") and serves the counter, one command per line:
-// INC -> the new value; GET -> the value. Every change is saved to <state_file> (CSI attribute,
-// default "<port>.state", relative to its working directory) before it is acknowledged, so
-// the standby that takes over continues from the last acknowledged value: a stand-in for the
-// checkpoint service until that exists. A standby does not own the service address; a
-// connection still open to an instance that is no longer active is answered "ERR not active".
-// With the CSI attribute shared: "true" (N-way-active) several actives listen on the same port
-// (SO_REUSEPORT) and the kernel spreads connections over them; without it a second active for
+// <listen>:<port> (CSI attributes "listen", an IPv4 address, default 127.0.0.1, and "port";
+// "listen" is the SI's floating service address where it has one) and serves the counter, one
+// command per line: INC -> the new value; GET -> the value. Every change is saved to <state_file>
+// (CSI attribute, default "<port>.state", relative to its working directory) before it is
+// acknowledged, so the standby that takes over continues from the last acknowledged value: a
+// stand-in for the checkpoint service until that exists. A standby does not own the service
+// address; a connection still open to an instance that is no longer active is answered "ERR not
+// active". With the CSI attribute shared: "true" (N-way-active) several actives listen on the same
+// port (SO_REUSEPORT) and the kernel spreads connections over them; without it a second active for
 // the same port fails to bind, which is the safety net that makes a double active visible.
 // Fault hooks for drills and tests: HANG stops the component's loop for good (only a health
 // check can notice), FAIL makes it report an error to amfd recommending a failover.
@@ -41,6 +42,7 @@ void on_term(int) { g_stop = 1; }
 struct Service {
   amf::model::HaState ha = amf::model::HaState::kStandby;
   int port = 0;
+  std::string address = "127.0.0.1";
   bool shared = false;
   std::string state_file;
   long value = 0;
@@ -80,12 +82,15 @@ struct Service {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::inet_pton(AF_INET, address.c_str(), &addr.sin_addr) != 1) {
+      close_listener();
+      return "'listen' is '" + address + "', not an IPv4 address";
+    }
     if (::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
         ::listen(listener, 64) != 0) {
       const std::string why = std::strerror(errno);
       close_listener();
-      return "cannot listen on 127.0.0.1:" + std::to_string(port) + ": " + why;
+      return "cannot listen on " + address + ":" + std::to_string(port) + ": " + why;
     }
     return "";
   }
@@ -158,6 +163,8 @@ struct Counter {
     s.port = std::atoi(port->second.c_str());
     auto shared = d.attributes.find("shared");
     s.shared = shared != d.attributes.end() && shared->second == "true";
+    auto listen = d.attributes.find("listen");
+    s.address = listen == d.attributes.end() ? "127.0.0.1" : listen->second;
     auto state = d.attributes.find("state_file");
     s.state_file = state == d.attributes.end() ? port->second + ".state" : state->second;
     s.ha = d.ha;

@@ -93,6 +93,7 @@ class Harness {
   void on(const SendProtectionGroup&) {}
   void on(const RunHook&) {}
   void on(const RunProbe&) {}
+  void on(const SetServiceAddress&) {}
   void on(const ToDirector& e) {
     if (const auto* r = std::get_if<protocol::SuStateReport>(&e.message)) reports.push_back(*r);
   }

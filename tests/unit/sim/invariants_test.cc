@@ -61,6 +61,14 @@ TEST(SimInvariantTest, SafetyFiresOnTwoActiveBeliefs) {
       *c, {process(1, {{csi(1), HaState::kQuiesced}}), process(2, {{csi(1), HaState::kActive}})}));
 }
 
+TEST(SimInvariantTest, AServiceAddressUpOnTwoNodesIsCaught) {
+  EXPECT_FALSE(check_service_addresses({}));
+  EXPECT_FALSE(check_service_addresses({{si(1), {NodeId("node-1")}}, {si(2), {NodeId("node-2")}}}));
+  auto wrong = check_service_addresses({{si(1), {NodeId("node-1"), NodeId("node-2")}}});
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(*wrong, "the service address of SI app/si-1 is up on 2 nodes at once: node-1, node-2");
+}
+
 TEST(SimInvariantTest, SafetyAllowsNWayActiveUpToItsPreferredActives) {
   SgSpec sg;
   sg.model = model::RedundancyModel::kNWayActive;

@@ -103,6 +103,10 @@ class LocalCluster : private runtime::Transport {
   int healthchecks() const { return healthchecks_; }
   int terminate_callbacks() const { return terminate_callbacks_; }
   const std::vector<node::SendProtectionGroup>& protection_groups() const { return groups_; }
+  // Every SetServiceAddress, with the node that carried it out, in order.
+  const std::vector<std::pair<NodeId, node::SetServiceAddress>>& service_addresses() const {
+    return addresses_;
+  }
   // False once the director was deposed (its runtime heard a command of a newer epoch).
   bool has_director() const { return runtimes_.at(director_node_)->has_director(); }
   director::Director& director() {
@@ -178,6 +182,9 @@ class LocalCluster : private runtime::Transport {
     if (auto_respond) to_node(id, node::ComponentResponse{e.peer, e.invocation, true});
   }
   void on_effect(const NodeId&, const node::SendProtectionGroup& e) { groups_.push_back(e); }
+  void on_effect(const NodeId& id, const node::SetServiceAddress& e) {
+    addresses_.push_back({id, e});
+  }
   // A component answers its terminate callback and exits, as for SIGTERM.
   void on_effect(const NodeId& id, const node::SendTerminate& e) {
     ++terminate_callbacks_;
@@ -229,6 +236,7 @@ class LocalCluster : private runtime::Transport {
   int healthchecks_ = 0;
   int terminate_callbacks_ = 0;
   std::vector<node::SendProtectionGroup> groups_;
+  std::vector<std::pair<NodeId, node::SetServiceAddress>> addresses_;
 };
 
 }  // namespace amf::test

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "amf/core/id.h"
+#include "amf/core/result.h"
+#include "amf/model/config.h"
+
+struct nl_sock;
+
+namespace amf::daemon {
+
+// The SIs' floating service addresses on this host (model::ServiceAddress): brought up and taken
+// down over rtnetlink (libnl-route-3), and announced when they come up, so that the neighbours'
+// caches point at this host at once instead of when their entries go stale:
+// - IPv4: a gratuitous ARP request and reply from the interface's hardware address (a packet
+//   socket), as Pacemaker's IPaddr2 sends with send_arp;
+// - IPv6: the address is added without duplicate address detection (IFA_F_NODAD: usable at
+//   once; a tentative address could not be bound), and an unsolicited neighbour advertisement
+//   with the override flag goes to all nodes (ff02::1), as IPaddr2's send_ua does.
+// An interface without a hardware address (loopback) gets no announcement. Needs
+// CAP_NET_ADMIN (and CAP_NET_RAW for the announcements). Not thread-safe; each call is a few
+// system calls, made on amfd's loop.
+class ServiceAddresses {
+ public:
+  ServiceAddresses();
+  ~ServiceAddresses();
+  ServiceAddresses(const ServiceAddresses&) = delete;
+  ServiceAddresses& operator=(const ServiceAddresses&) = delete;
+
+  // The service addresses of the SIs that `node` may hold: those of SGs with an SU on it.
+  static std::vector<std::pair<SiId, model::ServiceAddress>> of_node(
+      const model::ClusterConfig& config, const NodeId& node);
+  // Each of them names an interface this host has; else which SI's does not, and what it has.
+  static Result<void> check(const std::vector<std::pair<SiId, model::ServiceAddress>>& addresses);
+
+  // Adds the address (one already there is kept) and announces it.
+  Result<void> raise(const model::ServiceAddress& address);
+  // Removes the address (one not there is fine).
+  Result<void> drop(const model::ServiceAddress& address);
+  // Whether the address is configured on its interface now.
+  Result<bool> present(const model::ServiceAddress& address);
+  // Removes every address that raise() brought up and drop() has not taken down (the node's
+  // life ends: nothing of it may answer any more); what failed, one line each.
+  std::vector<std::string> drop_all();
+
+ private:
+  Result<void> change(const model::ServiceAddress& address, bool add);
+  nl_sock* sock_ = nullptr;
+  std::string error_;                                    // why sock_ is null
+  std::map<std::string, model::ServiceAddress> raised_;  // by address
+};
+
+}  // namespace amf::daemon
