@@ -15,7 +15,7 @@
 #    amfd died holding it); the new amfd takes it down before anything else, and says so.
 # 4. amfctl lock of the active SU (a switchover): ADDR goes down on the old node and up on the
 #    new one, still on exactly one node.
-# 5. IPv6: a second 2N SG floats ADDR6 (fd15:<n>::100/64); a lock of its active moves it, and
+# 5. IPv6: a second 2N SG floats ADDR6 (fd15:<n+1>::100/64); a lock of its active moves it, and
 #    the client's neighbour entry names the new node's MAC (unsolicited neighbour
 #    advertisement) before the client sends anything.
 # Each step prints the outage the client saw (not asserted: this machine is shared).
@@ -36,7 +36,7 @@ TAG=amfsa$$
 NET=10.215.$(($$ % 250)).
 ADDR=${NET}100
 PORT=7610
-ADDR6=fd15:$(($$ % 250))::100
+ADDR6=fd15:$(($$ % 250 + 1))::100  # a group of 0 would not be canonical (fd15::100)
 WORK=$(mktemp -d /tmp/amf-service-address-XXXXXX)
 declare -A AMFD
 ETCD=
