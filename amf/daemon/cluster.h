@@ -3,6 +3,7 @@
 #include <spdlog/logger.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -34,6 +35,8 @@ namespace amf::daemon {
 //   while the node holds its lease.
 // - The core's TakeOver, GiveUp, ToDirector and EndLife go to the callbacks: won, lost,
 //   to_director, end_life.
+// - While this node directs, etcd's leader is kept off it (keep_etcd_leader_away): an etcd
+//   concern of this adapter, which the core and the simulator do not see.
 //
 // All work happens on the loop's thread; the callbacks are called from it and must not destroy
 // this object (they may call resign()).
@@ -90,13 +93,21 @@ class Cluster {
   // Carries out the core's effects, and re-arms its timer.
   void carry_out();
   void report(model::NotificationKind kind, const std::string& entity, const std::string& cause);
+  void keep_etcd_leader_away();
+  void check_etcd_leader_later();
 
   Settings settings_;
   Callbacks callbacks_;
   std::shared_ptr<spdlog::logger> log_;
   runtime::ClusterNode core_;
   bool carrying_out_ = false;  // a callback called back in: the loop in progress takes the rest
+  std::string address_;        // this node's
+  std::vector<std::string> etcd_members_;  // this node's own first (own_member_first)
   std::unique_ptr<EtcdClient> etcd_;
+  std::unique_ptr<EtcdClient> etcd_own_;  // this node's own member alone, if it has one
+  boost::asio::steady_timer etcd_leader_timer_;
+  bool etcd_leader_checking_ = false;
+  std::uint64_t etcd_leader_refused_ = 0;  // the member the last hand-over failed to
   std::unique_ptr<MembershipSocket> membership_;
   std::unique_ptr<CommandTransport> commands_;
   DeadlineTimer timer_;

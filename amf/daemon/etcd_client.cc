@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -48,6 +49,18 @@ std::int64_t int64_of(const json& j, const char* key) {
   if (!it->is_string()) return 0;
   try {
     return std::stoll(it->get<std::string>());
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+std::uint64_t uint64_of(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end()) return 0;
+  if (it->is_number_unsigned()) return it->get<std::uint64_t>();
+  if (!it->is_string()) return 0;
+  try {
+    return std::stoull(it->get<std::string>());
   } catch (const std::exception&) {
     return 0;
   }
@@ -270,6 +283,58 @@ void EtcdClient::compare_and_put(const std::string& key, std::int64_t expected,
                          if (!answer) return done(tl::unexpected(answer.error()));
                          done(swap_of(*answer));
                        });
+}
+
+void EtcdClient::members(Callback<std::vector<Member>> done) {
+  connection_->request(
+      "/v3/cluster/member/list", json::object(), [done = std::move(done)](Result<json> answer) {
+        if (!answer) return done(tl::unexpected(answer.error()));
+        try {
+          std::vector<Member> out;
+          const json list = answer->value("members", json::array());
+          if (!list.is_array()) return done(fail("etcd answered a member list without a list"));
+          for (const json& m : list) {
+            Member member{uint64_of(m, "ID"), m.value("name", std::string()), {}};
+            for (const json& url : m.value("clientURLs", json::array())) {
+              member.client_urls.push_back(url.get<std::string>());
+            }
+            out.push_back(std::move(member));
+          }
+          done(std::move(out));
+        } catch (const json::exception& e) {
+          done(fail(std::string("etcd answered a member list that is not as its API says: ") +
+                    e.what()));
+        }
+      });
+}
+
+void EtcdClient::status(Callback<Status> done) {
+  connection_->request("/v3/maintenance/status", json::object(),
+                       [done = std::move(done)](Result<json> answer) {
+                         if (!answer) return done(tl::unexpected(answer.error()));
+                         const json header = answer->value("header", json::object());
+                         done(Status{uint64_of(header, "member_id"), uint64_of(*answer, "leader")});
+                       });
+}
+
+void EtcdClient::move_leader(std::uint64_t to, Callback<void> done) {
+  connection_->request("/v3/maintenance/transfer-leadership", {{"targetID", std::to_string(to)}},
+                       [done = std::move(done)](Result<json> answer) {
+                         if (!answer) return done(tl::unexpected(answer.error()));
+                         done({});
+                       });
+}
+
+std::vector<std::string> own_member_first(std::vector<std::string> members,
+                                          const std::string& node_address) {
+  boost::system::error_code ec;
+  const auto self = boost::asio::ip::make_address(node_address, ec);
+  if (ec) return members;
+  std::stable_partition(members.begin(), members.end(), [&](const std::string& m) {
+    auto ip_port = parse_ip_port(m, "etcd member");
+    return ip_port && ip_port->first == self;
+  });
+  return members;
 }
 
 }  // namespace amf::daemon

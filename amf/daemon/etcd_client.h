@@ -59,9 +59,33 @@ class EtcdClient {
   void compare_and_put(const std::string& key, std::int64_t expected, const std::string& value,
                        Callback<Swap> done);
 
+  // etcd's own cluster, for keeping its leader off the director's node (Cluster): the members,
+  // the asked member's view of who leads, and a request to the leader to hand its role over
+  // (MoveLeader; refused, as an error, by a member that does not lead).
+  struct Member {
+    std::uint64_t id = 0;
+    std::string name;
+    std::vector<std::string> client_urls;  // "http://10.0.0.1:2379"
+  };
+  struct Status {
+    std::uint64_t member = 0;  // the member that answered
+    std::uint64_t leader = 0;  // 0: it knows no leader
+  };
+  void members(Callback<std::vector<Member>> done);
+  void status(Callback<Status> done);
+  void move_leader(std::uint64_t to, Callback<void> done);
+
  private:
   class Connection;
   std::shared_ptr<Connection> connection_;
 };
+
+// The members with a node's own first (those on `node_address`), the rest in their order;
+// unchanged when `node_address` is not an IP literal. A node then asks the member that lives and
+// dies with it: when another node crashes, its member with it, no request of this node is in
+// flight to the dead member, waiting out the answer timeout (half a second with the fast
+// profile) before the next member is tried, which a new director's claim would wait for too.
+std::vector<std::string> own_member_first(std::vector<std::string> members,
+                                          const std::string& node_address);
 
 }  // namespace amf::daemon

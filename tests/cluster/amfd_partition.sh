@@ -18,7 +18,7 @@
 #
 #   tests/cluster/amfd_partition.sh BIN_DIR
 set -euo pipefail
-source "$(dirname "$0")/netns.sh"
+source "$(dirname "$0")/../../tools/support/netns.sh"
 
 BIN=$(cd "${1:?usage: amfd_partition.sh BIN_DIR}" && pwd)
 [[ $(id -u) == 0 ]] || { echo "SKIP: needs root for network namespaces"; exit 77; }

@@ -8,7 +8,7 @@
 #
 #   tests/cluster/membership_partition.sh BIN_DIR
 set -euo pipefail
-source "$(dirname "$0")/netns.sh"
+source "$(dirname "$0")/../../tools/support/netns.sh"
 
 BIN=${1:?usage: membership_partition.sh BIN_DIR}/amf-membership-bench
 AMFCTL=$1/amfctl

@@ -36,7 +36,9 @@ class ClusterTest : public ::testing::Test {
     port_ = free_port();
     std::string nodes;
     for (const std::string& n : kNodes) {
-      nodes += "  - {name: " + n + ", controller: true, membership_port: " +
+      const std::string address = address_of(n);
+      nodes += "  - {name: " + n + (address.empty() ? "" : ", address: " + address) +
+               ", controller: true, membership_port: " +
                std::to_string(amf::testing::free_loopback_port(SOCK_DGRAM)) +
                ", command_port: " + std::to_string(amf::testing::free_loopback_port()) + "}\n";
     }
@@ -44,8 +46,8 @@ class ClusterTest : public ::testing::Test {
     // processes for tens of milliseconds, which the fast profile would take for a failure.
     config_ =
         dir_.file("cluster.yaml",
-                  "cluster:\n  name: itest\n  membership_profile: default\n  etcd: [\"" +
-                      etcd_.client() + "\"]\nnodes:\n" + nodes +
+                  "cluster:\n  name: itest\n  membership_profile: default\n  etcd: " + etcd_yaml() +
+                      "\nnodes:\n" + nodes +
                       "applications:\n  - name: counter\n    service_groups:\n"
                       "      - name: counter\n        redundancy: 2n\n"
                       "        su_template:\n          nodes: [n1, n2]\n"
@@ -71,6 +73,10 @@ class ClusterTest : public ::testing::Test {
       }
     }
   }
+
+  // Where etcd is: the test's one member, by default; EtcdOnEachNodeTest puts one on each node.
+  virtual std::string etcd_yaml() { return "[\"" + etcd_.client() + "\"]"; }
+  virtual std::string address_of(const std::string& /*node*/) { return ""; }  // "": loopback
 
   std::string runtime(const std::string& node) const { return dir_.path() + "/" + node; }
 
@@ -541,6 +547,103 @@ TEST_F(ClusterTest, ANodesLifeNumberThatIsNotANumberIsRefusedAndLeftAsItWas) {
             std::string::npos)
       << o.err;
   EXPECT_EQ(slurp(life), "7x\n");
+}
+
+// Each node with an etcd member of its own, on the node's own loopback address, as controllers
+// are deployed: the director keeps etcd's leader off its node, so that losing the director's
+// node does not cost an etcd election too (daemon::Cluster::keep_etcd_leader_away).
+class EtcdOnEachNodeTest : public ClusterTest {
+ protected:
+  std::string etcd_yaml() override {
+    std::string out = "[";
+    for (std::size_t i = 0; i < members_.size(); ++i) {
+      out += (i == 0 ? "\"" : ", \"") + members_[i]->client() + "\"";
+    }
+    return out + "]";
+  }
+  std::string address_of(const std::string& node) override {
+    return "127.0.0." + std::to_string(10 + std::stoi(node.substr(1)));
+  }
+  // The test's call to member i alone.
+  template <class T>
+  Result<T> call(
+      std::size_t i,
+      const std::function<void(daemon::EtcdClient&, daemon::EtcdClient::Callback<T>)>& f) {
+    boost::asio::io_context io;
+    auto busy = boost::asio::make_work_guard(io);
+    daemon::EtcdClient client(io, {members_[i]->client()},
+                              {std::chrono::seconds(1), std::chrono::seconds(1)});
+    std::optional<Result<T>> out;
+    f(client, [&](Result<T> r) { out = std::move(r); });
+    if (!amf::testing::run_until(io, [&] { return out.has_value(); })) return fail("no answer");
+    return *out;
+  }
+  std::optional<daemon::EtcdClient::Status> status_of(std::size_t i) {
+    auto s = call<daemon::EtcdClient::Status>(i, [](auto& c, auto done) { c.status(done); });
+    return s ? std::optional(*s) : std::nullopt;
+  }
+
+  std::vector<std::unique_ptr<amf::testing::EtcdServer>> members_ =
+      amf::testing::EtcdServer::cluster({"127.0.0.11", "127.0.0.12", "127.0.0.13"});
+};
+
+TEST_F(EtcdOnEachNodeTest, TheDirectorHandsEtcdsLeaderToAMemberOnAnotherNode) {
+  for (const auto& m : members_) ASSERT_TRUE(m->started()) << "cannot start etcd";
+  for (const std::string& n : kNodes) start(n);
+  auto first = settled(true);
+  ASSERT_TRUE(first) << "no director settled";
+  const std::size_t director = static_cast<std::size_t>(std::stoi(first->director.substr(1)) - 1);
+  const auto own = status_of(director);  // the director's member says who it is
+  ASSERT_TRUE(own && own->member != 0);
+
+  // etcd's leader put on the director's member by the test (by the leader, the only member
+  // that takes a MoveLeader), up to five times: the director may move it away meanwhile.
+  const std::string handed =
+      "etcd's leader was this node's member e" + std::to_string(director + 1) + ": handed to";
+  const auto director_log = [&] { return slurp(dir_.path() + "/" + first->director + ".1.err"); };
+  std::size_t logged_before = 0;
+  bool put_there = false;
+  for (int attempt = 0; attempt < 5 && !put_there; ++attempt) {
+    std::optional<daemon::EtcdClient::Status> now;
+    ASSERT_TRUE(eventually(
+        [&] {
+          now = status_of((director + 1) % 3);
+          return now && now->leader != 0;
+        },
+        std::chrono::seconds(10)));
+    std::size_t leader = 3;
+    for (std::size_t i = 0; i < 3; ++i) {
+      if (auto s = status_of(i); s && s->member == now->leader) leader = i;
+    }
+    ASSERT_LT(leader, 3u);
+    logged_before = 0;
+    for (auto at = director_log().find(handed); at != std::string::npos;
+         at = director_log().find(handed, at + 1)) {
+      ++logged_before;
+    }
+    if (leader == director) {
+      put_there = true;
+      break;
+    }
+    put_there = call<void>(leader, [&](auto& c, auto done) {
+                  c.move_leader(own->member, done);
+                }).has_value();
+  }
+  ASSERT_TRUE(put_there) << "the test could not put etcd's leader on the director's member";
+
+  // Within a check or two (every 2 s), the director hands it on, and says so.
+  EXPECT_TRUE(eventually(
+      [&] {
+        std::size_t logged = 0;
+        for (auto at = director_log().find(handed); at != std::string::npos;
+             at = director_log().find(handed, at + 1)) {
+          ++logged;
+        }
+        auto s = status_of((director + 1) % 3);
+        return logged > logged_before && s && s->leader != 0 && s->leader != own->member;
+      },
+      std::chrono::seconds(10)))
+      << "etcd's leader stays on the director's node";
 }
 
 }  // namespace

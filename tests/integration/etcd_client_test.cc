@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
+#include <map>
 
 #include "tests/integration/loop.h"
 #include "tests/integration/slow_answers.h"
@@ -180,6 +181,94 @@ TEST_F(EtcdClientTest, AMemberThatDoesNotTakeTheConnectionIsLeftAfterTheConnectT
   EXPECT_TRUE(swapped->succeeded);
   for (int fd : fillers) ::close(fd);
   ::close(listener);
+}
+
+// etcd's own cluster, three members on loopback addresses of their own: who they are, who leads,
+// and the leader handing its role over (MoveLeader), which only the leader takes.
+TEST(EtcdClusterTest, MembersStatusAndMoveLeaderOnThreeMembers) {
+  auto members = amf::testing::EtcdServer::cluster({"127.0.0.11", "127.0.0.12", "127.0.0.13"});
+  for (const auto& m : members) ASSERT_TRUE(m->started()) << "cannot start etcd";
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> busy{io.get_executor()};
+  std::vector<std::unique_ptr<EtcdClient>> clients;  // one per member, that member alone
+  for (const auto& m : members) {
+    clients.push_back(std::make_unique<EtcdClient>(io, std::vector<std::string>{m->client()},
+                                                   EtcdClient::Timeouts{1s, 1s}));
+  }
+  auto status = [&](std::size_t i) {
+    std::optional<Result<EtcdClient::Status>> out;
+    clients[i]->status([&](Result<EtcdClient::Status> r) { out = std::move(r); });
+    amf::testing::run_until(io, [&] { return out.has_value(); });
+    return out ? *out : fail("no answer");
+  };
+  // Until they have elected a leader (bounded).
+  std::optional<EtcdClient::Status> first;
+  for (int i = 0; i < 200 && !first; ++i) {
+    if (auto s = status(0); s && s->leader != 0) first = *s;
+    if (!first) std::this_thread::sleep_for(25ms);
+  }
+  ASSERT_TRUE(first) << "the three members elected no leader; see " << members[0]->log_path();
+
+  std::optional<Result<std::vector<EtcdClient::Member>>> list;
+  clients[1]->members([&](auto r) { list = std::move(r); });
+  ASSERT_TRUE(amf::testing::run_until(io, [&] { return list.has_value(); }));
+  ASSERT_TRUE(*list) << list->error().message();
+  ASSERT_EQ((*list)->size(), 3u);
+  std::map<std::uint64_t, std::size_t> index_of;  // member id -> index of its client
+  for (const auto& m : **list) {
+    ASSERT_EQ(m.client_urls.size(), 1u);
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      if (m.client_urls[0] == "http://" + members[i]->client()) index_of[m.id] = i;
+    }
+    EXPECT_EQ(m.name, "e" + std::to_string(index_of[m.id] + 1));
+  }
+  ASSERT_EQ(index_of.size(), 3u);
+  auto own = status(index_of[first->leader]);
+  ASSERT_TRUE(own);
+  EXPECT_EQ(own->member, first->leader) << "a member says who it is";
+
+  const std::size_t leader = index_of[first->leader];
+  const std::size_t follower = (leader + 1) % 3;
+  std::uint64_t follower_id = 0;
+  for (const auto& [id, i] : index_of) {
+    if (i == follower) follower_id = id;
+  }
+  auto move = [&](std::size_t via, std::uint64_t to) {
+    std::optional<Result<void>> out;
+    clients[via]->move_leader(to, [&](Result<void> r) { out = std::move(r); });
+    amf::testing::run_until(io, [&] { return out.has_value(); });
+    return out ? *out : fail("no answer");
+  };
+  auto refused = move(follower, first->leader);
+  ASSERT_FALSE(refused) << "a follower does not take a MoveLeader";
+  EXPECT_NE(refused.error().message().find("not leader"), std::string::npos)
+      << refused.error().message();
+
+  auto moved = move(leader, follower_id);
+  ASSERT_TRUE(moved) << moved.error().message();
+  auto after = status(follower);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->leader, follower_id);
+}
+
+// A node asks its own member first (the one that dies with it), the others after, in their order.
+TEST(OwnMemberFirst, TheMemberOnTheNodesAddressComesFirstAndTheOthersKeepTheirOrder) {
+  const std::vector<std::string> members{"10.0.0.1:2379", "10.0.0.2:2379", "10.0.0.3:2379"};
+  EXPECT_EQ(own_member_first(members, "10.0.0.2"),
+            (std::vector<std::string>{"10.0.0.2:2379", "10.0.0.1:2379", "10.0.0.3:2379"}));
+  EXPECT_EQ(own_member_first(members, "10.0.0.3"),
+            (std::vector<std::string>{"10.0.0.3:2379", "10.0.0.1:2379", "10.0.0.2:2379"}));
+  EXPECT_EQ(own_member_first({"[fd00::1]:2379", "[fd00::2]:2379"}, "fd00::2"),
+            (std::vector<std::string>{"[fd00::2]:2379", "[fd00::1]:2379"}));
+}
+
+TEST(OwnMemberFirst, ANodeWithoutAMemberOrWithAHostNameKeepsTheOrder) {
+  const std::vector<std::string> members{"10.0.0.1:2379", "10.0.0.2:2379"};
+  EXPECT_EQ(own_member_first(members, "10.0.0.9"), members);
+  EXPECT_EQ(own_member_first(members, "node-a.example"), members);
+  // Every member on the node's address (one host, several ports): all first, order kept.
+  EXPECT_EQ(own_member_first({"127.0.0.1:2379", "127.0.0.1:2479"}, "127.0.0.1"),
+            (std::vector<std::string>{"127.0.0.1:2379", "127.0.0.1:2479"}));
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 #pragma once
 
-// A real etcd member for a test, a benchmark or the demo: Debian's etcd-server, on loopback
-// ports it chose, with its data in a temporary directory; stopped (by its PID) and the
-// directory removed when it goes.
+// A real etcd member for a test or a benchmark: Debian's etcd-server, on loopback ports it
+// chose (one member, or the members of a cluster), with its data in a temporary directory; stopped
+// (by its PID) and the directory removed when it goes.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,17 +26,39 @@ namespace amf::testing {
 class EtcdServer {
  public:
   // Starts one member (a cluster of one); `client()` is its client address once it runs.
-  EtcdServer() {
+  EtcdServer() : EtcdServer("e1", "127.0.0.1", free_loopback_port(), free_loopback_port(), "") {}
+
+  // Starts the members of one cluster, member i on hosts[i] (loopback addresses, e.g.
+  // 127.0.0.11), named e1, e2, ...; they elect their leader among themselves.
+  static std::vector<std::unique_ptr<EtcdServer>> cluster(const std::vector<std::string>& hosts) {
+    std::vector<std::pair<int, int>> ports;  // client, peer
+    std::string initial;
+    for (std::size_t i = 0; i < hosts.size(); ++i) {
+      ports.emplace_back(free_loopback_port(), free_loopback_port());
+      initial += (i == 0 ? "" : ",") + std::string("e") + std::to_string(i + 1) + "=http://" +
+                 hosts[i] + ":" + std::to_string(ports[i].second);
+    }
+    std::vector<std::unique_ptr<EtcdServer>> members;
+    for (std::size_t i = 0; i < hosts.size(); ++i) {
+      members.push_back(std::unique_ptr<EtcdServer>(new EtcdServer(
+          "e" + std::to_string(i + 1), hosts[i], ports[i].first, ports[i].second, initial)));
+    }
+    return members;
+  }
+
+ private:
+  // `initial_cluster` empty: a cluster of this member alone.
+  EtcdServer(const std::string& name, const std::string& host, int client_port, int peer_port,
+             const std::string& initial_cluster)
+      : host_(host), client_port_(client_port) {
     char tmpl[] = "/tmp/amf-etcd-XXXXXX";
     dir_ = ::mkdtemp(tmpl);
-    client_port_ = free_loopback_port();
-    const int peer_port = free_loopback_port();
-    const std::string client_url = "http://127.0.0.1:" + std::to_string(client_port_);
-    const std::string peer_url = "http://127.0.0.1:" + std::to_string(peer_port);
+    const std::string client_url = "http://" + host + ":" + std::to_string(client_port_);
+    const std::string peer_url = "http://" + host + ":" + std::to_string(peer_port);
     // Timings for loopback (heartbeat 10 ms, election 50 ms), as the cluster issue measured.
     std::vector<std::string> args{"etcd",
                                   "--name",
-                                  "e1",
+                                  name,
                                   "--data-dir",
                                   dir_ + "/data",
                                   "--listen-client-urls",
@@ -47,7 +70,7 @@ class EtcdServer {
                                   "--initial-advertise-peer-urls",
                                   peer_url,
                                   "--initial-cluster",
-                                  "e1=" + peer_url,
+                                  initial_cluster.empty() ? name + "=" + peer_url : initial_cluster,
                                   "--heartbeat-interval",
                                   "10",
                                   "--election-timeout",
@@ -65,6 +88,7 @@ class EtcdServer {
     posix_spawn_file_actions_destroy(&actions);
   }
 
+ public:
   ~EtcdServer() {
     stop();
     std::error_code ignored;
@@ -72,7 +96,7 @@ class EtcdServer {
   }
 
   bool started() const { return pid_ > 0 && client_port_ > 0; }
-  std::string client() const { return "127.0.0.1:" + std::to_string(client_port_); }
+  std::string client() const { return host_ + ":" + std::to_string(client_port_); }
   int client_port() const { return client_port_; }
   pid_t pid() const { return pid_; }
   std::string log_path() const { return dir_ + "/etcd.log"; }
@@ -99,6 +123,7 @@ class EtcdServer {
   }
 
  private:
+  std::string host_;
   std::string dir_;
   int client_port_ = -1;
   pid_t pid_ = -1;

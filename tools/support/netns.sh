@@ -1,4 +1,4 @@
-# Sourced by the cluster tests: the namespaces they run nodes in.
+# Sourced by the cluster tests and the three-node demo: the namespaces they run nodes in.
 #
 # make_cluster_netns TAG NET: a namespace TAG-br with a bridge br0 (and lo up), and three node
 # namespaces TAG-n1..TAG-n3, each with eth0 (address NET1..NET3/24, e.g. NET=10.213.7.) on a

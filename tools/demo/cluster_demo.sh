@@ -1,0 +1,330 @@
+#!/usr/bin/env bash
+# The three-node demo (tools/run demo runs it after the one-node demo):
+#
+#   tools/demo/cluster_demo.sh BIN_DIR
+#
+# Three amfd nodes, n1..n3, all controllers, each with an etcd member of its own (three
+# members), the fast membership profile (10 ms heartbeats, 30 ms timeout). A 2N SG runs the
+# demo counter with its SUs on n1 and n2; n1 starts first and directs. A client
+# (amf-demo-client) asks the counter back to back, and three faults follow:
+#   1. SIGKILL of the active component: its SU fails over to the other node;
+#   2. the active's node crashes: SIGKILL of its amfd, its component and its etcd member, and
+#      its link cut; the node then comes back (amfd started again, as systemd would) and its
+#      SU becomes the standby again;
+#   3. the same for the director's node.
+# For each it prints the outage the client saw (the gap between its last answer before the
+# fault and its first after it) and where the service went.
+#
+# As root the nodes run in network namespaces (veth pairs to a bridge in a namespace of its
+# own, which holds the client), and the SI has a floating service address, ADDR: the counter
+# listens on ADDR only, amf brings ADDR up on the active's node and announces it there, and the
+# client talks to ADDR alone. Not as root there are no namespaces: the nodes are addresses on
+# loopback (127.x.y.1..3), nothing floats, and the counter's actives listen on 127.x.y.100,
+# which only one of them holds at a time. AMF_DEMO_NETNS=0 asks for that form as root too.
+#
+# The counter keeps its value in a file that both SUs share (the stand-in for checkpoints), so
+# the client sees it continue across each failover. Everything runs in a temporary directory
+# and is removed at the end, with the namespaces (AMF_DEMO_KEEP=1 keeps the directory and its
+# logs). Takes about 20 seconds.
+set -euo pipefail
+export LC_ALL=C  # a decimal point in $EPOCHREALTIME and in the client's times
+
+BIN=$(cd "${1:?usage: cluster_demo.sh BIN_DIR}" && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+source "$ROOT/tools/support/netns.sh"
+command -v etcd >/dev/null || { echo "cluster_demo.sh: needs etcd (tools/run setup installs etcd-server)" >&2; exit 1; }
+
+NETNS=0
+PRIORITY=0  # amfd's SCHED_RR priority, as root: heartbeats before the client, etcd and the rest
+if [[ $(id -u) == 0 && ${AMF_DEMO_NETNS:-1} != 0 ]] && command -v ip >/dev/null; then NETNS=1; fi
+if [[ $(id -u) == 0 ]]; then PRIORITY=10; fi
+TAG=amfdemo$$
+if ((NETNS)); then
+  NET=10.216.$(($$ % 250)).
+else
+  NET=127.$((($$ >> 8) % 250 + 1)).$(($$ % 250)).
+fi
+ADDR=${NET}100
+PORT=7620
+WORK=$(mktemp -d /tmp/amf-cluster-demo-XXXXXX)
+declare -A AMFD ETCD
+RESTARTED=0
+
+cleanup() {
+  local pid ns
+  [[ -n ${CLIENT:-} ]] && kill "$CLIENT" 2>/dev/null
+  for pid in "${AMFD[@]}" "${ETCD[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${AMFD[@]}" "${ETCD[@]}" ${CLIENT:-}; do wait "$pid" 2>/dev/null || true; done
+  if ((NETNS)); then
+    for ns in "$TAG-br" "$TAG-n1" "$TAG-n2" "$TAG-n3"; do ip netns del "$ns" 2>/dev/null || true; done
+  fi
+  if [[ ${AMF_DEMO_KEEP:-0} == 1 ]]; then echo "logs kept in $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+fail() {
+  echo "cluster_demo.sh: $*" >&2
+  local n
+  for n in n1 n2 n3; do
+    [[ -f $WORK/$n.log ]] || continue
+    echo "--- the end of $n's log" >&2
+    grep -v -e "\[debug\] link" -e "heartbeat" "$WORK/$n.log" | tail -15 >&2
+  done
+  exit 1
+}
+
+# The prefix that runs a command on node NODE: in its namespace (as root), or here. Started in
+# the background as "${IN[@]}" COMMAND &, so that $! is the command's own PID (ip netns exec
+# and env exec it), the one a crash kills.
+in_ns() {
+  IN=()
+  if ((NETNS)); then IN=(ip netns exec "$TAG-$1"); fi
+}
+
+until_true() {  # until_true SECONDS COMMAND...
+  local limit=$1 i
+  shift
+  for ((i = 0; i < limit * 20; i++)); do
+    supervise
+    "$@" && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# etcd member eN on node nN, at NET.N:2379 (peers on 2380), its data under WORK; timings for a
+# LAN without stalls (heartbeat 10 ms, election 50 ms), as the tests use.
+start_etcd() {
+  local i=${1#n}
+  in_ns "$1"
+  "${IN[@]}" etcd --name "e$i" --data-dir "$WORK/etcd-$1" \
+    --listen-client-urls "http://${NET}$i:2379" --advertise-client-urls "http://${NET}$i:2379" \
+    --listen-peer-urls "http://${NET}$i:2380" --initial-advertise-peer-urls "http://${NET}$i:2380" \
+    --initial-cluster "e1=http://${NET}1:2380,e2=http://${NET}2:2380,e3=http://${NET}3:2380" \
+    --initial-cluster-state new --heartbeat-interval 10 --election-timeout 50 \
+    >>"$WORK/etcd-$1.log" 2>&1 &
+  ETCD[$1]=$!
+}
+start_amfd() {
+  in_ns "$1"
+  "${IN[@]}" env PATH="$BIN:$PATH" "$BIN/amfd" --config "$WORK/cluster.yaml" --node "$1" \
+    --runtime-dir "$WORK/$1" --cluster-key "$WORK/cluster.key" --realtime-priority "$PRIORITY" \
+    >>"$WORK/$1.log" 2>&1 &
+  AMFD[$1]=$!
+}
+# As systemd's Restart= would: an amfd that ended on its own (a node whose lease ran out fences
+# itself and exits) is started again as its next life, and counted.
+supervise() {
+  local n
+  for n in "${!AMFD[@]}"; do
+    kill -0 "${AMFD[$n]}" 2>/dev/null && continue
+    wait "${AMFD[$n]}" 2>/dev/null || true
+    echo "   ($n's amfd ended on its own; started again)"
+    RESTARTED=$((RESTARTED + 1))
+    start_amfd "$n"
+  done
+}
+
+status() { "$BIN/amfctl" --runtime-dir "$WORK/$1" status 2>/dev/null || true; }
+director_of() { status "$1" | head -1 | sed -n 's/.*director \(n[0-9]\) (epoch [0-9]*).*/\1/p'; }
+epoch_of() { status "$1" | head -1 | sed -n 's/.*director n[0-9] (epoch \([0-9]*\)).*/\1/p'; }
+assignments() { status "$1" | grep "^counter/si-1" || true; }
+settled() {  # settled NODE: NODE's status shows the SI with one active and a standby
+  local a
+  a=$(assignments "$1")
+  [[ $a == *active* && $a == *standby* && $(grep -o active <<<"$a" | wc -l) == 1 ]]
+}
+active_node() { assignments "$1" | grep -o 'counter/su-[12] active' | sed 's/counter\/su-\([12]\).*/n\1/'; }
+pid_of() { status "$1" | awk -v comp="counter/su-${1#n}/server" '$1 == comp { print $3 }'; }
+holders() {  # the nodes that have ADDR up
+  local n out=""
+  for n in n1 n2 n3; do
+    ip -n "$TAG-$n" -br addr show dev eth0 2>/dev/null | grep -qw "$ADDR/24" && out+="$n "
+  done
+  echo "${out% }"
+}
+where() {  # where the service is, in words
+  local n live="" dead=""
+  if ((NETNS)); then
+    for n in $(holders); do
+      if [[ -n ${AMFD[$n]:-} ]]; then live+="$n "; else dead+="$n "; fi
+    done
+    live=${live% }
+    [[ -z $dead ]] || dead=" (and in the namespace of the crashed ${dead% }, whose link is cut)"
+    echo "ADDR is up on ${live:-no node }${dead}"
+  else
+    echo "the active is on $(active_node "$1")"
+  fi
+}
+
+# The node dies whole: its amfd, its component and its etcd member at once, and its link.
+crash() {
+  local n=$1 pid
+  pid=$(pid_of "$n")
+  strike "${AMFD[$n]}" ${pid:+"$pid"} "${ETCD[$n]}"
+  ((NETNS)) && ip -n "$TAG-br" link set "$TAG-v${n#n}" down
+  wait "${AMFD[$n]}" "${ETCD[$n]}" 2>/dev/null || true
+  unset "AMFD[$n]" "ETCD[$n]"
+}
+come_back() {
+  ((NETNS)) && ip -n "$TAG-br" link set "$TAG-v${1#n}" up
+  start_etcd "$1"
+  start_amfd "$1"
+}
+
+if ((NETNS)); then
+  echo "==> three nodes, each in a network namespace; the SI's floating service address ADDR=$ADDR"
+else
+  echo "==> three nodes on loopback ($([[ $(id -u) == 0 ]] && echo "AMF_DEMO_NETNS=0" || echo "not root"): no namespaces, no floating address); the counter on $ADDR"
+fi
+"$BIN/amfctl" keygen "$WORK/cluster.key" >/dev/null
+if ((NETNS)); then
+  make_cluster_netns "$TAG" "$NET"
+  ip -n "$TAG-br" addr add "${NET}254/24" dev br0
+fi
+for n in n1 n2 n3; do start_etcd "$n"; done
+
+cat >"$WORK/cluster.yaml" <<EOF
+cluster:
+  name: demo
+  membership_profile: fast
+  etcd: ["${NET}1:2379", "${NET}2:2379", "${NET}3:2379"]
+nodes:
+  - {name: n1, address: ${NET}1, controller: true}
+  - {name: n2, address: ${NET}2, controller: true}
+  - {name: n3, address: ${NET}3, controller: true}
+applications:
+  - name: counter
+    service_groups:
+      - name: counter
+        redundancy: 2n
+        su_template:
+          nodes: [n1, n2]
+          components:
+            - name: server
+              command: amf-demo-counter
+              cs_types: [counter]
+              recovery: component-failover
+              timeouts: {instantiate_ms: 3000, csi_set_ms: 2000}
+        service_instances:
+          - name: si-1
+$( ((NETNS)) && echo "            service_address: {address: ${ADDR}/24, interface: eth0}")
+            csis:
+              - name: endpoint
+                cs_type: counter
+                attributes: {listen: "${ADDR}", port: "${PORT}", state_file: ${WORK}/counter.state}
+EOF
+
+start_amfd n1
+until_true 20 eval '[[ $(director_of n1) == n1 ]]' || fail "n1 did not become the director (is etcd up? $WORK/etcd-n1.log)"
+start_amfd n2
+start_amfd n3
+until_true 30 settled n1 || fail "the counter's SG did not settle"
+if ((NETNS)); then
+  until_true 5 eval '[[ $(holders) == "$(active_node n1)" ]]' || fail "ADDR is up on '$(holders)', not on the active's node only"
+  ip netns exec "$TAG-br" "$BIN/amf-demo-client" --address "$ADDR" --port "$PORT" --seconds 90 >"$WORK/client.log" 2>&1 &
+else
+  "$BIN/amf-demo-client" --address "$ADDR" --port "$PORT" --seconds 90 >"$WORK/client.log" 2>&1 &
+fi
+CLIENT=$!
+until_true 10 grep -q "^first answer" "$WORK/client.log" || fail "the client got no answer from $ADDR:$PORT"
+echo "    settled: director n1 (epoch $(epoch_of n1)), counter/si-1 active on $(active_node n1), standby on the other; $(where n1)"
+echo "    the client asks $ADDR:$PORT back to back; $(head -1 "$WORK/client.log")"
+sleep 1  # n1's quiet time as a restarted voter has long passed; the first step is not special
+
+declare -a SUMMARY
+# strike PID...: SIGKILL to each, and right after it the client is told (SIGUSR1) to print the
+# gap that its next answer closes (amf-demo-client); T1 and T2 are the times just before and
+# just after (kill is a builtin: microseconds apart). report WHAT waits for that line (up to
+# 20 s) and says it. A mark that reached the client only after the service was back (the
+# script was not scheduled for a while) closes a gap that started after T2, which says nothing:
+# then the gap of more than 5 ms that the client printed over T1..T2 is the one, and without
+# one the outage was under 5 ms.
+strike() {
+  MARKS=$(grep -c "^mark:" "$WORK/client.log" || true)
+  T1=$EPOCHREALTIME
+  kill -9 "$@"
+  kill -USR1 "$CLIENT"
+  T2=$EPOCHREALTIME
+}
+report() {
+  local i line="" ms
+  for ((i = 0; i < 400; i++)); do
+    (($(grep -c "^mark:" "$WORK/client.log") > MARKS)) && { line=$(grep "^mark:" "$WORK/client.log" | tail -1); break; }
+    sleep 0.05
+  done
+  [[ -n $line ]] || fail "the client was not answered again within 20 s of the fault"
+  line=${line#mark: outage }
+  if awk -v from="$(awk '{ print $4 }' <<<"$line")" -v t2="$T2" 'BEGIN { exit !(from > t2) }'; then
+    line=$(awk -v t1="$T1" -v t2="$T2" '$1 == "outage" && $5 <= t2 && t1 <= $7 { $1 = ""; print substr($0, 2); exit }' \
+      "$WORK/client.log")
+    [[ -n $line ]] || line="under 5 ms (the client printed no longer gap over the fault)"
+  fi
+  ms=${line%% ms*}
+  printf '    client outage %s ms (%s\n' "$ms" "${line#*(}"
+  SUMMARY+=("$(printf '  %-52s %9s ms' "$1" "$ms")")
+}
+
+# 1. The active component killed.
+director=$(director_of n1)
+active=$(active_node "$director")
+other=$([[ $active == n1 ]] && echo n2 || echo n1)
+echo "==> 1. SIGKILL of the active component, counter/su-${active#n}/server on $active"
+pid=$(pid_of "$active")
+strike "$pid"
+report "the active component killed (on $active)"
+until_true 20 eval 'settled "$director" && [[ $(active_node "$director") == "$other" ]]' ||
+  fail "counter/su-${other#n} did not become active with a standby"
+echo "    counter/su-${other#n} on $other active, counter/su-${active#n} standby again; $(where "$director")"
+
+# 2. The active's node crashes, and comes back.
+sleep 0.5
+active=$other
+other=$([[ $active == n1 ]] && echo n2 || echo n1)
+echo "==> 2. node $active crashes (the active's node$([[ $active == "$director" ]] && echo ", the director's")): SIGKILL of its amfd, component and etcd member$( ((NETNS)) && echo "; its link cut")"
+crash "$active"
+report "the active's node killed ($active)"
+watcher=$([[ $director == "$active" ]] && echo n3 || echo "$director")
+until_true 20 eval '[[ $(active_node "$watcher") == "$other" ]]' || fail "counter/su-${other#n} did not become active"
+echo "    counter/su-${other#n} on $other active; $(where "$watcher")"
+come_back "$active"
+until_true 30 settled "$watcher" || fail "$active did not come back with its SU as the standby"
+echo "    $active back (its next life): counter/su-${active#n} standby again"
+sleep 0.5  # the restarted node's quiet time as a voter (amf/membership/README.md, rule 2)
+
+# 3. The director's node crashes.
+director=$(director_of n3)
+[[ -n $director ]] || fail "n3 knows no director"
+active=$(active_node "$director")
+held=$([[ $active == "$director" ]] && echo ", which holds the active" || echo ", which holds no active")
+echo "==> 3. the director's node $director crashes$held (epoch $(epoch_of n3))"
+watcher=$([[ $director == n3 ]] && echo n1 || echo n3)
+crash "$director"
+report "the director's node killed ($director, $([[ $active == "$director" ]] && echo "with" || echo "without") the active)"
+until_true 20 eval '[[ -n $(director_of "$watcher") && $(director_of "$watcher") != "$director" ]] && [[ -n $(active_node "$watcher") ]]' ||
+  fail "no new director with an active counter"
+echo "    new director $(director_of "$watcher") (epoch $(epoch_of "$watcher")); counter/si-1 active on $(active_node "$watcher"); $(where "$watcher")"
+come_back "$director"
+until_true 30 settled "$watcher" || fail "$director did not come back"
+
+kill "$CLIENT"
+wait "$CLIENT" 2>/dev/null || true
+CLIENT=
+# All at once: a node whose peers stopped first is cut off from the majority and may fence
+# itself (exit 3) before its own SIGTERM is handled; anything else is a failure.
+for n in "${!AMFD[@]}"; do kill "${AMFD[$n]}"; done
+for n in "${!AMFD[@]}"; do
+  rc=0
+  wait "${AMFD[$n]}" || rc=$?
+  [[ $rc == 0 || $rc == 3 ]] || fail "$n's amfd exited $rc on SIGTERM"
+done
+AMFD=()
+left=$(pgrep -f -- "--runtime-dir $WORK/" || true)
+[[ -z $left ]] || fail "amfd processes left behind: $left"
+if ((NETNS)); then [[ -z $(holders) ]] || fail "ADDR is still up on $(holders) after every amfd stopped"; fi
+
+echo "==> client-observed outage, fast profile, three nodes$( ((NETNS)) && echo ", the client on the floating address"):"
+printf '%s\n' "${SUMMARY[@]}"
+echo "  $(tail -1 "$WORK/client.log")"
+((RESTARTED == 0)) || echo "  amfds that fenced themselves and were started again: $RESTARTED"
+echo "  (one run each on a shared machine; amf-cluster-bench gives medians over 20 runs)"
