@@ -72,35 +72,8 @@ for ((i = 0; i < 200; i++)); do
   sleep 0.05
 done
 
-cat >"$WORK/cluster.yaml" <<EOF
-cluster:
-  name: partition
-  membership_profile: default
-  etcd: ["${NET}254:2379"]
-nodes:
-  - {name: n1, address: ${NET}1, controller: true}
-  - {name: n2, address: ${NET}2, controller: true}
-  - {name: n3, address: ${NET}3, controller: true}
-applications:
-  - name: counter
-    service_groups:
-      - name: counter
-        redundancy: 2n
-        su_template:
-          nodes: [n1, n2]
-          components:
-            - name: server
-              command: amf-demo-counter
-              cs_types: [counter]
-              recovery: component-failover
-              timeouts: {instantiate_ms: 3000, csi_set_ms: 2000}
-        service_instances:
-          - name: si-1
-            csis:
-              - name: endpoint
-                cs_type: counter
-                attributes: {port: "7600", state_file: counter.state}
-EOF
+counter_cluster_yaml partition default "[\"${NET}254:2379\"]" "" \
+  '{port: "7600", state_file: counter.state}' >"$WORK/cluster.yaml"
 
 start() {  # start NODE: its amfd in its namespace (as systemd would start it again)
   ip netns exec "$TAG-$1" env PATH="$BIN:$PATH" "$BIN/amfd" --config "$WORK/cluster.yaml" \

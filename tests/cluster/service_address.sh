@@ -80,35 +80,10 @@ for ((i = 0; i < 200; i++)); do
   sleep 0.05
 done
 
-cat >"$WORK/cluster.yaml" <<EOF
-cluster:
-  name: floating
-  membership_profile: default
-  etcd: ["${NET}254:2379"]
-nodes:
-  - {name: n1, address: ${NET}1, controller: true}
-  - {name: n2, address: ${NET}2, controller: true}
-  - {name: n3, address: ${NET}3, controller: true}
-applications:
-  - name: counter
-    service_groups:
-      - name: counter
-        redundancy: 2n
-        su_template:
-          nodes: [n1, n2]
-          components:
-            - name: server
-              command: amf-demo-counter
-              cs_types: [counter]
-              recovery: component-failover
-              timeouts: {instantiate_ms: 3000, csi_set_ms: 2000}
-        service_instances:
-          - name: si-1
-            service_address: {address: ${ADDR}/24, interface: eth0}
-            csis:
-              - name: endpoint
-                cs_type: counter
-                attributes: {listen: "${ADDR}", port: "${PORT}", state_file: ${WORK}/counter.state}
+counter_cluster_yaml floating default "[\"${NET}254:2379\"]" \
+  "            service_address: {address: ${ADDR}/24, interface: eth0}" \
+  "{listen: \"${ADDR}\", port: \"${PORT}\", state_file: ${WORK}/counter.state}" >"$WORK/cluster.yaml"
+cat >>"$WORK/cluster.yaml" <<EOF
       - name: counter6
         redundancy: 2n
         su_template:

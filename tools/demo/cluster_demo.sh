@@ -184,36 +184,10 @@ if ((NETNS)); then
 fi
 for n in n1 n2 n3; do start_etcd "$n"; done
 
-cat >"$WORK/cluster.yaml" <<EOF
-cluster:
-  name: demo
-  membership_profile: fast
-  etcd: ["${NET}1:2379", "${NET}2:2379", "${NET}3:2379"]
-nodes:
-  - {name: n1, address: ${NET}1, controller: true}
-  - {name: n2, address: ${NET}2, controller: true}
-  - {name: n3, address: ${NET}3, controller: true}
-applications:
-  - name: counter
-    service_groups:
-      - name: counter
-        redundancy: 2n
-        su_template:
-          nodes: [n1, n2]
-          components:
-            - name: server
-              command: amf-demo-counter
-              cs_types: [counter]
-              recovery: component-failover
-              timeouts: {instantiate_ms: 3000, csi_set_ms: 2000}
-        service_instances:
-          - name: si-1
-$( ((NETNS)) && echo "            service_address: {address: ${ADDR}/24, interface: eth0}")
-            csis:
-              - name: endpoint
-                cs_type: counter
-                attributes: {listen: "${ADDR}", port: "${PORT}", state_file: ${WORK}/counter.state}
-EOF
+SI_LINES=""
+((NETNS)) && SI_LINES="            service_address: {address: ${ADDR}/24, interface: eth0}"
+counter_cluster_yaml demo fast "[\"${NET}1:2379\", \"${NET}2:2379\", \"${NET}3:2379\"]" "$SI_LINES" \
+  "{listen: \"${ADDR}\", port: \"${PORT}\", state_file: ${WORK}/counter.state}" >"$WORK/cluster.yaml"
 
 start_amfd n1
 until_true 20 eval '[[ $(director_of n1) == n1 ]]' || fail "n1 did not become the director (is etcd up? $WORK/etcd-n1.log)"

@@ -1,4 +1,5 @@
-# Sourced by the cluster tests and the three-node demo: the namespaces they run nodes in.
+# Sourced by the cluster tests and the three-node demo: the namespaces they run nodes in, and
+# the configuration they share.
 #
 # make_cluster_netns TAG NET: a namespace TAG-br with a bridge br0 (and lo up), and three node
 # namespaces TAG-n1..TAG-n3, each with eth0 (address NET1..NET3/24, e.g. NET=10.213.7.) on a
@@ -20,4 +21,44 @@ make_cluster_netns() {
     ip -n "$ns" link set eth0 up
     ip -n "$ns" link set lo up
   done
+}
+
+# counter_cluster_yaml NAME PROFILE ETCD SI_LINES ATTRIBUTES: the configuration that the cluster
+# tests and the demo share, on stdout: nodes n1..n3 at ${NET}1..3 (NET as for
+# make_cluster_netns), all controllers; the membership PROFILE; etcd's members ETCD (a YAML
+# list); a 2N SG 'counter' of amf-demo-counter with its SUs on n1 and n2, whose SI si-1 has the
+# extra lines SI_LINES (its service address, say; may be empty) and whose CSI has ATTRIBUTES
+# (a YAML map). A caller may append more SGs under the application.
+counter_cluster_yaml() {
+  local name=$1 profile=$2 etcd=$3 si_lines=$4 attributes=$5
+  cat <<YAML
+cluster:
+  name: $name
+  membership_profile: $profile
+  etcd: $etcd
+nodes:
+  - {name: n1, address: ${NET}1, controller: true}
+  - {name: n2, address: ${NET}2, controller: true}
+  - {name: n3, address: ${NET}3, controller: true}
+applications:
+  - name: counter
+    service_groups:
+      - name: counter
+        redundancy: 2n
+        su_template:
+          nodes: [n1, n2]
+          components:
+            - name: server
+              command: amf-demo-counter
+              cs_types: [counter]
+              recovery: component-failover
+              timeouts: {instantiate_ms: 3000, csi_set_ms: 2000}
+        service_instances:
+          - name: si-1
+${si_lines:+$si_lines
+}            csis:
+              - name: endpoint
+                cs_type: counter
+                attributes: $attributes
+YAML
 }
