@@ -8,6 +8,7 @@
 #include <boost/beast/http.hpp>
 #include <deque>
 #include <nlohmann/json.hpp>
+#include <type_traits>
 
 #include "amf/core/assert.h"
 #include "amf/daemon/ip_port.h"
@@ -41,30 +42,26 @@ Result<std::string> unbase64(const std::string& text) {
   return out;
 }
 
-// The gateway writes 64-bit integers as strings, and leaves out zero values.
-std::int64_t int64_of(const json& j, const char* key) {
+// The gateway writes 64-bit integers as strings, and leaves out zero values. (Revisions are
+// signed, member ids unsigned.)
+template <class T>
+T integer_of(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end()) return 0;
-  if (it->is_number_integer()) return it->get<std::int64_t>();
+  if (it->is_number_integer()) return it->get<T>();
   if (!it->is_string()) return 0;
   try {
-    return std::stoll(it->get<std::string>());
+    if constexpr (std::is_signed_v<T>) {
+      return std::stoll(it->get<std::string>());
+    } else {
+      return std::stoull(it->get<std::string>());
+    }
   } catch (const std::exception&) {
     return 0;
   }
 }
-
-std::uint64_t uint64_of(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end()) return 0;
-  if (it->is_number_unsigned()) return it->get<std::uint64_t>();
-  if (!it->is_string()) return 0;
-  try {
-    return std::stoull(it->get<std::string>());
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
+constexpr auto int64_of = integer_of<std::int64_t>;
+constexpr auto uint64_of = integer_of<std::uint64_t>;
 
 // An answer whose fields have other types than etcd's API gives is an error, not a crash.
 Result<std::optional<EtcdClient::KeyValue>> first_kv(const json& range) try {
