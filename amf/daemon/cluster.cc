@@ -182,7 +182,7 @@ void Cluster::resign(const std::string& cause) {
 // leader, until the answer timeout (half a second with the fast profile) sends it to the next
 // member: the three-node demo measured 350 to 560 ms of outage that way, against about 60 ms
 // with etcd's leader elsewhere. So the director asks etcd (MoveLeader) to hand the role to
-// another member when it wins an epoch and whenever a check, every two seconds while it
+// another member when it wins an epoch and whenever a check, every half second while it
 // directs, finds the leader on its own node. A node without an etcd member has nothing to do.
 // It is not a safety matter: wherever etcd's leader is, the epoch's swap fences.
 void Cluster::keep_etcd_leader_away() {
@@ -233,7 +233,7 @@ void Cluster::keep_etcd_leader_away() {
 }
 
 void Cluster::check_etcd_leader_later() {
-  etcd_leader_timer_.expires_after(std::chrono::seconds(2));
+  etcd_leader_timer_.expires_after(std::chrono::milliseconds(500));
   etcd_leader_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
     if (ec || !*alive) return;
     keep_etcd_leader_away();

@@ -1,6 +1,7 @@
 #include "amf/daemon/command_transport.h"
 
 #include "amf/core/utf8.h"
+#include "amf/keys/curve_client.h"
 #include "amf/wire/codec.h"
 
 namespace amf::daemon {
@@ -53,7 +54,7 @@ Result<void> CommandTransport::open() {
       dealer.set(zmq::sockopt::ipv6, true);
       dealer.set(zmq::sockopt::immediate, true);
       dealer.set(zmq::sockopt::routing_id, settings_.self.str());
-      if (settings_.key) CurveGuard::client(dealer, *settings_.key);
+      if (settings_.key) keys::make_curve_client(dealer, *settings_.key);
       dealer.connect(endpoint);
     } catch (const zmq::error_t& e) {
       return fail("command socket: cannot connect to " + peer.str() + " at " + endpoint + ": " +

@@ -79,14 +79,6 @@ std::string CurveGuard::readable_address(std::string address) {
   return address;
 }
 
-void CurveGuard::client(zmq::socket_t& dealer, const keys::ClusterKey& key) {
-  // Every node holds the one pair: the server's key is the client's own public key.
-  const keys::CurveKeys keys = key.curve_keys();
-  dealer.set(zmq::sockopt::curve_serverkey, bytes(keys.public_key));
-  dealer.set(zmq::sockopt::curve_publickey, bytes(keys.public_key));
-  dealer.set(zmq::sockopt::curve_secretkey, bytes(keys.secret_key));
-}
-
 Result<void> CurveGuard::start() {
   if (zmq_socket_monitor(router_.handle(), kMonitorEndpoint, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) !=
       0) {

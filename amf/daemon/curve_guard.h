@@ -46,8 +46,6 @@ class CurveGuard {
   // A peer's address as ZeroMQ gives it, for people: an IPv4 peer of a socket that takes IPv6
   // too shows as ::ffff:A.B.C.D, written A.B.C.D here.
   static std::string readable_address(std::string address);
-  // Makes `dealer` (not yet connected) a CURVE client of a server guarded with `key`.
-  static void client(zmq::socket_t& dealer, const keys::ClusterKey& key);
   ~CurveGuard();
   CurveGuard(const CurveGuard&) = delete;
   CurveGuard& operator=(const CurveGuard&) = delete;

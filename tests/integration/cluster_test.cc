@@ -631,7 +631,7 @@ TEST_F(EtcdOnEachNodeTest, TheDirectorHandsEtcdsLeaderToAMemberOnAnotherNode) {
   }
   ASSERT_TRUE(put_there) << "the test could not put etcd's leader on the director's member";
 
-  // Within a check or two (every 2 s), the director hands it on, and says so.
+  // Within a check or two (every 500 ms), the director hands it on, and says so.
   EXPECT_TRUE(eventually(
       [&] {
         std::size_t logged = 0;

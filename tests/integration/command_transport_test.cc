@@ -18,6 +18,17 @@
 namespace amf::daemon {
 namespace {
 
+// An envelope from node-2 to node-1 in `epoch`, with nothing in it: what the tests send.
+protocol::Envelope node_2_to_node_1(std::uint64_t epoch = 1) {
+  return {protocol::kEnvelopeVersion,
+          {NodeId("node-2"), 0},
+          {NodeId("node-1"), 0},
+          epoch,
+          0,
+          0,
+          std::nullopt};
+}
+
 using namespace std::chrono_literals;
 
 std::string free_endpoint() {
@@ -139,13 +150,7 @@ TEST_F(CommandTransportTest, WhatAPeerMustNotSendIsRefusedWithTheReason) {
     const std::size_t before = refused_.size() + delivered.size();
     EXPECT_TRUE(run_until([&] { return refused_.size() + delivered.size() > before; }));
   };
-  const protocol::Envelope ack{protocol::kEnvelopeVersion,
-                               {NodeId("node-2"), 0},
-                               {NodeId("node-1"), 0},
-                               1,
-                               0,
-                               0,
-                               std::nullopt};
+  const protocol::Envelope ack = node_2_to_node_1();
   send_as("node-9", wire::encode(ack));
   send_as("node-2", "not an envelope");
   protocol::Envelope other = ack;
@@ -255,13 +260,7 @@ class SecuredCommandTransportTest : public CommandTransportTest {
   // node-2 sends to node-1 until node-1 takes one (the sockets drop while they connect).
   bool reaches_node_1(CommandTransport& from, const std::vector<protocol::Envelope>& delivered,
                       Duration limit) {
-    const protocol::Envelope ack{protocol::kEnvelopeVersion,
-                                 {NodeId("node-2"), 0},
-                                 {NodeId("node-1"), 0},
-                                 1,
-                                 0,
-                                 0,
-                                 std::nullopt};
+    const protocol::Envelope ack = node_2_to_node_1();
     return amf::testing::run_until(
         io_,
         [&] {
@@ -308,13 +307,7 @@ TEST_F(SecuredCommandTransportTest, WithTheClusterKeyTheLinksSpeakCurveAndCarryE
   plain.set(zmq::sockopt::linger, 0);
   plain.set(zmq::sockopt::routing_id, "node-2");
   plain.connect(endpoints_.at("node-1"));
-  const protocol::Envelope ack{protocol::kEnvelopeVersion,
-                               {NodeId("node-2"), 0},
-                               {NodeId("node-1"), 0},
-                               7,
-                               0,
-                               0,
-                               std::nullopt};
+  const protocol::Envelope ack = node_2_to_node_1(7);
   plain.send(zmq::buffer(wire::encode(ack)), zmq::send_flags::dontwait);
   io_.run_for(300ms);
   for (const auto& e : delivered) EXPECT_EQ(e.epoch, 1u);
@@ -375,13 +368,7 @@ TEST_F(SecuredCommandTransportTest, AClientThatKnowsTheServersKeyButHasNotTheSec
   dealer.set(zmq::sockopt::curve_publickey, std::string_view(client_public, 40));
   dealer.set(zmq::sockopt::curve_secretkey, std::string_view(client_secret, 40));
   dealer.connect(endpoints_.at("node-1"));
-  const protocol::Envelope ack{protocol::kEnvelopeVersion,
-                               {NodeId("node-2"), 0},
-                               {NodeId("node-1"), 0},
-                               1,
-                               0,
-                               0,
-                               std::nullopt};
+  const protocol::Envelope ack = node_2_to_node_1();
   dealer.send(zmq::buffer(wire::encode(ack)), zmq::send_flags::dontwait);
   EXPECT_TRUE(
       refused_with("from 127.0.0.1: it knows this cluster's public key but holds another key pair"))

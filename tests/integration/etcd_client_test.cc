@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <map>
 
@@ -209,10 +210,19 @@ TEST(EtcdClusterTest, MembersStatusAndMoveLeaderOnThreeMembers) {
   }
   ASSERT_TRUE(first) << "the three members elected no leader; see " << members[0]->log_path();
 
+  // A member lists its client URLs once it has published them, a moment after the election.
   std::optional<Result<std::vector<EtcdClient::Member>>> list;
-  clients[1]->members([&](auto r) { list = std::move(r); });
-  ASSERT_TRUE(amf::testing::run_until(io, [&] { return list.has_value(); }));
-  ASSERT_TRUE(*list) << list->error().message();
+  for (int i = 0; i < 200; ++i) {
+    list.reset();
+    clients[1]->members([&](auto r) { list = std::move(r); });
+    ASSERT_TRUE(amf::testing::run_until(io, [&] { return list.has_value(); }));
+    ASSERT_TRUE(*list) << list->error().message();
+    if (std::all_of((*list)->begin(), (*list)->end(),
+                    [](const auto& m) { return !m.client_urls.empty(); })) {
+      break;
+    }
+    std::this_thread::sleep_for(25ms);
+  }
   ASSERT_EQ((*list)->size(), 3u);
   std::map<std::uint64_t, std::size_t> index_of;  // member id -> index of its client
   for (const auto& m : **list) {

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <zmq.hpp>
 
+#include "amf/keys/curve_client.h"
 #include "amf/wire/codec.h"
 
 namespace amf::tools {
@@ -101,12 +102,7 @@ Result<wire::AdminReply> remote_request(const AdminTarget& target, const std::st
   socket.set(zmq::sockopt::linger, 0);
   socket.set(zmq::sockopt::ipv6, true);
   socket.set(zmq::sockopt::maxmsgsize, kMaxReplyBytes);
-  const keys::CurveKeys keys = target.key->curve_keys();
-  const std::string_view public_key(reinterpret_cast<const char*>(keys.public_key.data()), 32);
-  socket.set(zmq::sockopt::curve_serverkey, public_key);
-  socket.set(zmq::sockopt::curve_publickey, public_key);
-  socket.set(zmq::sockopt::curve_secretkey,
-             std::string_view(reinterpret_cast<const char*>(keys.secret_key.data()), 32));
+  keys::make_curve_client(socket, *target.key);
   if (zmq_socket_monitor(socket.handle(), "inproc://amfctl-handshake",
                          ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
                              ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |

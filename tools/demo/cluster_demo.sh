@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The three-node demo (tools/run demo runs it after the one-node demo):
 #
-#   tools/demo/cluster_demo.sh BIN_DIR
+#   tools/demo/cluster_demo.sh BIN_DIR [ROUNDS]
 #
 # Three amfd nodes, n1..n3, all controllers, each with an etcd member of its own (three
 # members), the fast membership profile (10 ms heartbeats, 30 ms timeout). A 2N SG runs the
@@ -13,7 +13,10 @@
 #      SU becomes the standby again;
 #   3. the same for the director's node.
 # For each it prints the outage the client saw (the gap between its last answer before the
-# fault and its first after it) and where the service went.
+# fault and its first after it) and where the service went. With ROUNDS (1 to 100; 1 by
+# default) it does all three that many times and ends with each fault's median, 90th
+# percentile and worst (the director's node with and without the active apart): the benchmark
+# of a client behind a floating address, with etcd on the nodes.
 #
 # As root the nodes run in network namespaces (veth pairs to a bridge in a namespace of its
 # own, which holds the client), and the SI has a floating service address, ADDR: the counter
@@ -29,7 +32,10 @@
 set -euo pipefail
 export LC_ALL=C  # a decimal point in $EPOCHREALTIME and in the client's times
 
-BIN=$(cd "${1:?usage: cluster_demo.sh BIN_DIR}" && pwd)
+BIN=$(cd "${1:?usage: cluster_demo.sh BIN_DIR [ROUNDS]}" && pwd)
+ROUNDS=${2:-1}
+[[ $ROUNDS =~ ^[0-9]+$ ]] && ((ROUNDS >= 1 && ROUNDS <= 100)) ||
+  { echo "cluster_demo.sh: ROUNDS is '$ROUNDS'; it must be a whole number from 1 to 100" >&2; exit 2; }
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/tools/support/netns.sh"
 command -v etcd >/dev/null || { echo "cluster_demo.sh: needs etcd (tools/run setup installs etcd-server)" >&2; exit 1; }
@@ -93,7 +99,9 @@ until_true() {  # until_true SECONDS COMMAND...
 }
 
 # etcd member eN on node nN, at NET.N:2379 (peers on 2380), its data under WORK; timings for a
-# LAN without stalls (heartbeat 10 ms, election 50 ms), as the tests use.
+# LAN without stalls (heartbeat 10 ms, election 50 ms), as the tests use. With --pre-vote (the
+# default from etcd 3.5; Debian 12 has 3.4) a member that comes back does not depose the leader
+# by starting an election: the leader stays where the director put it (off its own node).
 start_etcd() {
   local i=${1#n}
   in_ns "$1"
@@ -101,7 +109,7 @@ start_etcd() {
     --listen-client-urls "http://${NET}$i:2379" --advertise-client-urls "http://${NET}$i:2379" \
     --listen-peer-urls "http://${NET}$i:2380" --initial-advertise-peer-urls "http://${NET}$i:2380" \
     --initial-cluster "e1=http://${NET}1:2380,e2=http://${NET}2:2380,e3=http://${NET}3:2380" \
-    --initial-cluster-state new --heartbeat-interval 10 --election-timeout 50 \
+    --initial-cluster-state new --heartbeat-interval 10 --election-timeout 50 --pre-vote \
     >>"$WORK/etcd-$1.log" 2>&1 &
   ETCD[$1]=$!
 }
@@ -161,9 +169,12 @@ where() {  # where the service is, in words
 crash() {
   local n=$1 pid
   pid=$(pid_of "$n")
-  strike "${AMFD[$n]}" ${pid:+"$pid"} "${ETCD[$n]}"
-  ((NETNS)) && ip -n "$TAG-br" link set "$TAG-v${n#n}" down
-  wait "${AMFD[$n]}" "${ETCD[$n]}" 2>/dev/null || true
+  # (One group with its stderr gone: bash's "Killed" notices of its children are not news.)
+  {
+    strike "${AMFD[$n]}" ${pid:+"$pid"} "${ETCD[$n]}"
+    if ((NETNS)); then ip -n "$TAG-br" link set "$TAG-v${n#n}" down; fi
+    wait "${AMFD[$n]}" "${ETCD[$n]}" || true
+  } 2>/dev/null
   unset "AMFD[$n]" "ETCD[$n]"
 }
 come_back() {
@@ -196,9 +207,9 @@ start_amfd n3
 until_true 30 settled n1 || fail "the counter's SG did not settle"
 if ((NETNS)); then
   until_true 5 eval '[[ $(holders) == "$(active_node n1)" ]]' || fail "ADDR is up on '$(holders)', not on the active's node only"
-  ip netns exec "$TAG-br" "$BIN/amf-demo-client" --address "$ADDR" --port "$PORT" --seconds 90 >"$WORK/client.log" 2>&1 &
+  ip netns exec "$TAG-br" "$BIN/amf-demo-client" --address "$ADDR" --port "$PORT" --seconds $((60 + 20 * ROUNDS)) >"$WORK/client.log" 2>&1 &
 else
-  "$BIN/amf-demo-client" --address "$ADDR" --port "$PORT" --seconds 90 >"$WORK/client.log" 2>&1 &
+  "$BIN/amf-demo-client" --address "$ADDR" --port "$PORT" --seconds $((60 + 20 * ROUNDS)) >"$WORK/client.log" 2>&1 &
 fi
 CLIENT=$!
 until_true 10 grep -q "^first answer" "$WORK/client.log" || fail "the client got no answer from $ADDR:$PORT"
@@ -221,8 +232,10 @@ strike() {
   kill -USR1 "$CLIENT"
   T2=$EPOCHREALTIME
 }
-report() {
-  local i line="" ms
+declare -A VALUES  # fault -> the outages in ms, space-separated
+report() {  # report FAULT WHAT
+  local fault=$1 i line="" ms
+  shift
   for ((i = 0; i < 400; i++)); do
     (($(grep -c "^mark:" "$WORK/client.log") > MARKS)) && { line=$(grep "^mark:" "$WORK/client.log" | tail -1); break; }
     sleep 0.05
@@ -232,54 +245,74 @@ report() {
   if awk -v from="$(awk '{ print $4 }' <<<"$line")" -v t2="$T2" 'BEGIN { exit !(from > t2) }'; then
     line=$(awk -v t1="$T1" -v t2="$T2" '$1 == "outage" && $5 <= t2 && t1 <= $7 { $1 = ""; print substr($0, 2); exit }' \
       "$WORK/client.log")
-    [[ -n $line ]] || line="under 5 ms (the client printed no longer gap over the fault)"
+    [[ -n $line ]] || line="5 ms or less (the client printed no longer gap over the fault)"
   fi
   ms=${line%% ms*}
   printf '    client outage %s ms (%s\n' "$ms" "${line#*(}"
   SUMMARY+=("$(printf '  %-52s %9s ms' "$1" "$ms")")
+  VALUES[$fault]+="${ms%% *} "
 }
 
-# 1. The active component killed.
-director=$(director_of n1)
-active=$(active_node "$director")
-other=$([[ $active == n1 ]] && echo n2 || echo n1)
-echo "==> 1. SIGKILL of the active component, counter/su-${active#n}/server on $active"
-pid=$(pid_of "$active")
-strike "$pid"
-report "the active component killed (on $active)"
-until_true 20 eval 'settled "$director" && [[ $(active_node "$director") == "$other" ]]' ||
-  fail "counter/su-${other#n} did not become active with a standby"
-echo "    counter/su-${other#n} on $other active, counter/su-${active#n} standby again; $(where "$director")"
+# One round: the three faults, each node back before the next.
+round() {
+  local director active other watcher held pid
+  # 1. The active component killed.
+  director=$(director_of n1)
+  [[ -n $director ]] || fail "n1 knows no director"
+  active=$(active_node "$director")
+  other=$([[ $active == n1 ]] && echo n2 || echo n1)
+  echo "==> 1. SIGKILL of the active component, counter/su-${active#n}/server on $active"
+  pid=$(pid_of "$active")
+  strike "$pid"
+  report component "the active component killed (on $active)"
+  until_true 20 eval 'settled "$director" && [[ $(active_node "$director") == "$other" ]]' ||
+    fail "counter/su-${other#n} did not become active with a standby"
+  echo "    counter/su-${other#n} on $other active, counter/su-${active#n} standby again; $(where "$director")"
 
-# 2. The active's node crashes, and comes back.
-sleep 0.5
-active=$other
-other=$([[ $active == n1 ]] && echo n2 || echo n1)
-echo "==> 2. node $active crashes (the active's node$([[ $active == "$director" ]] && echo ", the director's")): SIGKILL of its amfd, component and etcd member$( ((NETNS)) && echo "; its link cut")"
-crash "$active"
-report "the active's node killed ($active)"
-watcher=$([[ $director == "$active" ]] && echo n3 || echo "$director")
-until_true 20 eval '[[ $(active_node "$watcher") == "$other" ]]' || fail "counter/su-${other#n} did not become active"
-echo "    counter/su-${other#n} on $other active; $(where "$watcher")"
-come_back "$active"
-until_true 30 settled "$watcher" || fail "$active did not come back with its SU as the standby"
-echo "    $active back (its next life): counter/su-${active#n} standby again"
-sleep 0.5  # the restarted node's quiet time as a voter (amf/membership/README.md, rule 2)
+  # 2. The active's node crashes, and comes back.
+  sleep 0.5
+  active=$other
+  other=$([[ $active == n1 ]] && echo n2 || echo n1)
+  echo "==> 2. node $active crashes (the active's node$([[ $active == "$director" ]] && echo ", the director's")): SIGKILL of its amfd, component and etcd member$( ((NETNS)) && echo "; its link cut")"
+  crash "$active"
+  if [[ $active == "$director" ]]; then
+    report director "the active's node killed ($active, the director's too)"
+  else
+    report node "the active's node killed ($active)"
+  fi
+  watcher=$([[ $director == "$active" ]] && echo n3 || echo "$director")
+  until_true 20 eval '[[ $(active_node "$watcher") == "$other" ]]' || fail "counter/su-${other#n} did not become active"
+  echo "    counter/su-${other#n} on $other active; $(where "$watcher")"
+  come_back "$active"
+  until_true 30 settled "$watcher" || fail "$active did not come back with its SU as the standby"
+  echo "    $active back (its next life): counter/su-${active#n} standby again"
+  sleep 0.5  # the restarted node's quiet time as a voter (amf/membership/README.md, rule 2)
 
-# 3. The director's node crashes.
-director=$(director_of n3)
-[[ -n $director ]] || fail "n3 knows no director"
-active=$(active_node "$director")
-held=$([[ $active == "$director" ]] && echo ", which holds the active" || echo ", which holds no active")
-echo "==> 3. the director's node $director crashes$held (epoch $(epoch_of n3))"
-watcher=$([[ $director == n3 ]] && echo n1 || echo n3)
-crash "$director"
-report "the director's node killed ($director, $([[ $active == "$director" ]] && echo "with" || echo "without") the active)"
-until_true 20 eval '[[ -n $(director_of "$watcher") && $(director_of "$watcher") != "$director" ]] && [[ -n $(active_node "$watcher") ]]' ||
-  fail "no new director with an active counter"
-echo "    new director $(director_of "$watcher") (epoch $(epoch_of "$watcher")); counter/si-1 active on $(active_node "$watcher"); $(where "$watcher")"
-come_back "$director"
-until_true 30 settled "$watcher" || fail "$director did not come back"
+  # 3. The director's node crashes.
+  director=$(director_of n3)
+  [[ -n $director ]] || fail "n3 knows no director"
+  active=$(active_node "$director")
+  held=$([[ $active == "$director" ]] && echo ", which holds the active" || echo ", which holds no active")
+  echo "==> 3. the director's node $director crashes$held (epoch $(epoch_of n3))"
+  watcher=$([[ $director == n3 ]] && echo n1 || echo n3)
+  crash "$director"
+  if [[ $active == "$director" ]]; then
+    report director "the director's node killed ($director, with the active)"
+  else
+    report director-alone "the director's node killed ($director, without the active)"
+  fi
+  until_true 20 eval '[[ -n $(director_of "$watcher") && $(director_of "$watcher") != "$director" ]] && [[ -n $(active_node "$watcher") ]]' ||
+    fail "no new director with an active counter"
+  echo "    new director $(director_of "$watcher") (epoch $(epoch_of "$watcher")); counter/si-1 active on $(active_node "$watcher"); $(where "$watcher")"
+  come_back "$director"
+  until_true 30 settled "$watcher" || fail "$director did not come back"
+  sleep 0.5
+}
+
+for ((r = 1; r <= ROUNDS; r++)); do
+  ((ROUNDS == 1)) || echo "==> round $r of $ROUNDS"
+  round
+done
 
 kill "$CLIENT"
 wait "$CLIENT" 2>/dev/null || true
@@ -298,7 +331,26 @@ left=$(pgrep -f -- "--runtime-dir $WORK/" || true)
 if ((NETNS)); then [[ -z $(holders) ]] || fail "ADDR is still up on $(holders) after every amfd stopped"; fi
 
 echo "==> client-observed outage, fast profile, three nodes$( ((NETNS)) && echo ", the client on the floating address"):"
-printf '%s\n' "${SUMMARY[@]}"
+if ((ROUNDS == 1)); then
+  printf '%s\n' "${SUMMARY[@]}"
+else
+  for fault in component node director director-alone; do
+    [[ -n ${VALUES[$fault]:-} ]] || continue
+    tr ' ' '\n' <<<"${VALUES[$fault]}" | grep . | sort -n | awk -v what="$fault" '
+      { v[NR] = $1 }
+      END {
+        names["component"] = "the active component killed"
+        names["node"] = "the active'"'"'s node killed (not the director'"'"'s)"
+        names["director"] = "the director'"'"'s node killed, holding the active"
+        names["director-alone"] = "the director'"'"'s node killed, not holding it"
+        p90 = int(0.9 * NR); if (p90 < 1) p90 = 1; if (p90 < 0.9 * NR) p90++
+        printf "  %-50s runs %3d  median %8.2f  p90 %8.2f  worst %8.2f ms\n", names[what], NR,
+          (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[p90], v[NR]
+      }'
+  done
+fi
 echo "  $(tail -1 "$WORK/client.log")"
 ((RESTARTED == 0)) || echo "  amfds that fenced themselves and were started again: $RESTARTED"
-echo "  (one run each on a shared machine; amf-cluster-bench gives medians over 20 runs)"
+if ((ROUNDS == 1)); then
+  echo "  (one run each on a shared machine: tools/demo/cluster_demo.sh BIN_DIR 20 gives medians)"
+fi
