@@ -26,21 +26,20 @@ bool on_loopback(const std::string& address) {
 // timeout (half the election's grace): with 250 ms, every write failed on a CI machine whose
 // disk had just taken a build, the claim of the admin states was made again and again, and no
 // director ever took over.
-EtcdClient::Timeouts etcd_timeouts(const membership::Profile& p) {
+// With this node's own member first (`own_first`), requests that went elsewhere while it was
+// away go back to it a second later (EtcdClient::Timeouts::back_to_first).
+EtcdClient::Timeouts etcd_timeouts(const membership::Profile& p, bool own_first) {
   return {std::max<Duration>(3 * p.timeout, std::chrono::milliseconds(250)),
-          runtime::store_answer_timeout(p)};
+          runtime::store_answer_timeout(p),
+          own_first ? Duration(std::chrono::seconds(1)) : Duration::zero()};
 }
 
-// A client of this node's own etcd member alone, if it has one: `first` of the members in
-// own_member_first's order, when that is on the node's address.
-std::unique_ptr<EtcdClient> own_member_client(boost::asio::io_context& io, const std::string& first,
-                                              const std::string& node_address,
-                                              EtcdClient::Timeouts timeouts) {
-  auto ip_port = parse_ip_port(first, "etcd member");
+// Whether the etcd member at `member` ("IP:PORT") runs on the node at `node_address`.
+bool on_node(const std::string& member, const std::string& node_address) {
+  auto ip_port = parse_ip_port(member, "etcd member");
   boost::system::error_code ec;
-  const auto self = boost::asio::ip::make_address(node_address, ec);
-  if (ec || !ip_port || ip_port->first != self) return nullptr;
-  return std::make_unique<EtcdClient>(io, std::vector<std::string>{first}, timeouts);
+  const auto node = boost::asio::ip::make_address(node_address, ec);
+  return !ec && ip_port && ip_port->first == node;
 }
 
 // An etcd answer for the core.
@@ -68,9 +67,13 @@ Cluster::Cluster(boost::asio::io_context& io, const model::ClusterConfig& config
       address_(config.find_node(settings_.self)->address),
       etcd_members_(own_member_first(config.etcd, address_)),
       etcd_(std::make_unique<EtcdClient>(io, etcd_members_,
-                                         etcd_timeouts(core_.membership().member().profile()))),
-      etcd_own_(own_member_client(io, etcd_members_.front(), address_,
-                                  etcd_timeouts(core_.membership().member().profile()))),
+                                         etcd_timeouts(core_.membership().member().profile(),
+                                                       on_node(etcd_members_.front(), address_)))),
+      etcd_own_(on_node(etcd_members_.front(), address_)
+                    ? std::make_unique<EtcdClient>(
+                          io, std::vector<std::string>{etcd_members_.front()},
+                          etcd_timeouts(core_.membership().member().profile(), false))
+                    : nullptr),
       etcd_leader_timer_(io),
       timer_(io, [this] {
         core_.tick(Clock::now());

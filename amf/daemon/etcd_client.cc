@@ -199,6 +199,11 @@ class EtcdClient::Connection : public std::enable_shared_from_this<Connection> {
     queue_.pop_front();
     busy_ = false;
     if (!response_.keep_alive()) disconnect();
+    if (timeouts_.back_to_first > Duration::zero() && member_ % members_.size() != 0 &&
+        Clock::now() - left_first_ >= timeouts_.back_to_first) {
+      disconnect();
+      member_ = 0;
+    }
     if (response_.result() != http::status::ok) {
       p.answer(fail("etcd answered " + std::to_string(status) + " to " + p.path +
                     (why.empty() ? "" : ": " + why)));
@@ -214,6 +219,7 @@ class EtcdClient::Connection : public std::enable_shared_from_this<Connection> {
   void failed(const std::string& why, bool member_fault) {
     const std::string member = members_[member_ % members_.size()];
     disconnect();
+    if (member_ % members_.size() == 0) left_first_ = Clock::now();
     ++member_;
     Pending& p = queue_.front();
     busy_ = false;
@@ -240,6 +246,7 @@ class EtcdClient::Connection : public std::enable_shared_from_this<Connection> {
   http::response<http::string_body> response_;
   std::deque<Pending> queue_;
   std::size_t member_ = 0;  // the member in use (modulo their number)
+  TimePoint left_first_{};  // when the requests last left the first member
   bool busy_ = false;
   bool connected_ = false;
   bool closed_ = false;

@@ -45,6 +45,11 @@ class EtcdClient {
   struct Timeouts {
     Duration connect;
     Duration answer;
+    // Non-zero: once the requests have gone to another member than the first for this long,
+    // the next one tries the first again (amfd lists its own node's member first, and a client
+    // left on another node's member would wait out `answer` when that node dies). Zero: a
+    // client stays with the member that answers.
+    Duration back_to_first{};
   };
 
   // `members`: "127.0.0.1:2379" style client addresses (IPv4 or IPv6 literal, then the port).

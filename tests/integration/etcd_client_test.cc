@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -259,6 +260,47 @@ TEST(EtcdClusterTest, MembersStatusAndMoveLeaderOnThreeMembers) {
   auto after = status(follower);
   ASSERT_TRUE(after);
   EXPECT_EQ(after->leader, follower_id);
+}
+
+// amfd lists its own node's member first: requests that went to another member while the
+// first did not answer go back to the first a while after it answers again
+// (Timeouts::back_to_first), so that they are not in flight to another node's member when that
+// node dies. Without it they stay where they went.
+TEST(EtcdClusterTest, RequestsGoBackToTheFirstMemberOnceItAnswersAgain) {
+  auto members = amf::testing::EtcdServer::cluster({"127.0.0.21", "127.0.0.22", "127.0.0.23"});
+  for (const auto& m : members) ASSERT_TRUE(m->started()) << "cannot start etcd";
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> busy{io.get_executor()};
+  auto answered_by = [&](EtcdClient& c) -> std::uint64_t {
+    std::optional<Result<EtcdClient::Status>> out;
+    c.status([&](Result<EtcdClient::Status> r) { out = std::move(r); });
+    amf::testing::run_until(io, [&] { return out.has_value(); });
+    return out && *out ? (*out)->member : 0;
+  };
+  EtcdClient first_only(io, {members[0]->client()}, {1s, 1s});
+  std::uint64_t first = 0;
+  for (int i = 0; i < 200 && first == 0; ++i) {
+    first = answered_by(first_only);
+    if (first == 0) std::this_thread::sleep_for(25ms);
+  }
+  ASSERT_NE(first, 0u) << "the first member never answered; see " << members[0]->log_path();
+
+  std::vector<std::string> all;
+  for (const auto& m : members) all.push_back(m->client());
+  EtcdClient client(io, all, {500ms, 500ms, 1s});
+  EXPECT_EQ(answered_by(client), first);
+  // The first member stops answering (its process stopped: the connection is taken, no answer
+  // comes): the requests go on to the next member.
+  ASSERT_EQ(::kill(members[0]->pid(), SIGSTOP), 0);
+  const std::uint64_t other = answered_by(client);
+  ::kill(members[0]->pid(), SIGCONT);
+  ASSERT_NE(other, 0u);
+  ASSERT_NE(other, first);
+  EXPECT_EQ(answered_by(client), other) << "a client stays with the member that answers";
+  // A second after they left the first, the next request goes to the first again.
+  std::this_thread::sleep_for(1100ms);
+  answered_by(client);  // (answered by `other`; the client then drops its connection)
+  EXPECT_EQ(answered_by(client), first);
 }
 
 // A node asks its own member first (the one that dies with it), the others after, in their order.
