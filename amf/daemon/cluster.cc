@@ -65,6 +65,11 @@ Cluster::Cluster(boost::asio::io_context& io, const model::ClusterConfig& config
       log_(std::move(log)),
       core_(std::move(core), Clock::now()),
       address_(config.find_node(settings_.self)->address),
+      node_addresses_([&] {
+        std::vector<std::pair<NodeId, std::string>> out;
+        for (const auto& n : config.nodes) out.emplace_back(n.id, n.address);
+        return out;
+      }()),
       etcd_members_(own_member_first(config.etcd, address_)),
       etcd_(std::make_unique<EtcdClient>(io, etcd_members_,
                                          etcd_timeouts(core_.membership().member().profile(),
@@ -206,13 +211,13 @@ void Cluster::keep_etcd_leader_away() {
     etcd_own_->members([this, alive, done, own](Result<std::vector<EtcdClient::Member>> members) {
       if (!*alive) return;
       if (!members) return done("");
-      // The first other member, but not the one a hand-over failed to last (its node may be
-      // down): the next check tries the next.
+      // The first other member on a node in this node's view, but not the one a hand-over
+      // failed to last: the next check tries the next.
       std::string own_name = std::to_string(own);
       const EtcdClient::Member* other = nullptr;
       for (const auto& m : *members) {
         if (m.id == own) own_name = m.name;
-        const bool candidate = m.id != own && !m.client_urls.empty();
+        const bool candidate = m.id != own && !m.client_urls.empty() && member_in_view(m);
         if (candidate && (other == nullptr || other->id == etcd_leader_refused_)) other = &m;
       }
       if (other == nullptr) return done("");  // a cluster of one member
@@ -233,6 +238,18 @@ void Cluster::keep_etcd_leader_away() {
       });
     });
   });
+}
+
+bool Cluster::member_in_view(const EtcdClient::Member& m) const {
+  const membership::View& view = core_.membership().member().view();
+  for (const std::string& url : m.client_urls) {
+    const auto slashes = url.find("//");
+    const std::string host_port = slashes == std::string::npos ? url : url.substr(slashes + 2);
+    for (const auto& [node, address] : node_addresses_) {
+      if (on_node(host_port, address)) return view.find(node) != nullptr;
+    }
+  }
+  return true;
 }
 
 void Cluster::check_etcd_leader_later() {

@@ -95,6 +95,10 @@ class Cluster {
   void report(model::NotificationKind kind, const std::string& entity, const std::string& cause);
   void keep_etcd_leader_away();
   void check_etcd_leader_later();
+  // Whether etcd member `m` is on a node that this node's view holds (or on no node of the
+  // cluster's: an etcd of its own): a hand-over to a member whose node is down would stall
+  // etcd's writes until its election timeout.
+  bool member_in_view(const EtcdClient::Member& m) const;
 
   Settings settings_;
   Callbacks callbacks_;
@@ -102,6 +106,7 @@ class Cluster {
   runtime::ClusterNode core_;
   bool carrying_out_ = false;  // a callback called back in: the loop in progress takes the rest
   std::string address_;        // this node's
+  std::vector<std::pair<NodeId, std::string>> node_addresses_;  // every node's, by id
   std::vector<std::string> etcd_members_;  // this node's own first (own_member_first)
   std::unique_ptr<EtcdClient> etcd_;
   std::unique_ptr<EtcdClient> etcd_own_;  // this node's own member alone, if it has one

@@ -129,6 +129,14 @@ class EtcdClient::Connection : public std::enable_shared_from_this<Connection> {
   void next() {
     if (busy_ || closed_ || queue_.empty()) return;
     busy_ = true;
+    // Back to the first member a while after the requests left it (Timeouts::back_to_first),
+    // twice as long after each return that it did not answer, up to a minute.
+    if (timeouts_.back_to_first > Duration::zero() && member_ % members_.size() != 0 &&
+        Clock::now() - left_first_ >= back_after_) {
+      disconnect();
+      member_ = 0;
+      returning_ = true;
+    }
     if (connected_) {
       send();
     } else {
@@ -199,11 +207,8 @@ class EtcdClient::Connection : public std::enable_shared_from_this<Connection> {
     queue_.pop_front();
     busy_ = false;
     if (!response_.keep_alive()) disconnect();
-    if (timeouts_.back_to_first > Duration::zero() && member_ % members_.size() != 0 &&
-        Clock::now() - left_first_ >= timeouts_.back_to_first) {
-      disconnect();
-      member_ = 0;
-    }
+    if (member_ % members_.size() == 0) back_after_ = timeouts_.back_to_first;
+    returning_ = false;
     if (response_.result() != http::status::ok) {
       p.answer(fail("etcd answered " + std::to_string(status) + " to " + p.path +
                     (why.empty() ? "" : ": " + why)));
@@ -219,7 +224,13 @@ class EtcdClient::Connection : public std::enable_shared_from_this<Connection> {
   void failed(const std::string& why, bool member_fault) {
     const std::string member = members_[member_ % members_.size()];
     disconnect();
-    if (member_ % members_.size() == 0) left_first_ = Clock::now();
+    if (member_ % members_.size() == 0) {
+      left_first_ = Clock::now();
+      if (returning_) {
+        back_after_ = std::min<Duration>(2 * back_after_, std::chrono::minutes(1));
+      }
+    }
+    returning_ = false;
     ++member_;
     Pending& p = queue_.front();
     busy_ = false;
@@ -245,8 +256,10 @@ class EtcdClient::Connection : public std::enable_shared_from_this<Connection> {
   http::request<http::string_body> request_;
   http::response<http::string_body> response_;
   std::deque<Pending> queue_;
-  std::size_t member_ = 0;  // the member in use (modulo their number)
-  TimePoint left_first_{};  // when the requests last left the first member
+  std::size_t member_ = 0;                         // the member in use (modulo their number)
+  TimePoint left_first_{};                         // when the requests last left the first member
+  Duration back_after_ = timeouts_.back_to_first;  // how long after that they go back
+  bool returning_ = false;                         // the requests just went back to it
   bool busy_ = false;
   bool connected_ = false;
   bool closed_ = false;
