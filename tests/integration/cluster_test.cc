@@ -19,6 +19,7 @@
 #include "tests/integration/amfd_fixture.h"
 #include "tests/integration/loop.h"
 #include "tools/support/etcd_server.h"
+#include "tools/support/proc_stats.h"
 
 namespace amf::itest {
 namespace {
@@ -365,7 +366,7 @@ TEST_F(ClusterTest, StatusOnAnyNodeShowsEachNodesMembershipAndEtcdsHealth) {
         << ": " << shown();
   }
 
-  ASSERT_EQ(::kill(etcd_.pid(), SIGSTOP), 0);
+  ASSERT_TRUE(amf::testing::stop_process(etcd_.pid()));
   const bool unreachable = eventually(
       [&] {
         seen = status(first->director);
