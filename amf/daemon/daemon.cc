@@ -216,6 +216,7 @@ Result<void> Daemon::open_service_addresses() {
   if (addresses.empty()) return {};
   if (auto checked = ServiceAddresses::check(addresses); !checked) return checked;
   addresses_ = std::make_unique<ServiceAddresses>();
+  announcements_ = std::make_unique<DeadlineTimer>(io_, [this] { announce_addresses(); });
   for (const auto& [si, address] : addresses) {
     auto present = addresses_->present(address);
     if (!present)
@@ -239,9 +240,10 @@ Result<void> Daemon::open_service_addresses() {
 void Daemon::float_address(const node::SetServiceAddress& e) {
   const char* from = e.up ? "down" : "up";
   const char* to = e.up ? "up" : "down";
-  Result<void> done = addresses_
-                          ? (e.up ? addresses_->raise(e.address) : addresses_->drop(e.address))
-                          : fail("this node has no service addresses to float");
+  Result<void> done = addresses_ ? (e.up ? addresses_->raise(e.address, options_.clock())
+                                         : addresses_->drop(e.address))
+                                 : fail("this node has no service addresses to float");
+  if (addresses_) announcements_->arm(addresses_->next_announcement());
   if (done) {
     record(model::Notification{options_.clock(), model::NotificationKind::kServiceAddress,
                                e.si.str(), e.address.str(), from, to,
@@ -252,6 +254,15 @@ void Daemon::float_address(const node::SetServiceAddress& e) {
               done.error().message());
   record(model::Notification{options_.clock(), model::NotificationKind::kError, e.si.str(),
                              e.address.str(), from, to, done.error().message()});
+}
+
+void Daemon::announce_addresses() {
+  for (const std::string& failed : addresses_->announce_due(options_.clock())) {
+    log_->error("{}", failed);
+    record(model::Notification{options_.clock(), model::NotificationKind::kError, self_.str(), "",
+                               "", "", failed});
+  }
+  announcements_->arm(addresses_->next_announcement());
 }
 
 Result<void> Daemon::join_cluster() {

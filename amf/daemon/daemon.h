@@ -19,6 +19,7 @@
 #include "amf/daemon/admin_store.h"
 #include "amf/daemon/channels.h"
 #include "amf/daemon/cluster.h"
+#include "amf/daemon/deadline_timer.h"
 #include "amf/daemon/event_log.h"
 #include "amf/daemon/process_host.h"
 #include "amf/daemon/service_address.h"
@@ -110,6 +111,7 @@ class Daemon : private runtime::Host, private runtime::Transport {
   // amfd left up (it crashed holding them) is taken down, as this life holds none yet.
   Result<void> open_service_addresses();
   void float_address(const node::SetServiceAddress& e);
+  void announce_addresses();
   void end_life(const std::string& cause);
   bool several_nodes() const { return config_->nodes.size() > 1; }
   void record(const model::Notification& n);
@@ -155,8 +157,9 @@ class Daemon : private runtime::Host, private runtime::Transport {
   std::unique_ptr<ProcessHost> processes_;
   std::unique_ptr<ComponentChannel> components_;
   std::unique_ptr<AdminChannel> admin_;
-  std::unique_ptr<ServiceAddresses> addresses_;  // when this node may float one
-  std::unique_ptr<Cluster> cluster_;             // several nodes only; goes first
+  std::unique_ptr<ServiceAddresses> addresses_;   // when this node may float one
+  std::unique_ptr<DeadlineTimer> announcements_;  // with addresses_: their repeated announcements
+  std::unique_ptr<Cluster> cluster_;              // several nodes only; goes first
 };
 
 // A node's life number for the runtime and membership: one more than the last one kept in

@@ -240,21 +240,50 @@ Result<void> ServiceAddresses::change(const model::ServiceAddress& address, bool
   return {};
 }
 
-Result<void> ServiceAddresses::raise(const model::ServiceAddress& address) {
-  if (auto added = change(address, true); !added) return added;
-  raised_[address.address] = address;
+Result<void> ServiceAddresses::announce(const model::ServiceAddress& address) {
   const unsigned index = ::if_nametoindex(address.interface.c_str());
   const std::optional<Mac> mac = hardware_address(address.interface);
   if (!mac) return {};
-  if (auto sent =
-          address.ipv6 ? announce_ipv6(address, index, *mac) : announce_ipv4(address, index, *mac);
-      !sent) {
+  return address.ipv6 ? announce_ipv6(address, index, *mac) : announce_ipv4(address, index, *mac);
+}
+
+Result<void> ServiceAddresses::raise(const model::ServiceAddress& address, TimePoint now) {
+  if (auto added = change(address, true); !added) return added;
+  raised_[address.address] = Raised{address, 1, now + kAnnounceEvery};
+  if (auto sent = announce(address); !sent) {
     return fail(address.str() + " is up, but " + sent.error().message());
   }
   return {};
 }
 
+std::optional<TimePoint> ServiceAddresses::next_announcement() const {
+  std::optional<TimePoint> next;
+  for (const auto& [text, r] : raised_) {
+    if (r.announced < kAnnouncements && (!next || r.next < *next)) next = r.next;
+  }
+  return next;
+}
+
+std::vector<std::string> ServiceAddresses::announce_due(TimePoint now) {
+  std::vector<std::string> failed;
+  for (auto& [text, r] : raised_) {
+    if (r.announced >= kAnnouncements || r.next > now) continue;
+    ++r.announced;
+    r.next = now + kAnnounceEvery;
+    if (auto sent = announce(r.address); !sent) {
+      failed.push_back(r.address.str() + " is up, but announcement " + std::to_string(r.announced) +
+                       " of " + std::to_string(kAnnouncements) +
+                       " failed: " + sent.error().message());
+    }
+  }
+  return failed;
+}
+
 Result<void> ServiceAddresses::drop(const model::ServiceAddress& address) {
+  // No more announcements, even when it cannot be removed: it must not be up here any more.
+  if (auto it = raised_.find(address.address); it != raised_.end()) {
+    it->second.announced = kAnnouncements;
+  }
   if (auto removed = change(address, false); !removed) return removed;
   raised_.erase(address.address);
   return {};
@@ -285,8 +314,8 @@ Result<bool> ServiceAddresses::present(const model::ServiceAddress& address) {
 std::vector<std::string> ServiceAddresses::drop_all() {
   std::vector<std::string> failed;
   const auto raised = raised_;
-  for (const auto& [text, address] : raised) {
-    if (auto dropped = drop(address); !dropped) failed.push_back(dropped.error().message());
+  for (const auto& [text, r] : raised) {
+    if (auto dropped = drop(r.address); !dropped) failed.push_back(dropped.error().message());
   }
   return failed;
 }

@@ -14,7 +14,8 @@
 # 3. That node comes back (link up, amfd started again): ADDR was still configured there (its
 #    amfd died holding it); the new amfd takes it down before anything else, and says so.
 # 4. amfctl lock of the active SU (a switchover): ADDR goes down on the old node and up on the
-#    new one, still on exactly one node.
+#    new one, still on exactly one node; the new node announces it five times (a capture on the
+#    bridge, started before the lock, counts its gratuitous ARP requests).
 # 5. IPv6: a second 2N SG floats ADDR6 (fd15:<n+1>::100/64); a lock of its active moves it, and
 #    the client's neighbour entry names the new node's MAC (unsolicited neighbour
 #    advertisement) before the client sends anything.
@@ -31,6 +32,7 @@ BIN=$(cd "${1:?usage: service_address.sh BIN_DIR}" && pwd)
 [[ $(id -u) == 0 ]] || { echo "SKIP: needs root for network namespaces"; exit 77; }
 command -v ip >/dev/null || { echo "SKIP: no ip (iproute2)"; exit 77; }
 command -v etcd >/dev/null || { echo "SKIP: no etcd (etcd-server)"; exit 77; }
+command -v tcpdump >/dev/null || { echo "SKIP: no tcpdump"; exit 77; }
 
 TAG=amfsa$$
 NET=10.215.$(($$ % 250)).
@@ -206,11 +208,21 @@ echo "3. $active back: its amfd took the leftover ADDR down; ADDR on $other only
 # 4. A switchover: amfctl lock of the active SU.
 active=$other
 other=$([[ $active == n1 ]] && echo n2 || echo n1)
+# Every ARP packet from the new node's hardware address for 4 s (the five announcements take
+# 800 ms), from before the lock.
+ip netns exec "$TAG-br" timeout 4 tcpdump -l -n -e -i br0 "arp and ether src $(mac_of "$other")" \
+  >"$WORK/arp.txt" 2>"$WORK/arp.err" &
+capture=$!
+until_true 5 grep -qs "listening on" "$WORK/arp.err" || fail "tcpdump did not start: $(cat "$WORK/arp.err")"
 t0=$(now_ms)
 "$BIN/amfctl" --runtime-dir "$WORK/n3" lock su "counter/su-${active#n}" >/dev/null ||
   fail "amfctl lock su counter/su-${active#n} failed"
 until_true 10 eval '[[ $(holders) == "$other" ]]' || fail "ADDR did not move to $other on the lock: up on '$(holders)'"
 echo "4. lock of counter/su-${active#n}: ADDR moved $active -> $other; client outage $(outage_since "$t0") ms"
+wait "$capture" || true
+garps=$(grep -c "Request who-has $ADDR tell $ADDR," "$WORK/arp.txt" || true)
+[[ $garps == 5 ]] || fail "$other sent $garps gratuitous ARP requests for ADDR, not 5: $(cat "$WORK/arp.txt")"
+echo "   $other announced ADDR $garps times"
 "$BIN/amfctl" --runtime-dir "$WORK/n3" unlock su "counter/su-${active#n}" >/dev/null
 
 # 5. IPv6: the client learns ADDR6's MAC (a connection attempt; nothing listens there), then
