@@ -292,12 +292,12 @@ void AdminChannel::start_operation(const Client& client, const wire::AdminOperat
 }
 
 void AdminChannel::start_status(const Client& client) {
-  const std::uint64_t id = next_id_;
-  if (statuses_.size() < kMaxOperations && callbacks_.forward_status &&
-      callbacks_.forward_status(id)) {
-    ++next_id_;
+  if (statuses_.size() < kMaxOperations && callbacks_.forward_status) {
+    // Kept before it is asked for: the answer may come before forward_status returns.
+    const std::uint64_t id = next_id_++;
     statuses_[id] = client;
-    return;
+    if (callbacks_.forward_status(id)) return;
+    statuses_.erase(id);
   }
   reply(client, callbacks_.status());
 }

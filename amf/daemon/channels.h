@@ -86,8 +86,9 @@ class ComponentChannel {
 // amfctl --connect from another host): events are answered at once; an admin operation is handed to
 // the director and answered when the director reports its result. At most kMaxOperations wait at a
 // time; more are refused with "try again", never queued. A status is answered at once, or, where
-// `forward_status` takes it (a node without the director), once status_answer() gives it; at
-// most kMaxOperations of those wait too, and more are answered at once.
+// `forward_status` takes it (a node of several: the director gathers it), once status_answer()
+// gives it (perhaps before forward_status returns); at most kMaxOperations of those wait too,
+// and more are answered at once.
 //
 // Runs on the io_context's thread; not thread-safe.
 class AdminChannel {
@@ -95,7 +96,7 @@ class AdminChannel {
   static constexpr std::size_t kMaxOperations = 64;
   struct Callbacks {
     std::function<wire::ClusterStatus()> status;
-    // Asks the director for its status; true: status_answer(id, ...) follows.
+    // Asks the director for its status; true: status_answer(id, ...) follows (or came already).
     std::function<bool(std::uint64_t id)> forward_status;
     std::function<std::vector<wire::EventRecord>(std::uint64_t after, std::size_t max)> events;
     std::function<void(const director::AdminRequest&)> start;  // to the director

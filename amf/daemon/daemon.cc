@@ -167,7 +167,9 @@ Result<void> Daemon::bind() {
           .status = [this] { return status(); },
           .forward_status =
               [this](std::uint64_t id) {
-                if (!runtime_.status(id)) return false;
+                // One node answers at once (status()); with several, the director gathers the
+                // nodes' components (and may answer before this returns).
+                if (!cluster_ || !runtime_.status(id)) return false;
                 pump();
                 return true;
               },
@@ -720,10 +722,47 @@ wire::ClusterStatus Daemon::merged_status(wire::ClusterStatus from_director) con
   return out;
 }
 
-Result<std::string> Daemon::director_status() {
-  std::string bytes = wire::encode(wire::AdminReply{status()});
-  if (bytes.size() > kMaxStatusBytes) {
+// The director's status with the other nodes' components: each node's part is its own status
+// (local_status()), of which only the components of its own SUs are taken (a node that lies
+// about another's is not believed).
+Result<std::string> Daemon::director_status(const runtime::GatheredStatus& gathered) {
+  wire::ClusterStatus out = status();
+  std::map<std::string, wire::ServiceUnitStatus*> sus;  // by name
+  for (auto& sg : out.service_groups) {
+    for (auto& su : sg.service_units) sus[su.name] = &su;
+  }
+  for (const auto& [node, bytes] : gathered.parts) {
+    auto reply = wire::decode_admin_reply(bytes);
+    if (!reply || !std::holds_alternative<wire::ClusterStatus>(*reply)) {
+      out.components_missing.push_back(
+          node.str() + ": its answer does not decode: " +
+          (reply ? std::string("not a status") : reply.error().message()));
+      continue;
+    }
+    for (auto& sg : std::get<wire::ClusterStatus>(*reply).service_groups) {
+      for (auto& su : sg.service_units) {
+        const auto it = sus.find(su.name);
+        if (it == sus.end() || it->second->node != node.str()) continue;
+        it->second->components = std::move(su.components);
+      }
+    }
+  }
+  for (const auto& [node, why] : gathered.missing) {
+    out.components_missing.push_back(node.str() + ": " + why);
+  }
+  std::string bytes = wire::encode(wire::AdminReply{out});
+  if (gathered.for_node && bytes.size() > kMaxStatusBytes) {
     return fail("its status takes " + std::to_string(bytes.size()) + " bytes, more than the " +
+                std::to_string(kMaxStatusBytes) + " bytes it sends to another node; run " +
+                "amfctl status on node " + self_.str());
+  }
+  return bytes;
+}
+
+Result<std::string> Daemon::status_part() {
+  std::string bytes = wire::encode(wire::AdminReply{local_status()});
+  if (bytes.size() > kMaxStatusBytes) {
+    return fail("its components take " + std::to_string(bytes.size()) + " bytes, more than the " +
                 std::to_string(kMaxStatusBytes) + " bytes it sends to another node; run " +
                 "amfctl status on node " + self_.str());
   }

@@ -119,11 +119,13 @@ class Daemon : private runtime::Host, private runtime::Transport {
   wire::ClusterStatus local_status() const;
   wire::ClusterStatus merged_status(wire::ClusterStatus from_director) const;
   std::map<std::string, std::vector<wire::ComponentStatus>> local_components() const;
-  // runtime::Host: status requests between nodes (amfctl status on a node without the
-  // director). A message between nodes may take 16 MiB (CommandTransport); a status this big
-  // (some 100,000 SUs) is refused with a message that says where to ask.
+  // runtime::Host: status requests between nodes (amfctl status on any node of several: the
+  // director's status with each node's components). A message between nodes may take 16 MiB
+  // (CommandTransport); a status or a part this big (some 100,000 SUs) is refused with a
+  // message that says where to ask.
   static constexpr std::size_t kMaxStatusBytes = 8 << 20;
-  Result<std::string> director_status() override;
+  Result<std::string> director_status(const runtime::GatheredStatus& gathered) override;
+  Result<std::string> status_part() override;
   void status_answer(std::uint64_t id, Result<std::string> bytes) override;
   // Several nodes: the rows of the nodes (with `admin_of` a node's admin state) and what this
   // node sees of the membership and of the store.

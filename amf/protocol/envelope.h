@@ -21,14 +21,15 @@ struct Endpoint {
 };
 
 // What comes from the director (a command, an answer to a forwarded admin operation or status
-// request) and what goes to it (a report, an admin operation or status request forwarded).
-using Message =
-    std::variant<NodeCommand, NodeReport, AdminForward, AdminAnswer, StatusForward, StatusAnswer>;
+// request, a request for a node's part of a status) and what goes to it (a report, an admin
+// operation or status request forwarded, a node's part of a status).
+using Message = std::variant<NodeCommand, NodeReport, AdminForward, AdminAnswer, StatusForward,
+                             StatusAnswer, StatusPartAsk, StatusPart>;
 
 // Whether the director sends `m` (else a node sends it to the director).
 inline bool from_director(const Message& m) {
   return std::holds_alternative<NodeCommand>(m) || std::holds_alternative<AdminAnswer>(m) ||
-         std::holds_alternative<StatusAnswer>(m);
+         std::holds_alternative<StatusAnswer>(m) || std::holds_alternative<StatusPartAsk>(m);
 }
 
 // What travels between the nodes' runtimes. A message is numbered on its link (seq, from 1);

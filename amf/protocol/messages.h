@@ -203,4 +203,21 @@ struct StatusAnswer {
   friend bool operator==(const StatusAnswer&, const StatusAnswer&) = default;
 };
 
+// director -> node: the director gathers a status (its own number `request`) and asks each
+// node for its part, which only the node knows (amfd: its components, their processes and
+// CSIs), as the node's host encodes it.
+struct StatusPartAsk {
+  std::uint64_t request = 0;
+  friend bool operator==(const StatusPartAsk&, const StatusPartAsk&) = default;
+};
+
+// node -> director: the node's part for the StatusPartAsk numbered `request`, or, when !ok,
+// why there is none.
+struct StatusPart {
+  std::uint64_t request = 0;
+  bool ok = false;
+  std::string part;  // ok: the encoded part; else the reason
+  friend bool operator==(const StatusPart&, const StatusPart&) = default;
+};
+
 }  // namespace amf::protocol

@@ -119,6 +119,14 @@ void NodeRuntime::step_down(std::uint64_t epoch) {
   // What other nodes asked of it: they fail it once they follow the next director.
   forwarded_.clear();
   forwarded_from_.clear();
+  // What this node's operator asked for fails; what other nodes asked, they fail themselves.
+  const auto gathering = std::exchange(gathering_, {});
+  for (const auto& [id, g] : gathering) {
+    if (!g.asker) {
+      host_.status_answer(g.request, fail("the director on this node stopped acting before it "
+                                          "answered"));
+    }
+  }
   // Its links to the nodes were the director's; a node's next report goes to the new one.
   std::vector<NodeId> peers;
   for (const auto& [node, link] : links_) peers.push_back(node);
@@ -155,6 +163,7 @@ void NodeRuntime::membership(const director::Event& event) {
                                   options_.retransmit_after));
   } else if (const auto* down = std::get_if<director::NodeDown>(&event)) {
     close_link(down->node);
+    finish_gatherings(std::nullopt);  // it sends no part any more
   }
 }
 
@@ -191,11 +200,11 @@ void NodeRuntime::receive(const protocol::Envelope& e) {
       } else if (const auto* forward = std::get_if<protocol::AdminForward>(&m)) {
         take_forwarded(it->second, *forward);
       } else {
-        const auto& asked = std::get<protocol::StatusForward>(m);
-        auto status = host_.director_status();
-        send_to(e.from.node,
-                status ? protocol::StatusAnswer{asked.request, true, *status}
-                       : protocol::StatusAnswer{asked.request, false, status.error().message()});
+        if (const auto* part = std::get_if<protocol::StatusPart>(&m)) {
+          take_part(e.from.node, *part);
+        } else {
+          gather_status(e.from, std::get<protocol::StatusForward>(m).request);
+        }
       }
     }
     return;
@@ -247,6 +256,11 @@ void NodeRuntime::receive(const protocol::Envelope& e) {
       } else {
         host_.admin_result({answer->request, answer->ok, answer->message});
       }
+    } else if (const auto* ask = std::get_if<protocol::StatusPartAsk>(&m)) {
+      auto part = host_.status_part();
+      send_to(e.from.node, part
+                               ? protocol::StatusPart{ask->request, true, *part}
+                               : protocol::StatusPart{ask->request, false, part.error().message()});
     } else {
       const auto& status = std::get<protocol::StatusAnswer>(m);
       if (status_forwarding_.erase(status.request) == 0) {
@@ -279,12 +293,89 @@ bool NodeRuntime::admin(const director::AdminRequest& request) {
 }
 
 bool NodeRuntime::status(std::uint64_t id) {
-  if (director_ || !followed_) return false;
+  if (director_) {
+    gather_status(std::nullopt, id);
+    return true;
+  }
+  if (!followed_) return false;
   const bool fresh =
       status_forwarding_.emplace(id, clock_() + options_.forwarded_status_within).second;
   AMF_ASSERT(fresh);  // else the host used an id that is still outstanding
   send_to(followed_->node, protocol::StatusForward{id});
   return true;
+}
+
+void NodeRuntime::gather_status(std::optional<protocol::Endpoint> asker, std::uint64_t request) {
+  if (gathering_.size() >= kMaxGatherings) {
+    const std::string busy =
+        "the director gathers " + std::to_string(kMaxGatherings) + " statuses already; try again";
+    if (!asker) return host_.status_answer(request, fail(busy));
+    return send_to(asker->node, protocol::StatusAnswer{request, false, busy});
+  }
+  const std::uint64_t id = ++next_gathering_;
+  Gathering& g = gathering_[id];
+  if (asker) g.gathered.for_node = asker->node;
+  g.asker = std::move(asker);
+  g.request = request;
+  g.due = clock_() + options_.status_parts_within;
+  for (const auto& [node, link] : links_) g.awaited.insert(node);  // every node up but this one
+  for (const NodeId& node : g.awaited) send_to(node, protocol::StatusPartAsk{id});
+  finish_gatherings(std::nullopt);
+}
+
+void NodeRuntime::take_part(const NodeId& from, const protocol::StatusPart& part) {
+  auto it = gathering_.find(part.request);
+  if (it == gathering_.end() || it->second.awaited.erase(from) == 0) {
+    ++counters_.misdirected;  // not asked, asked of another node, or answered already
+    return;
+  }
+  if (part.ok) {
+    it->second.gathered.parts[from] = part.part;
+  } else {
+    it->second.gathered.missing[from] = part.part;
+  }
+  finish_gatherings(std::nullopt);
+}
+
+void NodeRuntime::finish_gatherings(std::optional<TimePoint> now) {
+  for (auto it = gathering_.begin(); it != gathering_.end();) {
+    Gathering& g = it->second;
+    // A node that left (its link closed) sends nothing more.
+    for (auto node = g.awaited.begin(); node != g.awaited.end();) {
+      if (links_.contains(*node)) {
+        ++node;
+        continue;
+      }
+      g.gathered.missing[*node] = "left the cluster's view";
+      node = g.awaited.erase(node);
+    }
+    if (!g.awaited.empty() && !(now && g.due <= *now)) {
+      ++it;
+      continue;
+    }
+    const std::string waited = "did not answer within " +
+                               std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                  options_.status_parts_within)
+                                                  .count()) +
+                               " ms";
+    for (const NodeId& node : g.awaited) g.gathered.missing[node] = waited;
+    Gathering done = std::move(g);
+    it = gathering_.erase(it);
+    auto status = host_.director_status(done.gathered);
+    if (!done.asker) {
+      host_.status_answer(done.request, std::move(status));
+      continue;
+    }
+    // To the life that asked; a later life of its node never did.
+    const auto link = links_.find(done.asker->node);
+    if (link == links_.end() || link->second.peer() != *done.asker) {
+      ++counters_.unknown_peer;
+      continue;
+    }
+    send_to(done.asker->node,
+            status ? protocol::StatusAnswer{done.request, true, *status}
+                   : protocol::StatusAnswer{done.request, false, status.error().message()});
+  }
 }
 
 void NodeRuntime::take_forwarded(const protocol::Link& link, const protocol::AdminForward& m) {
@@ -478,6 +569,7 @@ const protocol::Link* NodeRuntime::link(const NodeId& node) const {
 void NodeRuntime::tick() {
   retransmit();
   expire_forwarded();
+  finish_gatherings(clock_());
   if (queue_.empty()) tick_cores();  // else the pump that empties the queue (rule 4)
 }
 
@@ -496,6 +588,9 @@ std::optional<TimePoint> NodeRuntime::next_deadline() const {
     for (const auto& [id, due] : *waiting) {  // at most the host's bound of them
       if (!next || due < *next) next = due;
     }
+  }
+  for (const auto& [id, g] : gathering_) {  // the askers' bounds of them
+    if (!next || g.due < *next) next = g.due;
   }
   return next;
 }

@@ -33,6 +33,15 @@ class Transport {
   virtual void send(const protocol::Envelope& envelope) = 0;
 };
 
+// A status that the director gathered (NodeRuntime::status): each other node's part, as that
+// node's host gave it, the nodes whose part is missing, with why, and the node whose operator
+// asked (none: this node's own).
+struct GatheredStatus {
+  std::optional<NodeId> for_node;
+  std::map<NodeId, std::string> parts;
+  std::map<NodeId, std::string> missing;
+};
+
 // The node's adapters: whatever a core's effect asks for that is not routing between cores.
 class Host {
  public:
@@ -51,12 +60,15 @@ class Host {
   // This runtime's director was deposed: a command of the newer `epoch` arrived. It no longer
   // acts (what it had not answered, the host fails) and the node follows the new director.
   virtual void deposed(std::uint64_t /*epoch*/) {}
-  // As the director: the status that an operator on another node asked for (amfctl status
-  // there), encoded as the host likes (the runtimes carry it without looking); an error goes
-  // back as the answer.
-  virtual Result<std::string> director_status() {
+  // As the director: the status that an operator asked for (amfctl status, on any node),
+  // encoded as the host likes (the runtimes carry it without looking), with what the other
+  // nodes gave; an error goes back as the answer.
+  virtual Result<std::string> director_status(const GatheredStatus& /*gathered*/) {
     return fail("this host keeps no status for other nodes");
   }
+  // As a node: its part of a status the director gathers (amfd: its own SUs' components),
+  // encoded as the host likes; an error goes to the director as the reason it is missing.
+  virtual Result<std::string> status_part() { return fail("this host keeps no status"); }
   // The answer to this node's status(id): the director's encoded status, or why none came.
   virtual void status_answer(std::uint64_t /*id*/, Result<std::string> /*status*/) {}
 };
@@ -78,8 +90,11 @@ struct Options {
   // amfctl waits 75 s).
   Duration forwarded_answer_within = std::chrono::seconds(70);
   // A status request forwarded to the director and not answered within this fails (the
-  // director answers at once; this covers a lost link).
+  // director answers within status_parts_within; this covers a lost link).
   Duration forwarded_status_within = std::chrono::seconds(2);
+  // As the director: how long it waits for the nodes' parts of a status before it answers
+  // without the parts still missing. Shorter than forwarded_status_within.
+  Duration status_parts_within = std::chrono::milliseconds(500);
 };
 
 // What the runtime dropped or did to keep its links whole.
@@ -166,12 +181,14 @@ class NodeRuntime {
   // when this node neither holds nor follows a director. Ids are the host's: below
   // kForwardedIds, and not used twice while one is outstanding.
   [[nodiscard]] bool admin(const director::AdminRequest& request);
-  // An operator's status request made on this node, which does not hold the director: sent to
-  // the director this node follows, whose host encodes its status (Host::director_status).
-  // Exactly one Host::status_answer of the same id answers it: the director's status, or a
-  // failure (as for admin(); within Options::forwarded_status_within). False, and nothing
-  // sent, when this node holds the director (the host has its status) or follows none. Ids
-  // are the host's, not used twice while one is outstanding.
+  // An operator's status request made on this node: the director (here, or the one this node
+  // follows, over the link) asks every other node that is up for its part (Host::status_part)
+  // and, once each has answered or left or Options::status_parts_within has passed, has its
+  // host encode its status with them (Host::director_status). Exactly one Host::status_answer
+  // of the same id answers it: the director's status, or a failure (as for admin(); within
+  // Options::forwarded_status_within when forwarded). False, and nothing sent, when this node
+  // neither holds nor follows a director. Ids are the host's, not used twice while one is
+  // outstanding.
   [[nodiscard]] bool status(std::uint64_t id);
   // The director's runtime numbers the requests it takes from other nodes from here up.
   static constexpr std::uint64_t kForwardedIds = std::uint64_t{1} << 63;
@@ -319,6 +336,24 @@ class NodeRuntime {
     std::uint64_t request = 0;  // the asker's id
   };
   std::map<std::uint64_t, Forwarded> forwarded_;
+  // As the director: the statuses it gathers, by the number it gave each; for a node that
+  // forwarded the request (asker) or for this node's host (none).
+  struct Gathering {
+    std::optional<protocol::Endpoint> asker;
+    std::uint64_t request = 0;  // the asker's id, or the host's
+    std::set<NodeId> awaited;
+    GatheredStatus gathered;
+    TimePoint due{};
+  };
+  // Gatherings at once; more are refused with "try again" (each ends within
+  // Options::status_parts_within).
+  static constexpr std::size_t kMaxGatherings = 256;
+  std::map<std::uint64_t, Gathering> gathering_;
+  std::uint64_t next_gathering_ = 0;
+  void gather_status(std::optional<protocol::Endpoint> asker, std::uint64_t request);
+  void take_part(const NodeId& from, const protocol::StatusPart& part);
+  // Answers the gatherings that await nobody, and at `now` those overdue.
+  void finish_gatherings(std::optional<TimePoint> now);
   std::map<NodeId, std::size_t> forwarded_from_;  // how many of them each node has waiting
   std::uint64_t next_forwarded_ = kForwardedIds;
   // As a node: the requests sent to the director followed, not yet answered, by id, with the

@@ -127,6 +127,7 @@ void fill(pb::ClusterStatus& out, const ClusterStatus& in) {
   out.set_epoch(in.epoch);
   out.set_incarnation(in.incarnation);
   out.set_partial(in.partial);
+  for (const auto& m : in.components_missing) out.add_components_missing(m);
   out.set_view_epoch(in.view_epoch);
   out.set_view_number(in.view_number);
   // Absent on one node (what it decodes to is the default); present whenever it is not.
@@ -194,6 +195,7 @@ ClusterStatus from(const pb::ClusterStatus& in) {
   ClusterStatus out{in.cluster(), in.node(),     {},         in.admin_state(), {},
                     {},           in.director(), in.epoch(), in.incarnation()};
   out.partial = in.partial();
+  out.components_missing.assign(in.components_missing().begin(), in.components_missing().end());
   out.view_epoch = in.view_epoch();
   out.view_number = in.view_number();
   if (in.has_store()) {
@@ -888,6 +890,15 @@ std::string encode(const protocol::Envelope& envelope) {
       b->set_ok(m.ok);
       b->set_status(m.status);  // bytes: an encoded status, or a reason
     }
+    void operator()(const protocol::StatusPartAsk& m) const {
+      env.mutable_status_part_ask()->set_request(m.request);
+    }
+    void operator()(const protocol::StatusPart& m) const {
+      auto* b = env.mutable_status_part();
+      b->set_request(m.request);
+      b->set_ok(m.ok);
+      b->set_part(m.part);  // bytes: a node's encoded status, or a reason
+    }
     void operator()(const protocol::NodeCommand& c) const { std::visit(*this, c); }
     void operator()(const protocol::NodeReport& r) const { std::visit(*this, r); }
   };
@@ -1010,6 +1021,17 @@ Result<protocol::Message> read_message(const pb::NodeEnvelope& env) {
       FieldReader r("StatusAnswer");
       if (b.request() == 0) r.wrong("request is 0 (no request)");
       return r.result<Message>(StatusAnswer{b.request(), b.ok(), b.status()});
+    }
+    case pb::NodeEnvelope::kStatusPartAsk: {
+      FieldReader r("StatusPartAsk");
+      if (env.status_part_ask().request() == 0) r.wrong("request is 0 (no request)");
+      return r.result<Message>(StatusPartAsk{env.status_part_ask().request()});
+    }
+    case pb::NodeEnvelope::kStatusPart: {
+      const auto& b = env.status_part();
+      FieldReader r("StatusPart");
+      if (b.request() == 0) r.wrong("request is 0 (no request)");
+      return r.result<Message>(StatusPart{b.request(), b.ok(), b.part()});
     }
     case pb::NodeEnvelope::BODY_NOT_SET:
       break;

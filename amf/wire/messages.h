@@ -178,6 +178,8 @@ struct ClusterStatus {
   // Why the SGs show this node's own SUs and components only, without the director's states
   // (no director known, or it did not answer); empty when they are the director's.
   std::string partial;
+  // Several nodes: the nodes whose components are not shown, each "NODE: why".
+  std::vector<std::string> components_missing;
 };
 struct EventRecord {
   std::uint64_t sequence = 0;

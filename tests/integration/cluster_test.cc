@@ -108,8 +108,8 @@ class ClusterTest : public ::testing::Test {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
 
-  // The whole node dies at once: its amfd and the components it ran, by their PIDs (the
-  // status of a node shows the director's node's components too).
+  // The whole node dies at once: its amfd and the components it ran, by their PIDs (from its
+  // own status, which shows every node's components).
   void crash(const std::string& node) {
     std::vector<int> pids;
     if (auto s = status(node)) {
@@ -295,10 +295,10 @@ TEST_F(ClusterTest, TheServiceOutlivesTheActivesNodeAndTheDirectorsNode) {
 }
 
 // amfctl status on any node: the director's SGs, SUs and SIs (asked of the director) with
-// this node's own components, every node's membership as this node sees it, with its life,
-// the view, and etcd's health from this node's own requests. A node that dies is down once
-// the view has taken it out; etcd that stops answering is unreachable, with the reason, and
-// reachable again once it answers.
+// every node's components (the director gathers them), every node's membership as this node sees
+// it, with its life, the view, and etcd's health from this node's own requests. A node that dies is
+// down once the view has taken it out; etcd that stops answering is unreachable, with the reason,
+// and reachable again once it answers.
 TEST_F(ClusterTest, StatusOnAnyNodeShowsEachNodesMembershipAndEtcdsHealth) {
   for (const std::string& n : kNodes) start(n);
   auto first = settled(true);
@@ -346,15 +346,33 @@ TEST_F(ClusterTest, StatusOnAnyNodeShowsEachNodesMembershipAndEtcdsHealth) {
   EXPECT_EQ(ha, (std::map<std::string, std::string>{{first->active, "active"},
                                                     {first->standby, "standby"}}))
       << shown();
+  EXPECT_TRUE(seen->components_missing.empty()) << shown();
   for (const auto& su : sg.service_units) {
     EXPECT_EQ(su.presence_state, "instantiated") << su.name;
     EXPECT_EQ(su.readiness_state, "in-service") << su.name;
-    // Components: this node's own, and the director's node's (it knows its own only).
-    if (su.node == other || su.node == first->director) {
-      ASSERT_EQ(su.components.size(), 1u) << su.name << ": " << shown();
-      EXPECT_GT(su.components[0].pid, 0) << su.name;
+  }
+  // Components: every node's, whichever node is asked, with the PIDs that their own node shows.
+  std::map<std::string, int> pid_of;  // by SU, as its own node shows it
+  for (const std::string& n : kNodes) {
+    auto s = status(n);
+    ASSERT_TRUE(s) << n;
+    for (const auto& su : s->service_groups[0].service_units) {
+      if (su.node == n && su.components.size() == 1) pid_of[su.name] = su.components[0].pid;
     }
   }
+  ASSERT_EQ(pid_of.size(), 2u);
+  for (const std::string& n : kNodes) {
+    seen = status(n);
+    ASSERT_TRUE(seen) << n;
+    EXPECT_TRUE(seen->components_missing.empty()) << n << ": " << shown();
+    for (const auto& su : seen->service_groups[0].service_units) {
+      ASSERT_EQ(su.components.size(), 1u) << n << " shows " << su.name << ": " << shown();
+      EXPECT_GT(su.components[0].pid, 0) << n << " shows " << su.name;
+      EXPECT_EQ(su.components[0].pid, pid_of[su.name]) << n << " shows " << su.name;
+      EXPECT_FALSE(su.components[0].csis.empty()) << n << " shows " << su.name;
+    }
+  }
+  seen = status(other);
 
   crash(other);
   for (const std::string& n : kNodes) {

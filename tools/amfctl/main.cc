@@ -76,6 +76,9 @@ void print_status(const amf::wire::ClusterStatus& s) {
     std::cout << "\nThis node's own service units only, without the director's states: "
               << s.partial;
   }
+  for (const auto& missing : s.components_missing) {
+    std::cout << "\nComponents not shown for node " << missing;
+  }
   std::cout << "\n\n";
   std::vector<std::vector<std::string>> nodes{{"NODE", "ADMIN"}};
   if (several_nodes) nodes[0].insert(nodes[0].end(), {"MEMBERSHIP", "LIFE"});

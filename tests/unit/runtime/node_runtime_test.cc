@@ -44,11 +44,17 @@ struct RecordingHost : Host {
   }
   void admin_result(const director::AdminResult& r) override { results.push_back(r); }
   void notify(const model::Notification& n) override { notes.push_back(n); }
-  Result<std::string> director_status() override { return status_to_give; }
+  Result<std::string> director_status(const GatheredStatus& g) override {
+    gathered.push_back(g);
+    return status_to_give;
+  }
+  Result<std::string> status_part() override { return part_to_give; }
   void status_answer(std::uint64_t id, Result<std::string> status) override {
     statuses.emplace_back(id, status ? *status : "failed: " + status.error().message());
   }
   Result<std::string> status_to_give = std::string("the director's status");
+  Result<std::string> part_to_give = std::string("a node's part");
+  std::vector<GatheredStatus> gathered;
   std::vector<std::pair<std::uint64_t, std::string>> statuses;
 
   template <class T>
@@ -538,7 +544,8 @@ class TakeoverRuntimeTest : public ::testing::Test {
   void SetUp() override {
     host1_.answer = host2_.answer = true;
     r1_ = std::make_unique<NodeRuntime>(config_, NodeId("node-1"),
-                                        *director::Director::create(config_), host1_, net_, now);
+                                        *director::Director::create(config_), host1_, net_,
+                                        [this] { return t1_; });
     r2_ = std::make_unique<NodeRuntime>(config_, NodeId("node-2"), std::nullopt, host2_, net_,
                                         [this] { return t2_; });
     host1_.runtime = r1_.get();
@@ -563,6 +570,7 @@ class TakeoverRuntimeTest : public ::testing::Test {
   RecordingHost host1_, host2_;
   Network net_;
   std::unique_ptr<NodeRuntime> r1_, r2_;
+  TimePoint t1_{};  // node-1's clock
   TimePoint t2_{};  // node-2's clock
 };
 
@@ -809,6 +817,12 @@ TEST_F(ForwardedStatusTest, GoesToTheDirectorAndItsHostsStatusComesBackAsItIs) {
   net_.settle();
   EXPECT_EQ(host2_.statuses, (Answers{{3, "the director's status"}}));
   EXPECT_TRUE(host1_.statuses.empty());
+  // The director asked node-2 (the only other node up) for its part first.
+  ASSERT_EQ(host1_.gathered.size(), 1u);
+  EXPECT_EQ(host1_.gathered[0].for_node, NodeId("node-2"));
+  EXPECT_EQ(host1_.gathered[0].parts,
+            (std::map<NodeId, std::string>{{NodeId("node-2"), "a node's part"}}));
+  EXPECT_TRUE(host1_.gathered[0].missing.empty());
 
   // The director's host cannot give it: its reason comes back.
   host1_.status_to_give = fail("its status takes 9000000 bytes");
@@ -821,15 +835,102 @@ TEST_F(ForwardedStatusTest, GoesToTheDirectorAndItsHostsStatusComesBackAsItIs) {
                 "failed: the director on node node-1 gave no status: its status takes "
                 "9000000 bytes"}));
 
-  // The director's own node has the status itself, and a node that follows no director has
-  // nobody to ask: nothing is sent.
-  EXPECT_FALSE(r1_->status(5));
+  // A node that follows no director has nobody to ask: nothing is sent.
+  net_.settle();
+  net_.in_flight.clear();
   RecordingHost host;
   Network net;
   NodeRuntime alone(config_, NodeId("node-2"), std::nullopt, host, net, now);
   EXPECT_FALSE(alone.status(6));
   EXPECT_TRUE(net.in_flight.empty());
   EXPECT_TRUE(net_.messages().empty());
+}
+
+// The director gathers each other node's part (amfd: its components) before it answers: on its
+// own node too; a node that cannot give its part, does not answer within 500 ms or leaves is
+// named with why, and the answer goes out without it.
+TEST_F(ForwardedStatusTest, TheDirectorGathersEachNodesPartAndNamesThoseMissing) {
+  ASSERT_TRUE(r1_->status(5));
+  const auto asked = net_.messages();
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_EQ(asked[0].to.node, NodeId("node-2"));
+  ASSERT_TRUE(std::holds_alternative<protocol::StatusPartAsk>(*asked[0].message));
+  EXPECT_TRUE(host1_.statuses.empty()) << "waits for node-2's part";
+  net_.settle();
+  EXPECT_EQ(host1_.statuses, (Answers{{5, "the director's status"}}));
+  ASSERT_EQ(host1_.gathered.size(), 1u);
+  EXPECT_FALSE(host1_.gathered[0].for_node) << "for this node's own operator";
+  EXPECT_EQ(host1_.gathered[0].parts.at(NodeId("node-2")), "a node's part");
+
+  // node-2's host cannot give its part: its reason is named.
+  host2_.part_to_give = fail("its components take 9000000 bytes");
+  ASSERT_TRUE(r1_->status(6));
+  net_.settle();
+  ASSERT_EQ(host1_.gathered.size(), 2u);
+  EXPECT_TRUE(host1_.gathered[1].parts.empty());
+  EXPECT_EQ(
+      host1_.gathered[1].missing,
+      (std::map<NodeId, std::string>{{NodeId("node-2"), "its components take 9000000 bytes"}}));
+
+  // node-2 does not answer (the ask is lost, and so are the resends): the answer goes out at
+  // 500 ms, without it, once.
+  ASSERT_TRUE(r1_->status(7));
+  net_.in_flight.clear();
+  net_.runtimes.erase(NodeId("node-2"));
+  t1_ += std::chrono::milliseconds(499);
+  r1_->tick();
+  EXPECT_EQ(host1_.statuses.size(), 2u);
+  t1_ += std::chrono::milliseconds(1);
+  ASSERT_TRUE(r1_->next_deadline() && *r1_->next_deadline() <= t1_);
+  r1_->tick();
+  ASSERT_EQ(host1_.statuses.size(), 3u);
+  EXPECT_EQ(host1_.statuses[2].first, 7u);
+  EXPECT_EQ(host1_.gathered[2].missing,
+            (std::map<NodeId, std::string>{{NodeId("node-2"), "did not answer within 500 ms"}}));
+  r1_->tick();
+  EXPECT_EQ(host1_.statuses.size(), 3u) << "answered once";
+
+  // node-2 leaves the view while its part is awaited: the answer goes out at once.
+  ASSERT_TRUE(r1_->status(8));
+  r1_->to_director(director::NodeDown{NodeId("node-2"), "membership: node left"});
+  ASSERT_EQ(host1_.statuses.size(), 4u);
+  EXPECT_EQ(host1_.gathered[3].missing,
+            (std::map<NodeId, std::string>{{NodeId("node-2"), "left the cluster's view"}}));
+
+  // With no other node up there is nobody to ask: answered at once.
+  ASSERT_TRUE(r1_->status(9));
+  EXPECT_EQ(host1_.statuses.size(), 5u);
+  EXPECT_TRUE(host1_.gathered[4].parts.empty() && host1_.gathered[4].missing.empty());
+}
+
+// What only a peer that lies or runs another build sends: a part nobody asked for, or a second
+// one; dropped and counted. A request of this node's operator that the director held when it
+// stopped acting fails.
+TEST_F(ForwardedStatusTest, APartNotAskedForIsDroppedAndAStoppingDirectorFailsWhatItHeld) {
+  const protocol::Link* link = r2_->link(NodeId("node-1"));
+  ASSERT_NE(link, nullptr);
+  std::uint64_t seq = link->stats().sent;
+  const auto part = [&](protocol::StatusPart m) {
+    r1_->receive({protocol::kEnvelopeVersion,
+                  {NodeId("node-2"), 0},
+                  {NodeId("node-1"), 0},
+                  r2_->followed_epoch(),
+                  ++seq,
+                  0,
+                  protocol::Message(std::move(m))});
+  };
+  const auto before = r1_->counters().misdirected;
+  part({41, true, "made up"});
+  EXPECT_EQ(r1_->counters().misdirected, before + 1);
+  EXPECT_TRUE(host1_.gathered.empty());
+
+  net_.in_flight.clear();
+  ASSERT_TRUE(r1_->status(10));
+  net_.in_flight.clear();  // the ask to node-2 is lost; node-2 answers nothing
+  r1_->resign();
+  EXPECT_EQ(host1_.statuses,
+            (Answers{{10, "failed: the director on this node stopped acting before it answered"}}));
+  EXPECT_TRUE(host1_.gathered.empty());
 }
 
 TEST_F(ForwardedStatusTest, OneUnansweredFailsAfterTwoSecondsOrWhenTheNodeTakesTheRole) {

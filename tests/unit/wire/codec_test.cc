@@ -204,6 +204,7 @@ ClusterStatus sample_status() {
   s.admin_state = "unlocked";
   s.nodes = {{"node-1", "locked"}, {"node-2", "unlocked"}};
   s.applications = {{"counter", "locked-instantiation"}};
+  s.components_missing = {"node-3: did not answer within 500 ms"};
   return s;
 }
 
@@ -226,6 +227,7 @@ TEST(CodecTest, AdminRepliesRoundTrip) {
   EXPECT_EQ(s.nodes[0].admin_state, "locked");
   ASSERT_EQ(s.applications.size(), 1u);
   EXPECT_EQ(s.applications[0].admin_state, "locked-instantiation");
+  EXPECT_EQ(s.components_missing, std::vector<std::string>{"node-3: did not answer within 500 ms"});
 
   auto err = decode_admin_reply(encode(AdminReply{AdminError{"nope"}}));
   ASSERT_TRUE(err);
@@ -269,6 +271,8 @@ TEST(CodecTest, StatusJsonRoundTripsAndUsesProtoFieldNames) {
   ASSERT_TRUE(back) << back.error().message();
   EXPECT_EQ(back->service_groups[0].service_units[0].name, "counter/su-1");
   EXPECT_EQ(back->service_groups[0].service_units[0].components[0].csis.at(0).ha_state, "active");
+  EXPECT_NE(json.find("\"components_missing\""), std::string::npos);
+  EXPECT_EQ(back->components_missing, sample_status().components_missing);
   EXPECT_FALSE(status_from_json("{not json"));
 }
 
@@ -380,6 +384,9 @@ std::vector<protocol::Message> node_messages() {
       StatusForward{18},
       StatusAnswer{18, true, std::string("\x0a\x00\xff status bytes", 17)},
       StatusAnswer{19, false, "its status takes 9000000 bytes"},
+      StatusPartAsk{20},
+      StatusPart{20, true, std::string("\x0a\x00\xff part bytes", 14)},
+      StatusPart{21, false, "its components take 9000000 bytes"},
   };
 }
 
@@ -440,6 +447,10 @@ TEST(NodeCodecTest, WhatTheCoresMustNeverSeeIsRefusedWithTheReason) {
             "node envelope from node-2 (seq 9): StatusForward: request is 0 (no request)");
   EXPECT_EQ(refused(envelope_of(StatusAnswer{0, true, "x"})),
             "node envelope from node-2 (seq 9): StatusAnswer: request is 0 (no request)");
+  EXPECT_EQ(refused(envelope_of(StatusPartAsk{0})),
+            "node envelope from node-2 (seq 9): StatusPartAsk: request is 0 (no request)");
+  EXPECT_EQ(refused(envelope_of(StatusPart{0, true, "x"})),
+            "node envelope from node-2 (seq 9): StatusPart: request is 0 (no request)");
   EXPECT_EQ(refused(envelope_of(std::nullopt, 4)),
             "node envelope from node-2 (seq 4) is numbered but carries no message");
   EXPECT_EQ(refused(envelope_of(NodeCommand{InstantiateSu{su}}, 0)),
