@@ -59,9 +59,8 @@ std::optional<Mac> hardware_address(const std::string& interface) {
 // A gratuitous ARP request and reply: sender and target protocol address are both `address`,
 // sent to the broadcast address. A neighbour that has an entry for the address takes the new
 // hardware address from either.
-Result<void> announce_ipv4(const model::ServiceAddress& address, unsigned index, const Mac& mac) {
-  Fd fd(::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ARP)));
-  if (fd.fd < 0) return fail(std::string("no packet socket: ") + std::strerror(errno));
+Result<void> announce_ipv4(int fd, const model::ServiceAddress& address, unsigned index,
+                           const Mac& mac) {
   in_addr ip{};
   ::inet_pton(AF_INET, address.address.c_str(), &ip);
   sockaddr_ll to{};
@@ -87,8 +86,8 @@ Result<void> announce_ipv4(const model::ServiceAddress& address, unsigned index,
     // The target hardware address: unknown (zero) in a request, the broadcast in a reply.
     std::memset(at + ETH_ALEN + 4, op == ARPOP_REPLY ? 0xff : 0, ETH_ALEN);
     std::memcpy(at + 2 * ETH_ALEN + 4, &ip, 4);
-    if (::sendto(fd.fd, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to),
-                 sizeof to) < 0) {
+    if (::sendto(fd, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) <
+        0) {
       return fail(std::string("gratuitous ARP not sent: ") + std::strerror(errno));
     }
   }
@@ -98,12 +97,9 @@ Result<void> announce_ipv4(const model::ServiceAddress& address, unsigned index,
 // An unsolicited neighbour advertisement (RFC 4861, 4.4 and 7.2.6): to all nodes, override
 // set, with the target's link-layer address; hop limit 255, or receivers drop it. The kernel
 // fills in the checksum of an ICMPv6 raw socket.
-Result<void> announce_ipv6(const model::ServiceAddress& address, unsigned index, const Mac& mac) {
-  Fd fd(::socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6));
-  if (fd.fd < 0) return fail(std::string("no ICMPv6 socket: ") + std::strerror(errno));
-  const int hops = 255;
-  ::setsockopt(fd.fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof hops);
-  ::setsockopt(fd.fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &index, sizeof index);
+Result<void> announce_ipv6(int fd, const model::ServiceAddress& address, unsigned index,
+                           const Mac& mac) {
+  ::setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &index, sizeof index);
   struct {
     nd_neighbor_advert advert;
     nd_opt_hdr option;
@@ -120,8 +116,7 @@ Result<void> announce_ipv6(const model::ServiceAddress& address, unsigned index,
   to.sin6_family = AF_INET6;
   ::inet_pton(AF_INET6, "ff02::1", &to.sin6_addr);
   to.sin6_scope_id = index;
-  if (::sendto(fd.fd, &message, sizeof message, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) <
-      0) {
+  if (::sendto(fd, &message, sizeof message, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) < 0) {
     return fail(std::string("unsolicited neighbour advertisement not sent: ") +
                 std::strerror(errno));
   }
@@ -162,6 +157,32 @@ ServiceAddresses::ServiceAddresses() {
 
 ServiceAddresses::~ServiceAddresses() {
   if (sock_ != nullptr) nl_socket_free(sock_);
+  for (const int fd : {arp_fd_, nd_fd_}) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+// The announcement sockets, opened once and kept: closing a packet socket waits for an RCU
+// grace period (synchronize_net in packet_release), which took 10 to 13 ms on amfd's loop on
+// this machine, enough to miss a heartbeat of the fast profile. Neither receives anything: the
+// packet socket has no protocol (it names one for each frame it sends), the ICMPv6 one filters
+// out every type.
+Result<void> ServiceAddresses::open_announcers(bool ipv6) {
+  int& fd = ipv6 ? nd_fd_ : arp_fd_;
+  if (fd >= 0) return {};
+  if (!ipv6) {
+    fd = ::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return fail(std::string("no packet socket: ") + std::strerror(errno));
+    return {};
+  }
+  fd = ::socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6);
+  if (fd < 0) return fail(std::string("no ICMPv6 socket: ") + std::strerror(errno));
+  const int hops = 255;
+  ::setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof hops);
+  icmp6_filter none;
+  ICMP6_FILTER_SETBLOCKALL(&none);
+  ::setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &none, sizeof none);
+  return {};
 }
 
 std::vector<std::pair<SiId, model::ServiceAddress>> ServiceAddresses::of_node(
@@ -244,7 +265,9 @@ Result<void> ServiceAddresses::announce(const model::ServiceAddress& address) {
   const unsigned index = ::if_nametoindex(address.interface.c_str());
   const std::optional<Mac> mac = hardware_address(address.interface);
   if (!mac) return {};
-  return address.ipv6 ? announce_ipv6(address, index, *mac) : announce_ipv4(address, index, *mac);
+  if (auto opened = open_announcers(address.ipv6); !opened) return opened;
+  return address.ipv6 ? announce_ipv6(nd_fd_, address, index, *mac)
+                      : announce_ipv4(arp_fd_, address, index, *mac);
 }
 
 Result<void> ServiceAddresses::raise(const model::ServiceAddress& address, TimePoint now) {

@@ -63,7 +63,10 @@ class ServiceAddresses {
  private:
   Result<void> change(const model::ServiceAddress& address, bool add);
   // One gratuitous ARP or unsolicited neighbour advertisement; nothing without a hardware address.
-  static Result<void> announce(const model::ServiceAddress& address);
+  Result<void> announce(const model::ServiceAddress& address);
+  Result<void> open_announcers(bool ipv6);
+  int arp_fd_ = -1;  // a packet socket, kept open (open_announcers)
+  int nd_fd_ = -1;   // an ICMPv6 raw socket, likewise
   nl_sock* sock_ = nullptr;
   std::string error_;  // why sock_ is null
   struct Raised {
