@@ -32,8 +32,7 @@ declare -A AMFD
 ETCD=
 cleanup() {
   local pid
-  for pid in "${AMFD[@]}" $ETCD; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${AMFD[@]}" $ETCD; do wait "$pid" 2>/dev/null || true; done
+  end_processes "${AMFD[@]}" $ETCD
   for ns in "$TAG-br" "$TAG-n1" "$TAG-n2" "$TAG-n3"; do ip netns del "$ns" 2>/dev/null || true; done
   rm -rf "$WORK"
 }

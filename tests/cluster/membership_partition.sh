@@ -21,8 +21,7 @@ NET=10.213.$(($$ % 250)).
 WORK=$(mktemp -d /tmp/amf-partition-XXXXXX)
 PIDS=()
 cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  end_processes "${PIDS[@]}"
   for ns in "$TAG-br" "$TAG-n1" "$TAG-n2" "$TAG-n3"; do ip netns del "$ns" 2>/dev/null || true; done
   rm -rf "$WORK"
 }

@@ -7,8 +7,10 @@
 //
 // The two times are the last answer before the gap and the first after it, in seconds of
 // CLOCK_REALTIME, so that a script can tell which gap a fault it injected caused. An attempt
-// that gets no connection within 5 ms or no answer within 200 ms counts as unanswered and is
-// made again (after 0.2 ms, so that a refused connection does not spin).
+// that gets no connection within 5 ms or no answer within --answer-ms (200) counts as
+// unanswered and is made again (after 0.2 ms, so that a refused connection does not spin). A
+// request in flight on a node that dies gets no answer and no reset (a dead machine sends
+// nothing): it waits out --answer-ms, which then is the outage this client sees.
 //
 // SIGUSR1 marks a moment (a script sends it right after injecting a fault): the first answer to
 // a request started after the mark prints the gap it closes, however short,
@@ -80,7 +82,7 @@ bool wait_for(int fd, short events, int timeout_ms) {
 }
 
 // One INC; the counter's new value, or none when the service did not answer.
-std::optional<long> ask(const Target& t) {
+std::optional<long> ask(const Target& t, int answer_ms) {
   const int fd = ::socket(t.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return std::nullopt;
   std::optional<long> value;
@@ -90,7 +92,7 @@ std::optional<long> ask(const Target& t) {
       (::connect(fd, reinterpret_cast<const sockaddr*>(&t.addr), t.len) == 0 ||
        (errno == EINPROGRESS && wait_for(fd, POLLOUT, 5) &&
         ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &error_len) == 0 && error == 0));
-  if (connected && ::send(fd, "INC\n", 4, MSG_NOSIGNAL) == 4 && wait_for(fd, POLLIN, 200)) {
+  if (connected && ::send(fd, "INC\n", 4, MSG_NOSIGNAL) == 4 && wait_for(fd, POLLIN, answer_ms)) {
     char buf[64];
     const ssize_t n = ::recv(fd, buf, sizeof buf - 1, 0);
     if (n > 0) {
@@ -117,6 +119,7 @@ int main(int argc, char** argv) {
   double seconds = 120;
   double gap_ms = 5;
   double interval_ms = 1;
+  int answer_ms = 200;
   app.add_option("--address", address, "the service's address (IPv4 or IPv6)");
   app.add_option("--port", port, "the service's port")->required()->check(CLI::Range(1, 65535));
   app.add_option("--seconds", seconds, "end after this long")->check(CLI::Range(0.1, 3600.0));
@@ -124,6 +127,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.1, 60000.0));
   app.add_option("--interval-ms", interval_ms, "between the start of two requests (0: none)")
       ->check(CLI::Range(0.0, 1000.0));
+  app.add_option("--answer-ms", answer_ms, "give a request up after this long without an answer")
+      ->check(CLI::Range(1, 60000));
   CLI11_PARSE(app, argc, argv);
   const auto target = parse(address, port);
   if (!target) {
@@ -149,7 +154,7 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_until(next);
     next = std::max(next + interval, Clock::now());
     const bool after_mark = g_mark != 0;
-    const auto value = ask(*target);
+    const auto value = ask(*target, answer_ms);
     if (!value) {
       ++unanswered;
       next = std::max(next, Clock::now() + 200us);

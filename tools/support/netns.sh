@@ -62,3 +62,22 @@ ${si_lines:+$si_lines
                 attributes: $attributes
 YAML
 }
+
+# running PID: whether the process lives (not ended, not a zombie waiting to be reaped).
+running() {
+  local state
+  state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) && [[ -n $state && $state != Z ]]
+}
+
+# end_processes PID...: SIGTERM to each, up to 5 s in all for them to end, then SIGKILL to any
+# still running (an etcd member whose peers are gone has been seen to outlive its SIGTERM and
+# keep its namespace); reaps those that are the caller's children. Only PIDs the caller started.
+end_processes() {
+  local pid deadline=$((SECONDS + 5))
+  for pid in "$@"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "$@"; do
+    while running "$pid" && ((SECONDS < deadline)); do sleep 0.05; done
+    if running "$pid"; then kill -9 "$pid" 2>/dev/null || true; fi
+    wait "$pid" 2>/dev/null || true
+  done
+}
