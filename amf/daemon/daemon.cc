@@ -666,8 +666,12 @@ wire::ClusterStatus Daemon::status() const {
       assigned[a.si].push_back({a.su.str(), std::string(model::to_string(a.ha))});
     }
     for (const auto& si : sg->sis) {
-      s.service_instances.push_back({si.id.str(), std::move(assigned[si.id]),
-                                     std::string(model::to_string(director.si_admin(si.id)))});
+      s.service_instances.push_back({si.id.str(),
+                                     std::move(assigned[si.id]),
+                                     std::string(model::to_string(director.si_admin(si.id))),
+                                     "",
+                                     {}});
+      add_service_address(si, s.service_instances.back());
     }
     out.service_groups.push_back(std::move(s));
   }
@@ -693,6 +697,12 @@ wire::ClusterStatus Daemon::local_status() const {
       if (su.node != self_) continue;
       s.service_units.push_back(
           {su.id.str(), su.node.str(), "-", "-", "-", "-", std::move(comps_of[su.id.str()])});
+    }
+    // The SIs whose address is up here (what the director shows needs this node's word).
+    for (const auto& si : sg->sis) {
+      wire::ServiceInstanceStatus row{si.id.str(), {}, "-", "", {}};
+      add_service_address(si, row);
+      if (!row.address_up_on.empty()) s.service_instances.push_back(std::move(row));
     }
     out.service_groups.push_back(std::move(s));
   }
@@ -727,9 +737,11 @@ wire::ClusterStatus Daemon::merged_status(wire::ClusterStatus from_director) con
 // about another's is not believed).
 Result<std::string> Daemon::director_status(const runtime::GatheredStatus& gathered) {
   wire::ClusterStatus out = status();
-  std::map<std::string, wire::ServiceUnitStatus*> sus;  // by name
+  std::map<std::string, wire::ServiceUnitStatus*> sus;      // by name
+  std::map<std::string, wire::ServiceInstanceStatus*> sis;  // by name
   for (auto& sg : out.service_groups) {
     for (auto& su : sg.service_units) sus[su.name] = &su;
+    for (auto& si : sg.service_instances) sis[si.name] = &si;
   }
   for (const auto& [node, bytes] : gathered.parts) {
     auto reply = wire::decode_admin_reply(bytes);
@@ -744,6 +756,14 @@ Result<std::string> Daemon::director_status(const runtime::GatheredStatus& gathe
         const auto it = sus.find(su.name);
         if (it == sus.end() || it->second->node != node.str()) continue;
         it->second->components = std::move(su.components);
+      }
+      for (const auto& si : sg.service_instances) {
+        const auto it = sis.find(si.name);
+        const bool here = std::find(si.address_up_on.begin(), si.address_up_on.end(), node.str()) !=
+                          si.address_up_on.end();
+        if (it != sis.end() && here && !it->second->service_address.empty()) {
+          it->second->address_up_on.push_back(node.str());
+        }
       }
     }
   }
@@ -785,6 +805,14 @@ void Daemon::status_answer(std::uint64_t id, Result<std::string> bytes) {
   wire::ClusterStatus out = local_status();
   out.partial = why;
   admin_->status_answer(id, out);
+}
+
+void Daemon::add_service_address(const model::SiConfig& si,
+                                 wire::ServiceInstanceStatus& row) const {
+  if (!si.service_address) return;
+  row.service_address = si.service_address->str();
+  if (addresses_ && addresses_->raised(*si.service_address))
+    row.address_up_on.push_back(self_.str());
 }
 
 void Daemon::add_nodes(wire::ClusterStatus& out,

@@ -129,6 +129,8 @@ class Daemon : private runtime::Host, private runtime::Transport {
   void status_answer(std::uint64_t id, Result<std::string> bytes) override;
   // Several nodes: the rows of the nodes (with `admin_of` a node's admin state) and what this
   // node sees of the membership and of the store.
+  // The SI's service address, if it has one, and this node among those it is up on, if it is.
+  void add_service_address(const model::SiConfig& si, wire::ServiceInstanceStatus& row) const;
   void add_nodes(wire::ClusterStatus& out,
                  const std::function<std::string(const NodeId&)>& admin_of) const;
 

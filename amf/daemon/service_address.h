@@ -50,6 +50,11 @@ class ServiceAddresses {
   Result<void> raise(const model::ServiceAddress& address, TimePoint now);
   // Removes the address (one not there is fine).
   Result<void> drop(const model::ServiceAddress& address);
+  // Whether raise() brought the address up and drop() has not taken it down (a removal that
+  // failed leaves it up).
+  bool raised(const model::ServiceAddress& address) const {
+    return raised_.contains(address.address);
+  }
   // Whether the address is configured on its interface now.
   Result<bool> present(const model::ServiceAddress& address);
   // When the next repeated announcement falls due; none while nothing is left to announce.

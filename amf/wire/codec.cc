@@ -182,6 +182,8 @@ void fill(pb::ClusterStatus& out, const ClusterStatus& in) {
       pb::ServiceInstanceStatus* i = s->add_service_instances();
       i->set_name(si.name);
       i->set_admin_state(si.admin_state);
+      i->set_service_address(si.service_address);
+      for (const auto& n : si.address_up_on) i->add_address_up_on(n);
       for (const auto& a : si.assignments) {
         pb::SiAssignmentStatus* as = i->add_assignments();
         as->set_service_unit(a.service_unit);
@@ -224,7 +226,8 @@ ClusterStatus from(const pb::ClusterStatus& in) {
       sg.service_units.push_back(std::move(su));
     }
     for (const auto& i : s.service_instances()) {
-      ServiceInstanceStatus si{i.name(), {}, i.admin_state()};
+      ServiceInstanceStatus si{i.name(), {}, i.admin_state(), i.service_address(), {}};
+      si.address_up_on.assign(i.address_up_on().begin(), i.address_up_on().end());
       for (const auto& a : i.assignments())
         si.assignments.push_back({a.service_unit(), a.ha_state()});
       sg.service_instances.push_back(std::move(si));

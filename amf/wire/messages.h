@@ -128,6 +128,10 @@ struct ServiceInstanceStatus {
   std::string name;
   std::vector<SiAssignmentStatus> assignments;
   std::string admin_state;  // the SI's own
+  // Its floating service address ("IP/PREFIX on INTERFACE"; empty: none), and the nodes where
+  // it is up, each as that node says.
+  std::string service_address;
+  std::vector<std::string> address_up_on;
 };
 struct ServiceGroupStatus {
   std::string name;

@@ -5,7 +5,8 @@
 # floats ADDR (NET100/24 on eth0). The counter listens on ADDR only, and the client talks only
 # to ADDR. Addresses and names are chosen here; datagrams are sealed with a key made here.
 #
-# 0. Settled: ADDR is up on the active's node and on no other, and the client is answered.
+# 0. Settled: ADDR is up on the active's node and on no other (amfctl status on each node says
+#    so), and the client is answered.
 # 1. The active component is killed (SIGKILL): ADDR moves with the active to the other node,
 #    which announces it (the client's neighbour entry for ADDR now names that node's MAC
 #    without the client having asked), and the client is answered there.
@@ -164,6 +165,11 @@ until_true 5 eval '[[ $(holders) == "$active" ]]' || fail "ADDR is up on '$(hold
 answered || fail "the client got no answer from $ADDR"
 grep -q "service-address counter/si-1 ${ADDR}/24 on eth0 down -> up" "$WORK/$active.log" ||
   fail "$active recorded no service-address event"
+# amfctl status on any node says where ADDR is up, as each node says (the director gathers it).
+for n in n1 n2 n3; do
+  until_true 5 eval 'status $n | grep "^counter/si-1" | grep -qF "${ADDR}/24 on eth0 (up on $active)"' ||
+    fail "amfctl status on $n does not show ADDR up on $active: $(status "$n" | grep "^counter/si-1")"
+done
 echo "0. settled: active on $active, ADDR up there only; the client is answered: $(ask)"
 
 # 1. The active component killed.
@@ -222,6 +228,8 @@ wait "$capture" || true
 garps=$(grep -c "Request who-has $ADDR tell $ADDR," "$WORK/arp.txt" || true)
 [[ $garps == 5 ]] || fail "$other sent $garps gratuitous ARP requests for ADDR, not 5: $(cat "$WORK/arp.txt")"
 echo "   $other announced ADDR $garps times"
+until_true 5 eval 'status n3 | grep "^counter/si-1" | grep -qF "${ADDR}/24 on eth0 (up on $other)"' ||
+  fail "amfctl status does not show ADDR up on $other after the lock: $(status n3 | grep "^counter/si-1")"
 "$BIN/amfctl" --runtime-dir "$WORK/n3" unlock su "counter/su-${active#n}" >/dev/null
 
 # 5. IPv6: the client learns ADDR6's MAC (a connection attempt; nothing listens there), then

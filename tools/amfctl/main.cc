@@ -1,5 +1,6 @@
 // amfctl: the amf admin console.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -118,12 +119,25 @@ void print_status(const amf::wire::ClusterStatus& s) {
     print_table(comps);
     std::cout << "\n";
     std::vector<std::vector<std::string>> sis{{"SERVICE INSTANCE", "ADMIN", "ASSIGNMENTS"}};
+    const bool addresses = std::any_of(sg.service_instances.begin(), sg.service_instances.end(),
+                                       [](const auto& si) { return !si.service_address.empty(); });
+    if (addresses) sis[0].push_back("SERVICE ADDRESS");
     for (const auto& si : sg.service_instances) {
       std::string text;
       for (const auto& a : si.assignments) {
         text += (text.empty() ? "" : ", ") + a.service_unit + " " + a.ha_state;
       }
-      sis.push_back({si.name, si.admin_state, text.empty() ? "unassigned" : text});
+      // A node's own status without the director's (partial) knows no assignments.
+      sis.push_back({si.name, si.admin_state,
+                     !text.empty()           ? text
+                     : si.admin_state == "-" ? "-"
+                                             : "unassigned"});
+      if (!addresses) continue;
+      std::string where;
+      for (const auto& n : si.address_up_on) where += (where.empty() ? "" : ", ") + n;
+      sis.back().push_back(si.service_address.empty() ? "-"
+                           : where.empty()            ? si.service_address + " (down)"
+                                           : si.service_address + " (up on " + where + ")");
     }
     print_table(sis);
   }

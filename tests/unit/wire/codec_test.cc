@@ -198,7 +198,11 @@ ClusterStatus sample_status() {
        "instantiated",
        "in-service",
        {{"counter/su-1/server", "instantiated", 99, true, {{"counter/si-1/endpoint", "active"}}}}});
-  sg.service_instances.push_back({"counter/si-1", {{"counter/su-1", "active"}}, "unlocked"});
+  sg.service_instances.push_back({"counter/si-1",
+                                  {{"counter/su-1", "active"}},
+                                  "unlocked",
+                                  "10.0.0.100/24 on eth0",
+                                  {"node-1"}});
   sg.admin_state = "shutting-down";
   s.service_groups.push_back(sg);
   s.admin_state = "unlocked";
@@ -220,6 +224,9 @@ TEST(CodecTest, AdminRepliesRoundTrip) {
   EXPECT_EQ(s.service_groups[0].service_units[0].components[0].csis[0].ha_state, "active");
   EXPECT_EQ(s.service_groups[0].service_instances[0].assignments[0].ha_state, "active");
   EXPECT_EQ(s.service_groups[0].service_instances[0].admin_state, "unlocked");
+  EXPECT_EQ(s.service_groups[0].service_instances[0].service_address, "10.0.0.100/24 on eth0");
+  EXPECT_EQ(s.service_groups[0].service_instances[0].address_up_on,
+            std::vector<std::string>{"node-1"});
   EXPECT_EQ(s.service_groups[0].admin_state, "shutting-down");
   EXPECT_EQ(s.admin_state, "unlocked");
   ASSERT_EQ(s.nodes.size(), 2u);
