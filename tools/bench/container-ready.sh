@@ -7,7 +7,12 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${AMF_BIN_DIR:-$here/build/bin}  # ctest passes its own build tree
 runs=${1:-20}
 dir=$(mktemp -d /tmp/amf-ready-XXXXXX)
-port=$((20000 + RANDOM % 20000))
+# A port below the ephemeral range (32768 and up: other tests' connections take those) that
+# nothing listens on.
+for _ in $(seq 50); do
+  port=$((20000 + RANDOM % 12000))
+  [[ -z $(ss -Htln "sport = :$port" 2>/dev/null) ]] && break
+done
 cat > "$dir/ready.yaml" <<YAML
 cluster: {name: ready-bench}
 nodes: [{name: node-1, controller: true}]
@@ -31,8 +36,17 @@ YAML
 PATH=$bin:$PATH "$bin/amfd" --config "$dir/ready.yaml" --runtime-dir "$dir/run" >"$dir/amfd.log" 2>&1 &
 amfd=$!
 trap 'kill $amfd 2>/dev/null; wait $amfd 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 100); do
-  "$bin/amfctl" --runtime-dir "$dir/run" status 2>/dev/null | grep -q "web/su-1/server  instantiated" && break
+ready=0
+for _ in $(seq 300); do
+  if "$bin/amfctl" --runtime-dir "$dir/run" status 2>/dev/null | grep -q "web/su-1/server  instantiated"; then
+    ready=1
+    break
+  fi
   sleep 0.1
 done
+if ((ready == 0)); then
+  echo "container-ready.sh: web/su-1/server was not instantiated within 30 s; amfd's log:" >&2
+  tail -30 "$dir/amfd.log" >&2
+  exit 1
+fi
 "$bin/amf-ready-bench" --runtime-dir "$dir/run" --comp web/su-1/server --runs "$runs"
