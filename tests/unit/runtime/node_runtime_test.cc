@@ -561,6 +561,19 @@ class TakeoverRuntimeTest : public ::testing::Test {
     net_.runtimes.erase(NodeId("node-1"));
     r1_.reset();
   }
+  // A message on node-2's link to the director, numbered after what node-2 sent, as a peer that
+  // lies or runs another build would send it.
+  void forge_from_node2(protocol::Message m) {
+    if (!forged_seq_) forged_seq_ = r2_->link(NodeId("node-1"))->stats().sent;
+    r1_->receive({protocol::kEnvelopeVersion,
+                  {NodeId("node-2"), 0},
+                  {NodeId("node-1"), 0},
+                  r2_->followed_epoch(),
+                  ++*forged_seq_,
+                  0,
+                  std::move(m)});
+  }
+  std::optional<std::uint64_t> forged_seq_;
   std::optional<model::HaState> ha(const NodeRuntime& r, int su_number) const {
     return models::ha_of(r.director().assignments(SgId("app")), su(su_number), test::si(1));
   }
@@ -907,18 +920,8 @@ TEST_F(ForwardedStatusTest, TheDirectorGathersEachNodesPartAndNamesThoseMissing)
 // one; dropped and counted. A request of this node's operator that the director held when it
 // stopped acting fails.
 TEST_F(ForwardedStatusTest, APartNotAskedForIsDroppedAndAStoppingDirectorFailsWhatItHeld) {
-  const protocol::Link* link = r2_->link(NodeId("node-1"));
-  ASSERT_NE(link, nullptr);
-  std::uint64_t seq = link->stats().sent;
-  const auto part = [&](protocol::StatusPart m) {
-    r1_->receive({protocol::kEnvelopeVersion,
-                  {NodeId("node-2"), 0},
-                  {NodeId("node-1"), 0},
-                  r2_->followed_epoch(),
-                  ++seq,
-                  0,
-                  protocol::Message(std::move(m))});
-  };
+  ASSERT_NE(r2_->link(NodeId("node-1")), nullptr);
+  const auto part = [&](protocol::StatusPart m) { forge_from_node2(std::move(m)); };
   const auto before = r1_->counters().misdirected;
   part({41, true, "made up"});
   EXPECT_EQ(r1_->counters().misdirected, before + 1);
@@ -963,18 +966,8 @@ TEST_F(ForwardedStatusTest, OneUnansweredFailsAfterTwoSecondsOrWhenTheNodeTakesT
 // know, an entity kind it does not know, more operations at once than it holds for one node,
 // and an answer nobody asked for.
 TEST_F(ForwardedAdminTest, WhatTheDirectorCannotTakeIsRefusedToTheAskerAndNotHandedOn) {
-  const protocol::Link* link = r2_->link(NodeId("node-1"));
-  ASSERT_NE(link, nullptr);
-  std::uint64_t seq = link->stats().sent;
-  const auto forward = [&](protocol::AdminForward m) {
-    r1_->receive({protocol::kEnvelopeVersion,
-                  {NodeId("node-2"), 0},
-                  {NodeId("node-1"), 0},
-                  r2_->followed_epoch(),
-                  ++seq,
-                  0,
-                  protocol::Message(std::move(m))});
-  };
+  ASSERT_NE(r2_->link(NodeId("node-1")), nullptr);
+  const auto forward = [&](protocol::AdminForward m) { forge_from_node2(std::move(m)); };
   forward({1, "unplug", "su", su(2).str()});
   forward({2, "lock", "rack", "r1"});
   std::vector<protocol::AdminAnswer> answers;
