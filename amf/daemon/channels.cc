@@ -299,7 +299,14 @@ void AdminChannel::start_status(const Client& client) {
     if (callbacks_.forward_status(id)) return;
     statuses_.erase(id);
   }
-  reply(client, callbacks_.status());
+  wire::ClusterStatus status = callbacks_.status();
+  if (callbacks_.forward_status && statuses_.size() >= kMaxOperations) {
+    // Answered here at once: the director gathered nothing from the other nodes for it.
+    status.components_missing.push_back("every other node: not asked (" +
+                                        std::to_string(kMaxOperations) +
+                                        " status requests wait already; try again)");
+  }
+  reply(client, status);
 }
 
 void AdminChannel::status_answer(std::uint64_t id, const wire::ClusterStatus& status) {

@@ -18,6 +18,8 @@ NodeRuntime::NodeRuntime(std::shared_ptr<const model::ClusterConfig> config, Nod
       clock_(std::move(clock)),
       options_(options) {
   AMF_ASSERT(options_.max_events_per_pump >= 1);
+  // The director answers a forwarded status before the asking node gives up on it.
+  AMF_ASSERT(options_.status_parts_within < options_.forwarded_status_within);
 }
 
 NodeRuntime::NodeRuntime(SeatTag, std::shared_ptr<const model::ClusterConfig> config, NodeId self,
@@ -29,7 +31,9 @@ NodeRuntime::NodeRuntime(SeatTag, std::shared_ptr<const model::ClusterConfig> co
       host_(host),
       transport_(transport),
       clock_(std::move(clock)),
-      options_(options) {}
+      options_(options) {
+  AMF_ASSERT(options_.status_parts_within < options_.forwarded_status_within);
+}
 
 NodeRuntime NodeRuntime::director_seat(std::shared_ptr<const model::ClusterConfig> config,
                                        NodeId self, director::Director director, Host& host,
@@ -161,6 +165,7 @@ void NodeRuntime::membership(const director::Event& event) {
     links_.emplace(up->node,
                    protocol::Link({self_, options_.incarnation}, {up->node, up->incarnation},
                                   options_.retransmit_after));
+    finish_gatherings(std::nullopt);  // a new life does not answer what the old one was asked
   } else if (const auto* down = std::get_if<director::NodeDown>(&event)) {
     close_link(down->node);
     finish_gatherings(std::nullopt);  // it sends no part any more
@@ -318,8 +323,13 @@ void NodeRuntime::gather_status(std::optional<protocol::Endpoint> asker, std::ui
   g.asker = std::move(asker);
   g.request = request;
   g.due = clock_() + options_.status_parts_within;
-  for (const auto& [node, link] : links_) g.awaited.insert(node);  // every node up but this one
-  for (const NodeId& node : g.awaited) send_to(node, protocol::StatusPartAsk{id});
+  for (const auto& [node, link] : links_) {  // every node up but this one, in the life it has
+    g.awaited.insert(node);
+    g.lives[node] = link.peer().incarnation;
+  }
+  // Sent from a copy: g is not touched once a transport could hand an answer straight back.
+  const std::set<NodeId> asked = g.awaited;
+  for (const NodeId& node : asked) send_to(node, protocol::StatusPartAsk{id});
   finish_gatherings(std::nullopt);
 }
 
@@ -338,43 +348,52 @@ void NodeRuntime::take_part(const NodeId& from, const protocol::StatusPart& part
 }
 
 void NodeRuntime::finish_gatherings(std::optional<TimePoint> now) {
+  const std::string waited = "did not answer within " +
+                             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                options_.status_parts_within)
+                                                .count()) +
+                             " ms";
+  // The finished ones are taken out first and answered after: the host and the transport may
+  // call back into this runtime (a status asked in an answer, an answer delivered at once).
+  std::vector<Gathering> done;
   for (auto it = gathering_.begin(); it != gathering_.end();) {
     Gathering& g = it->second;
-    // A node that left (its link closed) sends nothing more.
+    // A node that left (its link closed) or came back as another life sends nothing more.
     for (auto node = g.awaited.begin(); node != g.awaited.end();) {
-      if (links_.contains(*node)) {
+      const auto link = links_.find(*node);
+      if (link != links_.end() && link->second.peer().incarnation == g.lives[*node]) {
         ++node;
         continue;
       }
-      g.gathered.missing[*node] = "left the cluster's view";
+      g.gathered.missing[*node] =
+          link == links_.end()
+              ? "left the cluster's view"
+              : "came back as life " + std::to_string(link->second.peer().incarnation);
       node = g.awaited.erase(node);
     }
     if (!g.awaited.empty() && !(now && g.due <= *now)) {
       ++it;
       continue;
     }
-    const std::string waited = "did not answer within " +
-                               std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                  options_.status_parts_within)
-                                                  .count()) +
-                               " ms";
     for (const NodeId& node : g.awaited) g.gathered.missing[node] = waited;
-    Gathering done = std::move(g);
+    done.push_back(std::move(g));
     it = gathering_.erase(it);
-    auto status = host_.director_status(done.gathered);
-    if (!done.asker) {
-      host_.status_answer(done.request, std::move(status));
+  }
+  for (Gathering& g : done) {
+    auto status = host_.director_status(g.gathered);
+    if (!g.asker) {
+      host_.status_answer(g.request, std::move(status));
       continue;
     }
     // To the life that asked; a later life of its node never did.
-    const auto link = links_.find(done.asker->node);
-    if (link == links_.end() || link->second.peer() != *done.asker) {
+    const auto link = links_.find(g.asker->node);
+    if (link == links_.end() || link->second.peer() != *g.asker) {
       ++counters_.unknown_peer;
       continue;
     }
-    send_to(done.asker->node,
-            status ? protocol::StatusAnswer{done.request, true, *status}
-                   : protocol::StatusAnswer{done.request, false, status.error().message()});
+    send_to(g.asker->node,
+            status ? protocol::StatusAnswer{g.request, true, *status}
+                   : protocol::StatusAnswer{g.request, false, status.error().message()});
   }
 }
 

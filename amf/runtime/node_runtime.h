@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "amf/core/id.h"
 #include "amf/core/result.h"
@@ -342,6 +343,7 @@ class NodeRuntime {
     std::optional<protocol::Endpoint> asker;
     std::uint64_t request = 0;  // the asker's id, or the host's
     std::set<NodeId> awaited;
+    std::map<NodeId, std::uint64_t> lives;  // the life of each node asked
     GatheredStatus gathered;
     TimePoint due{};
   };

@@ -33,7 +33,6 @@ BIN=$(cd "${1:?usage: service_address.sh BIN_DIR}" && pwd)
 [[ $(id -u) == 0 ]] || { echo "SKIP: needs root for network namespaces"; exit 77; }
 command -v ip >/dev/null || { echo "SKIP: no ip (iproute2)"; exit 77; }
 command -v etcd >/dev/null || { echo "SKIP: no etcd (etcd-server)"; exit 77; }
-command -v tcpdump >/dev/null || { echo "SKIP: no tcpdump"; exit 77; }
 
 TAG=amfsa$$
 NET=10.215.$(($$ % 250)).
@@ -215,19 +214,26 @@ active=$other
 other=$([[ $active == n1 ]] && echo n2 || echo n1)
 # Every ARP packet from the new node's hardware address for 4 s (the five announcements take
 # 800 ms), from before the lock.
-ip netns exec "$TAG-br" timeout 4 tcpdump -l -n -e -i br0 "arp and ether src $(mac_of "$other")" \
-  >"$WORK/arp.txt" 2>"$WORK/arp.err" &
-capture=$!
-until_true 5 grep -qs "listening on" "$WORK/arp.err" || fail "tcpdump did not start: $(cat "$WORK/arp.err")"
+capture=
+if command -v tcpdump >/dev/null; then
+  ip netns exec "$TAG-br" timeout 4 tcpdump -l -n -e -i br0 "arp and ether src $(mac_of "$other")" \
+    >"$WORK/arp.txt" 2>"$WORK/arp.err" &
+  capture=$!
+  until_true 5 grep -qs "listening on" "$WORK/arp.err" || fail "tcpdump did not start: $(cat "$WORK/arp.err")"
+fi
 t0=$(now_ms)
 "$BIN/amfctl" --runtime-dir "$WORK/n3" lock su "counter/su-${active#n}" >/dev/null ||
   fail "amfctl lock su counter/su-${active#n} failed"
 until_true 10 eval '[[ $(holders) == "$other" ]]' || fail "ADDR did not move to $other on the lock: up on '$(holders)'"
 echo "4. lock of counter/su-${active#n}: ADDR moved $active -> $other; client outage $(outage_since "$t0") ms"
-wait "$capture" || true
-garps=$(grep -c "Request who-has $ADDR tell $ADDR," "$WORK/arp.txt" || true)
-[[ $garps == 5 ]] || fail "$other sent $garps gratuitous ARP requests for ADDR, not 5: $(cat "$WORK/arp.txt")"
-echo "   $other announced ADDR $garps times"
+if [[ -n $capture ]]; then
+  wait "$capture" || true
+  garps=$(grep -c "Request who-has $ADDR tell $ADDR," "$WORK/arp.txt" || true)
+  [[ $garps == 5 ]] || fail "$other sent $garps gratuitous ARP requests for ADDR, not 5: $(cat "$WORK/arp.txt")"
+  echo "   $other announced ADDR $garps times"
+else
+  echo "   announcements not counted: no tcpdump (tools/run setup installs it)"
+fi
 until_true 5 eval 'status n3 | grep "^counter/si-1" | grep -qF "${ADDR}/24 on eth0 (up on $other)"' ||
   fail "amfctl status does not show ADDR up on $other after the lock: $(status n3 | grep "^counter/si-1")"
 "$BIN/amfctl" --runtime-dir "$WORK/n3" unlock su "counter/su-${active#n}" >/dev/null

@@ -122,8 +122,8 @@ struct Cluster {
          "--cluster-key", key, "--realtime-priority", std::to_string(realtime_priority)},
         dir + "/" + node + ".log");
   }
-  // The PIDs of a node's components, as its amfd reports them (its status shows the director's
-  // node's too).
+  // The PIDs of a node's components, as its amfd reports them (its status shows every node's;
+  // only its own SUs' are taken).
   std::vector<int> component_pids(const std::string& node) {
     std::vector<int> pids;
     if (auto s = status(dir + "/" + node)) {

@@ -63,10 +63,12 @@ ${si_lines:+$si_lines
 YAML
 }
 
-# running PID: whether the process lives (not ended, not a zombie waiting to be reaped).
+# running PID: whether the process lives (not ended, not a zombie waiting to be reaped) and is
+# this shell's child (a PID that ended and was reaped may belong to another process by now).
 running() {
-  local state
-  state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) && [[ -n $state && $state != Z ]]
+  local stat
+  stat=$(cut -d' ' -f3,4 "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ ${stat%% *} != Z && ${stat#* } == "$$" ]]
 }
 
 # end_processes PID...: SIGTERM to each, up to 5 s in all for them to end, then SIGKILL to any

@@ -903,17 +903,28 @@ TEST_F(ForwardedStatusTest, TheDirectorGathersEachNodesPartAndNamesThoseMissing)
   r1_->tick();
   EXPECT_EQ(host1_.statuses.size(), 3u) << "answered once";
 
+  // node-2 comes back as another life while its part is awaited: the old life cannot answer,
+  // and the answer goes out at once.
+  net_.runtimes[NodeId("node-2")] = r2_.get();
+  ASSERT_TRUE(r1_->status(11));
+  net_.in_flight.clear();
+  r1_->to_director(director::NodeUp{NodeId("node-2"), 2});
+  ASSERT_EQ(host1_.statuses.size(), 4u);
+  EXPECT_EQ(host1_.statuses[3].first, 11u);
+  EXPECT_EQ(host1_.gathered[3].missing,
+            (std::map<NodeId, std::string>{{NodeId("node-2"), "came back as life 2"}}));
+
   // node-2 leaves the view while its part is awaited: the answer goes out at once.
   ASSERT_TRUE(r1_->status(8));
   r1_->to_director(director::NodeDown{NodeId("node-2"), "membership: node left"});
-  ASSERT_EQ(host1_.statuses.size(), 4u);
-  EXPECT_EQ(host1_.gathered[3].missing,
+  ASSERT_EQ(host1_.statuses.size(), 5u);
+  EXPECT_EQ(host1_.gathered[4].missing,
             (std::map<NodeId, std::string>{{NodeId("node-2"), "left the cluster's view"}}));
 
   // With no other node up there is nobody to ask: answered at once.
   ASSERT_TRUE(r1_->status(9));
-  EXPECT_EQ(host1_.statuses.size(), 5u);
-  EXPECT_TRUE(host1_.gathered[4].parts.empty() && host1_.gathered[4].missing.empty());
+  EXPECT_EQ(host1_.statuses.size(), 6u);
+  EXPECT_TRUE(host1_.gathered[5].parts.empty() && host1_.gathered[5].missing.empty());
 }
 
 // What only a peer that lies or runs another build sends: a part nobody asked for, or a second
