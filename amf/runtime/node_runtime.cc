@@ -348,6 +348,7 @@ void NodeRuntime::take_part(const NodeId& from, const protocol::StatusPart& part
 }
 
 void NodeRuntime::finish_gatherings(std::optional<TimePoint> now) {
+  if (gathering_.empty()) return;  // the common case, at every tick
   const std::string waited = "did not answer within " +
                              std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                 options_.status_parts_within)
