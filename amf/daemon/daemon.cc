@@ -770,19 +770,19 @@ Result<std::string> Daemon::director_status(const runtime::GatheredStatus& gathe
   for (const auto& [node, why] : gathered.missing) {
     out.components_missing.push_back(node.str() + ": " + why);
   }
-  std::string bytes = wire::encode(wire::AdminReply{out});
-  if (gathered.for_node && bytes.size() > kMaxStatusBytes) {
-    return fail("its status takes " + std::to_string(bytes.size()) + " bytes, more than the " +
-                std::to_string(kMaxStatusBytes) + " bytes it sends to another node; run " +
-                "amfctl status on node " + self_.str());
-  }
-  return bytes;
+  if (!gathered.for_node) return wire::encode(wire::AdminReply{out});  // for this node's amfctl
+  return encode_for_another_node(out, "its status takes");
 }
 
 Result<std::string> Daemon::status_part() {
-  std::string bytes = wire::encode(wire::AdminReply{local_status()});
+  return encode_for_another_node(local_status(), "its components take");
+}
+
+Result<std::string> Daemon::encode_for_another_node(const wire::ClusterStatus& status,
+                                                    const std::string& what) const {
+  std::string bytes = wire::encode(wire::AdminReply{status});
   if (bytes.size() > kMaxStatusBytes) {
-    return fail("its components take " + std::to_string(bytes.size()) + " bytes, more than the " +
+    return fail(what + " " + std::to_string(bytes.size()) + " bytes, more than the " +
                 std::to_string(kMaxStatusBytes) + " bytes it sends to another node; run " +
                 "amfctl status on node " + self_.str());
   }

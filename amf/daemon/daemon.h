@@ -127,10 +127,14 @@ class Daemon : private runtime::Host, private runtime::Transport {
   Result<std::string> director_status(const runtime::GatheredStatus& gathered) override;
   Result<std::string> status_part() override;
   void status_answer(std::uint64_t id, Result<std::string> bytes) override;
-  // Several nodes: the rows of the nodes (with `admin_of` a node's admin state) and what this
-  // node sees of the membership and of the store.
+  // `status` encoded for another node; refused, saying where to ask, when it takes more than
+  // kMaxStatusBytes (`what` begins the reason: "its status takes").
+  Result<std::string> encode_for_another_node(const wire::ClusterStatus& status,
+                                              const std::string& what) const;
   // The SI's service address, if it has one, and this node among those it is up on, if it is.
   void add_service_address(const model::SiConfig& si, wire::ServiceInstanceStatus& row) const;
+  // Several nodes: the rows of the nodes (with `admin_of` a node's admin state) and what this
+  // node sees of the membership and of the store.
   void add_nodes(wire::ClusterStatus& out,
                  const std::function<std::string(const NodeId&)>& admin_of) const;
 
