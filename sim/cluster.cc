@@ -108,7 +108,7 @@ void Simulation::clean_up_before_repair(EntityKind kind, const std::string& enti
 
 // ---- node crashes ----
 
-bool Simulation::crash_node(const NodeId& node, bool fault) {
+bool Simulation::crash_node(const NodeId& node, bool fault, std::string_view how) {
   auto nd = nodes_.find(node);
   if (nd == nodes_.end()) return false;
   if (fault) {
@@ -124,9 +124,11 @@ bool Simulation::crash_node(const NodeId& node, bool fault) {
   std::erase(delivered_, node);
   members_.erase(node);  // (membership) its cluster core, with its lease
   const std::uint64_t incarnation = ++incarnation_[node];
-  line("[" + format_time(now_) + "] " +
-       (fault ? "fault: " + node.str() + " crashes" : node.str() + " is fenced") + "; " +
-       std::to_string(ended) + (ended == 1 ? " process ends" : " processes end"));
+  const std::string what = fault         ? "fault: " + node.str() + " crashes"
+                           : how.empty() ? node.str() + " is fenced"
+                                         : node.str() + " " + std::string(how);
+  line("[" + format_time(now_) + "] " + what + "; " + std::to_string(ended) +
+       (ended == 1 ? " process ends" : " processes end"));
   // With the membership, its cores declare it gone.
   if (!options_.membership)
     schedule(draw(options_.latencies.node_detect), NodeLeaves{node, incarnation});
@@ -158,6 +160,72 @@ void Simulation::on(const NodeBoots& e) {
   if (options_.membership) return join_membership(e.node);  // NodeUp once its life joins
   line("  director <- NodeUp " + e.node.str());
   to_the_director(director::NodeUp{e.node, incarnation_[e.node]});
+}
+
+// ---- amfd stopped on a node ----
+
+bool Simulation::stop_node(const NodeId& node, bool boots) {
+  if (!nodes_.count(node)) return false;
+  if (auto s = stopping_.find(node); s != stopping_.end() && s->second.life == incarnation_[node]) {
+    return false;  // stopping already
+  }
+  ++stats_.faults[static_cast<std::size_t>(FaultKind::kStop)];
+  disturbed();
+  stopping_[node] = Stopping{incarnation_[node], boots};
+  line("[" + format_time(now_) + "] fault: " + node.str() + "'s amfd is stopped");
+  schedule(Duration(0), StopAsk{node, incarnation_[node]});
+  schedule(node::leave_bound(*config_, node), StopBound{node, incarnation_[node]});
+  return true;
+}
+
+void Simulation::on(const StopAsk& e) {
+  if (!nodes_.count(e.node) || incarnation_[e.node] != e.life) return;
+  deliver(e.node, node::Leave{"its amfd stops"});
+}
+
+bool Simulation::advance_stops() {
+  bool acted = false;
+  for (auto it = stopping_.begin(); it != stopping_.end();) {
+    auto n = nodes_.find(it->first);
+    if (n == nodes_.end() || incarnation_[it->first] != it->second.life) {
+      it = stopping_.erase(it);  // that life ended otherwise (a crash, a fence)
+      continue;
+    }
+    Stopping& s = it->second;
+    const node::NodeDirector& nd = n->second->runtime.node();
+    if (!s.shutting && nd.evacuated()) {
+      s.shutting = true;
+      line("  " + it->first.str() + " holds no assignment any more: its amfd ends its components");
+      deliver(it->first, node::Shutdown{});
+      acted = true;
+    } else if (s.shutting && !s.exiting && nd.stopped()) {
+      s.exiting = true;
+      schedule(Duration(0), AmfdExits{it->first, s.life});
+    }
+    ++it;
+  }
+  return acted;
+}
+
+void Simulation::on(const StopBound& e) {
+  auto s = stopping_.find(e.node);
+  if (s == stopping_.end() || s->second.life != e.life || s->second.shutting) return;
+  if (!nodes_.count(e.node) || incarnation_[e.node] != e.life) return;
+  line(header() + e.node.str() +
+       " still holds assignments at amfd's bound: it ends its "
+       "components");
+  s->second.shutting = true;
+  deliver(e.node, node::Shutdown{});
+}
+
+void Simulation::on(const AmfdExits& e) {
+  if (!nodes_.count(e.node) || incarnation_[e.node] != e.life) return;
+  const bool boots = stopping_.at(e.node).boots;
+  stopping_.erase(e.node);
+  ++stats_.node_stops;
+  if (crash_node(e.node, false, "stops: its amfd exits") && boots) {
+    schedule(draw(options_.latencies.node_boot), NodeBoots{e.node, incarnation_[e.node]});
+  }
 }
 
 // ---- director crashes ----
@@ -258,6 +326,7 @@ double Simulation::fault_weight(FaultKind kind) const {
     case FaultKind::kDirector:
       return rate;
     case FaultKind::kNode:
+    case FaultKind::kStop:
       return rate * static_cast<double>(config_->nodes.size());
     default:
       return rate * static_cast<double>(all_comps_.size());
@@ -314,6 +383,10 @@ void Simulation::inject_random_fault() {
     }
     return;
   }
+  if (static_cast<FaultKind>(kind) == FaultKind::kStop) {
+    stop_node(config_->nodes[uniform(config_->nodes.size())].id, true);
+    return;
+  }
   const CompId& comp = all_comps_[uniform(all_comps_.size())];
   switch (static_cast<FaultKind>(kind)) {
     case FaultKind::kCrash:
@@ -343,6 +416,7 @@ void Simulation::inject_random_fault() {
     case FaultKind::kNode:
     case FaultKind::kPartition:
     case FaultKind::kDirector:
+    case FaultKind::kStop:
       break;
   }
 }

@@ -39,6 +39,10 @@ constexpr std::array<KindInfo, kFaultKinds> kKinds{{
      "the director's process dies (rate per cluster) while every node runs on: the nodes keep "
      "their components and restart them locally, a new director is elected after the election "
      "latency and takes over from the nodes' snapshots and the admin states in the store"},
+    {FaultKind::kStop, "stop",
+     "a node's amfd is stopped (rate per node), as by SIGTERM: the node leaves (the director "
+     "moves its assignments to other nodes), ends its components once it holds none or after "
+     "amfd's bound, exits, and boots again after the boot latency"},
 }};
 
 struct NetInfo {

@@ -24,8 +24,9 @@ enum class FaultKind {
   kNode,         // a random node crashes: everything on it ends at once; it boots again later
   kPartition,    // a random node is cut off from the director for a while (see NetworkFaults)
   kDirector,     // the director dies; a new one is elected and takes over from the snapshots
+  kStop,         // a random node's amfd is stopped (SIGTERM): it leaves, then ends; boots later
 };
-inline constexpr std::size_t kFaultKinds = 11;
+inline constexpr std::size_t kFaultKinds = 12;
 
 // The network between the nodes' runtimes (and the director's seat). Each envelope is lost,
 // duplicated or held back with these probabilities and takes a delay drawn up to `delay`;
@@ -43,7 +44,7 @@ struct NetworkFaults {
 std::string_view to_string(FaultKind kind);
 
 // Fault rates, each in events per simulated second: per component for the component faults,
-// per cluster for kAdmin, kPartition and kDirector, per node for kNode.
+// per cluster for kAdmin, kPartition and kDirector, per node for kNode and kStop.
 // "crash=0.01,hang=0.001,admin=0.02"; keys as to_string(FaultKind) spells them. The network's:
 // loss, dup and reorder (probabilities per envelope), delay (milliseconds), drift (parts per
 // million).

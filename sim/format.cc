@@ -46,7 +46,11 @@ struct ReportText {
     return "RemovalDone " + r.su.str() + " " + r.si.str();
   }
   std::string operator()(const protocol::NodeSnapshot& r) const {
-    return "NodeSnapshot " + r.node.str() + " (" + std::to_string(r.sus.size()) + " SUs)";
+    return "NodeSnapshot " + r.node.str() + " (" + std::to_string(r.sus.size()) + " SUs)" +
+           (r.leaving ? " leaving" : "");
+  }
+  std::string operator()(const protocol::NodeLeaving& r) const {
+    return "NodeLeaving " + r.node.str() + " (" + r.cause + ")";
   }
 };
 
@@ -100,6 +104,7 @@ struct NodeEventText {
   std::string operator()(const node::ComponentStopTrackingProtectionGroup& e) const {
     return "ComponentStopTrackingProtectionGroup peer " + std::to_string(e.peer) + " " + e.csi;
   }
+  std::string operator()(const node::Leave& e) const { return "Leave (" + e.cause + ")"; }
   std::string operator()(const node::Shutdown&) const { return "Shutdown"; }
 };
 

@@ -111,7 +111,7 @@ class Runner {
     if (c == "admin") return admin(w);
     if (c == "expect") return expect(w);
     if (c == "rogue") return rogue(w);
-    if (c == "crash-node" || c == "boot-node") return node_fault(w);
+    if (c == "crash-node" || c == "boot-node" || c == "stop-node") return node_fault(w);
     if (c == "crash-director") return director_fault(w);
     if (c == "partition") return partition(w);
     return fault(w);
@@ -282,13 +282,15 @@ class Runner {
     sim_->run_until(sim_->now());
   }
 
-  // crash-node NODE / boot-node NODE.
+  // crash-node NODE / stop-node NODE / boot-node NODE.
   void node_fault(const Words& w) {
     if (w.size() != 2) return error("usage: " + w[0] + " NODE");
     const NodeId node(w[1]);
     if (sim_->config().find_node(node) == nullptr) return error("no node " + w[1]);
     if (w[0] == "crash-node") {
       if (!sim_->crash_node(node)) out("  (" + w[1] + " is down already)");
+    } else if (w[0] == "stop-node") {
+      if (!sim_->stop_node(node)) out("  (" + w[1] + " is down or stopping already)");
     } else if (!sim_->boot_node(node)) {
       out("  (" + w[1] + " is up already)");
     }

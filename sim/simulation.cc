@@ -269,6 +269,7 @@ void Simulation::pump() {
         carried |= n->second->runtime.carry_out_effects();
     }
     if (carried || !pending_.empty()) continue;
+    if (!stopping_.empty() && advance_stops()) continue;
     if (delivered_.empty()) break;
     const NodeId node = delivered_.front();
     delivered_.pop_front();
@@ -468,6 +469,7 @@ void Simulation::touch(const director::Event& event) {
     void operator()(const protocol::SuStateReport& e) { s.touch(e.su.str()); }
     void operator()(const protocol::AssignmentDone& e) { s.touch(e.su.str()); }
     void operator()(const protocol::RemovalDone& e) { s.touch(e.su.str()); }
+    void operator()(const protocol::NodeLeaving& e) { s.touch(e.node.str()); }
     void operator()(const director::AdminRequest& e) {
       for (const SgId& sg : s.affected_sgs(e.kind, e.entity)) s.touch(sg.str());
     }
@@ -619,7 +621,12 @@ void Simulation::violate(std::string invariant, std::string message) {
 }
 
 bool Simulation::idle() const {
-  return scheduled_work_ == 0 && delivered_.empty() && !runtime_deadline() && membership_settled();
+  const bool stopping = std::any_of(stopping_.begin(), stopping_.end(), [&](const auto& s) {
+    const auto life = incarnation_.find(s.first);
+    return nodes_.count(s.first) && life != incarnation_.end() && life->second == s.second.life;
+  });
+  return scheduled_work_ == 0 && delivered_.empty() && !runtime_deadline() &&
+         membership_settled() && !stopping;
 }
 
 // A fault or an admin operation happened: liveness is judged a quiet period after the last one.

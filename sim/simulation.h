@@ -77,6 +77,7 @@ struct Stats {
   std::uint64_t process_starts = 0;
   std::uint64_t notifications = 0;
   std::uint64_t node_crashes = 0;
+  std::uint64_t node_stops = 0;  // amfds stopped (stop_node) that left and exited
   std::uint64_t node_boots = 0;
   std::uint64_t envelopes_lost = 0;        // by network faults and partitions
   std::uint64_t envelopes_duplicated = 0;  // by network faults
@@ -150,6 +151,11 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   // after the boot latency.
   bool crash_node(const NodeId& node) { return crash_node(node, true); }
   bool boot_node(const NodeId& node);
+  // The node's amfd is stopped (SIGTERM): it leaves (node::Leave; the director moves its
+  // assignments to other nodes), ends its components once it holds none or at amfd's bound,
+  // then exits: the node is down, as after a crash (a random stop boots it again after the boot
+  // latency, as a random crash). False when it is down or stopping already.
+  bool stop_node(const NodeId& node) { return stop_node(node, false); }
   // A network partition: the node is cut off from the director's seat for `length`, both ways,
   // or only its messages to the director (kToDirector) or only the director's to it
   // (kFromDirector), or the cut comes and goes every 20 to 200 ms (kFlapping). While the node
@@ -214,6 +220,18 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
     std::uint64_t incarnation;  // the node's, when it crashed; stale if it has booted already
   };
   struct DirectorElected {};  // a new director has won the next epoch
+  struct StopAsk {            // the signal reaches the stopping node's amfd: it leaves
+    NodeId node;
+    std::uint64_t life;  // the node's incarnation when it was stopped
+  };
+  struct StopBound {  // a stopping node's amfd ends its components now, whatever it holds
+    NodeId node;
+    std::uint64_t life;  // the node's incarnation when it was stopped
+  };
+  struct AmfdExits {  // a stopping node's components have all ended: its amfd exits
+    NodeId node;
+    std::uint64_t life;
+  };
   // (membership) A datagram arrives at a node's membership; a store request arrives at etcd;
   // etcd's answer arrives at the node life that asked.
   struct Datagram {
@@ -247,9 +265,11 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   // Work (idle() waits for it): the machines' events but their periodic ones, and the first
   // kWorkKinds alternatives; the rest are bookkeeping or periodic and change nothing.
   using Scheduled = std::variant<MachineEvent, AdminAsk, NodeLeaves, NodeBoots, Deliver, CutChanges,
-                                 CutDetected, DirectorElected, NextFault, QuietCheck, AdminCheck,
-                                 Datagram, StoreAsk, StoreReply>;
-  static constexpr std::size_t kWorkKinds = 8;
+                                 CutDetected, DirectorElected, StopAsk, AmfdExits, StopBound,
+                                 NextFault, QuietCheck, AdminCheck, Datagram, StoreAsk, StoreReply>;
+  // StopBound is bookkeeping: it is stale once the node has exited, and idle() waits for a
+  // node that is stopping (stopping_) anyway.
+  static constexpr std::size_t kWorkKinds = 10;
   static bool is_work(const Scheduled& what) {
     const auto* machine = std::get_if<MachineEvent>(&what);
     return machine != nullptr ? Machines::is_work(*machine) : what.index() < kWorkKinds;
@@ -343,6 +363,12 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   void on(const NodeLeaves& e);
   void on(const NodeBoots& e);
   void on(const DirectorElected& e);
+  void on(const StopAsk& e);
+  void on(const StopBound& e);
+  void on(const AmfdExits& e);
+  // The stopping nodes' next steps, from the pump: Shutdown once a node holds nothing, its
+  // amfd's exit once its components have ended. True when it delivered something.
+  bool advance_stops();
   void lose_director(const std::string& how);
   void on(const Deliver& e);
   void on(const CutChanges& e);
@@ -356,8 +382,10 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   // taken over and has every such life in its view.
   bool membership_settled() const;
   void end_life(const NodeId& node, const std::string& cause);
-  // A fault (counted), or (Options::membership) a life that ended.
-  bool crash_node(const NodeId& node, bool fault);
+  // A fault (counted), or (Options::membership) a life that ended; `how` says how (not a
+  // fault; default: fenced).
+  bool crash_node(const NodeId& node, bool fault, std::string_view how = {});
+  bool stop_node(const NodeId& node, bool boots);
   std::optional<TimePoint> runtime_deadline() const;
   void take_office(const NodeId& node, const runtime::TakeOver& t);
   void on(const Datagram& e);
@@ -403,6 +431,13 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   director::AdminStates admin_store_;  // what the directors left in the store
   std::map<NodeId, std::unique_ptr<SimNode>> nodes_;  // the nodes that are up
   std::map<NodeId, std::uint64_t> incarnation_;       // bumped by every crash
+  struct Stopping {                                   // a node whose amfd was stopped (stop_node)
+    std::uint64_t life = 0;
+    bool boots = false;     // it boots again once its amfd has exited (a random fault)
+    bool shutting = false;  // Shutdown delivered
+    bool exiting = false;   // AmfdExits scheduled
+  };
+  std::map<NodeId, Stopping> stopping_;
   // (Options::membership) Each up node's cluster core, and etcd's keys.
   std::map<NodeId, std::unique_ptr<runtime::ClusterNode>> members_;
   struct EtcdKey {

@@ -127,6 +127,7 @@ SwarmCase make_swarm_case(std::uint64_t seed, const SwarmOptions& options) {
     if (kind == FaultKind::kNode) continue;       // drawn last, so older cases keep their draws
     if (kind == FaultKind::kPartition) continue;  // never (see the network below)
     if (kind == FaultKind::kDirector) continue;   // drawn last, so older cases keep their draws
+    if (kind == FaultKind::kStop) continue;       // drawn last, so older cases keep their draws
     if (kind == FaultKind::kAdmin) {
       // Per cluster: scaled with its size, so the operator keeps up with the repairs.
       if (d.chance(0.7)) c.faults[kind] = d.rate(1e-3, 5e-2) * std::max(1, components / 4);
@@ -231,6 +232,11 @@ SwarmCase make_swarm_case(std::uint64_t seed, const SwarmOptions& options) {
   // keep their draws).
   for (SgSpec& sg : c.cluster.sgs) {
     if (sg.model != RedundancyModel::kNWayActive && d.chance(0.5)) sg.addresses = true;
+  }
+  // amfd stopped on a node (it leaves, then ends; it boots again later), in clusters of
+  // several nodes, two cases in five (drawn last, so older cases keep their draws).
+  if (c.cluster.nodes > 1 && options.node_crashes && d.chance(0.4)) {
+    c.faults[FaultKind::kStop] = d.rate(1e-4, 5e-3);
   }
   return c;
 }

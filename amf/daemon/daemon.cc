@@ -365,9 +365,7 @@ int Daemon::run() {
       [this, &on_signal](const boost::system::error_code& ec, int signo) {
         if (ec) return;
         if (!stopping_) {
-          log_->info("signal {} received: locking node {} before terminating components", signo,
-                     self_.str());
-          begin_stop();
+          begin_stop(signo);
         } else {
           log_->info("signal {} received again: terminating components now", signo);
           begin_shutdown();
@@ -417,47 +415,35 @@ void Daemon::start() {
 }
 
 namespace {
-// The id of the daemon's own lock of its node when it stops; the admin channel numbers client
-// operations from 1 and never reaches it. (The runtime numbers other nodes' from kForwardedIds.)
-constexpr std::uint64_t kStopOperation = runtime::NodeRuntime::kForwardedIds - 1;
 // Whatever the admin socket takes at once, the director holds when this node forwards it.
 static_assert(AdminChannel::kMaxOperations <= runtime::NodeRuntime::kMaxForwardedPerNode);
 }  // namespace
 
-void Daemon::begin_stop() {
+void Daemon::begin_stop(int signo) {
   if (stopping_ || shutting_down_) return;
   stopping_ = true;
-  if (!runtime_.has_director()) {
-    // Only the director can switch this node's SUs over; once this node has left the view,
-    // the director fails them over (the switchover of a node that is not the director's
-    // is to come).
-    log_->info("node {} holds no director: terminating components", self_.str());
+  if (!runtime_.has_director() && !runtime_.followed()) {
+    // Nobody to move the assignments to other nodes: once this node has left the view, the
+    // director that comes fails its SUs over.
+    log_->info("node {} follows no director: terminating components", self_.str());
     return begin_shutdown();
   }
-  sd_notify(0, "STOPPING=1\nSTATUS=locking the node");
-  // Bounded: every component has its CSI callback timeouts to answer the quiescing in (a
-  // component that does not is a failure, handled as any other), and a margin.
-  Duration bound = std::chrono::seconds(1);
-  Duration callbacks{};
-  for (const model::SgConfig* sg : config_->service_groups()) {
-    for (const auto& su : sg->sus) {
-      if (su.node != self_) continue;
-      for (const auto& comp : su.components) {
-        callbacks = std::max<Duration>(callbacks, comp.timeouts.csi_set + comp.timeouts.csi_remove);
-      }
-    }
-  }
-  bound += 2 * callbacks;
+  log_->info(
+      "signal {} received: moving the assignments of node {} to other nodes before "
+      "terminating components",
+      signo, self_.str());
+  sd_notify(0, "STOPPING=1\nSTATUS=moving assignments to other nodes");
+  const Duration bound = node::leave_bound(*config_, self_);
   stop_timer_.expires_after(bound);
   stop_timer_.async_wait([this, bound](const boost::system::error_code& ec) {
     if (ec) return;
-    log_->warn("the lock of node {} did not end within {} ms: terminating components", self_.str(),
+    log_->warn("node {} still holds assignments after {} ms: terminating components", self_.str(),
                std::chrono::duration_cast<std::chrono::milliseconds>(bound).count());
     begin_shutdown();
   });
-  runtime_.to_director(director::AdminRequest{kStopOperation, director::AdminOp::kLock,
-                                              director::EntityKind::kNode, self_.str()});
-  pump();
+  // The director (here, or the one this node follows) moves them as a lock of the node would,
+  // without changing its admin state: the node comes back as the operator left it.
+  post(node::Leave{"its amfd stops (signal " + std::to_string(signo) + ")"});
 }
 
 void Daemon::begin_shutdown() {
@@ -488,6 +474,12 @@ void Daemon::pump() {
     });
   }
   arm_timer();
+  if (stopping_ && !shutting_down_ && !evacuated_ && runtime_.node().evacuated()) {
+    evacuated_ = true;
+    log_->info("node {} holds no assignment any more: terminating components", self_.str());
+    // Not from within this pump's call chain (a host's effect may have called it).
+    boost::asio::post(io_, [this] { begin_shutdown(); });
+  }
   if (shutting_down_ && runtime_.node().stopped()) stop_when_clean();
 }
 
@@ -516,25 +508,11 @@ void Daemon::deposed(std::uint64_t epoch) {
                    std::to_string(epoch) + " on); check with amfctl status and try again");
 }
 
-void Daemon::admin_result(const director::AdminResult& result) {
-  if (result.id != kStopOperation) return admin_->answer(result);
-  if (result.ok) {
-    log_->info("node {} locked: terminating components", self_.str());
-  } else {
-    log_->warn("node {} not locked ({}): terminating components", self_.str(), result.message);
-  }
-  // Not from within the runtime's call that carries this result out.
-  boost::asio::post(io_, [this] { begin_shutdown(); });
-}
+void Daemon::admin_result(const director::AdminResult& result) { admin_->answer(result); }
 
 void Daemon::notify(const model::Notification& n) { record(n); }
 
 void Daemon::admin_state(const director::AdminStateChanged& change) {
-  // amfd's own lock of its node when it stops is not an operator's: the node comes back as
-  // the operator left it.
-  if (stopping_ && change.kind == director::EntityKind::kNode && change.entity == self_.str()) {
-    return;
-  }
   if (cluster_) return cluster_->admin_state(change);
   if (auto kept = store_.put(change); !kept) {
     log_->error("{}", kept.error().message());

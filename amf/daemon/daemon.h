@@ -85,11 +85,11 @@ class Daemon : private runtime::Host, private runtime::Transport {
   void start();
   void restore_admin_store();
   std::string no_director_here() const;
-  // Stopping is in two steps: first the node is locked, so that its active assignments are
-  // quiesced (with several nodes: switched over) while the components still run; then, once the
-  // director has answered or after a bound, every component is terminated. A second signal
-  // skips the wait.
-  void begin_stop();
+  // Stopping is in two steps: first the node leaves (node::Leave), so that the director moves
+  // its assignments away while the components still run (actives quiesced, then switched over
+  // to other nodes, or removed where there is none); then, once the node holds no assignment
+  // or after a bound, every component is terminated. A second signal skips the wait.
+  void begin_stop(int signo);
   void begin_shutdown();
   void stop_when_clean();
 
@@ -150,7 +150,8 @@ class Daemon : private runtime::Host, private runtime::Transport {
 
   runtime::NodeRuntime runtime_;  // this node's cores: the director and the node director
   bool resume_posted_ = false;    // a pump is posted for the events left over
-  bool stopping_ = false;         // the node's lock was asked for; termination follows
+  bool stopping_ = false;         // the node is leaving; termination follows
+  bool evacuated_ = false;        // it holds no assignment any more (termination posted)
   bool shutting_down_ = false;
   boost::asio::steady_timer stop_timer_{io_};
   EventLog events_;

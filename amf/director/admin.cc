@@ -231,6 +231,7 @@ AdminState Director::effective_admin(const SuState& su) const {
     if (restriction(s) > restriction(out)) out = s;
   };
   if (auto it = node_admin_.find(su.config->node); it != node_admin_.end()) consider(it->second);
+  if (nodes_leaving_.count(su.config->node)) consider(AdminState::kLocked);
   const SgState& sg = sgs_.at(su.sg);
   consider(sg.admin);
   if (auto it = app_admin_.find(sg.config->app); it != app_admin_.end()) consider(it->second);

@@ -153,6 +153,7 @@ std::vector<Effect> Director::take_effects() { return std::exchange(effects_, {}
 void Director::on(const NodeUp& e, TimePoint now) {
   // Up already: it restarted unnoticed (NodeDown does nothing for a node that is down).
   on(NodeDown{e.node, "node " + e.node.str() + " restarted"}, now);
+  nodes_leaving_.erase(e.node);  // a new life (of a node that hosts no SU, NodeDown did not)
   std::set<SgId> with_spares;
   for (auto& [id, su] : sus_) {
     if (su.config->node != e.node) continue;
@@ -199,6 +200,8 @@ void Director::take_over(const Takeover& t, TimePoint now) {
   };
   std::set<SuId> not_auto_repairable;  // after a node failover (SuSnapshot::auto_repairable)
   for (const protocol::NodeSnapshot& snapshot : t.nodes) {
+    // Its amfd is stopping: as after its NodeLeaving, once the readiness below is derived.
+    if (snapshot.leaving) nodes_leaving_.insert(snapshot.node);
     for (const protocol::SuSnapshot& s : snapshot.sus) {
       auto it = sus_.find(s.su);
       if (it == sus_.end() || it->second.config->node != snapshot.node) {
@@ -373,6 +376,7 @@ void Director::on(const NodeDown& e, TimePoint now) {
     return entry.second.config->node == e.node && entry.second.node_up;
   });
   if (!was_up) return;
+  nodes_leaving_.erase(e.node);  // of the life that went down
   notify(now, model::NotificationKind::kNode, e.node.str(), "", "up", "down", e.cause);
   std::set<SgId> touched;
   for (auto& [id, su] : sus_) {
@@ -391,6 +395,24 @@ void Director::on(const NodeDown& e, TimePoint now) {
   }
   // Commands to other nodes may still be outstanding in these SGs; each goes on when they are
   // answered.
+  for (const SgId& id : touched) reevaluate(sgs_.at(id), now);
+  for (const SgId& id : touched) reevaluate_dependents(id, now);
+}
+
+void Director::on(const protocol::NodeLeaving& e, TimePoint now) {
+  const bool up = std::any_of(sus_.begin(), sus_.end(), [&](const auto& entry) {
+    return entry.second.config->node == e.node && entry.second.node_up;
+  });
+  // From a life already gone (the runtime hands on only the current life's), or said twice.
+  if (!up || !nodes_leaving_.insert(e.node).second) return;
+  notify(now, model::NotificationKind::kNode, e.node.str(), "", "up", "leaving", e.cause);
+  const std::string cause = "node " + e.node.str() + " leaving: " + e.cause;
+  std::set<SgId> touched;
+  for (auto& [id, su] : sus_) {
+    if (su.config->node != e.node) continue;
+    update_readiness(su, cause, now);
+    touched.insert(su.sg);
+  }
   for (const SgId& id : touched) reevaluate(sgs_.at(id), now);
   for (const SgId& id : touched) reevaluate_dependents(id, now);
 }
@@ -677,7 +699,15 @@ void Director::issue_next_batch(SgState& sg, TimePoint now) {
     }
   }
 
-  const std::string cause = admin_cause(sg.config->id).value_or("");
+  std::string cause = admin_cause(sg.config->id).value_or("");
+  if (cause.empty() && !nodes_leaving_.empty()) {  // "node n1 leaving", "nodes n1, n2 leaving"
+    std::set<NodeId> leaving;
+    for (const auto& su : sg.config->sus) {
+      if (nodes_leaving_.count(su.node)) leaving.insert(su.node);
+    }
+    for (const NodeId& node : leaving) cause += (cause.empty() ? "" : ", ") + node.str();
+    if (!cause.empty()) cause = (leaving.size() > 1 ? "nodes " : "node ") + cause + " leaving";
+  }
   for (PendingOp& op : sg.pending) {
     const NodeId node = sus_.at(op.su).config->node;
     op.id = next_command_++;

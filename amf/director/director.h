@@ -38,8 +38,12 @@ struct NodeDown {
   std::string cause;
 };
 
+// protocol::NodeLeaving: the node's amfd is stopping. Its SUs go out of service as if the node
+// were locked (their actives are quiesced and switched over, their standbys removed) and
+// nothing is instantiated on it, but its admin state stays: no AdminStateChanged, and the next
+// life of the node (NodeUp), or its NodeDown, ends it.
 using Event = std::variant<NodeUp, NodeDown, protocol::SuStateReport, protocol::AssignmentDone,
-                           protocol::RemovalDone, AdminRequest>;
+                           protocol::RemovalDone, protocol::NodeLeaving, AdminRequest>;
 
 // Send `command` to the node director of `node`.
 struct ToNode {
@@ -149,6 +153,8 @@ class Director {
   model::AdminState node_admin(const NodeId& node) const;
   model::AdminState app_admin(const AppId& app) const;
   model::AdminState cluster_admin() const { return cluster_admin_; }
+  // The node is up and its amfd stopping (protocol::NodeLeaving).
+  bool node_leaving(const NodeId& node) const { return nodes_leaving_.count(node) > 0; }
 
  private:
   struct SuState {
@@ -224,6 +230,7 @@ class Director {
   void on(const protocol::SuStateReport& e, TimePoint now);
   void on(const protocol::AssignmentDone& e, TimePoint now);
   void on(const protocol::RemovalDone& e, TimePoint now);
+  void on(const protocol::NodeLeaving& e, TimePoint now);
   void on(const AdminRequest& e, TimePoint now);
 
   // Admin operations (admin.cc).
@@ -237,11 +244,13 @@ class Director {
   void check_admin_ops(TimePoint now);
   models::AssignmentTable policy_input(const SgState& sg) const;
   // The most restrictive of the SU's own admin state and those of its node, SG, application
-  // and the cluster: what the SU's readiness is derived from.
+  // and the cluster: what the SU's readiness is derived from. A leaving node counts as locked.
   model::AdminState effective_admin(const SuState& su) const;
-  // Whether the SU may run: not locked for instantiation, by itself or anything above it.
+  // Whether the SU may run: not locked for instantiation, by itself or anything above it, and
+  // its node not leaving.
   bool may_instantiate(const SuState& su) const {
-    return effective_admin(su) != model::AdminState::kLockedInstantiation;
+    return effective_admin(su) != model::AdminState::kLockedInstantiation &&
+           nodes_leaving_.count(su.config->node) == 0;
   }
   // What keeps the SU locked for instantiation from above ("node node-1"), or nothing.
   std::optional<std::string> instantiation_locked_by(const SuState& su) const;
@@ -290,6 +299,7 @@ class Director {
   std::map<SgId, SgState> sgs_;
   std::vector<AdminInProgress> admin_ops_;  // at most one per SG
   std::map<NodeId, model::AdminState> node_admin_;
+  std::set<NodeId> nodes_leaving_;  // up, and said NodeLeaving in this life
   std::map<AppId, model::AdminState> app_admin_;
   std::map<SiId, model::AdminState> si_admin_;
   std::map<SiId, SgId> sg_of_si_;

@@ -86,6 +86,7 @@ void NodeDirector::touch(const Event& event) {
     void operator()(const ComponentNotify& e) { comp(e.comp); }
     void operator()(const HookDone& e) { comp(e.comp); }
     void operator()(const ProbeDone& e) { comp(e.comp); }
+    void operator()(const Leave&) {}  // changes no SU here; the director moves them
     void operator()(const Shutdown&) { nd.touch_all(); }
   };
   std::visit(Visitor{*this}, event);
@@ -729,6 +730,36 @@ void NodeDirector::on(const ComponentHealthcheckConfirm& e, TimePoint now) {
   comp->healthcheck = now + hc->period + hc->max_duration;
 }
 
+void NodeDirector::on(const Leave& e, TimePoint) {
+  if (leaving_ || shutting_down_) return;
+  leaving_ = true;
+  emit(ToDirector{protocol::NodeLeaving{self_, e.cause}});
+}
+
+Duration leave_bound(const model::ClusterConfig& config, const NodeId& node) {
+  Duration callbacks{};
+  for (const model::SgConfig* sg : config.service_groups()) {
+    for (const auto& su : sg->sus) {
+      if (su.node != node) continue;
+      for (const auto& comp : su.components) {
+        callbacks = std::max<Duration>(callbacks, comp.timeouts.csi_set + comp.timeouts.csi_remove);
+      }
+    }
+  }
+  return std::chrono::seconds(1) + 2 * callbacks;
+}
+
+bool NodeDirector::evacuated() const {
+  if (!leaving_) return false;
+  for (const auto& [id, su] : sus_) {
+    if (!su.awaiting.empty()) return false;
+  }
+  for (const auto& [id, comp] : comps_) {
+    if (!comp.csis.empty()) return false;
+  }
+  return true;
+}
+
 void NodeDirector::on(const Shutdown&, TimePoint now) {
   shutting_down_ = true;
   for (auto& [id, comp] : comps_) terminate(comp, "node shutdown", now);
@@ -1168,7 +1199,7 @@ std::vector<NodeDirector::ComponentView> NodeDirector::components() const {
 }
 
 protocol::NodeSnapshot NodeDirector::snapshot(protocol::CommandId request) const {
-  protocol::NodeSnapshot out{request, self_, su_failovers_.count, shutting_down_, {}};
+  protocol::NodeSnapshot out{request, self_, su_failovers_.count, shutting_down_, {}, leaving_};
   for (const auto& [id, su] : sus_) {
     // What the SU's reports have said last, not its state of the moment: a report follows
     // only a change from that (report_sus), so a transient state in the snapshot (an SU

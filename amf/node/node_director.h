@@ -105,6 +105,17 @@ struct ProbeDone {
   std::string detail;
 };
 
+// amfd is stopping: ask the director to move every assignment of this node's SUs to other
+// nodes (protocol::NodeLeaving); the components keep running meanwhile, and the host ends
+// them (Shutdown) once evacuated() says the node holds nothing, or after leave_bound().
+struct Leave {
+  std::string cause;
+};
+// How long a leaving node waits for the director to move its assignments away: every component
+// has its CSI callback timeouts to answer the quiescing and the removal in (one that does not
+// is a failure, handled as any other), twice over, and a second of margin.
+Duration leave_bound(const model::ClusterConfig& config, const NodeId& node);
+
 // Terminate every component of the node (amfd is stopping).
 struct Shutdown {};
 
@@ -113,7 +124,7 @@ using Event = std::variant<
     protocol::AssignHa, protocol::RemoveHa, protocol::SnapshotRequest, ProcessStarted,
     ProcessStartFailed, ProcessExited, ComponentRegister, ComponentResponse, ComponentErrorReport,
     ComponentHealthcheckConfirm, ComponentTrackProtectionGroup,
-    ComponentStopTrackingProtectionGroup, ComponentNotify, HookDone, ProbeDone, Shutdown>;
+    ComponentStopTrackingProtectionGroup, ComponentNotify, HookDone, ProbeDone, Leave, Shutdown>;
 
 Event to_event(const protocol::NodeCommand& command);
 
@@ -254,6 +265,9 @@ class NodeDirector {
   protocol::NodeSnapshot snapshot(protocol::CommandId request = 0) const;
   // True once Shutdown was handled and no component process runs any more.
   bool stopped() const;
+  // True once Leave was handled and no SU of this node holds an assignment or is being given
+  // or relieved of one (the director moved them all elsewhere, or there were none).
+  bool evacuated() const;
 
  private:
   enum class CallbackKind { kCsiSet, kCsiRemove, kHealthcheck };
@@ -379,6 +393,7 @@ class NodeDirector {
   void became_instantiated(CompState& comp, const std::string& cause, TimePoint now);
   // Instantiated and able to take its CSIs: registered when SA-aware, else instantiated.
   static bool ready(const CompState& comp);
+  void on(const Leave& e, TimePoint now);
   void on(const Shutdown& e, TimePoint now);
 
   void instantiate(CompState& comp, TimePoint now);
@@ -493,6 +508,7 @@ class NodeDirector {
   Window su_failovers_;
   Invocation next_invocation_ = 1;
   bool shutting_down_ = false;
+  bool leaving_ = false;  // Leave was handled
   // The SGs with an SU here and an SI with a service address, and the SIs whose address this
   // node holds up.
   std::set<const model::SgConfig*> addressed_sgs_;

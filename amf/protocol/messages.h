@@ -99,7 +99,18 @@ struct NodeSnapshot {
   int su_failovers = 0;  // in the node's probation window, towards a node failover
   bool shutting_down = false;
   std::vector<SuSnapshot> sus;  // every SU the node hosts, in SuId order
+  bool leaving = false;         // it said NodeLeaving (below) in this life
   friend bool operator==(const NodeSnapshot&, const NodeSnapshot&) = default;
+};
+
+// The node's amfd is stopping: the director moves every assignment of its SUs to other
+// nodes, gracefully (quiesced first, as a lock of the node would, but the node's admin state
+// stays as it is), and instantiates nothing more on it. The node ends its components once it
+// holds no assignment. Holds for the life that said it; its next one is a node like any other.
+struct NodeLeaving {
+  NodeId node;
+  std::string cause;
+  friend bool operator==(const NodeLeaving&, const NodeLeaving&) = default;
 };
 
 // ---- director -> node director ----
@@ -162,7 +173,8 @@ struct SnapshotRequest {
 
 using NodeCommand = std::variant<InstantiateSu, TerminateSu, RepairSu, RestartSu, AssignHa,
                                  RemoveHa, SnapshotRequest>;
-using NodeReport = std::variant<SuStateReport, AssignmentDone, RemovalDone, NodeSnapshot>;
+using NodeReport =
+    std::variant<SuStateReport, AssignmentDone, RemovalDone, NodeSnapshot, NodeLeaving>;
 
 // ---- an operator's admin operation, made on a node that does not hold the director ----
 // The runtimes carry these between themselves (node_runtime.h); the cores never see them.

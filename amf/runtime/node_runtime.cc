@@ -534,10 +534,11 @@ void NodeRuntime::retransmit() {
 }
 
 void NodeRuntime::handle_report(const NodeId& from, const protocol::NodeReport& report) {
-  // A node speaks for its own SUs only; an SU of no node is the director's to refuse.
+  // A node speaks for itself and its own SUs only; an SU of no node is the director's to
+  // refuse.
   const bool own = std::visit(
       [&](const auto& m) {
-        if constexpr (std::is_same_v<std::decay_t<decltype(m)>, protocol::NodeSnapshot>) {
+        if constexpr (requires { m.node; }) {  // a snapshot, a leaving
           return m.node == from;
         } else {
           const model::SuConfig* su = config_->find_su(m.su);

@@ -870,6 +870,12 @@ std::string encode(const protocol::Envelope& envelope) {
       b->set_su_failovers(m.su_failovers);
       b->set_shutting_down(m.shutting_down);
       for (const auto& su : m.sus) fill(*b->add_service_units(), su);
+      b->set_leaving(m.leaving);
+    }
+    void operator()(const protocol::NodeLeaving& m) const {
+      auto* b = env.mutable_node_leaving();
+      b->set_node(m.node.str());
+      b->set_cause(valid_utf8(m.cause));
     }
     void operator()(const protocol::AdminForward& m) const {
       auto* b = env.mutable_admin_forward();
@@ -991,6 +997,7 @@ Result<protocol::Message> read_message(const pb::NodeEnvelope& env) {
       }
       m.su_failovers = r.count(b.su_failovers(), "SU failovers");
       m.shutting_down = b.shutting_down();
+      m.leaving = b.leaving();
       for (const auto& su : b.service_units()) {
         if (!m.sus.empty() && !(m.sus.back().su.str() < su.su())) {
           r.wrong("SU '" + su.su() +
@@ -998,6 +1005,15 @@ Result<protocol::Message> read_message(const pb::NodeEnvelope& env) {
                   "name order)");
         }
         m.sus.push_back(read_su(r, su));
+      }
+      return r.result<Message>(NodeReport{std::move(m)});
+    }
+    case pb::NodeEnvelope::kNodeLeaving: {
+      const auto& b = env.node_leaving();
+      FieldReader r("NodeLeaving");
+      NodeLeaving m{r.id<NodeId>(b.node(), "node"), b.cause()};
+      if (m.node.str() != env.from().node()) {
+        r.wrong("node '" + b.node() + "' said to be leaving by node '" + env.from().node() + "'");
       }
       return r.result<Message>(NodeReport{std::move(m)});
     }

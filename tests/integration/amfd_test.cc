@@ -69,15 +69,16 @@ TEST_F(AmfdTest, TwoNStandbyTakesOverWhenActiveIsKilledAndFailedSuReturnsAsStand
 }
 
 TEST_F(AmfdTest, AStoppingAmfdQuiescesTheActiveBeforeItTerminatesComponents) {
-  // It used to send SIGTERM to an active that still held its assignment: amfd now locks its
-  // node first (with several nodes, that switches the work over), then terminates.
+  // It used to send SIGTERM to an active that still held its assignment: amfd now has the
+  // director move the node's assignments away first (with several nodes, that switches the
+  // work over to other nodes), then terminates.
   start(cluster_yaml(free_port()));
   auto [active, standby] = settled_pair();
   ASSERT_FALSE(active.empty());
   EXPECT_EQ(stop(), 0);
   const std::string log = slurp(dir_.path() + "/amfd.err");
   const auto quiesced = log.find("ha-state " + active + " counter/si-1 active -> quiesced");
-  const auto locked = log.find("node node-1 locked: terminating components");
+  const auto locked = log.find("node node-1 holds no assignment any more: terminating components");
   const auto terminated = log.find("terminating (node shutdown)");
   ASSERT_NE(quiesced, std::string::npos) << log;
   ASSERT_NE(locked, std::string::npos) << log;
@@ -969,10 +970,12 @@ TEST_F(AmfdTest, AnAmfdStoppedAtOnceWaitsForACleanupAfterADeathAndStartsNoNewIns
   ASSERT_EQ(::kill(std::stoi(pid), SIGKILL), 0);  // a process of the amfd this test started
   const std::string err = dir_.path() + "/amfd.err";
   ASSERT_TRUE(eventually([&] { return slurp(err).find("running 'sleep 1") != std::string::npos; }));
-  // The first signal locks the node, which waits for the restarted component to be quiesced;
-  // the second one skips that: the start held back for the cleanup is not made.
+  // The first signal has the node's assignments moved away, which waits for the restarted
+  // component to be quiesced; the second one skips that: the start held back for the cleanup
+  // is not made.
   ASSERT_EQ(::kill(amfd_, SIGTERM), 0);
-  ASSERT_TRUE(eventually([&] { return slurp(err).find("locking node") != std::string::npos; }));
+  ASSERT_TRUE(eventually(
+      [&] { return slurp(err).find("moving the assignments of node") != std::string::npos; }));
   EXPECT_EQ(stop(), 0);
   EXPECT_EQ(slurp(work_dir("web/su-1/server") + "/died." + std::to_string(port)), "cleaned\n")
       << "amfd exited before the cleanup had ended";

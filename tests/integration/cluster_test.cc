@@ -503,6 +503,66 @@ TEST_F(ClusterTest, AdminStatesLiveInEtcdAndOutliveTheDirectorsNode) {
   EXPECT_EQ(su_admin(whole->status), "unlocked");
 }
 
+// amfd stopped on a node that holds the active but not the director (a rolling upgrade, say):
+// the node asks the director to move its assignments away, and ends its components only once
+// it holds none, so the SI is switched over (quiesced first) rather than failed over after the
+// node has gone. The node comes back as the operator left it, not locked.
+TEST_F(ClusterTest, AStoppingNodeHasItsActiveSwitchedOverBeforeItEndsItsComponents) {
+  for (const std::string& n : kNodes) start(n);
+  auto first = settled(true);
+  ASSERT_TRUE(first);
+  if (node_of(first->status, first->active) == first->director) {
+    // The active to a node that does not direct (counter's SUs are on n1 and n2; at most one
+    // of them directs).
+    Output o =
+        run({bin("amfctl"), "--runtime-dir", runtime(first->director), "si-swap", "counter/si-1"});
+    ASSERT_EQ(o.exit_code, 0) << o.err << o.out;
+    first = settled(true, 0,
+                    [&](const Settled& s) { return node_of(s.status, s.active) != s.director; });
+    ASSERT_TRUE(first);
+  }
+  const std::string node = node_of(first->status, first->active);
+  ASSERT_NE(node, first->director);
+
+  EXPECT_EQ(stop(node), 0);
+  const std::string log = slurp(dir_.path() + "/" + node + ".1.err");
+  const auto leaving = log.find("moving the assignments of node " + node);
+  const auto done = log.find("node " + node + " holds no assignment any more");
+  const auto ended = log.find("terminating (node shutdown)");
+  ASSERT_NE(leaving, std::string::npos) << log;
+  ASSERT_NE(done, std::string::npos) << log;
+  ASSERT_NE(ended, std::string::npos) << log;
+  EXPECT_LT(leaving, done);
+  EXPECT_LT(done, ended);
+  EXPECT_EQ(log.find("still holds assignments after"), std::string::npos) << log;
+  // The director quiesced the active and then promoted the standby, for the leaving node: a
+  // switchover, not a failover once the node had gone.
+  const std::string director_log = slurp(dir_.path() + "/" + first->director + ".1.err");
+  const std::string why = " (node " + node + " leaving)";
+  const auto quiesced =
+      director_log.find("ha-state " + first->active + " counter/si-1 active -> quiesced" + why);
+  const auto promoted =
+      director_log.find("ha-state " + first->standby + " counter/si-1 standby -> active" + why);
+  ASSERT_NE(quiesced, std::string::npos) << director_log;
+  ASSERT_NE(promoted, std::string::npos) << director_log;
+  EXPECT_LT(quiesced, promoted);
+  EXPECT_FALSE(logged("ha-state " + first->standby + " counter/si-1 standby -> active (failover)"));
+  auto after = settled(false, 0, [&](const Settled& s) { return s.active == first->standby; });
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(eventually([&] { return ask(port_, "GET").size() > 0; }))
+      << "the new active does not serve";
+
+  // Back as its next life, unlocked: its SU is the standby again.
+  start(node);
+  auto back = settled(true, 0, [&](const Settled& s) { return s.standby == first->active; });
+  ASSERT_TRUE(back) << "node " << node << " did not come back as a standby";
+  for (const auto& n : back->status.nodes) {
+    if (n.name == node) {
+      EXPECT_EQ(n.admin_state, "unlocked");
+    }
+  }
+}
+
 // The director's node restarts at once: its next life wins the next epoch (etcd's record
 // names its node) and starts its views from the lives it hears, so the others keep their
 // leases (an early build fenced every node here: its first view held only itself).

@@ -99,12 +99,12 @@ std::string summary(const sim::Stats& s, amf::Duration simulated, double wall_s)
       << " (" << s.admin_ok << " done, " << s.admin_failed << " refused or failed). "
       << "Failovers " << s.failovers << ", switchovers " << s.switchovers
       << ", component/SU restarts " << s.restarts << ", SU failovers " << s.su_failovers
-      << ", repairs " << s.repairs << ", node crashes " << s.node_crashes << " (boots "
-      << s.node_boots << "), partitions " << s.partitions << ", lives fenced " << s.fences
-      << ", director crashes " << s.director_crashes << "; network: " << s.envelopes_lost
-      << " messages lost, " << s.envelopes_duplicated << " duplicated; " << s.process_starts
-      << " process starts, " << s.notifications << " notifications. Wall time " << std::fixed
-      << std::setprecision(3) << wall_s
+      << ", repairs " << s.repairs << ", node crashes " << s.node_crashes << ", amfds stopped "
+      << s.node_stops << " (boots " << s.node_boots << "), partitions " << s.partitions
+      << ", lives fenced " << s.fences << ", director crashes " << s.director_crashes
+      << "; network: " << s.envelopes_lost << " messages lost, " << s.envelopes_duplicated
+      << " duplicated; " << s.process_starts << " process starts, " << s.notifications
+      << " notifications. Wall time " << std::fixed << std::setprecision(3) << wall_s
       << " s: " << static_cast<long long>(wall_s > 0 ? sim_s / wall_s : 0)
       << " simulated seconds per wall second; peak memory " << peak_memory_mb() << " MB.";
   return out.str();
@@ -211,6 +211,7 @@ int run_swarm(const Args& a) {
     const sim::RunOutcome r = sim::run_case(c);
     simulated_s += std::chrono::duration<double>(r.end.time_since_epoch()).count();
     total.node_crashes += r.stats.node_crashes;
+    total.node_stops += r.stats.node_stops;
     total.director_crashes += r.stats.director_crashes;
     total.partitions += r.stats.partitions;
     total.fences += r.stats.fences;
@@ -229,8 +230,9 @@ int run_swarm(const Args& a) {
                    std::chrono::duration<double>(simulated_s)))
             << " in " << std::fixed << std::setprecision(1) << wall << " s wall time; "
             << total.failovers << " failovers, " << total.node_crashes << " node crashes, "
-            << total.director_crashes << " directors lost, " << total.partitions << " partitions, "
-            << total.fences << " lives fenced\n";
+            << total.node_stops << " amfds stopped, " << total.director_crashes
+            << " directors lost, " << total.partitions << " partitions, " << total.fences
+            << " lives fenced\n";
   return failed == 0 ? 0 : 1;
 }
 

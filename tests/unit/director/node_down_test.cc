@@ -194,5 +194,77 @@ TEST_F(NodeDownTest, RepairWaitingOnASuWhoseNodeLeftFailsAtOnce) {
       << results()[0].message;
 }
 
+// A node whose amfd stops (NodeLeaving): its SUs go out of service as under a lock of the node,
+// so its active is quiesced before the standby is promoted (a switchover, not a failover), but
+// the node's admin state is not touched, and nothing is written for the store.
+TEST_F(NodeDownTest, ALeavingNodesActiveIsSwitchedOverWithoutChangingItsAdminState) {
+  steady();
+  handle(NodeLeaving{kNode1, "its amfd stops"});
+  EXPECT_TRUE(notified("node", "node-1", "leaving"));
+  EXPECT_EQ(view(1).readiness, ReadinessState::kOutOfService);
+  EXPECT_TRUE(director_->node_leaving(kNode1));
+  EXPECT_EQ(director_->node_admin(kNode1), model::AdminState::kUnlocked);
+  for (const auto& e : effects_) EXPECT_FALSE(std::holds_alternative<AdminStateChanged>(e));
+  auto cmds = commands();
+  ASSERT_EQ(cmds.size(), 1u);
+  EXPECT_EQ(cmds[0].node, kNode1);
+  EXPECT_EQ(std::get<AssignHa>(cmds[0].command).ha, HaState::kQuiesced);
+  handle(ids_.done(su(1), si(1), HaState::kQuiesced));
+  cmds = commands();
+  ASSERT_EQ(cmds.size(), 1u);
+  EXPECT_EQ(std::get<AssignHa>(cmds[0].command).su, su(2));
+  EXPECT_EQ(std::get<AssignHa>(cmds[0].command).ha, HaState::kActive);
+  EXPECT_EQ(std::get<AssignHa>(cmds[0].command).reason, TransitionReason::kSwitchover);
+  handle(ids_.done(su(2), si(1), HaState::kActive));
+  cmds = commands();
+  ASSERT_EQ(cmds.size(), 1u);
+  EXPECT_EQ(std::get<RemoveHa>(cmds[0].command).su, su(1));
+  handle(ids_.removed(su(1), si(1)));
+  EXPECT_TRUE(commands().empty());
+  EXPECT_EQ(director_->assignments(SgId("app")),
+            (models::AssignmentTable{{si(1), su(2), HaState::kActive}}));
+  EXPECT_TRUE(director_->admin_states().empty());
+
+  // Said again, it changes nothing.
+  handle(NodeLeaving{kNode1, "again"});
+  EXPECT_TRUE(effects_.empty());
+}
+
+TEST_F(NodeDownTest, ALeavingNodeGetsNothingInstantiatedAndItsNextLifeIsANodeLikeAnyOther) {
+  steady();
+  handle(NodeLeaving{kNode2, "its amfd stops"});
+  auto cmds = commands();  // the standby goes
+  ASSERT_EQ(cmds.size(), 1u);
+  EXPECT_EQ(std::get<RemoveHa>(cmds[0].command).su, su(2));
+  handle(ids_.removed(su(2), si(1)));
+  // Its SU fails on the way out: it is not repaired there.
+  handle(SuStateReport{su(2), PresenceState::kUninstantiated, OperState::kDisabled, "x"});
+  EXPECT_TRUE(commands().empty());
+  handle(NodeDown{kNode2, "left the view"});
+  EXPECT_FALSE(director_->node_leaving(kNode2));
+  // Its next life is instantiated and takes the standby again.
+  handle(NodeUp{kNode2});
+  cmds = commands();
+  ASSERT_EQ(cmds.size(), 1u);
+  EXPECT_EQ(std::get<InstantiateSu>(cmds[0].command).su, su(2));
+  handle(up(2));
+  cmds = commands();
+  ASSERT_EQ(cmds.size(), 1u);
+  EXPECT_EQ(std::get<AssignHa>(cmds[0].command).ha, HaState::kStandby);
+
+  // A NodeUp of a new life ends the leaving too, without a NodeDown between.
+  handle(ids_.done(su(2), si(1), HaState::kStandby));
+  handle(NodeLeaving{kNode2, "its amfd stops"});
+  handle(NodeUp{kNode2});
+  EXPECT_FALSE(director_->node_leaving(kNode2));
+  EXPECT_EQ(std::get<InstantiateSu>(commands().back().command).su, su(2));
+
+  // Of a node that is not up, it is ignored.
+  handle(NodeDown{kNode2, "gone"});
+  handle(NodeLeaving{kNode2, "late"});
+  EXPECT_FALSE(director_->node_leaving(kNode2));
+  EXPECT_TRUE(commands().empty());
+}
+
 }  // namespace
 }  // namespace amf::director

@@ -291,5 +291,18 @@ TEST_F(TakeoverTest, WhatTheConfigurationDoesNotHaveIsReportedAndLeftOut) {
   EXPECT_EQ(director_->assignments(SgId("app")).size(), 2u);
 }
 
+// A node that was leaving when the director changed says so in its snapshot: the new director
+// goes on moving its assignments away.
+TEST_F(TakeoverTest, ANodeLeavingAtTheTakeoverHasItsActiveSwitchedOver) {
+  NodeSnapshot leaving = snapshot(kNode1, 1, {{1, HaState::kActive}});
+  leaving.leaving = true;
+  take_over({leaving, snapshot(kNode2, 2, {{1, HaState::kStandby}})});
+  EXPECT_TRUE(director_->node_leaving(kNode1));
+  const auto assign = one_assignment();
+  ASSERT_TRUE(assign);
+  EXPECT_EQ(assign->su, su(1));
+  EXPECT_EQ(assign->ha, HaState::kQuiesced);
+}
+
 }  // namespace
 }  // namespace amf::director

@@ -396,6 +396,53 @@ TEST_F(NodeDirectorTest, ErrorResponseIsAComponentError) {
   ASSERT_EQ(only<SignalProcess>(effects).size(), 1u);
 }
 
+// amfd stops: the node asks the director to move its assignments away (once), keeps its
+// components running meanwhile, and is evacuated once nothing is assigned or being changed.
+TEST_F(NodeDirectorTest, ALeavingNodeTellsTheDirectorAndIsEvacuatedOnceItHoldsNothing) {
+  make();
+  instantiated_su1();
+  auto sets = only<SendCsiSet>(handle(protocol::AssignHa{
+      su(1), si(1), HaState::kActive, model::TransitionReason::kNewAssignment, 5}));
+  handle(ComponentResponse{1, sets[0].invocation, true});
+  EXPECT_FALSE(nd_->evacuated());  // not leaving
+
+  auto effects = handle(Leave{"its amfd stops"});
+  auto told = only<ToDirector>(effects);
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_EQ(std::get<protocol::NodeLeaving>(told[0].message),
+            (protocol::NodeLeaving{NodeId("node-1"), "its amfd stops"}));
+  EXPECT_TRUE(only<SignalProcess>(effects).empty());  // the components keep running
+  EXPECT_TRUE(nd_->snapshot().leaving);
+  EXPECT_FALSE(nd_->evacuated());
+  EXPECT_TRUE(only<ToDirector>(handle(Leave{"again"})).empty());
+
+  // The director quiesces the active, then removes it: the node is evacuated once the component
+  // has answered the removal.
+  auto quiesce = only<SendCsiSet>(handle(protocol::AssignHa{
+      su(1), si(1), HaState::kQuiesced, model::TransitionReason::kSwitchover, 6}));
+  ASSERT_EQ(quiesce.size(), 1u);
+  EXPECT_FALSE(nd_->evacuated());
+  handle(ComponentResponse{1, quiesce[0].invocation, true});
+  EXPECT_FALSE(nd_->evacuated());
+  auto removes = only<SendCsiRemove>(handle(protocol::RemoveHa{su(1), si(1), 7}));
+  ASSERT_EQ(removes.size(), 1u);
+  EXPECT_FALSE(nd_->evacuated());
+  handle(ComponentResponse{1, removes[0].invocation, true});
+  EXPECT_TRUE(nd_->evacuated());
+  EXPECT_EQ(presence(comp(1)), PresenceState::kInstantiated);  // ended by Shutdown, not here
+}
+
+TEST_F(NodeDirectorTest, ANodeThatHoldsNothingIsEvacuatedAtOnceAndOneShuttingDownDoesNotLeave) {
+  make();
+  instantiated_su1();
+  handle(Leave{"its amfd stops"});
+  EXPECT_TRUE(nd_->evacuated());
+  make();
+  handle(Shutdown{});
+  EXPECT_TRUE(only<ToDirector>(handle(Leave{"too late"})).empty());
+  EXPECT_FALSE(nd_->evacuated());
+}
+
 TEST_F(NodeDirectorTest, ShutdownTerminatesThenKillsAfterTimeout) {
   make();
   instantiated_su1();

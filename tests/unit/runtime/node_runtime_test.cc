@@ -248,6 +248,19 @@ TEST(NodeRuntimeTest, ATimeoutWaitsForTheEventsQueuedBeforeIt) {
   EXPECT_TRUE(failed(comp(2)));
 }
 
+// A message on node-2's link to node-1's director, numbered `seq` (after what node-2 sent), as
+// a peer that lies or runs another build would send it.
+void forge_from_node2(NodeRuntime& director, const NodeRuntime& node2, std::uint64_t seq,
+                      protocol::Message m) {
+  director.receive({protocol::kEnvelopeVersion,
+                    {NodeId("node-2"), 0},
+                    {NodeId("node-1"), 0},
+                    node2.followed_epoch(),
+                    seq,
+                    0,
+                    std::move(m)});
+}
+
 // The director on node-1 and a node director on node-2, over the in-memory network, with
 // pretend components that answer; both nodes up and settled.
 struct TwoNodes {
@@ -289,15 +302,10 @@ TEST(NodeRuntimeTest, AReportAboutAnotherNodesSuIsDropped) {
   // node-2 says, in order on its own link, that node-1's SU is disabled: a lie, or confusion.
   const protocol::Link* link = r2.link(NodeId("node-1"));
   ASSERT_NE(link, nullptr);
-  r1.receive({protocol::kEnvelopeVersion,
-              {NodeId("node-2"), 0},
-              {NodeId("node-1"), 0},
-              r2.followed_epoch(),
-              link->stats().sent + 1,
-              0,
-              protocol::Message(protocol::NodeReport(
-                  protocol::SuStateReport{su(1), model::PresenceState::kUninstantiated,
-                                          model::OperState::kDisabled, "not mine to say", true}))});
+  forge_from_node2(r1, r2, link->stats().sent + 1,
+                   protocol::NodeReport(protocol::SuStateReport{
+                       su(1), model::PresenceState::kUninstantiated, model::OperState::kDisabled,
+                       "not mine to say", true}));
   net.settle();
   EXPECT_EQ(r1.counters().misdirected, 1u);
   for (const auto& a : r1.director().assignments(SgId("app"))) {
@@ -308,6 +316,32 @@ TEST(NodeRuntimeTest, AReportAboutAnotherNodesSuIsDropped) {
   const auto views = r1.director().service_units();
   ASSERT_FALSE(views.empty());
   EXPECT_EQ(views.front().oper, model::OperState::kEnabled);
+}
+
+// A node that leaves speaks for itself only: node-2 saying that node-1 leaves is dropped; said
+// of itself, its SU's standby goes, and node-1's active stays.
+TEST(NodeRuntimeTest, ANodeSaysOnlyThatItselfLeaves) {
+  TwoNodes c;
+  NodeRuntime& r1 = c.r1;
+  NodeRuntime& r2 = c.r2;
+  const protocol::Link* link = r2.link(NodeId("node-1"));
+  ASSERT_NE(link, nullptr);
+  forge_from_node2(
+      r1, r2, link->stats().sent + 1,
+      protocol::NodeReport(protocol::NodeLeaving{NodeId("node-1"), "not mine to say"}));
+  c.net.settle();
+  EXPECT_EQ(r1.counters().misdirected, 1u);
+  EXPECT_FALSE(r1.director().node_leaving(NodeId("node-1")));
+
+  // (A fresh pair: the forged envelope took the number of node-2's next one on its link.)
+  TwoNodes d;
+  d.host2.answer_removals = true;
+  d.r2.post(node::Leave{"its amfd stops"});
+  d.net.settle();
+  EXPECT_TRUE(d.r1.director().node_leaving(NodeId("node-2")));
+  EXPECT_TRUE(d.r2.node().evacuated());
+  EXPECT_EQ(d.r1.director().assignments(SgId("app")),
+            (models::AssignmentTable{{test::si(1), su(1), model::HaState::kActive}}));
 }
 
 }  // namespace
@@ -565,13 +599,7 @@ class TakeoverRuntimeTest : public ::testing::Test {
   // lies or runs another build would send it.
   void forge_from_node2(protocol::Message m) {
     if (!forged_seq_) forged_seq_ = r2_->link(NodeId("node-1"))->stats().sent;
-    r1_->receive({protocol::kEnvelopeVersion,
-                  {NodeId("node-2"), 0},
-                  {NodeId("node-1"), 0},
-                  r2_->followed_epoch(),
-                  ++*forged_seq_,
-                  0,
-                  std::move(m)});
+    runtime::forge_from_node2(*r1_, *r2_, ++*forged_seq_, std::move(m));
   }
   std::optional<std::uint64_t> forged_seq_;
   std::optional<model::HaState> ha(const NodeRuntime& r, int su_number) const {

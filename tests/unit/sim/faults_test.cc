@@ -203,7 +203,7 @@ TEST_F(SimFaultTest, EveryRandomFaultKindIsInjected) {
   for (std::size_t k = 0; k < kFaultKinds; ++k) {
     const auto kind = static_cast<FaultKind>(k);
     if (kind == FaultKind::kCleanup || kind == FaultKind::kNode || kind == FaultKind::kPartition ||
-        kind == FaultKind::kDirector)
+        kind == FaultKind::kDirector || kind == FaultKind::kStop)
       continue;  // tests of their own
     EXPECT_GT(sim_->stats().faults[k], 0u) << to_string(static_cast<FaultKind>(k));
   }
@@ -278,6 +278,51 @@ TEST_F(SimFaultTest, NodeCrashEndsEveryProcessOnItAtOnce) {
   settle_clean();
   EXPECT_EQ(presence(active), "instantiated");
   EXPECT_EQ(ha(1, active), HaState::kStandby);
+}
+
+// amfd stopped on the active's node: the SI is switched over (quiesced first) while the node
+// still runs, the node ends its components once it holds nothing, goes down, and boots again.
+TEST_F(SimFaultTest, AStoppedAmfdsNodeHasItsActiveSwitchedOverThenGoesDownAndBootsAgain) {
+  SgSpec sg;
+  sg.sus = 2;
+  start(sg, "none", 2);
+  const int active = active_su();
+  ASSERT_NE(active, 0);
+  const NodeId node("node-" + std::to_string(active));
+  const std::uint64_t failovers = sim_->stats().failovers;
+  notes_.clear();
+  ASSERT_TRUE(sim_->stop_node(node));
+  EXPECT_FALSE(sim_->stop_node(node));  // stopping already
+  EXPECT_TRUE(sim_->node_up(node));     // until its components have ended
+  settle_clean();
+  EXPECT_EQ(sim_->stats().node_stops, 1u);
+  EXPECT_EQ(sim_->stats().failovers, failovers);
+  EXPECT_FALSE(sim_->node_up(node));
+  EXPECT_EQ(active_su(), 3 - active);
+  EXPECT_TRUE(noted_cause("node " + node.str() + " leaving"));
+  bool quiesced_first = false;
+  for (const auto& n : notes_) {
+    if (n.kind == model::NotificationKind::kHaState && n.to == "active" &&
+        n.entity == "app/su-" + std::to_string(3 - active)) {
+      break;
+    }
+    if (n.kind == model::NotificationKind::kHaState && n.to == "quiesced") quiesced_first = true;
+  }
+  EXPECT_TRUE(quiesced_first);
+  ASSERT_TRUE(sim_->boot_node(node));
+  settle_clean();
+  EXPECT_EQ(ha(1, active), HaState::kStandby);  // back, as the standby
+}
+
+TEST_F(SimFaultTest, RandomStopsAreInjectedAndTheNodesBootAgain) {
+  SgSpec sg;
+  sg.sus = 2;
+  start(sg, "stop=0.01", 2);
+  sim_->run_for(std::chrono::minutes(30));
+  settle_clean();
+  EXPECT_GT(sim_->stats().faults[static_cast<std::size_t>(FaultKind::kStop)], 0u);
+  EXPECT_GT(sim_->stats().node_stops, 0u);
+  EXPECT_GT(sim_->stats().node_boots, 0u);
 }
 
 TEST_F(SimFaultTest, RandomCleanupFailuresAreInjected) {

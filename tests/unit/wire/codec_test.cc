@@ -385,6 +385,8 @@ std::vector<protocol::Message> node_messages() {
       NodeReport{AssignmentDone{su, si, HaState::kActive, 12}},
       NodeReport{RemovalDone{su, si, 13}},
       NodeReport{NodeSnapshot{14, NodeId("node-2"), 5, true, {snap, second}}},
+      NodeReport{NodeSnapshot{15, NodeId("node-2"), 0, false, {snap}, true}},
+      NodeReport{NodeLeaving{NodeId("node-2"), "amfd stops (signal 15)"}},
       AdminForward{16, "lock", "su", "app/su-1"},
       AdminAnswer{16, false, "su 'app/su-9' does not exist"},
       AdminAnswer{17, true, ""},
@@ -488,6 +490,10 @@ TEST(NodeCodecTest, WhatTheCoresMustNeverSeeIsRefusedWithTheReason) {
   EXPECT_EQ(snapshot(NodeSnapshot{1, NodeId("node-2"), 0, false, {twice}}),
             "node envelope from node-2 (seq 9): NodeSnapshot: an SU's assignments lists "
             "'app/si-1' twice");
+  // A node speaks for its own leaving only.
+  EXPECT_EQ(refused(envelope_of(NodeReport{NodeLeaving{NodeId("node-3"), "stops"}})),
+            "node envelope from node-2 (seq 9): NodeLeaving: node 'node-3' said to be leaving by "
+            "node 'node-2'");
 
   // An unknown state number, as a peer of a later build might send: SuStateReport with
   // presence 99 (field 20, then su = "x", presence_state = 99), after version 1 and the lives.
