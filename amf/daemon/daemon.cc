@@ -422,10 +422,10 @@ static_assert(AdminChannel::kMaxOperations <= runtime::NodeRuntime::kMaxForwarde
 void Daemon::begin_stop(int signo) {
   if (stopping_ || shutting_down_) return;
   stopping_ = true;
-  if (!runtime_.has_director() && !runtime_.followed()) {
+  if (!director_heard()) {
     // Nobody to move the assignments to other nodes: once this node has left the view, the
     // director that comes fails its SUs over.
-    log_->info("node {} follows no director: terminating components", self_.str());
+    log_->info("node {} follows no director that it hears: terminating components", self_.str());
     return begin_shutdown();
   }
   log_->info(
@@ -433,17 +433,40 @@ void Daemon::begin_stop(int signo) {
       "terminating components",
       signo, self_.str());
   sd_notify(0, "STOPPING=1\nSTATUS=moving assignments to other nodes");
-  const Duration bound = node::leave_bound(*config_, self_);
-  stop_timer_.expires_after(bound);
-  stop_timer_.async_wait([this, bound](const boost::system::error_code& ec) {
-    if (ec) return;
-    log_->warn("node {} still holds assignments after {} ms: terminating components", self_.str(),
-               std::chrono::duration_cast<std::chrono::milliseconds>(bound).count());
-    begin_shutdown();
-  });
+  stop_by_ = options_.clock() + node::leave_bound(*config_, self_);
+  watch_stop();
   // The director (here, or the one this node follows) moves them as a lock of the node would,
   // without changing its admin state: the node comes back as the operator left it.
   post(node::Leave{"its amfd stops (signal " + std::to_string(signo) + ")"});
+}
+
+bool Daemon::director_heard() const {
+  if (runtime_.has_director()) return true;
+  const auto& followed = runtime_.followed();
+  return followed && cluster_ && cluster_->membership().member().hears(followed->node);
+}
+
+// While the node leaves: it ends its components at the bound, or as soon as the director it
+// follows is not heard any more (it died, or this node is cut off; its successor, if any, fails
+// over whatever is left here once this node is gone). Evacuated, pump() ends them.
+void Daemon::watch_stop() {
+  stop_timer_.expires_after(std::chrono::milliseconds(50));
+  stop_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || shutting_down_) return;
+    if (options_.clock() >= stop_by_) {
+      log_->warn(
+          "node {} still holds assignments after {} ms: terminating components", self_.str(),
+          std::chrono::duration_cast<std::chrono::milliseconds>(node::leave_bound(*config_, self_))
+              .count());
+      return begin_shutdown();
+    }
+    if (!director_heard()) {
+      log_->warn("node {} no longer hears the director it follows: terminating components",
+                 self_.str());
+      return begin_shutdown();
+    }
+    watch_stop();
+  });
 }
 
 void Daemon::begin_shutdown() {

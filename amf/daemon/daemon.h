@@ -90,6 +90,9 @@ class Daemon : private runtime::Host, private runtime::Transport {
   // to other nodes, or removed where there is none); then, once the node holds no assignment
   // or after a bound, every component is terminated. A second signal skips the wait.
   void begin_stop(int signo);
+  // This node holds the director, or hears the node of the one it follows.
+  bool director_heard() const;
+  void watch_stop();
   void begin_shutdown();
   void stop_when_clean();
 
@@ -152,6 +155,7 @@ class Daemon : private runtime::Host, private runtime::Transport {
   bool resume_posted_ = false;    // a pump is posted for the events left over
   bool stopping_ = false;         // the node is leaving; termination follows
   bool evacuated_ = false;        // it holds no assignment any more (termination posted)
+  TimePoint stop_by_{};           // while stopping: the components are ended by then at the latest
   bool shutting_down_ = false;
   boost::asio::steady_timer stop_timer_{io_};
   EventLog events_;

@@ -15,10 +15,13 @@
 #   2. the active's node crashes: SIGKILL of its amfd, its component and its etcd member, and
 #      its link cut; the node then comes back (amfd started again, as systemd would) and its
 #      SU becomes the standby again;
-#   3. the same for the director's node.
+#   3. the same for the director's node;
+#   4. amfd stopped (SIGTERM, as systemctl stop or a rolling upgrade does) on the active's node:
+#      the node leaves, the director switches its SI over to the other node while the
+#      component still runs, then amfd ends the component and exits; it is started again.
 # For each it prints the outage the client saw (the gap between its last answer before the
 # fault and its first after it) and where the service went. With ROUNDS (1 to 100; 1 by
-# default) it does all three that many times and ends with each fault's median, 90th
+# default) it does all four that many times and ends with each fault's median, 90th
 # percentile and worst (the director's node with and without the active apart): the benchmark
 # of a client behind a floating address, with etcd on the nodes.
 #
@@ -150,6 +153,9 @@ settled() {  # settled NODE: NODE's status shows the SI with one active and a st
   a=$(assignments "$1")
   [[ $a == *active* && $a == *standby* && $(grep -o active <<<"$a" | wc -l) == 1 ]]
 }
+# member WATCHER NODE: WATCHER's status has NODE in its membership view, heard. A voter that
+# came back must be one again before another voter may go: two of three gone is no majority.
+member() { status "$1" | awk -v n="$2" '$1 == n && $3 == "member" { found = 1 } END { exit !found }'; }
 active_node() { assignments "$1" | grep -o 'counter/su-[12] active' | sed 's/counter\/su-\([12]\).*/n\1/'; }
 pid_of() { status "$1" | awk -v comp="counter/su-${1#n}/server" '$1 == comp { print $3 }'; }
 holders() {  # the nodes that have ADDR up
@@ -234,10 +240,12 @@ declare -a SUMMARY
 # script was not scheduled for a while) closes a gap that started after T2, which says nothing:
 # then the gap of more than 5 ms that the client printed over T1..T2 is the one, and without
 # one the outage was under 5 ms.
-strike() {
+strike() {  # strike [-TERM] PID...: SIGKILL (or SIGTERM), and the client marks the moment
+  local signal=-9
+  [[ $1 == -TERM ]] && { signal=-TERM; shift; }
   MARKS=$(grep -c "^mark:" "$WORK/client.log" || true)
   T1=$EPOCHREALTIME
-  kill -9 "$@" 2>/dev/null || true
+  kill "$signal" "$@" 2>/dev/null || true
   kill -USR1 "$CLIENT" 2>/dev/null || true
   T2=$EPOCHREALTIME
 }
@@ -264,7 +272,7 @@ report() {  # report FAULT WHAT
   VALUES[$fault]+="${ms%% *} "
 }
 
-# One round: the three faults, each node back before the next.
+# One round: the four faults, each node back before the next.
 round() {
   local director active other watcher held pid
   # 1. The active component killed.
@@ -297,6 +305,7 @@ round() {
   echo "    counter/su-${other#n} on $other active; $(where "$watcher")"
   come_back "$active"
   until_true 30 settled "$watcher" || fail "$active did not come back with its SU as the standby"
+  until_true 30 member "$watcher" "$active" || fail "$active did not rejoin the membership"
   echo "    $active back (its next life): counter/su-${active#n} standby again"
   sleep 0.5  # the restarted node's quiet time as a voter (amf/membership/README.md, rule 2)
 
@@ -318,6 +327,31 @@ round() {
   echo "    new director $(director_of "$watcher") (epoch $(epoch_of "$watcher")); counter/si-1 active on $(active_node "$watcher"); $(where "$watcher")"
   come_back "$director"
   until_true 30 settled "$watcher" || fail "$director did not come back"
+  until_true 30 member "$watcher" "$director" || fail "$director did not rejoin the membership"
+  sleep 0.5
+
+  # 4. amfd stopped on the active's node: a switchover, then the node's amfd exits. (Asked of
+  # the node that saw the new director: the one that came back may not know it yet.)
+  director=$(director_of "$watcher")
+  [[ -n $director ]] || fail "$watcher knows no director"
+  active=$(active_node "$director")
+  other=$([[ $active == n1 ]] && echo n2 || echo n1)
+  watcher=$([[ $director == "$active" ]] && echo n3 || echo "$director")
+  echo "==> 4. amfd stopped (SIGTERM) on the active's node $active$([[ $active == "$director" ]] && echo ", the director's"): it leaves, then exits"
+  strike -TERM "${AMFD[$active]}"
+  report stop "amfd stopped on the active's node ($active)"
+  local rc=0
+  wait "${AMFD[$active]}" || rc=$?
+  unset "AMFD[$active]"
+  [[ $rc == 0 ]] || fail "$active's amfd exited $rc on SIGTERM"
+  until_true 20 eval '[[ $(active_node "$watcher") == "$other" ]]' || fail "counter/su-${other#n} did not become active"
+  grep -q "holds no assignment any more" "$WORK/$active.log" ||
+    fail "$active's amfd did not wait for its assignments to move (see $WORK/$active.log)"
+  echo "    counter/su-${other#n} on $other active; $active's amfd exited once it held nothing; $(where "$watcher")"
+  start_amfd "$active"
+  until_true 30 settled "$watcher" || fail "$active did not come back with its SU as the standby"
+  until_true 30 member "$watcher" "$active" || fail "$active did not rejoin the membership"
+  echo "    $active's amfd started again: counter/su-${active#n} standby again"
   sleep 0.5
 }
 
@@ -346,7 +380,7 @@ echo "==> client-observed outage, fast profile, three nodes$( ((NETNS)) && echo 
 if ((ROUNDS == 1)); then
   printf '%s\n' "${SUMMARY[@]}"
 else
-  for fault in component node director director-alone; do
+  for fault in component node director director-alone stop; do
     [[ -n ${VALUES[$fault]:-} ]] || continue
     tr ' ' '\n' <<<"${VALUES[$fault]}" | grep . | sort -n | awk -v what="$fault" '
       { v[NR] = $1 }
@@ -355,6 +389,7 @@ else
         names["node"] = "the active'"'"'s node killed (not the director'"'"'s)"
         names["director"] = "the director'"'"'s node killed, holding the active"
         names["director-alone"] = "the director'"'"'s node killed, not holding it"
+        names["stop"] = "amfd stopped on the active'"'"'s node (switchover)"
         p90 = int(0.9 * NR); if (p90 < 1) p90 = 1; if (p90 < 0.9 * NR) p90++
         printf "  %-50s runs %3d  median %8.2f  p90 %8.2f  worst %8.2f ms\n", names[what], NR,
           (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[p90], v[NR]
