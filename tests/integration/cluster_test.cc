@@ -563,6 +563,29 @@ TEST_F(ClusterTest, AStoppingNodeHasItsActiveSwitchedOverBeforeItEndsItsComponen
   }
 }
 
+// amfd stopped on a node whose director has just died: the node does not wait out its bound
+// for a switchover nobody will make. It ends its components as soon as it no longer hears the
+// director it follows (or at once, if it hears none), unless a new director took over and
+// moved its assignments first.
+TEST_F(ClusterTest, AStoppingNodeWhoseDirectorIsGoneDoesNotWaitForIt) {
+  for (const std::string& n : kNodes) start(n);
+  auto first = settled(true);
+  ASSERT_TRUE(first);
+  std::string node;  // a node with an SU, not the director's
+  for (const std::string& su : {first->active, first->standby}) {
+    if (node_of(first->status, su) != first->director) node = node_of(first->status, su);
+  }
+  ASSERT_FALSE(node.empty());
+  crash(first->director);
+  EXPECT_EQ(stop(node), 0);
+  const std::string log = slurp(dir_.path() + "/" + node + ".1.err");
+  EXPECT_EQ(log.find("still holds assignments after"), std::string::npos) << log;
+  EXPECT_TRUE(log.find("no longer hears the director it follows") != std::string::npos ||
+              log.find("follows no director that it hears") != std::string::npos ||
+              log.find("holds no assignment any more") != std::string::npos)
+      << log;
+}
+
 // The director's node restarts at once: its next life wins the next epoch (etcd's record
 // names its node) and starts its views from the lives it hears, so the others keep their
 // leases (an early build fenced every node here: its first view held only itself).
