@@ -104,6 +104,9 @@ struct NodeEventText {
   std::string operator()(const node::ComponentStopTrackingProtectionGroup& e) const {
     return "ComponentStopTrackingProtectionGroup peer " + std::to_string(e.peer) + " " + e.csi;
   }
+  std::string operator()(const node::ServiceAddressFailed& e) const {
+    return "ServiceAddressFailed " + e.si.str() + " (" + e.reason + ")";
+  }
   std::string operator()(const node::Leave& e) const { return "Leave (" + e.cause + ")"; }
   std::string operator()(const node::Shutdown&) const { return "Shutdown"; }
 };

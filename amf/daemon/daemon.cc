@@ -256,6 +256,15 @@ void Daemon::float_address(const node::SetServiceAddress& e) {
               done.error().message());
   record(model::Notification{options_.clock(), model::NotificationKind::kError, e.si.str(),
                              e.address.str(), from, to, done.error().message()});
+  // Not up (an announcement that failed leaves it up: that is only said): the SI cannot be
+  // served here, and goes to another SU. Not down: nothing to do but say so; the node that
+  // raises it next takes it over by its announcements.
+  if (e.up && addresses_) {
+    const Result<bool> up = addresses_->present(e.address);
+    if (!up || !*up) post(node::ServiceAddressFailed{e.si, done.error().message()});
+  } else if (e.up) {
+    post(node::ServiceAddressFailed{e.si, done.error().message()});
+  }
 }
 
 void Daemon::announce_addresses() {

@@ -86,7 +86,8 @@ void NodeDirector::touch(const Event& event) {
     void operator()(const ComponentNotify& e) { comp(e.comp); }
     void operator()(const HookDone& e) { comp(e.comp); }
     void operator()(const ProbeDone& e) { comp(e.comp); }
-    void operator()(const Leave&) {}  // changes no SU here; the director moves them
+    void operator()(const ServiceAddressFailed&) {}  // on() touches the SU it fails
+    void operator()(const Leave&) {}                 // changes no SU here; the director moves them
     void operator()(const Shutdown&) { nd.touch_all(); }
   };
   std::visit(Visitor{*this}, event);
@@ -728,6 +729,24 @@ void NodeDirector::on(const ComponentHealthcheckConfirm& e, TimePoint now) {
     return;
   }
   comp->healthcheck = now + hc->period + hc->max_duration;
+}
+
+void NodeDirector::on(const ServiceAddressFailed& e, TimePoint now) {
+  if (!raised_.count(e.si)) return;  // taken down since: late
+  for (auto& [id, comp] : comps_) {
+    for (const auto& [csi, assignment] : comp.csis) {
+      if (assignment.first != e.si ||
+          (assignment.second != HaState::kActive && assignment.second != HaState::kQuiescing)) {
+        continue;
+      }
+      touch(comp.su);
+      const auto& address = sis_.at(e.si)->service_address;
+      return component_failed(comp,
+                              "the service address " + (address ? address->str() : "") + " of SI " +
+                                  e.si.str() + " cannot be brought up here: " + e.reason,
+                              now, model::Recovery::kComponentFailover);
+    }
+  }
 }
 
 void NodeDirector::on(const Leave& e, TimePoint) {

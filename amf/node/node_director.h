@@ -105,6 +105,17 @@ struct ProbeDone {
   std::string detail;
 };
 
+// The host could not bring up the service address of `si` (SetServiceAddress, up): a component
+// of this node holding one of the SI's CSIs active cannot serve it here, so its SU is failed
+// over (component-failover, whatever its configured recovery: a restart on this node would not
+// bring the address up either), and the SI goes to another SU, as Pacemaker moves a resource
+// group whose IPaddr2 fails to start. A failure for an SI this node no longer holds is late and
+// changes nothing.
+struct ServiceAddressFailed {
+  SiId si;
+  std::string reason;
+};
+
 // amfd is stopping: ask the director to move every assignment of this node's SUs to other
 // nodes (protocol::NodeLeaving); the components keep running meanwhile, and the host ends
 // them (Shutdown) once evacuated() says the node holds nothing, or after leave_bound().
@@ -119,12 +130,14 @@ Duration leave_bound(const model::ClusterConfig& config, const NodeId& node);
 // Terminate every component of the node (amfd is stopping).
 struct Shutdown {};
 
-using Event = std::variant<
-    protocol::InstantiateSu, protocol::TerminateSu, protocol::RepairSu, protocol::RestartSu,
-    protocol::AssignHa, protocol::RemoveHa, protocol::SnapshotRequest, ProcessStarted,
-    ProcessStartFailed, ProcessExited, ComponentRegister, ComponentResponse, ComponentErrorReport,
-    ComponentHealthcheckConfirm, ComponentTrackProtectionGroup,
-    ComponentStopTrackingProtectionGroup, ComponentNotify, HookDone, ProbeDone, Leave, Shutdown>;
+using Event =
+    std::variant<protocol::InstantiateSu, protocol::TerminateSu, protocol::RepairSu,
+                 protocol::RestartSu, protocol::AssignHa, protocol::RemoveHa,
+                 protocol::SnapshotRequest, ProcessStarted, ProcessStartFailed, ProcessExited,
+                 ComponentRegister, ComponentResponse, ComponentErrorReport,
+                 ComponentHealthcheckConfirm, ComponentTrackProtectionGroup,
+                 ComponentStopTrackingProtectionGroup, ComponentNotify, HookDone, ProbeDone,
+                 ServiceAddressFailed, Leave, Shutdown>;
 
 Event to_event(const protocol::NodeCommand& command);
 
@@ -393,6 +406,7 @@ class NodeDirector {
   void became_instantiated(CompState& comp, const std::string& cause, TimePoint now);
   // Instantiated and able to take its CSIs: registered when SA-aware, else instantiated.
   static bool ready(const CompState& comp);
+  void on(const ServiceAddressFailed& e, TimePoint now);
   void on(const Leave& e, TimePoint now);
   void on(const Shutdown& e, TimePoint now);
 

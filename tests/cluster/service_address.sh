@@ -20,6 +20,10 @@
 # 5. IPv6: a second 2N SG floats ADDR6 (fd15:<n+1>::100/64); a lock of its active moves it, and
 #    the client's neighbour entry names the new node's MAC (unsolicited neighbour
 #    advertisement) before the client sends anything.
+# 6. An address that cannot be brought up: a third 2N SG floats ADDR7 on svc0, an interface of
+#    n1 and n2 (a veth pair inside each node's namespace). svc0 is deleted on the standby's node,
+#    and the SI swapped to it: raising ADDR7 there fails, so amf fails that SU over, and the SI
+#    is back on the other node, with ADDR7 up there only.
 # Each step prints the outage the client saw (not asserted: this machine is shared).
 #
 # Everything this script creates is removed when it ends, however it ends. Needs root (ip
@@ -39,6 +43,7 @@ NET=10.215.$(($$ % 250)).
 ADDR=${NET}100
 PORT=7610
 ADDR6=fd15:$(($$ % 250 + 1))::100  # a group of 0 would not be canonical (fd15::100)
+ADDR7=192.0.2.7  # on svc0 (TEST-NET-1), inside the nodes' namespaces only
 WORK=$(mktemp -d /tmp/amf-service-address-XXXXXX)
 declare -A AMFD
 ETCD=
@@ -67,6 +72,10 @@ fail() {
 
 "$BIN/amfctl" keygen "$WORK/cluster.key" >/dev/null
 make_cluster_netns "$TAG" "$NET"
+for n in n1 n2; do  # (this kernel has no dummy interfaces: a veth pair whose ends stay here)
+  ip -n "$TAG-$n" link add svc0 type veth peer name svc0p
+  ip -n "$TAG-$n" link set svc0 up
+done
 ip -n "$TAG-br" addr add "${NET}254/24" dev br0
 ip -n "$TAG-br" addr add "${ADDR6%::100}::254/64" dev br0 nodad
 
@@ -101,6 +110,23 @@ cat >>"$WORK/cluster.yaml" <<EOF
               - name: endpoint
                 cs_type: counter
                 attributes: {port: "$((PORT + 1))", state_file: ${WORK}/counter6.state}
+      - name: counter7
+        redundancy: 2n
+        su_template:
+          nodes: [n1, n2]
+          components:
+            - name: server
+              command: amf-demo-counter
+              cs_types: [counter]
+              recovery: component-restart
+              timeouts: {instantiate_ms: 3000, csi_set_ms: 2000}
+        service_instances:
+          - name: si-7
+            service_address: {address: ${ADDR7}/24, interface: svc0}
+            csis:
+              - name: endpoint
+                cs_type: counter
+                attributes: {port: "$((PORT + 2))", state_file: ${WORK}/counter7.state}
 EOF
 
 start() {  # start NODE: its amfd in its namespace (as systemd would start it again)
@@ -251,6 +277,25 @@ until_true 10 eval '[[ $(holders6) == "$other6" ]]' || fail "ADDR6 did not move 
 until_true 2 eval '[[ $(client_mac6) == "$(mac_of "$other6")" ]]' ||
   fail "the client's neighbour entry for ADDR6 names $(client_mac6), not $other6's $(mac_of "$other6"): no neighbour advertisement"
 echo "5. IPv6: lock of counter6/su-${active6#n}: ADDR6 moved $active6 -> $other6 and was announced"
+
+# 6. ADDR7 cannot be brought up on the standby's node: the swap to it fails that SU over.
+has_addr7() { ip -n "$TAG-$1" -br addr show dev svc0 2>/dev/null | grep -qw "$ADDR7/24"; }
+assignments7() { status n3 | grep "^counter7/si-7" || true; }
+active7_node() { assignments7 | grep -o 'counter7/su-[12] active' | sed 's/counter7\/su-\([12]\).*/n\1/'; }
+until_true 20 eval '[[ $(assignments7) == *active* && $(assignments7) == *standby* ]]' ||
+  fail "counter7 did not settle: $(assignments7)"
+active7=$(active7_node)
+other7=$([[ $active7 == n1 ]] && echo n2 || echo n1)
+has_addr7 "$active7" || fail "ADDR7 is not up on counter7's active node $active7"
+ip -n "$TAG-$other7" link del svc0
+"$BIN/amfctl" --runtime-dir "$WORK/n3" si-swap counter7/si-7 >/dev/null 2>&1 || true
+until_true 10 grep -q "the service address ${ADDR7}/24 on svc0 of SI counter7/si-7 cannot be brought up here" \
+  "$WORK/$other7.log" || fail "$other7 did not say that ADDR7 cannot be brought up there"
+grep -q "recovery counter7/su-${other7#n} - -> component-failover" "$WORK/$other7.log" ||
+  fail "$other7 did not fail counter7/su-${other7#n} over (its recovery is component-restart)"
+until_true 20 eval '[[ $(active7_node) == "$active7" ]] && has_addr7 "$active7"' ||
+  fail "counter7/si-7 is not active on $active7 with ADDR7 up there again: $(assignments7)"
+echo "6. ADDR7 could not be brought up on $other7: counter7/su-${other7#n} failed over; active on $active7 again, ADDR7 up there"
 
 for n in "${!AMFD[@]}"; do
   kill "${AMFD[$n]}"

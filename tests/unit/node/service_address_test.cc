@@ -70,6 +70,34 @@ TEST_F(ServiceAddressTest, AnActiveAssignmentBringsTheAddressUpBeforeTheComponen
   EXPECT_EQ(only<ToDirector>(answer).size(), 1u);
 }
 
+// The host could not bring the address up: the active's SU is failed over (not restarted
+// here, whatever its recovery), the address is taken down again with it, and a failure that
+// comes after the SI left is late and changes nothing.
+TEST_F(ServiceAddressTest, AnAddressThatCannotBeBroughtUpFailsTheActivesSuOver) {
+  make({.recovery = model::Recovery::kComponentRestart});
+  instantiated(1);
+  assigned(1, HaState::kActive);
+  auto effects = handle(ServiceAddressFailed{si(1), "no interface 'eth0'"});
+  const auto notes = only<model::Notification>(effects);
+  bool said = false, failed_over = false;
+  for (const auto& n : notes) {
+    said |= n.kind == model::NotificationKind::kError &&
+            n.cause.find(
+                "the service address 10.213.9.100/24 on eth0 of SI app/si-1 cannot be "
+                "brought up here: no interface 'eth0'") != std::string::npos;
+    failed_over |= n.kind == model::NotificationKind::kRecovery && n.to == "component-failover";
+  }
+  EXPECT_TRUE(said);
+  EXPECT_TRUE(failed_over);
+  const auto down = only<SetServiceAddress>(effects);
+  ASSERT_EQ(down.size(), 1u);
+  EXPECT_FALSE(down[0].up);
+  EXPECT_EQ(only<SignalProcess>(effects).size(), 1u);  // the component is cleaned up
+  EXPECT_TRUE(only<StartProcess>(effects).empty());    // and not restarted here
+  // Late: the SI is not held here any more.
+  EXPECT_TRUE(handle(ServiceAddressFailed{si(1), "again"}).empty());
+}
+
 TEST_F(ServiceAddressTest, AStandbyHoldsNoAddress) {
   make();
   instantiated(2);
