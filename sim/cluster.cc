@@ -180,6 +180,11 @@ bool Simulation::stop_node(const NodeId& node, bool boots) {
 
 void Simulation::on(const StopAsk& e) {
   if (!nodes_.count(e.node) || incarnation_[e.node] != e.life) return;
+  if (!director_up_) {  // as amfd that hears no director: nobody to move its work
+    line(header() + e.node.str() + " hears no director: its amfd ends its components");
+    stopping_.at(e.node).shutting = true;
+    return deliver(e.node, node::Shutdown{});
+  }
   deliver(e.node, node::Leave{"its amfd stops"});
 }
 
@@ -212,8 +217,8 @@ void Simulation::on(const StopBound& e) {
   if (s == stopping_.end() || s->second.life != e.life || s->second.shutting) return;
   if (!nodes_.count(e.node) || incarnation_[e.node] != e.life) return;
   line(header() + e.node.str() +
-       " still holds assignments at amfd's bound: it ends its "
-       "components");
+       (e.director_lost ? " no longer hears the director: its amfd ends its components"
+                        : " still holds assignments at amfd's bound: it ends its components"));
   s->second.shutting = true;
   deliver(e.node, node::Shutdown{});
 }
@@ -254,6 +259,12 @@ void Simulation::lose_director(const std::string& how) {
   director_up_ = false;
   line("  the director (epoch " + std::to_string(director_epoch_) + ") " + how +
        "; the nodes run on without it");
+  // A node that is stopping stops waiting for it once it no longer hears it (amfd's watch).
+  for (const auto& [node, s] : stopping_) {
+    if (!s.shutting && nodes_.count(node) && incarnation_[node] == s.life) {
+      schedule(draw(options_.latencies.node_detect), StopBound{node, s.life, true});
+    }
+  }
   // Its connections close: the operators whose requests it had not answered get an error.
   // The admin state an accepted operation set is in the store; the injector may undo it.
   const auto unanswered = asked_;

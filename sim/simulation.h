@@ -226,7 +226,8 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   };
   struct StopBound {  // a stopping node's amfd ends its components now, whatever it holds
     NodeId node;
-    std::uint64_t life;  // the node's incarnation when it was stopped
+    std::uint64_t life;          // the node's incarnation when it was stopped
+    bool director_lost = false;  // it no longer hears the director (else: amfd's bound)
   };
   struct AmfdExits {  // a stopping node's components have all ended: its amfd exits
     NodeId node;

@@ -294,6 +294,11 @@ Result<void> Daemon::join_cluster() {
           .won =
               [this](std::uint64_t epoch, std::vector<director::NodeUp> up,
                      director::AdminStates admin) {
+                if (stopping_) {  // it would take over only to hand over again at once
+                  log_->info("epoch {} won while amfd stops: not taking the director's role",
+                             epoch);
+                  return cluster_->resign("this node's amfd is stopping");
+                }
                 auto director = director::Director::create(config_);
                 AMF_ASSERT(director.has_value());  // the same configuration created one before
                 if (!runtime_.assume_director(std::move(*director), epoch)) {

@@ -501,6 +501,8 @@ void Director::start(const AdminRequest& e, const AdminTarget& t, TimePoint now)
           not_started(id, "disabled; repair it to start it");
         } else if (!su.node_up) {
           not_started(id, "its node " + su.config->node.str() + " is not up");
+        } else if (nodes_leaving_.count(su.config->node)) {
+          not_started(id, "its node " + su.config->node.str() + " is leaving (its amfd stops)");
         } else {
           waiting[id] = su.reports;
           effects_.push_back(ToNode{su.config->node, InstantiateSu{id}});

@@ -756,10 +756,14 @@ void NodeDirector::on(const Leave& e, TimePoint) {
 }
 
 Duration leave_bound(const model::ClusterConfig& config, const NodeId& node) {
+  // The SGs with an SU here, and in them every SU's components: a switchover waits for the
+  // standby's promotion on another node too.
   Duration callbacks{};
   for (const model::SgConfig* sg : config.service_groups()) {
+    if (std::none_of(sg->sus.begin(), sg->sus.end(),
+                     [&](const auto& su) { return su.node == node; }))
+      continue;
     for (const auto& su : sg->sus) {
-      if (su.node != node) continue;
       for (const auto& comp : su.components) {
         callbacks = std::max<Duration>(callbacks, comp.timeouts.csi_set + comp.timeouts.csi_remove);
       }

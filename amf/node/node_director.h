@@ -123,8 +123,9 @@ struct Leave {
   std::string cause;
 };
 // How long a leaving node waits for the director to move its assignments away: every component
-// has its CSI callback timeouts to answer the quiescing and the removal in (one that does not
-// is a failure, handled as any other), twice over, and a second of margin.
+// of the SGs it has SUs in (the standby that takes over is elsewhere) has its CSI callback
+// timeouts to answer in (one that does not is a failure, handled as any other), twice over,
+// and a second of margin.
 Duration leave_bound(const model::ClusterConfig& config, const NodeId& node);
 
 // Terminate every component of the node (amfd is stopping).

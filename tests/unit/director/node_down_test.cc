@@ -266,5 +266,22 @@ TEST_F(NodeDownTest, ALeavingNodeGetsNothingInstantiatedAndItsNextLifeIsANodeLik
   EXPECT_TRUE(commands().empty());
 }
 
+TEST_F(NodeDownTest, UnlockInstantiationStartsNoSuOnALeavingNode) {
+  steady();
+  handle(AdminRequest{1, AdminOp::kLock, director::EntityKind::kSu, su(2).str()});
+  handle(ids_.removed(su(2), si(1)));
+  handle(AdminRequest{3, AdminOp::kLockInstantiation, director::EntityKind::kSu, su(2).str()});
+  handle(SuStateReport{su(2), PresenceState::kUninstantiated, OperState::kEnabled, "terminated"});
+  ASSERT_EQ(director_->service_units()[1].own_admin, model::AdminState::kLockedInstantiation);
+  handle(NodeLeaving{kNode2, "its amfd stops"});
+  handle(AdminRequest{2, AdminOp::kUnlockInstantiation, director::EntityKind::kSu, su(2).str()});
+  for (const auto& c : commands()) EXPECT_FALSE(std::holds_alternative<InstantiateSu>(c.command));
+  ASSERT_EQ(results().size(), 1u);
+  EXPECT_TRUE(results()[0].ok) << results()[0].message;
+  EXPECT_NE(results()[0].message.find("app/su-2 (its node node-2 is leaving (its amfd stops))"),
+            std::string::npos)
+      << results()[0].message;
+}
+
 }  // namespace
 }  // namespace amf::director
