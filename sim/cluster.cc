@@ -179,7 +179,7 @@ bool Simulation::stop_node(const NodeId& node, bool boots) {
 }
 
 void Simulation::on(const StopAsk& e) {
-  if (!nodes_.count(e.node) || incarnation_[e.node] != e.life) return;
+  if (!life_up(e.node, e.life)) return;
   if (!director_up_) {  // as amfd that hears no director: nobody to move its work
     line(header() + e.node.str() + " hears no director: its amfd ends its components");
     stopping_.at(e.node).shutting = true;
@@ -192,7 +192,7 @@ bool Simulation::advance_stops() {
   bool acted = false;
   for (auto it = stopping_.begin(); it != stopping_.end();) {
     auto n = nodes_.find(it->first);
-    if (n == nodes_.end() || incarnation_[it->first] != it->second.life) {
+    if (!life_up(it->first, it->second.life)) {
       it = stopping_.erase(it);  // that life ended otherwise (a crash, a fence)
       continue;
     }
@@ -215,7 +215,7 @@ bool Simulation::advance_stops() {
 void Simulation::on(const StopBound& e) {
   auto s = stopping_.find(e.node);
   if (s == stopping_.end() || s->second.life != e.life || s->second.shutting) return;
-  if (!nodes_.count(e.node) || incarnation_[e.node] != e.life) return;
+  if (!life_up(e.node, e.life)) return;
   line(header() + e.node.str() +
        (e.director_lost ? " no longer hears the director: its amfd ends its components"
                         : " still holds assignments at amfd's bound: it ends its components"));
@@ -224,7 +224,7 @@ void Simulation::on(const StopBound& e) {
 }
 
 void Simulation::on(const AmfdExits& e) {
-  if (!nodes_.count(e.node) || incarnation_[e.node] != e.life) return;
+  if (!life_up(e.node, e.life)) return;
   const bool boots = stopping_.at(e.node).boots;
   stopping_.erase(e.node);
   ++stats_.node_stops;
@@ -261,7 +261,7 @@ void Simulation::lose_director(const std::string& how) {
        "; the nodes run on without it");
   // A node that is stopping stops waiting for it once it no longer hears it (amfd's watch).
   for (const auto& [node, s] : stopping_) {
-    if (!s.shutting && nodes_.count(node) && incarnation_[node] == s.life) {
+    if (!s.shutting && life_up(node, s.life)) {
       schedule(draw(options_.latencies.node_detect), StopBound{node, s.life, true});
     }
   }

@@ -621,10 +621,8 @@ void Simulation::violate(std::string invariant, std::string message) {
 }
 
 bool Simulation::idle() const {
-  const bool stopping = std::any_of(stopping_.begin(), stopping_.end(), [&](const auto& s) {
-    const auto life = incarnation_.find(s.first);
-    return nodes_.count(s.first) && life != incarnation_.end() && life->second == s.second.life;
-  });
+  const bool stopping = std::any_of(stopping_.begin(), stopping_.end(),
+                                    [&](const auto& s) { return life_up(s.first, s.second.life); });
   return scheduled_work_ == 0 && delivered_.empty() && !runtime_deadline() &&
          membership_settled() && !stopping;
 }

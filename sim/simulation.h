@@ -166,6 +166,11 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   enum class Cut { kBoth, kToDirector, kFromDirector, kFlapping };
   bool partition(const NodeId& node, Cut cut, Duration length);
   bool node_up(const NodeId& node) const { return nodes_.count(node) > 0; }
+  // The node is up in life `life` (its incarnation then): no crash, fence or exit since.
+  bool life_up(const NodeId& node, std::uint64_t life) const {
+    const auto it = incarnation_.find(node);
+    return node_up(node) && it != incarnation_.end() && it->second == life;
+  }
   // The director's process dies; every node runs on (headless: components keep running and are
   // restarted locally, reports to the director are lost). After the election latency a new
   // director, of the next epoch, takes over: it asks every node of the membership's view for

@@ -259,12 +259,9 @@ void Daemon::float_address(const node::SetServiceAddress& e) {
   // Not up (an announcement that failed leaves it up: that is only said): the SI cannot be
   // served here, and goes to another SU. Not down: nothing to do but say so; the node that
   // raises it next takes it over by its announcements.
-  if (e.up && addresses_) {
-    const Result<bool> up = addresses_->present(e.address);
-    if (!up || !*up) post(node::ServiceAddressFailed{e.si, done.error().message()});
-  } else if (e.up) {
-    post(node::ServiceAddressFailed{e.si, done.error().message()});
-  }
+  if (!e.up) return;
+  const Result<bool> up = addresses_ ? addresses_->present(e.address) : Result<bool>(false);
+  if (!up || !*up) post(node::ServiceAddressFailed{e.si, done.error().message()});
 }
 
 void Daemon::announce_addresses() {

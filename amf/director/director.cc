@@ -372,10 +372,7 @@ void Director::keep_preferred_in_service(SgState& sg, TimePoint now) {
 // leaves the cluster is rebooted or fenced, which is also the repair of what was disabled on
 // it. Its SUs come back enabled and uninstantiated when it rejoins.
 void Director::on(const NodeDown& e, TimePoint now) {
-  const bool was_up = std::any_of(sus_.begin(), sus_.end(), [&](const auto& entry) {
-    return entry.second.config->node == e.node && entry.second.node_up;
-  });
-  if (!was_up) return;
+  if (!node_up(e.node)) return;
   nodes_leaving_.erase(e.node);  // of the life that went down
   notify(now, model::NotificationKind::kNode, e.node.str(), "", "up", "down", e.cause);
   std::set<SgId> touched;
@@ -399,12 +396,15 @@ void Director::on(const NodeDown& e, TimePoint now) {
   for (const SgId& id : touched) reevaluate_dependents(id, now);
 }
 
-void Director::on(const protocol::NodeLeaving& e, TimePoint now) {
-  const bool up = std::any_of(sus_.begin(), sus_.end(), [&](const auto& entry) {
-    return entry.second.config->node == e.node && entry.second.node_up;
+bool Director::node_up(const NodeId& node) const {
+  return std::any_of(sus_.begin(), sus_.end(), [&](const auto& entry) {
+    return entry.second.config->node == node && entry.second.node_up;
   });
+}
+
+void Director::on(const protocol::NodeLeaving& e, TimePoint now) {
   // From a life already gone (the runtime hands on only the current life's), or said twice.
-  if (!up || !nodes_leaving_.insert(e.node).second) return;
+  if (!node_up(e.node) || !nodes_leaving_.insert(e.node).second) return;
   notify(now, model::NotificationKind::kNode, e.node.str(), "", "up", "leaving", e.cause);
   const std::string cause = "node " + e.node.str() + " leaving: " + e.cause;
   std::set<SgId> touched;

@@ -260,6 +260,8 @@ class Director {
   // changes it brings about; nullopt when there is none.
   std::optional<std::string> admin_cause(const SgId& sg) const;
 
+  // Some SU of the node is up with it (a node that hosts no SU is never up here).
+  bool node_up(const NodeId& node) const;
   void update_readiness(SuState& su, const std::string& cause, TimePoint now);
   void drop_assignments(SgState& sg, const SuId& su, const std::string& cause, TimePoint now);
   void reevaluate(SgState& sg, TimePoint now);

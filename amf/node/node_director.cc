@@ -126,9 +126,7 @@ void NodeDirector::float_addresses() {
       if (su.node != self_) continue;
       for (const auto& comp : su.components) {
         for (const auto& [csi, assignment] : comps_.at(comp.id).csis) {
-          if (assignment.second == HaState::kActive || assignment.second == HaState::kQuiescing) {
-            held.insert(assignment.first);
-          }
+          if (holds_address(assignment.second)) held.insert(assignment.first);
         }
       }
     }
@@ -735,10 +733,7 @@ void NodeDirector::on(const ServiceAddressFailed& e, TimePoint now) {
   if (!raised_.count(e.si)) return;  // taken down since: late
   for (auto& [id, comp] : comps_) {
     for (const auto& [csi, assignment] : comp.csis) {
-      if (assignment.first != e.si ||
-          (assignment.second != HaState::kActive && assignment.second != HaState::kQuiescing)) {
-        continue;
-      }
+      if (assignment.first != e.si || !holds_address(assignment.second)) continue;
       touch(comp.su);
       const auto& address = sis_.at(e.si)->service_address;
       return component_failed(comp,

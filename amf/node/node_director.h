@@ -489,6 +489,11 @@ class NodeDirector {
   // From flush(): brings the service addresses of the touched SUs' SGs up or down, to match
   // what this node holds active, at the head of the batch (batch_start_).
   void float_addresses();
+  // Whether a component in this HA state for one of an SI's CSIs holds its address up here:
+  // active, or quiescing (it finishes its work in progress).
+  static bool holds_address(model::HaState ha) {
+    return ha == model::HaState::kActive || ha == model::HaState::kQuiescing;
+  }
   // The earliest of the component's deadlines (its timeout, health check, delayed retry,
   // probe and callbacks), or nothing.
   static std::optional<TimePoint> earliest_deadline(const CompState& comp);

@@ -93,41 +93,11 @@ done
 counter_cluster_yaml floating default "[\"${NET}254:2379\"]" \
   "            service_address: {address: ${ADDR}/24, interface: eth0}" \
   "{listen: \"${ADDR}\", port: \"${PORT}\", state_file: ${WORK}/counter.state}" >"$WORK/cluster.yaml"
-cat >>"$WORK/cluster.yaml" <<EOF
-      - name: counter6
-        redundancy: 2n
-        su_template:
-          nodes: [n1, n2]
-          components:
-            - name: server
-              command: amf-demo-counter
-              cs_types: [counter]
-              timeouts: {instantiate_ms: 3000, csi_set_ms: 2000}
-        service_instances:
-          - name: si-6
-            service_address: {address: '${ADDR6}/64', interface: eth0}
-            csis:
-              - name: endpoint
-                cs_type: counter
-                attributes: {port: "$((PORT + 1))", state_file: ${WORK}/counter6.state}
-      - name: counter7
-        redundancy: 2n
-        su_template:
-          nodes: [n1, n2]
-          components:
-            - name: server
-              command: amf-demo-counter
-              cs_types: [counter]
-              recovery: component-restart
-              timeouts: {instantiate_ms: 3000, csi_set_ms: 2000}
-        service_instances:
-          - name: si-7
-            service_address: {address: ${ADDR7}/24, interface: svc0}
-            csis:
-              - name: endpoint
-                cs_type: counter
-                attributes: {port: "$((PORT + 2))", state_file: ${WORK}/counter7.state}
-EOF
+counter_sg_yaml counter6 si-6 "" "            service_address: {address: '${ADDR6}/64', interface: eth0}" \
+  "{port: \"$((PORT + 1))\", state_file: ${WORK}/counter6.state}" >>"$WORK/cluster.yaml"
+counter_sg_yaml counter7 si-7 component-restart \
+  "            service_address: {address: ${ADDR7}/24, interface: svc0}" \
+  "{port: \"$((PORT + 2))\", state_file: ${WORK}/counter7.state}" >>"$WORK/cluster.yaml"
 
 start() {  # start NODE: its amfd in its namespace (as systemd would start it again)
   ip netns exec "$TAG-$1" env PATH="$BIN:$PATH" "$BIN/amfd" --config "$WORK/cluster.yaml" \

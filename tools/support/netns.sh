@@ -23,12 +23,38 @@ make_cluster_netns() {
   done
 }
 
+# counter_sg_yaml SG SI RECOVERY SI_LINES ATTRIBUTES: one 2N SG of amf-demo-counter under the
+# application, on stdout: its SUs on n1 and n2, its component's RECOVERY (empty: the
+# configuration's default), its one SI named SI with the extra lines SI_LINES (its service
+# address, say; may be empty) and a CSI with ATTRIBUTES (a YAML map).
+counter_sg_yaml() {
+  local sg=$1 si=$2 recovery=$3 si_lines=$4 attributes=$5
+  cat <<YAML
+      - name: $sg
+        redundancy: 2n
+        su_template:
+          nodes: [n1, n2]
+          components:
+            - name: server
+              command: amf-demo-counter
+              cs_types: [counter]
+${recovery:+              recovery: $recovery
+}              timeouts: {instantiate_ms: 3000, csi_set_ms: 2000}
+        service_instances:
+          - name: $si
+${si_lines:+$si_lines
+}            csis:
+              - name: endpoint
+                cs_type: counter
+                attributes: $attributes
+YAML
+}
+
 # counter_cluster_yaml NAME PROFILE ETCD SI_LINES ATTRIBUTES: the configuration that the cluster
 # tests and the demo share, on stdout: nodes n1..n3 at ${NET}1..3 (NET as for
 # make_cluster_netns), all controllers; the membership PROFILE; etcd's members ETCD (a YAML
-# list); a 2N SG 'counter' of amf-demo-counter with its SUs on n1 and n2, whose SI si-1 has the
-# extra lines SI_LINES (its service address, say; may be empty) and whose CSI has ATTRIBUTES
-# (a YAML map). A caller may append more SGs under the application.
+# list); a 2N SG 'counter' (counter_sg_yaml, component-failover) whose SI si-1 has SI_LINES and
+# whose CSI has ATTRIBUTES. A caller may append more SGs under the application.
 counter_cluster_yaml() {
   local name=$1 profile=$2 etcd=$3 si_lines=$4 attributes=$5
   cat <<YAML
@@ -43,24 +69,8 @@ nodes:
 applications:
   - name: counter
     service_groups:
-      - name: counter
-        redundancy: 2n
-        su_template:
-          nodes: [n1, n2]
-          components:
-            - name: server
-              command: amf-demo-counter
-              cs_types: [counter]
-              recovery: component-failover
-              timeouts: {instantiate_ms: 3000, csi_set_ms: 2000}
-        service_instances:
-          - name: si-1
-${si_lines:+$si_lines
-}            csis:
-              - name: endpoint
-                cs_type: counter
-                attributes: $attributes
 YAML
+  counter_sg_yaml counter si-1 component-failover "$si_lines" "$attributes"
 }
 
 # running PID: whether the process lives (not ended, not a zombie waiting to be reaped) and is
