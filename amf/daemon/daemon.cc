@@ -346,10 +346,14 @@ std::string Daemon::no_director_here() const {
 // run elsewhere. Every component is killed at once, and amfd ends; started again, it is the
 // node's next life, and the director brings its SUs back.
 void Daemon::end_life(const std::string& cause) {
-  if (exit_code_ != 0) return;
-  exit_code_ = kExitLifeEnded;
-  log_->error("node {} life {} ends: {}; killing every component", self_.str(), incarnation_,
-              cause);
+  if (life_ended_) return;
+  life_ended_ = true;
+  // An amfd asked to stop was ending its life anyway: its lease ran out while it waited for its
+  // work to move (the director it followed had just stopped too, say). Its components are
+  // killed all the same, and it exits as a stopped amfd does.
+  exit_code_ = stopping_ ? 0 : kExitLifeEnded;
+  log_->error("node {} life {} ends: {}; killing every component{}", self_.str(), incarnation_,
+              cause, stopping_ ? " (amfd was stopping: it exits 0)" : "");
   record(model::Notification{options_.clock(), model::NotificationKind::kError, self_.str(), "", "",
                              "", "life " + std::to_string(incarnation_) + " ends: " + cause});
   // Its service addresses first: the standbys elsewhere may be promoted, and bring them up,
@@ -386,7 +390,7 @@ int Daemon::run() {
   signals_.async_wait(on_signal);
   start();
   io_.run();
-  if (exit_code_ != 0) return exit_code_;
+  if (life_ended_) return exit_code_;
   log_->info("all components terminated; amfd exits");
   return 0;
 }

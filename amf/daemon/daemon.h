@@ -71,7 +71,8 @@ class Daemon : private runtime::Host, private runtime::Transport {
 
   // Runs until SIGTERM/SIGINT and every component has been terminated (0), or until this
   // node's life in a cluster ends (kExitLifeEnded: fenced, or taken out of the view; its
-  // components are killed and amfd comes back, restarted, as a new life).
+  // components are killed and amfd comes back, restarted, as a new life; 0 when amfd was
+  // stopping then, as asked).
   int run();
   static constexpr int kExitLifeEnded = 3;
 
@@ -162,6 +163,7 @@ class Daemon : private runtime::Host, private runtime::Transport {
   AdminStore store_;  // what the director changed: the next amfd starts from it
   std::uint64_t incarnation_ = 0;
   int exit_code_ = 0;
+  bool life_ended_ = false;  // end_life() ran (exit_code_ says how amfd exits)
   int lock_fd_ = -1;
   int state_lock_fd_ = -1;  // where the state directory is not the runtime directory
 
