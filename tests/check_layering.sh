@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The dependency rules of DESIGN.md, checked on every test run:
-#  - cores (amf/core, amf/model, amf/protocol, amf/membership, amf/director, amf/node, amf/runtime, models) are sans-I/O: no Asio,
+#  - cores (amf/core, amf/model, amf/protocol, amf/membership, amf/checkpoint, amf/director, amf/node,
+#    amf/runtime, models) are sans-I/O: no Asio,
 #    ZeroMQ, protobuf, yaml-cpp, systemd, spdlog, sockets or files;
 #  - so is the simulator (sim/), which links cores only;
 #  - cores and the simulator read no clock, no environment and start no thread: time comes in
@@ -18,7 +19,7 @@ report() {  # message, offending lines
   fi
 }
 
-cores=(amf/core amf/model amf/protocol amf/membership amf/director amf/node amf/runtime models)
+cores=(amf/core amf/model amf/protocol amf/membership amf/checkpoint amf/director amf/node amf/runtime models)
 io='#include[[:space:]]*[<"](boost/|zmq|google/protobuf|yaml-cpp|systemd/|spdlog|sys/socket|fcntl\.h|unistd\.h|fstream|thread|random|amf/wire/|amf/daemon/|amf/component/|config/|containers/)'
 report "core modules must stay sans-I/O; these includes break the rule:" \
   "$(grep -rnE "$io" "${cores[@]}")"

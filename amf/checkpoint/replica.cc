@@ -1,0 +1,449 @@
+#include "amf/checkpoint/replica.h"
+
+#include <algorithm>
+
+#include "amf/core/assert.h"
+
+namespace amf::checkpoint {
+
+namespace {
+
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+
+std::string ms(Duration d) {
+  return ms_text(std::chrono::duration_cast<std::chrono::milliseconds>(d));
+}
+
+}  // namespace
+
+std::string to_string(const Position& position) {
+  return std::to_string(position.generation) + ":" + std::to_string(position.seq);
+}
+
+const Header& header(const Message& message) {
+  return std::visit([](const auto& m) -> const Header& { return m.head; }, message);
+}
+
+std::string describe(const Message& message) {
+  const Header& h = header(message);
+  std::string about = " of checkpoint '" + h.checkpoint.str() + "' from " + h.from.str() +
+                      " in generation " + std::to_string(h.generation);
+  return std::visit(
+      Overloaded{
+          [&](const Append& m) {
+            return "append (" + describe(m.operation) + ") after " + to_string(m.prev) + about;
+          },
+          [&](const Probe& m) { return "probe at " + to_string(m.at) + about; },
+          [&](const Ack& m) { return "ack of " + to_string(m.at) + about; },
+          [&](const Resync& m) { return "resync from " + to_string(m.at) + about; },
+          [&](const Snapshot& m) {
+            return "snapshot chunk " + std::to_string(m.chunk) + (m.last ? " (last)" : "") +
+                   " at " + to_string(m.at) + about;
+          },
+          [&](const InService& m) { return "in service at " + to_string(m.at) + about; },
+      },
+      message);
+}
+
+std::string describe(const Effect& effect) {
+  return std::visit(
+      Overloaded{
+          [](const Send& e) { return "send to " + e.to.str() + ": " + describe(e.message); },
+          [](const WriteDone& e) {
+            return "write " + std::to_string(e.token) +
+                   (e.result ? std::string(" done") : " failed: " + e.result.error().message());
+          },
+          [](const ReplicaInService& e) {
+            return "the replica on " + e.node.str() + " is in service at " + to_string(e.at);
+          },
+          [](const Synced& e) { return "in service at " + to_string(e.at); },
+          [](const Superseded& e) {
+            return "superseded by the active replica on " + e.by.str() + " in generation " +
+                   std::to_string(e.generation);
+          },
+          [](const ProtocolError& e) {
+            return "protocol error from " + e.from.str() + ": " + e.what;
+          },
+      },
+      effect);
+}
+
+Replica::Replica(CheckpointName name, Attributes attributes, NodeId self, Settings settings)
+    : name_(std::move(name)), self_(std::move(self)), settings_(settings), content_(attributes) {}
+
+// ---------------------------------------------------------------- the active replica
+
+Result<void> Replica::activate(std::uint64_t generation, const std::set<NodeId>& peers,
+                               TimePoint now) {
+  if (generation <= generation_) {
+    return fail("checkpoint '" + name_.str() + "': generation " + std::to_string(generation) +
+                " is not newer than " + std::to_string(generation_) + ", known here");
+  }
+  generation_ = generation;
+  active_node_ = self_;
+  active_ = true;
+  staging_.reset();
+  behind_ = false;
+  ack_owed_ = false;
+  // Whatever this replica holds may have been acknowledged by the active replica before: peers
+  // come into service only once they hold all of it.
+  committed_ = position_.seq;
+  peers_.clear();
+  for (const NodeId& node : peers) {
+    if (node != self_) add_peer(node, now);
+  }
+  return {};
+}
+
+void Replica::add_peer(const NodeId& node, TimePoint now) {
+  if (!active_ || node == self_ || peers_.contains(node)) return;
+  probe(node, peers_[node], now);
+}
+
+void Replica::remove_peer(const NodeId& node, TimePoint now) {
+  if (!active_) return;
+  peers_.erase(node);
+  complete(now);
+}
+
+void Replica::write(std::uint64_t token, Operation operation, TimePoint now) {
+  auto refuse = [&](const std::string& why) {
+    effects_.push_back(WriteDone{token, fail("checkpoint '" + name_.str() + "': " + why)});
+  };
+  if (!active_) {
+    refuse(active_node_.empty() ? "this replica is not the active one"
+                                : "this replica is not the active one (the active one is on " +
+                                      active_node_.str() + ")");
+    return;
+  }
+  if (pending_.size() >= settings_.max_pending_writes) {
+    refuse(std::to_string(pending_.size()) + " writes wait for the replicas already");
+    return;
+  }
+  if (auto ok = content_.check(operation); !ok) {
+    refuse(ok.error().message());
+    return;
+  }
+  replicate(token, operation, now);
+}
+
+void Replica::replicate(std::optional<std::uint64_t> token, const Operation& operation,
+                        TimePoint now) {
+  const Position prev = position_;
+  content_.apply(operation, now);
+  position_ = Position{generation_, prev.seq + 1};
+  for (const auto& [node, peer] : peers_) send(node, Append{head(), prev, operation});
+  if (content_.attributes().mode == UpdateMode::kSynchronous) {
+    pending_.push_back(Pending{position_.seq, token, now + settings_.write_timeout});
+    complete(now);
+  } else {
+    committed_ = position_.seq;
+    if (token) effects_.push_back(WriteDone{*token, {}});
+  }
+}
+
+// Completes, in order, the pending writes that every peer in service holds.
+void Replica::complete(TimePoint) {
+  std::uint64_t held = position_.seq;
+  for (const auto& [node, peer] : peers_) {
+    if (peer.in_service) held = std::min(held, peer.acked.seq);
+  }
+  while (!pending_.empty() && pending_.front().seq <= held) {
+    committed_ = std::max(committed_, pending_.front().seq);
+    if (pending_.front().token) effects_.push_back(WriteDone{*pending_.front().token, {}});
+    pending_.pop_front();
+  }
+}
+
+void Replica::probe(const NodeId& node, Peer& peer, TimePoint now) {
+  peer.probed = now;
+  send(node, Probe{head(), position_, content_.attributes()});
+}
+
+void Replica::send_snapshot(const NodeId& node, Peer& peer, TimePoint now) {
+  peer.snapshot = now;
+  peer.snapshot_sent = true;
+  peer.probed = now;
+  const Attributes& attributes = content_.attributes();
+  Snapshot chunk{head(), position_, 0, false, attributes, {}};
+  std::uint64_t bytes = 0;
+  for (Sections::Image& image : content_.image(now)) {
+    if (!chunk.sections.empty() && bytes + image.data.size() > settings_.chunk_bytes) {
+      send(node, chunk);
+      chunk.chunk++;
+      chunk.sections.clear();
+      bytes = 0;
+    }
+    bytes += image.data.size();
+    chunk.sections.push_back(std::move(image));
+  }
+  chunk.last = true;
+  send(node, std::move(chunk));
+}
+
+void Replica::fail_pending(const std::string& why) {
+  for (const Pending& p : pending_) {
+    if (p.token) {
+      effects_.push_back(WriteDone{*p.token, fail("checkpoint '" + name_.str() + "': " + why)});
+    }
+  }
+  pending_.clear();
+}
+
+void Replica::on(const Ack& m, TimePoint now) {
+  auto it = peers_.find(m.head.from);
+  if (it == peers_.end()) return;  // a peer removed meanwhile
+  if (m.at.seq > position_.seq || m.at > position_) {
+    error(m.head.from,
+          "acknowledged " + to_string(m.at) + ", past this replica's " + to_string(position_));
+    return;
+  }
+  Peer& peer = it->second;
+  peer.acked = std::max(peer.acked, m.at);
+  if (!peer.in_service && peer.acked.seq >= committed_) {
+    peer.in_service = true;
+    effects_.push_back(ReplicaInService{m.head.from, peer.acked});
+    send(m.head.from, InService{head(), peer.acked});
+  } else if (peer.in_service && !m.in_service) {
+    send(m.head.from, InService{head(), peer.acked});
+  }
+  complete(now);
+}
+
+void Replica::on(const Resync& m, TimePoint now) {
+  auto it = peers_.find(m.head.from);
+  if (it == peers_.end()) return;
+  Peer& peer = it->second;
+  // One snapshot per `retry` at most: a replica that keeps asking cannot make this one send
+  // the whole checkpoint without pause. It asks again after `retry` if it still needs one.
+  if (peer.snapshot_sent && now < peer.snapshot + settings_.retry) return;
+  send_snapshot(m.head.from, peer, now);
+}
+
+// ---------------------------------------------------------------- the other replicas
+
+// Whether a message from an active replica is to be heeded, adopting a newer generation.
+bool Replica::follow(const Header& h) {
+  if (h.generation < generation_) return false;  // an older active replica's: stale
+  if (h.generation == generation_) {
+    if (h.from == active_node_ && !active_) return true;
+    error(h.from, "speaks as the active replica of generation " + std::to_string(h.generation) +
+                      ", which is " + (active_node_.empty() ? "nobody" : active_node_.str()) +
+                      "'s");
+    return false;
+  }
+  if (active_) {
+    fail_pending("superseded by the active replica on " + h.from.str() + " in generation " +
+                 std::to_string(h.generation));
+    effects_.push_back(Superseded{h.from, h.generation});
+    active_ = false;
+    peers_.clear();
+  }
+  generation_ = h.generation;
+  active_node_ = h.from;
+  in_service_ = false;
+  staging_.reset();
+  behind_ = false;
+  ack_owed_ = false;
+  acked_in_generation_ = false;
+  return true;
+}
+
+void Replica::ask_resync(TimePoint now) {
+  if (behind_ && now < asked_ + settings_.retry) return;
+  behind_ = true;
+  asked_ = now;
+  staging_.reset();
+  send(active_node_, Resync{head(), position_});
+}
+
+void Replica::owe_ack(TimePoint now) {
+  ack_owed_ = true;
+  acked_at_ = now;
+  acked_in_generation_ = true;
+}
+
+bool Replica::reacks() const {
+  return !active_ && !in_service_ && !behind_ && !staging_ && !active_node_.empty();
+}
+
+void Replica::on(const Append& m, TimePoint now) {
+  if (staging_) {  // a chunk of the snapshot was lost: the operations after it came
+    ask_resync(now);
+    return;
+  }
+  if (m.prev != position_) {
+    ask_resync(now);
+    return;
+  }
+  if (auto ok = content_.check(m.operation); !ok) {
+    error(m.head.from, "sent an operation that cannot apply at " + to_string(position_) + ": " +
+                           ok.error().message());
+    ask_resync(now);
+    return;
+  }
+  content_.apply(m.operation, now);
+  position_ = Position{m.head.generation, m.prev.seq + 1};
+  owe_ack(now);
+}
+
+void Replica::on(const Probe& m, TimePoint now) {
+  if (staging_) {  // sent after the whole snapshot, whose last chunk was lost
+    ask_resync(now);
+    return;
+  }
+  if (m.at == position_ && m.attributes == content_.attributes()) {
+    behind_ = false;
+    owe_ack(now);
+    return;
+  }
+  ask_resync(now);
+}
+
+void Replica::on(const Snapshot& m, TimePoint now) {
+  if (auto ok = check(m.attributes); !ok) {
+    error(m.head.from, "sent a snapshot with attributes it may not have: " + ok.error().message());
+    return;
+  }
+  if (m.chunk == 0) {
+    staging_ = Staging{m.at, 0, m.attributes, {}};
+  } else if (!staging_ || staging_->at != m.at || staging_->next_chunk != m.chunk ||
+             staging_->attributes != m.attributes) {
+    ask_resync(now);  // a chunk was lost, or belongs to another snapshot
+    return;
+  }
+  Staging& s = *staging_;
+  if (s.sections.size() + m.sections.size() > m.attributes.max_sections) {
+    error(m.head.from, "sent a snapshot of more than " + std::to_string(m.attributes.max_sections) +
+                           " sections");
+    ask_resync(now);
+    return;
+  }
+  s.sections.insert(s.sections.end(), m.sections.begin(), m.sections.end());
+  s.next_chunk++;
+  if (!m.last) return;
+  Sections fresh(s.attributes);
+  if (auto ok = fresh.restore(s.sections, now); !ok) {
+    error(m.head.from, "sent a snapshot that breaks its limits: " + ok.error().message());
+    ask_resync(now);
+    return;
+  }
+  content_ = std::move(fresh);
+  position_ = s.at;
+  staging_.reset();
+  behind_ = false;
+  owe_ack(now);
+}
+
+void Replica::on(const InService& m, TimePoint) {
+  if (m.at > position_) {
+    error(m.head.from, "said this replica is in service at " + to_string(m.at) +
+                           ", past its position " + to_string(position_));
+    return;
+  }
+  if (in_service_ || !acked_in_generation_) return;
+  in_service_ = true;
+  effects_.push_back(Synced{position_});
+}
+
+// ---------------------------------------------------------------- both
+
+void Replica::receive(const Message& message, TimePoint now) {
+  const Header& h = header(message);
+  if (h.checkpoint != name_) {
+    error(h.from,
+          "sent a message of checkpoint '" + h.checkpoint.str() + "' to '" + name_.str() + "'");
+    return;
+  }
+  if (h.from == self_) {
+    error(h.from, "a message from this node itself");
+    return;
+  }
+  std::visit(Overloaded{
+                 // To the active replica: only in its own generation.
+                 [&](const Ack& m) {
+                   if (active_ && m.head.generation == generation_) on(m, now);
+                 },
+                 [&](const Resync& m) {
+                   if (active_ && m.head.generation == generation_) on(m, now);
+                 },
+                 // From the active replica.
+                 [&](const auto& m) {
+                   if (follow(m.head)) on(m, now);
+                 },
+             },
+             message);
+}
+
+void Replica::tick(TimePoint now) {
+  if (!active_) {
+    if (behind_ && now >= asked_ + settings_.retry) ask_resync(now);
+    if (reacks() && now >= acked_at_ + settings_.retry) owe_ack(now);
+    return;
+  }
+  while (!pending_.empty() && pending_.front().deadline <= now) {
+    std::string missing;
+    for (const auto& [node, peer] : peers_) {
+      if (peer.in_service && peer.acked.seq < pending_.front().seq) {
+        missing += (missing.empty() ? "" : ", ") + node.str();
+      }
+    }
+    if (pending_.front().token) {
+      effects_.push_back(WriteDone{
+          *pending_.front().token,
+          fail("checkpoint '" + name_.str() + "': write " + std::to_string(pending_.front().seq) +
+               " not held by the replicas on " + missing + " within " +
+               ms(settings_.write_timeout) + "; it may still reach them")});
+    }
+    pending_.pop_front();
+  }
+  for (const SectionId& id : content_.expired(now)) replicate(std::nullopt, DeleteSection{id}, now);
+  // Peers that owe an answer: probed and silent, or in service and behind a pending write.
+  const std::uint64_t waited = pending_.empty() ? 0 : pending_.front().seq;
+  for (auto& [node, peer] : peers_) {
+    const bool owes = !peer.in_service || (waited != 0 && peer.acked.seq < waited);
+    if (owes && now >= peer.probed + settings_.retry) probe(node, peer, now);
+  }
+}
+
+std::optional<TimePoint> Replica::next_deadline() const {
+  std::optional<TimePoint> next;
+  auto consider = [&](TimePoint t) {
+    if (!next || t < *next) next = t;
+  };
+  if (!active_) {
+    if (behind_) consider(asked_ + settings_.retry);
+    if (reacks()) consider(acked_at_ + settings_.retry);
+    return next;
+  }
+  if (!pending_.empty()) consider(pending_.front().deadline);
+  if (auto expiry = content_.next_expiry()) consider(*expiry);
+  const std::uint64_t waited = pending_.empty() ? 0 : pending_.front().seq;
+  for (const auto& [node, peer] : peers_) {
+    if (!peer.in_service || (waited != 0 && peer.acked.seq < waited)) {
+      consider(peer.probed + settings_.retry);
+    }
+  }
+  return next;
+}
+
+std::vector<Effect> Replica::take_effects() {
+  if (ack_owed_) {
+    ack_owed_ = false;
+    send(active_node_, Ack{head(), position_, in_service_});
+  }
+  return std::exchange(effects_, {});
+}
+
+void Replica::send(const NodeId& to, Message message) {
+  effects_.push_back(Send{to, std::move(message)});
+}
+
+void Replica::error(const NodeId& from, std::string what) {
+  effects_.push_back(ProtocolError{from, std::move(what)});
+}
+
+}  // namespace amf::checkpoint
