@@ -9,6 +9,7 @@
 
 #include "amf/core/utf8.h"
 #include "amf/wire/amf.pb.h"
+#include "amf/wire/parse.h"
 
 namespace amf::wire {
 namespace {
@@ -100,21 +101,6 @@ Result<model::TransitionReason> from_pb(pb::TransitionReason r) {
     default:
       return fail("unknown transition reason " + std::to_string(static_cast<int>(r)));
   }
-}
-
-template <class Envelope>
-Result<Envelope> parse(std::string_view bytes, const char* what) {
-  Envelope envelope;
-  if (!envelope.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return fail(std::string("malformed ") + what + " (" + std::to_string(bytes.size()) +
-                " bytes that are not a protobuf message)");
-  }
-  if (envelope.protocol_version() != kProtocolVersion) {
-    return fail(std::string(what) + " has protocol version " +
-                std::to_string(envelope.protocol_version()) + "; this build speaks version " +
-                std::to_string(kProtocolVersion));
-  }
-  return envelope;
 }
 
 // ---- status <-> protobuf ----

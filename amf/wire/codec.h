@@ -3,6 +3,7 @@
 #include <string>
 #include <string_view>
 
+#include "amf/checkpoint/replica.h"
 #include "amf/core/result.h"
 #include "amf/membership/membership.h"
 #include "amf/protocol/envelope.h"
@@ -26,6 +27,14 @@ Result<AdminReply> decode_admin_reply(std::string_view bytes);
 // twice, a negative age.
 std::string encode(const membership::Message& message);
 Result<membership::Message> decode_membership_message(std::string_view bytes);
+
+// Between the replicas of a checkpoint on different nodes (checkpoint_codec.cc). The decoder
+// also refuses what the replica core must never see: a checkpoint name it would refuse, an
+// empty sender, generation 0, attributes outside their bounds, a section id that is empty or
+// too long, a lifetime that is not positive, a snapshot with more sections than its attributes
+// allow or a section twice, and an append after the last sequence number there is.
+std::string encode(const checkpoint::Message& message);
+Result<checkpoint::Message> decode_checkpoint_message(std::string_view bytes);
 
 // Between nodes' runtimes: the director's commands and the node directors' reports
 // (amf/protocol), one envelope per message. The decoder also refuses what the cores must never

@@ -4,7 +4,8 @@
 //   fuzz_make_corpus tests/fuzz/corpus
 //
 // writes
-// corpus/{wire_component,wire_admin_request,wire_admin_reply,wire_membership,wire_node,admin}/
+// corpus/{wire_component,wire_admin_request,wire_admin_reply,wire_membership,wire_checkpoint,
+// wire_node,admin}/
 // <name>, replacing files of the same name and leaving others (checked-in findings turned
 // regression inputs) alone. The config and notify seeds are text, checked in as written.
 #include <cstdio>
@@ -211,6 +212,36 @@ void membership_seeds(const fs::path& dir) {
         encode(Message{ViewAck{n2, {1, 2}, {n3}, {{n3, std::chrono::milliseconds(12)}}}}));
 }
 
+// Messages to node n2 of checkpoint "counter-state", whose replicas the wire_checkpoint target
+// runs: from the active replica on n1 (generation 3, newer than the target's own 2) and from
+// the replica on n1 of the target's active one (generation 2).
+void checkpoint_seeds(const fs::path& dir) {
+  using namespace amf::checkpoint;
+  using std::chrono::milliseconds;
+  const Header from_active{CheckpointName("counter-state"), amf::NodeId("n1"), 3};
+  const Header to_active{CheckpointName("counter-state"), amf::NodeId("n1"), 2};
+  Attributes a;
+  a.max_sections = 4;
+  a.max_section_size = 64;
+  write(dir, "probe", encode(Message{Probe{from_active, {}, a}}));
+  write(dir, "append-create",
+        encode(Message{
+            Append{from_active, {}, CreateSection{SectionId("s"), "1", milliseconds(20)}}}));
+  write(dir, "append-write",
+        encode(Message{Append{from_active, {3, 1}, WriteSection{SectionId("s"), 1, "23"}}}));
+  write(dir, "snapshot",
+        encode(Message{Snapshot{
+            from_active,
+            {3, 7},
+            0,
+            true,
+            a,
+            {{SectionId("s"), "42", std::nullopt}, {SectionId("t"), "", milliseconds(5)}}}}));
+  write(dir, "in-service", encode(Message{InService{from_active, {}}}));
+  write(dir, "ack", encode(Message{Ack{to_active, {2, 1}, false}}));
+  write(dir, "resync", encode(Message{Resync{to_active, {}}}));
+}
+
 // Envelopes of the two-node cluster that the wire_node target runs: the director on node-1
 // (epoch 1) and node-2, both life 0. Commands go to node-2, reports to node-1.
 void node_seeds(const fs::path& dir) {
@@ -279,6 +310,7 @@ int main(int argc, char** argv) {
   admin_reply_seeds(root / "wire_admin_reply");
   admin_seeds(root / "admin");
   membership_seeds(root / "wire_membership");
+  checkpoint_seeds(root / "wire_checkpoint");
   node_seeds(root / "wire_node");
   return 0;
 }

@@ -1,0 +1,301 @@
+// Checkpoint replication messages <-> checkpoint.proto.
+#include <limits>
+#include <set>
+
+#include "amf/wire/checkpoint.pb.h"
+#include "amf/wire/codec.h"
+#include "amf/wire/parse.h"
+
+namespace amf::wire {
+namespace {
+
+namespace pb = ::amf::v1;
+namespace ck = ::amf::checkpoint;
+
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+
+std::int64_t ns(Duration d) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+}
+
+void fill(pb::CheckpointAttributes& out, const ck::Attributes& in) {
+  out.set_mode(in.mode == ck::UpdateMode::kSynchronous ? pb::CHECKPOINT_SYNCHRONOUS
+                                                       : pb::CHECKPOINT_ASYNCHRONOUS);
+  out.set_max_sections(in.max_sections);
+  out.set_max_section_size(in.max_section_size);
+  out.set_retention_ns(ns(in.retention));
+}
+
+Result<ck::Attributes> from_pb(const pb::CheckpointAttributes& in) {
+  ck::Attributes out;
+  switch (in.mode()) {
+    case pb::CHECKPOINT_SYNCHRONOUS:
+      out.mode = ck::UpdateMode::kSynchronous;
+      break;
+    case pb::CHECKPOINT_ASYNCHRONOUS:
+      out.mode = ck::UpdateMode::kAsynchronous;
+      break;
+    default:
+      return fail("unknown update mode " + std::to_string(static_cast<int>(in.mode())));
+  }
+  out.max_sections = in.max_sections();
+  out.max_section_size = in.max_section_size();
+  out.retention = std::chrono::nanoseconds(in.retention_ns());
+  if (auto ok = ck::check(out); !ok) return tl::unexpected(ok.error());
+  return out;
+}
+
+void fill(pb::CheckpointPosition& out, const ck::Position& in) {
+  out.set_generation(in.generation);
+  out.set_seq(in.seq);
+}
+
+ck::Position from_pb(const pb::CheckpointPosition& in) { return {in.generation(), in.seq()}; }
+
+void fill(pb::CheckpointHeader& out, const ck::Header& in) {
+  out.set_checkpoint(in.checkpoint.str());
+  out.set_from(in.from.str());
+  out.set_generation(in.generation);
+}
+
+Result<ck::Header> from_pb(const pb::CheckpointHeader& in) {
+  ck::Header out{ck::CheckpointName(in.checkpoint()), NodeId(in.from()), in.generation()};
+  if (auto ok = ck::check_name(out.checkpoint); !ok) return tl::unexpected(ok.error());
+  if (out.from.empty()) return fail("it names no sending node");
+  if (out.generation == 0) return fail("it has generation 0, which no active replica has");
+  return out;
+}
+
+Result<ck::SectionId> section_id(const std::string& id) {
+  if (id.empty()) return fail("a section id is empty");
+  if (id.size() > ck::kMaxSectionIdSize) {
+    return fail("a section id is " + std::to_string(id.size()) + " bytes, over " +
+                std::to_string(ck::kMaxSectionIdSize));
+  }
+  return ck::SectionId(id);
+}
+
+Result<std::optional<Duration>> lifetime(bool has, std::int64_t expires_in_ns) {
+  if (!has) return std::optional<Duration>();
+  if (expires_in_ns <= 0) return fail("a section's lifetime is not positive");
+  return std::optional<Duration>(std::chrono::nanoseconds(expires_in_ns));
+}
+
+void fill(pb::CheckpointCreateSection& out, const ck::SectionId& id, const std::string& data,
+          const std::optional<Duration>& expires_in) {
+  out.set_id(id.str());
+  out.set_data(data);
+  if (expires_in) out.set_expires_in_ns(ns(*expires_in));
+}
+
+void fill(pb::CheckpointOperation& out, const ck::Operation& in) {
+  std::visit(Overloaded{
+                 [&](const ck::CreateSection& o) {
+                   fill(*out.mutable_create(), o.id, o.data, o.expires_in);
+                 },
+                 [&](const ck::DeleteSection& o) { out.mutable_delete_()->set_id(o.id.str()); },
+                 [&](const ck::WriteSection& o) {
+                   auto* b = out.mutable_write();
+                   b->set_id(o.id.str());
+                   b->set_offset(o.offset);
+                   b->set_data(o.data);
+                 },
+                 [&](const ck::OverwriteSection& o) {
+                   auto* b = out.mutable_overwrite();
+                   b->set_id(o.id.str());
+                   b->set_data(o.data);
+                 },
+                 [&](const ck::SetExpiration& o) {
+                   auto* b = out.mutable_set_expiration();
+                   b->set_id(o.id.str());
+                   if (o.expires_in) b->set_expires_in_ns(ns(*o.expires_in));
+                 },
+             },
+             in);
+}
+
+Result<ck::Sections::Image> from_pb(const pb::CheckpointCreateSection& in) {
+  auto id = section_id(in.id());
+  if (!id) return tl::unexpected(id.error());
+  auto left = lifetime(in.has_expires_in_ns(), in.expires_in_ns());
+  if (!left) return tl::unexpected(left.error());
+  return ck::Sections::Image{*id, in.data(), *left};
+}
+
+Result<ck::Operation> from_pb(const pb::CheckpointOperation& in) {
+  switch (in.body_case()) {
+    case pb::CheckpointOperation::kCreate: {
+      auto image = from_pb(in.create());
+      if (!image) return tl::unexpected(image.error());
+      return ck::CreateSection{image->id, image->data, image->expires_in};
+    }
+    case pb::CheckpointOperation::kDelete: {
+      auto id = section_id(in.delete_().id());
+      if (!id) return tl::unexpected(id.error());
+      return ck::DeleteSection{*id};
+    }
+    case pb::CheckpointOperation::kWrite: {
+      auto id = section_id(in.write().id());
+      if (!id) return tl::unexpected(id.error());
+      if (in.write().offset() > ck::kMaxSectionSize) {
+        return fail("a write's offset is past the largest section there can be");
+      }
+      return ck::WriteSection{*id, in.write().offset(), in.write().data()};
+    }
+    case pb::CheckpointOperation::kOverwrite: {
+      auto id = section_id(in.overwrite().id());
+      if (!id) return tl::unexpected(id.error());
+      return ck::OverwriteSection{*id, in.overwrite().data()};
+    }
+    case pb::CheckpointOperation::kSetExpiration: {
+      const auto& b = in.set_expiration();
+      auto id = section_id(b.id());
+      if (!id) return tl::unexpected(id.error());
+      auto left = lifetime(b.has_expires_in_ns(), b.expires_in_ns());
+      if (!left) return tl::unexpected(left.error());
+      return ck::SetExpiration{*id, *left};
+    }
+    case pb::CheckpointOperation::BODY_NOT_SET:
+      break;
+  }
+  return fail("an operation has no body");
+}
+
+template <class T>
+Result<T> with_context(Result<T> r, const std::string& what) {
+  if (!r) return tl::unexpected(r.error().with_context(what));
+  return r;
+}
+
+}  // namespace
+
+std::string encode(const checkpoint::Message& message) {
+  pb::CheckpointEnvelope env;
+  env.set_protocol_version(kProtocolVersion);
+  std::visit(Overloaded{
+                 [&](const ck::Append& m) {
+                   auto* b = env.mutable_append();
+                   fill(*b->mutable_head(), m.head);
+                   fill(*b->mutable_prev(), m.prev);
+                   fill(*b->mutable_operation(), m.operation);
+                 },
+                 [&](const ck::Probe& m) {
+                   auto* b = env.mutable_probe();
+                   fill(*b->mutable_head(), m.head);
+                   fill(*b->mutable_at(), m.at);
+                   fill(*b->mutable_attributes(), m.attributes);
+                 },
+                 [&](const ck::Ack& m) {
+                   auto* b = env.mutable_ack();
+                   fill(*b->mutable_head(), m.head);
+                   fill(*b->mutable_at(), m.at);
+                   b->set_in_service(m.in_service);
+                 },
+                 [&](const ck::Resync& m) {
+                   auto* b = env.mutable_resync();
+                   fill(*b->mutable_head(), m.head);
+                   fill(*b->mutable_at(), m.at);
+                 },
+                 [&](const ck::Snapshot& m) {
+                   auto* b = env.mutable_snapshot();
+                   fill(*b->mutable_head(), m.head);
+                   fill(*b->mutable_at(), m.at);
+                   b->set_chunk(m.chunk);
+                   b->set_last(m.last);
+                   fill(*b->mutable_attributes(), m.attributes);
+                   for (const auto& s : m.sections) {
+                     fill(*b->add_sections(), s.id, s.data, s.expires_in);
+                   }
+                 },
+                 [&](const ck::InService& m) {
+                   auto* b = env.mutable_in_service();
+                   fill(*b->mutable_head(), m.head);
+                   fill(*b->mutable_at(), m.at);
+                 },
+             },
+             message);
+  return env.SerializeAsString();
+}
+
+Result<checkpoint::Message> decode_checkpoint_message(std::string_view bytes) {
+  auto env = parse<pb::CheckpointEnvelope>(bytes, "checkpoint message");
+  if (!env) return tl::unexpected(env.error());
+  auto head = [](const pb::CheckpointHeader& h, const char* what) {
+    return with_context(from_pb(h), std::string("checkpoint ") + what);
+  };
+  switch (env->body_case()) {
+    case pb::CheckpointEnvelope::kAppend: {
+      const auto& b = env->append();
+      auto h = head(b.head(), "append");
+      if (!h) return tl::unexpected(h.error());
+      const ck::Position prev = from_pb(b.prev());
+      if (prev.seq == std::numeric_limits<std::uint64_t>::max()) {
+        return fail("checkpoint append: it follows the last sequence number there is");
+      }
+      if (prev.generation > h->generation) {
+        return fail("checkpoint append: it follows generation " + std::to_string(prev.generation) +
+                    ", newer than its own " + std::to_string(h->generation));
+      }
+      auto op = with_context(from_pb(b.operation()), "checkpoint append");
+      if (!op) return tl::unexpected(op.error());
+      return ck::Append{*h, prev, std::move(*op)};
+    }
+    case pb::CheckpointEnvelope::kProbe: {
+      const auto& b = env->probe();
+      auto h = head(b.head(), "probe");
+      if (!h) return tl::unexpected(h.error());
+      auto attributes = with_context(from_pb(b.attributes()), "checkpoint probe");
+      if (!attributes) return tl::unexpected(attributes.error());
+      return ck::Probe{*h, from_pb(b.at()), *attributes};
+    }
+    case pb::CheckpointEnvelope::kAck: {
+      const auto& b = env->ack();
+      auto h = head(b.head(), "acknowledgement");
+      if (!h) return tl::unexpected(h.error());
+      return ck::Ack{*h, from_pb(b.at()), b.in_service()};
+    }
+    case pb::CheckpointEnvelope::kResync: {
+      const auto& b = env->resync();
+      auto h = head(b.head(), "resync");
+      if (!h) return tl::unexpected(h.error());
+      return ck::Resync{*h, from_pb(b.at())};
+    }
+    case pb::CheckpointEnvelope::kSnapshot: {
+      const auto& b = env->snapshot();
+      auto h = head(b.head(), "snapshot");
+      if (!h) return tl::unexpected(h.error());
+      auto attributes = with_context(from_pb(b.attributes()), "checkpoint snapshot");
+      if (!attributes) return tl::unexpected(attributes.error());
+      if (static_cast<std::uint64_t>(b.sections_size()) > attributes->max_sections) {
+        return fail("checkpoint snapshot: " + std::to_string(b.sections_size()) +
+                    " sections, over its max_sections of " +
+                    std::to_string(attributes->max_sections));
+      }
+      ck::Snapshot out{*h, from_pb(b.at()), b.chunk(), b.last(), *attributes, {}};
+      std::set<std::string> seen;
+      for (const auto& s : b.sections()) {
+        auto image = with_context(from_pb(s), "checkpoint snapshot");
+        if (!image) return tl::unexpected(image.error());
+        if (!seen.insert(image->id.str()).second) {
+          return fail("checkpoint snapshot: section '" + image->id.str() + "' comes twice");
+        }
+        out.sections.push_back(std::move(*image));
+      }
+      return out;
+    }
+    case pb::CheckpointEnvelope::kInService: {
+      const auto& b = env->in_service();
+      auto h = head(b.head(), "in-service notice");
+      if (!h) return tl::unexpected(h.error());
+      return ck::InService{*h, from_pb(b.at())};
+    }
+    case pb::CheckpointEnvelope::BODY_NOT_SET:
+      break;
+  }
+  return fail("checkpoint message has no body");
+}
+
+}  // namespace amf::wire

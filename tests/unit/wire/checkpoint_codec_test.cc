@@ -1,0 +1,115 @@
+#include <gtest/gtest.h>
+
+#include "amf/wire/codec.h"
+
+namespace amf::wire {
+namespace {
+
+using namespace checkpoint;
+using std::chrono::milliseconds;
+
+Header head(std::uint64_t generation = 2) {
+  return Header{CheckpointName("counter-state"), NodeId("n1"), generation};
+}
+
+Attributes attributes() {
+  Attributes a;
+  a.mode = UpdateMode::kAsynchronous;
+  a.max_sections = 4;
+  a.max_section_size = 100;
+  a.retention = milliseconds(1500);
+  return a;
+}
+
+std::string refused(const Message& m) {
+  auto decoded = decode_checkpoint_message(encode(m));
+  return decoded ? std::string("accepted") : decoded.error().message();
+}
+
+TEST(CheckpointCodecTest, EveryMessageRoundTrips) {
+  const std::string binary("\0\xff id", 5);
+  const std::vector<Message> messages{
+      Append{head(),
+             {1, 41},
+             CreateSection{SectionId(binary), std::string("\0data", 5), milliseconds(30)}},
+      Append{head(), {2, 42}, DeleteSection{SectionId("a")}},
+      Append{head(), {2, 43}, WriteSection{SectionId("a"), 7, "xyz"}},
+      Append{head(), {2, 44}, OverwriteSection{SectionId("a"), ""}},
+      Append{head(), {2, 45}, SetExpiration{SectionId("a"), std::nullopt}},
+      Append{head(), {2, 46}, SetExpiration{SectionId("a"), milliseconds(5)}},
+      Probe{head(), {2, 46}, attributes()},
+      Ack{head(), {2, 46}, true},
+      Resync{head(), {1, 40}},
+      Snapshot{head(),
+               {2, 46},
+               3,
+               true,
+               attributes(),
+               {{SectionId("a"), "1", std::nullopt}, {SectionId("b"), "22", milliseconds(9)}}},
+      InService{head(), {2, 46}},
+  };
+  for (const Message& m : messages) {
+    const std::string bytes = encode(m);
+    auto decoded = decode_checkpoint_message(bytes);
+    ASSERT_TRUE(decoded) << decoded.error().message();
+    EXPECT_EQ(decoded->index(), m.index());
+    EXPECT_EQ(checkpoint::describe(*decoded), checkpoint::describe(m));
+    EXPECT_EQ(encode(*decoded), bytes) << checkpoint::describe(m);
+  }
+  auto create = decode_checkpoint_message(encode(messages[0]));
+  const auto& op = std::get<CreateSection>(std::get<Append>(*create).operation);
+  EXPECT_EQ(op.id.str(), binary);
+  EXPECT_EQ(op.data, std::string("\0data", 5));
+  EXPECT_EQ(op.expires_in, milliseconds(30));
+  auto snapshot = decode_checkpoint_message(encode(messages[9]));
+  const auto& s = std::get<Snapshot>(*snapshot);
+  EXPECT_EQ(s.attributes, attributes());
+  ASSERT_EQ(s.sections.size(), 2u);
+  EXPECT_EQ(s.sections[1].data, "22");
+  EXPECT_EQ(s.sections[1].expires_in, milliseconds(9));
+  EXPECT_EQ(s.sections[0].expires_in, std::nullopt);
+}
+
+TEST(CheckpointCodecTest, WhatTheReplicaMustNeverSeeIsRefusedWithTheReason) {
+  EXPECT_EQ(refused(Ack{Header{CheckpointName("a/b"), NodeId("n1"), 1}, {}, false}),
+            "checkpoint acknowledgement: checkpoint name 'a/b' has a control character or '/'");
+  EXPECT_EQ(refused(Ack{Header{CheckpointName("c"), NodeId(""), 1}, {}, false}),
+            "checkpoint acknowledgement: it names no sending node");
+  EXPECT_EQ(refused(Resync{head(0), {}}),
+            "checkpoint resync: it has generation 0, which no active replica has");
+  Attributes bad = attributes();
+  bad.max_sections = 0;
+  EXPECT_EQ(refused(Probe{head(), {}, bad}),
+            "checkpoint probe: max_sections is 0, must be 1 to 65536");
+  EXPECT_EQ(refused(Append{head(), {1, 1}, CreateSection{SectionId(""), ""}}),
+            "checkpoint append: a section id is empty");
+  EXPECT_EQ(refused(Append{head(), {1, 1}, DeleteSection{SectionId(std::string(300, 'x'))}}),
+            "checkpoint append: a section id is 300 bytes, over 256");
+  EXPECT_EQ(refused(Append{head(), {1, 1}, CreateSection{SectionId("a"), "", Duration(-5)}}),
+            "checkpoint append: a section's lifetime is not positive");
+  EXPECT_EQ(refused(Append{head(), {1, ~std::uint64_t{0}}, DeleteSection{SectionId("a")}}),
+            "checkpoint append: it follows the last sequence number there is");
+  EXPECT_EQ(refused(Append{head(2), {3, 1}, DeleteSection{SectionId("a")}}),
+            "checkpoint append: it follows generation 3, newer than its own 2");
+  EXPECT_EQ(refused(Append{head(), {1, 1}, WriteSection{SectionId("a"), 1ull << 40, "x"}}),
+            "checkpoint append: a write's offset is past the largest section there can be");
+  Attributes one = attributes();
+  one.max_sections = 1;
+  EXPECT_EQ(
+      refused(Snapshot{head(), {}, 0, true, one, {{SectionId("a"), ""}, {SectionId("b"), ""}}}),
+      "checkpoint snapshot: 2 sections, over its max_sections of 1");
+  EXPECT_EQ(refused(Snapshot{
+                head(), {}, 0, true, attributes(), {{SectionId("a"), ""}, {SectionId("a"), ""}}}),
+            "checkpoint snapshot: section 'a' comes twice");
+  auto garbage = decode_checkpoint_message("\xff\xff\xff");
+  ASSERT_FALSE(garbage);
+  EXPECT_EQ(garbage.error().message(),
+            "malformed checkpoint message (3 bytes that are not a protobuf message)");
+  auto empty = decode_checkpoint_message("");
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().message(),
+            "checkpoint message has protocol version 0; this build speaks version 1");
+}
+
+}  // namespace
+}  // namespace amf::wire
