@@ -1,0 +1,203 @@
+#include "amf/checkpoint/service.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+
+namespace amf::checkpoint {
+namespace {
+
+using std::chrono::milliseconds;
+
+const NodeId kA("a"), kB("b");
+const CheckpointName kName("counter-state");
+
+Attributes attributes() {
+  Attributes a;
+  a.max_sections = 4;
+  a.max_section_size = 32;
+  return a;
+}
+
+OpenRequest create_for_writing() { return OpenRequest{kName, attributes(), true}; }
+
+std::string error_of(const Result<void>& r) { return r ? "ok" : r.error().message(); }
+
+// Two nodes' services, their messages carried in order.
+struct Pair {
+  Service a{kA};
+  Service b{kB};
+  std::deque<std::pair<NodeId, Message>> wire;  // (to, message)
+  std::vector<Answer> answers;
+  std::vector<std::string> reports;
+  TimePoint now{};
+
+  Service& at(const NodeId& n) { return n == kA ? a : b; }
+  void collect() {
+    for (Service* s : {&a, &b}) {
+      for (ServiceEffect& e : s->take_effects()) {
+        if (auto* send = std::get_if<Send>(&e)) wire.emplace_back(send->to, send->message);
+        if (auto* answer = std::get_if<Answer>(&e)) answers.push_back(*answer);
+        if (auto* r = std::get_if<Report>(&e))
+          reports.push_back(r->checkpoint.str() + ": " + r->text);
+      }
+    }
+  }
+  void settle() {
+    collect();
+    for (int i = 0; i < 1000 && !wire.empty(); ++i) {
+      auto [to, m] = wire.front();
+      wire.pop_front();
+      at(to).receive(m, now);
+      collect();
+    }
+  }
+  std::string answer(std::uint64_t request) const {
+    for (const Answer& x : answers) {
+      if (x.request == request) return error_of(x.result);
+    }
+    return "none";
+  }
+};
+
+TEST(CheckpointServiceTest, OpensCreatingOrExistingAndSaysWhyNot) {
+  Service s(kA);
+  EXPECT_EQ(error_of(s.open(1, OpenRequest{kName, std::nullopt, false}, {kA}, {})),
+            "checkpoint 'counter-state' does not exist on node a (open it with attributes to "
+            "create it)");
+  Attributes bad = attributes();
+  bad.max_sections = 0;
+  EXPECT_EQ(error_of(s.open(1, OpenRequest{kName, bad, true}, {kA}, {})),
+            "checkpoint 'counter-state': max_sections is 0, must be 1 to 65536");
+  EXPECT_EQ(error_of(s.open(1, OpenRequest{CheckpointName("a/b"), attributes(), true}, {kA}, {})),
+            "checkpoint name 'a/b' has a control character or '/'");
+  ASSERT_EQ(error_of(s.open(1, create_for_writing(), {kA}, {})), "ok");
+  EXPECT_EQ(error_of(s.open(2, OpenRequest{kName, std::nullopt, false}, {kA}, {})), "ok");
+  Attributes other = attributes();
+  other.mode = UpdateMode::kAsynchronous;
+  EXPECT_EQ(error_of(s.open(3, OpenRequest{kName, other, true}, {kA}, {})),
+            "checkpoint 'counter-state' exists with other attributes (synchronous, 4 sections of "
+            "at most 32 bytes, retention 0 ms; asked: asynchronous, 4 sections of at most 32 "
+            "bytes, retention 0 ms)");
+  EXPECT_EQ(error_of(s.close(3, kName)),
+            "checkpoint 'counter-state' is not open by this component");
+  EXPECT_EQ(error_of(s.close(2, kName)), "ok");
+  EXPECT_EQ(s.status().at(0).opened_here, 1u);
+}
+
+TEST(CheckpointServiceTest, BoundsCheckpointsAndOpens) {
+  ServiceSettings settings;
+  settings.max_checkpoints = 1;
+  settings.max_opens_per_client = 1;
+  Service s(kA, settings);
+  ASSERT_EQ(error_of(s.open(1, create_for_writing(), {kA}, {})), "ok");
+  EXPECT_EQ(error_of(s.open(1, OpenRequest{CheckpointName("x"), attributes(), true}, {kA}, {})),
+            "this component has 1 checkpoints open, its maximum");
+  EXPECT_EQ(error_of(s.open(2, OpenRequest{CheckpointName("x"), attributes(), true}, {kA}, {})),
+            "node a holds 1 checkpoints, its maximum");
+}
+
+TEST(CheckpointServiceTest, OnlyAnActiveComponentThatOpenedItForWritingWrites) {
+  Pair p;
+  ASSERT_EQ(error_of(p.a.open(1, create_for_writing(), {kA}, {})), "ok");
+  ASSERT_EQ(error_of(p.a.open(2, OpenRequest{kName, std::nullopt, false}, {kA}, {})), "ok");
+  p.a.write(1, 10, kName, CreateSection{SectionId("s"), "0"}, std::nullopt, p.now);
+  p.a.write(2, 11, kName, CreateSection{SectionId("s"), "0"}, 5, p.now);
+  p.a.write(3, 12, kName, CreateSection{SectionId("s"), "0"}, 5, p.now);
+  p.a.write(1, 13, kName, CreateSection{SectionId("s"), std::string(33, 'x')}, 5, p.now);
+  p.a.write(1, 14, kName, CreateSection{SectionId("s"), "0"}, 5, p.now);
+  p.collect();
+  EXPECT_EQ(p.answer(10),
+            "checkpoint 'counter-state': only a component with an active assignment writes (this "
+            "one holds none)");
+  EXPECT_EQ(p.answer(11), "checkpoint 'counter-state' is open for reading only");
+  EXPECT_EQ(p.answer(12), "checkpoint 'counter-state' is not open by this component");
+  EXPECT_EQ(p.answer(13),
+            "checkpoint 'counter-state': section 's' would be 33 bytes, over the checkpoint's "
+            "max_section_size of 32 bytes");
+  EXPECT_EQ(p.answer(14), "ok") << "one node: nobody else to wait for";
+  EXPECT_EQ(*p.a.read(2, kName, SectionId("s"), 0, 100), "0");
+  EXPECT_EQ(p.a.read(2, kName, SectionId("t"), 0, 100).error().message(),
+            "checkpoint 'counter-state': there is no section 't'");
+  EXPECT_EQ(p.a.sections(2, kName, p.now)->size(), 1u);
+}
+
+TEST(CheckpointServiceTest, ASecondNodeGetsAReplicaAndAWriteWaitsForIt) {
+  Pair p;
+  ASSERT_EQ(error_of(p.a.open(1, create_for_writing(), {kA, kB}, {})), "ok");
+  p.a.write(1, 1, kName, CreateSection{SectionId("s"), "1"}, 5, p.now);
+  p.collect();
+  EXPECT_EQ(p.answer(1), "ok") << "b is not in service yet: nothing to wait for";
+  EXPECT_EQ(p.b.replica(kName), nullptr) << "a's probe is not delivered yet";
+  p.settle();
+  ASSERT_NE(p.b.replica(kName), nullptr);
+  EXPECT_TRUE(p.b.replica(kName)->in_service());
+  p.a.write(1, 2, kName, OverwriteSection{SectionId("s"), "2"}, 5, p.now);
+  p.collect();
+  EXPECT_EQ(p.answer(2), "none") << "waits for b";
+  p.settle();
+  EXPECT_EQ(p.answer(2), "ok");
+  EXPECT_EQ(p.b.replica(kName)->content().find(SectionId("s"))->data, "2");
+}
+
+TEST(CheckpointServiceTest, TheStandbysNodeTakesOverWithANewerAssignment) {
+  Pair p;
+  ASSERT_EQ(error_of(p.a.open(1, create_for_writing(), {kA, kB}, {})), "ok");
+  p.a.write(1, 1, kName, CreateSection{SectionId("s"), "1"}, 5, p.now);
+  p.settle();
+  // The standby component on b opens it (it exists there now) and is made active by command 9.
+  ASSERT_EQ(error_of(p.b.open(7, OpenRequest{kName, attributes(), true}, {kA, kB}, {})), "ok");
+  EXPECT_EQ(*p.b.read(7, kName, SectionId("s"), 0, 10), "1");
+  p.b.write(7, 2, kName, OverwriteSection{SectionId("s"), "2"}, 9, p.now);
+  p.settle();
+  EXPECT_EQ(p.answer(2), "ok");
+  EXPECT_TRUE(p.b.replica(kName)->active());
+  EXPECT_FALSE(p.a.replica(kName)->active());
+  EXPECT_EQ(p.a.replica(kName)->content().find(SectionId("s"))->data, "2");
+  // The old active component, still running on a, may not write any more.
+  p.a.write(1, 3, kName, OverwriteSection{SectionId("s"), "3"}, 5, p.now);
+  p.collect();
+  EXPECT_EQ(p.answer(3),
+            "checkpoint 'counter-state': its active replica is on node b, in generation 9, newer "
+            "than this component's assignment (5)");
+}
+
+TEST(CheckpointServiceTest, AWriteStopsWaitingForANodeThatIsGone) {
+  Pair p;
+  ASSERT_EQ(error_of(p.a.open(1, create_for_writing(), {kA, kB}, {})), "ok");
+  p.a.members({kA, kB}, p.now);
+  p.a.write(1, 1, kName, CreateSection{SectionId("s"), "1"}, 5, p.now);
+  p.settle();
+  p.a.write(1, 2, kName, OverwriteSection{SectionId("s"), "2"}, 5, p.now);
+  p.collect();
+  p.wire.clear();  // b's node dies with the write on its way
+  EXPECT_EQ(p.answer(2), "none");
+  p.a.members({kA}, p.now);
+  p.collect();
+  EXPECT_EQ(p.answer(2), "ok");
+  EXPECT_NE(std::find(p.reports.begin(), p.reports.end(),
+                      "counter-state: no longer waits for the replica on b: its node is gone"),
+            p.reports.end());
+}
+
+TEST(CheckpointServiceTest, AGoneComponentGetsNoAnswerAndAnEndedLifeFailsWhatWaits) {
+  Pair p;
+  ASSERT_EQ(error_of(p.a.open(1, create_for_writing(), {kA, kB}, {})), "ok");
+  ASSERT_EQ(error_of(p.a.open(2, create_for_writing(), {kA, kB}, {})), "ok");
+  p.a.write(1, 1, kName, CreateSection{SectionId("s"), "1"}, 5, p.now);
+  p.settle();
+  p.a.write(1, 2, kName, OverwriteSection{SectionId("s"), "2"}, 5, p.now);
+  p.a.write(2, 3, kName, OverwriteSection{SectionId("s"), "3"}, 5, p.now);
+  p.a.client_gone(1);
+  p.a.life_ended();
+  p.collect();
+  EXPECT_EQ(p.answer(2), "none");
+  EXPECT_EQ(p.answer(3),
+            "this node's life ended (it fenced itself) before the write was done; it may or may "
+            "not have reached the replicas");
+  EXPECT_EQ(p.a.replica(kName), nullptr);
+  EXPECT_TRUE(p.a.status().empty());
+}
+
+}  // namespace
+}  // namespace amf::checkpoint
