@@ -342,6 +342,7 @@ void NodeDirector::on(const protocol::AssignHa& e, TimePoint now) {
     }
   }
   su.awaiting[e.si] = {e.ha, e.id};
+  su.assigned_by[e.si] = e.id;
   complete_awaiting(su, &e.si);
 }
 
@@ -368,6 +369,7 @@ void NodeDirector::on(const protocol::RemoveHa& e, TimePoint now) {
     }
   }
   su.active_of.erase(e.si);
+  su.assigned_by.erase(e.si);
   su.awaiting[e.si] = {std::nullopt, e.id};
   complete_awaiting(su, &e.si);
 }
@@ -776,6 +778,27 @@ bool NodeDirector::evacuated() const {
     if (!comp.csis.empty()) return false;
   }
   return true;
+}
+
+std::optional<CompId> NodeDirector::component_of(PeerId peer) const {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<protocol::CommandId> NodeDirector::active_since(const CompId& id) const {
+  auto it = comps_.find(id);
+  if (it == comps_.end()) return std::nullopt;
+  const CompState& comp = it->second;
+  const SuState& su = sus_.at(comp.su);
+  std::optional<protocol::CommandId> newest;
+  for (const auto& [csi, assignment] : comp.csis) {
+    const auto& [si, ha] = assignment;
+    if (ha != HaState::kActive && ha != HaState::kQuiescing) continue;
+    auto by = su.assigned_by.find(si);
+    if (by != su.assigned_by.end() && (!newest || by->second > *newest)) newest = by->second;
+  }
+  return newest;
 }
 
 void NodeDirector::on(const Shutdown&, TimePoint now) {

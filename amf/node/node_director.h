@@ -282,6 +282,13 @@ class NodeDirector {
   // True once Leave was handled and no SU of this node holds an assignment or is being given
   // or relieved of one (the director moved them all elsewhere, or there were none).
   bool evacuated() const;
+  // The component registered on `peer`, if any.
+  std::optional<CompId> component_of(PeerId peer) const;
+  // The newest director command that gave the component's SU an SI of which the component
+  // holds a CSI active or quiescing now; nullopt: it holds none. Command ids grow across
+  // directors (the epoch is in their upper half), so this orders the writers of a checkpoint
+  // (amf/checkpoint/service.h).
+  std::optional<protocol::CommandId> active_since(const CompId& comp) const;
 
  private:
   enum class CallbackKind { kCsiSet, kCsiRemove, kHealthcheck };
@@ -356,6 +363,8 @@ class NodeDirector {
     std::map<SiId, Awaiting> awaiting;
     // Its standby SIs' active SU, as the director last said (AssignHa::active).
     std::map<SiId, SuId> active_of;
+    // The command that gave it each SI it holds, in any HA state (active_since()).
+    std::map<SiId, protocol::CommandId> assigned_by;
     std::string cause;                // why the SU last changed, for the next report
     bool auto_repairable = true;      // false once a node failover disabled it
     bool repair_pending = false;      // a repair waits for the SU's processes to end

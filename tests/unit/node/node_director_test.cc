@@ -153,6 +153,31 @@ TEST_F(NodeDirectorTest, AnAnswerCarriesTheIdOfTheCommandItAnswers) {
   EXPECT_EQ(std::get<protocol::RemovalDone>(removed[0].message).command, 43u);
 }
 
+// What orders the writers of a checkpoint (amf/checkpoint/service.h).
+TEST_F(NodeDirectorTest, AComponentIsActiveSinceTheNewestCommandThatGaveItAnActiveCsi) {
+  make();
+  instantiated_su1();
+  EXPECT_EQ(nd_->component_of(1), comp(1));
+  EXPECT_EQ(nd_->component_of(2), std::nullopt);
+  EXPECT_EQ(nd_->active_since(comp(1)), std::nullopt);
+  handle(protocol::AssignHa{su(1), si(1), HaState::kStandby,
+                            model::TransitionReason::kNewAssignment, 41});
+  EXPECT_EQ(nd_->active_since(comp(1)), std::nullopt) << "a standby writes nothing";
+  handle(protocol::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kSwitchover,
+                            (std::uint64_t{2} << 32) | 7});
+  EXPECT_EQ(nd_->active_since(comp(1)), (std::uint64_t{2} << 32) | 7);
+  handle(protocol::AssignHa{su(1), si(1), HaState::kQuiescing, model::TransitionReason::kSwitchover,
+                            (std::uint64_t{2} << 32) | 8});
+  EXPECT_EQ(nd_->active_since(comp(1)), (std::uint64_t{2} << 32) | 8) << "quiescing: still writes";
+  handle(protocol::AssignHa{su(1), si(1), HaState::kQuiesced, model::TransitionReason::kSwitchover,
+                            (std::uint64_t{2} << 32) | 9});
+  EXPECT_EQ(nd_->active_since(comp(1)), std::nullopt) << "quiesced: done";
+  handle(protocol::AssignHa{su(1), si(1), HaState::kActive, model::TransitionReason::kSwitchover,
+                            (std::uint64_t{2} << 32) | 10});
+  handle(ProcessExited{comp(1), "killed by signal 9"});
+  EXPECT_EQ(nd_->active_since(comp(1)), std::nullopt) << "a dead component holds nothing";
+}
+
 // What a newly elected director rebuilds its tables from.
 TEST_F(NodeDirectorTest, ASnapshotRequestIsAnsweredWithEverythingTheNodeHolds) {
   make({.sis = 2});
