@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "amf/core/assert.h"
+#include "amf/core/utf8.h"
 
 namespace amf::checkpoint {
 
@@ -65,6 +66,9 @@ Result<void> check_name(const CheckpointName& name) {
   if (s.size() > kMaxNameSize) {
     return fail("checkpoint name '" + s.substr(0, 32) + "...' is " + bytes_text(s.size()) +
                 ", over " + bytes_text(kMaxNameSize));
+  }
+  if (first_invalid_utf8(s)) {
+    return fail("checkpoint name '" + valid_utf8(s) + "' is not UTF-8");
   }
   for (unsigned char c : s) {
     if (c < 0x20 || c == 0x7f || c == '/') {

@@ -47,7 +47,8 @@ struct Attributes {
 };
 // Refuses attributes outside the bounds above, saying which and why.
 Result<void> check(const Attributes& attributes);
-// Refuses an empty or over-long name, or one with a control character or '/'.
+// Refuses an empty or over-long name, one that is not UTF-8, or one with a control character or
+// '/'.
 Result<void> check_name(const CheckpointName& name);
 
 struct Section {

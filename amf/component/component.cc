@@ -19,7 +19,7 @@ struct Handle::Impl {
   zmq::context_t context{1};
   zmq::socket_t socket{context, zmq::socket_type::dealer};
   std::deque<wire::ComponentMessage> early;  // callbacks that arrived while a request waited
-  std::uint64_t requests = 0;                // the last protection group request's id
+  std::uint64_t requests = 0;  // the last request's id (protection groups, checkpoints)
 
   // Answers sent just before the handle goes (saAmfResponse, then saAmfFinalize) still leave:
   // the socket closes with a bounded linger, not none.
@@ -92,6 +92,36 @@ struct Handle::Impl {
     if (!answer) return tl::unexpected(answer.error());
     auto& group = std::get<wire::ProtectionGroup>(*answer);
     return ProtectionGroupAnswer{std::move(group.members), group.refusal, std::move(group.error)};
+  }
+
+  // Sends a checkpoint request and waits for its answer; a refusal is an error.
+  Result<wire::CheckpointReply> request_checkpoint(const std::string& name,
+                                                   decltype(wire::CheckpointRequest::body) body,
+                                                   std::chrono::milliseconds timeout,
+                                                   const std::string& what) {
+    const std::uint64_t id = ++requests;
+    const std::string bytes = wire::encode(wire::ComponentMessage{
+        wire::CheckpointRequest{id, checkpoint::CheckpointName(name), std::move(body)}});
+    if (static_cast<std::int64_t>(bytes.size()) > wire::kMaxComponentMessageBytes) {
+      return fail("checkpoint '" + name + "': " + what + " is " + std::to_string(bytes.size()) +
+                  " bytes encoded, over the " + std::to_string(wire::kMaxComponentMessageBytes) +
+                  " a message to the node director may have (write a large section in parts)");
+    }
+    try {
+      socket.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+    } catch (const zmq::error_t& e) {
+      return fail(std::string("cannot send to the node director: ") + e.what());
+    }
+    auto answer = await(
+        [&](const wire::ComponentMessage& m) {
+          const auto* reply = std::get_if<wire::CheckpointReply>(&m);
+          return reply != nullptr && reply->request == id;
+        },
+        timeout, what + " of checkpoint '" + name + "'");
+    if (!answer) return tl::unexpected(answer.error());
+    auto& reply = std::get<wire::CheckpointReply>(*answer);
+    if (!reply.ok) return fail(reply.error);
+    return std::move(reply);
   }
 
   // Runs the message's callback; false for a message that has none (a stray register reply).
@@ -231,6 +261,45 @@ Result<void> Handle::error_report(const std::string& recommended_recovery,
 
 Result<void> Handle::healthcheck_confirm(const std::string& key) {
   return impl_->send(wire::HealthcheckConfirm{key});
+}
+
+Result<void> Handle::checkpoint_open(const std::string& name,
+                                     std::optional<checkpoint::Attributes> create, bool write,
+                                     std::chrono::milliseconds timeout) {
+  auto reply =
+      impl_->request_checkpoint(name, wire::CheckpointOpen{create, write}, timeout, "open");
+  if (!reply) return tl::unexpected(reply.error());
+  return {};
+}
+
+Result<void> Handle::checkpoint_close(const std::string& name, std::chrono::milliseconds timeout) {
+  auto reply = impl_->request_checkpoint(name, wire::CheckpointClose{}, timeout, "close");
+  if (!reply) return tl::unexpected(reply.error());
+  return {};
+}
+
+Result<void> Handle::checkpoint_write(const std::string& name, checkpoint::Operation operation,
+                                      std::chrono::milliseconds timeout) {
+  auto reply = impl_->request_checkpoint(name, std::move(operation), timeout, "a write");
+  if (!reply) return tl::unexpected(reply.error());
+  return {};
+}
+
+Result<std::string> Handle::checkpoint_read(const std::string& name, const std::string& section,
+                                            std::uint64_t offset, std::uint64_t size,
+                                            std::chrono::milliseconds timeout) {
+  auto reply = impl_->request_checkpoint(
+      name, wire::CheckpointRead{checkpoint::SectionId(section), offset, size}, timeout, "a read");
+  if (!reply) return tl::unexpected(reply.error());
+  return std::move(reply->data);
+}
+
+Result<std::vector<checkpoint::SectionInfo>> Handle::checkpoint_sections(
+    const std::string& name, std::chrono::milliseconds timeout) {
+  auto reply =
+      impl_->request_checkpoint(name, wire::CheckpointSections{}, timeout, "the list of sections");
+  if (!reply) return tl::unexpected(reply.error());
+  return std::move(reply->sections);
 }
 
 const std::string& Handle::name() const { return impl_->name; }

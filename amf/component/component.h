@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "amf/checkpoint/service.h"
 #include "amf/core/result.h"
 #include "amf/model/states.h"
 
@@ -127,6 +128,35 @@ class Handle {
       std::chrono::milliseconds timeout = std::chrono::seconds(5));
   Result<ProtectionGroupAnswer> stop_tracking_protection_group(
       const std::string& csi, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  // ---- checkpoints (SAF's CKPT; amf/checkpoint/README.md) ----
+  // Each call waits for amfd's answer (bounded by `timeout`); callbacks that come meanwhile
+  // wait for dispatch(). An error says what and which checkpoint or section.
+  //
+  // Opens checkpoint `name` on this node, creating it with `create` if the node holds no
+  // replica of it yet (one that exists must have the same attributes); `write` to write it.
+  // Its replicas are on the nodes that host an SU of this component's SG.
+  Result<void> checkpoint_open(const std::string& name,
+                               std::optional<checkpoint::Attributes> create, bool write,
+                               std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  Result<void> checkpoint_close(const std::string& name,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // Creates, deletes, writes, overwrites a section or sets its expiration. Only a component
+  // that holds an active (or quiescing) assignment writes. Returns once the checkpoint's
+  // update mode says the write is done: synchronous, once every replica in service holds it.
+  // One write carries at most about 60 KiB (amfd's socket takes 64 KiB a message): write a
+  // larger section in parts, at offsets.
+  Result<void> checkpoint_write(const std::string& name, checkpoint::Operation operation,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // Up to `size` bytes of a section from `offset`, from this node's replica (at most 8 MiB an
+  // answer: read a larger section in parts).
+  Result<std::string> checkpoint_read(const std::string& name, const std::string& section,
+                                      std::uint64_t offset = 0,
+                                      std::uint64_t size = std::uint64_t{8} << 20,
+                                      std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // Every section of this node's replica, with its size and lifetime left.
+  Result<std::vector<checkpoint::SectionInfo>> checkpoint_sections(
+      const std::string& name, std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   const std::string& name() const;
 

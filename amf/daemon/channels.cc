@@ -14,7 +14,7 @@ namespace {
 // The largest message amfd reads on each socket; a longer one closes that connection (ZeroMQ's
 // maxmsgsize), so a peer cannot make amfd hold a frame of any size it declares. A CSI set is
 // what components receive, not send; what they send is a few names and numbers.
-constexpr std::int64_t kMaxComponentMessageBytes = 64 * 1024;
+using wire::kMaxComponentMessageBytes;
 constexpr std::int64_t kMaxAdminMessageBytes = 64 * 1024;
 
 // The PID of the process that opened the connection a message came on: the kernel's

@@ -2,7 +2,8 @@
 #include <limits>
 #include <set>
 
-#include "amf/wire/checkpoint.pb.h"
+#include "amf/core/utf8.h"
+#include "amf/wire/checkpoint_pb.h"
 #include "amf/wire/codec.h"
 #include "amf/wire/parse.h"
 
@@ -171,6 +172,96 @@ Result<T> with_context(Result<T> r, const std::string& what) {
 }
 
 }  // namespace
+
+// ---- the component channel's checkpoint requests ----
+
+void fill(pb::CheckpointRequest& out, const CheckpointRequest& in) {
+  out.set_request(in.request);
+  out.set_checkpoint(valid_utf8(in.checkpoint.str()));
+  std::visit(Overloaded{
+                 [&](const CheckpointOpen& b) {
+                   auto* o = out.mutable_open();
+                   o->set_create(b.create.has_value());
+                   if (b.create) fill(*o->mutable_attributes(), *b.create);
+                   o->set_write(b.write);
+                 },
+                 [&](const CheckpointClose&) { out.mutable_close(); },
+                 [&](const ck::Operation& b) { fill(*out.mutable_write(), b); },
+                 [&](const CheckpointRead& b) {
+                   auto* r = out.mutable_read();
+                   r->set_section(b.section.str());
+                   r->set_offset(b.offset);
+                   r->set_size(b.size);
+                 },
+                 [&](const CheckpointSections&) { out.mutable_sections(); },
+             },
+             in.body);
+}
+
+Result<CheckpointRequest> from_pb(const pb::CheckpointRequest& in) {
+  CheckpointRequest out{in.request(), ck::CheckpointName(in.checkpoint()), CheckpointClose{}};
+  if (auto ok = ck::check_name(out.checkpoint); !ok) return tl::unexpected(ok.error());
+  switch (in.body_case()) {
+    case pb::CheckpointRequest::kOpen: {
+      CheckpointOpen open{std::nullopt, in.open().write()};
+      if (in.open().create()) {
+        auto attributes = from_pb(in.open().attributes());
+        if (!attributes) return tl::unexpected(attributes.error());
+        open.create = *attributes;
+      }
+      out.body = open;
+      return out;
+    }
+    case pb::CheckpointRequest::kClose:
+      return out;
+    case pb::CheckpointRequest::kWrite: {
+      auto op = from_pb(in.write());
+      if (!op) return tl::unexpected(op.error());
+      out.body = std::move(*op);
+      return out;
+    }
+    case pb::CheckpointRequest::kRead: {
+      auto id = section_id(in.read().section());
+      if (!id) return tl::unexpected(id.error());
+      out.body = CheckpointRead{*id, in.read().offset(), in.read().size()};
+      return out;
+    }
+    case pb::CheckpointRequest::kSections:
+      out.body = CheckpointSections{};
+      return out;
+    case pb::CheckpointRequest::BODY_NOT_SET:
+      break;
+  }
+  return fail("a checkpoint request asks for nothing");
+}
+
+void fill(pb::CheckpointReply& out, const CheckpointReply& in) {
+  out.set_request(in.request);
+  out.set_ok(in.ok);
+  out.set_error(valid_utf8(in.error));
+  out.set_data(in.data);
+  for (const auto& s : in.sections) {
+    auto* info = out.add_sections();
+    info->set_id(s.id.str());
+    info->set_size(s.size);
+    if (s.expires_in) info->set_expires_in_ns(ns(*s.expires_in));
+  }
+}
+
+Result<CheckpointReply> from_pb(const pb::CheckpointReply& in) {
+  CheckpointReply out{in.request(), in.ok(), in.error(), in.data(), {}};
+  for (const auto& s : in.sections()) {
+    auto id = section_id(s.id());
+    if (!id) return tl::unexpected(id.error());
+    std::optional<Duration> left;
+    if (s.has_expires_in_ns()) {
+      if (s.expires_in_ns() < 0) return fail("a section's lifetime left is negative");
+      left = std::chrono::nanoseconds(s.expires_in_ns());
+    }
+    out.sections.push_back(ck::SectionInfo{*id, s.size(), left});
+  }
+  return out;
+}
 
 std::string encode(const checkpoint::Message& message) {
   pb::CheckpointEnvelope env;

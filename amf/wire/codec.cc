@@ -9,6 +9,7 @@
 
 #include "amf/core/utf8.h"
 #include "amf/wire/amf.pb.h"
+#include "amf/wire/checkpoint_pb.h"
 #include "amf/wire/parse.h"
 
 namespace amf::wire {
@@ -349,6 +350,8 @@ std::string encode(const ComponentMessage& message) {
       t->set_changes_only(m.changes_only);
       t->set_current_callback(m.current_callback);
     }
+    void operator()(const CheckpointRequest& m) { fill(*env.mutable_checkpoint_request(), m); }
+    void operator()(const CheckpointReply& m) { fill(*env.mutable_checkpoint_reply(), m); }
     void operator()(const ProtectionGroupTrackStop& m) {
       env.mutable_protection_group_track_stop()->set_request(m.request);
       env.mutable_protection_group_track_stop()->set_csi(valid_utf8(m.csi));
@@ -424,6 +427,16 @@ Result<ComponentMessage> decode_component_message(std::string_view bytes) {
       const auto& t = env->protection_group_track();
       return ProtectionGroupTrack{t.request(),          t.csi(),     t.current(),
                                   t.current_callback(), t.changes(), t.changes_only()};
+    }
+    case pb::ComponentEnvelope::kCheckpointRequest: {
+      auto r = from_pb(env->checkpoint_request());
+      if (!r) return tl::unexpected(r.error().with_context("checkpoint request"));
+      return *r;
+    }
+    case pb::ComponentEnvelope::kCheckpointReply: {
+      auto r = from_pb(env->checkpoint_reply());
+      if (!r) return tl::unexpected(r.error().with_context("checkpoint reply"));
+      return *r;
     }
     case pb::ComponentEnvelope::kProtectionGroupTrackStop:
       return ProtectionGroupTrackStop{env->protection_group_track_stop().request(),

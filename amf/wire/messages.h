@@ -7,6 +7,7 @@
 #include <variant>
 #include <vector>
 
+#include "amf/checkpoint/service.h"
 #include "amf/model/states.h"
 
 // Plain C++ mirrors of amf.proto. Protobuf types never leave amf/wire: everything outside
@@ -82,10 +83,41 @@ struct ProtectionGroup {
   std::string error;
   std::uint32_t size = 0;  // how many members the group has now (`members` may list fewer)
 };
+// The checkpoint service (amf/checkpoint/service.h): the component asks, amfd answers with a
+// CheckpointReply of the same `request`.
+struct CheckpointOpen {
+  std::optional<checkpoint::Attributes> create;  // create it if this node holds no replica
+  bool write = false;
+};
+struct CheckpointClose {};
+struct CheckpointRead {
+  checkpoint::SectionId section;
+  std::uint64_t offset = 0;
+  std::uint64_t size = 0;
+};
+struct CheckpointSections {};
+struct CheckpointRequest {
+  std::uint64_t request = 0;
+  checkpoint::CheckpointName checkpoint;
+  std::variant<CheckpointOpen, CheckpointClose, checkpoint::Operation, CheckpointRead,
+               CheckpointSections>
+      body;
+};
+struct CheckpointReply {
+  std::uint64_t request = 0;
+  bool ok = false;
+  std::string error;
+  std::string data;                               // a read's
+  std::vector<checkpoint::SectionInfo> sections;  // a sections request's
+};
+// What amfd's component socket takes in one message (a larger one is refused by ZeroMQ, which
+// drops the connection); the library refuses to send more.
+inline constexpr std::int64_t kMaxComponentMessageBytes = 64 * 1024;
+
 using ComponentMessage =
     std::variant<RegisterRequest, RegisterReply, CsiSet, CsiRemove, Response, ErrorReport,
                  HealthcheckCallback, HealthcheckConfirm, TerminateCallback, ProtectionGroupTrack,
-                 ProtectionGroupTrackStop, ProtectionGroup>;
+                 ProtectionGroupTrackStop, ProtectionGroup, CheckpointRequest, CheckpointReply>;
 
 // ---- admin channel ----
 struct StatusRequest {};

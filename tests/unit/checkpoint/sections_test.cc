@@ -50,6 +50,8 @@ TEST(AttributesTest, RefusesBadCheckpointNames) {
   EXPECT_FALSE(check_name(CheckpointName("")));
   EXPECT_FALSE(check_name(CheckpointName(std::string(300, 'a'))));
   EXPECT_FALSE(check_name(CheckpointName("a\nb")));
+  EXPECT_EQ(check_name(CheckpointName("a\xff")).error().message(),
+            "checkpoint name 'a\xef\xbf\xbd' is not UTF-8");
   EXPECT_TRUE(check_name(CheckpointName("counter-state")));
 }
 

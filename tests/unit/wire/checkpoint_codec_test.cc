@@ -111,5 +111,49 @@ TEST(CheckpointCodecTest, WhatTheReplicaMustNeverSeeIsRefusedWithTheReason) {
             "checkpoint message has protocol version 0; this build speaks version 1");
 }
 
+TEST(CheckpointCodecTest, TheComponentChannelsRequestsAndRepliesRoundTrip) {
+  const CheckpointName name("counter-state");
+  const std::vector<ComponentMessage> messages{
+      CheckpointRequest{1, name, CheckpointOpen{attributes(), true}},
+      CheckpointRequest{2, name, CheckpointOpen{std::nullopt, false}},
+      CheckpointRequest{3, name, CheckpointClose{}},
+      CheckpointRequest{4, name, Operation{WriteSection{SectionId("v"), 2, "42"}}},
+      CheckpointRequest{5, name, CheckpointRead{SectionId("v"), 1, 10}},
+      CheckpointRequest{6, name, CheckpointSections{}},
+      CheckpointReply{5, true, "", std::string("4\0", 2), {}},
+      CheckpointReply{6,
+                      true,
+                      "",
+                      "",
+                      {{SectionId("v"), 2, std::nullopt}, {SectionId("w"), 0, milliseconds(3)}}},
+      CheckpointReply{7, false, "checkpoint 'x' is not open by this component", "", {}},
+  };
+  for (const ComponentMessage& m : messages) {
+    const std::string bytes = encode(m);
+    auto decoded = decode_component_message(bytes);
+    ASSERT_TRUE(decoded) << decoded.error().message();
+    EXPECT_EQ(decoded->index(), m.index());
+    EXPECT_EQ(encode(*decoded), bytes);
+  }
+  auto open = decode_component_message(encode(messages[0]));
+  const auto& request = std::get<CheckpointRequest>(*open);
+  EXPECT_EQ(request.checkpoint, name);
+  EXPECT_EQ(std::get<CheckpointOpen>(request.body).create, attributes());
+  auto listed = decode_component_message(encode(messages[7]));
+  const auto& sections = std::get<CheckpointReply>(*listed).sections;
+  ASSERT_EQ(sections.size(), 2u);
+  EXPECT_EQ(sections[1].expires_in, milliseconds(3));
+  EXPECT_EQ(decode_component_message(encode(ComponentMessage{CheckpointRequest{
+                                         1, CheckpointName("a/b"), CheckpointClose{}}}))
+                .error()
+                .message(),
+            "checkpoint request: checkpoint name 'a/b' has a control character or '/'");
+  EXPECT_EQ(decode_component_message(encode(ComponentMessage{CheckpointRequest{
+                                         1, name, CheckpointRead{SectionId(""), 0, 1}}}))
+                .error()
+                .message(),
+            "checkpoint request: a section id is empty");
+}
+
 }  // namespace
 }  // namespace amf::wire
