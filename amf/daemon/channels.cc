@@ -133,6 +133,8 @@ void ComponentChannel::on_frames(std::vector<zmq::message_t>& frames) {
                                                         track->changes, track->changes_only});
   } else if (const auto* stop = std::get_if<wire::ProtectionGroupTrackStop>(&*decoded)) {
     callbacks_.post(node::ComponentStopTrackingProtectionGroup{peer, stop->request, stop->csi});
+  } else if (const auto* ckpt = std::get_if<wire::CheckpointRequest>(&*decoded)) {
+    if (callbacks_.checkpoint) callbacks_.checkpoint(peer, *ckpt);
   } else {
     log_->warn("component socket: connection {} sent a message only amfd may send", peer);
   }
@@ -158,6 +160,12 @@ void ComponentChannel::forget(const CompId& comp) {
   if (peer == peer_by_component_.end()) return;
   drop_peer(peer->second);
   peer_by_component_.erase(peer);
+}
+
+std::optional<node::PeerId> ComponentChannel::peer_of(const CompId& comp) const {
+  auto it = peer_by_component_.find(comp.str());
+  if (it == peer_by_component_.end()) return std::nullopt;
+  return it->second;
 }
 
 void ComponentChannel::drop_peer(node::PeerId peer) {

@@ -46,6 +46,8 @@ class ComponentChannel {
     std::function<void(node::Event)> post;              // to the node director
     std::function<void(const model::Notification&)> record;
     std::function<TimePoint()> now;
+    // A registered component's checkpoint request (CheckpointHost).
+    std::function<void(node::PeerId, const wire::CheckpointRequest&)> checkpoint;
   };
 
   ComponentChannel(boost::asio::io_context& io, zmq::context_t& zmq, Callbacks callbacks,
@@ -63,6 +65,8 @@ class ComponentChannel {
   void registration_answered(node::PeerId peer, bool ok);
   // The component's process is gone: its connection is of no further use.
   void forget(const CompId& comp);
+  // The connection the component registered on, if any.
+  std::optional<node::PeerId> peer_of(const CompId& comp) const;
 
  private:
   void on_frames(std::vector<zmq::message_t>& frames);

@@ -98,6 +98,7 @@ Daemon::~Daemon() {
   // The adapters go while the runtime directory is still locked: what the process host sweeps
   // cannot race a new amfd's start.
   admin_.reset();
+  checkpoints_.reset();
   components_.reset();
   processes_.reset();
   if (state_lock_fd_ >= 0) ::close(state_lock_fd_);
@@ -158,9 +159,35 @@ Result<void> Daemon::bind() {
           .belongs = [this](const CompId& c, pid_t pid) { return processes_->belongs(c, pid); },
           .post = [this](node::Event e) { post(std::move(e)); },
           .record = [this](const model::Notification& n) { record(n); },
-          .now = now},
+          .now = now,
+          .checkpoint = [this](
+                            node::PeerId peer,
+                            const wire::CheckpointRequest& r) { checkpoints_->request(peer, r); }},
       log_);
   if (auto ok = components_->bind(options_.runtime_dir + "/components.sock"); !ok) return ok;
+  checkpoints_ = std::make_unique<CheckpointHost>(
+      io_, self_,
+      CheckpointHost::Callbacks{
+          .now = now,
+          .reply = [this](node::PeerId peer,
+                          const wire::ComponentMessage& m) { components_->send(peer, m); },
+          .generation = [this](node::PeerId peer) -> std::optional<std::uint64_t> {
+            const auto comp = runtime_.node().component_of(peer);
+            if (!comp) return std::nullopt;
+            return runtime_.node().active_since(*comp);
+          },
+          .replicas =
+              [this](node::PeerId peer) {
+                std::set<NodeId> nodes;
+                const auto comp = runtime_.node().component_of(peer);
+                const model::SgConfig* sg = comp ? config_->sg_of(*comp) : nullptr;
+                if (sg) {
+                  for (const auto& su : sg->sus) nodes.insert(su.node);
+                }
+                return nodes;
+              },
+          .send = {}},
+      log_);
   admin_ = std::make_unique<AdminChannel>(
       io_, zmq_,
       AdminChannel::Callbacks{
@@ -205,7 +232,13 @@ Result<void> Daemon::bind() {
                            .child_fd_limit = options_.child_fd_limit},
       ProcessHost::Callbacks{.post = [this](node::Event e) { post(std::move(e)); },
                              .record = [this](const model::Notification& n) { record(n); },
-                             .process_gone = [this](const CompId& c) { components_->forget(c); },
+                             .process_gone =
+                                 [this](const CompId& c) {
+                                   if (!components_) return;  // amfd is going
+                                   auto peer = components_->peer_of(c);
+                                   if (peer && checkpoints_) checkpoints_->client_gone(*peer);
+                                   components_->forget(c);
+                                 },
                              .now = now},
       log_);
   if (auto opened = processes_->open(); !opened) return opened;

@@ -18,6 +18,7 @@
 #include "amf/core/result.h"
 #include "amf/daemon/admin_store.h"
 #include "amf/daemon/channels.h"
+#include "amf/daemon/checkpoint_host.h"
 #include "amf/daemon/cluster.h"
 #include "amf/daemon/deadline_timer.h"
 #include "amf/daemon/event_log.h"
@@ -171,6 +172,7 @@ class Daemon : private runtime::Host, private runtime::Transport {
   // channels remove their socket files) while the cores and the loop still exist.
   std::unique_ptr<ProcessHost> processes_;
   std::unique_ptr<ComponentChannel> components_;
+  std::unique_ptr<CheckpointHost> checkpoints_;  // after components_, which it answers through
   std::unique_ptr<AdminChannel> admin_;
   std::unique_ptr<ServiceAddresses> addresses_;   // when this node may float one
   std::unique_ptr<DeadlineTimer> announcements_;  // with addresses_: their repeated announcements

@@ -72,6 +72,19 @@ const SuConfig* ClusterConfig::find_su(const SuId& id) const {
   return nullptr;
 }
 
+const SgConfig* ClusterConfig::sg_of(const CompId& id) const {
+  for (const auto& app : applications) {
+    for (const auto& sg : app.service_groups) {
+      for (const auto& su : sg.sus) {
+        for (const auto& comp : su.components) {
+          if (comp.id == id) return &sg;
+        }
+      }
+    }
+  }
+  return nullptr;
+}
+
 const SiConfig* ClusterConfig::find_si(const SiId& id) const {
   for (const auto& app : applications) {
     for (const auto& sg : app.service_groups) {

@@ -260,6 +260,8 @@ struct ClusterConfig {
   const SuConfig* find_su(const SuId& id) const;
   const SiConfig* find_si(const SiId& id) const;
   const ComponentConfig* find_component(const CompId& id) const;
+  // The SG whose SU holds the component.
+  const SgConfig* sg_of(const CompId& id) const;
 
   // The nodes whose acknowledgements grant membership leases: controllers and witnesses.
   std::vector<NodeId> voters() const;

@@ -41,11 +41,10 @@ inline std::string cluster_yaml(int port, const std::string& redundancy = "2n", 
          "\n"
          "              instantiate_retries: 1\n"
          "              timeouts: {instantiate_ms: 3000, csi_set_ms: 2000}\n"
-         "              working_dir: counter\n"  // shared: a new active reads counter.state
          "        service_instances:\n          - name: si-1\n            csis:\n"
          "              - name: endpoint\n                cs_type: counter\n"
          "                attributes: {port: \"" +
-         std::to_string(port) + "\", state_file: counter.state}\n";
+         std::to_string(port) + "\"}\n";  // its value in checkpoint counter-PORT
 }
 
 class AmfdTest : public ::testing::Test {

@@ -386,7 +386,6 @@ std::string model_yaml(const std::string& redundancy, int sus, const std::vector
       "          components:\n            - name: server\n"
       "              command: amf-demo-counter\n"
       "              cs_types: [counter]\n"
-      "              working_dir: counter\n"  // shared: a new active reads PORT.state
       "        service_instances:\n";
   for (std::size_t i = 0; i < ports.size(); ++i) {
     yaml += "          - name: si-" + std::to_string(i + 1) + "\n" + si_extra +

@@ -60,7 +60,7 @@ class ClusterTest : public ::testing::Test {
                       "        service_instances:\n          - name: si-1\n            csis:\n"
                       "              - name: endpoint\n                cs_type: counter\n"
                       "                attributes: {port: \"" +
-                      std::to_string(port_) + "\", state_file: counter.state}\n");
+                      std::to_string(port_) + "\"}\n");
   }
 
   void TearDown() override {

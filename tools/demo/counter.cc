@@ -3,14 +3,19 @@
 // Each CSI assigned to it is one counter service. While active for a CSI it listens on
 // <listen>:<port> (CSI attributes "listen", an IPv4 address, default 127.0.0.1, and "port";
 // "listen" is the SI's floating service address where it has one) and serves the counter, one
-// command per line: INC -> the new value; GET -> the value. Every change is saved to <state_file>
-// (CSI attribute, default "<port>.state", relative to its working directory) before it is
-// acknowledged, so the standby that takes over continues from the last acknowledged value: a
-// stand-in for the checkpoint service until that exists. A standby does not own the service
+// command per line: INC -> the new value; GET -> the value. The value lives in a synchronous
+// checkpoint (CSI attribute "checkpoint", default "counter-<port>"; amf/checkpoint/README.md),
+// which the component opens on every CSI assignment, active or standby: an increment is
+// acknowledged only once every replica in service holds it, so the standby that takes over reads
+// the last acknowledged value from its own node's replica. An increment whose write fails is not
+// acknowledged ("ERR cannot save state"); it may still have reached the replicas, so the value
+// is read back from the checkpoint before the next command. A standby does not own the service
 // address; a connection still open to an instance that is no longer active is answered "ERR not
-// active". With the CSI attribute shared: "true" (N-way-active) several actives listen on the same
-// port (SO_REUSEPORT) and the kernel spreads connections over them; without it a second active for
-// the same port fails to bind, which is the safety net that makes a double active visible.
+// active". With the CSI attribute shared: "true" (N-way-active) several actives listen on the
+// same port (SO_REUSEPORT), the kernel spreads connections over them, and each reads the value
+// from the checkpoint before every increment; without it a second active for the same port
+// fails to bind, which is the safety net that makes a double active visible. "write_timeout_ms"
+// bounds a write's wait for amfd (default 5000).
 // Fault hooks for drills and tests: HANG stops the component's loop for good (only a health
 // check can notice), FAIL makes it report an error to amfd recommending a failover.
 #include <arpa/inet.h>
@@ -21,10 +26,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -38,39 +43,60 @@ namespace {
 volatile sig_atomic_t g_stop = 0;
 void on_term(int) { g_stop = 1; }
 
+using amf::component::Handle;
+
+constexpr const char* kSection = "value";
+
+// The checkpoint each counter keeps its value in: synchronous, one small section.
+amf::checkpoint::Attributes counter_attributes() {
+  amf::checkpoint::Attributes a;
+  a.mode = amf::checkpoint::UpdateMode::kSynchronous;
+  a.max_sections = 1;
+  a.max_section_size = 32;
+  return a;
+}
+
 // One CSI: one counter on one port.
 struct Service {
   amf::model::HaState ha = amf::model::HaState::kStandby;
   int port = 0;
   std::string address = "127.0.0.1";
   bool shared = false;
-  std::string state_file;
+  std::string checkpoint;
+  std::chrono::milliseconds write_timeout{5000};
   long value = 0;
+  bool stale = true;    // the value is to be read from the checkpoint before it is used
+  bool stored = false;  // the checkpoint has the section (as last read or written)
   int listener = -1;
 
-  void load() {
-    std::ifstream in(state_file);
-    long v = 0;
-    if (in >> v) value = v;
+  // The value from this node's replica; a checkpoint without the section holds 0.
+  std::string load(Handle& handle) {
+    auto sections = handle.checkpoint_sections(checkpoint);
+    if (!sections) return sections.error().message();
+    value = 0;
+    stored = false;
+    for (const auto& section : *sections) {
+      if (section.id.str() != kSection) continue;
+      stored = true;
+      auto data = handle.checkpoint_read(checkpoint, kSection);
+      if (!data) return data.error().message();
+      value = std::atol(data->c_str());
+    }
+    stale = false;
+    return "";
   }
 
-  // Written to a new file, flushed to the disk and renamed over the old one: an increment is
-  // acknowledged only once it is stored (a full disk must not leave an empty file behind and
-  // an acknowledged value that a failover loses).
-  bool save() const {
-    const std::string tmp = state_file + ".tmp." + std::to_string(::getpid());
-    const std::string text = std::to_string(value) + "\n";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0) return false;
-    const bool written =
-        ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-        ::fsync(fd) == 0;
-    const bool closed = ::close(fd) == 0;
-    if (!written || !closed || std::rename(tmp.c_str(), state_file.c_str()) != 0) {
-      ::unlink(tmp.c_str());
-      return false;
-    }
-    return true;
+  // Stored once the checkpoint says so (synchronous: every replica in service holds it).
+  bool save(Handle& handle, bool exists) {
+    const std::string text = std::to_string(value);
+    const amf::checkpoint::SectionId id(kSection);
+    auto written = exists
+                       ? handle.checkpoint_write(
+                             checkpoint, amf::checkpoint::OverwriteSection{id, text}, write_timeout)
+                       : handle.checkpoint_write(
+                             checkpoint, amf::checkpoint::CreateSection{id, text}, write_timeout);
+    if (!written) std::cerr << "checkpoint write: " << written.error().message() << std::endl;
+    return written.has_value();
   }
 
   std::string listen() {
@@ -106,6 +132,7 @@ struct Counter {
   std::map<int, std::pair<std::string, std::string>> clients;  // fd -> (CSI, unread bytes)
   bool hang_requested = false;
   bool fail_requested = false;
+  Handle* handle = nullptr;
 
   std::string answer(const std::string& csi, const std::string& line) {
     if (line == "HANG") {
@@ -121,14 +148,22 @@ struct Counter {
       return "ERR not active";
     }
     Service& s = it->second;
+    if (s.stale || (s.shared && line == "INC")) {  // several actives share the checkpoint
+      if (const std::string error = s.load(*handle); !error.empty()) {
+        std::cerr << "checkpoint read: " << error << std::endl;
+        return "ERR cannot read state";
+      }
+    }
     if (line == "GET") return std::to_string(s.value);
     if (line == "INC") {
-      if (s.shared) s.load();  // several actives share the file
       ++s.value;
-      if (!s.save()) {
-        --s.value;  // not stored, so not counted: the next INC gives the same value again
+      if (!s.save(*handle, s.stored)) {
+        // Not acknowledged, so not counted; it may have reached the replicas all the same.
+        --s.value;
+        s.stale = true;
         return "ERR cannot save state";
       }
+      s.stored = true;
       return std::to_string(s.value);
     }
     return "ERR unknown command (INC, GET, HANG or FAIL)";
@@ -165,14 +200,23 @@ struct Counter {
     s.shared = shared != d.attributes.end() && shared->second == "true";
     auto listen = d.attributes.find("listen");
     s.address = listen == d.attributes.end() ? "127.0.0.1" : listen->second;
-    auto state = d.attributes.find("state_file");
-    s.state_file = state == d.attributes.end() ? port->second + ".state" : state->second;
+    auto checkpoint = d.attributes.find("checkpoint");
+    s.checkpoint =
+        checkpoint == d.attributes.end() ? "counter-" + port->second : checkpoint->second;
+    if (auto t = d.attributes.find("write_timeout_ms"); t != d.attributes.end()) {
+      s.write_timeout = std::chrono::milliseconds(std::atol(t->second.c_str()));
+    }
+    // Every assignment opens it (again: amfd takes that), so that this node holds a replica.
+    if (auto opened = handle->checkpoint_open(s.checkpoint, counter_attributes(), true); !opened) {
+      return opened.error().message();
+    }
     s.ha = d.ha;
+    s.stale = true;
     if (d.ha != amf::model::HaState::kActive) {
       s.close_listener();  // standby / quiesced: the address belongs to the active
       return "";
     }
-    s.load();
+    if (const std::string error = s.load(*handle); !error.empty()) return error;
     return s.listen();
   }
 };
@@ -214,6 +258,7 @@ int main() {
     return 1;
   }
   handle.emplace(std::move(*initialized));
+  counter.handle = &*handle;
   if (auto registered = handle->register_component(); !registered) {
     std::cerr << "amf-demo-counter: " << registered.error().message() << "\n";
     return 1;

@@ -76,7 +76,7 @@ TEST(ConfigLoaderTest, LoadsDemoExample) {
   EXPECT_EQ(si.csis[0].id, CsiId("counter/si-1/endpoint"));
   EXPECT_EQ(si.csis[0].cs_type, "counter");
   EXPECT_EQ(si.csis[0].attributes,
-            (model::CsiAttributes{{"port", "47011"}, {"state_file", "counter.state"}}));
+            (model::CsiAttributes{{"checkpoint", "counter"}, {"port", "47011"}}));
 
   EXPECT_NE(config.find_component(CompId("counter/su-2/server")), nullptr);
 }
