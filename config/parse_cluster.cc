@@ -20,7 +20,7 @@ model::NodeConfig read_node(const Node& item, KnownNodes& known, bool& controlle
                             Diagnostics& diags) {
   MapReader r(item, item.mark, "node",
               {"name", "address", "controller", "witness", "membership_port", "command_port",
-               "su_failover_max", "su_failover_probation_ms", "admin_state"},
+               "checkpoint_port", "su_failover_max", "su_failover_probation_ms", "admin_state"},
               {"name"}, diags);
   model::NodeConfig node;
   node.address = kDefaultAddress;
@@ -58,6 +58,7 @@ model::NodeConfig read_node(const Node& item, KnownNodes& known, bool& controlle
   }
   if (auto port = r.integer("membership_port", 1, 65535)) node.membership_port = *port;
   if (auto port = r.integer("command_port", 1, 65535)) node.command_port = *port;
+  if (auto port = r.integer("checkpoint_port", 1, 65535)) node.checkpoint_port = *port;
   return node;
 }
 

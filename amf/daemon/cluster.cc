@@ -4,6 +4,7 @@
 #include <boost/asio/ip/address.hpp>
 
 #include "amf/daemon/ip_port.h"
+#include "amf/wire/codec.h"
 
 namespace amf::daemon {
 
@@ -151,6 +152,33 @@ Result<std::unique_ptr<Cluster>> Cluster::start(boost::asio::io_context& io,
       });
   if (!commands) return tl::unexpected(commands.error());
   c.commands_ = std::move(*commands);
+  PeerLinks::Settings ks{c.settings_.self,
+                         "checkpoint socket",
+                         "tcp://" + host(*self) + ":" + std::to_string(self->checkpoint_port),
+                         {},
+                         c.settings_.key};
+  for (const model::NodeConfig& node : config.nodes) {
+    if (node.id != self->id) {
+      ks.peers[node.id] = "tcp://" + host(node) + ":" + std::to_string(node.checkpoint_port);
+    }
+  }
+  auto checkpoint_links = PeerLinks::start(
+      io, ks,
+      [&c](const NodeId& from, std::string_view bytes) -> std::optional<std::string> {
+        auto m = wire::decode_checkpoint_message(bytes);
+        if (!m) return m.error().message();
+        const NodeId& sender = checkpoint::header(*m).from;
+        if (sender != from) return "a message that names " + sender.str() + " as its sender";
+        // Replicas take nothing while this life is over or fenced: its claims are void.
+        if (c.core_.accepts_commands() && c.callbacks_.checkpoint) c.callbacks_.checkpoint(*m);
+        return std::nullopt;
+      },
+      [&c](const std::string& reason) {
+        c.report(model::NotificationKind::kError, c.settings_.self.str(),
+                 "checkpoint link: " + reason);
+      });
+  if (!checkpoint_links) return tl::unexpected(checkpoint_links.error());
+  c.checkpoint_links_ = std::move(*checkpoint_links);
   auto socket = MembershipSocket::open(
       io, ms,
       [&c](const membership::Message& m) {
@@ -162,11 +190,16 @@ Result<std::unique_ptr<Cluster>> Cluster::start(boost::asio::io_context& io,
       });
   if (!socket) return tl::unexpected(socket.error());
   c.membership_ = std::move(*socket);
-  c.log_->info("node {} life {}: membership on {}, commands on {}, etcd {}", c.settings_.self.str(),
-               c.settings_.incarnation, ms.endpoint, cs.endpoint, c.etcd_members_.front());
+  c.log_->info("node {} life {}: membership on {}, commands on {}, checkpoints on {}, etcd {}",
+               c.settings_.self.str(), c.settings_.incarnation, ms.endpoint, cs.endpoint,
+               ks.endpoint, c.etcd_members_.front());
   c.carry_out();  // the first heartbeats
   c.check_etcd_leader_later();
   return cluster;
+}
+
+void Cluster::send_checkpoint(const NodeId& to, const checkpoint::Message& m) {
+  if (checkpoint_links_) checkpoint_links_->send(to, wire::encode(m));
 }
 
 void Cluster::report(model::NotificationKind kind, const std::string& entity,
@@ -308,6 +341,14 @@ void Cluster::carry_out() {
     }
   }
   carrying_out_ = false;
+  std::set<NodeId> members;
+  for (const membership::Incarnate& life : core_.membership().member().view().members) {
+    members.insert(life.node);
+  }
+  if (members != members_) {
+    members_ = std::move(members);
+    if (callbacks_.members) callbacks_.members(members_);
+  }
   timer_.arm(core_.next_deadline());
 }
 

@@ -7,15 +7,18 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 #include <zmq.hpp>
 
+#include "amf/checkpoint/replica.h"
 #include "amf/core/result.h"
 #include "amf/daemon/command_transport.h"
 #include "amf/daemon/deadline_timer.h"
 #include "amf/daemon/etcd_client.h"
 #include "amf/daemon/membership_service.h"
+#include "amf/daemon/peer_links.h"
 #include "amf/director/director.h"
 #include "amf/model/config.h"
 #include "amf/runtime/cluster_node.h"
@@ -55,6 +58,10 @@ class Cluster {
     std::function<void(const std::string& cause)> end_life;
     std::function<void(const model::Notification& n)> record;
     std::function<TimePoint()> now;
+    // A checkpoint replica's message from another node (decoded, from the node it names).
+    std::function<void(const checkpoint::Message& m)> checkpoint;
+    // The nodes of the membership view this node installed, whenever they change.
+    std::function<void(const std::set<NodeId>& up)> members;
   };
   struct Settings {
     NodeId self;
@@ -76,6 +83,9 @@ class Cluster {
   Cluster& operator=(const Cluster&) = delete;
 
   runtime::Transport& transport() { return *commands_; }
+  // A checkpoint replica's message for another node, on the checkpoint links (PeerLinks on each
+  // node's checkpoint_port): dropped when that node is not connected; the replicas resend.
+  void send_checkpoint(const NodeId& to, const checkpoint::Message& m);
   // The director changed an admin state: written through to etcd.
   void admin_state(const director::AdminStateChanged& change);
   // The newest director known (this node's, if it leads) and its epoch.
@@ -115,6 +125,8 @@ class Cluster {
   std::uint64_t etcd_leader_refused_ = 0;  // the member the last hand-over failed to
   std::unique_ptr<MembershipSocket> membership_;
   std::unique_ptr<CommandTransport> commands_;
+  std::unique_ptr<PeerLinks> checkpoint_links_;
+  std::set<NodeId> members_;  // as last told (Callbacks::members)
   DeadlineTimer timer_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -186,7 +186,10 @@ Result<void> Daemon::bind() {
                 }
                 return nodes;
               },
-          .send = {}},
+          .send =
+              [this](const NodeId& to, const checkpoint::Message& m) {
+                if (cluster_) cluster_->send_checkpoint(to, m);
+              }},
       log_);
   admin_ = std::make_unique<AdminChannel>(
       io_, zmq_,
@@ -352,7 +355,9 @@ Result<void> Daemon::join_cluster() {
               },
           .end_life = [this](const std::string& cause) { end_life(cause); },
           .record = [this](const model::Notification& n) { record(n); },
-          .now = options_.clock},
+          .now = options_.clock,
+          .checkpoint = [this](const checkpoint::Message& m) { checkpoints_->receive(m); },
+          .members = [this](const std::set<NodeId>& up) { checkpoints_->members(up); }},
       log_);
   if (!cluster) return tl::unexpected(cluster.error());
   cluster_ = std::move(*cluster);
@@ -395,6 +400,8 @@ void Daemon::end_life(const std::string& cause) {
     for (const std::string& failed : addresses_->drop_all()) log_->error("{}", failed);
   }
   for (const auto& c : runtime_.node().components()) processes_->kill_now(c.id);
+  // The replicas' claims (in service, active) were this life's.
+  checkpoints_->life_ended();
   // A life taken out is followed by a newer one in the membership: the next start of amfd
   // must be newer still.
   if (const std::uint64_t now = cluster_->membership().member().self().incarnation;

@@ -16,16 +16,18 @@ std::vector<std::string> unsupported_features(const model::ClusterConfig& config
                     "list the etcd members' client addresses under cluster: etcd: [HOST:PORT, "
                     "...]");
     }
-    // Several nodes on one machine (or namespace) each need their own ports.
+    // Several nodes on one machine (or namespace) each need their own ports: UDP for the
+    // membership, TCP for the command and checkpoint links.
     std::map<std::tuple<std::string, std::string, int>, std::string> bound;
     for (const model::NodeConfig& n : config.nodes) {
-      for (const auto& [key, port] :
-           {std::pair<std::string, int>{"membership_port", n.membership_port},
-            std::pair<std::string, int>{"command_port", n.command_port}}) {
-        auto [it, added] = bound.try_emplace({n.address, key, port}, n.name);
+      for (const auto& [protocol, key, port] :
+           {std::tuple<std::string, std::string, int>{"udp", "membership_port", n.membership_port},
+            {"tcp", "command_port", n.command_port},
+            {"tcp", "checkpoint_port", n.checkpoint_port}}) {
+        auto [it, added] = bound.try_emplace({n.address, protocol, port}, n.name + "'s " + key);
         if (added) continue;
-        out.push_back("nodes " + it->second + " and " + n.name + " both have " + key + " " +
-                      std::to_string(port) + " on " + n.address +
+        out.push_back(it->second + " and " + n.name + "'s " + key + " are both " + protocol +
+                      " port " + std::to_string(port) + " on " + n.address +
                       ": nodes on one address need ports of their own");
       }
     }

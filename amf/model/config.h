@@ -237,6 +237,7 @@ struct NodeConfig {
   bool witness = false;
   int membership_port = 7301;  // the node's membership socket, on `address`
   int command_port = 7302;     // the node's command socket (director <-> node directors)
+  int checkpoint_port = 7303;  // the node's checkpoint socket (replicas <-> replicas)
   // More than `su_failover_max` SU failovers on this node within the probation window
   // escalate to a node failover: every SU on the node is failed over and stays disabled until
   // an operator repairs it.

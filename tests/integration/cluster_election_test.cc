@@ -57,6 +57,7 @@ class ClusterElectionTest : public ::testing::Test {
       node.controller = true;
       node.membership_port = amf::testing::free_loopback_port(SOCK_DGRAM);
       node.command_port = amf::testing::free_loopback_port();
+      node.checkpoint_port = amf::testing::free_loopback_port();
       config_.nodes.push_back(node);
     }
     for (const auto& n : names) {

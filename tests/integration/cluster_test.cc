@@ -41,7 +41,8 @@ class ClusterTest : public ::testing::Test {
       nodes += "  - {name: " + n + (address.empty() ? "" : ", address: " + address) +
                ", controller: true, membership_port: " +
                std::to_string(amf::testing::free_loopback_port(SOCK_DGRAM)) +
-               ", command_port: " + std::to_string(amf::testing::free_loopback_port()) + "}\n";
+               ", command_port: " + std::to_string(amf::testing::free_loopback_port()) +
+               ", checkpoint_port: " + std::to_string(amf::testing::free_loopback_port()) + "}\n";
     }
     // The default profile (100 ms / 500 ms): a test machine shared with other builds pauses
     // processes for tens of milliseconds, which the fast profile would take for a failure.
@@ -292,6 +293,51 @@ TEST_F(ClusterTest, TheServiceOutlivesTheActivesNodeAndTheDirectorsNode) {
   for (const std::string& n : kNodes) EXPECT_EQ(stop(n), 0) << n;
   Output left = run({"pgrep", "-f", "amf-demo-counter.*" + std::to_string(port_)});
   EXPECT_TRUE(left.out.empty()) << left.out;
+}
+
+// The counter keeps its value in a synchronous checkpoint whose replicas are on the two nodes
+// of its SUs: every increment it acknowledged is there after the node of the active dies whole,
+// and again after the node of the new active dies once the first came back as the standby (its
+// replica cold-synced from the active's).
+TEST_F(ClusterTest, EveryAcknowledgedIncrementOutlivesTheActivesNode) {
+  for (const std::string& n : kNodes) start(n);
+  auto first = settled(true);
+  ASSERT_TRUE(first) << "no director with an active and a standby";
+  int acknowledged = 0;
+  for (int i = 1; i <= 50; ++i) {
+    ASSERT_EQ(ask(port_, "INC"), std::to_string(i) + "\n");
+    acknowledged = i;
+  }
+
+  const std::string active_node = node_of(first->status, first->active);
+  crash(active_node);
+  auto after_crash =
+      settled(false, 0, [&](const Settled& s) { return s.active == first->standby; });
+  ASSERT_TRUE(after_crash) << "no active after node " << active_node << " crashed";
+  std::string value;
+  EXPECT_TRUE(eventually([&] { return !(value = ask(port_, "GET")).empty(); }));
+  EXPECT_EQ(value, std::to_string(acknowledged) + "\n") << "the standby's replica lost writes";
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(ask(port_, "INC"), std::to_string(++acknowledged) + "\n");
+  }
+
+  // Back as its next life and the standby: its replica is cold-synced before it counts.
+  start(active_node);
+  auto rejoined = settled(true, after_crash->epoch - 1,
+                          [&](const Settled& s) { return s.standby == first->active; });
+  ASSERT_TRUE(rejoined) << "node " << active_node << " did not come back as a standby";
+  EXPECT_TRUE(eventually([&] { return logged("this node's replica is in service"); }))
+      << "the rejoined standby's replica never came into service";
+  ASSERT_EQ(ask(port_, "INC"), std::to_string(++acknowledged) + "\n");
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // a restarted voter (see above)
+
+  const std::string second_node = node_of(rejoined->status, rejoined->active);
+  crash(second_node);
+  auto again = settled(false, 0, [&](const Settled& s) { return s.active == first->active; });
+  ASSERT_TRUE(again) << "no active after node " << second_node << " crashed";
+  EXPECT_TRUE(eventually([&] { return !(value = ask(port_, "GET")).empty(); }));
+  EXPECT_EQ(value, std::to_string(acknowledged) + "\n") << "the cold-synced replica lost writes";
+  EXPECT_EQ(ask(port_, "INC"), std::to_string(acknowledged + 1) + "\n");
 }
 
 // amfctl status on any node: the director's SGs, SUs and SIs (asked of the director) with

@@ -163,7 +163,7 @@ TEST_F(CommandTransportTest, WhatAPeerMustNotSendIsRefusedWithTheReason) {
             std::string::npos)
       << refused_[1];
   EXPECT_EQ(refused_[2],
-            "command socket: an envelope that names node-3 as its sender came from node-2");
+            "command socket: from node-2: an envelope that names node-3 as its sender");
   ASSERT_EQ(delivered.size(), 1u);
   EXPECT_TRUE(delivered[0] == ack);
   EXPECT_EQ(t1->counters().refused, 3u);

@@ -281,7 +281,8 @@ int main(int argc, char** argv) {
   for (const char* n : {"n1", "n2", "n3"}) {
     nodes += std::string("  - {name: ") + n + ", controller: true, membership_port: " +
              std::to_string(amf::testing::free_loopback_port(SOCK_DGRAM)) +
-             ", command_port: " + std::to_string(amf::testing::free_loopback_port()) + "}\n";
+             ", command_port: " + std::to_string(amf::testing::free_loopback_port()) +
+             ", checkpoint_port: " + std::to_string(amf::testing::free_loopback_port()) + "}\n";
   }
   c.config = c.dir + "/cluster.yaml";
   std::ofstream(c.config)

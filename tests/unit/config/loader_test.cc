@@ -300,6 +300,7 @@ nodes:
   EXPECT_EQ(config.membership_profile, "fast");
   EXPECT_EQ(config.nodes[0].membership_port, 7401);
   EXPECT_EQ(config.nodes[0].command_port, 7302);
+  EXPECT_EQ(config.nodes[0].checkpoint_port, 7303);
   EXPECT_TRUE(config.etcd.empty());
   EXPECT_EQ(config.nodes[2].membership_port, 7301);
   EXPECT_TRUE(config.nodes[2].witness);
@@ -378,13 +379,14 @@ nodes:
 )");
   EXPECT_TRUE(has_error(diags,
                         "unknown key 'nmae' in node; valid keys: name, address, controller, "
-                        "witness, membership_port, command_port, su_failover_max, "
+                        "witness, membership_port, command_port, checkpoint_port, su_failover_max, "
                         "su_failover_probation_ms, admin_state; did you mean 'name'?",
                         3, 5));
   EXPECT_TRUE(
       has_error(diags,
                 "unknown key 'colour' in node; valid keys: name, address, controller, witness, "
-                "membership_port, command_port, su_failover_max, su_failover_probation_ms",
+                "membership_port, command_port, checkpoint_port, su_failover_max, "
+                "su_failover_probation_ms",
                 5, 5));
   for (const Diagnostic& d : diags) {
     if (d.line == 5) {

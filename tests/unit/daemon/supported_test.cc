@@ -35,12 +35,22 @@ TEST(SupportedTest, NodesOnOneAddressNeedPortsOfTheirOwn) {
   config->nodes[0].address = "127.0.0.1";
   config->nodes.push_back({NodeId("node-2"), "node-2", "127.0.0.1", false});
   config->nodes.back().membership_port = 7401;
-  const auto problems = unsupported_features(*config);
-  ASSERT_EQ(problems.size(), 1u);
-  EXPECT_EQ(problems[0], "nodes " + config->nodes[0].name +
-                             " and node-2 both have command_port 7302 on 127.0.0.1: nodes on one "
-                             "address need ports of their own");
+  auto problems = unsupported_features(*config);
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_EQ(problems[0], config->nodes[0].name +
+                             "'s command_port and node-2's command_port are both tcp port 7302 on "
+                             "127.0.0.1: nodes on one address need ports of their own");
+  EXPECT_EQ(problems[1], config->nodes[0].name +
+                             "'s checkpoint_port and node-2's checkpoint_port are both tcp port "
+                             "7303 on 127.0.0.1: nodes on one address need ports of their own");
   config->nodes.back().command_port = 7402;
+  config->nodes.back().checkpoint_port = 7302;  // another node's command port
+  problems = unsupported_features(*config);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0], config->nodes[0].name +
+                             "'s command_port and node-2's checkpoint_port are both tcp port 7302 "
+                             "on 127.0.0.1: nodes on one address need ports of their own");
+  config->nodes.back().checkpoint_port = 7403;
   EXPECT_TRUE(unsupported_features(*config).empty());
 }
 
