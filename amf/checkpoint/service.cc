@@ -152,10 +152,16 @@ Result<std::string> Service::read(ClientId client, const CheckpointName& name,
 
 Result<std::vector<SectionInfo>> Service::sections(ClientId client, const CheckpointName& name,
                                                    TimePoint now) const {
-  auto found = opened(client, name);
-  if (!found) return tl::unexpected(found.error());
+  if (auto found = opened(client, name); !found) return tl::unexpected(found.error());
+  return section_list(name, now);
+}
+
+Result<std::vector<SectionInfo>> Service::section_list(const CheckpointName& name,
+                                                       TimePoint now) const {
+  auto it = held_.find(name);
+  if (it == held_.end()) return fail("node " + self_.str() + " holds no " + quoted(name));
   std::vector<SectionInfo> out;
-  for (const auto& [id, section] : (*found)->replica.content().all()) {
+  for (const auto& [id, section] : it->second.replica.content().all()) {
     std::optional<Duration> left;
     if (section.expires_at) left = std::max(*section.expires_at - now, Duration::zero());
     out.push_back(SectionInfo{id, section.data.size(), left});

@@ -118,6 +118,8 @@ class Service {
   std::vector<ServiceEffect> take_effects();
 
   std::vector<CheckpointStatus> status() const;
+  // Every section of this node's replica, for an operator (no component needs it open).
+  Result<std::vector<SectionInfo>> section_list(const CheckpointName& name, TimePoint now) const;
   const Replica* replica(const CheckpointName& name) const;
 
  private:

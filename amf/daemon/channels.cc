@@ -269,6 +269,9 @@ void AdminChannel::on_frames(std::vector<zmq::message_t>& frames, bool remote) {
       c.reply(client, wire::EventList{c.callbacks_.events(r.after_sequence, r.max_events)});
     }
     void operator()(const wire::AdminOperation& op) { c.start_operation(client, op); }
+    void operator()(const wire::CheckpointsRequest& r) {
+      c.reply(client, c.callbacks_.checkpoints(r.name));
+    }
   };
   std::visit(Visitor{*this, client}, *request);
 }

@@ -106,6 +106,7 @@ class AdminChannel {
     std::function<void(const director::AdminRequest&)> start;  // to the director
     // A connection to the remote admin socket refused at its handshake (CurveGuard).
     std::function<void(const std::string& reason)> refused;
+    std::function<wire::AdminReply(const std::string& name)> checkpoints;  // amfctl ckpt
   };
 
   AdminChannel(boost::asio::io_context& io, zmq::context_t& zmq, Callbacks callbacks,

@@ -14,7 +14,8 @@ struct Overloaded : F... {
 CheckpointHost::CheckpointHost(boost::asio::io_context& io, NodeId self, Callbacks callbacks,
                                std::shared_ptr<spdlog::logger> log,
                                checkpoint::ServiceSettings settings)
-    : callbacks_(std::move(callbacks)),
+    : self_(self),
+      callbacks_(std::move(callbacks)),
       log_(std::move(log)),
       service_(std::move(self), settings),
       timer_(io, [this] {
@@ -78,6 +79,23 @@ void CheckpointHost::members(const std::set<NodeId>& up) {
 void CheckpointHost::life_ended() {
   service_.life_ended();
   turn();
+}
+
+wire::AdminReply CheckpointHost::list(const std::string& name) const {
+  wire::CheckpointList out{self_.str(), {}};
+  for (checkpoint::CheckpointStatus& status : service_.status()) {
+    if (!name.empty() && status.name.str() != name) continue;
+    wire::CheckpointView view{std::move(status), {}};
+    if (!name.empty()) {
+      auto sections = service_.section_list(view.status.name, callbacks_.now());
+      if (sections) view.sections = std::move(*sections);
+    }
+    out.checkpoints.push_back(std::move(view));
+  }
+  if (!name.empty() && out.checkpoints.empty()) {
+    return wire::AdminError{"node " + self_.str() + " holds no checkpoint '" + name + "'"};
+  }
+  return out;
 }
 
 void CheckpointHost::turn() {

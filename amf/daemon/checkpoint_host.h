@@ -47,11 +47,14 @@ class CheckpointHost {
   void members(const std::set<NodeId>& up);
   // This node's life is over: every replica's claims are void.
   void life_ended();
-  std::vector<checkpoint::CheckpointStatus> status() const { return service_.status(); }
+  // amfctl ckpt: every checkpoint this node holds (`name` empty), or the one named, with its
+  // sections; an AdminError for a name it does not hold.
+  wire::AdminReply list(const std::string& name) const;
 
  private:
   void turn();  // carries out the service's effects and arms its timer
 
+  NodeId self_;
   Callbacks callbacks_;
   std::shared_ptr<spdlog::logger> log_;
   checkpoint::Service service_;

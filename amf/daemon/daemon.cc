@@ -215,7 +215,8 @@ Result<void> Daemon::bind() {
               [this](const std::string& reason) {
                 record(model::Notification{options_.clock(), model::NotificationKind::kError,
                                            self_.str(), "", "", "", reason});
-              }},
+              },
+          .checkpoints = [this](const std::string& name) { return checkpoints_->list(name); }},
       log_);
   if (auto ok = admin_->bind(options_.runtime_dir + "/admin.sock"); !ok) return ok;
   if (!options_.remote_admin.empty()) {

@@ -263,6 +263,69 @@ Result<CheckpointReply> from_pb(const pb::CheckpointReply& in) {
   return out;
 }
 
+// ---- amfctl ckpt ----
+
+void fill(pb::CheckpointList& out, const CheckpointList& in) {
+  out.set_node(valid_utf8(in.node));
+  for (const CheckpointView& view : in.checkpoints) {
+    const ck::CheckpointStatus& c = view.status;
+    auto* row = out.add_checkpoints();
+    row->set_name(valid_utf8(c.name.str()));
+    fill(*row->mutable_attributes(), c.attributes);
+    row->set_active(c.active);
+    row->set_active_node(valid_utf8(c.active_node.str()));
+    row->set_generation(c.generation);
+    fill(*row->mutable_position(), c.position);
+    row->set_in_service(c.in_service);
+    row->set_sections(static_cast<std::uint32_t>(c.sections));
+    row->set_bytes(c.bytes);
+    row->set_opened_here(static_cast<std::uint32_t>(c.opened_here));
+    for (const auto& p : c.peers) {
+      auto* peer = row->add_peers();
+      peer->set_node(valid_utf8(p.node.str()));
+      fill(*peer->mutable_acked(), p.acked);
+      peer->set_in_service(p.in_service);
+    }
+    for (const auto& section : view.sections) {
+      auto* info = row->add_section_list();
+      info->set_id(section.id.str());
+      info->set_id_text(valid_utf8(section.id.str()));
+      info->set_size(section.size);
+      if (section.expires_in) info->set_expires_in_ns(ns(*section.expires_in));
+    }
+  }
+}
+
+Result<CheckpointList> from_pb(const pb::CheckpointList& in) {
+  CheckpointList out{in.node(), {}};
+  for (const auto& row : in.checkpoints()) {
+    auto attributes = from_pb(row.attributes());
+    if (!attributes) return tl::unexpected(attributes.error().with_context(row.name()));
+    CheckpointView view;
+    view.status = ck::CheckpointStatus{ck::CheckpointName(row.name()),
+                                       *attributes,
+                                       row.active(),
+                                       NodeId(row.active_node()),
+                                       row.generation(),
+                                       from_pb(row.position()),
+                                       row.in_service(),
+                                       row.sections(),
+                                       row.bytes(),
+                                       row.opened_here(),
+                                       {}};
+    for (const auto& p : row.peers()) {
+      view.status.peers.push_back({NodeId(p.node()), from_pb(p.acked()), p.in_service()});
+    }
+    for (const auto& s : row.section_list()) {
+      std::optional<Duration> left;
+      if (s.has_expires_in_ns()) left = std::chrono::nanoseconds(s.expires_in_ns());
+      view.sections.push_back(ck::SectionInfo{ck::SectionId(s.id()), s.size(), left});
+    }
+    out.checkpoints.push_back(std::move(view));
+  }
+  return out;
+}
+
 std::string encode(const checkpoint::Message& message) {
   pb::CheckpointEnvelope env;
   env.set_protocol_version(kProtocolVersion);

@@ -14,5 +14,7 @@ void fill(v1::CheckpointRequest& out, const CheckpointRequest& in);
 Result<CheckpointRequest> from_pb(const v1::CheckpointRequest& in);
 void fill(v1::CheckpointReply& out, const CheckpointReply& in);
 Result<CheckpointReply> from_pb(const v1::CheckpointReply& in);
+void fill(v1::CheckpointList& out, const CheckpointList& in);
+Result<CheckpointList> from_pb(const v1::CheckpointList& in);
 
 }  // namespace amf::wire

@@ -1103,6 +1103,9 @@ std::string encode(const AdminRequest& request) {
       env.mutable_operation()->set_entity_kind(op.entity_kind);
       env.mutable_operation()->set_entity(op.entity);
     }
+    void operator()(const CheckpointsRequest& r) {
+      env.mutable_checkpoints()->set_name(valid_utf8(r.name));
+    }
   };
   std::visit(Visitor{env}, request);
   return env.SerializeAsString();
@@ -1119,6 +1122,8 @@ Result<AdminRequest> decode_admin_request(std::string_view bytes) {
     case pb::AdminRequest::kOperation:
       return AdminOperation{env->operation().operation(), env->operation().entity_kind(),
                             env->operation().entity()};
+    case pb::AdminRequest::kCheckpoints:
+      return CheckpointsRequest{env->checkpoints().name()};
     case pb::AdminRequest::BODY_NOT_SET:
       break;
   }
@@ -1137,6 +1142,7 @@ std::string encode(const AdminReply& reply) {
       env.mutable_operation_result()->set_ok(r.ok);
       env.mutable_operation_result()->set_message(valid_utf8(r.message));
     }
+    void operator()(const CheckpointList& l) { fill(*env.mutable_checkpoints(), l); }
   };
   std::visit(Visitor{env}, reply);
   return env.SerializeAsString();
@@ -1154,6 +1160,11 @@ Result<AdminReply> decode_admin_reply(std::string_view bytes) {
       return AdminError{env->error()};
     case pb::AdminReply::kOperationResult:
       return AdminOperationResult{env->operation_result().ok(), env->operation_result().message()};
+    case pb::AdminReply::kCheckpoints: {
+      auto list = from_pb(env->checkpoints());
+      if (!list) return tl::unexpected(list.error().with_context("checkpoint list"));
+      return *list;
+    }
     case pb::AdminReply::BODY_NOT_SET:
       break;
   }
@@ -1169,6 +1180,12 @@ std::string to_json(const ClusterStatus& status) {
 std::string to_json(const EventList& events) {
   pb::EventList message;
   fill(message, events);
+  return json_of(message);
+}
+
+std::string to_json(const CheckpointList& list) {
+  pb::CheckpointList message;
+  fill(message, list);
   return json_of(message);
 }
 

@@ -54,6 +54,7 @@ void silence_library_log();
 // and back, for tools and tests that read that output.
 std::string to_json(const ClusterStatus& status);
 std::string to_json(const EventList& events);
+std::string to_json(const CheckpointList& list);
 Result<ClusterStatus> status_from_json(std::string_view json);
 
 }  // namespace amf::wire

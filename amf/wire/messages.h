@@ -130,7 +130,11 @@ struct AdminOperation {
   std::string entity_kind;
   std::string entity;
 };
-using AdminRequest = std::variant<StatusRequest, EventsRequest, AdminOperation>;
+// amfctl ckpt: this node's checkpoints (`name` empty), or one with its sections.
+struct CheckpointsRequest {
+  std::string name;
+};
+using AdminRequest = std::variant<StatusRequest, EventsRequest, AdminOperation, CheckpointsRequest>;
 
 struct ComponentCsiStatus {
   std::string csi;
@@ -238,6 +242,16 @@ struct AdminOperationResult {
   bool ok = false;
   std::string message;
 };
-using AdminReply = std::variant<ClusterStatus, EventList, AdminError, AdminOperationResult>;
+// A checkpoint as the answering node holds it; `sections` for one asked for by name.
+struct CheckpointView {
+  checkpoint::CheckpointStatus status;
+  std::vector<checkpoint::SectionInfo> sections;
+};
+struct CheckpointList {
+  std::string node;
+  std::vector<CheckpointView> checkpoints;
+};
+using AdminReply =
+    std::variant<ClusterStatus, EventList, AdminError, AdminOperationResult, CheckpointList>;
 
 }  // namespace amf::wire

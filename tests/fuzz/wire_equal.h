@@ -67,6 +67,11 @@ inline bool same(const wire::CheckpointReply& a, const wire::CheckpointReply& b)
   return wire::encode(wire::ComponentMessage{a}) == wire::encode(wire::ComponentMessage{b});
 }
 
+inline bool same(const wire::CheckpointList& a, const wire::CheckpointList& b) {
+  return wire::encode(wire::AdminReply{a}) == wire::encode(wire::AdminReply{b});
+}
+inline auto fields(const wire::CheckpointsRequest& m) { return std::tie(m.name); }
+
 // The nested status structs, declared before the templates that reach them through vectors.
 inline bool same(const wire::ComponentStatus& a, const wire::ComponentStatus& b);
 inline bool same(const wire::ServiceUnitStatus& a, const wire::ServiceUnitStatus& b);

@@ -331,6 +331,39 @@ TEST_F(AmfdTest, AdminOperationsThroughAmfctl) {
             "safComp=COMPONENT,safSu=SU,safSg=SG,safApp=APP\n");
 }
 
+// amfctl ckpt: the counter's checkpoint on this node, its section, and what it refuses.
+TEST_F(AmfdTest, AmfctlShowsTheCheckpointsThisNodeHolds) {
+  const int port = free_port();
+  start(cluster_yaml(port));
+  ASSERT_FALSE(settled_pair().first.empty());
+  ASSERT_EQ(ask(port, "INC"), "1\n");
+  ASSERT_EQ(ask(port, "INC"), "2\n");
+  const std::string name = "counter-" + std::to_string(port);
+  auto amfctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {bin("amfctl"), "--runtime-dir", runtime()});
+    return run(args);
+  };
+  Output list = amfctl({"ckpt", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("CHECKPOINT"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find(name + "  synchronous  active"), std::string::npos) << list.out;
+  Output show = amfctl({"ckpt", "show", name});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_NE(show.out.find("checkpoint " + name +
+                          " on node node-1: synchronous, at most 1 "
+                          "sections of 32 bytes"),
+            std::string::npos)
+      << show.out;
+  EXPECT_NE(show.out.find("value    1      never"), std::string::npos) << show.out;
+  Output json = amfctl({"ckpt", "show", name, "-o", "json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_NE(json.out.find("\"id_text\": \"value\""), std::string::npos) << json.out;
+  EXPECT_NE(json.out.find("\"active\": true"), std::string::npos) << json.out;
+  Output none = amfctl({"ckpt", "show", "nope"});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_EQ(none.err, "amfctl: node node-1 holds no checkpoint 'nope'\n");
+}
+
 TEST_F(AmfdTest, HungActiveIsCaughtByItsHealthCheckAndFailedOver) {
   const int port = free_port();
   std::string yaml = cluster_yaml(port);

@@ -326,8 +326,18 @@ TEST_F(ClusterTest, EveryAcknowledgedIncrementOutlivesTheActivesNode) {
   auto rejoined = settled(true, after_crash->epoch - 1,
                           [&](const Settled& s) { return s.standby == first->active; });
   ASSERT_TRUE(rejoined) << "node " << active_node << " did not come back as a standby";
-  EXPECT_TRUE(eventually([&] { return logged("this node's replica is in service"); }))
-      << "the rejoined standby's replica never came into service";
+  // The active's node shows the rejoined replica in service (amfctl ckpt show, there) once it
+  // holds every acknowledged write.
+  const std::string name = "counter-" + std::to_string(port_);
+  Output show;
+  EXPECT_TRUE(eventually([&] {
+    show = run({bin("amfctl"), "--runtime-dir",
+                runtime(node_of(rejoined->status, rejoined->active)), "ckpt", "show", name});
+    return show.out.find(active_node + "  ") != std::string::npos &&
+           show.out.find("  yes") != std::string::npos;
+  })) << "the rejoined standby's replica never came into service:\n"
+      << show.out << show.err;
+  EXPECT_NE(show.out.find("replica active"), std::string::npos) << show.out;
   ASSERT_EQ(ask(port_, "INC"), std::to_string(++acknowledged) + "\n");
   std::this_thread::sleep_for(std::chrono::seconds(1));  // a restarted voter (see above)
 

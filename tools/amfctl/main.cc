@@ -41,6 +41,68 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
   }
 }
 
+// A generation is the director command that made the replica active: its epoch in the upper
+// half, its number in the epoch in the lower ("1.3"); one node's director has epoch 0.
+std::string generation_text(std::uint64_t g) {
+  return std::to_string(g >> 32) + "." + std::to_string(g & 0xffffffffu);
+}
+
+std::string position_text(const amf::checkpoint::Position& p) {
+  return generation_text(p.generation) + ":" + std::to_string(p.seq);
+}
+
+// This node's replica: the active one, one in service (it holds every acknowledged write), or
+// one catching up (a cold sync, or not yet told it is in service).
+std::string replica_text(const amf::checkpoint::CheckpointStatus& c) {
+  if (c.active) return "active";
+  return c.in_service ? "in service" : "syncing";
+}
+
+void print_checkpoints(const amf::wire::CheckpointList& list) {
+  std::vector<std::vector<std::string>> rows{
+      {"CHECKPOINT", "MODE", "REPLICA", "POSITION", "SECTIONS", "BYTES", "OPEN", "ACTIVE ON"}};
+  for (const auto& view : list.checkpoints) {
+    const auto& c = view.status;
+    rows.push_back({c.name.str(), std::string(amf::checkpoint::to_string(c.attributes.mode)),
+                    replica_text(c), position_text(c.position), std::to_string(c.sections),
+                    std::to_string(c.bytes), std::to_string(c.opened_here),
+                    c.active_node.empty() ? "-" : c.active_node.str()});
+  }
+  std::cout << "node " << list.node << "\n";
+  print_table(rows);
+}
+
+void print_checkpoint(const amf::wire::CheckpointView& view, const std::string& node) {
+  const auto& c = view.status;
+  const auto& a = c.attributes;
+  std::cout << "checkpoint " << c.name.str() << " on node " << node << ": "
+            << amf::checkpoint::to_string(a.mode) << ", at most " << a.max_sections
+            << " sections of " << a.max_section_size << " bytes, retention "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(a.retention).count() << " ms\n"
+            << "replica " << replica_text(c) << " at " << position_text(c.position)
+            << " (generation " << generation_text(c.generation) << ", active on "
+            << (c.active_node.empty() ? "-" : c.active_node.str()) << "), " << c.opened_here
+            << " open here\n\n";
+  std::vector<std::vector<std::string>> sections{{"SECTION", "BYTES", "EXPIRES IN"}};
+  for (const auto& s : view.sections) {
+    sections.push_back(
+        {s.id.str(), std::to_string(s.size),
+         s.expires_in
+             ? std::to_string(
+                   std::chrono::duration_cast<std::chrono::milliseconds>(*s.expires_in).count()) +
+                   " ms"
+             : "never"});
+  }
+  print_table(sections);
+  if (!c.active) return;
+  std::cout << "\n";
+  std::vector<std::vector<std::string>> peers{{"REPLICA ON", "ACKNOWLEDGED", "IN SERVICE"}};
+  for (const auto& p : c.peers) {
+    peers.push_back({p.node.str(), position_text(p.acked), p.in_service ? "yes" : "no"});
+  }
+  print_table(peers);
+}
+
 // "40 ms", "2.3 s".
 std::string elapsed_text(std::int64_t ms) {
   if (ms < 1000) return std::to_string(ms) + " ms";
@@ -216,6 +278,17 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"table", "json"}));
   events->add_option("--after", after, "only events with a sequence number above this");
   events->add_flag("-f,--follow", follow, "keep printing new events until interrupted");
+  auto* ckpt = app.add_subcommand("ckpt", "the checkpoints this node holds");
+  ckpt->require_subcommand(1);
+  auto* ckpt_list = ckpt->add_subcommand("list", "every checkpoint with this node's replica");
+  ckpt_list->add_option("-o,--output", output, "table or json")
+      ->check(CLI::IsMember({"table", "json"}));
+  std::string ckpt_name;
+  auto* ckpt_show =
+      ckpt->add_subcommand("show", "one checkpoint: its sections and, where active, its replicas");
+  ckpt_show->add_option("name", ckpt_name, "the checkpoint")->required();
+  ckpt_show->add_option("-o,--output", output, "table or json")
+      ->check(CLI::IsMember({"table", "json"}));
   // Admin operations: amfctl OP KIND ENTITY (si-swap: amfctl si-swap SI).
   struct OpCommand {
     CLI::App* command;
@@ -330,6 +403,32 @@ int main(int argc, char** argv) {
     }
     std::cout << name << " " << op->kind << (op->entity.empty() ? "" : " " + op->entity) << ": done"
               << (result->message.empty() ? "" : "; " + result->message) << "\n";
+    return 0;
+  }
+
+  if (ckpt->parsed()) {
+    auto reply = amf::tools::admin_request(
+        target, amf::wire::CheckpointsRequest{ckpt_show->parsed() ? ckpt_name : ""});
+    if (!reply) {
+      std::cerr << "amfctl: " << reply.error().message() << "\n";
+      return kNoDaemon;
+    }
+    if (const auto* refused = std::get_if<amf::wire::AdminError>(&*reply)) {
+      std::cerr << "amfctl: " << refused->message << "\n";  // no such checkpoint here
+      return 1;
+    }
+    const auto* list = std::get_if<amf::wire::CheckpointList>(&*reply);
+    if (!list) {
+      std::cerr << "amfctl: amfd answered a checkpoint request with something else\n";
+      return kNoDaemon;
+    }
+    if (output == "json") {
+      std::cout << amf::wire::to_json(*list);
+    } else if (ckpt_show->parsed()) {
+      print_checkpoint(list->checkpoints.at(0), list->node);
+    } else {
+      print_checkpoints(*list);
+    }
     return 0;
   }
 
