@@ -158,6 +158,10 @@ void Replica::complete(TimePoint) {
   }
 }
 
+bool Replica::owes_answer(const Peer& peer) const {
+  return !peer.in_service || peer.acked.seq < position_.seq;
+}
+
 void Replica::probe(const NodeId& node, Peer& peer, TimePoint now) {
   peer.probed = now;
   send(node, Probe{head(), position_, content_.attributes()});
@@ -401,11 +405,10 @@ void Replica::tick(TimePoint now) {
     pending_.pop_front();
   }
   for (const SectionId& id : content_.expired(now)) replicate(std::nullopt, DeleteSection{id}, now);
-  // Peers that owe an answer: probed and silent, or in service and behind a pending write.
-  const std::uint64_t waited = pending_.empty() ? 0 : pending_.front().seq;
+  // Peers that owe an answer: not in service yet, or behind this replica's position (a lost
+  // append or acknowledgement; in asynchronous mode nothing else would ever ask again).
   for (auto& [node, peer] : peers_) {
-    const bool owes = !peer.in_service || (waited != 0 && peer.acked.seq < waited);
-    if (owes && now >= peer.probed + settings_.retry) probe(node, peer, now);
+    if (owes_answer(peer) && now >= peer.probed + settings_.retry) probe(node, peer, now);
   }
 }
 
@@ -421,11 +424,8 @@ std::optional<TimePoint> Replica::next_deadline() const {
   }
   if (!pending_.empty()) consider(pending_.front().deadline);
   if (auto expiry = content_.next_expiry()) consider(*expiry);
-  const std::uint64_t waited = pending_.empty() ? 0 : pending_.front().seq;
   for (const auto& [node, peer] : peers_) {
-    if (!peer.in_service || (waited != 0 && peer.acked.seq < waited)) {
-      consider(peer.probed + settings_.retry);
-    }
+    if (owes_answer(peer)) consider(peer.probed + settings_.retry);
   }
   return next;
 }

@@ -208,6 +208,7 @@ class Replica {
   void send(const NodeId& to, Message message);
   void replicate(std::optional<std::uint64_t> token, const Operation& operation, TimePoint now);
   void complete(TimePoint now);
+  bool owes_answer(const Peer& peer) const;
   void probe(const NodeId& node, Peer& peer, TimePoint now);
   void send_snapshot(const NodeId& node, Peer& peer, TimePoint now);
   void fail_pending(const std::string& why);

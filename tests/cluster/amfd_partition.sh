@@ -72,7 +72,7 @@ for ((i = 0; i < 200; i++)); do
 done
 
 counter_cluster_yaml partition default "[\"${NET}254:2379\"]" "" \
-  '{port: "7600", state_file: counter.state}' >"$WORK/cluster.yaml"
+  '{port: "7600"}' >"$WORK/cluster.yaml"
 
 start() {  # start NODE: its amfd in its namespace (as systemd would start it again)
   ip netns exec "$TAG-$1" env PATH="$BIN:$PATH" "$BIN/amfd" --config "$WORK/cluster.yaml" \

@@ -92,12 +92,12 @@ done
 
 counter_cluster_yaml floating default "[\"${NET}254:2379\"]" \
   "            service_address: {address: ${ADDR}/24, interface: eth0}" \
-  "{listen: \"${ADDR}\", port: \"${PORT}\", state_file: ${WORK}/counter.state}" >"$WORK/cluster.yaml"
+  "{listen: \"${ADDR}\", port: \"${PORT}\"}" >"$WORK/cluster.yaml"
 counter_sg_yaml counter6 si-6 "" "            service_address: {address: '${ADDR6}/64', interface: eth0}" \
-  "{port: \"$((PORT + 1))\", state_file: ${WORK}/counter6.state}" >>"$WORK/cluster.yaml"
+  "{port: \"$((PORT + 1))\"}" >>"$WORK/cluster.yaml"
 counter_sg_yaml counter7 si-7 component-restart \
   "            service_address: {address: ${ADDR7}/24, interface: svc0}" \
-  "{port: \"$((PORT + 2))\", state_file: ${WORK}/counter7.state}" >>"$WORK/cluster.yaml"
+  "{port: \"$((PORT + 2))\"}" >>"$WORK/cluster.yaml"
 
 start() {  # start NODE: its amfd in its namespace (as systemd would start it again)
   ip netns exec "$TAG-$1" env PATH="$BIN:$PATH" "$BIN/amfd" --config "$WORK/cluster.yaml" \

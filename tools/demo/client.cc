@@ -21,7 +21,10 @@
 // timeout is what a client of a floating address needs: a SYN sent to the old node just as the
 // address left it is dropped there, and the kernel would send it again only after a second. It ends
 // after
-// --seconds, or on SIGTERM or SIGINT, and then prints how many requests were answered.
+// --seconds, or on SIGTERM or SIGINT, and then prints how many requests were answered, how
+// many acknowledged increments the counter lost (an answer not above the one before it: the
+// checkpoint must make that 0), and how many unacknowledged ones it applied (an answer more than
+// one above the one before: an increment was done and its answer lost).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -147,6 +150,8 @@ int main(int argc, char** argv) {
   long last_value = 0;
   long answered = 0;
   long unanswered = 0;
+  long lost = 0;                // acknowledged increments the counter no longer counts
+  long applied_unanswered = 0;  // increments done whose answer never came
   const auto interval = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double, std::milli>(interval_ms));
   auto next = Clock::now();
@@ -170,6 +175,8 @@ int main(int argc, char** argv) {
                   after_mark ? "mark: " : "", ms, last_realtime, now_realtime, last_value, *value);
     }
     if (after_mark) g_mark = 0;
+    if (last && *value <= last_value) lost += last_value - *value + 1;
+    if (last && *value > last_value + 1) applied_unanswered += *value - last_value - 1;
     last = now;
     last_realtime = now_realtime;
     last_value = *value;
@@ -177,5 +184,7 @@ int main(int argc, char** argv) {
   }
   std::printf("requests: %ld answered, %ld attempts unanswered; last counter %ld\n", answered,
               unanswered, last_value);
+  std::printf("acknowledged increments lost: %ld; unanswered ones applied: %ld\n", lost,
+              applied_unanswered);
   return 0;
 }

@@ -222,6 +222,23 @@ TEST(ReplicaTest, ALostAckIsAskedForAgain) {
   EXPECT_TRUE(net.done(2) && *net.done(2));
 }
 
+TEST(ReplicaTest, ALostAckOfAnAsynchronousWriteIsAskedForAgainToo) {
+  Net net(attributes(UpdateMode::kAsynchronous));
+  start(net);
+  net.write(kA, 2, set("two"));
+  EXPECT_TRUE(net.done(2) && *net.done(2));
+  net.deliver(kA, kB);
+  net.deliver(kA, kC);
+  net.drop(kC, kA);  // C's ack is lost: nothing waits for it, but A must learn where C is
+  net.settle();
+  EXPECT_LT(net.at(kA).peers().at(kC).acked, net.at(kA).position());
+  net.advance(milliseconds(100));
+  net.settle();
+  EXPECT_EQ(net.at(kA).peers().at(kC).acked, net.at(kA).position());
+  net.advance(milliseconds(100));
+  EXPECT_EQ(net.queued(kA, kC), 0u) << "no probe once every peer caught up";
+}
+
 TEST(ReplicaTest, ALostSnapshotChunkIsAskedForAgainAfterTheRetry) {
   Settings settings;
   settings.chunk_bytes = 4;
