@@ -3,15 +3,11 @@
 #include <algorithm>
 
 #include "amf/core/assert.h"
+#include "amf/core/overloaded.h"
 
 namespace amf::checkpoint {
 
 namespace {
-
-template <class... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
 
 std::string ms(Duration d) {
   return ms_text(std::chrono::duration_cast<std::chrono::milliseconds>(d));

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "amf/core/assert.h"
+#include "amf/core/overloaded.h"
 #include "amf/core/utf8.h"
 
 namespace amf::checkpoint {
@@ -12,11 +13,6 @@ namespace {
 std::string quoted(const SectionId& id) { return "section '" + id.str() + "'"; }
 
 std::string bytes_text(std::uint64_t n) { return std::to_string(n) + " bytes"; }
-
-template <class... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
 
 std::optional<TimePoint> deadline(const std::optional<Duration>& expires_in, TimePoint now) {
   if (!expires_in) return std::nullopt;

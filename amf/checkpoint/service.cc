@@ -2,14 +2,11 @@
 
 #include <algorithm>
 
+#include "amf/core/overloaded.h"
+
 namespace amf::checkpoint {
 
 namespace {
-
-template <class... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
 
 std::string quoted(const CheckpointName& name) { return "checkpoint '" + name.str() + "'"; }
 

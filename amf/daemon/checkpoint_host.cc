@@ -1,15 +1,8 @@
 #include "amf/daemon/checkpoint_host.h"
 
+#include "amf/core/overloaded.h"
+
 namespace amf::daemon {
-
-namespace {
-
-template <class... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-
-}  // namespace
 
 CheckpointHost::CheckpointHost(boost::asio::io_context& io, NodeId self, Callbacks callbacks,
                                std::shared_ptr<spdlog::logger> log,

@@ -2,6 +2,7 @@
 #include <limits>
 #include <set>
 
+#include "amf/core/overloaded.h"
 #include "amf/core/utf8.h"
 #include "amf/wire/checkpoint_pb.h"
 #include "amf/wire/codec.h"
@@ -12,11 +13,6 @@ namespace {
 
 namespace pb = ::amf::v1;
 namespace ck = ::amf::checkpoint;
-
-template <class... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
 
 std::int64_t ns(Duration d) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
