@@ -32,7 +32,10 @@ std::string describe(const Message& message) {
           [&](const Append& m) {
             return "append (" + describe(m.operation) + ") after " + to_string(m.prev) + about;
           },
-          [&](const Probe& m) { return "probe at " + to_string(m.at) + about; },
+          [&](const Probe& m) {
+            return "probe at " + to_string(m.at) + (m.in_service ? "" : " (not in service)") +
+                   about;
+          },
           [&](const Ack& m) { return "ack of " + to_string(m.at) + about; },
           [&](const Resync& m) { return "resync from " + to_string(m.at) + about; },
           [&](const Snapshot& m) {
@@ -79,6 +82,15 @@ Result<void> Replica::activate(std::uint64_t generation, const std::set<NodeId>&
                 " is not newer than " + std::to_string(generation_) + ", known here");
   }
   generation_ = generation;
+  if (active_) {
+    // Active already (another writer on this node, or a newer assignment of the same one):
+    // nothing to fence here. The peers keep what they acknowledged and stay in service, and
+    // pending writes still wait for them; they adopt the generation from the next message
+    // (and are told again that they are in service, their acknowledgements say so).
+    for (const NodeId& node : peers) add_peer(node, now);
+    for (auto& [node, peer] : peers_) probe(node, peer, now);
+    return {};
+  }
   active_node_ = self_;
   active_ = true;
   staging_.reset();
@@ -160,7 +172,7 @@ bool Replica::owes_answer(const Peer& peer) const {
 
 void Replica::probe(const NodeId& node, Peer& peer, TimePoint now) {
   peer.probed = now;
-  send(node, Probe{head(), position_, content_.attributes()});
+  send(node, Probe{head(), position_, content_.attributes(), peer.in_service});
 }
 
 void Replica::send_snapshot(const NodeId& node, Peer& peer, TimePoint now) {
@@ -202,6 +214,11 @@ void Replica::on(const Ack& m, TimePoint now) {
     return;
   }
   Peer& peer = it->second;
+  if (m.at.seq < peer.acked.seq) {
+    // Behind what it acknowledged before: a new process on that node (amfd restarted), which
+    // holds nothing of it. It comes into service again once it holds `committed`.
+    peer = Peer{m.at, false, peer.probed, peer.snapshot, peer.snapshot_sent};
+  }
   peer.acked = std::max(peer.acked, m.at);
   if (!peer.in_service && peer.acked.seq >= committed_) {
     peer.in_service = true;
@@ -253,6 +270,7 @@ bool Replica::follow(const Header& h) {
 }
 
 void Replica::ask_resync(TimePoint now) {
+  in_service_ = false;  // it cannot apply what it was sent: it may lack an acknowledged write
   if (behind_ && now < asked_ + settings_.retry) return;
   behind_ = true;
   asked_ = now;
@@ -291,6 +309,8 @@ void Replica::on(const Append& m, TimePoint now) {
 }
 
 void Replica::on(const Probe& m, TimePoint now) {
+  // The active replica does not count this one: writes may have completed without it.
+  if (!m.in_service) in_service_ = false;
   if (staging_) {  // sent after the whole snapshot, whose last chunk was lost
     ask_resync(now);
     return;
@@ -322,6 +342,15 @@ void Replica::on(const Snapshot& m, TimePoint now) {
     ask_resync(now);
     return;
   }
+  for (const auto& image : m.sections) {
+    if (image.data.size() > m.attributes.max_section_size) {
+      error(m.head.from, "sent a snapshot with section '" + image.id.str() + "' of " +
+                             std::to_string(image.data.size()) +
+                             " bytes, over its max_section_size");
+      ask_resync(now);
+      return;
+    }
+  }
   s.sections.insert(s.sections.end(), m.sections.begin(), m.sections.end());
   s.next_chunk++;
   if (!m.last) return;
@@ -339,12 +368,14 @@ void Replica::on(const Snapshot& m, TimePoint now) {
 }
 
 void Replica::on(const InService& m, TimePoint) {
+  // Not earned by an acknowledgement of this process in this generation: meant for an earlier
+  // process on this node (it restarted with the message on its way).
+  if (in_service_ || !acked_in_generation_) return;
   if (m.at > position_) {
     error(m.head.from, "said this replica is in service at " + to_string(m.at) +
                            ", past its position " + to_string(position_));
     return;
   }
-  if (in_service_ || !acked_in_generation_) return;
   in_service_ = true;
   effects_.push_back(Synced{position_});
 }

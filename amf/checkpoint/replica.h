@@ -54,11 +54,13 @@ struct Append {
   Operation operation;
 };
 // Active -> replica: where the active replica stands. A replica at `at` with the same
-// attributes answers Ack; any other asks for a Resync.
+// attributes answers Ack; any other asks for a Resync. `in_service`: whether the active replica
+// counts the receiver in service (writes wait for it); if not, it says it is not.
 struct Probe {
   Header head;
   Position at;
   Attributes attributes;
+  bool in_service = false;
 };
 // Replica -> active: it holds everything up to `at`, and whether it was told it is in service
 // (a replica that restarted was not: the active replica tells it again).

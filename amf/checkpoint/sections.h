@@ -30,10 +30,12 @@ std::string_view to_string(UpdateMode mode);
 Result<UpdateMode> update_mode_named(std::string_view name);
 
 // Hard bounds on what a checkpoint may ask for ("put a limit on everything"): a checkpoint is
-// held in memory on every replica, and sent whole to a replica that joins.
+// held in memory on every replica, and sent whole to a replica that joins. A section travels in
+// one message of a cold sync, which the checkpoint links take up to 16 MiB; a checkpoint's cold
+// sync is a few hundred of them at most (ZeroMQ queues 1,000 for a peer).
 inline constexpr std::uint32_t kMaxSections = 65536;
-inline constexpr std::uint64_t kMaxSectionSize = 64ull << 20;    // 64 MiB
-inline constexpr std::uint64_t kMaxCheckpointSize = 1ull << 30;  // 1 GiB: max_sections x size
+inline constexpr std::uint64_t kMaxSectionSize = 8ull << 20;       // 8 MiB
+inline constexpr std::uint64_t kMaxCheckpointSize = 256ull << 20;  // max_sections x size
 inline constexpr std::size_t kMaxSectionIdSize = 256;
 inline constexpr std::size_t kMaxNameSize = 256;
 

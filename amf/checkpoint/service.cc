@@ -22,7 +22,8 @@ Service::Service(NodeId self, ServiceSettings settings)
     : self_(std::move(self)), settings_(settings) {}
 
 Result<void> Service::open(ClientId client, const OpenRequest& request,
-                           const std::set<NodeId>& replicas, TimePoint) {
+                           const std::set<NodeId>& replicas,
+                           std::optional<std::uint64_t> generation, TimePoint now) {
   if (auto ok = check_name(request.name); !ok) return ok;
   if (request.create) {
     if (auto ok = check(*request.create); !ok) {
@@ -58,6 +59,14 @@ Result<void> Service::open(ClientId client, const OpenRequest& request,
   held.placement.insert(replicas.begin(), replicas.end());
   held.opens[client] = held.opens[client] || request.write;
   mine.insert(request.name);
+  // An active component that opens it for writing makes this node's replica the active one at
+  // once, not at its first write: the other replicas are synced from here even while it does
+  // not write (a standby that comes back after a failover, say).
+  if (request.write && generation && *generation > held.replica.generation()) {
+    auto ok = activate(held, *generation, now);
+    collect(held);
+    if (!ok) return ok;
+  }
   return {};
 }
 
@@ -112,19 +121,7 @@ void Service::write(ClientId client, std::uint64_t request, const CheckpointName
   Held& held = held_.at(name);
   Replica& replica = held.replica;
   if (*generation > replica.generation()) {
-    const bool was_in_service = replica.in_service() || replica.generation() == 0;
-    const std::set<NodeId> peers = peers_of(held);
-    if (auto ok = replica.activate(*generation, peers, now); !ok)
-      return refuse(ok.error().message());
-    report(name, "the active replica from now on, in generation " + std::to_string(*generation),
-           false);
-    if (!was_in_service && !peers.empty()) {
-      report(name,
-             "this replica was not in service when it became active: a write acknowledged by "
-             "the earlier active replica on " +
-                 replica.active_node().str() + " may be missing",
-             true);
-    }
+    if (auto ok = activate(held, *generation, now); !ok) return refuse(ok.error().message());
   } else if (!replica.active()) {
     return refuse(quoted(name) + ": its active replica is on node " + replica.active_node().str() +
                   ", in generation " + std::to_string(replica.generation()) +
@@ -134,6 +131,29 @@ void Service::write(ClientId client, std::uint64_t request, const CheckpointName
   waiting_[token] = Waiting{client, request};
   replica.write(token, std::move(op), now);
   collect(held);
+}
+
+Result<void> Service::activate(Held& held, std::uint64_t generation, TimePoint now) {
+  Replica& replica = held.replica;
+  const CheckpointName& name = replica.name();
+  const bool was_active = replica.active();
+  // A replica that never heard of an active one and holds nothing has nothing to miss.
+  const bool was_in_service =
+      replica.in_service() || (replica.generation() == 0 && replica.position() == Position{});
+  const NodeId earlier = replica.active_node();
+  const std::set<NodeId> peers = peers_of(held);
+  if (auto ok = replica.activate(generation, peers, now); !ok) return ok;
+  if (was_active) return {};
+  report(name, "the active replica from now on, in generation " + std::to_string(generation),
+         false);
+  if (!was_in_service) {
+    report(name,
+           "this replica was not in service when it became active: a write acknowledged by the "
+           "earlier active replica" +
+               (earlier.empty() ? std::string() : " on " + earlier.str()) + " may be missing",
+           true);
+  }
+  return {};
 }
 
 Result<std::string> Service::read(ClientId client, const CheckpointName& name,

@@ -86,9 +86,11 @@ class Service {
   Service(NodeId self, ServiceSettings settings = {});
 
   // `replicas`: the nodes that hold the checkpoint (those hosting the component's SG's SUs;
-  // this node among them). The error says why it cannot be opened.
+  // this node among them). `generation` as for write(): a component with an active assignment
+  // that opens it for writing makes this node's replica the active one. The error says why it
+  // cannot be opened.
   Result<void> open(ClientId client, const OpenRequest& request, const std::set<NodeId>& replicas,
-                    TimePoint now);
+                    std::optional<std::uint64_t> generation, TimePoint now);
   Result<void> close(ClientId client, const CheckpointName& name);
   // The component's connection is gone (it exited, or closed its handle): it closes everything.
   void client_gone(ClientId client);
@@ -130,6 +132,8 @@ class Service {
   };
   Result<const Held*> opened(ClientId client, const CheckpointName& name) const;
   std::set<NodeId> peers_of(const Held& held) const;
+  // Makes the replica the active one in `generation` (newer than its own), and reports it.
+  Result<void> activate(Held& held, std::uint64_t generation, TimePoint now);
   void collect(Held& held);
   void report(const CheckpointName& name, std::string text, bool error);
 

@@ -31,7 +31,7 @@ void CheckpointHost::request(node::PeerId peer, const wire::CheckpointRequest& r
             if (replicas.empty()) return answer(fail("this connection is no registered component"));
             answer(service_.open(peer,
                                  checkpoint::OpenRequest{request.checkpoint, b.create, b.write},
-                                 replicas, now));
+                                 replicas, callbacks_.generation(peer), now));
           },
           [&](const wire::CheckpointClose&) { answer(service_.close(peer, request.checkpoint)); },
           [&](const checkpoint::Operation& op) {

@@ -341,14 +341,29 @@ void Cluster::carry_out() {
     }
   }
   carrying_out_ = false;
-  std::set<NodeId> members;
+  std::map<NodeId, std::uint64_t> members;
   for (const membership::Incarnate& life : core_.membership().member().view().members) {
-    members.insert(life.node);
+    members[life.node] = life.incarnation;
   }
-  if (members != members_) {
-    members_ = std::move(members);
-    if (callbacks_.members) callbacks_.members(members_);
+  if (members != members_ && callbacks_.members) {
+    // A node whose life changed within one view (it restarted and rejoined before the old life
+    // was taken out in a view of its own) is gone first, then back: its replicas hold nothing
+    // of the old life's and are synced again.
+    std::set<NodeId> up;
+    std::set<NodeId> renewed;
+    for (const auto& [node, life] : members) {
+      auto was = members_.find(node);
+      if (was != members_.end() && was->second != life) {
+        renewed.insert(node);
+      } else {
+        up.insert(node);
+      }
+    }
+    if (!renewed.empty()) callbacks_.members(up);
+    up.insert(renewed.begin(), renewed.end());
+    callbacks_.members(up);
   }
+  members_ = std::move(members);
   timer_.arm(core_.next_deadline());
 }
 

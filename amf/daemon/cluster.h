@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -126,7 +127,7 @@ class Cluster {
   std::unique_ptr<MembershipSocket> membership_;
   std::unique_ptr<CommandTransport> commands_;
   std::unique_ptr<PeerLinks> checkpoint_links_;
-  std::set<NodeId> members_;  // as last told (Callbacks::members)
+  std::map<NodeId, std::uint64_t> members_;  // the view's lives, as last told (Callbacks::members)
   DeadlineTimer timer_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -161,6 +161,23 @@ Result<ck::Operation> from_pb(const pb::CheckpointOperation& in) {
   return fail("an operation has no body");
 }
 
+// A position the sender may name: not of a generation newer than its own, and not at the last
+// sequence number there is (the next operation would have none).
+Result<ck::Position> position(const pb::CheckpointPosition& in, const ck::Header& head,
+                              const char* what) {
+  const ck::Position at = from_pb(in);
+  if (at.generation > head.generation) {
+    return fail(std::string("checkpoint ") + what + ": a position of generation " +
+                std::to_string(at.generation) + ", newer than its own " +
+                std::to_string(head.generation));
+  }
+  if (at.seq == std::numeric_limits<std::uint64_t>::max()) {
+    return fail(std::string("checkpoint ") + what +
+                ": a position at the last sequence number there is");
+  }
+  return at;
+}
+
 template <class T>
 Result<T> with_context(Result<T> r, const std::string& what) {
   if (!r) return tl::unexpected(r.error().with_context(what));
@@ -337,6 +354,7 @@ std::string encode(const checkpoint::Message& message) {
                    fill(*b->mutable_head(), m.head);
                    fill(*b->mutable_at(), m.at);
                    fill(*b->mutable_attributes(), m.attributes);
+                   b->set_in_service(m.in_service);
                  },
                  [&](const ck::Ack& m) {
                    auto* b = env.mutable_ack();
@@ -399,19 +417,25 @@ Result<checkpoint::Message> decode_checkpoint_message(std::string_view bytes) {
       if (!h) return tl::unexpected(h.error());
       auto attributes = with_context(from_pb(b.attributes()), "checkpoint probe");
       if (!attributes) return tl::unexpected(attributes.error());
-      return ck::Probe{*h, from_pb(b.at()), *attributes};
+      auto at = position(b.at(), *h, "probe");
+      if (!at) return tl::unexpected(at.error());
+      return ck::Probe{*h, *at, *attributes, b.in_service()};
     }
     case pb::CheckpointEnvelope::kAck: {
       const auto& b = env->ack();
       auto h = head(b.head(), "acknowledgement");
       if (!h) return tl::unexpected(h.error());
-      return ck::Ack{*h, from_pb(b.at()), b.in_service()};
+      auto at = position(b.at(), *h, "acknowledgement");
+      if (!at) return tl::unexpected(at.error());
+      return ck::Ack{*h, *at, b.in_service()};
     }
     case pb::CheckpointEnvelope::kResync: {
       const auto& b = env->resync();
       auto h = head(b.head(), "resync");
       if (!h) return tl::unexpected(h.error());
-      return ck::Resync{*h, from_pb(b.at())};
+      auto at = position(b.at(), *h, "resync");
+      if (!at) return tl::unexpected(at.error());
+      return ck::Resync{*h, *at};
     }
     case pb::CheckpointEnvelope::kSnapshot: {
       const auto& b = env->snapshot();
@@ -424,11 +448,17 @@ Result<checkpoint::Message> decode_checkpoint_message(std::string_view bytes) {
                     " sections, over its max_sections of " +
                     std::to_string(attributes->max_sections));
       }
-      ck::Snapshot out{*h, from_pb(b.at()), b.chunk(), b.last(), *attributes, {}};
+      auto at = position(b.at(), *h, "snapshot");
+      if (!at) return tl::unexpected(at.error());
+      ck::Snapshot out{*h, *at, b.chunk(), b.last(), *attributes, {}};
       std::set<std::string> seen;
       for (const auto& s : b.sections()) {
         auto image = with_context(from_pb(s), "checkpoint snapshot");
         if (!image) return tl::unexpected(image.error());
+        if (image->data.size() > attributes->max_section_size) {
+          return fail("checkpoint snapshot: section '" + image->id.str() + "' is " +
+                      std::to_string(image->data.size()) + " bytes, over its max_section_size");
+        }
         if (!seen.insert(image->id.str()).second) {
           return fail("checkpoint snapshot: section '" + image->id.str() + "' comes twice");
         }
@@ -440,7 +470,9 @@ Result<checkpoint::Message> decode_checkpoint_message(std::string_view bytes) {
       const auto& b = env->in_service();
       auto h = head(b.head(), "in-service notice");
       if (!h) return tl::unexpected(h.error());
-      return ck::InService{*h, from_pb(b.at())};
+      auto at = position(b.at(), *h, "in-service notice");
+      if (!at) return tl::unexpected(at.error());
+      return ck::InService{*h, *at};
     }
     case pb::CheckpointEnvelope::BODY_NOT_SET:
       break;

@@ -27,11 +27,11 @@ TEST(AttributesTest, RefusesLimitsOutsideTheBoundsSayingWhich) {
   EXPECT_EQ(error_of(check(a)), "max_sections is 0, must be 1 to 65536");
   a.max_sections = 1;
   a.max_section_size = kMaxSectionSize + 1;
-  EXPECT_NE(error_of(check(a)).find("max_section_size is 67108865 bytes"), std::string::npos);
+  EXPECT_NE(error_of(check(a)).find("max_section_size is 8388609 bytes"), std::string::npos);
   a.max_section_size = kMaxSectionSize;
-  a.max_sections = 17;  // 17 x 64 MiB is over 1 GiB
-  EXPECT_NE(error_of(check(a)).find("over the bound of 1073741824 bytes"), std::string::npos);
-  a.max_sections = 16;
+  a.max_sections = 33;  // 33 x 8 MiB is over 256 MiB
+  EXPECT_NE(error_of(check(a)).find("over the bound of 268435456 bytes"), std::string::npos);
+  a.max_sections = 32;
   EXPECT_TRUE(check(a));
   a.retention = Duration(-1);
   EXPECT_EQ(error_of(check(a)), "retention is negative");

@@ -62,20 +62,22 @@ struct Pair {
 
 TEST(CheckpointServiceTest, OpensCreatingOrExistingAndSaysWhyNot) {
   Service s(kA);
-  EXPECT_EQ(error_of(s.open(1, OpenRequest{kName, std::nullopt, false}, {kA}, {})),
+  EXPECT_EQ(error_of(s.open(1, OpenRequest{kName, std::nullopt, false}, {kA}, std::nullopt, {})),
             "checkpoint 'counter-state' does not exist on node a (open it with attributes to "
             "create it)");
   Attributes bad = attributes();
   bad.max_sections = 0;
-  EXPECT_EQ(error_of(s.open(1, OpenRequest{kName, bad, true}, {kA}, {})),
+  EXPECT_EQ(error_of(s.open(1, OpenRequest{kName, bad, true}, {kA}, std::nullopt, {})),
             "checkpoint 'counter-state': max_sections is 0, must be 1 to 65536");
-  EXPECT_EQ(error_of(s.open(1, OpenRequest{CheckpointName("a/b"), attributes(), true}, {kA}, {})),
+  EXPECT_EQ(error_of(s.open(1, OpenRequest{CheckpointName("a/b"), attributes(), true}, {kA},
+                            std::nullopt, {})),
             "checkpoint name 'a/b' has a control character or '/'");
-  ASSERT_EQ(error_of(s.open(1, create_for_writing(), {kA}, {})), "ok");
-  EXPECT_EQ(error_of(s.open(2, OpenRequest{kName, std::nullopt, false}, {kA}, {})), "ok");
+  ASSERT_EQ(error_of(s.open(1, create_for_writing(), {kA}, std::nullopt, {})), "ok");
+  EXPECT_EQ(error_of(s.open(2, OpenRequest{kName, std::nullopt, false}, {kA}, std::nullopt, {})),
+            "ok");
   Attributes other = attributes();
   other.mode = UpdateMode::kAsynchronous;
-  EXPECT_EQ(error_of(s.open(3, OpenRequest{kName, other, true}, {kA}, {})),
+  EXPECT_EQ(error_of(s.open(3, OpenRequest{kName, other, true}, {kA}, std::nullopt, {})),
             "checkpoint 'counter-state' exists with other attributes (synchronous, 4 sections of "
             "at most 32 bytes, retention 0 ms; asked: asynchronous, 4 sections of at most 32 "
             "bytes, retention 0 ms)");
@@ -90,17 +92,21 @@ TEST(CheckpointServiceTest, BoundsCheckpointsAndOpens) {
   settings.max_checkpoints = 1;
   settings.max_opens_per_client = 1;
   Service s(kA, settings);
-  ASSERT_EQ(error_of(s.open(1, create_for_writing(), {kA}, {})), "ok");
-  EXPECT_EQ(error_of(s.open(1, OpenRequest{CheckpointName("x"), attributes(), true}, {kA}, {})),
+  ASSERT_EQ(error_of(s.open(1, create_for_writing(), {kA}, std::nullopt, {})), "ok");
+  EXPECT_EQ(error_of(s.open(1, OpenRequest{CheckpointName("x"), attributes(), true}, {kA},
+                            std::nullopt, {})),
             "this component has 1 checkpoints open, its maximum");
-  EXPECT_EQ(error_of(s.open(2, OpenRequest{CheckpointName("x"), attributes(), true}, {kA}, {})),
+  EXPECT_EQ(error_of(s.open(2, OpenRequest{CheckpointName("x"), attributes(), true}, {kA},
+                            std::nullopt, {})),
             "node a holds 1 checkpoints, its maximum");
 }
 
 TEST(CheckpointServiceTest, OnlyAnActiveComponentThatOpenedItForWritingWrites) {
   Pair p;
-  ASSERT_EQ(error_of(p.a.open(1, create_for_writing(), {kA}, {})), "ok");
-  ASSERT_EQ(error_of(p.a.open(2, OpenRequest{kName, std::nullopt, false}, {kA}, {})), "ok");
+  ASSERT_EQ(error_of(p.a.open(1, create_for_writing(), {kA}, std::nullopt, p.now)), "ok");
+  ASSERT_EQ(
+      error_of(p.a.open(2, OpenRequest{kName, std::nullopt, false}, {kA}, std::nullopt, p.now)),
+      "ok");
   p.a.write(1, 10, kName, CreateSection{SectionId("s"), "0"}, std::nullopt, p.now);
   p.a.write(2, 11, kName, CreateSection{SectionId("s"), "0"}, 5, p.now);
   p.a.write(3, 12, kName, CreateSection{SectionId("s"), "0"}, 5, p.now);
@@ -124,7 +130,7 @@ TEST(CheckpointServiceTest, OnlyAnActiveComponentThatOpenedItForWritingWrites) {
 
 TEST(CheckpointServiceTest, ASecondNodeGetsAReplicaAndAWriteWaitsForIt) {
   Pair p;
-  ASSERT_EQ(error_of(p.a.open(1, create_for_writing(), {kA, kB}, {})), "ok");
+  ASSERT_EQ(error_of(p.a.open(1, create_for_writing(), {kA, kB}, std::nullopt, p.now)), "ok");
   p.a.write(1, 1, kName, CreateSection{SectionId("s"), "1"}, 5, p.now);
   p.collect();
   EXPECT_EQ(p.answer(1), "ok") << "b is not in service yet: nothing to wait for";
@@ -140,13 +146,37 @@ TEST(CheckpointServiceTest, ASecondNodeGetsAReplicaAndAWriteWaitsForIt) {
   EXPECT_EQ(p.b.replica(kName)->content().find(SectionId("s"))->data, "2");
 }
 
+// An active component that opens it for writing makes its node's replica active at once: the
+// other node is synced without waiting for a write.
+TEST(CheckpointServiceTest, AnActiveComponentsOpenSyncsTheOtherReplicasAtOnce) {
+  Pair p;
+  ASSERT_EQ(error_of(p.a.open(1, create_for_writing(), {kA, kB}, std::nullopt, p.now)), "ok");
+  p.a.write(1, 1, kName, CreateSection{SectionId("s"), "1"}, 5, p.now);
+  p.collect();
+  p.wire.clear();  // b hears nothing of it: say b's node was down
+  // The standby on b becomes active (command 9) and opens it: a's content is not there, so b's
+  // replica says it may miss writes; a is synced from b (its write was never acknowledged by b).
+  ASSERT_EQ(error_of(p.b.open(7, create_for_writing(), {kA, kB}, 9, p.now)), "ok");
+  ASSERT_NE(p.b.replica(kName), nullptr);
+  EXPECT_TRUE(p.b.replica(kName)->active());
+  p.settle();
+  EXPECT_TRUE(p.b.replica(kName)->peers().at(kA).in_service);
+  EXPECT_FALSE(p.a.replica(kName)->active());
+  EXPECT_EQ(p.a.replica(kName)->content().all().size(), 0u);
+  // A standby's open (no active assignment) activates nothing.
+  ASSERT_EQ(error_of(p.a.open(2, create_for_writing(), {kA, kB}, std::nullopt, p.now)), "ok");
+  EXPECT_FALSE(p.a.replica(kName)->active());
+}
+
 TEST(CheckpointServiceTest, TheStandbysNodeTakesOverWithANewerAssignment) {
   Pair p;
-  ASSERT_EQ(error_of(p.a.open(1, create_for_writing(), {kA, kB}, {})), "ok");
+  ASSERT_EQ(error_of(p.a.open(1, create_for_writing(), {kA, kB}, std::nullopt, p.now)), "ok");
   p.a.write(1, 1, kName, CreateSection{SectionId("s"), "1"}, 5, p.now);
   p.settle();
   // The standby component on b opens it (it exists there now) and is made active by command 9.
-  ASSERT_EQ(error_of(p.b.open(7, OpenRequest{kName, attributes(), true}, {kA, kB}, {})), "ok");
+  ASSERT_EQ(
+      error_of(p.b.open(7, OpenRequest{kName, attributes(), true}, {kA, kB}, std::nullopt, p.now)),
+      "ok");
   EXPECT_EQ(*p.b.read(7, kName, SectionId("s"), 0, 10), "1");
   p.b.write(7, 2, kName, OverwriteSection{SectionId("s"), "2"}, 9, p.now);
   p.settle();
@@ -164,7 +194,7 @@ TEST(CheckpointServiceTest, TheStandbysNodeTakesOverWithANewerAssignment) {
 
 TEST(CheckpointServiceTest, AWriteStopsWaitingForANodeThatIsGone) {
   Pair p;
-  ASSERT_EQ(error_of(p.a.open(1, create_for_writing(), {kA, kB}, {})), "ok");
+  ASSERT_EQ(error_of(p.a.open(1, create_for_writing(), {kA, kB}, std::nullopt, p.now)), "ok");
   p.a.members({kA, kB}, p.now);
   p.a.write(1, 1, kName, CreateSection{SectionId("s"), "1"}, 5, p.now);
   p.settle();
@@ -182,8 +212,8 @@ TEST(CheckpointServiceTest, AWriteStopsWaitingForANodeThatIsGone) {
 
 TEST(CheckpointServiceTest, AGoneComponentGetsNoAnswerAndAnEndedLifeFailsWhatWaits) {
   Pair p;
-  ASSERT_EQ(error_of(p.a.open(1, create_for_writing(), {kA, kB}, {})), "ok");
-  ASSERT_EQ(error_of(p.a.open(2, create_for_writing(), {kA, kB}, {})), "ok");
+  ASSERT_EQ(error_of(p.a.open(1, create_for_writing(), {kA, kB}, std::nullopt, p.now)), "ok");
+  ASSERT_EQ(error_of(p.a.open(2, create_for_writing(), {kA, kB}, std::nullopt, p.now)), "ok");
   p.a.write(1, 1, kName, CreateSection{SectionId("s"), "1"}, 5, p.now);
   p.settle();
   p.a.write(1, 2, kName, OverwriteSection{SectionId("s"), "2"}, 5, p.now);
