@@ -333,8 +333,10 @@ TEST_F(ClusterTest, EveryAcknowledgedIncrementOutlivesTheActivesNode) {
   EXPECT_TRUE(eventually([&] {
     show = run({bin("amfctl"), "--runtime-dir",
                 runtime(node_of(rejoined->status, rejoined->active)), "ckpt", "show", name});
-    return show.out.find(active_node + "  ") != std::string::npos &&
-           show.out.find("  yes") != std::string::npos;
+    // The rejoined node's row of the replicas' table: "n1  1.3:61  yes".
+    const auto row = show.out.find("\n" + active_node + "  ");
+    return row != std::string::npos &&
+           show.out.substr(row + 1, show.out.find('\n', row + 1) - row - 1).ends_with("  yes");
   })) << "the rejoined standby's replica never came into service:\n"
       << show.out << show.err;
   EXPECT_NE(show.out.find("replica active"), std::string::npos) << show.out;

@@ -13,7 +13,9 @@
 // address; a connection still open to an instance that is no longer active is answered "ERR not
 // active". With the CSI attribute shared: "true" (N-way-active) several actives listen on the
 // same port (SO_REUSEPORT), the kernel spreads connections over them, and each reads the value
-// from the checkpoint before every increment; without it a second active for the same port
+// from the checkpoint before every increment (two increments on two actives at the same moment
+// may then count once: the demo's tests increment one at a time; a real service would give each
+// active a section of its own); without it a second active for the same port
 // fails to bind, which is the safety net that makes a double active visible. "write_timeout_ms"
 // bounds a write's wait for amfd (default 5000).
 // Fault hooks for drills and tests: HANG stops the component's loop for good (only a health
