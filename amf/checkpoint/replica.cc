@@ -43,6 +43,7 @@ std::string describe(const Message& message) {
                    " at " + to_string(m.at) + about;
           },
           [&](const InService& m) { return "in service at " + to_string(m.at) + about; },
+          [&](const Pull&) { return "pull" + about; },
       },
       message);
 }
@@ -66,12 +67,36 @@ std::string describe(const Effect& effect) {
           [](const ProtocolError& e) {
             return "protocol error from " + e.from.str() + ": " + e.what;
           },
+          [](const Persist& e) {
+            return "store record " + std::to_string(e.record) + " at " + to_string(e.at) + ": " +
+                   (e.operation
+                        ? describe(*e.operation)
+                        : "the whole content, " + std::to_string(e.image.size()) + " sections");
+          },
+          [](const Recovered& e) {
+            return "recovered at " + to_string(e.at) +
+                   (e.from.empty() ? std::string(" with its own content")
+                                   : " with the content of " + e.from.str());
+          },
       },
       effect);
 }
 
 Replica::Replica(CheckpointName name, Attributes attributes, NodeId self, Settings settings)
-    : name_(std::move(name)), self_(std::move(self)), settings_(settings), content_(attributes) {}
+    : name_(std::move(name)),
+      self_(std::move(self)),
+      settings_(settings),
+      content_(attributes),
+      stored_(Position{}) {}
+
+Replica::Replica(CheckpointName name, Sections content, Position at, NodeId self, Settings settings)
+    : name_(std::move(name)),
+      self_(std::move(self)),
+      settings_(settings),
+      content_(std::move(content)),
+      position_(at),
+      generation_(at.generation),
+      stored_(at) {}
 
 // ---------------------------------------------------------------- the active replica
 
@@ -81,6 +106,9 @@ Result<void> Replica::activate(std::uint64_t generation, const std::set<NodeId>&
     return fail("checkpoint '" + name_.str() + "': generation " + std::to_string(generation) +
                 " is not newer than " + std::to_string(generation_) + ", known here");
   }
+  // Whether this replica holds every write that may have been acknowledged: if not, it asks the
+  // others where they stand before it takes writes.
+  const bool held_all = active_ || in_service_;
   generation_ = generation;
   if (active_) {
     // Active already (another writer on this node, or a newer assignment of the same one):
@@ -100,9 +128,12 @@ Result<void> Replica::activate(std::uint64_t generation, const std::set<NodeId>&
   // come into service only once they hold all of it.
   committed_ = position_.seq;
   peers_.clear();
+  recovering_.reset();
   for (const NodeId& node : peers) {
     if (node != self_) add_peer(node, now);
   }
+  if (!held_all && !peers_.empty())
+    recovering_ = Recovery{now + settings_.recovery_wait, {}, {}, {}, {}};
   return {};
 }
 
@@ -114,6 +145,7 @@ void Replica::add_peer(const NodeId& node, TimePoint now) {
 void Replica::remove_peer(const NodeId& node, TimePoint now) {
   if (!active_) return;
   peers_.erase(node);
+  if (recovering_) return peer_left(node, now);
   complete(now);
 }
 
@@ -127,8 +159,13 @@ void Replica::write(std::uint64_t token, Operation operation, TimePoint now) {
                                       active_node_.str() + ")");
     return;
   }
-  if (pending_.size() >= settings_.max_pending_writes) {
-    refuse(std::to_string(pending_.size()) + " writes wait for the replicas already");
+  const std::size_t waiting = pending_.size() + (recovering_ ? recovering_->writes.size() : 0);
+  if (waiting >= settings_.max_pending_writes) {
+    refuse(std::to_string(waiting) + " writes wait for the replicas already");
+    return;
+  }
+  if (recovering_) {  // checked once the content is the newest the replicas have
+    recovering_->writes.emplace_back(token, std::move(operation));
     return;
   }
   if (auto ok = content_.check(operation); !ok) {
@@ -143,6 +180,7 @@ void Replica::replicate(std::optional<std::uint64_t> token, const Operation& ope
   const Position prev = position_;
   content_.apply(operation, now);
   position_ = Position{generation_, prev.seq + 1};
+  persist(operation, now);
   for (const auto& [node, peer] : peers_) send(node, Append{head(), prev, operation});
   if (content_.attributes().mode == UpdateMode::kSynchronous) {
     pending_.push_back(Pending{position_.seq, token, now + settings_.write_timeout});
@@ -156,6 +194,7 @@ void Replica::replicate(std::optional<std::uint64_t> token, const Operation& ope
 // Completes, in order, the pending writes that every peer in service holds.
 void Replica::complete(TimePoint) {
   std::uint64_t held = position_.seq;
+  if (gated()) held = stored_ ? std::min(held, stored_->seq) : 0;
   for (const auto& [node, peer] : peers_) {
     if (peer.in_service) held = std::min(held, peer.acked.seq);
   }
@@ -179,6 +218,10 @@ void Replica::send_snapshot(const NodeId& node, Peer& peer, TimePoint now) {
   peer.snapshot = now;
   peer.snapshot_sent = true;
   peer.probed = now;
+  send_content(node, now);
+}
+
+void Replica::send_content(const NodeId& node, TimePoint now) {
   const Attributes& attributes = content_.attributes();
   Snapshot chunk{head(), position_, 0, false, attributes, {}};
   std::uint64_t bytes = 0;
@@ -203,11 +246,18 @@ void Replica::fail_pending(const std::string& why) {
     }
   }
   pending_.clear();
+  if (recovering_) {
+    for (const auto& [token, operation] : recovering_->writes) {
+      effects_.push_back(WriteDone{token, fail("checkpoint '" + name_.str() + "': " + why)});
+    }
+    recovering_.reset();
+  }
 }
 
 void Replica::on(const Ack& m, TimePoint now) {
   auto it = peers_.find(m.head.from);
   if (it == peers_.end()) return;  // a peer removed meanwhile
+  if (recovering_) return answered(m.head.from, m.at, now);
   if (m.at.seq > position_.seq || m.at > position_) {
     error(m.head.from,
           "acknowledged " + to_string(m.at) + ", past this replica's " + to_string(position_));
@@ -233,11 +283,114 @@ void Replica::on(const Ack& m, TimePoint now) {
 void Replica::on(const Resync& m, TimePoint now) {
   auto it = peers_.find(m.head.from);
   if (it == peers_.end()) return;
+  if (recovering_) return answered(m.head.from, m.at, now);
   Peer& peer = it->second;
   // One snapshot per `retry` at most: a replica that keeps asking cannot make this one send
   // the whole checkpoint without pause. It asks again after `retry` if it still needs one.
   if (peer.snapshot_sent && now < peer.snapshot + settings_.retry) return;
   send_snapshot(m.head.from, peer, now);
+}
+
+// A recovering active replica learns where a peer stands; once every peer answered, it takes
+// the newest content.
+void Replica::answered(const NodeId& from, const Position& at, TimePoint now) {
+  Recovery& r = *recovering_;
+  if (r.pulling) return;
+  r.answers[from] = at;
+  for (const auto& [node, peer] : peers_) {
+    if (!r.answers.contains(node)) return;
+  }
+  pull(now);
+}
+
+void Replica::peer_left(const NodeId& node, TimePoint now) {
+  Recovery& r = *recovering_;
+  r.answers.erase(node);
+  if (r.pulling == node) {
+    r.pulling.reset();
+    pull(now);  // the next newest, if any
+    return;
+  }
+  if (r.pulling) return;
+  for (const auto& [other, peer] : peers_) {
+    if (!r.answers.contains(other)) return;
+  }
+  pull(now);
+}
+
+// Asks the peer with the newest position for its content, or ends the recovery when none is
+// newer than this replica's.
+void Replica::pull(TimePoint now) {
+  Recovery& r = *recovering_;
+  if (!r.pulling) {
+    const NodeId* newest = nullptr;
+    Position best = position_;
+    for (const auto& [node, at] : r.answers) {
+      if (peers_.contains(node) && at > best) {
+        best = at;
+        newest = &node;
+      }
+    }
+    if (!newest) return recovered(now);
+    r.pulling = *newest;
+  }
+  r.pulled = now;
+  staging_.reset();
+  send(*r.pulling, Pull{head()});
+}
+
+void Replica::recovered(TimePoint now, NodeId from) {
+  Recovery r = std::move(*recovering_);
+  recovering_.reset();
+  staging_.reset();
+  Recovered done{std::move(from), position_, {}};
+  for (const auto& [node, peer] : peers_) {
+    if (!r.answers.contains(node)) done.silent.push_back(node);
+  }
+  effects_.push_back(std::move(done));
+  // Whatever it holds now may have been acknowledged before: peers come into service once they
+  // hold all of it.
+  committed_ = position_.seq;
+  for (auto& [node, peer] : peers_) probe(node, peer, now);
+  for (auto& [token, operation] : r.writes) write(token, std::move(operation), now);
+}
+
+void Replica::persist(std::optional<Operation> operation, TimePoint now) {
+  if (!settings_.durable) return;
+  const std::uint64_t record = next_record_++;
+  std::vector<Sections::Image> image;
+  if (!operation) {
+    // A new history: nothing stored before it counts for this content.
+    unstored_.clear();
+    stored_.reset();
+    image = content_.image(now);
+  }
+  unstored_.emplace_back(record, position_);
+  effects_.push_back(Persist{record, position_, std::move(operation), std::move(image)});
+}
+
+bool Replica::gated() const {
+  return settings_.durable && content_.attributes().mode == UpdateMode::kSynchronous;
+}
+
+std::optional<Position> Replica::ackable() const {
+  if (!gated()) return position_;
+  return stored_;
+}
+
+void Replica::stored(std::uint64_t record, TimePoint now) {
+  bool moved = false;
+  while (!unstored_.empty() && unstored_.front().first <= record) {
+    stored_ = unstored_.front().second;
+    unstored_.pop_front();
+    moved = true;
+  }
+  if (!moved || !gated()) return;
+  if (active_) {
+    complete(now);
+  } else if (!active_node_.empty() && !behind_ && !staging_) {
+    owe_ack(now);  // not while it waits for a snapshot: its content is not the active's
+  }
 }
 
 // ---------------------------------------------------------------- the other replicas
@@ -247,6 +400,11 @@ bool Replica::follow(const Header& h) {
   if (h.generation < generation_) return false;  // an older active replica's: stale
   if (h.generation == generation_) {
     if (h.from == active_node_ && !active_) return true;
+    if (active_node_.empty() && !active_ && h.generation != 0) {
+      // Restored from a store at a position of this generation: it follows whoever is active.
+      active_node_ = h.from;
+      return true;
+    }
     error(h.from, "speaks as the active replica of generation " + std::to_string(h.generation) +
                       ", which is " + (active_node_.empty() ? "nobody" : active_node_.str()) +
                       "'s");
@@ -305,6 +463,7 @@ void Replica::on(const Append& m, TimePoint now) {
   }
   content_.apply(m.operation, now);
   position_ = Position{m.head.generation, m.prev.seq + 1};
+  persist(m.operation, now);
   owe_ack(now);
 }
 
@@ -324,47 +483,58 @@ void Replica::on(const Probe& m, TimePoint now) {
 }
 
 void Replica::on(const Snapshot& m, TimePoint now) {
+  switch (stage(m, now)) {
+    case Staged::kMore:
+      return;
+    case Staged::kBroken:
+      ask_resync(now);
+      return;
+    case Staged::kInstalled:
+      behind_ = false;
+      owe_ack(now);
+      return;
+  }
+}
+
+// Takes a chunk of a snapshot; the last one installs the content.
+Replica::Staged Replica::stage(const Snapshot& m, TimePoint now) {
   if (auto ok = check(m.attributes); !ok) {
     error(m.head.from, "sent a snapshot with attributes it may not have: " + ok.error().message());
-    return;
+    return Staged::kMore;  // dropped; the sender's next chunk finds the staging broken
   }
   if (m.chunk == 0) {
     staging_ = Staging{m.at, 0, m.attributes, {}};
   } else if (!staging_ || staging_->at != m.at || staging_->next_chunk != m.chunk ||
              staging_->attributes != m.attributes) {
-    ask_resync(now);  // a chunk was lost, or belongs to another snapshot
-    return;
+    return Staged::kBroken;  // a chunk was lost, or belongs to another snapshot
   }
   Staging& s = *staging_;
   if (s.sections.size() + m.sections.size() > m.attributes.max_sections) {
     error(m.head.from, "sent a snapshot of more than " + std::to_string(m.attributes.max_sections) +
                            " sections");
-    ask_resync(now);
-    return;
+    return Staged::kBroken;
   }
   for (const auto& image : m.sections) {
     if (image.data.size() > m.attributes.max_section_size) {
       error(m.head.from, "sent a snapshot with section '" + image.id.str() + "' of " +
                              std::to_string(image.data.size()) +
                              " bytes, over its max_section_size");
-      ask_resync(now);
-      return;
+      return Staged::kBroken;
     }
   }
   s.sections.insert(s.sections.end(), m.sections.begin(), m.sections.end());
   s.next_chunk++;
-  if (!m.last) return;
+  if (!m.last) return Staged::kMore;
   Sections fresh(s.attributes);
   if (auto ok = fresh.restore(s.sections, now); !ok) {
     error(m.head.from, "sent a snapshot that breaks its limits: " + ok.error().message());
-    ask_resync(now);
-    return;
+    return Staged::kBroken;
   }
   content_ = std::move(fresh);
   position_ = s.at;
   staging_.reset();
-  behind_ = false;
-  owe_ack(now);
+  persist(std::nullopt, now);
+  return Staged::kInstalled;
 }
 
 void Replica::on(const InService& m, TimePoint) {
@@ -380,6 +550,11 @@ void Replica::on(const InService& m, TimePoint) {
   effects_.push_back(Synced{position_});
 }
 
+void Replica::on(const Pull& m, TimePoint now) {
+  // The new active replica found this one's content the newest: it takes all of it.
+  send_content(m.head.from, now);
+}
+
 // ---------------------------------------------------------------- both
 
 void Replica::receive(const Message& message, TimePoint now) {
@@ -392,6 +567,22 @@ void Replica::receive(const Message& message, TimePoint now) {
   if (h.from == self_) {
     error(h.from, "a message from this node itself");
     return;
+  }
+  if (const auto* s = std::get_if<Snapshot>(&message);
+      s && active_ && s->head.generation == generation_) {
+    // The content a recovering active replica pulled; nothing else sends one to it.
+    if (!recovering_ || recovering_->pulling != s->head.from) return;
+    switch (stage(*s, now)) {
+      case Staged::kMore:
+        recovering_->pulled = now;  // asked again only after `retry` without a chunk
+        return;
+      case Staged::kBroken:  // asked again after `retry`
+        staging_.reset();
+        return;
+      case Staged::kInstalled:
+        recovered(now, s->head.from);
+        return;
+    }
   }
   std::visit(Overloaded{
                  // To the active replica: only in its own generation.
@@ -414,6 +605,28 @@ void Replica::tick(TimePoint now) {
     if (behind_ && now >= asked_ + settings_.retry) ask_resync(now);
     if (reacks() && now >= acked_at_ + settings_.retry) owe_ack(now);
     return;
+  }
+  if (recovering_) {
+    Recovery& r = *recovering_;
+    if (r.pulling && now >= r.pulled + settings_.retry) {
+      if (now >= r.until + settings_.recovery_wait) {
+        // The newest replica does not send its content: this one goes on with its own.
+        r.answers.erase(*r.pulling);
+        r.pulling.reset();
+        recovered(now);
+      } else {
+        pull(now);
+      }
+    } else if (!r.pulling && now >= r.until) {
+      pull(now);  // with the answers it has
+    }
+    for (auto& [node, peer] : peers_) {
+      if (recovering_ && !recovering_->answers.contains(node) &&
+          now >= peer.probed + settings_.retry) {
+        probe(node, peer, now);
+      }
+    }
+    if (recovering_) return;
   }
   while (!pending_.empty() && pending_.front().deadline <= now) {
     std::string missing;
@@ -449,6 +662,14 @@ std::optional<TimePoint> Replica::next_deadline() const {
     if (reacks()) consider(acked_at_ + settings_.retry);
     return next;
   }
+  if (recovering_) {
+    const Recovery& r = *recovering_;
+    consider(r.pulling ? r.pulled + settings_.retry : r.until);
+    for (const auto& [node, peer] : peers_) {
+      if (!r.answers.contains(node)) consider(peer.probed + settings_.retry);
+    }
+    return next;
+  }
   if (!pending_.empty()) consider(pending_.front().deadline);
   if (auto expiry = content_.next_expiry()) consider(*expiry);
   for (const auto& [node, peer] : peers_) {
@@ -460,7 +681,8 @@ std::optional<TimePoint> Replica::next_deadline() const {
 std::vector<Effect> Replica::take_effects() {
   if (ack_owed_) {
     ack_owed_ = false;
-    send(active_node_, Ack{head(), position_, in_service_});
+    // Not before its content is stored (Settings::durable); stored() owes it again.
+    if (auto at = ackable()) send(active_node_, Ack{head(), *at, in_service_});
   }
   return std::exchange(effects_, {});
 }

@@ -90,7 +90,12 @@ struct InService {
   Header head;
   Position at;
 };
-using Message = std::variant<Append, Probe, Ack, Resync, Snapshot, InService>;
+// Active (recovering) -> replica: send your whole content, which is newer than mine (a snapshot
+// at your position, in this generation's header).
+struct Pull {
+  Header head;
+};
+using Message = std::variant<Append, Probe, Ack, Resync, Snapshot, InService, Pull>;
 const Header& header(const Message& message);
 std::string describe(const Message& message);
 
@@ -125,7 +130,25 @@ struct ProtocolError {
   NodeId from;
   std::string what;
 };
-using Effect = std::variant<Send, WriteDone, ReplicaInService, Synced, Superseded, ProtocolError>;
+// What the replica applied, for the host to store (only with Settings::durable): records are
+// numbered from 1 and must reach the store in order. `operation` applies on top of the record
+// before; without one, `image` is the whole content (a cold sync installed here).
+struct Persist {
+  std::uint64_t record = 0;
+  Position at;  // the replica's position once it is applied
+  std::optional<Operation> operation;
+  std::vector<Sections::Image> image;
+};
+// Active: the recovery that its activation began is over. It holds the newest content among
+// the replicas that answered (`from`: the node it took it from; empty: its own was the newest);
+// `silent`: the peers that did not answer in time, which may hold newer writes.
+struct Recovered {
+  NodeId from;
+  Position at;
+  std::vector<NodeId> silent;
+};
+using Effect = std::variant<Send, WriteDone, ReplicaInService, Synced, Superseded, ProtocolError,
+                            Persist, Recovered>;
 std::string describe(const Effect& effect);
 
 struct Settings {
@@ -137,12 +160,23 @@ struct Settings {
   Duration retry = std::chrono::milliseconds(100);
   std::size_t max_pending_writes = 4096;  // more waiting synchronous writes are refused
   std::uint64_t chunk_bytes = 1 << 20;    // a snapshot chunk's section data, about
+  // The host stores what the replica applies (Persist effects) and says when it is on disk
+  // (stored()). In synchronous mode a write then completes, and a replica acknowledges a
+  // position, only once it is stored: an acknowledged write survives the loss of every process.
+  bool durable = false;
+  // A replica that becomes active without being in service first asks the other replicas
+  // where they stand and takes the newest content among them; it waits this long for their
+  // answers at most (writes wait meanwhile).
+  Duration recovery_wait = std::chrono::seconds(1);
 };
 
 class Replica {
  public:
   // A replica with empty content, following no active replica yet.
   Replica(CheckpointName name, Attributes attributes, NodeId self, Settings settings = {});
+  // A replica with the content a store kept, at `at` (on disk already), not in service: it
+  // follows whichever active replica speaks to it, and recovers when it is made active.
+  Replica(CheckpointName name, Sections content, Position at, NodeId self, Settings settings = {});
 
   // ---- the active replica ----
   // This replica is the active one from now on, in `generation` (newer than any it has heard
@@ -160,6 +194,8 @@ class Replica {
   void write(std::uint64_t token, Operation operation, TimePoint now);
 
   void receive(const Message& message, TimePoint now);
+  // Settings::durable: the store holds every record up to `record` (fsync'd).
+  void stored(std::uint64_t record, TimePoint now);
   void tick(TimePoint now);
   std::optional<TimePoint> next_deadline() const;
   // Sends, in the order they must leave on each link, and everything else for the host.
@@ -178,6 +214,8 @@ class Replica {
   // active replica cut off from its successor most of all), so whoever chooses the next active
   // replica counts only the claims of the newest generation it handed out.
   bool in_service() const { return active_ || in_service_; }
+  // Active, and still asking the other replicas where they stand (writes wait).
+  bool recovering() const { return recovering_.has_value(); }
   const Sections& content() const { return content_; }
 
   struct Peer {
@@ -205,6 +243,14 @@ class Replica {
     Attributes attributes;
     std::vector<Sections::Image> sections;
   };
+  struct Recovery {  // an active replica that was not in service asks where the others stand
+    TimePoint until;
+    std::map<NodeId, Position> answers;
+    std::optional<NodeId> pulling;                           // asked for its content
+    TimePoint pulled{};                                      // when last asked
+    std::deque<std::pair<std::uint64_t, Operation>> writes;  // waiting for the recovery
+  };
+  enum class Staged { kMore, kInstalled, kBroken };
 
   Header head() const { return Header{name_, self_, generation_}; }
   void send(const NodeId& to, Message message);
@@ -213,6 +259,17 @@ class Replica {
   bool owes_answer(const Peer& peer) const;
   void probe(const NodeId& node, Peer& peer, TimePoint now);
   void send_snapshot(const NodeId& node, Peer& peer, TimePoint now);
+  void send_content(const NodeId& to, TimePoint now);
+  Staged stage(const Snapshot& m, TimePoint now);
+  void persist(std::optional<Operation> operation, TimePoint now);
+  // The position an acknowledgement may name: the newest one stored (Settings::durable, in
+  // synchronous mode), else the position.
+  std::optional<Position> ackable() const;
+  bool gated() const;
+  void answered(const NodeId& from, const Position& at, TimePoint now);
+  void peer_left(const NodeId& node, TimePoint now);
+  void pull(TimePoint now);
+  void recovered(TimePoint now, NodeId from = {});
   void fail_pending(const std::string& why);
   void error(const NodeId& from, std::string what);
   // Replica side.
@@ -226,6 +283,7 @@ class Replica {
   void on(const Resync& m, TimePoint now);
   void on(const Snapshot& m, TimePoint now);
   void on(const InService& m, TimePoint now);
+  void on(const Pull& m, TimePoint now);
 
   CheckpointName name_;
   NodeId self_;
@@ -239,6 +297,12 @@ class Replica {
   std::map<NodeId, Peer> peers_;
   std::deque<Pending> pending_;
   std::uint64_t committed_ = 0;
+  std::optional<Recovery> recovering_;
+  // Settings::durable: the records not known stored yet, with the position after each, and the
+  // newest position known stored (nullopt: none of this content's history).
+  std::uint64_t next_record_ = 1;
+  std::deque<std::pair<std::uint64_t, Position>> unstored_;
+  std::optional<Position> stored_;
   // Other replicas.
   bool in_service_ = false;
   std::optional<Staging> staging_;

@@ -21,6 +21,33 @@ std::string describe(const Attributes& a) {
 Service::Service(NodeId self, ServiceSettings settings)
     : self_(std::move(self)), settings_(settings) {}
 
+Result<void> Service::restore(const CheckpointName& name, Sections content, Position at) {
+  if (auto ok = check_name(name); !ok) return ok;
+  if (auto ok = check(content.attributes()); !ok) {
+    return tl::unexpected(ok.error().with_context(quoted(name)));
+  }
+  if (held_.contains(name)) return fail(quoted(name) + " is held already");
+  if (held_.size() >= settings_.max_checkpoints) {
+    return fail("node " + self_.str() + " holds " + std::to_string(held_.size()) +
+                " checkpoints, its maximum");
+  }
+  held_.emplace(name,
+                Held{Replica(name, std::move(content), at, self_, settings_.replica), {}, {}});
+  return {};
+}
+
+void Service::stored(const CheckpointName& name, std::uint64_t record, TimePoint now) {
+  auto it = held_.find(name);
+  if (it == held_.end()) return;
+  it->second.replica.stored(record, now);
+  collect(it->second);
+}
+
+bool Service::recovering(const CheckpointName& name) const {
+  auto it = held_.find(name);
+  return it != held_.end() && it->second.replica.recovering();
+}
+
 Result<void> Service::open(ClientId client, const OpenRequest& request,
                            const std::set<NodeId>& replicas,
                            std::optional<std::uint64_t> generation, TimePoint now) {
@@ -148,10 +175,11 @@ Result<void> Service::activate(Held& held, std::uint64_t generation, TimePoint n
          false);
   if (!was_in_service) {
     report(name,
-           "this replica was not in service when it became active: a write acknowledged by the "
-           "earlier active replica" +
-               (earlier.empty() ? std::string() : " on " + earlier.str()) + " may be missing",
-           true);
+           "this replica was not in service when it became active (the earlier active replica " +
+               (earlier.empty() ? std::string("is unknown") : "was on " + earlier.str()) +
+               "): it takes the newest content among the replicas that answer" +
+               (replica.recovering() ? "" : ", and none is up"),
+           !replica.recovering());
   }
   return {};
 }
@@ -264,35 +292,52 @@ std::vector<ServiceEffect> Service::take_effects() { return std::exchange(effect
 void Service::collect(Held& held) {
   const CheckpointName& name = held.replica.name();
   for (Effect& effect : held.replica.take_effects()) {
-    std::visit(Overloaded{
-                   [&](Send& e) { effects_.push_back(std::move(e)); },
-                   [&](WriteDone& e) {
-                     auto it = waiting_.find(e.token);
-                     if (it == waiting_.end()) return;  // its component is gone
-                     effects_.push_back(
-                         Answer{it->second.client, it->second.request, std::move(e.result)});
-                     waiting_.erase(it);
-                   },
-                   [&](ReplicaInService& e) {
-                     report(
-                         name,
-                         "the replica on " + e.node.str() + " is in service at " + to_string(e.at),
-                         false);
-                   },
-                   [&](Synced& e) {
-                     report(name, "this node's replica is in service at " + to_string(e.at), false);
-                   },
-                   [&](Superseded& e) {
-                     report(name,
-                            "superseded by the active replica on " + e.by.str() +
-                                " in generation " + std::to_string(e.generation),
-                            false);
-                   },
-                   [&](ProtocolError& e) {
-                     report(name, "dropped what " + e.from.str() + " sent: " + e.what, true);
-                   },
-               },
-               effect);
+    std::visit(
+        Overloaded{
+            [&](Send& e) { effects_.push_back(std::move(e)); },
+            [&](WriteDone& e) {
+              auto it = waiting_.find(e.token);
+              if (it == waiting_.end()) return;  // its component is gone
+              effects_.push_back(
+                  Answer{it->second.client, it->second.request, std::move(e.result)});
+              waiting_.erase(it);
+            },
+            [&](ReplicaInService& e) {
+              report(name,
+                     "the replica on " + e.node.str() + " is in service at " + to_string(e.at),
+                     false);
+            },
+            [&](Synced& e) {
+              report(name, "this node's replica is in service at " + to_string(e.at), false);
+            },
+            [&](Superseded& e) {
+              report(name,
+                     "superseded by the active replica on " + e.by.str() + " in generation " +
+                         std::to_string(e.generation),
+                     false);
+            },
+            [&](ProtocolError& e) {
+              report(name, "dropped what " + e.from.str() + " sent: " + e.what, true);
+            },
+            [&](Persist& e) {
+              effects_.push_back(Store{name, std::move(e)});
+            },
+            [&](Recovered& e) {
+              std::string text =
+                  "recovered at " + to_string(e.at) +
+                  (e.from.empty() ? std::string(", with its own content, the newest")
+                                  : ", with the content of the replica on " + e.from.str());
+              std::string silent;
+              for (const NodeId& node : e.silent) {
+                silent += (silent.empty() ? "" : ", ") + node.str();
+              }
+              if (!silent.empty()) {
+                text += "; the replicas on " + silent + " did not answer and may hold newer writes";
+              }
+              report(name, std::move(text), !silent.empty());
+            },
+        },
+        effect);
   }
 }
 

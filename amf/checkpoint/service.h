@@ -59,7 +59,12 @@ struct Report {
   std::string text;
   bool error = false;  // a protocol error or a refusal, not a state change
 };
-using ServiceEffect = std::variant<Send, Answer, Report>;
+// A record for the store (ServiceSettings::replica.durable): stored() answers it.
+struct Store {
+  CheckpointName checkpoint;
+  Persist record;
+};
+using ServiceEffect = std::variant<Send, Answer, Report, Store>;
 
 // One checkpoint as this node holds it, for `amfctl ckpt`.
 struct CheckpointStatus {
@@ -84,6 +89,15 @@ struct CheckpointStatus {
 class Service {
  public:
   Service(NodeId self, ServiceSettings settings = {});
+
+  // A replica a store kept (at the start of a life): its content at `at`, not in service. It
+  // follows the active replica that speaks to it, and recovers if a local writer activates it.
+  Result<void> restore(const CheckpointName& name, Sections content, Position at);
+  // The store holds the checkpoint's records up to `record`.
+  void stored(const CheckpointName& name, std::uint64_t record, TimePoint now);
+  // Its replica here is active and asks the others where they stand: reads would see content
+  // that may be replaced (the host holds them back until it is over).
+  bool recovering(const CheckpointName& name) const;
 
   // `replicas`: the nodes that hold the checkpoint (those hosting the component's SG's SUs;
   // this node among them). `generation` as for write(): a component with an active assignment

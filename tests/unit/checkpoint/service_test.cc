@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
 
 namespace amf::checkpoint {
@@ -133,9 +134,12 @@ TEST(CheckpointServiceTest, ASecondNodeGetsAReplicaAndAWriteWaitsForIt) {
   ASSERT_EQ(error_of(p.a.open(1, create_for_writing(), {kA, kB}, std::nullopt, p.now)), "ok");
   p.a.write(1, 1, kName, CreateSection{SectionId("s"), "1"}, 5, p.now);
   p.collect();
-  EXPECT_EQ(p.answer(1), "ok") << "b is not in service yet: nothing to wait for";
+  EXPECT_TRUE(p.a.recovering(kName)) << "a's replica was in service nowhere: it asks b first";
+  EXPECT_EQ(p.answer(1), "none") << "the write waits for the recovery";
   EXPECT_EQ(p.b.replica(kName), nullptr) << "a's probe is not delivered yet";
   p.settle();
+  EXPECT_FALSE(p.a.recovering(kName));
+  EXPECT_EQ(p.answer(1), "ok");
   ASSERT_NE(p.b.replica(kName), nullptr);
   EXPECT_TRUE(p.b.replica(kName)->in_service());
   p.a.write(1, 2, kName, OverwriteSection{SectionId("s"), "2"}, 5, p.now);
@@ -150,19 +154,26 @@ TEST(CheckpointServiceTest, ASecondNodeGetsAReplicaAndAWriteWaitsForIt) {
 // other node is synced without waiting for a write.
 TEST(CheckpointServiceTest, AnActiveComponentsOpenSyncsTheOtherReplicasAtOnce) {
   Pair p;
+  p.a.members({kA}, p.now);  // b's node is down
   ASSERT_EQ(error_of(p.a.open(1, create_for_writing(), {kA, kB}, std::nullopt, p.now)), "ok");
   p.a.write(1, 1, kName, CreateSection{SectionId("s"), "1"}, 5, p.now);
   p.collect();
-  p.wire.clear();  // b hears nothing of it: say b's node was down
-  // The standby on b becomes active (command 9) and opens it: a's content is not there, so b's
-  // replica says it may miss writes; a is synced from b (its write was never acknowledged by b).
+  EXPECT_EQ(p.answer(1), "ok") << "no other replica is up: nothing to ask or wait for";
+  p.wire.clear();
+  // b comes up; its standby becomes active (command 9) and opens it. b's replica, in service
+  // nowhere, asks a where it stands, takes a's newer content, then syncs a from it.
   ASSERT_EQ(error_of(p.b.open(7, create_for_writing(), {kA, kB}, 9, p.now)), "ok");
   ASSERT_NE(p.b.replica(kName), nullptr);
   EXPECT_TRUE(p.b.replica(kName)->active());
+  EXPECT_TRUE(p.b.recovering(kName));
   p.settle();
+  EXPECT_FALSE(p.b.recovering(kName));
   EXPECT_TRUE(p.b.replica(kName)->peers().at(kA).in_service);
   EXPECT_FALSE(p.a.replica(kName)->active());
-  EXPECT_EQ(p.a.replica(kName)->content().all().size(), 0u);
+  EXPECT_EQ(p.b.replica(kName)->content().find(SectionId("s"))->data, "1");
+  EXPECT_NE(std::find(p.reports.begin(), p.reports.end(),
+                      "counter-state: recovered at 5:1, with the content of the replica on a"),
+            p.reports.end());
   // A standby's open (no active assignment) activates nothing.
   ASSERT_EQ(error_of(p.a.open(2, create_for_writing(), {kA, kB}, std::nullopt, p.now)), "ok");
   EXPECT_FALSE(p.a.replica(kName)->active());
@@ -227,6 +238,71 @@ TEST(CheckpointServiceTest, AGoneComponentGetsNoAnswerAndAnEndedLifeFailsWhatWai
             "not have reached the replicas");
   EXPECT_EQ(p.a.replica(kName), nullptr);
   EXPECT_TRUE(p.a.status().empty());
+}
+
+// Settings::durable: a synchronous write is answered once the store holds it, and a replica the
+// store kept comes back not in service, at its position.
+TEST(CheckpointServiceTest, AStoredReplicaAnswersOnceOnDiskAndComesBackAtItsPosition) {
+  ServiceSettings settings;
+  settings.replica.durable = true;
+  Service a(kA, settings);
+  ASSERT_EQ(error_of(a.open(1, create_for_writing(), {kA}, std::nullopt, {})), "ok");
+  a.write(1, 10, kName, CreateSection{SectionId("s"), "7"}, 5, {});
+  std::vector<Store> records;
+  std::vector<Answer> answers;
+  auto collect = [&](Service& s) {
+    for (ServiceEffect& e : s.take_effects()) {
+      if (auto* r = std::get_if<Store>(&e)) records.push_back(*r);
+      if (auto* x = std::get_if<Answer>(&e)) answers.push_back(*x);
+    }
+  };
+  collect(a);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].checkpoint, kName);
+  EXPECT_EQ(records[0].record.at, (Position{5, 1}));
+  ASSERT_TRUE(records[0].record.operation);
+  EXPECT_TRUE(answers.empty()) << "not answered before the store holds it";
+  a.stored(kName, records[0].record.record, {});
+  collect(a);
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(error_of(answers[0].result), "ok");
+
+  // amfd starts again: the store gives the content back.
+  Sections kept(attributes());
+  kept.apply(*records[0].record.operation, {});
+  Service again(kA, settings);
+  ASSERT_EQ(error_of(again.restore(kName, kept, Position{5, 1})), "ok");
+  EXPECT_EQ(error_of(again.restore(kName, kept, Position{5, 1})),
+            "checkpoint 'counter-state' is held already");
+  EXPECT_EQ(error_of(again.restore(CheckpointName("x/y"), kept, Position{5, 1})),
+            "checkpoint name 'x/y' has a control character or '/'");
+  ASSERT_EQ(again.status().size(), 1u);
+  EXPECT_FALSE(again.status()[0].in_service);
+  EXPECT_EQ(again.status()[0].position, (Position{5, 1}));
+  // The component, active again in a newer assignment, reads what it wrote.
+  ASSERT_EQ(error_of(again.open(2, create_for_writing(), {kA}, 9, {})), "ok");
+  EXPECT_EQ(*again.read(2, kName, SectionId("s"), 0, 10), "7");
+}
+
+TEST(CheckpointServiceTest, ARecoveryGoesOnWithoutAReplicaThatDoesNotAnswerAndSaysSo) {
+  Pair p;
+  ASSERT_EQ(error_of(p.a.open(1, create_for_writing(), {kA, kB}, 5, p.now)), "ok");
+  p.a.write(1, 1, kName, CreateSection{SectionId("s"), "1"}, 5, p.now);
+  p.collect();
+  EXPECT_TRUE(p.a.recovering(kName));
+  p.now += milliseconds(999);
+  p.a.tick(p.now);
+  p.collect();
+  EXPECT_TRUE(p.a.recovering(kName)) << "b may answer for a second";
+  p.now += milliseconds(1);
+  p.a.tick(p.now);
+  p.collect();
+  EXPECT_FALSE(p.a.recovering(kName));
+  EXPECT_EQ(p.answer(1), "ok");
+  EXPECT_NE(std::find(p.reports.begin(), p.reports.end(),
+                      "counter-state: recovered at 0:0, with its own content, the newest; the "
+                      "replicas on b did not answer and may hold newer writes"),
+            p.reports.end());
 }
 
 }  // namespace
