@@ -383,6 +383,7 @@ std::string encode(const checkpoint::Message& message) {
                    fill(*b->mutable_head(), m.head);
                    fill(*b->mutable_at(), m.at);
                  },
+                 [&](const ck::Pull& m) { fill(*env.mutable_pull()->mutable_head(), m.head); },
              },
              message);
   return env.SerializeAsString();
@@ -474,10 +475,65 @@ Result<checkpoint::Message> decode_checkpoint_message(std::string_view bytes) {
       if (!at) return tl::unexpected(at.error());
       return ck::InService{*h, *at};
     }
+    case pb::CheckpointEnvelope::kPull: {
+      auto h = head(env->pull().head(), "pull");
+      if (!h) return tl::unexpected(h.error());
+      return ck::Pull{*h};
+    }
     case pb::CheckpointEnvelope::BODY_NOT_SET:
       break;
   }
   return fail("checkpoint message has no body");
+}
+
+std::string encode(const CheckpointRecord& in) {
+  pb::CheckpointRecord out;
+  out.set_protocol_version(kProtocolVersion);
+  out.set_checkpoint(in.checkpoint.str());
+  fill(*out.mutable_at(), in.record.at);
+  fill(*out.mutable_attributes(), in.attributes);
+  if (in.record.operation) {
+    fill(*out.mutable_operation(), *in.record.operation);
+  } else {
+    for (const auto& s : in.record.image) fill(*out.add_image(), s.id, s.data, s.expires_in);
+  }
+  return out.SerializeAsString();
+}
+
+Result<CheckpointRecord> decode_checkpoint_record(std::string_view bytes) {
+  auto in = parse<pb::CheckpointRecord>(bytes, "checkpoint record");
+  if (!in) return tl::unexpected(in.error());
+  CheckpointRecord out;
+  out.checkpoint = ck::CheckpointName(in->checkpoint());
+  if (auto ok = ck::check_name(out.checkpoint); !ok) return tl::unexpected(ok.error());
+  auto attributes = with_context(from_pb(in->attributes()), "checkpoint record");
+  if (!attributes) return tl::unexpected(attributes.error());
+  out.attributes = *attributes;
+  out.record.at = from_pb(in->at());
+  if (in->has_operation()) {
+    auto op = with_context(from_pb(in->operation()), "checkpoint record");
+    if (!op) return tl::unexpected(op.error());
+    out.record.operation = std::move(*op);
+    return out;
+  }
+  if (static_cast<std::uint64_t>(in->image_size()) > attributes->max_sections) {
+    return fail("checkpoint record: " + std::to_string(in->image_size()) +
+                " sections, over its max_sections of " + std::to_string(attributes->max_sections));
+  }
+  std::set<std::string> seen;
+  for (const auto& s : in->image()) {
+    auto image = with_context(from_pb(s), "checkpoint record");
+    if (!image) return tl::unexpected(image.error());
+    if (image->data.size() > attributes->max_section_size) {
+      return fail("checkpoint record: section '" + image->id.str() + "' is " +
+                  std::to_string(image->data.size()) + " bytes, over its max_section_size");
+    }
+    if (!seen.insert(image->id.str()).second) {
+      return fail("checkpoint record: section '" + image->id.str() + "' comes twice");
+    }
+    out.record.image.push_back(std::move(*image));
+  }
+  return out;
 }
 
 }  // namespace amf::wire

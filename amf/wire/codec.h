@@ -36,6 +36,17 @@ Result<membership::Message> decode_membership_message(std::string_view bytes);
 std::string encode(const checkpoint::Message& message);
 Result<checkpoint::Message> decode_checkpoint_message(std::string_view bytes);
 
+// A record of a checkpoint's store on disk (amf/daemon/checkpoint_store.h). The decoder refuses
+// what the service must never be given: a name or attributes it would refuse, an image that
+// breaks its attributes' limits or names a section twice, an invalid operation.
+struct CheckpointRecord {
+  checkpoint::CheckpointName checkpoint;
+  checkpoint::Attributes attributes;
+  checkpoint::Persist record;  // its `record` number is not stored
+};
+std::string encode(const CheckpointRecord& record);
+Result<CheckpointRecord> decode_checkpoint_record(std::string_view bytes);
+
 // Between nodes' runtimes: the director's commands and the node directors' reports
 // (amf/protocol), one envelope per message. The decoder also refuses what the cores must never
 // see: an empty name, an unknown state, a numbered envelope without a message or a message
