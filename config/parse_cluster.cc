@@ -218,13 +218,24 @@ model::ClusterConfig parse_cluster(const Node& root, Diagnostics& diags) {
   Types types = read_types(top, diags);
   if (const Node* cluster = top.value("cluster")) {
     MapReader r(*cluster, top.value_mark("cluster"), "cluster",
-                {"name", "membership_profile", "etcd"}, {"name"}, diags);
+                {"name", "membership_profile", "checkpoint_store", "etcd"}, {"name"}, diags);
     if (auto name = r.name("name", kClusterName)) config.name = *name;
     if (auto profile = r.string("membership_profile")) {
       if (auto known = membership::profile_named(*profile)) {
         config.membership_profile = *profile;
       } else {
         diags.error(r.value_mark("membership_profile"), known.error().message());
+      }
+    }
+    if (auto store = r.string("checkpoint_store")) {
+      if (*store == "memory") {
+        config.checkpoint_store = model::CheckpointStorage::kMemory;
+      } else if (*store == "file") {
+        config.checkpoint_store = model::CheckpointStorage::kFile;
+      } else {
+        diags.error(
+            r.value_mark("checkpoint_store"),
+            "'checkpoint_store' in the cluster is '" + *store + "'; it must be 'memory' or 'file'");
       }
     }
     if (const Node* etcd = r.sequence("etcd")) config.etcd = read_etcd_members(*etcd, diags);

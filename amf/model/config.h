@@ -246,9 +246,14 @@ struct NodeConfig {
   AdminState admin_state = AdminState::kUnlocked;              // see SuConfig
 };
 
+// Where each node keeps its checkpoint replicas (amf/checkpoint): in memory only, or also in
+// files under its state directory, so that a restart of every node keeps them.
+enum class CheckpointStorage { kMemory, kFile };
+
 struct ClusterConfig {
   std::string name;
   std::string membership_profile = "default";  // amf/membership: fast or default
+  CheckpointStorage checkpoint_store = CheckpointStorage::kMemory;
   // The etcd members' client addresses (HOST:PORT): where several nodes elect their director
   // and keep the admin states. A cluster of one node needs none.
   std::vector<std::string> etcd;

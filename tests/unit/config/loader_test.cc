@@ -310,6 +310,21 @@ nodes:
       "default");
 }
 
+TEST(ConfigLoaderTest, TheCheckpointStoreIsMemoryOrFile) {
+  EXPECT_EQ(
+      config_of("cluster: {name: c}\nnodes: [{name: n, controller: true}]\n").checkpoint_store,
+      model::CheckpointStorage::kMemory);
+  EXPECT_EQ(config_of("cluster: {name: c, checkpoint_store: file}\n"
+                      "nodes: [{name: n, controller: true}]\n")
+                .checkpoint_store,
+            model::CheckpointStorage::kFile);
+  EXPECT_TRUE(has_error(errors_of("cluster: {name: c, checkpoint_store: disk}\n"
+                                  "nodes: [{name: a, controller: true}]\n"),
+                        "'checkpoint_store' in the cluster is 'disk'; it must be 'memory' or "
+                        "'file'",
+                        1, 38));
+}
+
 TEST(ConfigLoaderTest, TwoVotersWithoutAWitnessAreRefusedWithTheWayOut) {
   std::vector<Diagnostic> diags = errors_of(R"(cluster: {name: c}
 nodes:
