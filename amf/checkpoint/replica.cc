@@ -96,7 +96,8 @@ Replica::Replica(CheckpointName name, Sections content, Position at, NodeId self
       content_(std::move(content)),
       position_(at),
       generation_(at.generation),
-      stored_(at) {}
+      stored_(at),
+      continues_store_(true) {}
 
 // ---------------------------------------------------------------- the active replica
 
@@ -359,6 +360,10 @@ void Replica::persist(std::optional<Operation> operation, TimePoint now) {
   if (!settings_.durable) return;
   const std::uint64_t record = next_record_++;
   std::vector<Sections::Image> image;
+  // The first record of a replica that the store did not give back is its whole content: it
+  // replaces whatever the store held under that name (a checkpoint deleted and created again).
+  if (!continues_store_) operation.reset();
+  continues_store_ = true;
   if (!operation) {
     // A new history: nothing stored before it counts for this content.
     unstored_.clear();

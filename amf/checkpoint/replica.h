@@ -132,7 +132,8 @@ struct ProtocolError {
 };
 // What the replica applied, for the host to store (only with Settings::durable): records are
 // numbered from 1 and must reach the store in order. `operation` applies on top of the record
-// before; without one, `image` is the whole content (a cold sync installed here).
+// before; without one, `image` is the whole content (a cold sync installed here, or the first
+// record of a replica that was not restored from the store).
 struct Persist {
   std::uint64_t record = 0;
   Position at;  // the replica's position once it is applied
@@ -303,6 +304,7 @@ class Replica {
   std::uint64_t next_record_ = 1;
   std::deque<std::pair<std::uint64_t, Position>> unstored_;
   std::optional<Position> stored_;
+  bool continues_store_ = false;  // its records go on from what the store holds
   // Other replicas.
   bool in_service_ = false;
   std::optional<Staging> staging_;

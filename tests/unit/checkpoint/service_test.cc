@@ -260,7 +260,11 @@ TEST(CheckpointServiceTest, AStoredReplicaAnswersOnceOnDiskAndComesBackAtItsPosi
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0].checkpoint, kName);
   EXPECT_EQ(records[0].record.at, (Position{5, 1}));
-  ASSERT_TRUE(records[0].record.operation);
+  // A new replica's first record is its whole content: it replaces whatever the store held
+  // under the name before.
+  EXPECT_FALSE(records[0].record.operation);
+  ASSERT_EQ(records[0].record.image.size(), 1u);
+  EXPECT_EQ(records[0].record.image[0].data, "7");
   EXPECT_TRUE(answers.empty()) << "not answered before the store holds it";
   a.stored(kName, records[0].record.record, {});
   collect(a);
@@ -269,7 +273,7 @@ TEST(CheckpointServiceTest, AStoredReplicaAnswersOnceOnDiskAndComesBackAtItsPosi
 
   // amfd starts again: the store gives the content back.
   Sections kept(attributes());
-  kept.apply(*records[0].record.operation, {});
+  ASSERT_TRUE(kept.restore(records[0].record.image, {}));
   Service again(kA, settings);
   ASSERT_EQ(error_of(again.restore(kName, kept, Position{5, 1})), "ok");
   EXPECT_EQ(error_of(again.restore(kName, kept, Position{5, 1})),
