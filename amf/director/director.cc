@@ -169,8 +169,9 @@ void Director::on(const NodeUp& e, TimePoint now) {
   for (const SgId& id : with_spares) keep_preferred_in_service(sgs_.at(id), now);
 }
 
-void Director::restore_admin(const AdminStates& admin, TimePoint now) {
+void Director::restore_admin(const AdminStates& admin, std::uint64_t epoch, TimePoint now) {
   AMF_ASSERT(next_command_ == 1);  // a director that has handled nothing yet
+  next_command_ = (epoch << 32) + 1;
   apply_admin(admin, now);
 }
 

@@ -128,8 +128,11 @@ class Director {
   // A director that starts afresh (every node's processes are gone, as when a one-node amfd
   // restarts) from the admin states a predecessor left in the store, applied over the
   // configured ones, on a director that has handled nothing yet. An entity the configuration
-  // does not have is skipped with an error notification, as in take_over().
-  void restore_admin(const AdminStates& admin, TimePoint now);
+  // does not have is skipped with an error notification, as in take_over(). `epoch` numbers
+  // this start (the upper half of its command ids, as in take_over()): a checkpoint's active
+  // replica takes its generation from a command id, and a file store keeps generations across
+  // restarts, so they must only grow.
+  void restore_admin(const AdminStates& admin, std::uint64_t epoch, TimePoint now);
   // Every admin state that is not the one the configuration gives (the store's contents, as
   // AdminStateChanged keeps them: a host stores each change, unlocked included).
   AdminStates admin_states() const;

@@ -526,7 +526,7 @@ TEST(InitialAdminStateTest, RestoredAdminStatesGoOverTheConfiguredOnesAndUnknown
       {{{director::EntityKind::kSu, "app/su-1"}, model::AdminState::kUnlocked},
        {{director::EntityKind::kSu, "app/su-2"}, model::AdminState::kLockedInstantiation},
        {{director::EntityKind::kSu, "app/su-9"}, model::AdminState::kLocked}},
-      t0);
+      1, t0);
   EXPECT_EQ(
       d->admin_states(),
       (director::AdminStates{
