@@ -4,19 +4,78 @@
 
 namespace amf::daemon {
 
+namespace {
+
+constexpr std::size_t kMaxDeferred = 4096;
+
+checkpoint::ServiceSettings stored_if(checkpoint::ServiceSettings settings, bool store) {
+  settings.replica.durable = store;
+  return settings;
+}
+
+}  // namespace
+
 CheckpointHost::CheckpointHost(boost::asio::io_context& io, NodeId self, Callbacks callbacks,
                                std::shared_ptr<spdlog::logger> log,
-                               checkpoint::ServiceSettings settings)
+                               checkpoint::ServiceSettings settings,
+                               std::unique_ptr<CheckpointStore> store)
     : self_(self),
       callbacks_(std::move(callbacks)),
       log_(std::move(log)),
-      service_(std::move(self), settings),
+      service_(std::move(self), stored_if(settings, store != nullptr)),
+      store_(std::move(store)),
       timer_(io, [this] {
         service_.tick(callbacks_.now());
         turn();
-      }) {}
+      }) {
+  restore();
+}
+
+void CheckpointHost::restore() {
+  if (!store_) return;
+  for (CheckpointStore::Kept& kept : store_->load(callbacks_.now())) {
+    const std::size_t sections = kept.content.all().size();
+    const std::uint64_t bytes = kept.content.bytes();
+    if (auto ok = service_.restore(kept.name, std::move(kept.content), kept.at); !ok) {
+      log_->error("checkpoint '{}': not restored from the store: {}", kept.name.str(),
+                  ok.error().message());
+      continue;
+    }
+    log_->info(
+        "checkpoint '{}': restored from the store at {} ({} sections, {} bytes), not in "
+        "service until an active replica syncs it",
+        kept.name.str(), checkpoint::to_string(kept.at), sections, bytes);
+  }
+}
+
+void CheckpointHost::stored(const checkpoint::CheckpointName& name, std::uint64_t record) {
+  service_.stored(name, record, callbacks_.now());
+  turn();
+}
 
 void CheckpointHost::request(node::PeerId peer, const wire::CheckpointRequest& request) {
+  const bool read = std::holds_alternative<wire::CheckpointRead>(request.body) ||
+                    std::holds_alternative<wire::CheckpointSections>(request.body);
+  if (read && service_.recovering(request.checkpoint)) {
+    if (deferred_.size() >= kMaxDeferred) {
+      callbacks_.reply(
+          peer, wire::CheckpointReply{request.request,
+                                      false,
+                                      "checkpoint '" + request.checkpoint.str() +
+                                          "' recovers and " + std::to_string(deferred_.size()) +
+                                          " reads wait already; try again",
+                                      "",
+                                      {}});
+      return;
+    }
+    deferred_.emplace_back(peer, request);
+    return;
+  }
+  handle(peer, request);
+  turn();
+}
+
+void CheckpointHost::handle(node::PeerId peer, const wire::CheckpointRequest& request) {
   const TimePoint now = callbacks_.now();
   wire::CheckpointReply reply{request.request, true, "", "", {}};
   auto answer = [&](const Result<void>& result) {
@@ -51,7 +110,6 @@ void CheckpointHost::request(node::PeerId peer, const wire::CheckpointRequest& r
           },
       },
       request.body);
-  turn();
 }
 
 void CheckpointHost::receive(const checkpoint::Message& message) {
@@ -60,6 +118,7 @@ void CheckpointHost::receive(const checkpoint::Message& message) {
 }
 
 void CheckpointHost::client_gone(node::PeerId peer) {
+  std::erase_if(deferred_, [&](const auto& d) { return d.first == peer; });
   service_.client_gone(peer);
   turn();
 }
@@ -72,6 +131,9 @@ void CheckpointHost::members(const std::set<NodeId>& up) {
 void CheckpointHost::life_ended() {
   service_.life_ended();
   turn();
+  if (!store_) return;
+  store_->flush();
+  restore();
 }
 
 wire::AdminReply CheckpointHost::list(const std::string& name) const {
@@ -92,6 +154,7 @@ wire::AdminReply CheckpointHost::list(const std::string& name) const {
 }
 
 void CheckpointHost::turn() {
+  std::set<checkpoint::CheckpointName> written;
   for (checkpoint::ServiceEffect& effect : service_.take_effects()) {
     std::visit(Overloaded{
                    [&](checkpoint::Send& e) {
@@ -109,10 +172,41 @@ void CheckpointHost::turn() {
                        log_->info("checkpoint '{}': {}", e.checkpoint.str(), e.text);
                      }
                    },
+                   [&](checkpoint::Store& e) {
+                     const checkpoint::Replica* replica = service_.replica(e.checkpoint);
+                     if (!store_ || !replica) return;
+                     store_->append(e.checkpoint, replica->content().attributes(),
+                                    std::move(e.record));
+                     written.insert(e.checkpoint);
+                   },
                },
                effect);
   }
+  for (const checkpoint::CheckpointName& name : written) compact(name);
+  // Reads held back while their checkpoint recovered.
+  if (!deferred_.empty()) {
+    std::deque<std::pair<node::PeerId, wire::CheckpointRequest>> ready;
+    std::erase_if(deferred_, [&](auto& d) {
+      if (service_.recovering(d.second.checkpoint)) return false;
+      ready.push_back(std::move(d));
+      return true;
+    });
+    for (auto& [peer, request] : ready) handle(peer, request);
+    if (!ready.empty()) return turn();
+  }
   timer_.arm(service_.next_deadline());
+}
+
+// Once the log since the last whole content outgrows it (4 times the content and 1 MiB at
+// least), the whole content is written again, in place of the log.
+void CheckpointHost::compact(const checkpoint::CheckpointName& name) {
+  const checkpoint::Replica* replica = service_.replica(name);
+  if (!replica) return;
+  const std::uint64_t limit = std::max<std::uint64_t>(1 << 20, 4 * replica->content().bytes());
+  if (store_->log_bytes(name) <= limit) return;
+  store_->append(name, replica->content().attributes(),
+                 checkpoint::Persist{0, replica->position(), std::nullopt,
+                                     replica->content().image(callbacks_.now())});
 }
 
 }  // namespace amf::daemon

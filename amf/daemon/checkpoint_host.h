@@ -3,6 +3,7 @@
 #include <spdlog/logger.h>
 
 #include <boost/asio/io_context.hpp>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "amf/checkpoint/service.h"
+#include "amf/daemon/checkpoint_store.h"
 #include "amf/daemon/deadline_timer.h"
 #include "amf/node/node_director.h"
 #include "amf/wire/messages.h"
@@ -35,8 +37,11 @@ class CheckpointHost {
     std::function<void(const NodeId& to, const checkpoint::Message&)> send;
   };
 
+  // `store`: the file store (`checkpoint_store: file`), whose replicas come back at once; its
+  // completions go to stored(). nullptr: replicas in memory only.
   CheckpointHost(boost::asio::io_context& io, NodeId self, Callbacks callbacks,
-                 std::shared_ptr<spdlog::logger> log, checkpoint::ServiceSettings settings = {});
+                 std::shared_ptr<spdlog::logger> log, checkpoint::ServiceSettings settings = {},
+                 std::unique_ptr<CheckpointStore> store = nullptr);
 
   void request(node::PeerId peer, const wire::CheckpointRequest& request);
   // A replica's message from another node (the transport checked the sender).
@@ -45,19 +50,29 @@ class CheckpointHost {
   void client_gone(node::PeerId peer);
   // The nodes up, this one included (the membership's view).
   void members(const std::set<NodeId>& up);
-  // This node's life is over: every replica's claims are void.
+  // This node's life is over: every replica's claims are void. With a store, the replicas come
+  // back from it, not in service.
   void life_ended();
+  // The store holds the checkpoint's records up to `record`.
+  void stored(const checkpoint::CheckpointName& name, std::uint64_t record);
   // amfctl ckpt: every checkpoint this node holds (`name` empty), or the one named, with its
   // sections; an AdminError for a name it does not hold.
   wire::AdminReply list(const std::string& name) const;
 
  private:
   void turn();  // carries out the service's effects and arms its timer
+  void handle(node::PeerId peer, const wire::CheckpointRequest& request);
+  void restore();  // the replicas the store holds
+  void compact(const checkpoint::CheckpointName& name);
 
   NodeId self_;
   Callbacks callbacks_;
   std::shared_ptr<spdlog::logger> log_;
   checkpoint::Service service_;
+  std::unique_ptr<CheckpointStore> store_;
+  // Reads of a checkpoint whose replica here recovers (it may take another replica's content):
+  // answered once it is over, at most kMaxDeferred of them.
+  std::deque<std::pair<node::PeerId, wire::CheckpointRequest>> deferred_;
   DeadlineTimer timer_;
 };
 

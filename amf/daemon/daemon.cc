@@ -34,7 +34,15 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const Options& options,
   if (!store) return tl::unexpected(store.error());
   std::optional<director::Director> held;
   std::uint64_t incarnation = 0;
+  std::uint64_t epoch = 1;
+  std::error_code ec;
+  fs::create_directories(with_state.state_dir, ec);
   if (config->nodes.size() == 1) {
+    // The director's epoch is the number of this amfd's starts: the command ids, and so the
+    // generations of the checkpoints' active replicas (which a file store keeps), only grow.
+    auto starts = next_incarnation(with_state.state_dir + "/incarnation");
+    if (!starts) return tl::unexpected(starts.error());
+    epoch = *starts;
     // This amfd starts with no component running: what the amfd before it had set is
     // restored, and a shutdown that its stop cut short is complete (whatever it held is
     // gone): locked.
@@ -42,19 +50,17 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const Options& options,
     for (auto& [entity, state] : restored) {
       if (state == model::AdminState::kShuttingDown) state = model::AdminState::kLocked;
     }
-    director->restore_admin(restored, options.clock());
+    director->restore_admin(restored, epoch, options.clock());
     held = std::move(*director);
   } else {
     // Several nodes: the director is whichever controller etcd elects (Cluster), and the
     // admin states are kept in etcd; this start of amfd is a new life of the node.
-    std::error_code ec;
-    fs::create_directories(with_state.state_dir, ec);
     auto life = next_incarnation(with_state.state_dir + "/incarnation");
     if (!life) return tl::unexpected(life.error());
     incarnation = *life;
   }
   std::unique_ptr<Daemon> daemon(new Daemon(with_state, std::move(config), std::move(self),
-                                            std::move(held), std::move(*store), incarnation,
+                                            std::move(held), std::move(*store), incarnation, epoch,
                                             std::move(log)));
   if (auto bound = daemon->bind(); !bound) return tl::unexpected(bound.error());
   return daemon;
@@ -83,13 +89,13 @@ Result<std::uint64_t> next_incarnation(const std::string& path) {
 
 Daemon::Daemon(const Options& options, std::shared_ptr<const model::ClusterConfig> config,
                NodeId self, std::optional<director::Director> director, AdminStore store,
-               std::uint64_t incarnation, std::shared_ptr<spdlog::logger> log)
+               std::uint64_t incarnation, std::uint64_t epoch, std::shared_ptr<spdlog::logger> log)
     : options_(options),
       config_(config),
       self_(self),
       log_(std::move(log)),
       runtime_(config, self, std::move(director), *this, *this, options_.clock,
-               runtime::Options{.incarnation = incarnation}),
+               runtime::Options{.incarnation = incarnation, .epoch = epoch}),
       store_(std::move(store)),
       incarnation_(incarnation) {}
 
@@ -165,6 +171,18 @@ Result<void> Daemon::bind() {
                             const wire::CheckpointRequest& r) { checkpoints_->request(peer, r); }},
       log_);
   if (auto ok = components_->bind(options_.runtime_dir + "/components.sock"); !ok) return ok;
+  std::unique_ptr<CheckpointStore> checkpoint_store;
+  if (config_->checkpoint_store == model::CheckpointStorage::kFile) {
+    auto opened = CheckpointStore::open(
+        io_, options_.state_dir + "/checkpoints",
+        [this](const checkpoint::CheckpointName& name, std::uint64_t record) {
+          if (checkpoints_) checkpoints_->stored(name, record);
+        },
+        log_);
+    if (!opened) return tl::unexpected(opened.error());
+    checkpoint_store = std::move(*opened);
+    log_->info("checkpoints: replicas kept in files under {}", checkpoint_store->dir());
+  }
   checkpoints_ = std::make_unique<CheckpointHost>(
       io_, self_,
       CheckpointHost::Callbacks{
@@ -190,7 +208,7 @@ Result<void> Daemon::bind() {
               [this](const NodeId& to, const checkpoint::Message& m) {
                 if (cluster_) cluster_->send_checkpoint(to, m);
               }},
-      log_);
+      log_, checkpoint::ServiceSettings{}, std::move(checkpoint_store));
   admin_ = std::make_unique<AdminChannel>(
       io_, zmq_,
       AdminChannel::Callbacks{

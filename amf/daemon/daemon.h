@@ -80,7 +80,7 @@ class Daemon : private runtime::Host, private runtime::Transport {
  private:
   Daemon(const Options& options, std::shared_ptr<const model::ClusterConfig> config, NodeId self,
          std::optional<director::Director> director, AdminStore store, std::uint64_t incarnation,
-         std::shared_ptr<spdlog::logger> log);
+         std::uint64_t epoch, std::shared_ptr<spdlog::logger> log);
 
   Result<void> bind();
   Result<void> make_private_dirs();

@@ -1160,6 +1160,64 @@ TEST_F(AmfdTest, AdminStatesOutliveAmfdsRestartAndCrash) {
   EXPECT_FALSE(s2.empty());
 }
 
+// checkpoint_store: file: the counter's value outlives amfd's stop, and a crash of amfd and of
+// every component with it (a node's power cut), which a replica in memory does not.
+TEST_F(AmfdTest, AFileCheckpointStoreKeepsTheCounterThroughAStopAndACrashOfEverything) {
+  const int port = free_port();
+  std::string yaml = cluster_yaml(port);
+  yaml.replace(yaml.find("  name: itest\n"), 14, "  name: itest\n  checkpoint_store: file\n");
+  const std::string state = dir_.path() + "/state";
+  const std::vector<std::string> args = {"--state-dir", state};
+  start(yaml, {}, args);
+  ASSERT_FALSE(settled_pair().first.empty());
+  for (int i = 1; i <= 5; ++i) ASSERT_EQ(ask(port, "INC"), std::to_string(i) + "\n");
+  const std::string name = "counter-" + std::to_string(port);
+  std::string file = state + "/checkpoints/";
+  for (unsigned char c : name) {
+    char hex[3];
+    std::snprintf(hex, sizeof hex, "%02x", c);
+    file += hex;
+  }
+  EXPECT_TRUE(std::filesystem::exists(file + ".ckpt")) << file;
+
+  EXPECT_EQ(stop(), 0);
+  start(yaml, {}, args);
+  ASSERT_FALSE(settled_pair().first.empty());
+  std::string reply;
+  EXPECT_TRUE(eventually([&] { return (reply = ask(port, "GET")) == "5\n"; })) << reply;
+  EXPECT_EQ(ask(port, "INC"), "6\n");
+
+  // Everything dies at once: amfd, and the components (their process groups).
+  auto s = status();
+  ASSERT_TRUE(s);
+  std::vector<int> pids;
+  for (const auto& sg : s->service_groups) {
+    for (const auto& su : sg.service_units) {
+      for (const auto& c : su.components) {
+        if (c.pid > 0) pids.push_back(c.pid);
+      }
+    }
+  }
+  ASSERT_EQ(pids.size(), 2u);
+  ::kill(amfd_, SIGKILL);
+  ::waitpid(amfd_, nullptr, 0);
+  amfd_ = -1;
+  for (int pid : pids) ::kill(-pid, SIGKILL);
+  EXPECT_TRUE(eventually([&] {
+    for (int pid : pids) {
+      if (::kill(pid, 0) == 0) return false;
+    }
+    return true;
+  }));
+  start(yaml, {}, args);
+  ASSERT_FALSE(settled_pair().first.empty());
+  EXPECT_TRUE(eventually([&] { return (reply = ask(port, "GET")) == "6\n"; })) << reply;
+  EXPECT_EQ(ask(port, "INC"), "7\n");
+  const std::string log = slurp(dir_.path() + "/amfd.err");
+  EXPECT_NE(log.find("checkpoint '" + name + "': restored from the store at "), std::string::npos)
+      << log;
+}
+
 TEST_F(AmfdTest, AdminStatesOfEntitiesTheConfigurationNoLongerHasAreReportedAndDropped) {
   const int port = free_port();
   const std::string store = runtime() + "/admin-states.json";
