@@ -352,6 +352,46 @@ TEST_F(ClusterTest, EveryAcknowledgedIncrementOutlivesTheActivesNode) {
   EXPECT_EQ(ask(port_, "INC"), std::to_string(acknowledged + 1) + "\n");
 }
 
+// checkpoint_store: file: every node keeps its replicas in files, and the counter's value outlives
+// the crash of every node at once (a power cut), which replicas in memory do not. The node that
+// becomes active first recovers: it asks the other replica where it stands and takes the newer
+// content before it takes a write.
+TEST_F(ClusterTest, WithAFileStoreTheCounterOutlivesACrashOfTheWholeCluster) {
+  std::string yaml = slurp(config_);
+  yaml.replace(yaml.find("  name: itest\n"), 14, "  name: itest\n  checkpoint_store: file\n");
+  config_ = dir_.file("cluster.yaml", yaml);
+  for (const std::string& n : kNodes) start(n);
+  auto first = settled(true);
+  ASSERT_TRUE(first) << "no director with an active and a standby";
+  int acknowledged = 0;
+  for (int i = 1; i <= 20; ++i) {
+    ASSERT_EQ(ask(port_, "INC"), std::to_string(i) + "\n");
+    acknowledged = i;
+  }
+  for (const std::string& n : kNodes) crash(n);
+  EXPECT_EQ(ask(port_, "GET"), "") << "nothing serves once every node is gone";
+
+  for (const std::string& n : kNodes) start(n);
+  auto again = settled(true, first->epoch);
+  ASSERT_TRUE(again) << "no director with an active and a standby after the restart";
+  std::string value;
+  EXPECT_TRUE(eventually([&] { return !(value = ask(port_, "GET")).empty(); }));
+  EXPECT_EQ(value, std::to_string(acknowledged) + "\n") << "the stored replicas lost writes";
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(ask(port_, "INC"), std::to_string(++acknowledged) + "\n");
+  }
+  EXPECT_TRUE(logged("restored from the store at "));
+
+  // And the standby's replica holds them too: its node dies, the standby takes over.
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // a restarted voter (see above)
+  const std::string active_node = node_of(again->status, again->active);
+  crash(active_node);
+  auto after = settled(false, 0, [&](const Settled& s) { return s.active == again->standby; });
+  ASSERT_TRUE(after) << "no active after node " << active_node << " crashed";
+  EXPECT_TRUE(eventually([&] { return !(value = ask(port_, "GET")).empty(); }));
+  EXPECT_EQ(value, std::to_string(acknowledged) + "\n") << "the standby's replica lost writes";
+}
+
 // amfctl status on any node: the director's SGs, SUs and SIs (asked of the director) with
 // every node's components (the director gathers them), every node's membership as this node sees
 // it, with its life, the view, and etcd's health from this node's own requests. A node that dies is
