@@ -240,6 +240,7 @@ void checkpoint_seeds(const fs::path& dir) {
   write(dir, "in-service", encode(Message{InService{from_active, {}}}));
   write(dir, "ack", encode(Message{Ack{to_active, {2, 1}, false}}));
   write(dir, "resync", encode(Message{Resync{to_active, {}}}));
+  write(dir, "pull", encode(Message{Pull{from_active}}));
 }
 
 // Envelopes of the two-node cluster that the wire_node target runs: the director on node-1

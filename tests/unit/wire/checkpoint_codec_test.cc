@@ -47,6 +47,7 @@ TEST(CheckpointCodecTest, EveryMessageRoundTrips) {
                attributes(),
                {{SectionId("a"), "1", std::nullopt}, {SectionId("b"), "22", milliseconds(9)}}},
       InService{head(), {2, 46}},
+      Pull{head()},
   };
   for (const Message& m : messages) {
     const std::string bytes = encode(m);
@@ -109,6 +110,53 @@ TEST(CheckpointCodecTest, WhatTheReplicaMustNeverSeeIsRefusedWithTheReason) {
   ASSERT_FALSE(empty);
   EXPECT_EQ(empty.error().message(),
             "checkpoint message has protocol version 0; this build speaks version 1");
+}
+
+// A node's checkpoint store keeps these (amf/daemon/checkpoint_store.h): an operation, or the
+// whole content.
+TEST(CheckpointCodecTest, StoreRecordsRoundTripAndWhatBreaksTheLimitsIsRefused) {
+  const CheckpointRecord op{CheckpointName("counter-state"), attributes(),
+                            Persist{7, {2, 46}, WriteSection{SectionId("a"), 3, "xyz"}, {}}};
+  auto decoded = decode_checkpoint_record(encode(op));
+  ASSERT_TRUE(decoded) << decoded.error().message();
+  EXPECT_EQ(decoded->checkpoint, op.checkpoint);
+  EXPECT_EQ(decoded->attributes, attributes());
+  EXPECT_EQ(decoded->record.record, 0u) << "a record's number is the replica's, not stored";
+  EXPECT_EQ(decoded->record.at, (Position{2, 46}));
+  ASSERT_TRUE(decoded->record.operation);
+  EXPECT_EQ(describe(*decoded->record.operation), describe(*op.record.operation));
+
+  const CheckpointRecord image{
+      CheckpointName("counter-state"), attributes(),
+      Persist{1,
+              {2, 3},
+              std::nullopt,
+              {{SectionId("a"), "1", std::nullopt}, {SectionId("b"), "", milliseconds(9)}}}};
+  decoded = decode_checkpoint_record(encode(image));
+  ASSERT_TRUE(decoded) << decoded.error().message();
+  EXPECT_FALSE(decoded->record.operation);
+  ASSERT_EQ(decoded->record.image.size(), 2u);
+  EXPECT_EQ(decoded->record.image[1].expires_in, milliseconds(9));
+  EXPECT_EQ(encode(*decoded), encode(image));
+
+  auto refused_record = [](const CheckpointRecord& r) {
+    auto d = decode_checkpoint_record(encode(r));
+    return d ? std::string("accepted") : d.error().message();
+  };
+  CheckpointRecord big = image;
+  big.record.image.push_back({SectionId("c"), std::string(101, 'x'), std::nullopt});
+  EXPECT_EQ(refused_record(big),
+            "checkpoint record: section 'c' is 101 bytes, over its max_section_size");
+  CheckpointRecord twice = image;
+  twice.record.image[1].id = SectionId("a");
+  EXPECT_EQ(refused_record(twice), "checkpoint record: section 'a' comes twice");
+  CheckpointRecord bad_name = op;
+  bad_name.checkpoint = CheckpointName("a/b");
+  EXPECT_EQ(refused_record(bad_name), "checkpoint name 'a/b' has a control character or '/'");
+  auto garbage = decode_checkpoint_record("\xff\xff\xff");
+  ASSERT_FALSE(garbage);
+  EXPECT_EQ(garbage.error().message(),
+            "malformed checkpoint record (3 bytes that are not a protobuf message)");
 }
 
 TEST(CheckpointCodecTest, TheComponentChannelsRequestsAndRepliesRoundTrip) {
