@@ -3,7 +3,7 @@
 // checkpoint socket) over loopback, each node in a process of its own.
 //
 //   amf-checkpoint-bench [--writes 20000] [--async-writes 200000] [--cold-sync-mb 100]
-//                        [--size 64]
+//                        [--size 64] [--store-in DIR]
 //
 // Node a is the active replica, node b (a child process) the other. It measures, in turn:
 //   sync:      a synchronous write of --size bytes, one at a time, from the request to the
@@ -15,7 +15,9 @@
 // Both nodes sleep in their loops between messages, as amfd does (a loop that polls without
 // sleeping answers some 40 us sooner on this machine; amfd does not spin). What it leaves out:
 // the component's socket to amfd (a request here is handed to the host directly, as the
-// component channel would after decoding it), and fsync (there is no file store yet).
+// component channel would after decoding it). With --store-in, each node keeps its replicas in
+// a file store (`checkpoint_store: file`, amfd's CheckpointStore) in a directory it makes under
+// DIR and removes at the end: a synchronous write is then answered once both nodes fsync'd it.
 #include <signal.h>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
@@ -27,6 +29,7 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 #include <vector>
 
@@ -52,9 +55,24 @@ struct Node {
   std::uint64_t answers = 0;
   std::uint64_t failed = 0;
 
-  Node(const NodeId& self, const NodeId& other, int self_port, int other_port) {
+  Node(const NodeId& self, const NodeId& other, int self_port, int other_port,
+       const std::string& store_dir) {
     auto log =
         std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>());
+    std::unique_ptr<daemon::CheckpointStore> store;
+    if (!store_dir.empty()) {
+      auto opened = daemon::CheckpointStore::open(
+          io, store_dir + "/" + self.str(),
+          [this](const checkpoint::CheckpointName& name, std::uint64_t record) {
+            host->stored(name, record);
+          },
+          log);
+      if (!opened) {
+        std::fprintf(stderr, "amf-checkpoint-bench: %s\n", opened.error().message().c_str());
+        std::exit(1);
+      }
+      store = std::move(*opened);
+    }
     host = std::make_unique<daemon::CheckpointHost>(
         io, self,
         daemon::CheckpointHost::Callbacks{
@@ -72,7 +90,7 @@ struct Node {
                 },
             .send = [this](const NodeId& to,
                            const checkpoint::Message& m) { links->send(to, wire::encode(m)); }},
-        log);
+        log, checkpoint::ServiceSettings{}, std::move(store));
     auto started = daemon::PeerLinks::start(
         io,
         daemon::PeerLinks::Settings{self,
@@ -239,7 +257,11 @@ int run_cold_sync(Node& a, int megabytes) {
   for (int i = 0; i < megabytes; ++i) {
     a.request(name, checkpoint::Operation{
                         checkpoint::CreateSection{checkpoint::SectionId(std::to_string(i)), mib}});
-    if (!a.reply || !a.reply->ok) return 1;
+    // (With a store, answered once it is on disk.)
+    if (!a.run_until([&] { return a.reply.has_value(); }) || !a.reply->ok) {
+      std::fprintf(stderr, "amf-checkpoint-bench: writing section %d of the cold sync failed\n", i);
+      return 1;
+    }
   }
   const auto t0 = Clock::now();
   a.host->members({kA, kB});
@@ -269,7 +291,21 @@ int main(int argc, char** argv) {
   app.add_option("--cold-sync-mb", cold_mb, "the checkpoint a late replica is sent, in MiB")
       ->check(CLI::Range(1, 1000));
   app.add_option("--size", size, "bytes a write carries")->check(CLI::Range(1, 4096));
+  std::string store_in;
+  app.add_option("--store-in", store_in,
+                 "keep the replicas in file stores, in a new directory under this one")
+      ->check(CLI::ExistingDirectory);
   CLI11_PARSE(app, argc, argv);
+  std::string store_dir;
+  if (!store_in.empty()) {
+    std::string pattern = store_in + "/amf-checkpoint-bench-XXXXXX";
+    if (!::mkdtemp(pattern.data())) {
+      std::perror("amf-checkpoint-bench: mkdtemp");
+      return 1;
+    }
+    store_dir = pattern;
+    std::printf("file stores in %s\n", store_dir.c_str());
+  }
 
   const int port_a = amf::testing::free_loopback_port();
   const int port_b = amf::testing::free_loopback_port();
@@ -279,14 +315,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (child == 0) {  // node b: its replicas, until killed
-    Node b(kB, kA, port_b, port_a);
+    Node b(kB, kA, port_b, port_a, store_dir);
     b.host->members({kA, kB});
     b.io.run();
     return 0;
   }
   int rc = 0;
   {
-    Node a(kA, kB, port_a, port_b);
+    Node a(kA, kB, port_a, port_b, store_dir);
     a.host->members({kA, kB});
     rc = run_sync(a, writes, size);
     if (rc == 0) rc = run_async(a, async_writes, size);
@@ -294,5 +330,9 @@ int main(int argc, char** argv) {
   }
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
+  if (!store_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(store_dir, ec);
+  }
   return rc;
 }
