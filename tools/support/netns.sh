@@ -50,18 +50,20 @@ ${si_lines:+$si_lines
 YAML
 }
 
-# counter_cluster_yaml NAME PROFILE ETCD SI_LINES ATTRIBUTES: the configuration that the cluster
-# tests and the demo share, on stdout: nodes n1..n3 at ${NET}1..3 (NET as for
+# counter_cluster_yaml NAME PROFILE ETCD SI_LINES ATTRIBUTES [STORE]: the configuration that the
+# cluster tests and the demo share, on stdout: nodes n1..n3 at ${NET}1..3 (NET as for
 # make_cluster_netns), all controllers; the membership PROFILE; etcd's members ETCD (a YAML
 # list); a 2N SG 'counter' (counter_sg_yaml, component-failover) whose SI si-1 has SI_LINES and
-# whose CSI has ATTRIBUTES. A caller may append more SGs under the application.
+# whose CSI has ATTRIBUTES; checkpoints kept in STORE (memory, the default, or file). A caller
+# may append more SGs under the application.
 counter_cluster_yaml() {
-  local name=$1 profile=$2 etcd=$3 si_lines=$4 attributes=$5
+  local name=$1 profile=$2 etcd=$3 si_lines=$4 attributes=$5 store=${6:-memory}
   cat <<YAML
 cluster:
   name: $name
   membership_profile: $profile
   etcd: $etcd
+  checkpoint_store: $store
 nodes:
   - {name: n1, address: ${NET}1, controller: true}
   - {name: n2, address: ${NET}2, controller: true}
