@@ -43,7 +43,9 @@ std::uint32_t get32(const char* p) {
   return v;
 }
 
-std::string frame(const std::string& bytes) {
+}  // namespace
+
+std::string frame_record(std::string_view bytes) {
   std::string out;
   out.reserve(kFrameHeader + bytes.size());
   put32(out, static_cast<std::uint32_t>(bytes.size()));
@@ -51,6 +53,8 @@ std::string frame(const std::string& bytes) {
   out += bytes;
   return out;
 }
+
+namespace {
 
 std::string hex(const std::string& s) {
   static const char* digits = "0123456789abcdef";
@@ -93,6 +97,64 @@ Result<void> write_all(int fd, std::string_view bytes) {
 std::string errno_text() { return std::strerror(errno); }
 
 }  // namespace
+
+StoreFile parse_store_file(std::string_view bytes, const std::string& name, TimePoint now) {
+  StoreFile out;
+  std::optional<ck::Sections>& content = out.content;
+  std::size_t& offset = out.whole;
+  std::string& cut = out.cut;
+  while (offset < bytes.size()) {
+    if (bytes.size() - offset < kFrameHeader) {
+      cut = "a torn record header";
+      break;
+    }
+    const std::uint32_t length = get32(bytes.data() + offset);
+    const std::uint32_t crc = get32(bytes.data() + offset + 4);
+    if (length > kMaxRecordBytes || bytes.size() - offset - kFrameHeader < length) {
+      cut = "a torn record";
+      break;
+    }
+    const std::string_view body(bytes.data() + offset + kFrameHeader, length);
+    if (crc32c(body) != crc) {
+      cut = "a record whose CRC does not match";
+      break;
+    }
+    auto record = wire::decode_checkpoint_record(body);
+    if (!record) {
+      cut = "a record that does not decode (" + record.error().message() + ")";
+      break;
+    }
+    if (record->checkpoint.str() != name) {
+      cut = "a record of checkpoint '" + record->checkpoint.str() + "'";
+      break;
+    }
+    if (content && record->attributes != content->attributes()) {
+      cut = "a record with other attributes";
+      break;
+    }
+    if (record->record.operation) {
+      if (!content) {  // a file starts with a whole content
+        cut = "an operation, not a whole content";
+        break;
+      }
+      if (auto ok = content->check(*record->record.operation); !ok) {
+        cut = "an operation that cannot apply (" + ok.error().message() + ")";
+        break;
+      }
+      content->apply(*record->record.operation, now);
+    } else {
+      ck::Sections fresh(record->attributes);
+      if (auto ok = fresh.restore(record->record.image, now); !ok) {
+        cut = "a content that breaks its limits (" + ok.error().message() + ")";
+        break;
+      }
+      content = std::move(fresh);
+    }
+    out.at = record->record.at;
+    offset += kFrameHeader + length;
+  }
+  return out;
+}
 
 Result<std::unique_ptr<CheckpointStore>> CheckpointStore::open(
     boost::asio::io_context& io, std::string dir, Stored stored,
@@ -201,7 +263,7 @@ std::map<std::pair<ck::CheckpointName, std::uint64_t>, std::uint64_t> Checkpoint
   for (Item& item : batch) {
     if (failed.contains(item.name)) continue;
     const std::string file = path(item.name);
-    const std::string framed = frame(item.bytes);
+    const std::string framed = frame_record(item.bytes);
     if (item.image) {
       // A new file, in place of the old one whole or not at all.
       if (auto it = files_.find(item.name); it != files_.end()) {
@@ -271,57 +333,11 @@ std::vector<CheckpointStore::Kept> CheckpointStore::load(TimePoint now) {
       set_aside("cannot be read");
       continue;
     }
-    std::optional<ck::Sections> content;
-    ck::Position at;
-    std::size_t offset = 0;
-    std::string cut;  // why the rest is cut off
-    while (offset < bytes.size()) {
-      if (bytes.size() - offset < kFrameHeader) {
-        cut = "a torn record header";
-        break;
-      }
-      const std::uint32_t length = get32(bytes.data() + offset);
-      const std::uint32_t crc = get32(bytes.data() + offset + 4);
-      if (length > kMaxRecordBytes || bytes.size() - offset - kFrameHeader < length) {
-        cut = "a torn record";
-        break;
-      }
-      const std::string_view body(bytes.data() + offset + kFrameHeader, length);
-      if (crc32c(body) != crc) {
-        cut = "a record whose CRC does not match";
-        break;
-      }
-      auto record = wire::decode_checkpoint_record(body);
-      if (!record) {
-        cut = "a record that does not decode (" + record.error().message() + ")";
-        break;
-      }
-      if (record->checkpoint.str() != *name) {
-        cut = "a record of checkpoint '" + record->checkpoint.str() + "'";
-        break;
-      }
-      if (content && record->attributes != content->attributes()) {
-        cut = "a record with other attributes";
-        break;
-      }
-      if (record->record.operation) {
-        if (!content) content.emplace(record->attributes);
-        if (auto ok = content->check(*record->record.operation); !ok) {
-          cut = "an operation that cannot apply (" + ok.error().message() + ")";
-          break;
-        }
-        content->apply(*record->record.operation, now);
-      } else {
-        ck::Sections fresh(record->attributes);
-        if (auto ok = fresh.restore(record->record.image, now); !ok) {
-          cut = "a content that breaks its limits (" + ok.error().message() + ")";
-          break;
-        }
-        content = std::move(fresh);
-      }
-      at = record->record.at;
-      offset += kFrameHeader + length;
-    }
+    StoreFile parsed = parse_store_file(bytes, *name, now);
+    std::optional<ck::Sections>& content = parsed.content;
+    const ck::Position at = parsed.at;
+    const std::size_t offset = parsed.whole;
+    const std::string& cut = parsed.cut;
     if (!content) {
       set_aside(cut.empty() ? "holds no record" : "starts with " + cut);
       continue;

@@ -10,7 +10,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -32,6 +34,20 @@ namespace amf::daemon {
 // content goes to a temporary file that is fsync'd and renamed over the old one, so a crash
 // leaves one or the other. load() reads the files at start: a torn or corrupt tail (a crash
 // during a write) is cut off at the last whole record, and the log says so.
+// One store file's bytes, read: the content of its longest prefix of whole, good records (nullopt
+// when the first is not one), the position after it, how many bytes that prefix is, and why the
+// rest (if any) was not taken. Lifetimes count from `now`. Pure: the fuzz target
+// checkpoint_store_file runs it.
+struct StoreFile {
+  std::optional<checkpoint::Sections> content;
+  checkpoint::Position at;
+  std::size_t whole = 0;
+  std::string cut;
+};
+StoreFile parse_store_file(std::string_view bytes, const std::string& name, TimePoint now);
+// A record framed as the store writes it: length and CRC-32C, little-endian, then the bytes.
+std::string frame_record(std::string_view bytes);
+
 class CheckpointStore {
  public:
   using Stored = std::function<void(const checkpoint::CheckpointName&, std::uint64_t record)>;

@@ -5,7 +5,7 @@
 //
 // writes
 // corpus/{wire_component,wire_admin_request,wire_admin_reply,wire_membership,wire_checkpoint,
-// wire_node,admin}/
+// wire_node,admin,checkpoint_store_file}/
 // <name>, replacing files of the same name and leaving others (checked-in findings turned
 // regression inputs) alone. The config and notify seeds are text, checked in as written.
 #include <cstdio>
@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "amf/daemon/checkpoint_store.h"
 #include "amf/wire/codec.h"
 #include "tests/fuzz/admin_input.h"
 
@@ -300,6 +301,37 @@ void node_seeds(const fs::path& dir) {
                                         {{amf::CsiId("app/si-1/csi"), HaState::kStandby}}}}}}}));
 }
 
+// Store files of checkpoint "counter-state", as amfd's CheckpointStore writes them: a whole
+// content, then operations; a torn tail; a second whole content.
+void store_file_seeds(const fs::path& dir) {
+  using namespace amf::checkpoint;
+  using std::chrono::milliseconds;
+  const CheckpointName name("counter-state");
+  Attributes a;
+  a.max_sections = 4;
+  a.max_section_size = 64;
+  auto record = [&](Persist p) {
+    return amf::daemon::frame_record(encode(CheckpointRecord{name, a, std::move(p)}));
+  };
+  const std::string image =
+      record(Persist{1, {3, 1}, std::nullopt, {{SectionId("s"), "1", std::nullopt}}});
+  const std::string ops =
+      record(Persist{2, {3, 2}, OverwriteSection{SectionId("s"), "2"}, {}}) +
+      record(Persist{3, {3, 3}, CreateSection{SectionId("t"), "x", milliseconds(50)}, {}}) +
+      record(Persist{4, {3, 4}, WriteSection{SectionId("t"), 1, "yz"}, {}}) +
+      record(Persist{5, {3, 5}, DeleteSection{SectionId("s")}, {}});
+  write(dir, "image", image);
+  write(dir, "image-and-operations", image + ops);
+  write(dir, "torn-tail", image + ops.substr(0, ops.size() - 3));
+  write(dir, "second-image",
+        image + ops +
+            record(Persist{
+                0,
+                {4, 9},
+                std::nullopt,
+                {{SectionId("a"), "", std::nullopt}, {SectionId("b"), "q", milliseconds(9)}}}));
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: %s CORPUS_DIR (tests/fuzz/corpus)\n", argv[0]);
@@ -313,5 +345,6 @@ int main(int argc, char** argv) {
   membership_seeds(root / "wire_membership");
   checkpoint_seeds(root / "wire_checkpoint");
   node_seeds(root / "wire_node");
+  store_file_seeds(root / "checkpoint_store_file");
   return 0;
 }
