@@ -49,8 +49,18 @@ void CheckpointHost::restore() {
 }
 
 void CheckpointHost::stored(const checkpoint::CheckpointName& name, std::uint64_t record) {
+  if (auto it = rewrite_.find(name);
+      it != rewrite_.end() && it->second.record && record >= it->second.record) {
+    rewrite_.erase(it);  // the whole content written after the failure is on disk
+    log_->info("checkpoint '{}': the store writes it again", name.str());
+  }
   service_.stored(name, record, callbacks_.now());
   turn();
+}
+
+void CheckpointHost::store_broken(const checkpoint::CheckpointName& name) {
+  rewrite_.try_emplace(name);
+  compact(name);
 }
 
 void CheckpointHost::request(node::PeerId peer, const wire::CheckpointRequest& request) {
@@ -130,6 +140,8 @@ void CheckpointHost::members(const std::set<NodeId>& up) {
 
 void CheckpointHost::life_ended() {
   service_.life_ended();
+  last_record_.clear();  // the replicas of the next life number their records anew
+  rewrite_.clear();
   turn();
   if (!store_) return;
   store_->flush();
@@ -175,6 +187,7 @@ void CheckpointHost::turn() {
                    [&](checkpoint::Store& e) {
                      const checkpoint::Replica* replica = service_.replica(e.checkpoint);
                      if (!store_ || !replica) return;
+                     last_record_[e.checkpoint] = e.record.record;
                      store_->append(e.checkpoint, replica->content().attributes(),
                                     std::move(e.record));
                      written.insert(e.checkpoint);
@@ -198,15 +211,29 @@ void CheckpointHost::turn() {
 }
 
 // Once the log since the last whole content outgrows it (4 times the content and 1 MiB at
-// least), the whole content is written again, in place of the log.
+// least), the whole content is written again, in place of the log. So it is after a write the
+// store could not make, at most once a second: its number is the newest record's, so that the
+// writes it holds are answered once it is on disk.
 void CheckpointHost::compact(const checkpoint::CheckpointName& name) {
   const checkpoint::Replica* replica = service_.replica(name);
-  if (!replica) return;
-  const std::uint64_t limit = std::max<std::uint64_t>(1 << 20, 4 * replica->content().bytes());
-  if (store_->log_bytes(name) <= limit) return;
+  if (!replica) {
+    rewrite_.erase(name);
+    return;
+  }
+  const TimePoint now = callbacks_.now();
+  std::uint64_t record = 0;
+  if (auto it = rewrite_.find(name); it != rewrite_.end()) {
+    if (now < it->second.next) return;
+    it->second.next = now + std::chrono::seconds(1);
+    record = last_record_[name];
+    it->second.record = record;
+  } else {
+    const std::uint64_t limit = std::max<std::uint64_t>(1 << 20, 4 * replica->content().bytes());
+    if (store_->log_bytes(name) <= limit) return;
+  }
   store_->append(name, replica->content().attributes(),
-                 checkpoint::Persist{0, replica->position(), std::nullopt,
-                                     replica->content().image(callbacks_.now())});
+                 checkpoint::Persist{record, replica->position(), std::nullopt,
+                                     replica->content().image(now)});
 }
 
 }  // namespace amf::daemon

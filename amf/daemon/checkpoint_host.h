@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -55,6 +56,9 @@ class CheckpointHost {
   void life_ended();
   // The store holds the checkpoint's records up to `record`.
   void stored(const checkpoint::CheckpointName& name, std::uint64_t record);
+  // The store could not write the checkpoint's records (CheckpointStore::Broken): its whole
+  // content is written again, at most once a second while it keeps failing.
+  void store_broken(const checkpoint::CheckpointName& name);
   // amfctl ckpt: every checkpoint this node holds (`name` empty), or the one named, with its
   // sections; an AdminError for a name it does not hold.
   wire::AdminReply list(const std::string& name) const;
@@ -63,6 +67,7 @@ class CheckpointHost {
   void turn();  // carries out the service's effects and arms its timer
   void handle(node::PeerId peer, const wire::CheckpointRequest& request);
   void restore();  // the replicas the store holds
+  // Writes the whole content once the log outgrows it, or when `rewrite_` asks for it.
   void compact(const checkpoint::CheckpointName& name);
 
   NodeId self_;
@@ -70,6 +75,14 @@ class CheckpointHost {
   std::shared_ptr<spdlog::logger> log_;
   checkpoint::Service service_;
   std::unique_ptr<CheckpointStore> store_;
+  std::map<checkpoint::CheckpointName, std::uint64_t> last_record_;  // the newest Store effect's
+  // Checkpoints whose store broke: when their whole content may be written again, and the record
+  // number of the one written last (stored once the store reports it).
+  struct Rewrite {
+    TimePoint next{};
+    std::uint64_t record = 0;
+  };
+  std::map<checkpoint::CheckpointName, Rewrite> rewrite_;
   // Reads of a checkpoint whose replica here recovers (it may take another replica's content):
   // answered once it is over, at most kMaxDeferred of them.
   std::deque<std::pair<node::PeerId, wire::CheckpointRequest>> deferred_;

@@ -1,6 +1,7 @@
 #include "amf/daemon/checkpoint_store.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
@@ -137,6 +138,11 @@ StoreFile parse_store_file(std::string_view bytes, const std::string& name, Time
         cut = "an operation, not a whole content";
         break;
       }
+      if (record->record.at.seq != out.at.seq + 1) {
+        cut = "an operation out of sequence (at " + ck::to_string(record->record.at) + " after " +
+              ck::to_string(out.at) + ")";
+        break;
+      }
       if (auto ok = content->check(*record->record.operation); !ok) {
         cut = "an operation that cannot apply (" + ok.error().message() + ")";
         break;
@@ -156,24 +162,33 @@ StoreFile parse_store_file(std::string_view bytes, const std::string& name, Time
   return out;
 }
 
-Result<std::unique_ptr<CheckpointStore>> CheckpointStore::open(
-    boost::asio::io_context& io, std::string dir, Stored stored,
-    std::shared_ptr<spdlog::logger> log) {
+Result<std::unique_ptr<CheckpointStore>> CheckpointStore::open(boost::asio::io_context& io,
+                                                               std::string dir, Stored stored,
+                                                               std::shared_ptr<spdlog::logger> log,
+                                                               Broken broken) {
   std::error_code ec;
-  fs::create_directories(dir, ec);
+  if (fs::create_directories(dir, ec)) {
+    // The new directory lasts once its parent is on disk.
+    const int parent =
+        ::open(fs::path(dir).parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (parent >= 0) {
+      ::fsync(parent);
+      ::close(parent);
+    }
+  }
   if (ec) return fail("cannot create the checkpoint store " + dir + ": " + ec.message());
   if (::access(dir.c_str(), W_OK) != 0) {
     return fail("cannot write in the checkpoint store " + dir + ": " + errno_text());
   }
-  return std::unique_ptr<CheckpointStore>(
-      new CheckpointStore(io, std::move(dir), std::move(stored), std::move(log)));
+  return std::unique_ptr<CheckpointStore>(new CheckpointStore(io, std::move(dir), std::move(stored),
+                                                              std::move(broken), std::move(log)));
 }
 
 CheckpointStore::CheckpointStore(boost::asio::io_context& io, std::string dir, Stored stored,
-                                 std::shared_ptr<spdlog::logger> log)
+                                 Broken broken, std::shared_ptr<spdlog::logger> log)
     : io_(io),
       dir_(std::move(dir)),
-      shared_(std::make_shared<Shared>(Shared{std::move(stored), 0})),
+      shared_(std::make_shared<Shared>(Shared{std::move(stored), std::move(broken), 0})),
       log_(std::move(log)),
       thread_([this] { run(); }) {}
 
@@ -231,15 +246,18 @@ void CheckpointStore::run() {
     batch.swap(queue_);
     busy_ = true;
     lock.unlock();
-    auto done = write(batch);
+    Written done = write(batch);
     lock.lock();
     busy_ = false;
-    if (!done.empty()) {
+    if (!done.newest.empty() || !done.broken.empty()) {
       boost::asio::post(io_, [shared = std::weak_ptr<Shared>(shared_), done = std::move(done)] {
         auto alive = shared.lock();
         if (!alive) return;
-        for (const auto& [key, record] : done) {
+        for (const auto& [key, record] : done.newest) {
           if (key.second == alive->epoch) alive->stored(key.first, record);
+        }
+        for (const auto& [name, epoch] : done.broken) {
+          if (epoch == alive->epoch && alive->broken) alive->broken(name);
         }
       });
     }
@@ -248,70 +266,112 @@ void CheckpointStore::run() {
   idle_.notify_all();
 }
 
-std::map<std::pair<ck::CheckpointName, std::uint64_t>, std::uint64_t> CheckpointStore::write(
-    std::deque<Item>& batch) {
-  std::map<std::pair<ck::CheckpointName, std::uint64_t>, std::uint64_t> newest;
-  std::set<ck::CheckpointName> to_sync, failed;
-  auto fail_on = [&](const ck::CheckpointName& name, const std::string& what) {
-    if (failed.insert(name).second) {
-      log_->error(
-          "checkpoint '{}': the store cannot {}: {}; its writes are not stored and "
-          "synchronous ones are not answered",
-          name.str(), what, errno_text());
+CheckpointStore::Written CheckpointStore::write(std::deque<Item>& batch) {
+  Written out;
+  std::set<ck::CheckpointName> to_sync;
+  // The checkpoint's file may now hold a torn record or lack one: nothing after it is stored
+  // (or reported) until a whole content starts the file again.
+  auto break_on = [&](const Item& item, const std::string& what) {
+    log_->error(
+        "checkpoint '{}': the store cannot {}; its writes are not stored, and synchronous ones "
+        "not answered, until its whole content is written again",
+        item.name.str(), what);
+    if (auto it = files_.find(item.name); it != files_.end()) {
+      ::close(it->second);
+      files_.erase(it);
     }
+    broken_.insert(item.name);
+    to_sync.erase(item.name);
+    std::erase_if(out.newest, [&](const auto& n) { return n.first.first == item.name; });
+    out.broken.insert({item.name, item.epoch});
   };
   for (Item& item : batch) {
-    if (failed.contains(item.name)) continue;
     const std::string file = path(item.name);
     const std::string framed = frame_record(item.bytes);
     if (item.image) {
-      // A new file, in place of the old one whole or not at all.
+      // A new file, in place of the old one whole or not at all (fsync'd, with its directory).
       if (auto it = files_.find(item.name); it != files_.end()) {
         ::close(it->second);
         files_.erase(it);
       }
+      to_sync.erase(item.name);
       if (auto ok = write_durably(file, framed, "the checkpoint store"); !ok) {
-        if (failed.insert(item.name).second) {
-          log_->error(
-              "checkpoint '{}': {}; its writes are not stored and synchronous ones are "
-              "not answered",
-              item.name.str(), ok.error().message());
-        }
+        break_on(item, ok.error().message());
         continue;
       }
+      broken_.erase(item.name);
     } else {
+      if (broken_.contains(item.name)) {  // said again: the host may be a new life's
+        out.broken.insert({item.name, item.epoch});
+        continue;
+      }
       auto it = files_.find(item.name);
       if (it == files_.end()) {
-        const int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        // (The file exists: a whole content, written durably, starts every file.)
+        const int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
         if (fd < 0) {
-          fail_on(item.name, "open " + file);
+          break_on(item, "open " + file + ": " + errno_text());
           continue;
         }
         it = files_.emplace(item.name, fd).first;
       }
-      if (!write_all(it->second, framed)) {
-        fail_on(item.name, "append to " + file);
+      if (auto ok = write_all(it->second, framed); !ok) {
+        break_on(item, "append to " + file + ": " + ok.error().message());
         continue;
       }
       if (item.sync) to_sync.insert(item.name);
     }
-    if (item.record) newest[{item.name, item.epoch}] = item.record;
+    if (item.record) out.newest[{item.name, item.epoch}] = item.record;
   }
-  for (const ck::CheckpointName& name : to_sync) {
-    if (failed.contains(name)) continue;
-    if (::fdatasync(files_.at(name)) != 0) fail_on(name, "fsync " + path(name));
+  for (auto it = to_sync.begin(); it != to_sync.end();) {
+    const ck::CheckpointName name = *it++;
+    auto fd = files_.find(name);
+    if (fd == files_.end() || ::fdatasync(fd->second) != 0) {
+      const std::string why = errno_text();
+      for (const Item& item : batch) {
+        if (item.name == name) {
+          break_on(item, "fsync " + path(name) + ": " + why);
+          break;
+        }
+      }
+    }
   }
-  std::erase_if(newest, [&](const auto& n) { return failed.contains(n.first.first); });
-  return newest;
+  return out;
+}
+
+// Reads a whole file; nullopt (errno set) when it cannot, or reads less than its size.
+static std::optional<std::string> read_file(const fs::path& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct stat st {};
+  std::optional<std::string> out;
+  if (::fstat(fd, &st) == 0) {
+    std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
+    std::size_t got = 0;
+    while (got < bytes.size()) {
+      const ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    if (got == bytes.size()) {
+      out = std::move(bytes);
+    } else if (errno == 0) {
+      errno = EIO;  // shorter than its size
+    }
+  }
+  ::close(fd);
+  return out;
 }
 
 std::vector<CheckpointStore::Kept> CheckpointStore::load(TimePoint now) {
   shared_->epoch++;
   log_bytes_.clear();
   std::vector<Kept> out;
-  std::error_code ec;
-  for (const fs::directory_entry& entry : fs::directory_iterator(dir_, ec)) {
+  std::error_code list_error;
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir_, list_error)) {
     const fs::path file = entry.path();
+    std::error_code ec;
     if (file.extension() == ".new") {  // a new file that a crash left half written
       fs::remove(file, ec);
       continue;
@@ -327,34 +387,42 @@ std::vector<CheckpointStore::Kept> CheckpointStore::load(TimePoint now) {
       set_aside("is not named by a checkpoint's name in hex");
       continue;
     }
-    std::ifstream in(file, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (!in.good() && !in.eof()) {
-      set_aside("cannot be read");
+    errno = 0;
+    const std::optional<std::string> bytes = read_file(file);
+    if (!bytes) {
+      // Not set aside nor cut: what cannot be read now may be read at the next start.
+      log_->error("checkpoint '{}': cannot read its store file {}: {}; not restored", *name,
+                  file.string(), errno_text());
       continue;
     }
-    StoreFile parsed = parse_store_file(bytes, *name, now);
-    std::optional<ck::Sections>& content = parsed.content;
-    const ck::Position at = parsed.at;
-    const std::size_t offset = parsed.whole;
-    const std::string& cut = parsed.cut;
-    if (!content) {
-      set_aside(cut.empty() ? "holds no record" : "starts with " + cut);
+    StoreFile parsed = parse_store_file(*bytes, *name, now);
+    if (!parsed.content) {
+      set_aside(parsed.cut.empty() ? "holds no record" : "starts with " + parsed.cut);
       continue;
     }
-    if (offset < bytes.size()) {
+    if (parsed.whole < bytes->size()) {
+      // A torn or corrupt record is what a crash during a write leaves; anything else (a record
+      // this build cannot take) is kept aside whole before the file is cut.
+      const bool torn = parsed.cut == "a torn record header" || parsed.cut == "a torn record" ||
+                        parsed.cut == "a record whose CRC does not match";
+      if (!torn)
+        fs::copy_file(file, file.string() + ".bad", fs::copy_options::overwrite_existing, ec);
       log_->warn(
-          "checkpoint '{}': cut {} bytes off its store file after the last whole record, "
-          "at {}: {} (a crash during a write)",
-          *name, bytes.size() - offset, ck::to_string(at), cut);
-      if (::truncate(file.c_str(), static_cast<off_t>(offset)) != 0) {
+          "checkpoint '{}': cut {} bytes off its store file after the last whole record, at {}: "
+          "{}{}",
+          *name, bytes->size() - parsed.whole, ck::to_string(parsed.at), parsed.cut,
+          torn ? " (a crash during a write)"
+               : "; the whole file is kept as " + file.filename().string() + ".bad");
+      const int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(parsed.whole)) != 0 || ::fsync(fd) != 0) {
         log_->error("checkpoint '{}': cannot cut {}: {}", *name, file.string(), errno_text());
       }
+      if (fd >= 0) ::close(fd);
     }
-    log_bytes_[ck::CheckpointName(*name)] = offset;
-    out.push_back(Kept{ck::CheckpointName(*name), std::move(*content), at});
+    log_bytes_[ck::CheckpointName(*name)] = parsed.whole;
+    out.push_back(Kept{ck::CheckpointName(*name), std::move(*parsed.content), parsed.at});
   }
-  if (ec) log_->error("checkpoint store: cannot list {}: {}", dir_, ec.message());
+  if (list_error) log_->error("checkpoint store: cannot list {}: {}", dir_, list_error.message());
   return out;
 }
 

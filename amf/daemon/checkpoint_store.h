@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -51,11 +52,15 @@ std::string frame_record(std::string_view bytes);
 class CheckpointStore {
  public:
   using Stored = std::function<void(const checkpoint::CheckpointName&, std::uint64_t record)>;
+  // A write of the checkpoint failed (disk full, an I/O error): none of its records is stored or
+  // reported from then on until a whole content of it is written (append() one).
+  using Broken = std::function<void(const checkpoint::CheckpointName&)>;
 
   // Creates `dir` if need be. The error says what cannot be done there.
   static Result<std::unique_ptr<CheckpointStore>> open(boost::asio::io_context& io, std::string dir,
                                                        Stored stored,
-                                                       std::shared_ptr<spdlog::logger> log);
+                                                       std::shared_ptr<spdlog::logger> log,
+                                                       Broken broken = {});
   ~CheckpointStore();  // writes what is queued, then stops the thread
   CheckpointStore(const CheckpointStore&) = delete;
   CheckpointStore& operator=(const CheckpointStore&) = delete;
@@ -82,7 +87,7 @@ class CheckpointStore {
   const std::string& dir() const { return dir_; }
 
  private:
-  CheckpointStore(boost::asio::io_context& io, std::string dir, Stored stored,
+  CheckpointStore(boost::asio::io_context& io, std::string dir, Stored stored, Broken broken,
                   std::shared_ptr<spdlog::logger> log);
   struct Item {
     checkpoint::CheckpointName name;
@@ -96,12 +101,17 @@ class CheckpointStore {
   // of before are gone, and their records' numbers mean nothing to the new ones.
   struct Shared {
     Stored stored;
+    Broken broken;
     std::uint64_t epoch = 0;
   };
+  // What a batch did: the newest record stored per checkpoint and epoch, and the checkpoints
+  // whose writes failed.
+  struct Written {
+    std::map<std::pair<checkpoint::CheckpointName, std::uint64_t>, std::uint64_t> newest;
+    std::set<std::pair<checkpoint::CheckpointName, std::uint64_t>> broken;
+  };
   void run();
-  // Writes one batch; returns the newest record written per checkpoint and epoch.
-  std::map<std::pair<checkpoint::CheckpointName, std::uint64_t>, std::uint64_t> write(
-      std::deque<Item>& batch);
+  Written write(std::deque<Item>& batch);
   std::string path(const checkpoint::CheckpointName& name) const;
 
   boost::asio::io_context& io_;
@@ -118,6 +128,7 @@ class CheckpointStore {
   bool busy_ = false;
   bool stopping_ = false;
   std::map<checkpoint::CheckpointName, int> files_;  // the writer's open files
+  std::set<checkpoint::CheckpointName> broken_;      // the writer's: see Broken
   std::thread thread_;
 };
 

@@ -178,7 +178,10 @@ Result<void> Daemon::bind() {
         [this](const checkpoint::CheckpointName& name, std::uint64_t record) {
           if (checkpoints_) checkpoints_->stored(name, record);
         },
-        log_);
+        log_,
+        [this](const checkpoint::CheckpointName& name) {
+          if (checkpoints_) checkpoints_->store_broken(name);
+        });
     if (!opened) return tl::unexpected(opened.error());
     checkpoint_store = std::move(*opened);
     log_->info("checkpoints: replicas kept in files under {}", checkpoint_store->dir());

@@ -12,6 +12,8 @@
 #include <map>
 #include <sstream>
 
+#include "amf/wire/codec.h"
+
 namespace amf::daemon {
 namespace {
 
@@ -46,7 +48,8 @@ class CheckpointStoreTest : public ::testing::Test {
         [this](const ck::CheckpointName& name, std::uint64_t record) {
           stored_[name.str()] = record;
         },
-        std::make_shared<spdlog::logger>("store", sink_));
+        std::make_shared<spdlog::logger>("store", sink_),
+        [this](const ck::CheckpointName& name) { broken_.push_back(name.str()); });
     EXPECT_TRUE(store) << store.error().message();
     return store ? std::move(*store) : nullptr;
   }
@@ -103,6 +106,7 @@ class CheckpointStoreTest : public ::testing::Test {
   boost::asio::io_context io_;
   std::string dir_;
   std::map<std::string, std::uint64_t> stored_;
+  std::vector<std::string> broken_;
   std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_ =
       std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(100);
 };
@@ -197,6 +201,38 @@ TEST_F(CheckpointStoreTest, ARecordWhoseCrcDoesNotMatchIsCutWithEverythingAfterI
   EXPECT_NE(logged().find("a record whose CRC does not match"), std::string::npos) << logged();
 }
 
+// A whole record that this build cannot take (here, of other attributes) is no crash's doing:
+// the file is cut after the last record it can take, and kept whole aside first.
+TEST_F(CheckpointStoreTest, ARecordThatCannotBeTakenIsCutAndTheWholeFileKeptAside) {
+  ck::Sections content(attributes());
+  std::uint64_t whole = 0;
+  {
+    auto store = open();
+    std::uint64_t record = 0, seq = 0;
+    write(*store, "other", content, {create("a", "1")}, record, seq);
+    store->flush();
+    whole = fs::file_size(file("other"));
+  }
+  {
+    ck::Attributes other = attributes();
+    other.max_sections = 2;
+    std::ofstream out(file("other"), std::ios::binary | std::ios::app);
+    out << frame_record(wire::encode(wire::CheckpointRecord{
+        ck::CheckpointName("other"), other, ck::Persist{2, {1, 2}, overwrite("a", "2"), {}}}));
+  }
+  const std::uintmax_t before = fs::file_size(file("other"));
+  auto store = open();
+  auto kept = load(*store);
+  ASSERT_EQ(kept.count("other"), 1u);
+  EXPECT_EQ(kept.at("other").content, content);
+  EXPECT_EQ(fs::file_size(file("other")), whole);
+  ASSERT_TRUE(fs::exists(file("other") + ".bad"));
+  EXPECT_EQ(fs::file_size(file("other") + ".bad"), before);
+  EXPECT_NE(logged().find("a record with other attributes; the whole file is kept as"),
+            std::string::npos)
+      << logged();
+}
+
 TEST_F(CheckpointStoreTest, AFileThatCannotBeReadIsSetAsideNotDeleted) {
   {
     std::ofstream(dir_ + "/not-hex.ckpt") << "whatever";
@@ -270,6 +306,68 @@ TEST_F(CheckpointStoreTest, ANewReplicaReplacesWhatTheStoreHeldUnderItsName) {
   ASSERT_EQ(kept.count("again"), 1u);
   EXPECT_EQ(kept.at("again").content, content);
   EXPECT_EQ(kept.at("again").content.find(ck::SectionId("old")), nullptr);
+}
+
+// A synchronous checkpoint's operations and a compaction in one batch of the writer (the host
+// queues the compaction right after the operations of a turn): the whole content replaces the
+// file, which is fsync'd already; the operations after it go on from it.
+TEST_F(CheckpointStoreTest, OperationsAndAWholeContentInOneBatchAreWrittenInOrder) {
+  ck::Sections content(attributes());
+  {
+    auto store = open();
+    std::uint64_t record = 0, seq = 0;
+    write(*store, "batch", content, {create("a", "0")}, record, seq);
+    for (int round = 0; round < 20; ++round) {
+      write(*store, "batch", content, {overwrite("a", std::to_string(round))}, record, seq);
+      store->append(ck::CheckpointName("batch"), content.attributes(),
+                    ck::Persist{0, {1, seq}, std::nullopt, content.image(kNow)});
+      write(*store, "batch", content, {overwrite("a", "after " + std::to_string(round))}, record,
+            seq);
+    }
+    wait_stored("batch", record);
+  }
+  auto store = open();
+  auto kept = load(*store);
+  ASSERT_EQ(kept.count("batch"), 1u);
+  EXPECT_EQ(kept.at("batch").content, content);
+  EXPECT_EQ(kept.at("batch").at, (ck::Position{1, 41}));
+}
+
+// A write the store cannot make (here the file is taken away) is never reported stored, nor is
+// any later one, until a whole content is written again; the host is told each time.
+TEST_F(CheckpointStoreTest, AFailedWriteStopsTheReportsUntilAWholeContentIsWritten) {
+  ck::Sections content(attributes());
+  {
+    auto store = open();
+    std::uint64_t record = 0, seq = 0;
+    write(*store, "broken", content, {create("a", "1")}, record, seq);
+    wait_stored("broken", 1);
+    fs::remove(file("broken"));
+    fs::create_directory(file("broken"));  // the next append cannot open it
+    write(*store, "broken", content, {overwrite("a", "2")}, record, seq);
+    store->flush();
+    write(*store, "broken", content, {overwrite("a", "3")}, record, seq);
+    store->flush();
+    for (int i = 0; i < 20 && broken_.size() < 2; ++i) {
+      io_.restart();
+      io_.run_for(10ms);
+    }
+    EXPECT_EQ(stored_["broken"], 1u) << "records the store could not write were reported";
+    ASSERT_EQ(broken_.size(), 2u) << "one report for the failure, one for the record skipped";
+    EXPECT_NE(logged().find("checkpoint 'broken': the store cannot open"), std::string::npos)
+        << logged();
+    fs::remove(file("broken"));
+    store->append(ck::CheckpointName("broken"), content.attributes(),
+                  ck::Persist{record, {1, seq}, std::nullopt, content.image(kNow)});
+    wait_stored("broken", record);
+    write(*store, "broken", content, {overwrite("a", "4")}, record, seq);
+    wait_stored("broken", record);
+  }
+  auto store = open();
+  auto kept = load(*store);
+  ASSERT_EQ(kept.count("broken"), 1u);
+  EXPECT_EQ(kept.at("broken").content, content);
+  EXPECT_EQ(kept.at("broken").at, (ck::Position{1, 4}));
 }
 
 TEST_F(CheckpointStoreTest, RecordsOfALifeBeforeTheLastLoadAreNotReported) {
