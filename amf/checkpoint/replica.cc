@@ -296,8 +296,8 @@ void Replica::on(const Resync& m, TimePoint now) {
 // the newest content.
 void Replica::answered(const NodeId& from, const Position& at, TimePoint now) {
   Recovery& r = *recovering_;
-  if (r.pulling) return;
   r.answers[from] = at;
+  if (r.pulling) return;  // weighed once that content is in (a newer one is pulled next)
   for (const auto& [node, peer] : peers_) {
     if (!r.answers.contains(node)) return;
   }
@@ -332,7 +332,7 @@ void Replica::pull(TimePoint now) {
         newest = &node;
       }
     }
-    if (!newest) return recovered(now);
+    if (!newest) return recovered(now, r.took_from);
     r.pulling = *newest;
   }
   r.pulled = now;
@@ -584,9 +584,15 @@ void Replica::receive(const Message& message, TimePoint now) {
       case Staged::kBroken:  // asked again after `retry`
         staging_.reset();
         return;
-      case Staged::kInstalled:
-        recovered(now, s->head.from);
+      case Staged::kInstalled: {
+        // Taken; a peer that answered meanwhile with a newer position is pulled next.
+        Recovery& r = *recovering_;
+        r.took_from = s->head.from;
+        r.answers[s->head.from] = position_;
+        r.pulling.reset();
+        pull(now);
         return;
+      }
     }
   }
   std::visit(Overloaded{
@@ -615,10 +621,12 @@ void Replica::tick(TimePoint now) {
     Recovery& r = *recovering_;
     if (r.pulling && now >= r.pulled + settings_.retry) {
       if (now >= r.until + settings_.recovery_wait) {
-        // The newest replica does not send its content: this one goes on with its own.
+        // The newest replica does not send its content: the next newest that answered is asked,
+        // with a wait of its own; with none newer than this one, it goes on with its own.
         r.answers.erase(*r.pulling);
         r.pulling.reset();
-        recovered(now);
+        r.until = now;
+        pull(now);
       } else {
         pull(now);
       }

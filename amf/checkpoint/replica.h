@@ -248,6 +248,7 @@ class Replica {
     TimePoint until;
     std::map<NodeId, Position> answers;
     std::optional<NodeId> pulling;                           // asked for its content
+    NodeId took_from;                                        // whose content it holds now
     TimePoint pulled{};                                      // when last asked
     std::deque<std::pair<std::uint64_t, Operation>> writes;  // waiting for the recovery
   };

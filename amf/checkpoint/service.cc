@@ -168,7 +168,16 @@ Result<void> Service::activate(Held& held, std::uint64_t generation, TimePoint n
   const bool was_in_service =
       replica.in_service() || (replica.generation() == 0 && replica.position() == Position{});
   const NodeId earlier = replica.active_node();
-  const std::set<NodeId> peers = peers_of(held);
+  // With stores, one that recovers asks every replica, those on nodes not up too: after a
+  // restart of the whole cluster the newest content may be on a node that is not up yet, and it
+  // waits for it (recovery_wait) as for one that does not answer. (In memory, a node that is
+  // down holds nothing any more.)
+  std::set<NodeId> peers = peers_of(held);
+  if (settings_.replica.durable && !was_active && !replica.in_service()) {
+    for (const NodeId& node : held.placement) {
+      if (node != self_) peers.insert(node);
+    }
+  }
   if (auto ok = replica.activate(generation, peers, now); !ok) return ok;
   if (was_active) return {};
   report(name, "the active replica from now on, in generation " + std::to_string(generation),
@@ -244,7 +253,11 @@ void Service::members(const std::set<NodeId>& up, TimePoint now) {
   up_ = up;
   members_known_ = true;
   for (auto& [name, held] : held_) {
-    if (!held.replica.active()) continue;
+    // (With stores, a recovering one waits for the replicas that are down as well,
+    // recovery_wait at most: their nodes may come back with newer content.)
+    if (!held.replica.active() || (settings_.replica.durable && held.replica.recovering())) {
+      continue;
+    }
     for (const NodeId& node : held.placement) {
       if (node == self_) continue;
       if (up_.contains(node)) {

@@ -68,6 +68,11 @@ class Net {
     disk.unflushed.clear();
     replicas_.insert_or_assign(node, Replica(kName, disk.content, disk.at, node, settings_));
   }
+  // The node's process starts from a content its store held.
+  void restore(const NodeId& node, Sections content, Position at) {
+    disks_.insert_or_assign(node, Disk{content, at, {}});
+    replicas_.insert_or_assign(node, Replica(kName, std::move(content), at, node, settings_));
+  }
   bool recovering(const NodeId& node) { return at(node).recovering(); }
   Replica& at(const NodeId& node) { return replicas_.at(node); }
 
@@ -561,6 +566,40 @@ TEST(ReplicaTest, DropsWhatALyingPeerSendsAndSaysSo) {
   EXPECT_EQ(net.value(kB), "");
   net.settle();
   EXPECT_EQ(net.at(kB).position(), at);
+}
+
+// A recovering active replica whose newest peer answers but then does not send its content asks
+// the next newest that answered, rather than going on with its own, older content.
+TEST(ReplicaTest, ARecoveryTakesTheNextNewestContentWhenTheNewestIsNotSent) {
+  Settings settings;
+  settings.durable = true;
+  Net net(attributes(), settings);
+  auto content = [](const std::string& value) {
+    Sections c(attributes());
+    c.apply(CreateSection{SectionId("s"), value}, {});
+    return c;
+  };
+  net.restore(kA, content("1"), {1, 1});
+  net.restore(kB, content("3"), {1, 3});
+  net.restore(kC, content("2"), {1, 2});
+  net.activate(kA, 2, {kB, kC});
+  ASSERT_TRUE(net.recovering(kA));
+  // Both answer; A asks B, the newest, for its content, and then A and B are cut off.
+  ASSERT_TRUE(net.deliver(kA, kB));
+  ASSERT_TRUE(net.deliver(kB, kA));
+  ASSERT_TRUE(net.deliver(kA, kC));
+  ASSERT_TRUE(net.deliver(kC, kA));
+  ASSERT_EQ(net.queued(kA, kB), 1u) << "the pull";
+  net.drop(kA, kB);
+  net.cut(kA, kB);
+  for (int i = 0; i < 30 && net.recovering(kA); ++i) {
+    net.advance(milliseconds(100));
+    net.settle();
+  }
+  ASSERT_FALSE(net.recovering(kA));
+  EXPECT_EQ(net.value(kA), "2") << "it went on with its own content, older than C's";
+  ASSERT_FALSE(net.recovered().empty());
+  EXPECT_EQ(net.recovered().back().from, kC);
 }
 
 // Random drops, cuts and failovers: every replica that says it is in service holds every

@@ -309,5 +309,47 @@ TEST(CheckpointServiceTest, ARecoveryGoesOnWithoutAReplicaThatDoesNotAnswerAndSa
             p.reports.end());
 }
 
+// With stores, a replica that recovers waits for the replica on a node that is down, which may
+// hold newer writes (after a restart of the whole cluster), and takes its content once it is up.
+TEST(CheckpointServiceTest, AStoredReplicaRecoveringWaitsForAReplicaWhoseNodeIsDown) {
+  ServiceSettings settings;
+  settings.replica.durable = true;
+  Pair p;
+  p.a = Service(kA, settings);
+  p.b = Service(kB, settings);
+  auto kept = [](const std::string& value) {
+    Sections content(attributes());
+    content.apply(CreateSection{SectionId("s"), value}, {});
+    return content;
+  };
+  ASSERT_EQ(error_of(p.a.restore(kName, kept("1"), Position{5, 1})), "ok");
+  ASSERT_EQ(error_of(p.b.restore(kName, kept("3"), Position{5, 3})), "ok");
+  p.a.members({kA}, p.now);  // b's node is not up yet
+  ASSERT_EQ(error_of(p.a.open(1, create_for_writing(), {kA, kB}, 9, p.now)), "ok");
+  p.a.write(1, 1, kName, OverwriteSection{SectionId("s"), "x"}, 9, p.now);
+  p.collect();
+  EXPECT_TRUE(p.a.recovering(kName)) << "it must ask b, whose node is down";
+  p.wire.clear();  // lost: b is down
+  p.now += milliseconds(500);
+  p.a.tick(p.now);
+  p.collect();
+  p.wire.clear();
+  EXPECT_TRUE(p.a.recovering(kName));
+  p.a.members({kA}, p.now);  // a view change meanwhile does not end the wait
+  EXPECT_TRUE(p.a.recovering(kName));
+  // b is up: the next probe reaches it.
+  p.a.members({kA, kB}, p.now);
+  p.b.members({kA, kB}, p.now);
+  p.now += milliseconds(100);
+  p.a.tick(p.now);
+  p.settle();
+  EXPECT_FALSE(p.a.recovering(kName));
+  EXPECT_EQ(p.a.replica(kName)->content().find(SectionId("s"))->data, "x")
+      << "b's content, then the write that waited";
+  EXPECT_NE(std::find(p.reports.begin(), p.reports.end(),
+                      "counter-state: recovered at 5:3, with the content of the replica on b"),
+            p.reports.end());
+}
+
 }  // namespace
 }  // namespace amf::checkpoint
