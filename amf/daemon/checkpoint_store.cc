@@ -165,7 +165,8 @@ StoreFile parse_store_file(std::string_view bytes, const std::string& name, Time
 Result<std::unique_ptr<CheckpointStore>> CheckpointStore::open(boost::asio::io_context& io,
                                                                std::string dir, Stored stored,
                                                                std::shared_ptr<spdlog::logger> log,
-                                                               Broken broken) {
+                                                               Broken broken,
+                                                               std::uint64_t max_queued_bytes) {
   std::error_code ec;
   if (fs::create_directories(dir, ec)) {
     // The new directory lasts once its parent is on disk.
@@ -180,16 +181,18 @@ Result<std::unique_ptr<CheckpointStore>> CheckpointStore::open(boost::asio::io_c
   if (::access(dir.c_str(), W_OK) != 0) {
     return fail("cannot write in the checkpoint store " + dir + ": " + errno_text());
   }
-  return std::unique_ptr<CheckpointStore>(new CheckpointStore(io, std::move(dir), std::move(stored),
-                                                              std::move(broken), std::move(log)));
+  return std::unique_ptr<CheckpointStore>(new CheckpointStore(
+      io, std::move(dir), std::move(stored), std::move(broken), std::move(log), max_queued_bytes));
 }
 
 CheckpointStore::CheckpointStore(boost::asio::io_context& io, std::string dir, Stored stored,
-                                 Broken broken, std::shared_ptr<spdlog::logger> log)
+                                 Broken broken, std::shared_ptr<spdlog::logger> log,
+                                 std::uint64_t max_queued_bytes)
     : io_(io),
       dir_(std::move(dir)),
       shared_(std::make_shared<Shared>(Shared{std::move(stored), std::move(broken), 0})),
       log_(std::move(log)),
+      max_queued_bytes_(max_queued_bytes),
       thread_([this] { run(); }) {}
 
 CheckpointStore::~CheckpointStore() {
@@ -209,17 +212,30 @@ std::string CheckpointStore::path(const ck::CheckpointName& name) const {
 
 void CheckpointStore::append(const ck::CheckpointName& name, const ck::Attributes& attributes,
                              ck::Persist record) {
-  Item item{name,
-            attributes.mode == ck::UpdateMode::kSynchronous,
-            !record.operation,
-            record.record,
-            shared_->epoch,
-            wire::encode(wire::CheckpointRecord{name, attributes, std::move(record)})};
+  const bool image = !record.operation;
+  if (!image && gapped_.contains(name)) return;  // nothing goes on from a gap: see below
+  if (!image && queued_bytes_.load() > max_queued_bytes_) {
+    // The disk does not keep up: this record is dropped, and so is every later one of the
+    // checkpoint until its whole content is written again (the writer says it broke).
+    gapped_.insert(name);
+    Item gap{name, false, false, 0, shared_->epoch, ""};
+    gap.gap = true;
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(gap));
+    wake_.notify_one();
+    return;
+  }
+  if (image) gapped_.erase(name);
+  Item item{
+      name,           attributes.mode == ck::UpdateMode::kSynchronous,
+      image,          record.record,
+      shared_->epoch, wire::encode(wire::CheckpointRecord{name, attributes, std::move(record)})};
   if (item.image) {
     log_bytes_[name] = 0;
   } else {
     log_bytes_[name] += kFrameHeader + item.bytes.size();
   }
+  queued_bytes_ += item.bytes.size();
   {
     std::lock_guard lock(mutex_);
     queue_.push_back(std::move(item));
@@ -286,6 +302,14 @@ CheckpointStore::Written CheckpointStore::write(std::deque<Item>& batch) {
     out.broken.insert({item.name, item.epoch});
   };
   for (Item& item : batch) {
+    queued_bytes_ -= item.bytes.size();
+    if (item.gap) {
+      if (!broken_.contains(item.name)) {
+        break_on(item, "keep up: over " + std::to_string(max_queued_bytes_) +
+                           " bytes of records wait to be written");
+      }
+      continue;
+    }
     const std::string file = path(item.name);
     const std::string framed = frame_record(item.bytes);
     if (item.image) {
@@ -367,6 +391,7 @@ static std::optional<std::string> read_file(const fs::path& file) {
 std::vector<CheckpointStore::Kept> CheckpointStore::load(TimePoint now) {
   shared_->epoch++;
   log_bytes_.clear();
+  gapped_.clear();  // the replicas of the next life start from what the files hold
   std::vector<Kept> out;
   std::error_code list_error;
   for (const fs::directory_entry& entry : fs::directory_iterator(dir_, list_error)) {

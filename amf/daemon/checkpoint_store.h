@@ -2,6 +2,7 @@
 
 #include <spdlog/logger.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <condition_variable>
 #include <cstdint>
@@ -56,11 +57,14 @@ class CheckpointStore {
   // reported from then on until a whole content of it is written (append() one).
   using Broken = std::function<void(const checkpoint::CheckpointName&)>;
 
-  // Creates `dir` if need be. The error says what cannot be done there.
-  static Result<std::unique_ptr<CheckpointStore>> open(boost::asio::io_context& io, std::string dir,
-                                                       Stored stored,
-                                                       std::shared_ptr<spdlog::logger> log,
-                                                       Broken broken = {});
+  // Creates `dir` if need be. The error says what cannot be done there. `max_queued_bytes`:
+  // records that wait for the writer (the loop makes them faster than a slow disk takes them);
+  // beyond it a checkpoint's operations are dropped, and it is Broken until its whole content is
+  // written again.
+  static Result<std::unique_ptr<CheckpointStore>> open(
+      boost::asio::io_context& io, std::string dir, Stored stored,
+      std::shared_ptr<spdlog::logger> log, Broken broken = {},
+      std::uint64_t max_queued_bytes = std::uint64_t{64} << 20);
   ~CheckpointStore();  // writes what is queued, then stops the thread
   CheckpointStore(const CheckpointStore&) = delete;
   CheckpointStore& operator=(const CheckpointStore&) = delete;
@@ -88,7 +92,7 @@ class CheckpointStore {
 
  private:
   CheckpointStore(boost::asio::io_context& io, std::string dir, Stored stored, Broken broken,
-                  std::shared_ptr<spdlog::logger> log);
+                  std::shared_ptr<spdlog::logger> log, std::uint64_t max_queued_bytes);
   struct Item {
     checkpoint::CheckpointName name;
     bool sync = false;
@@ -96,6 +100,7 @@ class CheckpointStore {
     std::uint64_t record = 0;
     std::uint64_t epoch = 0;
     std::string bytes;  // the encoded record, not framed
+    bool gap = false;   // no record: the ones after it were dropped (a queue over its bound)
   };
   // What the writer's completions reach on the loop. load() starts a new epoch: the replicas
   // of before are gone, and their records' numbers mean nothing to the new ones.
@@ -118,8 +123,11 @@ class CheckpointStore {
   std::string dir_;
   std::shared_ptr<Shared> shared_;
   std::shared_ptr<spdlog::logger> log_;
+  const std::uint64_t max_queued_bytes_;
   // On the loop.
   std::map<checkpoint::CheckpointName, std::uint64_t> log_bytes_;
+  std::set<checkpoint::CheckpointName> gapped_;  // records dropped; none until a whole content
+  std::atomic<std::uint64_t> queued_bytes_{0};   // of the records queue_ holds
 
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -42,14 +42,15 @@ class CheckpointStoreTest : public ::testing::Test {
   }
   ~CheckpointStoreTest() override { fs::remove_all(dir_); }
 
-  std::unique_ptr<CheckpointStore> open() {
+  std::unique_ptr<CheckpointStore> open(std::uint64_t max_queued_bytes = 64 << 20) {
     auto store = CheckpointStore::open(
         io_, dir_,
         [this](const ck::CheckpointName& name, std::uint64_t record) {
           stored_[name.str()] = record;
         },
         std::make_shared<spdlog::logger>("store", sink_),
-        [this](const ck::CheckpointName& name) { broken_.push_back(name.str()); });
+        [this](const ck::CheckpointName& name) { broken_.push_back(name.str()); },
+        max_queued_bytes);
     EXPECT_TRUE(store) << store.error().message();
     return store ? std::move(*store) : nullptr;
   }
@@ -368,6 +369,38 @@ TEST_F(CheckpointStoreTest, AFailedWriteStopsTheReportsUntilAWholeContentIsWritt
   ASSERT_EQ(kept.count("broken"), 1u);
   EXPECT_EQ(kept.at("broken").content, content);
   EXPECT_EQ(kept.at("broken").at, (ck::Position{1, 4}));
+}
+
+// Records come faster than the disk takes them (here the bound is 1 byte): operations are
+// dropped, and every later one of the checkpoint, until its whole content is written again;
+// none of them is reported stored, and the host is told.
+TEST_F(CheckpointStoreTest, OperationsOverTheQueuesBoundAreDroppedUntilAWholeContent) {
+  ck::Sections content(attributes());
+  {
+    auto store = open(1);
+    std::uint64_t record = 0, seq = 0;
+    write(*store, "fast", content, {create("a", "0")}, record, seq);
+    for (int i = 1; i <= 1000; ++i) {
+      write(*store, "fast", content, {overwrite("a", std::to_string(i))}, record, seq);
+    }
+    store->flush();
+    for (int i = 0; i < 20 && broken_.empty(); ++i) {
+      io_.restart();
+      io_.run_for(10ms);
+    }
+    ASSERT_FALSE(broken_.empty()) << "1,000 records never found the writer busy";
+    EXPECT_LT(stored_["fast"], record) << "a record after a dropped one was reported stored";
+    EXPECT_NE(logged().find("checkpoint 'fast': the store cannot keep up"), std::string::npos)
+        << logged();
+    store->append(ck::CheckpointName("fast"), content.attributes(),
+                  ck::Persist{record, {1, seq}, std::nullopt, content.image(kNow)});
+    wait_stored("fast", record);
+  }
+  auto store = open();
+  auto kept = load(*store);
+  ASSERT_EQ(kept.count("fast"), 1u);
+  EXPECT_EQ(kept.at("fast").content, content);
+  EXPECT_EQ(kept.at("fast").at, (ck::Position{1, 1001}));
 }
 
 TEST_F(CheckpointStoreTest, RecordsOfALifeBeforeTheLastLoadAreNotReported) {
