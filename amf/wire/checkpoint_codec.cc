@@ -184,6 +184,32 @@ Result<T> with_context(Result<T> r, const std::string& what) {
   return r;
 }
 
+// A whole content (a snapshot's sections, a store record's image), checked against the
+// attributes it comes with: `what` names it in the errors.
+Result<std::vector<ck::Sections::Image>> images(
+    const google::protobuf::RepeatedPtrField<pb::CheckpointCreateSection>& sections,
+    const ck::Attributes& attributes, const std::string& what) {
+  if (static_cast<std::uint64_t>(sections.size()) > attributes.max_sections) {
+    return fail(what + ": " + std::to_string(sections.size()) +
+                " sections, over its max_sections of " + std::to_string(attributes.max_sections));
+  }
+  std::vector<ck::Sections::Image> out;
+  std::set<std::string> seen;
+  for (const auto& s : sections) {
+    auto image = with_context(from_pb(s), what);
+    if (!image) return tl::unexpected(image.error());
+    if (image->data.size() > attributes.max_section_size) {
+      return fail(what + ": section '" + image->id.str() + "' is " +
+                  std::to_string(image->data.size()) + " bytes, over its max_section_size");
+    }
+    if (!seen.insert(image->id.str()).second) {
+      return fail(what + ": section '" + image->id.str() + "' comes twice");
+    }
+    out.push_back(std::move(*image));
+  }
+  return out;
+}
+
 }  // namespace
 
 // ---- the component channel's checkpoint requests ----
@@ -444,27 +470,11 @@ Result<checkpoint::Message> decode_checkpoint_message(std::string_view bytes) {
       if (!h) return tl::unexpected(h.error());
       auto attributes = with_context(from_pb(b.attributes()), "checkpoint snapshot");
       if (!attributes) return tl::unexpected(attributes.error());
-      if (static_cast<std::uint64_t>(b.sections_size()) > attributes->max_sections) {
-        return fail("checkpoint snapshot: " + std::to_string(b.sections_size()) +
-                    " sections, over its max_sections of " +
-                    std::to_string(attributes->max_sections));
-      }
       auto at = position(b.at(), *h, "snapshot");
       if (!at) return tl::unexpected(at.error());
-      ck::Snapshot out{*h, *at, b.chunk(), b.last(), *attributes, {}};
-      std::set<std::string> seen;
-      for (const auto& s : b.sections()) {
-        auto image = with_context(from_pb(s), "checkpoint snapshot");
-        if (!image) return tl::unexpected(image.error());
-        if (image->data.size() > attributes->max_section_size) {
-          return fail("checkpoint snapshot: section '" + image->id.str() + "' is " +
-                      std::to_string(image->data.size()) + " bytes, over its max_section_size");
-        }
-        if (!seen.insert(image->id.str()).second) {
-          return fail("checkpoint snapshot: section '" + image->id.str() + "' comes twice");
-        }
-        out.sections.push_back(std::move(*image));
-      }
+      auto sections = images(b.sections(), *attributes, "checkpoint snapshot");
+      if (!sections) return tl::unexpected(sections.error());
+      ck::Snapshot out{*h, *at, b.chunk(), b.last(), *attributes, std::move(*sections)};
       return out;
     }
     case pb::CheckpointEnvelope::kInService: {
@@ -516,23 +526,9 @@ Result<CheckpointRecord> decode_checkpoint_record(std::string_view bytes) {
     out.record.operation = std::move(*op);
     return out;
   }
-  if (static_cast<std::uint64_t>(in->image_size()) > attributes->max_sections) {
-    return fail("checkpoint record: " + std::to_string(in->image_size()) +
-                " sections, over its max_sections of " + std::to_string(attributes->max_sections));
-  }
-  std::set<std::string> seen;
-  for (const auto& s : in->image()) {
-    auto image = with_context(from_pb(s), "checkpoint record");
-    if (!image) return tl::unexpected(image.error());
-    if (image->data.size() > attributes->max_section_size) {
-      return fail("checkpoint record: section '" + image->id.str() + "' is " +
-                  std::to_string(image->data.size()) + " bytes, over its max_section_size");
-    }
-    if (!seen.insert(image->id.str()).second) {
-      return fail("checkpoint record: section '" + image->id.str() + "' comes twice");
-    }
-    out.record.image.push_back(std::move(*image));
-  }
+  auto image = images(in->image(), *attributes, "checkpoint record");
+  if (!image) return tl::unexpected(image.error());
+  out.record.image = std::move(*image);
   return out;
 }
 

@@ -82,6 +82,13 @@ class ClusterTest : public ::testing::Test {
 
   std::string runtime(const std::string& node) const { return dir_.path() + "/" + node; }
 
+  // checkpoint_store: file in the configuration (before the nodes start).
+  void use_file_store() {
+    std::string yaml = slurp(config_);
+    yaml.replace(yaml.find("  name: itest\n"), 14, "  name: itest\n  checkpoint_store: file\n");
+    config_ = dir_.file("cluster.yaml", yaml);
+  }
+
   // `key`: the cluster key's file, the test's by default.
   void start(const std::string& node, const std::string& key = "") {
     // A log per life of the node.
@@ -358,9 +365,7 @@ TEST_F(ClusterTest, EveryAcknowledgedIncrementOutlivesTheActivesNode) {
 // becomes active first recovers: it asks the other replica where it stands and takes the newer
 // content before it takes a write.
 TEST_F(ClusterTest, WithAFileStoreTheCounterOutlivesACrashOfTheWholeCluster) {
-  std::string yaml = slurp(config_);
-  yaml.replace(yaml.find("  name: itest\n"), 14, "  name: itest\n  checkpoint_store: file\n");
-  config_ = dir_.file("cluster.yaml", yaml);
+  use_file_store();
   for (const std::string& n : kNodes) start(n);
   auto first = settled(true);
   ASSERT_TRUE(first) << "no director with an active and a standby";
@@ -398,9 +403,7 @@ TEST_F(ClusterTest, WithAFileStoreTheCounterOutlivesACrashOfTheWholeCluster) {
 // makes the other SU active, whose stored replica is behind: before it takes a write it asks
 // the other replica where it stands and takes its newer content.
 TEST_F(ClusterTest, AReplicaMadeActiveBehindTakesTheNewerContentOfItsPeerAfterAWholeClusterCrash) {
-  std::string yaml = slurp(config_);
-  yaml.replace(yaml.find("  name: itest\n"), 14, "  name: itest\n  checkpoint_store: file\n");
-  config_ = dir_.file("cluster.yaml", yaml);
+  use_file_store();
   for (const std::string& n : kNodes) start(n);
   auto first = settled(true);
   ASSERT_TRUE(first) << "no director with an active and a standby";

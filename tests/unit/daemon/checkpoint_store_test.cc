@@ -55,13 +55,18 @@ class CheckpointStoreTest : public ::testing::Test {
     return store ? std::move(*store) : nullptr;
   }
 
-  // Runs the loop until the store reports `record` of `name` stored (or 5 s pass).
-  void wait_stored(const std::string& name, std::uint64_t record) {
+  // Runs the loop until `done` (or 5 s pass).
+  template <class F>
+  void run_until(F done) {
     const auto until = std::chrono::steady_clock::now() + 5s;
-    while (stored_[name] < record && std::chrono::steady_clock::now() < until) {
+    while (!done() && std::chrono::steady_clock::now() < until) {
       io_.restart();
       io_.run_for(10ms);
     }
+  }
+  // Runs the loop until the store reports `record` of `name` stored.
+  void wait_stored(const std::string& name, std::uint64_t record) {
+    run_until([&] { return stored_[name] >= record; });
     ASSERT_GE(stored_[name], record) << name;
   }
 
@@ -80,6 +85,22 @@ class CheckpointStoreTest : public ::testing::Test {
                      ck::Persist{++record, {1, seq}, op, {}});
       }
     }
+  }
+
+  // A whole content (a compaction's with record 0), as the host appends one.
+  void append_whole(CheckpointStore& store, const std::string& name, const ck::Sections& content,
+                    std::uint64_t record, std::uint64_t seq) {
+    store.append(ck::CheckpointName(name), content.attributes(),
+                 ck::Persist{record, {1, seq}, std::nullopt, content.image(kNow)});
+  }
+
+  // What amfd's next start finds: `content` at `at`.
+  void expect_kept(const std::string& name, const ck::Sections& content, ck::Position at) {
+    auto store = open();
+    auto kept = load(*store);
+    ASSERT_EQ(kept.count(name), 1u) << name;
+    EXPECT_EQ(kept.at(name).content, content);
+    EXPECT_EQ(kept.at(name).at, at);
   }
 
   std::string file(const std::string& name) const {
@@ -269,8 +290,7 @@ TEST_F(CheckpointStoreTest, AWholeContentStartsTheFileAgain) {
     EXPECT_GT(logged_bytes, 50u * 60u);
     EXPECT_GT(fs::file_size(file("big")), logged_bytes);  // the first whole content, then the log
     // A compaction: the whole content, answering no write.
-    store->append(ck::CheckpointName("big"), content.attributes(),
-                  ck::Persist{0, {1, seq}, std::nullopt, content.image(kNow)});
+    append_whole(*store, "big", content, 0, seq);
     EXPECT_EQ(store->log_bytes(ck::CheckpointName("big")), 0u);
     store->flush();
     EXPECT_LT(fs::file_size(file("big")), 200u);
@@ -320,18 +340,13 @@ TEST_F(CheckpointStoreTest, OperationsAndAWholeContentInOneBatchAreWrittenInOrde
     write(*store, "batch", content, {create("a", "0")}, record, seq);
     for (int round = 0; round < 20; ++round) {
       write(*store, "batch", content, {overwrite("a", std::to_string(round))}, record, seq);
-      store->append(ck::CheckpointName("batch"), content.attributes(),
-                    ck::Persist{0, {1, seq}, std::nullopt, content.image(kNow)});
+      append_whole(*store, "batch", content, 0, seq);
       write(*store, "batch", content, {overwrite("a", "after " + std::to_string(round))}, record,
             seq);
     }
     wait_stored("batch", record);
   }
-  auto store = open();
-  auto kept = load(*store);
-  ASSERT_EQ(kept.count("batch"), 1u);
-  EXPECT_EQ(kept.at("batch").content, content);
-  EXPECT_EQ(kept.at("batch").at, (ck::Position{1, 41}));
+  expect_kept("batch", content, {1, 41});
 }
 
 // A write the store cannot make (here the file is taken away) is never reported stored, nor is
@@ -349,26 +364,18 @@ TEST_F(CheckpointStoreTest, AFailedWriteStopsTheReportsUntilAWholeContentIsWritt
     store->flush();
     write(*store, "broken", content, {overwrite("a", "3")}, record, seq);
     store->flush();
-    for (int i = 0; i < 20 && broken_.size() < 2; ++i) {
-      io_.restart();
-      io_.run_for(10ms);
-    }
+    run_until([&] { return broken_.size() >= 2; });
     EXPECT_EQ(stored_["broken"], 1u) << "records the store could not write were reported";
     ASSERT_EQ(broken_.size(), 2u) << "one report for the failure, one for the record skipped";
     EXPECT_NE(logged().find("checkpoint 'broken': the store cannot open"), std::string::npos)
         << logged();
     fs::remove(file("broken"));
-    store->append(ck::CheckpointName("broken"), content.attributes(),
-                  ck::Persist{record, {1, seq}, std::nullopt, content.image(kNow)});
+    append_whole(*store, "broken", content, record, seq);
     wait_stored("broken", record);
     write(*store, "broken", content, {overwrite("a", "4")}, record, seq);
     wait_stored("broken", record);
   }
-  auto store = open();
-  auto kept = load(*store);
-  ASSERT_EQ(kept.count("broken"), 1u);
-  EXPECT_EQ(kept.at("broken").content, content);
-  EXPECT_EQ(kept.at("broken").at, (ck::Position{1, 4}));
+  expect_kept("broken", content, {1, 4});
 }
 
 // Records come faster than the disk takes them (here the bound is 1 byte): operations are
@@ -384,23 +391,15 @@ TEST_F(CheckpointStoreTest, OperationsOverTheQueuesBoundAreDroppedUntilAWholeCon
       write(*store, "fast", content, {overwrite("a", std::to_string(i))}, record, seq);
     }
     store->flush();
-    for (int i = 0; i < 20 && broken_.empty(); ++i) {
-      io_.restart();
-      io_.run_for(10ms);
-    }
+    run_until([&] { return !broken_.empty(); });
     ASSERT_FALSE(broken_.empty()) << "1,000 records never found the writer busy";
     EXPECT_LT(stored_["fast"], record) << "a record after a dropped one was reported stored";
     EXPECT_NE(logged().find("checkpoint 'fast': the store cannot keep up"), std::string::npos)
         << logged();
-    store->append(ck::CheckpointName("fast"), content.attributes(),
-                  ck::Persist{record, {1, seq}, std::nullopt, content.image(kNow)});
+    append_whole(*store, "fast", content, record, seq);
     wait_stored("fast", record);
   }
-  auto store = open();
-  auto kept = load(*store);
-  ASSERT_EQ(kept.count("fast"), 1u);
-  EXPECT_EQ(kept.at("fast").content, content);
-  EXPECT_EQ(kept.at("fast").at, (ck::Position{1, 1001}));
+  expect_kept("fast", content, {1, 1001});
 }
 
 TEST_F(CheckpointStoreTest, RecordsOfALifeBeforeTheLastLoadAreNotReported) {
