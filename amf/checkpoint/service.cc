@@ -375,6 +375,7 @@ std::vector<CheckpointStatus> Service::status() const {
                        {}};
     for (const auto& [node, peer] : r.peers())
       s.peers.push_back({node, peer.acked, peer.in_service});
+    s.recovering = r.recovering();
     out.push_back(std::move(s));
   }
   return out;

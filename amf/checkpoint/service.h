@@ -84,6 +84,9 @@ struct CheckpointStatus {
     bool in_service = false;
   };
   std::vector<Peer> peers;  // the active replica's peers (empty elsewhere)
+  // Active, and still asking the other replicas for newer content before it takes writes
+  // (amf/checkpoint/README.md, "Stored replicas and recovery").
+  bool recovering = false;
 };
 
 class Service {

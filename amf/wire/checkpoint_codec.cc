@@ -316,6 +316,7 @@ void fill(pb::CheckpointList& out, const CheckpointList& in) {
     row->set_generation(c.generation);
     fill(*row->mutable_position(), c.position);
     row->set_in_service(c.in_service);
+    row->set_recovering(c.recovering);
     row->set_sections(static_cast<std::uint32_t>(c.sections));
     row->set_bytes(c.bytes);
     row->set_opened_here(static_cast<std::uint32_t>(c.opened_here));
@@ -355,6 +356,7 @@ Result<CheckpointList> from_pb(const pb::CheckpointList& in) {
     for (const auto& p : row.peers()) {
       view.status.peers.push_back({NodeId(p.node()), from_pb(p.acked()), p.in_service()});
     }
+    view.status.recovering = row.recovering();
     for (const auto& s : row.section_list()) {
       std::optional<Duration> left;
       if (s.has_expires_in_ns()) left = std::chrono::nanoseconds(s.expires_in_ns());

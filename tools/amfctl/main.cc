@@ -51,10 +51,11 @@ std::string position_text(const amf::checkpoint::Position& p) {
   return generation_text(p.generation) + ":" + std::to_string(p.seq);
 }
 
-// This node's replica: the active one, one in service (it holds every acknowledged write), or
-// one catching up (a cold sync, or not yet told it is in service).
+// This node's replica: the active one (recovering: still asking the other replicas for newer
+// content, writes wait), one in service (it holds every acknowledged write), or one catching up
+// (a cold sync, or not yet told it is in service).
 std::string replica_text(const amf::checkpoint::CheckpointStatus& c) {
-  if (c.active) return "active";
+  if (c.active) return c.recovering ? "recovering" : "active";
   return c.in_service ? "in service" : "syncing";
 }
 

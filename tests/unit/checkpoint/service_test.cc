@@ -329,6 +329,8 @@ TEST(CheckpointServiceTest, AStoredReplicaRecoveringWaitsForAReplicaWhoseNodeIsD
   p.a.write(1, 1, kName, OverwriteSection{SectionId("s"), "x"}, 9, p.now);
   p.collect();
   EXPECT_TRUE(p.a.recovering(kName)) << "it must ask b, whose node is down";
+  ASSERT_EQ(p.a.status().size(), 1u);
+  EXPECT_TRUE(p.a.status()[0].recovering) << "amfctl ckpt shows it";
   p.wire.clear();  // lost: b is down
   p.now += milliseconds(500);
   p.a.tick(p.now);
@@ -344,6 +346,7 @@ TEST(CheckpointServiceTest, AStoredReplicaRecoveringWaitsForAReplicaWhoseNodeIsD
   p.a.tick(p.now);
   p.settle();
   EXPECT_FALSE(p.a.recovering(kName));
+  EXPECT_FALSE(p.a.status()[0].recovering);
   EXPECT_EQ(p.a.replica(kName)->content().find(SectionId("s"))->data, "x")
       << "b's content, then the write that waited";
   EXPECT_NE(std::find(p.reports.begin(), p.reports.end(),

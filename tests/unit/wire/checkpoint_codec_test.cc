@@ -159,6 +159,29 @@ TEST(CheckpointCodecTest, StoreRecordsRoundTripAndWhatBreaksTheLimitsIsRefused) 
             "malformed checkpoint record (3 bytes that are not a protobuf message)");
 }
 
+// amfctl ckpt: a node's replicas as the admin socket carries them.
+TEST(CheckpointCodecTest, ACheckpointListRoundTripsWithEachReplicasState) {
+  CheckpointStatus active{
+      CheckpointName("a"),           attributes(), true, NodeId("n1"), 7, {7, 3}, false, 1, 2, 1,
+      {{NodeId("n2"), {7, 2}, true}}};
+  active.recovering = true;
+  CheckpointStatus follower{
+      CheckpointName("b"), attributes(), false, NodeId("n2"), 4, {4, 9}, true, 0, 0, 0, {}};
+  const CheckpointList list{"n1", {CheckpointView{active, {}}, CheckpointView{follower, {}}}};
+  auto decoded = decode_admin_reply(encode(AdminReply{list}));
+  ASSERT_TRUE(decoded) << decoded.error().message();
+  const auto* back = std::get_if<CheckpointList>(&*decoded);
+  ASSERT_NE(back, nullptr);
+  ASSERT_EQ(back->checkpoints.size(), 2u);
+  EXPECT_TRUE(back->checkpoints[0].status.recovering);
+  EXPECT_EQ(back->checkpoints[0].status.position, (Position{7, 3}));
+  ASSERT_EQ(back->checkpoints[0].status.peers.size(), 1u);
+  EXPECT_TRUE(back->checkpoints[0].status.peers[0].in_service);
+  EXPECT_FALSE(back->checkpoints[1].status.recovering);
+  EXPECT_TRUE(back->checkpoints[1].status.in_service);
+  EXPECT_EQ(encode(AdminReply{*back}), encode(AdminReply{list}));
+}
+
 TEST(CheckpointCodecTest, TheComponentChannelsRequestsAndRepliesRoundTrip) {
   const CheckpointName name("counter-state");
   const std::vector<ComponentMessage> messages{
