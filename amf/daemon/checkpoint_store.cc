@@ -9,9 +9,9 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <set>
 
+#include "amf/core/hex.h"
 #include "amf/daemon/durable_file.h"
 #include "amf/wire/codec.h"
 
@@ -56,44 +56,6 @@ std::string frame_record(std::string_view bytes) {
 }
 
 namespace {
-
-std::string hex(const std::string& s) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out.push_back(digits[c >> 4]);
-    out.push_back(digits[c & 15]);
-  }
-  return out;
-}
-
-std::optional<std::string> unhex(const std::string& s) {
-  if (s.size() % 2) return std::nullopt;
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); i += 2) {
-    auto nibble = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      return -1;
-    };
-    const int hi = nibble(s[i]), lo = nibble(s[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-  }
-  return out;
-}
-
-Result<void> write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail(std::strerror(errno));
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return {};
-}
 
 std::string errno_text() { return std::strerror(errno); }
 
@@ -207,7 +169,7 @@ CheckpointStore::~CheckpointStore() {
 }
 
 std::string CheckpointStore::path(const ck::CheckpointName& name) const {
-  return dir_ + "/" + hex(name.str()) + ".ckpt";
+  return dir_ + "/" + to_hex(name.str()) + ".ckpt";
 }
 
 void CheckpointStore::append(const ck::CheckpointName& name, const ck::Attributes& attributes,
@@ -407,7 +369,7 @@ std::vector<CheckpointStore::Kept> CheckpointStore::load(TimePoint now) {
                   file.filename().string());
       fs::rename(file, fs::path(file.string() + ".bad"), ec);
     };
-    const auto name = unhex(file.stem().string());
+    const auto name = from_hex(file.stem().string());
     if (!name || name->empty()) {
       set_aside("is not named by a checkpoint's name in hex");
       continue;

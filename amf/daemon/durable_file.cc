@@ -9,6 +9,18 @@
 
 namespace amf::daemon {
 
+Result<void> write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail(std::strerror(errno));
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
 Result<void> write_durably(const std::string& path, const std::string& text,
                            const std::string& what) {
   const std::string temporary = path + ".new";
@@ -21,17 +33,11 @@ Result<void> write_durably(const std::string& path, const std::string& text,
   const int fd =
       ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return failed("open " + temporary);
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int saved = errno;
-      ::close(fd);
-      errno = saved;
-      return failed("write");
-    }
-    done += static_cast<std::size_t>(n);
+  if (!write_all(fd, text)) {
+    const int saved = errno;
+    ::close(fd);
+    errno = saved;
+    return failed("write");
   }
   if (::fsync(fd) != 0) {
     const int saved = errno;

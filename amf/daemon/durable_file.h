@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "amf/core/result.h"
 
@@ -12,5 +13,9 @@ namespace amf::daemon {
 // (STEP): REASON" (`what`: "the admin-state store").
 Result<void> write_durably(const std::string& path, const std::string& text,
                            const std::string& what);
+
+// Writes all of `bytes` to `fd`, again after a short write or EINTR. The error is strerror's,
+// and errno stays as the failed write() left it.
+Result<void> write_all(int fd, std::string_view bytes);
 
 }  // namespace amf::daemon

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "amf/core/assert.h"
+#include "amf/core/hex.h"
 #include "amf/daemon/net_probe.h"
 #include "containers/proc_files.h"
 
@@ -43,13 +44,7 @@ std::string random_hex(std::size_t bytes) {
     AMF_ASSERT(n > 0 || errno == EINTR);
     if (n > 0) got += static_cast<std::size_t>(n);
   }
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char c : raw) {
-    hex += kDigits[c >> 4];
-    hex += kDigits[c & 15];
-  }
-  return hex;
+  return to_hex(raw);
 }
 
 // The parent of `pid` (0 when it is gone).

@@ -13,6 +13,7 @@
 #include <thread>
 #include <zmq.hpp>
 
+#include "amf/core/hex.h"
 #include "amf/wire/codec.h"
 #include "tests/integration/amfd_fixture.h"
 
@@ -1172,13 +1173,8 @@ TEST_F(AmfdTest, AFileCheckpointStoreKeepsTheCounterThroughAStopAndACrashOfEvery
   ASSERT_FALSE(settled_pair().first.empty());
   for (int i = 1; i <= 5; ++i) ASSERT_EQ(ask(port, "INC"), std::to_string(i) + "\n");
   const std::string name = "counter-" + std::to_string(port);
-  std::string file = state + "/checkpoints/";
-  for (unsigned char c : name) {
-    char hex[3];
-    std::snprintf(hex, sizeof hex, "%02x", c);
-    file += hex;
-  }
-  EXPECT_TRUE(std::filesystem::exists(file + ".ckpt")) << file;
+  const std::string file = state + "/checkpoints/" + to_hex(name) + ".ckpt";
+  EXPECT_TRUE(std::filesystem::exists(file)) << file;
 
   EXPECT_EQ(stop(), 0);
   start(yaml, {}, args);

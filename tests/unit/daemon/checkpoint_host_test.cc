@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <thread>
 
+#include "amf/core/hex.h"
+
 namespace amf::daemon {
 namespace {
 
@@ -70,7 +72,7 @@ class CheckpointHostTest : public ::testing::Test {
     EXPECT_TRUE(reply_) << "request " << request_ << " never answered";
     return reply_.value_or(wire::CheckpointReply{});
   }
-  std::string file() const { return dir_ + "/" + "636f756e746572.ckpt"; }  // "counter" in hex
+  std::string file() const { return dir_ + "/" + to_hex(kName.str()) + ".ckpt"; }
   std::string logged() const {
     std::string out;
     for (const auto& line : sink_->last_formatted()) out += line;

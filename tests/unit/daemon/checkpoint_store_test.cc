@@ -12,6 +12,7 @@
 #include <map>
 #include <sstream>
 
+#include "amf/core/hex.h"
 #include "amf/wire/codec.h"
 
 namespace amf::daemon {
@@ -103,15 +104,7 @@ class CheckpointStoreTest : public ::testing::Test {
     EXPECT_EQ(kept.at(name).at, at);
   }
 
-  std::string file(const std::string& name) const {
-    std::string hex;
-    for (unsigned char c : name) {
-      static const char* digits = "0123456789abcdef";
-      hex.push_back(digits[c >> 4]);
-      hex.push_back(digits[c & 15]);
-    }
-    return dir_ + "/" + hex + ".ckpt";
-  }
+  std::string file(const std::string& name) const { return dir_ + "/" + to_hex(name) + ".ckpt"; }
 
   std::string logged() const {
     std::string out;
