@@ -476,4 +476,36 @@ std::optional<std::string> check_service_addresses(const std::map<SiId, std::set
   return std::nullopt;
 }
 
+CheckpointReadVerdict judge_checkpoint_read(const CheckpointRead& r) {
+  if (r.read >= r.acked) return CheckpointReadVerdict::kHolds;
+  if (r.holders.empty()) return CheckpointReadVerdict::kLostWithReplicas;
+  for (const NodeId& holder : r.holders) {
+    if (!r.silent.contains(holder)) return CheckpointReadVerdict::kViolated;
+  }
+  return CheckpointReadVerdict::kLostSilent;
+}
+
+std::optional<std::string> check_checkpoint_read(const CheckpointRead& r) {
+  if (judge_checkpoint_read(r) != CheckpointReadVerdict::kViolated) return std::nullopt;
+  std::string holders;
+  for (const NodeId& holder : r.holders) {
+    if (!r.silent.contains(holder)) holders += (holders.empty() ? "" : ", ") + holder.str();
+  }
+  return "checkpoint '" + r.checkpoint + "': the new active on " + r.reader.str() +
+         " (generation " + std::to_string(r.generation) + ") read " + std::to_string(r.read) +
+         ", but increment " + std::to_string(r.acked) + " was acknowledged and the replicas on " +
+         holders + ", up and answering, hold it: an acknowledged synchronous write is missing";
+}
+
+std::optional<std::string> check_checkpoint_ack(const std::string& checkpoint,
+                                                std::uint64_t generation, std::uint64_t value,
+                                                std::uint64_t read_generation,
+                                                std::uint64_t read_value) {
+  if (generation >= read_generation || value <= read_value) return std::nullopt;
+  return "checkpoint '" + checkpoint + "': increment " + std::to_string(value) + " of generation " +
+         std::to_string(generation) + " was acknowledged after the active of generation " +
+         std::to_string(read_generation) + " read " + std::to_string(read_value) +
+         ": a deposed writer completed a write the new active lacks";
+}
+
 }  // namespace amf::sim

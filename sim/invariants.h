@@ -29,6 +29,8 @@ struct ProcessView {
   std::map<CsiId, model::HaState> beliefs;  // the HA state of each CSI as it last processed it
   // For each CSI it believes standby: the active component it was told with it (absent: none).
   std::map<CsiId, std::string> told_active = {};
+  std::uint64_t peer = 0;  // its connection to the node director (0: none, an SA-unaware one)
+  NodeId node = {};
 };
 
 // 1. Safety: no two live processes believe they are active (or still quiescing, i.e. serving)
@@ -40,6 +42,33 @@ std::optional<std::string> check_safety(const model::ClusterConfig& config,
 // 1b. Safety of floating service addresses: no SI's address is up on two nodes at once
 // (`raised`: the nodes that have each SI's address up; a crashed node has none).
 std::optional<std::string> check_service_addresses(const std::map<SiId, std::set<NodeId>>& raised);
+
+// 1c. Checkpoints (Options::checkpoints): a component that becomes active reads, in its SI's
+// checkpoint, every synchronous write acknowledged before. The counter it reads (`read`) is at
+// least the newest acknowledged increment (`acked`), unless every replica that held it is gone
+// (`holders`: the nodes up, in the reader's view, whose replica holds `acked` or more) or the
+// reader's recovery went on without the ones that still hold it (`silent`: they did not answer
+// in time). Those two are losses the simulator counts, not violations: replicas in memory die
+// with their nodes, and a recovery waits for an answer only so long.
+struct CheckpointRead {
+  std::string checkpoint;
+  NodeId reader;
+  std::uint64_t generation = 0;
+  std::uint64_t read = 0;
+  std::uint64_t acked = 0;
+  std::set<NodeId> holders;
+  std::set<NodeId> silent;
+};
+enum class CheckpointReadVerdict { kHolds, kLostWithReplicas, kLostSilent, kViolated };
+CheckpointReadVerdict judge_checkpoint_read(const CheckpointRead& r);
+// Nothing when the read is judged kHolds or a counted loss; else what is wrong.
+std::optional<std::string> check_checkpoint_read(const CheckpointRead& r);
+// 1d. A write acknowledged to a writer whose generation is older than a new active's that read
+// the checkpoint already must be in what that one read (README of amf/checkpoint, claim 4).
+std::optional<std::string> check_checkpoint_ack(const std::string& checkpoint,
+                                                std::uint64_t generation, std::uint64_t value,
+                                                std::uint64_t read_generation,
+                                                std::uint64_t read_value);
 
 // 2. A settled SG (nothing outstanding, no admin operation of it in progress): every
 // assignment is on an in-service SU, nothing is left quiescing or quiesced, no SU holds an SI

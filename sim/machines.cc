@@ -387,6 +387,7 @@ void Machines::set_belief(Process& p, const CsiId& csi, std::optional<HaState> h
     p.beliefs.erase(csi);
   }
   beliefs_changed_ = true;
+  ++belief_changes_;
 }
 
 bool Machines::take_armed(const CompId& comp, int Armed::*field) {
@@ -533,6 +534,7 @@ std::map<std::uint64_t, Machines::Process>::iterator Machines::forget(
     std::map<std::uint64_t, Process>::iterator it) {
   const Process& p = it->second;
   if (!p.beliefs.empty()) beliefs_changed_ = true;
+  ++belief_changes_;
   if (p.peer) pid_by_peer_.erase(*p.peer);
   if (auto cur = current_pid_.find(p.comp); cur != current_pid_.end() && cur->second == p.pid) {
     current_pid_.erase(cur);
@@ -558,9 +560,16 @@ bool Machines::fault_pending(const std::string& entity) const {
 
 ProcessView Machines::view(const Process& p) const {
   auto cur = current_pid_.find(p.comp);
-  return {p.pid,     p.comp,       cur != current_pid_.end() && cur->second == p.pid,
-          p.hung,    p.stuck,      p.registered,
-          p.beliefs, p.told_active};
+  return {p.pid,     p.comp,        cur != current_pid_.end() && cur->second == p.pid,
+          p.hung,    p.stuck,       p.registered,
+          p.beliefs, p.told_active, p.peer.value_or(0),
+          p.node};
+}
+
+std::optional<ProcessView> Machines::process(std::uint64_t pid) const {
+  auto it = processes_.find(pid);
+  if (it == processes_.end()) return std::nullopt;
+  return view(it->second);
 }
 
 std::vector<ProcessView> Machines::processes() const {

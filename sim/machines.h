@@ -201,11 +201,14 @@ class Machines {
 
   // ---- views ----
   std::vector<ProcessView> processes() const;
+  std::optional<ProcessView> process(std::uint64_t pid) const;  // nullopt: it has exited
   // The processes that believe something about one of `csis`.
   std::vector<ProcessView> believers(const std::set<CsiId>& csis) const;
   // Since the last call: whether any belief changed, and the CSIs some process came to
   // believe active or quiescing for.
   bool take_beliefs_changed() { return std::exchange(beliefs_changed_, false); }
+  // Grows whenever a process's belief changes or a process ends.
+  std::uint64_t belief_changes() const { return belief_changes_; }
   std::set<CsiId> take_touched_csis() { return std::exchange(touched_csis_, {}); }
   std::uint64_t starts() const { return starts_; }
   // The nodes that have each SI's service address up (SIs with none are absent).
@@ -291,6 +294,7 @@ class Machines {
   std::uint64_t starts_ = 0;
   std::map<SiId, std::set<NodeId>> addresses_;
   bool beliefs_changed_ = false;
+  std::uint64_t belief_changes_ = 0;
   std::set<CsiId> touched_csis_;
 };
 

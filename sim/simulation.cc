@@ -110,6 +110,7 @@ Simulation::Simulation(std::shared_ptr<const model::ClusterConfig> config,
     }
     for (const auto& si : sg->sis) all_sis_.push_back(si.id);
   }
+  if (options_.checkpoints) init_checkpoints();
   // What the configuration leaves locked the operator undoes as what it locked itself.
   auto configured = [&](director::EntityKind kind, const std::string& entity,
                         model::AdminState state) {
@@ -161,6 +162,7 @@ void Simulation::start() {
     to_the_director(director::NodeUp{node.id, incarnation_[node.id]});
   }
   pump();
+  if (options_.checkpoints && !violation_) drive_checkpoints();
   if (!violation_) check_invariants();
   schedule_next_fault();
 }
@@ -185,6 +187,9 @@ std::optional<TimePoint> Simulation::core_deadline() const {
   std::optional<TimePoint> next = runtime_deadline();
   if (options_.membership) {
     if (auto m = membership_deadline(); m && (!next || *m < *next)) next = m;
+  }
+  if (options_.checkpoints) {
+    if (auto c = checkpoint_deadline(); c && (!next || *c < *next)) next = c;
   }
   return next;
 }
@@ -220,6 +225,7 @@ bool Simulation::step(TimePoint limit) {
     }
     if (director_up_) seat_->tick();
     if (options_.membership) tick_membership();
+    if (options_.checkpoints) tick_checkpoints();
   } else {
     Entry entry = queue_.top();
     queue_.pop();
@@ -227,6 +233,7 @@ bool Simulation::step(TimePoint limit) {
     handle(entry.what);
   }
   pump();
+  if (options_.checkpoints && !violation_) drive_checkpoints();
   if (!violation_) check_invariants();
   return !violation_;
 }
@@ -322,7 +329,9 @@ Simulation::SimNode::SimNode(Simulation& s, const NodeId& id)
       runtime(
           s.config_, id, std::nullopt, host, static_cast<runtime::Transport&>(s),
           [&s, id] { return s.local_time(id); },
-          runtime::Options{.max_events_per_pump = 1, .incarnation = s.incarnation_[id]}) {}
+          runtime::Options{.max_events_per_pump = 1, .incarnation = s.incarnation_[id]}) {
+  if (s.options_.checkpoints) checkpoints.emplace(id);
+}
 
 void Simulation::SeatHost::carry_out(const node::Effect&) {
   AMF_ASSERT(!"the director's seat has no node director");

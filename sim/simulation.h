@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "amf/checkpoint/service.h"
 #include "amf/core/result.h"
 #include "amf/core/time.h"
 #include "amf/director/director.h"
@@ -58,6 +59,15 @@ struct Options {
   // epoch; a director crash is its node's crash; a partition cuts a node off from every other
   // node and from etcd, the director's node included. director_node is then ignored.
   bool membership = false;
+  // The checkpoint service (amf/checkpoint/service.h, the core amfd hosts) runs on every node
+  // that is up, with replicas in memory, over the simulated network; in each SG (but N-way-
+  // active ones) every SI has a synchronous checkpoint, and the component that becomes active
+  // for the SI's first CSI is its writer: it reads the counter there and increments it while
+  // it stays active (sim/checkpoints.cc). The invariant: what it reads holds every increment
+  // acknowledged before (invariants.h, check_checkpoint_read).
+  bool checkpoints = false;
+  // A writer's next increment comes this long after the answer to its last.
+  LatencyRange checkpoint_write_gap{std::chrono::milliseconds(20), std::chrono::milliseconds(200)};
   std::function<void(const std::string&)> trace_sink;  // every trace line, as it happens
   std::function<void(const model::Notification&)> on_notification;
   std::function<void(const director::AdminResult&)> on_admin_result;
@@ -86,6 +96,15 @@ struct Stats {
   std::uint64_t fences = 0;     // (membership) node lives ended by their lease or the director
   std::uint64_t datagrams = 0;  // (membership) sent
   std::uint64_t deposed = 0;    // (membership) directors still acting when a newer took over
+  // (checkpoints) Increments acknowledged; reads by a component that became active; reads that
+  // missed acknowledged increments because every replica that held them was gone (in memory:
+  // their nodes crashed or were fenced), or because the recovery went on without a replica that
+  // did not answer; synchronous writes that failed (timed out, superseded, refused).
+  std::uint64_t checkpoint_acks = 0;
+  std::uint64_t checkpoint_reads = 0;
+  std::uint64_t checkpoint_lost_with_replicas = 0;
+  std::uint64_t checkpoint_lost_silent = 0;
+  std::uint64_t checkpoint_write_failures = 0;
 };
 
 struct Violation {
@@ -263,6 +282,17 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
     NodeId node;
     std::uint64_t cut;  // stale when another cut of the node has begun since
   };
+  // (checkpoints) A replica's message arrives at another node; a writer's next increment is due.
+  struct CheckpointDeliver {
+    NodeId from;
+    NodeId to;
+    std::uint64_t life;  // the receiver's, when it was sent: lost if its life ended since
+    checkpoint::Message message;
+  };
+  struct CheckpointWrite {
+    std::uint64_t pid;
+    SiId si;
+  };
   struct CutDetected {  // the membership has not heard a cut-off node for the detection latency
     NodeId node;
     std::uint64_t cut;
@@ -270,9 +300,10 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   };
   // Work (idle() waits for it): the machines' events but their periodic ones, and the first
   // kWorkKinds alternatives; the rest are bookkeeping or periodic and change nothing.
-  using Scheduled = std::variant<MachineEvent, AdminAsk, NodeLeaves, NodeBoots, Deliver, CutChanges,
-                                 CutDetected, DirectorElected, StopAsk, AmfdExits, StopBound,
-                                 NextFault, QuietCheck, AdminCheck, Datagram, StoreAsk, StoreReply>;
+  using Scheduled =
+      std::variant<MachineEvent, AdminAsk, NodeLeaves, NodeBoots, Deliver, CutChanges, CutDetected,
+                   DirectorElected, StopAsk, AmfdExits, StopBound, NextFault, QuietCheck,
+                   AdminCheck, Datagram, StoreAsk, StoreReply, CheckpointDeliver, CheckpointWrite>;
   // StopBound is bookkeeping: it is stale once the node has exited, and idle() waits for a
   // node that is stopping (stopping_) anyway.
   static constexpr std::size_t kWorkKinds = 10;
@@ -314,6 +345,9 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
     SimNode(Simulation& s, const NodeId& id);
     NodeHost host;
     runtime::NodeRuntime runtime;
+    // (checkpoints) The node's checkpoint service, and the lives it was last told are up.
+    std::optional<checkpoint::Service> checkpoints;
+    std::map<NodeId, std::uint64_t> checkpoint_members;
   };
 
   Simulation(std::shared_ptr<const model::ClusterConfig> config, director::Director director,
@@ -400,6 +434,22 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   void on(const StoreReply& e);
   // The node an envelope's end is on: the director's seat is on the director's node.
   NodeId where(const NodeId& end) const;
+  // ---- the checkpoints (checkpoints.cc) ----
+  // Writers come and go with the components' beliefs; the services hear the views.
+  void init_checkpoints();
+  void drive_checkpoints();
+  void checkpoint_members(const NodeId& node, SimNode& n);
+  std::optional<TimePoint> checkpoint_deadline() const;
+  void tick_checkpoints();
+  // Carries out the node's checkpoint effects: sends, answers to writers, reports.
+  void carry_out_checkpoints(const NodeId& node);
+  void on(const CheckpointDeliver& e);
+  void on(const CheckpointWrite& e);
+  struct Writer;
+  void open_checkpoint(Writer& w);
+  void read_checkpoint(Writer& w);
+  void answered_write(const NodeId& node, const checkpoint::Answer& answer);
+  checkpoint::Service* checkpoint_service(const NodeId& node);
   // ---- the network (network.cc) ----
   // The envelope's fate on a faulty network: lost, or delivered (once or twice) after a delay.
   void transmit(const protocol::Envelope& e);
@@ -521,6 +571,54 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   };
   std::map<std::pair<director::EntityKind, std::string>, model::AdminState, ByKindName>
       left_locked_;
+
+  // (checkpoints) The SIs with a checkpoint, by the CSI whose active component writes it; each
+  // SI's checkpoint name and the nodes of its SG's SUs.
+  struct CheckpointedSi {
+    SiId si;
+    CsiId csi;
+    checkpoint::CheckpointName name;
+    std::set<NodeId> placement;
+  };
+  std::map<CsiId, CheckpointedSi> checkpointed_;
+  std::set<CsiId> checkpointed_csis_;
+  // A component's process that is active for a checkpointed SI: it opens the checkpoint, reads
+  // the counter once its replica is active and has recovered, then increments it.
+  struct Writer {
+    std::uint64_t pid = 0;
+    NodeId node;
+    std::uint64_t life = 0;
+    CompId comp;
+    std::uint64_t peer = 0;
+    const CheckpointedSi* si = nullptr;
+    std::uint64_t generation = 0;  // its active replica's, once it has read
+    // Opening (its node director has the assignment), waiting for its replica to be active and
+    // recovered, writing, or refused (a newer active replica; it never writes).
+    enum class State { kOpening, kRecovering, kWriting, kRefused } state = State::kOpening;
+    std::uint64_t value = 0;  // the counter, as it read or wrote it last
+    bool writing = false;     // an increment is in flight
+  };
+  std::map<std::pair<std::uint64_t, SiId>, Writer> writers_;
+  std::uint64_t writers_seen_ = ~std::uint64_t{0};  // Machines::belief_changes() at the last scan
+  // Per checkpoint: the newest increment acknowledged, and the newest read of a new active.
+  struct CheckpointLedger {
+    std::uint64_t acked = 0;
+    std::uint64_t read_generation = 0;
+    std::uint64_t read_value = 0;
+  };
+  std::map<SiId, CheckpointLedger> checkpoint_ledger_;
+  struct WriteAsked {
+    std::uint64_t pid;
+    SiId si;
+    std::uint64_t value;
+    std::uint64_t generation;
+  };
+  std::map<std::uint64_t, WriteAsked> writes_asked_;  // by request id
+  std::uint64_t next_write_request_ = 1;
+  // The replicas each node's last recovery went on without, by checkpoint.
+  std::map<std::pair<NodeId, checkpoint::CheckpointName>, std::vector<NodeId>> silent_;
+  // When the last message on each link arrives: links deliver in order.
+  std::map<std::pair<NodeId, NodeId>, TimePoint> link_free_;
 
   Trace trace_;
   Stats stats_;

@@ -347,15 +347,16 @@ void Service::collect(Held& held) {
               if (!silent.empty()) {
                 text += "; the replicas on " + silent + " did not answer and may hold newer writes";
               }
-              report(name, std::move(text), !silent.empty());
+              report(name, std::move(text), !silent.empty(), std::move(e.silent));
             },
         },
         effect);
   }
 }
 
-void Service::report(const CheckpointName& name, std::string text, bool error) {
-  effects_.push_back(Report{name, std::move(text), error});
+void Service::report(const CheckpointName& name, std::string text, bool error,
+                     std::vector<NodeId> silent) {
+  effects_.push_back(Report{name, std::move(text), error, std::move(silent)});
 }
 
 std::vector<CheckpointStatus> Service::status() const {

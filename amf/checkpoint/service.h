@@ -58,6 +58,9 @@ struct Report {
   CheckpointName checkpoint;
   std::string text;
   bool error = false;  // a protocol error or a refusal, not a state change
+  // A recovery that ended (Recovered): the nodes whose replicas did not answer in time, which
+  // may hold newer writes (the simulator judges a new active's read by them).
+  std::vector<NodeId> silent = {};
 };
 // A record for the store (ServiceSettings::replica.durable): stored() answers it.
 struct Store {
@@ -152,7 +155,8 @@ class Service {
   // Makes the replica the active one in `generation` (newer than its own), and reports it.
   Result<void> activate(Held& held, std::uint64_t generation, TimePoint now);
   void collect(Held& held);
-  void report(const CheckpointName& name, std::string text, bool error);
+  void report(const CheckpointName& name, std::string text, bool error,
+              std::vector<NodeId> silent = {});
 
   NodeId self_;
   ServiceSettings settings_;

@@ -52,6 +52,7 @@ struct Args {
   bool swarm_cleanup = false;
   int swarm_components = 2;
   bool swarm_membership = false;
+  bool checkpoints = false;
   std::string script;
   std::string expected;
   bool update = false;
@@ -91,6 +92,16 @@ long peak_memory_mb() {
   return usage.ru_maxrss / 1024;  // kilobytes on Linux
 }
 
+// With --checkpoints: what the writers did and what was lost (empty without).
+std::string checkpoint_counts(const sim::Stats& s) {
+  if (s.checkpoint_reads == 0 && s.checkpoint_acks == 0) return "";
+  return "Checkpoints: " + std::to_string(s.checkpoint_acks) + " increments acknowledged, " +
+         std::to_string(s.checkpoint_write_failures) + " failed, " +
+         std::to_string(s.checkpoint_reads) + " reads by new actives; lost with every replica " +
+         "that held them: " + std::to_string(s.checkpoint_lost_with_replicas) +
+         ", lost past a silent replica: " + std::to_string(s.checkpoint_lost_silent) + ". ";
+}
+
 std::string summary(const sim::Stats& s, amf::Duration simulated, double wall_s) {
   const double sim_s = std::chrono::duration<double>(simulated).count();
   std::ostringstream out;
@@ -104,7 +115,8 @@ std::string summary(const sim::Stats& s, amf::Duration simulated, double wall_s)
       << ", lives fenced " << s.fences << ", director crashes " << s.director_crashes
       << "; network: " << s.envelopes_lost << " messages lost, " << s.envelopes_duplicated
       << " duplicated; " << s.process_starts << " process starts, " << s.notifications
-      << " notifications. Wall time " << std::fixed << std::setprecision(3) << wall_s
+      << " notifications. " << checkpoint_counts(s) << "Wall time " << std::fixed
+      << std::setprecision(3) << wall_s
       << " s: " << static_cast<long long>(wall_s > 0 ? sim_s / wall_s : 0)
       << " simulated seconds per wall second; peak memory " << peak_memory_mb() << " MB.";
   return out.str();
@@ -156,6 +168,7 @@ int run_single(const Args& a) {
   if (!faults) std::cerr << "amf-sim: --faults: " << faults.error().message() << "\n";
   if (!config || !faults || !duration || !quiet) return kUsage;
   sim::Options options;
+  options.checkpoints = a.checkpoints;
   options.faults = *faults;
   options.quiet_period = *quiet;
   if (a.trace) options.trace_sink = [](const std::string& line) { std::cout << line << "\n"; };
@@ -185,6 +198,7 @@ std::string replay_command(const Args& a, std::uint64_t seed) {
   if (a.swarm_cleanup) out += " --swarm-cleanup";
   if (a.swarm_components != 2) out += " --swarm-components " + std::to_string(a.swarm_components);
   if (a.swarm_membership) out += " --swarm-membership";
+  if (a.checkpoints) out += " --checkpoints";
   return out + " --trace";
 }
 
@@ -208,13 +222,20 @@ int run_swarm(const Args& a) {
     if (*max_wall > amf::Duration(0) && WallClock::now() - wall_start >= *max_wall) break;
     const std::uint64_t seed = master();
     const sim::SwarmCase c = sim::make_swarm_case(seed, swarm_options(a));
-    const sim::RunOutcome r = sim::run_case(c);
+    sim::Options options;
+    options.checkpoints = a.checkpoints;
+    const sim::RunOutcome r = sim::run_case(c, options);
     simulated_s += std::chrono::duration<double>(r.end.time_since_epoch()).count();
     total.node_crashes += r.stats.node_crashes;
     total.node_stops += r.stats.node_stops;
     total.director_crashes += r.stats.director_crashes;
     total.partitions += r.stats.partitions;
     total.fences += r.stats.fences;
+    total.checkpoint_acks += r.stats.checkpoint_acks;
+    total.checkpoint_reads += r.stats.checkpoint_reads;
+    total.checkpoint_write_failures += r.stats.checkpoint_write_failures;
+    total.checkpoint_lost_with_replicas += r.stats.checkpoint_lost_with_replicas;
+    total.checkpoint_lost_silent += r.stats.checkpoint_lost_silent;
     total.failovers += r.stats.failovers;
     if (!r.violation) continue;
     ++failed;
@@ -233,6 +254,7 @@ int run_swarm(const Args& a) {
             << total.node_stops << " amfds stopped, " << total.director_crashes
             << " directors lost, " << total.partitions << " partitions, " << total.fences
             << " lives fenced\n";
+  if (a.checkpoints) std::cout << checkpoint_counts(total) << "\n";
   return failed == 0 ? 0 : 1;
 }
 
@@ -240,6 +262,7 @@ int run_replay(const Args& a) {
   const sim::SwarmCase c = sim::make_swarm_case(*a.replay_case, swarm_options(a));
   std::cout << "case " << c.seed << ": " << c.describe() << "\n";
   sim::Options options;
+  options.checkpoints = a.checkpoints;
   if (a.trace) options.trace_sink = [](const std::string& line) { std::cout << line << "\n"; };
   const auto wall_start = WallClock::now();
   const sim::RunOutcome r = sim::run_case(c, options);
@@ -345,6 +368,9 @@ int main(int argc, char** argv) {
   app.add_flag("--swarm-membership", a.swarm_membership,
                "the swarm's nodes run the real membership and director election over the "
                "simulated network and a model of etcd, with partitions");
+  app.add_flag("--checkpoints", a.checkpoints,
+               "every SI has a synchronous checkpoint that its active component increments; "
+               "a new active must read every acknowledged increment (sim/README.md)");
   app.add_option("--script", a.script, "run a scenario script and print its transcript");
   app.add_option("--expected", a.expected, "compare the transcript with this golden file");
   app.add_flag("--update", a.update, "rewrite --expected (as AMF_UPDATE_GOLDEN=1 does)");

@@ -1,0 +1,354 @@
+// Options::checkpoints: the checkpoint service (amf/checkpoint/service.h, the core amfd hosts)
+// on every node that is up, its replicas' messages over the simulated network, and a writer in
+// every component that becomes active for a checkpointed SI: the demo counter. It opens the
+// SI's checkpoint as amfd's component library does (a synchronous one, placed on the nodes of
+// the SG's SUs, in the generation of its active assignment), waits until its replica has
+// recovered, reads the counter, and then increments it, one synchronous write at a time. What
+// it reads is judged by check_checkpoint_read, each acknowledgement by check_checkpoint_ack.
+#include <algorithm>
+#include <charconv>
+
+#include "amf/core/overloaded.h"
+#include "sim/format.h"
+#include "sim/simulation.h"
+
+namespace amf::sim {
+
+namespace {
+
+// One way between two nodes (as a membership datagram): replicas talk over the cluster's
+// links, which deliver in order and may lose messages while a node is cut off.
+constexpr LatencyRange kCheckpointWay{std::chrono::microseconds(50),
+                                      std::chrono::microseconds(300)};
+const checkpoint::SectionId kCounter("counter");
+
+checkpoint::Attributes counter_attributes() {
+  checkpoint::Attributes a;
+  a.mode = checkpoint::UpdateMode::kSynchronous;
+  a.max_sections = 1;
+  a.max_section_size = 32;
+  return a;
+}
+
+std::uint64_t counter_of(const checkpoint::Sections& content) {
+  const checkpoint::Section* s = content.find(kCounter);
+  if (s == nullptr) return 0;
+  std::uint64_t value = 0;
+  std::from_chars(s->data.data(), s->data.data() + s->data.size(), value);
+  return value;
+}
+
+}  // namespace
+
+void Simulation::init_checkpoints() {
+  for (const model::SgConfig* sg : config_->service_groups()) {
+    if (sg->redundancy == model::RedundancyModel::kNWayActive) continue;  // several writers
+    std::set<NodeId> placement;
+    for (const auto& su : sg->sus) placement.insert(su.node);
+    for (const auto& si : sg->sis) {
+      if (si.csis.empty()) continue;
+      std::string name = si.id.str();
+      std::replace(name.begin(), name.end(), '/', '.');
+      const CsiId& csi = si.csis.front().id;
+      checkpointed_[csi] = CheckpointedSi{si.id, csi, checkpoint::CheckpointName(name), placement};
+      checkpointed_csis_.insert(csi);
+    }
+  }
+}
+
+checkpoint::Service* Simulation::checkpoint_service(const NodeId& node) {
+  auto n = nodes_.find(node);
+  if (n == nodes_.end() || !n->second->checkpoints) return nullptr;
+  return &*n->second->checkpoints;
+}
+
+void Simulation::drive_checkpoints() {
+  for (auto& [id, n] : nodes_) checkpoint_members(id, *n);
+  if (machines_.belief_changes() != writers_seen_) {
+    writers_seen_ = machines_.belief_changes();
+    for (auto it = writers_.begin(); it != writers_.end();) {
+      Writer& w = it->second;
+      const auto p = machines_.process(w.pid);
+      if (!p) {
+        // Its connection closed: it closes what it had open.
+        if (checkpoint::Service* s = checkpoint_service(w.node); s && life_up(w.node, w.life)) {
+          s->client_gone(w.peer);
+          carry_out_checkpoints(w.node);
+        }
+        it = writers_.erase(it);
+      } else if (auto b = p->beliefs.find(w.si->csi);
+                 b == p->beliefs.end() || b->second != model::HaState::kActive) {
+        it = writers_.erase(it);  // no longer active: it stops writing (and keeps it open)
+      } else {
+        ++it;
+      }
+    }
+    for (const ProcessView& p : machines_.believers(checkpointed_csis_)) {
+      if (!p.current || !p.registered || p.hung || p.stuck || p.peer == 0) continue;
+      for (const auto& [csi, ha] : p.beliefs) {
+        auto c = checkpointed_.find(csi);
+        if (ha != model::HaState::kActive || c == checkpointed_.end()) continue;
+        const auto key = std::pair(p.pid, c->second.si);
+        if (writers_.contains(key)) continue;
+        Writer w;
+        w.pid = p.pid;
+        w.node = p.node;
+        w.life = incarnation_[p.node];
+        w.comp = p.comp;
+        w.peer = p.peer;
+        w.si = &c->second;
+        writers_.emplace(key, w);
+      }
+    }
+  }
+  for (auto& [key, w] : writers_) {
+    if (w.state == Writer::State::kOpening) open_checkpoint(w);
+    if (w.state == Writer::State::kRecovering) read_checkpoint(w);
+  }
+}
+
+void Simulation::checkpoint_members(const NodeId& node, SimNode& n) {
+  if (!n.checkpoints) return;
+  std::map<NodeId, std::uint64_t> lives;
+  if (options_.membership) {
+    auto m = members_.find(node);
+    if (m == members_.end()) return;
+    for (const membership::Incarnate& life : m->second->membership().member().view().members) {
+      lives[life.node] = life.incarnation;
+    }
+  } else {
+    // Without the membership every node up is in the view (a cut-off node too: nothing takes
+    // it out, so writes keep waiting for its replica).
+    for (const auto& [id, up] : nodes_) lives[id] = incarnation_[id];
+  }
+  if (lives == n.checkpoint_members) return;
+  // As amfd does: a node whose life changed within one view is gone first, then back.
+  std::set<NodeId> up;
+  std::set<NodeId> renewed;
+  for (const auto& [id, life] : lives) {
+    auto was = n.checkpoint_members.find(id);
+    if (was != n.checkpoint_members.end() && was->second != life) {
+      renewed.insert(id);
+    } else {
+      up.insert(id);
+    }
+  }
+  const TimePoint at = local_time(node);
+  if (!renewed.empty()) n.checkpoints->members(up, at);
+  up.insert(renewed.begin(), renewed.end());
+  n.checkpoints->members(up, at);
+  n.checkpoint_members = std::move(lives);
+  carry_out_checkpoints(node);
+}
+
+void Simulation::open_checkpoint(Writer& w) {
+  checkpoint::Service* service = checkpoint_service(w.node);
+  auto n = nodes_.find(w.node);
+  if (service == nullptr || !life_up(w.node, w.life) || !n->second->runtime.has_node()) return;
+  const auto generation = n->second->runtime.node().active_since(w.comp);
+  if (!generation) return;  // its node director has not recorded the assignment yet
+  silent_.erase({w.node, w.si->name});
+  auto opened =
+      service->open(w.peer, checkpoint::OpenRequest{w.si->name, counter_attributes(), true},
+                    w.si->placement, *generation, local_time(w.node));
+  carry_out_checkpoints(w.node);
+  if (!opened) {
+    line("  ckpt " + w.node.str() + ": " + w.comp.str() + " cannot open '" + w.si->name.str() +
+         "': " + opened.error().message());
+    w.state = Writer::State::kRefused;
+    return;
+  }
+  w.generation = *generation;
+  w.state = Writer::State::kRecovering;
+}
+
+void Simulation::read_checkpoint(Writer& w) {
+  checkpoint::Service* service = checkpoint_service(w.node);
+  if (service == nullptr || !life_up(w.node, w.life)) return;
+  const checkpoint::Replica* replica = service->replica(w.si->name);
+  if (replica == nullptr) return;
+  if (!replica->active()) {
+    // A newer active replica elsewhere, or an assignment older than what the replica follows:
+    // this writer never writes (its writes would be refused).
+    if (replica->generation() > w.generation) w.state = Writer::State::kRefused;
+    return;
+  }
+  if (service->recovering(w.si->name)) return;  // amfd holds the read back meanwhile
+  w.value = counter_of(replica->content());
+  w.generation = replica->generation();  // the active replica's (at least its assignment's)
+  w.state = Writer::State::kWriting;
+  ++stats_.checkpoint_reads;
+  CheckpointLedger& ledger = checkpoint_ledger_[w.si->si];
+  CheckpointRead read;
+  read.checkpoint = w.si->name.str();
+  read.reader = w.node;
+  read.generation = w.generation;
+  read.read = w.value;
+  read.acked = ledger.acked;
+  // The replicas a recovery could have asked: on the nodes up in the reader's view.
+  const auto& view = nodes_.at(w.node)->checkpoint_members;
+  for (const NodeId& node : w.si->placement) {
+    if (node == w.node || !view.contains(node) || !life_up(node, view.at(node))) continue;
+    const checkpoint::Service* other = checkpoint_service(node);
+    const checkpoint::Replica* r = other ? other->replica(w.si->name) : nullptr;
+    if (r != nullptr && counter_of(r->content()) >= ledger.acked) read.holders.insert(node);
+  }
+  if (auto s = silent_.find({w.node, w.si->name}); s != silent_.end()) {
+    read.silent.insert(s->second.begin(), s->second.end());
+  }
+  line("  ckpt " + w.node.str() + ": " + w.comp.str() + " is active (generation " +
+       std::to_string(w.generation) + ") and reads " + std::to_string(w.value) + " in '" +
+       read.checkpoint + "'; " + std::to_string(ledger.acked) + " was acknowledged");
+  switch (judge_checkpoint_read(read)) {
+    case CheckpointReadVerdict::kHolds:
+      break;
+    case CheckpointReadVerdict::kLostWithReplicas:
+      ++stats_.checkpoint_lost_with_replicas;
+      line("  ckpt: increments " + std::to_string(w.value + 1) + " to " +
+           std::to_string(ledger.acked) +
+           " are lost: every replica that held them is gone (in memory, with its node)");
+      ledger.acked = w.value;
+      break;
+    case CheckpointReadVerdict::kLostSilent:
+      ++stats_.checkpoint_lost_silent;
+      line("  ckpt: increments " + std::to_string(w.value + 1) + " to " +
+           std::to_string(ledger.acked) +
+           " are lost: the recovery went on without the replicas that hold them");
+      ledger.acked = w.value;
+      break;
+    case CheckpointReadVerdict::kViolated:
+      violate("checkpoint", *check_checkpoint_read(read));
+      return;
+  }
+  if (w.generation >= ledger.read_generation) {
+    ledger.read_generation = w.generation;
+    ledger.read_value = w.value;
+  }
+  schedule(draw(options_.checkpoint_write_gap), CheckpointWrite{w.pid, w.si->si});
+}
+
+void Simulation::on(const CheckpointWrite& e) {
+  auto it = writers_.find({e.pid, e.si});
+  if (it == writers_.end()) return;
+  Writer& w = it->second;
+  checkpoint::Service* service = checkpoint_service(w.node);
+  const auto p = machines_.process(w.pid);
+  if (w.state != Writer::State::kWriting || w.writing || service == nullptr ||
+      !life_up(w.node, w.life) || !p || p->hung || p->stuck) {
+    return;  // a hung process writes nothing; drive_checkpoints() forgets an ended one
+  }
+  const auto generation = nodes_.at(w.node)->runtime.node().active_since(w.comp);
+  const std::uint64_t value = w.value + 1;
+  checkpoint::Operation op;
+  if (service->replica(w.si->name)->content().find(kCounter) == nullptr) {
+    op = checkpoint::CreateSection{kCounter, std::to_string(value)};
+  } else {
+    op = checkpoint::OverwriteSection{kCounter, std::to_string(value)};
+  }
+  const std::uint64_t request = next_write_request_++;
+  writes_asked_[request] = WriteAsked{w.pid, w.si->si, value, 0};
+  w.writing = true;
+  service->write(w.peer, request, w.si->name, std::move(op), generation, local_time(w.node));
+  // The generation of the active replica that numbered it (a component's assignment, which
+  // names the generation, is its newest active one of any SI, so it may be older).
+  if (auto asked = writes_asked_.find(request); asked != writes_asked_.end()) {
+    asked->second.generation = service->replica(w.si->name)->generation();
+  }
+  carry_out_checkpoints(w.node);
+}
+
+void Simulation::answered_write(const NodeId& node, const checkpoint::Answer& answer) {
+  auto asked = writes_asked_.find(answer.request);
+  if (asked == writes_asked_.end()) return;
+  const WriteAsked a = asked->second;
+  writes_asked_.erase(asked);
+  auto it = writers_.find({a.pid, a.si});
+  Writer* w = it == writers_.end() ? nullptr : &it->second;
+  if (answer.result) {
+    ++stats_.checkpoint_acks;
+    CheckpointLedger& ledger = checkpoint_ledger_[a.si];
+    ledger.acked = std::max(ledger.acked, a.value);
+    if (auto wrong = check_checkpoint_ack(w ? w->si->name.str() : a.si.str(), a.generation, a.value,
+                                          ledger.read_generation, ledger.read_value)) {
+      violate("checkpoint", *wrong);
+      return;
+    }
+    if (w) w->value = a.value;
+  } else {
+    ++stats_.checkpoint_write_failures;
+    line("  ckpt " + node.str() + ": increment " + std::to_string(a.value) +
+         " failed: " + answer.result.error().message());
+  }
+  if (w) {
+    w->writing = false;
+    schedule(draw(options_.checkpoint_write_gap), CheckpointWrite{a.pid, a.si});
+  }
+}
+
+void Simulation::carry_out_checkpoints(const NodeId& node) {
+  for (;;) {
+    checkpoint::Service* service = checkpoint_service(node);
+    if (service == nullptr) return;
+    auto effects = service->take_effects();
+    if (effects.empty()) return;
+    for (checkpoint::ServiceEffect& effect : effects) {
+      std::visit(Overloaded{
+                     [&](checkpoint::Send& e) {
+                       auto from = cuts_.find(node);
+                       auto to = cuts_.find(e.to);
+                       if ((from != cuts_.end() && from->second.to_director) ||
+                           (to != cuts_.end() && to->second.from_director) || !nodes_.count(e.to)) {
+                         return;
+                       }
+                       if (faults_on_ && faults_.net.loss > 0 && chance() < faults_.net.loss)
+                         return;
+                       TimePoint& free = link_free_[{node, e.to}];
+                       free = std::max(free, now_ + draw(kCheckpointWay));
+                       schedule(free - now_, CheckpointDeliver{node, e.to, incarnation_[e.to],
+                                                               std::move(e.message)});
+                     },
+                     [&](checkpoint::Answer& e) { answered_write(node, e); },
+                     [&](checkpoint::Report& e) {
+                       line("  ckpt " + node.str() + ": '" + e.checkpoint.str() + "': " + e.text);
+                       if (!e.silent.empty()) silent_[{node, e.checkpoint}] = e.silent;
+                     },
+                     [&](checkpoint::Store&) {},  // replicas in memory: Settings::durable is off
+                 },
+                 effect);
+    }
+  }
+}
+
+void Simulation::on(const CheckpointDeliver& e) {
+  if (!life_up(e.to, e.life)) return;
+  auto to = cuts_.find(e.to);
+  if (to != cuts_.end() && to->second.from_director) return;
+  checkpoint::Service* service = checkpoint_service(e.to);
+  if (service == nullptr) return;
+  service->receive(e.message, local_time(e.to));
+  carry_out_checkpoints(e.to);
+}
+
+std::optional<TimePoint> Simulation::checkpoint_deadline() const {
+  std::optional<TimePoint> next;
+  for (const auto& [id, n] : nodes_) {
+    if (!n->checkpoints) continue;
+    if (auto d = n->checkpoints->next_deadline()) {
+      const TimePoint at = global_time(id, *d);
+      if (!next || at < *next) next = at;
+    }
+  }
+  return next;
+}
+
+void Simulation::tick_checkpoints() {
+  for (auto& [id, n] : nodes_) {
+    if (!n->checkpoints) continue;
+    if (auto d = n->checkpoints->next_deadline(); d && global_time(id, *d) <= now_) {
+      n->checkpoints->tick(local_time(id));
+      carry_out_checkpoints(id);
+    }
+  }
+}
+
+}  // namespace amf::sim
