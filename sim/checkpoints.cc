@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "amf/core/assert.h"
 #include "amf/core/overloaded.h"
 #include "sim/format.h"
 #include "sim/simulation.h"
@@ -21,6 +22,8 @@ namespace {
 constexpr LatencyRange kCheckpointWay{std::chrono::microseconds(50),
                                       std::chrono::microseconds(300)};
 const checkpoint::SectionId kCounter("counter");
+// A record to a node's disk, fdatasync included.
+constexpr LatencyRange kDiskWrite{std::chrono::microseconds(100), std::chrono::milliseconds(2)};
 
 checkpoint::Attributes counter_attributes() {
   checkpoint::Attributes a;
@@ -185,13 +188,28 @@ void Simulation::read_checkpoint(Writer& w) {
   read.generation = w.generation;
   read.read = w.value;
   read.acked = ledger.acked;
-  // The replicas a recovery could have asked: on the nodes up in the reader's view.
+  // The replicas a recovery could have asked: on the nodes up in the reader's view; with
+  // files, on every node of the placement (a recovery waits for those down too), from its
+  // disk when it is down.
+  read.durable = options_.checkpoint_files;
   const auto& view = nodes_.at(w.node)->checkpoint_members;
   for (const NodeId& node : w.si->placement) {
-    if (node == w.node || !view.contains(node) || !life_up(node, view.at(node))) continue;
-    const checkpoint::Service* other = checkpoint_service(node);
-    const checkpoint::Replica* r = other ? other->replica(w.si->name) : nullptr;
-    if (r != nullptr && counter_of(r->content()) >= ledger.acked) read.holders.insert(node);
+    if (node == w.node) continue;
+    std::optional<std::uint64_t> held;
+    if (view.contains(node) && life_up(node, view.at(node))) {
+      const checkpoint::Service* other = checkpoint_service(node);
+      const checkpoint::Replica* r = other ? other->replica(w.si->name) : nullptr;
+      if (r != nullptr) held = counter_of(r->content());
+    } else if (options_.checkpoint_files && !nodes_.count(node)) {
+      auto disk = disks_.find(node);
+      if (disk != disks_.end()) {
+        auto kept = disk->second.find(w.si->name);
+        if (kept != disk->second.end() && kept->second.content) {
+          held = counter_of(*kept->second.content);
+        }
+      }
+    }
+    if (held && *held >= ledger.acked) read.holders.insert(node);
   }
   if (auto s = silent_.find({w.node, w.si->name}); s != silent_.end()) {
     read.silent.insert(s->second.begin(), s->second.end());
@@ -312,7 +330,14 @@ void Simulation::carry_out_checkpoints(const NodeId& node) {
                        line("  ckpt " + node.str() + ": '" + e.checkpoint.str() + "': " + e.text);
                        if (!e.silent.empty()) silent_[{node, e.checkpoint}] = e.silent;
                      },
-                     [&](checkpoint::Store&) {},  // replicas in memory: Settings::durable is off
+                     [&](checkpoint::Store& e) {
+                       const checkpoint::Replica* r = service->replica(e.checkpoint);
+                       TimePoint& free = disk_free_[node];
+                       free = std::max(free, now_ + draw(kDiskWrite));
+                       schedule(free - now_,
+                                CheckpointStored{node, incarnation_[node], e.checkpoint,
+                                                 r->content().attributes(), std::move(e.record)});
+                     },
                  },
                  effect);
     }
@@ -327,6 +352,35 @@ void Simulation::on(const CheckpointDeliver& e) {
   if (service == nullptr) return;
   service->receive(e.message, local_time(e.to));
   carry_out_checkpoints(e.to);
+}
+
+void Simulation::on(const CheckpointStored& e) {
+  if (!life_up(e.node, e.life)) return;  // it died with the life that wrote it
+  Disk& disk = disks_[e.node][e.name];
+  const TimePoint at = local_time(e.node);
+  if (!e.record.operation) {
+    disk.content.emplace(e.attributes);
+    AMF_ASSERT(disk.content->restore(e.record.image, at).has_value());
+  } else {
+    AMF_ASSERT(disk.content.has_value());  // a replica's first record is its whole content
+    disk.content->apply(*e.record.operation, at);
+  }
+  disk.at = e.record.at;
+  if (checkpoint::Service* service = checkpoint_service(e.node)) {
+    service->stored(e.name, e.record.record, at);
+    carry_out_checkpoints(e.node);
+  }
+}
+
+void Simulation::restore_checkpoints(const NodeId& node, checkpoint::Service& service) {
+  auto disk = disks_.find(node);
+  if (disk == disks_.end()) return;
+  for (const auto& [name, kept] : disk->second) {
+    if (!kept.content) continue;
+    AMF_ASSERT(service.restore(name, *kept.content, kept.at).has_value());
+    line("  ckpt " + node.str() + ": '" + name.str() + "' restored from disk at " +
+         checkpoint::to_string(kept.at) + ", holding " + std::to_string(counter_of(*kept.content)));
+  }
 }
 
 std::optional<TimePoint> Simulation::checkpoint_deadline() const {

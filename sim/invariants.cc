@@ -478,7 +478,9 @@ std::optional<std::string> check_service_addresses(const std::map<SiId, std::set
 
 CheckpointReadVerdict judge_checkpoint_read(const CheckpointRead& r) {
   if (r.read >= r.acked) return CheckpointReadVerdict::kHolds;
-  if (r.holders.empty()) return CheckpointReadVerdict::kLostWithReplicas;
+  if (r.holders.empty()) {
+    return r.durable ? CheckpointReadVerdict::kViolated : CheckpointReadVerdict::kLostWithReplicas;
+  }
   for (const NodeId& holder : r.holders) {
     if (!r.silent.contains(holder)) return CheckpointReadVerdict::kViolated;
   }
@@ -487,6 +489,13 @@ CheckpointReadVerdict judge_checkpoint_read(const CheckpointRead& r) {
 
 std::optional<std::string> check_checkpoint_read(const CheckpointRead& r) {
   if (judge_checkpoint_read(r) != CheckpointReadVerdict::kViolated) return std::nullopt;
+  if (r.holders.empty()) {
+    return "checkpoint '" + r.checkpoint + "': the new active on " + r.reader.str() +
+           " (generation " + std::to_string(r.generation) + ") read " + std::to_string(r.read) +
+           ", but increment " + std::to_string(r.acked) +
+           " was acknowledged and no replica holds it, on disk either: an acknowledged "
+           "synchronous write was never stored";
+  }
   std::string holders;
   for (const NodeId& holder : r.holders) {
     if (!r.silent.contains(holder)) holders += (holders.empty() ? "" : ", ") + holder.str();

@@ -49,7 +49,9 @@ std::optional<std::string> check_service_addresses(const std::map<SiId, std::set
 // (`holders`: the nodes up, in the reader's view, whose replica holds `acked` or more) or the
 // reader's recovery went on without the ones that still hold it (`silent`: they did not answer
 // in time). Those two are losses the simulator counts, not violations: replicas in memory die
-// with their nodes, and a recovery waits for an answer only so long.
+// with their nodes, and a recovery waits for an answer only so long. With stored replicas
+// (`durable`; `holders` then counts the disks of the nodes that are down) every acknowledged
+// write is on a disk, so a read that misses one that no replica holds is a violation too.
 struct CheckpointRead {
   std::string checkpoint;
   NodeId reader;
@@ -58,6 +60,7 @@ struct CheckpointRead {
   std::uint64_t acked = 0;
   std::set<NodeId> holders;
   std::set<NodeId> silent;
+  bool durable = false;
 };
 enum class CheckpointReadVerdict { kHolds, kLostWithReplicas, kLostSilent, kViolated };
 CheckpointReadVerdict judge_checkpoint_read(const CheckpointRead& r);

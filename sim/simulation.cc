@@ -330,7 +330,11 @@ Simulation::SimNode::SimNode(Simulation& s, const NodeId& id)
           s.config_, id, std::nullopt, host, static_cast<runtime::Transport&>(s),
           [&s, id] { return s.local_time(id); },
           runtime::Options{.max_events_per_pump = 1, .incarnation = s.incarnation_[id]}) {
-  if (s.options_.checkpoints) checkpoints.emplace(id);
+  if (!s.options_.checkpoints) return;
+  checkpoint::ServiceSettings settings;
+  settings.replica.durable = s.options_.checkpoint_files;
+  checkpoints.emplace(id, settings);
+  s.restore_checkpoints(id, *checkpoints);
 }
 
 void Simulation::SeatHost::carry_out(const node::Effect&) {

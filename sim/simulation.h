@@ -66,6 +66,12 @@ struct Options {
   // it stays active (sim/checkpoints.cc). The invariant: what it reads holds every increment
   // acknowledged before (invariants.h, check_checkpoint_read).
   bool checkpoints = false;
+  // With checkpoints: every node keeps its replicas on a disk of its own, as amfd's
+  // `checkpoint_store: file` (Settings::durable: a synchronous write is acknowledged once every
+  // replica in service has it on disk). The disk outlives the node's lives; a record reaches it
+  // 0.1 to 2 ms after the replica applied it, in order, and a life that ends loses the records
+  // still on their way. A node's next life restores its replicas from it.
+  bool checkpoint_files = false;
   // A writer's next increment comes this long after the answer to its last.
   LatencyRange checkpoint_write_gap{std::chrono::milliseconds(20), std::chrono::milliseconds(200)};
   std::function<void(const std::string&)> trace_sink;  // every trace line, as it happens
@@ -293,6 +299,13 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
     std::uint64_t pid;
     SiId si;
   };
+  struct CheckpointStored {  // (checkpoint_files) a record reaches the node's disk
+    NodeId node;
+    std::uint64_t life;  // the writer's: lost if its life ended since
+    checkpoint::CheckpointName name;
+    checkpoint::Attributes attributes;
+    checkpoint::Persist record;
+  };
   struct CutDetected {  // the membership has not heard a cut-off node for the detection latency
     NodeId node;
     std::uint64_t cut;
@@ -300,10 +313,10 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   };
   // Work (idle() waits for it): the machines' events but their periodic ones, and the first
   // kWorkKinds alternatives; the rest are bookkeeping or periodic and change nothing.
-  using Scheduled =
-      std::variant<MachineEvent, AdminAsk, NodeLeaves, NodeBoots, Deliver, CutChanges, CutDetected,
-                   DirectorElected, StopAsk, AmfdExits, StopBound, NextFault, QuietCheck,
-                   AdminCheck, Datagram, StoreAsk, StoreReply, CheckpointDeliver, CheckpointWrite>;
+  using Scheduled = std::variant<MachineEvent, AdminAsk, NodeLeaves, NodeBoots, Deliver, CutChanges,
+                                 CutDetected, DirectorElected, StopAsk, AmfdExits, StopBound,
+                                 NextFault, QuietCheck, AdminCheck, Datagram, StoreAsk, StoreReply,
+                                 CheckpointDeliver, CheckpointWrite, CheckpointStored>;
   // StopBound is bookkeeping: it is stale once the node has exited, and idle() waits for a
   // node that is stopping (stopping_) anyway.
   static constexpr std::size_t kWorkKinds = 10;
@@ -445,6 +458,8 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   void carry_out_checkpoints(const NodeId& node);
   void on(const CheckpointDeliver& e);
   void on(const CheckpointWrite& e);
+  void on(const CheckpointStored& e);
+  void restore_checkpoints(const NodeId& node, checkpoint::Service& service);
   struct Writer;
   void open_checkpoint(Writer& w);
   void read_checkpoint(Writer& w);
@@ -619,6 +634,14 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   std::map<std::pair<NodeId, checkpoint::CheckpointName>, std::vector<NodeId>> silent_;
   // When the last message on each link arrives: links deliver in order.
   std::map<std::pair<NodeId, NodeId>, TimePoint> link_free_;
+  // (checkpoint_files) What each node's disk holds, by checkpoint, and when its last record
+  // is written.
+  struct Disk {
+    std::optional<checkpoint::Sections> content;
+    checkpoint::Position at;
+  };
+  std::map<NodeId, std::map<checkpoint::CheckpointName, Disk>> disks_;
+  std::map<NodeId, TimePoint> disk_free_;
 
   Trace trace_;
   Stats stats_;

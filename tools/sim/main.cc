@@ -53,6 +53,7 @@ struct Args {
   int swarm_components = 2;
   bool swarm_membership = false;
   bool checkpoints = false;
+  bool checkpoint_files = false;
   std::string script;
   std::string expected;
   bool update = false;
@@ -168,7 +169,8 @@ int run_single(const Args& a) {
   if (!faults) std::cerr << "amf-sim: --faults: " << faults.error().message() << "\n";
   if (!config || !faults || !duration || !quiet) return kUsage;
   sim::Options options;
-  options.checkpoints = a.checkpoints;
+  options.checkpoints = a.checkpoints || a.checkpoint_files;
+  options.checkpoint_files = a.checkpoint_files;
   options.faults = *faults;
   options.quiet_period = *quiet;
   if (a.trace) options.trace_sink = [](const std::string& line) { std::cout << line << "\n"; };
@@ -199,6 +201,7 @@ std::string replay_command(const Args& a, std::uint64_t seed) {
   if (a.swarm_components != 2) out += " --swarm-components " + std::to_string(a.swarm_components);
   if (a.swarm_membership) out += " --swarm-membership";
   if (a.checkpoints) out += " --checkpoints";
+  if (a.checkpoint_files) out += " --checkpoint-files";
   return out + " --trace";
 }
 
@@ -223,7 +226,8 @@ int run_swarm(const Args& a) {
     const std::uint64_t seed = master();
     const sim::SwarmCase c = sim::make_swarm_case(seed, swarm_options(a));
     sim::Options options;
-    options.checkpoints = a.checkpoints;
+    options.checkpoints = a.checkpoints || a.checkpoint_files;
+    options.checkpoint_files = a.checkpoint_files;
     const sim::RunOutcome r = sim::run_case(c, options);
     simulated_s += std::chrono::duration<double>(r.end.time_since_epoch()).count();
     total.node_crashes += r.stats.node_crashes;
@@ -254,7 +258,7 @@ int run_swarm(const Args& a) {
             << total.node_stops << " amfds stopped, " << total.director_crashes
             << " directors lost, " << total.partitions << " partitions, " << total.fences
             << " lives fenced\n";
-  if (a.checkpoints) std::cout << checkpoint_counts(total) << "\n";
+  if (a.checkpoints || a.checkpoint_files) std::cout << checkpoint_counts(total) << "\n";
   return failed == 0 ? 0 : 1;
 }
 
@@ -262,7 +266,8 @@ int run_replay(const Args& a) {
   const sim::SwarmCase c = sim::make_swarm_case(*a.replay_case, swarm_options(a));
   std::cout << "case " << c.seed << ": " << c.describe() << "\n";
   sim::Options options;
-  options.checkpoints = a.checkpoints;
+  options.checkpoints = a.checkpoints || a.checkpoint_files;
+  options.checkpoint_files = a.checkpoint_files;
   if (a.trace) options.trace_sink = [](const std::string& line) { std::cout << line << "\n"; };
   const auto wall_start = WallClock::now();
   const sim::RunOutcome r = sim::run_case(c, options);
@@ -371,6 +376,9 @@ int main(int argc, char** argv) {
   app.add_flag("--checkpoints", a.checkpoints,
                "every SI has a synchronous checkpoint that its active component increments; "
                "a new active must read every acknowledged increment (sim/README.md)");
+  app.add_flag("--checkpoint-files", a.checkpoint_files,
+               "--checkpoints, with the replicas kept on each node's disk (checkpoint_store: "
+               "file): no acknowledged increment may be lost");
   app.add_option("--script", a.script, "run a scenario script and print its transcript");
   app.add_option("--expected", a.expected, "compare the transcript with this golden file");
   app.add_flag("--update", a.update, "rewrite --expected (as AMF_UPDATE_GOLDEN=1 does)");

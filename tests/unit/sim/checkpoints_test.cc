@@ -15,9 +15,10 @@ const CsiId kCsi("app/si-1/csi");
 
 // A 2N SG whose two SUs are on node-1 and node-2, with checkpoints and no random faults (and
 // no node failover however often the SUs fail over).
-std::unique_ptr<Simulation> two_nodes(std::uint64_t seed = 1) {
+std::unique_ptr<Simulation> two_nodes(std::uint64_t seed = 1, bool files = false) {
   Options options;
   options.checkpoints = true;
+  options.checkpoint_files = files;
   options.faults = *FaultSpec::parse("none");
   auto sim = Simulation::create(build({"sim", 2, {SgSpec{}}, 1'000}), seed, std::move(options));
   EXPECT_TRUE(sim) << (sim ? "" : sim.error().message());
@@ -89,6 +90,29 @@ TEST(SimCheckpointTest, ALossWithEveryReplicaIsCountedNotAViolation) {
   EXPECT_TRUE(active(*sim));
 }
 
+// With the replicas on disk, the same crash of every node loses nothing: the nodes' next lives
+// restore their replicas, and the new active's recovers the newest content among them.
+TEST(SimCheckpointTest, WithFilesACrashOfEveryNodeLosesNoAcknowledgedIncrement) {
+  auto sim = two_nodes(3, true);
+  sim->start();
+  for (int i = 0; i < 5; ++i) {
+    sim->run_for(5s);
+    ASSERT_GT(sim->stats().checkpoint_acks, 0u);
+    ASSERT_TRUE(sim->crash_node(NodeId("node-1")));
+    ASSERT_TRUE(sim->crash_node(NodeId("node-2")));
+    sim->run_for(1s);
+    ASSERT_TRUE(sim->boot_node(NodeId(i % 2 == 0 ? "node-1" : "node-2")));
+    ASSERT_TRUE(sim->boot_node(NodeId(i % 2 == 0 ? "node-2" : "node-1")));
+    sim->run_for(30s);
+    ASSERT_FALSE(sim->violation()) << sim->violation()->describe();
+  }
+  const Stats s = sim->stats();
+  EXPECT_GE(s.checkpoint_reads, 6u);
+  EXPECT_EQ(s.checkpoint_lost_with_replicas, 0u);
+  EXPECT_EQ(s.checkpoint_lost_silent, 0u);
+  EXPECT_TRUE(active(*sim));
+}
+
 TEST(SimCheckpointTest, ARunWithCheckpointsIsAFunctionOfItsSeed) {
   auto run = [] {
     Options options;
@@ -147,6 +171,18 @@ TEST(SimCheckpointInvariantTest, ALossWithEveryReplicaOrPastSilentOnesIsCounted)
   silent.silent = {NodeId("node-1")};
   EXPECT_EQ(judge_checkpoint_read(silent), CheckpointReadVerdict::kLostSilent);
   EXPECT_FALSE(check_checkpoint_read(silent));
+}
+
+TEST(SimCheckpointInvariantTest, WithFilesAReadThatMissesWhatNoReplicaHoldsIsAViolation) {
+  auto r = read_of(10, 12);
+  r.durable = true;
+  EXPECT_EQ(judge_checkpoint_read(r), CheckpointReadVerdict::kViolated);
+  const auto why = check_checkpoint_read(r);
+  ASSERT_TRUE(why);
+  EXPECT_EQ(*why,
+            "checkpoint 'app.si-1': the new active on node-2 (generation 9) read 10, but increment "
+            "12 was acknowledged and no replica holds it, on disk either: an acknowledged "
+            "synchronous write was never stored");
 }
 
 TEST(SimCheckpointInvariantTest, ADeposedWriterMayNotCompleteWhatTheNewActiveDidNotRead) {
