@@ -217,8 +217,10 @@ model::ClusterConfig parse_cluster(const Node& root, Diagnostics& diags) {
   if (!top.is_mapping()) return config;
   Types types = read_types(top, diags);
   if (const Node* cluster = top.value("cluster")) {
-    MapReader r(*cluster, top.value_mark("cluster"), "cluster",
-                {"name", "membership_profile", "checkpoint_store", "etcd"}, {"name"}, diags);
+    MapReader r(
+        *cluster, top.value_mark("cluster"), "cluster",
+        {"name", "membership_profile", "checkpoint_store", "checkpoint_recovery_wait_ms", "etcd"},
+        {"name"}, diags);
     if (auto name = r.name("name", kClusterName)) config.name = *name;
     if (auto profile = r.string("membership_profile")) {
       if (auto known = membership::profile_named(*profile)) {
@@ -237,6 +239,9 @@ model::ClusterConfig parse_cluster(const Node& root, Diagnostics& diags) {
             r.value_mark("checkpoint_store"),
             "'checkpoint_store' in the cluster is '" + *store + "'; it must be 'memory' or 'file'");
       }
+    }
+    if (auto wait = r.duration("checkpoint_recovery_wait_ms")) {
+      config.checkpoint_recovery_wait = *wait;
     }
     if (const Node* etcd = r.sequence("etcd")) config.etcd = read_etcd_members(*etcd, diags);
   }

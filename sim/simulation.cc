@@ -333,6 +333,7 @@ Simulation::SimNode::SimNode(Simulation& s, const NodeId& id)
   if (!s.options_.checkpoints) return;
   checkpoint::ServiceSettings settings;
   settings.replica.durable = s.options_.checkpoint_files;
+  settings.replica.recovery_wait = s.options_.checkpoint_recovery_wait;
   checkpoints.emplace(id, settings);
   s.restore_checkpoints(id, *checkpoints);
 }

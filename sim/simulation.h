@@ -72,6 +72,8 @@ struct Options {
   // 0.1 to 2 ms after the replica applied it, in order, and a life that ends loses the records
   // still on their way. A node's next life restores its replicas from it.
   bool checkpoint_files = false;
+  // checkpoint::Settings::recovery_wait (the configuration's checkpoint_recovery_wait_ms).
+  Duration checkpoint_recovery_wait = std::chrono::seconds(1);
   // A writer's next increment comes this long after the answer to its last.
   LatencyRange checkpoint_write_gap{std::chrono::milliseconds(20), std::chrono::milliseconds(200)};
   std::function<void(const std::string&)> trace_sink;  // every trace line, as it happens

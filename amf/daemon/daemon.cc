@@ -23,6 +23,17 @@ namespace amf::daemon {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// The checkpoint service as the configuration sets it: stored replicas with the file store.
+checkpoint::ServiceSettings checkpoint_settings(const model::ClusterConfig& config) {
+  checkpoint::ServiceSettings settings;
+  settings.replica.recovery_wait = config.checkpoint_recovery_wait;
+  return settings;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Daemon>> Daemon::create(const Options& options,
                                                std::shared_ptr<const model::ClusterConfig> config,
                                                NodeId self, std::shared_ptr<spdlog::logger> log) {
@@ -211,7 +222,7 @@ Result<void> Daemon::bind() {
               [this](const NodeId& to, const checkpoint::Message& m) {
                 if (cluster_) cluster_->send_checkpoint(to, m);
               }},
-      log_, checkpoint::ServiceSettings{}, std::move(checkpoint_store));
+      log_, checkpoint_settings(*config_), std::move(checkpoint_store));
   admin_ = std::make_unique<AdminChannel>(
       io_, zmq_,
       AdminChannel::Callbacks{

@@ -254,6 +254,10 @@ struct ClusterConfig {
   std::string name;
   std::string membership_profile = "default";  // amf/membership: fast or default
   CheckpointStorage checkpoint_store = CheckpointStorage::kMemory;
+  // How long a checkpoint replica made active while not in service waits for the other
+  // replicas' answers before it goes on with the newest content among those that answered
+  // (amf/checkpoint/README.md, "Stored replicas and recovery"; checkpoint::Settings).
+  std::chrono::milliseconds checkpoint_recovery_wait{1'000};
   // The etcd members' client addresses (HOST:PORT): where several nodes elect their director
   // and keep the admin states. A cluster of one node needs none.
   std::vector<std::string> etcd;

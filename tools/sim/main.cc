@@ -54,6 +54,8 @@ struct Args {
   bool swarm_membership = false;
   bool checkpoints = false;
   bool checkpoint_files = false;
+  std::string checkpoint_recovery_wait = "1s";
+  amf::Duration recovery_wait = std::chrono::seconds(1);  // checkpoint_recovery_wait, parsed
   std::string script;
   std::string expected;
   bool update = false;
@@ -171,6 +173,7 @@ int run_single(const Args& a) {
   sim::Options options;
   options.checkpoints = a.checkpoints || a.checkpoint_files;
   options.checkpoint_files = a.checkpoint_files;
+  options.checkpoint_recovery_wait = a.recovery_wait;
   options.faults = *faults;
   options.quiet_period = *quiet;
   if (a.trace) options.trace_sink = [](const std::string& line) { std::cout << line << "\n"; };
@@ -202,6 +205,9 @@ std::string replay_command(const Args& a, std::uint64_t seed) {
   if (a.swarm_membership) out += " --swarm-membership";
   if (a.checkpoints) out += " --checkpoints";
   if (a.checkpoint_files) out += " --checkpoint-files";
+  if (a.checkpoint_recovery_wait != "1s") {
+    out += " --checkpoint-recovery-wait " + a.checkpoint_recovery_wait;
+  }
   return out + " --trace";
 }
 
@@ -228,6 +234,7 @@ int run_swarm(const Args& a) {
     sim::Options options;
     options.checkpoints = a.checkpoints || a.checkpoint_files;
     options.checkpoint_files = a.checkpoint_files;
+    options.checkpoint_recovery_wait = a.recovery_wait;
     const sim::RunOutcome r = sim::run_case(c, options);
     simulated_s += std::chrono::duration<double>(r.end.time_since_epoch()).count();
     total.node_crashes += r.stats.node_crashes;
@@ -268,6 +275,7 @@ int run_replay(const Args& a) {
   sim::Options options;
   options.checkpoints = a.checkpoints || a.checkpoint_files;
   options.checkpoint_files = a.checkpoint_files;
+  options.checkpoint_recovery_wait = a.recovery_wait;
   if (a.trace) options.trace_sink = [](const std::string& line) { std::cout << line << "\n"; };
   const auto wall_start = WallClock::now();
   const sim::RunOutcome r = sim::run_case(c, options);
@@ -379,10 +387,17 @@ int main(int argc, char** argv) {
   app.add_flag("--checkpoint-files", a.checkpoint_files,
                "--checkpoints, with the replicas kept on each node's disk (checkpoint_store: "
                "file): no acknowledged increment may be lost");
+  app.add_option("--checkpoint-recovery-wait", a.checkpoint_recovery_wait,
+                 "how long a recovering replica waits for the others (default 1s)");
   app.add_option("--script", a.script, "run a scenario script and print its transcript");
   app.add_option("--expected", a.expected, "compare the transcript with this golden file");
   app.add_flag("--update", a.update, "rewrite --expected (as AMF_UPDATE_GOLDEN=1 does)");
   CLI11_PARSE(app, argc, argv);
+  if (auto wait = duration_arg(a.checkpoint_recovery_wait, "--checkpoint-recovery-wait")) {
+    a.recovery_wait = *wait;
+  } else {
+    return kUsage;
+  }
   if (!a.script.empty()) return run_script_file(a);
   if (a.replay_case) return run_replay(a);
   if (a.swarm) return run_swarm(a);

@@ -325,6 +325,26 @@ TEST(ConfigLoaderTest, TheCheckpointStoreIsMemoryOrFile) {
                         1, 38));
 }
 
+TEST(ConfigLoaderTest, TheCheckpointRecoveryWaitIsAPositiveDuration) {
+  EXPECT_EQ(config_of("cluster: {name: c}\nnodes: [{name: n, controller: true}]\n")
+                .checkpoint_recovery_wait,
+            std::chrono::milliseconds(1'000));
+  EXPECT_EQ(config_of("cluster: {name: c, checkpoint_recovery_wait_ms: 60000}\n"
+                      "nodes: [{name: n, controller: true}]\n")
+                .checkpoint_recovery_wait,
+            std::chrono::milliseconds(60'000));
+  EXPECT_TRUE(has_error(errors_of("cluster: {name: c, checkpoint_recovery_wait_ms: 0}\n"
+                                  "nodes: [{name: a, controller: true}]\n"),
+                        "'checkpoint_recovery_wait_ms' in cluster 'c' must be a positive number of "
+                        "milliseconds, at most 86400000 (24 h), got 0",
+                        1, 49));
+  EXPECT_TRUE(has_error(errors_of("cluster: {name: c, checkpoint_recovery_wait_ms: soon}\n"
+                                  "nodes: [{name: a, controller: true}]\n"),
+                        "expected an integer (milliseconds) for 'checkpoint_recovery_wait_ms' in "
+                        "cluster 'c', got 'soon'",
+                        1, 49));
+}
+
 TEST(ConfigLoaderTest, TwoVotersWithoutAWitnessAreRefusedWithTheWayOut) {
   std::vector<Diagnostic> diags = errors_of(R"(cluster: {name: c}
 nodes:
