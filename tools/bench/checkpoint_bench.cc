@@ -3,7 +3,7 @@
 // checkpoint socket) over loopback, each node in a process of its own.
 //
 //   amf-checkpoint-bench [--writes 20000] [--async-writes 200000] [--cold-sync-mb 100]
-//                        [--size 64] [--store-in DIR]
+//                        [--size 64] [--store-in DIR] [--netns]
 //
 // Node a is the active replica, node b (a child process) the other. It measures, in turn:
 //   sync:      a synchronous write of --size bytes, one at a time, from the request to the
@@ -18,6 +18,12 @@
 // component channel would after decoding it). With --store-in, each node keeps its replicas in
 // a file store (`checkpoint_store: file`, amfd's CheckpointStore) in a directory it makes under
 // DIR and removes at the end: a synchronous write is then answered once both nodes fsync'd it.
+// With --netns (root), each node runs in a network namespace of its own that the bench makes,
+// joined by a veth pair (10.251.N.1 and .2), and removes at the end: the links cross the
+// kernel's veth path, as between two containers on one host, rather than loopback. Without
+// root it exits 77 (ctest counts the run skipped).
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
@@ -55,8 +61,9 @@ struct Node {
   std::uint64_t answers = 0;
   std::uint64_t failed = 0;
 
-  Node(const NodeId& self, const NodeId& other, int self_port, int other_port,
-       const std::string& store_dir) {
+  // `self_host`, `other_host`: the addresses the two nodes' links use.
+  Node(const NodeId& self, const NodeId& other, const std::string& self_host, int self_port,
+       const std::string& other_host, int other_port, const std::string& store_dir) {
     auto log =
         std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>());
     std::unique_ptr<daemon::CheckpointStore> store;
@@ -93,12 +100,13 @@ struct Node {
         log, checkpoint::ServiceSettings{}, std::move(store));
     auto started = daemon::PeerLinks::start(
         io,
-        daemon::PeerLinks::Settings{self,
-                                    "checkpoint socket",
-                                    "tcp://127.0.0.1:" + std::to_string(self_port),
-                                    {{other, "tcp://127.0.0.1:" + std::to_string(other_port)}},
-                                    std::nullopt,
-                                    16 << 20},
+        daemon::PeerLinks::Settings{
+            self,
+            "checkpoint socket",
+            "tcp://" + self_host + ":" + std::to_string(self_port),
+            {{other, "tcp://" + other_host + ":" + std::to_string(other_port)}},
+            std::nullopt,
+            16 << 20},
         [this](const NodeId&, std::string_view bytes) -> std::optional<std::string> {
           auto m = wire::decode_checkpoint_message(bytes);
           if (!m) return m.error().message();
@@ -277,6 +285,47 @@ int run_cold_sync(Node& a, int megabytes) {
   return synced ? 0 : 1;
 }
 
+// --netns: two namespaces joined by a veth pair, made with ip(8) and removed by remove().
+struct Namespaces {
+  std::string a, b;
+  std::string host_a, host_b;
+  bool made = false;
+
+  static bool sh(const std::string& command) { return std::system(command.c_str()) == 0; }
+
+  bool make() {
+    const int n = static_cast<int>(::getpid() % 200) + 10;
+    const std::string tag = "amfckb" + std::to_string(::getpid());
+    a = tag + "a";
+    b = tag + "b";
+    host_a = "10.251." + std::to_string(n) + ".1";
+    host_b = "10.251." + std::to_string(n) + ".2";
+    const std::string va = "ckb" + std::to_string(::getpid()) + "a";
+    const std::string vb = "ckb" + std::to_string(::getpid()) + "b";
+    made = sh("ip netns add " + a) && sh("ip netns add " + b);
+    made = made &&
+           sh("ip link add " + va + " netns " + a + " type veth peer name " + vb + " netns " + b) &&
+           sh("ip -n " + a + " addr add " + host_a + "/24 dev " + va) &&
+           sh("ip -n " + b + " addr add " + host_b + "/24 dev " + vb) &&
+           sh("ip -n " + a + " link set " + va + " up") &&
+           sh("ip -n " + b + " link set " + vb + " up") && sh("ip -n " + a + " link set lo up") &&
+           sh("ip -n " + b + " link set lo up");
+    return made;
+  }
+  // This process's network namespace becomes `name`'s.
+  static bool enter(const std::string& name) {
+    const int fd = ::open(("/var/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    const bool ok = ::setns(fd, CLONE_NEWNET) == 0;
+    ::close(fd);
+    return ok;
+  }
+  void remove() {
+    if (!a.empty()) sh("ip netns del " + a + " 2>/dev/null");
+    if (!b.empty()) sh("ip netns del " + b + " 2>/dev/null");
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -295,7 +344,29 @@ int main(int argc, char** argv) {
   app.add_option("--store-in", store_in,
                  "keep the replicas in file stores, in a new directory under this one")
       ->check(CLI::ExistingDirectory);
+  bool netns = false;
+  app.add_flag("--netns", netns,
+               "run each node in a network namespace of its own, joined by a veth pair (root)");
   CLI11_PARSE(app, argc, argv);
+  Namespaces spaces;
+  std::string host_a = "127.0.0.1", host_b = "127.0.0.1";
+  if (netns) {
+    if (::geteuid() != 0) {
+      std::fprintf(stderr, "amf-checkpoint-bench: --netns needs root (it runs ip netns add)\n");
+      return 77;  // ctest: skipped
+    }
+    if (!spaces.make()) {
+      std::fprintf(stderr, "amf-checkpoint-bench: could not make the namespaces %s and %s\n",
+                   spaces.a.c_str(), spaces.b.c_str());
+      spaces.remove();
+      return 1;
+    }
+    host_a = spaces.host_a;
+    host_b = spaces.host_b;
+    std::printf("nodes in network namespaces %s (%s) and %s (%s), over a veth pair\n",
+                spaces.a.c_str(), host_a.c_str(), spaces.b.c_str(), host_b.c_str());
+  }
+  const int original_netns = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
   std::string store_dir;
   if (!store_in.empty()) {
     std::string pattern = store_in + "/amf-checkpoint-bench-XXXXXX";
@@ -315,14 +386,22 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (child == 0) {  // node b: its replicas, until killed
-    Node b(kB, kA, port_b, port_a, store_dir);
+    if (netns && !Namespaces::enter(spaces.b)) {
+      std::perror("amf-checkpoint-bench: setns");
+      return 1;
+    }
+    Node b(kB, kA, host_b, port_b, host_a, port_a, store_dir);
     b.host->members({kA, kB});
     b.io.run();
     return 0;
   }
   int rc = 0;
-  {
-    Node a(kA, kB, port_a, port_b, store_dir);
+  if (netns && !Namespaces::enter(spaces.a)) {
+    std::perror("amf-checkpoint-bench: setns");
+    rc = 1;
+  }
+  if (rc == 0) {
+    Node a(kA, kB, host_a, port_a, host_b, port_b, store_dir);
     a.host->members({kA, kB});
     rc = run_sync(a, writes, size);
     if (rc == 0) rc = run_async(a, async_writes, size);
@@ -330,6 +409,11 @@ int main(int argc, char** argv) {
   }
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
+  if (netns) {
+    if (original_netns >= 0) (void)::setns(original_netns, CLONE_NEWNET);
+    spaces.remove();
+  }
+  if (original_netns >= 0) ::close(original_netns);
   if (!store_dir.empty()) {
     std::error_code ec;
     std::filesystem::remove_all(store_dir, ec);
