@@ -112,13 +112,21 @@ void Simulation::drive_checkpoints() {
 
 void Simulation::checkpoint_members(const NodeId& node, SimNode& n) {
   if (!n.checkpoints) return;
-  std::map<NodeId, std::uint64_t> lives;
+  // Read the lives again only when they may have changed: a view of another id, or (without the
+  // membership) a node that crashed or booted.
+  std::pair<std::uint64_t, std::uint64_t> key{0, nodes_changes_};
+  const membership::View* view = nullptr;
   if (options_.membership) {
     auto m = members_.find(node);
     if (m == members_.end()) return;
-    for (const membership::Incarnate& life : m->second->membership().member().view().members) {
-      lives[life.node] = life.incarnation;
-    }
+    view = &m->second->membership().member().view();
+    key = {view->id.epoch, view->id.number};
+  }
+  if (n.checkpoint_view == key) return;
+  n.checkpoint_view = key;
+  std::map<NodeId, std::uint64_t> lives;
+  if (view != nullptr) {
+    for (const membership::Incarnate& life : view->members) lives[life.node] = life.incarnation;
   } else {
     // Without the membership every node up is in the view (a cut-off node too: nothing takes
     // it out, so writes keep waiting for its replica).
@@ -305,10 +313,16 @@ void Simulation::answered_write(const NodeId& node, const checkpoint::Answer& an
 
 void Simulation::carry_out_checkpoints(const NodeId& node) {
   for (;;) {
-    checkpoint::Service* service = checkpoint_service(node);
-    if (service == nullptr) return;
+    auto n = nodes_.find(node);
+    if (n == nodes_.end() || !n->second->checkpoints) return;
+    checkpoint::Service* service = &*n->second->checkpoints;
     auto effects = service->take_effects();
-    if (effects.empty()) return;
+    if (effects.empty()) {
+      // Every call that changes the service is followed by this: its deadline is kept here.
+      const auto due = service->next_deadline();
+      n->second->checkpoint_due = due ? std::optional(global_time(node, *due)) : std::nullopt;
+      return;
+    }
     for (checkpoint::ServiceEffect& effect : effects) {
       std::visit(Overloaded{
                      [&](checkpoint::Send& e) {
@@ -381,24 +395,20 @@ void Simulation::restore_checkpoints(const NodeId& node, checkpoint::Service& se
     line("  ckpt " + node.str() + ": '" + name.str() + "' restored from disk at " +
          checkpoint::to_string(kept.at) + ", holding " + std::to_string(counter_of(*kept.content)));
   }
+  // (Its deadline is read at its first carry_out_checkpoints(), once the node is up.)
 }
 
 std::optional<TimePoint> Simulation::checkpoint_deadline() const {
   std::optional<TimePoint> next;
   for (const auto& [id, n] : nodes_) {
-    if (!n->checkpoints) continue;
-    if (auto d = n->checkpoints->next_deadline()) {
-      const TimePoint at = global_time(id, *d);
-      if (!next || at < *next) next = at;
-    }
+    if (n->checkpoint_due && (!next || *n->checkpoint_due < *next)) next = n->checkpoint_due;
   }
   return next;
 }
 
 void Simulation::tick_checkpoints() {
   for (auto& [id, n] : nodes_) {
-    if (!n->checkpoints) continue;
-    if (auto d = n->checkpoints->next_deadline(); d && global_time(id, *d) <= now_) {
+    if (n->checkpoints && n->checkpoint_due && *n->checkpoint_due <= now_) {
       n->checkpoints->tick(local_time(id));
       carry_out_checkpoints(id);
     }

@@ -117,7 +117,8 @@ bool Simulation::crash_node(const NodeId& node, bool fault, std::string_view how
   }
   disturbed();
   const std::size_t ended = machines_.end_node(node);
-  nodes_.erase(nd);   // its runtime, with whatever was queued for it
+  nodes_.erase(nd);  // its runtime, with whatever was queued for it
+  ++nodes_changes_;
   cuts_.erase(node);  // a partition of it ends with it (the director hears of the crash)
   unheard_.erase(node);
   stirred_.insert(node);  // its deadlines go with it
@@ -154,6 +155,7 @@ void Simulation::on(const NodeBoots& e) {
   if (incarnation_[e.node] != e.incarnation || nodes_.count(e.node)) return;
   ++stats_.node_boots;
   disturbed();
+  ++nodes_changes_;
   nodes_.emplace(e.node, std::make_unique<SimNode>(*this, e.node));
   stir(e.node);
   line(header() + e.node.str() + " boots");

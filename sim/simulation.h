@@ -75,7 +75,7 @@ struct Options {
   // checkpoint::Settings::recovery_wait (the configuration's checkpoint_recovery_wait_ms).
   Duration checkpoint_recovery_wait = std::chrono::seconds(1);
   // A writer's next increment comes this long after the answer to its last.
-  LatencyRange checkpoint_write_gap{std::chrono::milliseconds(20), std::chrono::milliseconds(200)};
+  LatencyRange checkpoint_write_gap{std::chrono::milliseconds(50), std::chrono::milliseconds(500)};
   std::function<void(const std::string&)> trace_sink;  // every trace line, as it happens
   std::function<void(const model::Notification&)> on_notification;
   std::function<void(const director::AdminResult&)> on_admin_result;
@@ -363,6 +363,10 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
     // (checkpoints) The node's checkpoint service, and the lives it was last told are up.
     std::optional<checkpoint::Service> checkpoints;
     std::map<NodeId, std::uint64_t> checkpoint_members;
+    // What the lives were last read from (the view's id with the membership, else
+    // nodes_changes_), and the service's next deadline in simulated time as it last left it.
+    std::optional<std::pair<std::uint64_t, std::uint64_t>> checkpoint_view;
+    std::optional<TimePoint> checkpoint_due;
   };
 
   Simulation(std::shared_ptr<const model::ClusterConfig> config, director::Director director,
@@ -503,6 +507,7 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   bool took_over_ = true;              // the seat's takeover is over
   director::AdminStates admin_store_;  // what the directors left in the store
   std::map<NodeId, std::unique_ptr<SimNode>> nodes_;  // the nodes that are up
+  std::uint64_t nodes_changes_ = 0;                   // grows whenever nodes_ changes
   std::map<NodeId, std::uint64_t> incarnation_;       // bumped by every crash
   struct Stopping {                                   // a node whose amfd was stopped (stop_node)
     std::uint64_t life = 0;
