@@ -225,26 +225,19 @@ void Simulation::read_checkpoint(Writer& w) {
   line("  ckpt " + w.node.str() + ": " + w.comp.str() + " is active (generation " +
        std::to_string(w.generation) + ") and reads " + std::to_string(w.value) + " in '" +
        read.checkpoint + "'; " + std::to_string(ledger.acked) + " was acknowledged");
-  switch (judge_checkpoint_read(read)) {
-    case CheckpointReadVerdict::kHolds:
-      break;
-    case CheckpointReadVerdict::kLostWithReplicas:
-      ++stats_.checkpoint_lost_with_replicas;
-      line("  ckpt: increments " + std::to_string(w.value + 1) + " to " +
-           std::to_string(ledger.acked) +
-           " are lost: every replica that held them is gone (in memory, with its node)");
-      ledger.acked = w.value;
-      break;
-    case CheckpointReadVerdict::kLostSilent:
-      ++stats_.checkpoint_lost_silent;
-      line("  ckpt: increments " + std::to_string(w.value + 1) + " to " +
-           std::to_string(ledger.acked) +
-           " are lost: the recovery went on without the replicas that hold them");
-      ledger.acked = w.value;
-      break;
-    case CheckpointReadVerdict::kViolated:
-      violate("checkpoint", *check_checkpoint_read(read));
-      return;
+  const CheckpointReadVerdict verdict = judge_checkpoint_read(read);
+  if (verdict == CheckpointReadVerdict::kViolated) {
+    violate("checkpoint", *check_checkpoint_read(read));
+    return;
+  }
+  if (verdict != CheckpointReadVerdict::kHolds) {
+    const bool gone = verdict == CheckpointReadVerdict::kLostWithReplicas;
+    ++(gone ? stats_.checkpoint_lost_with_replicas : stats_.checkpoint_lost_silent);
+    line("  ckpt: increments " + std::to_string(w.value + 1) + " to " +
+         std::to_string(ledger.acked) + " are lost: " +
+         (gone ? "every replica that held them is gone (in memory, with its node)"
+               : "the recovery went on without the replicas that hold them"));
+    ledger.acked = w.value;  // the counter goes on from what was read
   }
   if (w.generation >= ledger.read_generation) {
     ledger.read_generation = w.generation;

@@ -158,6 +158,42 @@ class ClusterTest : public ::testing::Test {
     std::string standby;
     wire::ClusterStatus status;
   };
+  // The start of the two recovery tests below: the standby's node dies, the active acknowledges
+  // increments 11 to 15 on its own, its SU is locked, and every node dies. `out`: the SUs and
+  // nodes as they were, and the epoch the active went on alone in.
+  struct Behind {
+    Settled first;
+    std::uint64_t alone_epoch = 0;
+    std::string active_node, standby_node, third;
+  };
+  void crash_with_the_standby_behind(Behind& out) {
+    for (const std::string& n : kNodes) start(n);
+    auto first = settled(true);
+    ASSERT_TRUE(first) << "no director with an active and a standby";
+    out.first = *first;
+    out.active_node = node_of(first->status, first->active);
+    out.standby_node = node_of(first->status, first->standby);
+    for (const std::string& n : kNodes) {
+      if (n != out.active_node && n != out.standby_node) out.third = n;
+    }
+    for (int i = 1; i <= 10; ++i) ASSERT_EQ(ask(port_, "INC"), std::to_string(i) + "\n");
+    crash(out.standby_node);
+    auto alone = settled(false, 0, [&](const Settled& s) { return s.active == first->active; });
+    ASSERT_TRUE(alone) << "the active did not stay active when its standby's node crashed";
+    out.alone_epoch = alone->epoch;
+    for (int i = 11; i <= 15; ++i) {
+      std::string reply;
+      EXPECT_TRUE(eventually([&] { return (reply = ask(port_, "INC")) != ""; })) << i;
+      ASSERT_EQ(reply, std::to_string(i) + "\n") << "increment " << i << " with one replica";
+    }
+    Output lock =
+        run({bin("amfctl"), "--runtime-dir", runtime(out.third), "lock", "su", first->active});
+    ASSERT_EQ(lock.exit_code, 0) << lock.err << lock.out;
+    std::this_thread::sleep_for(std::chrono::seconds(1));  // a restarted voter (see above)
+    crash(out.active_node);
+    crash(out.third);
+  }
+
   // `until`: what else must hold (the change a fault should bring).
   std::optional<Settled> settled(
       bool standby, std::uint64_t after_epoch = 0,
@@ -409,34 +445,13 @@ TEST_F(ClusterTest, WithAFileStoreTheCounterOutlivesACrashOfTheWholeCluster) {
 // the other replica where it stands and takes its newer content.
 TEST_F(ClusterTest, AReplicaMadeActiveBehindTakesTheNewerContentOfItsPeerAfterAWholeClusterCrash) {
   use_file_store();
-  for (const std::string& n : kNodes) start(n);
-  auto first = settled(true);
-  ASSERT_TRUE(first) << "no director with an active and a standby";
-  const std::string active_node = node_of(first->status, first->active);
-  const std::string standby_node = node_of(first->status, first->standby);
-  std::string third;
-  for (const std::string& n : kNodes) {
-    if (n != active_node && n != standby_node) third = n;
-  }
-  for (int i = 1; i <= 10; ++i) ASSERT_EQ(ask(port_, "INC"), std::to_string(i) + "\n");
-
-  crash(standby_node);
-  auto alone = settled(false, 0, [&](const Settled& s) { return s.active == first->active; });
-  ASSERT_TRUE(alone) << "the active did not stay active when its standby's node crashed";
-  for (int i = 11; i <= 15; ++i) {
-    std::string reply;
-    EXPECT_TRUE(eventually([&] { return (reply = ask(port_, "INC")) != ""; })) << i;
-    ASSERT_EQ(reply, std::to_string(i) + "\n") << "increment " << i << " with one replica";
-  }
-  Output lock = run({bin("amfctl"), "--runtime-dir", runtime(third), "lock", "su", first->active});
-  ASSERT_EQ(lock.exit_code, 0) << lock.err << lock.out;
-  std::this_thread::sleep_for(std::chrono::seconds(1));  // a restarted voter (see above)
-  crash(active_node);
-  crash(third);
+  Behind b;
+  ASSERT_NO_FATAL_FAILURE(crash_with_the_standby_behind(b));
+  const auto& [first, alone_epoch, active_node, standby_node, third] = b;
 
   for (const std::string& n : kNodes) start(n);
   auto again =
-      settled(false, alone->epoch, [&](const Settled& s) { return s.active == first->standby; });
+      settled(false, alone_epoch, [&](const Settled& s) { return s.active == first.standby; });
   ASSERT_TRUE(again) << "the SU on " << standby_node << " did not become active after the restart";
   std::string value;
   EXPECT_TRUE(eventually([&] { return !(value = ask(port_, "GET")).empty(); }));
@@ -451,29 +466,9 @@ TEST_F(ClusterTest, AReplicaMadeActiveBehindTakesTheNewerContentOfItsPeerAfterAW
 // active replica waits for it and takes its content.
 TEST_F(ClusterTest, ARecoveryWaitsForAPeerThatStartsLateWithinTheConfiguredWait) {
   use_file_store(20'000);
-  for (const std::string& n : kNodes) start(n);
-  auto first = settled(true);
-  ASSERT_TRUE(first) << "no director with an active and a standby";
-  const std::string active_node = node_of(first->status, first->active);
-  const std::string standby_node = node_of(first->status, first->standby);
-  std::string third;
-  for (const std::string& n : kNodes) {
-    if (n != active_node && n != standby_node) third = n;
-  }
-  for (int i = 1; i <= 10; ++i) ASSERT_EQ(ask(port_, "INC"), std::to_string(i) + "\n");
-  crash(standby_node);
-  auto alone = settled(false, 0, [&](const Settled& s) { return s.active == first->active; });
-  ASSERT_TRUE(alone) << "the active did not stay active when its standby's node crashed";
-  for (int i = 11; i <= 15; ++i) {
-    std::string reply;
-    EXPECT_TRUE(eventually([&] { return (reply = ask(port_, "INC")) != ""; })) << i;
-    ASSERT_EQ(reply, std::to_string(i) + "\n") << "increment " << i << " with one replica";
-  }
-  Output lock = run({bin("amfctl"), "--runtime-dir", runtime(third), "lock", "su", first->active});
-  ASSERT_EQ(lock.exit_code, 0) << lock.err << lock.out;
-  std::this_thread::sleep_for(std::chrono::seconds(1));  // a restarted voter (see above)
-  crash(active_node);
-  crash(third);
+  Behind b;
+  ASSERT_NO_FATAL_FAILURE(crash_with_the_standby_behind(b));
+  const auto& [first, alone_epoch, active_node, standby_node, third] = b;
 
   start(standby_node);
   start(third);
@@ -490,7 +485,7 @@ TEST_F(ClusterTest, ARecoveryWaitsForAPeerThatStartsLateWithinTheConfiguredWait)
   std::this_thread::sleep_for(std::chrono::seconds(3));
   start(active_node);
   auto again =
-      settled(false, alone->epoch, [&](const Settled& s) { return s.active == first->standby; });
+      settled(false, alone_epoch, [&](const Settled& s) { return s.active == first.standby; });
   ASSERT_TRUE(again) << "the SU on " << standby_node << " did not become active after the restart";
   std::string value;
   EXPECT_TRUE(eventually([&] { return !(value = ask(port_, "GET")).empty(); }));

@@ -29,6 +29,11 @@ std::unique_ptr<Simulation> two_nodes(std::uint64_t seed = 1, bool files = false
   return std::move(*sim);
 }
 
+void expect_nothing_lost(const Stats& s) {
+  EXPECT_EQ(s.checkpoint_lost_with_replicas, 0u);
+  EXPECT_EQ(s.checkpoint_lost_silent, 0u);
+}
+
 // The live process that believes it is active for the SI's CSI (nullopt: none).
 std::optional<ProcessView> active(const Simulation& sim) {
   for (const ProcessView& p : sim.processes()) {
@@ -52,8 +57,7 @@ TEST(SimCheckpointTest, EveryNewActiveReadsEveryIncrementAcknowledgedBeforeItsAc
   const Stats s = sim->stats();
   EXPECT_GE(s.checkpoint_reads, 40u);
   EXPECT_GT(s.checkpoint_acks, 400u);
-  EXPECT_EQ(s.checkpoint_lost_with_replicas, 0u);
-  EXPECT_EQ(s.checkpoint_lost_silent, 0u);
+  expect_nothing_lost(s);
 }
 
 // 1,000 crashes of the node of the active (`director`: the director runs there, and every other
@@ -76,8 +80,7 @@ void crash_the_active_node(std::optional<NodeId> director) {
   const Stats s = sim->stats();
   EXPECT_GE(s.checkpoint_reads, 1'000u);
   EXPECT_GT(s.checkpoint_acks, 10'000u);
-  EXPECT_EQ(s.checkpoint_lost_with_replicas, 0u);
-  EXPECT_EQ(s.checkpoint_lost_silent, 0u);
+  expect_nothing_lost(s);
   if (director) {
     EXPECT_GE(s.director_crashes, 400u);
   }
@@ -132,8 +135,7 @@ TEST(SimCheckpointTest, WithFilesACrashOfEveryNodeLosesNoAcknowledgedIncrement) 
   }
   const Stats s = sim->stats();
   EXPECT_GE(s.checkpoint_reads, 6u);
-  EXPECT_EQ(s.checkpoint_lost_with_replicas, 0u);
-  EXPECT_EQ(s.checkpoint_lost_silent, 0u);
+  expect_nothing_lost(s);
   EXPECT_TRUE(active(*sim));
 }
 
