@@ -100,6 +100,7 @@ void Simulation::drive_checkpoints() {
         w.comp = p.comp;
         w.peer = p.peer;
         w.si = &c->second;
+        w.serial = next_writer_++;
         writers_.emplace(key, w);
       }
     }
@@ -152,17 +153,32 @@ void Simulation::checkpoint_members(const NodeId& node, SimNode& n) {
   carry_out_checkpoints(node);
 }
 
+template <class Act>
+void Simulation::activating(const NodeId& node, const checkpoint::CheckpointName& name, Act act) {
+  checkpoint::Service* service = checkpoint_service(node);
+  const checkpoint::Replica* before = service->replica(name);
+  const bool was_active = before != nullptr && before->active();
+  // Its claim (Replica::in_service): it holds every acknowledged write, and does not recover.
+  const bool was_in_service = before != nullptr && before->in_service();
+  act();
+  const checkpoint::Replica* after = service->replica(name);
+  if (!was_active && after != nullptr && after->active()) {
+    activations_[{node, name}] = Activation{was_in_service, {}};
+  }
+  carry_out_checkpoints(node);
+}
+
 void Simulation::open_checkpoint(Writer& w) {
   checkpoint::Service* service = checkpoint_service(w.node);
   auto n = nodes_.find(w.node);
   if (service == nullptr || !life_up(w.node, w.life) || !n->second->runtime.has_node()) return;
   const auto generation = n->second->runtime.node().active_since(w.comp);
   if (!generation) return;  // its node director has not recorded the assignment yet
-  silent_.erase({w.node, w.si->name});
-  auto opened =
-      service->open(w.peer, checkpoint::OpenRequest{w.si->name, counter_attributes(), true},
-                    w.si->placement, *generation, local_time(w.node));
-  carry_out_checkpoints(w.node);
+  Result<void> opened;
+  activating(w.node, w.si->name, [&] {
+    opened = service->open(w.peer, checkpoint::OpenRequest{w.si->name, counter_attributes(), true},
+                           w.si->placement, *generation, local_time(w.node));
+  });
   if (!opened) {
     line("  ckpt " + w.node.str() + ": " + w.comp.str() + " cannot open '" + w.si->name.str() +
          "': " + opened.error().message());
@@ -196,31 +212,34 @@ void Simulation::read_checkpoint(Writer& w) {
   read.generation = w.generation;
   read.read = w.value;
   read.acked = ledger.acked;
-  // The replicas a recovery could have asked: on the nodes up in the reader's view; with
-  // files, on every node of the placement (a recovery waits for those down too), from its
-  // disk when it is down.
+  // The replicas that hold the newest acknowledged increment: at or past the position the
+  // active replica had once it was acknowledged (positions order histories; a replica of a lost
+  // history may show a higher counter and hold none of it). In memory, those on the nodes up in
+  // the reader's view (others are gone or being fenced, their replicas with them); with files,
+  // every node of the placement, from its replica if it is up (in whatever life) or else from its
+  // disk: a recovery waits for those down too.
   read.durable = options_.checkpoint_files;
   const auto& view = nodes_.at(w.node)->checkpoint_members;
   for (const NodeId& node : w.si->placement) {
     if (node == w.node) continue;
-    std::optional<std::uint64_t> held;
-    if (view.contains(node) && life_up(node, view.at(node))) {
+    std::optional<checkpoint::Position> at;
+    const bool in_view = view.contains(node) && life_up(node, view.at(node));
+    if (in_view || (options_.checkpoint_files && nodes_.count(node))) {
       const checkpoint::Service* other = checkpoint_service(node);
       const checkpoint::Replica* r = other ? other->replica(w.si->name) : nullptr;
-      if (r != nullptr) held = counter_of(r->content());
+      if (r != nullptr) at = r->position();
     } else if (options_.checkpoint_files && !nodes_.count(node)) {
       auto disk = disks_.find(node);
       if (disk != disks_.end()) {
         auto kept = disk->second.find(w.si->name);
-        if (kept != disk->second.end() && kept->second.content) {
-          held = counter_of(*kept->second.content);
-        }
+        if (kept != disk->second.end() && kept->second.content) at = kept->second.at;
       }
     }
-    if (held && *held >= ledger.acked) read.holders.insert(node);
+    if (at && *at >= ledger.acked_at) read.holders.insert(node);
   }
-  if (auto s = silent_.find({w.node, w.si->name}); s != silent_.end()) {
-    read.silent.insert(s->second.begin(), s->second.end());
+  if (auto a = activations_.find({w.node, w.si->name}); a != activations_.end()) {
+    read.in_service = a->second.in_service;
+    read.silent.insert(a->second.silent.begin(), a->second.silent.end());
   }
   line("  ckpt " + w.node.str() + ": " + w.comp.str() + " is active (generation " +
        std::to_string(w.generation) + ") and reads " + std::to_string(w.value) + " in '" +
@@ -238,11 +257,10 @@ void Simulation::read_checkpoint(Writer& w) {
          (gone ? "every replica that held them is gone (in memory, with its node)"
                : "the recovery went on without the replicas that hold them"));
     ledger.acked = w.value;  // the counter goes on from what was read
+    ledger.acked_at = replica->position();
   }
-  if (w.generation >= ledger.read_generation) {
-    ledger.read_generation = w.generation;
-    ledger.read_value = w.value;
-  }
+  auto [least, fresh] = ledger.reads.emplace(w.generation, w.value);
+  if (!fresh) least->second = std::min(least->second, w.value);
   schedule(draw(options_.checkpoint_write_gap), CheckpointWrite{w.pid, w.si->si});
 }
 
@@ -253,8 +271,12 @@ void Simulation::on(const CheckpointWrite& e) {
   checkpoint::Service* service = checkpoint_service(w.node);
   const auto p = machines_.process(w.pid);
   if (w.state != Writer::State::kWriting || w.writing || service == nullptr ||
-      !life_up(w.node, w.life) || !p || p->hung || p->stuck) {
-    return;  // a hung process writes nothing; drive_checkpoints() forgets an ended one
+      !life_up(w.node, w.life) || !p) {
+    return;  // drive_checkpoints() forgets an ended one
+  }
+  if (p->hung || p->stuck) {  // it writes nothing while it hangs, and tries again later
+    schedule(draw(options_.checkpoint_write_gap), CheckpointWrite{w.pid, w.si->si});
+    return;
   }
   const auto generation = nodes_.at(w.node)->runtime.node().active_since(w.comp);
   const std::uint64_t value = w.value + 1;
@@ -265,15 +287,18 @@ void Simulation::on(const CheckpointWrite& e) {
     op = checkpoint::OverwriteSection{kCounter, std::to_string(value)};
   }
   const std::uint64_t request = next_write_request_++;
-  writes_asked_[request] = WriteAsked{w.pid, w.si->si, value, 0};
+  writes_asked_[request] = WriteAsked{w.pid, w.si->si, w.si->name, value, 0, w.serial};
   w.writing = true;
-  service->write(w.peer, request, w.si->name, std::move(op), generation, local_time(w.node));
-  // The generation of the active replica that numbered it (a component's assignment, which
-  // names the generation, is its newest active one of any SI, so it may be older).
-  if (auto asked = writes_asked_.find(request); asked != writes_asked_.end()) {
-    asked->second.generation = service->replica(w.si->name)->generation();
-  }
-  carry_out_checkpoints(w.node);
+  const NodeId node = w.node;
+  const checkpoint::CheckpointName name = w.si->name;
+  activating(node, name, [&] {
+    service->write(w.peer, request, name, std::move(op), generation, local_time(node));
+    // The generation of the active replica that numbered it (a component's assignment, which
+    // names the generation, is its newest active one of any SI, so it may be older).
+    if (auto asked = writes_asked_.find(request); asked != writes_asked_.end()) {
+      asked->second.generation = service->replica(name)->generation();
+    }
+  });
 }
 
 void Simulation::answered_write(const NodeId& node, const checkpoint::Answer& answer) {
@@ -282,13 +307,21 @@ void Simulation::answered_write(const NodeId& node, const checkpoint::Answer& an
   const WriteAsked a = asked->second;
   writes_asked_.erase(asked);
   auto it = writers_.find({a.pid, a.si});
-  Writer* w = it == writers_.end() ? nullptr : &it->second;
+  Writer* w = it == writers_.end() || it->second.serial != a.writer ? nullptr : &it->second;
   if (answer.result) {
     ++stats_.checkpoint_acks;
     CheckpointLedger& ledger = checkpoint_ledger_[a.si];
-    ledger.acked = std::max(ledger.acked, a.value);
-    if (auto wrong = check_checkpoint_ack(w ? w->si->name.str() : a.si.str(), a.generation, a.value,
-                                          ledger.read_generation, ledger.read_value)) {
+    const checkpoint::Service* service = checkpoint_service(node);
+    const checkpoint::CheckpointName& name = a.name;
+    if (a.value >= ledger.acked) {
+      ledger.acked = a.value;
+      // The replica answers in order, one write of this writer at a time: its position now is
+      // this write's.
+      if (const checkpoint::Replica* r = service ? service->replica(name) : nullptr) {
+        ledger.acked_at = std::max(ledger.acked_at, r->position());
+      }
+    }
+    if (auto wrong = check_checkpoint_ack(name.str(), a.generation, a.value, ledger.reads)) {
       violate("checkpoint", *wrong);
       return;
     }
@@ -335,7 +368,7 @@ void Simulation::carry_out_checkpoints(const NodeId& node) {
                      [&](checkpoint::Answer& e) { answered_write(node, e); },
                      [&](checkpoint::Report& e) {
                        line("  ckpt " + node.str() + ": '" + e.checkpoint.str() + "': " + e.text);
-                       if (!e.silent.empty()) silent_[{node, e.checkpoint}] = e.silent;
+                       if (!e.silent.empty()) activations_[{node, e.checkpoint}].silent = e.silent;
                      },
                      [&](checkpoint::Store& e) {
                        const checkpoint::Replica* r = service->replica(e.checkpoint);

@@ -478,6 +478,7 @@ std::optional<std::string> check_service_addresses(const std::map<SiId, std::set
 
 CheckpointReadVerdict judge_checkpoint_read(const CheckpointRead& r) {
   if (r.read >= r.acked) return CheckpointReadVerdict::kHolds;
+  if (r.in_service) return CheckpointReadVerdict::kViolated;
   if (r.holders.empty()) {
     return r.durable ? CheckpointReadVerdict::kViolated : CheckpointReadVerdict::kLostWithReplicas;
   }
@@ -489,6 +490,13 @@ CheckpointReadVerdict judge_checkpoint_read(const CheckpointRead& r) {
 
 std::optional<std::string> check_checkpoint_read(const CheckpointRead& r) {
   if (judge_checkpoint_read(r) != CheckpointReadVerdict::kViolated) return std::nullopt;
+  if (r.in_service) {
+    return "checkpoint '" + r.checkpoint + "': the new active on " + r.reader.str() +
+           " (generation " + std::to_string(r.generation) + ") read " + std::to_string(r.read) +
+           ", but increment " + std::to_string(r.acked) +
+           " was acknowledged and its replica was in service when it became active: a replica "
+           "in service lacks an acknowledged synchronous write";
+  }
   if (r.holders.empty()) {
     return "checkpoint '" + r.checkpoint + "': the new active on " + r.reader.str() +
            " (generation " + std::to_string(r.generation) + ") read " + std::to_string(r.read) +
@@ -506,15 +514,18 @@ std::optional<std::string> check_checkpoint_read(const CheckpointRead& r) {
          holders + ", up and answering, hold it: an acknowledged synchronous write is missing";
 }
 
-std::optional<std::string> check_checkpoint_ack(const std::string& checkpoint,
-                                                std::uint64_t generation, std::uint64_t value,
-                                                std::uint64_t read_generation,
-                                                std::uint64_t read_value) {
-  if (generation >= read_generation || value <= read_value) return std::nullopt;
-  return "checkpoint '" + checkpoint + "': increment " + std::to_string(value) + " of generation " +
-         std::to_string(generation) + " was acknowledged after the active of generation " +
-         std::to_string(read_generation) + " read " + std::to_string(read_value) +
-         ": a deposed writer completed a write the new active lacks";
+std::optional<std::string> check_checkpoint_ack(
+    const std::string& checkpoint, std::uint64_t generation, std::uint64_t value,
+    const std::map<std::uint64_t, std::uint64_t>& reads) {
+  for (auto it = reads.upper_bound(generation); it != reads.end(); ++it) {
+    if (value <= it->second) continue;
+    return "checkpoint '" + checkpoint + "': increment " + std::to_string(value) +
+           " of generation " + std::to_string(generation) +
+           " was acknowledged after the active of generation " + std::to_string(it->first) +
+           " read " + std::to_string(it->second) +
+           ": a deposed writer completed a write the new active lacks";
+  }
+  return std::nullopt;
 }
 
 }  // namespace amf::sim

@@ -61,6 +61,9 @@ struct CheckpointRead {
   std::set<NodeId> holders;
   std::set<NodeId> silent;
   bool durable = false;
+  // The reader's replica was in service when it became active: it held every acknowledged
+  // write, so a read without one is a violation whatever the holders.
+  bool in_service = false;
 };
 enum class CheckpointReadVerdict { kHolds, kLostWithReplicas, kLostSilent, kViolated };
 CheckpointReadVerdict judge_checkpoint_read(const CheckpointRead& r);
@@ -68,10 +71,10 @@ CheckpointReadVerdict judge_checkpoint_read(const CheckpointRead& r);
 std::optional<std::string> check_checkpoint_read(const CheckpointRead& r);
 // 1d. A write acknowledged to a writer whose generation is older than a new active's that read
 // the checkpoint already must be in what that one read (README of amf/checkpoint, claim 4).
-std::optional<std::string> check_checkpoint_ack(const std::string& checkpoint,
-                                                std::uint64_t generation, std::uint64_t value,
-                                                std::uint64_t read_generation,
-                                                std::uint64_t read_value);
+// `reads`: each generation's least value read by a new active.
+std::optional<std::string> check_checkpoint_ack(
+    const std::string& checkpoint, std::uint64_t generation, std::uint64_t value,
+    const std::map<std::uint64_t, std::uint64_t>& reads);
 
 // 2. A settled SG (nothing outstanding, no admin operation of it in progress): every
 // assignment is on an in-service SU, nothing is left quiescing or quiesced, no SU holds an SI

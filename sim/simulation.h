@@ -72,7 +72,8 @@ struct Options {
   // 0.1 to 2 ms after the replica applied it, in order, and a life that ends loses the records
   // still on their way. A node's next life restores its replicas from it.
   bool checkpoint_files = false;
-  // checkpoint::Settings::recovery_wait (the configuration's checkpoint_recovery_wait_ms).
+  // checkpoint::Settings::recovery_wait (amfd takes it from checkpoint_recovery_wait_ms; the
+  // simulator from here only).
   Duration checkpoint_recovery_wait = std::chrono::seconds(1);
   // A writer's next increment comes this long after the answer to its last.
   LatencyRange checkpoint_write_gap{std::chrono::milliseconds(50), std::chrono::milliseconds(500)};
@@ -468,6 +469,9 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   void restore_checkpoints(const NodeId& node, checkpoint::Service& service);
   struct Writer;
   void open_checkpoint(Writer& w);
+  // Records how the node's replica of `name` became active, if `act` made it so.
+  template <class Act>
+  void activating(const NodeId& node, const checkpoint::CheckpointName& name, Act act);
   void read_checkpoint(Writer& w);
   void answered_write(const NodeId& node, const checkpoint::Answer& answer);
   checkpoint::Service* checkpoint_service(const NodeId& node);
@@ -617,28 +621,40 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
     // Opening (its node director has the assignment), waiting for its replica to be active and
     // recovered, writing, or refused (a newer active replica; it never writes).
     enum class State { kOpening, kRecovering, kWriting, kRefused } state = State::kOpening;
-    std::uint64_t value = 0;  // the counter, as it read or wrote it last
-    bool writing = false;     // an increment is in flight
+    std::uint64_t value = 0;   // the counter, as it read or wrote it last
+    bool writing = false;      // an increment is in flight
+    std::uint64_t serial = 0;  // tells the writers of one pid apart
   };
   std::map<std::pair<std::uint64_t, SiId>, Writer> writers_;
   std::uint64_t writers_seen_ = ~std::uint64_t{0};  // Machines::belief_changes() at the last scan
-  // Per checkpoint: the newest increment acknowledged, and the newest read of a new active.
+  // Per checkpoint: the newest increment acknowledged and the active replica's position once it
+  // was (positions order histories: a replica at or past it holds it), and the least value
+  // each generation's new actives read.
   struct CheckpointLedger {
     std::uint64_t acked = 0;
-    std::uint64_t read_generation = 0;
-    std::uint64_t read_value = 0;
+    checkpoint::Position acked_at;
+    std::map<std::uint64_t, std::uint64_t> reads;
   };
   std::map<SiId, CheckpointLedger> checkpoint_ledger_;
   struct WriteAsked {
     std::uint64_t pid;
     SiId si;
+    checkpoint::CheckpointName name;
     std::uint64_t value;
     std::uint64_t generation;
+    std::uint64_t writer;  // Writer::serial: an answer for an earlier writer of the pid is not its
   };
   std::map<std::uint64_t, WriteAsked> writes_asked_;  // by request id
   std::uint64_t next_write_request_ = 1;
-  // The replicas each node's last recovery went on without, by checkpoint.
-  std::map<std::pair<NodeId, checkpoint::CheckpointName>, std::vector<NodeId>> silent_;
+  // How each node's replica of a checkpoint last became the active one: whether it was in service
+  // then (it holds every acknowledged write, no recovery), and the replicas its recovery went on
+  // without. Set when a replica that was not active becomes active.
+  struct Activation {
+    bool in_service = false;
+    std::vector<NodeId> silent;
+  };
+  std::map<std::pair<NodeId, checkpoint::CheckpointName>, Activation> activations_;
+  std::uint64_t next_writer_ = 1;
   // When the last message on each link arrives: links deliver in order.
   std::map<std::pair<NodeId, NodeId>, TimePoint> link_free_;
   // (checkpoint_files) What each node's disk holds, by checkpoint, and when its last record

@@ -21,12 +21,14 @@
 // With --netns (root), each node runs in a network namespace of its own that the bench makes,
 // joined by a veth pair (10.251.N.1 and .2), and removes at the end: the links cross the
 // kernel's veth path, as between two containers on one host, rather than loopback. Without
-// root it exits 77 (ctest counts the run skipped).
+// root, or where it cannot make namespaces, it exits 77 (ctest counts the run skipped). The
+// namespaces go when the bench exits, on an error too (not when it is killed).
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,6 +37,7 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <optional>
 #include <vector>
@@ -326,6 +329,13 @@ struct Namespaces {
   }
 };
 
+// The namespaces to remove when the bench's own process ends (exit() included), not its child's.
+Namespaces* made_spaces = nullptr;
+pid_t bench_pid = 0;
+void remove_spaces() {
+  if (made_spaces != nullptr && ::getpid() == bench_pid) made_spaces->remove();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -348,18 +358,23 @@ int main(int argc, char** argv) {
   app.add_flag("--netns", netns,
                "run each node in a network namespace of its own, joined by a veth pair (root)");
   CLI11_PARSE(app, argc, argv);
-  Namespaces spaces;
+  static Namespaces spaces;  // static: remove_spaces() runs at exit, before it is destroyed
   std::string host_a = "127.0.0.1", host_b = "127.0.0.1";
   if (netns) {
     if (::geteuid() != 0) {
       std::fprintf(stderr, "amf-checkpoint-bench: --netns needs root (it runs ip netns add)\n");
       return 77;  // ctest: skipped
     }
+    bench_pid = ::getpid();
+    made_spaces = &spaces;
+    std::atexit(remove_spaces);
     if (!spaces.make()) {
-      std::fprintf(stderr, "amf-checkpoint-bench: could not make the namespaces %s and %s\n",
+      // Root without CAP_NET_ADMIN (a container), or no ip(8): nothing to measure here.
+      std::fprintf(stderr,
+                   "amf-checkpoint-bench: could not make the namespaces %s and %s (ip netns, "
+                   "CAP_NET_ADMIN); skipped\n",
                    spaces.a.c_str(), spaces.b.c_str());
-      spaces.remove();
-      return 1;
+      return 77;
     }
     host_a = spaces.host_a;
     host_b = spaces.host_b;
@@ -385,10 +400,12 @@ int main(int argc, char** argv) {
     std::perror("fork");
     return 1;
   }
-  if (child == 0) {  // node b: its replicas, until killed
+  if (child == 0) {  // node b: its replicas, until killed (or until the bench ends)
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() == 1) ::_exit(1);  // the bench ended already
     if (netns && !Namespaces::enter(spaces.b)) {
       std::perror("amf-checkpoint-bench: setns");
-      return 1;
+      ::_exit(1);
     }
     Node b(kB, kA, host_b, port_b, host_a, port_a, store_dir);
     b.host->members({kA, kB});
@@ -409,10 +426,7 @@ int main(int argc, char** argv) {
   }
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
-  if (netns) {
-    if (original_netns >= 0) (void)::setns(original_netns, CLONE_NEWNET);
-    spaces.remove();
-  }
+  if (netns && original_netns >= 0) (void)::setns(original_netns, CLONE_NEWNET);
   if (original_netns >= 0) ::close(original_netns);
   if (!store_dir.empty()) {
     std::error_code ec;

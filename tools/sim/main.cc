@@ -386,7 +386,7 @@ int main(int argc, char** argv) {
                "a new active must read every acknowledged increment (sim/README.md)");
   app.add_flag("--checkpoint-files", a.checkpoint_files,
                "--checkpoints, with the replicas kept on each node's disk (checkpoint_store: "
-               "file): no acknowledged increment may be lost");
+               "file): an increment no replica and no disk holds is a violation");
   app.add_option("--checkpoint-recovery-wait", a.checkpoint_recovery_wait,
                  "how long a recovering replica waits for the others (default 1s)");
   app.add_option("--script", a.script, "run a scenario script and print its transcript");
