@@ -134,21 +134,11 @@ void Simulation::checkpoint_members(const NodeId& node, SimNode& n) {
     for (const auto& [id, up] : nodes_) lives[id] = incarnation_[id];
   }
   if (lives == n.checkpoint_members) return;
-  // As amfd does: a node whose life changed within one view is gone first, then back.
-  std::set<NodeId> up;
-  std::set<NodeId> renewed;
-  for (const auto& [id, life] : lives) {
-    auto was = n.checkpoint_members.find(id);
-    if (was != n.checkpoint_members.end() && was->second != life) {
-      renewed.insert(id);
-    } else {
-      up.insert(id);
-    }
-  }
+  // As amfd does (a renewed life is gone first, then back).
   const TimePoint at = local_time(node);
-  if (!renewed.empty()) n.checkpoints->members(up, at);
-  up.insert(renewed.begin(), renewed.end());
-  n.checkpoints->members(up, at);
+  for (const std::set<NodeId>& up : checkpoint::member_views(n.checkpoint_members, lives)) {
+    n.checkpoints->members(up, at);
+  }
   n.checkpoint_members = std::move(lives);
   carry_out_checkpoints(node);
 }
@@ -352,12 +342,7 @@ void Simulation::carry_out_checkpoints(const NodeId& node) {
     for (checkpoint::ServiceEffect& effect : effects) {
       std::visit(Overloaded{
                      [&](checkpoint::Send& e) {
-                       auto from = cuts_.find(node);
-                       auto to = cuts_.find(e.to);
-                       if ((from != cuts_.end() && from->second.to_director) ||
-                           (to != cuts_.end() && to->second.from_director) || !nodes_.count(e.to)) {
-                         return;
-                       }
+                       if (cut_between(node, e.to) || !nodes_.count(e.to)) return;
                        if (faults_on_ && faults_.net.loss > 0 && chance() < faults_.net.loss)
                          return;
                        TimePoint& free = link_free_[{node, e.to}];

@@ -82,12 +82,7 @@ void Simulation::carry_out_membership(const NodeId& node) {
             using T = std::decay_t<decltype(e)>;
             if constexpr (std::is_same_v<T, membership::Send>) {
               ++stats_.datagrams;
-              auto from = cuts_.find(node);
-              auto to = cuts_.find(e.to);
-              if ((from != cuts_.end() && from->second.to_director) ||
-                  (to != cuts_.end() && to->second.from_director)) {
-                return;
-              }
+              if (cut_between(node, e.to)) return;
               if (faults_on_ && faults_.net.loss > 0 && chance() < faults_.net.loss) return;
               schedule(draw(kDatagram), Datagram{node, e.to, std::move(e.message)});
             } else if constexpr (std::is_same_v<T, runtime::store::Get> ||

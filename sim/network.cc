@@ -45,6 +45,13 @@ bool Simulation::cut_off(const protocol::Envelope& e) const {
   return false;
 }
 
+bool Simulation::cut_between(const NodeId& from, const NodeId& to) const {
+  auto f = cuts_.find(from);
+  auto t = cuts_.find(to);
+  return (f != cuts_.end() && f->second.to_director) ||
+         (t != cuts_.end() && t->second.from_director);
+}
+
 void Simulation::transmit(const protocol::Envelope& e) {
   if (cut_off(e)) {
     ++stats_.envelopes_lost;

@@ -479,6 +479,9 @@ class Simulation : private runtime::Transport, private Surroundings, private Con
   // The envelope's fate on a faulty network: lost, or delivered (once or twice) after a delay.
   void transmit(const protocol::Envelope& e);
   bool cut_off(const protocol::Envelope& e) const;
+  // What one node sends another directly (membership datagrams, replicas' messages) is lost:
+  // the sender's messages or the receiver's are cut.
+  bool cut_between(const NodeId& from, const NodeId& to) const;
   void random_partition();
   // A node's own clock (drift), and when the simulated clock reaches a time of the node's.
   TimePoint local_time(const NodeId& node) const;

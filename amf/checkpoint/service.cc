@@ -21,6 +21,25 @@ std::string describe(const Attributes& a) {
 Service::Service(NodeId self, ServiceSettings settings)
     : self_(std::move(self)), settings_(settings) {}
 
+std::vector<std::set<NodeId>> member_views(const std::map<NodeId, std::uint64_t>& before,
+                                           const std::map<NodeId, std::uint64_t>& now) {
+  std::set<NodeId> up;
+  std::set<NodeId> renewed;
+  for (const auto& [node, life] : now) {
+    auto was = before.find(node);
+    if (was != before.end() && was->second != life) {
+      renewed.insert(node);
+    } else {
+      up.insert(node);
+    }
+  }
+  std::vector<std::set<NodeId>> views;
+  if (!renewed.empty()) views.push_back(up);
+  up.insert(renewed.begin(), renewed.end());
+  views.push_back(std::move(up));
+  return views;
+}
+
 Result<void> Service::restore(const CheckpointName& name, Sections content, Position at) {
   if (auto ok = check_name(name); !ok) return ok;
   if (auto ok = check(content.attributes()); !ok) {

@@ -92,6 +92,13 @@ struct CheckpointStatus {
   bool recovering = false;
 };
 
+// The views to hand Service::members(), in order, when the lives up (node -> incarnation, this
+// node's included) change from `before` to `now`: a node whose life changed within one view (it
+// restarted and rejoined before its old life was taken out in a view of its own) is gone first,
+// then back, since its replicas hold nothing of the old life's and are synced again.
+std::vector<std::set<NodeId>> member_views(const std::map<NodeId, std::uint64_t>& before,
+                                           const std::map<NodeId, std::uint64_t>& now);
+
 class Service {
  public:
   Service(NodeId self, ServiceSettings settings = {});

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
 
+#include "amf/checkpoint/service.h"
 #include "amf/daemon/ip_port.h"
 #include "amf/wire/codec.h"
 
@@ -346,22 +347,9 @@ void Cluster::carry_out() {
     members[life.node] = life.incarnation;
   }
   if (members != members_ && callbacks_.members) {
-    // A node whose life changed within one view (it restarted and rejoined before the old life
-    // was taken out in a view of its own) is gone first, then back: its replicas hold nothing
-    // of the old life's and are synced again.
-    std::set<NodeId> up;
-    std::set<NodeId> renewed;
-    for (const auto& [node, life] : members) {
-      auto was = members_.find(node);
-      if (was != members_.end() && was->second != life) {
-        renewed.insert(node);
-      } else {
-        up.insert(node);
-      }
+    for (const std::set<NodeId>& up : checkpoint::member_views(members_, members)) {
+      callbacks_.members(up);
     }
-    if (!renewed.empty()) callbacks_.members(up);
-    up.insert(renewed.begin(), renewed.end());
-    callbacks_.members(up);
   }
   members_ = std::move(members);
   timer_.arm(core_.next_deadline());

@@ -354,5 +354,15 @@ TEST(CheckpointServiceTest, AStoredReplicaRecoveringWaitsForAReplicaWhoseNodeIsD
             p.reports.end());
 }
 
+TEST(ServiceTest, ARenewedLifeIsGoneFromOneViewBeforeItIsBack) {
+  const NodeId a("a"), b("b"), c("c");
+  const std::map<NodeId, std::uint64_t> before{{a, 1}, {b, 1}};
+  EXPECT_EQ(member_views(before, {{a, 1}, {b, 1}, {c, 1}}),
+            (std::vector<std::set<NodeId>>{{a, b, c}}));
+  EXPECT_EQ(member_views(before, {{a, 1}}), (std::vector<std::set<NodeId>>{{a}}));
+  EXPECT_EQ(member_views(before, {{a, 1}, {b, 2}}), (std::vector<std::set<NodeId>>{{a}, {a, b}}))
+      << "b restarted within one view: gone, then back";
+}
+
 }  // namespace
 }  // namespace amf::checkpoint
