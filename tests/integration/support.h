@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "containers/proc_files.h"
+#include "tools/support/ports.h"
 
 extern char** environ;
 
@@ -53,18 +54,8 @@ class TempDir {
   std::string path_;
 };
 
-// A loopback TCP port nobody listens on right now (the kernel picks it).
-inline int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
+// A loopback TCP port nobody holds right now, outside the ephemeral range (tools/support/ports.h).
+inline int free_port() { return amf::testing::free_loopback_port(SOCK_STREAM); }
 
 // Environment of this process plus `extra` (which wins), with build/bin first on PATH.
 inline std::vector<std::string> environment(const std::map<std::string, std::string>& extra) {
