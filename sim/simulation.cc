@@ -220,7 +220,9 @@ bool Simulation::step(TimePoint limit) {
       due.insert(it->second);
     }
     for (const NodeId& id : due) {
-      nodes_.at(id)->runtime.tick();
+      // A node crashed from outside a step (crash_node() between two run_until() calls) still
+      // has its deadline here: nothing of it is left to tick; stirring it drops the deadline.
+      if (auto n = nodes_.find(id); n != nodes_.end()) n->second->runtime.tick();
       stir(id);
     }
     if (director_up_) seat_->tick();

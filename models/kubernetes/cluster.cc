@@ -303,8 +303,9 @@ std::optional<TimePoint> Cluster::next_deadline() const {
     if (!n.up) continue;
     for (const Container& c : pod.containers) {
       if (c.kill_at) consider(*c.kill_at);
+      // A worker ticks whether its container runs or not (its phase is the pod's arrival).
       for (const auto* w : {&c.startup, &c.liveness, &c.readiness}) {
-        if (*w && c.state == State::kRunning && !(*w)->in_flight) consider((*w)->next);
+        if (*w) consider((*w)->next);
       }
     }
   }

@@ -71,9 +71,10 @@ struct Parameters {
 
   static Parameters defaults() { return {}; }
   // The shortest settings operators commonly run: probes every second that give up at the
-  // first failure, a 1 s grace period, the alpha ReduceDefaultCrashLoopBackOffDecay back-off
-  // (1 s, capped at 60 s), kube-proxy syncing at once, node leases renewed every 2 s, a 16 s
-  // grace period for nodes checked every 2 s, and pods evicted 30 s after the taint.
+  // first failure (behind a startup probe that gives the program 30 s), a 1 s grace period, the
+  // alpha ReduceDefaultCrashLoopBackOffDecay back-off (1 s, capped at 60 s), kube-proxy syncing at
+  // once, node leases renewed every 2 s, a 16 s grace period for nodes checked every 2 s, and pods
+  // evicted 30 s after the taint.
   static Parameters tuned() {
     Parameters p;
     p.profile = "tuned";
@@ -87,6 +88,10 @@ struct Parameters {
     fast.failure_threshold = 1;
     p.liveness_probe = fast;
     p.readiness_probe = fast;
+    // Which needs a startup probe, lest liveness kill a program still starting up.
+    Probe startup = fast;
+    startup.failure_threshold = 30;
+    p.startup_probe = startup;
     p.termination_grace_period_seconds = seconds(1);
     p.min_sync_period = Duration(0);
     p.node_lease_renew_interval = seconds(2);

@@ -1,0 +1,174 @@
+#include "sim/drill.h"
+
+#include <algorithm>
+#include <functional>
+#include <memory>
+#include <random>
+
+#include "sim/simulation.h"
+
+namespace amf::sim {
+namespace {
+
+const model::SgConfig* find_sg(const model::ClusterConfig& config, const SgId& sg) {
+  for (const model::ApplicationConfig& app : config.applications) {
+    for (const model::SgConfig& g : app.service_groups) {
+      if (sg.str().empty() || g.id == sg) return &g;
+    }
+  }
+  return nullptr;
+}
+
+// The client: a request every interval from the fault on, for `observe`; before it, whether
+// the service was whole. `fraction` is the share of requests that succeed at that instant.
+void observe(DrillOutcome& out, const DrillSettings& s, TimePoint fault,
+             const std::function<void(TimePoint)>& run_until,
+             const std::function<double()>& fraction) {
+  bool whole = true;
+  for (TimePoint t = fault; t <= fault + s.observe; t += s.request_interval) {
+    run_until(t);
+    const double ok = fraction();
+    ++out.requests;
+    out.failed_requests += 1.0 - ok;
+    if (ok < 1.0 && !out.first_failure) out.first_failure = t - fault;
+    if (ok == 0.0) out.outage += s.request_interval;
+    if (ok < 1.0) out.restored.reset();
+    if (ok == 1.0 && !whole) out.restored = t - fault;
+    whole = ok == 1.0;
+  }
+}
+
+Duration fault_at(const DrillSettings& s) {
+  std::mt19937_64 random(s.seed);
+  const auto jitter = std::chrono::duration_cast<std::chrono::milliseconds>(s.jitter).count();
+  return s.warmup + std::chrono::milliseconds(jitter > 0 ? random() % jitter : 0);
+}
+
+}  // namespace
+
+std::optional<DrillFault> parse_drill_fault(std::string_view text) {
+  for (DrillFault f : {DrillFault::kComponentCrash, DrillFault::kComponentHang,
+                       DrillFault::kSandboxDeath, DrillFault::kNodeCrash}) {
+    if (to_string(f) == text) return f;
+  }
+  return std::nullopt;
+}
+
+std::string to_string(DrillFault fault) {
+  switch (fault) {
+    case DrillFault::kComponentCrash:
+      return "component-crash";
+    case DrillFault::kComponentHang:
+      return "component-hang";
+    case DrillFault::kSandboxDeath:
+      return "sandbox-death";
+    case DrillFault::kNodeCrash:
+      return "node-crash";
+  }
+  return "?";
+}
+
+DrillOutcome drill_amf(std::shared_ptr<const model::ClusterConfig> config,
+                       const DrillSettings& settings) {
+  DrillOutcome out;
+  const model::SgConfig* sg = find_sg(*config, settings.sg);
+  if (sg == nullptr) return out;
+  out.controller = "amf (" + std::string(model::to_string(sg->redundancy)) + ")";
+  if (settings.fault == DrillFault::kSandboxDeath) {
+    out.inapplicable = "amf runs no sandbox";
+    return out;
+  }
+  auto created = Simulation::create(config, settings.seed);
+  if (!created) {
+    out.inapplicable = created.error().message();
+    return out;
+  }
+  Simulation& sim = **created;
+  sim.start();
+  sim.run_for(fault_at(settings));
+  // The share of the SG's SIs with a live, listening process that believes it is active for
+  // every CSI of the SI.
+  auto fraction = [&]() {
+    if (sg->sis.empty()) return 0.0;
+    const std::vector<ProcessView> processes = sim.processes();
+    int served = 0;
+    for (const model::SiConfig& si : sg->sis) {
+      bool all = true;
+      for (const model::CsiConfig& csi : si.csis) {
+        all = all && std::any_of(processes.begin(), processes.end(), [&](const ProcessView& p) {
+                auto b = p.beliefs.find(csi.id);
+                return b != p.beliefs.end() && b->second == model::HaState::kActive && p.current &&
+                       p.registered && !p.hung && !p.stuck;
+              });
+      }
+      if (all) ++served;
+    }
+    return static_cast<double>(served) / static_cast<double>(sg->sis.size());
+  };
+  out.served_before = fraction() == 1.0;
+  // The active component of the first CSI of the first SI.
+  std::optional<ProcessView> active;
+  for (const ProcessView& p : sim.processes()) {
+    auto b = sg->sis.empty() || sg->sis.front().csis.empty()
+                 ? p.beliefs.end()
+                 : p.beliefs.find(sg->sis.front().csis.front().id);
+    if (b != p.beliefs.end() && b->second == model::HaState::kActive && !p.hung) active = p;
+  }
+  const std::uint64_t starts_before = sim.stats().process_starts;
+  const TimePoint fault = sim.now();
+  if (active) {
+    switch (settings.fault) {
+      case DrillFault::kComponentCrash:
+        sim.crash(active->comp);
+        break;
+      case DrillFault::kComponentHang:
+        sim.hang(active->comp);
+        break;
+      case DrillFault::kNodeCrash:
+        sim.crash_node(active->node);
+        break;
+      case DrillFault::kSandboxDeath:
+        break;
+    }
+  }
+  observe(
+      out, settings, fault, [&](TimePoint t) { sim.run_until(t); }, fraction);
+  out.restarts = sim.stats().process_starts - starts_before;
+  out.trace_tail = sim.trace().tail(200);
+  return out;
+}
+
+DrillOutcome drill_kubernetes(std::shared_ptr<const model::ClusterConfig> config,
+                              const DrillSettings& settings, const KubernetesOptions& options) {
+  DrillOutcome out;
+  const model::SgConfig* sg = find_sg(*config, settings.sg);
+  if (sg == nullptr) return out;
+  out.controller = "kubernetes (" + options.parameters.profile + ")";
+  KubernetesRun run(config, options, settings.seed);
+  run.run_for(fault_at(settings));
+  out.served_before = run.served_fraction(sg->id) == 1.0;
+  const std::uint64_t starts_before = run.starts();
+  const TimePoint fault = run.now();
+  switch (settings.fault) {
+    case DrillFault::kComponentCrash:
+      run.crash(sg->id);
+      break;
+    case DrillFault::kComponentHang:
+      run.hang(sg->id);
+      break;
+    case DrillFault::kSandboxDeath:
+      run.kill_sandbox(sg->id);
+      break;
+    case DrillFault::kNodeCrash:
+      run.crash_node(sg->id);
+      break;
+  }
+  observe(
+      out, settings, fault, [&](TimePoint t) { run.run_until(t); },
+      [&] { return run.served_fraction(sg->id); });
+  out.restarts = run.starts() - starts_before;
+  out.trace_tail = run.trace().tail(200);
+  return out;
+}
+
+}  // namespace amf::sim

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "amf/core/time.h"
+#include "amf/model/config.h"
+#include "sim/kubernetes.h"
+
+namespace amf::sim {
+
+// One fault, struck at the part that serves the SG when it strikes: under amf the component
+// active for the SG's first SI (or its node), under Kubernetes the pod of kube-proxy's first
+// endpoint (its first container, its sandbox, or its node).
+enum class DrillFault { kComponentCrash, kComponentHang, kSandboxDeath, kNodeCrash };
+std::optional<DrillFault> parse_drill_fault(std::string_view text);
+std::string to_string(DrillFault fault);
+
+struct DrillSettings {
+  SgId sg;  // the SG whose service the client uses (empty: the first SG)
+  DrillFault fault = DrillFault::kComponentCrash;
+  // The service settles before the fault, which strikes `warmup` plus a share of `jitter`
+  // drawn from the seed after the start (the same instant under every controller): so that
+  // runs of several seeds meet the periodic parts (relists, probes, leases) at every phase.
+  Duration warmup = std::chrono::seconds(60);
+  Duration jitter = std::chrono::seconds(10);
+  Duration observe = std::chrono::minutes(10);  // the client runs on this long after it
+  Duration request_interval = std::chrono::milliseconds(1);  // one request every ...
+  std::uint64_t seed = 1;
+};
+
+// What the client saw. A request succeeds when it reaches a process that serves (amf: one
+// that believes itself active for each SI of the SG, listens and is not hung; Kubernetes:
+// KubernetesRun::served_fraction); it is sent at every interval and answered at once.
+struct DrillOutcome {
+  std::string controller;      // "amf (2n)", "kubernetes (defaults)"
+  std::string inapplicable;    // why the fault has no meaning under this controller (else empty)
+  bool served_before = false;  // every request succeeded just before the fault
+  std::optional<Duration> first_failure;  // from the fault to the first failed request
+  std::optional<Duration> restored;       // from the fault to the end of the last outage;
+                                          // nullopt: still out when the client stopped
+  Duration outage{0};                     // the time no request succeeded
+  std::uint64_t requests = 0;
+  double failed_requests = 0;  // a share of each request when only some endpoints serve
+  std::uint64_t restarts = 0;  // processes started after the fault
+  std::string trace_tail;      // the run's last trace lines, for a report
+};
+
+// The drill under amf's cores in the simulator (Simulation, default options) and under the
+// Kubernetes model (KubernetesRun with `options`), on the same configuration, fault and seed.
+DrillOutcome drill_amf(std::shared_ptr<const model::ClusterConfig> config,
+                       const DrillSettings& settings);
+DrillOutcome drill_kubernetes(std::shared_ptr<const model::ClusterConfig> config,
+                              const DrillSettings& settings, const KubernetesOptions& options);
+
+}  // namespace amf::sim

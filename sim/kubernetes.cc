@@ -1,0 +1,262 @@
+#include "sim/kubernetes.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "sim/duration.h"
+
+namespace amf::sim {
+namespace {
+
+// The SUs AMF keeps serving in the SG: as many replicas as the workload gets.
+int serving_sus(const model::SgConfig& sg) {
+  const int sus = static_cast<int>(sg.sus.size());
+  switch (sg.redundancy) {
+    case model::RedundancyModel::kTwoN:
+    case model::RedundancyModel::kNWay:
+      return std::min(1, sus);
+    case model::RedundancyModel::kNPlusM:
+      return std::min(sg.preferred_active_sus, sus);
+    case model::RedundancyModel::kNWayActive:
+      return sg.preferred_assigned_sus > 0 ? std::min(sg.preferred_assigned_sus, sus) : sus;
+    case model::RedundancyModel::kNoRedundancy:
+      break;
+  }
+  return std::min(static_cast<int>(sg.sis.size()), sus);
+}
+
+}  // namespace
+
+KubernetesRun::KubernetesRun(std::shared_ptr<const model::ClusterConfig> config,
+                             KubernetesOptions options, std::uint64_t seed)
+    : config_(std::move(config)),
+      options_(std::move(options)),
+      rng_(seed),
+      now_(TimePoint(Duration(0))) {
+  trace_.set_sink(options_.trace_sink);
+  machines_ = std::make_unique<Machines>(*config_, options_.latencies, 1'000,
+                                         static_cast<Surroundings&>(*this),
+                                         static_cast<Controller&>(*this));
+  std::vector<std::string> nodes;
+  for (const model::NodeConfig& n : config_->nodes) nodes.push_back(n.id.str());
+  std::vector<kubernetes::Workload> workloads;
+  for (const model::ApplicationConfig& app : config_->applications) {
+    for (const model::SgConfig& sg : app.service_groups) {
+      if (sg.sus.empty()) continue;
+      kubernetes::Workload w{sg.id.str(), options_.kind, serving_sus(sg), {}, {}};
+      for (const model::ComponentConfig& c : sg.sus.front().components) {
+        w.containers.push_back(c.name);
+      }
+      for (const model::SuConfig& su : sg.sus) {
+        if (std::find(w.nodes.begin(), w.nodes.end(), su.node.str()) == w.nodes.end()) {
+          w.nodes.push_back(su.node.str());
+        }
+      }
+      sg_of_workload_[w.name] = &sg;
+      workloads.push_back(std::move(w));
+    }
+  }
+  k8s_ =
+      std::make_unique<kubernetes::Cluster>(options_.parameters, nodes, std::move(workloads), now_);
+}
+
+KubernetesRun::~KubernetesRun() = default;
+
+void KubernetesRun::at(Duration after, Event event) {
+  queue_.emplace(std::make_pair(now_ + after, seq_++), std::move(event));
+}
+
+Duration KubernetesRun::draw(const LatencyRange& range) {
+  const auto lo = std::chrono::duration_cast<std::chrono::milliseconds>(range.min).count();
+  const auto hi = std::chrono::duration_cast<std::chrono::milliseconds>(range.max).count();
+  if (hi <= lo) return std::chrono::milliseconds(lo);
+  return std::chrono::milliseconds(lo + static_cast<std::int64_t>(uniform(hi - lo + 1)));
+}
+
+std::string KubernetesRun::header() const {
+  return "[#" + std::to_string(steps_) + " " + format_time(now_) + "] ";
+}
+
+void KubernetesRun::violate(std::string invariant, std::string message) {
+  line("VIOLATION of " + invariant + ": " + message);
+}
+
+const model::SuConfig& KubernetesRun::su_of(const std::string& workload, int slot) const {
+  return sg_of_workload_.at(workload)->sus.at(static_cast<std::size_t>(slot));
+}
+
+void KubernetesRun::run_until(TimePoint end) {
+  while (true) {
+    const std::optional<TimePoint> tick = k8s_->next_deadline();
+    const bool event = !queue_.empty() && (!tick || queue_.begin()->first.first < *tick);
+    const TimePoint next = event ? queue_.begin()->first.first : tick.value_or(end + Duration(1));
+    if (next > end) break;
+    now_ = std::max(now_, next);
+    ++steps_;
+    if (!event) {
+      apply(k8s_->tick(now_));
+      continue;
+    }
+    Event e = std::move(queue_.begin()->second);
+    queue_.erase(queue_.begin());
+    if (auto* m = std::get_if<MachineEvent>(&e)) {
+      machines_->handle(*m);
+    } else if (auto* s = std::get_if<SandboxReady>(&e)) {
+      apply(k8s_->sandbox_ready(s->pod, now_));
+    } else if (auto* c = std::get_if<ContainerCreated>(&e)) {
+      created(c->start);
+    } else if (auto* p = std::get_if<ProbeAnswer>(&e)) {
+      apply(k8s_->probe_done(p->probe.pod, p->probe.container, p->probe.kind, p->ok, now_));
+    }
+  }
+  now_ = std::max(now_, end);
+}
+
+void KubernetesRun::apply(std::vector<kubernetes::Effect> effects) {
+  for (kubernetes::Effect& effect : effects) {
+    if (auto* s = std::get_if<kubernetes::RunSandbox>(&effect)) {
+      network_down_.erase(s->pod);
+      at(draw(options_.sandbox), SandboxReady{s->pod});
+    } else if (auto* s = std::get_if<kubernetes::StartContainer>(&effect)) {
+      const model::SuConfig& su = su_of(s->workload, s->slot);
+      for (const model::ComponentConfig& c : su.components) {
+        if (c.name == s->container) running_[c.id] = Running{s->pod, s->container};
+      }
+      at(draw(options_.container_start), ContainerCreated{*s});
+    } else if (auto* s = std::get_if<kubernetes::SignalContainer>(&effect)) {
+      for (const auto& [comp, r] : running_) {
+        if (r.pod != s->pod || r.container != s->container) continue;
+        if (!s->kill && options_.pid1_ignores_sigterm) {
+          line("  (" + comp.str() + " is PID 1 without a SIGTERM handler: it runs on)");
+        } else {
+          machines_->signal(
+              node::SignalProcess{comp, s->kill ? node::Signal::kKill : node::Signal::kTerminate});
+        }
+      }
+    } else if (auto* s = std::get_if<kubernetes::RunProbe>(&effect)) {
+      // A process that listens answers; one that does not yet is refused at once; a hung one,
+      // or one whose pod has lost its network, lets the probe run into its timeout.
+      bool ok = false;
+      bool silent = network_down_.count(s->pod) > 0;
+      for (const auto& [comp, r] : running_) {
+        if (r.pod != s->pod || r.container != s->container) continue;
+        for (const ProcessView& p : machines_->processes()) {
+          if (p.comp != comp || !p.current) continue;
+          silent = silent || p.hung || p.stuck;
+          ok = p.registered && !silent;
+        }
+      }
+      at(silent ? s->timeout : draw(options_.probe_answer), ProbeAnswer{*s, ok});
+    } else if (auto* s = std::get_if<kubernetes::Endpoints>(&effect)) {
+      endpoints_[s->workload] = s->ready;
+    } else if (auto* s = std::get_if<kubernetes::Log>(&effect)) {
+      line(header() + s->text);
+    }
+  }
+}
+
+// The runtime has made the container: its program starts, unless the pod or its node has gone
+// meanwhile (or the container was started again since).
+void KubernetesRun::created(const kubernetes::StartContainer& start) {
+  if (nodes_down_.count(start.node)) return;
+  for (const model::ComponentConfig& c : su_of(start.workload, start.slot).components) {
+    auto r = running_.find(c.id);
+    if (c.name != start.container || r == running_.end() || r->second.pod != start.pod) continue;
+    machines_->start(NodeId(start.node), node::StartProcess{c.id, c.command, c.args, c.env});
+  }
+}
+
+void KubernetesRun::host_report(const NodeId& node, HostReport report) {
+  (void)node;
+  auto running = [&](const CompId& comp) -> const Running* {
+    auto it = running_.find(comp);
+    return it == running_.end() ? nullptr : &it->second;
+  };
+  if (auto* r = std::get_if<node::ProcessStarted>(&report)) {
+    if (const Running* to = running(r->comp)) {
+      apply(k8s_->container_started(to->pod, to->container, now_));
+    }
+  } else if (auto* r = std::get_if<node::ProcessStartFailed>(&report)) {
+    if (const Running* to = running(r->comp)) {
+      apply(k8s_->container_start_failed(to->pod, to->container, now_));
+    }
+  } else if (auto* r = std::get_if<node::ProcessExited>(&report)) {
+    if (const Running* to = running(r->comp)) {
+      apply(k8s_->container_exited(to->pod, to->container, now_));
+    }
+  }
+}
+
+void KubernetesRun::component_message(const NodeId& node, ComponentMessage message) {
+  (void)node;
+  // An SA-aware program registers; in a pod there is no AMF to refuse it: it runs on.
+  if (auto* m = std::get_if<node::ComponentRegister>(&message)) {
+    machines_->register_reply(m->peer, true);
+  }
+}
+
+std::optional<kubernetes::Endpoint> KubernetesRun::endpoint(const SgId& sg) const {
+  auto it = endpoints_.find(sg.str());
+  if (it == endpoints_.end() || it->second.empty()) return std::nullopt;
+  return it->second.front();
+}
+
+std::optional<std::string> KubernetesRun::serving_node(const SgId& sg) const {
+  auto e = endpoint(sg);
+  if (!e) return std::nullopt;
+  return e->node;
+}
+
+bool KubernetesRun::crash(const SgId& sg) {
+  auto e = endpoint(sg);
+  return e && machines_->crash(su_of(sg.str(), e->slot).components.front().id);
+}
+
+bool KubernetesRun::hang(const SgId& sg) {
+  auto e = endpoint(sg);
+  return e && machines_->hang(su_of(sg.str(), e->slot).components.front().id);
+}
+
+bool KubernetesRun::kill_sandbox(const SgId& sg) {
+  auto e = endpoint(sg);
+  if (!e) return false;
+  line("[" + format_time(now_) + "] fault: the sandbox of pod " + std::to_string(e->pod) + " dies");
+  network_down_.insert(e->pod);
+  apply(k8s_->sandbox_died(e->pod, now_));
+  return true;
+}
+
+bool KubernetesRun::crash_node(const SgId& sg) {
+  auto e = endpoint(sg);
+  if (!e) return false;
+  line("[" + format_time(now_) + "] fault: node " + e->node + " crashes");
+  machines_->end_node(NodeId(e->node));
+  nodes_down_.insert(e->node);
+  apply(k8s_->node_crashed(e->node, now_));
+  return true;
+}
+
+double KubernetesRun::served_fraction(const SgId& sg) const {
+  auto it = endpoints_.find(sg.str());
+  if (it == endpoints_.end() || it->second.empty()) return 0;
+  const std::vector<ProcessView> processes = machines_->processes();
+  int working = 0;
+  for (const kubernetes::Endpoint& e : it->second) {
+    if (network_down_.count(e.pod) || nodes_down_.count(e.node)) continue;
+    bool all = true;
+    for (const model::ComponentConfig& c : su_of(sg.str(), e.slot).components) {
+      auto r = running_.find(c.id);
+      const bool listens =
+          r != running_.end() && r->second.pod == e.pod &&
+          std::any_of(processes.begin(), processes.end(), [&](const ProcessView& p) {
+            return p.comp == c.id && p.current && p.node == NodeId(e.node) && p.registered &&
+                   !p.hung && !p.stuck;
+          });
+      all = all && listens;
+    }
+    if (all) ++working;
+  }
+  return static_cast<double>(working) / static_cast<double>(it->second.size());
+}
+
+}  // namespace amf::sim
