@@ -297,7 +297,8 @@ std::optional<TimePoint> Cluster::next_deadline() const {
   for (const auto& [uid, pod] : pods_) {
     if (pod.node.empty()) continue;
     const Node& n = nodes_.at(pod.node);
-    if (n.tainted_at && !pod.deleting) {
+    // Taint-based: the taint's age; before: the node controller's next pass evicts.
+    if (n.tainted_at && !pod.deleting && p_.taint_based_evictions) {
       consider(*n.tainted_at + p_.default_unreachable_toleration_seconds);
     }
     if (!n.up) continue;
@@ -323,11 +324,12 @@ std::vector<Effect> Cluster::tick(TimePoint now) {
     t = next_after(nodes_.at(node).booted, p_.pleg_relist_period, now);
     relist(node, now, out);
   }
-  if (next_monitor_ <= now) {
+  const bool monitor_pass = next_monitor_ <= now;
+  if (monitor_pass) {
     next_monitor_ = next_after(start_, p_.node_monitor_period, now);
     monitor_nodes(now, out);
   }
-  evict(now, out);
+  evict(now, monitor_pass, out);
   for (auto it = next_pod_sync_.begin(); it != next_pod_sync_.end();) {
     if (it->second > now) {
       ++it;
@@ -580,15 +582,22 @@ void Cluster::monitor_nodes(TimePoint now, Out& out) {
   }
 }
 
-void Cluster::evict(TimePoint now, Out& out) {
+void Cluster::evict(TimePoint now, bool monitor_pass, Out& out) {
   bool any = false;
   for (auto& [uid, pod] : pods_) {
     if (pod.node.empty() || pod.deleting) continue;
     const Node& n = nodes_.at(pod.node);
-    if (!n.tainted_at || now < *n.tainted_at + p_.default_unreachable_toleration_seconds) continue;
+    if (!n.tainted_at) continue;
+    if (p_.taint_based_evictions) {
+      if (now < *n.tainted_at + p_.default_unreachable_toleration_seconds) continue;
+      log(out, "taint manager: evicts " + pod_name(pod) + " from " + pod.node);
+    } else {
+      if (!monitor_pass || now <= last_renewal(n, now) + p_.pod_eviction_timeout) continue;
+      log(out, "node controller: evicts " + pod_name(pod) + " from " + pod.node +
+                   " (no heartbeat for the pod eviction timeout)");
+    }
     pod.deleting = true;
     any = true;
-    log(out, "taint manager: evicts " + pod_name(pod) + " from " + pod.node);
   }
   if (any) {
     reconcile_due_ = now;

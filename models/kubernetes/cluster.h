@@ -220,7 +220,8 @@ class Cluster {
   // The control plane.
   void reconcile(TimePoint now, Out& out);  // ReplicaSet/StatefulSet controllers + scheduler
   void monitor_nodes(TimePoint now, Out& out);
-  void evict(TimePoint now, Out& out);
+  // Taint-based: on every tick; before (taint_based_evictions false): on a monitoring pass.
+  void evict(TimePoint now, bool monitor_pass, Out& out);
   void endpoints_changed(TimePoint now);
   void proxy_sync(TimePoint now, Out& out);
   TimePoint next_relist(const Node& n, TimePoint now) const;

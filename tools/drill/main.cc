@@ -155,6 +155,7 @@ int main(int argc, char** argv) {
   std::string output = "table";
   std::uint64_t seed = 1;
   int runs = 1;
+  std::vector<std::string> profiles = {"defaults", "tuned"};
   bool pid1 = false;
   bool trace = false;
   compare->add_option("--config", config_path, "the cluster's YAML configuration")->required();
@@ -173,6 +174,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   compare->add_option("--runs", runs, "runs, each with the next seed: the median and the worst")
       ->check(CLI::Range(1, 10'000))
+      ->capture_default_str();
+  compare
+      ->add_option("--profiles", profiles,
+                   "the Kubernetes model's profiles: defaults, tuned, pre-1.13 (the node failure "
+                   "path of Kubernetes 1.12 and before)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"defaults", "tuned", "pre-1.13"}))
       ->capture_default_str();
   compare->add_flag("--pid1", pid1,
                     "the program is PID 1 without a SIGTERM handler: a graceful stop under "
@@ -234,14 +242,20 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  std::vector<std::vector<sim::DrillOutcome>> by_controller(3);
+  std::vector<amf::kubernetes::Parameters> parameter_sets;
+  for (const std::string& p : profiles) {
+    parameter_sets.push_back(p == "tuned" ? amf::kubernetes::Parameters::tuned()
+                             : p == "pre-1.13"
+                                 ? amf::kubernetes::Parameters::before_taint_eviction()
+                                 : amf::kubernetes::Parameters::defaults());
+  }
+  std::vector<std::vector<sim::DrillOutcome>> by_controller(1 + parameter_sets.size());
   for (int run = 0; run < runs; ++run) {
     std::cerr << "\ramf-drill: run " << run + 1 << " of " << runs << ": amf" << std::flush;
     settings.seed = seed + static_cast<std::uint64_t>(run);
     by_controller[0].push_back(sim::drill_amf(config, settings));
     int c = 1;
-    for (const auto& parameters :
-         {amf::kubernetes::Parameters::defaults(), amf::kubernetes::Parameters::tuned()}) {
+    for (const auto& parameters : parameter_sets) {
       std::cerr << ", kubernetes (" << parameters.profile << ")" << std::flush;
       sim::KubernetesOptions options;
       options.parameters = parameters;

@@ -306,6 +306,22 @@ TEST(KubernetesModel, ADeadNodeIsUnknownAfterTheGracePeriodAndItsPodsAreEvictedA
   EXPECT_TRUE(h.k.node_ready("n1"));
 }
 
+TEST(KubernetesModel, BeforeTaintBasedEvictionsPodsWentFiveMinutesAfterTheLastHeartbeat) {
+  Host h(Parameters::before_taint_eviction(), {"n1", "n2"}, {web()});
+  h.run_until(kT0 + seconds(103));
+  h.procs.clear();
+  h.apply(h.k.node_crashed("n1", h.now));
+  h.run_until(kT0 + seconds(500));
+  // Last heartbeat at 100 s; Unknown at the pass of 145 s (older than 40 s); evicted at the
+  // first pass after 400 s (strictly after, as decisionTimestamp.After() has it); the new
+  // pod's sandbox takes 1 s.
+  ASSERT_GE(h.endpoints.size(), 3u);
+  EXPECT_DOUBLE_EQ(at(h.endpoints[1].first), 145.0);
+  ASSERT_EQ(h.starts.size(), 2u);
+  EXPECT_DOUBLE_EQ(at(h.starts[1].first), 406.0);
+  EXPECT_EQ(h.starts[1].second, "n2");
+}
+
 TEST(KubernetesModel, AStatefulSetPodOnADeadNodeIsNotReplacedUntilItIsForceDeleted) {
   Host h(Parameters::defaults(), {"n1", "n2"}, {web(Kind::kStatefulSet)});
   h.run_until(kT0 + seconds(100));
