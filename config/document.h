@@ -61,4 +61,9 @@ inline constexpr int kMaxDocumentDepth = 64;  // collections around a node; the 
 // the bounds above give one Diagnostic, at the node where the problem is. Never throws.
 tl::expected<Node, Diagnostic> parse_document(std::string_view text, const std::string& file);
 
+// The text of the file at `path`: a regular file (or a symlink to one) of at most 4 MiB, read
+// without blocking (a FIFO or a device is refused unread); one Diagnostic (line 0) otherwise.
+// load_file() and load_drill_file() read their files with it.
+tl::expected<std::string, Diagnostic> read_config_file(const std::string& path);
+
 }  // namespace amf::config::detail

@@ -39,17 +39,6 @@ std::string file_kind(mode_t mode) {
   return "not a file";
 }
 
-LoadResult not_regular(const std::string& path, mode_t mode) {
-  return fail(
-      path, 0, 0,
-      "not a regular file (" + file_kind(mode) + "); the configuration must be a regular file");
-}
-
-LoadResult too_large(const std::string& path) {
-  return fail(path, 0, 0,
-              "configuration file is larger than " + std::to_string(kMaxFileBytes) + " bytes");
-}
-
 class Fd {
  public:
   explicit Fd(int fd) : fd_(fd) {}
@@ -75,34 +64,53 @@ std::string Diagnostic::to_string() const {
   return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
 }
 
-LoadResult load_file(const std::string& path) {
+namespace detail {
+
+tl::expected<std::string, Diagnostic> read_config_file(const std::string& path) {
+  auto fail_with = [&](std::string message) {
+    return tl::unexpected(make_diagnostic(path, 0, 0, message));
+  };
+  auto not_a_file = [&](mode_t mode) {
+    return fail_with("not a regular file (" + file_kind(mode) +
+                     "); the configuration must be a regular file");
+  };
+  const std::string too_big =
+      "configuration file is larger than " + std::to_string(kMaxFileBytes) + " bytes";
   // Look before opening: opening a FIFO blocks until a writer comes, and opening a device can
   // do things (a tape rewinds, a terminal becomes ours).
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) {
-    return fail(path, 0, 0, "cannot open configuration: " + os_reason(errno));
+    return fail_with("cannot open configuration: " + os_reason(errno));
   }
-  if (!S_ISREG(info.st_mode)) return not_regular(path, info.st_mode);
-  if (static_cast<unsigned long long>(info.st_size) > kMaxFileBytes) return too_large(path);
+  if (!S_ISREG(info.st_mode)) return not_a_file(info.st_mode);
+  if (static_cast<unsigned long long>(info.st_size) > kMaxFileBytes) return fail_with(too_big);
   // O_NONBLOCK in case the path was replaced by something else since: open never waits, and
   // what was opened is checked again.
   Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
-  if (fd.get() < 0) return fail(path, 0, 0, "cannot open configuration: " + os_reason(errno));
+  if (fd.get() < 0) return fail_with("cannot open configuration: " + os_reason(errno));
   if (::fstat(fd.get(), &info) != 0) {
-    return fail(path, 0, 0, "cannot read configuration: " + os_reason(errno));
+    return fail_with("cannot read configuration: " + os_reason(errno));
   }
-  if (!S_ISREG(info.st_mode)) return not_regular(path, info.st_mode);
+  if (!S_ISREG(info.st_mode)) return not_a_file(info.st_mode);
   std::string text;
   char buffer[64 * 1024];
   while (true) {
     ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail(path, 0, 0, "cannot read configuration: " + os_reason(errno));
+    if (n < 0) return fail_with("cannot read configuration: " + os_reason(errno));
     if (n == 0) break;
     text.append(buffer, static_cast<std::size_t>(n));
-    if (text.size() > kMaxFileBytes) return too_large(path);  // it grew since fstat
+    if (text.size() > kMaxFileBytes) return fail_with(too_big);  // it grew since fstat
   }
-  return load_string(text, path);
+  return text;
+}
+
+}  // namespace detail
+
+LoadResult load_file(const std::string& path) {
+  auto text = detail::read_config_file(path);
+  if (!text) return tl::unexpected(std::vector<Diagnostic>{text.error()});
+  return load_string(*text, path);
 }
 
 LoadResult load_string(std::string_view yaml, const std::string& file_name) {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <random>
 
+#include "sim/duration.h"
 #include "sim/simulation.h"
 
 namespace amf::sim {
@@ -19,21 +20,30 @@ const model::SgConfig* find_sg(const model::ClusterConfig& config, const SgId& s
   return nullptr;
 }
 
-// The client: a request every interval from the fault on, for `observe`; before it, whether
-// the service was whole. `fraction` is the share of requests that succeed at that instant.
-void observe(DrillOutcome& out, const DrillSettings& s, TimePoint fault,
+// The client: a request every interval from `first` on, for `observe`; the faults strike at
+// the first request at or after their time (`strike` says why it could not, or nothing).
+// `fraction` is the share of requests that succeed at that instant.
+void observe(DrillOutcome& out, const DrillSettings& s, TimePoint first,
              const std::function<void(TimePoint)>& run_until,
-             const std::function<double()>& fraction) {
+             const std::function<double()>& fraction,
+             const std::function<std::string(const ScheduledFault&)>& strike) {
   bool whole = true;
-  for (TimePoint t = fault; t <= fault + s.observe; t += s.request_interval) {
+  std::size_t next = 0;
+  for (TimePoint t = first; t <= first + s.observe; t += s.request_interval) {
+    for (; next < s.faults.size() && first + s.faults[next].at <= t; ++next) {
+      if (const std::string why = strike(s.faults[next]); !why.empty()) {
+        out.notes.push_back("+" + format_duration(t - first) + " " +
+                            to_string(s.faults[next].fault) + ": " + why);
+      }
+    }
     run_until(t);
     const double ok = fraction();
     ++out.requests;
     out.failed_requests += 1.0 - ok;
-    if (ok < 1.0 && !out.first_failure) out.first_failure = t - fault;
+    if (ok < 1.0 && !out.first_failure) out.first_failure = t - first;
     if (ok == 0.0) out.outage += s.request_interval;
     if (ok < 1.0) out.restored.reset();
-    if (ok == 1.0 && !whole) out.restored = t - fault;
+    if (ok == 1.0 && !whole) out.restored = t - first;
     whole = ok == 1.0;
   }
 }
@@ -48,7 +58,7 @@ Duration fault_at(const DrillSettings& s) {
 
 std::optional<DrillFault> parse_drill_fault(std::string_view text) {
   for (DrillFault f : {DrillFault::kComponentCrash, DrillFault::kComponentHang,
-                       DrillFault::kSandboxDeath, DrillFault::kNodeCrash}) {
+                       DrillFault::kSandboxDeath, DrillFault::kNodeCrash, DrillFault::kCrashLoop}) {
     if (to_string(f) == text) return f;
   }
   return std::nullopt;
@@ -64,6 +74,8 @@ std::string to_string(DrillFault fault) {
       return "sandbox-death";
     case DrillFault::kNodeCrash:
       return "node-crash";
+    case DrillFault::kCrashLoop:
+      return "crash-loop";
   }
   return "?";
 }
@@ -74,7 +86,8 @@ DrillOutcome drill_amf(std::shared_ptr<const model::ClusterConfig> config,
   const model::SgConfig* sg = find_sg(*config, settings.sg);
   if (sg == nullptr) return out;
   out.controller = "amf (" + std::string(model::to_string(sg->redundancy)) + ")";
-  if (settings.fault == DrillFault::kSandboxDeath) {
+  if (std::all_of(settings.faults.begin(), settings.faults.end(),
+                  [](const ScheduledFault& f) { return f.fault == DrillFault::kSandboxDeath; })) {
     out.inapplicable = "amf runs no sandbox";
     return out;
   }
@@ -106,33 +119,41 @@ DrillOutcome drill_amf(std::shared_ptr<const model::ClusterConfig> config,
     return static_cast<double>(served) / static_cast<double>(sg->sis.size());
   };
   out.served_before = fraction() == 1.0;
-  // The active component of the first CSI of the first SI.
-  std::optional<ProcessView> active;
-  for (const ProcessView& p : sim.processes()) {
-    auto b = sg->sis.empty() || sg->sis.front().csis.empty()
-                 ? p.beliefs.end()
-                 : p.beliefs.find(sg->sis.front().csis.front().id);
-    if (b != p.beliefs.end() && b->second == model::HaState::kActive && !p.hung) active = p;
-  }
-  const std::uint64_t starts_before = sim.stats().process_starts;
-  const TimePoint fault = sim.now();
-  if (active) {
-    switch (settings.fault) {
+  // The active component of the first CSI of the first SI, when a fault strikes.
+  auto active = [&]() -> std::optional<ProcessView> {
+    if (sg->sis.empty() || sg->sis.front().csis.empty()) return std::nullopt;
+    for (const ProcessView& p : sim.processes()) {
+      auto b = p.beliefs.find(sg->sis.front().csis.front().id);
+      if (b != p.beliefs.end() && b->second == model::HaState::kActive && !p.hung) return p;
+    }
+    return std::nullopt;
+  };
+  auto strike = [&](const ScheduledFault& f) -> std::string {
+    if (f.fault == DrillFault::kSandboxDeath) return "amf runs no sandbox (skipped)";
+    const std::optional<ProcessView> p = active();
+    if (!p) return "no active to strike (skipped)";
+    switch (f.fault) {
       case DrillFault::kComponentCrash:
-        sim.crash(active->comp);
+        sim.crash(p->comp);
         break;
       case DrillFault::kComponentHang:
-        sim.hang(active->comp);
+        sim.hang(p->comp);
         break;
       case DrillFault::kNodeCrash:
-        sim.crash_node(active->node);
+        sim.crash_node(p->node);
+        break;
+      case DrillFault::kCrashLoop:
+        sim.fail_starts(p->comp, f.count);
+        sim.crash(p->comp);
         break;
       case DrillFault::kSandboxDeath:
         break;
     }
-  }
+    return "";
+  };
+  const std::uint64_t starts_before = sim.stats().process_starts;
   observe(
-      out, settings, fault, [&](TimePoint t) { sim.run_until(t); }, fraction);
+      out, settings, sim.now(), [&](TimePoint t) { sim.run_until(t); }, fraction, strike);
   out.restarts = sim.stats().process_starts - starts_before;
   out.trace_tail = sim.trace().tail(200);
   return out;
@@ -148,24 +169,30 @@ DrillOutcome drill_kubernetes(std::shared_ptr<const model::ClusterConfig> config
   run.run_for(fault_at(settings));
   out.served_before = run.served_fraction(sg->id) == 1.0;
   const std::uint64_t starts_before = run.starts();
-  const TimePoint fault = run.now();
-  switch (settings.fault) {
-    case DrillFault::kComponentCrash:
-      run.crash(sg->id);
-      break;
-    case DrillFault::kComponentHang:
-      run.hang(sg->id);
-      break;
-    case DrillFault::kSandboxDeath:
-      run.kill_sandbox(sg->id);
-      break;
-    case DrillFault::kNodeCrash:
-      run.crash_node(sg->id);
-      break;
-  }
+  auto strike = [&](const ScheduledFault& f) -> std::string {
+    bool struck = false;
+    switch (f.fault) {
+      case DrillFault::kComponentCrash:
+        struck = run.crash(sg->id);
+        break;
+      case DrillFault::kComponentHang:
+        struck = run.hang(sg->id);
+        break;
+      case DrillFault::kSandboxDeath:
+        struck = run.kill_sandbox(sg->id);
+        break;
+      case DrillFault::kNodeCrash:
+        struck = run.crash_node(sg->id);
+        break;
+      case DrillFault::kCrashLoop:
+        struck = run.crash_loop(sg->id, f.count);
+        break;
+    }
+    return struck ? "" : "no pod serving to strike (skipped)";
+  };
   observe(
-      out, settings, fault, [&](TimePoint t) { run.run_until(t); },
-      [&] { return run.served_fraction(sg->id); });
+      out, settings, run.now(), [&](TimePoint t) { run.run_until(t); },
+      [&] { return run.served_fraction(sg->id); }, strike);
   out.restarts = run.starts() - starts_before;
   out.trace_tail = run.trace().tail(200);
   return out;

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "amf/core/time.h"
 #include "amf/model/config.h"
@@ -14,13 +15,23 @@ namespace amf::sim {
 // One fault, struck at the part that serves the SG when it strikes: under amf the component
 // active for the SG's first SI (or its node), under Kubernetes the pod of kube-proxy's first
 // endpoint (its first container, its sandbox, or its node).
-enum class DrillFault { kComponentCrash, kComponentHang, kSandboxDeath, kNodeCrash };
+// A crash loop: the component crashes, and its next `count` starts fail (the spawn fails or
+// the program exits before it registers), as a program with a broken configuration does.
+enum class DrillFault { kComponentCrash, kComponentHang, kSandboxDeath, kNodeCrash, kCrashLoop };
 std::optional<DrillFault> parse_drill_fault(std::string_view text);
 std::string to_string(DrillFault fault);
 
+// A fault `at` after the first request (the instant the warm-up ends); it strikes at the first
+// request at or after that time.
+struct ScheduledFault {
+  Duration at{0};
+  DrillFault fault = DrillFault::kComponentCrash;
+  int count = 1;  // kCrashLoop: the starts that fail
+};
+
 struct DrillSettings {
   SgId sg;  // the SG whose service the client uses (empty: the first SG)
-  DrillFault fault = DrillFault::kComponentCrash;
+  std::vector<ScheduledFault> faults{ScheduledFault{}};
   // The service settles before the fault, which strikes `warmup` plus a share of `jitter`
   // drawn from the seed after the start (the same instant under every controller): so that
   // runs of several seeds meet the periodic parts (relists, probes, leases) at every phase.
@@ -35,16 +46,18 @@ struct DrillSettings {
 // that believes itself active for each SI of the SG, listens and is not hung; Kubernetes:
 // KubernetesRun::served_fraction); it is sent at every interval and answered at once.
 struct DrillOutcome {
-  std::string controller;      // "amf (2n)", "kubernetes (defaults)"
-  std::string inapplicable;    // why the fault has no meaning under this controller (else empty)
-  bool served_before = false;  // every request succeeded just before the fault
-  std::optional<Duration> first_failure;  // from the fault to the first failed request
-  std::optional<Duration> restored;       // from the fault to the end of the last outage;
-                                          // nullopt: still out when the client stopped
-  Duration outage{0};                     // the time no request succeeded
+  std::string controller;          // "amf (2n)", "kubernetes (defaults)"
+  std::string inapplicable;        // why no fault has a meaning under this controller (else empty)
+  std::vector<std::string> notes;  // faults skipped, and why ("+5.000s sandbox-death: ...")
+  bool served_before = false;      // every request succeeded before the first fault
+  // From the first request (when the warm-up ends) to the first failed one, and to the end of
+  // the last outage (nullopt: still out when the client stopped).
+  std::optional<Duration> first_failure;
+  std::optional<Duration> restored;
+  Duration outage{0};  // the time no request succeeded
   std::uint64_t requests = 0;
   double failed_requests = 0;  // a share of each request when only some endpoints serve
-  std::uint64_t restarts = 0;  // processes started after the fault
+  std::uint64_t restarts = 0;  // processes started after the first request
   std::string trace_tail;      // the run's last trace lines, for a report
 };
 

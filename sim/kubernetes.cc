@@ -217,6 +217,14 @@ bool KubernetesRun::hang(const SgId& sg) {
   return e && machines_->hang(su_of(sg.str(), e->slot).components.front().id);
 }
 
+bool KubernetesRun::crash_loop(const SgId& sg, int count) {
+  auto e = endpoint(sg);
+  if (!e) return false;
+  const CompId comp = su_of(sg.str(), e->slot).components.front().id;
+  machines_->fail_starts(comp, count);
+  return machines_->crash(comp);
+}
+
 bool KubernetesRun::kill_sandbox(const SgId& sg) {
   auto e = endpoint(sg);
   if (!e) return false;

@@ -61,6 +61,8 @@ class KubernetesRun : private Surroundings, private Controller {
   // network with it); its node crashes (and stays down).
   bool crash(const SgId& sg);
   bool hang(const SgId& sg);
+  // The first component crashes and its next `count` starts fail (Machines::fail_starts).
+  bool crash_loop(const SgId& sg, int count);
   bool kill_sandbox(const SgId& sg);
   bool crash_node(const SgId& sg);
   // The node of that pod, if any.

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "config/drill.h"
 #include "config/loader.h"
 #include "sim/drill.h"
 #include "sim/duration.h"
@@ -43,6 +44,7 @@ nlohmann::json to_json(const sim::DrillOutcome& o) {
   j["requests"] = o.requests;
   j["failed_requests"] = static_cast<std::uint64_t>(o.failed_requests + 0.5);
   j["restarts"] = o.restarts;
+  j["notes"] = o.notes;
   return j;
 }
 
@@ -70,7 +72,8 @@ std::string spread(std::vector<double> values, int missing, const char* unit) {
   return out;
 }
 
-void print_table(const std::vector<std::vector<sim::DrillOutcome>>& by_controller,
+void print_table(const std::string& title,
+                 const std::vector<std::vector<sim::DrillOutcome>>& by_controller,
                  const sim::DrillSettings& s, int runs) {
   std::vector<std::vector<std::string>> rows = {{""},
                                                 {"first failed request"},
@@ -113,9 +116,15 @@ void print_table(const std::vector<std::vector<sim::DrillOutcome>>& by_controlle
   for (const auto& row : rows) {
     for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
   }
-  std::cout << "fault: " << sim::to_string(s.fault) << "; a request every "
-            << sim::format_duration(s.request_interval) << " for "
-            << sim::format_duration(s.observe) << " after it; " << runs
+  std::cout << title << "\n"
+            << "faults:";
+  for (const sim::ScheduledFault& f : s.faults) {
+    std::cout << " " << sim::to_string(f.fault)
+              << (f.fault == sim::DrillFault::kCrashLoop ? " x" + std::to_string(f.count) : "")
+              << " at +" << sim::format_duration(f.at);
+  }
+  std::cout << "\na request every " << sim::format_duration(s.request_interval) << " for "
+            << sim::format_duration(s.observe) << "; " << runs
             << (runs == 1 ? " run" : " runs (median, worst)") << ", simulated\n\n";
   for (const auto& row : rows) {
     for (std::size_t c = 0; c < row.size(); ++c) {
@@ -126,6 +135,9 @@ void print_table(const std::vector<std::vector<sim::DrillOutcome>>& by_controlle
   for (const auto& outcomes : by_controller) {
     const sim::DrillOutcome& o = outcomes.front();
     if (!o.inapplicable.empty()) std::cout << "\n" << o.controller << ": " << o.inapplicable;
+    for (const std::string& note : outcomes.back().notes) {
+      std::cout << "\n" << o.controller << " (seed of the last run): " << note;
+    }
     const auto broken = std::count_if(outcomes.begin(), outcomes.end(), [](const auto& x) {
       return x.inapplicable.empty() && !x.served_before;
     });
@@ -158,10 +170,15 @@ int main(int argc, char** argv) {
   std::vector<std::string> profiles = {"defaults", "tuned"};
   bool pid1 = false;
   bool trace = false;
-  compare->add_option("--config", config_path, "the cluster's YAML configuration")->required();
+  std::string drill_path;
+  compare->add_option("drill", drill_path,
+                      "a drill file (tools/drill/README.md): configuration, SG and faults");
+  compare->add_option("--config", config_path,
+                      "without a drill file: the cluster's YAML configuration");
   compare
       ->add_option("--fault", fault,
-                   "component-crash, component-hang, sandbox-death (Kubernetes only), node-crash")
+                   "without a drill file: component-crash, component-hang, sandbox-death "
+                   "(Kubernetes only), node-crash or crash-loop (4 failed starts)")
       ->capture_default_str();
   compare->add_option("--sg", sg, "the SG whose service the client uses (default: the first)");
   compare->add_option("--kind", kind, "the Kubernetes workload: deployment or statefulset")
@@ -189,24 +206,54 @@ int main(int argc, char** argv) {
   compare->add_option("-o,--output", output, "table or json")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
+  sim::DrillSettings settings;
+  settings.seed = seed;
+  std::string title;
+  if (!drill_path.empty()) {
+    if (!config_path.empty() || compare->count("--fault") > 0 || !sg.empty()) {
+      std::cerr << "amf-drill: a drill file names its configuration, SG and faults: give either "
+                   "it or --config and --fault\n";
+      return 2;
+    }
+    auto drill = amf::config::load_drill_file(drill_path);
+    if (!drill) {
+      for (const auto& d : drill.error()) std::cerr << d.to_string() << "\n";
+      return 1;
+    }
+    title = "drill: " + drill->name + " (" + drill_path + ")";
+    config_path = drill->config;
+    sg = drill->sg;
+    if (compare->count("--warmup") == 0) warmup = std::to_string(drill->warmup.count()) + "ms";
+    if (compare->count("--observe") == 0) observe = std::to_string(drill->observe.count()) + "ms";
+    settings.faults.clear();
+    for (const auto& f : drill->faults) {
+      settings.faults.push_back(
+          sim::ScheduledFault{f.at, *sim::parse_drill_fault(f.fault), f.count});
+    }
+  } else {
+    if (config_path.empty()) {
+      std::cerr << "amf-drill: compare needs a drill file, or --config (and --fault)\n";
+      return 2;
+    }
+    auto parsed_fault = sim::parse_drill_fault(fault);
+    if (!parsed_fault) {
+      std::cerr << "amf-drill: --fault: '" << fault
+                << "' is not a fault; one of component-crash, component-hang, sandbox-death, "
+                   "node-crash, crash-loop\n";
+      return 2;
+    }
+    settings.faults = {sim::ScheduledFault{amf::Duration(0), *parsed_fault,
+                                           *parsed_fault == sim::DrillFault::kCrashLoop ? 4 : 1}};
+    title = "configuration: " + config_path;
+  }
+  settings.sg = amf::SgId(sg);
+
   auto loaded = amf::config::load_file(config_path);
   if (!loaded) {
     for (const auto& d : loaded.error()) std::cerr << d.to_string() << "\n";
     return 1;
   }
   auto config = std::make_shared<const amf::model::ClusterConfig>(std::move(*loaded));
-
-  sim::DrillSettings settings;
-  settings.seed = seed;
-  settings.sg = amf::SgId(sg);
-  auto parsed_fault = sim::parse_drill_fault(fault);
-  if (!parsed_fault) {
-    std::cerr << "amf-drill: --fault: '" << fault
-              << "' is not a fault; one of component-crash, component-hang, sandbox-death, "
-                 "node-crash\n";
-    return 2;
-  }
-  settings.fault = *parsed_fault;
   for (auto [text, into, name] :
        {std::tuple{&warmup, &settings.warmup, "--warmup"},
         std::tuple{&observe, &settings.observe, "--observe"},
@@ -273,7 +320,12 @@ int main(int argc, char** argv) {
   }
   if (output == "json") {
     nlohmann::json j;
-    j["fault"] = sim::to_string(settings.fault);
+    j["title"] = title;
+    for (const auto& f : settings.faults) {
+      j["faults"].push_back({{"at_s", std::chrono::duration<double>(f.at).count()},
+                             {"fault", sim::to_string(f.fault)},
+                             {"count", f.count}});
+    }
     j["observe_s"] = std::chrono::duration<double>(settings.observe).count();
     j["request_interval_s"] = std::chrono::duration<double>(settings.request_interval).count();
     j["first_seed"] = seed;
@@ -285,7 +337,7 @@ int main(int argc, char** argv) {
     }
     std::cout << j.dump(2) << "\n";
   } else {
-    print_table(by_controller, settings, runs);
+    print_table(title, by_controller, settings, runs);
   }
   return 0;
 }

@@ -34,7 +34,7 @@ KubernetesOptions profile(const kubernetes::Parameters& p) {
 DrillSettings drill(DrillFault fault, std::uint64_t seed = 1, Duration observe = 10min) {
   DrillSettings s;
   s.sg = kSg;
-  s.fault = fault;
+  s.faults = {ScheduledFault{Duration(0), fault}};
   s.seed = seed;
   s.observe = observe;
   s.request_interval = 10ms;
