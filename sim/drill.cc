@@ -29,7 +29,7 @@ void observe(DrillOutcome& out, const DrillSettings& s, TimePoint first,
              const std::function<std::string(const ScheduledFault&)>& strike) {
   bool whole = true;
   std::size_t next = 0;
-  for (TimePoint t = first; t <= first + s.observe; t += s.request_interval) {
+  for (TimePoint t = first; t < first + s.observe; t += s.request_interval) {
     for (; next < s.faults.size() && first + s.faults[next].at <= t; ++next) {
       if (const std::string why = strike(s.faults[next]); !why.empty()) {
         out.notes.push_back("+" + format_duration(t - first) + " " +
@@ -124,7 +124,10 @@ DrillOutcome drill_amf(std::shared_ptr<const model::ClusterConfig> config,
     if (sg->sis.empty() || sg->sis.front().csis.empty()) return std::nullopt;
     for (const ProcessView& p : sim.processes()) {
       auto b = p.beliefs.find(sg->sis.front().csis.front().id);
-      if (b != p.beliefs.end() && b->second == model::HaState::kActive && !p.hung) return p;
+      if (b != p.beliefs.end() && b->second == model::HaState::kActive && p.current &&
+          p.registered && !p.hung && !p.stuck) {
+        return p;
+      }
     }
     return std::nullopt;
   };

@@ -44,7 +44,10 @@ struct DrillSettings {
 
 // What the client saw. A request succeeds when it reaches a process that serves (amf: one
 // that believes itself active for each SI of the SG, listens and is not hung; Kubernetes:
-// KubernetesRun::served_fraction); it is sent at every interval and answered at once.
+// KubernetesRun::served_fraction); it is sent at every interval and answered at once. The
+// share that succeeds is, under amf, that of the SG's SIs served; under Kubernetes, that of
+// kube-proxy's endpoints that work (a replica already out of the endpoints does not count
+// against it, as its requests go to the others).
 struct DrillOutcome {
   std::string controller;          // "amf (2n)", "kubernetes (defaults)"
   std::string inapplicable;        // why no fault has a meaning under this controller (else empty)

@@ -106,7 +106,7 @@ void KubernetesRun::run_until(TimePoint end) {
     } else if (auto* c = std::get_if<ContainerCreated>(&e)) {
       created(c->start);
     } else if (auto* p = std::get_if<ProbeAnswer>(&e)) {
-      apply(k8s_->probe_done(p->probe.pod, p->probe.container, p->probe.kind, p->ok, now_));
+      apply(k8s_->probe_done(p->probe, p->ok, now_));
     }
   }
   now_ = std::max(now_, end);
@@ -118,32 +118,36 @@ void KubernetesRun::apply(std::vector<kubernetes::Effect> effects) {
       network_down_.erase(s->pod);
       at(draw(options_.sandbox), SandboxReady{s->pod});
     } else if (auto* s = std::get_if<kubernetes::StartContainer>(&effect)) {
-      const model::SuConfig& su = su_of(s->workload, s->slot);
-      for (const model::ComponentConfig& c : su.components) {
-        if (c.name == s->container) running_[c.id] = Running{s->pod, s->container};
-      }
       at(draw(options_.container_start), ContainerCreated{*s});
     } else if (auto* s = std::get_if<kubernetes::SignalContainer>(&effect)) {
-      for (const auto& [comp, r] : running_) {
-        if (r.pod != s->pod || r.container != s->container) continue;
-        if (!s->kill && options_.pid1_ignores_sigterm) {
-          line("  (" + comp.str() + " is PID 1 without a SIGTERM handler: it runs on)");
-        } else {
-          machines_->signal(
-              node::SignalProcess{comp, s->kill ? node::Signal::kKill : node::Signal::kTerminate});
-        }
+      if (auto w = std::find_if(waiting_.begin(), waiting_.end(),
+                                [&](const auto& entry) {
+                                  return entry.second.pod == s->pod &&
+                                         entry.second.container == s->container;
+                                });
+          w != waiting_.end()) {  // stopped before it could start: it never will
+        const auto start = w->second;
+        waiting_.erase(w);
+        apply(k8s_->container_start_failed(start.pod, start.container, now_));
+        continue;
+      }
+      const CompId* comp = owned(s->pod, s->container);
+      if (comp == nullptr) continue;
+      if (!s->kill && options_.pid1_ignores_sigterm) {
+        line("  (" + comp->str() + " is PID 1 without a SIGTERM handler: it runs on)");
+      } else {
+        machines_->signal(
+            node::SignalProcess{*comp, s->kill ? node::Signal::kKill : node::Signal::kTerminate});
       }
     } else if (auto* s = std::get_if<kubernetes::RunProbe>(&effect)) {
       // A process that listens answers; one that does not yet is refused at once; a hung one,
       // or one whose pod has lost its network, lets the probe run into its timeout.
       bool ok = false;
       bool silent = network_down_.count(s->pod) > 0;
-      for (const auto& [comp, r] : running_) {
-        if (r.pod != s->pod || r.container != s->container) continue;
-        for (const ProcessView& p : machines_->processes()) {
-          if (p.comp != comp || !p.current) continue;
-          silent = silent || p.hung || p.stuck;
-          ok = p.registered && !silent;
+      if (const CompId* comp = owned(s->pod, s->container)) {
+        if (auto p = process_of(*comp)) {
+          silent = silent || p->hung || p->stuck;
+          ok = p->registered && !silent;
         }
       }
       at(silent ? s->timeout : draw(options_.probe_answer), ProbeAnswer{*s, ok});
@@ -157,33 +161,58 @@ void KubernetesRun::apply(std::vector<kubernetes::Effect> effects) {
 
 // The runtime has made the container: its program starts, unless the pod or its node has gone
 // meanwhile (or the container was started again since).
+const CompId* KubernetesRun::owned(std::uint64_t pod, const std::string& container) const {
+  for (const auto& [comp, owner] : running_) {
+    if (owner.pod == pod && owner.container == container) return &comp;
+  }
+  return nullptr;
+}
+
+std::optional<ProcessView> KubernetesRun::process_of(const CompId& comp) const {
+  for (const ProcessView& p : machines_->processes()) {
+    if (p.comp == comp && p.current) return p;
+  }
+  return std::nullopt;
+}
+
+// The runtime has made the container: its program starts, unless its node has gone meanwhile.
+// The simulated machines run one process per component, and every pod of a slot runs the
+// components of the same SU: a pod whose slot's process still runs for another pod (a pod being
+// replaced while its old one still stops) starts once that one has ended.
 void KubernetesRun::created(const kubernetes::StartContainer& start) {
   if (nodes_down_.count(start.node)) return;
   for (const model::ComponentConfig& c : su_of(start.workload, start.slot).components) {
-    auto r = running_.find(c.id);
-    if (c.name != start.container || r == running_.end() || r->second.pod != start.pod) continue;
+    if (c.name != start.container) continue;
+    if (running_.count(c.id)) {
+      line("  (" + c.id.str() + " still runs for another pod: pod " + std::to_string(start.pod) +
+           " starts it once that one ends)");
+      waiting_[c.id] = start;
+      return;
+    }
+    running_[c.id] = Running{start.pod, start.container, start.node};
     machines_->start(NodeId(start.node), node::StartProcess{c.id, c.command, c.args, c.env});
   }
 }
 
 void KubernetesRun::host_report(const NodeId& node, HostReport report) {
-  (void)node;
-  auto running = [&](const CompId& comp) -> const Running* {
-    auto it = running_.find(comp);
-    return it == running_.end() ? nullptr : &it->second;
-  };
-  if (auto* r = std::get_if<node::ProcessStarted>(&report)) {
-    if (const Running* to = running(r->comp)) {
-      apply(k8s_->container_started(to->pod, to->container, now_));
-    }
-  } else if (auto* r = std::get_if<node::ProcessStartFailed>(&report)) {
-    if (const Running* to = running(r->comp)) {
-      apply(k8s_->container_start_failed(to->pod, to->container, now_));
-    }
-  } else if (auto* r = std::get_if<node::ProcessExited>(&report)) {
-    if (const Running* to = running(r->comp)) {
-      apply(k8s_->container_exited(to->pod, to->container, now_));
-    }
+  const CompId comp = std::visit([](const auto& r) { return r.comp; }, report);
+  auto it = running_.find(comp);
+  if (it == running_.end() || it->second.node != node.str()) return;
+  const Running owner = it->second;
+  const bool ended = std::holds_alternative<node::ProcessStartFailed>(report) ||
+                     std::holds_alternative<node::ProcessExited>(report);
+  if (ended) running_.erase(it);
+  if (std::holds_alternative<node::ProcessStarted>(report)) {
+    apply(k8s_->container_started(owner.pod, owner.container, now_));
+  } else if (std::holds_alternative<node::ProcessStartFailed>(report)) {
+    apply(k8s_->container_start_failed(owner.pod, owner.container, now_));
+  } else if (std::holds_alternative<node::ProcessExited>(report)) {
+    apply(k8s_->container_exited(owner.pod, owner.container, now_));
+  }
+  if (auto w = waiting_.find(comp); ended && w != waiting_.end()) {
+    const kubernetes::StartContainer next = w->second;
+    waiting_.erase(w);
+    created(next);
   }
 }
 
@@ -207,22 +236,30 @@ std::optional<std::string> KubernetesRun::serving_node(const SgId& sg) const {
   return e->node;
 }
 
-bool KubernetesRun::crash(const SgId& sg) {
+std::optional<CompId> KubernetesRun::target(const SgId& sg) const {
   auto e = endpoint(sg);
-  return e && machines_->crash(su_of(sg.str(), e->slot).components.front().id);
+  if (!e) return std::nullopt;
+  const CompId comp = su_of(sg.str(), e->slot).components.front().id;
+  auto owner = running_.find(comp);
+  if (owner == running_.end() || owner->second.pod != e->pod) return std::nullopt;
+  return comp;
+}
+
+bool KubernetesRun::crash(const SgId& sg) {
+  auto comp = target(sg);
+  return comp && machines_->crash(*comp);
 }
 
 bool KubernetesRun::hang(const SgId& sg) {
-  auto e = endpoint(sg);
-  return e && machines_->hang(su_of(sg.str(), e->slot).components.front().id);
+  auto comp = target(sg);
+  return comp && machines_->hang(*comp);
 }
 
 bool KubernetesRun::crash_loop(const SgId& sg, int count) {
-  auto e = endpoint(sg);
-  if (!e) return false;
-  const CompId comp = su_of(sg.str(), e->slot).components.front().id;
-  machines_->fail_starts(comp, count);
-  return machines_->crash(comp);
+  auto comp = target(sg);
+  if (!comp) return false;
+  machines_->fail_starts(*comp, count);
+  return machines_->crash(*comp);
 }
 
 bool KubernetesRun::kill_sandbox(const SgId& sg) {
@@ -238,8 +275,10 @@ bool KubernetesRun::crash_node(const SgId& sg) {
   auto e = endpoint(sg);
   if (!e) return false;
   line("[" + format_time(now_) + "] fault: node " + e->node + " crashes");
-  machines_->end_node(NodeId(e->node));
+  machines_->end_node(NodeId(e->node));  // its processes end unreported
   nodes_down_.insert(e->node);
+  std::erase_if(running_, [&](const auto& entry) { return entry.second.node == e->node; });
+  std::erase_if(waiting_, [&](const auto& entry) { return entry.second.node == e->node; });
   apply(k8s_->node_crashed(e->node, now_));
   return true;
 }

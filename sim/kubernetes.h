@@ -105,6 +105,10 @@ class KubernetesRun : private Surroundings, private Controller {
   void at(Duration after, Event event);
   void apply(std::vector<kubernetes::Effect> effects);
   void created(const kubernetes::StartContainer& start);
+  const CompId* owned(std::uint64_t pod, const std::string& container) const;
+  std::optional<ProcessView> process_of(const CompId& comp) const;  // its current process
+  // The first component of the pod of the SG's first endpoint, if its process is that pod's.
+  std::optional<CompId> target(const SgId& sg) const;
   const model::SuConfig& su_of(const std::string& workload, int slot) const;
   // The pod that serves the SG now (the first programmed endpoint), and its SU.
   std::optional<kubernetes::Endpoint> endpoint(const SgId& sg) const;
@@ -121,12 +125,14 @@ class KubernetesRun : private Surroundings, private Controller {
   std::unique_ptr<kubernetes::Cluster> k8s_;
   std::map<std::string, const model::SgConfig*> sg_of_workload_;
   std::map<std::string, std::vector<kubernetes::Endpoint>> endpoints_;  // as kube-proxy has them
-  struct Running {  // the pod and container a component's process runs for
+  struct Running {  // the pod and container a component's process runs for, on which node
     std::uint64_t pod;
     std::string container;
+    std::string node;
   };
-  std::map<CompId, Running> running_;
-  std::set<std::uint64_t> network_down_;  // pods whose sandbox died
+  std::map<CompId, Running> running_;  // from the start asked of the machines to the exit
+  std::map<CompId, kubernetes::StartContainer> waiting_;  // until the component's process ends
+  std::set<std::uint64_t> network_down_;                  // pods whose sandbox died
   std::set<std::string> nodes_down_;
 };
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "amf/core/assert.h"
+
 namespace amf::kubernetes {
 namespace {
 
@@ -48,13 +50,28 @@ Cluster::Cluster(Parameters parameters, std::vector<std::string> nodes,
       workloads_(std::move(workloads)),
       start_(now),
       next_monitor_(now + p_.node_monitor_period) {
+  // Periods divide time: none may be zero (the profiles are code, so this is a programming
+  // error, not an input one).
+  AMF_ASSERT(p_.pleg_relist_period > Duration(0) && p_.node_lease_renew_interval > Duration(0) &&
+             p_.node_monitor_period > Duration(0));
+  for (const auto* probe : {&p_.liveness_probe, &p_.readiness_probe, &p_.startup_probe}) {
+    AMF_ASSERT(!*probe || (*probe)->period_seconds > Duration(0));
+  }
   for (const std::string& n : node_order_) {
     Node& node = nodes_[n];
     node.booted = now;
     node.lease_renewed = now;
+    node.seen_renewal = now;
+    node.probe_timestamp = now;
     next_relist_[n] = now + p_.pleg_relist_period;
   }
   reconcile_due_ = now;
+}
+
+bool Cluster::all_down(const Pod& pod) {
+  return std::all_of(pod.containers.begin(), pod.containers.end(), [](const Container& c) {
+    return c.state == State::kWaiting || c.state == State::kExited;
+  });
 }
 
 std::string Cluster::pod_name(const Pod& pod) const {
@@ -120,7 +137,13 @@ std::vector<Effect> Cluster::container_started(std::uint64_t uid, const std::str
   Out out;
   Pod* pod = find(uid);
   Container* c = pod == nullptr ? nullptr : find(*pod, container);
-  if (c == nullptr || c->state != State::kStarting) return out;
+  if (c == nullptr) return out;
+  if (c->state == State::kTerminating) {  // stopped while it started: it runs now, so it dies
+    c->runtime_running = true;
+    out.push_back(SignalContainer{uid, pod->node, c->name, !c->kill_at.has_value()});
+    return out;
+  }
+  if (c->state != State::kStarting) return out;
   c->state = State::kRunning;
   c->runtime_running = true;
   c->started_at = now;
@@ -136,7 +159,7 @@ std::vector<Effect> Cluster::container_start_failed(std::uint64_t uid, const std
   Out out;
   Pod* pod = find(uid);
   Container* c = pod == nullptr ? nullptr : find(*pod, container);
-  if (c == nullptr || c->state != State::kStarting) return out;
+  if (c == nullptr || (c->state != State::kStarting && c->state != State::kTerminating)) return out;
   log(out, "kubelet " + pod->node + ": " + who(*pod, *c) + " failed to start");
   exited(*pod, *c, now, now, out);
   sync(*pod, now, out);
@@ -159,12 +182,13 @@ std::vector<Effect> Cluster::container_exited(std::uint64_t uid, const std::stri
   return out;
 }
 
-std::vector<Effect> Cluster::probe_done(std::uint64_t uid, const std::string& container,
-                                        ProbeKind kind, bool ok, TimePoint now) {
+std::vector<Effect> Cluster::probe_done(const RunProbe& probe_run, bool ok, TimePoint now) {
   Out out;
-  Pod* pod = find(uid);
-  Container* c = pod == nullptr ? nullptr : find(*pod, container);
-  if (c == nullptr) return out;
+  Pod* pod = find(probe_run.pod);
+  Container* c = pod == nullptr ? nullptr : find(*pod, probe_run.container);
+  // An answer for an earlier instance of the container (it was started again since) is stale.
+  if (c == nullptr || c->instance != probe_run.instance) return out;
+  const ProbeKind kind = probe_run.kind;
   std::optional<Worker>& w = kind == ProbeKind::kStartup    ? c->startup
                              : kind == ProbeKind::kLiveness ? c->liveness
                                                             : c->readiness;
@@ -192,7 +216,7 @@ std::vector<Effect> Cluster::probe_done(std::uint64_t uid, const std::string& co
     case ProbeKind::kStartup:
       if (w->result) {
         c->started_probe_ok = true;
-        if (c->readiness) c->readiness->next = now;  // probed at once (manual trigger)
+        if (c->readiness) c->readiness->triggered = true;  // probed at once (manual trigger)
         endpoints_changed(now);
       } else if (!ok && w->failures >= probe.failure_threshold) {
         stop(*pod, *c, now, out, "startup probe failed");
@@ -253,6 +277,9 @@ std::vector<Effect> Cluster::node_booted(const std::string& name, TimePoint now)
       c.kill_at.reset();
       c.restart_at.reset();
       c.backoff.reset();
+      c.startup.reset();  // a fresh kubelet's workers tick from the pod's arrival at it
+      c.liveness.reset();
+      c.readiness.reset();
       reset_workers(pod, c, now);
     }
     out.push_back(RunSandbox{uid, name});
@@ -306,7 +333,7 @@ std::optional<TimePoint> Cluster::next_deadline() const {
       if (c.kill_at) consider(*c.kill_at);
       // A worker ticks whether its container runs or not (its phase is the pod's arrival).
       for (const auto* w : {&c.startup, &c.liveness, &c.readiness}) {
-        if (*w) consider((*w)->next);
+        if (*w) consider((*w)->triggered ? TimePoint::min() : (*w)->next);
       }
     }
   }
@@ -366,6 +393,7 @@ std::vector<Effect> Cluster::tick(TimePoint now) {
 // ---- the kubelet ----
 
 void Cluster::relist(const std::string& node, TimePoint now, Out& out) {
+  std::vector<std::uint64_t> changed_pods;  // synced after the loop: a sync may delete the pod
   for (auto& [uid, pod] : pods_) {
     if (pod.node != node) continue;
     bool changed = false;
@@ -385,15 +413,16 @@ void Cluster::relist(const std::string& node, TimePoint now, Out& out) {
       exited(pod, c, *c.exited_at, now, out);
       changed = true;
     }
-    if (changed) sync(pod, now, out);
+    if (changed) changed_pods.push_back(uid);
+  }
+  for (std::uint64_t uid : changed_pods) {
+    if (Pod* pod = find(uid)) sync(*pod, now, out);
   }
 }
 
 void Cluster::sync(Pod& pod, TimePoint now, Out& out) {
   if (pod.deleting) {
-    const bool down = std::none_of(pod.containers.begin(), pod.containers.end(),
-                                   [](const Container& c) { return c.runtime_running; });
-    if (down) {
+    if (all_down(pod)) {
       log(out, "kubelet " + pod.node + ": " + pod_name(pod) + " deleted");
       next_pod_sync_.erase(pod.uid);
       pods_.erase(pod.uid);
@@ -402,9 +431,8 @@ void Cluster::sync(Pod& pod, TimePoint now, Out& out) {
     return;
   }
   if (!pod.sandbox) {
-    const bool down = std::none_of(pod.containers.begin(), pod.containers.end(),
-                                   [](const Container& c) { return c.runtime_running; });
-    if (pod.sandbox_lost && down) {  // computePodActions: a new sandbox, then every container
+    if (pod.sandbox_lost &&
+        all_down(pod)) {  // computePodActions: a new sandbox, then every container
       pod.sandbox_lost = false;
       pod.sandbox_pending = true;
       log(out, "kubelet " + pod.node + ": a new sandbox for " + pod_name(pod));
@@ -417,8 +445,12 @@ void Cluster::sync(Pod& pod, TimePoint now, Out& out) {
     if (c.state != State::kWaiting && c.state != State::kExited) continue;
     if (c.ever_started) {
       // kuberuntime_manager.go doBackOff with client-go's flowcontrol.Backoff.
-      const bool expired = c.backoff && now - c.backoff_updated > p_.backoff_reset;
-      if (c.backoff && !expired && now - c.finished_at < *c.backoff) {
+      // IsInBackOffSince() asks whether the entry expired by now; Next() whether it had by the
+      // exit (the kubelet's HasExpiredFunc: more than backoff_reset since the last restart).
+      const bool expired_now = c.backoff && now - c.backoff_updated > p_.backoff_reset;
+      const bool expired_at_exit =
+          c.backoff && c.finished_at - c.backoff_updated > p_.backoff_reset;
+      if (c.backoff && !expired_now && now - c.finished_at < *c.backoff) {
         c.restart_at = c.finished_at + *c.backoff;
         if (c.state != State::kWaiting) {
           log(out, "kubelet " + pod.node + ": " + who(pod, c) + " in CrashLoopBackOff (" +
@@ -428,8 +460,9 @@ void Cluster::sync(Pod& pod, TimePoint now, Out& out) {
         waiting = true;
         continue;
       }
-      c.backoff = !c.backoff || expired ? p_.initial_crash_loop_backoff
-                                        : std::min(*c.backoff * 2, p_.max_container_backoff);
+      c.backoff = !c.backoff || expired_at_exit
+                      ? p_.initial_crash_loop_backoff
+                      : std::min(*c.backoff * 2, p_.max_container_backoff);
       c.backoff_updated = now;
     }
     start(pod, c, now, out);
@@ -444,6 +477,7 @@ void Cluster::sync(Pod& pod, TimePoint now, Out& out) {
 void Cluster::start(Pod& pod, Container& c, TimePoint now, Out& out) {
   if (c.ever_started) ++c.restarts;
   c.ever_started = true;
+  ++c.instance;
   c.state = State::kStarting;
   c.restart_at.reset();
   log(out, "kubelet " + pod.node + ": start " + who(pod, c) +
@@ -483,7 +517,7 @@ void Cluster::reset_workers(Pod& pod, Container& c, TimePoint now) {
   // over: readiness not ready, liveness and startup not failed.
   auto reset = [&](std::optional<Worker>& w, ProbeKind kind) {
     if (!spec(kind)) return;
-    if (!w) w = Worker{now, false, 0, 0, false};
+    if (!w) w = Worker{now};
     w->in_flight = false;
     w->successes = 0;
     w->failures = 0;
@@ -497,14 +531,15 @@ void Cluster::reset_workers(Pod& pod, Container& c, TimePoint now) {
 
 void Cluster::probe_tick(Pod& pod, Container& c, ProbeKind kind, Worker& w, TimePoint now,
                          Out& out) {
-  if (w.next > now) return;
+  if (w.next > now && !w.triggered) return;
   const Probe& probe = *spec(kind);
-  w.next = next_after(w.next, probe.period_seconds, now);
+  if (w.next <= now) w.next = next_after(w.next, probe.period_seconds, now);
+  w.triggered = false;
   if (c.state != State::kRunning || w.in_flight) return;
   if (kind == ProbeKind::kStartup ? c.started_probe_ok : !c.started_probe_ok) return;
   if (now - c.started_at < probe.initial_delay_seconds) return;
   w.in_flight = true;
-  out.push_back(RunProbe{pod.uid, pod.node, c.name, kind, probe.timeout_seconds});
+  out.push_back(RunProbe{pod.uid, pod.node, c.name, kind, probe.timeout_seconds, c.instance});
 }
 
 // ---- the control plane ----
@@ -563,7 +598,12 @@ void Cluster::reconcile(TimePoint now, Out& out) {
 void Cluster::monitor_nodes(TimePoint now, Out& out) {
   for (const std::string& name : node_order_) {
     Node& n = nodes_.at(name);
-    const bool stale = now - last_renewal(n, now) > p_.node_monitor_grace_period;
+    // tryUpdateNodeHealth: a renewal the controller has not seen yet counts from now.
+    if (const TimePoint renewed = last_renewal(n, now); renewed != n.seen_renewal) {
+      n.seen_renewal = renewed;
+      n.probe_timestamp = now;
+    }
+    const bool stale = now - n.probe_timestamp > p_.node_monitor_grace_period;
     if (n.ready && stale) {
       n.ready = false;
       n.tainted_at = now;
@@ -584,6 +624,7 @@ void Cluster::monitor_nodes(TimePoint now, Out& out) {
 
 void Cluster::evict(TimePoint now, bool monitor_pass, Out& out) {
   bool any = false;
+  std::vector<std::uint64_t> evicted_on_running_node;
   for (auto& [uid, pod] : pods_) {
     if (pod.node.empty() || pod.deleting) continue;
     const Node& n = nodes_.at(pod.node);
@@ -592,12 +633,19 @@ void Cluster::evict(TimePoint now, bool monitor_pass, Out& out) {
       if (now < *n.tainted_at + p_.default_unreachable_toleration_seconds) continue;
       log(out, "taint manager: evicts " + pod_name(pod) + " from " + pod.node);
     } else {
-      if (!monitor_pass || now <= last_renewal(n, now) + p_.pod_eviction_timeout) continue;
+      if (!monitor_pass || now <= n.probe_timestamp + p_.pod_eviction_timeout) continue;
       log(out, "node controller: evicts " + pod_name(pod) + " from " + pod.node +
                    " (no heartbeat for the pod eviction timeout)");
     }
     pod.deleting = true;
     any = true;
+    if (n.up) {  // its kubelet runs (the node came back): it stops the containers
+      for (Container& c : pod.containers) stop(pod, c, now, out, "evicted");
+      evicted_on_running_node.push_back(uid);
+    }
+  }
+  for (std::uint64_t uid : evicted_on_running_node) {
+    if (Pod* pod = find(uid)) sync(*pod, now, out);  // gone at once if nothing runs
   }
   if (any) {
     reconcile_due_ = now;

@@ -62,6 +62,7 @@ struct RunProbe {
   std::string container;
   ProbeKind kind;
   Duration timeout;
+  std::uint64_t instance;  // which start of the container it probes (echoed back)
 };
 // kube-proxy's rules now send the workload's service to these pods (ready, on nodes in
 // service), as programmed on every node.
@@ -107,8 +108,8 @@ class Cluster {
   // unless it killed the container itself).
   std::vector<Effect> container_exited(std::uint64_t pod, const std::string& container,
                                        TimePoint now);
-  std::vector<Effect> probe_done(std::uint64_t pod, const std::string& container, ProbeKind kind,
-                                 bool ok, TimePoint now);
+  // The probe `probe` (as RunProbe asked it) succeeded or failed.
+  std::vector<Effect> probe_done(const RunProbe& probe, bool ok, TimePoint now);
   // The node crashed: its kubelet and containers are gone (the host ends the processes); it
   // renews its lease no more. A node that boots again runs a fresh kubelet, which starts what
   // is still bound to it and drops what was deleted meanwhile.
@@ -154,6 +155,7 @@ class Cluster {
   enum class State { kWaiting, kStarting, kRunning, kTerminating, kExited };
   struct Worker {  // a prober worker: ticks every period from the pod's arrival at the kubelet
     TimePoint next;
+    bool triggered = false;  // probe at once, whatever the ticker (its phase stays)
     bool in_flight = false;
     int successes = 0;
     int failures = 0;
@@ -168,6 +170,7 @@ class Cluster {
     TimePoint finished_at{};
     int restarts = 0;
     bool ever_started = false;
+    std::uint64_t instance = 0;           // starts so far
     std::optional<TimePoint> restart_at;  // in CrashLoopBackOff until then
     std::optional<TimePoint> kill_at;     // SIGKILL at the end of the grace period
     // client-go flowcontrol.Backoff's entry for the container.
@@ -195,13 +198,19 @@ class Cluster {
     bool up = true;
     TimePoint booted{};
     TimePoint lease_renewed{};  // the last renewal (while up: the latest tick of the interval)
-    bool ready = true;          // the control plane's condition
+    // The node lifecycle controller's view: the last renewal it saw, and when it saw it (its
+    // probeTimestamp, which the grace period and the pod eviction timeout count from).
+    TimePoint seen_renewal{};
+    TimePoint probe_timestamp{};
+    bool ready = true;  // the control plane's condition
     std::optional<TimePoint> tainted_at;
   };
 
   using Out = std::vector<Effect>;
   void log(Out& out, std::string text) { out.push_back(Log{std::move(text)}); }
   std::string pod_name(const Pod& pod) const;
+  // Nothing of the pod runs or is being started or stopped.
+  static bool all_down(const Pod& pod);
   std::string who(const Pod& pod, const Container& c) const;
   Pod* find(std::uint64_t uid);
   Container* find(Pod& pod, const std::string& container);

@@ -34,7 +34,8 @@ struct Parameters {
   // CrashLoopBackOff (kubelet.go, initialCrashLoopBackOff and MaxContainerBackOff; client-go
   // flowcontrol.Backoff): the first restart after an exit is immediate and sets the back-off to
   // the initial value; a later exit waits the back-off from its finish, which then doubles up
-  // to the cap. A container that ran for backoff_reset since its last start starts over.
+  // to the cap. The back-off starts over for an exit more than backoff_reset after the last
+  // (re)start (the kubelet's HasExpiredFunc; KEP-4603 keeps these 10 minutes).
   Duration initial_crash_loop_backoff = seconds(10);
   Duration max_container_backoff = seconds(300);
   Duration backoff_reset = seconds(600);
@@ -96,7 +97,6 @@ struct Parameters {
     p.profile = "tuned";
     p.initial_crash_loop_backoff = seconds(1);
     p.max_container_backoff = seconds(60);
-    p.backoff_reset = seconds(120);
     p.pod_worker_backoff_period = seconds(1);
     Probe fast;
     fast.period_seconds = seconds(1);

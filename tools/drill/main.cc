@@ -62,7 +62,8 @@ std::string spread(std::vector<double> values, int missing, const char* unit) {
       std::snprintf(text, sizeof text, "%.0f", v);
       return std::string(text);
     };
-    out = one(values[values.size() / 2]);
+    const std::size_t n = values.size();
+    out = one(n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2);
     if (values.size() > 1) out += " (worst " + one(values.back()) + ")";
   }
   if (missing > 0) {
@@ -106,8 +107,14 @@ void print_table(const std::string& title,
       started.push_back(static_cast<double>(o.restarts));
     }
     rows[1].push_back(failure.empty() ? "none" : spread(failure, 0, "s"));
-    rows[2].push_back(restored.empty() && not_restored == 0 ? "-"
-                                                            : spread(restored, not_restored, "s"));
+    // Over the runs in which a request failed; those in which none did are counted apart.
+    std::string back =
+        restored.empty() && not_restored == 0 ? "-" : spread(restored, not_restored, "s");
+    if (never_failed > 0 && !failure.empty()) {
+      back += ", " + std::to_string(never_failed) + (never_failed == 1 ? " run" : " runs") +
+              ": no request failed";
+    }
+    rows[2].push_back(back);
     rows[3].push_back(spread(outage, 0, "s"));
     rows[4].push_back(spread(failed, 0, "") + " of " + std::to_string(first.requests));
     rows[5].push_back(spread(started, 0, ""));
@@ -202,7 +209,7 @@ int main(int argc, char** argv) {
   compare->add_flag("--pid1", pid1,
                     "the program is PID 1 without a SIGTERM handler: a graceful stop under "
                     "Kubernetes lasts the whole grace period");
-  compare->add_flag("--trace", trace, "print the last trace lines of each run");
+  compare->add_flag("--trace", trace, "print the last trace lines of each controller's last run");
   compare->add_option("-o,--output", output, "table or json")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -269,16 +276,23 @@ int main(int argc, char** argv) {
     std::cerr << "amf-drill: --observe / --interval: more than 100 million requests\n";
     return 2;
   }
-  if (!sg.empty()) {
-    bool found = false;
-    for (const auto& a : config->applications) {
-      for (const auto& g : a.service_groups) found = found || g.id.str() == sg;
+  const amf::model::SgConfig* chosen = nullptr;
+  for (const auto& a : config->applications) {
+    for (const auto& g : a.service_groups) {
+      if (chosen == nullptr && (sg.empty() || g.id.str() == sg)) chosen = &g;
     }
-    if (!found) {
-      std::cerr << "amf-drill: --sg: " << config_path << " has no SG '" << sg
-                << "' (SGs are named app/sg)\n";
-      return 2;
-    }
+  }
+  if (chosen == nullptr) {
+    std::cerr << "amf-drill: " << config_path
+              << (sg.empty() ? " has no service group"
+                             : " has no SG '" + sg + "' (SGs are named app/sg)")
+              << "\n";
+    return 2;
+  }
+  if (chosen->sus.empty() || chosen->sis.empty()) {
+    std::cerr << "amf-drill: SG '" << chosen->id.str() << "' in " << config_path
+              << " has no SU or no SI: nothing serves to drill\n";
+    return 2;
   }
   if (kind != "deployment" && kind != "statefulset") {
     std::cerr << "amf-drill: --kind: '" << kind << "' is neither deployment nor statefulset\n";
@@ -290,6 +304,8 @@ int main(int argc, char** argv) {
   }
 
   std::vector<amf::kubernetes::Parameters> parameter_sets;
+  std::sort(profiles.begin(), profiles.end());
+  profiles.erase(std::unique(profiles.begin(), profiles.end()), profiles.end());
   for (const std::string& p : profiles) {
     parameter_sets.push_back(p == "tuned" ? amf::kubernetes::Parameters::tuned()
                              : p == "pre-1.13"

@@ -260,6 +260,27 @@ TEST_F(SimFaultTest, SpareMovesAnsweringABrokenComponentAreNoLoopOfTheirOwn) {
   EXPECT_TRUE(noted("recovery", "su-failover"));
 }
 
+// A node crashed between two run_until() calls (as amf-drill does) while its node director had
+// a deadline due before the crash is detected (a health check every second, struck at every
+// phase of it): the next tick must not reach for the crashed node.
+TEST_F(SimFaultTest, ANodeCrashedBetweenTwoRunsLeavesNoDeadlineBehind) {
+  SgSpec sg;
+  sg.sus = 2;
+  sg.health = SgSpec::Health::kAmfInvoked;
+  sg.health_period = std::chrono::milliseconds(1'000);
+  sg.health_max_duration = std::chrono::milliseconds(500);
+  for (int offset = 0; offset < 1'000; offset += 7) {
+    start(sg, "none", 2);
+    const int active = active_su();
+    ASSERT_NE(active, 0);
+    sim_->run_for(std::chrono::milliseconds(offset));
+    ASSERT_TRUE(sim_->crash_node(NodeId("node-" + std::to_string(active))));
+    sim_->run_for(std::chrono::seconds(2));
+    ASSERT_FALSE(sim_->violation()) << "offset " << offset << " ms";
+    ASSERT_EQ(active_su(), 3 - active) << "offset " << offset << " ms";
+  }
+}
+
 TEST_F(SimFaultTest, NodeCrashEndsEveryProcessOnItAtOnce) {
   SgSpec sg;
   sg.sus = 2;

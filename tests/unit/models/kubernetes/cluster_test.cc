@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,8 @@ class Host {
   std::map<std::string, Process> procs;                        // by "uid/container"
   std::map<std::string, std::optional<Duration>> crash_after;  // by container name: crash loops
   std::map<std::string, bool> hang_from_start;                 // by container name
+  std::map<std::string, int> failed_starts;                    // by container name: to come
+  Duration start_delay = milliseconds(500);
   std::vector<std::pair<TimePoint, std::vector<Endpoint>>> endpoints;
   std::vector<std::pair<TimePoint, std::string>> starts;  // container starts asked for
   std::vector<std::pair<TimePoint, bool>> signals;        // kill?
@@ -58,7 +61,14 @@ class Host {
       } else if (auto* s = std::get_if<StartContainer>(&e)) {
         starts.emplace_back(now, s->node);
         const std::string id = key(s->pod, s->container);
-        later(milliseconds(500), [this, id, pod = s->pod, c = s->container] {
+        if (failed_starts[s->container] > 0) {
+          --failed_starts[s->container];
+          later(milliseconds(10), [this, pod = s->pod, c = s->container] {
+            apply(k.container_start_failed(pod, c, now));
+          });
+          continue;
+        }
+        later(start_delay, [this, id, pod = s->pod, c = s->container] {
           Process& p = procs[id];
           p = Process{true, hang_from_start[c], p.ignores_sigterm, p.generation + 1};
           apply(k.container_started(pod, c, now));
@@ -81,7 +91,7 @@ class Host {
         const Process& p = procs[key(s->pod, s->container)];
         const bool ok = p.running && !p.hung;
         later(ok ? milliseconds(5) : s->timeout,
-              [this, s = *s, ok] { apply(k.probe_done(s.pod, s.container, s.kind, ok, now)); });
+              [this, s = *s, ok] { apply(k.probe_done(s, ok, now)); });
       } else if (auto* s = std::get_if<Endpoints>(&e)) {
         endpoints.emplace_back(now, s->ready);
       } else if (auto* s = std::get_if<Log>(&e)) {
@@ -97,7 +107,11 @@ class Host {
   }
 
   void run_until(TimePoint end) {
-    for (int steps = 0; steps < 1'000'000; ++steps) {
+    for (int steps = 0;; ++steps) {
+      if (steps == 1'000'000) {
+        ADD_FAILURE() << "a million steps before " << at(end) << " s: time does not advance";
+        break;
+      }
       std::optional<TimePoint> next = k.next_deadline();
       const bool event = !events_.empty() && (!next || events_.begin()->first <= *next);
       if (event) next = events_.begin()->first;
@@ -201,6 +215,80 @@ TEST(KubernetesModel, TheBackOffStartsOverAfterTenMinutesOfRunning) {
   const auto crash = h.starts[looping].first + milliseconds(500) + seconds(700);
   const double gap = at(h.starts[looping + 1].first) - at(crash);
   EXPECT_LT(gap, 1.0) << "a container that ran for 10 minutes restarts at once";
+}
+
+TEST(KubernetesModel, AContainerThatFailsToStartIsRetriedWithTheSameBackOff) {
+  Host h(Parameters::defaults(), {"n1"}, {web()});
+  h.failed_starts["server"] = 2;
+  h.run_for(seconds(60));
+  // The sandbox at 1 s; the first start fails, the second is at once (no back-off entry yet),
+  // fails too, and the third waits out 10 s (and the pod worker's next sync).
+  ASSERT_EQ(h.starts.size(), 3u);
+  EXPECT_DOUBLE_EQ(at(h.starts[0].first), 1.0);
+  EXPECT_DOUBLE_EQ(at(h.starts[1].first), 1.01);
+  EXPECT_GE(at(h.starts[2].first), 11.02);
+  EXPECT_LT(at(h.starts[2].first), 12.1);
+  EXPECT_TRUE(h.only_pod().ready);
+}
+
+TEST(KubernetesModel, ReplicasGoToDifferentNodesAndAPodWithNoReadyNodeWaits) {
+  Workload w = web(Kind::kDeployment, 3);
+  Host spread(Parameters::defaults(), {"n1", "n2", "n3"}, {w});
+  spread.run_for(seconds(5));
+  std::set<std::string> nodes;
+  for (const auto& pod : spread.k.pods()) nodes.insert(pod.node);
+  EXPECT_EQ(nodes, (std::set<std::string>{"n1", "n2", "n3"}));
+  EXPECT_EQ(spread.endpoints.back().second.size(), 3u);
+
+  Workload pinned = web();
+  pinned.nodes = {"n1"};  // node affinity: n1 only
+  Host h(Parameters::defaults(), {"n1", "n2"}, {pinned});
+  h.run_until(kT0 + seconds(100));
+  h.procs.clear();
+  h.apply(h.k.node_crashed("n1", h.now));
+  h.run_until(kT0 + seconds(600));
+  EXPECT_EQ(h.starts.size(), 1u) << "the replacement may not go to n2";
+  const auto pods = h.k.pods();
+  ASSERT_EQ(pods.size(), 2u);
+  EXPECT_TRUE(pods[1].node.empty()) << "pending";
+}
+
+TEST(KubernetesModel, AnEvictionThatFindsItsNodeBackStopsThePodThere) {
+  Parameters p;
+  p.default_unreachable_toleration_seconds = seconds(302);  // evicted at 457 s, between passes
+  Host h(p, {"n1", "n2"}, {web()});
+  h.run_until(kT0 + seconds(100));
+  const auto old = h.only_pod();
+  h.procs.clear();
+  h.apply(h.k.node_crashed("n1", h.now));
+  h.run_until(kT0 + seconds(456));
+  h.apply(h.k.node_booted("n1", h.now));  // its kubelet starts the pod again at once
+  h.run_until(kT0 + seconds(500));
+  // Tainted at 155 s; at 457 s the taint manager evicts the pod its kubelet is starting again
+  // (sandbox at 457 s): the kubelet stops the container (SIGTERM at 457 s, and again once it
+  // runs, at 457.5 s, which it obeys), the pod goes, and its replacement goes to n2 (n1 stays
+  // tainted until the pass of 460 s).
+  ASSERT_EQ(h.signals.size(), 2u);
+  EXPECT_DOUBLE_EQ(at(h.signals[0].first), 457.0);
+  EXPECT_DOUBLE_EQ(at(h.signals[1].first), 457.5);
+  EXPECT_FALSE(h.k.pod(old.uid)) << "deleted once its container stopped";
+  const auto pod = h.only_pod();
+  EXPECT_EQ(pod.node, "n2");
+  EXPECT_TRUE(pod.ready);
+}
+
+TEST(KubernetesModel, ASandboxThatDiesWhileItsContainerStartsStillGetsANewOne) {
+  Host h(Parameters::defaults(), {"n1"}, {web()});
+  h.start_delay = seconds(3);  // the container runs at 4 s
+  h.run_until(kT0 + milliseconds(1'200));
+  h.apply(h.k.sandbox_died(h.only_pod().uid, h.now));
+  h.run_until(kT0 + seconds(30));
+  // The relist of 2 s stops the starting container; once it runs (4 s) it is told to stop, it
+  // exits at 4.1 s, and the pod gets a new sandbox (5.1 s) and its container again (8.1 s).
+  ASSERT_EQ(h.starts.size(), 2u);
+  EXPECT_NEAR(at(h.starts[1].first), 5.1, 1e-9);
+  EXPECT_TRUE(h.only_pod().ready);
+  EXPECT_EQ(h.only_pod().containers[0].restarts, 1);
 }
 
 TEST(KubernetesModel, ALivenessProbeKillsAHungContainerAfterThreeFailuresAndTheGracePeriod) {
