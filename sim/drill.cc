@@ -20,13 +20,26 @@ const model::SgConfig* find_sg(const model::ClusterConfig& config, const SgId& s
   return nullptr;
 }
 
-// The client: a request every interval from `first` on, for `observe`; the faults strike at
-// the first request at or after their time (`strike` says why it could not, or nothing).
-// `fraction` is the share of requests that succeed at that instant.
-void observe(DrillOutcome& out, const DrillSettings& s, TimePoint first,
-             const std::function<void(TimePoint)>& run_until,
-             const std::function<double()>& fraction,
-             const std::function<std::string(const ScheduledFault&)>& strike) {
+// The client starts writing this long before the first fault, so that the serving program
+// holds acknowledged writes when it strikes (at most the warm-up).
+constexpr Duration kClientLead = std::chrono::seconds(10);
+
+// The client: a request every interval from `first` (when the warm-up ends) on, for `observe`,
+// and before it, for the lead (from `first` - lead, where the caller has run to), requests
+// that only write; the faults strike at the first request at or after their time (`strike`
+// says why it could not, or nothing). `fraction` is the share of requests that succeed at that
+// instant; `served` is called for each request that some program served.
+void observe(
+    DrillOutcome& out, const DrillSettings& s, TimePoint first,
+    const std::function<void(TimePoint)>& run_until, const std::function<double()>& fraction,
+    const std::function<std::string(const ScheduledFault&)>& strike,
+    const std::function<void()>& served = [] {}) {
+  for (TimePoint t = first - std::min(kClientLead, s.warmup); t < first; t += s.request_interval) {
+    run_until(t);
+    if (fraction() > 0) served();
+  }
+  run_until(first);
+  out.served_before = fraction() == 1.0;
   bool whole = true;
   std::size_t next = 0;
   for (TimePoint t = first; t < first + s.observe; t += s.request_interval) {
@@ -40,6 +53,7 @@ void observe(DrillOutcome& out, const DrillSettings& s, TimePoint first,
     const double ok = fraction();
     ++out.requests;
     out.failed_requests += 1.0 - ok;
+    if (ok > 0) served();
     if (ok < 1.0 && !out.first_failure) out.first_failure = t - first;
     if (ok == 0.0) out.outage += s.request_interval;
     if (ok < 1.0) out.restored.reset();
@@ -52,6 +66,11 @@ Duration fault_at(const DrillSettings& s) {
   std::mt19937_64 random(s.seed);
   const auto jitter = std::chrono::duration_cast<std::chrono::milliseconds>(s.jitter).count();
   return s.warmup + std::chrono::milliseconds(jitter > 0 ? random() % jitter : 0);
+}
+
+// Where a drill runs to before its client starts.
+Duration client_start(const DrillSettings& s) {
+  return fault_at(s) - std::min(kClientLead, s.warmup);
 }
 
 }  // namespace
@@ -91,14 +110,16 @@ DrillOutcome drill_amf(std::shared_ptr<const model::ClusterConfig> config,
     out.inapplicable = "amf runs no sandbox";
     return out;
   }
-  auto created = Simulation::create(config, settings.seed);
+  Options options;
+  options.checkpoints = true;  // the state: a counter per SI in a synchronous checkpoint
+  auto created = Simulation::create(config, settings.seed, std::move(options));
   if (!created) {
     out.inapplicable = created.error().message();
     return out;
   }
   Simulation& sim = **created;
   sim.start();
-  sim.run_for(fault_at(settings));
+  sim.run_for(client_start(settings));
   // The share of the SG's SIs with a live, listening process that believes it is active for
   // every CSI of the SI.
   auto fraction = [&]() {
@@ -118,7 +139,6 @@ DrillOutcome drill_amf(std::shared_ptr<const model::ClusterConfig> config,
     }
     return static_cast<double>(served) / static_cast<double>(sg->sis.size());
   };
-  out.served_before = fraction() == 1.0;
   // The active component of the first CSI of the first SI, when a fault strikes.
   auto active = [&]() -> std::optional<ProcessView> {
     if (sg->sis.empty() || sg->sis.front().csis.empty()) return std::nullopt;
@@ -156,8 +176,11 @@ DrillOutcome drill_amf(std::shared_ptr<const model::ClusterConfig> config,
   };
   const std::uint64_t starts_before = sim.stats().process_starts;
   observe(
-      out, settings, sim.now(), [&](TimePoint t) { sim.run_until(t); }, fraction, strike);
+      out, settings, TimePoint(fault_at(settings)), [&](TimePoint t) { sim.run_until(t); },
+      fraction, strike);
   out.restarts = sim.stats().process_starts - starts_before;
+  out.writes = sim.stats().checkpoint_acks;
+  out.empty_starts = sim.stats().checkpoint_lost_with_replicas + sim.stats().checkpoint_lost_silent;
   out.trace_tail = sim.trace().tail(200);
   return out;
 }
@@ -169,8 +192,7 @@ DrillOutcome drill_kubernetes(std::shared_ptr<const model::ClusterConfig> config
   if (sg == nullptr) return out;
   out.controller = "kubernetes (" + options.parameters.profile + ")";
   KubernetesRun run(config, options, settings.seed);
-  run.run_for(fault_at(settings));
-  out.served_before = run.served_fraction(sg->id) == 1.0;
+  run.run_for(client_start(settings));
   const std::uint64_t starts_before = run.starts();
   auto strike = [&](const ScheduledFault& f) -> std::string {
     bool struck = false;
@@ -194,9 +216,12 @@ DrillOutcome drill_kubernetes(std::shared_ptr<const model::ClusterConfig> config
     return struck ? "" : "no pod serving to strike (skipped)";
   };
   observe(
-      out, settings, run.now(), [&](TimePoint t) { run.run_until(t); },
-      [&] { return run.served_fraction(sg->id); }, strike);
+      out, settings, TimePoint(fault_at(settings)), [&](TimePoint t) { run.run_until(t); },
+      [&] { return run.served_fraction(sg->id); }, strike, [&] { run.write(sg->id); });
   out.restarts = run.starts() - starts_before;
+  out.writes = run.state().writes;
+  out.empty_starts = run.state().empty_starts;
+  out.writes_lost = run.state().lost;
   out.trace_tail = run.trace().tail(200);
   return out;
 }

@@ -61,7 +61,16 @@ struct DrillOutcome {
   std::uint64_t requests = 0;
   double failed_requests = 0;  // a share of each request when only some endpoints serve
   std::uint64_t restarts = 0;  // processes started after the first request
-  std::string trace_tail;      // the run's last trace lines, for a report
+  // State. Under amf: the counter of each SI in a synchronous checkpoint, incremented by its
+  // active every 50 to 500 ms (sim/checkpoints.cc); `writes` its acknowledged increments,
+  // `empty_starts` the new actives whose read missed some (every replica that held them gone).
+  // Under Kubernetes: each successful request is a write the serving program acknowledges and
+  // holds; `empty_starts` the programs that started without their predecessor's writes (no
+  // persistent volume), `writes_lost` those writes.
+  std::uint64_t writes = 0;
+  std::uint64_t empty_starts = 0;
+  std::optional<std::uint64_t> writes_lost;  // Kubernetes only
+  std::string trace_tail;                    // the run's last trace lines, for a report
 };
 
 // The drill under amf's cores in the simulator (Simulation, default options) and under the

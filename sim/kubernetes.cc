@@ -190,6 +190,14 @@ void KubernetesRun::created(const kubernetes::StartContainer& start) {
       return;
     }
     running_[c.id] = Running{start.pod, start.container, start.node};
+    if (auto h = held_.find(c.id);
+        h != held_.end() && h->second > 0 && !options_.persistent_volume) {
+      line("  (" + c.id.str() + " starts empty: the " + std::to_string(h->second) +
+           " writes its predecessor acknowledged are lost)");
+      state_.lost += h->second;
+      ++state_.empty_starts;
+      h->second = 0;
+    }
     machines_->start(NodeId(start.node), node::StartProcess{c.id, c.command, c.args, c.env});
   }
 }
@@ -283,27 +291,49 @@ bool KubernetesRun::crash_node(const SgId& sg) {
   return true;
 }
 
+bool KubernetesRun::works(const SgId& sg, const kubernetes::Endpoint& e,
+                          const std::vector<ProcessView>& processes) const {
+  if (network_down_.count(e.pod) || nodes_down_.count(e.node)) return false;
+  for (const model::ComponentConfig& c : su_of(sg.str(), e.slot).components) {
+    auto r = running_.find(c.id);
+    const bool listens = r != running_.end() && r->second.pod == e.pod &&
+                         std::any_of(processes.begin(), processes.end(), [&](const ProcessView& p) {
+                           return p.comp == c.id && p.current && p.node == NodeId(e.node) &&
+                                  p.registered && !p.hung && !p.stuck;
+                         });
+    if (!listens) return false;
+  }
+  return true;
+}
+
+std::optional<std::pair<kubernetes::Endpoint, CompId>> KubernetesRun::working(
+    const SgId& sg) const {
+  auto it = endpoints_.find(sg.str());
+  if (it == endpoints_.end()) return std::nullopt;
+  const std::vector<ProcessView> processes = machines_->processes();
+  for (const kubernetes::Endpoint& e : it->second) {
+    if (works(sg, e, processes)) {
+      return std::make_pair(e, su_of(sg.str(), e.slot).components.front().id);
+    }
+  }
+  return std::nullopt;
+}
+
 double KubernetesRun::served_fraction(const SgId& sg) const {
   auto it = endpoints_.find(sg.str());
   if (it == endpoints_.end() || it->second.empty()) return 0;
   const std::vector<ProcessView> processes = machines_->processes();
-  int working = 0;
-  for (const kubernetes::Endpoint& e : it->second) {
-    if (network_down_.count(e.pod) || nodes_down_.count(e.node)) continue;
-    bool all = true;
-    for (const model::ComponentConfig& c : su_of(sg.str(), e.slot).components) {
-      auto r = running_.find(c.id);
-      const bool listens =
-          r != running_.end() && r->second.pod == e.pod &&
-          std::any_of(processes.begin(), processes.end(), [&](const ProcessView& p) {
-            return p.comp == c.id && p.current && p.node == NodeId(e.node) && p.registered &&
-                   !p.hung && !p.stuck;
-          });
-      all = all && listens;
-    }
-    if (all) ++working;
-  }
-  return static_cast<double>(working) / static_cast<double>(it->second.size());
+  const auto count = std::count_if(it->second.begin(), it->second.end(),
+                                   [&](const auto& e) { return works(sg, e, processes); });
+  return static_cast<double>(count) / static_cast<double>(it->second.size());
+}
+
+bool KubernetesRun::write(const SgId& sg) {
+  auto w = working(sg);
+  if (!w) return false;
+  ++held_[w->second];
+  ++state_.writes;
+  return true;
 }
 
 }  // namespace amf::sim

@@ -37,6 +37,10 @@ struct KubernetesOptions {
   // The container's program is PID 1 without a SIGTERM handler, which the kernel does not end
   // on SIGTERM: every graceful stop lasts the whole grace period.
   bool pid1_ignores_sigterm = false;
+  // The program keeps its state on a persistent volume that follows its pod (network storage,
+  // every acknowledged write on it). Without one, a container that starts again starts empty:
+  // the writes its predecessor acknowledged are lost.
+  bool persistent_volume = false;
   std::function<void(const std::string&)> trace_sink;
 };
 
@@ -74,6 +78,15 @@ class KubernetesRun : private Surroundings, private Controller {
   // endpoints; 0 with none).
   double served_fraction(const SgId& sg) const;
   std::uint64_t starts() const { return machines_->starts(); }
+  // A client's write: acknowledged by the program of the first endpoint that works (false:
+  // none does). The program holds it in its state until it ends (or on its volume).
+  bool write(const SgId& sg);
+  struct StateLoss {
+    std::uint64_t writes = 0;        // acknowledged
+    std::uint64_t lost = 0;          // acknowledged, then gone with a program that started empty
+    std::uint64_t empty_starts = 0;  // programs that started without writes acknowledged before
+  };
+  const StateLoss& state() const { return state_; }
   const kubernetes::Cluster& cluster() const { return *k8s_; }
   const Trace& trace() const { return trace_; }
 
@@ -134,6 +147,14 @@ class KubernetesRun : private Surroundings, private Controller {
   std::map<CompId, kubernetes::StartContainer> waiting_;  // until the component's process ends
   std::set<std::uint64_t> network_down_;                  // pods whose sandbox died
   std::set<std::string> nodes_down_;
+  std::map<CompId, std::uint64_t> held_;  // writes each component's program holds
+  StateLoss state_;
+  // Requests sent to endpoint `e` succeed (its pod's network and node are up, and each of its
+  // components has a process of this pod that listens and is not hung).
+  bool works(const SgId& sg, const kubernetes::Endpoint& e,
+             const std::vector<ProcessView>& processes) const;
+  // The first endpoint of the SG that works, and its first component.
+  std::optional<std::pair<kubernetes::Endpoint, CompId>> working(const SgId& sg) const;
 };
 
 }  // namespace amf::sim

@@ -45,6 +45,9 @@ nlohmann::json to_json(const sim::DrillOutcome& o) {
   j["failed_requests"] = static_cast<std::uint64_t>(o.failed_requests + 0.5);
   j["restarts"] = o.restarts;
   j["notes"] = o.notes;
+  j["writes"] = o.writes;
+  j["started_without_acked_writes"] = o.empty_starts;
+  j["writes_lost"] = o.writes_lost ? nlohmann::json(*o.writes_lost) : nlohmann::json(nullptr);
   return j;
 }
 
@@ -81,7 +84,10 @@ void print_table(const std::string& title,
                                                 {"service restored"},
                                                 {"total outage"},
                                                 {"failed requests"},
-                                                {"processes started"}};
+                                                {"processes started"},
+                                                {"acknowledged writes"},
+                                                {"started without them"},
+                                                {"acknowledged writes lost"}};
   for (const auto& outcomes : by_controller) {
     const sim::DrillOutcome& first = outcomes.front();
     rows[0].push_back(first.controller);
@@ -118,6 +124,18 @@ void print_table(const std::string& title,
     rows[3].push_back(spread(outage, 0, "s"));
     rows[4].push_back(spread(failed, 0, "") + " of " + std::to_string(first.requests));
     rows[5].push_back(spread(started, 0, ""));
+    std::vector<double> empty, lost, writes;
+    for (const sim::DrillOutcome& o : outcomes) {
+      empty.push_back(static_cast<double>(o.empty_starts));
+      writes.push_back(static_cast<double>(o.writes));
+      if (o.writes_lost) lost.push_back(static_cast<double>(*o.writes_lost));
+    }
+    rows[6].push_back(spread(writes, 0, ""));
+    rows[7].push_back(spread(empty, 0, ""));
+    // amf counts the new actives whose read missed increments, not the increments.
+    const bool none_missed =
+        std::all_of(empty.begin(), empty.end(), [](double e) { return e == 0; });
+    rows[8].push_back(!lost.empty() ? spread(lost, 0, "") : none_missed ? "0" : "some (see above)");
   }
   std::vector<std::size_t> width(rows[0].size(), 0);
   for (const auto& row : rows) {
@@ -176,6 +194,7 @@ int main(int argc, char** argv) {
   int runs = 1;
   std::vector<std::string> profiles = {"defaults", "tuned"};
   bool pid1 = false;
+  bool volume = false;
   bool trace = false;
   std::string drill_path;
   compare->add_option("drill", drill_path,
@@ -209,6 +228,9 @@ int main(int argc, char** argv) {
   compare->add_flag("--pid1", pid1,
                     "the program is PID 1 without a SIGTERM handler: a graceful stop under "
                     "Kubernetes lasts the whole grace period");
+  compare->add_flag("--volume", volume,
+                    "under Kubernetes the program keeps its state on a persistent volume that "
+                    "follows its pod (without, a restarted program starts empty)");
   compare->add_flag("--trace", trace, "print the last trace lines of each controller's last run");
   compare->add_option("-o,--output", output, "table or json")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -325,6 +347,7 @@ int main(int argc, char** argv) {
       options.kind = kind == "statefulset" ? amf::kubernetes::Kind::kStatefulSet
                                            : amf::kubernetes::Kind::kDeployment;
       options.pid1_ignores_sigterm = pid1;
+      options.persistent_volume = volume;
       by_controller[c++].push_back(sim::drill_kubernetes(config, settings, options));
     }
   }

@@ -172,6 +172,26 @@ TEST(SimKubernetesTest, ADeadSandboxCostsTheGracePeriodWhenThProgramIgnoresSigte
             "amf runs no sandbox");
 }
 
+TEST(SimKubernetesTest, ARestartedProgramStartsEmptyUnlessItsStateIsOnAVolume) {
+  auto config = three_nodes();
+  auto options = profile(kubernetes::Parameters::defaults());
+  const auto empty = drill_kubernetes(config, drill(DrillFault::kComponentCrash, 1, 1min), options);
+  // The client wrote for 10 s before the crash (every 10 ms): those writes went with the
+  // program; the restarted one serves from nothing.
+  EXPECT_EQ(empty.empty_starts, 1u);
+  ASSERT_TRUE(empty.writes_lost);
+  EXPECT_EQ(*empty.writes_lost, 1'000u);
+  EXPECT_GT(empty.writes, 6'000u);
+  options.persistent_volume = true;
+  const auto kept = drill_kubernetes(config, drill(DrillFault::kComponentCrash, 1, 1min), options);
+  EXPECT_EQ(kept.empty_starts, 0u);
+  EXPECT_EQ(kept.writes_lost, 0u);
+  // amf: the standby's replica of the SI's checkpoint holds every acknowledged increment.
+  const auto amf = drill_amf(config, drill(DrillFault::kNodeCrash, 1, 1min));
+  EXPECT_GT(amf.writes, 0u);
+  EXPECT_EQ(amf.empty_starts, 0u);
+}
+
 TEST(SimKubernetesTest, TheSameSeedGivesTheSameRun) {
   auto config = three_nodes();
   auto once = [&](std::uint64_t seed) {
