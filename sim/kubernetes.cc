@@ -6,26 +6,6 @@
 #include "sim/duration.h"
 
 namespace amf::sim {
-namespace {
-
-// The SUs AMF keeps serving in the SG: as many replicas as the workload gets.
-int serving_sus(const model::SgConfig& sg) {
-  const int sus = static_cast<int>(sg.sus.size());
-  switch (sg.redundancy) {
-    case model::RedundancyModel::kTwoN:
-    case model::RedundancyModel::kNWay:
-      return std::min(1, sus);
-    case model::RedundancyModel::kNPlusM:
-      return std::min(sg.preferred_active_sus, sus);
-    case model::RedundancyModel::kNWayActive:
-      return sg.preferred_assigned_sus > 0 ? std::min(sg.preferred_assigned_sus, sus) : sus;
-    case model::RedundancyModel::kNoRedundancy:
-      break;
-  }
-  return std::min(static_cast<int>(sg.sis.size()), sus);
-}
-
-}  // namespace
 
 KubernetesRun::KubernetesRun(std::shared_ptr<const model::ClusterConfig> config,
                              KubernetesOptions options, std::uint64_t seed)
@@ -43,7 +23,7 @@ KubernetesRun::KubernetesRun(std::shared_ptr<const model::ClusterConfig> config,
   for (const model::ApplicationConfig& app : config_->applications) {
     for (const model::SgConfig& sg : app.service_groups) {
       if (sg.sus.empty()) continue;
-      kubernetes::Workload w{sg.id.str(), options_.kind, serving_sus(sg), {}, {}};
+      kubernetes::Workload w{sg.id.str(), options_.kind, model::serving_sus(sg), {}, {}};
       for (const model::ComponentConfig& c : sg.sus.front().components) {
         w.containers.push_back(c.name);
       }

@@ -1,5 +1,7 @@
 #include "amf/model/config.h"
 
+#include <algorithm>
+
 namespace amf::model {
 
 std::string_view instantiated_when_name(InstantiatedWhen when) {
@@ -24,6 +26,22 @@ CsiAttributes CsiConfig::attributes_for(const SuId& su) const {
     if (!own->second.contains(name)) out.emplace(name, value);
   }
   return out;
+}
+
+int serving_sus(const SgConfig& sg) {
+  const int sus = static_cast<int>(sg.sus.size());
+  switch (sg.redundancy) {
+    case RedundancyModel::kTwoN:
+    case RedundancyModel::kNWay:
+      return std::min(1, sus);
+    case RedundancyModel::kNPlusM:
+      return std::min(sg.preferred_active_sus, sus);
+    case RedundancyModel::kNWayActive:
+      return sg.preferred_assigned_sus > 0 ? std::min(sg.preferred_assigned_sus, sus) : sus;
+    case RedundancyModel::kNoRedundancy:
+      break;
+  }
+  return std::min(static_cast<int>(sg.sis.size()), sus);
 }
 
 const NodeConfig* ClusterConfig::find_node(const NodeId& id) const {

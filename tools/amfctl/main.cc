@@ -13,6 +13,7 @@
 #include "amf/daemon/runtime_dir.h"
 #include "amf/keys/cluster_key.h"
 #include "amf/wire/codec.h"
+#include "config/kubernetes_export.h"
 #include "config/loader.h"
 #include "config/opensaf_import.h"
 #include "tools/amfctl/admin_client.h"
@@ -339,6 +340,17 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingFile);
 
+  std::string export_config;
+  auto* export_cmd = app.add_subcommand(
+      "export", "print another system's configuration made from amf's (no amfd needed)");
+  export_cmd->require_subcommand(1);
+  auto* export_kubernetes = export_cmd->add_subcommand(
+      "kubernetes",
+      "the nearest Kubernetes manifests (a Deployment or StatefulSet and a PodDisruptionBudget "
+      "per SG), with a comment for each thing Kubernetes cannot express");
+  export_kubernetes->add_option("config", export_config, "the cluster's YAML configuration")
+      ->required();
+
   auto swap = std::make_unique<OpCommand>();
   swap->kind = "si";
   swap->command = app.add_subcommand("si-swap", "swap an SI's active and standby (switchover)");
@@ -361,6 +373,15 @@ int main(int argc, char** argv) {
   }
 
   if (import_opensaf->parsed()) return run_import(import_files);
+  if (export_kubernetes->parsed()) {
+    auto loaded = amf::config::load_file(export_config);
+    if (!loaded) {
+      for (const auto& d : loaded.error()) std::cerr << "amfctl: " << d.to_string() << "\n";
+      return 1;
+    }
+    std::cout << amf::config::export_kubernetes(*loaded);
+    return 0;
+  }
 
   amf::tools::AdminTarget target(runtime_dir);
   if (connect.empty() && !cluster_key_file.empty()) {
