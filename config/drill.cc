@@ -19,6 +19,7 @@ DrillResult load_drill_string(std::string_view yaml, const std::string& file_nam
     detail::Diagnostics diags(file_name);
     detail::check_text(*document, diags);
     DrillFile drill;
+    const detail::Node* faults_node = nullptr;
     MapReader r(*document, document->mark, "drill",
                 {"name", "config", "sg", "warmup_ms", "observe_ms", "faults"}, {"config", "faults"},
                 diags);
@@ -32,7 +33,8 @@ DrillResult load_drill_string(std::string_view yaml, const std::string& file_nam
       drill.sg = r.string("sg").value_or("");
       if (auto d = r.duration("warmup_ms")) drill.warmup = *d;
       if (auto d = r.duration("observe_ms")) drill.observe = *d;
-      if (const detail::Node* faults = r.nonempty_sequence("faults", "fault")) {
+      faults_node = r.nonempty_sequence("faults", "fault");
+      if (const detail::Node* faults = faults_node) {
         for (const detail::Node& item : faults->items) {
           MapReader f(item, item.mark, "fault", {"at_ms", "fault", "count"}, {"at_ms", "fault"},
                       diags);
@@ -60,6 +62,14 @@ DrillResult load_drill_string(std::string_view yaml, const std::string& file_nam
           }
           drill.faults.push_back(std::move(spec));
         }
+      }
+    }
+    for (std::size_t i = 0; i < drill.faults.size() && faults_node != nullptr; ++i) {
+      if (drill.faults[i].at >= drill.observe) {
+        const detail::Node& item = faults_node->items[i];
+        diags.error(item.mark, "the fault at " + std::to_string(drill.faults[i].at.count()) +
+                                   " ms comes after the client stops (observe_ms " +
+                                   std::to_string(drill.observe.count()) + ")");
       }
     }
     if (diags.count() > 0) return tl::unexpected(diags.take());

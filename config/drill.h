@@ -16,8 +16,8 @@ namespace amf::config {
 //   name: node crash
 //   config: ../cluster.yaml        # relative to the drill file
 //   sg: counter/counter            # optional: the first SG
-//   warmup_ms: 60000               # optional
-//   observe_ms: 420000             # optional: 10 minutes
+//   warmup_ms: 60000               # optional (60 s)
+//   observe_ms: 420000             # optional (10 minutes); every fault comes before it
 //   faults:
 //     - {at_ms: 0, fault: node-crash}
 //     - {at_ms: 5000, fault: crash-loop, count: 4}

@@ -19,9 +19,12 @@ std::string dns_name(const std::string& text) {
     const auto u = static_cast<unsigned char>(c);
     out += std::isalnum(u) ? static_cast<char>(std::tolower(u)) : '-';
   }
+  // At most `limit` characters (a StatefulSet's name leaves room for the controller's
+  // revision hash in a 63-character label), and never ending in '-' after the cut.
+  out = out.substr(0, 52);
   while (!out.empty() && out.back() == '-') out.pop_back();
   while (!out.empty() && out.front() == '-') out.erase(out.begin());
-  return out.empty() ? "amf" : out.substr(0, 63);
+  return out.empty() ? "amf" : out;
 }
 
 // Strings as strings: quoted, so that "7000" or "true" stays one (a plain 7000 is an integer to
@@ -73,10 +76,13 @@ void container(YAML::Emitter& out, const model::ComponentConfig& c,
                std::vector<std::string>& notes) {
   out << YAML::BeginMap;
   out << YAML::Key << "name" << YAML::Value << dns_name(c.name);
-  out << YAML::Key << "image" << YAML::Value << "REPLACE-ME/" + dns_name(c.name) + ":latest";
-  out << YAML::Comment(c.runtime == model::Runtime::kOci
+  out << YAML::Key << "image" << YAML::Value << "replace-me/" + dns_name(c.name) + ":latest";
+  out << YAML::Comment(c.runtime != model::Runtime::kOci
+                           ? "amf runs it as a plain process: build an image with its program"
+                       : c.container.rootfs == "host"
                            ? "amf runs it in runc with the host's /usr and /etc: build an image"
-                           : "amf runs it as a plain process: build an image with its program");
+                           : "amf runs it in runc from the root file system " + c.container.rootfs +
+                                 ": build an image of it");
   out << YAML::Key << "command" << YAML::Value;
   strings(out, {c.command});
   if (!c.args.empty()) {
@@ -99,12 +105,29 @@ void container(YAML::Emitter& out, const model::ComponentConfig& c,
     if (c.instantiated_when == model::InstantiatedWhen::kProbed) {
       out << YAML::Key << "startupProbe" << YAML::Value;
       model::ProbeConfig startup = *c.probe;
-      // amf gives it the instantiate timeout to succeed.
+      // amf gives it the instantiate timeout to succeed: as many whole-second periods.
+      const long long period_ms = whole_seconds(c.probe->startup_period, 1) * 1000;
       startup.failure_threshold = static_cast<int>(
-          std::max<long long>(1, c.timeouts.instantiate.count() /
-                                     std::max<long long>(1, c.probe->startup_period.count())));
+          std::max<long long>(1, (c.timeouts.instantiate.count() + period_ms - 1) / period_ms));
       probe(out, startup, true);
     }
+  }
+  if (c.sa_aware()) {
+    notes.push_back("Not expressible: " + c.name +
+                    " is SA-aware (it registers with amfd and takes its CSIs through callbacks); "
+                    "in a pod no amfd answers it.");
+  }
+  if (c.probe) {
+    notes.push_back("amf probes " + c.name +
+                    " on 127.0.0.1; the kubelet probes the pod's address: the program must "
+                    "listen there.");
+  }
+  if (!c.pid_file.empty()) {
+    notes.push_back("Not expressible: " + c.name +
+                    " daemonizes (pid_file); a container whose first process exits has ended.");
+  }
+  if (!c.terminate_command.empty() || !c.cleanup_command.empty()) {
+    notes.push_back(c.name + "'s terminate or cleanup command: the nearest is a preStop hook.");
   }
   if (c.health_check) {
     notes.push_back("Not expressible: " + c.name + "'s health check '" + c.health_check->key +
@@ -146,6 +169,9 @@ std::string workload(const model::ApplicationConfig& app, const model::SgConfig&
                   plural(sg.sus.size(), "SU", "SUs") + ", " + plural(sg.sis.size(), "SI", "SIs") +
                   "; " + plural(replicas, "replica", "replicas") +
                   ", as many as its SUs that serve.");
+  notes.push_back(
+      "amf's node names are taken as the nodes' kubernetes.io/hostname labels, and "
+      "the containers are those of the SG's first SU: check both.");
   if (stateful) {
     notes.push_back(
         "Not expressible: the standby. amf keeps a standby SU whose state is hot and promotes it "
@@ -210,9 +236,11 @@ std::string workload(const model::ApplicationConfig& app, const model::SgConfig&
       << YAML::Key << "nodeSelectorTerms" << YAML::Value << YAML::BeginSeq << YAML::BeginMap
       << YAML::Key << "matchExpressions" << YAML::Value << YAML::BeginSeq << YAML::BeginMap
       << YAML::Key << "key" << YAML::Value << "kubernetes.io/hostname" << YAML::Key << "operator"
-      << YAML::Value << "In" << YAML::Key << "values" << YAML::Value << YAML::Flow << nodes
-      << YAML::EndMap << YAML::EndSeq << YAML::EndMap << YAML::EndSeq << YAML::EndMap
-      << YAML::EndMap << YAML::EndMap;
+      << YAML::Value << "In" << YAML::Key << "values" << YAML::Value << YAML::Flow
+      << YAML::BeginSeq;
+  for (const std::string& n : nodes) out << YAML::DoubleQuoted << n;
+  out << YAML::EndSeq << YAML::EndMap << YAML::EndSeq << YAML::EndMap << YAML::EndSeq
+      << YAML::EndMap << YAML::EndMap << YAML::EndMap;
   out << YAML::Key << "containers" << YAML::Value << YAML::BeginSeq;
   if (!sg.sus.empty()) {
     for (const model::ComponentConfig& c : sg.sus.front().components) container(out, c, notes);
@@ -223,8 +251,10 @@ std::string workload(const model::ApplicationConfig& app, const model::SgConfig&
 
   YAML::Emitter budget;
   std::vector<std::string> budget_notes;
-  budget_notes.push_back("Voluntary disruptions (a drain) keep every replica of " + sg.id.str() +
-                         ", as amf's lock switches an SU's SIs over before it stops it.");
+  budget_notes.push_back(
+      "Voluntary disruptions keep every replica of " + sg.id.str() +
+      ": a drain of a node that runs one blocks until it is moved by hand. amf's lock switches "
+      "the SU's SIs to the standby first; Kubernetes has no standby to switch to.");
   budget << YAML::BeginMap;
   budget << YAML::Key << "apiVersion" << YAML::Value << "policy/v1";
   budget << YAML::Key << "kind" << YAML::Value << "PodDisruptionBudget";
@@ -236,7 +266,22 @@ std::string workload(const model::ApplicationConfig& app, const model::SgConfig&
          << YAML::Value << YAML::BeginMap << YAML::Key << "amf-sg" << YAML::Value << name
          << YAML::EndMap << YAML::EndMap;
   budget << YAML::EndMap << YAML::EndMap;
-  return text + document(budget_notes, budget);
+  text += document(budget_notes, budget);
+  if (!stateful) return text;
+
+  YAML::Emitter service;
+  service << YAML::BeginMap;
+  service << YAML::Key << "apiVersion" << YAML::Value << "v1";
+  service << YAML::Key << "kind" << YAML::Value << "Service";
+  service << YAML::Key << "metadata" << YAML::Value << YAML::BeginMap << YAML::Key << "name"
+          << YAML::Value << name << YAML::EndMap;
+  service << YAML::Key << "spec" << YAML::Value << YAML::BeginMap << YAML::Key << "clusterIP"
+          << YAML::Value << "None" << YAML::Key << "selector" << YAML::Value << YAML::BeginMap
+          << YAML::Key << "amf-sg" << YAML::Value << name << YAML::EndMap << YAML::EndMap;
+  service << YAML::EndMap;
+  return text + document({"The StatefulSet's governing (headless) Service. Clients reach the "
+                          "program through a Service of their own, on its ports."},
+                         service);
 }
 
 }  // namespace

@@ -29,17 +29,19 @@ constexpr Duration kClientLead = std::chrono::seconds(10);
 // that only write; the faults strike at the first request at or after their time (`strike`
 // says why it could not, or nothing). `fraction` is the share of requests that succeed at that
 // instant; `served` is called for each request that some program served.
-void observe(
-    DrillOutcome& out, const DrillSettings& s, TimePoint first,
-    const std::function<void(TimePoint)>& run_until, const std::function<double()>& fraction,
-    const std::function<std::string(const ScheduledFault&)>& strike,
-    const std::function<void()>& served = [] {}) {
+void observe(DrillOutcome& out, const DrillSettings& s, TimePoint first,
+             const std::function<void(TimePoint)>& run_until,
+             const std::function<double()>& fraction,
+             const std::function<std::string(const ScheduledFault&)>& strike,
+             const std::function<std::uint64_t()>& starts,
+             const std::function<void()>& served = nullptr) {
   for (TimePoint t = first - std::min(kClientLead, s.warmup); t < first; t += s.request_interval) {
     run_until(t);
-    if (fraction() > 0) served();
+    if (served && fraction() > 0) served();
   }
   run_until(first);
   out.served_before = fraction() == 1.0;
+  const std::uint64_t starts_before = starts();
   bool whole = true;
   std::size_t next = 0;
   for (TimePoint t = first; t < first + s.observe; t += s.request_interval) {
@@ -53,13 +55,14 @@ void observe(
     const double ok = fraction();
     ++out.requests;
     out.failed_requests += 1.0 - ok;
-    if (ok > 0) served();
+    if (served && ok > 0) served();
     if (ok < 1.0 && !out.first_failure) out.first_failure = t - first;
     if (ok == 0.0) out.outage += s.request_interval;
     if (ok < 1.0) out.restored.reset();
     if (ok == 1.0 && !whole) out.restored = t - first;
     whole = ok == 1.0;
   }
+  out.restarts = starts() - starts_before;
 }
 
 Duration fault_at(const DrillSettings& s) {
@@ -174,13 +177,19 @@ DrillOutcome drill_amf(std::shared_ptr<const model::ClusterConfig> config,
     }
     return "";
   };
-  const std::uint64_t starts_before = sim.stats().process_starts;
+  const Stats before = sim.stats();
   observe(
       out, settings, TimePoint(fault_at(settings)), [&](TimePoint t) { sim.run_until(t); },
-      fraction, strike);
-  out.restarts = sim.stats().process_starts - starts_before;
-  out.writes = sim.stats().checkpoint_acks;
-  out.empty_starts = sim.stats().checkpoint_lost_with_replicas + sim.stats().checkpoint_lost_silent;
+      fraction, strike, [&] { return sim.stats().process_starts; });
+  const Stats after = sim.stats();
+  if (sg->redundancy == model::RedundancyModel::kNWayActive) {
+    out.no_state = "an N-way-active SG has no checkpoint";
+  } else {
+    out.writes = after.checkpoint_acks - before.checkpoint_acks;
+    out.reads = after.checkpoint_reads - before.checkpoint_reads;
+    out.empty_starts = after.checkpoint_lost_with_replicas + after.checkpoint_lost_silent -
+                       before.checkpoint_lost_with_replicas - before.checkpoint_lost_silent;
+  }
   out.trace_tail = sim.trace().tail(200);
   return out;
 }
@@ -193,7 +202,6 @@ DrillOutcome drill_kubernetes(std::shared_ptr<const model::ClusterConfig> config
   out.controller = "kubernetes (" + options.parameters.profile + ")";
   KubernetesRun run(config, options, settings.seed);
   run.run_for(client_start(settings));
-  const std::uint64_t starts_before = run.starts();
   auto strike = [&](const ScheduledFault& f) -> std::string {
     bool struck = false;
     switch (f.fault) {
@@ -217,8 +225,9 @@ DrillOutcome drill_kubernetes(std::shared_ptr<const model::ClusterConfig> config
   };
   observe(
       out, settings, TimePoint(fault_at(settings)), [&](TimePoint t) { run.run_until(t); },
-      [&] { return run.served_fraction(sg->id); }, strike, [&] { run.write(sg->id); });
-  out.restarts = run.starts() - starts_before;
+      [&] { return run.served_fraction(sg->id); }, strike, [&] { return run.starts(); },
+      [&] { run.write(sg->id); });
+  run.settle_state();
   out.writes = run.state().writes;
   out.empty_starts = run.state().empty_starts;
   out.writes_lost = run.state().lost;

@@ -21,8 +21,8 @@ enum class DrillFault { kComponentCrash, kComponentHang, kSandboxDeath, kNodeCra
 std::optional<DrillFault> parse_drill_fault(std::string_view text);
 std::string to_string(DrillFault fault);
 
-// A fault `at` after the first request (the instant the warm-up ends); it strikes at the first
-// request at or after that time.
+// A fault `at` after the warm-up ends (the first request measured; the client has been writing
+// for 10 s already); it strikes at the first request at or after that time.
 struct ScheduledFault {
   Duration at{0};
   DrillFault fault = DrillFault::kComponentCrash;
@@ -53,27 +53,31 @@ struct DrillOutcome {
   std::string inapplicable;        // why no fault has a meaning under this controller (else empty)
   std::vector<std::string> notes;  // faults skipped, and why ("+5.000s sandbox-death: ...")
   bool served_before = false;      // every request succeeded before the first fault
-  // From the first request (when the warm-up ends) to the first failed one, and to the end of
-  // the last outage (nullopt: still out when the client stopped).
+  // From the end of the warm-up to the first failed request, and to the end of the last outage
+  // (nullopt: still out when the client stopped).
   std::optional<Duration> first_failure;
   std::optional<Duration> restored;
   Duration outage{0};  // the time no request succeeded
   std::uint64_t requests = 0;
   double failed_requests = 0;  // a share of each request when only some endpoints serve
-  std::uint64_t restarts = 0;  // processes started after the first request
-  // State. Under amf: the counter of each SI in a synchronous checkpoint, incremented by its
-  // active every 50 to 500 ms (sim/checkpoints.cc); `writes` its acknowledged increments,
-  // `empty_starts` the new actives whose read missed some (every replica that held them gone).
-  // Under Kubernetes: each successful request is a write the serving program acknowledges and
-  // holds; `empty_starts` the programs that started without their predecessor's writes (no
-  // persistent volume), `writes_lost` those writes.
+  std::uint64_t restarts = 0;  // processes started after the warm-up
+  // State, from when the client starts. Under amf: the counter of each SI in a synchronous
+  // checkpoint (every SG but N-way-active ones), incremented by its active every 50 to 500 ms
+  // (sim/checkpoints.cc); `writes` its acknowledged increments, `empty_starts` the new actives
+  // whose read missed some. Under Kubernetes: each successful request is a write the serving
+  // program acknowledges and holds; `empty_starts` the programs that started without their
+  // predecessor's writes (no persistent volume), `writes_lost` those writes and the ones held
+  // by a program that had not been replaced when the client stopped. `no_state`: why it was not
+  // measured (amf in an N-way-active SG, which has no checkpoint).
   std::uint64_t writes = 0;
   std::uint64_t empty_starts = 0;
   std::optional<std::uint64_t> writes_lost;  // Kubernetes only
-  std::string trace_tail;                    // the run's last trace lines, for a report
+  std::string no_state;
+  std::uint64_t reads = 0;  // amf: new actives that read their SI's counter
+  std::string trace_tail;   // the run's last trace lines, for a report
 };
 
-// The drill under amf's cores in the simulator (Simulation, default options) and under the
+// The drill under amf's cores in the simulator (Simulation, with checkpoints) and under the
 // Kubernetes model (KubernetesRun with `options`), on the same configuration, fault and seed.
 DrillOutcome drill_amf(std::shared_ptr<const model::ClusterConfig> config,
                        const DrillSettings& settings);

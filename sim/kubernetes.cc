@@ -308,6 +308,16 @@ double KubernetesRun::served_fraction(const SgId& sg) const {
   return static_cast<double>(count) / static_cast<double>(it->second.size());
 }
 
+void KubernetesRun::settle_state() {
+  for (auto& [comp, held] : held_) {
+    if (held == 0 || running_.count(comp) || options_.persistent_volume) continue;
+    line("  (" + comp.str() + " has no program: the " + std::to_string(held) +
+         " writes it acknowledged are lost)");
+    state_.lost += held;
+    held = 0;
+  }
+}
+
 bool KubernetesRun::write(const SgId& sg) {
   auto w = working(sg);
   if (!w) return false;

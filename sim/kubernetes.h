@@ -87,6 +87,9 @@ class KubernetesRun : private Surroundings, private Controller {
     std::uint64_t empty_starts = 0;  // programs that started without writes acknowledged before
   };
   const StateLoss& state() const { return state_; }
+  // When the client stops: the writes held by a program that ended and has not been replaced
+  // (its pod never made again, or not yet) are lost too.
+  void settle_state();
   const kubernetes::Cluster& cluster() const { return *k8s_; }
   const Trace& trace() const { return trace_; }
 

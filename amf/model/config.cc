@@ -32,8 +32,12 @@ int serving_sus(const SgConfig& sg) {
   const int sus = static_cast<int>(sg.sus.size());
   switch (sg.redundancy) {
     case RedundancyModel::kTwoN:
-    case RedundancyModel::kNWay:
       return std::min(1, sus);
+    case RedundancyModel::kNWay: {  // each SI's active on the least loaded assigned SU
+      const int assigned =
+          sg.preferred_assigned_sus > 0 ? std::min(sg.preferred_assigned_sus, sus) : sus;
+      return std::min(static_cast<int>(sg.sis.size()), assigned);
+    }
     case RedundancyModel::kNPlusM:
       return std::min(sg.preferred_active_sus, sus);
     case RedundancyModel::kNWayActive:

@@ -228,9 +228,10 @@ struct ApplicationConfig {
 };
 
 // The SUs that serve in the SG when every SU is in service: those with active assignments
-// (2N and N-way: one; N+M: N; N-way-active: the preferred assigned SUs, or all; no-redundancy:
-// one per SI), at most the SUs configured. A Kubernetes workload for the SG gets as many
-// replicas (sim/kubernetes.cc, config/kubernetes_export.cc).
+// (2N: one; N-way: one per SI, at most the preferred assigned SUs; N+M: N; N-way-active: the
+// preferred assigned SUs, or all; no-redundancy: one per SI), at most the SUs configured. A
+// Kubernetes workload for the SG gets as many replicas (sim/kubernetes.cc,
+// config/kubernetes_export.cc).
 int serving_sus(const SgConfig& sg);
 
 struct NodeConfig {

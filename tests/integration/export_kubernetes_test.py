@@ -70,6 +70,7 @@ KINDS = {
     ("apps/v1", "Deployment"): "V1Deployment",
     ("apps/v1", "StatefulSet"): "V1StatefulSet",
     ("policy/v1", "PodDisruptionBudget"): "V1PodDisruptionBudget",
+    ("v1", "Service"): "V1Service",
 }
 
 failures = []
@@ -130,15 +131,28 @@ def main(amfctl):
             c = web.spec.template.spec.containers[0]
             check(c.liveness_probe.http_get.path == "/ready" and
                   c.liveness_probe.http_get.port == 8080, "HTTP probe")
-            check(c.startup_probe is not None and c.startup_probe.failure_threshold == 20,
-                  "a startup probe for a component instantiated when probed")
+            # amf gives it instantiate_ms (10 s) to succeed; Kubernetes counts whole seconds.
+            check(c.startup_probe is not None and
+                  c.startup_probe.failure_threshold * c.startup_probe.period_seconds == 10,
+                  "a startup probe with amf's 10 s for a component instantiated when probed")
         check(("Deployment", "shop-batch") in by_name, "no Deployment shop-batch")
+        headless = by_name.get(("Service", "shop-db"))
+        check(headless is not None and headless.spec.cluster_ip == "None",
+              "the StatefulSet's headless Service")
+        check(("Service", "shop-web") not in by_name, "a Service for a Deployment")
+        for (kind, name), model in by_name.items():
+            check(len(name) <= 52 and name == name.lower() and not name.endswith("-"),
+                  "%s name %r is no DNS-1123 label short enough" % (kind, name))
+            if kind in ("Deployment", "StatefulSet"):
+                for c in model.spec.template.spec.containers:
+                    check(c.image == c.image.lower(), "image %r has upper case" % c.image)
         pdb = by_name.get(("PodDisruptionBudget", "shop-web"))
         check(pdb is not None and pdb.spec.min_available == 3, "PodDisruptionBudget of shop-web")
         text = run.stdout
         check("Not expressible: the standby" in text, "no comment on the standby")
         check("Not expressible: SI ranks" in text, "no comment on SI ranks")
         check("health check 'db'" in text, "no comment on the health check")
+        check("is SA-aware" in text, "no comment on an SA-aware component")
 
         with open(path, "w") as f:
             f.write("cluster: {name: broken}\nnodes: []\napplications: 3\n")

@@ -67,6 +67,17 @@ TEST(DrillFileTest, EveryMistakeIsReportedWithItsPosition) {
   EXPECT_NE(text.find("only a crash-loop fault takes a count"), std::string::npos) << text;
 }
 
+TEST(DrillFileTest, AFaultAfterTheClientStopsIsRefused) {
+  const auto drill = load_drill_string(
+      "config: c.yaml\nobserve_ms: 60000\nfaults:\n  - {at_ms: 0, fault: node-crash}\n"
+      "  - {at_ms: 60000, fault: component-crash}\n",
+      "late.yaml");
+  ASSERT_FALSE(drill);
+  EXPECT_NE(errors(drill).find("late.yaml:5:5: the fault at 60000 ms comes after the client stops"),
+            std::string::npos)
+      << errors(drill);
+}
+
 TEST(DrillFileTest, ADrillWithoutFaultsOrConfigurationIsRefused) {
   const std::string text = errors(load_drill_string("name: nothing\nfaults: []\n", "e.yaml"));
   EXPECT_NE(text.find("config"), std::string::npos) << text;

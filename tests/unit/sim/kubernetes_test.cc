@@ -189,6 +189,7 @@ TEST(SimKubernetesTest, ARestartedProgramStartsEmptyUnlessItsStateIsOnAVolume) {
   // amf: the standby's replica of the SI's checkpoint holds every acknowledged increment.
   const auto amf = drill_amf(config, drill(DrillFault::kNodeCrash, 1, 1min));
   EXPECT_GT(amf.writes, 0u);
+  EXPECT_GE(amf.reads, 1u) << "the standby read the counter when it became active";
   EXPECT_EQ(amf.empty_starts, 0u);
 }
 
