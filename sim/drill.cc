@@ -42,7 +42,7 @@ void observe(DrillOutcome& out, const DrillSettings& s, TimePoint first,
   run_until(first);
   out.served_before = fraction() == 1.0;
   const std::uint64_t starts_before = starts();
-  bool whole = true;
+  bool whole = out.served_before;  // a service not whole at the start is restored once it is
   std::size_t next = 0;
   for (TimePoint t = first; t < first + s.observe; t += s.request_interval) {
     for (; next < s.faults.size() && first + s.faults[next].at <= t; ++next) {

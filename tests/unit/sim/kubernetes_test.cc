@@ -193,6 +193,18 @@ TEST(SimKubernetesTest, ARestartedProgramStartsEmptyUnlessItsStateIsOnAVolume) {
   EXPECT_EQ(amf.empty_starts, 0u);
 }
 
+TEST(SimKubernetesTest, AServiceNotWholeWhenTheWarmUpEndsIsRestoredOnceItIs) {
+  DrillSettings s = drill(DrillFault::kComponentCrash, 1, 30s);
+  s.warmup = 1ms;  // the pod is not running yet: the crash finds nothing to strike
+  s.jitter = Duration(0);
+  const auto run = drill_kubernetes(three_nodes(), s, profile(kubernetes::Parameters::defaults()));
+  EXPECT_FALSE(run.served_before);
+  ASSERT_EQ(run.notes.size(), 1u);
+  EXPECT_NE(run.notes[0].find("no pod serving to strike"), std::string::npos) << run.notes[0];
+  EXPECT_GT(restored(run), 0.5) << "the sandbox and the container take that long";
+  EXPECT_LT(restored(run), 5.0);
+}
+
 TEST(SimKubernetesTest, TheSameSeedGivesTheSameRun) {
   auto config = three_nodes();
   auto once = [&](std::uint64_t seed) {
